@@ -1,0 +1,88 @@
+"""People: one custom user model with a role, and customer organisations."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    # Email domain used to attach new customers to the organisation.
+    domain = models.CharField(max_length=200, blank=True, db_index=True)
+    # When set, every member sees every ticket of the organisation.
+    shares_tickets = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HelpdeskUserManager(UserManager["User"]):
+    """Users log in with their email; `username` mirrors it."""
+
+    def _create_user(self, username, email, password, **extra_fields):  # type: ignore[no-untyped-def, override]
+        email = self.normalize_email(email or username)
+        return super()._create_user(email, email, password, **extra_fields)
+
+    def create_user(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields.pop("username", None)
+        return super().create_user(email, email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields.pop("username", None)
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(email, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        MANAGER = "manager", "Manager"
+        ADMIN = "admin", "Admin"
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    # Least-loaded auto-assignment: maximum open tickets (agents only).
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = HelpdeskUserManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["customer", "agent", "manager", "admin"]), name="user_role_valid"
+            ),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    @property
+    def first_name_or_name(self) -> str:
+        return self.first_name or (self.name.split(" ")[0] if self.name else self.email.split("@")[0])
+
+    @property
+    def is_staff_role(self) -> bool:
+        """Agents, managers and admins work tickets; customers do not."""
+        return self.role in (self.Role.AGENT, self.Role.MANAGER, self.Role.ADMIN)
+
+    @property
+    def is_manager_role(self) -> bool:
+        return self.role in (self.Role.MANAGER, self.Role.ADMIN)

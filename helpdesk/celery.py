@@ -1,0 +1,14 @@
+"""The Celery app. Tasks are enqueued only on commit (delay_on_commit)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+
+app = Celery("helpdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Beat schedule as code (crontab for periods >= 60 s; expires ~1.5x period).
+app.conf.beat_schedule = {}

@@ -1,0 +1,10 @@
+"""Test settings: only speed-ups on top of base."""
+
+from helpdesk.settings.base import *
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"

@@ -1,0 +1,60 @@
+"""Writing the event log. The one place TicketEvent rows are created."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from tickets.models import Ticket, TicketEvent
+
+
+def actor_role_of(user: Any) -> str:
+    """The role an actor acts in, frozen into the event (METRICS 1.1)."""
+    if user is None:
+        return TicketEvent.ActorRole.SYSTEM
+    return TicketEvent.ActorRole.AGENT if user.is_staff_role else TicketEvent.ActorRole.CUSTOMER
+
+
+def event_record(
+    ticket: Ticket,
+    kind: str,
+    *,
+    actor: Any = None,
+    actor_role: str | None = None,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    visibility: str = "",
+    is_automated: bool = False,
+) -> TicketEvent:
+    """Append one event. Call inside the service's transaction."""
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        actor_role=actor_role or actor_role_of(actor),
+        data=data or {},
+        occurred_at=occurred_at or timezone.now(),
+        visibility=visibility,
+        is_automated=is_automated,
+    )
+    events_committed([ticket.pk])
+    return event
+
+
+def events_bulk_record(events: list[TicketEvent]) -> list[TicketEvent]:
+    """Append many events at once (the import's bulk path)."""
+    created = TicketEvent.objects.bulk_create(events, batch_size=2000)
+    events_committed({e.ticket_id for e in events})
+    return created
+
+
+def events_committed(ticket_ids: Iterable[int]) -> None:
+    """Run in the writing transaction for every batch of new events.
+
+    Marks the tickets dirty for metrics recomputation (a transactional
+    outbox: the dirty row is the truth, the Celery wake-up only a hint).
+    """
+    from metrics import services as metrics_services  # metrics imports tickets
+
+    metrics_services.tickets_mark_dirty(ticket_ids=list(ticket_ids))

@@ -1,0 +1,334 @@
+"""Tickets, queues and the append-only event log.
+
+Only `tickets.services` writes these rows (see STYLE.md 2.2); models hold
+fields, choices, constraints and indexes.
+"""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class QueueKind(models.TextChoices):
+    SUPPORT = "support", "Support"
+    SERVICE = "service", "Service"
+
+
+class Calendar(models.Model):
+    """Business hours: IANA zone, weekly local intervals, holidays, overrides."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # {"mon": [["09:00", "17:00"]], ...}; a missing day is closed.
+    hours = models.JSONField(default=dict, blank=True)
+    holidays = models.JSONField(default=list, blank=True)  # ["2025-11-27", ...]
+    overrides = models.JSONField(default=list, blank=True)  # [{"date", "hours"}]
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLAPolicy(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    pause_statuses = models.JSONField(default=list, blank=True)
+    # {"high": {"first_response": 14400, "next_reply": ..., "resolution": ...,
+    #           "business_hours": true}}
+    targets = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Queue(models.Model):
+    class AutoAssign(models.TextChoices):
+        NONE = "none", "None"
+        ROUND_ROBIN = "round_robin", "Round-robin"
+        LEAST_LOADED = "least_loaded", "Least-loaded"
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=QueueKind.choices)
+    calendar = models.ForeignKey(Calendar, null=True, blank=True, on_delete=models.PROTECT)
+    sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT)
+    auto_assign = models.CharField(max_length=16, choices=AutoAssign.choices, default=AutoAssign.NONE)
+    inbound_email = models.EmailField(blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues", blank=True
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["support", "service"]), name="queue_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QueueMembership(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "user"], name="queue_membership_unique")]
+
+
+class RequestType(models.Model):
+    """What a customer picks on the portal; decides the queue (so the kind)."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="request_types")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        ON_HOLD = "on_hold", "On hold"
+        SOLVED = "solved", "Solved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "Portal"
+        EMAIL = "email", "Email"
+        API = "api", "API"
+        AGENT = "agent", "Agent"
+        PHONE = "phone", "Phone"
+        CHAT = "chat", "Chat"
+        IMPORT = "import", "Import"
+
+    UNSOLVED = ("new", "open", "pending", "on_hold")
+
+    # The primary key is the human ticket number (#1042); it is never the
+    # only secret for anything (attachments, reply tokens, CSAT are signed).
+    subject = models.CharField(max_length=500)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tickets")
+    kind = models.CharField(max_length=16, choices=QueueKind.choices)  # from the queue
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    request_type = models.ForeignKey(RequestType, null=True, blank=True, on_delete=models.SET_NULL)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    ccs = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="cc_tickets")
+    related = models.ManyToManyField("self", blank=True, symmetrical=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from")
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Fingerprint of the import line last applied (idempotent re-import).
+    import_digest = models.CharField(max_length=64, blank=True)
+    is_spam = models.BooleanField(default=False)
+    is_deleted = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    # SLA due instants (filled by the SLA service; indexed for at-risk views).
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_reply_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold", "solved", "closed"]),
+                name="ticket_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=["low", "normal", "high", "urgent"]),
+                name="ticket_priority_valid",
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=["support", "service"]), name="ticket_kind_valid"),
+        ]
+        indexes = [
+            # Agent lists: filter by queue/status/assignee, keyset on (sort key, id).
+            models.Index(fields=["queue", "status", "-updated_at", "-id"], name="ticket_queue_status_upd"),
+            models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee_status_upd"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_upd"),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            models.Index(fields=["queue", "status", "sla_due_at", "id"], name="ticket_queue_sla"),
+            models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
+            models.Index(fields=["organisation", "-created_at"], name="ticket_org_created"),
+            models.Index(fields=["created_at"], name="ticket_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> int:
+        return self.pk
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in (self.Status.SOLVED, self.Status.CLOSED)
+
+
+class Message(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public reply"
+        INTERNAL = "internal", "Internal note"
+
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown"
+        PLAIN = "plain", "Plain text"
+        HTML = "html", "HTML (sanitised)"
+
+    class AuthorRole(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    author_role = models.CharField(max_length=16, choices=AuthorRole.choices)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    body = models.TextField()
+    body_format = models.CharField(max_length=16, choices=Format.choices, default=Format.MARKDOWN)
+    is_automated = models.BooleanField(default=False)
+    is_description = models.BooleanField(default=False)  # the creation message
+    channel = models.CharField(max_length=16, blank=True)
+    email_message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(visibility__in=["public", "internal"]), name="message_visibility_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_visibility_display()} on #{self.ticket_id}"
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # Random path: the stored name never leaks the original name or ticket.
+    import uuid
+
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=300)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    is_inline = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """Append-only history. Never updated or deleted (a DB trigger enforces it).
+
+    `kind` names follow METRICS.md 1.1; `data` keys per kind may be added,
+    never change meaning. Ordering is (occurred_at, id): `id` is the `seq`.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "ticket.created", "Created"
+        MESSAGE = "message.created", "Message"
+        STATUS = "status.changed", "Status changed"
+        ASSIGNEE = "assignee.changed", "Assignee changed"
+        QUEUE = "group.changed", "Queue changed"
+        PRIORITY = "priority.changed", "Priority changed"
+        TAGS = "tags.changed", "Tags changed"
+        CCS = "ccs.changed", "CCs changed"
+        FIELDS = "ticket.updated", "Fields changed"
+        WORK_SESSION = "work_session.recorded", "Work session"
+        TIME_ENTRY = "time_entry.logged", "Time logged"
+        SURVEY_OFFERED = "survey.offered", "Survey offered"
+        CSAT = "csat.responded", "CSAT rating"
+        CES = "ces.responded", "CES rating"
+        NPS = "nps.responded", "NPS rating"
+        MERGED_INTO = "ticket.merged_into", "Merged into"
+        MERGED_FROM = "ticket.merged_from", "Merged from"
+        LINKED = "ticket.linked", "Linked"
+        SPAM = "ticket.marked_spam", "Marked as spam"
+        DELETED = "ticket.deleted", "Deleted"
+        RESTORED = "ticket.restored", "Restored"
+        ROUTING = "routing.matched", "Routing rule matched"
+        SLA_WARNING = "sla.warning", "SLA warning"
+        SLA_BREACHED = "sla.breached", "SLA breached"
+
+    class ActorRole(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_role = models.CharField(max_length=16, choices=ActorRole.choices, default=ActorRole.SYSTEM)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    # Only messages carry visibility; "" for other kinds. Internal rows never
+    # reach customers (selectors filter on it).
+    visibility = models.CharField(max_length=16, blank=True, default="")
+    is_automated = models.BooleanField(default=False)
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket", "occurred_at", "id"], name="event_ticket_occurred"),
+            models.Index(fields=["kind", "occurred_at"], name="event_kind_occurred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.ticket_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,652 @@
+"""All writes to tickets. Each service validates, locks, mutates, records a
+TicketEvent in the same transaction and enqueues follow-up work on commit.
+"""
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError, Conflict
+from tickets import workflow
+from tickets.events import actor_role_of, event_record
+from tickets.models import Attachment, Message, Queue, Tag, Ticket, TicketEvent
+
+K = TicketEvent.Kind
+S = Ticket.Status
+
+
+class AttachmentRejected(ApplicationError):
+    code = "attachment_rejected"
+    status_code = 400
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file to attach, from an upload, an email part or an import."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    is_inline: bool = False
+
+    @classmethod
+    def from_upload(cls, upload: UploadedFile) -> "IncomingFile":
+        return cls(
+            filename=upload.name or "file",
+            content=upload.read(),
+            content_type=upload.content_type or "application/octet-stream",
+        )
+
+
+def attachments_validate(files: Sequence[IncomingFile]) -> None:
+    """Raise AttachmentRejected for too many, too large or blocked files."""
+    if len(files) > settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE:
+        raise AttachmentRejected(f"At most {settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE} files per message.")
+    blocked = {ext.lower().lstrip(".") for ext in settings.HELPDESK_ATTACHMENT_BLOCKED_EXTENSIONS}
+    for f in files:
+        ext = os.path.splitext(f.filename)[1].lower().lstrip(".")
+        if ext in blocked:
+            raise AttachmentRejected(f"Files of type .{ext} are not accepted ({f.filename}).")
+        if len(f.content) > settings.HELPDESK_ATTACHMENT_MAX_BYTES:
+            limit_mb = settings.HELPDESK_ATTACHMENT_MAX_BYTES // (1024 * 1024)
+            raise AttachmentRejected(f"{f.filename} is larger than the {limit_mb} MB limit.")
+
+
+def _attachments_store(message: Message, files: Sequence[IncomingFile]) -> list[Attachment]:
+    from django.core.files.base import ContentFile
+
+    stored = []
+    for f in files:
+        att = Attachment(
+            message=message,
+            filename=os.path.basename(f.filename)[:255] or "file",
+            content_type=f.content_type[:255],
+            size=len(f.content),
+            sha256=hashlib.sha256(f.content).hexdigest(),
+            is_inline=f.is_inline,
+        )
+        att.file.save(att.filename, ContentFile(f.content), save=False)
+        att.save()
+        stored.append(att)
+    return stored
+
+
+def _lock(ticket_id: int) -> Ticket:
+    return Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
+
+
+def _touch(ticket: Ticket, at: datetime, fields: list[str]) -> None:
+    ticket.updated_at = max(ticket.updated_at, at) if ticket.updated_at else at
+    ticket.save(update_fields=[*fields, "updated_at"])
+
+
+def _tags_get_or_create(names: Iterable[str]) -> list[Tag]:
+    clean = sorted({n.strip().lower()[:64] for n in names if n and n.strip()})
+    if not clean:
+        return []
+    Tag.objects.bulk_create([Tag(name=n) for n in clean], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=clean))
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    subject: str,
+    body: str,
+    queue: Queue,
+    requester: User,
+    actor: User | None,
+    channel: str = Ticket.Channel.PORTAL,
+    priority: str = Ticket.Priority.NORMAL,
+    status: str = S.NEW,
+    tags: Sequence[str] = (),
+    ccs: Sequence[User] = (),
+    request_type: Any = None,
+    description_visibility: str = Message.Visibility.PUBLIC,
+    attachments: Sequence[IncomingFile] = (),
+    occurred_at: datetime | None = None,
+    external_id: str | None = None,
+    body_format: str = Message.Format.MARKDOWN,
+    email_message_id: str = "",
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """Create a ticket with its description message and a `ticket.created` event.
+
+    The creation message is part of `ticket.created` (METRICS 1.1), not a
+    separate message event. Raises ApplicationError on invalid input.
+    """
+    subject = (subject or "").strip()
+    if not subject:
+        raise ApplicationError("A subject is required.", code="subject_required")
+    if status not in S.values:
+        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
+    if priority not in Ticket.Priority.values:
+        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+    if channel not in Ticket.Channel.values:
+        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+    attachments_validate(attachments)
+    at = occurred_at or timezone.now()
+    role = actor_role_of(actor)
+    ticket = Ticket.objects.create(
+        subject=subject[:500],
+        queue=queue,
+        kind=queue.kind,
+        status=status,
+        priority=priority,
+        channel=channel,
+        requester=requester,
+        organisation_id=requester.organisation_id,
+        request_type=request_type,
+        external_id=external_id,
+        follow_up_of=follow_up_of,
+        created_at=at,
+        updated_at=at,
+        status_changed_at=at,
+        solved_at=at if status in workflow.RESOLVED else None,
+    )
+    if tags:
+        ticket.tags.set(_tags_get_or_create(tags))
+    if ccs:
+        ticket.ccs.set(ccs)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=actor,
+        author_role=role,
+        visibility=description_visibility,
+        body=body or "",
+        body_format=body_format,
+        is_description=True,
+        channel=channel,
+        email_message_id=email_message_id,
+        created_at=at,
+    )
+    _attachments_store(message, attachments)
+    event_record(
+        ticket,
+        K.CREATED,
+        actor=actor,
+        actor_role=role,
+        occurred_at=at,
+        data={
+            "to": status,
+            "requester_id": requester.pk,
+            "created_by_role": role,
+            "creation_message_author_role": role,
+            "creation_message_visibility": description_visibility,
+            "channel": channel,
+            "queue_id": queue.pk,
+            "queue": queue.slug,
+            "kind": queue.kind,
+            "priority": priority,
+            "message_id": message.pk,
+            "tags": sorted(t.lower() for t in tags),
+            "follow_up_of": follow_up_of.pk if follow_up_of else None,
+        },
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_transition(
+    *,
+    ticket_id: int,
+    target: str,
+    actor: User | None,
+    note: str = "",
+    occurred_at: datetime | None = None,
+    actor_role: str | None = None,
+) -> Ticket:
+    """Move a ticket to `target` and record `status.changed`.
+
+    Raises InvalidTransition (409) when the table or the actor's role refuses.
+    """
+    ticket = _lock(ticket_id)
+    role = actor_role or actor_role_of(actor)
+    workflow.check_actor_may_transition(actor_role=role, current=ticket.status, target=target)
+    return _transition_locked(ticket, target=target, actor=actor, role=role, note=note, at=occurred_at)
+
+
+def _transition_locked(
+    ticket: Ticket, *, target: str, actor: User | None, role: str, note: str, at: datetime | None
+) -> Ticket:
+    at = at or timezone.now()
+    source = ticket.status
+    ticket.status = target
+    ticket.status_changed_at = at
+    fields = ["status", "status_changed_at"]
+    if workflow.is_resolution(source, target):
+        ticket.solved_at = at
+        fields.append("solved_at")
+    elif workflow.is_reopen(source, target):
+        ticket.solved_at = None
+        fields.append("solved_at")
+    _touch(ticket, at, fields)
+    data: dict[str, Any] = {"from": source, "to": target}
+    if note:
+        data["note"] = note
+    event_record(ticket, K.STATUS, actor=actor, actor_role=role, occurred_at=at, data=data)
+    return ticket
+
+
+@transaction.atomic
+def message_post(
+    *,
+    ticket_id: int,
+    author: User | None,
+    body: str,
+    visibility: str = Message.Visibility.PUBLIC,
+    is_automated: bool = False,
+    attachments: Sequence[IncomingFile] = (),
+    occurred_at: datetime | None = None,
+    author_role: str | None = None,
+    body_format: str = Message.Format.MARKDOWN,
+    channel: str = "",
+    email_message_id: str = "",
+    apply_rules: bool = True,
+) -> Message:
+    """Add a public reply or an internal note and record `message.created`.
+
+    With `apply_rules` (every interactive path): a customer reply reopens a
+    solved or pending ticket, and a customer reply to a closed ticket creates
+    a linked follow-up ticket (the message lands there). Customers cannot
+    write internal notes. The import passes apply_rules=False: it replays
+    exactly what its line says.
+    """
+    if not (body or "").strip() and not attachments:
+        raise ApplicationError("The message is empty.", code="empty_message")
+    if visibility not in Message.Visibility.values:
+        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
+    role = author_role or actor_role_of(author)
+    if role == "customer" and visibility == Message.Visibility.INTERNAL:
+        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+    attachments_validate(attachments)
+    ticket = _lock(ticket_id)
+    at = occurred_at or timezone.now()
+    if apply_rules and ticket.status == S.CLOSED:
+        if role != "customer":
+            raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+        follow_up = ticket_create(
+            subject=ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}",
+            body=body,
+            queue=ticket.queue,
+            requester=ticket.requester,
+            actor=author,
+            channel=channel or ticket.channel,
+            priority=ticket.priority,
+            attachments=attachments,
+            occurred_at=at,
+            follow_up_of=ticket,
+            body_format=body_format,
+            email_message_id=email_message_id,
+        )
+        return follow_up.messages.get(is_description=True)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=author,
+        author_role=role,
+        visibility=visibility,
+        body=body or "",
+        body_format=body_format,
+        is_automated=is_automated,
+        channel=channel,
+        email_message_id=email_message_id,
+        created_at=at,
+    )
+    _attachments_store(message, attachments)
+    event_record(
+        ticket,
+        K.MESSAGE,
+        actor=author,
+        actor_role=role,
+        occurred_at=at,
+        visibility=visibility,
+        is_automated=is_automated,
+        data={
+            "message_id": message.pk,
+            "author_role": role,
+            "visibility": visibility,
+            "is_automated": is_automated,
+            "via_merge": False,
+        },
+    )
+    _touch(ticket, at, [])
+    if apply_rules and role == "customer":
+        target = workflow.status_after_customer_reply(ticket.status)
+        if target:
+            _transition_locked(ticket, target=target, actor=author, role=role, note="customer replied", at=at)
+    return message
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket_id: int,
+    assignee: User | None,
+    actor: User | None,
+    reason: str = "",
+    occurred_at: datetime | None = None,
+) -> Ticket:
+    """Set or clear the assignee; records `assignee.changed` with the reason."""
+    ticket = _lock(ticket_id)
+    if assignee is not None and not assignee.is_staff_role:
+        raise ApplicationError("Only agents can be assigned tickets.", code="invalid_assignee")
+    if ticket.status == S.CLOSED:
+        raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    at = occurred_at or timezone.now()
+    source = ticket.assignee_id
+    ticket.assignee = assignee
+    _touch(ticket, at, ["assignee"])
+    data: dict[str, Any] = {
+        "from": source,
+        "to": assignee.pk if assignee else None,
+        "to_email": assignee.email if assignee else None,
+    }
+    if reason:
+        data["reason"] = reason
+    event_record(ticket, K.ASSIGNEE, actor=actor, occurred_at=at, data=data)
+    return ticket
+
+
+@transaction.atomic
+def ticket_move_queue(
+    *,
+    ticket_id: int,
+    queue: Queue,
+    actor: User | None,
+    reason: str = "",
+    occurred_at: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to another queue. Between kinds this is an escalation.
+
+    The ticket keeps its number, history, requester and clocks; the move is a
+    `group.changed` event with both kinds so each side's metrics attribute it.
+    An escalation between support and service requires a reason.
+    """
+    ticket = _lock(ticket_id)
+    if ticket.status == S.CLOSED:
+        raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+    if ticket.queue_id == queue.pk:
+        return ticket
+    escalation = ticket.kind != queue.kind
+    if escalation and actor is not None and not reason.strip():
+        raise ApplicationError(
+            f"Moving a ticket from {ticket.kind} to {queue.kind} is an escalation: give a reason.",
+            code="reason_required",
+        )
+    at = occurred_at or timezone.now()
+    old_queue = ticket.queue
+    ticket.queue = queue
+    ticket.kind = queue.kind
+    _touch(ticket, at, ["queue", "kind"])
+    event_record(
+        ticket,
+        K.QUEUE,
+        actor=actor,
+        occurred_at=at,
+        data={
+            "from": old_queue.pk,
+            "from_slug": old_queue.slug,
+            "from_kind": old_queue.kind,
+            "to": queue.pk,
+            "to_slug": queue.slug,
+            "to_kind": queue.kind,
+            "escalation": escalation,
+            "reason": reason,
+        },
+    )
+    return ticket
+
+
+def ticket_escalate(*, ticket_id: int, queue: Queue, actor: User | None, reason: str) -> Ticket:
+    """Escalate service <-> support (a queue move that requires a reason)."""
+    if not reason.strip():
+        raise ApplicationError("An escalation needs a reason.", code="reason_required")
+    return ticket_move_queue(ticket_id=ticket_id, queue=queue, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def ticket_set_priority(
+    *, ticket_id: int, priority: str, actor: User | None, occurred_at: datetime | None = None
+) -> Ticket:
+    """Change the priority; records `priority.changed`."""
+    if priority not in Ticket.Priority.values:
+        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+    ticket = _lock(ticket_id)
+    if ticket.priority == priority:
+        return ticket
+    at = occurred_at or timezone.now()
+    source = ticket.priority
+    ticket.priority = priority
+    _touch(ticket, at, ["priority"])
+    event_record(ticket, K.PRIORITY, actor=actor, occurred_at=at, data={"from": source, "to": priority})
+    return ticket
+
+
+@transaction.atomic
+def ticket_tag(
+    *,
+    ticket_id: int,
+    actor: User | None,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    occurred_at: datetime | None = None,
+) -> Ticket:
+    """Add and remove tags; records `tags.changed` with what really changed."""
+    ticket = _lock(ticket_id)
+    current = set(ticket.tags.values_list("name", flat=True))
+    to_add = {t.strip().lower()[:64] for t in add if t.strip()} - current
+    to_remove = {t.strip().lower() for t in remove} & current
+    if not to_add and not to_remove:
+        return ticket
+    at = occurred_at or timezone.now()
+    if to_add:
+        ticket.tags.add(*_tags_get_or_create(to_add))
+    if to_remove:
+        ticket.tags.remove(*Tag.objects.filter(name__in=to_remove))
+    _touch(ticket, at, [])
+    event_record(ticket, K.TAGS, actor=actor, occurred_at=at, data={"add": sorted(to_add), "remove": sorted(to_remove)})
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_ccs(*, ticket_id: int, ccs: Sequence[User], actor: User | None) -> Ticket:
+    """Replace the CC list; records `ccs.changed`."""
+    ticket = _lock(ticket_id)
+    before = set(ticket.ccs.values_list("pk", flat=True))
+    after = {u.pk for u in ccs}
+    if before == after:
+        return ticket
+    ticket.ccs.set(ccs)
+    _touch(ticket, timezone.now(), [])
+    event_record(ticket, K.CCS, actor=actor, data={"add": sorted(after - before), "remove": sorted(before - after)})
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred_at: datetime | None = None) -> Ticket:
+    """Merge `source` into `target`: source is closed and linked, its messages
+    are shown on the target (selectors follow merged_into), both get events.
+
+    Raises ApplicationError when merging into itself, a merged or closed target.
+    """
+    if source_id == target_id:
+        raise ApplicationError("A ticket cannot be merged into itself.", code="invalid_merge")
+    # Lock in id order so two concurrent merges cannot deadlock.
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted([source_id, target_id]))
+        .order_by("pk")
+    }
+    source, target = locked[source_id], locked[target_id]
+    if source.merged_into_id:
+        raise Conflict(f"#{source.pk} is already merged.", code="already_merged")
+    if target.merged_into_id or target.status == S.CLOSED:
+        raise Conflict(f"#{target.pk} is closed or merged; choose another target.", code="invalid_merge")
+    at = occurred_at or timezone.now()
+    source.merged_into = target
+    _touch(source, at, ["merged_into"])
+    event_record(source, K.MERGED_INTO, actor=actor, occurred_at=at, data={"target_id": target.pk})
+    if source.status != S.CLOSED:
+        _transition_locked(
+            source, target=S.CLOSED, actor=actor, role=actor_role_of(actor), note=f"merged into #{target.pk}", at=at
+        )
+    _touch(target, at, [])
+    event_record(target, K.MERGED_FROM, actor=actor, occurred_at=at, data={"source_id": source.pk})
+    return target
+
+
+@transaction.atomic
+def ticket_link(*, ticket_id: int, other_id: int, actor: User | None) -> Ticket:
+    """Link two related tickets (both get a `ticket.linked` event)."""
+    if ticket_id == other_id:
+        raise ApplicationError("A ticket cannot be linked to itself.", code="invalid_link")
+    ticket = _lock(ticket_id)
+    other = _lock(other_id)
+    ticket.related.add(other)
+    event_record(ticket, K.LINKED, actor=actor, data={"other_id": other.pk})
+    event_record(other, K.LINKED, actor=actor, data={"other_id": ticket.pk})
+    return ticket
+
+
+@transaction.atomic
+def ticket_mark_spam(*, ticket_id: int, actor: User | None, occurred_at: datetime | None = None) -> Ticket:
+    """Flag as spam: excluded from every metric and list (METRICS 1.6)."""
+    ticket = _lock(ticket_id)
+    if ticket.is_spam:
+        return ticket
+    at = occurred_at or timezone.now()
+    ticket.is_spam = True
+    _touch(ticket, at, ["is_spam"])
+    event_record(ticket, K.SPAM, actor=actor, occurred_at=at)
+    return ticket
+
+
+@transaction.atomic
+def ticket_delete(*, ticket_id: int, actor: User | None, occurred_at: datetime | None = None) -> Ticket:
+    """Soft-delete (history is kept; the ticket leaves lists and metrics)."""
+    ticket = _lock(ticket_id)
+    if ticket.is_deleted:
+        return ticket
+    at = occurred_at or timezone.now()
+    ticket.is_deleted = True
+    _touch(ticket, at, ["is_deleted"])
+    event_record(ticket, K.DELETED, actor=actor, occurred_at=at)
+    return ticket
+
+
+@transaction.atomic
+def ticket_restore(*, ticket_id: int, actor: User | None) -> Ticket:
+    """Undo delete and spam marking; the ticket counts again."""
+    ticket = _lock(ticket_id)
+    if not ticket.is_deleted and not ticket.is_spam:
+        return ticket
+    ticket.is_deleted = ticket.is_spam = False
+    _touch(ticket, timezone.now(), ["is_deleted", "is_spam"])
+    event_record(ticket, K.RESTORED, actor=actor)
+    return ticket
+
+
+@transaction.atomic
+def work_session_record(
+    *, ticket_id: int, agent: User, started_at: datetime, ended_at: datetime, source: str = "ui"
+) -> TicketEvent:
+    """Record one handle-time session (METRICS M9); `occurred_at` is its end."""
+    if ended_at <= started_at:
+        raise ApplicationError("A work session must end after it starts.", code="invalid_session")
+    ticket = _lock(ticket_id)
+    return event_record(
+        ticket,
+        K.WORK_SESSION,
+        actor=agent,
+        occurred_at=ended_at,
+        data={
+            "agent_id": agent.pk,
+            "started_at": started_at.isoformat(),
+            "ended_at": ended_at.isoformat(),
+            "source": source,
+        },
+    )
+
+
+@transaction.atomic
+def time_entry_log(
+    *, ticket_id: int, agent: User, seconds: int, note: str = "", occurred_at: datetime | None = None
+) -> TicketEvent:
+    """Log manual time (reported apart from handle time, METRICS M9)."""
+    if seconds <= 0 or seconds > 24 * 3600:
+        raise ApplicationError("Time logged must be between 1 second and 24 hours.", code="invalid_time")
+    ticket = _lock(ticket_id)
+    return event_record(
+        ticket,
+        K.TIME_ENTRY,
+        actor=agent,
+        occurred_at=occurred_at,
+        data={"agent_id": agent.pk, "seconds": seconds, "note": note},
+    )
+
+
+SURVEY_KINDS = {"csat": K.CSAT, "ces": K.CES, "nps": K.NPS}
+
+
+@transaction.atomic
+def survey_offer(*, ticket_id: int, survey: str = "csat", occurred_at: datetime | None = None) -> TicketEvent:
+    """Record that a survey was sent (the response-rate denominator)."""
+    if survey not in SURVEY_KINDS:
+        raise ApplicationError(f"Unknown survey '{survey}'.", code="invalid_survey")
+    ticket = _lock(ticket_id)
+    return event_record(ticket, K.SURVEY_OFFERED, occurred_at=occurred_at, data={"survey": survey})
+
+
+def survey_validate(survey: str, scale: str, value: Any) -> None:
+    """Raise ApplicationError unless `value` fits the survey's scale."""
+    if survey == "csat" and scale == "good_bad":
+        if value not in ("good", "bad"):
+            raise ApplicationError("A good/bad rating must be 'good' or 'bad'.", code="invalid_rating")
+        return
+    ranges = {("csat", "1-5"): (1, 5), ("ces", "1-7"): (1, 7), ("nps", "0-10"): (0, 10)}
+    bounds = ranges.get((survey, scale))
+    if bounds is None:
+        raise ApplicationError(f"Unknown scale '{scale}' for {survey}.", code="invalid_rating")
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise ApplicationError(
+            f"A {survey} rating must be a whole number from {bounds[0]} to {bounds[1]}.", code="invalid_rating"
+        )
+
+
+@transaction.atomic
+def survey_respond(
+    *,
+    ticket_id: int,
+    survey: str,
+    value: Any,
+    scale: str | None = None,
+    comment: str = "",
+    actor: User | None = None,
+    occurred_at: datetime | None = None,
+) -> TicketEvent:
+    """Record a CSAT/CES/NPS response; a later one replaces it (as events)."""
+    if survey not in SURVEY_KINDS:
+        raise ApplicationError(f"Unknown survey '{survey}'.", code="invalid_survey")
+    scale = scale or {"csat": "1-5", "ces": "1-7", "nps": "0-10"}[survey]
+    survey_validate(survey, scale, value)
+    ticket = _lock(ticket_id)
+    return event_record(
+        ticket,
+        SURVEY_KINDS[survey],
+        actor=actor,
+        actor_role="customer" if actor is None else None,
+        occurred_at=occurred_at,
+        data={"scale": scale, "value": value, "comment": comment[:2000]},
+    )

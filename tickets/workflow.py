@@ -1,0 +1,78 @@
+"""The ticket state machine: pure tables and predicates, no queries."""
+
+from collections.abc import Mapping
+from typing import Final
+
+from helpdesk.lib.exceptions import ApplicationError
+from tickets.models import Ticket
+
+S = Ticket.Status
+
+UNSOLVED: Final = frozenset({S.NEW, S.OPEN, S.PENDING, S.ON_HOLD})
+RESOLVED: Final = frozenset({S.SOLVED, S.CLOSED})
+
+# The one table of allowed moves. Closed is terminal: a customer reply to a
+# closed ticket creates a follow-up ticket instead (services.message_post).
+TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
+    S.NEW: frozenset({S.OPEN, S.PENDING, S.ON_HOLD, S.SOLVED, S.CLOSED}),
+    S.OPEN: frozenset({S.PENDING, S.ON_HOLD, S.SOLVED, S.CLOSED}),
+    S.PENDING: frozenset({S.OPEN, S.ON_HOLD, S.SOLVED, S.CLOSED}),
+    S.ON_HOLD: frozenset({S.OPEN, S.PENDING, S.SOLVED, S.CLOSED}),
+    S.SOLVED: frozenset({S.OPEN, S.PENDING, S.ON_HOLD, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+# What a customer may do to their own ticket: mark it solved, or reopen it by
+# replying (the reply service asks for OPEN).
+CUSTOMER_TARGETS: Final = frozenset({S.SOLVED, S.OPEN})
+
+
+class InvalidTransition(ApplicationError):
+    code = "invalid_transition"
+    status_code = 409
+
+    def __init__(self, *, current: str, target: str, reason: str = ""):
+        self.current, self.target = current, target
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or "none (closed is final)"
+        message = reason or (
+            f"A ticket cannot move from '{current}' to '{target}'. Allowed from '{current}': {allowed}."
+        )
+        super().__init__(message, extra={"from": current, "to": target})
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise InvalidTransition unless `current` -> `target` is in the table."""
+    if target not in S.values:
+        raise InvalidTransition(current=current, target=target, reason=f"Unknown status '{target}'.")
+    if current == target:
+        raise InvalidTransition(current=current, target=target, reason=f"The ticket is already '{current}'.")
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(current=current, target=target)
+
+
+def check_actor_may_transition(*, actor_role: str, current: str, target: str) -> None:
+    """Customers only solve their ticket or reopen it; staff use the full table."""
+    check_transition(current, target)
+    if actor_role == "customer" and target not in CUSTOMER_TARGETS:
+        raise InvalidTransition(
+            current=current, target=target, reason="Customers can only mark a ticket solved or reply to reopen it."
+        )
+
+
+def is_resolution(source: str, target: str) -> bool:
+    """METRICS 1.3: entering solved, or closed straight from an unsolved status."""
+    return target == S.SOLVED or (target == S.CLOSED and source in UNSOLVED)
+
+
+def is_reopen(source: str, target: str) -> bool:
+    return source in RESOLVED and target in UNSOLVED
+
+
+def status_after_customer_reply(current: str) -> str | None:
+    """A customer reply reopens a solved or pending ticket; None = no change.
+
+    Closed tickets never reopen (the caller creates a follow-up ticket).
+    """
+    if current in (S.SOLVED, S.PENDING):
+        return S.OPEN
+    return None
