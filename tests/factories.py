@@ -48,6 +48,7 @@ class ManagerFactory(UserFactory):
 class QueueFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Queue
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"queue-{n}")
     name = factory.Sequence(lambda n: f"Queue {n}")
