@@ -1,0 +1,12 @@
+# Production image: gunicorn for web; the same image runs the worker and beat.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=helpdesk.settings.base
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
+RUN useradd --system --uid 1000 helpdesk && mkdir -p /app/media && chown -R helpdesk /app/media
+USER helpdesk
+EXPOSE 8000
+CMD ["gunicorn", "helpdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up and run the help desk. Embedded default: SQLite, Celery tasks in-process.
+# DATABASE_URL / REDIS_URL switch to PostgreSQL and a real broker + worker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+PORT=${PORT:-8000}
+DEMO_TICKETS=${DEMO_TICKETS:-500}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+
+if [ ! -f .env ]; then
+  # A development-only environment: a fresh random secret, DEBUG on.
+  key=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')
+  printf 'DJANGO_SECRET_KEY=%s\nDJANGO_DEBUG=true\n' "$key" > .env
+  echo "Wrote .env (development settings)."
+fi
+
+.venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py seed_demo --tickets "$DEMO_TICKETS"
+
+worker_pid=""
+if [ -n "${REDIS_URL:-}" ]; then
+  # A real broker: run a worker with an embedded beat next to the web server.
+  .venv/bin/celery -A helpdesk worker -B -l info --concurrency 2 &
+  worker_pid=$!
+  trap '[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true' EXIT
+fi
+
+cat <<MSG
+
+  Help desk is running at  http://127.0.0.1:${PORT}/
+  Demo logins (password: demo-pass-123)
+    customer  customer@example.com   -> /portal/
+    agent     agent@example.com      -> /agent/tickets/
+    manager   manager@example.com    -> /agent/tickets/
+    admin     admin@example.com      -> /admin/
+
+MSG
+exec .venv/bin/python manage.py runserver "0.0.0.0:${PORT}"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run them against PostgreSQL and Redis.
+# Fails (never skips) when PostgreSQL or Redis cannot be reached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/helpdesk}
+export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-test-only-secret-key-not-for-production}
+export DJANGO_SETTINGS_MODULE=helpdesk.settings.test
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+# Debian's Chromium for the browser tests (Playwright cannot download one here).
+if grep -qi '^playwright' requirements-dev.txt && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+if [ -f package.json ]; then
+  npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
+fi
+
+# The services must be up: start them if this machine has them stopped.
+if ! .venv/bin/python -c "import psycopg2; psycopg2.connect(host='127.0.0.1', user='postgres', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start 2>/dev/null || true
+  sleep 2
+fi
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no 2>/dev/null || true
+  sleep 1
+fi
+.venv/bin/python - <<'PY'
+import sys, psycopg2, redis
+try:
+    psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=5).close()
+    redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=5).ping()
+except Exception as exc:  # noqa: BLE001
+    sys.exit(f"FAIL: PostgreSQL and Redis must be reachable on 127.0.0.1 for the tests: {exc}")
+print("PostgreSQL and Redis reachable.")
+PY
+redis-cli -n 15 flushdb >/dev/null 2>&1 || true
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== migrations are complete"
+.venv/bin/python manage.py makemigrations --check --dry-run
+echo "== production settings pass check --deploy"
+DJANGO_SETTINGS_MODULE=helpdesk.settings.base DJANGO_DEBUG=false \
+  DJANGO_SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+  DJANGO_ALLOWED_HOSTS=helpdesk.example.com \
+  .venv/bin/python manage.py check --deploy --fail-level WARNING
+echo "== docker-compose.yml is valid"
+.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+echo "== pytest"
+.venv/bin/pytest "$@"
