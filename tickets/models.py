@@ -332,3 +332,17 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on #{self.ticket_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class HelpdeskSetting(models.Model):
+    """Small instance-wide settings as key/value (e.g. `reporting.timezone`).
+
+    Written by `tickets.config` (configuration as code).
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    value = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key
