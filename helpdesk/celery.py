@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 
@@ -11,4 +12,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Beat schedule as code (crontab for periods >= 60 s; expires ~1.5x period).
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "tickets-solved-auto-close": {
+        "task": "tickets.solved_auto_close",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 20 * 60},
+    },
+}

@@ -196,6 +196,10 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
             models.Index(fields=["organisation", "-created_at"], name="ticket_org_created"),
             models.Index(fields=["created_at"], name="ticket_created"),
+            # Auto-close sweep: solved tickets by solve time.
+            models.Index(
+                fields=["solved_at", "id"], name="ticket_solved_autoclose", condition=models.Q(status="solved")
+            ),
         ]
 
     def __str__(self) -> str:

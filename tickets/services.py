@@ -650,3 +650,32 @@ def survey_respond(
         occurred_at=occurred_at,
         data={"scale": scale, "value": value, "comment": comment[:2000]},
     )
+
+
+def tickets_auto_close_solved(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Close solved tickets whose solve is older than HELPDESK_AUTO_CLOSE_DAYS.
+
+    Runs in bounded batches (index ticket_solved_autoclose); each ticket is
+    closed by ticket_transition as the system, so the rule and the event are
+    the usual ones. A ticket reopened meanwhile is skipped. Returns the count.
+    """
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.HELPDESK_AUTO_CLOSE_DAYS)
+    closed = 0
+    ids = list(
+        Ticket.objects.filter(status=S.SOLVED, solved_at__lt=cutoff)
+        .order_by("solved_at", "id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            ticket = _lock(pk)
+            if ticket.status != S.SOLVED or not ticket.solved_at or ticket.solved_at >= cutoff:
+                continue
+            _transition_locked(
+                ticket, target=S.CLOSED, actor=None, role="system", note="auto-closed after solve", at=now
+            )
+            closed += 1
+    return closed
