@@ -1,0 +1,268 @@
+"""Business-hours calendars in closed form (METRICS.md 1.5, 4.4).
+
+A calendar is an IANA zone + weekly local intervals + holidays (whole local
+dates) + date overrides. Its business intervals are materialised per local
+date (so DST is exact) into sorted UTC epoch-second arrays with prefix sums:
+
+    F(t) = cum_i + clamp(t - s_i, 0, e_i - s_i)   (i = last interval with s_i <= t)
+    bus(a, b) = F(b) - F(a)                       two bisects, O(log n)
+    add(a, x) = the first instant where F reaches F(a) + x
+
+An interval end is a valid answer of `add`: reaching the target exactly at
+17:00:00 gives 17:00:00, not the next morning's 09:00 (METRICS 1.5).
+
+Everything works on floats (POSIX seconds) internally; the datetime wrappers
+accept aware datetimes in any zone and return UTC datetimes. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Materialise whole years around the first query, then grow on demand.
+_PAD_DAYS = 366
+
+
+def _parse_hhmm(value: str) -> tuple[int, int]:
+    hh, mm = str(value).strip().split(":")[:2]
+    h, m = int(hh), int(mm)
+    if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m != 0):
+        raise ValueError(f"invalid time of day {value!r}")
+    return h, m
+
+
+def _parse_day_hours(raw: Iterable[Sequence[str]] | None) -> tuple[tuple[int, int], ...]:
+    """[["09:00","17:00"], ...] -> sorted, merged minute ranges [(540, 1020)]."""
+    ranges = []
+    for pair in raw or ():
+        if len(pair) != 2:
+            raise ValueError(f"an interval is [start, end], got {pair!r}")
+        (h1, m1), (h2, m2) = _parse_hhmm(pair[0]), _parse_hhmm(pair[1])
+        lo, hi = h1 * 60 + m1, h2 * 60 + m2
+        if hi > lo:
+            ranges.append((lo, hi))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def _to_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def to_ts(dt: datetime) -> float:
+    """An aware datetime as POSIX seconds (the instant, never wall time)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: business time needs an instant")
+    return dt.timestamp()
+
+
+def from_ts(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class BusinessCalendar:
+    """Weekly hours + holidays + overrides in one IANA zone.
+
+    `hours`: {"mon": [["09:00", "17:00"]], ...}; a missing day is closed.
+    `holidays`: local dates closed all day. `overrides`: [{"date", "hours"}]
+    replacing the weekly hours of that date (an empty list closes it); an
+    override wins over a holiday on the same date.
+    """
+
+    is_always_open = False
+
+    def __init__(
+        self,
+        timezone: str = "UTC",
+        hours: Mapping[str, Any] | None = None,
+        holidays: Iterable[Any] = (),
+        overrides: Iterable[Mapping[str, Any]] = (),
+        name: str = "",
+    ) -> None:
+        self.name = name
+        self.zone = ZoneInfo(timezone or "UTC")
+        hours = hours or {}
+        unknown = set(hours) - set(WEEKDAYS)
+        if unknown:
+            raise ValueError(f"unknown weekday keys {sorted(unknown)}")
+        self.weekly = tuple(_parse_day_hours(hours.get(d)) for d in WEEKDAYS)
+        self.holidays = frozenset(_to_date(d) for d in holidays or ())
+        self.overrides = {_to_date(o["date"]): _parse_day_hours(o.get("hours")) for o in overrides or ()}
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+        self._cum: list[float] = []  # business seconds before interval i
+        self._cum_end: list[float] = []  # ... and including it
+        self._first_day: date | None = None
+        self._last_day: date | None = None  # exclusive
+        if not any(self.weekly) and not any(self.overrides.values()):
+            self._never_open = True
+        else:
+            self._never_open = False
+
+    @classmethod
+    def from_model(cls, calendar: Any) -> BusinessCalendar:
+        """From a tickets.models.Calendar row (or anything with those fields)."""
+        return cls(
+            timezone=calendar.timezone,
+            hours=calendar.hours or {},
+            holidays=calendar.holidays or (),
+            overrides=calendar.overrides or (),
+            name=getattr(calendar, "name", ""),
+        )
+
+    # -- materialisation -------------------------------------------------
+    def _day_ranges(self, day: date) -> tuple[tuple[int, int], ...]:
+        if day in self.overrides:
+            return self.overrides[day]
+        if day in self.holidays:
+            return ()
+        return self.weekly[day.weekday()]
+
+    def _local_instant(self, day: date, minute: int) -> float:
+        moment = datetime.combine(day, time(0), tzinfo=self.zone) + timedelta(minutes=minute)
+        # Wall-clock construction per date, then the zone's rules decide the
+        # offset of that local time (DST exact). timedelta on an aware datetime
+        # keeps the wall clock; rebuild so the offset matches the new wall time.
+        local = datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, tzinfo=self.zone)
+        return local.timestamp()
+
+    def _build(self, first: date, last: date) -> None:
+        starts, ends = [], []
+        day = first
+        while day < last:
+            for lo, hi in self._day_ranges(day):
+                s, e = self._local_instant(day, lo), self._local_instant(day, hi)
+                if e > s and (not ends or s >= ends[-1]):
+                    starts.append(s)
+                    ends.append(e)
+                elif e > s:  # overlaps the previous one (DST fold): merge
+                    ends[-1] = max(ends[-1], e)
+            day += timedelta(days=1)
+        cum, cum_end, total = [], [], 0.0
+        for s, e in zip(starts, ends, strict=True):
+            cum.append(total)
+            total += e - s
+            cum_end.append(total)
+        self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
+        self._first_day, self._last_day = first, last
+
+    def _ensure(self, ts: float) -> None:
+        day = datetime.fromtimestamp(ts, tz=self.zone).date()
+        if self._first_day is None:
+            self._build(date(day.year - 1, 1, 1), date(day.year + 2, 1, 1))
+            return
+        last_day = self._last_day or day
+        # Keep one day of margin on each side so the local date of `ts` is covered.
+        if day - timedelta(days=1) < self._first_day or day + timedelta(days=1) >= last_day:
+            first = min(self._first_day, day - timedelta(days=_PAD_DAYS))
+            last = max(last_day, day + timedelta(days=_PAD_DAYS))
+            self._build(first, last)
+
+    # -- closed form -----------------------------------------------------
+    def cum(self, ts: float) -> float:
+        """F(t): business seconds from the materialised origin up to `ts`."""
+        self._ensure(ts)
+        i = bisect.bisect_right(self._starts, ts) - 1
+        if i < 0:
+            return 0.0
+        s, e = self._starts[i], self._ends[i]
+        return self._cum[i] + min(max(ts - s, 0.0), e - s)
+
+    def seconds_ts(self, a: float, b: float) -> float:
+        """bus(a, b) on POSIX seconds; 0 when b <= a."""
+        if b <= a:
+            return 0.0
+        self._ensure(a)
+        self._ensure(b)
+        return self.cum(b) - self.cum(a)
+
+    def add_ts(self, a: float, secs: float) -> float:
+        """The earliest instant t >= a with bus(a, t) == secs."""
+        if secs <= 0:
+            return a
+        if self._never_open:
+            raise ValueError(f"calendar {self.name!r} has no business hours")
+        target = self.cum(a) + secs
+        for _ in range(100):
+            k = bisect.bisect_left(self._cum_end, target)
+            if k < len(self._cum_end):
+                return max(a, self._starts[k] + (target - self._cum[k]))
+            # Not enough materialised hours: grow forward a year and retry.
+            last_day = self._last_day or date.today()  # noqa: DTZ011 - only a materialisation bound
+            self._build(self._first_day or last_day, last_day + timedelta(days=_PAD_DAYS))
+        raise ValueError(f"calendar {self.name!r} never reaches {secs} business seconds")
+
+    def is_open_ts(self, ts: float) -> bool:
+        self._ensure(ts)
+        i = bisect.bisect_right(self._starts, ts) - 1
+        return i >= 0 and ts < self._ends[i]
+
+    # -- datetime API ------------------------------------------------------
+    def seconds(self, a: datetime, b: datetime) -> float:
+        return self.seconds_ts(to_ts(a), to_ts(b))
+
+    def add(self, a: datetime, secs: float) -> datetime:
+        return from_ts(self.add_ts(to_ts(a), secs))
+
+    def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+        """The business intervals intersecting [a, b), clipped (for display/tests)."""
+        ta, tb = to_ts(a), to_ts(b)
+        self._ensure(ta)
+        self._ensure(tb)
+        out = []
+        i = max(bisect.bisect_right(self._starts, ta) - 1, 0)
+        while i < len(self._starts) and self._starts[i] < tb:
+            s, e = max(self._starts[i], ta), min(self._ends[i], tb)
+            if e > s:
+                out.append((from_ts(s), from_ts(e)))
+            i += 1
+        return out
+
+
+class AlwaysOpenCalendar(BusinessCalendar):
+    """24/7: the calendar of a queue without one (business = calendar time)."""
+
+    is_always_open = True
+
+    def __init__(self) -> None:
+        self.name = "24/7"
+        self.zone = ZoneInfo("UTC")
+
+    def cum(self, ts: float) -> float:
+        return ts
+
+    def seconds_ts(self, a: float, b: float) -> float:
+        return max(b - a, 0.0)
+
+    def add_ts(self, a: float, secs: float) -> float:
+        return a + max(secs, 0.0)
+
+    def is_open_ts(self, ts: float) -> bool:
+        return True
+
+    def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+        return [(a.astimezone(UTC), b.astimezone(UTC))] if b > a else []
+
+
+ALWAYS_OPEN = AlwaysOpenCalendar()
+
+
+def calendar_for(calendar_row: Any | None) -> BusinessCalendar:
+    """The calendar of a queue's Calendar row; 24/7 when it has none."""
+    if calendar_row is None:
+        return ALWAYS_OPEN
+    return BusinessCalendar.from_model(calendar_row)

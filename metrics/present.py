@@ -1,0 +1,108 @@
+"""The public shape of a metrics row: expected.json field names (export, API)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+# Every per-ticket field of tests/fixtures/metrics_examples/expected.json, in order.
+EXPORT_FIELDS = (
+    "excluded",
+    "excluded_reason",
+    "status_at_as_of",
+    "frt_cal_s",
+    "frt_bus_s",
+    "first_reply_at",
+    "frt_zendesk_cal_s",
+    "frt_zendesk_bus_s",
+    "next_reply_cal_s",
+    "next_reply_bus_s",
+    "first_resolved_at",
+    "first_resolution_cal_s",
+    "first_resolution_bus_s",
+    "last_resolved_at",
+    "full_resolution_cal_s",
+    "full_resolution_bus_s",
+    "requester_wait_cal_s",
+    "requester_wait_bus_s",
+    "agent_wait_cal_s",
+    "agent_wait_bus_s",
+    "on_hold_cal_s",
+    "on_hold_bus_s",
+    "time_in_progress_cal_s",
+    "time_in_progress_bus_s",
+    "queue_time_cal_s",
+    "queue_time_bus_s",
+    "agent_work_cal_s",
+    "agent_work_bus_s",
+    "solved_before_reopen_cal_s",
+    "solved_before_reopen_bus_s",
+    "reopens",
+    "substantive_reopens",
+    "public_agent_replies",
+    "fcr_eligible",
+    "fcr",
+    "assignee_stations",
+    "group_stations",
+    "resolver",
+    "csat_offered",
+    "csat_value",
+    "csat_satisfied",
+    "csat_at",
+    "handle_s",
+    "handle_by_agent_s",
+    "time_logged_s",
+    "sla_first_reply_target_s",
+    "sla_first_reply_outcome",
+    "sla_first_reply_elapsed_s",
+    "sla_first_reply_breach_at",
+    "sla_first_reply_outcome_at",
+    "sla_resolution_target_s",
+    "sla_resolution_outcome",
+    "sla_resolution_elapsed_s",
+    "sla_resolution_breach_at",
+    "sla_resolution_outcome_at",
+)
+
+
+def iso_z(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _num(value: Any) -> Any:
+    """Whole seconds as ints (2550, not 2550.0); fractions kept."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def row_present(row: dict[str, Any], *, emails: dict[int, str]) -> dict[str, Any]:
+    """A compute()/TicketMetrics row in expected.json's per-ticket shape.
+
+    Excluded tickets show only `excluded` and `excluded_reason`.
+    `emails` maps user ids to emails (resolver, handle by agent).
+    """
+    if row["excluded"]:
+        return {"excluded": True, "excluded_reason": row["excluded_reason"]}
+    out: dict[str, Any] = {}
+    for name in EXPORT_FIELDS:
+        if name == "resolver":
+            rid = row.get("resolver_id")
+            value: Any = emails.get(rid, rid) if rid is not None else None
+        elif name == "handle_by_agent_s":
+            by_agent = row.get("handle_by_agent_s")
+            value = (
+                None
+                if by_agent is None
+                else {emails.get(int(k), str(k)): _num(v) for k, v in sorted(by_agent.items(), key=lambda kv: str(kv))}
+            )
+        else:
+            value = row.get(name)
+        if isinstance(value, datetime):
+            value = iso_z(value)
+        elif isinstance(value, list):
+            value = [_num(v) for v in value]
+        else:
+            value = _num(value)
+        out[name] = value
+    return out
