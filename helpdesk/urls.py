@@ -1,6 +1,11 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from accounts.views import home
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("tickets.urls")),
 ]

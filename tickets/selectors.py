@@ -2,13 +2,19 @@
 what. Pages, API, search, exports and notifications all go through here.
 """
 
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from tickets.models import Message, Queue, Ticket, TicketEvent
+from tickets.models import Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
 
 
 def queue_ids_for_agent(*, user: User) -> list[int]:
@@ -125,3 +131,169 @@ def queue_list_for_user(*, user: Any) -> QuerySet[Queue]:
     if user.role == User.Role.AGENT:
         return Queue.objects.filter(is_active=True, members=user)
     return Queue.objects.none()
+
+
+# --- Pages (keyset pagination) -------------------------------------------
+# Lists are ordered by (updated_at desc, id desc) and paged with an opaque
+# cursor holding the last row's sort key: `WHERE (updated_at, id) < (...)`
+# walks the index (see Ticket.Meta.indexes), never an OFFSET scan.
+
+AGENT_VIEWS = ("all", "mine", "unassigned")
+STATUS_FILTER_UNSOLVED = "unsolved"
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    items: list[Ticket]
+    next_cursor: str | None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def cursor_encode(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.updated_at.isoformat(), ticket.pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (updated_at, id) in a cursor; None for a missing or garbled one."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None or not isinstance(pk, int):
+            return None
+        return at, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def ticket_page(qs: QuerySet[Ticket], *, cursor: str | None, limit: int) -> TicketPage:
+    """One keyset page of `qs` by (updated_at desc, id desc)."""
+    limit = max(1, min(limit, 200))
+    position = cursor_decode(cursor)
+    if position is not None:
+        at, pk = position
+        qs = qs.filter(Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=pk))
+    rows = list(qs.order_by("-updated_at", "-id")[: limit + 1])
+    items = rows[:limit]
+    next_cursor = cursor_encode(items[-1]) if len(rows) > limit else None
+    return TicketPage(items=items, next_cursor=next_cursor)
+
+
+def ticket_page_for_agent(
+    *, user: Any, filters: Mapping[str, Any], cursor: str | None = None, limit: int = 50
+) -> TicketPage:
+    """A page of the tickets `user` may see, filtered for the agent list.
+
+    filters: view (all|mine|unassigned), queue (id), status (a status or
+    "unsolved"), kind. Unknown values are ignored rather than erroring.
+    Customers get an empty page (they never reach the agent list).
+    """
+    if not getattr(user, "is_staff_role", False):
+        return TicketPage(items=[], next_cursor=None)
+    qs = ticket_list_for_user(user=user)
+    view = filters.get("view") or "all"
+    if view == "mine":
+        qs = qs.filter(assignee=user)
+    elif view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    queue_id = filters.get("queue")
+    if queue_id:
+        qs = qs.filter(queue_id=queue_id)
+    status = filters.get("status")
+    if status == STATUS_FILTER_UNSOLVED:
+        qs = qs.filter(status__in=Ticket.UNSOLVED)
+    elif status in Ticket.Status.values:
+        qs = qs.filter(status=status)
+    kind = filters.get("kind")
+    if kind in QueueKind.values:
+        qs = qs.filter(kind=kind)
+    return ticket_page(qs, cursor=cursor, limit=limit)
+
+
+def ticket_page_for_customer(*, user: Any, cursor: str | None = None, limit: int = 25) -> TicketPage:
+    """My requests: own, CC'd and (when shared) organisation tickets."""
+    return ticket_page(ticket_list_for_user(user=user), cursor=cursor, limit=limit)
+
+
+def queue_member_list(*, queue: Queue) -> QuerySet[User]:
+    """Active staff who are members of `queue` (assignee choices)."""
+    return User.objects.filter(
+        queues=queue, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
+    ).order_by("name", "email")
+
+
+def request_type_list_active() -> QuerySet[RequestType]:
+    """What a customer may pick on the portal, in display order."""
+    return RequestType.objects.filter(is_active=True, queue__is_active=True).select_related("queue")
+
+
+def user_names_by_id(*, ids: Iterable[int]) -> dict[int, str]:
+    """Display names for the people an event log mentions (one query)."""
+    wanted = {i for i in ids if isinstance(i, int)}
+    if not wanted:
+        return {}
+    return {u.pk: u.display_name for u in User.objects.filter(pk__in=wanted).only("pk", "name", "email")}
+
+
+def queue_names_by_id(*, ids: Iterable[int]) -> dict[int, str]:
+    wanted = {i for i in ids if isinstance(i, int)}
+    if not wanted:
+        return {}
+    return dict(Queue.objects.filter(pk__in=wanted).values_list("pk", "name"))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    message: Message | None = None
+    event: TicketEvent | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    people: dict[int, str]  # user id -> display name, for event sentences
+    queues: dict[int, str]  # queue id -> name
+
+
+def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
+    """Messages and events of the ticket in time order, as `user` may see them.
+
+    Message events are folded into their message. Customers get public
+    messages and the customer-safe event kinds only (see the two selectors
+    above); staff see everything, internal notes included.
+    """
+    messages = list(message_list_for_ticket(user=user, ticket=ticket))
+    events = [e for e in event_list_for_ticket(user=user, ticket=ticket) if e.kind != TicketEvent.Kind.MESSAGE]
+    entries = [TimelineEntry(at=m.created_at, message=m) for m in messages]
+    entries += [TimelineEntry(at=e.occurred_at, event=e) for e in events]
+    # Events before messages at the same instant: "created" precedes the
+    # description, a reopen follows the reply that caused it.
+    entries.sort(key=lambda x: (x.at, 0 if x.event and x.event.kind == TicketEvent.Kind.CREATED else 1))
+    person_ids: set[int] = set()
+    queue_ids: set[int] = set()
+    for e in events:
+        if e.kind == TicketEvent.Kind.ASSIGNEE:
+            person_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
+        elif e.kind == TicketEvent.Kind.QUEUE:
+            queue_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
+    return Timeline(entries=entries, people=user_names_by_id(ids=person_ids), queues=queue_names_by_id(ids=queue_ids))
+
+
+def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
+    """Who `user` may assign the ticket to: the queue's members, plus
+    themselves (a manager may take a ticket outside their queues)."""
+    members = Q(queues=ticket.queue)
+    if getattr(user, "is_staff_role", False):
+        members |= Q(pk=user.pk)
+    return (
+        User.objects.filter(members, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN])
+        .distinct()
+        .order_by("name", "email")
+    )

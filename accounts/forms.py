@@ -1,0 +1,69 @@
+"""Login and sign-up forms. Errors are attached to fields where they belong."""
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.http import HttpRequest
+
+from accounts.models import User
+from helpdesk.lib import throttle
+
+THROTTLED_MESSAGE = "Too many failed attempts. Wait 15 minutes before trying again, or reset your password."
+INVALID_MESSAGE = "That email and password do not match an account."
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        self.request = request
+        self.user: User | None = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        email, password = data.get("email"), data.get("password")
+        if not email or not password:
+            return data
+        ip = throttle.client_ip(self.request)
+        # Checked before the password: once blocked, even the right password
+        # is refused, so guessing gains nothing until the window ends.
+        if throttle.LOGIN_PER_ACCOUNT.is_blocked(email, ip) or throttle.LOGIN_PER_IP.is_blocked(ip):
+            raise forms.ValidationError(THROTTLED_MESSAGE, code="throttled")
+        user = authenticate(self.request, username=_canonical_email(email), password=password)
+        if user is None:
+            throttle.LOGIN_PER_ACCOUNT.failure_record(email, ip)
+            throttle.LOGIN_PER_IP.failure_record(ip)
+            raise forms.ValidationError(INVALID_MESSAGE, code="invalid_login")
+        throttle.LOGIN_PER_ACCOUNT.reset(email, ip)
+        self.user = user
+        return data
+
+
+def _canonical_email(email: str) -> str:
+    """The stored spelling of `email` (logins are case-insensitive)."""
+    stored = User.objects.filter(email__iexact=email.strip()).values_list("email", flat=True).first()
+    return stored or email
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean_password2(self) -> str:
+        p1, p2 = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
+        if p1 and p2 and p1 != p2:
+            raise forms.ValidationError("The two passwords differ.", code="password_mismatch")
+        return p2 or ""

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from tickets.views import agent, customer, files
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("agent/tickets/", agent.agent_ticket_list, name="agent-ticket-list"),
+    path("agent/tickets/<int:ticket_id>/", agent.agent_ticket_detail, name="agent-ticket-detail"),
+    path("agent/tickets/<int:ticket_id>/reply/", agent.agent_ticket_reply, name="agent-ticket-reply"),
+    path("agent/tickets/<int:ticket_id>/status/", agent.agent_ticket_transition, name="agent-ticket-transition"),
+    path("agent/tickets/<int:ticket_id>/assign/", agent.agent_ticket_assign, name="agent-ticket-assign"),
+    path("agent/tickets/<int:ticket_id>/priority/", agent.agent_ticket_priority, name="agent-ticket-priority"),
+    path("portal/", customer.customer_ticket_list, name="customer-ticket-list"),
+    path("portal/new/", customer.customer_ticket_create, name="customer-ticket-create"),
+    path("portal/tickets/<int:ticket_id>/", customer.customer_ticket_detail, name="customer-ticket-detail"),
+    path("portal/tickets/<int:ticket_id>/reply/", customer.customer_ticket_reply, name="customer-ticket-reply"),
+    path("portal/tickets/<int:ticket_id>/solve/", customer.customer_ticket_solve, name="customer-ticket-solve"),
+    path("attachments/<int:attachment_id>/", files.attachment_download, name="attachment-download"),
+]
