@@ -91,7 +91,11 @@ class Progress:
     def line(self) -> str:
         done = f"{self.n:,}" + (f"/{self.total:,} ({100 * self.n / self.total:.1f}%)" if self.total else "")
         eta = self.eta()
-        parts = [f"{self.desc}: {done} {self.unit}", f"{self.rate:,.0f} {self.unit}/s", f"elapsed {_fmt_duration(self.elapsed)}"]
+        parts = [
+            f"{self.desc}: {done} {self.unit}",
+            f"{self.rate:,.0f} {self.unit}/s",
+            f"elapsed {_fmt_duration(self.elapsed)}",
+        ]
         if eta is not None:
             parts.append(f"ETA {_fmt_duration(eta)}")
         return ", ".join(parts)

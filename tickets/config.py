@@ -1,0 +1,601 @@
+"""Configuration as code (SPEC 10): one JSON document for calendars, SLA
+policies, queues, request types, agents and the reporting time zone.
+
+`config_apply(document, dry_run)` validates the whole document first (every
+problem with its JSON path), then creates or updates in one transaction;
+nothing is ever deleted. Applying the same document twice changes nothing.
+`config_dump()` returns the current configuration in the same shape, so
+dump -> apply round-trips.
+"""
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError
+from tickets.models import (
+    Calendar,
+    HelpdeskSetting,
+    Queue,
+    QueueKind,
+    QueueMembership,
+    RequestType,
+    SLAPolicy,
+    Ticket,
+)
+
+SECTIONS = ("calendars", "sla_policies", "queues", "request_types", "agents", "reporting")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TARGET_FIELDS = ("first_response", "next_reply", "resolution")
+STAFF_ROLES = (User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN)
+REPORTING_TZ_KEY = "reporting.timezone"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigInvalid(ApplicationError):
+    code = "invalid_config"
+    status_code = 400
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__(
+            f"The configuration has {len(problems)} problem(s).",
+            extra={"problems": [{"path": p.path, "message": p.message} for p in problems]},
+        )
+
+
+@dataclass
+class ConfigChange:
+    section: str
+    key: str
+    action: str  # "create" | "update" | "unchanged"
+    fields: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        what = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.action:9} {self.section} {self.key}{what}"
+
+
+@dataclass
+class ConfigReport:
+    dry_run: bool
+    changes: list[ConfigChange] = field(default_factory=list)
+    # Open (unsolved) tickets in queues whose calendar or SLA policy changes.
+    sla_affected_open_tickets: int = 0
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def created(self) -> int:
+        return self.count("create")
+
+    @property
+    def updated(self) -> int:
+        return self.count("update")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.created or self.updated)
+
+    def lines(self) -> list[str]:
+        prefix = "would " if self.dry_run else ""
+        out = [f"{prefix}{c}" if c.action != "unchanged" else str(c) for c in self.changes]
+        out.append(
+            f"{'Dry run: ' if self.dry_run else ''}{self.created} {prefix}create, {self.updated} {prefix}update, "
+            f"{self.unchanged} unchanged; open tickets that {'would ' if self.dry_run else ''}change SLA state: "
+            f"{self.sla_affected_open_tickets}"
+        )
+        return out
+
+
+# --- validation ------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[ConfigProblem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(ConfigProblem(path, message))
+
+    def obj(self, value: Any, path: str) -> bool:
+        if not isinstance(value, dict):
+            self.add(path, "must be an object")
+            return False
+        return True
+
+    def text(self, d: dict[str, Any], key: str, path: str, *, required: bool = True, max_len: int = 200) -> Any:
+        if key not in d or d[key] is None:
+            if required:
+                self.add(f"{path}.{key}", "is required")
+            return None
+        value = d[key]
+        if not isinstance(value, str) or not value.strip():
+            self.add(f"{path}.{key}", "must be a non-empty string")
+            return None
+        if len(value) > max_len:
+            self.add(f"{path}.{key}", f"must be at most {max_len} characters")
+            return None
+        return value
+
+    def unknown_keys(self, d: dict[str, Any], allowed: set[str], path: str) -> None:
+        for key in sorted(set(d) - allowed):
+            self.add(f"{path}.{key}", "unknown key")
+
+    def intervals(self, value: Any, path: str) -> None:
+        if not isinstance(value, list):
+            self.add(path, 'must be a list of ["HH:MM", "HH:MM"] intervals')
+            return
+        for i, iv in enumerate(value):
+            p = f"{path}[{i}]"
+            if not (isinstance(iv, list) and len(iv) == 2 and all(isinstance(x, str) for x in iv)):
+                self.add(p, 'must be ["HH:MM", "HH:MM"]')
+                continue
+            if not all(_HHMM.match(x) for x in iv):
+                self.add(p, "times must be HH:MM (00:00-24:00)")
+            elif iv[0] >= iv[1]:
+                self.add(p, "the start must be before the end")
+
+    def date(self, value: Any, path: str) -> None:
+        try:
+            date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.add(path, "must be a date YYYY-MM-DD")
+
+
+def _valid_tz(name: Any) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def config_validate(document: Any) -> list[ConfigProblem]:
+    """Every problem of the document, each with its JSON path (empty = valid).
+
+    References (a queue's calendar, an agent's queues...) may name objects
+    of the same document or objects that already exist.
+    """
+    c = _Checker()
+    if not isinstance(document, dict):
+        c.add("$", "the document must be a JSON object")
+        return c.problems
+    c.unknown_keys(document, set(SECTIONS), "$")
+    for section in SECTIONS[:-1]:
+        if section in document and not isinstance(document[section], list):
+            c.add(section, "must be a list")
+
+    def items(section: str) -> list[tuple[str, dict[str, Any]]]:
+        value = document.get(section)
+        if not isinstance(value, list):
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if c.obj(item, f"{section}[{i}]"):
+                out.append((f"{section}[{i}]", item))
+        return out
+
+    def unique(path: str, seen: dict[str, str], key: Any, label: str) -> None:
+        if key is None:
+            return
+        norm = key.lower() if isinstance(key, str) else key
+        if norm in seen:
+            c.add(path, f"duplicate {label} '{key}' (also at {seen[norm]})")
+        else:
+            seen[norm] = path
+
+    calendars: dict[str, str] = {}
+    for path, cal in items("calendars"):
+        c.unknown_keys(cal, {"name", "timezone", "hours", "holidays", "overrides"}, path)
+        unique(f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), "calendar")
+        if not _valid_tz(cal.get("timezone")):
+            c.add(f"{path}.timezone", f"unknown time zone {cal.get('timezone')!r} (use an IANA name)")
+        hours = cal.get("hours", {})
+        if c.obj(hours, f"{path}.hours"):
+            for day, ivs in hours.items():
+                if day not in DAYS:
+                    c.add(f"{path}.hours.{day}", f"unknown day (use {', '.join(DAYS)})")
+                else:
+                    c.intervals(ivs, f"{path}.hours.{day}")
+        holidays = cal.get("holidays", [])
+        if not isinstance(holidays, list):
+            c.add(f"{path}.holidays", "must be a list of dates")
+        else:
+            for j, d in enumerate(holidays):
+                c.date(d, f"{path}.holidays[{j}]")
+        overrides = cal.get("overrides", [])
+        if not isinstance(overrides, list):
+            c.add(f"{path}.overrides", "must be a list")
+        else:
+            for j, ov in enumerate(overrides):
+                p = f"{path}.overrides[{j}]"
+                if c.obj(ov, p):
+                    c.unknown_keys(ov, {"date", "hours"}, p)
+                    c.date(ov.get("date"), f"{p}.date")
+                    c.intervals(ov.get("hours"), f"{p}.hours")
+
+    policies: dict[str, str] = {}
+    for path, pol in items("sla_policies"):
+        c.unknown_keys(pol, {"name", "pause_statuses", "targets"}, path)
+        unique(f"{path}.name", policies, c.text(pol, "name", path, max_len=100), "SLA policy")
+        pauses = pol.get("pause_statuses", ["pending"])
+        if not isinstance(pauses, list):
+            c.add(f"{path}.pause_statuses", "must be a list of statuses")
+        else:
+            for j, s in enumerate(pauses):
+                if s not in Ticket.UNSOLVED:
+                    c.add(f"{path}.pause_statuses[{j}]", f"must be one of {', '.join(Ticket.UNSOLVED)}")
+        targets = pol.get("targets", {})
+        if c.obj(targets, f"{path}.targets"):
+            for prio, target in targets.items():
+                p = f"{path}.targets.{prio}"
+                if prio not in Ticket.Priority.values:
+                    c.add(p, f"unknown priority (use {', '.join(Ticket.Priority.values)})")
+                    continue
+                if not c.obj(target, p):
+                    continue
+                c.unknown_keys(target, {*TARGET_FIELDS, "business_hours"}, p)
+                for key in TARGET_FIELDS:
+                    v = target.get(key)
+                    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+                        c.add(f"{p}.{key}", "must be a positive number of seconds")
+                if "business_hours" in target and not isinstance(target["business_hours"], bool):
+                    c.add(f"{p}.business_hours", "must be true or false")
+
+    queues: dict[str, str] = {}
+    existing_calendars = {n.lower() for n in Calendar.objects.values_list("name", flat=True)}
+    existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
+    for path, q in items("queues"):
+        c.unknown_keys(q, {"slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "inbound_email"}, path)
+        slug = c.text(q, "slug", path, max_len=100)
+        if slug and not _SLUG.match(slug):
+            c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
+        unique(f"{path}.slug", queues, slug, "queue")
+        c.text(q, "name", path)
+        if q.get("kind") not in QueueKind.values:
+            c.add(f"{path}.kind", f"must be one of {', '.join(QueueKind.values)}")
+        cal = q.get("calendar")
+        if cal is not None and (not isinstance(cal, str) or cal.lower() not in {*calendars, *existing_calendars}):
+            c.add(f"{path}.calendar", f"unknown calendar {cal!r}")
+        pol = q.get("sla_policy")
+        if pol is not None and (not isinstance(pol, str) or pol.lower() not in {*policies, *existing_policies}):
+            c.add(f"{path}.sla_policy", f"unknown SLA policy {pol!r}")
+        if q.get("auto_assign", "none") not in Queue.AutoAssign.values:
+            c.add(f"{path}.auto_assign", f"must be one of {', '.join(Queue.AutoAssign.values)}")
+        if q.get("inbound_email"):
+            try:
+                validate_email(q["inbound_email"])
+            except ValidationError:
+                c.add(f"{path}.inbound_email", "must be an email address")
+
+    existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)}
+    known_queues = {*queues, *existing_queues}
+    types: dict[str, str] = {}
+    for path, rt in items("request_types"):
+        c.unknown_keys(rt, {"slug", "name", "queue"}, path)
+        slug = c.text(rt, "slug", path, max_len=100)
+        if slug and not _SLUG.match(slug):
+            c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
+        unique(f"{path}.slug", types, slug, "request type")
+        c.text(rt, "name", path)
+        qs = c.text(rt, "queue", path, max_len=100)
+        if qs and qs.lower() not in known_queues:
+            c.add(f"{path}.queue", f"unknown queue {qs!r}")
+
+    agents: dict[str, str] = {}
+    for path, a in items("agents"):
+        c.unknown_keys(a, {"email", "name", "role", "queues", "capacity", "active"}, path)
+        email = c.text(a, "email", path, max_len=254)
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                c.add(f"{path}.email", "must be an email address")
+        unique(f"{path}.email", agents, email, "agent")
+        if "name" in a and not isinstance(a["name"], str):
+            c.add(f"{path}.name", "must be a string")
+        if a.get("role", "agent") not in STAFF_ROLES:
+            c.add(f"{path}.role", f"must be one of {', '.join(STAFF_ROLES)}")
+        aq = a.get("queues", [])
+        if not isinstance(aq, list):
+            c.add(f"{path}.queues", "must be a list of queue slugs")
+        else:
+            for j, s in enumerate(aq):
+                if not isinstance(s, str) or s.lower() not in known_queues:
+                    c.add(f"{path}.queues[{j}]", f"unknown queue {s!r}")
+        cap = a.get("capacity")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            c.add(f"{path}.capacity", "must be a whole number >= 0 or null")
+        if "active" in a and not isinstance(a["active"], bool):
+            c.add(f"{path}.active", "must be true or false")
+
+    reporting = document.get("reporting")
+    if reporting is not None and c.obj(reporting, "reporting"):
+        c.unknown_keys(reporting, {"timezone"}, "reporting")
+        if "timezone" in reporting and not _valid_tz(reporting["timezone"]):
+            c.add("reporting.timezone", f"unknown time zone {reporting['timezone']!r} (use an IANA name)")
+    return c.problems
+
+
+# --- apply -------------------------------------------------------------------
+
+
+def _sync(obj: Any, wanted: dict[str, Any]) -> list[str]:
+    """Set differing attributes on `obj`; return the names that changed."""
+    changed = []
+    for name, value in wanted.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
+
+
+def _record(report: ConfigReport, section: str, key: str, obj: Any, changed: list[str], created: bool) -> None:
+    if created:
+        obj.save()
+        report.changes.append(ConfigChange(section, key, "create"))
+    elif changed:
+        extra = ["updated_at"] if hasattr(obj, "updated_at") else []
+        obj.save(update_fields=[*changed, *extra])
+        report.changes.append(ConfigChange(section, key, "update", changed))
+    else:
+        report.changes.append(ConfigChange(section, key, "unchanged"))
+
+
+def _normalise_targets(targets: dict[str, Any]) -> dict[str, Any]:
+    return {prio: dict(sorted(t.items())) for prio, t in sorted(targets.items())}
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def config_apply(document: Any, dry_run: bool = False) -> ConfigReport:
+    """Validate `document` and create/update everything it names.
+
+    All in one transaction; with `dry_run` the same work is done and rolled
+    back, so the report says exactly what would change. Agents created here
+    get an unusable password (they sign in after a reset or via SSO).
+
+    Raises ConfigInvalid (with every problem and its path) before any write.
+    """
+    problems = config_validate(document)
+    if problems:
+        raise ConfigInvalid(problems)
+    report = ConfigReport(dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            _apply(document, report)
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return report
+
+
+def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
+    sla_queue_ids: set[int] = set()
+    changed_calendar_ids: set[int] = set()
+    changed_policy_ids: set[int] = set()
+
+    calendars = {c.name.lower(): c for c in Calendar.objects.all()}
+    for cal in doc.get("calendars", []):
+        obj = calendars.get(cal["name"].lower())
+        created = obj is None
+        if created:
+            obj = Calendar(name=cal["name"])
+        changed = _sync(
+            obj,
+            {
+                "timezone": cal["timezone"],
+                "hours": {d: cal.get("hours", {})[d] for d in DAYS if d in cal.get("hours", {})},
+                "holidays": sorted(cal.get("holidays", [])),
+                "overrides": sorted(cal.get("overrides", []), key=lambda o: o["date"]),
+            },
+        )
+        _record(report, "calendar", cal["name"], obj, changed, created)
+        calendars[cal["name"].lower()] = obj
+        if changed and not created:
+            changed_calendar_ids.add(obj.pk)
+
+    policies = {p.name.lower(): p for p in SLAPolicy.objects.all()}
+    for pol in doc.get("sla_policies", []):
+        obj = policies.get(pol["name"].lower())
+        created = obj is None
+        if created:
+            obj = SLAPolicy(name=pol["name"])
+        changed = _sync(
+            obj,
+            {
+                "pause_statuses": list(pol.get("pause_statuses", ["pending"])),
+                "targets": _normalise_targets(pol.get("targets", {})),
+            },
+        )
+        _record(report, "sla_policy", pol["name"], obj, changed, created)
+        policies[pol["name"].lower()] = obj
+        if changed and not created:
+            changed_policy_ids.add(obj.pk)
+
+    queues = {q.slug.lower(): q for q in Queue.objects.all()}
+    for q in doc.get("queues", []):
+        obj = queues.get(q["slug"].lower())
+        created = obj is None
+        if created:
+            obj = Queue(slug=q["slug"])
+        cal = calendars[q["calendar"].lower()] if q.get("calendar") else None
+        pol = policies[q["sla_policy"].lower()] if q.get("sla_policy") else None
+        wanted: dict[str, Any] = {
+            "name": q["name"],
+            "kind": q["kind"],
+            "calendar_id": cal.pk if cal else None,
+            "sla_policy_id": pol.pk if pol else None,
+            "auto_assign": q.get("auto_assign", Queue.AutoAssign.NONE),
+        }
+        if "inbound_email" in q:
+            wanted["inbound_email"] = q["inbound_email"] or ""
+        changed = _sync(obj, wanted)
+        _record(report, "queue", q["slug"], obj, changed, created)
+        queues[q["slug"].lower()] = obj
+        if not created and ({"calendar_id", "sla_policy_id"} & set(changed)):
+            sla_queue_ids.add(obj.pk)
+
+    sla_queue_ids |= set(Queue.objects.filter(calendar_id__in=changed_calendar_ids).values_list("pk", flat=True)) | set(
+        Queue.objects.filter(sla_policy_id__in=changed_policy_ids).values_list("pk", flat=True)
+    )
+
+    types = {t.slug.lower(): t for t in RequestType.objects.all()}
+    for position, rt in enumerate(doc.get("request_types", [])):
+        obj = types.get(rt["slug"].lower())
+        created = obj is None
+        if created:
+            obj = RequestType(slug=rt["slug"])
+        changed = _sync(obj, {"name": rt["name"], "queue_id": queues[rt["queue"].lower()].pk, "position": position})
+        _record(report, "request_type", rt["slug"], obj, changed, created)
+
+    agents = doc.get("agents", [])
+    users = {
+        u.email_l: u
+        for u in User.objects.annotate(email_l=Lower("email")).filter(email_l__in=[a["email"].lower() for a in agents])
+    }
+    for a in agents:
+        obj = users.get(a["email"].lower())
+        created = obj is None
+        if created:
+            obj = User(email=a["email"], username=a["email"], password=make_password(None))
+        wanted = {"role": a.get("role", User.Role.AGENT), "capacity": a.get("capacity")}
+        if "name" in a or created:
+            wanted["name"] = a.get("name", "")
+        if "active" in a:
+            wanted["is_active"] = a["active"]
+        changed = _sync(obj, wanted)
+        if created:
+            obj.save()
+        wanted_queues = {queues[s.lower()].pk for s in a.get("queues", [])}
+        current_queues = (
+            set() if created else set(QueueMembership.objects.filter(user=obj).values_list("queue_id", flat=True))
+        )
+        if wanted_queues != current_queues:
+            QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
+            QueueMembership.objects.bulk_create(
+                [QueueMembership(user=obj, queue_id=qid) for qid in sorted(wanted_queues - current_queues)]
+            )
+            changed.append("queues")
+        if created:
+            report.changes.append(ConfigChange("agent", a["email"], "create"))
+        elif changed:
+            fields = [f for f in changed if f != "queues"]
+            if fields:
+                obj.save(update_fields=fields)
+            report.changes.append(ConfigChange("agent", a["email"], "update", changed))
+        else:
+            report.changes.append(ConfigChange("agent", a["email"], "unchanged"))
+
+    reporting = doc.get("reporting") or {}
+    if "timezone" in reporting:
+        setting = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).first()
+        if setting is None:
+            HelpdeskSetting.objects.create(key=REPORTING_TZ_KEY, value=reporting["timezone"])
+            report.changes.append(ConfigChange("reporting", "timezone", "create"))
+        elif setting.value != reporting["timezone"]:
+            setting.value = reporting["timezone"]
+            setting.save(update_fields=["value", "updated_at"])
+            report.changes.append(ConfigChange("reporting", "timezone", "update", ["timezone"]))
+        else:
+            report.changes.append(ConfigChange("reporting", "timezone", "unchanged"))
+
+    if sla_queue_ids:
+        report.sla_affected_open_tickets = Ticket.objects.filter(
+            queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED, is_spam=False, is_deleted=False
+        ).count()
+
+
+# --- dump --------------------------------------------------------------------
+
+
+def reporting_timezone(default: str = "UTC") -> str:
+    """The reporting time zone set by configuration (`reporting.timezone`)."""
+    value = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
+    return value if isinstance(value, str) and value else default
+
+
+def config_dump() -> dict[str, Any]:
+    """The current configuration as a document `config_apply` accepts."""
+    doc: dict[str, Any] = {
+        "calendars": [
+            {
+                "name": c.name,
+                "timezone": c.timezone,
+                "hours": c.hours,
+                "holidays": c.holidays,
+                "overrides": c.overrides,
+            }
+            for c in Calendar.objects.order_by("name")
+        ],
+        "sla_policies": [
+            {"name": p.name, "pause_statuses": p.pause_statuses, "targets": p.targets}
+            for p in SLAPolicy.objects.order_by("name")
+        ],
+        "queues": [],
+        "request_types": [
+            {"slug": t.slug, "name": t.name, "queue": t.queue.slug}
+            for t in RequestType.objects.select_related("queue").order_by("position", "slug")
+        ],
+        "agents": [],
+    }
+    for q in Queue.objects.select_related("calendar", "sla_policy").order_by("slug"):
+        item = {
+            "slug": q.slug,
+            "name": q.name,
+            "kind": q.kind,
+            "calendar": q.calendar.name if q.calendar else None,
+            "sla_policy": q.sla_policy.name if q.sla_policy else None,
+            "auto_assign": q.auto_assign,
+        }
+        if q.inbound_email:
+            item["inbound_email"] = q.inbound_email
+        doc["queues"].append(item)
+    memberships: dict[int, list[str]] = {}
+    for user_id, slug in QueueMembership.objects.order_by("queue__slug").values_list("user_id", "queue__slug"):
+        memberships.setdefault(user_id, []).append(slug)
+    for u in User.objects.filter(role__in=STAFF_ROLES).order_by("email"):
+        item = {
+            "email": u.email,
+            "name": u.name,
+            "role": u.role,
+            "queues": memberships.get(u.pk, []),
+            "capacity": u.capacity,
+        }
+        if not u.is_active:
+            item["active"] = False
+        doc["agents"].append(item)
+    tz = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
+    if tz:
+        doc["reporting"] = {"timezone": tz}
+    return doc

@@ -1,0 +1,315 @@
+"""Validate one import line (SPEC 10) into plain values.
+
+Pure: no queries. A line with any structural problem (missing field, bad
+timestamp, unknown status/priority/event type...) is refused as a whole,
+with every reason and its JSON path. Problems that depend on history (a move
+the state machine refuses, an unknown merge target) are found by the replay.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tickets.models import Message, Ticket
+
+STATUSES = frozenset(Ticket.Status.values)
+PRIORITIES = frozenset(Ticket.Priority.values)
+CHANNELS = frozenset(Ticket.Channel.values)
+PERSON_ROLES = frozenset({"customer", "agent", "manager", "admin"})
+VISIBILITIES = frozenset(Message.Visibility.values)
+SURVEYS = ("csat", "ces", "nps")
+DEFAULT_SCALE = {"csat": "1-5", "ces": "1-7", "nps": "0-10"}
+EVENT_TYPES = frozenset(
+    {
+        "message",
+        "status",
+        "assign",
+        "queue",
+        "priority",
+        "tag",
+        "work_session",
+        "time_entry",
+        "survey_offered",
+        "csat",
+        "ces",
+        "nps",
+        "spam",
+        "merged_into",
+        "deleted",
+    }
+)
+
+
+class LineError(Exception):
+    """The line cannot be imported; `reasons` says why (all of them)."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass(slots=True)
+class Person:
+    email: str | None  # lower-cased; None = the help desk itself (system)
+    name: str
+    role: str  # customer, agent, manager, admin or system
+
+
+@dataclass(slots=True)
+class ParsedEvent:
+    at: datetime
+    pos: int  # position in the line: ties in `at` keep file order
+    type: str
+    raw: dict[str, Any]
+    actor: Person | None = None
+    value: Any = None  # type-specific parsed value
+    fp: str = ""
+
+
+@dataclass(slots=True)
+class ParsedLine:
+    external_id: str
+    queue: str
+    subject: str
+    priority: str
+    channel: str
+    status: str
+    tags: list[str]
+    requester: Person
+    created_by: Person
+    created_at: datetime
+    description: str
+    description_visibility: str
+    events: list[ParsedEvent]
+    digest: str
+    merge_targets: list[str] = field(default_factory=list)
+
+
+def _ts(value: Any, path: str, errors: list[str]) -> datetime | None:
+    if not isinstance(value, str):
+        errors.append(f"{path}: a timestamp (ISO 8601 with offset) is required")
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{path}: {value!r} is not an ISO 8601 timestamp")
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        errors.append(f"{path}: {value!r} has no UTC offset (add e.g. 'Z' or '-05:00')")
+        return None
+    return parsed
+
+
+def _person(value: Any, path: str, errors: list[str], *, default_role: str, allow_system: bool) -> Person | None:
+    if isinstance(value, str):  # a bare email
+        value = {"email": value}
+    if not isinstance(value, dict):
+        errors.append(f"{path}: must be an object with email, name and role")
+        return None
+    role = value.get("role") or default_role
+    email = value.get("email")
+    if role == "system":
+        if not allow_system:
+            errors.append(f"{path}.role: 'system' is not allowed here")
+            return None
+        return Person(None, "", "system")
+    if role not in PERSON_ROLES:
+        errors.append(f"{path}.role: unknown role {role!r} (customer, agent, manager, admin or system)")
+        return None
+    if not isinstance(email, str) or "@" not in email or len(email) > 254 or email != email.strip():
+        errors.append(f"{path}.email: a valid email address is required")
+        return None
+    name = value.get("name") or ""
+    if not isinstance(name, str):
+        errors.append(f"{path}.name: must be a string")
+        name = ""
+    return Person(email.lower(), name[:200], role)
+
+
+def _email(value: Any, path: str, errors: list[str]) -> str | None:
+    if not isinstance(value, str) or "@" not in value or len(value) > 254:
+        errors.append(f"{path}: a valid email address is required")
+        return None
+    return value.strip().lower()
+
+
+def _str_list(value: Any, path: str, errors: list[str]) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.append(f"{path}: must be a list of strings")
+        return []
+    return [v.strip().lower()[:64] for v in value if v.strip()]
+
+
+def event_fingerprint(raw: dict[str, Any], seen: dict[str, int]) -> str:
+    """Stable id of an event within its line (stored as data["import_fp"]).
+
+    Identical events in one line are told apart by their occurrence.
+    """
+    fp = hashlib.blake2b(
+        json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(), digest_size=8
+    ).hexdigest()
+    n = seen.get(fp, 0)
+    seen[fp] = n + 1
+    return f"{fp}.{n}" if n else fp
+
+
+def _event(i: int, ev: Any, errors: list[str]) -> ParsedEvent | None:
+    path = f"events[{i}]"
+    if not isinstance(ev, dict):
+        errors.append(f"{path}: must be an object")
+        return None
+    etype = ev.get("type")
+    if etype not in EVENT_TYPES:
+        errors.append(f"{path}.type: unknown event type {etype!r}")
+        return None
+    n_errors = len(errors)
+    at_raw = ev.get("at")
+    if etype == "work_session" and at_raw is None:
+        at_raw = ev.get("ended_at")
+    at = _ts(at_raw, f"{path}.at", errors)
+    actor = None
+    if "actor" in ev:
+        actor = _person(ev["actor"], f"{path}.actor", errors, default_role="agent", allow_system=True)
+    value: Any = None
+    if etype == "message":
+        actor = _person(ev.get("author"), f"{path}.author", errors, default_role="customer", allow_system=True)
+        visibility = ev.get("visibility", "public")
+        if visibility not in VISIBILITIES:
+            errors.append(f"{path}.visibility: must be public or internal")
+        elif actor is not None and actor.role == "customer" and visibility == "internal":
+            errors.append(f"{path}.visibility: a customer cannot write an internal note")
+        body = ev.get("body")
+        if not isinstance(body, str) or not body.strip():
+            errors.append(f"{path}.body: the message is empty")
+        automated = ev.get("automated", False)
+        if not isinstance(automated, bool):
+            errors.append(f"{path}.automated: must be true or false")
+        value = (visibility, body, automated)
+    elif etype in ("status", "priority"):
+        allowed = STATUSES if etype == "status" else PRIORITIES
+        if ev.get("to") not in allowed:
+            errors.append(f"{path}.to: unknown {etype} {ev.get('to')!r} ({', '.join(sorted(allowed))})")
+        value = ev.get("to")
+    elif etype == "assign":
+        value = None if ev.get("to") is None else _email(ev.get("to"), f"{path}.to", errors)
+    elif etype == "queue":
+        if not isinstance(ev.get("to"), str) or not ev["to"]:
+            errors.append(f"{path}.to: a queue slug is required")
+        value = ev.get("to")
+    elif etype == "tag":
+        value = (_str_list(ev.get("add"), f"{path}.add", errors), _str_list(ev.get("remove"), f"{path}.remove", errors))
+    elif etype == "work_session":
+        agent = _email(ev.get("agent"), f"{path}.agent", errors)
+        started = _ts(ev.get("started_at"), f"{path}.started_at", errors)
+        ended = _ts(ev.get("ended_at"), f"{path}.ended_at", errors)
+        if started and ended and ended <= started:
+            errors.append(f"{path}: a work session must end after it starts")
+        value = (agent, started, ended)
+    elif etype == "time_entry":
+        agent = _email(ev.get("agent"), f"{path}.agent", errors)
+        seconds = ev.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= 24 * 3600:
+            errors.append(f"{path}.seconds: must be a whole number from 1 to 86400")
+        value = (agent, seconds, str(ev.get("note") or ""))
+    elif etype == "survey_offered":
+        survey = ev.get("survey", "csat")
+        if survey not in SURVEYS:
+            errors.append(f"{path}.survey: unknown survey {survey!r} (csat, ces, nps)")
+        value = survey
+    elif etype in SURVEYS:
+        from helpdesk.lib.exceptions import ApplicationError
+        from tickets.services import survey_validate  # the one rule for ratings
+
+        scale = ev.get("scale") or DEFAULT_SCALE[etype]
+        try:
+            survey_validate(etype, scale, ev.get("value"))
+        except ApplicationError as exc:
+            errors.append(f"{path}.value: {exc.message}")
+        comment = ev.get("comment") or ""
+        if not isinstance(comment, str):
+            errors.append(f"{path}.comment: must be a string")
+            comment = ""
+        value = (scale, ev.get("value"), comment[:2000])
+    elif etype == "merged_into":
+        if not isinstance(ev.get("target"), str) or not ev["target"]:
+            errors.append(f"{path}.target: the external_id of the target ticket is required")
+        value = ev.get("target")
+    if len(errors) > n_errors or at is None:
+        return None
+    return ParsedEvent(at, i, etype, ev, actor, value)
+
+
+def parse_line(obj: Any, digest: str) -> ParsedLine:
+    """Validate a decoded line. Raises LineError with every problem found."""
+    if not isinstance(obj, dict):
+        raise LineError(["the line must be a JSON object"])
+    errors: list[str] = []
+    ext = obj.get("external_id")
+    if isinstance(ext, int) and not isinstance(ext, bool):
+        ext = str(ext)
+    if not isinstance(ext, str) or not ext.strip() or len(ext) > 200:
+        errors.append("external_id: a non-empty string of at most 200 characters is required")
+    queue = obj.get("queue")
+    if not isinstance(queue, str) or not queue:
+        errors.append("queue: a queue slug is required")
+    subject = obj.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        errors.append("subject: a non-empty subject is required")
+    priority = obj.get("priority", "normal")
+    if priority not in PRIORITIES:
+        errors.append(f"priority: unknown priority {priority!r} ({', '.join(sorted(PRIORITIES))})")
+    channel = obj.get("channel", "import")
+    if channel not in CHANNELS:
+        errors.append(f"channel: unknown channel {channel!r} ({', '.join(sorted(CHANNELS))})")
+    status = obj.get("status", "new")
+    if status not in STATUSES:
+        errors.append(f"status: unknown status {status!r} ({', '.join(sorted(STATUSES))})")
+    tags = _str_list(obj.get("tags"), "tags", errors)
+    requester = _person(obj.get("requester"), "requester", errors, default_role="customer", allow_system=False)
+    created_by = requester
+    if obj.get("created_by") is not None:
+        created_by = _person(obj.get("created_by"), "created_by", errors, default_role="customer", allow_system=True)
+    created_at = _ts(obj.get("created_at"), "created_at", errors)
+    description = obj.get("description", "")
+    if not isinstance(description, str):
+        errors.append("description: must be a string")
+    dvis = obj.get("description_visibility", "public")
+    if dvis not in VISIBILITIES:
+        errors.append("description_visibility: must be public or internal")
+    raw_events = obj.get("events", [])
+    events: list[ParsedEvent] = []
+    if not isinstance(raw_events, list):
+        errors.append("events: must be a list")
+    else:
+        for i, ev in enumerate(raw_events):
+            parsed = _event(i, ev, errors)
+            if parsed is not None:
+                events.append(parsed)
+    if errors:
+        raise LineError(errors)
+    seen: dict[str, int] = {}
+    for ev in events:
+        ev.fp = event_fingerprint(ev.raw, seen)
+    events.sort(key=lambda e: (e.at, e.pos))
+    assert requester is not None and created_by is not None and created_at is not None  # noqa: S101 (for typing)
+    return ParsedLine(
+        external_id=ext.strip(),
+        queue=queue,
+        subject=subject.strip()[:500],
+        priority=priority,
+        channel=channel,
+        status=status,
+        tags=sorted(set(tags)),
+        requester=requester,
+        created_by=created_by,
+        created_at=created_at,
+        description=description,
+        description_visibility=dvis,
+        events=events,
+        digest=digest,
+        merge_targets=[e.value for e in events if e.type == "merged_into"],
+    )

@@ -1,0 +1,379 @@
+"""The import pipeline: read -> parse -> resolve (batched lookups) -> replay
+-> write (one transaction per batch).
+
+Idempotent by external_id: a line whose digest equals Ticket.import_digest is
+unchanged; a changed line appends only events whose fingerprint is not yet
+stored and updates the ticket's fields. Lines naming a merge target that is
+not known yet are retried after the rest of the file (second pass).
+"""
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import DatabaseError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from tickets.events import events_committed
+from tickets.importing.parse import LineError, ParsedLine, parse_line
+from tickets.importing.replay import STAFF, Context, QueueInfo, Replayed, UserInfo, replay
+from tickets.importing.writer import IdPool, Writer
+from tickets.models import Message, Queue, Tag, Ticket, TicketEvent
+
+MAX_ISSUES = 10000
+
+
+@dataclass
+class ImportIssue:
+    line: int
+    external_id: str | None
+    reason: str
+    kind: str = "line"  # "line" (not imported) or "event" (event refused, ticket imported)
+
+    def __str__(self) -> str:
+        ext = f" [{self.external_id}]" if self.external_id else ""
+        what = "event refused" if self.kind == "event" else "line rejected"
+        return f"line {self.line}{ext}: {what}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected_lines: int = 0
+    refused_events: int = 0
+    events: int = 0
+    messages: int = 0
+    users_created: int = 0
+    queues_created: int = 0
+    duration_s: float = 0.0
+    issues: list[ImportIssue] = field(default_factory=list)
+    issues_dropped: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.rejected_lines + self.refused_events
+
+    def add_issue(self, issue: ImportIssue) -> None:
+        if issue.kind == "event":
+            self.refused_events += 1
+        else:
+            self.rejected_lines += 1
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(issue)
+        else:
+            self.issues_dropped += 1
+
+    def summary(self) -> str:
+        rate = self.events / self.duration_s if self.duration_s else 0
+        return (
+            f"{self.lines} lines: {self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.rejected_lines} rejected; {self.refused_events} events refused; {self.events} events and "
+            f"{self.messages} messages written; {self.users_created} users created; "
+            f"{self.duration_s:.1f} s ({rate:,.0f} events/s)"
+        )
+
+
+@dataclass
+class _Item:
+    lineno: int
+    line: ParsedLine
+    pk: int | None = None
+    existing: bool = False
+
+
+def _digest_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Importer:
+    """Runs one import. Not thread-safe; one per command run."""
+
+    def __init__(
+        self,
+        *,
+        create_queues_kind: str | None = None,
+        batch_size: int = 1000,
+        on_progress: Callable[[int], None] | None = None,
+    ):
+        self.create_queues_kind = create_queues_kind
+        self.batch_size = batch_size
+        self.on_progress = on_progress or (lambda n: None)
+        self.report = ImportReport()
+        self.writer = Writer()
+        self.ticket_ids = IdPool(Ticket, 1000)
+        self.message_ids = IdPool(Message, 20000)
+        self.event_ids = IdPool(TicketEvent, 50000)
+        self.queues: dict[str, QueueInfo] = {
+            q.slug: QueueInfo(q.pk, q.slug, q.kind) for q in Queue.objects.only("pk", "slug", "kind")
+        }
+        self.users: dict[str, UserInfo] = {}
+        self.tags: dict[str, int] = {}
+        # external_id -> pk of tickets written by this run (merge targets,
+        # duplicate detection).
+        self.run_ids: dict[str, int] = {}
+        self.deferred: list[_Item] = []
+
+    # --- entry points ----------------------------------------------------
+
+    def run(self, records: Iterable[tuple[int, Any]]) -> ImportReport:
+        """`records`: (line number, raw line str/bytes or an already decoded dict)."""
+        started = time.monotonic()
+        batch: list[_Item] = []
+        for lineno, raw in records:
+            item = self._parse(lineno, raw)
+            if item is None:
+                continue
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._batch(batch, final=False)
+                batch = []
+        if batch:
+            self._batch(batch, final=False)
+        if self.deferred:
+            deferred, self.deferred = self.deferred, []
+            for i in range(0, len(deferred), self.batch_size):
+                self._batch(deferred[i : i + self.batch_size], final=True)
+        self.report.duration_s = time.monotonic() - started
+        return self.report
+
+    def _parse(self, lineno: int, raw: Any) -> _Item | None:
+        rep = self.report
+        if isinstance(raw, dict):
+            rep.lines += 1
+            obj = raw
+            digest = _digest_text(json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str))
+        else:
+            if isinstance(raw, bytes):
+                try:
+                    raw = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    rep.lines += 1
+                    rep.add_issue(ImportIssue(lineno, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                    self.on_progress(1)
+                    return None
+            text = raw.strip()
+            if not text:
+                return None
+            rep.lines += 1
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                rep.add_issue(ImportIssue(lineno, None, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+                self.on_progress(1)
+                return None
+            digest = _digest_text(text)
+        ext = obj.get("external_id") if isinstance(obj, dict) else None
+        try:
+            line = parse_line(obj, digest)
+        except LineError as exc:
+            for reason in exc.reasons:
+                rep.add_issue(ImportIssue(lineno, ext if isinstance(ext, str) else None, reason))
+            self.on_progress(1)
+            return None
+        return _Item(lineno, line)
+
+    # --- one batch -------------------------------------------------------------
+
+    def _reject(self, item: _Item, reason: str) -> None:
+        self.report.add_issue(ImportIssue(item.lineno, item.line.external_id, reason))
+        self.on_progress(1)
+
+    def _batch(self, items: list[_Item], *, final: bool) -> None:
+        rep = self.report
+        # Queues (and --create-queues).
+        ok: list[_Item] = []
+        seen_in_batch: dict[str, int] = {}
+        for item in items:
+            line = item.line
+            if line.external_id in self.run_ids or line.external_id in seen_in_batch:
+                first = seen_in_batch.get(line.external_id)
+                where = f" (line {first})" if first else ""
+                self._reject(item, f"external_id {line.external_id!r} appears more than once in this file{where}")
+                continue
+            slugs = [line.queue, *(e.value for e in line.events if e.type == "queue")]
+            missing = [s for s in slugs if s not in self.queues and not self._queue_create(s)]
+            if missing:
+                self._reject(item, f"unknown queue {missing[0]!r} (create it, or use --create-queues kind=...)")
+                continue
+            seen_in_batch[line.external_id] = item.lineno
+            ok.append(item)
+        if not ok:
+            return
+        # Existing tickets: unchanged / changed.
+        existing = {
+            ext: (pk, digest)
+            for ext, pk, digest in Ticket.objects.filter(external_id__in=[i.line.external_id for i in ok]).values_list(
+                "external_id", "pk", "import_digest"
+            )
+        }
+        todo: list[_Item] = []
+        for item in ok:
+            found = existing.get(item.line.external_id)
+            if found is None:
+                todo.append(item)
+            elif found[1] == item.line.digest:
+                rep.unchanged += 1
+                self.on_progress(1)
+            else:
+                item.pk, item.existing = found[0], True
+                todo.append(item)
+        if not todo:
+            return
+        # Merge targets: in the batch, this run, or the database; else later.
+        targets = {t for i in todo for t in i.line.merge_targets}
+        batch_exts = {i.line.external_id for i in todo}
+        db_targets: dict[str, int] = {}
+        unknown = targets - batch_exts - self.run_ids.keys()
+        if unknown:
+            db_targets = dict(Ticket.objects.filter(external_id__in=unknown).values_list("external_id", "pk"))
+        if not final:
+            known = batch_exts | self.run_ids.keys() | db_targets.keys()
+            later = [i for i in todo if any(t not in known for t in i.line.merge_targets)]
+            if later:
+                self.deferred.extend(later)
+                todo = [i for i in todo if i not in later]
+        if not todo:
+            return
+        self._users_ensure(todo)
+        self._tags_ensure(
+            {t for i in todo for t in i.line.tags}
+            | {t for i in todo for e in i.line.events if e.type == "tag" for t in e.value[0]}
+        )
+        for item in todo:
+            if item.pk is None:
+                item.pk = self.ticket_ids.next()
+        batch_ids = {i.line.external_id: i.pk for i in todo}
+        fps: dict[int, set[str]] = {}
+        changed_ids = [i.pk for i in todo if i.existing]
+        if changed_ids:
+            for tid, fp in TicketEvent.objects.filter(ticket_id__in=changed_ids).values_list(
+                "ticket_id", "data__import_fp"
+            ):
+                if fp:
+                    fps.setdefault(tid, set()).add(fp)
+
+        def ticket_pk(ext: str) -> int | None:
+            return batch_ids.get(ext) or self.run_ids.get(ext) or db_targets.get(ext)
+
+        ctx = Context(
+            users=self.users,
+            queues=self.queues,
+            ticket_pk=ticket_pk,
+            next_message_id=self.message_ids.next,
+            next_event_id=self.event_ids.next,
+            recorded_at=timezone.now(),
+        )
+        results = [
+            (item, replay(item.line, item.pk, ctx, fps.get(item.pk, set()) if item.existing else None)) for item in todo
+        ]  # type: ignore[arg-type]
+        try:
+            self._write(results)
+        except DatabaseError:
+            # Isolate the failing line(s): retry one line per transaction.
+            for pair in results:
+                try:
+                    self._write([pair])
+                except DatabaseError as exc:
+                    self._reject(pair[0], f"database refused the line: {str(exc).strip().splitlines()[0]}")
+                    results = [r for r in results if r is not pair]
+        for item, res in results:
+            if item.existing:
+                rep.updated += 1
+            else:
+                rep.imported += 1
+            self.run_ids[item.line.external_id] = item.pk  # type: ignore[assignment]
+            for reason in res.refused:
+                rep.add_issue(ImportIssue(item.lineno, item.line.external_id, reason, kind="event"))
+            rep.events += len(res.events)
+            rep.messages += len(res.messages)
+        self.on_progress(len(results))
+
+    def _write(self, results: list[tuple[_Item, Replayed]]) -> None:
+        w = self.writer
+        with transaction.atomic():
+            new = [res for item, res in results if not item.existing]
+            w.tickets([r.ticket for r in new])
+            w.ticket_tags([(r.ticket["id"], self.tags[name]) for r in new for name in sorted(r.tags)])
+            for item, res in results:
+                if item.existing:
+                    w.ticket_update(res.ticket, {self.tags[n] for n in res.tags})
+            w.messages([m for _, res in results for m in res.messages])
+            w.events([e for _, res in results for e in res.events])
+            dirty = [res.ticket["id"] for _, res in results if res.events]
+            if dirty:
+                events_committed(dirty)
+
+    # --- lookups -----------------------------------------------------------------
+
+    def _queue_create(self, slug: str) -> bool:
+        if not self.create_queues_kind or not slug or len(slug) > 100:
+            return False
+        q, _ = Queue.objects.get_or_create(slug=slug, defaults={"name": slug, "kind": self.create_queues_kind})
+        self.queues[slug] = QueueInfo(q.pk, q.slug, q.kind)
+        self.report.queues_created += 1
+        return True
+
+    def _users_ensure(self, items: list[_Item]) -> None:
+        wanted: dict[str, tuple[str, str]] = {}  # email -> (role to create with, name)
+
+        def want(email: str | None, role: str, name: str = "") -> None:
+            if email and email not in self.users and email not in wanted:
+                wanted[email] = (role, name)
+
+        for item in items:
+            line = item.line
+            want(line.requester.email, "customer", line.requester.name)
+            want(line.created_by.email, line.created_by.role, line.created_by.name)
+            for ev in line.events:
+                if ev.actor is not None:
+                    want(ev.actor.email, ev.actor.role, ev.actor.name)
+                if ev.type == "assign" and ev.value:
+                    want(ev.value, "agent")
+                elif ev.type in ("work_session", "time_entry"):
+                    want(ev.value[0], "agent")
+        if not wanted:
+            return
+        emails = list(wanted)
+        for i in range(0, len(emails), 5000):
+            chunk = emails[i : i + 5000]
+            for el, pk, role, org in (
+                User.objects.annotate(el=Lower("email"))
+                .filter(el__in=chunk)
+                .values_list("el", "pk", "role", "organisation_id")
+            ):
+                self.users[el] = UserInfo(pk, role, org)
+        missing = [e for e in emails if e not in self.users]
+        if missing:
+            new_users = [
+                User(
+                    email=e,
+                    username=e,
+                    name=wanted[e][1],
+                    role=wanted[e][0] if wanted[e][0] in (*STAFF, "customer") else "customer",
+                    is_active=False,
+                    password=make_password(None),
+                )
+                for e in missing
+            ]
+            User.objects.bulk_create(new_users, batch_size=1000)
+            if any(u.pk is None for u in new_users):  # backends without RETURNING
+                new_users = list(User.objects.annotate(el=Lower("email")).filter(el__in=missing))
+            for u in new_users:
+                self.users[u.email.lower()] = UserInfo(u.pk, u.role, u.organisation_id)
+            self.report.users_created += len(missing)
+
+    def _tags_ensure(self, names: set[str]) -> None:
+        missing = [n for n in names if n not in self.tags]
+        if not missing:
+            return
+        Tag.objects.bulk_create([Tag(name=n) for n in sorted(missing)], ignore_conflicts=True)
+        self.tags.update(Tag.objects.filter(name__in=missing).values_list("name", "pk"))
