@@ -1,4 +1,8 @@
-"""Metrics tables derived from the ticket event log (METRICS.md 4.1)."""
+"""Metrics tables derived from the ticket event log (METRICS.md 4.1).
+
+Every row here is recomputable from `tickets.TicketEvent`: ids are plain
+integers (no foreign keys) so metrics writes never lock ticket rows.
+"""
 
 from django.db import models
 from django.utils import timezone
@@ -16,3 +20,179 @@ class MetricsDirty(models.Model):
 
     class Meta:
         verbose_name_plural = "metrics dirty tickets"
+
+
+def _dur():
+    return models.FloatField(null=True, blank=True)
+
+
+class TicketMetrics(models.Model):
+    """One row per ticket: every M1-M14 value, cohort instants, attribution, flags.
+
+    Seconds are floats (sub-second precision kept). `data` holds the full
+    exported row (expected.json field names, user ids instead of emails).
+    """
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    definition_version = models.PositiveSmallIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+    as_of = models.DateTimeField()
+
+    excluded = models.BooleanField(default=False)
+    excluded_reason = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField()
+    created_resolved = models.BooleanField(default=False)
+    queue_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=16, blank=True)
+    priority = models.CharField(max_length=16, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16)
+    assignee_id = models.BigIntegerField(null=True)
+
+    first_reply_at = models.DateTimeField(null=True)
+    first_replier_id = models.BigIntegerField(null=True)
+    frt_cal_s = _dur()
+    frt_bus_s = _dur()
+    first_resolved_at = models.DateTimeField(null=True)
+    first_resolution_cal_s = _dur()
+    first_resolution_bus_s = _dur()
+    last_resolved_at = models.DateTimeField(null=True)
+    resolver_id = models.BigIntegerField(null=True)
+    full_resolution_cal_s = _dur()
+    full_resolution_bus_s = _dur()
+    requester_wait_cal_s = _dur()
+    requester_wait_bus_s = _dur()
+    agent_wait_cal_s = _dur()
+    agent_wait_bus_s = _dur()
+    on_hold_cal_s = _dur()
+    on_hold_bus_s = _dur()
+    time_in_progress_cal_s = _dur()
+    time_in_progress_bus_s = _dur()
+    queue_time_cal_s = _dur()
+    queue_time_bus_s = _dur()
+    agent_work_cal_s = _dur()
+    agent_work_bus_s = _dur()
+    solved_before_reopen_cal_s = _dur()
+    solved_before_reopen_bus_s = _dur()
+
+    reopens = models.PositiveIntegerField(default=0)
+    substantive_reopens = models.PositiveIntegerField(default=0)
+    public_agent_replies = models.PositiveIntegerField(default=0)
+    fcr_eligible = models.BooleanField(default=False)
+    fcr = models.BooleanField(default=False)
+    zero_touch = models.BooleanField(default=False)
+    assignee_stations = models.PositiveIntegerField(default=0)
+    group_stations = models.PositiveIntegerField(default=0)
+
+    csat_offered = models.BooleanField(default=False)
+    csat_offered_at = models.DateTimeField(null=True)
+    csat_at = models.DateTimeField(null=True)
+    csat_value = models.CharField(max_length=8, blank=True)
+    csat_score = models.PositiveSmallIntegerField(null=True)  # 1-5 scale only
+    csat_satisfied = models.BooleanField(null=True)
+    csat_agent_id = models.BigIntegerField(null=True)
+
+    handle_s = _dur()
+    time_logged_s = _dur()
+
+    sla_first_reply_target_s = _dur()
+    sla_first_reply_outcome = models.CharField(max_length=16, blank=True)
+    sla_first_reply_elapsed_s = _dur()
+    sla_first_reply_breach_at = models.DateTimeField(null=True)
+    sla_first_reply_outcome_at = models.DateTimeField(null=True)
+    sla_resolution_target_s = _dur()
+    sla_resolution_outcome = models.CharField(max_length=16, blank=True)
+    sla_resolution_elapsed_s = _dur()
+    sla_resolution_breach_at = models.DateTimeField(null=True)
+    sla_resolution_outcome_at = models.DateTimeField(null=True)
+    sla_next_breach_at = models.DateTimeField(null=True)
+
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name_plural = "ticket metrics"
+        indexes = [
+            # Cohort instants; INCLUDE lets percentile queries scan the index only.
+            models.Index(
+                fields=["first_reply_at"],
+                include=["frt_cal_s", "frt_bus_s", "queue_id", "first_replier_id"],
+                name="tm_first_reply",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["last_resolved_at"],
+                include=["full_resolution_cal_s", "full_resolution_bus_s", "handle_s", "queue_id", "resolver_id"],
+                name="tm_last_resolved",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(fields=["first_resolved_at"], name="tm_first_resolved", condition=models.Q(excluded=False)),
+            models.Index(fields=["created_at"], name="tm_created", condition=models.Q(excluded=False)),
+            models.Index(fields=["csat_at"], name="tm_csat", condition=models.Q(excluded=False)),
+            models.Index(fields=["sla_first_reply_outcome_at"], name="tm_sla_fr_outcome"),
+            models.Index(fields=["sla_resolution_outcome_at"], name="tm_sla_res_outcome"),
+            models.Index(
+                fields=["sla_next_breach_at"],
+                name="tm_sla_next_breach",
+                condition=models.Q(sla_next_breach_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of #{self.ticket_id}"
+
+
+class TicketAgentHandle(models.Model):
+    """Handle time of one agent on one ticket (union of their sessions, M9)."""
+
+    ticket_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField()
+    handle_s = models.FloatField()
+    sessions = models.JSONField(default=list)  # [[start_ts, end_ts], ...] for busy time
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket_id", "agent_id"], name="tah_ticket_agent")]
+        indexes = [models.Index(fields=["agent_id"], name="tah_agent")]
+
+
+class TicketStatusInterval(models.Model):
+    """[started_at, ended_at) in one status; ended_at NULL = current (backlog, M13)."""
+
+    ticket_id = models.BigIntegerField()
+    status = models.CharField(max_length=16)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket_id"], name="tsi_ticket"),
+            models.Index(fields=["started_at", "ended_at"], name="tsi_during"),
+        ]
+
+
+class MetricsDaily(models.Model):
+    """Rollup cell: (local day in the reporting zone, queue, kind, agent, metric).
+
+    Maintained by retract-and-apply: a ticket's old contribution is
+    subtracted and its new one added in the recompute transaction. Queue and
+    agent 0 mean "none".
+    """
+
+    day = models.DateField()
+    queue_id = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=16, blank=True)
+    agent_id = models.BigIntegerField(default=0)
+    metric = models.CharField(max_length=40)
+    n = models.BigIntegerField(default=0)
+    sum_s = models.FloatField(default=0)
+    numerator = models.BigIntegerField(default=0)
+    denominator = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "metrics daily"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "queue_id", "kind", "agent_id", "metric"], name="metrics_daily_cell")
+        ]
+        indexes = [models.Index(fields=["metric", "day"], name="md_metric_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric}"

@@ -297,3 +297,29 @@ def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
         .distinct()
         .order_by("name", "email")
     )
+
+
+# Columns of TicketEvent the metrics engine reads (metrics.compute.Ev).
+METRICS_EVENT_FIELDS = (
+    "ticket_id",
+    "id",
+    "kind",
+    "occurred_at",
+    "actor_id",
+    "actor_role",
+    "visibility",
+    "is_automated",
+    "data",
+)
+
+
+def ticket_events_for_metrics(*, ticket_ids: Any) -> Any:
+    """Event tuples (METRICS_EVENT_FIELDS) of the given tickets, in log order.
+
+    No access control: for the metrics workers only, never for users.
+    """
+    return (
+        TicketEvent.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("ticket_id", "occurred_at", "id")
+        .values_list(*METRICS_EVENT_FIELDS)
+    )
