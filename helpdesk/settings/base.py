@@ -29,8 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "helpdesk",
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tickets",
     "knowledge_base",
     "metrics",
+    "apikeys",
 ]
 
 MIDDLEWARE = [
@@ -169,11 +170,18 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its header makes anonymous calls 401, not 403.
+        "apikeys.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["helpdesk.lib.api_throttle.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_read": env("HELPDESK_API_RATE_READ", default="1200/min"),
+        "api_write": env("HELPDESK_API_RATE_WRITE", default="300/min"),
+        "api_anon": env("HELPDESK_API_RATE_ANON", default="60/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "helpdesk.lib.api.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.lib.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -183,6 +191,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # assets from drf-spectacular-sidecar, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
+        "QueueKindEnum": "tickets.models.QueueKind",
+        "EventKindEnum": "tickets.models.TicketEvent.Kind",
+        "ActorRoleEnum": "tickets.models.TicketEvent.ActorRole",
+        "BodyFormatEnum": "tickets.models.Message.Format",
+        "BodyFormatInputEnum": "tickets.api.serializers.INPUT_BODY_FORMATS",
+    },
 }
 
 LOGGING = {

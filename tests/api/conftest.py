@@ -1,0 +1,86 @@
+"""API fixtures: a small world with two queues, two customers' tickets, an
+internal note and attachments, and clients authenticated per role."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import ticket_make
+from tickets import services
+from tickets.models import Message, RequestType
+
+SECRET_NOTE = "INTERNAL-NOTE-SECRET-7f3a"
+SECRET_FILE = "internal-secret-file.txt"
+
+
+@pytest.fixture(autouse=True)
+def _api_settings(settings):
+    """No throttling surprises and no settle delay on the event feed, unless
+    a test sets its own rates."""
+    cache.clear()
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_read": "100000/min", "api_write": "100000/min", "api_anon": "100000/min"},
+    }
+    settings.HELPDESK_API_EVENTS_SETTLE_SECONDS = 0
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client_for():
+    """An APIClient logged in as `user` (None: anonymous)."""
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def request_type(queue):
+    return RequestType.objects.create(slug="broken", name="Something is broken", queue=queue)
+
+
+@pytest.fixture
+def world(db, queue, service_queue, agent, other_agent, manager, customer, other_customer, request_type):
+    """`own`: the customer's ticket in the agent's queue, with a public reply
+    carrying a file, an internal note carrying a file; `foreign`: the other
+    customer's ticket in the other agent's queue."""
+    from tickets.services import IncomingFile
+
+    own = ticket_make(queue=queue, requester=customer, subject="Printer on fire")
+    services.message_post(
+        ticket_id=own.pk,
+        author=agent,
+        body="Public answer",
+        attachments=[IncomingFile(filename="public.txt", content=b"public bytes", content_type="text/plain")],
+    )
+    services.message_post(
+        ticket_id=own.pk,
+        author=agent,
+        body=SECRET_NOTE,
+        visibility=Message.Visibility.INTERNAL,
+        attachments=[IncomingFile(filename=SECRET_FILE, content=b"secret bytes")],
+    )
+    services.ticket_transition(ticket_id=own.pk, target="open", actor=agent, note=SECRET_NOTE)
+    foreign = ticket_make(queue=service_queue, requester=other_customer, subject="Refund please")
+    public_attachment = own.messages.get(body="Public answer").attachments.get()
+    internal_attachment = own.messages.get(body=SECRET_NOTE).attachments.get()
+    return {
+        "own": own,
+        "foreign": foreign,
+        "public_attachment": public_attachment,
+        "internal_attachment": internal_attachment,
+        "users": {
+            "anonymous": None,
+            "customer": customer,
+            "other_customer": other_customer,
+            "agent": agent,
+            "other_agent": other_agent,
+            "manager": manager,
+        },
+    }

@@ -1,0 +1,163 @@
+"""Every /api/v1/ endpoint × role, generated from the URL conf.
+
+The endpoints are discovered by walking django.urls.get_resolver(), so a new
+endpoint fails `test_every_endpoint_is_in_the_matrix` until its expected
+answers are written into EXPECT. Objects belong to `customer` (requester)
+in `agent`'s queue: for other_customer and other_agent they are foreign,
+for the owner and the queue's agent their own; managers see every queue.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apikeys import services as token_services
+from tests.factories import ticket_make
+
+ROLES = ("anonymous", "customer", "other_customer", "agent", "other_agent", "manager")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # namespaced URL name
+    method: str
+    has_pk: bool
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for p in patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            ns = namespace
+            if p.namespace:
+                ns = f"{namespace}{p.namespace}:"
+            yield from _walk(p.url_patterns, route, ns)
+        elif isinstance(p, URLPattern) and route.startswith("api/v1/"):
+            yield route, f"{namespace}{p.name}", p.callback
+
+
+def discover() -> list[Endpoint]:
+    found = set()
+    for route, name, callback in _walk(get_resolver().url_patterns):
+        has_pk = "<pk>" in route or "(?P<pk>" in route
+        actions = getattr(callback, "actions", None)
+        if actions:
+            methods = [m.upper() for m in actions]
+        else:
+            view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+            methods = [m.upper() for m in getattr(view_class, "http_method_names", ["get"]) if m in ("get", "post")]
+            methods = [m for m in methods if hasattr(view_class, m.lower())]
+        for method in methods:
+            found.add(Endpoint(name=name, method=method, has_pk=has_pk))
+    return sorted(found, key=lambda e: (e.name, e.method))
+
+
+ENDPOINTS = discover()
+
+#            anonymous, customer, other_customer, agent, other_agent, manager
+OPEN = (200, 200, 200, 200, 200, 200)
+AUTHED = (401, 200, 200, 200, 200, 200)
+OWN_TICKET_READ = (401, 200, 404, 200, 404, 200)
+STAFF_COMMAND = (401, 403, 404, 200, 404, 200)
+EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
+    ("api:ticket-list", "GET"): AUTHED,
+    ("api:ticket-list", "POST"): (401, 201, 201, 201, 201, 201),
+    ("api:ticket-detail", "GET"): OWN_TICKET_READ,
+    ("api:ticket-messages", "GET"): OWN_TICKET_READ,
+    ("api:ticket-reply", "POST"): (401, 201, 404, 201, 404, 201),
+    ("api:ticket-note", "POST"): (401, 403, 404, 201, 404, 201),
+    ("api:ticket-attachments", "POST"): (401, 201, 404, 201, 404, 201),
+    ("api:ticket-transition", "POST"): OWN_TICKET_READ,  # to solved: the owner may
+    ("api:ticket-assign", "POST"): STAFF_COMMAND,
+    ("api:ticket-escalate", "POST"): STAFF_COMMAND,
+    ("api:ticket-merge", "POST"): STAFF_COMMAND,
+    ("api:ticket-tag", "POST"): STAFF_COMMAND,
+    ("api:ticket-priority", "POST"): STAFF_COMMAND,
+    ("api:attachment-download", "GET"): OWN_TICKET_READ,
+    ("api:event-list", "GET"): AUTHED,
+    ("api:queue-list", "GET"): AUTHED,
+    ("api:request-type-list", "GET"): AUTHED,
+    ("api:me-list", "GET"): AUTHED,
+    ("api:token-list", "GET"): AUTHED,
+    ("api:token-list", "POST"): (401, 201, 201, 201, 201, 201),
+    ("api:token-revoke", "POST"): (401, 200, 404, 404, 404, 404),  # the customer's token
+    ("api:schema", "GET"): OPEN,
+    ("api:docs", "GET"): OPEN,
+    ("api:redoc", "GET"): OPEN,
+}
+
+
+def test_endpoints_are_discovered():
+    """The walk finds the API (guards against a silently empty matrix)."""
+    names = {e.name for e in ENDPOINTS}
+    assert {"api:ticket-list", "api:ticket-detail", "api:event-list", "api:schema"} <= names
+    assert len(ENDPOINTS) >= 20
+
+
+def test_every_endpoint_is_in_the_matrix():
+    """A new endpoint must be given its expected answers per role here."""
+    discovered = {(e.name, e.method) for e in ENDPOINTS}
+    missing = discovered - set(EXPECT)
+    stale = set(EXPECT) - discovered
+    assert not missing, f"add these endpoints to EXPECT: {sorted(missing)}"
+    assert not stale, f"EXPECT lists endpoints that no longer exist: {sorted(stale)}"
+
+
+def _request(endpoint, world, user, client):
+    own = world["own"]
+    pk = None
+    name = endpoint.name
+    payload: dict = {}
+    fmt = "json"
+    if name.startswith("api:ticket-") and endpoint.has_pk:
+        pk = own.pk
+    if name == "api:attachment-download":
+        pk = world["public_attachment"].pk
+    if name == "api:token-revoke":
+        pk = token_services.api_token_create(user=world["users"]["customer"], name="ci").token.pk
+    if name == "api:ticket-list" and endpoint.method == "POST":
+        payload = {"subject": "New one", "body": "Details", "request_type": "broken"}
+    elif name in ("api:ticket-reply", "api:ticket-note"):
+        payload = {"body": "Hello"}
+    elif name == "api:ticket-transition":
+        payload = {"status": "solved"}
+    elif name == "api:ticket-assign":
+        payload = {"assignee_id": world["users"]["agent"].pk}
+    elif name == "api:ticket-escalate":
+        payload = {"queue": "billing", "reason": "It is about money"}
+    elif name == "api:ticket-merge":
+        target = ticket_make(queue=own.queue, requester=own.requester, subject="Duplicate")
+        payload = {"target_id": target.pk}
+    elif name == "api:ticket-tag":
+        payload = {"add": ["vip"]}
+    elif name == "api:ticket-priority":
+        payload = {"priority": "high"}
+    elif name == "api:ticket-attachments":
+        payload = {"files": [SimpleUploadedFile("log.txt", b"log lines", content_type="text/plain")], "body": "log"}
+        fmt = "multipart"
+    elif name == "api:token-list" and endpoint.method == "POST":
+        payload = {"name": "script"}
+    url = reverse(name, kwargs={"pk": pk}) if endpoint.has_pk else reverse(name)
+    if endpoint.method == "GET":
+        return client.get(url)
+    return client.post(url, payload, format=fmt)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.name}")
+def test_permission_matrix(endpoint, role, world, api_client_for):
+    """Each role gets exactly the status the matrix expects; denials are
+    JSON errors with a code, and a foreign object is a 404, never a 403."""
+    expected_row = EXPECT.get((endpoint.name, endpoint.method))
+    assert expected_row is not None, f"{endpoint} is not in EXPECT"
+    expected = expected_row[ROLES.index(role)]
+    user = world["users"][role]
+    response = _request(endpoint, world, user, api_client_for(user))
+    assert response.status_code == expected, (role, endpoint, getattr(response, "data", None))
+    if expected >= 400:
+        body = response.json()
+        assert set(body) == {"code", "message", "details"}
+        assert body["code"]

@@ -1,0 +1,115 @@
+"""API reads built on `tickets.selectors` (the one access predicate).
+
+Kept beside the API so the shared selectors module stays as it is; every
+queryset here starts from `ticket_list_for_user` / `ticket_visibility_q`.
+"""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from tickets import selectors
+from tickets.models import Message, Queue, RequestType, Ticket, TicketEvent
+
+
+def ticket_list_filtered(*, user: Any, filters: Mapping[str, Any]) -> QuerySet[Ticket]:
+    """Tickets `user` may see, narrowed by validated list filters."""
+    qs = selectors.ticket_list_for_user(user=user).select_related("request_type").prefetch_related("tags")
+    if "queue" in filters:
+        qs = qs.filter(queue__slug=filters["queue"])
+    if "kind" in filters:
+        qs = qs.filter(kind=filters["kind"])
+    status = filters.get("status")
+    if status == "unsolved":
+        qs = qs.filter(status__in=Ticket.UNSOLVED)
+    elif status:
+        qs = qs.filter(status=status)
+    if "priority" in filters:
+        qs = qs.filter(priority=filters["priority"])
+    assignee = filters.get("assignee")
+    if assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        qs = qs.filter(assignee_id=int(assignee))
+    if "requester" in filters:
+        qs = qs.filter(requester__email__iexact=filters["requester"])
+    if "tag" in filters:
+        qs = qs.filter(tags__name=filters["tag"].strip().lower())
+    for field in ("created", "updated"):
+        if f"{field}_after" in filters:
+            qs = qs.filter(**{f"{field}_at__gte": filters[f"{field}_after"]})
+        if f"{field}_before" in filters:
+            qs = qs.filter(**{f"{field}_at__lt": filters[f"{field}_before"]})
+    return qs
+
+
+def ticket_get_for_api(*, user: Any, ticket_id: Any) -> Ticket:
+    """`tickets.selectors.ticket_get_for_user` (Http404) with what the API
+    serializer reads preloaded."""
+    ticket = selectors.ticket_get_for_user(user=user, ticket_id=ticket_id)
+    return (
+        Ticket.objects.select_related("queue", "requester", "assignee", "request_type")
+        .prefetch_related("tags")
+        .get(pk=ticket.pk)
+    )
+
+
+def events_settle_seconds() -> float:
+    """Events younger than this are held back from the feed, so a reader
+    paging by id never skips a row whose transaction commits late."""
+    return float(getattr(settings, "HELPDESK_API_EVENTS_SETTLE_SECONDS", 2))
+
+
+def event_feed_for_user(
+    *, user: Any, after: int, limit: int, ticket_id: int | None = None
+) -> tuple[list[TicketEvent], bool]:
+    """Events with id > `after` on tickets `user` may see, in id order.
+
+    Customers get only the customer-safe kinds of their tickets, never an
+    internal one. Returns (events, has_more).
+    """
+    qs = TicketEvent.objects.filter(id__gt=after).order_by("id")
+    settle = events_settle_seconds()
+    if settle > 0:
+        qs = qs.filter(recorded_at__lte=timezone.now() - timedelta(seconds=settle))
+    visible = selectors.ticket_visibility_q(user=user)
+    if visible is not None:
+        qs = qs.filter(ticket__in=Ticket.objects.filter(visible).values("pk"))
+    if not selectors.user_may_see_internal(user=user):
+        qs = qs.filter(kind__in=selectors.CUSTOMER_EVENT_KINDS).exclude(visibility=Message.Visibility.INTERNAL)
+    if ticket_id is not None:
+        qs = qs.filter(ticket_id=ticket_id)
+    rows = list(qs[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def queue_get_active(*, slug: str) -> Queue | None:
+    return Queue.objects.filter(slug=slug, is_active=True).first()
+
+
+def queue_is_workable_by(*, user: Any, queue: Queue) -> bool:
+    """Agents create tickets in their own queues; managers in any."""
+    return selectors.queue_list_for_user(user=user).filter(pk=queue.pk).exists()
+
+
+def request_type_get_active(*, slug: str) -> RequestType | None:
+    return selectors.request_type_list_active().filter(slug=slug).first()
+
+
+def user_get_active_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+
+
+def staff_get_active(*, user_id: int) -> User | None:
+    return (
+        User.objects.filter(pk=user_id, is_active=True)
+        .filter(Q(role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]))
+        .first()
+    )

@@ -1,0 +1,247 @@
+"""API serializers: `<Entity>OutputSerializer` for answers and
+`<Entity><Action>InputSerializer` for input, never shared (STYLE 2.3).
+Input serializers only parse; the services decide."""
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from helpdesk.lib.markdown import render_body
+from tickets.models import Attachment, Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
+
+MAX_BODY = 100_000
+# What API clients may write (HTML bodies come from email only).
+INPUT_BODY_FORMATS = [
+    (Message.Format.MARKDOWN.value, Message.Format.MARKDOWN.label),
+    (Message.Format.PLAIN.value, Message.Format.PLAIN.label),
+]
+
+# --- Output ----------------------------------------------------------------
+
+
+class PersonOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class QueueOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Queue
+        fields = ["id", "slug", "name", "kind"]
+
+
+class RequestTypeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind = serializers.ChoiceField(source="queue.kind", choices=QueueKind.choices, read_only=True)
+
+    class Meta:
+        model = RequestType
+        fields = ["id", "slug", "name", "queue", "kind"]
+
+
+class TicketOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    number = serializers.IntegerField(source="pk", read_only=True)
+    queue = QueueOutputSerializer(read_only=True)
+    requester = PersonOutputSerializer(read_only=True)
+    assignee = PersonOutputSerializer(read_only=True, allow_null=True)
+    tags = serializers.SerializerMethodField()
+    request_type = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "queue",
+            "kind",
+            "status",
+            "priority",
+            "channel",
+            "requester",
+            "assignee",
+            "organisation_id",
+            "request_type",
+            "tags",
+            "merged_into_id",
+            "follow_up_of_id",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+            "solved_at",
+            "first_response_due_at",
+            "next_reply_due_at",
+            "resolution_due_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, ticket: Ticket) -> list[str]:
+        # Uses the prefetch of the list/retrieve querysets.
+        return sorted(t.name for t in ticket.tags.all())
+
+
+class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "sha256", "created_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, attachment: Attachment) -> str:
+        return reverse("api:attachment-download", kwargs={"pk": attachment.pk})
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    author = PersonOutputSerializer(read_only=True, allow_null=True)
+    body_html = serializers.SerializerMethodField()
+    attachments = AttachmentOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "ticket_id",
+            "author",
+            "author_role",
+            "visibility",
+            "body",
+            "body_format",
+            "body_html",
+            "is_automated",
+            "is_description",
+            "channel",
+            "created_at",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+    def get_body_html(self, message: Message) -> str:
+        """The body rendered and sanitised (safe to show as HTML)."""
+        return str(render_body(message.body, message.body_format))
+
+
+# What a customer may learn from each event kind they can see.
+CUSTOMER_EVENT_DATA_KEYS: dict[str, tuple[str, ...]] = {
+    TicketEvent.Kind.CREATED: ("to", "channel", "priority"),
+    TicketEvent.Kind.STATUS: ("from", "to"),
+    TicketEvent.Kind.MERGED_INTO: ("target_id",),
+    TicketEvent.Kind.MERGED_FROM: ("source_id",),
+}
+
+
+class EventOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    data = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "ticket_id", "kind", "actor_id", "actor_role", "occurred_at", "visibility", "data"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_data(self, event: TicketEvent) -> dict[str, Any]:
+        if self.context.get("staff"):
+            return dict(event.data)
+        keys = CUSTOMER_EVENT_DATA_KEYS.get(event.kind, ())
+        return {k: event.data[k] for k in keys if k in event.data}
+
+
+class EventPageOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    results = EventOutputSerializer(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="Pass as `after` for the next page; null when no more events are ready."
+    )
+    has_more = serializers.BooleanField()
+
+
+# --- Input -----------------------------------------------------------------
+
+
+class TicketListFilterInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Query parameters of the ticket list (all optional, combined with AND)."""
+
+    queue = serializers.SlugField(required=False, help_text="Queue slug.")
+    kind = serializers.ChoiceField(choices=QueueKind.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=[*Ticket.Status.choices, ("unsolved", "Unsolved")], required=False, help_text="A status or `unsolved`."
+    )
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    assignee = serializers.RegexField(
+        r"^(me|none|[0-9]{1,18})$", required=False, help_text="A user id, `me` or `none` (unassigned)."
+    )
+    requester = serializers.EmailField(required=False, help_text="Requester email (exact, case-insensitive).")
+    tag = serializers.CharField(required=False, max_length=64)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    updated_after = serializers.DateTimeField(required=False)
+    updated_before = serializers.DateTimeField(required=False)
+
+
+class TicketCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    subject = serializers.CharField(max_length=500)
+    body = serializers.CharField(max_length=MAX_BODY, allow_blank=True, default="")
+    body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)
+    request_type = serializers.SlugField(required=False, help_text="Request type slug (decides the queue).")
+    queue = serializers.SlugField(required=False, help_text="Queue slug (agents; instead of a request type).")
+    requester_email = serializers.EmailField(
+        required=False, help_text="Agents: create on behalf of this existing user."
+    )
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False, help_text="Agents only.")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=20, help_text="Agents only."
+    )
+
+
+class MessagePostInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    body = serializers.CharField(max_length=MAX_BODY)
+    body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)
+
+
+class TicketTransitionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class TicketAssignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    assignee_id = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=2**63 - 1, help_text="A staff user id, or null to unassign."
+    )
+    reason = serializers.CharField(max_length=500, allow_blank=True, default="")
+
+
+class TicketEscalateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    queue = serializers.SlugField(help_text="Slug of the queue to move the ticket to.")
+    reason = serializers.CharField(max_length=2000)
+
+
+class TicketMergeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    target_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The ticket to merge into.")
+
+
+class TicketTagInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    add = serializers.ListField(child=serializers.CharField(max_length=64), default=list, max_length=50)
+    remove = serializers.ListField(child=serializers.CharField(max_length=64), default=list, max_length=50)
+
+
+class TicketPriorityInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices)
+
+
+class AttachmentUploadInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
+    body = serializers.CharField(max_length=MAX_BODY, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(choices=Message.Visibility.choices, default=Message.Visibility.PUBLIC)
+
+
+class EventListInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    after = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, default=0, help_text="Return events with an id greater than this."
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
+    ticket = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Only events of this ticket."
+    )

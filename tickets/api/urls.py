@@ -1,0 +1,14 @@
+"""Ticket API routes, included under /api/v1/ by helpdesk.api_urls."""
+
+from rest_framework.routers import SimpleRouter
+
+from tickets.api import views
+
+router = SimpleRouter()
+router.register("tickets", views.TicketViewSet, basename="ticket")
+router.register("attachments", views.AttachmentViewSet, basename="attachment")
+router.register("events", views.EventViewSet, basename="event")
+router.register("queues", views.QueueViewSet, basename="queue")
+router.register("request-types", views.RequestTypeViewSet, basename="request-type")
+
+urlpatterns = router.urls

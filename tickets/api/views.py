@@ -1,0 +1,357 @@
+"""Ticket API: lists and reads through selectors, every change through one
+service call (STYLE 2.7). No mutating ModelViewSet mixins."""
+
+import contextlib
+import json
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
+from tickets import selectors, services
+from tickets.api import selectors as api_selectors
+from tickets.api import serializers as s
+from tickets.api.permissions import require_staff
+from tickets.models import Message, Queue, RequestType, Ticket
+
+CONFLICT = {409: ErrorSerializer}
+
+
+def _input(serializer_class: type, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class MessageCursorPagination(IdCursorPagination):
+    ordering = "id"
+
+
+class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Tickets the caller may see (404 for any other)."""
+
+    serializer_class = s.TicketOutputSerializer
+    pagination_class = IdCursorPagination
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        filters = _input(s.TicketListFilterInputSerializer, self.request.query_params)
+        return api_selectors.ticket_list_filtered(user=self.request.user, filters=filters)
+
+    def _ticket(self) -> Ticket:
+        return api_selectors.ticket_get_for_api(user=self.request.user, ticket_id=self.kwargs["pk"])
+
+    def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+        """The ticket as the caller may now see it (an escalation may move it
+        out of the caller's queues: the service's row is shown then)."""
+        with contextlib.suppress(Http404):
+            ticket = api_selectors.ticket_get_for_api(user=self.request.user, ticket_id=ticket.pk)
+        return Response(s.TicketOutputSerializer(ticket).data, status=code)
+
+    @extend_schema(parameters=[s.TicketListFilterInputSerializer], responses=s.TicketOutputSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.TicketOutputSerializer(page, many=True).data)
+
+    @extend_schema(responses=s.TicketOutputSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(s.TicketOutputSerializer(self._ticket()).data)
+
+    @extend_schema(request=s.TicketCreateInputSerializer, responses={201: s.TicketOutputSerializer})
+    def create(self, request: Request) -> Response:
+        """Customers create for themselves in a request type; agents may name
+        a queue of theirs and a requester (on their behalf)."""
+        data = _input(s.TicketCreateInputSerializer, request.data)
+        user = request.user
+        errors: dict[str, list[str]] = {}
+        if not user.is_staff_role:
+            for field in ("requester_email", "priority", "tags", "queue"):
+                if field in data:
+                    errors[field] = ["Only agents can set this."]
+            if "request_type" not in data:
+                errors["request_type"] = ["Choose a request type."]
+        queue: Queue | None = None
+        request_type: RequestType | None = None
+        if "request_type" in data:
+            request_type = api_selectors.request_type_get_active(slug=data["request_type"])
+            if request_type is None:
+                errors["request_type"] = ["No such request type."]
+            else:
+                queue = request_type.queue
+        if "queue" in data and user.is_staff_role:
+            queue = api_selectors.queue_get_active(slug=data["queue"])
+            if queue is None or not api_selectors.queue_is_workable_by(user=user, queue=queue):
+                errors["queue"] = ["No such queue among yours."]
+        if queue is None and not errors:
+            errors["queue"] = ["Give a request type or a queue."]
+        requester = user
+        if "requester_email" in data and user.is_staff_role:
+            found = api_selectors.user_get_active_by_email(email=data["requester_email"])
+            if found is None:
+                errors["requester_email"] = ["No active user with this email."]
+            else:
+                requester = found
+        if errors or queue is None:
+            raise exceptions.ValidationError(errors or {"queue": ["Give a request type or a queue."]})
+        ticket = services.ticket_create(
+            subject=data["subject"],
+            body=data["body"],
+            body_format=data["body_format"],
+            queue=queue,
+            request_type=request_type,
+            requester=requester,
+            actor=user,
+            channel=Ticket.Channel.API,
+            priority=data.get("priority", Ticket.Priority.NORMAL),
+            tags=data.get("tags", ()),
+        )
+        return self._answer(ticket, status.HTTP_201_CREATED)
+
+    # --- Commands ------------------------------------------------------
+
+    def _message(self, ticket: Ticket, visibility: str) -> Response:
+        data = _input(s.MessagePostInputSerializer, self.request.data)
+        message = services.message_post(
+            ticket_id=ticket.pk,
+            author=self.request.user,
+            body=data["body"],
+            body_format=data["body_format"],
+            visibility=visibility,
+            channel=Ticket.Channel.API,
+        )
+        message = selectors.message_list_for_ticket(user=self.request.user, ticket=message.ticket).get(pk=message.pk)
+        return Response(s.MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.MessagePostInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def reply(self, request: Request, pk: str) -> Response:
+        """A public reply. A customer reply reopens a solved or pending ticket;
+        on a closed ticket it starts a linked follow-up ticket."""
+        return self._message(self._ticket(), Message.Visibility.PUBLIC)
+
+    @extend_schema(request=s.MessagePostInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def note(self, request: Request, pk: str) -> Response:
+        """An internal note (agents only; never shown to customers)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        return self._message(ticket, Message.Visibility.INTERNAL)
+
+    @extend_schema(request=s.TicketTransitionInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Change the status; 409 `invalid_transition` when the table refuses.
+        Customers may only mark their ticket solved."""
+        ticket = self._ticket()
+        data = _input(s.TicketTransitionInputSerializer, request.data)
+        ticket = services.ticket_transition(
+            ticket_id=ticket.pk, target=data["status"], actor=request.user, note=data["note"]
+        )
+        return self._answer(ticket)
+
+    @extend_schema(request=s.TicketAssignInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketAssignInputSerializer, request.data)
+        assignee = None
+        if data["assignee_id"] is not None:
+            assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
+            if assignee is None:
+                raise exceptions.ValidationError({"assignee_id": ["No active agent with this id."]})
+        ticket = services.ticket_assign(
+            ticket_id=ticket.pk, assignee=assignee, actor=request.user, reason=data["reason"]
+        )
+        return self._answer(ticket)
+
+    @extend_schema(request=s.TicketEscalateInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str) -> Response:
+        """Move the ticket to another queue with a reason (support <-> service)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketEscalateInputSerializer, request.data)
+        queue = api_selectors.queue_get_active(slug=data["queue"])
+        if queue is None:
+            raise exceptions.ValidationError({"queue": ["No such queue."]})
+        ticket = services.ticket_escalate(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=data["reason"])
+        return self._answer(ticket)
+
+    @extend_schema(request=s.TicketMergeInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        """Merge this ticket into `target_id` (both must be visible to you);
+        answers the target."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketMergeInputSerializer, request.data)
+        try:
+            target = selectors.ticket_get_for_user(user=request.user, ticket_id=data["target_id"])
+        except Http404:
+            raise exceptions.ValidationError({"target_id": ["No such ticket."]}) from None
+        target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=request.user)
+        return self._answer(target)
+
+    @extend_schema(request=s.TicketTagInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def tag(self, request: Request, pk: str) -> Response:
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketTagInputSerializer, request.data)
+        ticket = services.ticket_tag(ticket_id=ticket.pk, actor=request.user, add=data["add"], remove=data["remove"])
+        return self._answer(ticket)
+
+    @extend_schema(request=s.TicketPriorityInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def priority(self, request: Request, pk: str) -> Response:
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketPriorityInputSerializer, request.data)
+        ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=request.user)
+        return self._answer(ticket)
+
+    # --- Messages and attachments -----------------------------------------
+
+    @extend_schema(responses=s.MessageOutputSerializer(many=True), parameters=[])
+    @action(detail=True, methods=["get"], pagination_class=MessageCursorPagination)
+    def messages(self, request: Request, pk: str) -> Response:
+        """Messages in order (and those of tickets merged into this one).
+        Customers get public replies only."""
+        ticket = self._ticket()
+        qs = selectors.message_list_for_ticket(user=request.user, ticket=ticket)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(s.MessageOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": s.AttachmentUploadInputSerializer},
+        responses={201: s.MessageOutputSerializer, **CONFLICT},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def attachments(self, request: Request, pk: str) -> Response:
+        """Upload files as a new message (public, or internal for agents);
+        size, count and type limits apply (`attachment_rejected`)."""
+        ticket = self._ticket()
+        serializer = s.AttachmentUploadInputSerializer(
+            data={
+                "files": request.FILES.getlist("files"),
+                "body": request.data.get("body", ""),
+                "visibility": request.data.get("visibility", Message.Visibility.PUBLIC),
+            }
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["visibility"] == Message.Visibility.INTERNAL:
+            require_staff(request.user)
+        files = [services.IncomingFile.from_upload(f) for f in data["files"]]
+        services.attachments_validate(files)
+        message = services.message_post(
+            ticket_id=ticket.pk,
+            author=request.user,
+            body=data["body"],
+            visibility=data["visibility"],
+            attachments=files,
+            channel=Ticket.Channel.API,
+        )
+        message = selectors.message_list_for_ticket(user=request.user, ticket=message.ticket).get(pk=message.pk)
+        return Response(s.MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class BinaryRenderer(BaseRenderer):
+    """Lets clients ask for the file (`Accept: application/octet-stream`);
+    errors are still written as JSON."""
+
+    media_type = "application/octet-stream"
+    format = "bin"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data).encode()
+
+
+class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    lookup_value_regex = "[0-9]+"
+    renderer_classes = [JSONRenderer, BinaryRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        }
+    )
+    @action(detail=True, methods=["get"], url_path="download")
+    def download(self, request: Request, pk: str) -> FileResponse:
+        """The file, always as a download, to those who may see its message."""
+        attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=pk)
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404("No such file.") from None
+        # Always octet-stream: the API never lets a browser render a file.
+        response = FileResponse(
+            handle, as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class EventViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Incremental export of the event log for BI and warehouse sync."""
+
+    serializer_class = s.EventOutputSerializer
+    pagination_class = None
+
+    @extend_schema(parameters=[s.EventListInputSerializer], responses=s.EventPageOutputSerializer)
+    def list(self, request: Request) -> Response:
+        """Events after `after` (an event id) in id order, on tickets you may
+        see. Keep `next_after` and pass it back to continue; events appear
+        a couple of seconds after they are written, so none is skipped."""
+        data = _input(s.EventListInputSerializer, request.query_params)
+        events, has_more = api_selectors.event_feed_for_user(
+            user=request.user, after=data["after"], limit=data["limit"], ticket_id=data.get("ticket")
+        )
+        context = {"staff": selectors.user_may_see_internal(user=request.user)}
+        body = {
+            "results": s.EventOutputSerializer(events, many=True, context=context).data,
+            "next_after": events[-1].pk if events else data["after"],
+            "has_more": has_more,
+        }
+        return Response(body)
+
+
+class QueueViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Queues you work in (managers: all). Customers get none."""
+
+    serializer_class = s.QueueOutputSerializer
+    pagination_class = None
+
+    @extend_schema(responses=s.QueueOutputSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        queues = selectors.queue_list_for_user(user=request.user).order_by("name", "id")
+        return Response(s.QueueOutputSerializer(queues, many=True).data)
+
+
+class RequestTypeViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """What a ticket can be about (the portal's choices)."""
+
+    serializer_class = s.RequestTypeOutputSerializer
+    pagination_class = None
+
+    @extend_schema(responses=s.RequestTypeOutputSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response(s.RequestTypeOutputSerializer(selectors.request_type_list_active(), many=True).data)
