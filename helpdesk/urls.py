@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.urls")),
 ]

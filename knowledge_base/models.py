@@ -1,1 +1,197 @@
-"""Knowledge base models (see the knowledge-base issue)."""
+"""Knowledge base: categories, articles with versions, feedback, search log
+and deflection events.
+
+Writes go through `knowledge_base.services`; reads and access control
+through `knowledge_base.selectors`.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.utils import timezone
+
+
+class Audience(models.TextChoices):
+    """Which team an article serves (matches tickets.QueueKind, plus both)."""
+
+    SUPPORT = "support", "Support"
+    SERVICE = "service", "Service"
+    BOTH = "both", "Support and service"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArticleTag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal (staff only)"
+
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles")
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=320, unique=True)
+    body = models.TextField(blank=True)  # Markdown source
+    # Derived on write by the service: sanitised HTML and its plain text
+    # (the plain text feeds search and snippets).
+    body_html = models.TextField(blank=True, editable=False)
+    body_text = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.BOTH)
+    tags = models.ManyToManyField(ArticleTag, blank=True, related_name="articles")
+    tags_text = models.CharField(max_length=1000, blank=True, editable=False)  # denormalised for search
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="kb_articles"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="kb_articles"
+    )
+    view_count = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # title (A) > tags (B) > body (C); maintained by services.article_index.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [
+            models.Index(fields=["status", "visibility", "audience"], name="kb_article_visible"),
+            # PostgreSQL only (see migrations 0001): created by PostgresOnlyAddIndex.
+            GinIndex(fields=["search_vector"], name="kb_article_search_gin"),
+            GinIndex(fields=["title"], name="kb_article_title_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["draft", "published"]), name="kb_article_status"),
+            models.CheckConstraint(
+                condition=models.Q(visibility__in=["public", "internal"]), name="kb_article_visibility"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(audience__in=["support", "service", "both"]), name="kb_article_audience"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == self.Visibility.PUBLIC
+
+
+class ArticleVersion(models.Model):
+    """A snapshot written on every change of title or body (append-only)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="kb_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.number}"
+
+
+class ArticleFeedback(models.Model):
+    """'Was this helpful?': one per user (or anonymous session) per article;
+    a later answer replaces the earlier one."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    session_key = models.CharField(max_length=64, blank=True)
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "user"], condition=models.Q(user__isnull=False), name="kb_feedback_one_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["article", "session_key"],
+                condition=models.Q(user__isnull=True),
+                name="kb_feedback_one_per_session",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(session_key=""), name="kb_feedback_has_owner"
+            ),
+        ]
+
+
+class SearchLog(models.Model):
+    """One search someone ran (normalised query, how many results)."""
+
+    class Source(models.TextChoices):
+        KB = "kb", "Knowledge base page"
+        PORTAL = "portal", "Portal"
+        AGENT = "agent", "Agent workspace"
+        API = "api", "API"
+
+    query = models.CharField(max_length=200)
+    result_count = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.KB)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="kb_searchlog_created"),
+            models.Index(fields=["result_count", "created_at"], name="kb_searchlog_zero"),
+        ]
+
+
+class DeflectionEvent(models.Model):
+    """A portal visitor opened an article suggested while they typed a
+    request. Whether it deflected the request is decided by
+    `selectors.deflection_outcome_q` (see the rule there)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="deflections")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    session_key = models.CharField(max_length=64, blank=True)
+    query = models.CharField(max_length=200, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["opened_at"], name="kb_deflection_opened")]

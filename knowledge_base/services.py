@@ -1,0 +1,378 @@
+"""Knowledge-base writes. Every rule lives here: who may publish, versions,
+the search index, feedback, view counts, search log and deflection events.
+
+Rules:
+- Staff (agents, managers, admins) create and edit drafts.
+- Only managers (and admins) publish, unpublish, or change a published
+  article (including restoring an old version of it).
+- Every change of title or body writes an ArticleVersion.
+- The search vector (title A > tags B > body C) is rewritten in the same
+  transaction as the article, on PostgreSQL only.
+"""
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import nh3
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+
+from helpdesk.lib.exceptions import ApplicationError, PermissionDenied
+from helpdesk.lib.markdown import render_markdown
+from knowledge_base.models import (
+    Article,
+    ArticleFeedback,
+    ArticleTag,
+    ArticleVersion,
+    Audience,
+    Category,
+    DeflectionEvent,
+    SearchLog,
+)
+
+MAX_QUERY_LENGTH = 200
+
+
+def search_config() -> str:
+    """The PostgreSQL text-search configuration (language) for the KB."""
+    return getattr(settings, "HELPDESK_KB_SEARCH_CONFIG", "english")
+
+
+def _require_staff(actor: Any) -> None:
+    if not getattr(actor, "is_staff_role", False):
+        raise PermissionDenied("Only agents and managers write knowledge-base articles.")
+
+
+def _require_manager(actor: Any, message: str) -> None:
+    if not getattr(actor, "is_manager_role", False):
+        raise PermissionDenied(message)
+
+
+def _plain_text(body_html: str) -> str:
+    """Sanitised HTML -> plain text (for search and snippets)."""
+    return html.unescape(nh3.clean(body_html, tags=set())).strip()
+
+
+def _unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
+    base = (slugify(base) or "article")[:300]
+    slug, n = base, 1
+    qs = Article.objects.all()
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    while qs.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _tags_get_or_create(names: Iterable[str]) -> list[ArticleTag]:
+    clean = sorted({n.strip().lower()[:64] for n in names if n and n.strip()})
+    return [ArticleTag.objects.get_or_create(name=n)[0] for n in clean]
+
+
+def parse_tags(text: str) -> list[str]:
+    """'billing, refunds  vat' -> ['billing', 'refunds', 'vat']."""
+    return [t for t in text.replace(",", " ").split() if t]
+
+
+def search_vector_expression() -> Any:
+    """The weighted document: title (A) > tags (B) > body (C)."""
+    cfg = search_config()
+    return (
+        SearchVector("title", weight="A", config=cfg)
+        + SearchVector("tags_text", weight="B", config=cfg)
+        + SearchVector("body_text", weight="C", config=cfg)
+    )
+
+
+def article_index(*, article_ids: Sequence[int] | None = None) -> int:
+    """Rewrite the search vector of the given articles (all when None).
+    No-op outside PostgreSQL. Returns the number of rows updated."""
+    if connection.vendor != "postgresql":
+        return 0
+    qs: QuerySet[Article] = Article.objects.all()
+    if article_ids is not None:
+        qs = qs.filter(pk__in=list(article_ids))
+    return qs.update(search_vector=search_vector_expression())
+
+
+def _version_write(article: Article, actor: Any, note: str) -> ArticleVersion:
+    last = article.versions.aggregate(n=Max("number"))["n"] or 0
+    return ArticleVersion.objects.create(
+        article=article, number=last + 1, title=article.title, body=article.body, author=actor, note=note[:200]
+    )
+
+
+def _render(article: Article) -> None:
+    article.body_html = str(render_markdown(article.body))
+    article.body_text = _plain_text(article.body_html)
+
+
+@transaction.atomic
+def category_create(*, name: str, actor: Any, description: str = "", slug: str = "", position: int = 0) -> Category:
+    """Create a category (managers only). Raises PermissionDenied."""
+    _require_manager(actor, "Only managers create categories.")
+    category = Category(
+        name=name.strip(), slug=slugify(slug or name) or "category", description=description, position=position
+    )
+    category.full_clean()
+    category.save()
+    return category
+
+
+@transaction.atomic
+def article_create(
+    *,
+    title: str,
+    body: str,
+    actor: Any,
+    category: Category | None = None,
+    visibility: str = Article.Visibility.PUBLIC,
+    audience: str = Audience.BOTH,
+    tags: Iterable[str] = (),
+    slug: str = "",
+    source_ticket_id: int | None = None,
+) -> Article:
+    """Create a draft (any staff member) and its version 1.
+
+    Raises PermissionDenied for non-staff, ValidationError for bad fields.
+    """
+    _require_staff(actor)
+    now = timezone.now()
+    article = Article(
+        title=title.strip(),
+        body=body,
+        category=category,
+        visibility=visibility,
+        audience=audience,
+        slug=_unique_slug(slug or title),
+        author=actor,
+        source_ticket_id=source_ticket_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _render(article)
+    tag_objs = _tags_get_or_create(tags)
+    article.tags_text = " ".join(t.name for t in tag_objs)
+    article.full_clean(exclude=["slug"])
+    article.save()
+    article.tags.set(tag_objs)
+    _version_write(article, actor, "Created")
+    article_index(article_ids=[article.pk])
+    return article
+
+
+def _lock(article_id: int) -> Article:
+    return Article.objects.select_for_update(no_key=True).get(pk=article_id)
+
+
+@transaction.atomic
+def article_update(
+    *,
+    article_id: int,
+    actor: Any,
+    title: str | None = None,
+    body: str | None = None,
+    category: Any = ...,  # Category, None, or ... (unchanged)
+    visibility: str | None = None,
+    audience: str | None = None,
+    tags: Iterable[str] | None = None,
+    note: str = "",
+) -> Article:
+    """Change an article. A new version is written when title or body change.
+
+    Agents may only change drafts; a published article is changed by a
+    manager (so nothing reaches readers without a manager). Raises
+    PermissionDenied, ValidationError.
+    """
+    _require_staff(actor)
+    article = _lock(article_id)
+    if article.is_published:
+        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+    fields = ["updated_at"]
+    content_changed = False
+    if title is not None and title.strip() != article.title:
+        article.title = title.strip()
+        fields.append("title")
+        content_changed = True
+    if body is not None and body != article.body:
+        article.body = body
+        _render(article)
+        fields += ["body", "body_html", "body_text"]
+        content_changed = True
+    if category is not ...:
+        article.category = category  # type: ignore[assignment]
+        fields.append("category")
+    if visibility is not None:
+        article.visibility = visibility
+        fields.append("visibility")
+    if audience is not None:
+        article.audience = audience
+        fields.append("audience")
+    tags_changed = False
+    if tags is not None:
+        tag_objs = _tags_get_or_create(tags)
+        tags_text = " ".join(t.name for t in tag_objs)
+        if tags_text != article.tags_text:
+            article.tags.set(tag_objs)
+            article.tags_text = tags_text
+            fields.append("tags_text")
+            tags_changed = True
+    article.updated_at = timezone.now()
+    article.full_clean()
+    article.save(update_fields=fields)
+    if content_changed:
+        _version_write(article, actor, note or "Edited")
+    if content_changed or tags_changed:
+        article_index(article_ids=[article.pk])
+    return article
+
+
+@transaction.atomic
+def article_publish(*, article_id: int, actor: Any) -> Article:
+    """Publish (managers and admins only). Raises PermissionDenied."""
+    _require_manager(actor, "Only managers publish articles.")
+    article = _lock(article_id)
+    if not article.is_published:
+        article.status = Article.Status.PUBLISHED
+        article.published_at = timezone.now()
+        article.published_by = actor
+        article.save(update_fields=["status", "published_at", "published_by"])
+    return article
+
+
+@transaction.atomic
+def article_unpublish(*, article_id: int, actor: Any) -> Article:
+    """Back to draft (managers and admins only). Raises PermissionDenied."""
+    _require_manager(actor, "Only managers unpublish articles.")
+    article = _lock(article_id)
+    if article.is_published:
+        article.status = Article.Status.DRAFT
+        article.save(update_fields=["status"])
+    return article
+
+
+@transaction.atomic
+def article_restore_version(*, article_id: int, version_id: int, actor: Any) -> Article:
+    """Make an old version current again; writes a new version (history is
+    never rewritten). Same permission as editing. Raises PermissionDenied,
+    ApplicationError (version of another article)."""
+    version = ArticleVersion.objects.filter(pk=version_id, article_id=article_id).first()
+    if version is None:
+        raise ApplicationError("No such version of this article.", code="version_not_found")
+    return article_update(
+        article_id=article_id,
+        actor=actor,
+        title=version.title,
+        body=version.body,
+        note=f"Restored version {version.number}",
+    )
+
+
+def article_view_record(*, article_id: int) -> None:
+    """Count one view (atomic increment; no lock, no lost updates)."""
+    Article.objects.filter(pk=article_id).update(view_count=F("view_count") + 1)
+
+
+def article_feedback_record(
+    *, article_id: int, user: Any, session_key: str, helpful: bool, comment: str = ""
+) -> ArticleFeedback:
+    """'Was this helpful?': one answer per user (or anonymous session) per
+    article; a later answer replaces the earlier one. Raises ApplicationError
+    when there is neither a user nor a session."""
+    is_user = bool(getattr(user, "is_authenticated", False))
+    if not is_user and not session_key:
+        raise ApplicationError("Feedback needs a session.", code="no_session")
+    key = (
+        {"article_id": article_id, "user": user} if is_user else {"article_id": article_id, "session_key": session_key}
+    )
+    if not is_user:
+        key["user"] = None
+    defaults = {"helpful": helpful, "comment": comment.strip()[:2000], "updated_at": timezone.now()}
+    for _attempt in range(2):  # a concurrent first answer may win the insert race
+        try:
+            with transaction.atomic():
+                feedback, _created = ArticleFeedback.objects.update_or_create(defaults=defaults, **key)
+                return feedback
+        except IntegrityError:
+            continue
+    raise ApplicationError("Please try again.", code="feedback_conflict")
+
+
+def normalise_query(query: str) -> str:
+    return " ".join((query or "").split()).lower()[:MAX_QUERY_LENGTH]
+
+
+def search_log_record(*, query: str, result_count: int, user: Any = None, source: str = SearchLog.Source.KB) -> None:
+    """Record one search (normalised query and result count); empty queries
+    are not recorded."""
+    q = normalise_query(query)
+    if not q:
+        return
+    SearchLog.objects.create(
+        query=q,
+        result_count=result_count,
+        source=source,
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def deflection_open(*, article_id: int, user: Any, session_key: str, query: str = "") -> DeflectionEvent | None:
+    """Record that a portal visitor opened a suggested article. Staff are not
+    counted (they are not deflectable customers)."""
+    if getattr(user, "is_staff_role", False):
+        return None
+    return DeflectionEvent.objects.create(
+        article_id=article_id,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        session_key=session_key or "",
+        query=normalise_query(query),
+    )
+
+
+@transaction.atomic
+def article_draft_from_ticket(*, ticket_id: int, actor: Any) -> Article:
+    """Start an internal draft from a solved ticket: its subject, the first
+    customer message and the last public agent reply.
+
+    Messages are read through tickets.selectors and filtered to public ones,
+    so internal notes never reach an article. Raises Http404 (ticket not
+    visible to the actor), PermissionDenied (not staff), ApplicationError
+    (ticket not solved, or no question/answer to use).
+    """
+    from tickets import selectors as ticket_selectors
+    from tickets.models import Message, Ticket
+
+    _require_staff(actor)
+    ticket = ticket_selectors.ticket_get_for_user(user=actor, ticket_id=ticket_id)
+    if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
+        raise ApplicationError("Only a solved ticket can become an article.", code="ticket_not_solved")
+    messages = list(
+        ticket_selectors.message_list_for_ticket(user=actor, ticket=ticket).filter(
+            visibility=Message.Visibility.PUBLIC, is_automated=False
+        )
+    )
+    question = next((m for m in messages if m.author_role == Message.AuthorRole.CUSTOMER), None)
+    answer = next((m for m in reversed(messages) if m.author_role == Message.AuthorRole.AGENT), None)
+    if question is None or answer is None:
+        raise ApplicationError(
+            "This ticket has no customer question and public agent answer to start from.", code="ticket_no_answer"
+        )
+    body = f"## Question\n\n{question.body.strip()}\n\n## Answer\n\n{answer.body.strip()}\n"
+    audience = ticket.kind if ticket.kind in (Audience.SUPPORT, Audience.SERVICE) else Audience.BOTH
+    tags = list(ticket.tags.values_list("name", flat=True))
+    # Internal until a manager reviews it: a ticket may hold personal data.
+    return article_create(
+        title=ticket.subject,
+        body=body,
+        actor=actor,
+        visibility=Article.Visibility.INTERNAL,
+        audience=audience,
+        tags=tags,
+        source_ticket_id=ticket.pk,
+    )

@@ -1,0 +1,324 @@
+"""Knowledge-base pages. Thin: parse input, call one selector/service, render.
+
+Public pages (no login needed) show published public articles; staff also
+see internal ones. Management pages are for staff (404 for everyone else);
+the report is for managers.
+"""
+
+import difflib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.lib.exceptions import ApplicationError
+from knowledge_base import selectors, services
+from knowledge_base.forms import ArticleForm, FeedbackForm, RestoreForm
+from knowledge_base.models import Article, ArticleVersion, SearchLog
+
+View = Callable[..., HttpResponse]
+
+
+def _staff_only(view: View) -> View:
+    """Agents, managers, admins. Customers get 404 (the page does not exist
+    for them); anonymous visitors are sent to log in."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_staff_role", False):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def _manager_only(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_manager_role", False):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def _session_key(request: HttpRequest) -> str:
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key or ""
+
+
+def _audience(request: HttpRequest) -> str | None:
+    value = request.GET.get("audience") or None
+    return value if value in ("support", "service") else None
+
+
+# --- public pages ---------------------------------------------------------------
+
+
+@require_GET
+def kb_home(request: HttpRequest) -> HttpResponse:
+    visible = selectors.article_list_for_user(user=request.user)
+    context = {
+        "categories": selectors.category_list(),
+        "popular": visible.order_by("-view_count", "title")[:10],
+        "uncategorised": visible.filter(category__isnull=True).order_by("title")[:50],
+    }
+    return render(request, "knowledge_base/home.html", context)
+
+
+@require_GET
+def kb_category(request: HttpRequest, slug: str) -> HttpResponse:
+    category = selectors.category_get(slug=slug)
+    articles = selectors.article_list_for_user(user=request.user).filter(category=category).order_by("title")
+    return render(request, "knowledge_base/category.html", {"category": category, "articles": articles})
+
+
+@require_GET
+def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    article = selectors.article_get_for_user(user=request.user, slug=slug)
+    if article.is_published:
+        services.article_view_record(article_id=article.pk)
+        if request.GET.get("ref") == "suggest":
+            services.deflection_open(
+                article_id=article.pk,
+                user=request.user,
+                session_key=_session_key(request),
+                query=request.GET.get("q", ""),
+            )
+    context = {
+        "article": article,
+        "related": selectors.article_related(user=request.user, article=article),
+        "feedback_form": FeedbackForm(),
+    }
+    return render(request, "knowledge_base/article_detail.html", context)
+
+
+@require_POST
+def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
+    article = selectors.article_get_for_user(user=request.user, slug=slug)
+    if not article.is_published:
+        raise Http404("No such article.")
+    form = FeedbackForm(request.POST)
+    saved = False
+    if form.is_valid():
+        services.article_feedback_record(
+            article_id=article.pk,
+            user=request.user,
+            session_key=_session_key(request),
+            helpful=form.cleaned_data["helpful"],
+            comment=form.cleaned_data["comment"],
+        )
+        saved = True
+    context = {"article": article, "feedback_form": form, "feedback_saved": saved}
+    if request.headers.get("HX-Request") or not saved:
+        return render(request, "knowledge_base/partials/feedback.html", context, status=200 if saved else 400)
+    messages.success(request, "Thank you for your feedback.")
+    return redirect("knowledge_base:article", slug=article.slug)
+
+
+@require_GET
+def kb_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
+    results = selectors.article_search(user=request.user, query=query, audience=_audience(request)) if query else []
+    if query:
+        source = SearchLog.Source.AGENT if getattr(request.user, "is_staff_role", False) else SearchLog.Source.KB
+        services.search_log_record(query=query, result_count=len(results), user=request.user, source=source)
+    return render(request, "knowledge_base/search.html", {"query": query, "results": results})
+
+
+@require_GET
+def kb_suggest(request: HttpRequest) -> HttpResponse:
+    """HTML fragment of suggestions for a debounced input (htmx or
+    static/js/kb-suggest.js). Accepts `q` or the portal form's `subject`.
+    Not logged: every keystroke would flood the search log."""
+    query = (request.GET.get("q") or request.GET.get("subject") or "").strip()[: services.MAX_QUERY_LENGTH]
+    results = selectors.article_suggest_for_user(user=request.user, query=query, audience=_audience(request))
+    for result in results:
+        result.url = (  # type: ignore[attr-defined]
+            reverse("knowledge_base:article", args=[result.article.slug])
+            + "?"
+            + urlencode({"ref": "suggest", "q": query})
+        )
+    context = {"query": query, "results": results, "insert_mode": request.GET.get("mode") == "insert"}
+    return render(request, "knowledge_base/partials/suggestions.html", context)
+
+
+# --- staff pages ------------------------------------------------------------------
+
+
+def _form_initial(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "body": article.body,
+        "category": article.category_id,
+        "visibility": article.visibility,
+        "audience": article.audience,
+        "tags": article.tags_text,
+    }
+
+
+@_staff_only
+@require_GET
+def staff_article_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    articles = selectors.article_list_for_staff(user=request.user, status=status)[:200]
+    return render(request, "knowledge_base/staff/article_list.html", {"articles": articles, "status": status})
+
+
+@_staff_only
+@require_http_methods(["GET", "POST"])
+def staff_article_create(request: HttpRequest) -> HttpResponse:
+    form = ArticleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            article = services.article_create(
+                title=data["title"],
+                body=data["body"],
+                actor=request.user,
+                category=data["category"],
+                visibility=data["visibility"],
+                audience=data["audience"],
+                tags=services.parse_tags(data["tags"]),
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Draft saved.")
+            return redirect("knowledge_base:staff-edit", article_id=article.pk)
+    return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": None})
+
+
+@_staff_only
+@require_http_methods(["GET", "POST"])
+def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    form = ArticleForm(request.POST or None, initial=_form_initial(article))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            article = services.article_update(
+                article_id=article.pk,
+                actor=request.user,
+                title=data["title"],
+                body=data["body"],
+                category=data["category"],
+                visibility=data["visibility"],
+                audience=data["audience"],
+                tags=services.parse_tags(data["tags"]),
+                note=data["note"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+        else:
+            messages.success(request, "Saved.")
+            return redirect("knowledge_base:staff-edit", article_id=article.pk)
+    return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": article}, status=status)
+
+
+@_staff_only
+@require_POST
+def staff_article_publish(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    publish = request.POST.get("action", "publish") == "publish"
+    try:
+        if publish:
+            services.article_publish(article_id=article.pk, actor=request.user)
+        else:
+            services.article_unpublish(article_id=article.pk, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("knowledge_base:staff-edit", article_id=article.pk)
+    messages.success(request, "Published." if publish else "Moved back to draft.")
+    return redirect("knowledge_base:staff-edit", article_id=article.pk)
+
+
+def version_diff_lines(old: ArticleVersion | None, new: ArticleVersion) -> list[tuple[str, str]]:
+    """Unified diff of title + body as (css class, line); templates escape."""
+    before = f"# {old.title}\n\n{old.body}".splitlines() if old else []
+    after = f"# {new.title}\n\n{new.body}".splitlines()
+    label_old = f"v{old.number}" if old else "empty"
+    lines = []
+    for line in difflib.unified_diff(before, after, label_old, f"v{new.number}", lineterm="", n=3):
+        css = "meta" if line.startswith(("---", "+++", "@@")) else {"+": "add", "-": "del"}.get(line[:1], "ctx")
+        lines.append((css, line))
+    return lines
+
+
+@_staff_only
+@require_GET
+def staff_article_history(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    versions = list(selectors.version_list(article=article))
+    diff = None
+    shown = None
+    if versions:
+        try:
+            number = int(request.GET.get("v", versions[0].number))
+        except ValueError:
+            raise Http404("No such version.") from None
+        shown = selectors.version_get(article=article, number=number)
+        previous = next((v for v in versions if v.number < shown.number), None)
+        diff = version_diff_lines(previous, shown)
+    context = {"article": article, "versions": versions, "shown": shown, "diff": diff, "restore_form": RestoreForm()}
+    return render(request, "knowledge_base/staff/article_history.html", context)
+
+
+@_staff_only
+@require_POST
+def staff_article_restore(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    form = RestoreForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a version to restore.")
+        return redirect("knowledge_base:staff-history", article_id=article.pk)
+    try:
+        services.article_restore_version(
+            article_id=article.pk, version_id=form.cleaned_data["version_id"], actor=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Version restored (as a new version).")
+    return redirect("knowledge_base:staff-history", article_id=article.pk)
+
+
+@_staff_only
+@require_POST
+def staff_article_from_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Start an internal draft from a solved ticket; 404 if the agent may not
+    see the ticket."""
+    try:
+        article = services.article_draft_from_ticket(ticket_id=ticket_id, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("knowledge_base:staff-list")
+    messages.success(request, "Draft created from the ticket. Review it before publishing.")
+    return redirect("knowledge_base:staff-edit", article_id=article.pk)
+
+
+@_manager_only
+@require_GET
+def manager_kb_report(request: HttpRequest) -> HttpResponse:
+    try:
+        days = max(1, min(int(request.GET.get("days", 30)), 365))
+    except ValueError:
+        days = 30
+    context = {
+        "days": days,
+        "worst": selectors.article_helpfulness_worst(),
+        "zero": selectors.search_zero_results(days=days),
+        "top": selectors.search_top(days=days, limit=20),
+        "deflection": selectors.deflection_summary(days=days),
+    }
+    return render(request, "knowledge_base/staff/report.html", context)
