@@ -13,6 +13,12 @@ app.autodiscover_tasks()
 
 # Beat schedule as code (crontab for periods >= 60 s; expires ~1.5x period).
 app.conf.beat_schedule = {
+    # Metrics: lost wake-ups (broker down at commit) and SLA clocks reaching a target.
+    "metrics-sweep": {
+        "task": "metrics.sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 90},
+    },
     "tickets-solved-auto-close": {
         "task": "tickets.solved_auto_close",
         "schedule": crontab(minute="*/15"),

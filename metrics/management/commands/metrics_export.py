@@ -1,0 +1,80 @@
+"""One row per ticket with every per-ticket metric: `manage.py metrics_export`."""
+
+import csv
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import User
+from metrics import services
+from metrics.compute import compute
+from metrics.models import TicketMetrics
+from metrics.present import EXPORT_FIELDS, row_present
+from tickets.models import Ticket
+
+BATCH = 1000
+
+
+class Command(BaseCommand):
+    help = (
+        "Export per-ticket metrics keyed by ticket number and import external_id, with the field names of "
+        "expected.json. Without --as-of the stored rows are exported; with it every ticket is recomputed "
+        "as of that instant (nothing is stored)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        parser.add_argument("--as-of", dest="as_of", help="Evaluation instant (ISO 8601 with offset).")
+        parser.add_argument("--output", "-o", default="-", help="File to write (default: stdout).")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        as_of = None
+        if opts["as_of"]:
+            try:
+                as_of = datetime.fromisoformat(opts["as_of"].replace("Z", "+00:00"))
+            except ValueError:
+                raise CommandError("--as-of must be an ISO 8601 instant") from None
+            if as_of.tzinfo is None:
+                raise CommandError("--as-of needs a UTC offset")
+        out = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="")  # noqa: SIM115
+        try:
+            self._export(out, opts["format"], as_of)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+
+    def _rows(self, as_of: datetime | None):
+        emails = dict(User.objects.filter(role__in=["agent", "manager", "admin"]).values_list("pk", "email"))
+        ctx = services.metrics_context(as_of=as_of) if as_of else None
+        last = 0
+        while True:
+            tickets = list(Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "external_id")[:BATCH])
+            if not tickets:
+                return
+            last = tickets[-1][0]
+            ids = [t[0] for t in tickets]
+            if ctx is not None:
+                events = services.events_by_ticket(ids)
+                rows = {tid: compute(evs, ctx) for tid, evs in events.items()}
+            else:
+                rows = {}
+                for m in TicketMetrics.objects.filter(ticket_id__in=ids):
+                    rows[m.ticket_id] = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
+            for pk, external_id in tickets:
+                if pk in rows:
+                    yield {"ticket": pk, "external_id": external_id, **row_present(rows[pk], emails=emails)}
+
+    def _export(self, out, fmt: str, as_of: datetime | None) -> None:
+        if fmt == "jsonl":
+            for row in self._rows(as_of):
+                out.write(json.dumps(row, sort_keys=False) + "\n")
+            return
+        writer = csv.DictWriter(out, fieldnames=["ticket", "external_id", *EXPORT_FIELDS], extrasaction="ignore")
+        writer.writeheader()
+        for row in self._rows(as_of):
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, list | dict) else ("" if v is None else v) for k, v in row.items()}
+            )
