@@ -33,9 +33,12 @@ def import_records(
     create_queues_kind: str | None = None,
     batch_size: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    pipeline: bool = True,
 ) -> ImportReport:
     """Import (line number, line) pairs; a line is a JSON text or a dict."""
-    importer = Importer(create_queues_kind=create_queues_kind, batch_size=batch_size, on_progress=on_progress)
+    importer = Importer(
+        create_queues_kind=create_queues_kind, batch_size=batch_size, on_progress=on_progress, pipeline=pipeline
+    )
     return importer.run(records)
 
 
@@ -50,10 +53,15 @@ def import_file(
     create_queues_kind: str | None = None,
     batch_size: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    pipeline: bool = True,
 ) -> ImportReport:
     """Import a JSONL file (one ticket a line). Raises OSError if unreadable."""
     return import_records(
-        _read_lines(path), create_queues_kind=create_queues_kind, batch_size=batch_size, on_progress=on_progress
+        _read_lines(path),
+        create_queues_kind=create_queues_kind,
+        batch_size=batch_size,
+        on_progress=on_progress,
+        pipeline=pipeline,
     )
 
 

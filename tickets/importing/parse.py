@@ -6,8 +6,6 @@ with every reason and its JSON path. Problems that depend on history (a move
 the state machine refuses, an unknown merge target) are found by the replay.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -144,17 +142,17 @@ def _str_list(value: Any, path: str, errors: list[str]) -> list[str]:
     return [v.strip().lower()[:64] for v in value if v.strip()]
 
 
-def event_fingerprint(raw: dict[str, Any], seen: dict[str, int]) -> str:
-    """Stable id of an event within its line (stored as data["import_fp"]).
+def event_fingerprint(ev: "ParsedEvent", seen: dict[str, int]) -> str:
+    """Identity of an event within its line (stored as data["import_fp"]).
 
-    Identical events in one line are told apart by their occurrence.
+    Type + instant (UTC ms) + order among events of that type at that
+    instant: stable when a line is re-exported with other offsets or key
+    order, or when events are added; an edited body is not a new event.
     """
-    fp = hashlib.blake2b(
-        json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(), digest_size=8
-    ).hexdigest()
+    fp = f"{ev.type}@{int(ev.at.timestamp() * 1000)}"
     n = seen.get(fp, 0)
     seen[fp] = n + 1
-    return f"{fp}.{n}" if n else fp
+    return f"{fp}#{n}" if n else fp
 
 
 def _event(i: int, ev: Any, errors: list[str]) -> ParsedEvent | None:
@@ -293,7 +291,7 @@ def parse_line(obj: Any, digest: str) -> ParsedLine:
         raise LineError(errors)
     seen: dict[str, int] = {}
     for ev in events:
-        ev.fp = event_fingerprint(ev.raw, seen)
+        ev.fp = event_fingerprint(ev, seen)
     events.sort(key=lambda e: (e.at, e.pos))
     assert requester is not None and created_by is not None and created_at is not None  # noqa: S101 (for typing)
     return ParsedLine(

@@ -11,11 +11,12 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -103,6 +104,7 @@ class Importer:
         create_queues_kind: str | None = None,
         batch_size: int = 1000,
         on_progress: Callable[[int], None] | None = None,
+        pipeline: bool = True,
     ):
         self.create_queues_kind = create_queues_kind
         self.batch_size = batch_size
@@ -111,7 +113,6 @@ class Importer:
         self.writer = Writer()
         self.ticket_ids = IdPool(Ticket, 1000)
         self.message_ids = IdPool(Message, 20000)
-        self.event_ids = IdPool(TicketEvent, 50000)
         self.queues: dict[str, QueueInfo] = {
             q.slug: QueueInfo(q.pk, q.slug, q.kind) for q in Queue.objects.only("pk", "slug", "kind")
         }
@@ -121,6 +122,12 @@ class Importer:
         # duplicate detection).
         self.run_ids: dict[str, int] = {}
         self.deferred: list[_Item] = []
+        # On PostgreSQL outside an outer transaction, batch k is written by a
+        # second thread (own connection) while batch k+1 is parsed/replayed.
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[Any] | None = None
+        if pipeline and connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
 
     # --- entry points ----------------------------------------------------
 
@@ -138,10 +145,17 @@ class Importer:
                 batch = []
         if batch:
             self._batch(batch, final=False)
-        if self.deferred:
-            deferred, self.deferred = self.deferred, []
-            for i in range(0, len(deferred), self.batch_size):
-                self._batch(deferred[i : i + self.batch_size], final=True)
+        try:
+            if self.deferred:
+                self._drain()  # targets written by earlier batches are committed
+                deferred, self.deferred = self.deferred, []
+                for i in range(0, len(deferred), self.batch_size):
+                    self._batch(deferred[i : i + self.batch_size], final=True)
+            self._drain()
+        finally:
+            if self._executor is not None:
+                self._executor.submit(connections.close_all).result()
+                self._executor.shutdown()
         self.report.duration_s = time.monotonic() - started
         return self.report
 
@@ -269,33 +283,62 @@ class Importer:
             queues=self.queues,
             ticket_pk=ticket_pk,
             next_message_id=self.message_ids.next,
-            next_event_id=self.event_ids.next,
             recorded_at=timezone.now(),
         )
         results = [
             (item, replay(item.line, item.pk, ctx, fps.get(item.pk, set()) if item.existing else None)) for item in todo
         ]  # type: ignore[arg-type]
+        for item, _ in results:
+            self.run_ids[item.line.external_id] = item.pk  # type: ignore[assignment]
+        self._submit(results)
+
+    # --- writing (optionally overlapped with parsing of the next batch) --------
+
+    def _submit(self, results: list[tuple[_Item, Replayed]]) -> None:
+        if self._executor is None:
+            self._account(*self._write_job(results))
+            return
+        self._drain()
+        self._pending = self._executor.submit(self._write_job, results)
+
+    def _drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._account(*pending.result())
+
+    def _write_job(
+        self, results: list[tuple[_Item, Replayed]]
+    ) -> tuple[list[tuple[_Item, Replayed]], list[tuple[_Item, str]]]:
+        """Write a batch; on a database error, isolate the failing lines by
+        retrying one line per transaction. Returns (written, rejected)."""
         try:
             self._write(results)
+            return results, []
         except DatabaseError:
-            # Isolate the failing line(s): retry one line per transaction.
+            written, rejected = [], []
             for pair in results:
                 try:
                     self._write([pair])
+                    written.append(pair)
                 except DatabaseError as exc:
-                    self._reject(pair[0], f"database refused the line: {str(exc).strip().splitlines()[0]}")
-                    results = [r for r in results if r is not pair]
-        for item, res in results:
+                    rejected.append((pair[0], f"database refused the line: {str(exc).strip().splitlines()[0]}"))
+            return written, rejected
+
+    def _account(self, written: list[tuple[_Item, Replayed]], rejected: list[tuple[_Item, str]]) -> None:
+        rep = self.report
+        for item, reason in rejected:
+            self.run_ids.pop(item.line.external_id, None)
+            self._reject(item, reason)
+        for item, res in written:
             if item.existing:
                 rep.updated += 1
             else:
                 rep.imported += 1
-            self.run_ids[item.line.external_id] = item.pk  # type: ignore[assignment]
             for reason in res.refused:
                 rep.add_issue(ImportIssue(item.lineno, item.line.external_id, reason, kind="event"))
             rep.events += len(res.events)
             rep.messages += len(res.messages)
-        self.on_progress(len(results))
+        self.on_progress(len(written))
 
     def _write(self, results: list[tuple[_Item, Replayed]]) -> None:
         w = self.writer

@@ -31,7 +31,6 @@ MESSAGE_COLS = (
     "created_at",
 )
 EVENT_COLS = (
-    "id",
     "ticket_id",
     "kind",
     "actor_id",
@@ -66,7 +65,7 @@ def _columns(model: type[Model], known: tuple[str, ...]) -> tuple[list[str], str
     default (so a field added to the model later does not break the import)."""
     extra_cols, extra_vals = [], []
     for f in model._meta.concrete_fields:
-        if f.attname in known or getattr(f, "generated", False):
+        if f.attname in known or f.primary_key or getattr(f, "generated", False):
             continue
         extra_cols.append(f.column)
         extra_vals.append(_text(f.get_default()))
@@ -157,16 +156,20 @@ class Writer:
         if not rows:
             return
         if not self.pg:
-            TicketEvent.objects.bulk_create([TicketEvent(**dict(zip(EVENT_COLS, r, strict=True))) for r in rows], 500)
+            TicketEvent.objects.bulk_create(
+                [TicketEvent(**dict(zip(EVENT_COLS, r[1:], strict=True))) for r in rows], batch_size=500
+            )
             return
         buf = StringIO()
         write = buf.write
         suffix = self.event_suffix + "\n"
         esc = _ESC
         dumps = json.dumps
-        for eid, tid, kind, actor, role, at, vis, auto, data, rec in rows:
+        # No id column: the identity default numbers events in COPY order
+        # (the `seq` that breaks ties in occurred_at).
+        for _, tid, kind, actor, role, at, vis, auto, data, rec in rows:
             write(
-                f"{eid}\t{tid}\t{kind}\t{NULL if actor is None else actor}\t{role}\t{at.isoformat()}\t{vis}\t"
+                f"{tid}\t{kind}\t{NULL if actor is None else actor}\t{role}\t{at.isoformat()}\t{vis}\t"
                 f"{'t' if auto else 'f'}\t{dumps(data, ensure_ascii=False).translate(esc)}\t{rec.isoformat()}{suffix}"
             )
         self._copy(TicketEvent._meta.db_table, self.event_cols, buf)
