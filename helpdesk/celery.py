@@ -25,3 +25,24 @@ app.conf.beat_schedule = {
         "options": {"expires": 20 * 60},
     },
 }
+
+# Email channel (mail app): IMAP polling, outbox and inbound sweepers.
+app.conf.beat_schedule.update(
+    {
+        "mail-mailboxes-poll": {
+            "task": "mail.mailboxes_poll",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 90},
+        },
+        "mail-notifications-sweep": {
+            "task": "mail.notifications_sweep",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 90},
+        },
+        "mail-inbound-sweep": {
+            "task": "mail.inbound_sweep",
+            "schedule": crontab(minute="*/5"),
+            "options": {"expires": 450},
+        },
+    }
+)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
     path("", include("tickets.urls")),
 ]

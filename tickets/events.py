@@ -39,6 +39,12 @@ def event_record(
         is_automated=is_automated,
     )
     events_committed([ticket.pk])
+    # The notifications outbox, in this same transaction (the bulk import
+    # path, events_bulk_record, deliberately skips it). Cheap: returns
+    # before any query for kinds that notify no one.
+    from mail.services import notifications_for_event  # mail imports tickets
+
+    notifications_for_event(event)
     return event
 
 

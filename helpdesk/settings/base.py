@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "knowledge_base",
     "metrics",
     "apikeys",
+    "mail",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +140,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="helpdesk@localhost")
+# Email channel (mail app; other knobs and defaults in mail/conf.py).
+HELPDESK_INBOUND_SECRET = env("HELPDESK_INBOUND_SECRET", default="")
+HELPDESK_MAIL_REPLY_ADDRESS = env("HELPDESK_MAIL_REPLY_ADDRESS", default="")
+HELPDESK_MAIL_DEFAULT_QUEUE = env("HELPDESK_MAIL_DEFAULT_QUEUE", default="")
+HELPDESK_BASE_URL = env("HELPDESK_BASE_URL", default="http://localhost:8000")
 
 # Celery. Without REDIS_URL, tasks run in-process (embedded default).
 REDIS_URL = env("REDIS_URL", default="")

@@ -1,0 +1,165 @@
+"""Email channel rows. Only `mail.services` writes them (STYLE.md 2.2)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox polled for a queue.
+
+    The password is stored Fernet-encrypted (key derived from SECRET_KEY,
+    see mail.crypto) or named by an environment variable; admin and API
+    never show it back.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    queue = models.ForeignKey("tickets.Queue", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    use_ssl = models.BooleanField(default=True)
+    username = models.CharField(max_length=255)
+    password_encrypted = models.TextField(blank=True, editable=False)
+    password_env = models.CharField(
+        max_length=100, blank=True, help_text="Name of an environment variable holding the password (optional)."
+    )
+    folder = models.CharField(max_length=255, default="INBOX")
+    is_active = models.BooleanField(default=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_uid = models.BigIntegerField(default=0, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundMessage(models.Model):
+    """One received email, stored raw before anything parses it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        QUARANTINED = "quarantined", "Quarantined"
+        DROPPED = "dropped", "Dropped"
+
+    class Source(models.TextChoices):
+        HTTP = "http", "HTTP endpoint"
+        IMAP = "imap", "IMAP"
+        OTHER = "other", "Other"
+
+    raw = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    # The Message-ID header ("" when missing) and the dedupe key (the
+    # Message-ID, else "sha256:<hex>"), unique among non-duplicates.
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    dedupe_key = models.CharField(max_length=998)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    reason = models.TextField(blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    result_message = models.ForeignKey(
+        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # How a reply was threaded: token, header, subject ("" = new ticket).
+    threaded_by = models.CharField(max_length=16, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=models.Q(duplicate_of__isnull=True), name="inbound_dedupe_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["received", "processed", "quarantined", "dropped"]),
+                name="inbound_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_received")]
+
+    def __str__(self) -> str:
+        return f"inbound #{self.pk} {self.status} {self.subject[:60]}"
+
+
+class ReplyToken(models.Model):
+    """The unguessable part of a ticket's Reply-To address (support+<token>@)."""
+
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class Notification(models.Model):
+    """The outbox: one email to one recipient because of one event."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", "Request received (to requester)"
+        AGENT_REPLY = "agent_reply", "Agent reply (to requester and CCs)"
+        SOLVED = "solved", "Ticket solved, with CSAT (to requester)"
+        ASSIGNED = "assigned", "Ticket assigned (to assignee)"
+        CUSTOMER_REPLY = "customer_reply", "Customer reply (to assignee)"
+        SLA_WARNING = "sla_warning", "SLA at risk (to assignee)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    event = models.ForeignKey("tickets.TicketEvent", on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    to_email = models.EmailField()
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.CharField(max_length=998)
+    body = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient", "kind"], name="notification_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "sent", "failed", "skipped"]),
+                name="notification_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notification_pending",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["ticket", "created_at", "id"], name="notification_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_email} ({self.status})"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind of email; no row means "send"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Notification.Kind.choices)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_pref_unique")]

@@ -1,0 +1,354 @@
+"""Inbound mail: store raw first, then turn it into a ticket or a reply."""
+
+import hashlib
+import logging
+import re
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError
+from mail import parsing
+from mail.conf import mail_setting, reply_address
+from mail.models import InboundMessage, Mailbox, Notification, ReplyToken
+from mail.parsing import ParsedMail
+from mail.quoting import reply_strip
+from tickets import services as ticket_services
+from tickets.models import Message, Queue, Ticket
+
+logger = logging.getLogger(__name__)
+
+TICKET_REF = re.compile(r"\[#(\d{1,12})\]")
+TOKEN_RE = re.compile(r"\+([0-9a-f]{24})@")
+
+IS = InboundMessage.Status
+
+
+def inbound_receive(raw: bytes, *, source: str, mailbox: Mailbox | None = None, process: bool = True) -> InboundMessage:
+    """Store one raw message, then process it (or leave it to a task).
+
+    The raw row is committed in its own transaction before any parsing, so
+    a crash later loses nothing. A second copy of a known Message-ID is
+    stored as a duplicate and dropped. With `process=False` the caller
+    enqueues processing (the HTTP endpoint does, after this returns).
+    """
+    inbound = inbound_store(raw, source=source, mailbox=mailbox)
+    if process and inbound.status == IS.RECEIVED:
+        inbound = inbound_process(inbound_id=inbound.pk)
+    return inbound
+
+
+def inbound_store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> InboundMessage:
+    """Insert the raw row (committed on return). Duplicates come back dropped."""
+    raw = bytes(raw or b"")
+    digest = hashlib.sha256(raw).hexdigest()
+    message_id = parsing.message_id_peek(raw)
+    fields = {
+        "raw": raw,
+        "size": len(raw),
+        "sha256": digest,
+        "source": source if source in InboundMessage.Source.values else InboundMessage.Source.OTHER,
+        "mailbox": mailbox,
+        "message_id": message_id,
+        "dedupe_key": message_id or f"sha256:{digest}",
+    }
+    try:
+        with transaction.atomic():
+            return InboundMessage.objects.create(**fields)
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        original = InboundMessage.objects.filter(dedupe_key=fields["dedupe_key"], duplicate_of__isnull=True).first()
+        return InboundMessage.objects.create(
+            **fields,
+            duplicate_of=original,
+            status=IS.DROPPED,
+            reason=f"duplicate of inbound #{original.pk if original else '?'} (same Message-ID)",
+            processed_at=timezone.now(),
+        )
+
+
+def inbound_replay(inbound_id: int) -> InboundMessage:
+    """Process a quarantined (or still received) message again."""
+    return inbound_process(inbound_id=inbound_id, replay=True)
+
+
+def inbound_process(*, inbound_id: int, replay: bool = False) -> InboundMessage:
+    """Parse and apply one stored message; idempotent.
+
+    Only a message in `received` (or `quarantined` on replay) is touched,
+    under a row lock, so two workers never apply it twice. Any exception
+    rolls back what processing wrote and quarantines the message with a
+    traceback summary; it never propagates (other messages go on).
+    """
+    allowed = {IS.RECEIVED, IS.QUARANTINED} if replay else {IS.RECEIVED}
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update(no_key=True).get(pk=inbound_id)
+            if inbound.status not in allowed:
+                return inbound
+            inbound.attempts += 1
+            _apply(inbound)
+            inbound.processed_at = timezone.now()
+            inbound.save(
+                update_fields=[
+                    "status", "reason", "ticket", "result_message", "threaded_by", "attempts", "processed_at",
+                    "from_address", "subject",
+                ]
+            )  # fmt: skip
+            return inbound
+    except Exception as exc:
+        logger.warning("inbound #%s quarantined: %s", inbound_id, exc)
+        reason = _reason_of(exc)
+        InboundMessage.objects.filter(pk=inbound_id, status__in=allowed).update(
+            status=IS.QUARANTINED, reason=reason, processed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        return InboundMessage.objects.get(pk=inbound_id)
+
+
+def _reason_of(exc: BaseException) -> str:
+    if isinstance(exc, Quarantine):
+        return str(exc)
+    if isinstance(exc, ApplicationError):
+        return f"{exc.code}: {exc.message}"
+    summary = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
+    return f"{summary[:1000]} (at {where})"
+
+
+class Quarantine(Exception):
+    """Processing refuses the message on purpose (kept for an admin)."""
+
+
+@dataclass
+class Thread:
+    ticket: Ticket
+    method: str
+
+
+def _apply(inbound: InboundMessage) -> None:
+    raw = bytes(inbound.raw)
+    try:
+        parsed = parsing.mail_parse(raw)
+    except Exception as exc:
+        raise Quarantine(f"unparseable: {_reason_of(exc)}") from exc
+    inbound.from_address = parsed.from_email
+    inbound.subject = parsed.subject[:500]
+    reason = parsing.drop_reason(parsed) or _own_address_reason(parsed)
+    if reason:
+        inbound.status, inbound.reason = IS.DROPPED, reason
+        return
+    sender = user_for_address(parsed.from_email, parsed.from_name)
+    thread = thread_find(parsed)
+    if thread is not None and not sender_may_reply(sender, thread.ticket):
+        if mail_setting("HELPDESK_MAIL_STRANGER_REPLY") == "quarantine":
+            inbound.status = IS.QUARANTINED
+            inbound.reason = (
+                f"sender {parsed.from_email} is not the requester or a CC of #{thread.ticket.pk} "
+                f"(matched by {thread.method})"
+            )
+            return
+        thread = None
+    files, note = _files_accepted(parsed)
+    if thread is not None:
+        body = reply_strip(parsed.text)
+        if note:
+            body = f"{body}\n\n{note}".strip()
+        if not body.strip() and not files:
+            body = "(empty email)"
+        message = ticket_services.message_post(
+            ticket_id=thread.ticket.pk,
+            author=sender,
+            body=body,
+            visibility=Message.Visibility.PUBLIC,
+            attachments=files,
+            body_format=Message.Format.PLAIN,
+            channel=Ticket.Channel.EMAIL,
+            email_message_id=parsed.message_id,
+        )
+        inbound.ticket_id, inbound.result_message = message.ticket_id, message
+        inbound.threaded_by = thread.method
+        inbound.status, inbound.reason = IS.PROCESSED, f"reply on #{message.ticket_id} (by {thread.method})"
+        return
+    queue = _queue_for(parsed, inbound.mailbox)
+    if queue is None:
+        raise Quarantine("no queue: the mailbox has none, no Queue.inbound_email matches and no default is set")
+    subject = TICKET_REF.sub("", parsed.subject).strip() or "(no subject)"
+    body = parsed.text
+    if parsed.is_encrypted:
+        body = f"{body}\n\n(This email was encrypted; the encrypted part is attached.)".strip()
+    if note:
+        body = f"{body}\n\n{note}".strip()
+    ccs = [user_for_address(a, "") for a in parsed.cc if not _is_ours(a) and a != parsed.from_email][:20]
+    ticket = ticket_services.ticket_create(
+        subject=subject,
+        body=body,
+        queue=queue,
+        requester=sender,
+        actor=sender,
+        channel=Ticket.Channel.EMAIL,
+        attachments=files,
+        body_format=Message.Format.PLAIN,
+        email_message_id=parsed.message_id,
+        ccs=ccs,
+    )
+    inbound.ticket = ticket
+    inbound.result_message = ticket.messages.get(is_description=True)
+    inbound.threaded_by = ""
+    inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}"
+
+
+def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], str]:
+    """Attachments that pass the upload rules, and a note naming the rest."""
+    from django.conf import settings
+
+    accepted: list[ticket_services.IncomingFile] = []
+    dropped: list[str] = []
+    for f in parsed.files:
+        incoming = ticket_services.IncomingFile(
+            filename=f.filename, content=f.content, content_type=f.content_type, is_inline=f.is_inline
+        )
+        if len(accepted) >= settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE:
+            dropped.append(f"{f.filename} (too many attachments)")
+            continue
+        try:
+            ticket_services.attachments_validate([incoming])
+        except ticket_services.AttachmentRejected as exc:
+            dropped.append(f"{f.filename}: {exc.message}")
+            continue
+        accepted.append(incoming)
+    if not dropped:
+        return accepted, ""
+    note = "Attachments not accepted (the original email is kept by the help desk):\n" + "\n".join(
+        f"- {d}" for d in dropped
+    )
+    return accepted, note
+
+
+def _our_addresses() -> set[str]:
+    ours = {reply_address().lower()}
+    from django.conf import settings
+
+    ours.add(settings.DEFAULT_FROM_EMAIL.lower())
+    ours.update(e.lower() for e in Queue.objects.exclude(inbound_email="").values_list("inbound_email", flat=True))
+    return {a.split("<")[-1].strip(">").strip() for a in ours}
+
+
+def _is_ours(address: str) -> bool:
+    local, _, domain = address.lower().partition("@")
+    base = f"{local.split('+')[0]}@{domain}"
+    return base in _our_addresses()
+
+
+def _own_address_reason(parsed: ParsedMail) -> str:
+    if _is_ours(parsed.from_email):
+        return "loop (sent from one of our own addresses)"
+    return ""
+
+
+def user_for_address(email: str, name: str) -> User:
+    """The user with this email (case-insensitive), else a new inactive customer."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
+    except IntegrityError:
+        user = User.objects.get(email__iexact=email)
+    return user
+
+
+def sender_may_reply(sender: User, ticket: Ticket) -> bool:
+    """The requester or a CC; staff who can see the ticket (agents answering
+    a notification by mail) too."""
+    if sender.pk == ticket.requester_id or ticket.ccs.filter(pk=sender.pk).exists():
+        return True
+    if sender.is_staff_role and sender.is_active:
+        from tickets.selectors import ticket_list_for_user
+
+        return ticket_list_for_user(user=sender, include_hidden=True).filter(pk=ticket.pk).exists()
+    return False
+
+
+def _follow_merge(ticket: Ticket) -> Ticket:
+    seen = set()
+    while ticket.merged_into_id and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = ticket.merged_into  # type: ignore[assignment]
+    return ticket
+
+
+def thread_find(parsed: ParsedMail) -> Thread | None:
+    """The ticket this mail answers: (a) reply token in a recipient address,
+    (b) In-Reply-To/References naming one of our notifications or a stored
+    message, (c) "[#123]" in the subject. None for a new conversation."""
+    for address in [*parsed.to, *parsed.cc, *parsed.delivered_to]:
+        match = TOKEN_RE.search(address)
+        if match:
+            token = ReplyToken.objects.select_related("ticket").filter(token=match.group(1)).first()
+            if token is not None:
+                return Thread(_follow_merge(token.ticket), "token")
+    ids = [*reversed(parsed.in_reply_to), *reversed(parsed.references)]
+    ids = [i for i in dict.fromkeys(ids) if i != parsed.message_id][:50]
+    if ids:
+        ticket_id = (
+            Notification.objects.filter(message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True).first()
+        )
+        if ticket_id is None:
+            ticket_id = (
+                Message.objects.filter(email_message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True)
+            ).first()
+        if ticket_id is None:
+            ticket_id = (
+                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False)
+                .order_by("-id")
+                .values_list("ticket_id", flat=True)
+                .first()
+            )
+        if ticket_id is not None:
+            return Thread(_follow_merge(Ticket.objects.get(pk=ticket_id)), "header")
+    match = TICKET_REF.search(parsed.subject)
+    if match:
+        ticket = Ticket.objects.filter(pk=int(match.group(1)), is_deleted=False).first()
+        if ticket is not None:
+            return Thread(_follow_merge(ticket), "subject")
+    return None
+
+
+def _queue_for(parsed: ParsedMail, mailbox: Mailbox | None) -> Queue | None:
+    if mailbox is not None and mailbox.queue_id:
+        return mailbox.queue
+    recipients = [*parsed.delivered_to, *parsed.to, *parsed.cc]
+    bases = []
+    for a in recipients:
+        local, _, domain = a.partition("@")
+        bases.append(f"{local.split('+')[0]}@{domain}")
+    if bases:
+        q = Q()
+        for b in bases:
+            q |= Q(inbound_email__iexact=b)
+        queue = Queue.objects.filter(q, is_active=True).order_by("pk").first()
+        if queue is not None:
+            return queue
+    slug = mail_setting("HELPDESK_MAIL_DEFAULT_QUEUE")
+    if slug:
+        return Queue.objects.filter(slug=slug).first()
+    return None
+
+
+def inbound_pending_ids(*, older_than_minutes: int = 5, limit: int = 500) -> list[int]:
+    """Messages still `received` after a while (their enqueue was lost)."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    return list(
+        InboundMessage.objects.filter(status=IS.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,308 @@
+"""The notifications outbox: rows written with the event, sent by Celery."""
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import User
+from helpdesk.lib.markdown import render_body
+from mail.conf import mail_domain, mail_setting, reply_address
+from mail.models import Notification, NotificationPreference, ReplyToken
+from tickets.models import Message, Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+K = TicketEvent.Kind
+NK = Notification.Kind
+NS = Notification.Status
+
+# Event kinds that may notify; everything else returns before any query.
+NOTIFYING_KINDS = frozenset({K.CREATED, K.MESSAGE, K.STATUS, K.ASSIGNEE, K.SLA_WARNING})
+CUSTOMER_KINDS = frozenset({NK.RECEIVED, NK.AGENT_REPLY, NK.SOLVED})
+
+
+# --- reply tokens -----------------------------------------------------------
+
+
+def reply_token_for(*, ticket_id: int) -> str:
+    """The ticket's reply token (created once; 96 random bits, lower-case hex
+    so mail servers that fold the local part to lower case keep it)."""
+    existing = ReplyToken.objects.filter(ticket_id=ticket_id).values_list("token", flat=True).first()
+    if existing:
+        return existing
+    token, _ = ReplyToken.objects.get_or_create(ticket_id=ticket_id, defaults={"token": secrets.token_hex(12)})
+    return token.token
+
+
+def reply_to_address(*, ticket: Ticket) -> str:
+    """support+<token>@domain, on the queue's own address when it has one."""
+    base = ticket.queue.inbound_email or reply_address()
+    local, _, domain = base.rpartition("@")
+    return f"{local}+{reply_token_for(ticket_id=ticket.pk)}@{domain}"
+
+
+def message_id_for(notification: Notification) -> str:
+    """<notification-id.ticket-id@domain>, stable across retries."""
+    return f"<{notification.pk}.{notification.ticket_id}@{mail_domain()}>"
+
+
+def thread_root_id(*, ticket_id: int) -> str:
+    """The Message-ID every email of a ticket refers to: the customer's
+    original email when the ticket came by mail, else our first notification."""
+    first = (
+        Message.objects.filter(ticket_id=ticket_id, is_description=True)
+        .exclude(email_message_id="")
+        .values_list("email_message_id", flat=True)
+        .first()
+    )
+    if first:
+        return first
+    notification = Notification.objects.filter(ticket_id=ticket_id).order_by("id").first()
+    if notification is None:
+        return ""
+    return notification.message_id or message_id_for(notification)
+
+
+# --- preferences -----------------------------------------------------------
+
+
+def notification_preference_set(*, user: User, kind: str, enabled: bool) -> NotificationPreference:
+    """Turn one kind of email on or off for a user."""
+    if kind not in NK.values:
+        from helpdesk.lib.exceptions import ApplicationError
+
+        raise ApplicationError(f"Unknown notification kind '{kind}'.", code="invalid_kind")
+    pref, _ = NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": enabled})
+    return pref
+
+
+def _disabled(user_ids: list[int], kinds: set[str]) -> set[tuple[int, str]]:
+    rows = NotificationPreference.objects.filter(user_id__in=user_ids, kind__in=kinds, enabled=False)
+    return set(rows.values_list("user_id", "kind"))
+
+
+# --- creating rows (inside the event's transaction) --------------------------
+
+
+def _plan(event: TicketEvent, ticket: Ticket) -> list[tuple[int, str]]:
+    data = event.data or {}
+    plan: list[tuple[int, str]] = []
+    if event.kind == K.CREATED:
+        if data.get("channel") == Ticket.Channel.EMAIL and data.get("created_by_role") == "customer":
+            plan.append((ticket.requester_id, NK.RECEIVED))
+    elif event.kind == K.MESSAGE:
+        if event.visibility != Message.Visibility.PUBLIC:
+            return []  # internal notes never leave the building
+        if event.actor_role == TicketEvent.ActorRole.CUSTOMER:
+            if ticket.assignee_id:
+                plan.append((ticket.assignee_id, NK.CUSTOMER_REPLY))
+        else:
+            plan.append((ticket.requester_id, NK.AGENT_REPLY))
+            plan.extend((pk, NK.AGENT_REPLY) for pk in ticket.ccs.values_list("pk", flat=True))
+    elif event.kind == K.STATUS:
+        if data.get("to") == Ticket.Status.SOLVED:
+            plan.append((ticket.requester_id, NK.SOLVED))
+    elif event.kind == K.ASSIGNEE:
+        if data.get("to"):
+            plan.append((int(data["to"]), NK.ASSIGNED))
+    elif event.kind == K.SLA_WARNING and ticket.assignee_id:
+        plan.append((ticket.assignee_id, NK.SLA_WARNING))
+    # Nobody is told about their own action.
+    return [(pk, kind) for pk, kind in dict.fromkeys(plan) if pk and pk != event.actor_id]
+
+
+def notifications_for_event(event: TicketEvent) -> list[Notification]:
+    """Write the outbox rows an event calls for, in the caller's transaction.
+
+    Agent public reply -> requester and CCs; solved -> requester (with CSAT
+    links); assignment -> the new assignee; customer reply -> the assignee;
+    SLA warning -> the assignee; a customer's email ticket -> an
+    acknowledgement. Internal notes notify no one. Events older than
+    HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS (history replayed by a seed or an
+    import) and spam/deleted tickets notify no one. Idempotent per
+    (event, recipient, kind). Delivery is enqueued on commit.
+    """
+    if event.kind not in NOTIFYING_KINDS:
+        return []
+    max_age = timedelta(hours=mail_setting("HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS"))
+    if event.occurred_at and event.occurred_at < timezone.now() - max_age:
+        return []
+    ticket = event.ticket
+    if ticket.is_spam or ticket.is_deleted:
+        return []
+    plan = _plan(event, ticket)
+    if not plan:
+        return []
+    users = {u.pk: u for u in User.objects.filter(pk__in={pk for pk, _ in plan})}
+    disabled = _disabled(list(users), {kind for _, kind in plan})
+    rows = []
+    for pk, kind in plan:
+        user = users.get(pk)
+        if user is None or not user.email or (pk, kind) in disabled:
+            continue
+        if kind not in CUSTOMER_KINDS and not user.is_staff_role:
+            continue
+        subject, body, body_html = _render(kind=kind, event=event, ticket=ticket, recipient=user)
+        rows.append(
+            Notification(
+                event=event,
+                ticket=ticket,
+                recipient=user,
+                to_email=user.email,
+                kind=kind,
+                subject=subject,
+                body=body,
+                body_html=body_html,
+            )
+        )
+    if not rows:
+        return []
+    # Once per (event, recipient, kind): a second call for the same event
+    # (a retried caller) writes nothing new; the constraint backs this up.
+    done = set(Notification.objects.filter(event=event).values_list("recipient_id", "kind"))
+    rows = [r for r in rows if (r.recipient_id, r.kind) not in done]
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: notifications_enqueue(ids))
+    return created
+
+
+def _url(name: str, *args: Any) -> str:
+    try:
+        path = reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+    return mail_setting("HELPDESK_BASE_URL").rstrip("/") + path
+
+
+def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
+    from mail.services.csat import csat_url
+
+    message = None
+    if kind in (NK.AGENT_REPLY, NK.CUSTOMER_REPLY, NK.RECEIVED) and event.data.get("message_id"):
+        message = Message.objects.filter(pk=event.data["message_id"]).first()
+    customer = kind in CUSTOMER_KINDS
+    context = {
+        "kind": kind,
+        "ticket": ticket,
+        "recipient": recipient,
+        "message": message,
+        "message_html": render_body(message.body, message.body_format) if message else "",
+        "author": event.actor.display_name if event.actor_id and event.actor else "",
+        "ticket_url": _url("tickets:customer-ticket-detail", ticket.pk)
+        if customer
+        else _url("tickets:agent-ticket-detail", ticket.pk),
+        "csat_links": [(r, csat_url(ticket_id=ticket.pk, rating=r)) for r in range(5, 0, -1)]
+        if kind == NK.SOLVED
+        else [],
+        "reply_marker": customer,
+    }
+    subject = f"[#{ticket.pk}] {ticket.subject}"[:998]
+    body = render_to_string(f"mail/notification_{kind}.txt", context).strip() + "\n"
+    body_html = render_to_string("mail/notification.html", context)
+    return subject, body, body_html
+
+
+# --- delivery -------------------------------------------------------------
+
+
+def notifications_enqueue(ids: list[int]) -> None:
+    """Hand rows to Celery; a broker outage is logged, never raised (the
+    sweeper re-enqueues rows still pending)."""
+    from mail import tasks
+
+    for pk in ids:
+        try:
+            tasks.notification_send.apply_async(kwargs={"notification_id": pk}, queue="notifications")
+        except Exception:
+            logger.warning("notification %s not enqueued (broker down?); the sweeper will retry", pk)
+            return
+
+
+def _email_for(n: Notification) -> EmailMultiAlternatives:
+    root = thread_root_id(ticket_id=n.ticket_id)
+    headers = {
+        "Message-ID": n.message_id,
+        "X-Helpdesk-Loop": mail_domain(),
+        "X-Helpdesk-Ticket": str(n.ticket_id),
+    }
+    if root and root != n.message_id:
+        headers["In-Reply-To"] = root
+        headers["References"] = root
+    if n.kind != NK.AGENT_REPLY:
+        # RFC 3834: tells well-behaved auto-responders not to answer.
+        headers["Auto-Submitted"] = "auto-generated"
+    email = EmailMultiAlternatives(
+        subject=n.subject,
+        body=n.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[n.to_email],
+        reply_to=[reply_to_address(ticket=n.ticket)],
+        headers=headers,
+    )
+    if n.body_html:
+        email.attach_alternative(n.body_html, "text/html")
+    return email
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Send one notification unless already sent; returns the final status.
+
+    The row is locked for the send (select_for_update), so two workers
+    never send it twice; a redelivered task finds it sent and stops. A
+    failed send records the error and the next attempt time, marks the row
+    failed after HELPDESK_NOTIFY_MAX_ATTEMPTS, and re-raises so Celery
+    retries with backoff. A sent solved notification records survey.offered.
+    """
+    from tickets.services import survey_offer
+
+    error: Exception | None = None
+    with transaction.atomic():
+        n = Notification.objects.select_for_update(no_key=True).select_related("ticket__queue").get(pk=notification_id)
+        if n.status != NS.PENDING:
+            return n.status
+        if not n.message_id:
+            n.message_id = message_id_for(n)
+        n.attempts += 1
+        try:
+            _email_for(n).send(fail_silently=False)
+        except Exception as exc:
+            error = exc
+            n.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            backoff = min(60 * 2 ** (n.attempts - 1), 3600)
+            n.next_attempt_at = timezone.now() + timedelta(seconds=backoff)
+            if n.attempts >= mail_setting("HELPDESK_NOTIFY_MAX_ATTEMPTS"):
+                n.status = NS.FAILED
+            n.save(update_fields=["message_id", "attempts", "last_error", "next_attempt_at", "status"])
+        else:
+            n.status, n.sent_at, n.last_error = NS.SENT, timezone.now(), ""
+            n.save(update_fields=["message_id", "attempts", "status", "sent_at", "last_error"])
+            if n.kind == NK.SOLVED:
+                survey_offer(ticket_id=n.ticket_id, survey="csat")
+    if error is not None:
+        raise error
+    return NS.SENT
+
+
+def notifications_due_ids(*, limit: int = 500) -> list[int]:
+    """Pending rows the sweeper should enqueue again: older than
+    HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES and due for their next attempt."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=mail_setting("HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES"))
+    from django.db.models import Q
+
+    return list(
+        Notification.objects.filter(status=NS.PENDING, created_at__lt=cutoff)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )

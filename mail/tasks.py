@@ -1,0 +1,90 @@
+"""Celery tasks of the email channel: thin, id-based, idempotent."""
+
+import logging
+import smtplib
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="mail.notification_send",
+    autoretry_for=(smtplib.SMTPException, ConnectionError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=20,
+    time_limit=30,
+)
+def notification_send(notification_id: int, **kwargs: object) -> None:
+    """Deliver one Notification; a no-op when already sent (safe to redeliver)."""
+    from mail.services import notification_deliver
+
+    notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="mail.notifications_sweep", soft_time_limit=50, time_limit=60)
+def notifications_sweep(**kwargs: object) -> int:
+    """Re-enqueue pending notifications whose on-commit enqueue was lost or
+    whose retry is due (the row is the truth, the message only a hint)."""
+    from mail.services import notifications_due_ids, notifications_enqueue
+
+    ids = notifications_due_ids()
+    notifications_enqueue(ids)
+    return len(ids)
+
+
+@shared_task(name="mail.inbound_process", soft_time_limit=50, time_limit=60)
+def inbound_process(inbound_id: int, **kwargs: object) -> None:
+    """Process one stored inbound message (quarantines on failure, never raises)."""
+    from mail.services import inbound_process as process
+
+    process(inbound_id=inbound_id)
+
+
+def inbound_enqueue(inbound_id: int) -> bool:
+    """Enqueue processing; False (logged) when the broker is down — the
+    inbound sweeper picks the row up later."""
+    try:
+        inbound_process.apply_async(kwargs={"inbound_id": inbound_id})
+    except Exception:
+        logger.warning("inbound #%s not enqueued (broker down?); the sweeper will process it", inbound_id)
+        return False
+    return True
+
+
+@shared_task(name="mail.inbound_sweep", soft_time_limit=50, time_limit=60)
+def inbound_sweep(**kwargs: object) -> int:
+    """Enqueue messages still `received` after a few minutes."""
+    from mail.conf import mail_setting
+    from mail.services import inbound_pending_ids
+
+    ids = inbound_pending_ids(older_than_minutes=mail_setting("HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES"))
+    for pk in ids:
+        if not inbound_enqueue(pk):
+            break
+    return len(ids)
+
+
+@shared_task(name="mail.mailbox_poll", soft_time_limit=50, time_limit=60)
+def mailbox_poll(mailbox_id: int, **kwargs: object) -> int:
+    from mail.services import mailbox_poll as poll
+
+    return poll(mailbox_id=mailbox_id)
+
+
+@shared_task(name="mail.mailboxes_poll", soft_time_limit=25, time_limit=30)
+def mailboxes_poll(**kwargs: object) -> int:
+    """Fan out one poll task per active mailbox: one failing mailbox never
+    stops the others."""
+    from mail.models import Mailbox
+
+    ids = list(Mailbox.objects.filter(is_active=True).values_list("pk", flat=True))
+    for pk in ids:
+        try:
+            mailbox_poll.apply_async(kwargs={"mailbox_id": pk})
+        except Exception:
+            logger.warning("mailbox %s poll not enqueued", pk)
+    return len(ids)

@@ -1,0 +1,112 @@
+"""HTTP: the raw-mail intake endpoint and the CSAT rating page."""
+
+import hmac
+import logging
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from helpdesk.lib.exceptions import ApplicationError
+from mail import services
+from mail.conf import mail_setting
+from mail.forms import CsatCommentForm
+from mail.models import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = {"message/rfc822", "application/octet-stream", "text/plain"}
+SECRET_HEADER = "HTTP_X_HELPDESK_INBOUND_SECRET"  # noqa: S105 - a header name
+
+
+def _secret_ok(request: HttpRequest) -> bool:
+    expected = mail_setting("HELPDESK_INBOUND_SECRET")
+    if not expected:
+        return False  # not configured: the endpoint is closed
+    given = request.META.get(SECRET_HEADER, "")
+    if not given:
+        auth = request.META.get("HTTP_AUTHORIZATION", "")
+        given = auth[7:] if auth.lower().startswith("bearer ") else ""
+    return hmac.compare_digest(given.encode(), str(expected).encode())
+
+
+def _read_limited(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, read from the stream (not request.body, which applies the
+    5 MB form limit); None when it exceeds `limit`."""
+    chunks, total = [], 0
+    while True:
+        chunk = request.read(64 * 1024)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@csrf_exempt
+@require_POST
+def inbound_mail(request: HttpRequest) -> HttpResponse:
+    """POST a raw RFC 822 message. 202 with the stored id (even when the
+    broker is down: the row is committed first and swept later)."""
+    if not _secret_ok(request):
+        return JsonResponse({"error": "forbidden", "detail": "Missing or wrong shared secret."}, status=403)
+    ctype = (request.content_type or "").lower()
+    if ctype not in ACCEPTED_TYPES:
+        return JsonResponse(
+            {"error": "unsupported_media_type", "detail": "Send the raw message as message/rfc822."}, status=415
+        )
+    limit = int(mail_setting("HELPDESK_INBOUND_MAX_BYTES"))
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    raw = None if declared > limit else _read_limited(request, limit)
+    if raw is None:
+        return JsonResponse({"error": "too_large", "detail": f"Messages are limited to {limit} bytes."}, status=413)
+    if not raw.strip():
+        return JsonResponse({"error": "empty", "detail": "The request body is empty."}, status=400)
+    inbound = services.inbound_store(raw, source=InboundMessage.Source.HTTP)
+    duplicate = inbound.duplicate_of_id is not None
+    if inbound.status == InboundMessage.Status.RECEIVED:
+        if mail_setting("HELPDESK_INBOUND_PROCESS") == "inline":
+            inbound = services.inbound_process(inbound_id=inbound.pk)
+        else:
+            from mail.tasks import inbound_enqueue
+
+            transaction.on_commit(lambda: inbound_enqueue(inbound.pk))
+    return JsonResponse({"id": inbound.pk, "status": inbound.status, "duplicate": duplicate}, status=202)
+
+
+def _csat_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return render(request, "mail/csat_invalid.html", {"error": exc.message, "code": exc.code}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def csat_rate(request: HttpRequest, token: str) -> HttpResponse:
+    """One click from the email records the rating (GET); the page then
+    offers another rating and a comment (POST, CSRF-protected)."""
+    try:
+        claim = services.csat_token_read(token)
+    except services.CsatLinkInvalid as exc:
+        return _csat_error(request, exc)
+    if request.method == "POST":
+        form = CsatCommentForm(request.POST)
+        if form.is_valid():
+            try:
+                event = services.csat_record(
+                    token=token, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+                )
+            except services.CsatLinkInvalid as exc:
+                return _csat_error(request, exc)
+            return render(request, "mail/csat.html", {"claim": claim, "event": event, "form": None, "thanks": True})
+        return render(request, "mail/csat.html", {"claim": claim, "event": None, "form": form}, status=400)
+    try:
+        event = services.csat_record(token=token)
+    except services.CsatLinkInvalid as exc:
+        return _csat_error(request, exc)
+    form = CsatCommentForm(initial={"rating": event.data.get("value", claim.rating)})
+    return render(request, "mail/csat.html", {"claim": claim, "event": event, "form": form})
