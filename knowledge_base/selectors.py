@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, TrigramWordSimilarity
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -140,14 +141,28 @@ def _highlight(text: str) -> SafeString:
     return mark_safe(safe)  # escaped above; only <mark> added
 
 
+def _threshold() -> float:
+    return float(getattr(settings, "HELPDESK_KB_TRIGRAM_THRESHOLD", 0.45))
+
+
+@transaction.atomic
 def _search_postgresql(
     qs: QuerySet[Article], query: str, tokens: list[str], *, limit: int, match_all: bool, prefix_last: bool
 ) -> list[SearchResult]:
     tsq = _tsquery(tokens, match_all=match_all, prefix_last=prefix_last)
-    typo_q = Q()
-    for token in tokens:
-        if len(token) >= TRIGRAM_MIN_TOKEN:
-            typo_q |= Q(title__trigram_word_similar=token)
+    # Typo tolerance: title words similar to the query words (pg_trgm `%>`,
+    # served by the trigram GIN index). On the search page every long word
+    # must be similar (AND, like the full-text part); for suggestions any.
+    typo_q = Q(pk__in=[])
+    long_tokens = [t for t in tokens if len(t) >= TRIGRAM_MIN_TOKEN]
+    if long_tokens:
+        typo_q = Q()
+        for token in long_tokens:
+            similar = Q(title__trigram_word_similar=token)
+            typo_q = (typo_q & similar) if match_all else (typo_q | similar)
+    with connection.cursor() as cursor:
+        # Transaction-local, so other users of the connection keep the default.
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(_threshold())])
     ranked = (
         qs.filter(Q(search_vector=tsq) | typo_q)
         .annotate(
