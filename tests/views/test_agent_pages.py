@@ -195,3 +195,17 @@ def test_closed_ticket_list_status_filter(agent_client, ticket, agent, queue, cu
     unassigned = agent_client.get("/agent/tickets/?view=unassigned").content.decode()
     assert ticket.subject in unassigned and other.subject not in unassigned
     assert Ticket.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_every_post_form_carries_a_csrf_token(agent_client, client, ticket, customer):
+    """Agent and customer ticket pages: one CSRF token per POST form
+    (including the logout form in the header)."""
+    pages = [(agent_client, _url("agent-ticket-detail", ticket)), (agent_client, "/agent/tickets/")]
+    for c, url in pages:
+        html = c.get(url).content.decode()
+        assert html.count('method="post"') == html.count('name="csrfmiddlewaretoken"') > 0, url
+    client.force_login(customer)
+    for url in (_url("customer-ticket-detail", ticket), "/portal/new/", "/portal/"):
+        html = client.get(url).content.decode()
+        assert html.count('method="post"') == html.count('name="csrfmiddlewaretoken"') > 0, url

@@ -156,3 +156,13 @@ def test_signup_errors_sit_next_to_their_fields(client):
     )
     assert "password2" in mismatch.context["form"].errors
     assert not User.objects.filter(email__in=["y@example.com", "z@example.com"]).exists()
+
+
+@pytest.mark.django_db
+def test_one_ip_spraying_many_accounts_is_throttled(client):
+    """50 failures from one IP over many accounts block that IP (15 min)."""
+    CustomerFactory(email="victim@example.com")
+    for i in range(50):
+        _login(client, f"nobody{i}@example.com", "wrong", ip="10.9.9.9")
+    assert THROTTLED_MESSAGE in _login(client, "victim@example.com", PASSWORD, ip="10.9.9.9").content.decode()
+    assert _login(client, "victim@example.com", PASSWORD, ip="10.9.9.10").status_code == 302
