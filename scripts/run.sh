@@ -12,6 +12,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
+  # Front-end libraries (Chart.js, ...) served as static files, no CDN.
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
+fi
 
 if [ ! -f .env ]; then
   # A development-only environment: a fresh random secret, DEBUG on.
