@@ -189,8 +189,7 @@ class Importer:
         try:
             line = parse_line(obj, digest)
         except LineError as exc:
-            for reason in exc.reasons:
-                rep.add_issue(ImportIssue(lineno, ext if isinstance(ext, str) else None, reason))
+            rep.add_issue(ImportIssue(lineno, ext if isinstance(ext, str) else None, "; ".join(exc.reasons)))
             self.on_progress(1)
             return None
         return _Item(lineno, line)
