@@ -5,6 +5,7 @@ from accounts.views import home
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),

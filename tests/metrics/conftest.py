@@ -31,6 +31,7 @@ def metrics_worker(django_db_setup, django_db_blocker):
     previous = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url = METRICS_REDIS_URL
     app.conf.task_always_eager = False
+    _reset_pools(app)
     subprocess.run(["redis-cli", "-n", "13", "FLUSHDB"], check=False, capture_output=True)
     proc = subprocess.Popen(
         [
@@ -67,3 +68,12 @@ def metrics_worker(django_db_setup, django_db_blocker):
             proc.kill()
             proc.wait()
         app.conf.broker_url, app.conf.task_always_eager = previous
+        _reset_pools(app)
+
+
+def _reset_pools(app):
+    """Earlier eager tests may have opened memory:// connections: drop them."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -39,12 +38,11 @@ class Command(BaseCommand):
                 raise CommandError("--as-of must be an ISO 8601 instant") from None
             if as_of.tzinfo is None:
                 raise CommandError("--as-of needs a UTC offset")
-        out = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="")  # noqa: SIM115
-        try:
+        if opts["output"] == "-":
+            self._export(self.stdout, opts["format"], as_of)
+            return
+        with open(opts["output"], "w", newline="") as out:
             self._export(out, opts["format"], as_of)
-        finally:
-            if out is not sys.stdout:
-                out.close()
 
     def _rows(self, as_of: datetime | None):
         emails = dict(User.objects.filter(role__in=["agent", "manager", "admin"]).values_list("pk", "email"))
@@ -70,7 +68,7 @@ class Command(BaseCommand):
     def _export(self, out, fmt: str, as_of: datetime | None) -> None:
         if fmt == "jsonl":
             for row in self._rows(as_of):
-                out.write(json.dumps(row, sort_keys=False) + "\n")
+                out.write(json.dumps(row) + "\n")  # OutputWrapper adds no second newline
             return
         writer = csv.DictWriter(out, fieldnames=["ticket", "external_id", *EXPORT_FIELDS], extrasaction="ignore")
         writer.writeheader()

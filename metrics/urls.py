@@ -1,0 +1,10 @@
+from django.urls import path
+
+from metrics import api
+
+app_name = "metrics-api"
+
+urlpatterns = [
+    path("tickets/<int:pk>/", api.TicketMetricsView.as_view(), name="ticket"),
+    path("summary/", api.MetricsSummaryView.as_view(), name="summary"),
+]
