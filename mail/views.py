@@ -54,11 +54,6 @@ def inbound_mail(request: HttpRequest) -> HttpResponse:
     broker is down: the row is committed first and swept later)."""
     if not _secret_ok(request):
         return JsonResponse({"error": "forbidden", "detail": "Missing or wrong shared secret."}, status=403)
-    ctype = (request.content_type or "").lower()
-    if ctype not in ACCEPTED_TYPES:
-        return JsonResponse(
-            {"error": "unsupported_media_type", "detail": "Send the raw message as message/rfc822."}, status=415
-        )
     limit = int(mail_setting("HELPDESK_INBOUND_MAX_BYTES"))
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -69,6 +64,11 @@ def inbound_mail(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "too_large", "detail": f"Messages are limited to {limit} bytes."}, status=413)
     if not raw.strip():
         return JsonResponse({"error": "empty", "detail": "The request body is empty."}, status=400)
+    ctype = (request.content_type or "").lower()
+    if ctype not in ACCEPTED_TYPES:
+        return JsonResponse(
+            {"error": "unsupported_media_type", "detail": "Send the raw message as message/rfc822."}, status=415
+        )
     inbound = services.inbound_store(raw, source=InboundMessage.Source.HTTP)
     duplicate = inbound.duplicate_of_id is not None
     if inbound.status == InboundMessage.Status.RECEIVED:

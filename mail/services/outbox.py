@@ -115,8 +115,9 @@ def _plan(event: TicketEvent, ticket: Ticket) -> list[tuple[int, str]]:
             plan.append((int(data["to"]), NK.ASSIGNED))
     elif event.kind == K.SLA_WARNING and ticket.assignee_id:
         plan.append((ticket.assignee_id, NK.SLA_WARNING))
-    # Nobody is told about their own action.
-    return [(pk, kind) for pk, kind in dict.fromkeys(plan) if pk and pk != event.actor_id]
+    # Nobody is told about their own action (except the acknowledgement of
+    # their own request).
+    return [(pk, kind) for pk, kind in dict.fromkeys(plan) if pk and (pk != event.actor_id or kind == NK.RECEIVED)]
 
 
 def notifications_for_event(event: TicketEvent) -> list[Notification]:

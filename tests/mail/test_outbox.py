@@ -1,0 +1,303 @@
+"""The notifications outbox: rows with the event, delivery, threading, SMTP."""
+
+import smtplib
+import socket
+import threading
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+from django.core import mail as django_mail
+from django.db import transaction
+from django.utils import timezone
+
+from mail import services
+from mail.models import Notification
+from tests.factories import AgentFactory, CustomerFactory, ticket_make
+from tests.mail.conftest import mime
+from tickets import services as ticket_services
+from tickets.models import TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+NK = Notification.Kind
+
+
+@pytest.fixture
+def ticket(mail_settings, queue, customer):
+    return ticket_make(queue=queue, requester=customer, subject="Printer jam")
+
+
+def test_agent_public_reply_writes_rows_for_requester_and_ccs(ticket, agent, customer):
+    cc = CustomerFactory()
+    ticket.ccs.add(cc)
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="Try **this**.")
+    rows = Notification.objects.filter(ticket=ticket, kind=NK.AGENT_REPLY).order_by("to_email")
+    assert sorted(r.recipient_id for r in rows) == sorted([customer.pk, cc.pk])
+    row = rows.filter(recipient=customer).get()
+    assert row.subject == f"[#{ticket.pk}] Printer jam"
+    assert "Try **this**." in row.body
+    assert "##- Please type your reply above this line -##" in row.body
+    assert "<strong>this</strong>" in row.body_html
+    assert row.status == Notification.Status.PENDING
+    event = TicketEvent.objects.filter(ticket=ticket, kind="message.created").latest("id")
+    assert row.event_id == event.pk
+
+
+def test_rows_are_written_in_the_event_transaction(ticket, agent):
+    """Rolled back with the event: no event, no row."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="never")
+        assert Notification.objects.filter(ticket=ticket).count() == 1
+        raise RuntimeError("rollback")
+    assert not Notification.objects.filter(ticket=ticket).exists()
+    assert not TicketEvent.objects.filter(ticket=ticket, kind="message.created").exists()
+
+
+def test_delivery_is_enqueued_on_commit(ticket, agent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    assert len(callbacks) >= 1
+
+
+def test_internal_note_notifies_no_one(ticket, agent):
+    ticket.assignee = agent
+    ticket.save(update_fields=["assignee"])
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="secret", visibility="internal")
+    assert not Notification.objects.filter(ticket=ticket).exists()
+
+
+def test_customer_reply_notifies_the_assignee_only(ticket, agent, customer):
+    ticket_services.ticket_assign(ticket_id=ticket.pk, assignee=agent, actor=None)
+    ticket_services.message_post(ticket_id=ticket.pk, author=customer, body="more info")
+    rows = list(Notification.objects.filter(ticket=ticket).values_list("kind", "recipient_id"))
+    assert sorted(rows) == sorted([(NK.ASSIGNED, agent.pk), (NK.CUSTOMER_REPLY, agent.pk)])
+
+
+def test_self_assignment_is_not_notified(ticket, agent):
+    ticket_services.ticket_assign(ticket_id=ticket.pk, assignee=agent, actor=agent)
+    assert not Notification.objects.filter(ticket=ticket).exists()
+
+
+def test_solved_notifies_requester_with_csat_links(ticket, agent, customer):
+    ticket_services.ticket_transition(ticket_id=ticket.pk, target="solved", actor=agent)
+    row = Notification.objects.get(ticket=ticket, kind=NK.SOLVED)
+    assert row.recipient == customer
+    assert row.body.count("https://help.acme.test/mail/csat/") == 5
+    assert not TicketEvent.objects.filter(ticket=ticket, kind="survey.offered").exists()
+    services.notification_deliver(notification_id=row.pk)
+    # survey.offered is recorded when the mail goes out, once.
+    services.notification_deliver(notification_id=row.pk)
+    assert TicketEvent.objects.filter(ticket=ticket, kind="survey.offered").count() == 1
+
+
+def test_preferences_are_respected(ticket, agent, customer):
+    services.notification_preference_set(user=customer, kind=NK.AGENT_REPLY, enabled=False)
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    assert not Notification.objects.filter(ticket=ticket, kind=NK.AGENT_REPLY).exists()
+    ticket_services.ticket_transition(ticket_id=ticket.pk, target="solved", actor=agent)
+    assert Notification.objects.filter(ticket=ticket, kind=NK.SOLVED).exists()
+
+
+def test_historic_events_notify_no_one(ticket, agent):
+    """Seeds and imports replaying history through services send nothing."""
+    ticket_services.message_post(
+        ticket_id=ticket.pk, author=agent, body="old", occurred_at=timezone.now() - timedelta(days=30)
+    )
+    assert not Notification.objects.filter(ticket=ticket).exists()
+
+
+def test_email_ticket_gets_an_acknowledgement(mail_settings):
+    inbound = services.inbound_receive(mime(subject="New one"), source="http")
+    row = Notification.objects.get(ticket_id=inbound.ticket_id)
+    assert row.kind == NK.RECEIVED
+    assert row.to_email == "ann@customer.example"
+
+
+def test_notifications_for_event_is_idempotent(ticket, agent):
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    event = TicketEvent.objects.filter(ticket=ticket, kind="message.created").latest("id")
+    assert services.notifications_for_event(event) == []
+    assert Notification.objects.filter(event=event).count() == 1
+
+
+def test_send_twice_delivers_one_email(ticket, agent, customer):
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    row = Notification.objects.get(ticket=ticket)
+    django_mail.outbox.clear()
+    assert services.notification_deliver(notification_id=row.pk) == "sent"
+    assert services.notification_deliver(notification_id=row.pk) == "sent"
+    assert len(django_mail.outbox) == 1
+    sent = django_mail.outbox[0]
+    row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at and row.attempts == 1
+    assert sent.to == [customer.email]
+    assert sent.extra_headers["Message-ID"] == f"<{row.pk}.{ticket.pk}@acme.test>" == row.message_id
+    token = services.reply_token_for(ticket_id=ticket.pk)
+    assert sent.reply_to == [f"support+{token}@acme.test"]
+
+
+def test_thread_headers_point_at_the_first_message(ticket, agent):
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="one")
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="two")
+    first, second = Notification.objects.filter(ticket=ticket).order_by("id")
+    django_mail.outbox.clear()
+    services.notification_deliver(notification_id=first.pk)
+    services.notification_deliver(notification_id=second.pk)
+    a, b = django_mail.outbox
+    assert "In-Reply-To" not in a.extra_headers
+    assert b.extra_headers["In-Reply-To"] == a.extra_headers["Message-ID"]
+    assert b.extra_headers["References"] == a.extra_headers["Message-ID"]
+
+
+def test_email_ticket_threads_on_the_customers_message_id(mail_settings, agent):
+    inbound = services.inbound_receive(mime(message_id="<first@customer.example>"), source="http")
+    ticket_services.message_post(ticket_id=inbound.ticket_id, author=agent, body="answer")
+    row = Notification.objects.get(ticket_id=inbound.ticket_id, kind=NK.AGENT_REPLY)
+    django_mail.outbox.clear()
+    services.notification_deliver(notification_id=row.pk)
+    assert django_mail.outbox[0].extra_headers["In-Reply-To"] == "<first@customer.example>"
+
+
+class FailingBackend:
+    """An SMTP server that is down (connection refused)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPConnectError(421, "down")
+
+
+def test_smtp_down_is_retried_later_nothing_lost_nothing_twice(ticket, agent, settings):
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    row = Notification.objects.get(ticket=ticket)
+    settings.EMAIL_BACKEND = "tests.mail.test_outbox.FailingBackend"
+    with pytest.raises(smtplib.SMTPConnectError):
+        services.notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "pending" and row.attempts == 1
+    assert "SMTPConnectError" in row.last_error
+    assert row.next_attempt_at > timezone.now()
+    # The sweeper picks it up once it is old enough and due.
+    Notification.objects.filter(pk=row.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10), next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.notifications_due_ids() == [row.pk]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    django_mail.outbox.clear()
+    services.notification_deliver(notification_id=row.pk)
+    services.notification_deliver(notification_id=row.pk)
+    assert len(django_mail.outbox) == 1
+    assert services.notifications_due_ids() == []
+
+
+def test_gives_up_after_max_attempts(ticket, agent, settings):
+    settings.HELPDESK_NOTIFY_MAX_ATTEMPTS = 2
+    settings.EMAIL_BACKEND = "tests.mail.test_outbox.FailingBackend"
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    row = Notification.objects.get(ticket=ticket)
+    for _ in range(2):
+        with pytest.raises(smtplib.SMTPConnectError):
+            services.notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert services.notification_deliver(notification_id=row.pk) == "failed"
+
+
+def test_broker_down_does_not_fail_the_request(ticket, agent, settings):
+    """Enqueueing against a dead broker is logged, never raised."""
+    from helpdesk.celery import app
+
+    old = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    try:
+        ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+        row = Notification.objects.get(ticket=ticket)
+        services.notifications_enqueue([row.pk])  # must not raise
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = old
+    assert Notification.objects.get(pk=row.pk).status == "pending"
+
+
+# --- a real SMTP conversation -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.envelopes = []
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):
+            with self.lock:
+                self.envelopes.append(envelope)
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def test_real_smtp_delivery_with_threading_headers(ticket, agent, customer, settings, smtp_server):
+    controller, handler = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="First answer")
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="Second answer")
+    rows = list(Notification.objects.filter(ticket=ticket).order_by("id"))
+    for row in rows:
+        services.notification_deliver(notification_id=row.pk)
+        services.notification_deliver(notification_id=row.pk)  # idempotent
+    assert len(handler.envelopes) == 2
+    first, second = (BytesParser(policy=policy.default).parsebytes(e.content) for e in handler.envelopes)
+    assert handler.envelopes[0].rcpt_tos == [customer.email]
+    assert handler.envelopes[0].mail_from == "helpdesk@acme.test"
+    assert first["Subject"] == f"[#{ticket.pk}] Printer jam"
+    assert first["Message-ID"] == f"<{rows[0].pk}.{ticket.pk}@acme.test>"
+    assert second["In-Reply-To"] == first["Message-ID"]
+    assert second["References"] == first["Message-ID"]
+    token = services.reply_token_for(ticket_id=ticket.pk)
+    assert second["Reply-To"] == f"support+{token}@acme.test"
+    assert second.get_body(("plain",)).get_content().count("Second answer") == 1
+    assert "Second answer" in second.get_body(("html",)).get_content()
+    # The customer answers the second mail: it threads back by header.
+    reply = mime(
+        sender=customer.email,
+        to=second["Reply-To"],
+        subject=f"Re: {second['Subject']}",
+        body="Thanks!\n\nOn Tue, 3 Jun 2025, Help desk wrote:\n> Second answer",
+        headers={"In-Reply-To": second["Message-ID"]},
+    )
+    inbound = services.inbound_receive(reply, source="http")
+    assert inbound.ticket_id == ticket.pk and inbound.result_message.body == "Thanks!"
+    assert inbound.threaded_by == "token"
+
+
+def test_agent_email_reply_via_token_is_a_public_reply(mail_settings, queue):
+    """An agent answering a notification by mail posts to the ticket, not a new ticket."""
+    agent = AgentFactory(email="agent.x@acme.test")
+    queue.members.add(agent)
+    ticket = ticket_make(queue=queue)
+    token = services.reply_token_for(ticket_id=ticket.pk)
+    inbound = services.inbound_receive(
+        mime(sender=agent.email, to=f"support+{token}@acme.test", body="On it."), source="http"
+    )
+    assert inbound.ticket_id == ticket.pk
+    assert inbound.result_message.author_role == "agent"
