@@ -5,6 +5,8 @@ fields, choices, constraints and indexes.
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -173,6 +175,18 @@ class Ticket(models.Model):
     next_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+    # Sort key for "by priority" lists (urgent=4 ... low=1), computed by the
+    # database so every write path (import COPY included) keeps it right.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(priority="urgent", then=models.Value(4)),
+            models.When(priority="high", then=models.Value(3)),
+            models.When(priority="normal", then=models.Value(2)),
+            default=models.Value(1),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -196,6 +210,28 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
             models.Index(fields=["organisation", "-created_at"], name="ticket_org_created"),
             models.Index(fields=["created_at"], name="ticket_created"),
+            # Workspace sorts (keyset on (key, id)) and the open-work views.
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            models.Index(fields=["-priority_rank", "-id"], name="ticket_priority_id"),
+            models.Index(fields=["sla_due_at", "id"], name="ticket_sla_id"),
+            models.Index(fields=["queue", "-priority_rank", "-id"], name="ticket_queue_priority"),
+            models.Index(fields=["queue", "-created_at", "-id"], name="ticket_queue_created"),
+            models.Index(
+                fields=["assignee", "-updated_at", "-id"],
+                name="ticket_open_assignee_upd",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(
+                fields=["queue", "-updated_at", "-id"],
+                name="ticket_open_unassigned_upd",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"], assignee__isnull=True),
+            ),
+            models.Index(
+                fields=["queue", "sla_due_at", "id"],
+                name="ticket_open_queue_sla",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
+            models.Index(fields=["requester", "-updated_at", "-id"], name="ticket_requester_upd"),
             # Auto-close sweep: solved tickets by solve time.
             models.Index(
                 fields=["solved_at", "id"], name="ticket_solved_autoclose", condition=models.Q(status="solved")
@@ -350,3 +386,109 @@ class HelpdeskSetting(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- Agent workspace: saved views, macros, routing, search (issue 4) -------
+
+
+class SavedView(models.Model):
+    """A named list filter + sort, personal or shared with every agent."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    is_shared = models.BooleanField(default=False)
+    # The list's GET parameters (queue, kind, status, priority, assignee,
+    # tags, requester, created/updated range) and its sort key.
+    filters = models.JSONField(default=dict, blank=True)
+    sort = models.CharField(max_length=16, default="updated")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Macro(models.Model):
+    """Canned reply text with placeholders plus actions, applied by services.
+
+    `body` is a Django template rendered with a small whitelist context
+    (requester.first_name/name/email, ticket.number/subject/status/priority,
+    agent.name/first_name/email) and autoescape on. `actions`:
+    {"status": "pending", "priority": "high", "add_tags": ["x"],
+     "remove_tags": [], "assignee": "me" | "none"}.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField(blank=True)
+    visibility = models.CharField(max_length=16, choices=Message.Visibility.choices, default="public")
+    actions = models.JSONField(default=dict, blank=True)
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="macros")
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Evaluated in `position` order on interactive ticket creation.
+
+    Every non-empty condition must hold (AND); within a list any value may
+    match (OR). Actions: move to `set_queue`, set `set_priority`, add tags.
+    """
+
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    channels = models.JSONField(default=list, blank=True)  # ["email", "portal"]
+    requester_domains = models.JSONField(default=list, blank=True)  # ["acme.com"]
+    keywords = models.JSONField(default=list, blank=True)  # in subject or body
+    request_type = models.ForeignKey(RequestType, null=True, blank=True, on_delete=models.CASCADE)
+    set_queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    set_priority = models.CharField(max_length=16, blank=True, choices=Ticket.Priority.choices)
+    add_tags = models.JSONField(default=list, blank=True)
+    stop_processing = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QueueAssignState(models.Model):
+    """Round-robin position of a queue (its row is the assignment lock)."""
+
+    queue = models.OneToOneField(Queue, primary_key=True, on_delete=models.CASCADE, related_name="assign_state")
+    last_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class TicketSearch(models.Model):
+    """Full-text documents of a ticket, rewritten by the services on write.
+
+    `public_doc`: subject + public messages; `internal_doc`: internal notes
+    only. Searches by people who may not see internal notes never touch
+    `internal_doc`. PostgreSQL only (GIN indexes); SQLite falls back to
+    icontains over the rows themselves.
+    """
+
+    ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="search")
+    public_doc = SearchVectorField(null=True)
+    internal_doc = SearchVectorField(null=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["public_doc"], name="ticket_search_public_gin"),
+            GinIndex(fields=["internal_doc"], name="ticket_search_internal_gin"),
+        ]
