@@ -116,7 +116,7 @@ def demo_config(agent_emails: list[str] | None = None) -> dict[str, Any]:
 
 
 def customer_count(n_tickets: int) -> int:
-    return max(20, n_tickets // 5)
+    return 20 + n_tickets // 5
 
 
 def org_count(n_tickets: int) -> int:
@@ -131,14 +131,15 @@ def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def demo_line(i: int, *, seed: int, anchor: datetime, n_customers: int) -> dict[str, Any]:
+def demo_line(i: int, *, seed: int, anchor: datetime) -> dict[str, Any]:
     """The import line of demo ticket `i` (0-based)."""
     rng = random.Random(seed * 1_000_003 + i)  # noqa: S311 (demo data, not security)
     r = rng.random
     queue = rng.choice((*SUPPORT_QUEUES, *SERVICE_QUEUES, "customer-service", "tech-support"))
     initial_queue = queue
     created = anchor - timedelta(seconds=rng.randint(3600, HISTORY_DAYS * 86400))
-    requester = customer_email(0 if i % 25 == 0 else rng.randrange(1, n_customers))
+    # Depends on i only (not on N): a larger demo keeps the same first tickets.
+    requester = customer_email(0 if i % 25 == 0 else rng.randrange(1, customer_count(i + 1)))
     events: list[dict[str, Any]] = []
     t = created
     status = "new"
@@ -258,9 +259,8 @@ def demo_line(i: int, *, seed: int, anchor: datetime, n_customers: int) -> dict[
 
 def demo_lines(n: int, *, seed: int, anchor: datetime, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, line) for demo tickets start..n-1, streamed."""
-    n_customers = customer_count(n)
     for i in range(start, n):
-        yield i + 1, demo_line(i, seed=seed, anchor=anchor, n_customers=n_customers)
+        yield i + 1, demo_line(i, seed=seed, anchor=anchor)
 
 
 def default_anchor() -> datetime:
