@@ -134,18 +134,18 @@ class Importer:
     def run(self, records: Iterable[tuple[int, Any]]) -> ImportReport:
         """`records`: (line number, raw line str/bytes or an already decoded dict)."""
         started = time.monotonic()
-        batch: list[_Item] = []
-        for lineno, raw in records:
-            item = self._parse(lineno, raw)
-            if item is None:
-                continue
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                self._batch(batch, final=False)
-                batch = []
-        if batch:
-            self._batch(batch, final=False)
         try:
+            batch: list[_Item] = []
+            for lineno, raw in records:
+                item = self._parse(lineno, raw)
+                if item is None:
+                    continue
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._batch(batch, final=False)
+                    batch = []
+            if batch:
+                self._batch(batch, final=False)
             if self.deferred:
                 self._drain()  # targets written by earlier batches are committed
                 deferred, self.deferred = self.deferred, []
