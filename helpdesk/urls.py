@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
+    path("", include("metrics.dashboard_urls")),
     path("", include("tickets.urls")),
 ]

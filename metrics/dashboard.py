@@ -1,0 +1,779 @@
+"""Manager KPI dashboard: every number of the page in a bounded number of queries.
+
+One SQL statement per cohort (METRICS.md section 0) computes, with GROUPING SETS,
+the current and previous period per kind (support / service) and overall, the
+trend per day or week, the per-agent figures and the histogram buckets, with
+exact `percentile_cont` over `metrics_ticketmetrics` (METRICS 1.7: n with every
+duration, NULL where n = 0, ratios as sums of numerators over denominators).
+Backlog comes from the status intervals at local midnights (M13). Every
+aggregate has a drill-down listing the tickets behind it with their values.
+
+Access control: `scope_for_user` forces the agent filter for non-managers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.utils import timezone
+
+UNSOLVED = ("new", "open", "pending", "on_hold")
+KINDS = ("support", "service")
+SIDES = ("support", "service", "all")
+
+# Short definitions shown one click away (from METRICS.md section 0 / 2).
+DEFINITIONS: dict[str, str] = {
+    "frt": "First response time (M1): from creation (or, for agent-created tickets, the customer's first public "
+    "message) to the first public reply by a human agent. Internal notes, auto-replies and bots never count. "
+    "Cohort: the first-reply instant. Median headlined, with mean, p90 and n.",
+    "first_resolution": "First resolution time (M3): from creation to the first resolution (enters solved, or "
+    "closed from an unsolved status). Cohort: the first-resolution instant.",
+    "full_resolution": "Full resolution time = lead time (M4): from creation to the last resolution; only for "
+    "tickets currently resolved. Cohort: the last-resolution instant.",
+    "requester_wait": "Requester wait (M5): time in new, open and on-hold up to the last resolution — the customer "
+    "waits on us. Cohort: the last-resolution instant.",
+    "agent_wait": "Time waiting for customer (M6): time in pending up to the last resolution. Cohort: the "
+    "last-resolution instant.",
+    "time_in_progress": "Time in progress (M8): cumulative time in open (an agent owns and works the ticket). "
+    "Cohort: the last-resolution instant.",
+    "handle": "Handle time / AHT (M9): union of each agent's work sessions per ticket, summed over agents, always "
+    "calendar seconds; AHT = mean over tickets with sessions. Cohort: the last-resolution instant.",
+    "csat": "CSAT % (M10): latest rating per ticket; satisfied = 4–5 (1–5 scale) or good; satisfied / responses. "
+    "Response rate = responded / surveys sent in the period. Cohort: the rating instant.",
+    "fcr": "FCR % (M11, one-touch): currently resolved tickets with exactly one public agent reply, sent at or "
+    "before the first resolution / resolved tickets with at least one reply (zero-touch excluded). Cohort: the "
+    "last-resolution instant.",
+    "reopen": "Reopen rate (M12): tickets with at least one reopen (solved/closed → unsolved) / tickets with a "
+    "first resolution in the period. Recent periods are provisional. Cohort: the first-resolution instant.",
+    "backlog": "Backlog (M13): tickets whose status at the snapshot (local midnight) is new, open, pending or "
+    "on-hold. Actionable excludes pending. Age = snapshot − creation.",
+    "sla": "SLA attainment (M14): achieved / (achieved + breached) over first-reply and resolution targets whose "
+    "outcome instant falls in the period (= 100 % − breach rate). Equality with the target is achieved.",
+    "created": "Tickets created in the period (spam, deleted and merged-away tickets excluded).",
+    "resolved": "Tickets whose last resolution falls in the period (currently resolved).",
+}
+
+DURATION_KPIS: dict[str, dict[str, str]] = {
+    # kpi -> cohort, column stem (suffix _cal_s/_bus_s unless fixed), label
+    "frt": {"cohort": "frt", "stem": "frt", "label": "First response time"},
+    "first_resolution": {"cohort": "first_res", "stem": "first_resolution", "label": "First resolution time"},
+    "full_resolution": {"cohort": "last_res", "stem": "full_resolution", "label": "Full resolution time"},
+    "requester_wait": {"cohort": "last_res", "stem": "requester_wait", "label": "Requester wait"},
+    "agent_wait": {"cohort": "last_res", "stem": "agent_wait", "label": "Waiting for customer"},
+    "time_in_progress": {"cohort": "last_res", "stem": "time_in_progress", "label": "Time in progress"},
+    "handle": {"cohort": "last_res", "stem": "handle_s", "label": "Handle time (AHT)", "fixed": "1"},
+}
+
+# cohort -> instant column, attribution column (METRICS 1.7), extra WHERE
+COHORTS: dict[str, dict[str, str]] = {
+    "frt": {"instant": "first_reply_at", "agent": "first_replier_id", "where": ""},
+    "first_res": {
+        "instant": "first_resolved_at",
+        "agent": "resolver_id",
+        "where": "first_resolution_cal_s IS NOT NULL",
+    },
+    "last_res": {"instant": "last_resolved_at", "agent": "resolver_id", "where": ""},
+    "csat": {"instant": "csat_at", "agent": "csat_agent_id", "where": ""},
+    "offered": {"instant": "csat_offered_at", "agent": "resolver_id", "where": ""},
+    "created": {"instant": "created_at", "agent": "assignee_id", "where": ""},
+    "sla_fr": {
+        "instant": "sla_first_reply_outcome_at",
+        "agent": "assignee_id",
+        "where": "sla_first_reply_outcome IN ('achieved', 'breached')",
+    },
+    "sla_res": {
+        "instant": "sla_resolution_outcome_at",
+        "agent": "assignee_id",
+        "where": "sla_resolution_outcome IN ('achieved', 'breached')",
+    },
+}
+
+# Ratio KPIs: (cohorts, numerator key, denominator key)
+RATIOS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "csat": (("csat",), "satisfied", "responses"),
+    "csat_response": (("offered",), "responded", "offered"),
+    "fcr": (("last_res",), "fcr", "fcr_eligible"),
+    "reopen": (("first_res",), "reopened", "resolved_first"),
+    "sla": (("sla_fr", "sla_res"), "achieved", "with_outcome"),
+}
+
+# Histogram edges in seconds (width_bucket): <1h, 1–4h, 4–8h, 8–24h, 1–2d, 2–3d, 3–7d, ≥7d
+HIST_EDGES = (3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400)
+HIST_LABELS = ("< 1 h", "1–4 h", "4–8 h", "8–24 h", "1–2 d", "2–3 d", "3–7 d", "≥ 7 d")
+HIST_KPIS = ("frt", "full_resolution")
+
+FILTER_COLUMNS = ("queue_id", "kind", "priority", "channel")
+
+
+# --- period -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days [first, last] in the reporting zone, with the preceding period of equal length."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.first, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return _midnight(self.last + timedelta(days=1), self.zone)
+
+    @property
+    def previous(self) -> Period:
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.zone)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    # Instants in UTC: subtracting same-ZoneInfo datetimes would use wall time.
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def period_for_preset(preset: str, *, today: date, zone: ZoneInfo) -> Period:
+    """last7/last30/last90 end today (local); this_month; last_month."""
+    if preset in ("last7", "last30", "last90"):
+        n = int(preset[4:])
+        return Period(today - timedelta(days=n - 1), today, zone)
+    if preset == "this_month":
+        return Period(today.replace(day=1), today, zone)
+    if preset == "last_month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return Period(last.replace(day=1), last, zone)
+    raise ValueError(f"unknown preset {preset!r}")
+
+
+def local_today(zone: ZoneInfo) -> date:
+    return timezone.now().astimezone(zone).date()
+
+
+# --- scope ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    period: Period
+    clock: str = "cal"  # cal | bus
+    bucket: str = "day"  # day | week
+    queue_id: int | None = None
+    kind: str | None = None
+    agent_id: int | None = None
+    priority: str | None = None
+    channel: str | None = None
+    with_agents: bool = True
+
+    def filters(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (*FILTER_COLUMNS, "agent_id") if getattr(self, k) not in (None, "")}
+
+
+def scope_for_user(*, user: Any, scope: Scope) -> Scope:
+    """Managers/admins: as asked. Anyone else with a staff role: their own numbers only."""
+    if getattr(user, "is_manager_role", False):
+        return scope
+    from dataclasses import replace
+
+    return replace(scope, agent_id=user.pk, with_agents=False)
+
+
+def may_see_team(user: Any) -> bool:
+    return bool(getattr(user, "is_manager_role", False))
+
+
+# --- SQL building -----------------------------------------------------------
+
+
+def _duration_column(kpi: str, clock: str) -> str:
+    spec = DURATION_KPIS[kpi]
+    if spec.get("fixed"):
+        return spec["stem"]
+    return f"{spec['stem']}_{clock}_s"
+
+
+def _filters_sql(scope: Scope, agent_column: str, alias: str = "m") -> tuple[str, list[Any]]:
+    sql, params = "", []
+    for key in FILTER_COLUMNS:
+        value = getattr(scope, key)
+        if value not in (None, ""):
+            sql += f" AND {alias}.{key} = %s"
+            params.append(value)
+    if scope.agent_id not in (None, ""):
+        sql += f" AND {alias}.{agent_column} = %s"
+        params.append(scope.agent_id)
+    return sql, params
+
+
+def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
+    """(alias, SQL aggregate) pairs computed for a cohort."""
+    aggs: list[tuple[str, str]] = [("n_rows", "COUNT(*)")]
+    for kpi, spec in DURATION_KPIS.items():
+        if spec["cohort"] != cohort:
+            continue
+        col = _duration_column(kpi, clock)
+        aggs += [
+            (f"{kpi}__n", f"COUNT({col})"),
+            (f"{kpi}__sum", f"SUM({col})"),
+            (f"{kpi}__mean", f"AVG({col})"),
+            (f"{kpi}__pct", f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {col})"),
+        ]
+    extra = {
+        "first_res": [("resolved_first", "COUNT(*)"), ("reopened", "COUNT(*) FILTER (WHERE reopens > 0)")],
+        "last_res": [
+            ("resolved", "COUNT(*)"),
+            ("fcr", "COUNT(*) FILTER (WHERE fcr)"),
+            ("fcr_eligible", "COUNT(*) FILTER (WHERE fcr_eligible)"),
+            ("zero_touch", "COUNT(*) FILTER (WHERE zero_touch)"),
+        ],
+        "csat": [
+            ("responses", "COUNT(*)"),
+            ("satisfied", "COUNT(*) FILTER (WHERE csat_satisfied)"),
+            ("score_n", "COUNT(csat_score)"),
+            ("score_sum", "SUM(csat_score)"),
+        ],
+        "offered": [("offered", "COUNT(*)"), ("responded", "COUNT(csat_at)")],
+        "created": [("created", "COUNT(*)")],
+        "sla_fr": [
+            ("with_outcome", "COUNT(*)"),
+            ("achieved", "COUNT(*) FILTER (WHERE sla_first_reply_outcome = 'achieved')"),
+            ("breached", "COUNT(*) FILTER (WHERE sla_first_reply_outcome = 'breached')"),
+        ],
+        "sla_res": [
+            ("with_outcome", "COUNT(*)"),
+            ("achieved", "COUNT(*) FILTER (WHERE sla_resolution_outcome = 'achieved')"),
+            ("breached", "COUNT(*) FILTER (WHERE sla_resolution_outcome = 'breached')"),
+        ],
+    }
+    return aggs + extra.get(cohort, [])
+
+
+def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
+    spec = COHORTS[cohort]
+    inst, agent_col = spec["instant"], spec["agent"]
+    hist_kpis = [k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort]
+    aggs = _cohort_aggregates(cohort, scope.clock)
+    zone = str(scope.period.zone)
+    prev = scope.period.previous
+    where, fparams = _filters_sql(scope, agent_col)
+    if spec["where"]:
+        where += f" AND ({spec['where']})"
+    columns = sorted(
+        {c for k, v in DURATION_KPIS.items() if v["cohort"] == cohort for c in [_duration_column(k, scope.clock)]}
+    )
+    needed = {
+        "first_res": ["reopens", "first_resolution_cal_s"],
+        "last_res": ["fcr", "fcr_eligible", "zero_touch"],
+        "csat": ["csat_satisfied", "csat_score"],
+        "offered": ["csat_at"],
+        "sla_fr": ["sla_first_reply_outcome"],
+        "sla_res": ["sla_resolution_outcome"],
+    }.get(cohort, [])
+    inner_cols = ", ".join(sorted(set(columns + needed)))
+    hist_col_sql = ""
+    if hist_kpis:
+        col = _duration_column(hist_kpis[0], scope.clock)
+        edges = ", ".join(str(e) for e in HIST_EDGES)
+        hist_col_sql = f", CASE WHEN m.{inst} >= %s THEN width_bucket(m.{col}, ARRAY[{edges}]::float8[]) END AS hb"
+    sets = ["(cur, kind)", "(cur)", "(bk)"]
+    if scope.with_agents and cohort in ("frt", "last_res", "csat", "created"):
+        sets.append("(ag)")
+    if hist_kpis:
+        sets.append("(hb)")
+    group_cols = ["cur", "kind", "bk"] + (["ag"] if "(ag)" in sets else []) + (["hb"] if hist_kpis else [])
+    select_aggs = ", ".join(f'{sql} AS "{alias}"' for alias, sql in aggs)
+    sql = f"""
+        SELECT GROUPING({", ".join(group_cols)}) AS g, {", ".join(group_cols)}, {select_aggs}
+        FROM (
+            SELECT m.kind, {inner_cols}{", " if inner_cols else ""}
+                   (m.{inst} >= %s) AS cur,
+                   CASE WHEN m.{inst} >= %s THEN date_trunc(%s, m.{inst} AT TIME ZONE %s) END AS bk,
+                   CASE WHEN m.{inst} >= %s THEN COALESCE(m.{agent_col}, 0) ELSE -1 END AS ag
+                   {hist_col_sql}
+            FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.{inst} >= %s AND m.{inst} < %s {where}
+        ) c
+        GROUP BY GROUPING SETS ({", ".join(sets)})
+    """  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
+    start = scope.period.start
+    params: list[Any] = [start, start, scope.bucket, zone, start]
+    if hist_kpis:
+        params.append(start)
+    params += [prev.start, scope.period.end, *fparams]
+    return sql, params, group_cols
+
+
+def _run(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# --- result shaping ---------------------------------------------------------
+
+
+def _duration_value(row: dict[str, Any] | None, kpi: str) -> dict[str, Any]:
+    if not row or not row.get(f"{kpi}__n"):
+        return {"n": 0, "sum_s": None, "mean_s": None, "median_s": None, "p90_s": None}
+    pct = row[f"{kpi}__pct"] or [None, None]
+    return {
+        "n": row[f"{kpi}__n"],
+        "sum_s": row[f"{kpi}__sum"],
+        "mean_s": float(row[f"{kpi}__mean"]) if row[f"{kpi}__mean"] is not None else None,
+        "median_s": pct[0],
+        "p90_s": pct[1],
+    }
+
+
+def _ratio(num: int, den: int) -> dict[str, Any]:
+    return {"num": num, "den": den, "pct": (100.0 * num / den) if den else None}
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    as_of: datetime
+    tiles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # kpi -> side -> period -> value
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    backlog: dict[str, Any] = field(default_factory=dict)
+    backlog_trend: list[dict[str, Any]] = field(default_factory=list)
+    histograms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    sides: tuple[str, ...] = SIDES
+
+
+def _side_of(row: dict[str, Any]) -> str:
+    return row["kind"] if row["kind"] in KINDS else "other"
+
+
+def dashboard_build(*, scope: Scope) -> Dashboard:
+    """Every number of the page. Queries: one per cohort (8) + backlog (2) + comments (1)."""
+    as_of = timezone.now()
+    dash = Dashboard(scope=scope, as_of=as_of)
+    if scope.kind in KINDS:
+        dash.sides = (scope.kind,)
+    by_cohort: dict[str, dict[str, Any]] = {}
+    buckets: dict[datetime, dict[str, Any]] = {}
+    agents: dict[int, dict[str, Any]] = {}
+    hists: dict[str, dict[int, int]] = {k: {} for k in HIST_KPIS}
+    for cohort in COHORTS:
+        sql, params, group_cols = _cohort_sql(cohort, scope)
+        rows = _run(sql, params)
+        n = len(group_cols)
+        cells: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            grouped = [bool(row["g"] & (1 << (n - 1 - i))) for i in range(n)]
+            present = {col for col, g in zip(group_cols, grouped, strict=True) if not g}
+            if present == {"cur", "kind"}:
+                cells[(_side_of(row), "cur" if row["cur"] else "prev")] = row
+            elif present == {"cur"}:
+                cells[("all", "cur" if row["cur"] else "prev")] = row
+            elif present == {"bk"} and row["bk"] is not None:
+                buckets.setdefault(row["bk"], {})[cohort] = row
+            elif present == {"ag"} and row["ag"] not in (None, -1):
+                agents.setdefault(row["ag"], {})[cohort] = row
+            elif present == {"hb"} and row["hb"] is not None:
+                kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
+                hists[kpi][row["hb"]] = row["n_rows"] if row["hb"] is not None else 0
+        by_cohort[cohort] = cells
+
+    def cell(cohort: str, side: str, period: str) -> dict[str, Any]:
+        return by_cohort[cohort].get((side, period)) or {}
+
+    for kpi, spec in DURATION_KPIS.items():
+        dash.tiles[kpi] = {
+            side: {p: _duration_value(cell(spec["cohort"], side, p), kpi) for p in ("cur", "prev")} for side in SIDES
+        }
+    for kpi, (cohorts, num, den) in RATIOS.items():
+        dash.tiles[kpi] = {
+            side: {
+                p: _ratio(
+                    sum(cell(c, side, p).get(num) or 0 for c in cohorts),
+                    sum(cell(c, side, p).get(den) or 0 for c in cohorts),
+                )
+                for p in ("cur", "prev")
+            }
+            for side in SIDES
+        }
+    for kpi, cohort in (("created", "created"), ("resolved", "last_res"), ("zero_touch", "last_res")):
+        dash.tiles[kpi] = {
+            side: {p: {"n": cell(cohort, side, p).get(kpi) or 0} for p in ("cur", "prev")} for side in SIDES
+        }
+    for side in SIDES:
+        for p in ("cur", "prev"):
+            c = cell("csat", side, p)
+            dash.tiles["csat"][side][p]["mean_score"] = (c["score_sum"] / c["score_n"]) if c.get("score_n") else None
+            dash.tiles["csat"][side][p]["score_n"] = c.get("score_n") or 0
+
+    dash.trend = _trend_rows(scope, buckets)
+    dash.histograms = {
+        kpi: [{"bucket": i, "label": HIST_LABELS[i], "n": hists[kpi].get(i, 0)} for i in range(len(HIST_LABELS))]
+        for kpi in HIST_KPIS
+    }
+    if scope.with_agents:
+        dash.agents = _agent_rows(agents, scope)
+    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=as_of)
+    dash.comments = csat_comments(scope=scope)
+    return dash
+
+
+def bucket_starts(scope: Scope) -> list[date]:
+    """Local bucket start dates covering the period (weeks start on Monday)."""
+    first = scope.period.first
+    if scope.bucket == "week":
+        first = first - timedelta(days=first.weekday())
+    step = timedelta(days=7 if scope.bucket == "week" else 1)
+    out, d = [], first
+    while d <= scope.period.last:
+        out.append(d)
+        d += step
+    return out
+
+
+def _trend_rows(scope: Scope, buckets: dict[datetime, dict[str, Any]]) -> list[dict[str, Any]]:
+    by_day = {k.date(): v for k, v in buckets.items()}
+    rows = []
+    for d in bucket_starts(scope):
+        b = by_day.get(d, {})
+        frt = _duration_value(b.get("frt"), "frt")
+        csat = b.get("csat") or {}
+        rows.append(
+            {
+                "bucket": d,
+                "created": (b.get("created") or {}).get("created") or 0,
+                "resolved": (b.get("last_res") or {}).get("resolved") or 0,
+                "frt_median_s": frt["median_s"],
+                "frt_p90_s": frt["p90_s"],
+                "frt_n": frt["n"],
+                "csat": _ratio(csat.get("satisfied") or 0, csat.get("responses") or 0),
+            }
+        )
+    return rows
+
+
+def _agent_rows(agents: dict[int, dict[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+    from accounts.models import User
+
+    ids = [a for a in agents if a]
+    names = dict(User.objects.filter(pk__in=ids).values_list("pk", "email")) if ids else {}
+    rows = []
+    for agent_id, cohorts in agents.items():
+        res = cohorts.get("last_res") or {}
+        csat = cohorts.get("csat") or {}
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "name": names.get(agent_id, "(unassigned)" if not agent_id else f"#{agent_id}"),
+                "solved": res.get("resolved") or 0,
+                "frt": _duration_value(cohorts.get("frt"), "frt"),
+                "aht": _duration_value(res, "handle"),
+                "csat": _ratio(csat.get("satisfied") or 0, csat.get("responses") or 0),
+                "fcr": _ratio(res.get("fcr") or 0, res.get("fcr_eligible") or 0),
+                "created": (cohorts.get("created") or {}).get("created") or 0,
+            }
+        )
+    rows.sort(key=lambda r: (-r["solved"], r["name"]))
+    return rows
+
+
+# --- backlog ----------------------------------------------------------------
+
+
+def _snapshot_instants(scope: Scope, now: datetime) -> list[tuple[date, datetime]]:
+    """(day, local midnight ending that day) per bucket end inside the period, up to now."""
+    out = []
+    for start in bucket_starts(scope):
+        last = start + timedelta(days=6 if scope.bucket == "week" else 0)
+        last = min(last, scope.period.last)
+        instant = _midnight(last + timedelta(days=1), scope.period.zone)
+        if instant > now:
+            instant = now
+        out.append((last, instant))
+    return out
+
+
+def _backlog_where(scope: Scope) -> tuple[str, list[Any]]:
+    return _filters_sql(scope, "assignee_id")
+
+
+def backlog_series(*, scope: Scope, now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Backlog and actionable backlog at each bucket end (M13), and the last snapshot with ages.
+
+    Candidates are tickets unresolved at some instant of the period: created
+    before its end and not last resolved before its start (index on
+    last_resolved_at); their unsolved status intervals are stabbed at each
+    snapshot instant.
+    """
+    snaps = _snapshot_instants(scope, now)
+    if not snaps:
+        return [], {}
+    instants = [s for _, s in snaps]
+    where, params = _backlog_where(scope)
+    sql = f"""
+        WITH t AS (SELECT unnest(%s::timestamptz[]) AS at),
+        cand AS (
+            SELECT m.ticket_id, m.created_at FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.created_at < %s
+              AND (m.last_resolved_at IS NULL OR m.last_resolved_at >= %s) {where}
+        ),
+        iv AS (
+            SELECT i.status, i.started_at, i.ended_at, c.created_at
+            FROM cand c JOIN metrics_ticketstatusinterval i ON i.ticket_id = c.ticket_id
+            WHERE i.status = ANY(%s) AND i.started_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)
+        )
+        SELECT t.at, COUNT(iv.status) AS backlog,
+               COUNT(iv.status) FILTER (WHERE iv.status <> 'pending') AS actionable
+        FROM t LEFT JOIN iv ON iv.started_at < t.at AND (iv.ended_at IS NULL OR iv.ended_at >= t.at)
+             AND iv.created_at < t.at
+        GROUP BY t.at ORDER BY t.at
+    """  # noqa: S608
+    lo, hi = min(instants), max(instants)
+    rows = _run(sql, [instants, hi, lo, *params, list(UNSOLVED), hi, lo])
+    by_at = {r["at"]: r for r in rows}
+    series = [
+        {
+            "day": day,
+            "at": at,
+            "backlog": (by_at.get(at) or {}).get("backlog", 0),
+            "actionable": (by_at.get(at) or {}).get("actionable", 0),
+        }
+        for day, at in snaps
+    ]
+    last = backlog_tickets_summary(scope=scope, instant=instants[-1])
+    return series, last
+
+
+def _backlog_tickets_sql(scope: Scope) -> tuple[str, list[Any]]:
+    where, params = _backlog_where(scope)
+    sql = f"""
+        SELECT i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - m.created_at))::float8 AS age_s, m.kind,
+               m.queue_id, m.assignee_id AS agent_id
+        FROM metrics_ticketmetrics m JOIN metrics_ticketstatusinterval i ON i.ticket_id = m.ticket_id
+        WHERE NOT m.excluded AND m.created_at < %s
+          AND (m.last_resolved_at IS NULL OR m.last_resolved_at >= %s)
+          AND i.status = ANY(%s) AND i.started_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s) {where}
+    """  # noqa: S608
+    return sql, params
+
+
+def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any]:
+    """Backlog at one instant per side: count, actionable, age median/p90/max and age buckets."""
+    inner, params = _backlog_tickets_sql(scope)
+    sql = f"""
+        SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
+               COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY age_s) AS pct,
+               MAX(age_s) AS max_age_s,
+               COUNT(*) FILTER (WHERE age_s < 86400) AS age_0_1,
+               COUNT(*) FILTER (WHERE age_s >= 86400 AND age_s < 3 * 86400) AS age_1_3,
+               COUNT(*) FILTER (WHERE age_s >= 3 * 86400 AND age_s < 7 * 86400) AS age_3_7,
+               COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
+        FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
+    """  # noqa: S608
+    rows = _run(sql, [instant, instant, instant, list(UNSOLVED), instant, instant, *params])
+    out: dict[str, Any] = {"at": instant}
+    for side in SIDES:
+        out[side] = {
+            "backlog": 0,
+            "actionable": 0,
+            "median_age_s": None,
+            "p90_age_s": None,
+            "max_age_s": None,
+            "age_buckets": [0, 0, 0, 0],
+        }
+    for r in rows:
+        side = "all" if r["g"] else _side_of(r)
+        if side not in out:
+            continue
+        pct = r["pct"] or [None, None]
+        out[side] = {
+            "backlog": r["backlog"],
+            "actionable": r["actionable"],
+            "median_age_s": pct[0],
+            "p90_age_s": pct[1],
+            "max_age_s": r["max_age_s"],
+            "age_buckets": [r["age_0_1"], r["age_1_3"], r["age_3_7"], r["age_7"]],
+        }
+    return out
+
+
+def csat_comments(*, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
+    """Latest CSAT comments of ratings in the period (latest rating per ticket)."""
+    where, params = _filters_sql(scope, "csat_agent_id")
+    sql = f"""
+        SELECT m.ticket_id, m.csat_value, m.csat_satisfied, m.csat_at, e.data->>'comment' AS comment
+        FROM metrics_ticketmetrics m
+        JOIN LATERAL (
+            SELECT data FROM tickets_ticketevent e
+            WHERE e.ticket_id = m.ticket_id AND e.kind = 'csat.responded'
+            ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1
+        ) e ON true
+        WHERE NOT m.excluded AND m.csat_at >= %s AND m.csat_at < %s {where}
+          AND COALESCE(e.data->>'comment', '') <> ''
+        ORDER BY m.csat_at DESC LIMIT %s
+    """  # noqa: S608
+    return _run(sql, [scope.period.start, scope.period.end, *params, limit])
+
+
+# --- drill-down -------------------------------------------------------------
+
+DRILL_METRICS = (
+    *DURATION_KPIS,
+    "csat",
+    "csat_response",
+    "fcr",
+    "reopen",
+    "sla",
+    "created",
+    "resolved",
+    "backlog",
+)
+
+
+@dataclass(frozen=True)
+class Drill:
+    metric: str
+    side: str = "all"  # support | service | all
+    period: str = "cur"  # cur | prev
+    bucket: date | None = None  # one trend bucket (local start date)
+    agent: int | None = None  # one row of the agent table
+    hist: int | None = None  # one histogram bucket index
+
+
+def _drill_window(scope: Scope, drill: Drill) -> tuple[datetime, datetime]:
+    period = scope.period if drill.period == "cur" else scope.period.previous
+    start, end = period.start, period.end
+    if drill.bucket is not None:
+        days = 7 if scope.bucket == "week" else 1
+        b_start = _midnight(drill.bucket, scope.period.zone)
+        b_end = _midnight(drill.bucket + timedelta(days=days), scope.period.zone)
+        start, end = max(start, b_start), min(end, b_end)
+    return start, end
+
+
+def drill_columns(metric: str) -> list[str]:
+    if metric in DURATION_KPIS:
+        return ["ticket_id", "kind", "queue_id", "agent_id", "instant", "value_s"]
+    if metric == "backlog":
+        return ["ticket_id", "kind", "queue_id", "agent_id", "status", "age_s"]
+    if metric == "sla":
+        return ["ticket_id", "kind", "queue_id", "agent_id", "target", "outcome", "instant", "elapsed_s", "target_s"]
+    return ["ticket_id", "kind", "queue_id", "agent_id", "instant", "counted", "value"]
+
+
+def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: datetime | None = None) -> Iterator[dict]:
+    """The tickets behind one number, with their per-ticket values (ordered by ticket)."""
+    metric = drill.metric
+    if metric not in DRILL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    start, end = _drill_window(scope, drill)
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    side_sql, side_params = "", []
+    if drill.side in KINDS:
+        side_sql, side_params = " AND m.kind = %s", [drill.side]
+
+    if metric == "backlog":
+        now = now or timezone.now()
+        snaps = _snapshot_instants(scope, now)
+        instant = snaps[-1][1] if snaps else min(end, now)
+        if drill.bucket is not None:
+            instant = next((at for d, at in snaps if d >= drill.bucket), instant)
+        inner, params = _backlog_tickets_sql(scope)
+        sql = f"""
+            SELECT ticket_id, kind, queue_id, agent_id, status, age_s FROM (
+              {inner}
+            ) b WHERE TRUE {side_sql.replace("m.kind", "kind")} ORDER BY ticket_id{lim}
+        """  # noqa: S608
+        yield from _run(sql, [instant, instant, instant, list(UNSOLVED), instant, instant, *params, *side_params])
+        return
+
+    if metric == "sla":
+        parts, params = [], []
+        for target, cohort in (("first_reply", "sla_fr"), ("resolution", "sla_res")):
+            spec = COHORTS[cohort]
+            where, fparams = _filters_sql(scope, spec["agent"])
+            extra = ""
+            if drill.agent is not None:
+                extra = f" AND COALESCE(m.{spec['agent']}, 0) = %s"
+                fparams = [*fparams, drill.agent]
+            parts.append(
+                f"""SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, '{target}' AS target,
+                    m.sla_{target}_outcome AS outcome, m.{spec["instant"]} AS instant,
+                    m.sla_{target}_elapsed_s AS elapsed_s, m.sla_{target}_target_s AS target_s
+                    FROM metrics_ticketmetrics m
+                    WHERE NOT m.excluded AND ({spec["where"]}) AND m.{spec["instant"]} >= %s
+                      AND m.{spec["instant"]} < %s {where}{side_sql}{extra}"""  # noqa: S608
+            )
+            params += [start, end, *fparams, *side_params]
+        sql = " UNION ALL ".join(parts) + f" ORDER BY ticket_id, target{lim}"
+        yield from _run(sql, params)
+        return
+
+    if metric in DURATION_KPIS:
+        cohort = DURATION_KPIS[metric]["cohort"]
+        col = _duration_column(metric, scope.clock)
+        select = f"m.{col} AS value_s"
+        cond = f" AND m.{col} IS NOT NULL"
+        if drill.hist is not None:
+            edges = ", ".join(str(e) for e in HIST_EDGES)
+            cond += f" AND width_bucket(m.{col}, ARRAY[{edges}]::float8[]) = {int(drill.hist)}"
+    else:
+        cohort, select, cond = {
+            "csat": ("csat", "m.csat_satisfied AS counted, m.csat_value AS value", ""),
+            "csat_response": ("offered", "(m.csat_at IS NOT NULL) AS counted, m.csat_value AS value", ""),
+            "fcr": ("last_res", "m.fcr AS counted, m.public_agent_replies AS value", " AND m.fcr_eligible"),
+            "reopen": ("first_res", "(m.reopens > 0) AS counted, m.reopens AS value", ""),
+            "created": ("created", "TRUE AS counted, m.status AS value", ""),
+            "resolved": ("last_res", "TRUE AS counted, m.status AS value", ""),
+        }[metric]
+    spec = COHORTS[cohort]
+    where, params = _filters_sql(scope, spec["agent"])
+    if spec["where"]:
+        cond += f" AND ({spec['where']})"
+    if drill.agent is not None:
+        cond += f" AND COALESCE(m.{spec['agent']}, 0) = %s"
+        params.append(drill.agent)
+    sql = f"""
+        SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, m.{spec["instant"]} AS instant, {select}
+        FROM metrics_ticketmetrics m
+        WHERE NOT m.excluded AND m.{spec["instant"]} >= %s AND m.{spec["instant"]} < %s {where}{side_sql}{cond}
+        ORDER BY m.ticket_id{lim}
+    """  # noqa: S608
+    yield from _run(sql, [start, end, *params, *side_params])
+
+
+# --- formatting helpers (templates, CSV, e-mail) ----------------------------
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """2550 -> '42m 30s'; 178740 -> '2d 1h 39m'; None -> '—'."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "—"
+    s = round(float(seconds))
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, sec = divmod(rem, 60)
+    if d:
+        return f"{d}d {h}h {m}m"
+    if h:
+        return f"{h}h {m}m"
+    if m:
+        return f"{m}m {sec}s"
+    return f"{sec}s"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}%"

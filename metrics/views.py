@@ -1,0 +1,464 @@
+"""Manager KPI dashboard, drill-downs and CSV exports; an agent's own stats (thin views).
+
+Managers and admins: /manager/dashboard/ (all queues, every agent). Agents:
+/agent/my-stats/ with their own numbers only (the agent filter is forced,
+METRICS 1.7 attribution). Customers get 404 (staff pages do not exist for
+them); agents asking for the team dashboard get 403.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
+from metrics import dashboard as D
+from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
+from metrics.services import reporting_zone
+from tickets.selectors import queue_list_for_user
+from tickets.views.common import staff_required
+
+DRILL_PAGE_LIMIT = 1000
+FILTER_PARAMS = ("range", "start", "end", "queue", "kind", "agent", "priority", "channel", "clock", "bucket")
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _require_manager(user: Any) -> None:
+    if not D.may_see_team(user):
+        raise PermissionDenied("The team dashboard is for managers.")
+
+
+def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
+    queues = list(queue_list_for_user(user=request.user).order_by("name").values_list("pk", "name"))
+    agents = None
+    if not personal:
+        agents = list(
+            User.objects.filter(role__in=["agent", "manager", "admin"], is_active=True)
+            .order_by("email")
+            .values_list("pk", "email")
+        )
+    return DashboardForm(request.GET or None, queues=queues, agents=agents)
+
+
+def _scope(request: HttpRequest, form: DashboardForm, *, personal: bool) -> D.Scope:
+    scope = form.scope(zone=reporting_zone())
+    if personal:
+        from dataclasses import replace
+
+        return replace(scope, agent_id=request.user.pk, with_agents=False)
+    return D.scope_for_user(user=request.user, scope=scope)
+
+
+def _filter_query(request: HttpRequest) -> dict[str, str]:
+    return {k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}
+
+
+class Links:
+    """Drill-down URLs carrying the page's filters."""
+
+    def __init__(self, base: str, filters: dict[str, str]):
+        self.base, self.filters = base, filters
+
+    def __call__(self, metric: str, side: str = "all", period: str = "cur", **extra: Any) -> str:
+        params = {**self.filters, "metric": metric, "side": side, "period": period}
+        params.update({k: v for k, v in extra.items() if v is not None})
+        return f"{self.base}?{urlencode(params)}"
+
+
+def _delta(cur: float | None, prev: float | None) -> float | None:
+    if cur is None or prev is None or prev == 0:
+        return None
+    return 100.0 * (cur - prev) / prev
+
+
+def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
+    """Presentation of the KPI tiles: one card per KPI, one column per side."""
+    cards = []
+    for kpi, spec in D.DURATION_KPIS.items():
+        cols = []
+        for side in dash.sides:
+            cur, prev = dash.tiles[kpi][side]["cur"], dash.tiles[kpi][side]["prev"]
+            href = link(kpi, side)
+            stats = [
+                (stat, label, cur[f"{stat}_s"], D.fmt_duration(cur[f"{stat}_s"]))
+                for stat, label in (("median", "median"), ("mean", "mean"), ("p90", "p90"))
+            ]
+            cols.append(
+                {
+                    "side": side,
+                    "href": href,
+                    "stats": stats,
+                    "n": cur["n"],
+                    "prev_href": link(kpi, side, "prev"),
+                    "prev_median": prev["median_s"],
+                    "prev_median_fmt": D.fmt_duration(prev["median_s"]),
+                    "prev_n": prev["n"],
+                    "delta": _delta(cur["median_s"], prev["median_s"]),
+                }
+            )
+        clock = "calendar" if spec.get("fixed") or dash.scope.clock == "cal" else "business hours"
+        cards.append({"kpi": kpi, "label": spec["label"], "kind": "duration", "cols": cols, "unit": clock})
+    ratio_labels = {
+        "csat": "CSAT",
+        "fcr": "First contact resolution",
+        "reopen": "Reopen rate",
+        "sla": "SLA attainment",
+    }
+    for kpi, label in ratio_labels.items():
+        cols = []
+        for side in dash.sides:
+            cur, prev = dash.tiles[kpi][side]["cur"], dash.tiles[kpi][side]["prev"]
+            col = {
+                "side": side,
+                "href": link(kpi, side),
+                "pct": cur["pct"],
+                "pct_fmt": D.fmt_pct(cur["pct"]),
+                "num": cur["num"],
+                "den": cur["den"],
+                "prev_href": link(kpi, side, "prev"),
+                "prev_pct": prev["pct"],
+                "prev_pct_fmt": D.fmt_pct(prev["pct"]),
+                "prev_den": prev["den"],
+                "delta_pts": (cur["pct"] - prev["pct"]) if cur["pct"] is not None and prev["pct"] is not None else None,
+            }
+            if kpi == "csat":
+                rate = dash.tiles["csat_response"][side]["cur"]
+                col.update(
+                    rate_href=link("csat_response", side),
+                    rate=rate["pct"],
+                    rate_fmt=D.fmt_pct(rate["pct"]),
+                    rate_num=rate["num"],
+                    rate_den=rate["den"],
+                    mean_score=cur.get("mean_score"),
+                    score_n=cur.get("score_n"),
+                )
+            if kpi == "fcr":
+                col["zero_touch"] = dash.tiles["zero_touch"][side]["cur"]["n"]
+            cols.append(col)
+        cards.append({"kpi": kpi, "label": label, "kind": "ratio", "cols": cols})
+    count_cols = [
+        {
+            "side": side,
+            "created": dash.tiles["created"][side]["cur"]["n"],
+            "created_prev": dash.tiles["created"][side]["prev"]["n"],
+            "created_href": link("created", side),
+            "resolved": dash.tiles["resolved"][side]["cur"]["n"],
+            "resolved_prev": dash.tiles["resolved"][side]["prev"]["n"],
+            "resolved_href": link("resolved", side),
+        }
+        for side in dash.sides
+    ]
+    cards.insert(0, {"kpi": "volume", "label": "Volume", "kind": "volume", "cols": count_cols})
+    backlog_cols = []
+    for side in dash.sides:
+        b = (dash.backlog or {}).get(side) or {}
+        backlog_cols.append(
+            {
+                "side": side,
+                "href": link("backlog", side),
+                "backlog": b.get("backlog", 0),
+                "actionable": b.get("actionable", 0),
+                "median_age_s": b.get("median_age_s"),
+                "median_age_fmt": D.fmt_duration(b.get("median_age_s")),
+                "p90_age_s": b.get("p90_age_s"),
+                "p90_age_fmt": D.fmt_duration(b.get("p90_age_s")),
+                "max_age_s": b.get("max_age_s"),
+                "max_age_fmt": D.fmt_duration(b.get("max_age_s")),
+                "age_buckets": b.get("age_buckets") or [0, 0, 0, 0],
+            }
+        )
+    cards.append({"kpi": "backlog", "label": "Backlog", "kind": "backlog", "cols": backlog_cols})
+    return cards
+
+
+def _chart_data(dash: D.Dashboard, link: Links) -> dict[str, Any]:
+    def hours(v: float | None) -> float | None:
+        return None if v is None else round(v / 3600, 3)
+
+    return {
+        "bucket": dash.scope.bucket,
+        "clock": dash.scope.clock,
+        "labels": [r["bucket"].isoformat() for r in dash.trend],
+        "created": [r["created"] for r in dash.trend],
+        "resolved": [r["resolved"] for r in dash.trend],
+        "frt_median_h": [hours(r["frt_median_s"]) for r in dash.trend],
+        "frt_p90_h": [hours(r["frt_p90_s"]) for r in dash.trend],
+        "frt_n": [r["frt_n"] for r in dash.trend],
+        "csat_pct": [r["csat"]["pct"] for r in dash.trend],
+        "csat_n": [r["csat"]["den"] for r in dash.trend],
+        "drill": {
+            m: [link(m, bucket_day=r["bucket"].isoformat()) for r in dash.trend] for m in ("created", "resolved", "frt")
+        },
+        "backlog_labels": [r["day"].isoformat() for r in dash.backlog_trend],
+        "backlog": [r["backlog"] for r in dash.backlog_trend],
+        "actionable": [r["actionable"] for r in dash.backlog_trend],
+        "hist_labels": list(D.HIST_LABELS),
+        "hist": {k: [b["n"] for b in v] for k, v in dash.histograms.items()},
+        "hist_drill": {k: [link(k, hist=b["bucket"]) for b in v] for k, v in dash.histograms.items()},
+    }
+
+
+# --- CSV --------------------------------------------------------------------
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def gen() -> Iterator[str]:
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_safe(v) for v in row])
+
+    response = StreamingHttpResponse(gen(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+def dashboard_csv_rows(dash: D.Dashboard, table: str) -> tuple[list[str], list[list[Any]]]:
+    """Every table of the page as raw numbers (seconds, percentages)."""
+    if table == "tiles":
+        rows: list[list[Any]] = []
+        for kpi in D.DURATION_KPIS:
+            for side in dash.sides:
+                for period in ("cur", "prev"):
+                    v = dash.tiles[kpi][side][period]
+                    rows.append([kpi, side, period, v["n"], v["mean_s"], v["median_s"], v["p90_s"], "", "", ""])
+        for kpi in D.RATIOS:
+            for side in dash.sides:
+                for period in ("cur", "prev"):
+                    v = dash.tiles[kpi][side][period]
+                    rows.append([kpi, side, period, v["den"], "", "", "", v["num"], v["den"], v["pct"]])
+        for kpi in ("created", "resolved", "zero_touch"):
+            for side in dash.sides:
+                for period in ("cur", "prev"):
+                    rows.append([kpi, side, period, dash.tiles[kpi][side][period]["n"], "", "", "", "", "", ""])  # noqa: PERF401
+        for side in dash.sides:
+            b = (dash.backlog or {}).get(side) or {}
+            rows.append(["backlog", side, "at_end", b.get("backlog", 0), "", b.get("median_age_s"), b.get("p90_age_s"),
+                         b.get("actionable", 0), "", ""])  # fmt: skip
+        header = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct"]
+        return header, rows
+    if table == "trend":
+        header = ["bucket_start", "created", "resolved", "frt_n", "frt_median_s", "frt_p90_s", "csat_responses",
+                  "csat_satisfied", "csat_pct"]  # fmt: skip
+        return header, [
+            [
+                r["bucket"].isoformat(),
+                r["created"],
+                r["resolved"],
+                r["frt_n"],
+                r["frt_median_s"],
+                r["frt_p90_s"],
+                r["csat"]["den"],
+                r["csat"]["num"],
+                r["csat"]["pct"],
+            ]
+            for r in dash.trend
+        ]
+    if table == "backlog":
+        header = ["day", "snapshot_utc", "backlog", "actionable"]
+        return header, [
+            [r["day"].isoformat(), _iso(r["at"]), r["backlog"], r["actionable"]] for r in dash.backlog_trend
+        ]
+    if table == "histograms":
+        header = ["metric", "bucket", "label", "n"]
+        return header, [[k, b["bucket"], b["label"], b["n"]] for k, v in dash.histograms.items() for b in v]
+    if table == "agents":
+        header = ["agent_id", "agent", "solved", "frt_n", "frt_median_s", "aht_n", "aht_s", "csat_satisfied",
+                  "csat_responses", "csat_pct", "fcr", "fcr_eligible", "fcr_pct"]  # fmt: skip
+        return header, [
+            [
+                a["agent_id"],
+                a["name"],
+                a["solved"],
+                a["frt"]["n"],
+                a["frt"]["median_s"],
+                a["aht"]["n"],
+                a["aht"]["mean_s"],
+                a["csat"]["num"],
+                a["csat"]["den"],
+                a["csat"]["pct"],
+                a["fcr"]["num"],
+                a["fcr"]["den"],
+                a["fcr"]["pct"],
+            ]
+            for a in dash.agents
+        ]
+    if table == "comments":
+        header = ["ticket_id", "csat_at", "rating", "satisfied", "comment"]
+        return header, [
+            [c["ticket_id"], _iso(c["csat_at"]), c["csat_value"], c["csat_satisfied"], c["comment"]]
+            for c in dash.comments
+        ]
+    raise ValueError(table)
+
+
+CSV_TABLES = ("tiles", "trend", "backlog", "histograms", "agents", "comments")
+
+
+# --- pages ------------------------------------------------------------------
+
+
+def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
+    form = _form(request, personal=personal)
+    scope = _scope(request, form, personal=personal)
+    dash = D.dashboard_build(scope=scope)
+    filters = _filter_query(request)
+    drill_base = reverse("metrics-dashboard:my-stats-drill" if personal else "metrics-dashboard:drill")
+    link = Links(drill_base, filters)
+    if request.GET.get("format") == "csv":
+        table = request.GET.get("table", "tiles")
+        if table not in CSV_TABLES or (personal and table == "agents"):
+            return HttpResponse("Unknown table.", status=400, content_type="text/plain")
+        header, rows = dashboard_csv_rows(dash, table)
+        return _csv_response(f"dashboard-{table}-{scope.period.first}-{scope.period.last}", header, rows)
+    agents = [
+        {
+            **a,
+            "solved_href": link("resolved", agent_row=a["agent_id"]),
+            "frt_href": link("frt", agent_row=a["agent_id"]),
+            "aht_href": link("handle", agent_row=a["agent_id"]),
+            "csat_href": link("csat", agent_row=a["agent_id"]),
+            "fcr_href": link("fcr", agent_row=a["agent_id"]),
+            "frt_median_fmt": D.fmt_duration(a["frt"]["median_s"]),
+            "aht_fmt": D.fmt_duration(a["aht"]["mean_s"]),
+            "csat_fmt": D.fmt_pct(a["csat"]["pct"]),
+            "fcr_fmt": D.fmt_pct(a["fcr"]["pct"]),
+        }
+        for a in dash.agents
+    ]
+    csv_base = "?" + urlencode({**filters, "format": "csv"})
+    context = {
+        "form": form,
+        "dash": dash,
+        "scope": scope,
+        "personal": personal,
+        "cards": _tiles(dash, link),
+        "chart_data": _chart_data(dash, link),
+        "trend": [
+            {
+                **r,
+                "frt_median_fmt": D.fmt_duration(r["frt_median_s"]),
+                "frt_p90_fmt": D.fmt_duration(r["frt_p90_s"]),
+                "csat_fmt": D.fmt_pct(r["csat"]["pct"]),
+                "created_href": link("created", bucket_day=r["bucket"].isoformat()),
+                "resolved_href": link("resolved", bucket_day=r["bucket"].isoformat()),
+                "frt_href": link("frt", bucket_day=r["bucket"].isoformat()),
+                "csat_href": link("csat", bucket_day=r["bucket"].isoformat()),
+            }
+            for r in dash.trend
+        ],
+        "backlog_trend": [{**r, "href": link("backlog", bucket_day=r["day"].isoformat())} for r in dash.backlog_trend],
+        "histograms": [
+            {
+                "kpi": k,
+                "label": D.DURATION_KPIS[k]["label"],
+                "buckets": [{**b, "href": link(k, hist=b["bucket"])} for b in v],
+            }
+            for k, v in dash.histograms.items()
+        ],
+        "agents": agents,
+        "definitions": D.DEFINITIONS,
+        "period_label": period_label(scope.period),
+        "previous_label": previous_label(scope.period),
+        "csv_base": csv_base,
+        "zone": str(scope.period.zone),
+    }
+    return render(request, "metrics/dashboard.html", context)
+
+
+@require_GET
+@staff_required
+def manager_dashboard(request: HttpRequest) -> HttpResponse:
+    _require_manager(request.user)
+    return _page(request, personal=False)
+
+
+@require_GET
+@staff_required
+def my_stats(request: HttpRequest) -> HttpResponse:
+    return _page(request, personal=True)
+
+
+def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
+    form = _form(request, personal=personal)
+    scope = _scope(request, form, personal=personal)
+    drill_form = DrillForm(request.GET)
+    if not drill_form.is_valid():
+        return render(request, "metrics/drill.html", {"errors": drill_form.errors, "personal": personal}, status=400)
+    drill = drill_form.drill()
+    columns = D.drill_columns(drill.metric)
+    if request.GET.get("format") == "csv":
+        rows = D.drill_rows(scope=scope, drill=drill)
+        return _csv_response(
+            f"drill-{drill.metric}-{drill.side}-{scope.period.first}-{scope.period.last}",
+            columns,
+            ([_iso(r[c]) for c in columns] for r in rows),
+        )
+    rows = list(D.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
+    truncated = len(rows) > DRILL_PAGE_LIMIT
+    rows = rows[:DRILL_PAGE_LIMIT]
+    agent_ids = {r["agent_id"] for r in rows if r.get("agent_id")}
+    emails = dict(User.objects.filter(pk__in=agent_ids).values_list("pk", "email")) if agent_ids else {}
+    for r in rows:
+        r["agent"] = emails.get(r.get("agent_id"), "")
+        if "value_s" in r:
+            r["value_fmt"] = D.fmt_duration(r["value_s"])
+        if "age_s" in r:
+            r["age_fmt"] = D.fmt_duration(r["age_s"])
+    back = reverse("metrics-dashboard:my-stats" if personal else "metrics-dashboard:dashboard")
+    filters = _filter_query(request)
+    context = {
+        "drill": drill,
+        "scope": scope,
+        "columns": columns,
+        "rows": rows,
+        "count": len(rows),
+        "truncated": truncated,
+        "limit": DRILL_PAGE_LIMIT,
+        "definition": D.DEFINITIONS.get(drill.metric.replace("csat_response", "csat"), ""),
+        "label": D.DURATION_KPIS.get(drill.metric, {}).get("label", drill.metric.replace("_", " ")),
+        "back_url": f"{back}?{urlencode(filters)}",
+        "csv_url": "?" + urlencode({**request.GET.dict(), "format": "csv"}),
+        "period_label": period_label(scope.period if drill.period == "cur" else scope.period.previous),
+        "personal": personal,
+        "zone": str(scope.period.zone),
+    }
+    return render(request, "metrics/drill.html", context)
+
+
+@require_GET
+@staff_required
+def manager_drill(request: HttpRequest) -> HttpResponse:
+    _require_manager(request.user)
+    return _drill(request, personal=False)
+
+
+@require_GET
+@staff_required
+def my_stats_drill(request: HttpRequest) -> HttpResponse:
+    return _drill(request, personal=True)

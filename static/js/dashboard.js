@@ -1,0 +1,121 @@
+/* KPI dashboard charts (Chart.js from node_modules, served as a static file). */
+(function () {
+  "use strict";
+  var el = document.getElementById("dash-data");
+  if (!el) return;
+  var d = JSON.parse(el.textContent);
+
+  // Show the custom date fields only for a custom range; submit on change.
+  var form = document.getElementById("dash-filters");
+  if (form) {
+    var range = form.querySelector("#id_range");
+    var toggle = function () {
+      var custom = range && range.value === "custom";
+      form.querySelectorAll(".dash-custom").forEach(function (f) { f.hidden = !custom; });
+    };
+    toggle();
+    form.addEventListener("change", function (ev) {
+      toggle();
+      if (ev.target.id === "id_range" && ev.target.value === "custom") return;
+      if (ev.target.id === "id_start" || ev.target.id === "id_end") return;
+      form.requestSubmit ? form.requestSubmit() : form.submit();
+    });
+  }
+
+  if (typeof Chart === "undefined") {
+    document.querySelectorAll(".chart-box").forEach(function (b) {
+      b.textContent = "Charts need Chart.js (run npm install); the tables below have the same data.";
+    });
+    return;
+  }
+
+  function fmtHours(h) {
+    if (h === null || h === undefined) return "—";
+    var s = Math.round(h * 3600), dd = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600),
+      mm = Math.floor((s % 3600) / 60);
+    if (dd) return dd + "d " + hh + "h " + mm + "m";
+    if (hh) return hh + "h " + mm + "m";
+    return mm + "m " + (s % 60) + "s";
+  }
+  function drillOnClick(urls) {
+    return function (evt, elements) {
+      if (elements.length && urls && urls[elements[0].index]) window.location.href = urls[elements[0].index];
+    };
+  }
+  var bucketLabel = d.bucket === "week" ? "Week starting (local)" : "Day (local)";
+  var common = {
+    responsive: true, maintainAspectRatio: false, animation: false,
+    interaction: { mode: "index", intersect: false },
+    plugins: { legend: { position: "bottom" } }
+  };
+  function axes(yTitle, extra) {
+    return Object.assign({
+      x: { title: { display: true, text: bucketLabel }, ticks: { maxRotation: 45, autoSkip: true } },
+      y: { beginAtZero: true, title: { display: true, text: yTitle } }
+    }, extra || {});
+  }
+
+  new Chart(document.getElementById("chart-volume"), {
+    type: "bar",
+    data: { labels: d.labels, datasets: [
+      { label: "Created", data: d.created, backgroundColor: "#8fb0f0" },
+      { label: "Solved", data: d.resolved, backgroundColor: "#4caf7d" }
+    ] },
+    options: Object.assign({}, common, { scales: axes("Tickets"), onClick: drillOnClick(d.drill.created) })
+  });
+
+  new Chart(document.getElementById("chart-frt"), {
+    type: "line",
+    data: { labels: d.labels, datasets: [
+      { label: "FRT median (h)", data: d.frt_median_h, borderColor: "#2357d9", backgroundColor: "#2357d9", spanGaps: true },
+      { label: "FRT p90 (h)", data: d.frt_p90_h, borderColor: "#d9822b", backgroundColor: "#d9822b", borderDash: [5, 4], spanGaps: true }
+    ] },
+    options: Object.assign({}, common, {
+      scales: axes(d.clock === "bus" ? "Business hours" : "Hours"),
+      onClick: drillOnClick(d.drill.frt),
+      plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
+        label: function (c) { return c.dataset.label.replace(" (h)", "") + ": " + fmtHours(c.parsed.y); },
+        footer: function (items) { return items.length ? "n = " + d.frt_n[items[0].dataIndex] : ""; }
+      } } })
+    })
+  });
+
+  new Chart(document.getElementById("chart-csat"), {
+    type: "line",
+    data: { labels: d.labels, datasets: [
+      { label: "CSAT %", data: d.csat_pct, borderColor: "#4caf7d", backgroundColor: "#4caf7d", spanGaps: true }
+    ] },
+    options: Object.assign({}, common, {
+      scales: axes("% satisfied", { y: { min: 0, max: 100, title: { display: true, text: "% satisfied" } } }),
+      plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
+        label: function (c) { return c.parsed.y === null ? "no ratings" : "CSAT: " + c.parsed.y.toFixed(1) + "%"; },
+        footer: function (items) { return items.length ? "responses: " + d.csat_n[items[0].dataIndex] : ""; }
+      } } })
+    })
+  });
+
+  new Chart(document.getElementById("chart-backlog"), {
+    type: "line",
+    data: { labels: d.backlog_labels, datasets: [
+      { label: "Backlog", data: d.backlog, borderColor: "#b42318", backgroundColor: "#b42318" },
+      { label: "Actionable (excl. pending)", data: d.actionable, borderColor: "#667085", backgroundColor: "#667085", borderDash: [4, 3] }
+    ] },
+    options: Object.assign({}, common, { scales: axes("Open tickets at local midnight", {
+      x: { title: { display: true, text: "End of " + (d.bucket === "week" ? "week" : "day") + " (local)" } }
+    }) })
+  });
+
+  Object.keys(d.hist).forEach(function (kpi) {
+    var canvas = document.getElementById("chart-hist-" + kpi);
+    if (!canvas) return;
+    new Chart(canvas, {
+      type: "bar",
+      data: { labels: d.hist_labels, datasets: [{ label: "Tickets", data: d.hist[kpi], backgroundColor: "#8fb0f0" }] },
+      options: Object.assign({}, common, {
+        scales: { x: { title: { display: true, text: d.clock === "bus" ? "Business time" : "Calendar time" } },
+                  y: { beginAtZero: true, title: { display: true, text: "Tickets" }, ticks: { precision: 0 } } },
+        onClick: drillOnClick(d.hist_drill[kpi])
+      })
+    });
+  });
+})();
