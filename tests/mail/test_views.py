@@ -179,3 +179,25 @@ def test_csat_link_for_deleted_ticket_is_400(client, solved_ticket, agent):
     token = services.csat_token_make(ticket_id=solved_ticket.pk, rating=5)
     ticket_services.ticket_delete(ticket_id=solved_ticket.pk, actor=agent)
     assert client.get(f"/mail/csat/{token}/").status_code == 400
+
+
+def test_admin_shows_quarantine_and_never_the_mailbox_password(client, mail_settings):
+    from accounts.models import User
+    from mail.models import Mailbox
+
+    admin = User.objects.create_superuser(email="root@acme.test", password="pw-Secret-123")
+    client.force_login(admin)
+    bad = services.inbound_receive(eml("garbage.eml"), source="http")
+    page = client.get("/admin/mail/inboundmessage/?status__exact=quarantined")
+    assert page.status_code == 200 and f">{bad.pk}<".encode() in page.content
+    response = client.post(
+        "/admin/mail/inboundmessage/", {"action": "replay", "_selected_action": [bad.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    mailbox = Mailbox.objects.create(name="box", host="imap.example", username="u")
+    services.mailbox_set_password(mailbox=mailbox, password="hunter2-secret")
+    page = client.get(f"/admin/mail/mailbox/{mailbox.pk}/change/")
+    assert page.status_code == 200
+    assert b"hunter2-secret" not in page.content
+    mailbox.refresh_from_db()
+    assert mailbox.password_encrypted.encode() not in page.content
