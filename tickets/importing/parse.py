@@ -94,7 +94,7 @@ def _ts(value: Any, path: str, errors: list[str]) -> datetime | None:
     except ValueError:
         errors.append(f"{path}: {value!r} is not an ISO 8601 timestamp")
         return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    if parsed.tzinfo is None:  # fromisoformat gives fixed offsets only
         errors.append(f"{path}: {value!r} has no UTC offset (add e.g. 'Z' or '-05:00')")
         return None
     return parsed

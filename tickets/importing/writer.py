@@ -167,10 +167,14 @@ class Writer:
         dumps = json.dumps
         # No id column: the identity default numbers events in COPY order
         # (the `seq` that breaks ties in occurred_at).
+        iso_cache: dict[Any, str] = {}  # recorded_at is shared by a batch
         for _, tid, kind, actor, role, at, vis, auto, data, rec in rows:
+            rec_text = iso_cache.get(rec)
+            if rec_text is None:
+                rec_text = iso_cache[rec] = rec.isoformat()
             write(
                 f"{tid}\t{kind}\t{NULL if actor is None else actor}\t{role}\t{at.isoformat()}\t{vis}\t"
-                f"{'t' if auto else 'f'}\t{dumps(data, ensure_ascii=False).translate(esc)}\t{rec.isoformat()}{suffix}"
+                f"{'t' if auto else 'f'}\t{dumps(data, ensure_ascii=False).translate(esc)}\t{rec_text}{suffix}"
             )
         self._copy(TicketEvent._meta.db_table, self.event_cols, buf)
 
