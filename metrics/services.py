@@ -308,7 +308,8 @@ def tickets_recompute(
             TicketStatusInterval(ticket_id=tid, status=st, started_at=s, ended_at=e)
             for s, e, st in row["status_intervals"]
         )
-    gone = [tid for tid in old if tid not in {m.ticket_id for m in new_rows}]
+    kept = {m.ticket_id for m in new_rows}
+    gone = [tid for tid in old if tid not in kept]
     if gone:
         TicketMetrics.objects.filter(ticket_id__in=gone).delete()
     if new_rows:
