@@ -45,11 +45,15 @@ def api_token_create(*, user: User, name: str) -> CreatedToken:
     return CreatedToken(token=token, key=key)
 
 
-def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
+def api_token_revoke(*, user: User, token_id: int | str) -> ApiToken:
     """Revoke one of `user`'s tokens (idempotent). Raises NotFound for a
-    token of someone else."""
+    token of someone else or a malformed id."""
     from helpdesk.lib.exceptions import NotFound
 
+    try:
+        token_id = int(token_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such token.") from None
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     del updated
     try:

@@ -1,11 +1,14 @@
 """The v1 API: every app's API routes, the OpenAPI schema and its UIs.
 
 Included by helpdesk.urls at /api/v1/ under the `api` namespace. To add
-an app's endpoints, include its `<app>.api.urls` here.
+an app's endpoints, include its `<app>.api.urls` here, above the final
+catch-all (which answers JSON 404s for unknown API paths).
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from tickets.api.views import api_not_found
 
 app_name = "api"
 
@@ -15,4 +18,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Keep last: unmatched API paths answer a JSON 404.
+    re_path(r"^(?P<path>.*)$", api_not_found, name="not-found"),
 ]

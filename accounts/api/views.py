@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,12 +12,12 @@ from apikeys import selectors, services
 from apikeys.models import ApiToken
 
 
-class MeViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class MeView(generics.GenericAPIView):  # type: ignore[type-arg]
     serializer_class = s.MeOutputSerializer
     pagination_class = None
 
     @extend_schema(responses=s.MeOutputSerializer)
-    def list(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response:
         """The authenticated user."""
         return Response(s.MeOutputSerializer(request.user).data)
 
@@ -28,7 +28,6 @@ class ApiTokenViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     serializer_class = s.ApiTokenOutputSerializer
     pagination_class = None
-    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):
@@ -52,5 +51,5 @@ class ApiTokenViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
         """Revoke the token at once (idempotent)."""
-        token = services.api_token_revoke(user=request.user, token_id=int(pk))
+        token = services.api_token_revoke(user=request.user, token_id=pk)
         return Response(s.ApiTokenOutputSerializer(token).data)

@@ -1,5 +1,6 @@
 """Ticket API routes, included under /api/v1/ by helpdesk.api_urls."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from tickets.api import views
@@ -7,8 +8,7 @@ from tickets.api import views
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")
 router.register("attachments", views.AttachmentViewSet, basename="attachment")
-router.register("events", views.EventViewSet, basename="event")
 router.register("queues", views.QueueViewSet, basename="queue")
 router.register("request-types", views.RequestTypeViewSet, basename="request-type")
 
-urlpatterns = router.urls
+urlpatterns = [path("events/", views.EventListView.as_view(), name="event-list"), *router.urls]

@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status, viewsets
-from rest_framework.decorators import action
+from rest_framework import exceptions, generics, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +22,7 @@ from tickets import selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.api.permissions import require_staff
-from tickets.models import Message, Queue, RequestType, Ticket
+from tickets.models import Attachment, Message, Queue, RequestType, Ticket
 
 CONFLICT = {409: ErrorSerializer}
 
@@ -41,7 +42,6 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     serializer_class = s.TicketOutputSerializer
     pagination_class = IdCursorPagination
-    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self) -> QuerySet[Ticket]:
         if getattr(self, "swagger_fake_view", False):
@@ -284,7 +284,7 @@ class BinaryRenderer(BaseRenderer):
 
 
 class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
-    lookup_value_regex = "[0-9]+"
+    queryset = Attachment.objects.none()  # for the schema's id type; reads use selectors
     renderer_classes = [JSONRenderer, BinaryRenderer]
 
     @extend_schema(
@@ -310,14 +310,14 @@ class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return response
 
 
-class EventViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class EventListView(generics.GenericAPIView):  # type: ignore[type-arg]
     """Incremental export of the event log for BI and warehouse sync."""
 
     serializer_class = s.EventOutputSerializer
     pagination_class = None
 
     @extend_schema(parameters=[s.EventListInputSerializer], responses=s.EventPageOutputSerializer)
-    def list(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response:
         """Events after `after` (an event id) in id order, on tickets you may
         see. Keep `next_after` and pass it back to continue; events appear
         a couple of seconds after they are written, so none is skipped."""
@@ -355,3 +355,12 @@ class RequestTypeViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @extend_schema(responses=s.RequestTypeOutputSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(s.RequestTypeOutputSerializer(selectors.request_type_list_active(), many=True).data)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@permission_classes([AllowAny])
+def api_not_found(request: Request, path: str = "") -> Response:
+    """Anything under /api/v1/ that matches no route: a JSON 404 (not the
+    HTML page of the site)."""
+    raise exceptions.NotFound("No such endpoint.")
