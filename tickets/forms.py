@@ -75,6 +75,8 @@ class AgentReplyForm(ReplyForm):
     visibility = forms.ChoiceField(
         choices=Message.Visibility.choices, initial=Message.Visibility.PUBLIC, widget=forms.RadioSelect
     )
+    # Set when the text came from a macro: its actions are applied on send.
+    macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class TransitionForm(forms.Form):
@@ -105,3 +107,168 @@ class PortalTicketForm(forms.Form):
     def __init__(self, *args: Any, request_types: QuerySet[RequestType], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["request_type"].queryset = request_types
+
+
+# --- Agent workspace (issue 4) -------------------------------------------------
+
+
+class WorkspaceFilterForm(forms.Form):
+    """The workspace list's GET parameters; bad values are dropped, not errors."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    view = forms.CharField(required=False, max_length=32)
+    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *QueueKind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), (STATUS_FILTER_UNSOLVED, "Unsolved"), *Ticket.Status.choices], required=False
+    )
+    priority = forms.ChoiceField(choices=[("", "Any priority"), *Ticket.Priority.choices], required=False)
+    assignee = forms.ChoiceField(required=False)
+    tags = forms.CharField(required=False, max_length=200, help_text="comma-separated; all must match")
+    requester = forms.CharField(required=False, max_length=254, label="Requester email")
+    created_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    updated_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    updated_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(required=False)
+
+    FILTER_FIELDS = (
+        "queue",
+        "kind",
+        "status",
+        "priority",
+        "assignee",
+        "tags",
+        "requester",
+        "created_from",
+        "created_to",
+        "updated_from",
+        "updated_to",
+    )
+
+    def __init__(self, *args: Any, queues: QuerySet[Any], agents: QuerySet[User], **kwargs: Any) -> None:
+        from tickets.workspace import SORTS
+
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].choices = [("", "All my queues"), *[(q.pk, f"{q.name} ({q.kind})") for q in queues]]
+        self.fields["assignee"].choices = [
+            ("", "Anyone"),
+            ("me", "Me"),
+            ("none", "Unassigned"),
+            *[(str(u.pk), u.display_name) for u in agents],
+        ]
+        self.fields["sort"].choices = [(s.key, s.label) for s in SORTS.values()]
+
+    def clean_tags(self) -> list[str]:
+        raw = self.cleaned_data.get("tags") or ""
+        return sorted({t.strip().lower() for t in raw.split(",") if t.strip()})
+
+    def values(self) -> dict[str, Any]:
+        """Cleaned values, dropping any field with an error."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100, label="View name")
+    is_shared = forms.BooleanField(required=False, label="Share with every agent")
+
+
+class BulkForm(forms.Form):
+    """One bulk action over the selected tickets (merge asks to confirm)."""
+
+    ACTIONS = [
+        ("assign", "Assign"),
+        ("status", "Set status"),
+        ("priority", "Set priority"),
+        ("tag", "Add tags"),
+        ("merge", "Merge into…"),
+    ]
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={"required": "Select tickets."})
+    action = forms.ChoiceField(choices=ACTIONS)
+    status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False)
+    assignee = forms.ChoiceField(required=False)
+    tags = forms.CharField(required=False, max_length=200)
+    merge_target = forms.IntegerField(required=False, min_value=1, label="Merge into ticket #")
+    confirm = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, agents: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agents = {str(u.pk): u for u in agents}
+        self.fields["assignee"].choices = [
+            ("", "—"),
+            ("me", "Me"),
+            ("none", "Nobody"),
+            *[(k, u.display_name) for k, u in self.agents.items()],
+        ]
+        raw_ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
+        self.fields["ids"].choices = [(i, i) for i in raw_ids if str(i).isdigit()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", "Choose a status.")
+        if action == "priority" and not data.get("priority"):
+            self.add_error("priority", "Choose a priority.")
+        if action == "assign" and not data.get("assignee"):
+            self.add_error("assignee", "Choose who to assign.")
+        if action == "tag":
+            tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+            if not tags:
+                self.add_error("tags", "Give at least one tag.")
+            data["tag_list"] = tags
+        if action == "merge" and not data.get("merge_target"):
+            self.add_error("merge_target", "Give the ticket number to merge into.")
+        return data
+
+    def value_for(self, user: User) -> Any:
+        action = self.cleaned_data["action"]
+        if action == "assign":
+            who = self.cleaned_data["assignee"]
+            return user if who == "me" else None if who == "none" else self.agents[who]
+        return {
+            "status": self.cleaned_data.get("status"),
+            "priority": self.cleaned_data.get("priority"),
+            "tag": self.cleaned_data.get("tag_list"),
+            "merge": self.cleaned_data.get("merge_target"),
+        }[action]
+
+
+class QueueMoveForm(forms.Form):
+    queue = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    reason = forms.CharField(
+        max_length=500, required=False, label="Reason", help_text="Required when escalating support ↔ service."
+    )
+
+    def __init__(self, *args: Any, queues: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = queues
+        self.fields["queue"].label_from_instance = lambda q: f"{q.name} ({q.get_kind_display()})"
+
+
+class TagsForm(forms.Form):
+    add = forms.CharField(max_length=300, required=False, label="Add tags", help_text="comma-separated")
+    remove = forms.CharField(max_length=300, required=False, label="Remove tags")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["add_list"] = [t.strip() for t in (data.get("add") or "").split(",") if t.strip()]
+        data["remove_list"] = [t.strip() for t in (data.get("remove") or "").split(",") if t.strip()]
+        if not data["add_list"] and not data["remove_list"]:
+            self.add_error("add", "Give a tag to add or remove.")
+        return data
+
+
+class TimeEntryForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=24 * 60, label="Minutes")
+    note = forms.CharField(max_length=300, required=False)
+
+
+class MacroChoiceForm(forms.Form):
+    macro = forms.ModelChoiceField(queryset=None, required=False, empty_label="Insert a macro…")  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, macros: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["macro"].queryset = macros

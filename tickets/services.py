@@ -192,7 +192,7 @@ def ticket_create(
             "follow_up_of": follow_up_of.pk if follow_up_of else None,
         },
     )
-    return ticket
+    return _ticket_created_hooks(ticket, body=body or "")
 
 
 @transaction.atomic
@@ -319,6 +319,7 @@ def message_post(
         },
     )
     _touch(ticket, at, [])
+    _search_refresh(ticket.pk)
     if apply_rules and role == "customer":
         target = workflow.status_after_customer_reply(ticket.status)
         if target:
@@ -679,3 +680,24 @@ def tickets_auto_close_solved(*, now: datetime | None = None, batch: int = 500) 
             )
             closed += 1
     return closed
+
+
+# --- Agent workspace hooks (issue 4) ---------------------------------------
+
+
+def _search_refresh(ticket_id: int) -> None:
+    """Rewrite the ticket's full-text documents in this transaction."""
+    from tickets.search import ticket_search_refresh
+
+    ticket_search_refresh(ticket_ids=[ticket_id])
+
+
+def _ticket_created_hooks(ticket: Ticket, *, body: str) -> Ticket:
+    """Search documents, then routing rules and auto-assignment for the
+    interactive channels (the import replays history as it was)."""
+    _search_refresh(ticket.pk)
+    if ticket.channel != Ticket.Channel.IMPORT:
+        from tickets.routing import ticket_route_on_create
+
+        ticket = ticket_route_on_create(ticket=ticket, body=body)
+    return ticket

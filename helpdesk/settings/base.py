@@ -101,6 +101,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Front-end libraries installed from the npm registry (package.json; no CDN).
 if (BASE_DIR / "node_modules" / "chart.js" / "dist").is_dir():
     STATICFILES_DIRS.append(("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"))
+if (BASE_DIR / "node_modules" / "htmx.org" / "dist").is_dir():
+    STATICFILES_DIRS.append(("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"))
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are private: never served from MEDIA_URL, only through an
 # access-checked view (see tickets.views).

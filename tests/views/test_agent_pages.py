@@ -192,9 +192,12 @@ def test_closed_ticket_list_status_filter(agent_client, ticket, agent, queue, cu
     services.ticket_assign(ticket_id=other.pk, assignee=agent, actor=agent)
     mine = agent_client.get("/agent/tickets/?view=mine").content.decode()
     assert other.subject in mine and ticket.subject not in mine
+    third = ticket_make(queue=queue, requester=customer, subject="Nobody has this one")
+    # "Unassigned in my queues" is a work view: unsolved and unassigned.
     unassigned = agent_client.get("/agent/tickets/?view=unassigned").content.decode()
-    assert ticket.subject in unassigned and other.subject not in unassigned
-    assert Ticket.objects.count() == 2
+    assert third.subject in unassigned
+    assert ticket.subject not in unassigned and other.subject not in unassigned
+    assert Ticket.objects.count() == 3
 
 
 @pytest.mark.django_db

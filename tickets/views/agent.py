@@ -1,15 +1,29 @@
 """Agent workspace: ticket list and ticket page (agents, managers, admins)."""
 
+import functools
+import json
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
-from tickets import selectors, services
-from tickets.forms import AgentReplyForm, AgentTicketFilterForm, AssignForm, PriorityForm, TransitionForm
+from tickets import macros, selectors, services, workspace, workspace_services
+from tickets.forms import (
+    AgentReplyForm,
+    AssignForm,
+    BulkForm,
+    PriorityForm,
+    QueueMoveForm,
+    SavedViewForm,
+    TagsForm,
+    TimeEntryForm,
+    TransitionForm,
+    WorkspaceFilterForm,
+)
 from tickets.models import Message, Ticket
 from tickets.views.common import staff_required
 from tickets.workflow import InvalidTransition
@@ -17,48 +31,255 @@ from tickets.workflow import InvalidTransition
 PAGE_SIZE = 50
 
 
+def _agents_for(qids: list[int]) -> Any:
+    from accounts.models import User
+
+    return (
+        User.objects.filter(queues__in=qids, is_active=True, role__in=["agent", "manager", "admin"])
+        .distinct()
+        .order_by("name", "email")
+        .only("pk", "name", "email")
+    )
+
+
+def _list_params(request: HttpRequest) -> Any:
+    """The GET parameters, with a saved view's stored filters applied when
+    `saved` is given (explicit parameters win)."""
+    params = request.GET.copy()
+    saved = None
+    if params.get("saved", "").isdigit():
+        saved = workspace.saved_view_get_for_user(user=request.user, view_id=int(params["saved"]))
+        for key, value in (saved.filters or {}).items():
+            if key not in params and value not in (None, "", []):
+                params[key] = value
+        params.setdefault("sort", saved.sort)
+    return params, saved
+
+
 @require_GET
 @staff_required
 def agent_ticket_list(request: HttpRequest) -> HttpResponse:
-    queues = selectors.queue_list_for_user(user=request.user)
-    form = AgentTicketFilterForm(request.GET or None, queues=queues)
-    filters = form.filters() if request.GET else {}
-    page = selectors.ticket_page_for_agent(
-        user=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=PAGE_SIZE
+    """The workspace list: a built-in view (or saved view), filters, sort,
+    search, keyset pages; `?partial=results` (htmx) renders only the table."""
+    params, saved = _list_params(request)
+    queues = list(selectors.queue_list_for_user(user=request.user))
+    qids = [q.pk for q in queues]
+    agents = list(_agents_for(qids))
+    form = WorkspaceFilterForm(params, queues=queues, agents=agents)
+    values = form.values()
+    view = values.get("view") or ("all" if saved or len(params) else "mine")
+    sort = values.get("sort") or workspace.DEFAULT_SORT
+    filters = {k: values.get(k) for k in WorkspaceFilterForm.FILTER_FIELDS}
+    page = workspace.workspace_ticket_page(
+        user=request.user,
+        view=view,
+        filters=filters,
+        search=values.get("q") or "",
+        sort=sort,
+        cursor=params.get("cursor"),
+        limit=PAGE_SIZE,
+        queue_ids=qids,
     )
-    next_url = first_url = None
-    params = request.GET.copy()
+    nav = params.copy()
+    nav.pop("cursor", None)
+    next_url = None
     if page.next_cursor:
-        params["cursor"] = page.next_cursor
-        next_url = "?" + params.urlencode()
-    if request.GET.get("cursor"):
-        params.pop("cursor", None)
-        first_url = "?" + params.urlencode()
+        nav_next = nav.copy()
+        nav_next["cursor"] = page.next_cursor
+        next_url = "?" + nav_next.urlencode()
+    first_url = "?" + nav.urlencode() if params.get("cursor") else None
+    filters_for_save = {k: params.get(k) for k in ("q", "view", *WorkspaceFilterForm.FILTER_FIELDS) if params.get(k)}
+    context = {
+        "form": form,
+        "page": page,
+        "view": view,
+        "view_label": workspace.VIEW_LABELS.get(view) or _queue_label(view, queues),
+        "sort": sort,
+        "next_url": next_url,
+        "first_url": first_url,
+        "counts": workspace.workspace_counts(user=request.user, queues=queues),
+        "view_labels": workspace.VIEW_LABELS,
+        "saved_views": list(workspace.saved_view_list_for_user(user=request.user)),
+        "saved": saved,
+        "save_form": SavedViewForm(),
+        "filters_json": json.dumps(filters_for_save),
+        "bulk_form": BulkForm(agents=agents),
+        "query_string": nav.urlencode(),
+        "htmx_available": htmx_available(),
+    }
+    template = "tickets/agent/ticket_list.html"
+    if request.htmx and params.get("partial") == "results":
+        template += "#results"
+    return render(request, template, context)
+
+
+def _queue_label(view: str, queues: Any) -> str:
+    if view.startswith("queue:"):
+        for q in queues:
+            if f"queue:{q.pk}" == view:
+                return f"{q.name} ({q.get_kind_display()})"
+    return "Tickets"
+
+
+@require_GET
+@staff_required
+def agent_counts(request: HttpRequest) -> HttpResponse:
+    """The live counts (polled by htmx every 30 s): one grouped query."""
+    context = {
+        "counts": workspace.workspace_counts(user=request.user),
+        "view_labels": workspace.VIEW_LABELS,
+        "view": request.GET.get("view", ""),
+        "saved_views": list(workspace.saved_view_list_for_user(user=request.user)),
+    }
+    return render(request, "tickets/agent/ticket_list.html#counts", context)
+
+
+@require_POST
+@staff_required
+def agent_saved_view_create(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    raw = request.POST.get("filters", "")
+    try:
+        filters = json.loads(raw) if raw else {}
+        if not isinstance(filters, dict):
+            raise ValueError
+    except ValueError:
+        filters = {}
+    filters = {str(k)[:32]: str(v)[:200] for k, v in filters.items() if k in SAVEABLE}
+    sort = request.POST.get("sort") if request.POST.get("sort") in workspace.SORTS else workspace.DEFAULT_SORT
+    if form.is_valid():
+        try:
+            view = workspace_services.saved_view_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                filters=filters,
+                sort=sort,
+                is_shared=form.cleaned_data["is_shared"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"View “{view.name}” saved.")
+            return redirect(f"{reverse('tickets:agent-ticket-list')}?saved={view.pk}")
+    else:
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("tickets:agent-ticket-list")
+
+
+SAVEABLE = ("q", "view", *WorkspaceFilterForm.FILTER_FIELDS)
+
+
+@require_POST
+@staff_required
+def agent_saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    try:
+        workspace_services.saved_view_delete(user=request.user, view_id=view_id)
+    except ApplicationError:
+        raise Http404("No such view.") from None
+    messages.success(request, "View deleted.")
+    return redirect("tickets:agent-ticket-list")
+
+
+@require_POST
+@staff_required
+def agent_bulk(request: HttpRequest) -> HttpResponse:
+    """Bulk actions; merge first shows a confirmation page. Each ticket is
+    done on its own and the summary lists every failure with its reason."""
+    form = BulkForm(request.POST, agents=_agents_for(workspace.visible_queue_ids(user=request.user)))
+    back = request.POST.get("next") or reverse("tickets:agent-ticket-list")
+    if not back.startswith("/"):
+        back = reverse("tickets:agent-ticket-list")
+    if not form.is_valid():
+        return render(request, "tickets/agent/bulk_result.html", {"form": form, "back": back}, status=400)
+    ids = form.cleaned_data["ids"]
+    if form.cleaned_data["action"] == "merge" and not form.cleaned_data["confirm"]:
+        tickets = list(selectors.ticket_list_for_user(user=request.user).filter(pk__in=ids).order_by("pk"))
+        target_id = form.cleaned_data["merge_target"]
+        target = selectors.ticket_list_for_user(user=request.user).filter(pk=target_id).first()
+        return render(
+            request,
+            "tickets/agent/bulk_merge_confirm.html",
+            {"form": form, "tickets": tickets, "target": target, "target_id": target_id, "back": back},
+        )
+    results = workspace_services.tickets_bulk_apply(
+        user=request.user, ticket_ids=ids, action=form.cleaned_data["action"], value=form.value_for(request.user)
+    )
     return render(
         request,
-        "tickets/agent/ticket_list.html",
-        {"form": form, "page": page, "next_url": next_url, "first_url": first_url},
+        "tickets/agent/bulk_result.html",
+        {
+            "form": form,
+            "results": results,
+            "ok": sum(r.ok for r in results),
+            "failed": [r for r in results if not r.ok],
+            "back": back,
+        },
     )
 
 
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The ticket page, with any bound (erroring) form passed in `forms`."""
+    user = request.user
+    macro_list = list(macros.macro_list_for_ticket(ticket=ticket))
+    reply_form = forms.get("reply_form")
+    macro_id = request.GET.get("macro", "")
+    if reply_form is None:
+        initial: dict[str, Any] = {}
+        chosen = next((m for m in macro_list if str(m.pk) == macro_id), None)
+        if chosen is not None:
+            try:
+                initial = {
+                    "body": macros.macro_render(body=chosen.body, ticket=ticket, agent=user),
+                    "macro": chosen.pk,
+                    "visibility": chosen.visibility,
+                }
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+        reply_form = AgentReplyForm(initial=initial)
+    chosen_macro = next((m for m in macro_list if str(m.pk) == str(reply_form["macro"].value() or "")), None)
     context = {
         "ticket": ticket,
-        "timeline": selectors.ticket_timeline_for_user(user=request.user, ticket=ticket),
+        "timeline": selectors.ticket_timeline_for_user(user=user, ticket=ticket),
         "tags": list(ticket.tags.all()),
-        "other_tickets": list(selectors.ticket_requester_other_tickets(user=request.user, ticket=ticket)),
-        "reply_form": forms.get("reply_form") or AgentReplyForm(),
+        "other_tickets": list(selectors.ticket_requester_other_tickets(user=user, ticket=ticket)),
+        "reply_form": reply_form,
+        "chosen_macro": chosen_macro,
+        "macros": macro_list,
         "transition_form": forms.get("transition_form") or TransitionForm(initial={"target": ticket.status}),
         "assign_form": forms.get("assign_form")
         or AssignForm(
             initial={"assignee": ticket.assignee_id},
-            members=selectors.assignee_list_for_ticket(user=request.user, ticket=ticket),
+            members=selectors.assignee_list_for_ticket(user=user, ticket=ticket),
         ),
         "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
+        "queue_form": forms.get("queue_form")
+        or QueueMoveForm(initial={"queue": ticket.queue_id}, queues=selectors.queue_list_for_user(user=user)),
+        "tags_form": forms.get("tags_form") or TagsForm(),
+        "time_form": forms.get("time_form") or TimeEntryForm(),
         "is_closed": ticket.status == Ticket.Status.CLOSED,
+        "others": workspace_services.presence_others(ticket_id=ticket.pk, user=user),
+        "kb_enabled": _kb_available(),
+        "heartbeat_seconds": workspace_services.HEARTBEAT_SECONDS,
+        "htmx_available": htmx_available(),
     }
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
+
+
+@functools.cache
+def htmx_available() -> bool:
+    """htmx is served from node_modules (npm install at set-up); without it
+    the pages work as plain forms."""
+    from django.contrib.staticfiles import finders
+
+    return bool(finders.find("vendor/htmx/htmx.min.js"))
+
+
+def _kb_available() -> bool:
+    try:
+        from knowledge_base import selectors as kb_selectors
+    except ImportError:
+        return False
+    return hasattr(kb_selectors, "article_suggest_for_user")
 
 
 def _back(ticket: Ticket) -> HttpResponse:
@@ -80,14 +301,26 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = AgentReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.message_post(
-                ticket_id=ticket.pk,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                visibility=form.cleaned_data["visibility"],
-                attachments=form.cleaned_data["attachments"],
-                channel="web",
-            )
+            macro_id = form.cleaned_data.get("macro")
+            if macro_id:
+                macro = get_object_or_404(macros.macro_list_for_ticket(ticket=ticket), pk=macro_id)
+                macros.macro_apply(
+                    macro=macro,
+                    ticket_id=ticket.pk,
+                    agent=request.user,
+                    body=form.cleaned_data["body"],
+                    visibility=form.cleaned_data["visibility"],
+                    attachments=form.cleaned_data["attachments"],
+                )
+            else:
+                services.message_post(
+                    ticket_id=ticket.pk,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    visibility=form.cleaned_data["visibility"],
+                    attachments=form.cleaned_data["attachments"],
+                    channel="web",
+                )
         except ApplicationError as exc:
             form.add_error("body", exc.message)
         else:
@@ -159,3 +392,102 @@ def agent_ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, f"Priority set to {ticket.get_priority_display()}.")
             return _back(ticket)
     return _detail(request, ticket, priority_form=form)
+
+
+@require_POST
+@staff_required
+def agent_ticket_queue(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Move to another queue; between support and service this is an
+    escalation and needs a reason (shown next to the field if missing)."""
+    ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+    form = QueueMoveForm(request.POST, queues=selectors.queue_list_for_user(user=request.user))
+    if form.is_valid():
+        queue, reason = form.cleaned_data["queue"], form.cleaned_data["reason"]
+        try:
+            if queue.kind != ticket.kind:
+                ticket = services.ticket_escalate(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=reason)
+            else:
+                ticket = services.ticket_move_queue(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=reason)
+        except ApplicationError as exc:
+            form.add_error("reason" if exc.code == "reason_required" else "queue", exc.message)
+        else:
+            messages.success(request, f"Moved to {queue.name}.")
+            if selectors.ticket_list_for_user(user=request.user).filter(pk=ticket.pk).exists():
+                return _back(ticket)
+            return redirect("tickets:agent-ticket-list")
+    return _detail(request, ticket, queue_form=form)
+
+
+@require_POST
+@staff_required
+def agent_ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+    form = TagsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_tag(
+                ticket_id=ticket.pk,
+                actor=request.user,
+                add=form.cleaned_data["add_list"],
+                remove=form.cleaned_data["remove_list"],
+            )
+        except ApplicationError as exc:
+            form.add_error("add", exc.message)
+        else:
+            messages.success(request, "Tags updated.")
+            return _back(ticket)
+    return _detail(request, ticket, tags_form=form)
+
+
+@require_POST
+@staff_required
+def agent_ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Manual time entry (time_entry.logged)."""
+    ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+    form = TimeEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            services.time_entry_log(
+                ticket_id=ticket.pk,
+                agent=request.user,
+                seconds=form.cleaned_data["minutes"] * 60,
+                note=form.cleaned_data["note"],
+            )
+        except ApplicationError as exc:
+            form.add_error("minutes", exc.message)
+        else:
+            messages.success(request, f"Logged {form.cleaned_data['minutes']} minutes.")
+            return _back(ticket)
+    return _detail(request, ticket, time_form=form)
+
+
+@require_POST
+@staff_required
+def agent_ticket_heartbeat(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """From the ticket page's JS every 30 s (and a final beacon on leave):
+    presence for the collision notice, and the handle-time session. Answers
+    the collision notice as HTML (htmx swaps it in)."""
+    ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+    active = request.POST.get("active") == "1"
+    final = request.POST.get("final") == "1"
+    typing = request.POST.get("typing") == "1"
+    workspace_services.work_heartbeat(ticket_id=ticket.pk, user=request.user, active=active, final=final)
+    if final:
+        workspace_services.presence_leave(ticket_id=ticket.pk, user=request.user)
+        return HttpResponse(status=204)
+    workspace_services.presence_touch(ticket_id=ticket.pk, user=request.user, typing=typing)
+    others = workspace_services.presence_others(ticket_id=ticket.pk, user=request.user)
+    return render(request, "tickets/agent/ticket_detail.html#collision", {"others": others, "ticket": ticket})
+
+
+@require_GET
+@staff_required
+def agent_kb_suggest(request: HttpRequest) -> HttpResponse:
+    """KB articles to link in a reply (htmx partial)."""
+    articles: list[Any] = []
+    query = request.GET.get("kb", "")
+    if _kb_available():
+        from knowledge_base import selectors as kb_selectors
+
+        articles = kb_selectors.article_suggest_for_user(user=request.user, query=query, limit=8)
+    return render(request, "tickets/agent/kb_links.html", {"articles": articles, "query": query})

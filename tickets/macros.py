@@ -1,0 +1,158 @@
+"""Macros: canned text with placeholders plus actions (SPEC 4).
+
+The body is a Django template rendered by a bare engine (no loaders, no
+libraries) against a whitelist of plain strings, never model objects, with
+autoescape on: `{{ requester.first_name }}` cannot reach anything else and a
+name such as `<script>` comes out escaped. Actions go through the ordinary
+services, so each is an event; a refused status move undoes the whole macro.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.template import Context, Engine, Library, TemplateSyntaxError, defaulttags
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError
+from tickets.models import Macro, Message, Ticket
+
+PLACEHOLDERS = (
+    "requester.first_name",
+    "requester.name",
+    "requester.email",
+    "ticket.number",
+    "ticket.subject",
+    "ticket.status",
+    "ticket.priority",
+    "ticket.queue",
+    "agent.name",
+    "agent.first_name",
+    "agent.email",
+)
+
+# Only {% if %}, {% for %}, {% comment %} and the default filters: no
+# {% include %}, {% load %}, {% debug %} (which would print sys.modules).
+register = Library()
+register.tag("if", defaulttags.do_if)
+register.tag("for", defaulttags.do_for)
+register.tag("comment", defaulttags.comment)
+
+
+class _MacroEngine(Engine):
+    default_builtins = ["django.template.defaultfilters", "tickets.macros"]
+
+
+_ENGINE = _MacroEngine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=True, debug=False)
+
+
+class MacroError(ApplicationError):
+    code = "macro_error"
+    status_code = 400
+
+
+def macro_context(*, ticket: Ticket, agent: User) -> dict[str, dict[str, str]]:
+    """Plain strings only (the whitelist)."""
+    requester = ticket.requester
+    return {
+        "requester": {
+            "first_name": requester.first_name_or_name,
+            "name": requester.display_name,
+            "email": requester.email,
+        },
+        "ticket": {
+            "number": str(ticket.pk),
+            "subject": ticket.subject,
+            "status": ticket.get_status_display(),
+            "priority": ticket.get_priority_display(),
+            "queue": ticket.queue.name,
+        },
+        "agent": {"name": agent.display_name, "first_name": agent.first_name_or_name, "email": agent.email},
+    }
+
+
+def macro_render(*, body: str, ticket: Ticket, agent: User) -> str:
+    """The macro text for this ticket; MacroError on a broken template."""
+    try:
+        template = _ENGINE.from_string(body)
+        return template.render(Context(macro_context(ticket=ticket, agent=agent), autoescape=True))
+    except TemplateSyntaxError as exc:
+        raise MacroError(f"The macro text has a template error: {exc}") from None
+    except Exception as exc:
+        raise MacroError(f"The macro text could not be rendered: {exc.__class__.__name__}") from None
+
+
+def macro_list_for_ticket(*, ticket: Ticket) -> QuerySet[Macro]:
+    """Active macros for every queue or for the ticket's queue."""
+    return Macro.objects.filter(Q(queue__isnull=True) | Q(queue_id=ticket.queue_id), is_active=True)
+
+
+def macro_validate_actions(actions: Any) -> dict[str, Any]:
+    """Raise MacroError unless `actions` has only known, valid keys."""
+    if not isinstance(actions, dict):
+        raise MacroError("Macro actions must be an object.")
+    allowed = {"status", "priority", "add_tags", "remove_tags", "assignee"}
+    unknown = set(actions) - allowed
+    if unknown:
+        raise MacroError(f"Unknown macro actions: {', '.join(sorted(unknown))}.")
+    if actions.get("status") and actions["status"] not in Ticket.Status.values:
+        raise MacroError(f"Unknown status '{actions['status']}'.")
+    if actions.get("priority") and actions["priority"] not in Ticket.Priority.values:
+        raise MacroError(f"Unknown priority '{actions['priority']}'.")
+    if actions.get("assignee") not in (None, "", "me", "none"):
+        raise MacroError("Macro assignee must be 'me' or 'none'.")
+    return actions
+
+
+@transaction.atomic
+def macro_apply(
+    *,
+    macro: Macro,
+    ticket_id: int,
+    agent: User,
+    body: str | None = None,
+    visibility: str | None = None,
+    attachments: Any = (),
+) -> Ticket:
+    """Post the macro's message (`body` = the agent's edited text, default the
+    rendered macro) and apply its actions, all or nothing.
+
+    Raises ApplicationError / InvalidTransition (with the reason) and then
+    nothing was changed.
+    """
+    from tickets import services
+
+    ticket = Ticket.objects.select_related("requester", "queue").get(pk=ticket_id)
+    actions = macro_validate_actions(macro.actions or {})
+    text = macro_render(body=macro.body, ticket=ticket, agent=agent) if body is None else body
+    if text.strip() or attachments:
+        services.message_post(
+            ticket_id=ticket.pk,
+            author=agent,
+            body=text,
+            visibility=visibility or macro.visibility or Message.Visibility.PUBLIC,
+            attachments=attachments,
+        )
+    if actions.get("priority"):
+        services.ticket_set_priority(ticket_id=ticket.pk, priority=actions["priority"], actor=agent)
+    if actions.get("add_tags") or actions.get("remove_tags"):
+        services.ticket_tag(
+            ticket_id=ticket.pk,
+            actor=agent,
+            add=list(actions.get("add_tags") or []),
+            remove=list(actions.get("remove_tags") or []),
+        )
+    if actions.get("assignee") in ("me", "none"):
+        services.ticket_assign(
+            ticket_id=ticket.pk,
+            assignee=agent if actions["assignee"] == "me" else None,
+            actor=agent,
+            reason=f"macro: {macro.name}",
+        )
+    if actions.get("status"):
+        current = Ticket.objects.only("status").get(pk=ticket.pk).status
+        if current != actions["status"]:
+            services.ticket_transition(
+                ticket_id=ticket.pk, target=actions["status"], actor=agent, note=f"macro: {macro.name}"
+            )
+    return Ticket.objects.get(pk=ticket.pk)

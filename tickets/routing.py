@@ -1,0 +1,123 @@
+"""Routing rules and auto-assignment on ticket creation (SPEC 3).
+
+Called by services.ticket_create for interactive channels (never the
+import), inside its transaction: every change goes through the ordinary
+services, so each one is an event; each matching rule adds a
+`routing.matched` event and each automatic assignment states its reason.
+"""
+
+from typing import Any
+
+from django.db.models import Count
+
+from accounts.models import User
+from tickets.events import event_record
+from tickets.models import Queue, QueueAssignState, RoutingRule, Ticket, TicketEvent
+
+UNSOLVED = list(Ticket.UNSOLVED)
+STAFF_ROLES = [User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
+
+
+def _domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def routing_rule_matches(rule: RoutingRule, *, ticket: Ticket, body: str) -> bool:
+    """Every non-empty condition holds; within one list any value matches."""
+    if rule.channels and ticket.channel not in rule.channels:
+        return False
+    if rule.requester_domains:
+        wanted = {d.lower().lstrip("@") for d in rule.requester_domains}
+        if _domain(ticket.requester.email) not in wanted:
+            return False
+    if rule.keywords:
+        text = f"{ticket.subject}\n{body}".lower()
+        if not any(k.lower() in text for k in rule.keywords if k.strip()):
+            return False
+    return not (rule.request_type_id and ticket.request_type_id != rule.request_type_id)
+
+
+def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
+    """Apply matching routing rules in order, then the queue's auto-assignment."""
+    from tickets import services
+
+    rules = list(RoutingRule.objects.filter(is_active=True).select_related("set_queue").order_by("position", "id"))
+    for rule in rules:
+        if not routing_rule_matches(rule, ticket=ticket, body=body):
+            continue
+        applied: dict[str, Any] = {}
+        if rule.set_queue_id and rule.set_queue_id != ticket.queue_id:
+            ticket = services.ticket_move_queue(
+                ticket_id=ticket.pk, queue=rule.set_queue, actor=None, reason=f"routing rule: {rule.name}"
+            )
+            applied["queue"] = rule.set_queue.slug
+        if rule.set_priority and rule.set_priority != ticket.priority:
+            ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=rule.set_priority, actor=None)
+            applied["priority"] = rule.set_priority
+        if rule.add_tags:
+            ticket = services.ticket_tag(ticket_id=ticket.pk, actor=None, add=list(rule.add_tags))
+            applied["tags"] = sorted(t.lower() for t in rule.add_tags)
+        event_record(
+            ticket, TicketEvent.Kind.ROUTING, actor=None, data={"rule_id": rule.pk, "rule": rule.name, **applied}
+        )
+        if rule.stop_processing:
+            break
+    if ticket.assignee_id is None:
+        ticket = ticket_auto_assign(ticket=ticket)
+    return ticket
+
+
+def _open_load(user_ids: list[int]) -> dict[int, int]:
+    """Open (unsolved) tickets assigned to each user: one grouped query."""
+    rows = (
+        Ticket.objects.filter(assignee_id__in=user_ids, status__in=UNSOLVED, is_spam=False, is_deleted=False)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+    )
+    loads = dict.fromkeys(user_ids, 0)
+    loads.update({r["assignee_id"]: r["n"] for r in rows})
+    return loads
+
+
+def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
+    """Assign by the queue's mode (none, round_robin, least_loaded).
+
+    Race-safe: the queue row is locked (FOR NO KEY UPDATE) until the
+    creating transaction commits, so two tickets created at once in a queue
+    are assigned one after the other and the second sees the first's load.
+    Capacity (User.capacity, max open tickets; empty = unlimited) is
+    respected in both modes; nobody available leaves the ticket unassigned.
+    """
+    from tickets import services
+
+    mode = ticket.queue.auto_assign
+    if mode == Queue.AutoAssign.NONE:
+        return ticket
+    queue = Queue.objects.select_for_update(no_key=True).get(pk=ticket.queue_id)
+    members = list(
+        User.objects.filter(queues=queue, is_active=True, role__in=STAFF_ROLES)
+        .order_by("pk")
+        .only("pk", "capacity", "email", "name")
+    )
+    if not members:
+        return ticket
+    loads = _open_load([m.pk for m in members])
+    available = [m for m in members if m.capacity is None or loads[m.pk] < m.capacity]
+    if not available:
+        return ticket
+
+    def cap(u: User) -> str:
+        return f"{loads[u.pk]}/{u.capacity}" if u.capacity is not None else f"{loads[u.pk]}/unlimited"
+
+    if mode == Queue.AutoAssign.LEAST_LOADED:
+        chosen = min(available, key=lambda u: (loads[u.pk], u.pk))
+        reason = f"least-loaded of {len(available)} available, {cap(chosen)} open"
+    else:
+        state, _ = QueueAssignState.objects.get_or_create(queue=queue)
+        last = state.last_assignee_id or 0
+        after = [u for u in available if u.pk > last]
+        chosen = after[0] if after else available[0]
+        state.last_assignee = chosen
+        state.save(update_fields=["last_assignee"])
+        reason = f"round-robin of {len(available)} available, {cap(chosen)} open"
+    return services.ticket_assign(ticket_id=ticket.pk, assignee=chosen, actor=None, reason=reason)

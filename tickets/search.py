@@ -1,0 +1,108 @@
+"""Ticket search: the full-text documents (written on every ticket/message
+write, in the writer's transaction) and the agent search selector.
+
+PostgreSQL: `TicketSearch.public_doc` (subject + public messages) and
+`internal_doc` (internal notes only), each with a GIN index. A search by
+someone who may not see internal notes never reads `internal_doc`, so a
+note can neither match nor be shown. Other databases: icontains.
+"""
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from tickets.models import Message, Ticket
+
+SEARCH_CONFIG = "english"  # must match _REFRESH_SELECT
+
+# Subject (weight A) + public messages, and internal notes, per ticket.
+# Config 'english'; at most 200,000 characters of messages per document.
+_REFRESH_SELECT = """
+INSERT INTO tickets_ticketsearch (ticket_id, public_doc, internal_doc)
+SELECT t.id,
+       setweight(to_tsvector('english', t.subject), 'A')
+       || to_tsvector('english', coalesce((
+            SELECT left(string_agg(m.body, ' ' ORDER BY m.id), 200000)
+            FROM tickets_message m WHERE m.ticket_id = t.id AND m.visibility = 'public'), '')),
+       to_tsvector('english', coalesce((
+            SELECT left(string_agg(m.body, ' ' ORDER BY m.id), 200000)
+            FROM tickets_message m WHERE m.ticket_id = t.id AND m.visibility = 'internal'), ''))
+FROM tickets_ticket t
+"""
+_REFRESH_UPSERT = """
+ON CONFLICT (ticket_id) DO UPDATE
+SET public_doc = EXCLUDED.public_doc, internal_doc = EXCLUDED.internal_doc
+"""
+_REFRESH_BY_IDS = "".join([_REFRESH_SELECT, "WHERE t.id = ANY(%s)", _REFRESH_UPSERT])
+_REFRESH_BY_RANGE = "".join([_REFRESH_SELECT, "WHERE t.id >= %s AND t.id < %s", _REFRESH_UPSERT])
+
+
+def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> None:
+    """Rewrite the search documents of these tickets (one statement).
+
+    Called by the services in their transaction after a ticket or message is
+    written; a no-op outside PostgreSQL.
+    """
+    ids = [int(i) for i in ticket_ids]
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        cur.execute(_REFRESH_BY_IDS, [ids])
+
+
+def ticket_search_reindex_range(*, start_id: int, end_id: int) -> None:
+    """Backfill documents for ids in [start_id, end_id) (bulk import, bench)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        cur.execute(_REFRESH_BY_RANGE, [start_id, end_id])
+
+
+NUMBER_RE = re.compile(r"^#?(\d{1,12})$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def ticket_search_q(*, user: Any, query: str) -> Q | None:
+    """The predicate for `query`, or None for an empty query.
+
+    `#123` / `123`: that ticket number; an email: that requester's tickets;
+    anything else: full text over subjects and messages (internal notes only
+    for users who may see them).
+    """
+    from tickets.selectors import user_may_see_internal
+
+    query = (query or "").strip()
+    if not query:
+        return None
+    number = NUMBER_RE.match(query)
+    if number:
+        return Q(pk=int(number.group(1)))
+    if EMAIL_RE.match(query):
+        return Q(requester__email__iexact=query)
+    staff = user_may_see_internal(user=user)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        from tickets.models import TicketSearch
+
+        sq = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
+        docs = Q(public_doc=sq)
+        if staff:
+            docs |= Q(internal_doc=sq)
+        return Q(pk__in=TicketSearch.objects.filter(docs).values("ticket_id"))
+    visible = [Message.Visibility.PUBLIC, Message.Visibility.INTERNAL] if staff else [Message.Visibility.PUBLIC]
+    hits = Message.objects.filter(body__icontains=query, visibility__in=visible).values("ticket_id")
+    return Q(subject__icontains=query) | Q(pk__in=hits)
+
+
+def ticket_search_for_user(*, user: Any, query: str) -> QuerySet[Ticket]:
+    """Tickets `user` may see that match `query` (empty for an empty query)."""
+    from tickets.selectors import ticket_list_for_user
+
+    q = ticket_search_q(user=user, query=query)
+    if q is None:
+        return Ticket.objects.none()
+    return ticket_list_for_user(user=user).filter(q)

@@ -1,0 +1,324 @@
+"""Agent workspace reads: views with live counts, filters, sorts with keyset
+pagination, saved views. Access control comes from tickets.selectors.
+
+Every sort pages on (sort key, id) with a matching index (Ticket.Meta):
+    updated   (-updated_at, -id)        ticket_updated / ticket_*_upd
+    created   (-created_at, -id)        ticket_created_id / ticket_queue_created
+    priority  (-priority_rank, -id)     ticket_priority_id / ticket_queue_priority
+    sla       (sla_due_at, id) nulls last   ticket_sla_id / ticket_open_queue_sla
+The cursor holds the last row's key; the next page is `WHERE key <= v AND
+(key < v OR id < last_id)` (the first term is the index bound), never OFFSET.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from tickets import selectors
+from tickets.models import Queue, QueueKind, SavedView, Ticket
+
+UNSOLVED = list(Ticket.UNSOLVED)
+AT_RISK_WINDOW = timedelta(hours=2)
+RECENT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    label: str
+    field: str
+    descending: bool
+
+
+SORTS: dict[str, Sort] = {
+    s.key: s
+    for s in (
+        Sort("updated", "Last updated", "updated_at", True),
+        Sort("created", "Newest", "created_at", True),
+        Sort("priority", "Priority", "priority_rank", True),
+        Sort("sla", "SLA due", "sla_due_at", False),
+    )
+}
+DEFAULT_SORT = "updated"
+
+# The built-in views (the left rail). "queue:<id>" is per queue.
+VIEW_LABELS = {
+    "mine": "My open tickets",
+    "unassigned": "Unassigned in my queues",
+    "pending": "Pending",
+    "on_hold": "On hold",
+    "at_risk": "SLA at risk",
+    "breached": "SLA breached",
+    "recent": "Recently updated",
+    "all": "All tickets",
+}
+
+
+def visible_queue_ids(*, user: Any) -> list[int]:
+    """Queue ids `user` works in (as a literal list so the planner can use
+    the (queue, ...) indexes); managers: every active queue."""
+    return list(selectors.queue_list_for_user(user=user).values_list("pk", flat=True))
+
+
+def workspace_base_qs(*, user: Any, queue_ids: list[int] | None = None) -> QuerySet[Ticket]:
+    """Tickets `user` may see (same predicate as selectors.ticket_list_for_user,
+    with the agent's queues inlined)."""
+    qs = selectors.ticket_list_for_user(user=user)
+    if getattr(user, "role", None) == User.Role.AGENT:
+        ids = visible_queue_ids(user=user) if queue_ids is None else queue_ids
+        qs = Ticket.objects.select_related("queue", "requester", "assignee").filter(
+            queue_id__in=ids, is_spam=False, is_deleted=False
+        )
+    return qs
+
+
+def view_q(view: str, *, user: Any, now: datetime) -> Q:
+    """The predicate of a built-in view."""
+    if view == "mine":
+        return Q(assignee_id=user.pk, status__in=UNSOLVED)
+    if view == "unassigned":
+        return Q(assignee__isnull=True, status__in=UNSOLVED)
+    if view == "pending":
+        return Q(status=Ticket.Status.PENDING)
+    if view == "on_hold":
+        return Q(status=Ticket.Status.ON_HOLD)
+    if view == "at_risk":
+        return Q(status__in=UNSOLVED, sla_due_at__gte=now, sla_due_at__lt=now + AT_RISK_WINDOW)
+    if view == "breached":
+        return Q(status__in=UNSOLVED, sla_due_at__lt=now)
+    if view == "recent":
+        return Q(updated_at__gte=now - RECENT_WINDOW)
+    if view.startswith("queue:"):
+        try:
+            return Q(queue_id=int(view.split(":", 1)[1]), status__in=UNSOLVED)
+        except ValueError:
+            return Q(pk__in=[])
+    return Q()
+
+
+@dataclass
+class WorkspaceCounts:
+    views: dict[str, int]
+    queues: list[dict[str, Any]] = field(default_factory=list)  # {id, name, kind, open}
+
+
+def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datetime | None = None) -> WorkspaceCounts:
+    """Live counts of every built-in view and each queue: ONE grouped query
+    (per queue, FILTERed counts) over the user's unsolved or recent tickets,
+    plus the (cached by Django) queue list."""
+    now = now or timezone.now()
+    if queues is None:
+        queues = list(selectors.queue_list_for_user(user=user))
+    queues = sorted(queues, key=lambda q: (q.kind, q.name))
+    qids = [q.pk for q in queues]
+    base = Ticket.objects.filter(queue_id__in=qids, is_spam=False, is_deleted=False).filter(
+        Q(status__in=UNSOLVED) | Q(updated_at__gte=now - RECENT_WINDOW)
+    )
+    names = ("mine", "unassigned", "pending", "on_hold", "at_risk", "breached", "recent")
+    aggregates = {name: Count("pk", filter=view_q(name, user=user, now=now)) for name in names}
+    aggregates["open"] = Count("pk", filter=Q(status__in=UNSOLVED))
+    rows = list(base.values("queue_id").annotate(**aggregates).order_by())
+    totals = dict.fromkeys(names, 0)
+    per_queue: dict[int, int] = {}
+    for row in rows:
+        for name in names:
+            totals[name] += row[name]
+        per_queue[row["queue_id"]] = row["open"]
+    return WorkspaceCounts(
+        views=totals,
+        queues=[
+            {"id": q.pk, "view": f"queue:{q.pk}", "name": q.name, "kind": q.kind, "open": per_queue.get(q.pk, 0)}
+            for q in queues
+        ],
+    )
+
+
+# --- Filters --------------------------------------------------------------
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+def filters_q(filters: Mapping[str, Any], *, user: Any) -> Q:
+    """The predicate of the list's filters (already cleaned by the form).
+
+    queue (id), kind, status (a status or "unsolved"), priority, assignee
+    ("me", "none" or an id), tags (all of them), requester (email or id),
+    created/updated from/to (dates, inclusive).
+    """
+    q = Q()
+    if filters.get("queue"):
+        q &= Q(queue_id=filters["queue"])
+    if filters.get("kind") in QueueKind.values:
+        q &= Q(kind=filters["kind"])
+    status = filters.get("status")
+    if status == "unsolved":
+        q &= Q(status__in=UNSOLVED)
+    elif status in Ticket.Status.values:
+        q &= Q(status=status)
+    if filters.get("priority") in Ticket.Priority.values:
+        q &= Q(priority=filters["priority"])
+    assignee = filters.get("assignee")
+    if assignee == "me":
+        q &= Q(assignee_id=user.pk)
+    elif assignee == "none":
+        q &= Q(assignee__isnull=True)
+    elif str(assignee).isdigit():
+        q &= Q(assignee_id=int(assignee))
+    for tag in filters.get("tags") or []:
+        q &= Q(pk__in=Ticket.tags.through.objects.filter(tag__name=tag).values("ticket_id"))
+    requester = (filters.get("requester") or "").strip()
+    if requester:
+        q &= Q(requester__email__iexact=requester) if "@" in requester else Q(requester__email__istartswith=requester)
+    if filters.get("created_from"):
+        q &= Q(created_at__gte=_day_start(filters["created_from"]))
+    if filters.get("created_to"):
+        q &= Q(created_at__lt=_day_start(filters["created_to"] + timedelta(days=1)))
+    if filters.get("updated_from"):
+        q &= Q(updated_at__gte=_day_start(filters["updated_from"]))
+    if filters.get("updated_to"):
+        q &= Q(updated_at__lt=_day_start(filters["updated_to"] + timedelta(days=1)))
+    return q
+
+
+# --- Keyset pages ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+    sort: str
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def _encode(sort: Sort, ticket: Ticket) -> str:
+    value = getattr(ticket, sort.field)
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort.key, value, ticket.pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(sort: Sort, cursor: str | None) -> tuple[Any, int] | None:
+    """(value, id) of a cursor made for `sort`; None if missing/garbled."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key, value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if key != sort.key or not isinstance(pk, int) or isinstance(pk, bool):
+            return None
+        if sort.field.endswith("_at") and value is not None:
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                return None
+        elif sort.field == "priority_rank" and not isinstance(value, int):
+            return None
+        return value, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _after(sort: Sort, value: Any, pk: int) -> Q:
+    f = sort.field
+    if sort.descending:
+        return Q(**{f"{f}__lte": value}) & (Q(**{f"{f}__lt": value}) | Q(pk__lt=pk))
+    return Q(**{f"{f}__gte": value}) & (Q(**{f"{f}__gt": value}) | Q(pk__gt=pk))
+
+
+def _ordered(qs: QuerySet[Ticket], sort: Sort) -> QuerySet[Ticket]:
+    if sort.descending:
+        return qs.order_by(F(sort.field).desc(), "-id")
+    return qs.order_by(F(sort.field).asc(), "id")
+
+
+def keyset_page(qs: QuerySet[Ticket], *, sort_key: str, cursor: str | None, limit: int = 50) -> Page:
+    """One page of `qs` in `sort_key` order, after `cursor`.
+
+    The SLA sort puts tickets without a due time last: its pages walk the
+    dated tickets by (sla_due_at, id), then the undated ones by id.
+    """
+    sort = SORTS.get(sort_key) or SORTS[DEFAULT_SORT]
+    limit = max(1, min(limit, 200))
+    position = _decode(sort, cursor)
+    nullable = sort.key == "sla"
+    rows: list[Ticket] = []
+    if not (nullable and position is not None and position[0] is None):
+        page_qs = qs.filter(**{f"{sort.field}__isnull": False}) if nullable else qs
+        if position is not None:
+            page_qs = page_qs.filter(_after(sort, *position))
+        rows = list(_ordered(page_qs, sort)[: limit + 1])
+    if nullable and len(rows) <= limit:
+        tail = qs.filter(sla_due_at__isnull=True)
+        if position is not None and position[0] is None:
+            tail = tail.filter(pk__gt=position[1])
+        rows += list(tail.order_by("id")[: limit + 1 - len(rows)])
+    items = rows[:limit]
+    next_cursor = _encode(sort, items[-1]) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor, sort=sort.key)
+
+
+def workspace_ticket_page(
+    *,
+    user: Any,
+    view: str = "all",
+    filters: Mapping[str, Any] | None = None,
+    search: str = "",
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+    queue_ids: list[int] | None = None,
+) -> Page:
+    """A page of the workspace list: built-in view AND filters AND search."""
+    if not getattr(user, "is_staff_role", False):
+        return Page(items=[], next_cursor=None, sort=sort)
+    now = now or timezone.now()
+    qs = workspace_base_qs(user=user, queue_ids=queue_ids).filter(view_q(view, user=user, now=now))
+    if filters:
+        qs = qs.filter(filters_q(filters, user=user))
+    if search.strip():
+        from tickets.search import ticket_search_q
+
+        sq = ticket_search_q(user=user, query=search)
+        if sq is not None:
+            qs = qs.filter(sq)
+    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit)
+
+
+# --- Saved views ------------------------------------------------------------
+
+
+def saved_view_list_for_user(*, user: Any) -> QuerySet[SavedView]:
+    """The user's own views and every shared one."""
+    return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+
+
+def saved_view_get_for_user(*, user: Any, view_id: int) -> SavedView:
+    from django.http import Http404
+
+    try:
+        return saved_view_list_for_user(user=user).get(pk=view_id)
+    except (SavedView.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such view.") from None
+
+
+def queue_kinds() -> dict[str, str]:
+    return dict(QueueKind.choices)
+
+
+def queues_for_user(*, user: Any) -> QuerySet[Queue]:
+    return selectors.queue_list_for_user(user=user)

@@ -1,0 +1,257 @@
+"""Agent workspace writes: bulk actions, saved views, presence (collision
+notice) and handle-time work sessions (METRICS M9, §6.5).
+
+Presence and open work sessions live in the Django cache (Redis in
+production, locmem in the embedded default) with TTLs; any cache failure
+degrades silently (no notice, the session is recorded at the next chance).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError
+from tickets import selectors, services
+from tickets.models import SavedView, Ticket
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30
+SESSION_IDLE_SECONDS = 120
+SESSION_MAX = timedelta(hours=4)
+PRESENCE_TTL = 45  # > one heartbeat interval
+
+
+# --- Bulk actions -------------------------------------------------------------
+
+BULK_ACTIONS = ("assign", "status", "priority", "tag", "merge")
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    ticket_id: int
+    ok: bool
+    message: str
+
+
+def tickets_bulk_apply(*, user: User, ticket_ids: list[int], action: str, value: Any) -> list[BulkResult]:
+    """Apply one action to each ticket through its service, each in its own
+    transaction: a refused move on one ticket is reported and the others go
+    on. Tickets the user may not see are reported as not found."""
+    if action not in BULK_ACTIONS:
+        raise ApplicationError(f"Unknown bulk action '{action}'.", code="invalid_action")
+    visible = set(selectors.ticket_list_for_user(user=user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
+    results: list[BulkResult] = []
+    for pk in dict.fromkeys(ticket_ids):
+        if pk not in visible:
+            results.append(BulkResult(pk, False, "not found"))
+            continue
+        try:
+            results.append(BulkResult(pk, True, _bulk_one(user=user, ticket_id=pk, action=action, value=value)))
+        except ApplicationError as exc:
+            results.append(BulkResult(pk, False, exc.message))
+    return results
+
+
+def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
+    if action == "status":
+        services.ticket_transition(ticket_id=ticket_id, target=value, actor=user, note="bulk action")
+        return f"status set to {value}"
+    if action == "priority":
+        services.ticket_set_priority(ticket_id=ticket_id, priority=value, actor=user)
+        return f"priority set to {value}"
+    if action == "tag":
+        services.ticket_tag(ticket_id=ticket_id, actor=user, add=list(value))
+        return "tagged " + ", ".join(value)
+    if action == "assign":
+        assignee = value  # a User or None, checked by the form
+        services.ticket_assign(ticket_id=ticket_id, assignee=assignee, actor=user, reason="bulk action")
+        return f"assigned to {assignee.display_name if assignee else 'nobody'}"
+    # merge: value is the target ticket id
+    if ticket_id == value:
+        return "merge target"
+    services.ticket_merge(source_id=ticket_id, target_id=value, actor=user)
+    return f"merged into #{value}"
+
+
+# --- Saved views --------------------------------------------------------------
+
+
+def saved_view_create(*, owner: User, name: str, filters: dict[str, Any], sort: str, is_shared: bool) -> SavedView:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give the view a name.", code="name_required")
+    if SavedView.objects.filter(owner=owner, name=name).exists():
+        raise ApplicationError("You already have a view with this name.", code="duplicate_name")
+    return SavedView.objects.create(owner=owner, name=name[:100], filters=filters, sort=sort, is_shared=is_shared)
+
+
+def saved_view_delete(*, user: User, view_id: int) -> None:
+    deleted, _ = SavedView.objects.filter(pk=view_id, owner=user).delete()
+    if not deleted:
+        raise ApplicationError("Only the owner can delete a view.", code="not_owner")
+
+
+# --- Presence (collision notice) -----------------------------------------------
+
+
+def _presence_key(ticket_id: int) -> str:
+    return f"ws:presence:{ticket_id}"
+
+
+def presence_touch(*, ticket_id: int, user: User, typing: bool, now: datetime | None = None) -> None:
+    """Mark `user` as viewing (or typing on) the ticket for PRESENCE_TTL s."""
+    now = now or timezone.now()
+    try:
+        entries = cache.get(_presence_key(ticket_id)) or {}
+        entries = {k: v for k, v in entries.items() if now.timestamp() - v["at"] < PRESENCE_TTL}
+        entries[str(user.pk)] = {"name": user.display_name, "typing": bool(typing), "at": now.timestamp()}
+        cache.set(_presence_key(ticket_id), entries, PRESENCE_TTL)
+    except Exception:
+        log.debug("presence unavailable", exc_info=True)
+
+
+def presence_leave(*, ticket_id: int, user: User) -> None:
+    try:
+        entries = cache.get(_presence_key(ticket_id)) or {}
+        entries.pop(str(user.pk), None)
+        cache.set(_presence_key(ticket_id), entries, PRESENCE_TTL)
+    except Exception:
+        log.debug("presence unavailable", exc_info=True)
+
+
+def presence_others(*, ticket_id: int, user: User, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Other agents on this ticket now: [{"name", "typing"}]; [] without a cache."""
+    now = now or timezone.now()
+    try:
+        entries = cache.get(_presence_key(ticket_id)) or {}
+    except Exception:
+        return []
+    return sorted(
+        (
+            {"name": v["name"], "typing": v["typing"]}
+            for k, v in entries.items()
+            if k != str(user.pk) and now.timestamp() - v["at"] < PRESENCE_TTL
+        ),
+        key=lambda e: e["name"],
+    )
+
+
+# --- Handle time: work sessions -----------------------------------------------------
+
+OPEN_INDEX_KEY = "ws:sessions:open"
+INDEX_TTL = 6 * 3600
+
+
+def _session_key(user_id: int, ticket_id: int) -> str:
+    return f"ws:session:{user_id}:{ticket_id}"
+
+
+def _index_update(key: str, last: float | None) -> None:
+    index = cache.get(OPEN_INDEX_KEY) or {}
+    if last is None:
+        index.pop(key, None)
+    else:
+        index[key] = last
+    cache.set(OPEN_INDEX_KEY, index, INDEX_TTL)
+
+
+def _record(user_id: int, ticket_id: int, started: float, ended: float) -> bool:
+    """Write the work_session.recorded event (capped at 4 h); False if empty."""
+    start = datetime.fromtimestamp(started, tz=UTC)
+    end = datetime.fromtimestamp(ended, tz=UTC)
+    end = min(end, start + SESSION_MAX)
+    if end <= start:
+        return False
+    agent = User.objects.get(pk=user_id)
+    try:
+        services.work_session_record(ticket_id=ticket_id, agent=agent, started_at=start, ended_at=end)
+    except (ApplicationError, Ticket.DoesNotExist):
+        return False
+    return True
+
+
+def work_heartbeat(
+    *, ticket_id: int, user: User, active: bool, final: bool = False, now: datetime | None = None
+) -> str:
+    """One heartbeat from the ticket page. Returns what happened:
+    "started", "extended", "recorded" (a session ended and was written),
+    "idle" (nothing open, page not active) or "unavailable" (no cache).
+
+    - active: the page is visible and had input recently; extends (or starts)
+      the session. A gap over 120 s closes the old session at its last
+      heartbeat and starts a new one. A session reaching 4 h is written
+      and a new one starts.
+    - final (page hidden/unload beacon): closes the session now.
+    """
+    if not user.is_staff_role:
+        return "idle"
+    now_ts = (now or timezone.now()).timestamp()
+    key = _session_key(user.pk, ticket_id)
+    try:
+        session = cache.get(key)
+    except Exception:
+        return "unavailable"
+    outcome = "idle"
+    if session and (now_ts - session["last"] > SESSION_IDLE_SECONDS):
+        _record(user.pk, ticket_id, session["started"], session["last"])
+        session, outcome = None, "recorded"
+    if session and now_ts - session["started"] >= SESSION_MAX.total_seconds():
+        _record(user.pk, ticket_id, session["started"], now_ts)
+        session, outcome = None, "recorded"
+    if final:
+        if session:
+            ended = now_ts if active else session["last"]
+            _record(user.pk, ticket_id, session["started"], max(ended, session["last"]))
+            outcome = "recorded"
+        cache.delete(key)
+        _index_update(key, None)
+        return outcome
+    if not active:
+        return outcome
+    if session:
+        session["last"] = now_ts
+        outcome = "extended" if outcome == "idle" else outcome
+    else:
+        session = {"started": now_ts, "last": now_ts}
+        outcome = "started" if outcome == "idle" else outcome
+    cache.set(key, session, INDEX_TTL)
+    _index_update(key, now_ts)
+    return outcome
+
+
+def work_sessions_close_idle(*, now: datetime | None = None) -> int:
+    """Periodic: write every open session idle for over 120 s. Returns count."""
+    now_ts = (now or timezone.now()).timestamp()
+    try:
+        index = cache.get(OPEN_INDEX_KEY) or {}
+    except Exception:
+        return 0
+    closed = 0
+    for key in list(index):
+        session = cache.get(key)
+        if session is None:
+            _index_update(key, None)
+            continue
+        if now_ts - session["last"] <= SESSION_IDLE_SECONDS:
+            continue
+        _, _, user_id, ticket_id = key.split(":")
+        # Claim it: a concurrent heartbeat may be closing the same session.
+        if not cache.add(f"{key}:closing", 1, 30):
+            continue
+        cache.delete(key)
+        _index_update(key, None)
+        if _record(int(user_id), int(ticket_id), session["started"], session["last"]):
+            closed += 1
+    return closed
+
+
+@transaction.atomic
+def time_entry_add(*, ticket_id: int, agent: User, minutes: int, note: str = "") -> None:
+    services.time_entry_log(ticket_id=ticket_id, agent=agent, seconds=minutes * 60, note=note)
