@@ -46,3 +46,29 @@ app.conf.beat_schedule.update(
         },
     }
 )
+
+# SLA (tickets.sla_services): warnings, breaches and escalations every minute
+# (a breach is marked at most ~60 s + scan time after its due instant);
+# pending reminders hourly.
+app.conf.beat_schedule.update(
+    {
+        "tickets-sla-breach-scan": {
+            "task": "tickets.sla_breach_scan",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 90},
+        },
+        "tickets-pending-remind": {
+            "task": "tickets.pending_remind",
+            "schedule": crontab(minute="7"),
+            "options": {"expires": 30 * 60},
+        },
+    }
+)
+
+# Manager dashboard: weekly KPI summary e-mail (metrics/report_tasks.py), Mondays 07:00 UTC.
+app.autodiscover_tasks(["metrics"], related_name="report_tasks")
+app.conf.beat_schedule["metrics-weekly-report"] = {
+    "task": "metrics.weekly_report",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    "options": {"expires": 6 * 3600},
+}

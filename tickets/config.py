@@ -81,6 +81,8 @@ class ConfigReport:
     changes: list[ConfigChange] = field(default_factory=list)
     # Open (unsolved) tickets in queues whose calendar or SLA policy changes.
     sla_affected_open_tickets: int = 0
+    # ... of which the stored SLA state (due instants, next check) changes.
+    sla_state_changed_open_tickets: int = 0
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -108,6 +110,10 @@ class ConfigReport:
             f"{'Dry run: ' if self.dry_run else ''}{self.created} {prefix}create, {self.updated} {prefix}update, "
             f"{self.unchanged} unchanged; open tickets that {'would ' if self.dry_run else ''}change SLA state: "
             f"{self.sla_affected_open_tickets}"
+        )
+        out.append(
+            f"open tickets whose SLA due instants {'would ' if self.dry_run else ''}change: "
+            f"{self.sla_state_changed_open_tickets}"
         )
         return out
 
@@ -165,6 +171,38 @@ class _Checker:
             date.fromisoformat(value)
         except (TypeError, ValueError):
             self.add(path, "must be a date YYYY-MM-DD")
+
+
+QUEUE_DAYS = ("auto_close_days", "pending_reminder_days")
+
+
+def _check_sla_extras(c: _Checker, pol: dict[str, Any], path: str) -> None:
+    """SLA policy warning fraction and escalation actions (tickets.sla_services)."""
+    from tickets.sla_services import ESCALATION_ACTIONS, ESCALATION_ON
+
+    frac = pol.get("warning_fraction")
+    if frac is not None and (isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac < 1):
+        c.add(f"{path}.warning_fraction", "must be a number between 0 and 1 (exclusive)")
+    escalations = pol.get("escalations", [])
+    if not isinstance(escalations, list):
+        c.add(f"{path}.escalations", "must be a list")
+        return
+    for j, esc in enumerate(escalations):
+        p = f"{path}.escalations[{j}]"
+        if not c.obj(esc, p):
+            continue
+        c.unknown_keys(esc, {"on", "targets", "action", "queue", "priority"}, p)
+        if esc.get("on", "breach") not in ESCALATION_ON:
+            c.add(f"{p}.on", f"must be one of {', '.join(ESCALATION_ON)}")
+        if esc.get("action") not in ESCALATION_ACTIONS:
+            c.add(f"{p}.action", f"must be one of {', '.join(ESCALATION_ACTIONS)}")
+        targets = esc.get("targets", [])
+        if not isinstance(targets, list) or any(t not in TARGET_FIELDS for t in targets):
+            c.add(f"{p}.targets", f"must be a list of {', '.join(TARGET_FIELDS)}")
+        if esc.get("action") == "reassign" and not isinstance(esc.get("queue"), str):
+            c.add(f"{p}.queue", "a reassign action needs a queue slug")
+        if "priority" in esc and esc["priority"] not in Ticket.Priority.values:
+            c.add(f"{p}.priority", f"must be one of {', '.join(Ticket.Priority.values)}")
 
 
 def _valid_tz(name: Any) -> bool:
@@ -243,7 +281,8 @@ def config_validate(document: Any) -> list[ConfigProblem]:
 
     policies: dict[str, str] = {}
     for path, pol in items("sla_policies"):
-        c.unknown_keys(pol, {"name", "pause_statuses", "targets"}, path)
+        c.unknown_keys(pol, {"name", "pause_statuses", "targets", "warning_fraction", "escalations"}, path)
+        _check_sla_extras(c, pol, path)
         unique(f"{path}.name", policies, c.text(pol, "name", path, max_len=100), "SLA policy")
         pauses = pol.get("pause_statuses", ["pending"])
         if not isinstance(pauses, list):
@@ -273,7 +312,13 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     existing_calendars = {n.lower() for n in Calendar.objects.values_list("name", flat=True)}
     existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
     for path, q in items("queues"):
-        c.unknown_keys(q, {"slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "inbound_email"}, path)
+        c.unknown_keys(
+            q, {"slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "inbound_email", *QUEUE_DAYS}, path
+        )
+        for key in QUEUE_DAYS:
+            v = q.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                c.add(f"{path}.{key}", "must be a whole number of days >= 0 or null")
         slug = c.text(q, "slug", path, max_len=100)
         if slug and not _SLUG.match(slug):
             c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
@@ -431,13 +476,15 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
         created = obj is None
         if created:
             obj = SLAPolicy(name=pol["name"])
-        changed = _sync(
-            obj,
-            {
-                "pause_statuses": list(pol.get("pause_statuses", ["pending"])),
-                "targets": _normalise_targets(pol.get("targets", {})),
-            },
-        )
+        wanted_policy: dict[str, Any] = {
+            "pause_statuses": list(pol.get("pause_statuses", ["pending"])),
+            "targets": _normalise_targets(pol.get("targets", {})),
+        }
+        if "warning_fraction" in pol:
+            wanted_policy["warning_fraction"] = float(pol["warning_fraction"])
+        if "escalations" in pol:
+            wanted_policy["escalations"] = [dict(sorted(e.items())) for e in pol["escalations"]]
+        changed = _sync(obj, wanted_policy)
         _record(report, "sla_policy", pol["name"], obj, changed, created)
         policies[pol["name"].lower()] = obj
         if changed and not created:
@@ -460,6 +507,9 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
         }
         if "inbound_email" in q:
             wanted["inbound_email"] = q["inbound_email"] or ""
+        for key in QUEUE_DAYS:
+            if key in q:
+                wanted[key] = q[key]
         changed = _sync(obj, wanted)
         _record(report, "queue", q["slug"], obj, changed, created)
         queues[q["slug"].lower()] = obj
@@ -534,6 +584,13 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
         report.sla_affected_open_tickets = Ticket.objects.filter(
             queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED, is_spam=False, is_deleted=False
         ).count()
+        # Recompute their stored SLA state (rolled back with a dry run).
+        from tickets.sla_services import tickets_sla_refresh
+
+        open_ids = Ticket.objects.filter(queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED).values_list(
+            "pk", flat=True
+        )
+        report.sla_state_changed_open_tickets = tickets_sla_refresh(ticket_ids=list(open_ids))
 
 
 # --- dump --------------------------------------------------------------------
@@ -543,6 +600,15 @@ def reporting_timezone(default: str = "UTC") -> str:
     """The reporting time zone set by configuration (`reporting.timezone`)."""
     value = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
     return value if isinstance(value, str) and value else default
+
+
+def _policy_dump(p: SLAPolicy) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": p.name, "pause_statuses": p.pause_statuses, "targets": p.targets}
+    if p.warning_fraction != SLAPolicy._meta.get_field("warning_fraction").default:
+        item["warning_fraction"] = p.warning_fraction
+    if p.escalations:
+        item["escalations"] = p.escalations
+    return item
 
 
 def config_dump() -> dict[str, Any]:
@@ -558,10 +624,7 @@ def config_dump() -> dict[str, Any]:
             }
             for c in Calendar.objects.order_by("name")
         ],
-        "sla_policies": [
-            {"name": p.name, "pause_statuses": p.pause_statuses, "targets": p.targets}
-            for p in SLAPolicy.objects.order_by("name")
-        ],
+        "sla_policies": [_policy_dump(p) for p in SLAPolicy.objects.order_by("name")],
         "queues": [],
         "request_types": [
             {"slug": t.slug, "name": t.name, "queue": t.queue.slug}
@@ -580,6 +643,9 @@ def config_dump() -> dict[str, Any]:
         }
         if q.inbound_email:
             item["inbound_email"] = q.inbound_email
+        for key in QUEUE_DAYS:
+            if getattr(q, key) is not None:
+                item[key] = getattr(q, key)
         doc["queues"].append(item)
     memberships: dict[int, list[str]] = {}
     for user_id, slug in QueueMembership.objects.order_by("queue__slug").values_list("user_id", "queue__slug"):

@@ -59,8 +59,14 @@ def events_committed(ticket_ids: Iterable[int]) -> None:
     """Run in the writing transaction for every batch of new events.
 
     Marks the tickets dirty for metrics recomputation (a transactional
-    outbox: the dirty row is the truth, the Celery wake-up only a hint).
+    outbox: the dirty row is the truth, the Celery wake-up only a hint) and
+    refreshes their stored SLA due instants (tickets.sla_services).
     """
     from metrics import services as metrics_services  # metrics imports tickets
 
-    metrics_services.tickets_mark_dirty(ticket_ids=list(ticket_ids))
+    ticket_ids = list(ticket_ids)
+    metrics_services.tickets_mark_dirty(ticket_ids=ticket_ids)
+    # SLA due instants follow every event (reply, status, priority, queue).
+    from tickets.sla_services import tickets_sla_refresh
+
+    tickets_sla_refresh(ticket_ids=ticket_ids)

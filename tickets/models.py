@@ -38,6 +38,12 @@ class SLAPolicy(models.Model):
     # {"high": {"first_response": 14400, "next_reply": ..., "resolution": ...,
     #           "business_hours": true}}
     targets = models.JSONField(default=dict, blank=True)
+    # Warn (an `sla.warning` event, once per target and cycle) when this
+    # fraction of a target has elapsed.
+    warning_fraction = models.FloatField(default=0.75)
+    # [{"on": "breach"|"warning", "targets": [...] (default all),
+    #   "action": "raise_priority"|"notify_manager"|"reassign", "queue": slug, "priority": p}]
+    escalations = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -61,6 +67,10 @@ class Queue(models.Model):
     sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.PROTECT)
     auto_assign = models.CharField(max_length=16, choices=AutoAssign.choices, default=AutoAssign.NONE)
     inbound_email = models.EmailField(blank=True)
+    # Time-based automations: None = the global setting (auto-close) / off
+    # (reminder); 0 = never auto-close.
+    auto_close_days = models.PositiveIntegerField(null=True, blank=True)
+    pending_reminder_days = models.PositiveIntegerField(null=True, blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues", blank=True
     )
@@ -175,6 +185,9 @@ class Ticket(models.Model):
     next_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+    # Next instant the SLA scan must look at this ticket (a warning or a
+    # breach to mark); NULL = nothing scheduled. Drives tickets.sla_services.
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)
     # Sort key for "by priority" lists (urgent=4 ... low=1), computed by the
     # database so every write path (import COPY included) keeps it right.
     priority_rank = models.GeneratedField(
@@ -235,6 +248,18 @@ class Ticket(models.Model):
             # Auto-close sweep: solved tickets by solve time.
             models.Index(
                 fields=["solved_at", "id"], name="ticket_solved_autoclose", condition=models.Q(status="solved")
+            ),
+            # SLA breach scan (a range scan over the few scheduled rows) and
+            # the "at risk / breached" lists over open tickets.
+            models.Index(
+                fields=["sla_next_check_at"],
+                name="ticket_sla_check",
+                condition=models.Q(sla_next_check_at__isnull=False),
+            ),
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="ticket_open_sla_due",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"], sla_due_at__isnull=False),
             ),
         ]
 
@@ -344,6 +369,7 @@ class TicketEvent(models.Model):
         ROUTING = "routing.matched", "Routing rule matched"
         SLA_WARNING = "sla.warning", "SLA warning"
         SLA_BREACHED = "sla.breached", "SLA breached"
+        SLA_ESCALATED = "sla.escalated", "SLA escalation"
 
     class ActorRole(models.TextChoices):
         CUSTOMER = "customer", "Customer"
@@ -492,3 +518,35 @@ class TicketSearch(models.Model):
             GinIndex(fields=["public_doc"], name="ticket_search_public_gin"),
             GinIndex(fields=["internal_doc"], name="ticket_search_internal_gin"),
         ]
+
+
+class SLAMark(models.Model):
+    """Exactly-once marks of time-driven actions.
+
+    One row per (ticket, kind, target, cycle): an SLA warning or breach of a
+    target's cycle, or a pending reminder (target "", cycle = the pending
+    period's start as epoch seconds). Inserted with ON CONFLICT DO NOTHING
+    in the transaction that records the event, so two scans (two beats, a
+    restarted worker) record it once.
+    """
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "SLA warning"
+        BREACH = "breach", "SLA breach"
+        REMINDER = "reminder", "Pending reminder"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_marks")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=32, blank=True)
+    cycle = models.BigIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+    event_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "kind", "target", "cycle"], name="sla_mark_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target}#{self.cycle} on #{self.ticket_id}"

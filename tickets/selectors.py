@@ -323,3 +323,35 @@ def ticket_events_for_metrics(*, ticket_ids: Any) -> Any:
         .order_by("ticket_id", "occurred_at", "id")
         .values_list(*METRICS_EVENT_FIELDS)
     )
+
+
+# --- SLA lists (issue 7): "at risk" and "breached" over open tickets -----------
+
+
+def ticket_sla_at_risk_for_user(*, user: Any, within_s: int = 3600, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Open tickets `user` may see whose earliest SLA target is due within
+    `within_s` seconds and not yet breached, soonest first (index
+    ticket_open_sla_due)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return (
+        ticket_list_for_user(user=user)
+        .filter(status__in=Ticket.UNSOLVED, sla_due_at__gt=now, sla_due_at__lte=now + timedelta(seconds=within_s))
+        .order_by("sla_due_at", "id")
+    )
+
+
+def ticket_sla_breached_for_user(*, user: Any, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Open tickets `user` may see with an unfulfilled SLA target past its
+    due instant, longest overdue first."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return (
+        ticket_list_for_user(user=user)
+        .filter(status__in=Ticket.UNSOLVED, sla_due_at__lte=now)
+        .order_by("sla_due_at", "id")
+    )

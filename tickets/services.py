@@ -654,7 +654,8 @@ def survey_respond(
 
 
 def tickets_auto_close_solved(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Close solved tickets whose solve is older than HELPDESK_AUTO_CLOSE_DAYS.
+    """Close solved tickets whose solve is older than their queue's
+    `auto_close_days` (None: HELPDESK_AUTO_CLOSE_DAYS; 0: never).
 
     Runs in bounded batches (index ticket_solved_autoclose); each ticket is
     closed by ticket_transition as the system, so the rule and the event are
@@ -662,18 +663,29 @@ def tickets_auto_close_solved(*, now: datetime | None = None, batch: int = 500) 
     """
     from datetime import timedelta
 
+    from django.db.models import Q
+
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.HELPDESK_AUTO_CLOSE_DAYS)
+    per_queue = dict(Queue.objects.filter(auto_close_days__isnull=False).values_list("pk", "auto_close_days"))
+
+    def cutoff_for(queue_id: int) -> datetime | None:
+        days = per_queue.get(queue_id, settings.HELPDESK_AUTO_CLOSE_DAYS)
+        return now - timedelta(days=days) if days else None
+
+    default_cutoff = cutoff_for(0)
+    cond = Q(solved_at__lt=default_cutoff) & ~Q(queue_id__in=list(per_queue)) if default_cutoff else Q(pk__in=[])
+    for qid in per_queue:
+        if cutoff_for(qid):
+            cond |= Q(queue_id=qid, solved_at__lt=cutoff_for(qid))
     closed = 0
     ids = list(
-        Ticket.objects.filter(status=S.SOLVED, solved_at__lt=cutoff)
-        .order_by("solved_at", "id")
-        .values_list("pk", flat=True)[:batch]
+        Ticket.objects.filter(cond, status=S.SOLVED).order_by("solved_at", "id").values_list("pk", flat=True)[:batch]
     )
     for pk in ids:
         with transaction.atomic():
             ticket = _lock(pk)
-            if ticket.status != S.SOLVED or not ticket.solved_at or ticket.solved_at >= cutoff:
+            cutoff = cutoff_for(ticket.queue_id)
+            if ticket.status != S.SOLVED or not ticket.solved_at or not cutoff or ticket.solved_at >= cutoff:
                 continue
             _transition_locked(
                 ticket, target=S.CLOSED, actor=None, role="system", note="auto-closed after solve", at=now

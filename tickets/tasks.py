@@ -12,3 +12,23 @@ def solved_auto_close(**kwargs: object) -> int:
     from tickets.services import tickets_auto_close_solved
 
     return tickets_auto_close_solved()
+
+
+@shared_task(name="tickets.sla_breach_scan", soft_time_limit=50, time_limit=60)
+def sla_breach_scan(**kwargs: object) -> dict[str, int]:
+    """Mark due SLA warnings and breaches exactly once and escalate.
+
+    Safe with two beats or a retried task (SKIP LOCKED + unique marks).
+    """
+    from tickets.sla_services import sla_breach_scan as scan
+
+    r = scan()
+    return {"tickets": r.tickets, "breaches": r.breaches, "warnings": r.warnings, "escalations": r.escalations}
+
+
+@shared_task(name="tickets.pending_remind", soft_time_limit=50, time_limit=60)
+def pending_remind(**kwargs: object) -> int:
+    """Remind requesters of tickets pending for their queue's number of days."""
+    from tickets.sla_services import tickets_remind_pending
+
+    return tickets_remind_pending()

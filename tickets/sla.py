@@ -1,0 +1,329 @@
+"""SLA state of one ticket, pure: events + policy + calendars -> per target
+and cycle, the due (breach) instant, paused or running, elapsed, outcome.
+
+    sla_state(events, context, warning_fraction=0.75) -> SLAState
+
+Built on `metrics.compute` (METRICS M14 and 1.5): the first-reply and
+resolution outcomes, elapsed clocks and breach instants are compute()'s own
+values; this module adds what the SLA machinery needs on top of them:
+
+* the projected due instant of a running target (`add` of the remaining
+  business time from the evaluation instant, closed form, so a target reached
+  exactly at 17:00:00 is due at 17:00:00);
+* paused or running (the resolution clock pauses in the policy's pause set);
+* next-reply targets (METRICS M2 runs), one cycle per run of customer
+  messages after the first reply;
+* the warning instant (a fraction of the target elapsed).
+
+Clock arithmetic is compute's `_Clock` (piecewise calendars over the queue
+timeline) and `helpdesk.lib.business_hours`; no second copy of those rules.
+Targets: `first_response` (cycle 0), `next_reply` (cycles 1, 2, ...),
+`resolution` (cycle 0: cumulative across reopens, one outcome per ticket).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from helpdesk.lib.business_hours import from_ts
+from metrics.compute import (
+    DEFAULT_PAUSE,
+    INF,
+    K_CREATED,
+    K_MESSAGE,
+    K_QUEUE,
+    K_STATUS,
+    UNSOLVED,
+    Context,
+    Ev,
+    _Clock,
+    _is_customer_public,
+    _is_public_agent_reply,
+    _is_resolution,
+    compute,
+)
+
+FIRST_RESPONSE = "first_response"
+NEXT_REPLY = "next_reply"
+RESOLUTION = "resolution"
+TARGETS = (FIRST_RESPONSE, NEXT_REPLY, RESOLUTION)
+DEFAULT_WARNING_FRACTION = 0.75
+
+ACTIVE, ACHIEVED, BREACHED = "active", "achieved", "breached"
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """One target's clock in one cycle, as of the evaluation instant."""
+
+    target: str
+    cycle: int
+    target_s: float
+    business_hours: bool
+    started_at: datetime | None
+    # The breach instant: the moment the running clock reaches the target.
+    # Projected while running; None while paused or when it was never reached
+    # before fulfilment.
+    due_at: datetime | None
+    warning_at: datetime | None
+    elapsed_s: float
+    paused: bool
+    outcome: str  # active | achieved | breached
+    outcome_at: datetime | None
+    # Still running or paused (not fulfilled, not cancelled): a breached
+    # target stays open until its fulfilment.
+    open: bool
+
+    @property
+    def remaining_s(self) -> float:
+        return max(self.target_s - self.elapsed_s, 0.0)
+
+
+@dataclass
+class SLAState:
+    as_of: datetime
+    applies: bool = False
+    priority: str | None = None
+    queue_id: int | None = None
+    status: str | None = None
+    targets: list[TargetState] = field(default_factory=list)
+
+    def current(self, target: str) -> TargetState | None:
+        """The latest cycle of `target` (None if it has none)."""
+        found = [t for t in self.targets if t.target == target]
+        return found[-1] if found else None
+
+    def due(self, target: str) -> datetime | None:
+        """The stored due instant of a target: set while it is open and running."""
+        t = self.current(target)
+        if t is None or not t.open or t.paused:
+            return None
+        return t.due_at
+
+    @property
+    def due_at(self) -> datetime | None:
+        dues = [d for d in (self.due(name) for name in TARGETS) if d is not None]
+        return min(dues) if dues else None
+
+    def fields(self) -> dict[str, datetime | None]:
+        """The Ticket columns this state stores."""
+        return {
+            "first_response_due_at": self.due(FIRST_RESPONSE),
+            "next_reply_due_at": self.due(NEXT_REPLY),
+            "resolution_due_at": self.due(RESOLUTION),
+            "sla_due_at": self.due_at,
+        }
+
+
+def _queue_segments(evs: Sequence[Ev]) -> list[tuple[float, int | None]]:
+    created = next(e for e in evs if e.kind == K_CREATED)
+    segments: list[tuple[float, int | None]] = [(created.occurred_at.timestamp(), created.data.get("queue_id"))]
+    segments.extend((e.occurred_at.timestamp(), e.data.get("to")) for e in evs if e.kind == K_QUEUE)
+    return segments
+
+
+def _reach(
+    intervals: Iterable[tuple[float, float, str]],
+    counted: Any,
+    amount: float,
+    as_of: float,
+    measure: Any,
+    add: Any,
+) -> float | None:
+    """The instant the clock (counting statuses where `counted(st)`) reaches
+    `amount`: in the past if it did by `as_of`, else projected from `as_of`
+    when the clock is running then, else None (paused or stopped)."""
+    elapsed = 0.0
+    for s, e, st in intervals:
+        if not counted(st):
+            continue
+        hi = min(e, as_of)
+        part = measure(s, hi) if hi > s else 0.0
+        if elapsed + part >= amount:
+            return add(s, amount - elapsed)
+        elapsed += part
+        if (e == INF or e > as_of) and s <= as_of:
+            return add(as_of, amount - elapsed)
+    return None
+
+
+def sla_state(
+    events: Iterable[Ev | Any],
+    context: Context,
+    *,
+    warning_fraction: float = DEFAULT_WARNING_FRACTION,
+) -> SLAState:
+    """The SLA state of one ticket as of `context.as_of` (see module doc)."""
+    evs = sorted(
+        (e if isinstance(e, Ev) else Ev.from_model(e) for e in events),
+        key=lambda e: (e.occurred_at, e.id),
+    )
+    as_of_dt = context.as_of
+    as_of = as_of_dt.timestamp()
+    evs = [e for e in evs if e.occurred_at.timestamp() <= as_of]
+    state = SLAState(as_of=as_of_dt)
+    if not any(e.kind == K_CREATED for e in evs):
+        return state
+    row = compute(evs, context)
+    state.priority, state.queue_id, state.status = row["priority"], row["queue_id"], row["status_at_as_of"]
+    if row["excluded"] or row["created_resolved"]:
+        return state
+    policy = context.sla_policies.get(row["queue_id"]) if row["queue_id"] is not None else None
+    targets = ((policy or {}).get("targets") or {}).get(row["priority"]) or {}
+    if not policy or not targets:
+        return state
+    state.applies = True
+    business = targets.get("business_hours", True)
+    clock = _Clock(_queue_segments(evs), context.calendars)
+    measure = clock.bus if business else (lambda a, b: max(b - a, 0.0))
+    add = clock.add if business else (lambda a, s: a + s)
+    frac = warning_fraction if 0 < warning_fraction < 1 else DEFAULT_WARNING_FRACTION
+    currently_resolved = row["status_at_as_of"] not in UNSOLVED
+
+    # First response (M1 clock, never paused): compute's values.
+    fr_target = targets.get(FIRST_RESPONSE, targets.get("first_reply"))
+    if fr_target is not None and row["frt_start_at"] is not None and row["sla_first_reply_target_s"] is not None:
+        start = row["frt_start_at"].timestamp()
+        outcome = row["sla_first_reply_outcome"]
+        if outcome is not None:  # None: resolved before any reply (cancelled)
+            state.targets.append(
+                TargetState(
+                    target=FIRST_RESPONSE,
+                    cycle=0,
+                    target_s=float(fr_target),
+                    business_hours=business,
+                    started_at=row["frt_start_at"],
+                    due_at=row["sla_first_reply_breach_at"],
+                    warning_at=from_ts(add(start, frac * float(fr_target))),
+                    elapsed_s=row["sla_first_reply_elapsed_s"] or 0.0,
+                    paused=False,
+                    outcome=outcome,
+                    outcome_at=row["sla_first_reply_outcome_at"],
+                    open=row["first_reply_at"] is None and not currently_resolved,
+                )
+            )
+
+    # Next reply (M2 runs): one cycle per run of customer public messages
+    # after the first reply, stopped by the next public agent reply and
+    # cancelled by a resolution.
+    nr_target = targets.get(NEXT_REPLY)
+    first_reply_at = row["first_reply_at"].timestamp() if row["first_reply_at"] else None
+    if nr_target is not None and first_reply_at is not None:
+        nr = float(nr_target)
+        stream: list[tuple[float, str]] = []
+        status = row["status_intervals"][0][2] if row["status_intervals"] else "new"
+        for e in evs:
+            t = e.occurred_at.timestamp()
+            if e.kind == K_STATUS:
+                source, target = e.data.get("from", status), e.data.get("to")
+                if _is_resolution(source, target):
+                    stream.append((t, "resolution"))
+                status = target
+            elif e.kind == K_MESSAGE:
+                if _is_public_agent_reply(e):
+                    stream.append((t, "reply"))
+                elif _is_customer_public(e):
+                    stream.append((t, "customer"))
+        cycle = 0
+        run_start: float | None = None
+        for t, tag in stream:
+            if t < first_reply_at or (t == first_reply_at and tag == "customer"):
+                continue
+            if tag == "customer" and run_start is None:
+                run_start = t
+                cycle += 1
+            elif tag in ("reply", "resolution") and run_start is not None:
+                if tag == "reply":
+                    elapsed = measure(run_start, t)
+                    due = add(run_start, nr)
+                    ok = elapsed <= nr
+                    state.targets.append(
+                        TargetState(
+                            target=NEXT_REPLY,
+                            cycle=cycle,
+                            target_s=nr,
+                            business_hours=business,
+                            started_at=from_ts(run_start),
+                            due_at=None if ok else from_ts(due),
+                            warning_at=from_ts(add(run_start, frac * nr)),
+                            elapsed_s=elapsed,
+                            paused=False,
+                            outcome=ACHIEVED if ok else BREACHED,
+                            outcome_at=from_ts(t if ok else due),
+                            open=False,
+                        )
+                    )
+                run_start = None  # a resolution cancels the run (no outcome)
+        if run_start is not None:
+            due = add(run_start, nr)
+            breached = due <= as_of
+            state.targets.append(
+                TargetState(
+                    target=NEXT_REPLY,
+                    cycle=cycle,
+                    target_s=nr,
+                    business_hours=business,
+                    started_at=from_ts(run_start),
+                    due_at=from_ts(due),
+                    warning_at=from_ts(add(run_start, frac * nr)),
+                    elapsed_s=measure(run_start, as_of),
+                    paused=False,
+                    outcome=BREACHED if breached else ACTIVE,
+                    outcome_at=from_ts(due) if breached else None,
+                    open=True,
+                )
+            )
+
+    # Resolution (cumulative, paused in the pause set): compute's values,
+    # plus the projected due and warning instants from the same intervals.
+    res_target = targets.get(RESOLUTION)
+    if res_target is not None and row["sla_resolution_target_s"] is not None:
+        res = float(res_target)
+        pause = set(policy.get("pause_statuses") or DEFAULT_PAUSE)
+        created_at = row["created_at"].timestamp()
+        intervals = [
+            (s.timestamp(), INF if e is None else e.timestamp(), st)
+            for s, e, st in row["status_intervals"]
+            if s.timestamp() >= created_at
+        ]
+
+        def counted(st: str) -> bool:
+            return st in UNSOLVED and st not in pause
+
+        outcome = row["sla_resolution_outcome"]
+        paused = not currently_resolved and row["status_at_as_of"] in pause
+        if outcome in (BREACHED, ACHIEVED):
+            due = row["sla_resolution_breach_at"]  # None if never reached
+        elif outcome == ACTIVE and not paused:
+            reached = _reach(intervals, counted, res, as_of, measure, add)
+            due = from_ts(reached) if reached is not None else None
+        else:
+            due = None
+        warn = _reach(intervals, counted, frac * res, as_of, measure, add)
+        state.targets.append(
+            TargetState(
+                target=RESOLUTION,
+                cycle=0,
+                target_s=res,
+                business_hours=business,
+                started_at=row["created_at"],
+                due_at=due,
+                warning_at=from_ts(warn) if warn is not None else None,
+                elapsed_s=row["sla_resolution_elapsed_s"] or 0.0,
+                paused=paused,
+                outcome=outcome,
+                outcome_at=row["sla_resolution_outcome_at"],
+                open=not currently_resolved,
+            )
+        )
+    return state
+
+
+def policy_dict(policy: Any) -> Mapping[str, Any] | None:
+    """The compute() shape of an SLAPolicy row."""
+    if policy is None:
+        return None
+    return {"pause_statuses": policy.pause_statuses, "targets": policy.targets}

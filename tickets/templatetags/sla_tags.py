@@ -1,0 +1,40 @@
+"""`{% sla_badge ticket %}`: due in X / breached Y ago, coloured (issue 7)."""
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+AT_RISK_S = 3600
+
+
+def _human(seconds: float) -> str:
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
+    """What the badge shows: state ok|at_risk|breached|none, text, due instant."""
+    due = getattr(ticket, "sla_due_at", None)
+    if due is None or getattr(ticket, "status", None) not in ("new", "open", "pending", "on_hold"):
+        return {"sla_state": "none", "sla_text": "", "sla_due": None}
+    delta = (due - (now or timezone.now())).total_seconds()
+    if delta <= 0:
+        return {"sla_state": "breached", "sla_text": f"breached {_human(delta)} ago", "sla_due": due}
+    state = "at_risk" if delta <= AT_RISK_S else "ok"
+    return {"sla_state": state, "sla_text": f"due in {_human(delta)}", "sla_due": due}
+
+
+@register.inclusion_tag("components/sla_badge.html")
+def sla_badge(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
+    return sla_badge_context(ticket, now)
