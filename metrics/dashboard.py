@@ -611,19 +611,16 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
 
 
 def csat_comments(*, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
-    """Latest CSAT comments of ratings in the period (latest rating per ticket)."""
+    """Latest CSAT comments in the period: newest csat.responded events with a comment that are
+    the ticket's latest rating (m.csat_at), walking the (kind, occurred_at) index backwards."""
     where, params = _filters_sql(scope, "csat_agent_id")
     sql = f"""
-        SELECT m.ticket_id, m.csat_value, m.csat_satisfied, m.csat_at, e.data->>'comment' AS comment
-        FROM metrics_ticketmetrics m
-        JOIN LATERAL (
-            SELECT data FROM tickets_ticketevent e
-            WHERE e.ticket_id = m.ticket_id AND e.kind = 'csat.responded'
-            ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1
-        ) e ON true
-        WHERE NOT m.excluded AND m.csat_at >= %s AND m.csat_at < %s {where}
+        SELECT e.ticket_id, m.csat_value, m.csat_satisfied, m.csat_at, e.data->>'comment' AS comment
+        FROM tickets_ticketevent e JOIN metrics_ticketmetrics m ON m.ticket_id = e.ticket_id
+        WHERE e.kind = 'csat.responded' AND e.occurred_at >= %s AND e.occurred_at < %s
           AND COALESCE(e.data->>'comment', '') <> ''
-        ORDER BY m.csat_at DESC LIMIT %s
+          AND NOT m.excluded AND m.csat_at = e.occurred_at {where}
+        ORDER BY e.occurred_at DESC, e.id DESC LIMIT %s
     """  # noqa: S608
     return _run(sql, [scope.period.start, scope.period.end, *params, limit])
 
