@@ -72,11 +72,3 @@ app.conf.beat_schedule["metrics-weekly-report"] = {
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     "options": {"expires": 6 * 3600},
 }
-
-# Manager dashboard: weekly KPI summary e-mail (metrics/report_tasks.py), Mondays 07:00 UTC.
-app.autodiscover_tasks(["metrics"], related_name="report_tasks")
-app.conf.beat_schedule["metrics-weekly-report"] = {
-    "task": "metrics.weekly_report",
-    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
-    "options": {"expires": 6 * 3600},
-}
