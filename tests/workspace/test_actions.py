@@ -65,7 +65,8 @@ def test_bulk_merge_asks_to_confirm_first(three, agent, client):
     assert "Yes, merge" in confirm.content.decode()
     assert Ticket.objects.get(pk=three[0].pk).merged_into_id is None
     done = client.post("/agent/tickets/bulk/", {**data, "confirm": "on"})
-    assert "merged into #%d" % three[2].pk in done.content.decode()
+    target = three[2].pk
+    assert f"merged into #{target}" in done.content.decode()
     src = Ticket.objects.get(pk=three[0].pk)
     assert src.merged_into_id == three[2].pk and src.status == "closed"
 
