@@ -72,3 +72,10 @@ app.conf.beat_schedule["metrics-weekly-report"] = {
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     "options": {"expires": 6 * 3600},
 }
+
+# Agent workspace: handle-time sessions abandoned without a final beacon.
+app.conf.beat_schedule["tickets-work-sessions-close-idle"] = {
+    "task": "tickets.work_sessions_close_idle",
+    "schedule": crontab(minute="*"),
+    "options": {"expires": 90},
+}

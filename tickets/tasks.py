@@ -32,3 +32,11 @@ def pending_remind(**kwargs: object) -> int:
     from tickets.sla_services import tickets_remind_pending
 
     return tickets_remind_pending()
+
+
+@shared_task(name="tickets.work_sessions_close_idle", soft_time_limit=50, time_limit=60)
+def work_sessions_close_idle(**kwargs: object) -> int:
+    """Write handle-time sessions with no heartbeat for over 120 s (M9)."""
+    from tickets.workspace_services import work_sessions_close_idle as close
+
+    return close()
