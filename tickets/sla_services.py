@@ -233,21 +233,25 @@ def sla_breach_scan(*, now: datetime | None = None, batch: int = SCAN_BATCH, max
                 break
             states = ticket_sla_states(ids, now=now)
             marks = _marks(ids)
-            for tid in ids:
-                state, policy = states[tid]
-                try:
-                    with transaction.atomic(), _defer([tid]):
-                        _process(tid, state, policy, marks.get(tid, set()), now, result)
-                except Exception:
-                    logger.exception("SLA scan failed for ticket %s; retrying later", tid)
-                    result.errors += 1
-                    Ticket.objects.filter(pk=tid).update(sla_next_check_at=now + RETRY_DELAY)
-                    continue
-                tickets_sla_refresh(ticket_ids=[tid], now=now)
-                # Progress guarantee: never leave a ticket due at or before now.
-                Ticket.objects.filter(pk=tid, sla_next_check_at__lte=now).update(
-                    sla_next_check_at=now + timedelta(minutes=1)
-                )
+            failed = []
+            with _defer(ids):  # one refresh for the whole batch below
+                for tid in ids:
+                    state, policy = states[tid]
+                    try:
+                        with transaction.atomic():
+                            _process(tid, state, policy, marks.get(tid, set()), now, result)
+                    except Exception:
+                        logger.exception("SLA scan failed for ticket %s; retrying later", tid)
+                        result.errors += 1
+                        failed.append(tid)
+            done = [tid for tid in ids if tid not in failed]
+            tickets_sla_refresh(ticket_ids=done, now=now)
+            if failed:
+                Ticket.objects.filter(pk__in=failed).update(sla_next_check_at=now + RETRY_DELAY)
+            # Progress guarantee: never leave a claimed ticket due at or before now.
+            Ticket.objects.filter(pk__in=done, sla_next_check_at__lte=now).update(
+                sla_next_check_at=now + timedelta(minutes=1)
+            )
             result.tickets += len(ids)
         if len(ids) < batch:
             break
