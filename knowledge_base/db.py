@@ -8,7 +8,7 @@ on PostgreSQL; search then falls back to `icontains` elsewhere.
 
 from typing import Any
 
-from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
 class PostgresOnlyAddIndex(AddIndex):
@@ -19,3 +19,30 @@ class PostgresOnlyAddIndex(AddIndex):
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class PostgresOnlyRemoveIndex(RemoveIndex):
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+# The weighted document of one article (title A > tags B > body C), as one
+# upsert into the narrow search table. Used by services.article_index and by
+# migration 0002 (backfill). %(where)s is a trusted literal, never user input.
+INDEX_UPSERT_SQL = """
+INSERT INTO knowledge_base_articlesearchdoc (article_id, title, status, visibility, audience, search_vector)
+SELECT a.id, a.title, a.status, a.visibility, a.audience,
+       setweight(to_tsvector(%%(cfg)s::regconfig, coalesce(a.title, '')), 'A')
+    || setweight(to_tsvector(%%(cfg)s::regconfig, coalesce(a.tags_text, '')), 'B')
+    || setweight(to_tsvector(%%(cfg)s::regconfig, coalesce(a.body_text, '')), 'C')
+FROM knowledge_base_article a
+WHERE %(where)s
+ON CONFLICT (article_id) DO UPDATE SET
+    title = EXCLUDED.title, status = EXCLUDED.status, visibility = EXCLUDED.visibility,
+    audience = EXCLUDED.audience, search_vector = EXCLUDED.search_vector
+"""

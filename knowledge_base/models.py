@@ -80,16 +80,11 @@ class Article(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
-    # title (A) > tags (B) > body (C); maintained by services.article_index.
-    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["title"]
         indexes = [
             models.Index(fields=["status", "visibility", "audience"], name="kb_article_visible"),
-            # PostgreSQL only (see migrations 0001): created by PostgresOnlyAddIndex.
-            GinIndex(fields=["search_vector"], name="kb_article_search_gin"),
-            GinIndex(fields=["title"], name="kb_article_title_trgm", opclasses=["gin_trgm_ops"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=["draft", "published"]), name="kb_article_status"),
@@ -111,6 +106,31 @@ class Article(models.Model):
     @property
     def is_public(self) -> bool:
         return self.visibility == self.Visibility.PUBLIC
+
+
+class ArticleSearchDoc(models.Model):
+    """The search index of one article, kept narrow on purpose: ranking reads
+    only these rows (title, access columns, vector), never the wide article
+    row with its body, HTML and text. Rewritten by `services.article_index`
+    in the same transaction as every article write. The access columns are
+    copies; selectors re-check access on the article rows they return.
+    """
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="search_doc")
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=16)
+    visibility = models.CharField(max_length=16)
+    audience = models.CharField(max_length=16)
+    # title (A) > tags (B) > body (C)
+    search_vector = SearchVectorField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "visibility", "audience"], name="kb_searchdoc_visible"),
+            # PostgreSQL only (see migration 0002): created by PostgresOnlyAddIndex.
+            GinIndex(fields=["search_vector"], name="kb_searchdoc_vector_gin"),
+            GinIndex(fields=["title"], name="kb_searchdoc_title_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
 
 class ArticleVersion(models.Model):

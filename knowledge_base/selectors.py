@@ -23,7 +23,15 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from knowledge_base.models import Article, ArticleVersion, Audience, Category, DeflectionEvent, SearchLog
+from knowledge_base.models import (
+    Article,
+    ArticleSearchDoc,
+    ArticleVersion,
+    Audience,
+    Category,
+    DeflectionEvent,
+    SearchLog,
+)
 from knowledge_base.services import search_config
 
 # A deflection is decided this long after the suggested article was opened.
@@ -49,13 +57,16 @@ def article_visible_q(*, user: Any) -> Q:
     return q
 
 
+def _audience_q(audience: str | None) -> Q:
+    if audience in (Audience.SUPPORT, Audience.SERVICE):
+        return Q(audience__in=[audience, Audience.BOTH])
+    return Q()
+
+
 def article_list_for_user(*, user: Any, audience: str | None = None) -> QuerySet[Article]:
     """Published articles `user` may read, optionally for one team
     (`support`/`service`; articles for both always match)."""
-    qs = Article.objects.filter(article_visible_q(user=user)).select_related("category")
-    if audience in (Audience.SUPPORT, Audience.SERVICE):
-        qs = qs.filter(audience__in=[audience, Audience.BOTH])
-    return qs
+    return Article.objects.filter(article_visible_q(user=user) & _audience_q(audience)).select_related("category")
 
 
 def article_get_for_user(*, user: Any, slug: str) -> Article:
@@ -147,7 +158,14 @@ def _threshold() -> float:
 
 @transaction.atomic
 def _search_postgresql(
-    qs: QuerySet[Article], query: str, tokens: list[str], *, limit: int, match_all: bool, prefix_last: bool
+    qs: QuerySet[Article],
+    access_q: Q,
+    query: str,
+    tokens: list[str],
+    *,
+    limit: int,
+    match_all: bool,
+    prefix_last: bool,
 ) -> list[SearchResult]:
     tsq = _tsquery(tokens, match_all=match_all, prefix_last=prefix_last)
     # Typo tolerance: title words similar to the query words (pg_trgm `%>`,
@@ -163,11 +181,20 @@ def _search_postgresql(
     with connection.cursor() as cursor:
         # Transaction-local, so other users of the connection keep the default.
         cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [str(_threshold())])
+    # Rank on the narrow search table; the same access predicate applies
+    # (same column names), and the article rows below are re-checked
+    # through `qs`, so a stale copy can only hide a result, never leak one.
+    docs = ArticleSearchDoc.objects.filter(access_q).filter(Q(search_vector=tsq) | typo_q)
     ranked = (
-        qs.filter(Q(search_vector=tsq) | typo_q)
-        .annotate(
-            rank=SearchRank(F("search_vector"), tsq, weights=RANK_WEIGHTS)
-            + Value(0.5) * TrigramWordSimilarity(Value(query), "title")
+        docs.annotate(
+            # Full-text hits rank by ts_rank (title A >> body C); rows found
+            # only by a typo-tolerant title match rank by half their title
+            # similarity. CASE keeps word_similarity off the common path.
+            rank=Case(
+                When(search_vector=tsq, then=SearchRank(F("search_vector"), tsq, weights=RANK_WEIGHTS)),
+                default=Value(0.5) * TrigramWordSimilarity(Value(query), "title"),
+                output_field=FloatField(),
+            )
         )
         .order_by("-rank", "pk")
         .values_list("pk", "rank")[:limit]
@@ -177,8 +204,7 @@ def _search_postgresql(
         return []
     # Headlines are costly: only for the rows on the page.
     rows = (
-        Article.objects.filter(pk__in=list(ranks))
-        .select_related("category")
+        qs.filter(pk__in=list(ranks))
         .annotate(
             snippet=SearchHeadline(
                 "body_text",
@@ -192,7 +218,7 @@ def _search_postgresql(
                 fragment_delimiter=" … ",
             )
         )
-        .defer("body", "body_html", "body_text", "search_vector")
+        .defer("body", "body_html", "body_text")
     )
     results = [SearchResult(article=a, rank=float(ranks[a.pk]), snippet=_highlight(a.snippet)) for a in rows]
     results.sort(key=lambda r: (-r.rank, r.article.pk))
@@ -252,7 +278,10 @@ def article_search(
     limit = max(1, min(limit, 100))
     qs = article_list_for_user(user=user, audience=audience)
     if connection.vendor == "postgresql":
-        return _search_postgresql(qs, query, tokens, limit=limit, match_all=match_all, prefix_last=prefix_last)
+        access_q = article_visible_q(user=user) & _audience_q(audience)
+        return _search_postgresql(
+            qs, access_q, query, tokens, limit=limit, match_all=match_all, prefix_last=prefix_last
+        )
     return _search_fallback(qs, tokens, limit=limit, match_all=match_all)
 
 

@@ -6,8 +6,9 @@ Rules:
 - Only managers (and admins) publish, unpublish, or change a published
   article (including restoring an old version of it).
 - Every change of title or body writes an ArticleVersion.
-- The search vector (title A > tags B > body C) is rewritten in the same
-  transaction as the article, on PostgreSQL only.
+- The search document (title A > tags B > body C, plus copies of the
+  access columns) is rewritten in the same transaction as every article
+  write, on PostgreSQL only.
 """
 
 import html
@@ -16,14 +17,14 @@ from typing import Any
 
 import nh3
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
 
 from helpdesk.lib.exceptions import ApplicationError, PermissionDenied
 from helpdesk.lib.markdown import render_markdown
+from knowledge_base.db import INDEX_UPSERT_SQL
 from knowledge_base.models import (
     Article,
     ArticleFeedback,
@@ -80,25 +81,21 @@ def parse_tags(text: str) -> list[str]:
     return [t for t in text.replace(",", " ").split() if t]
 
 
-def search_vector_expression() -> Any:
-    """The weighted document: title (A) > tags (B) > body (C)."""
-    cfg = search_config()
-    return (
-        SearchVector("title", weight="A", config=cfg)
-        + SearchVector("tags_text", weight="B", config=cfg)
-        + SearchVector("body_text", weight="C", config=cfg)
-    )
-
-
-def article_index(*, article_ids: Sequence[int] | None = None) -> int:
-    """Rewrite the search vector of the given articles (all when None).
-    No-op outside PostgreSQL. Returns the number of rows updated."""
+def article_index(*, article_ids: Sequence[int] | None = None) -> None:
+    """Rewrite the search documents (ArticleSearchDoc) of the given articles,
+    or of all when None: weighted vector plus copies of title and access
+    columns. Called in the same transaction by every article write.
+    No-op outside PostgreSQL (the fallback search reads articles directly)."""
     if connection.vendor != "postgresql":
-        return 0
-    qs: QuerySet[Article] = Article.objects.all()
-    if article_ids is not None:
-        qs = qs.filter(pk__in=list(article_ids))
-    return qs.update(search_vector=search_vector_expression())
+        return
+    params: dict[str, Any] = {"cfg": search_config()}
+    if article_ids is None:
+        where = "TRUE"
+    else:
+        where = "a.id = ANY(%(ids)s)"
+        params["ids"] = [int(i) for i in article_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(INDEX_UPSERT_SQL % {"where": where}, params)
 
 
 def _version_write(article: Article, actor: Any, note: str) -> ArticleVersion:
@@ -214,7 +211,6 @@ def article_update(
     if audience is not None:
         article.audience = audience
         fields.append("audience")
-    tags_changed = False
     if tags is not None:
         tag_objs = _tags_get_or_create(tags)
         tags_text = " ".join(t.name for t in tag_objs)
@@ -222,14 +218,12 @@ def article_update(
             article.tags.set(tag_objs)
             article.tags_text = tags_text
             fields.append("tags_text")
-            tags_changed = True
     article.updated_at = timezone.now()
     article.full_clean()
     article.save(update_fields=fields)
     if content_changed:
         _version_write(article, actor, note or "Edited")
-    if content_changed or tags_changed:
-        article_index(article_ids=[article.pk])
+    article_index(article_ids=[article.pk])  # access columns may have changed too
     return article
 
 
@@ -243,6 +237,7 @@ def article_publish(*, article_id: int, actor: Any) -> Article:
         article.published_at = timezone.now()
         article.published_by = actor
         article.save(update_fields=["status", "published_at", "published_by"])
+        article_index(article_ids=[article.pk])
     return article
 
 
@@ -254,6 +249,7 @@ def article_unpublish(*, article_id: int, actor: Any) -> Article:
     if article.is_published:
         article.status = Article.Status.DRAFT
         article.save(update_fields=["status"])
+        article_index(article_ids=[article.pk])
     return article
 
 

@@ -103,3 +103,15 @@ def test_inactive_staff_user_is_treated_as_non_staff(kb, agent):
     agent.is_active = False
     titles = {r.article.title for r in selectors.article_search(user=agent, query=SECRET, match_all=False)}
     assert titles == {"Zebracorn public guide"}
+
+
+@pytest.mark.django_db
+def test_a_stale_search_document_cannot_leak_an_internal_article(article_make):
+    """Even if the search table's access copy were stale (a write that skipped
+    the service), the article rows are re-checked before anything is shown."""
+    article = article_make("Quarterly vault rotation", "vault steps")
+    Article.objects.filter(pk=article.pk).update(visibility=Article.Visibility.INTERNAL)  # bypasses the service
+    from django.contrib.auth.models import AnonymousUser
+
+    assert selectors.article_search(user=AnonymousUser(), query="vault") == []
+    assert selectors.article_suggest_for_user(user=AnonymousUser(), query="quarterly vau") == []
