@@ -123,12 +123,16 @@ class ArticleSearchDoc(models.Model):
     audience = models.CharField(max_length=16)
     # title (A) > tags (B) > body (C)
     search_vector = SearchVectorField(null=True)
+    # title (A) + tags (B) only: suggestions while typing match what an
+    # article is about, not every body that mentions a common word.
+    title_vector = SearchVectorField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["status", "visibility", "audience"], name="kb_searchdoc_visible"),
             # PostgreSQL only (see migration 0002): created by PostgresOnlyAddIndex.
             GinIndex(fields=["search_vector"], name="kb_searchdoc_vector_gin"),
+            GinIndex(fields=["title_vector"], name="kb_searchdoc_title_gin"),
             GinIndex(fields=["title"], name="kb_searchdoc_title_trgm", opclasses=["gin_trgm_ops"]),
         ]
 

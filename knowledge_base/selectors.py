@@ -166,7 +166,9 @@ def _search_postgresql(
     limit: int,
     match_all: bool,
     prefix_last: bool,
+    titles_only: bool,
 ) -> list[SearchResult]:
+    vector = "title_vector" if titles_only else "search_vector"
     tsq = _tsquery(tokens, match_all=match_all, prefix_last=prefix_last)
     # Typo tolerance: title words similar to the query words (pg_trgm `%>`,
     # served by the trigram GIN index). On the search page every long word
@@ -184,14 +186,14 @@ def _search_postgresql(
     # Rank on the narrow search table; the same access predicate applies
     # (same column names), and the article rows below are re-checked
     # through `qs`, so a stale copy can only hide a result, never leak one.
-    docs = ArticleSearchDoc.objects.filter(access_q).filter(Q(search_vector=tsq) | typo_q)
+    docs = ArticleSearchDoc.objects.filter(access_q).filter(Q(**{vector: tsq}) | typo_q)
     ranked = (
         docs.annotate(
             # Full-text hits rank by ts_rank (title A >> body C); rows found
             # only by a typo-tolerant title match rank by half their title
             # similarity. CASE keeps word_similarity off the common path.
             rank=Case(
-                When(search_vector=tsq, then=SearchRank(F("search_vector"), tsq, weights=RANK_WEIGHTS)),
+                When(Q(**{vector: tsq}), then=SearchRank(F(vector), tsq, weights=RANK_WEIGHTS)),
                 default=Value(0.5) * TrigramWordSimilarity(Value(query), "title"),
                 output_field=FloatField(),
             )
@@ -264,13 +266,15 @@ def article_search(
     audience: str | None = None,
     match_all: bool = True,
     prefix_last: bool = False,
+    titles_only: bool = False,
 ) -> list[SearchResult]:
     """Articles `user` may read that match `query`, best first, each with a
     highlighted snippet (HTML-escaped; only <mark> added).
 
     PostgreSQL: full-text search on the weighted vector (title > tags >
-    body), ranked by ts_rank plus trigram word similarity of the title, and
-    typo-tolerant on titles (pg_trgm). Elsewhere: icontains fallback.
+    body; `titles_only`: title and tags), ranked by ts_rank, and
+    typo-tolerant on titles (pg_trgm word similarity; rows found only that
+    way rank by half their similarity). Elsewhere: icontains fallback.
     """
     tokens = _tokens(query)
     if not tokens:
@@ -280,17 +284,34 @@ def article_search(
     if connection.vendor == "postgresql":
         access_q = article_visible_q(user=user) & _audience_q(audience)
         return _search_postgresql(
-            qs, access_q, query, tokens, limit=limit, match_all=match_all, prefix_last=prefix_last
+            qs,
+            access_q,
+            query,
+            tokens,
+            limit=limit,
+            match_all=match_all,
+            prefix_last=prefix_last,
+            titles_only=titles_only,
         )
     return _search_fallback(qs, tokens, limit=limit, match_all=match_all)
 
 
 def article_suggest_for_user(*, user: Any, query: str, limit: int = 5, audience: str | None = None) -> list[Any]:
     """Suggestions while someone types (portal new request, agent "insert
-    article link"): any word may match, the last word is a prefix."""
+    article link"): any word of the title or tags may match (typos in
+    titles tolerated), the last word is a prefix. Bodies are not searched:
+    a subject line is compared with what articles are about."""
     if len(query.strip()) < 3:
         return []
-    return article_search(user=user, query=query, limit=limit, audience=audience, match_all=False, prefix_last=True)
+    return article_search(
+        user=user,
+        query=query,
+        limit=limit,
+        audience=audience,
+        match_all=False,
+        prefix_last=True,
+        titles_only=True,
+    )
 
 
 # --- versions ----------------------------------------------------------------

@@ -3,17 +3,9 @@
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-from django.conf import settings
 from django.db import migrations, models
 
-from knowledge_base.db import INDEX_UPSERT_SQL, PostgresOnlyAddIndex, PostgresOnlyRemoveIndex
-
-
-def backfill(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    cfg = getattr(settings, "HELPDESK_KB_SEARCH_CONFIG", "english")
-    schema_editor.execute(INDEX_UPSERT_SQL % {"where": "TRUE"}, {"cfg": cfg})
+from knowledge_base.db import PostgresOnlyAddIndex, PostgresOnlyRemoveIndex
 
 
 class Migration(migrations.Migration):
@@ -68,5 +60,5 @@ class Migration(migrations.Migration):
                 fields=["title"], name="kb_searchdoc_title_trgm", opclasses=["gin_trgm_ops"]
             ),
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
+        # Backfill: migration 0003 (after the last column of the table).
     ]

@@ -142,3 +142,14 @@ def test_fallback_search_on_other_databases_ranks_title_first(article_make):
 def test_internal_flag_is_respected_by_search_vector_rows(article_make):
     article_make("Vault procedure", "vault", visibility=Article.Visibility.INTERNAL)
     assert selectors.article_search(user=ANON, query="vault") == []
+
+
+@pytest.mark.django_db
+def test_suggestions_match_titles_and_tags_not_bodies(article_make):
+    article_make("Printer offline", "Mentions refund in passing.")
+    article_make("Refund timeline", "How long it takes.")
+    article_make("Returns", "Body.", tags=["refund"])
+    assert set(titles(selectors.article_suggest_for_user(user=ANON, query="my refun"))) == {
+        "Refund timeline",
+        "Returns",
+    }
