@@ -61,6 +61,7 @@ def ticket_search_reindex_range(*, start_id: int, end_id: int) -> None:
         cur.execute(_REFRESH_BY_RANGE, [start_id, end_id])
 
 
+MATCH_CAP = 10_000
 NUMBER_RE = re.compile(r"^#?(\d{1,12})$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -92,7 +93,15 @@ def ticket_search_q(*, user: Any, query: str) -> Q | None:
         docs = Q(public_doc=sq)
         if staff:
             docs |= Q(internal_doc=sq)
-        return Q(pk__in=TicketSearch.objects.filter(docs).values("ticket_id"))
+        matches = TicketSearch.objects.filter(docs).values("ticket_id")
+        # Adaptive plan: a term matching up to MATCH_CAP tickets becomes a
+        # literal id list (GIN bitmap, then primary-key probes and a top-N
+        # sort); a very common term keeps the semi-join, which the planner
+        # runs as a walk of the sort index that stops after one page.
+        ids = list(matches.values_list("ticket_id", flat=True)[: MATCH_CAP + 1])
+        if len(ids) <= MATCH_CAP:
+            return Q(pk__in=ids)
+        return Q(pk__in=matches)
     visible = [Message.Visibility.PUBLIC, Message.Visibility.INTERNAL] if staff else [Message.Visibility.PUBLIC]
     hits = Message.objects.filter(body__icontains=query, visibility__in=visible).values("ticket_id")
     return Q(subject__icontains=query) | Q(pk__in=hits)
