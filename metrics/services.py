@@ -245,6 +245,19 @@ def _rollup_apply(delta: dict[tuple, list[float]]) -> None:
     ]
     if not rows:
         return
+    if connection.vendor != "postgresql":
+        # The embedded default (SQLite): the same upsert, row by row.
+        with connection.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO metrics_metricsdaily"
+                " (day, queue_id, kind, agent_id, metric, n, sum_s, numerator, denominator)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (day, queue_id, kind, agent_id, metric) DO UPDATE SET"
+                " n = n + excluded.n, sum_s = sum_s + excluded.sum_s,"
+                " numerator = numerator + excluded.numerator, denominator = denominator + excluded.denominator",
+                rows,
+            )
+        return
     from psycopg2.extras import execute_values
 
     with connection.cursor() as cur:
@@ -275,8 +288,9 @@ def tickets_recompute(
     ids = sorted(set(ticket_ids))
     if not ids:
         return 0
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(1296389185, (t %% 2147483647)::int) FROM unnest(%s) AS t", [ids])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(1296389185, (t %% 2147483647)::int) FROM unnest(%s) AS t", [ids])
     ctx = context or metrics_context(as_of=as_of)
     zone = reporting_zone()
     old = {m.ticket_id: m for m in TicketMetrics.objects.filter(ticket_id__in=ids)}
@@ -334,6 +348,13 @@ def metrics_dirty_claim_and_recompute(*, batch: int = CLAIM_BATCH) -> int:
     Returns how many were claimed (0 = nothing left for this worker).
     """
     with transaction.atomic():
+        if connection.vendor != "postgresql":
+            # SQLite has one writer at a time: no SKIP LOCKED needed.
+            ids = list(MetricsDirty.objects.order_by("ticket_id").values_list("ticket_id", flat=True)[:batch])
+            MetricsDirty.objects.filter(ticket_id__in=ids).delete()
+            if ids:
+                tickets_recompute(ticket_ids=ids)
+            return len(ids)
         with connection.cursor() as cur:
             cur.execute(
                 """
@@ -363,7 +384,7 @@ def metrics_mark_range_dirty(*, lo: int, hi: int, since: datetime | None = None)
     """Mark tickets with lo <= id < hi dirty (the rebuild's unit of work)."""
     sql = (
         "INSERT INTO metrics_metricsdirty (ticket_id, marked_at)"
-        " SELECT id, now() FROM tickets_ticket WHERE id >= %s AND id < %s"
+        " SELECT id, CURRENT_TIMESTAMP FROM tickets_ticket WHERE id >= %s AND id < %s"
     )
     params: list[Any] = [lo, hi]
     if since is not None:
@@ -377,8 +398,15 @@ def metrics_mark_range_dirty(*, lo: int, hi: int, since: datetime | None = None)
 
 def metrics_reset() -> None:
     """Empty every derived table (before a from-scratch rebuild)."""
+    tables = (
+        "metrics_ticketmetrics",
+        "metrics_metricsdaily",
+        "metrics_ticketagenthandle",
+        "metrics_ticketstatusinterval",
+    )
     with connection.cursor() as cur:
-        cur.execute(
-            "TRUNCATE metrics_ticketmetrics, metrics_metricsdaily,"
-            " metrics_ticketagenthandle, metrics_ticketstatusinterval"
-        )
+        if connection.vendor == "postgresql":
+            cur.execute("TRUNCATE " + ", ".join(tables))
+        else:
+            for table in tables:
+                cur.execute("DELETE FROM " + table)  # noqa: S608 - fixed table names

@@ -222,3 +222,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# SQLite (embedded default) ignores INCLUDE columns of covering indexes; harmless.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]

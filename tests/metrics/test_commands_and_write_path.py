@@ -77,6 +77,17 @@ def test_rebuild_reset_gives_the_same_rollups(imported):
 def test_event_commit_marks_dirty_and_wakes_recompute_eagerly(settings):
     """Without a broker (eager mode) the wake-up runs on commit in-process;
     the dirty row is written in the event's own transaction."""
+    from helpdesk.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the embedded default (no REDIS_URL)
+    try:
+        _event_commit_recomputes_in_process()
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def _event_commit_recomputes_in_process():
     queue = QueueFactory()
     agent = AgentFactory()
     ticket = ticket_make(queue=queue, requester=CustomerFactory())
