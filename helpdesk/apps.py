@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class HelpdeskConfig(AppConfig):
     name = "helpdesk"
     verbose_name = "Help desk"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from helpdesk.lib.sqlite import register
+
+        connection_created.connect(register, dispatch_uid="helpdesk-sqlite-functions")

@@ -30,6 +30,12 @@ class PercentileCont(Aggregate):
     def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
         super().__init__(expression, fraction=float(fraction), **extra)
 
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # helpdesk.lib.sqlite registers a Python aggregate with the same semantics.
+        return super().as_sql(
+            compiler, connection, function="percentile_cont_py", template="%(function)s(%(expressions)s, %(fraction)s)"
+        )
+
 
 # metric -> (column, cohort instant, attribution column)
 DURATIONS: dict[str, tuple[str, str, str]] = {
