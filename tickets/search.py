@@ -82,7 +82,11 @@ def ticket_search_q(*, user: Any, query: str) -> Q | None:
     if number:
         return Q(pk=int(number.group(1)))
     if EMAIL_RE.match(query):
-        return Q(requester__email__iexact=query)
+        # Resolve the person first (a small table), then the indexed
+        # requester_id; UPPER(email) on the ticket join has no index.
+        from accounts.models import User
+
+        return Q(requester_id__in=list(User.objects.filter(email__iexact=query).values_list("pk", flat=True)))
     staff = user_may_see_internal(user=user)
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery
