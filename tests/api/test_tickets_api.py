@@ -301,3 +301,40 @@ class TestLists:
         body = api_client_for(other_agent).get(reverse("api:event-list")).json()
         assert {e["ticket_id"] for e in body["results"]} == {world["foreign"].pk}
         assert json.dumps(body).count(SECRET_NOTE) == 0
+
+
+def test_customer_list_matches_the_shared_access_predicate(world, api_client_for, customer, queue):
+    """The API's index-friendly customer predicate gives exactly the rows of
+    tickets.selectors.ticket_list_for_user (own, CC'd, shared organisation)."""
+    from accounts.models import Organisation
+    from tests.factories import CustomerFactory
+    from tickets import selectors, services
+
+    org = Organisation.objects.create(name="Shared", shares_tickets=True)
+    colleague = CustomerFactory(organisation=org)
+    customer.organisation = org
+    customer.save(update_fields=["organisation"])
+    cc_ticket = ticket_make(queue=queue)
+    services.ticket_set_ccs(ticket_id=cc_ticket.pk, ccs=[customer], actor=None)
+    ticket_make(queue=queue, requester=colleague)
+    ticket_make(queue=queue)  # someone else's: not visible
+    expected = sorted(selectors.ticket_list_for_user(user=customer).values_list("pk", flat=True), reverse=True)
+    got = [r["id"] for r in api_client_for(customer).get(reverse("api:ticket-list")).json()["results"]]
+    assert got == expected and len(got) == 3
+
+
+def test_hand_written_ticket_output_equals_drf_rendering(world, queue, agent, customer, request_type):
+    """TicketOutputSerializer.to_representation (fast path) renders exactly
+    what DRF's generic path renders from the declared fields."""
+    from tickets import services
+    from tickets.api.serializers import TicketOutputSerializer
+
+    services.ticket_assign(ticket_id=world["own"].pk, assignee=agent, actor=agent)
+    services.ticket_tag(ticket_id=world["own"].pk, actor=agent, add=["b", "a"])
+    services.ticket_transition(ticket_id=world["own"].pk, target="solved", actor=agent)
+    ticket_make(queue=queue, requester=customer, request_type=request_type)
+    tickets = Ticket.objects.select_related("queue", "requester", "assignee", "request_type").prefetch_related("tags")
+    assert tickets.count() == 3
+    serializer = TicketOutputSerializer()
+    for ticket in tickets:
+        assert serializer.to_representation(ticket) == serializer.generic_representation(ticket)

@@ -17,9 +17,30 @@ from tickets import selectors
 from tickets.models import Message, Queue, RequestType, Ticket, TicketEvent
 
 
+def _customer_visibility_q(user: Any) -> Q:
+    """`tickets.selectors.ticket_visibility_q` for a customer, with the CC
+    subquery materialised (a customer has few CCs): `requester = X OR id =
+    ANY(...)` lets PostgreSQL OR two indexes instead of walking the whole
+    primary key for `ORDER BY id DESC LIMIT n` (2.6 s -> ms at 1M tickets)."""
+    cc_ids = list(Ticket.ccs.through.objects.filter(user_id=user.pk).values_list("ticket_id", flat=True)[:10000])
+    q = Q(requester_id=user.pk)
+    if cc_ids:
+        q |= Q(pk__in=cc_ids)
+    if user.organisation_id and user.organisation and user.organisation.shares_tickets:
+        q |= Q(organisation_id=user.organisation_id)
+    return q
+
+
 def ticket_list_filtered(*, user: Any, filters: Mapping[str, Any]) -> QuerySet[Ticket]:
     """Tickets `user` may see, narrowed by validated list filters."""
-    qs = selectors.ticket_list_for_user(user=user).select_related("request_type").prefetch_related("tags")
+    if getattr(user, "is_authenticated", False) and user.is_active and not user.is_staff_role:
+        # Same rows as selectors.ticket_list_for_user (asserted by a test).
+        qs = Ticket.objects.select_related("queue", "requester", "assignee").filter(
+            _customer_visibility_q(user), is_spam=False, is_deleted=False
+        )
+    else:
+        qs = selectors.ticket_list_for_user(user=user)
+    qs = qs.select_related("request_type").prefetch_related("tags")
     if "queue" in filters:
         qs = qs.filter(queue__slug=filters["queue"])
     if "kind" in filters:
