@@ -109,6 +109,8 @@ HIST_LABELS = ("< 1 h", "1–4 h", "4–8 h", "8–24 h", "1–2 d", "2–3 d", 
 HIST_KPIS = ("frt", "full_resolution")
 
 FILTER_COLUMNS = ("queue_id", "kind", "priority", "channel")
+# Cohorts with a per-day/week trend on the page (the others only need the tiles).
+TREND_COHORTS = ("frt", "last_res", "csat", "created")
 
 
 # --- period -----------------------------------------------------------------
@@ -286,12 +288,19 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
         col = _duration_column(hist_kpis[0], scope.clock)
         edges = ", ".join(str(e) for e in HIST_EDGES)
         hist_col_sql = f", CASE WHEN m.{inst} >= %s THEN width_bucket(m.{col}, ARRAY[{edges}]::float8[]) END AS hb"
-    sets = ["(cur, kind)", "(cur)", "(bk)"]
+    sets = ["(cur, kind)", "(cur)"]
+    if cohort in TREND_COHORTS:
+        sets.append("(bk)")
     if scope.with_agents and cohort in ("frt", "last_res", "csat", "created"):
         sets.append("(ag)")
     if hist_kpis:
         sets.append("(hb)")
-    group_cols = ["cur", "kind", "bk"] + (["ag"] if "(ag)" in sets else []) + (["hb"] if hist_kpis else [])
+    group_cols = (
+        ["cur", "kind"]
+        + (["bk"] if "(bk)" in sets else [])
+        + (["ag"] if "(ag)" in sets else [])
+        + (["hb"] if hist_kpis else [])
+    )
     select_aggs = ", ".join(f'{sql} AS "{alias}"' for alias, sql in aggs)
     sql = f"""
         SELECT GROUPING({", ".join(group_cols)}) AS g, {", ".join(group_cols)}, {select_aggs}
