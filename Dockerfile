@@ -1,10 +1,17 @@
 # Production image: gunicorn for web; the same image runs the worker and beat.
+# Front-end libraries (Chart.js, htmx) come from the npm registry at build time.
+FROM node:20-slim AS assets
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=helpdesk.settings.base
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+COPY --from=assets /app/node_modules ./node_modules
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 RUN useradd --system --uid 1000 helpdesk && mkdir -p /app/media && chown -R helpdesk /app/media
 USER helpdesk
