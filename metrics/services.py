@@ -133,7 +133,12 @@ _MODEL_FIELDS = [
 ]
 
 
+_JSON_SCALARS = (float, int, str, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _JSON_SCALARS:
+        return value  # fast path: most values are numbers or None
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, dict):
@@ -145,6 +150,12 @@ def _jsonable(value: Any) -> Any:
 
 def metrics_row_build(ticket_id: int, row: dict[str, Any]) -> TicketMetrics:
     """A TicketMetrics instance (unsaved) from a compute() row."""
+    values = _metrics_values(row)
+    return TicketMetrics(ticket_id=ticket_id, computed_at=timezone.now(), **values)
+
+
+def _metrics_values(row: dict[str, Any]) -> dict[str, Any]:
+    """TicketMetrics field values (all but ticket_id and computed_at) of a compute() row."""
     from metrics.present import EXPORT_FIELDS
 
     values = {name: row.get(name) for name in _MODEL_FIELDS}
@@ -158,7 +169,8 @@ def metrics_row_build(ticket_id: int, row: dict[str, Any]) -> TicketMetrics:
     data["resolver_id"] = row.get("resolver_id")
     data["work_sessions"] = _jsonable(row.get("work_sessions") or {})
     data["next_reply_at"] = _jsonable(row.get("next_reply_at") or [])
-    return TicketMetrics(ticket_id=ticket_id, computed_at=timezone.now(), data=data, **values)
+    values["data"] = data
+    return values
 
 
 def _day(instant: datetime | None, zone: ZoneInfo) -> date | None:
@@ -410,3 +422,318 @@ def metrics_reset() -> None:
         else:
             for table in tables:
                 cur.execute("DELETE FROM " + table)  # noqa: S608 - fixed table names
+
+
+# --- bulk rebuild (PostgreSQL) -------------------------------------------------
+#
+# A full rebuild does not need retract-and-apply: per id range it reads the
+# events with one ordered range scan (raw tuples, no model instances), runs
+# the same compute(), replaces the range's rows with COPY, and afterwards
+# MetricsDaily is rebuilt set-based from TicketMetrics by
+# metrics_rollups_rebuild() (the SQL twin of contributions()). Per batch, the
+# ids are locked with the same advisory locks as tickets_recompute, so a live
+# worker recomputing one of them waits and then overwrites with fresher data.
+
+REBUILD_BATCH = 1000
+
+try:  # orjson is ~5x faster for the event payloads; json is the fallback
+    import orjson
+
+    _json_loads = orjson.loads
+
+    def _json_dumps(value: Any) -> str:
+        return orjson.dumps(value).decode()
+
+except ImportError:  # pragma: no cover
+    import json
+
+    _json_loads = json.loads
+    _json_dumps = json.dumps
+
+_TM_NAMES = [f.name for f in TicketMetrics._meta.concrete_fields]
+_TM_COLUMNS = ", ".join(f.column for f in TicketMetrics._meta.concrete_fields)
+_EVENTS_SQL = (
+    "SELECT ticket_id, id, kind, occurred_at, actor_id, actor_role, visibility, is_automated, data::text"
+    " FROM tickets_ticketevent WHERE ticket_id >= %s AND ticket_id < %s ORDER BY ticket_id, occurred_at, id"
+)
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """One value in PostgreSQL COPY text format."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif kind is bool:
+        return "t" if value else "f"
+    elif kind is float or kind is int:
+        return repr(value)
+    elif kind is datetime:
+        return value.isoformat()
+    elif kind is dict or kind is list:
+        text = _json_dumps(value)
+    else:
+        text = str(value)
+    if any(ch in text for ch in _COPY_SPECIAL):
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _copy_rows(cur: Any, table: str, columns: str, lines: list[str]) -> None:
+    import io
+
+    if lines:
+        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO("".join(lines)))
+
+
+def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, int]:
+    """Recompute and replace the metrics rows of ids in [lo, hi) (in a transaction)."""
+    from itertools import groupby
+    from operator import itemgetter
+
+    cur.execute(
+        "SELECT count(pg_advisory_xact_lock(1296389185, (t %% 2147483647)::int))"
+        " FROM generate_series(%s::bigint, %s::bigint - 1) AS t",
+        [lo, hi],
+    )
+    # Before reading the events: an event committed after this statement
+    # marks its ticket dirty again (the row lock makes its insert wait).
+    cur.execute("DELETE FROM metrics_metricsdirty WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])
+    cur.execute(_EVENTS_SQL, [lo, hi])
+    rows = cur.fetchall()
+    now = _copy_field(timezone.now())
+    loads = _json_loads
+    metric_lines: list[str] = []
+    handle_lines: list[str] = []
+    interval_lines: list[str] = []
+    tickets = 0
+    for tid, group in groupby(rows, key=itemgetter(0)):
+        evs = [
+            Ev(eid, kind, at, actor_id, role, vis, auto, loads(data) if data else {})
+            for _, eid, kind, at, actor_id, role, vis, auto, data in group
+        ]
+        if not any(e.kind == "ticket.created" for e in evs):
+            continue
+        row = compute(evs, ctx)
+        values = _metrics_values(row)
+        values["ticket_id"] = tid
+        tickets += 1
+        metric_lines.append(
+            "\t".join(now if name == "computed_at" else _copy_field(values[name]) for name in _TM_NAMES) + "\n"
+        )
+        prefix = f"{tid}\t"
+        for agent, secs in (row.get("handle_by_agent_s") or {}).items():
+            sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]
+            handle_lines.append(f"{prefix}{agent}\t{_copy_field(float(secs))}\t{_copy_field(sessions)}\n")
+        for s, e, st in row["status_intervals"]:
+            interval_lines.append(f"{prefix}{_copy_field(st)}\t{_copy_field(s)}\t{_copy_field(e)}\n")
+    for table in ("metrics_ticketmetrics", "metrics_ticketagenthandle", "metrics_ticketstatusinterval"):
+        cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
+    _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
+    _copy_rows(cur, "metrics_ticketagenthandle", "ticket_id, agent_id, handle_s, sessions", handle_lines)
+    _copy_rows(cur, "metrics_ticketstatusinterval", "ticket_id, status, started_at, ended_at", interval_lines)
+    return tickets, len(rows)
+
+
+def metrics_bulk_rebuild_range(
+    *, lo: int, hi: int, as_of: datetime | None = None, batch: int = REBUILD_BATCH
+) -> tuple[int, int]:
+    """Rebuild TicketMetrics / handles / intervals for ids in [lo, hi), PostgreSQL only.
+
+    One transaction per `batch` ids. MetricsDaily is NOT touched: run
+    metrics_rollups_rebuild() once every range is done. Returns (tickets, events).
+    """
+    if connection.vendor != "postgresql":
+        raise RuntimeError("the bulk rebuild needs PostgreSQL (COPY); use tickets_recompute")
+    ctx = metrics_context(as_of=as_of)
+    tickets = events = 0
+    for a in range(lo, hi, batch):
+        with transaction.atomic(), connection.cursor() as wrapper:
+            t, e = _bulk_rebuild_batch(wrapper.cursor, a, min(a + batch, hi), ctx)
+        tickets += t
+        events += e
+    return tickets, events
+
+
+def metrics_id_bounds() -> tuple[int, int] | None:
+    """(min id, max id + 1) of the tickets, or None without tickets."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT min(id), max(id) FROM tickets_ticket")
+        lo, hi = cur.fetchone()
+    return None if lo is None else (lo, hi + 1)
+
+
+def _rebuild_job(args: tuple[int, int, str | None, int]) -> tuple[int, int, float, float]:
+    """multiprocessing worker: (tickets, events, own CPU s, its PostgreSQL backend CPU s)."""
+    import time as _time
+
+    lo, hi, as_of, batch = args
+    cpu0 = _time.process_time()
+    pg0 = _backend_cpu()
+    at = datetime.fromisoformat(as_of) if as_of else None
+    tickets, events = metrics_bulk_rebuild_range(lo=lo, hi=hi, as_of=at, batch=batch)
+    return tickets, events, _time.process_time() - cpu0, _backend_cpu() - pg0
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same host only; else 0)."""
+    import os
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def metrics_bulk_rebuild(
+    *,
+    as_of: datetime | None = None,
+    processes: int = 1,
+    chunk: int = 20000,
+    batch: int = REBUILD_BATCH,
+    progress: Any = None,
+) -> dict[str, float]:
+    """Full rebuild over every ticket id, in `processes` processes, then the rollups.
+
+    Each process opens its own connection (the parent closes its connections
+    before forking). Returns counts and CPU seconds (Python and PostgreSQL backends).
+    """
+    import time as _time
+
+    from django.db import connections
+
+    bounds = metrics_id_bounds()
+    stats = {"tickets": 0, "events": 0, "py_cpu_s": 0.0, "pg_cpu_s": 0.0}
+    if bounds is None:
+        return stats
+    as_of = as_of or timezone.now()
+    jobs = [(a, min(a + chunk, bounds[1]), as_of.isoformat(), batch) for a in range(bounds[0], bounds[1], chunk)]
+
+    def add(result: tuple[int, int, float, float]) -> None:
+        stats["tickets"] += result[0]
+        stats["events"] += result[1]
+        stats["py_cpu_s"] += result[2]
+        stats["pg_cpu_s"] += result[3]
+        if progress:
+            progress(stats)
+
+    if processes <= 1:
+        for job in jobs:
+            add(_rebuild_job(job))
+    else:
+        import multiprocessing
+
+        connections.close_all()
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_child_init) as pool:
+            for result in pool.imap_unordered(_rebuild_job, jobs):
+                add(result)
+    t0 = _time.process_time()
+    pg0 = _backend_cpu()
+    stats["rollup_cells"] = metrics_rollups_rebuild()
+    stats["py_cpu_s"] += _time.process_time() - t0
+    stats["pg_cpu_s"] += _backend_cpu() - pg0
+    return stats
+
+
+def _child_init() -> None:
+    from django.db import connections
+
+    # Never reuse the parent's sockets (they were closed before the fork anyway).
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+
+
+# The SQL twin of contributions(): one row per (instant, metric, agent, n, s, num, den).
+_CONTRIB_VALUES = """
+  (m.created_at, 'created', m.assignee_id, 1, 0.0::float8, 0, 0),
+  (CASE WHEN m.frt_cal_s IS NOT NULL THEN m.first_reply_at END, 'frt_cal', m.first_replier_id, 1, m.frt_cal_s, 0, 0),
+  (CASE WHEN m.frt_cal_s IS NOT NULL THEN m.first_reply_at END, 'frt_bus', m.first_replier_id, 1, m.frt_bus_s, 0, 0),
+  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'first_resolution_cal',
+   m.resolver_id, 1, m.first_resolution_cal_s, 0, 0),
+  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'first_resolution_bus',
+   m.resolver_id, 1, m.first_resolution_bus_s, 0, 0),
+  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'reopen',
+   m.resolver_id, 1, m.reopens::float8, (m.reopens > 0)::int, 1),
+  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'substantive_reopen',
+   m.resolver_id, 0, 0.0, (m.substantive_reopens > 0)::int, 1),
+  (m.last_resolved_at, 'resolved', m.resolver_id, 1, 0.0, 0, 0),
+  {durations}
+  (CASE WHEN m.handle_s IS NOT NULL THEN m.last_resolved_at END, 'handle', m.resolver_id, 1, m.handle_s, 0, 0),
+  (m.last_resolved_at, 'fcr', m.resolver_id, m.zero_touch::int, 0.0, m.fcr::int, m.fcr_eligible::int),
+  (m.csat_at, 'csat', m.csat_agent_id, 0, 0.0, COALESCE(m.csat_satisfied, false)::int, 1),
+  (CASE WHEN m.csat_score IS NOT NULL THEN m.csat_at END, 'csat_score', m.csat_agent_id, 1, m.csat_score::float8, 0, 0),
+  (m.csat_offered_at, 'csat_offered', m.resolver_id, 1, 0.0, (m.csat_at IS NOT NULL)::int, 0),
+  (CASE WHEN m.sla_first_reply_outcome IN ('achieved', 'breached') THEN m.sla_first_reply_outcome_at END,
+   'sla_first_reply', m.assignee_id, 0, 0.0, (m.sla_first_reply_outcome = 'breached')::int, 1),
+  (CASE WHEN m.sla_resolution_outcome IN ('achieved', 'breached') THEN m.sla_resolution_outcome_at END,
+   'sla_resolution', m.assignee_id, 0, 0.0, (m.sla_resolution_outcome = 'breached')::int, 1)
+""".format(
+    durations="\n  ".join(
+        f"(CASE WHEN m.{name}_{suffix}_s IS NOT NULL THEN m.last_resolved_at END, '{name}_{suffix}',"
+        f" m.resolver_id, 1, m.{name}_{suffix}_s, 0, 0),"
+        for name in DURATION_METRICS_LAST_RESOLVED
+        for suffix in ("cal", "bus")
+    )
+)
+
+_ROLLUPS_SQL = f"""
+INSERT INTO metrics_metricsdaily (day, queue_id, kind, agent_id, metric, n, sum_s, numerator, denominator)
+SELECT (c.at AT TIME ZONE %s)::date, c.queue_id, c.kind, c.agent_id, c.metric,
+       sum(c.n), sum(c.s), sum(c.num), sum(c.den)
+FROM (
+  SELECT v.at, COALESCE(m.queue_id, 0) AS queue_id, m.kind, COALESCE(v.agent, 0) AS agent_id, v.metric,
+         v.n, v.s, v.num, v.den
+  FROM metrics_ticketmetrics m
+  CROSS JOIN LATERAL (VALUES {_CONTRIB_VALUES}) AS v(at, metric, agent, n, s, num, den)
+  WHERE NOT m.excluded AND v.at IS NOT NULL
+  UNION ALL
+  SELECT m.last_resolved_at, COALESCE(m.queue_id, 0), m.kind, h.agent_id, 'handle_agent', 1, h.handle_s, 0, 0
+  FROM metrics_ticketmetrics m JOIN metrics_ticketagenthandle h ON h.ticket_id = m.ticket_id
+  WHERE NOT m.excluded AND m.last_resolved_at IS NOT NULL AND m.handle_s IS NOT NULL
+) AS c
+GROUP BY 1, 2, 3, 4, 5
+HAVING sum(c.n) <> 0 OR sum(c.s) <> 0 OR sum(c.num) <> 0 OR sum(c.den) <> 0
+"""  # noqa: S608 - built from fixed column names only
+
+
+def metrics_rollups_rebuild() -> int:
+    """Recompute every MetricsDaily cell set-based from TicketMetrics (PostgreSQL).
+
+    Equal to the sum of contributions() over all rows. The table is locked
+    EXCLUSIVE first, so a concurrent recompute's retract-and-apply waits and
+    then applies its delta on top of a state that already counts its old row.
+    Returns the number of cells.
+    """
+    if connection.vendor != "postgresql":
+        return _rollups_rebuild_python()
+    zone = reporting_zone().key
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("LOCK TABLE metrics_metricsdaily IN EXCLUSIVE MODE")
+        cur.execute("DELETE FROM metrics_metricsdaily")
+        cur.execute(_ROLLUPS_SQL, [zone])
+        return cur.rowcount
+
+
+def _rollups_rebuild_python() -> int:
+    """The same on other databases: the sum of contributions() of every row."""
+    from metrics.models import MetricsDaily
+
+    zone = reporting_zone()
+    total: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
+    with transaction.atomic():
+        for m in TicketMetrics.objects.iterator(chunk_size=2000):
+            for key, v in contributions(m, zone).items():
+                cell = total[key]
+                for i in range(4):
+                    cell[i] += v[i]
+        MetricsDaily.objects.all().delete()
+        _rollup_apply(total)
+    return sum(1 for v in total.values() if any(v))

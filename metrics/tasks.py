@@ -42,3 +42,19 @@ def sweep(**kwargs: object) -> int:
         if n == 0:
             break
     return total
+
+
+@shared_task(name="metrics.rebuild_range", soft_time_limit=1800, time_limit=1900)
+def rebuild_range(*, lo: int, hi: int, batch: int = 1000, as_of: str | None = None, **kwargs: object) -> int:
+    """Bulk rebuild of the ticket ids in [lo, hi) (metrics_rebuild in broker mode).
+
+    Idempotent: a redelivered task rewrites the same rows. MetricsDaily is
+    rebuilt by the command once every range is done.
+    """
+    from datetime import datetime
+
+    from metrics.services import metrics_bulk_rebuild_range
+
+    at = datetime.fromisoformat(as_of) if as_of else None
+    tickets, _events = metrics_bulk_rebuild_range(lo=lo, hi=hi, as_of=at, batch=batch)
+    return tickets

@@ -108,6 +108,7 @@ class BusinessCalendar:
         self._cum_end: list[float] = []  # ... and including it
         self._first_day: date | None = None
         self._last_day: date | None = None  # exclusive
+        self._safe_lo = self._safe_hi = 0.0  # empty fast-path range until the first build
         if not any(self.weekly) and not any(self.overrides.values()):
             self._never_open = True
         else:
@@ -159,8 +160,14 @@ class BusinessCalendar:
             cum_end.append(total)
         self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
         self._first_day, self._last_day = first, last
+        # Instants whose local date is surely inside the margins _ensure keeps
+        # (two days of slack for offsets/DST): _ensure is a no-op for them.
+        self._safe_lo = datetime.combine(first + timedelta(days=2), time(0), tzinfo=self.zone).timestamp()
+        self._safe_hi = datetime.combine(last - timedelta(days=2), time(0), tzinfo=self.zone).timestamp()
 
     def _ensure(self, ts: float) -> None:
+        if self._safe_lo <= ts < self._safe_hi:
+            return  # fast path (hot: called for every bus() bound)
         day = datetime.fromtimestamp(ts, tz=self.zone).date()
         if self._first_day is None:
             self._build(date(day.year - 1, 1, 1), date(day.year + 2, 1, 1))
