@@ -5,18 +5,18 @@ Both take the same row tuples from `replay` with ids already allocated
 are only inserted: events are append-only (a trigger refuses UPDATE/DELETE).
 """
 
-import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from io import StringIO
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Max, Model
 
 from tickets.models import Message, Ticket, TicketEvent
 
 NULL = "\\N"
-_ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
 
 MESSAGE_COLS = (
     "id",
@@ -43,21 +43,39 @@ EVENT_COLS = (
 )
 
 
+def _esc(text: str) -> str:
+    """Escape text for COPY's text format. Chained str.replace: each is one
+    fast scan that returns the same string when there is nothing to replace
+    (much cheaper than str.translate on the usual clean text)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "")
+
+
+def _json(value: Any) -> str:
+    """A JSON value in COPY text format. orjson writes no raw control
+    characters (they are \\u escapes inside strings), so only the backslashes
+    of its escapes need doubling."""
+    text = orjson.dumps(value).decode()
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
 def _text(value: Any) -> str:
     """One value in COPY text format."""
+    t = type(value)
+    if t is str:
+        return _esc(value)
     if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int):
+        return NULL
+    if t is bool:
+        return "t" if value else "f"
+    if t is int:
         return str(value)
-    if isinstance(value, datetime):
+    if t is datetime:
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False).translate(_ESC)
-    return str(value).translate(_ESC)
+        return _json(value)
+    return _esc(str(value))
 
 
 def _columns(model: type[Model], known: tuple[str, ...]) -> tuple[list[str], str]:
@@ -106,87 +124,115 @@ class IdPool:
         self._pos = 0
 
 
+@dataclass
+class Prepared:
+    """One batch's rows, ready to write: on PostgreSQL the COPY texts (built
+    by the parsing thread, so the writing thread mostly waits on the
+    database), on SQLite the row lists."""
+
+    copies: list[tuple[str, list[str], str]] = field(default_factory=list)  # (table, columns, text)
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    ticket_tags: list[tuple[int, int]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+
 class Writer:
     def __init__(self) -> None:
         self.pg = connection.vendor == "postgresql"
         self.ticket_fields = [f for f in Ticket._meta.concrete_fields if not getattr(f, "generated", False)]
         self.ticket_defaults = {f.attname: f.get_default() for f in self.ticket_fields}
+        self.ticket_attnames = [f.attname for f in self.ticket_fields]
+        self.ticket_cols = [f.column for f in self.ticket_fields]
         self.message_cols, self.message_suffix = _columns(Message, MESSAGE_COLS)
         self.event_cols, self.event_suffix = _columns(TicketEvent, EVENT_COLS)
         self.tags_table = Ticket.tags.through._meta.db_table
 
-    def _copy(self, table: str, cols: list[str], buf: StringIO) -> None:
-        buf.seek(0)
-        with connection.cursor() as cur:
-            cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", buf)
+    # --- preparing (pure Python, any thread) -------------------------------------
 
-    def tickets(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
+    def prepare(
+        self,
+        *,
+        tickets: list[dict[str, Any]],
+        ticket_tags: list[tuple[int, int]],
+        messages: list[tuple[Any, ...]],
+        events: list[tuple[Any, ...]],
+    ) -> Prepared:
         if not self.pg:
-            Ticket.objects.bulk_create([Ticket(**{**self.ticket_defaults, **r}) for r in rows], batch_size=500)
-            return
-        defaults = self.ticket_defaults
-        attnames = [f.attname for f in self.ticket_fields]
-        buf = StringIO()
-        write = buf.write
-        for r in rows:
-            write("\t".join(_text(r[a] if a in r else defaults[a]) for a in attnames))
-            write("\n")
-        self._copy(Ticket._meta.db_table, [f.column for f in self.ticket_fields], buf)
+            return Prepared(tickets=tickets, ticket_tags=ticket_tags, messages=messages, events=events)
+        copies = []
+        if tickets:
+            copies.append((Ticket._meta.db_table, self.ticket_cols, self.tickets_text(tickets)))
+        if ticket_tags:
+            copies.append((self.tags_table, ["ticket_id", "tag_id"], "".join(f"{t}\t{g}\n" for t, g in ticket_tags)))
+        if messages:
+            copies.append((Message._meta.db_table, self.message_cols, self.messages_text(messages)))
+        if events:
+            copies.append((TicketEvent._meta.db_table, self.event_cols, self.events_text(events)))
+        return Prepared(copies=copies)
 
-    def messages(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if not self.pg:
-            Message.objects.bulk_create([Message(**dict(zip(MESSAGE_COLS, r, strict=True))) for r in rows], 500)
-            return
-        buf = StringIO()
-        write = buf.write
+    def tickets_text(self, rows: list[dict[str, Any]]) -> str:
+        attnames = self.ticket_attnames
+        default_text = {a: _text(v) for a, v in self.ticket_defaults.items()}
+        text = _text
+        return "".join(["\t".join([text(r[a]) if a in r else default_text[a] for a in attnames]) + "\n" for r in rows])
+
+    def messages_text(self, rows: list[tuple[Any, ...]]) -> str:
         suffix = self.message_suffix + "\n"
-        esc = _ESC
-        for mid, tid, author, role, vis, body, auto, desc, channel, at in rows:
-            write(
-                f"{mid}\t{tid}\t{NULL if author is None else author}\t{role}\t{vis}\t{body.translate(esc)}\t"
+        esc = _esc
+        return "".join(
+            [
+                f"{mid}\t{tid}\t{NULL if author is None else author}\t{role}\t{vis}\t{esc(body)}\t"
                 f"{'t' if auto else 'f'}\t{'t' if desc else 'f'}\t{channel}\t{at.isoformat()}{suffix}"
-            )
-        self._copy(Message._meta.db_table, self.message_cols, buf)
+                for mid, tid, author, role, vis, body, auto, desc, channel, at in rows
+            ]
+        )
 
-    def events(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if not self.pg:
-            TicketEvent.objects.bulk_create(
-                [TicketEvent(**dict(zip(EVENT_COLS, r[1:], strict=True))) for r in rows], batch_size=500
-            )
-            return
-        buf = StringIO()
-        write = buf.write
-        suffix = self.event_suffix + "\n"
-        esc = _ESC
-        dumps = json.dumps
+    def events_text(self, rows: list[tuple[Any, ...]]) -> str:
         # No id column: the identity default numbers events in COPY order
         # (the `seq` that breaks ties in occurred_at).
+        suffix = self.event_suffix + "\n"
+        dumps = orjson.dumps
         iso_cache: dict[Any, str] = {}  # recorded_at is shared by a batch
+        out = []
+        append = out.append
         for _, tid, kind, actor, role, at, vis, auto, data, rec in rows:
             rec_text = iso_cache.get(rec)
             if rec_text is None:
                 rec_text = iso_cache[rec] = rec.isoformat()
-            write(
+            js = dumps(data).decode()
+            if "\\" in js:  # see _json
+                js = js.replace("\\", "\\\\")
+            append(
                 f"{tid}\t{kind}\t{NULL if actor is None else actor}\t{role}\t{at.isoformat()}\t{vis}\t"
-                f"{'t' if auto else 'f'}\t{dumps(data, ensure_ascii=False).translate(esc)}\t{rec_text}{suffix}"
+                f"{'t' if auto else 'f'}\t{js}\t{rec_text}{suffix}"
             )
-        self._copy(TicketEvent._meta.db_table, self.event_cols, buf)
+        return "".join(out)
 
-    def ticket_tags(self, pairs: list[tuple[int, int]]) -> None:
-        if not pairs:
+    # --- writing (in the caller's transaction) -------------------------------------
+
+    def write(self, prepared: Prepared) -> None:
+        if self.pg:
+            with connection.cursor() as cur:
+                for table, cols, text in prepared.copies:
+                    cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", StringIO(text))
             return
-        through = Ticket.tags.through
-        if not self.pg:
-            through.objects.bulk_create([through(ticket_id=t, tag_id=g) for t, g in pairs], batch_size=500)
-            return
-        buf = StringIO("".join(f"{t}\t{g}\n" for t, g in pairs))
-        self._copy(self.tags_table, ["ticket_id", "tag_id"], buf)
+        if prepared.tickets:
+            defaults = self.ticket_defaults
+            Ticket.objects.bulk_create([Ticket(**{**defaults, **r}) for r in prepared.tickets], batch_size=500)
+        if prepared.ticket_tags:
+            through = Ticket.tags.through
+            through.objects.bulk_create(
+                [through(ticket_id=t, tag_id=g) for t, g in prepared.ticket_tags], batch_size=500
+            )
+        if prepared.messages:
+            Message.objects.bulk_create(
+                [Message(**dict(zip(MESSAGE_COLS, r, strict=True))) for r in prepared.messages], batch_size=500
+            )
+        if prepared.events:
+            TicketEvent.objects.bulk_create(
+                [TicketEvent(**dict(zip(EVENT_COLS, r[1:], strict=True))) for r in prepared.events], batch_size=500
+            )
 
     def ticket_update(self, row: dict[str, Any], tag_ids: set[int]) -> None:
         """A changed line: set the ticket's final fields and tags."""
