@@ -75,10 +75,16 @@ def ticket_get_for_api(*, user: Any, ticket_id: Any) -> Ticket:
     """`tickets.selectors.ticket_get_for_user` (Http404) with what the API
     serializer reads preloaded."""
     ticket = selectors.ticket_get_for_user(user=user, ticket_id=ticket_id)
+    return ticket_for_output(ticket_id=ticket.pk)
+
+
+def ticket_for_output(*, ticket_id: int) -> Ticket:
+    """A ticket with what TicketOutputSerializer reads. No access check:
+    only for a ticket the caller has just been allowed to act on."""
     return (
         Ticket.objects.select_related("queue", "requester", "assignee", "request_type")
         .prefetch_related("tags")
-        .get(pk=ticket.pk)
+        .get(pk=ticket_id)
     )
 
 

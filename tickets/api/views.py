@@ -116,7 +116,10 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             priority=data.get("priority", Ticket.Priority.NORMAL),
             tags=data.get("tags", ()),
         )
-        return self._answer(ticket, status.HTTP_201_CREATED)
+        # The creator may see what they created (own request, own queue or
+        # a manager): one fetch of what the serializer reads, no access query.
+        ticket = api_selectors.ticket_for_output(ticket_id=ticket.pk)
+        return Response(s.TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     # --- Commands ------------------------------------------------------
 
