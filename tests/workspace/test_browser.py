@@ -130,5 +130,12 @@ def test_agent_workspace_in_chromium(live_server, page, browser):
 
     kinds = set(TicketEvent.objects.filter(ticket_id=target).values_list("kind", flat=True))
     assert {"message.created", "priority.changed", "tags.changed", "group.changed", "status.changed"} <= kinds
+    # Leaving the pages sends the final handle-time beacons; let the live
+    # server write them before the database is flushed.
+    bob_page.goto("about:blank")
+    page.goto("about:blank")
     bob_ctx.close()
+    page.wait_for_timeout(1500)
+    sessions = TicketEvent.objects.filter(ticket_id=target, kind="work_session.recorded")
+    assert sessions.filter(actor__email="alice@acme.test").exists()
     assert not errors, errors
