@@ -160,6 +160,8 @@ def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
 def test_rebuild_command_with_two_processes_equals_expected():
     """`metrics_rebuild --reset --inline --processes 2`: forked workers, own connections."""
     _load_fixture()
+    indexes_before = _index_definitions()
+    assert "tm_first_reply" in indexes_before and "tsi_during" in indexes_before
     out = io.StringIO()
     call_command(
         "metrics_rebuild",
@@ -175,6 +177,8 @@ def test_rebuild_command_with_two_processes_equals_expected():
         stderr=io.StringIO(),
     )
     assert "recomputed 16 tickets" in out.getvalue()
+    # dropped for the load, rebuilt from the catalog definitions (PostgreSQL may re-spell casts)
+    assert set(_index_definitions()) == set(indexes_before)
     assert TicketMetrics.objects.count() == 16
     assert MetricsDirty.objects.count() == 0
     rows = [json.loads(line) for line in _export().splitlines()]
@@ -208,3 +212,12 @@ def test_bulk_rebuild_without_reset_replaces_stale_rows_and_clears_dirty(db):
     assert TicketMetrics.objects.get(ticket_id=ids[0]).frt_cal_s != -1.0
     assert TicketMetrics.objects.count() == 16
     assert MetricsDirty.objects.count() == 0
+
+
+def _index_definitions():
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
+            " ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle')"
+        )
+        return dict(cur.fetchall())

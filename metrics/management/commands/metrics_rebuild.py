@@ -85,6 +85,7 @@ class Command(BaseCommand):
                 chunk=chunk,
                 batch=max(opts["batch"], 1),
                 progress=lambda st: self._progress(st["tickets"], started),
+                reset=opts["reset"],
             )
             elapsed = time.monotonic() - started
             self.stdout.write(
