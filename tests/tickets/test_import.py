@@ -1,7 +1,7 @@
 """import_tickets (SPEC 10; metrics_examples README "What the import must do")."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -267,3 +267,103 @@ def test_pipelined_writer_imports_the_examples(tmp_path):
     assert Ticket.objects.get(external_id="T-113").merged_into == Ticket.objects.get(external_id="T-114")
     out, _ = run_import(path)
     assert "16 unchanged" in out
+
+
+def test_sla_due_times_are_right_after_import_and_quiet_tickets_are_skipped(configured, tmp_path):
+    """The import refreshes SLA state only for tickets it can change (not resolved
+    long ago); afterwards a full refresh of every imported ticket changes nothing."""
+    from django.utils import timezone
+
+    from tickets import config
+    from tickets.sla_services import tickets_sla_refresh
+
+    config.config_apply(
+        {
+            "sla_policies": [
+                {
+                    "name": "clock",
+                    "pause_statuses": ["pending"],
+                    "targets": {"high": {"first_response": 3600, "resolution": 7200, "business_hours": False}},
+                }
+            ],
+            "queues": [{"slug": "clock", "name": "Clock", "kind": "support", "sla_policy": "clock"}],
+        }
+    )
+    now = timezone.now()
+
+    def ago(**kw):
+        return (now - timedelta(**kw)).isoformat()
+
+    agent = {"email": "alice@acme.test", "role": "agent"}
+    lines = [
+        # Open, no reply yet: first response and resolution are due.
+        line("S-OPEN", priority="high", created_at=ago(days=2)),
+        # Replied, then pending: resolution paused, nothing due.
+        line(
+            "S-PENDING",
+            priority="high",
+            created_at=ago(days=3),
+            events=[
+                {"at": ago(days=2), "type": "message", "author": agent, "body": "More details?"},
+                {"at": ago(days=2), "type": "status", "to": "pending"},
+            ],
+        ),
+        # Solved an hour ago, resolution (2 h, round the clock) breached 3 h
+        # ago: resolved, but a recent breach the scan must still mark.
+        line(
+            "S-RECENT",
+            queue="clock",
+            priority="high",
+            created_at=ago(hours=5),
+            events=[{"at": ago(hours=1), "type": "status", "to": "solved"}],
+        ),
+        # Closed months ago: nothing stored, nothing to refresh.
+        line(
+            "S-OLD",
+            priority="high",
+            events=[
+                {"at": "2025-11-03T10:00:00-05:00", "type": "message", "author": agent, "body": "Done."},
+                {"at": "2025-11-03T10:05:00-05:00", "type": "status", "to": "solved"},
+                {"at": "2025-11-07T10:05:00-05:00", "type": "status", "to": "closed"},
+            ],
+        ),
+    ]
+    out, err = run_import(write_lines(tmp_path, lines))
+    assert "4 imported" in out, err
+    t = {x.external_id: x for x in Ticket.objects.all()}
+    assert t["S-OPEN"].first_response_due_at is not None and t["S-OPEN"].resolution_due_at is not None
+    assert t["S-OPEN"].sla_due_at == t["S-OPEN"].first_response_due_at
+    assert t["S-OPEN"].first_response_due_at > datetime.fromisoformat(ago(days=2))
+    assert t["S-PENDING"].sla_due_at is None and t["S-PENDING"].resolution_due_at is None
+    assert t["S-RECENT"].sla_due_at is None and t["S-RECENT"].sla_next_check_at is not None
+    old = t["S-OLD"]
+    assert (old.sla_due_at, old.first_response_due_at, old.resolution_due_at, old.sla_next_check_at) == (None,) * 4
+    # What the import stored is exactly what a refresh computes now.
+    assert tickets_sla_refresh(ticket_ids=[x.pk for x in t.values()], now=timezone.now()) == 0
+
+
+def test_line_the_database_refuses_is_reported_and_its_batch_goes_in(configured, tmp_path):
+    """A line PostgreSQL refuses (here a NUL character, which jsonb cannot hold)
+    is isolated and reported; the other lines of its batch are written."""
+    bad = line("D-2", events=[{"at": "2025-11-03T12:00:00Z", "type": "csat", "value": 5, "comment": "a\u0000b"}])
+    out, err = run_import(write_lines(tmp_path, [line("D-1"), bad, line("D-3")]))
+    assert "3 lines: 2 imported" in out and "1 rejected" in out
+    assert "line 2 [D-2]: line rejected: database refused the line:" in err
+    assert set(Ticket.objects.values_list("external_id", flat=True)) == {"D-1", "D-3"}
+    assert TicketEvent.objects.filter(ticket__external_id="D-1", kind=K.CREATED).count() == 1
+
+
+def test_json_edge_cases_keep_their_messages(configured, tmp_path):
+    """orjson reads the lines; what it refuses is re-read by the standard
+    library for its message (or accepted, e.g. a NaN in an unused field)."""
+    path = tmp_path / "edge.jsonl"
+    good = json.dumps(line("J-1"))
+    nan = json.dumps(line("J-2"))[:-1] + ', "extra": NaN}'
+    path.write_bytes(
+        (good + "\n" + '{"external_id": "J-3",}\n' + nan + "\n").encode() + b'{"external_id": "J-4\xff"}\n'
+    )
+    out, err = run_import(path)
+    assert "4 lines: 2 imported" in out and "2 rejected" in out
+    assert "line 2: line rejected: invalid JSON: Expecting property name enclosed in double quotes at column 23" in err
+    assert "line 4: line rejected: not UTF-8 text (invalid start byte at byte 20)" in err
+    assert set(Ticket.objects.values_list("external_id", flat=True)) == {"J-1", "J-2"}

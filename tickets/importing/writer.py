@@ -213,7 +213,9 @@ class Writer:
 
     def write(self, prepared: Prepared) -> None:
         if self.pg:
-            with connection.cursor() as cur:
+            # wrap_database_errors: psycopg2's errors as django.db ones (the
+            # caller isolates a refused line by catching DatabaseError).
+            with connection.wrap_database_errors, connection.cursor() as cur:
                 for table, cols, text in prepared.copies:
                     cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", StringIO(text))
             return
