@@ -67,3 +67,7 @@ class SignupForm(forms.Form):
         if p1 and p2 and p1 != p2:
             raise forms.ValidationError("The two passwords differ.", code="password_mismatch")
         return p2 or ""
+
+
+class MagicLinkForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)

@@ -12,7 +12,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import LoginForm, SignupForm
+from accounts.forms import LoginForm, MagicLinkForm, SignupForm
+from helpdesk.lib.throttle import Throttle, client_ip
 
 
 def _home_for(user: object) -> str:
@@ -80,3 +81,42 @@ def signup_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("tickets:customer-ticket-list")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+# Magic links: 5 requests per email + IP per 15 minutes (mail bombing guard).
+MAGIC_LINK_THROTTLE = Throttle(scope="magic-link", limit=5, window=15 * 60)
+
+
+@csrf_protect
+@never_cache
+def magic_link_request_view(request: HttpRequest) -> HttpResponse:
+    """Ask for an emailed login link; the answer never says whether the
+    address has an account."""
+    form = MagicLinkForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        ip = client_ip(request)
+        if MAGIC_LINK_THROTTLE.is_blocked(email, ip):
+            form.add_error("email", "Too many links requested. Try again in 15 minutes.")
+        else:
+            MAGIC_LINK_THROTTLE.failure_record(email, ip)
+            services.magic_link_send(
+                email=email,
+                build_url=lambda token: request.build_absolute_uri(
+                    resolve_url("accounts:magic-link-login", token=token)
+                ),
+            )
+            return render(request, "accounts/magic_link.html", {"form": form, "sent": True})
+    return render(request, "accounts/magic_link.html", {"form": form, "sent": False})
+
+
+@never_cache
+def magic_link_login_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirm button (mail scanners prefetch links); POST logs in."""
+    user = services.magic_link_user_get(token=token)
+    if user is None:
+        return render(request, "accounts/magic_link_invalid.html", status=400)
+    if request.method != "POST":
+        return render(request, "accounts/magic_link_confirm.html", {"token": token, "account": user})
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect(_home_for(user))

@@ -8,3 +8,6 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"
+# Per-process cache: tests control time (time-machine) and must not share
+# throttle or presence keys through Redis with other runs. Cleared per test.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
