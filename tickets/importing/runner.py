@@ -267,12 +267,18 @@ class Importer:
         targets = {t for i in todo for t in i.line.merge_targets}
         batch_exts = {i.line.external_id for i in todo}
         db_targets: dict[str, int] = {}
-        unknown = targets - batch_exts - self.run_ids.keys()
+        # Membership tests only: a set operation with run_ids (every ticket of
+        # the run) would copy it, once per batch (quadratic in the file).
+        run_ids = self.run_ids
+        unknown = [t for t in targets if t not in batch_exts and t not in run_ids]
         if unknown:
             db_targets = dict(Ticket.objects.filter(external_id__in=unknown).values_list("external_id", "pk"))
         if not final:
-            known = batch_exts | self.run_ids.keys() | db_targets.keys()
-            later = [i for i in todo if any(t not in known for t in i.line.merge_targets)]
+
+            def known(ext: str) -> bool:
+                return ext in batch_exts or ext in run_ids or ext in db_targets
+
+            later = [i for i in todo if not all(known(t) for t in i.line.merge_targets)]
             if later:
                 self.deferred.extend(later)
                 todo = [i for i in todo if i not in later]
