@@ -79,3 +79,10 @@ app.conf.beat_schedule["tickets-work-sessions-close-idle"] = {
     "schedule": crontab(minute="*"),
     "options": {"expires": 90},
 }
+
+# Outbound webhooks: due pending deliveries (lost wake-ups, retries, leases).
+app.conf.beat_schedule["webhooks-sweep"] = {
+    "task": "webhooks.sweep",
+    "schedule": crontab(minute="*"),
+    "options": {"expires": 90},
+}

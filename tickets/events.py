@@ -45,6 +45,11 @@ def event_record(
     from mail.services import notifications_for_event  # mail imports tickets
 
     notifications_for_event(event)
+    # Outbound webhooks' outbox, same transaction; one cached read when
+    # there are no subscriptions (webhooks.services documents the rules).
+    from webhooks.services import webhooks_for_event  # webhooks imports tickets
+
+    webhooks_for_event(event)
     return event
 
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "metrics",
     "apikeys",
     "mail",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
