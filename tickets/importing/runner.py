@@ -106,6 +106,29 @@ def _digest_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError
+
+
+def _digest_obj(obj: dict[str, Any]) -> str:
+    """Digest of an already decoded line (seed_demo): its compact sorted-key
+    JSON, as json.dumps(sort_keys=True, separators=(",", ":"), default=str)
+    writes it. orjson writes the same bytes for ASCII text of plain JSON
+    types; anything else (non-ASCII, datetimes, subclasses) takes json.
+    (Floats in exponent form differ, 1e-07 against 1e-7: such a line, seeded
+    by an older version, would be seen as changed once, adding nothing.)"""
+    try:
+        data = orjson.dumps(obj, default=_no_default, option=_SORTED)
+    except TypeError:
+        data = b""
+    if not data or not data.isascii():
+        data = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
 class Importer:
     """Runs one import. Not thread-safe; one per command run."""
 
@@ -175,7 +198,7 @@ class Importer:
         if isinstance(raw, dict):
             rep.lines += 1
             obj = raw
-            digest = _digest_text(json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str))
+            digest = _digest_obj(raw)
         else:
             data = raw.strip()
             if not data:
