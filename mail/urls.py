@@ -7,4 +7,5 @@ app_name = "mail"
 urlpatterns = [
     path("inbound/", views.inbound_mail, name="inbound"),
     path("csat/<str:token>/", views.csat_rate, name="csat"),
+    path("preferences/", views.notification_preferences, name="preferences"),
 ]

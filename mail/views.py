@@ -110,3 +110,25 @@ def csat_rate(request: HttpRequest, token: str) -> HttpResponse:
         return _csat_error(request, exc)
     form = CsatCommentForm(initial={"rating": event.data.get("value", claim.rating)})
     return render(request, "mail/csat.html", {"claim": claim, "event": event, "form": form})
+
+
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """Each signed-in user turns kinds of email on or off (no row = on)."""
+    from django.contrib.auth.views import redirect_to_login
+
+    from mail.models import NotificationPreference
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    kinds = services.notification_kinds_for_user(user=request.user)
+    if request.method == "POST":
+        for kind, _label in kinds:
+            services.notification_preference_set(user=request.user, kind=kind, enabled=request.POST.get(kind) == "on")
+        from django.contrib import messages
+
+        messages.success(request, "Email preferences saved.")
+    disabled = set(
+        NotificationPreference.objects.filter(user=request.user, enabled=False).values_list("kind", flat=True)
+    )
+    rows = [(kind, label, kind not in disabled) for kind, label in kinds]
+    return render(request, "mail/preferences.html", {"rows": rows})

@@ -84,6 +84,16 @@ def notification_preference_set(*, user: User, kind: str, enabled: bool) -> Noti
     return pref
 
 
+CUSTOMER_KINDS = ("received", "agent_reply", "solved")
+AGENT_KINDS = ("assigned", "customer_reply", "sla_warning")
+
+
+def notification_kinds_for_user(*, user: User) -> list[tuple[str, str]]:
+    """The kinds of email this user can receive, with their labels."""
+    wanted = AGENT_KINDS if user.is_staff_role else CUSTOMER_KINDS
+    return [(k, label) for k, label in NK.choices if k in wanted]
+
+
 def _disabled(user_ids: list[int], kinds: set[str]) -> set[tuple[int, str]]:
     rows = NotificationPreference.objects.filter(user_id__in=user_ids, kind__in=kinds, enabled=False)
     return set(rows.values_list("user_id", "kind"))
