@@ -6,7 +6,6 @@ Needs Django settings only to import the generator (no database access).
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -16,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 
 import django
+import orjson
 
 django.setup()
 
@@ -31,11 +31,10 @@ def main() -> None:
     anchor = demo.default_anchor()
     started = time.monotonic()
     events = 0
-    with open(args.out, "w", encoding="utf-8") as fh:
+    with open(args.out, "wb") as fh:
         for _, line in demo.demo_lines(args.tickets, seed=args.seed, anchor=anchor):
             events += len(line["events"])
-            fh.write(json.dumps(line, separators=(",", ":")))
-            fh.write("\n")
+            fh.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     size = os.path.getsize(args.out)
     print(
         f"wrote {args.tickets:,} tickets, {events:,} line events (+{args.tickets:,} creations) to {args.out} "
