@@ -367,3 +367,27 @@ def test_json_edge_cases_keep_their_messages(configured, tmp_path):
     assert "line 2: line rejected: invalid JSON: Expecting property name enclosed in double quotes at column 23" in err
     assert "line 4: line rejected: not UTF-8 text (invalid start byte at byte 20)" in err
     assert set(Ticket.objects.values_list("external_id", flat=True)) == {"J-1", "J-2"}
+
+
+def test_copy_escaping_round_trips_special_characters(configured, tmp_path):
+    """Tabs, newlines, carriage returns, backslashes and quotes survive COPY's
+    text format in message bodies, subjects and event data (jsonb)."""
+    tricky = 'tab\there\nnew line\r\\back\\slash "quoted" \\N é ✓'
+    events = [
+        {
+            "at": "2025-11-03T10:00:00Z",
+            "type": "message",
+            "author": {"email": "alice@acme.test", "role": "agent"},
+            "body": tricky,
+        },
+        {"at": "2025-11-03T11:00:00Z", "type": "csat", "value": 4, "comment": tricky},
+        {"at": "2025-11-03T11:30:00Z", "type": "tag", "add": ["a\\b"]},
+    ]
+    out, err = run_import(write_lines(tmp_path, [line("E-1", subject="S\\t\tx", description=tricky, events=events)]))
+    assert "1 imported" in out, err
+    ticket = Ticket.objects.get(external_id="E-1")
+    assert ticket.subject == "S\\t\tx"
+    assert list(ticket.messages.order_by("created_at").values_list("body", flat=True)) == [tricky, tricky]
+    assert ticket.events.get(kind=K.CSAT).data["comment"] == tricky
+    assert ticket.events.get(kind=K.TAGS).data["add"] == ["a\\b"]
+    assert list(ticket.tags.values_list("name", flat=True)) == ["a\\b"]
