@@ -7,7 +7,9 @@ Usage (own database; generates data only when asked):
 1. --generate N: writes N synthetic tickets (about 10 events each, spread over
    --days days) as import JSONL and loads them with `import_tickets` (after
    `helpdesk_config apply` of the worked-example configuration).
-2. Inline full rebuild (`metrics_rebuild --reset --inline`): events/s.
+2. Inline full rebuild (`metrics_rebuild --reset --inline --processes N` for each N
+   of --processes, default 1): wall events/s, load average, and the CPU seconds of
+   the Python processes and of their PostgreSQL backends (printed by the command).
 3. Aggregate queries over the last 90 days (durations with percentile_cont,
    CSAT, FCR, SLA): wall time per query, best of 5.
 """
@@ -134,6 +136,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--generate", type=int, default=0)
     ap.add_argument("--skip-rebuild", action="store_true")
+    ap.add_argument("--processes", default="1", help="comma-separated process counts to measure, e.g. 1,2")
+    ap.add_argument("--skip-queries", action="store_true")
     args = ap.parse_args()
     if args.generate:
         generate(args.generate)
@@ -141,10 +145,27 @@ def main():
     events = TicketEvent.objects.count()
     print(f"data: {tickets} tickets, {events} events")
     if not args.skip_rebuild:
-        t0 = time.monotonic()
-        call_command("metrics_rebuild", "--reset", "--inline", stdout=io.StringIO(), stderr=io.StringIO())
-        dt = time.monotonic() - t0
-        print(f"rebuild (inline, 1 process): {dt:.1f} s = {events / dt:,.0f} events/s, {tickets / dt:,.0f} tickets/s")
+        for processes in [int(p) for p in args.processes.split(",")]:
+            load = os.getloadavg()[0]
+            t0 = time.monotonic()
+            out = io.StringIO()
+            call_command(
+                "metrics_rebuild",
+                "--reset",
+                "--inline",
+                "--processes",
+                str(processes),
+                stdout=out,
+                stderr=io.StringIO(),
+            )
+            dt = time.monotonic() - t0
+            print(
+                f"rebuild --reset --inline --processes {processes} (load {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+                f" {dt:.1f} s = {events / dt:,.0f} events/s, {tickets / dt:,.0f} tickets/s"
+            )
+            print("  " + out.getvalue().strip().splitlines()[-1])
+    if args.skip_queries:
+        return
     with connection.cursor() as cur:
         cur.execute("ANALYZE metrics_ticketmetrics")
     end = datetime.now(tz=UTC)
