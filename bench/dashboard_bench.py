@@ -187,7 +187,8 @@ def _pct(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def run(repeat: int) -> None:
+def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
+    """Uncached: every request builds the page from the database (the dashboard has no cache)."""
     os.environ.update(_env())
     import django
 
@@ -207,8 +208,11 @@ def run(repeat: int) -> None:
     today = D.local_today(zone)
     rows = psql("SELECT count(*) FROM metrics_ticketmetrics")
     print(f"database {DB}: {rows} ticket metrics rows; reporting zone {zone}; {repeat} runs each (after 2 warm-ups)")
-    print(f"{'range':>6} {'filter':>8} {'bucket':>6} {'page p50':>9} {'page p95':>9} {'build p95':>10} {'queries':>8}")
-    for days in (30, 90, 365):
+    print(
+        f"{'range':>6} {'filter':>8} {'bucket':>6} {'page p50':>9} {'page p95':>9} {'build p95':>10} {'queries':>8}"
+        "  load (1-min avg before / after)"
+    )
+    for days in days_list:
         for label, extra in (("none", {}), ("queue", {"queue": "3"})):
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
             page, build = [], []
@@ -217,6 +221,7 @@ def run(repeat: int) -> None:
                 bucket="week" if days > 62 else "day",
                 queue_id=int(extra["queue"]) if extra else None,
             )
+            load_before = os.getloadavg()[0]
             for i in range(repeat + 2):
                 t0 = time.perf_counter()
                 with CaptureQueriesContext(connection) as ctx:
@@ -232,6 +237,7 @@ def run(repeat: int) -> None:
             print(
                 f"{days:>5}d {label:>8} {scope.bucket:>6} {statistics.median(page):>7.0f}ms {_pct(page, 0.95):>7.0f}ms"
                 f" {_pct(build, 0.95):>8.0f}ms {len(ctx.captured_queries):>8}"
+                f"  {load_before:.2f} / {os.getloadavg()[0]:.2f}"
             )
 
 
@@ -240,11 +246,12 @@ def main() -> None:
     parser.add_argument("mode", choices=["setup", "run"])
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--days", default="30,90,365", help="comma-separated range lengths")
     args = parser.parse_args()
     if args.mode == "setup":
         setup(args.tickets)
     else:
-        run(args.repeat)
+        run(args.repeat, tuple(int(d) for d in args.days.split(",")))
 
 
 if __name__ == "__main__":

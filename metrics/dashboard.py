@@ -14,7 +14,10 @@ Access control: `scope_for_user` forces the agent filter for non-managers.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -111,6 +114,8 @@ HIST_KPIS = ("frt", "full_resolution")
 FILTER_COLUMNS = ("queue_id", "kind", "priority", "channel")
 # Cohorts with a per-day/week trend on the page (the others only need the tiles).
 TREND_COHORTS = ("frt", "last_res", "csat", "created")
+# Cohorts with a column in the per-agent table.
+AGENT_COHORTS = ("frt", "last_res", "csat", "created")
 
 
 # --- period -----------------------------------------------------------------
@@ -261,66 +266,312 @@ def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
     return aggs + extra.get(cohort, [])
 
 
+_COHORT_NEEDS: dict[str, list[str]] = {
+    "first_res": ["reopens", "first_resolution_cal_s"],
+    "last_res": ["fcr", "fcr_eligible", "zero_touch"],
+    "csat": ["csat_satisfied", "csat_score"],
+    "offered": ["csat_at"],
+    "sla_fr": ["sla_first_reply_outcome"],
+    "sla_res": ["sla_resolution_outcome"],
+}
+
+
+def _cohort_value_columns(cohort: str, clock: str) -> list[str]:
+    """Per-ticket columns the cohort's aggregates read (besides kind, instant and attribution)."""
+    columns = {_duration_column(k, clock) for k, v in DURATION_KPIS.items() if v["cohort"] == cohort}
+    return sorted(columns | set(_COHORT_NEEDS.get(cohort, [])))
+
+
+def _cohort_sets(cohort: str, scope: Scope) -> list[str]:
+    """Per-current-period groupings of a cohort besides the tiles: bk (trend), ag (agents), hb (histogram)."""
+    sets = []
+    if cohort in TREND_COHORTS:
+        sets.append("bk")
+    if scope.with_agents and cohort in AGENT_COHORTS:
+        sets.append("ag")
+    if any(DURATION_KPIS[k]["cohort"] == cohort for k in HIST_KPIS):
+        sets.append("hb")
+    return sets
+
+
 def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
+    """One statement per cohort, read index-only from the cohort's covering index.
+
+    Part 0 groups current and previous period by kind and overall (tiles: exact
+    percentile_cont, one sort per column and group). Part 1 groups the current period
+    by trend bucket, agent and histogram bucket with counts, sums and means only (hash
+    aggregation, no sorts); exact percentiles there only where the page shows them
+    (FRT median/p90 per bucket and per agent).
+    """
     spec = COHORTS[cohort]
     inst, agent_col = spec["instant"], spec["agent"]
-    hist_kpis = [k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort]
     aggs = _cohort_aggregates(cohort, scope.clock)
-    zone = str(scope.period.zone)
+    sets = _cohort_sets(cohort, scope)
     prev = scope.period.previous
     where, fparams = _filters_sql(scope, agent_col)
     if spec["where"]:
         where += f" AND ({spec['where']})"
-    columns = sorted(
-        {c for k, v in DURATION_KPIS.items() if v["cohort"] == cohort for c in [_duration_column(k, scope.clock)]}
-    )
-    needed = {
-        "first_res": ["reopens", "first_resolution_cal_s"],
-        "last_res": ["fcr", "fcr_eligible", "zero_touch"],
-        "csat": ["csat_satisfied", "csat_score"],
-        "offered": ["csat_at"],
-        "sla_fr": ["sla_first_reply_outcome"],
-        "sla_res": ["sla_resolution_outcome"],
-    }.get(cohort, [])
-    inner_cols = ", ".join(sorted(set(columns + needed)))
-    hist_col_sql = ""
-    if hist_kpis:
-        col = _duration_column(hist_kpis[0], scope.clock)
+    inner_cols = "".join(f", m.{c}" for c in _cohort_value_columns(cohort, scope.clock))
+    start = scope.period.start
+    inner_params: list[Any] = [start]
+    extra_cols = ""
+    if "bk" in sets:
+        extra_cols += f", date_trunc(%s, m.{inst} AT TIME ZONE %s) AS bk"
+        inner_params += [scope.bucket, str(scope.period.zone)]
+    if "ag" in sets:
+        extra_cols += f", COALESCE(m.{agent_col}, 0) AS ag"
+    if "hb" in sets:
+        kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
         edges = ", ".join(str(e) for e in HIST_EDGES)
-        hist_col_sql = f", CASE WHEN m.{inst} >= %s THEN width_bucket(m.{col}, ARRAY[{edges}]::float8[]) END AS hb"
-    sets = ["(cur, kind)", "(cur)"]
-    if cohort in TREND_COHORTS:
-        sets.append("(bk)")
-    if scope.with_agents and cohort in ("frt", "last_res", "csat", "created"):
-        sets.append("(ag)")
-    if hist_kpis:
-        sets.append("(hb)")
-    group_cols = (
-        ["cur", "kind"]
-        + (["bk"] if "(bk)" in sets else [])
-        + (["ag"] if "(ag)" in sets else [])
-        + (["hb"] if hist_kpis else [])
-    )
-    select_aggs = ", ".join(f'{sql} AS "{alias}"' for alias, sql in aggs)
-    sql = f"""
-        SELECT GROUPING({", ".join(group_cols)}) AS g, {", ".join(group_cols)}, {select_aggs}
+        extra_cols += f", width_bucket(m.{_duration_column(kpi, scope.clock)}, ARRAY[{edges}]::float8[]) AS hb"
+    keep_pct = cohort == "frt"  # the only percentiles shown per bucket / agent
+
+    def select(part: int) -> str:
+        out = []
+        for alias, agg in aggs:
+            if part == 1 and alias.endswith("__pct") and not keep_pct:
+                agg = "NULL::float8[]"
+            out.append(f'{agg} AS "{alias}"')
+        return ", ".join(out)
+
+    null_sets = {"bk": "NULL::timestamp", "ag": "NULL::bigint", "hb": "NULL::integer"}
+    # Part 0: per period one plain aggregate pass over its index range (the two periods and
+    # part 1 run as parallel branches), each aggregate FILTERed to its side - no sort of
+    # whole rows, each percentile sorts only its cell's values.
+    names = ", ".join(["part", "g", "cur", "kind", "bk", "ag", "hb", *(f'"{alias}"' for alias, _ in aggs)])
+    branches, params = [], []
+    for period, lo, hi in (("cur", start, scope.period.end), ("prev", prev.start, start)):
+        cell_aggs = []
+        for side in SIDES:
+            for alias, agg in aggs:
+                if side not in KINDS:
+                    filtered = agg
+                elif " FILTER (WHERE " in agg:
+                    filtered = agg.replace(" FILTER (WHERE ", f" FILTER (WHERE c.kind = '{side}' AND ")
+                else:
+                    filtered = f"{agg} FILTER (WHERE c.kind = '{side}')"
+                cell_aggs.append(f'{filtered} AS "{side}__{alias}"')
+        values = ", ".join(
+            "(0, {g}, {cur}, {kind}, NULL::timestamp, NULL::bigint, NULL::integer, {cols})".format(
+                g=int(side == "all"),
+                cur="TRUE" if period == "cur" else "FALSE",
+                kind=f"'{side}'::varchar" if side in KINDS else "NULL::varchar",
+                cols=", ".join(f'a."{side}__{alias}"' for alias, _ in aggs),
+            )
+            for side in SIDES
+        )
+        branches.append(f"""
+            SELECT v.* FROM (
+                SELECT {", ".join(cell_aggs)}
+                FROM (
+                    SELECT m.kind {inner_cols}
+                    FROM metrics_ticketmetrics m
+                    WHERE NOT m.excluded AND m.{inst} >= %s AND m.{inst} < %s {where}
+                ) c
+            ) a CROSS JOIN LATERAL (VALUES {values}) AS v({names})
+        """)  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
+        params += [lo, hi, *fparams]
+    sql = " UNION ALL ".join(branches)
+    if sets:
+        # Part 1: the current period only, grouped by trend bucket / agent / histogram bucket.
+        cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in null_sets.items())
+        sql += f"""
+        UNION ALL
+        SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select(1)}
         FROM (
-            SELECT m.kind, {inner_cols}{", " if inner_cols else ""}
-                   (m.{inst} >= %s) AS cur,
-                   CASE WHEN m.{inst} >= %s THEN date_trunc(%s, m.{inst} AT TIME ZONE %s) END AS bk,
-                   CASE WHEN m.{inst} >= %s THEN COALESCE(m.{agent_col}, 0) ELSE -1 END AS ag
-                   {hist_col_sql}
+            SELECT m.kind {inner_cols}{extra_cols}
             FROM metrics_ticketmetrics m
             WHERE NOT m.excluded AND m.{inst} >= %s AND m.{inst} < %s {where}
-        ) c
-        GROUP BY GROUPING SETS ({", ".join(sets)})
-    """  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
+        ) c GROUP BY GROUPING SETS ({", ".join(f"({s})" for s in sets)})
+        """  # noqa: S608
+        params += [*inner_params[1:], start, scope.period.end, *fparams]
+    return sql, params, sets
+
+
+@dataclass
+class CohortResult:
+    """Aggregates of one cohort: tiles per (side, period), and current-period rows per
+    trend bucket (local start as naive datetime), agent id (0 = none) and histogram bucket."""
+
+    cells: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    buckets: dict[datetime, dict[str, Any]] = field(default_factory=dict)
+    agents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    hist: dict[int, int] = field(default_factory=dict)
+
+
+def _cohort_result_sql(cohort: str, scope: Scope) -> CohortResult:
+    sql, params, sets = _cohort_sql(cohort, scope)
+    out = CohortResult()
+    n = len(sets)
+    for row in _run(sql, params):
+        period = "cur" if row["cur"] else "prev"
+        if row["part"] == 0:
+            out.cells[("all", period) if row["g"] else (_side_of(row), period)] = row
+            continue
+        present = [s for i, s in enumerate(sets) if not row["g"] & (1 << (n - 1 - i))]
+        if present == ["bk"] and row["bk"] is not None:
+            out.buckets[row["bk"]] = row
+        elif present == ["ag"]:
+            out.agents[row["ag"]] = row
+        elif present == ["hb"] and row["hb"] is not None:
+            out.hist[row["hb"]] = row["n_rows"]
+    return out
+
+
+# --- the same numbers without PostgreSQL (embedded SQLite default) -----------
+# Plain ORM reads of the per-ticket rows, aggregated in Python with the same
+# semantics (percentile_cont = linear interpolation, n with every duration,
+# NULL where n = 0, ratios as sums). The embedded default holds demo-sized data.
+
+_COHORT_Q: dict[str, dict[str, Any]] = {
+    "first_res": {"first_resolution_cal_s__isnull": False},
+    "sla_fr": {"sla_first_reply_outcome__in": ["achieved", "breached"]},
+    "sla_res": {"sla_resolution_outcome__in": ["achieved", "breached"]},
+}
+
+
+def _orm_filters(scope: Scope, agent_column: str) -> dict[str, Any]:
+    out = {key: getattr(scope, key) for key in FILTER_COLUMNS if getattr(scope, key) not in (None, "")}
+    if scope.agent_id not in (None, ""):
+        out[agent_column] = scope.agent_id
+    return out
+
+
+def _cohort_rows_py(cohort: str, scope: Scope, start: datetime, end: datetime, columns: list[str]) -> list[dict]:
+    from metrics.models import TicketMetrics
+
+    spec = COHORTS[cohort]
+    inst = spec["instant"]
+    qs = TicketMetrics.objects.filter(
+        excluded=False,
+        **{f"{inst}__gte": start, f"{inst}__lt": end},
+        **_COHORT_Q.get(cohort, {}),
+        **_orm_filters(scope, spec["agent"]),
+    )
+    wanted = sorted({"ticket_id", "kind", "queue_id", inst, spec["agent"], *columns})
+    return list(qs.values(*wanted))
+
+
+def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: bool = True) -> dict[str, Any]:
+    """The aggregates of `_cohort_aggregates` over per-ticket rows (percentiles only if `pct`)."""
+    from helpdesk.lib.sqlite import percentile_cont
+
+    def count(pred: Any) -> int:
+        return sum(1 for r in rows if pred(r))
+
+    out: dict[str, Any] = {"n_rows": len(rows)}
+    for kpi, spec in DURATION_KPIS.items():
+        if spec["cohort"] != cohort:
+            continue
+        col = _duration_column(kpi, clock)
+        values = [float(r[col]) for r in rows if r[col] is not None]
+        out[f"{kpi}__n"] = len(values)
+        out[f"{kpi}__sum"] = sum(values) if values else None
+        out[f"{kpi}__mean"] = sum(values) / len(values) if values else None
+        out[f"{kpi}__pct"] = [percentile_cont(values, 0.5), percentile_cont(values, 0.9)] if values and pct else None
+    if cohort == "first_res":
+        out.update(resolved_first=len(rows), reopened=count(lambda r: (r["reopens"] or 0) > 0))
+    elif cohort == "last_res":
+        out.update(
+            resolved=len(rows),
+            fcr=count(lambda r: r["fcr"]),
+            fcr_eligible=count(lambda r: r["fcr_eligible"]),
+            zero_touch=count(lambda r: r["zero_touch"]),
+        )
+    elif cohort == "csat":
+        scores = [r["csat_score"] for r in rows if r["csat_score"] is not None]
+        out.update(
+            responses=len(rows),
+            satisfied=count(lambda r: r["csat_satisfied"]),
+            score_n=len(scores),
+            score_sum=sum(scores) if scores else None,
+        )
+    elif cohort == "offered":
+        out.update(offered=len(rows), responded=count(lambda r: r["csat_at"] is not None))
+    elif cohort == "created":
+        out.update(created=len(rows))
+    elif cohort in ("sla_fr", "sla_res"):
+        col = "sla_first_reply_outcome" if cohort == "sla_fr" else "sla_resolution_outcome"
+        out.update(
+            with_outcome=len(rows),
+            achieved=count(lambda r: r[col] == "achieved"),
+            breached=count(lambda r: r[col] == "breached"),
+        )
+    return out
+
+
+def _local_bucket(instant: datetime, scope: Scope) -> datetime:
+    day = instant.astimezone(scope.period.zone).date()
+    if scope.bucket == "week":
+        day -= timedelta(days=day.weekday())
+    return datetime.combine(day, time(0))
+
+
+def _hist_bucket(value: float) -> int:
+    """width_bucket(value, HIST_EDGES): the number of edges <= value."""
+    return bisect_right(HIST_EDGES, value)
+
+
+def _cohort_result_py(cohort: str, scope: Scope) -> CohortResult:
+    spec = COHORTS[cohort]
+    inst, agent_col = spec["instant"], spec["agent"]
+    rows = _cohort_rows_py(
+        cohort, scope, scope.period.previous.start, scope.period.end, _cohort_value_columns(cohort, scope.clock)
+    )
     start = scope.period.start
-    params: list[Any] = [start, start, scope.bucket, zone, start]
-    if hist_kpis:
-        params.append(start)
-    params += [prev.start, scope.period.end, *fparams]
-    return sql, params, group_cols
+    out = CohortResult()
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        period = "cur" if r[inst] >= start else "prev"
+        groups.setdefault((_side_of(r), period), []).append(r)
+        groups.setdefault(("all", period), []).append(r)
+    out.cells = {key: _aggregate_py(g, cohort, scope.clock) for key, g in groups.items()}
+    current = [r for r in rows if r[inst] >= start]
+    sets = _cohort_sets(cohort, scope)
+    keep_pct = cohort == "frt"  # as in `_cohort_sql`: percentiles per bucket / agent only where shown
+    if "bk" in sets:
+        by: dict[Any, list[dict]] = {}
+        for r in current:
+            by.setdefault(_local_bucket(r[inst], scope), []).append(r)
+        out.buckets = {k: _aggregate_py(g, cohort, scope.clock, pct=keep_pct) for k, g in by.items()}
+    if "ag" in sets:
+        by = {}
+        for r in current:
+            by.setdefault(r[agent_col] or 0, []).append(r)
+        out.agents = {k: _aggregate_py(g, cohort, scope.clock, pct=keep_pct) for k, g in by.items()}
+    if "hb" in sets:
+        kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
+        col = _duration_column(kpi, scope.clock)
+        for r in current:
+            if r[col] is not None:
+                b = _hist_bucket(float(r[col]))
+                out.hist[b] = out.hist.get(b, 0) + 1
+    return out
+
+
+def _cohort_result(cohort: str, scope: Scope) -> CohortResult:
+    if _use_sql():
+        return _cohort_result_sql(cohort, scope)
+    return _cohort_result_py(cohort, scope)
+
+
+_PORTABLE: ContextVar[bool] = ContextVar("dashboard_portable", default=False)
+
+
+def _use_sql() -> bool:
+    """PostgreSQL: aggregate in SQL. Elsewhere (the embedded SQLite default), or inside
+    `portable()`: plain ORM reads aggregated in Python, same numbers."""
+    return connection.vendor == "postgresql" and not _PORTABLE.get()
+
+
+@contextmanager
+def portable() -> Iterator[None]:
+    """Force the database-independent path (used to check it against the SQL path)."""
+    token = _PORTABLE.set(True)
+    try:
+        yield
+    finally:
+        _PORTABLE.reset(token)
 
 
 def _run(sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -393,30 +644,20 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     dash = Dashboard(scope=scope, as_of=as_of)
     if scope.kind in KINDS:
         dash.sides = (scope.kind,)
-    by_cohort: dict[str, dict[str, Any]] = {}
+    by_cohort: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     buckets: dict[datetime, dict[str, Any]] = {}
     agents: dict[int, dict[str, Any]] = {}
     hists: dict[str, dict[int, int]] = {k: {} for k in HIST_KPIS}
     for cohort in COHORTS:
-        sql, params, group_cols = _cohort_sql(cohort, scope)
-        rows = _run(sql, params)
-        n = len(group_cols)
-        cells: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in rows:
-            grouped = [bool(row["g"] & (1 << (n - 1 - i))) for i in range(n)]
-            present = {col for col, g in zip(group_cols, grouped, strict=True) if not g}
-            if present == {"cur", "kind"}:
-                cells[(_side_of(row), "cur" if row["cur"] else "prev")] = row
-            elif present == {"cur"}:
-                cells[("all", "cur" if row["cur"] else "prev")] = row
-            elif present == {"bk"} and row["bk"] is not None:
-                buckets.setdefault(row["bk"], {})[cohort] = row
-            elif present == {"ag"} and row["ag"] not in (None, -1):
-                agents.setdefault(row["ag"], {})[cohort] = row
-            elif present == {"hb"} and row["hb"] is not None:
-                kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
-                hists[kpi][row["hb"]] = row["n_rows"] if row["hb"] is not None else 0
-        by_cohort[cohort] = cells
+        res = _cohort_result(cohort, scope)
+        by_cohort[cohort] = res.cells
+        for bk, row in res.buckets.items():
+            buckets.setdefault(bk, {})[cohort] = row
+        for ag, row in res.agents.items():
+            agents.setdefault(ag, {})[cohort] = row
+        for kpi in HIST_KPIS:
+            if DURATION_KPIS[kpi]["cohort"] == cohort:
+                hists[kpi] = dict(res.hist)
 
     def cell(cohort: str, side: str, period: str) -> dict[str, Any]:
         return by_cohort[cohort].get((side, period)) or {}
@@ -537,69 +778,175 @@ def _backlog_where(scope: Scope) -> tuple[str, list[Any]]:
     return _filters_sql(scope, "assignee_id")
 
 
+_UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
+
+
+def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
+    """Unsolved status intervals overlapping [lo, hi] of tickets that may be unsolved then.
+
+    Tickets: not excluded, created before hi, last resolved at/after lo or unresolved
+    (covering index tm_last_resolved, two index-only branches). Intervals: ending at/after
+    lo or still open, started before hi (partial covering index tsi_unsolved_end). Params:
+    lo, hi, filters, hi, filters, lo, hi, hi (see `_backlog_join_params`).
+    """
+    where, _ = _backlog_where(scope)
+    cand = """SELECT m.ticket_id, m.created_at, m.kind, m.queue_id, m.assignee_id FROM metrics_ticketmetrics m
+              WHERE NOT m.excluded AND {cond} AND m.created_at < %s {where}"""
+    ivs = f"""SELECT i.ticket_id, i.status, i.started_at, i.ended_at FROM metrics_ticketstatusinterval i
+              WHERE i.status IN {_UNSOLVED_SQL} AND {{cond}} AND i.started_at < %s"""  # noqa: S608
+    sql = f"""
+        SELECT {select}
+        FROM ({cand.format(cond="m.last_resolved_at >= %s", where=where)}
+              UNION ALL {cand.format(cond="m.last_resolved_at IS NULL", where=where)}) c
+        JOIN ({ivs.format(cond="i.ended_at >= %s")} UNION ALL {ivs.format(cond="i.ended_at IS NULL")}) i
+          ON i.ticket_id = c.ticket_id
+    """  # noqa: S608 - fixed identifiers only
+    return sql, []
+
+
+def _backlog_join_params(scope: Scope, lo: datetime, hi: datetime) -> list[Any]:
+    _, fparams = _backlog_where(scope)
+    return [lo, hi, *fparams, hi, *fparams, lo, hi, hi]
+
+
+def _backlog_counts_sql(scope: Scope, instants: list[datetime]) -> list[tuple[int, int]]:
+    """(backlog, actionable) at each of the ascending distinct `instants`, in one pass.
+
+    An interval of a ticket counts at T iff max(started_at, created_at) < T <= ended_at
+    (or still open) - the same predicate as stabbing it at T. width_bucket against the
+    instants gives the first and one-past-last snapshot it counts at; the per-snapshot
+    counts are a running sum of +n / -n at those positions.
+    """
+    select = """width_bucket(GREATEST(i.started_at, c.created_at), %s::timestamptz[]) AS k_from,
+                CASE WHEN i.ended_at IS NULL THEN %s ELSE width_bucket(i.ended_at, %s::timestamptz[]) END AS k_to,
+                (i.status <> 'pending') AS actionable, COUNT(*) AS n"""
+    sql, _ = _backlog_join_sql(scope, select)
+    sql += " GROUP BY 1, 2, 3"
+    params = [instants, len(instants), instants, *_backlog_join_params(scope, instants[0], instants[-1])]
+    diff_all = [0] * (len(instants) + 1)
+    diff_act = [0] * (len(instants) + 1)
+    for r in _run(sql, params):
+        lo, hi = r["k_from"], r["k_to"]
+        if lo >= hi:
+            continue
+        diff_all[lo] += r["n"]
+        diff_all[hi] -= r["n"]
+        if r["actionable"]:
+            diff_act[lo] += r["n"]
+            diff_act[hi] -= r["n"]
+    out, run_all, run_act = [], 0, 0
+    for k in range(len(instants)):
+        run_all += diff_all[k]
+        run_act += diff_act[k]
+        out.append((run_all, run_act))
+    return out
+
+
+def _backlog_tickets_py(scope: Scope, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """Candidate tickets joined with their unsolved intervals overlapping [lo, hi] (ORM, any database)."""
+    from django.db.models import Q
+
+    from metrics.models import TicketMetrics, TicketStatusInterval
+
+    cands = {
+        r["ticket_id"]: r
+        for r in TicketMetrics.objects.filter(excluded=False, created_at__lt=hi, **_orm_filters(scope, "assignee_id"))
+        .filter(Q(last_resolved_at__isnull=True) | Q(last_resolved_at__gte=lo))
+        .values("ticket_id", "created_at", "kind", "queue_id", "assignee_id")
+    }
+    ivs = (
+        TicketStatusInterval.objects.filter(status__in=UNSOLVED, started_at__lt=hi)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=lo))
+        .values("ticket_id", "status", "started_at", "ended_at")
+    )
+    return [{**cands[i["ticket_id"]], **i} for i in ivs if i["ticket_id"] in cands]
+
+
+def _stabbed(row: dict[str, Any], at: datetime) -> bool:
+    return row["started_at"] < at and row["created_at"] < at and (row["ended_at"] is None or row["ended_at"] >= at)
+
+
 def backlog_series(*, scope: Scope, now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Backlog and actionable backlog at each bucket end (M13), and the last snapshot with ages.
 
     Candidates are tickets unresolved at some instant of the period: created
-    before its end and not last resolved before its start (index on
-    last_resolved_at); their unsolved status intervals are stabbed at each
-    snapshot instant.
+    before its end and not last resolved before its start; their unsolved status
+    intervals are stabbed at each snapshot instant.
     """
     snaps = _snapshot_instants(scope, now)
     if not snaps:
         return [], {}
-    instants = [s for _, s in snaps]
-    where, params = _backlog_where(scope)
-    sql = f"""
-        WITH t AS (SELECT unnest(%s::timestamptz[]) AS at),
-        cand AS (
-            SELECT m.ticket_id, m.created_at FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.created_at < %s
-              AND (m.last_resolved_at IS NULL OR m.last_resolved_at >= %s) {where}
-        ),
-        iv AS (
-            SELECT i.status, i.started_at, i.ended_at, c.created_at
-            FROM cand c JOIN metrics_ticketstatusinterval i ON i.ticket_id = c.ticket_id
-            WHERE i.status = ANY(%s) AND i.started_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)
-        )
-        SELECT t.at, COUNT(iv.status) AS backlog,
-               COUNT(iv.status) FILTER (WHERE iv.status <> 'pending') AS actionable
-        FROM t LEFT JOIN iv ON iv.started_at < t.at AND (iv.ended_at IS NULL OR iv.ended_at >= t.at)
-             AND iv.created_at < t.at
-        GROUP BY t.at ORDER BY t.at
-    """  # noqa: S608
-    lo, hi = min(instants), max(instants)
-    rows = _run(sql, [instants, hi, lo, *params, list(UNSOLVED), hi, lo])
-    by_at = {r["at"]: r for r in rows}
-    series = [
-        {
-            "day": day,
-            "at": at,
-            "backlog": (by_at.get(at) or {}).get("backlog", 0),
-            "actionable": (by_at.get(at) or {}).get("actionable", 0),
+    instants = sorted({s for _, s in snaps})
+    if _use_sql():
+        counts = dict(zip(instants, _backlog_counts_sql(scope, instants), strict=True))
+    else:
+        rows = _backlog_tickets_py(scope, instants[0], instants[-1])
+        counts = {
+            at: (
+                sum(1 for r in rows if _stabbed(r, at)),
+                sum(1 for r in rows if _stabbed(r, at) and r["status"] != "pending"),
+            )
+            for at in instants
         }
-        for day, at in snaps
-    ]
-    last = backlog_tickets_summary(scope=scope, instant=instants[-1])
+    series = [{"day": day, "at": at, "backlog": counts[at][0], "actionable": counts[at][1]} for day, at in snaps]
+    last = backlog_tickets_summary(scope=scope, instant=snaps[-1][1])
     return series, last
 
 
-def _backlog_tickets_sql(scope: Scope) -> tuple[str, list[Any]]:
-    where, params = _backlog_where(scope)
-    sql = f"""
-        SELECT i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - m.created_at))::float8 AS age_s, m.kind,
-               m.queue_id, m.assignee_id AS agent_id
-        FROM metrics_ticketmetrics m JOIN metrics_ticketstatusinterval i ON i.ticket_id = m.ticket_id
-        WHERE NOT m.excluded AND m.created_at < %s
-          AND (m.last_resolved_at IS NULL OR m.last_resolved_at >= %s)
-          AND i.status = ANY(%s) AND i.started_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s) {where}
-    """  # noqa: S608
-    return sql, params
+def _backlog_tickets(scope: Scope, instant: datetime) -> list[dict[str, Any]]:
+    """The backlog at one instant: ticket_id, status, age_s, kind, queue_id, agent_id (unordered)."""
+    if _use_sql():
+        select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind,
+                    c.queue_id, c.assignee_id AS agent_id"""
+        sql, _ = _backlog_join_sql(scope, select)
+        sql += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+        params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+        return _run(sql, params)
+    return [
+        {
+            "ticket_id": r["ticket_id"],
+            "status": r["status"],
+            "age_s": (instant - r["created_at"]).total_seconds(),
+            "kind": r["kind"],
+            "queue_id": r["queue_id"],
+            "agent_id": r["assignee_id"],
+        }
+        for r in _backlog_tickets_py(scope, instant, instant)
+        if _stabbed(r, instant)
+    ]
 
 
 def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any]:
     """Backlog at one instant per side: count, actionable, age median/p90/max and age buckets."""
-    inner, params = _backlog_tickets_sql(scope)
+    from helpdesk.lib.sqlite import percentile_cont
+
+    if _use_sql():
+        return _backlog_summary_sql(scope, instant)
+    rows = _backlog_tickets(scope, instant)
+    out: dict[str, Any] = {"at": instant}
+    for side in SIDES:
+        group = [r for r in rows if side == "all" or r["kind"] == side]
+        ages = sorted(r["age_s"] for r in group)
+        out[side] = {
+            "backlog": len(group),
+            "actionable": sum(1 for r in group if r["status"] != "pending"),
+            "median_age_s": percentile_cont(ages, 0.5),
+            "p90_age_s": percentile_cont(ages, 0.9),
+            "max_age_s": ages[-1] if ages else None,
+            "age_buckets": [
+                sum(1 for a in ages if a < 86400),
+                sum(1 for a in ages if 86400 <= a < 3 * 86400),
+                sum(1 for a in ages if 3 * 86400 <= a < 7 * 86400),
+                sum(1 for a in ages if a >= 7 * 86400),
+            ],
+        }
+    return out
+
+
+def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
+    select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
+    inner, _ = _backlog_join_sql(scope, select)
+    inner += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
     sql = f"""
         SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
                COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
@@ -611,7 +958,7 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
                COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
         FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
     """  # noqa: S608
-    rows = _run(sql, [instant, instant, instant, list(UNSOLVED), instant, instant, *params])
+    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
     out: dict[str, Any] = {"at": instant}
     for side in SIDES:
         out[side] = {
@@ -622,7 +969,7 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
             "max_age_s": None,
             "age_buckets": [0, 0, 0, 0],
         }
-    for r in rows:
+    for r in _run(sql, params):
         side = "all" if r["g"] else _side_of(r)
         if side not in out:
             continue
@@ -641,6 +988,8 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
 def csat_comments(*, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
     """Latest CSAT comments in the period: newest csat.responded events with a comment that are
     the ticket's latest rating (m.csat_at), walking the (kind, occurred_at) index backwards."""
+    if not _use_sql():
+        return _csat_comments_py(scope=scope, limit=limit)
     where, params = _filters_sql(scope, "csat_agent_id")
     sql = f"""
         SELECT e.ticket_id, m.csat_value, m.csat_satisfied, m.csat_at, e.data->>'comment' AS comment
@@ -651,6 +1000,35 @@ def csat_comments(*, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
         ORDER BY e.occurred_at DESC, e.id DESC LIMIT %s
     """  # noqa: S608
     return _run(sql, [scope.period.start, scope.period.end, *params, limit])
+
+
+def _csat_comments_py(*, scope: Scope, limit: int) -> list[dict[str, Any]]:
+    from metrics.models import TicketMetrics
+    from tickets.models import TicketEvent
+
+    out: list[dict[str, Any]] = []
+    events = TicketEvent.objects.filter(
+        kind="csat.responded", occurred_at__gte=scope.period.start, occurred_at__lt=scope.period.end
+    ).order_by("-occurred_at", "-id")
+    for e in events.values("ticket_id", "occurred_at", "data").iterator():
+        comment = (e["data"] or {}).get("comment") or ""
+        if not comment:
+            continue
+        m = (
+            TicketMetrics.objects.filter(
+                ticket_id=e["ticket_id"],
+                excluded=False,
+                csat_at=e["occurred_at"],
+                **_orm_filters(scope, "csat_agent_id"),
+            )
+            .values("csat_value", "csat_satisfied", "csat_at")
+            .first()
+        )
+        if m:
+            out.append({"ticket_id": e["ticket_id"], **m, "comment": comment})
+            if len(out) >= limit:
+                break
+    return out
 
 
 # --- drill-down -------------------------------------------------------------
@@ -716,13 +1094,13 @@ def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: dat
         instant = snaps[-1][1] if snaps else min(end, now)
         if drill.bucket is not None:
             instant = next((at for d, at in snaps if d >= drill.bucket), instant)
-        inner, params = _backlog_tickets_sql(scope)
-        sql = f"""
-            SELECT ticket_id, kind, queue_id, agent_id, status, age_s FROM (
-              {inner}
-            ) b WHERE TRUE {side_sql.replace("m.kind", "kind")} ORDER BY ticket_id{lim}
-        """  # noqa: S608
-        yield from _run(sql, [instant, instant, instant, list(UNSOLVED), instant, instant, *params, *side_params])
+        rows = [r for r in _backlog_tickets(scope, instant) if drill.side not in KINDS or r["kind"] == drill.side]
+        rows.sort(key=lambda r: r["ticket_id"])
+        yield from rows[: int(limit)] if limit else rows
+        return
+
+    if not _use_sql():
+        yield from _drill_rows_py(scope=scope, drill=drill, start=start, end=end, limit=limit)
         return
 
     if metric == "sla":
@@ -778,6 +1156,90 @@ def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: dat
         ORDER BY m.ticket_id{lim}
     """  # noqa: S608
     yield from _run(sql, [start, end, *params, *side_params])
+
+
+# Per-ticket drill values without PostgreSQL: metric -> (cohort, extra ORM filter, row -> values).
+_DRILL_PY: dict[str, tuple[str, dict[str, Any], Any]] = {
+    "csat": ("csat", {}, lambda r: {"counted": r["csat_satisfied"], "value": r["csat_value"]}),
+    "csat_response": ("offered", {}, lambda r: {"counted": r["csat_at"] is not None, "value": r["csat_value"]}),
+    "fcr": ("last_res", {"fcr_eligible": True}, lambda r: {"counted": r["fcr"], "value": r["public_agent_replies"]}),
+    "reopen": ("first_res", {}, lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]}),
+    "created": ("created", {}, lambda r: {"counted": True, "value": r["status"]}),
+    "resolved": ("last_res", {}, lambda r: {"counted": True, "value": r["status"]}),
+}
+_DRILL_PY_COLUMNS = (
+    "csat_satisfied",
+    "csat_value",
+    "csat_at",
+    "fcr",
+    "fcr_eligible",
+    "public_agent_replies",
+    "reopens",
+    "status",
+)
+
+
+def _drill_rows_py(*, scope: Scope, drill: Drill, start: datetime, end: datetime, limit: int | None) -> list[dict]:
+    """`drill_rows` with ORM reads and Python filters (embedded SQLite default)."""
+    from metrics.models import TicketMetrics
+
+    metric = drill.metric
+
+    def fetch(cohort: str, extra: dict[str, Any], columns: list[str]) -> list[dict]:
+        spec = COHORTS[cohort]
+        qs = TicketMetrics.objects.filter(
+            excluded=False,
+            **{f"{spec['instant']}__gte": start, f"{spec['instant']}__lt": end},
+            **{**_COHORT_Q.get(cohort, {}), **_orm_filters(scope, spec["agent"]), **extra},
+        )
+        if drill.side in KINDS:
+            qs = qs.filter(kind=drill.side)
+        names = dict.fromkeys(["ticket_id", "kind", "queue_id", spec["instant"], spec["agent"], *columns])
+        rows = list(qs.values(*names))
+        if drill.agent is not None:
+            rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
+        return rows
+
+    def base(r: dict, cohort: str) -> dict[str, Any]:
+        spec = COHORTS[cohort]
+        return {
+            "ticket_id": r["ticket_id"],
+            "kind": r["kind"],
+            "queue_id": r["queue_id"],
+            "agent_id": r[spec["agent"]],
+            "instant": r[spec["instant"]],
+        }
+
+    out: list[dict[str, Any]] = []
+    if metric == "sla":
+        for target, cohort in (("first_reply", "sla_fr"), ("resolution", "sla_res")):
+            cols = [f"sla_{target}_outcome", f"sla_{target}_elapsed_s", f"sla_{target}_target_s"]
+            for r in fetch(cohort, {}, cols):
+                row = base(r, cohort)
+                out.append(
+                    {
+                        **{k: row[k] for k in ("ticket_id", "kind", "queue_id", "agent_id")},
+                        "target": target,
+                        "outcome": r[cols[0]],
+                        "instant": row["instant"],
+                        "elapsed_s": r[cols[1]],
+                        "target_s": r[cols[2]],
+                    }
+                )
+        out.sort(key=lambda r: (r["ticket_id"], r["target"]))
+    elif metric in DURATION_KPIS:
+        cohort = DURATION_KPIS[metric]["cohort"]
+        col = _duration_column(metric, scope.clock)
+        for r in fetch(cohort, {f"{col}__isnull": False}, [col]):
+            if drill.hist is not None and _hist_bucket(float(r[col])) != drill.hist:
+                continue
+            out.append({**base(r, cohort), "value_s": r[col]})
+        out.sort(key=lambda r: r["ticket_id"])
+    else:
+        cohort, extra, values = _DRILL_PY[metric]
+        out = [{**base(r, cohort), **values(r)} for r in fetch(cohort, extra, list(_DRILL_PY_COLUMNS))]
+        out.sort(key=lambda r: r["ticket_id"])
+    return out[: int(limit)] if limit else out
 
 
 # --- formatting helpers (templates, CSV, e-mail) ----------------------------

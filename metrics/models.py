@@ -26,6 +26,10 @@ def _dur():
     return models.FloatField(null=True, blank=True)
 
 
+# Filter columns of the dashboard, carried by every cohort index.
+_FILTER_INCLUDE = ("kind", "queue_id", "priority", "channel")
+
+
 class TicketMetrics(models.Model):
     """One row per ticket: every M1-M14 value, cohort instants, attribution, flags.
 
@@ -111,25 +115,77 @@ class TicketMetrics(models.Model):
 
     class Meta:
         verbose_name_plural = "ticket metrics"
+        # One covering partial index per cohort instant (METRICS 4.1/4.3): the dashboard's
+        # cohort aggregates are index-only range scans of a narrow index instead of reads
+        # of the wide heap rows. INCLUDE = filters, attribution and the cohort's values.
         indexes = [
-            # Cohort instants; INCLUDE lets percentile queries scan the index only.
             models.Index(
                 fields=["first_reply_at"],
-                include=["frt_cal_s", "frt_bus_s", "queue_id", "first_replier_id"],
+                include=[*_FILTER_INCLUDE, "first_replier_id", "frt_cal_s", "frt_bus_s"],
                 name="tm_first_reply",
                 condition=models.Q(excluded=False),
             ),
             models.Index(
                 fields=["last_resolved_at"],
-                include=["full_resolution_cal_s", "full_resolution_bus_s", "handle_s", "queue_id", "resolver_id"],
+                include=[
+                    *_FILTER_INCLUDE,
+                    "resolver_id",
+                    # backlog candidates (resolved in or after the period, or unresolved)
+                    "ticket_id",
+                    "created_at",
+                    "assignee_id",
+                    "full_resolution_cal_s",
+                    "full_resolution_bus_s",
+                    "requester_wait_cal_s",
+                    "requester_wait_bus_s",
+                    "agent_wait_cal_s",
+                    "agent_wait_bus_s",
+                    "time_in_progress_cal_s",
+                    "time_in_progress_bus_s",
+                    "handle_s",
+                    "fcr",
+                    "fcr_eligible",
+                    "zero_touch",
+                ],
                 name="tm_last_resolved",
                 condition=models.Q(excluded=False),
             ),
-            models.Index(fields=["first_resolved_at"], name="tm_first_resolved", condition=models.Q(excluded=False)),
-            models.Index(fields=["created_at"], name="tm_created", condition=models.Q(excluded=False)),
-            models.Index(fields=["csat_at"], name="tm_csat", condition=models.Q(excluded=False)),
-            models.Index(fields=["sla_first_reply_outcome_at"], name="tm_sla_fr_outcome"),
-            models.Index(fields=["sla_resolution_outcome_at"], name="tm_sla_res_outcome"),
+            models.Index(
+                fields=["first_resolved_at"],
+                include=[*_FILTER_INCLUDE, "resolver_id", "first_resolution_cal_s", "first_resolution_bus_s", "reopens"],
+                name="tm_first_resolved",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=[*_FILTER_INCLUDE, "assignee_id", "last_resolved_at"],
+                name="tm_created",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["csat_at"],
+                include=[*_FILTER_INCLUDE, "csat_agent_id", "csat_satisfied", "csat_score"],
+                name="tm_csat",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["csat_offered_at"],
+                include=[*_FILTER_INCLUDE, "resolver_id", "csat_at"],
+                name="tm_csat_offered",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["sla_first_reply_outcome_at"],
+                include=[*_FILTER_INCLUDE, "assignee_id", "sla_first_reply_outcome"],
+                name="tm_sla_fr_outcome",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["sla_resolution_outcome_at"],
+                include=[*_FILTER_INCLUDE, "assignee_id", "sla_resolution_outcome"],
+                name="tm_sla_res_outcome",
+                condition=models.Q(excluded=False),
+            ),
             models.Index(
                 fields=["sla_next_breach_at"],
                 name="tm_sla_next_breach",
@@ -166,6 +222,14 @@ class TicketStatusInterval(models.Model):
         indexes = [
             models.Index(fields=["ticket_id"], name="tsi_ticket"),
             models.Index(fields=["started_at", "ended_at"], name="tsi_during"),
+            # Backlog over a period: unsolved intervals still open at its start (ended_at >= start or NULL),
+            # read index-only.
+            models.Index(
+                fields=["ended_at"],
+                include=["started_at", "ticket_id", "status"],
+                name="tsi_unsolved_end",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
+            ),
         ]
 
 
