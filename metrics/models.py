@@ -152,7 +152,13 @@ class TicketMetrics(models.Model):
             ),
             models.Index(
                 fields=["first_resolved_at"],
-                include=[*_FILTER_INCLUDE, "resolver_id", "first_resolution_cal_s", "first_resolution_bus_s", "reopens"],
+                include=[
+                    *_FILTER_INCLUDE,
+                    "resolver_id",
+                    "first_resolution_cal_s",
+                    "first_resolution_bus_s",
+                    "reopens",
+                ],
                 name="tm_first_resolved",
                 condition=models.Q(excluded=False),
             ),

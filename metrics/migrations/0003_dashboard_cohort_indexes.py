@@ -4,74 +4,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0002_metricsdaily_ticketagenthandle_ticketmetrics_and_more'),
+        ("metrics", "0002_metricsdaily_ticketagenthandle_ticketmetrics_and_more"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_first_reply',
+            model_name="ticketmetrics",
+            name="tm_first_reply",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_last_resolved',
+            model_name="ticketmetrics",
+            name="tm_last_resolved",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_first_resolved',
+            model_name="ticketmetrics",
+            name="tm_first_resolved",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_created',
+            model_name="ticketmetrics",
+            name="tm_created",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_csat',
+            model_name="ticketmetrics",
+            name="tm_csat",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_sla_fr_outcome',
+            model_name="ticketmetrics",
+            name="tm_sla_fr_outcome",
         ),
         migrations.RemoveIndex(
-            model_name='ticketmetrics',
-            name='tm_sla_res_outcome',
+            model_name="ticketmetrics",
+            name="tm_sla_res_outcome",
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['first_reply_at'], include=('kind', 'queue_id', 'priority', 'channel', 'first_replier_id', 'frt_cal_s', 'frt_bus_s'), name='tm_first_reply'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["first_reply_at"],
+                include=("kind", "queue_id", "priority", "channel", "first_replier_id", "frt_cal_s", "frt_bus_s"),
+                name="tm_first_reply",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['last_resolved_at'], include=('kind', 'queue_id', 'priority', 'channel', 'resolver_id', 'ticket_id', 'created_at', 'assignee_id', 'full_resolution_cal_s', 'full_resolution_bus_s', 'requester_wait_cal_s', 'requester_wait_bus_s', 'agent_wait_cal_s', 'agent_wait_bus_s', 'time_in_progress_cal_s', 'time_in_progress_bus_s', 'handle_s', 'fcr', 'fcr_eligible', 'zero_touch'), name='tm_last_resolved'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["last_resolved_at"],
+                include=(
+                    "kind",
+                    "queue_id",
+                    "priority",
+                    "channel",
+                    "resolver_id",
+                    "ticket_id",
+                    "created_at",
+                    "assignee_id",
+                    "full_resolution_cal_s",
+                    "full_resolution_bus_s",
+                    "requester_wait_cal_s",
+                    "requester_wait_bus_s",
+                    "agent_wait_cal_s",
+                    "agent_wait_bus_s",
+                    "time_in_progress_cal_s",
+                    "time_in_progress_bus_s",
+                    "handle_s",
+                    "fcr",
+                    "fcr_eligible",
+                    "zero_touch",
+                ),
+                name="tm_last_resolved",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['first_resolved_at'], include=('kind', 'queue_id', 'priority', 'channel', 'resolver_id', 'first_resolution_cal_s', 'first_resolution_bus_s', 'reopens'), name='tm_first_resolved'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["first_resolved_at"],
+                include=(
+                    "kind",
+                    "queue_id",
+                    "priority",
+                    "channel",
+                    "resolver_id",
+                    "first_resolution_cal_s",
+                    "first_resolution_bus_s",
+                    "reopens",
+                ),
+                name="tm_first_resolved",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['created_at'], include=('kind', 'queue_id', 'priority', 'channel', 'assignee_id', 'last_resolved_at'), name='tm_created'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["created_at"],
+                include=("kind", "queue_id", "priority", "channel", "assignee_id", "last_resolved_at"),
+                name="tm_created",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['csat_at'], include=('kind', 'queue_id', 'priority', 'channel', 'csat_agent_id', 'csat_satisfied', 'csat_score'), name='tm_csat'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["csat_at"],
+                include=("kind", "queue_id", "priority", "channel", "csat_agent_id", "csat_satisfied", "csat_score"),
+                name="tm_csat",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['csat_offered_at'], include=('kind', 'queue_id', 'priority', 'channel', 'resolver_id', 'csat_at'), name='tm_csat_offered'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["csat_offered_at"],
+                include=("kind", "queue_id", "priority", "channel", "resolver_id", "csat_at"),
+                name="tm_csat_offered",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['sla_first_reply_outcome_at'], include=('kind', 'queue_id', 'priority', 'channel', 'assignee_id', 'sla_first_reply_outcome'), name='tm_sla_fr_outcome'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["sla_first_reply_outcome_at"],
+                include=("kind", "queue_id", "priority", "channel", "assignee_id", "sla_first_reply_outcome"),
+                name="tm_sla_fr_outcome",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmetrics',
-            index=models.Index(condition=models.Q(('excluded', False)), fields=['sla_resolution_outcome_at'], include=('kind', 'queue_id', 'priority', 'channel', 'assignee_id', 'sla_resolution_outcome'), name='tm_sla_res_outcome'),
+            model_name="ticketmetrics",
+            index=models.Index(
+                condition=models.Q(("excluded", False)),
+                fields=["sla_resolution_outcome_at"],
+                include=("kind", "queue_id", "priority", "channel", "assignee_id", "sla_resolution_outcome"),
+                name="tm_sla_res_outcome",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketstatusinterval',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'open', 'pending', 'on_hold'])), fields=['ended_at'], include=('started_at', 'ticket_id', 'status'), name='tsi_unsolved_end'),
+            model_name="ticketstatusinterval",
+            index=models.Index(
+                condition=models.Q(("status__in", ["new", "open", "pending", "on_hold"])),
+                fields=["ended_at"],
+                include=("started_at", "ticket_id", "status"),
+                name="tsi_unsolved_end",
+            ),
         ),
     ]
