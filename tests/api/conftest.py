@@ -68,6 +68,8 @@ def world(db, queue, service_queue, agent, other_agent, manager, customer, other
     )
     services.ticket_transition(ticket_id=own.pk, target="open", actor=agent, note=SECRET_NOTE)
     foreign = ticket_make(queue=service_queue, requester=other_customer, subject="Refund please")
+    webhook, webhook_delivery = _webhook_world(manager, own)
+    article = _published_article(manager)
     public_attachment = own.messages.get(body="Public answer").attachments.get()
     internal_attachment = own.messages.get(body=SECRET_NOTE).attachments.get()
     return {
@@ -75,6 +77,9 @@ def world(db, queue, service_queue, agent, other_agent, manager, customer, other
         "foreign": foreign,
         "public_attachment": public_attachment,
         "internal_attachment": internal_attachment,
+        "webhook": webhook,
+        "webhook_delivery": webhook_delivery,
+        "article": article,
         "users": {
             "anonymous": None,
             "customer": customer,
@@ -84,3 +89,22 @@ def world(db, queue, service_queue, agent, other_agent, manager, customer, other
             "manager": manager,
         },
     }
+
+
+def _webhook_world(manager, ticket):
+    """A subscription with one delivery row (of an event on `ticket`)."""
+    from webhooks import services as webhook_services
+    from webhooks.models import WebhookDelivery
+
+    sub = webhook_services.subscription_create(url="https://example.com/hook", events=["*"], actor=manager)
+    (row,) = webhook_services.webhooks_for_event(ticket.events.order_by("id").first())
+    return sub, WebhookDelivery.objects.get(pk=row.pk)
+
+
+def _published_article(manager):
+    from knowledge_base import services as kb_services
+
+    article = kb_services.article_create(
+        title="Printer troubleshooting", body="Turn the printer off and on again.", actor=manager
+    )
+    return kb_services.article_publish(article_id=article.pk, actor=manager)

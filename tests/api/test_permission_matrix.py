@@ -48,7 +48,8 @@ def discover() -> list[Endpoint]:
             methods = [m.upper() for m in actions]
         else:
             view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-            methods = [m.upper() for m in getattr(view_class, "http_method_names", ["get"]) if m in ("get", "post")]
+            verbs = ("get", "post", "put", "patch", "delete")
+            methods = [m.upper() for m in getattr(view_class, "http_method_names", ["get"]) if m in verbs]
             methods = [m for m in methods if hasattr(view_class, m.lower())]
         for method in methods:
             found.add(Endpoint(name=name, method=method, has_pk=has_pk))
@@ -62,6 +63,7 @@ OPEN = (200, 200, 200, 200, 200, 200)
 AUTHED = (401, 200, 200, 200, 200, 200)
 OWN_TICKET_READ = (401, 200, 404, 200, 404, 200)
 STAFF_COMMAND = (401, 403, 404, 200, 404, 200)
+MANAGER_ONLY = (401, 403, 403, 403, 403, 200)
 EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:ticket-list", "GET"): AUTHED,
     ("api:ticket-list", "POST"): (401, 201, 201, 201, 201, 201),
@@ -89,6 +91,25 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     # metrics (issue: metrics API): staff only; the ticket's own requester gets 403.
     ("metrics-api:ticket", "GET"): (401, 403, 404, 200, 404, 200),
     ("metrics-api:summary", "GET"): (401, 403, 403, 200, 200, 200),
+    ("api:not-found", "PUT"): (404,) * 6,
+    ("api:not-found", "PATCH"): (404,) * 6,
+    ("api:not-found", "DELETE"): (404,) * 6,
+    # CSAT: the requester of the (solved) ticket only.
+    ("api:ticket-csat", "POST"): (401, 201, 404, 403, 404, 403),
+    # Webhooks and the configuration document: managers and admins.
+    ("api:webhook-list", "GET"): MANAGER_ONLY,
+    ("api:webhook-list", "POST"): (401, 403, 403, 403, 403, 201),
+    ("api:webhook-detail", "GET"): MANAGER_ONLY,
+    ("api:webhook-detail", "DELETE"): MANAGER_ONLY,
+    ("api:webhook-update", "POST"): MANAGER_ONLY,
+    ("api:webhook-deliveries", "GET"): MANAGER_ONLY,
+    ("api:webhook-delivery-replay", "POST"): (401, 403, 403, 403, 403, 202),
+    ("api:config", "GET"): MANAGER_ONLY,
+    ("api:config", "PUT"): MANAGER_ONLY,
+    # KB: public published articles for everyone; feedback needs a login.
+    ("api:kb-search", "GET"): OPEN,
+    ("api:kb-article", "GET"): OPEN,
+    ("api:kb-article-feedback", "POST"): AUTHED,
     ("api:schema", "GET"): OPEN,
     ("api:docs", "GET"): OPEN,
     ("api:redoc", "GET"): OPEN,
@@ -118,6 +139,29 @@ def _request(endpoint, world, user, client):
     name = endpoint.name
     payload: dict = {}
     fmt = "json"
+    kwargs: dict = {}
+    if name.startswith("api:webhook-"):
+        sub = world["webhook"]
+        pk = sub.pk
+        if name == "api:webhook-delivery-replay":
+            kwargs["delivery_id"] = world["webhook_delivery"].pk
+        elif name == "api:webhook-update":
+            payload = {"events": ["status.changed"], "active": True}
+    if name == "api:webhook-list" and endpoint.method == "POST":
+        payload = {"url": "https://example.com/hook", "events": ["*"]}
+    if name == "api:config" and endpoint.method == "PUT":
+        from tickets.config import config_dump
+
+        payload = config_dump()
+    if name.startswith("api:kb-article"):
+        kwargs["slug"] = world["article"].slug
+    if name == "api:kb-article-feedback":
+        payload = {"helpful": True, "comment": "Nice"}
+    if name == "api:ticket-csat":
+        from tickets import services as ticket_services
+
+        ticket_services.ticket_transition(ticket_id=own.pk, target="solved", actor=world["users"]["agent"])
+        payload = {"rating": 5, "comment": "Great"}
     if (name.startswith("api:ticket-") or name == "metrics-api:ticket") and endpoint.has_pk:
         pk = own.pk
     if name == "metrics-api:ticket":
@@ -150,13 +194,17 @@ def _request(endpoint, world, user, client):
         fmt = "multipart"
     elif name == "api:token-list" and endpoint.method == "POST":
         payload = {"name": "script"}
+    if name == "api:kb-search":
+        return client.get(reverse(name), {"q": "printer"})
     if name == "api:not-found":
         url = reverse(name, kwargs={"path": "no/such/thing/"})
     else:
-        url = reverse(name, kwargs={"pk": pk}) if endpoint.has_pk else reverse(name)
+        if endpoint.has_pk:
+            kwargs["pk"] = pk
+        url = reverse(name, kwargs=kwargs)
     if endpoint.method == "GET":
         return client.get(url)
-    return client.post(url, payload, format=fmt)
+    return getattr(client, endpoint.method.lower())(url, payload, format=fmt)
 
 
 @pytest.mark.django_db

@@ -282,3 +282,16 @@ class EventListInputSerializer(serializers.Serializer):  # type: ignore[type-arg
     ticket = serializers.IntegerField(
         min_value=1, max_value=2**63 - 1, required=False, help_text="Only events of this ticket."
     )
+
+
+class TicketCsatInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    rating = serializers.IntegerField(min_value=1, max_value=5, help_text="1 (very unhappy) to 5 (very happy).")
+    comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class TicketCsatOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ticket_id = serializers.IntegerField()
+    event_id = serializers.IntegerField()
+    rating = serializers.IntegerField()
+    comment = serializers.CharField()
+    occurred_at = serializers.DateTimeField()

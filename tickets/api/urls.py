@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tickets.api import views
+from tickets.api import integration, views
 
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")
@@ -11,4 +11,11 @@ router.register("attachments", views.AttachmentViewSet, basename="attachment")
 router.register("queues", views.QueueViewSet, basename="queue")
 router.register("request-types", views.RequestTypeViewSet, basename="request-type")
 
-urlpatterns = [path("events/", views.EventListView.as_view(), name="event-list"), *router.urls]
+urlpatterns = [
+    path("events/", views.EventListView.as_view(), name="event-list"),
+    path("config/", integration.ConfigView.as_view(), name="config"),
+    path("kb/search/", integration.KbSearchView.as_view(), name="kb-search"),
+    path("kb/articles/<slug:slug>/", integration.KbArticleView.as_view(), name="kb-article"),
+    path("kb/articles/<slug:slug>/feedback/", integration.KbArticleFeedbackView.as_view(), name="kb-article-feedback"),
+    *router.urls,
+]

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
+from helpdesk.lib.exceptions import Conflict
 from tickets import selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
@@ -224,6 +225,31 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         data = _input(s.TicketPriorityInputSerializer, request.data)
         ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=request.user)
         return self._answer(ticket)
+
+    @extend_schema(request=s.TicketCsatInputSerializer, responses={201: s.TicketCsatOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def csat(self, request: Request, pk: str) -> Response:
+        """The requester rates their solved (or closed) ticket 1-5 with an
+        optional comment; a later rating replaces the earlier one. Others
+        who can see the ticket get 403; a ticket not yet solved is a 409
+        `not_solved`."""
+        ticket = self._ticket()
+        if ticket.requester_id != request.user.pk:
+            raise exceptions.PermissionDenied("Only the requester can rate this ticket.")
+        if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
+            raise Conflict("Only a solved ticket can be rated.", code="not_solved")
+        data = _input(s.TicketCsatInputSerializer, request.data)
+        event = services.survey_respond(
+            ticket_id=ticket.pk, survey="csat", value=data["rating"], comment=data["comment"], actor=request.user
+        )
+        body = {
+            "ticket_id": ticket.pk,
+            "event_id": event.pk,
+            "rating": event.data["value"],
+            "comment": event.data["comment"],
+            "occurred_at": event.occurred_at,
+        }
+        return Response(s.TicketCsatOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
     # --- Messages and attachments -----------------------------------------
 
