@@ -75,9 +75,21 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
+WORKER_REDIS_DB = 14
+
+
+def _reset_broker_pools(app):
+    """Connections opened earlier (eager mode, another URL) must not be reused."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
-    """A real Celery worker process on Redis db 14, using the test database.
+    """One real Celery worker process for the session, on Redis db 14,
+    consuming every queue and using the test database.
 
     Tests using it need @pytest.mark.django_db(transaction=True) so the
     worker's own connection sees their rows.
@@ -92,15 +104,18 @@ def celery_worker(django_db_setup, django_db_blocker):
 
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    redis_url = "redis://127.0.0.1:6379/14"
+    redis_url = f"redis://127.0.0.1:6379/{WORKER_REDIS_DB}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings.test",
     }
+    previous = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url = redis_url
     app.conf.task_always_eager = False
+    _reset_broker_pools(app)
+    subprocess.run(["redis-cli", "-n", str(WORKER_REDIS_DB), "FLUSHDB"], check=False, capture_output=True)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -135,6 +150,8 @@ def celery_worker(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        app.conf.broker_url, app.conf.task_always_eager = previous
+        _reset_broker_pools(app)
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +162,26 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _drain_worker_after_test(request):
+    """Let the shared worker finish what a test enqueued before the test
+    database is flushed (a TRUNCATE racing a running task deadlocks)."""
+    yield
+    if "celery_worker" not in request.fixturenames and "metrics_worker" not in request.fixturenames:
+        return
+    import time
+
+    import redis
+
+    from helpdesk.celery import app
+
+    client = redis.Redis(host="127.0.0.1", port=6379, db=WORKER_REDIS_DB)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        queued = sum(client.llen(q) for q in ("default", "notifications", "long_running"))
+        active = app.control.inspect(timeout=0.5).active() or {}
+        if queued == 0 and not any(active.values()):
+            return
+        time.sleep(0.2)

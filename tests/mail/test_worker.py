@@ -62,7 +62,7 @@ def test_worker_processes_intake_and_delivers_outbox(celery_worker, live_server,
     }
 
 
-@pytest.mark.slow
+@pytest.mark.bench  # a measurement: floods the shared worker, run with -m bench
 def test_intake_throughput_over_http_with_worker(celery_worker, live_server, task_mode, queue, customer):
     """N messages posted over HTTP by 8 client threads; measured until the
     worker has processed them all. Goal: >= 50 messages/s."""
