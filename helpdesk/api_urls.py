@@ -19,6 +19,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    # Keep last: unmatched API paths answer a JSON 404.
-    re_path(r"^(?P<path>.*)$", api_not_found, name="not-found"),
+    # Keep last: unmatched API paths answer a JSON 404 (any character,
+    # newlines included: `.` would let "/x%0A/" fall through to HTML).
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found, name="not-found"),
 ]

@@ -183,3 +183,10 @@ def test_csat_by_the_requester_of_a_solved_ticket(api_client_for, queue, custome
     assert answer.json()["event_id"] == event.pk
     assert event.data["value"] == 4 and event.data["comment"] == "Quick, thanks"
     assert event.actor_id == customer.pk and event.actor_role == "customer"
+
+
+def test_unknown_paths_with_odd_characters_answer_json(api_client_for, customer):
+    response = api_client_for(customer).post("/api/v1/kb/articles/%C2%AA%0A/feedback/", {"helpful": True})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"

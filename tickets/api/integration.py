@@ -134,6 +134,7 @@ class ConfigView(generics.GenericAPIView):  # type: ignore[type-arg]
     permission_classes = [IsManager]
     serializer_class = ConfigReportOutputSerializer
     pagination_class = None
+    metadata_class = None  # OPTIONS: 405 (DRF's metadata would look for an object to PUT)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
