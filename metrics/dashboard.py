@@ -233,7 +233,6 @@ def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
         aggs += [
             (f"{kpi}__n", f"COUNT({col})"),
             (f"{kpi}__sum", f"SUM({col})"),
-            (f"{kpi}__mean", f"AVG({col})"),
             (f"{kpi}__pct", f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {col})"),
         ]
     extra = {
@@ -467,7 +466,6 @@ def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: b
         values = [float(r[col]) for r in rows if r[col] is not None]
         out[f"{kpi}__n"] = len(values)
         out[f"{kpi}__sum"] = sum(values) if values else None
-        out[f"{kpi}__mean"] = sum(values) / len(values) if values else None
         out[f"{kpi}__pct"] = [percentile_cont(values, 0.5), percentile_cont(values, 0.9)] if values and pct else None
     if cohort == "first_res":
         out.update(resolved_first=len(rows), reopened=count(lambda r: (r["reopens"] or 0) > 0))
@@ -591,7 +589,8 @@ def _duration_value(row: dict[str, Any] | None, kpi: str) -> dict[str, Any]:
     return {
         "n": row[f"{kpi}__n"],
         "sum_s": row[f"{kpi}__sum"],
-        "mean_s": float(row[f"{kpi}__mean"]) if row[f"{kpi}__mean"] is not None else None,
+        # mean = SUM / COUNT (what AVG computes, without AVG's sum-of-squares state)
+        "mean_s": float(row[f"{kpi}__sum"]) / row[f"{kpi}__n"],
         "median_s": pct[0],
         "p90_s": pct[1],
     }
