@@ -44,6 +44,19 @@ except Exception as exc:  # noqa: BLE001
     sys.exit(f"FAIL: PostgreSQL and Redis must be reachable on 127.0.0.1 for the tests: {exc}")
 print("PostgreSQL and Redis reachable.")
 PY
+# The main database must exist (makemigrations --check reads its history).
+.venv/bin/python - <<'PY'
+import os, urllib.parse, psycopg2
+url = urllib.parse.urlparse(os.environ["DATABASE_URL"])
+name = url.path.lstrip("/")
+conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", dbname="postgres")
+conn.autocommit = True
+with conn.cursor() as cur:
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+    if cur.fetchone() is None:
+        cur.execute(f'CREATE DATABASE "{name}"')
+conn.close()
+PY
 redis-cli -n 15 flushdb >/dev/null 2>&1 || true
 
 echo "== ruff"
