@@ -79,10 +79,11 @@ WORKER_REDIS_DB = 14
 
 
 def _reset_broker_pools(app):
-    """Connections opened earlier (eager mode, another URL) must not be reused."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Connections opened earlier (eager mode, another URL) must not be reused.
+
+    The pools are dropped, not closed: closing a channel blocked in BRPOP
+    hangs, and the garbage collector closes the sockets anyway."""
+    app._pool = None
     app.amqp._producer_pool = None
 
 
