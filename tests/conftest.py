@@ -186,3 +186,14 @@ def _drain_worker_after_test(request):
         if queued == 0 and not any(active.values()):
             return
         time.sleep(0.2)
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks in-process, as the embedded default (no REDIS_URL) does."""
+    from helpdesk.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous

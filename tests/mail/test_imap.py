@@ -91,7 +91,7 @@ def test_password_is_stored_encrypted(mail_settings):
     assert secret_decrypt(mailbox.password_encrypted) == "hunter2"
 
 
-def test_poll_stores_processes_and_marks_seen_one_failure_does_not_stop_others(mail_settings, queue):
+def test_poll_stores_processes_and_marks_seen_one_failure_does_not_stop_others(mail_settings, queue, celery_eager):
     messages = {5: eml("plain.eml"), 7: mime(subject="Second via IMAP"), 9: eml("auto_reply.eml", ticket="1")}
     with FakeImap(messages, password="imap-pw") as server:
         broken = Mailbox.objects.create(
