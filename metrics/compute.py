@@ -23,7 +23,7 @@ from typing import Any
 
 from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, from_ts
 
-DEFINITION_VERSION = 1
+DEFINITION_VERSION = 2
 
 UNSOLVED = frozenset({"new", "open", "pending", "on_hold"})
 RESOLVED = frozenset({"solved", "closed"})
@@ -353,20 +353,28 @@ def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     nrt_cal: list[float] = []
     nrt_bus: list[float] = []
     nrt_at: list[datetime] = []
+    # The runs (reply clock cycles, numbered from 1 including cancelled ones):
+    # (cycle, start, reply instant or None while still open at as_of).
+    nr_runs: list[tuple[int, float, float | None]] = []
     if first_reply:
         run_start = None
+        cycle = 0
         for t, tag in stream:
             if t < first_reply[0] or (t == first_reply[0] and tag == "customer"):
                 continue
             if tag == "customer" and run_start is None:
                 run_start = t
+                cycle += 1
             elif tag == "reply" and run_start is not None:
                 nrt_cal.append(t - run_start)
                 nrt_bus.append(bus(run_start, t))
                 nrt_at.append(from_ts(t))
+                nr_runs.append((cycle, run_start, t))
                 run_start = None
             elif tag == "resolution":
-                run_start = None
+                run_start = None  # cancelled: no value, no SLA outcome
+        if run_start is not None:
+            nr_runs.append((cycle, run_start, None))
     row["next_reply_cal_s"] = nrt_cal
     row["next_reply_bus_s"] = nrt_bus
     row["next_reply_at"] = nrt_at
@@ -459,11 +467,12 @@ def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     row["time_logged_s"] = time_logged if has_time_entry else None
 
     # M14 SLA targets.
-    _sla(row, context, queue_id, priority, created_at, frt_start, first_reply, intervals, as_of, clock)
+    _sla(row, context, queue_id, priority, created_at, frt_start, first_reply, intervals, as_of, clock, nr_runs)
     if created_resolved:
         for target in ("first_reply", "resolution"):
             for f in ("target_s", "outcome", "elapsed_s", "breach_at", "outcome_at"):
                 row[f"sla_{target}_{f}"] = None
+        _sla_next_reply_clear(row)
         row["sla_next_breach_at"] = None
     return row
 
@@ -479,10 +488,12 @@ def _sla(
     intervals: Sequence[tuple[float, float, str]],
     as_of: float,
     clock: _Clock,
+    nr_runs: Sequence[tuple[int, float, float | None]] = (),
 ) -> None:
     for target in ("first_reply", "resolution"):
         for f in ("target_s", "outcome", "elapsed_s", "breach_at", "outcome_at"):
             row[f"sla_{target}_{f}"] = None
+    _sla_next_reply_clear(row)
     row["sla_next_breach_at"] = None
     policy = context.sla_policies.get(queue_id) if queue_id is not None else None
     if not policy:
@@ -517,6 +528,43 @@ def _sla(
                 upcoming.append(breach)
             # resolved before any reply and before the breach: no outcome (cancelled)
 
+    # Next reply (M2 clock, never paused): one outcome per cycle (run). A
+    # cycle is achieved if replied within the target, breached at its breach
+    # instant (even while still open), else active; a cancelled run (resolved
+    # before any reply) has no outcome. The row keeps the counts and the
+    # latest outcome instant (the rollup cohort, METRICS M14).
+    nr_target = targets.get("next_reply")
+    if nr_target is not None and first_reply:
+        nr_target = float(nr_target)
+        cycles: list[dict[str, Any]] = []
+        for cycle, start, stop in nr_runs:
+            breach = add(start, nr_target)
+            elapsed = measure(start, stop if stop is not None else as_of)
+            if stop is not None and elapsed <= nr_target:
+                outcome, outcome_at = "achieved", stop
+            elif stop is not None or breach <= as_of:
+                outcome, outcome_at = "breached", breach
+            else:
+                outcome, outcome_at = "active", None
+                upcoming.append(breach)
+            cycles.append(
+                {
+                    "cycle": cycle,
+                    "started_at": from_ts(start),
+                    "stopped_at": _dt(stop),
+                    "elapsed_s": elapsed,
+                    "breach_at": from_ts(breach),
+                    "outcome": outcome,
+                    "outcome_at": _dt(outcome_at),
+                }
+            )
+        decided = [c for c in cycles if c["outcome"] != "active"]
+        row["sla_next_reply_target_s"] = nr_target
+        row["sla_next_reply_achieved"] = sum(c["outcome"] == "achieved" for c in cycles)
+        row["sla_next_reply_breached"] = sum(c["outcome"] == "breached" for c in cycles)
+        row["sla_next_reply_outcome_at"] = max((c["outcome_at"] for c in decided), default=None)
+        row["sla_next_reply_cycles"] = cycles
+
     res_target = targets.get("resolution")
     if res_target is not None:
         res_target = float(res_target)
@@ -550,3 +598,11 @@ def _sla(
             if projected is not None:
                 upcoming.append(projected)
     row["sla_next_breach_at"] = _dt(min(upcoming)) if upcoming else None
+
+
+def _sla_next_reply_clear(row: dict[str, Any]) -> None:
+    row["sla_next_reply_target_s"] = None
+    row["sla_next_reply_achieved"] = 0
+    row["sla_next_reply_breached"] = 0
+    row["sla_next_reply_outcome_at"] = None
+    row["sla_next_reply_cycles"] = []

@@ -109,6 +109,11 @@ class TicketMetrics(models.Model):
     sla_resolution_elapsed_s = _dur()
     sla_resolution_breach_at = models.DateTimeField(null=True)
     sla_resolution_outcome_at = models.DateTimeField(null=True)
+    # Next reply (M2 clock): one outcome per cycle; counts and the latest outcome instant.
+    sla_next_reply_target_s = _dur()
+    sla_next_reply_achieved = models.PositiveIntegerField(default=0)
+    sla_next_reply_breached = models.PositiveIntegerField(default=0)
+    sla_next_reply_outcome_at = models.DateTimeField(null=True)
     sla_next_breach_at = models.DateTimeField(null=True)
 
     data = models.JSONField(default=dict)

@@ -60,6 +60,10 @@ EXPORT_FIELDS = (
     "sla_resolution_elapsed_s",
     "sla_resolution_breach_at",
     "sla_resolution_outcome_at",
+    "sla_next_reply_target_s",
+    "sla_next_reply_achieved",
+    "sla_next_reply_breached",
+    "sla_next_reply_outcome_at",
 )
 
 

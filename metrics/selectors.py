@@ -182,6 +182,16 @@ def sla_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
         )
         agg["pct"] = _pct(agg["breached"], agg["with_outcome"])
         by_target[target] = agg
+    # Next reply: one outcome per cycle, counted at the ticket's latest cycle outcome instant.
+    agg = _base("sla_next_reply_outcome_at", start, end, filters, "assignee_id").aggregate(
+        achieved=Sum("sla_next_reply_achieved"), breached=Sum("sla_next_reply_breached")
+    )
+    achieved, nr_breached = agg["achieved"] or 0, agg["breached"] or 0
+    by_target["next_reply"] = {
+        "with_outcome": achieved + nr_breached,
+        "breached": nr_breached,
+        "pct": _pct(nr_breached, achieved + nr_breached),
+    }
     breached = sum(v["breached"] for v in by_target.values())
     with_outcome = sum(v["with_outcome"] for v in by_target.values())
     return {

@@ -246,6 +246,10 @@ def contributions(m: TicketMetrics, zone: ZoneInfo) -> dict[tuple, list[float]]:
                 num=int(outcome == "breached"),
                 den=1,
             )
+    # Next reply: every decided cycle, cohort = the latest outcome instant (METRICS M14).
+    nr_decided = m.sla_next_reply_achieved + m.sla_next_reply_breached
+    if nr_decided:
+        add(m.sla_next_reply_outcome_at, "sla_next_reply", m.assignee_id, num=m.sla_next_reply_breached, den=nr_decided)
     return out
 
 
@@ -723,7 +727,10 @@ _CONTRIB_VALUES = """
   (CASE WHEN m.sla_first_reply_outcome IN ('achieved', 'breached') THEN m.sla_first_reply_outcome_at END,
    'sla_first_reply', m.assignee_id, 0, 0.0, (m.sla_first_reply_outcome = 'breached')::int, 1),
   (CASE WHEN m.sla_resolution_outcome IN ('achieved', 'breached') THEN m.sla_resolution_outcome_at END,
-   'sla_resolution', m.assignee_id, 0, 0.0, (m.sla_resolution_outcome = 'breached')::int, 1)
+   'sla_resolution', m.assignee_id, 0, 0.0, (m.sla_resolution_outcome = 'breached')::int, 1),
+  (CASE WHEN m.sla_next_reply_achieved + m.sla_next_reply_breached > 0 THEN m.sla_next_reply_outcome_at END,
+   'sla_next_reply', m.assignee_id, 0, 0.0, m.sla_next_reply_breached,
+   m.sla_next_reply_achieved + m.sla_next_reply_breached)
 """.format(
     durations="\n  ".join(
         f"(CASE WHEN m.{name}_{suffix}_s IS NOT NULL THEN m.last_resolved_at END, '{name}_{suffix}',"

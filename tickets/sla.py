@@ -33,16 +33,11 @@ from metrics.compute import (
     DEFAULT_PAUSE,
     INF,
     K_CREATED,
-    K_MESSAGE,
     K_QUEUE,
-    K_STATUS,
     UNSOLVED,
     Context,
     Ev,
     _Clock,
-    _is_customer_public,
-    _is_public_agent_reply,
-    _is_resolution,
     compute,
 )
 
@@ -206,74 +201,29 @@ def sla_state(
                 )
             )
 
-    # Next reply (M2 runs): one cycle per run of customer public messages
-    # after the first reply, stopped by the next public agent reply and
-    # cancelled by a resolution.
+    # Next reply (M2 runs): compute's cycles, one per run of customer public
+    # messages after the first reply, stopped by the next public agent reply
+    # (a resolution cancels the run: no cycle outcome).
     nr_target = targets.get(NEXT_REPLY)
-    first_reply_at = row["first_reply_at"].timestamp() if row["first_reply_at"] else None
-    if nr_target is not None and first_reply_at is not None:
+    if nr_target is not None and row["sla_next_reply_target_s"] is not None:
         nr = float(nr_target)
-        stream: list[tuple[float, str]] = []
-        status = row["status_intervals"][0][2] if row["status_intervals"] else "new"
-        for e in evs:
-            t = e.occurred_at.timestamp()
-            if e.kind == K_STATUS:
-                source, target = e.data.get("from", status), e.data.get("to")
-                if _is_resolution(source, target):
-                    stream.append((t, "resolution"))
-                status = target
-            elif e.kind == K_MESSAGE:
-                if _is_public_agent_reply(e):
-                    stream.append((t, "reply"))
-                elif _is_customer_public(e):
-                    stream.append((t, "customer"))
-        cycle = 0
-        run_start: float | None = None
-        for t, tag in stream:
-            if t < first_reply_at or (t == first_reply_at and tag == "customer"):
-                continue
-            if tag == "customer" and run_start is None:
-                run_start = t
-                cycle += 1
-            elif tag in ("reply", "resolution") and run_start is not None:
-                if tag == "reply":
-                    elapsed = measure(run_start, t)
-                    due = add(run_start, nr)
-                    ok = elapsed <= nr
-                    state.targets.append(
-                        TargetState(
-                            target=NEXT_REPLY,
-                            cycle=cycle,
-                            target_s=nr,
-                            business_hours=business,
-                            started_at=from_ts(run_start),
-                            due_at=None if ok else from_ts(due),
-                            warning_at=from_ts(add(run_start, frac * nr)),
-                            elapsed_s=elapsed,
-                            paused=False,
-                            outcome=ACHIEVED if ok else BREACHED,
-                            outcome_at=from_ts(t if ok else due),
-                            open=False,
-                        )
-                    )
-                run_start = None  # a resolution cancels the run (no outcome)
-        if run_start is not None:
-            due = add(run_start, nr)
-            breached = due <= as_of
+        for c in row["sla_next_reply_cycles"]:
+            start = c["started_at"].timestamp()
+            is_open = c["stopped_at"] is None
             state.targets.append(
                 TargetState(
                     target=NEXT_REPLY,
-                    cycle=cycle,
+                    cycle=c["cycle"],
                     target_s=nr,
                     business_hours=business,
-                    started_at=from_ts(run_start),
-                    due_at=from_ts(due),
-                    warning_at=from_ts(add(run_start, frac * nr)),
-                    elapsed_s=measure(run_start, as_of),
+                    started_at=c["started_at"],
+                    due_at=c["breach_at"] if is_open or c["outcome"] == BREACHED else None,
+                    warning_at=from_ts(add(start, frac * nr)),
+                    elapsed_s=c["elapsed_s"],
                     paused=False,
-                    outcome=BREACHED if breached else ACTIVE,
-                    outcome_at=from_ts(due) if breached else None,
-                    open=True,
+                    outcome=c["outcome"],
+                    outcome_at=c["outcome_at"],
+                    open=is_open,
                 )
             )
 
