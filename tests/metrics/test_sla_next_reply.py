@@ -76,3 +76,52 @@ def test_next_reply_cycles_achieved_and_breached_rolled_up_and_summarised():
     assert (rows[t.pk]["sla_next_reply_achieved"], rows[t.pk]["sla_next_reply_breached"]) == (1, 1)
     assert rows[t.pk]["sla_next_reply_target_s"] == 3600
     assert rows[t.pk]["sla_next_reply_outcome_at"] == "2025-06-02T12:00:00Z"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL rollup rebuild needs PostgreSQL")
+def test_sql_rollups_equal_contributions_with_next_reply_targets_after_random_histories():
+    import random
+
+    policy = SLAPolicy.objects.create(
+        name="nr-rnd",
+        pause_statuses=["pending"],
+        targets={"normal": {"first_response": 3600, "next_reply": 1800, "resolution": 20000, "business_hours": False}},
+    )
+    queue = QueueFactory(slug="nr-rnd", sla_policy=policy)
+    agents = [AgentFactory(), AgentFactory()]
+    rnd = random.Random(7)
+    with transaction.atomic():
+        tickets = [ticket_make(queue=queue, requester=CustomerFactory(), occurred_at=T0) for _ in range(8)]
+        clock = {t.pk: T0 for t in tickets}
+        for _ in range(100):
+            t = rnd.choice(tickets)
+            t.refresh_from_db()
+            when = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(60, 4 * 3600))
+            agent = rnd.choice(agents)
+            action = rnd.choice(["reply", "customer", "customer", "solve", "reopen"])
+            if action in ("reply", "customer"):
+                author = agent if action == "reply" else t.requester
+                ticket_services.message_post(
+                    ticket_id=t.pk, author=author, body="x", occurred_at=when, apply_rules=False
+                )
+            elif action == "solve" and t.status in ("new", "open", "pending", "on_hold"):
+                ticket_services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=when)
+                ticket_services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=when)
+            elif action == "reopen" and t.status == "solved":
+                ticket_services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=when)
+    ids = [t.pk for t in tickets]
+    as_of = T0 + timedelta(days=5)
+    services.metrics_reset()
+    with transaction.atomic():
+        services.tickets_recompute(ticket_ids=ids, as_of=as_of)
+    incremental = _rollups()
+    totals = TicketMetrics.objects.filter(ticket_id__in=ids).values_list(
+        "sla_next_reply_achieved", "sla_next_reply_breached"
+    )
+    decided = sum(a + b for a, b in totals)
+    assert decided > 0 and sum(b for _, b in totals) > 0  # the history exercises the target
+    nr_den = sum(v[3] for k, v in incremental.items() if k[4] == "sla_next_reply")
+    assert nr_den == decided
+    services.metrics_rollups_rebuild()
+    assert _rollups() == incremental
