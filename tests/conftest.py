@@ -88,13 +88,9 @@ def _reset_broker_pools(app):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
+def _celery_worker_process(django_db_setup, django_db_blocker):
     """One real Celery worker process for the session, on Redis db 14,
-    consuming every queue and using the test database.
-
-    Tests using it need @pytest.mark.django_db(transaction=True) so the
-    worker's own connection sees their rows.
-    """
+    consuming every queue and using the test database."""
     import subprocess
     import sys
     import time
@@ -112,10 +108,6 @@ def celery_worker(django_db_setup, django_db_blocker):
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings.test",
     }
-    previous = (app.conf.broker_url, app.conf.task_always_eager)
-    app.conf.broker_url = redis_url
-    app.conf.task_always_eager = False
-    _reset_broker_pools(app)
     subprocess.run(["redis-cli", "-n", str(WORKER_REDIS_DB), "FLUSHDB"], check=False, capture_output=True)
     proc = subprocess.Popen(
         [
@@ -138,12 +130,17 @@ def celery_worker(django_db_setup, django_db_blocker):
         ],
         env=env,
     )
+    previous = (app.conf.broker_url, app.conf.task_always_eager)
     try:
+        app.conf.broker_url, app.conf.task_always_eager = redis_url, False
+        _reset_broker_pools(app)
         deadline = time.monotonic() + 30
         while not app.control.ping(timeout=0.5):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("celery worker did not start")
-        yield app
+        app.conf.broker_url, app.conf.task_always_eager = previous
+        _reset_broker_pools(app)
+        yield redis_url
     finally:
         proc.terminate()
         try:
@@ -151,6 +148,37 @@ def celery_worker(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def celery_worker(_celery_worker_process):
+    """Point the app at the real worker's broker for this test only.
+
+    Tests using it need @pytest.mark.django_db(transaction=True) so the
+    worker's own connection sees their rows. Afterwards the worker is
+    drained before the database flush (a TRUNCATE racing a running task
+    deadlocks), and other tests' tasks never reach it.
+    """
+    import time
+
+    import redis
+
+    from helpdesk.celery import app
+
+    previous = (app.conf.broker_url, app.conf.task_always_eager)
+    app.conf.broker_url, app.conf.task_always_eager = _celery_worker_process, False
+    _reset_broker_pools(app)
+    try:
+        yield app
+        client = redis.Redis(host="127.0.0.1", port=6379, db=WORKER_REDIS_DB)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            queued = sum(client.llen(q) for q in ("default", "notifications", "long_running"))
+            active = app.control.inspect(timeout=0.5).active() or {}
+            if queued == 0 and not any(active.values()):
+                break
+            time.sleep(0.2)
+    finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
         _reset_broker_pools(app)
 
@@ -163,29 +191,6 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _drain_worker_after_test(request):
-    """Let the shared worker finish what a test enqueued before the test
-    database is flushed (a TRUNCATE racing a running task deadlocks)."""
-    yield
-    if "celery_worker" not in request.fixturenames and "metrics_worker" not in request.fixturenames:
-        return
-    import time
-
-    import redis
-
-    from helpdesk.celery import app
-
-    client = redis.Redis(host="127.0.0.1", port=6379, db=WORKER_REDIS_DB)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        queued = sum(client.llen(q) for q in ("default", "notifications", "long_running"))
-        active = app.control.inspect(timeout=0.5).active() or {}
-        if queued == 0 and not any(active.values()):
-            return
-        time.sleep(0.2)
 
 
 @pytest.fixture

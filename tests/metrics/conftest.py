@@ -3,6 +3,6 @@
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def metrics_worker(celery_worker):
     return celery_worker
