@@ -182,7 +182,10 @@ def latency_bench(url: str, seconds: int) -> list[float]:
     queue, _ = Queue.objects.update_or_create(
         slug="latency", defaults={"name": "Latency", "kind": "support", "sla_policy": policy}
     )
-    customer = CustomerFactory()
+    import uuid
+
+    email = f"latency-{uuid.uuid4().hex[:8]}@example.com"
+    customer = CustomerFactory(email=email, username=email)
     now = timezone.now()
     n = 24
     ids = []
