@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, Sum
 
+from helpdesk.lib.sqlite import percentile_cont
 from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
@@ -266,20 +267,10 @@ def backlog_at(*, instant: datetime, **filters: Any) -> dict[str, Any]:
         "tickets": [{"ticket_id": r[0], "status": r[1], "age_s": r[2]} for r in rows],
         "backlog": len(rows),
         "actionable": sum(1 for r in rows if r[1] != "pending"),
-        "median_age_s": _percentile(ages, 0.5),
-        "p90_age_s": _percentile(ages, 0.9),
+        "median_age_s": percentile_cont(ages, 0.5),
+        "p90_age_s": percentile_cont(ages, 0.9),
         "max_age_s": ages[-1] if ages else None,
     }
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    """percentile_cont semantics in Python (for small in-memory lists)."""
-    if not sorted_values:
-        return None
-    pos = q * (len(sorted_values) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def rollup_totals(*, metric: str, first: date, last: date, **filters: Any) -> dict[str, Any]:
