@@ -28,6 +28,7 @@ from tickets.importing.parse import LineError, ParsedLine, parse_line
 from tickets.importing.replay import STAFF, Context, QueueInfo, Replayed, UserInfo, replay
 from tickets.importing.writer import IdPool, Prepared, Writer
 from tickets.models import Message, Queue, Tag, Ticket, TicketEvent
+from tickets.search import ticket_search_refresh
 
 MAX_ISSUES = 10000
 
@@ -426,6 +427,9 @@ class Importer:
                 # ticket's history; skip it for new tickets it cannot change.
                 with sla_services._defer(p.sla_quiet):
                     events_committed(p.dirty)
+                # Imported tickets are searchable at once, like those the
+                # services write (one set-based statement per batch).
+                ticket_search_refresh(ticket_ids=p.dirty)
 
     def _sla_quiet(self, results: list[tuple[_Item, Replayed]]) -> list[int]:
         """New tickets whose stored SLA state is, and stays, empty.
