@@ -391,3 +391,21 @@ def test_copy_escaping_round_trips_special_characters(configured, tmp_path):
     assert ticket.events.get(kind=K.CSAT).data["comment"] == tricky
     assert ticket.events.get(kind=K.TAGS).data["add"] == ["a\\b"]
     assert list(ticket.tags.values_list("name", flat=True)) == ["a\\b"]
+
+
+def test_imported_tickets_are_searchable(db, tmp_path, django_user_model):
+    """The import writes the search documents in its batch transaction."""
+    from tickets.search import ticket_search_for_user
+
+    manager = django_user_model.objects.create_user(email="boss@acme.test", password="x", role="manager")
+    path = tmp_path / "one.jsonl"
+    path.write_text(
+        '{"external_id": "S-1", "queue": "srch", "subject": "Invoice totals wrong", "priority": "normal",'
+        ' "channel": "email", "requester": {"email": "zed@example.com"}, "created_at": "2025-10-27T09:00:00Z",'
+        ' "created_by": {"email": "zed@example.com", "role": "customer"},'
+        ' "description": "The quarterly spreadsheet shows doubled amounts.", "events": []}\n'
+    )
+    call_command("import_tickets", str(path), "--create-queues", "kind=service", stdout=StringIO())
+    found = ticket_search_for_user(user=manager, query="spreadsheet")
+    assert [t.external_id for t in found] == ["S-1"]
+    assert not ticket_search_for_user(user=manager, query="nonexistentword").exists()
