@@ -6,7 +6,6 @@ the report is for managers.
 """
 
 import difflib
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -18,25 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.lib.access import View, staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, FeedbackForm, RestoreForm
 from knowledge_base.models import Article, ArticleVersion, SearchLog
-
-View = Callable[..., HttpResponse]
-
-
-def _staff_only(view: View) -> View:
-    """Agents, managers, admins. Customers get 404 (the page does not exist
-    for them); anonymous visitors are sent to log in."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_staff_role", False):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def _manager_only(view: View) -> View:
@@ -165,7 +150,7 @@ def _form_initial(article: Article) -> dict[str, Any]:
     }
 
 
-@_staff_only
+@staff_required
 @require_GET
 def staff_article_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
@@ -173,7 +158,7 @@ def staff_article_list(request: HttpRequest) -> HttpResponse:
     return render(request, "knowledge_base/staff/article_list.html", {"articles": articles, "status": status})
 
 
-@_staff_only
+@staff_required
 @require_http_methods(["GET", "POST"])
 def staff_article_create(request: HttpRequest) -> HttpResponse:
     form = ArticleForm(request.POST or None)
@@ -197,7 +182,7 @@ def staff_article_create(request: HttpRequest) -> HttpResponse:
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": None})
 
 
-@_staff_only
+@staff_required
 @require_http_methods(["GET", "POST"])
 def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
@@ -226,7 +211,7 @@ def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": article}, status=status)
 
 
-@_staff_only
+@staff_required
 @require_POST
 def staff_article_publish(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
@@ -255,7 +240,7 @@ def version_diff_lines(old: ArticleVersion | None, new: ArticleVersion) -> list[
     return lines
 
 
-@_staff_only
+@staff_required
 @require_GET
 def staff_article_history(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
@@ -274,7 +259,7 @@ def staff_article_history(request: HttpRequest, article_id: int) -> HttpResponse
     return render(request, "knowledge_base/staff/article_history.html", context)
 
 
-@_staff_only
+@staff_required
 @require_POST
 def staff_article_restore(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
@@ -293,7 +278,7 @@ def staff_article_restore(request: HttpRequest, article_id: int) -> HttpResponse
     return redirect("knowledge_base:staff-history", article_id=article.pk)
 
 
-@_staff_only
+@staff_required
 @require_POST
 def staff_article_from_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Start an internal draft from a solved ticket; 404 if the agent may not
