@@ -41,7 +41,8 @@ TM_COLUMNS_TEXT = (
     "time_in_progress_cal_s time_in_progress_bus_s reopens substantive_reopens public_agent_replies fcr_eligible "
     "fcr zero_touch assignee_stations group_stations csat_offered csat_offered_at csat_at csat_value csat_score "
     "csat_satisfied csat_agent_id handle_s sla_first_reply_target_s sla_first_reply_outcome "
-    "sla_first_reply_outcome_at sla_resolution_target_s sla_resolution_outcome sla_resolution_outcome_at data"
+    "sla_first_reply_outcome_at sla_resolution_target_s sla_resolution_outcome sla_resolution_outcome_at data "
+    "sla_next_reply_achieved sla_next_reply_breached"
 )
 TM_COLUMNS = TM_COLUMNS_TEXT.split(" ")
 
@@ -131,7 +132,7 @@ def generate(n: int, seed: int = 8) -> tuple[io.StringIO, io.StringIO]:
             "t" if resolved_now and replies == 0 else "f", "1", "1", "t" if offered else "f",
             _ts(offered_at), _ts(csat_at), str(score) if score else "", str(score) if score else "\\N",
             ("t" if score >= 4 else "f") if score else "\\N", str(agent) if responded else "\\N", _f(handle),
-            _f(fr_target), fr_outcome, _ts(fr_out_at), _f(57600.0), res_outcome, _ts(res_out_at), "{}",
+            _f(fr_target), fr_outcome, _ts(fr_out_at), _f(57600.0), res_outcome, _ts(res_out_at), "{}", "0", "0",
         ]  # fmt: skip
         tm.write("\t".join(row) + "\n")
         # Status intervals: new until the first reply, open/pending until the resolution, then solved.
@@ -169,14 +170,26 @@ def setup(n: int) -> None:
         cur.copy_expert("COPY metrics_ticketstatusinterval (ticket_id, status, started_at, ended_at) FROM STDIN", iv)
     conn.close()
     t2 = time.monotonic()
+    rollups()
+    t3 = time.monotonic()
     psql("VACUUM ANALYZE")
     print(
         f"generated {n} tickets in {t1 - t0:.1f} s, COPY in {t2 - t1:.1f} s, "
-        f"vacuum analyze {time.monotonic() - t2:.1f} s"
+        f"dashboard rollup rebuild {t3 - t2:.1f} s, vacuum analyze {time.monotonic() - t3:.1f} s"
     )
+    print("rollup cells:", psql("SELECT count(*) FROM metrics_dashboardrollup"))
     print("metrics rows:", psql("SELECT count(*) FROM metrics_ticketmetrics"),
           "intervals:", psql("SELECT count(*) FROM metrics_ticketstatusinterval"),
           "size:", psql(f"SELECT pg_size_pretty(pg_database_size('{DB}'))"))  # fmt: skip
+
+
+def rollups() -> None:
+    """(Re)build the dashboard rollup cells set-based, as `metrics_rebuild` does."""
+    code = (
+        "from django.db import transaction\nfrom metrics import rollup\n"
+        "with transaction.atomic(): print(rollup.rebuild())"
+    )
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=_env(), check=True)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -243,13 +256,18 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["setup", "run"])
+    parser.add_argument("mode", choices=["setup", "rollups", "run"])
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--days", default="30,90,365", help="comma-separated range lengths")
     args = parser.parse_args()
     if args.mode == "setup":
         setup(args.tickets)
+    elif args.mode == "rollups":
+        t0 = time.monotonic()
+        rollups()
+        print(f"dashboard rollup rebuild {time.monotonic() - t0:.1f} s")
+        psql("VACUUM ANALYZE metrics_dashboardrollup")
     else:
         run(args.repeat, tuple(int(d) for d in args.days.split(",")))
 

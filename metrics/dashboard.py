@@ -293,7 +293,7 @@ def _cohort_sets(cohort: str, scope: Scope) -> list[str]:
     return sets
 
 
-def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
+def _cohort_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None) -> tuple[str, list[Any], list[str]]:
     """One statement per cohort, read index-only from the cohort's covering index.
 
     Part 0 groups current and previous period by kind and overall (tiles: exact
@@ -306,6 +306,8 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
     inst, agent_col = spec["instant"], spec["agent"]
     aggs = _cohort_aggregates(cohort, scope.clock)
     sets = _cohort_sets(cohort, scope)
+    if groups is not None:  # only these groupings of the current period, no tiles
+        sets = [s for s in sets if s in groups]
     prev = scope.period.previous
     where, fparams = _filters_sql(scope, agent_col)
     if spec["where"]:
@@ -371,12 +373,15 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
         """)  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
         params += [lo, hi, *fparams]
     sql = " UNION ALL ".join(branches)
+    if groups is not None:
+        sql, params = "", []
     if sets:
         # Part 1: the current period only, grouped by trend bucket / agent / histogram bucket.
         cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in null_sets.items())
         sql += f"""
-        UNION ALL
-        SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select(1)}
+        {"UNION ALL" if sql else ""}
+        SELECT 1 AS part, GROUPING({", ".join(sets)}) AS g, NULL::boolean AS cur, NULL::varchar AS kind, {cols},
+               {select(1)}
         FROM (
             SELECT m.kind {inner_cols}{extra_cols}
             FROM metrics_ticketmetrics m
@@ -398,8 +403,8 @@ class CohortResult:
     hist: dict[int, int] = field(default_factory=dict)
 
 
-def _cohort_result_sql(cohort: str, scope: Scope) -> CohortResult:
-    sql, params, sets = _cohort_sql(cohort, scope)
+def _cohort_result_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None) -> CohortResult:
+    sql, params, sets = _cohort_sql(cohort, scope, groups)
     out = CohortResult()
     n = len(sets)
     for row in _run(sql, params):
@@ -612,6 +617,8 @@ class Dashboard:
     agents: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     sides: tuple[str, ...] = SIDES
+    # True when medians / p90 come from rollup histograms (long ranges at scale, METRICS 4.3)
+    approx: bool = False
 
 
 def _side_of(row: dict[str, Any]) -> str:
@@ -643,12 +650,19 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     dash = Dashboard(scope=scope, as_of=as_of)
     if scope.kind in KINDS:
         dash.sides = (scope.kind,)
+    from metrics import dashboard_rollup
+
     by_cohort: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     buckets: dict[datetime, dict[str, Any]] = {}
     agents: dict[int, dict[str, Any]] = {}
     hists: dict[str, dict[int, int]] = {k: {} for k in HIST_KPIS}
+    dash.approx = dashboard_rollup.use_rollup(scope)
+    if dash.approx:
+        results = dashboard_rollup.cohort_results(scope)
+    else:
+        results = {cohort: _cohort_result(cohort, scope) for cohort in COHORTS}
     for cohort in COHORTS:
-        res = _cohort_result(cohort, scope)
+        res = results[cohort]
         by_cohort[cohort] = res.cells
         for bk, row in res.buckets.items():
             buckets.setdefault(bk, {})[cohort] = row
@@ -693,7 +707,7 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     }
     if scope.with_agents:
         dash.agents = _agent_rows(agents, scope)
-    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=as_of)
+    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=as_of, rollup=dash.approx)
     dash.comments = csat_comments(scope=scope)
     return dash
 
@@ -865,7 +879,7 @@ def _stabbed(row: dict[str, Any], at: datetime) -> bool:
     return row["started_at"] < at and row["created_at"] < at and (row["ended_at"] is None or row["ended_at"] >= at)
 
 
-def backlog_series(*, scope: Scope, now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def backlog_series(*, scope: Scope, now: datetime, rollup: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Backlog and actionable backlog at each bucket end (M13), and the last snapshot with ages.
 
     Candidates are tickets unresolved at some instant of the period: created
@@ -876,7 +890,11 @@ def backlog_series(*, scope: Scope, now: datetime) -> tuple[list[dict[str, Any]]
     if not snaps:
         return [], {}
     instants = sorted({s for _, s in snaps})
-    if _use_sql():
+    if rollup:
+        from metrics import dashboard_rollup
+
+        counts = dashboard_rollup.backlog_counts(scope, snaps, now)
+    elif _use_sql():
         counts = dict(zip(instants, _backlog_counts_sql(scope, instants), strict=True))
     else:
         rows = _backlog_tickets_py(scope, instants[0], instants[-1])
@@ -888,6 +906,10 @@ def backlog_series(*, scope: Scope, now: datetime) -> tuple[list[dict[str, Any]]
             for at in instants
         }
     series = [{"day": day, "at": at, "backlog": counts[at][0], "actionable": counts[at][1]} for day, at in snaps]
+    if rollup and snaps[-1][1] == now:
+        from metrics import dashboard_rollup
+
+        return series, dashboard_rollup.backlog_now_summary(scope, now)
     last = backlog_tickets_summary(scope=scope, instant=snaps[-1][1])
     return series, last
 
@@ -946,6 +968,12 @@ def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
     select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
     inner, _ = _backlog_join_sql(scope, select)
     inner += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+    return _backlog_summary_from(inner, params, instant)
+
+
+def _backlog_summary_from(inner: str, params: list[Any], instant: datetime) -> dict[str, Any]:
+    """Per side count, actionable, age percentiles and buckets over `inner` (kind, status, age_s)."""
     sql = f"""
         SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
                COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
@@ -957,7 +985,6 @@ def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
                COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
         FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
     """  # noqa: S608
-    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
     out: dict[str, Any] = {"at": instant}
     for side in SIDES:
         out[side] = {

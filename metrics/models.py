@@ -197,6 +197,13 @@ class TicketMetrics(models.Model):
                 name="tm_sla_res_outcome",
                 condition=models.Q(excluded=False),
             ),
+            # The backlog now (dashboard rollup mode): currently unsolved tickets with their age.
+            models.Index(
+                fields=["created_at"],
+                include=["kind", "queue_id", "status"],
+                name="tm_backlog_now",
+                condition=models.Q(excluded=False, status__in=["new", "open", "pending", "on_hold"]),
+            ),
             models.Index(
                 fields=["sla_next_breach_at"],
                 name="tm_sla_next_breach",
@@ -271,3 +278,45 @@ class MetricsDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}"
+
+
+class DashboardRollup(models.Model):
+    """Dashboard rollup cell (METRICS 4.1 `metrics_daily` with histograms).
+
+    Grain: (dim, key, metric, span, start, kind, bin). `dim` '' = every queue,
+    'q' = one queue (`key` = queue id, 0 = none), 'a' = one agent (`key` = the
+    cohort's attributed agent; only the agent-table metrics). `span` 'd' = one
+    local day in the reporting zone, 'w' = the local week starting Monday
+    `start`, so a long range reads a few week cells plus its edge days.
+    `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
+    of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
+    which long-range percentiles are interpolated (METRICS 4.3).
+    Maintained by retract-and-apply in the recompute transaction, rebuilt
+    set-based by `metrics_rollups_rebuild`.
+    """
+
+    dim = models.CharField(max_length=1, blank=True)
+    key = models.BigIntegerField(default=0)
+    span = models.CharField(max_length=1)
+    start = models.DateField()
+    metric = models.CharField(max_length=40)
+    kind = models.CharField(max_length=16, blank=True)
+    bin = models.SmallIntegerField(default=-1)
+    n = models.BigIntegerField(default=0)
+    sum_s = models.FloatField(default=0)
+    num = models.BigIntegerField(default=0)
+    den = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                # metric before span/start: a cover cell is one index range per metric,
+                # and the backlog prefix sum is one range of ('bl_in', 'd', start < X).
+                fields=["dim", "key", "metric", "span", "start", "kind", "bin"],
+                include=["n", "sum_s", "num", "den"],
+                name="dashboard_rollup_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dim}{self.key} {self.span}{self.start} {self.metric}[{self.bin}]"

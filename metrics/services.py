@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar
+from metrics import rollup
 from metrics.compute import Context, Ev, compute
 from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
 
@@ -310,6 +311,10 @@ def tickets_recompute(
     ctx = context or metrics_context(as_of=as_of)
     zone = reporting_zone()
     old = {m.ticket_id: m for m in TicketMetrics.objects.filter(ticket_id__in=ids)}
+    old_intervals: dict[int, list[TicketStatusInterval]] = defaultdict(list)
+    for i in TicketStatusInterval.objects.filter(ticket_id__in=list(old), status__in=rollup.UNSOLVED):
+        old_intervals[i.ticket_id].append(i)
+    dash: rollup.Delta = defaultdict(lambda: [0, 0.0, 0, 0])
     events = events_by_ticket(ids)
     new_rows: list[TicketMetrics] = []
     handles: list[TicketAgentHandle] = []
@@ -317,6 +322,7 @@ def tickets_recompute(
     delta: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     for tid in ids:
         if tid in old:
+            rollup.contributions(old[tid], old_intervals.get(tid, []), zone, dash, sign=-1)
             for key, v in contributions(old[tid], zone).items():
                 cell = delta[key]
                 for i in range(4):
@@ -334,10 +340,12 @@ def tickets_recompute(
         for agent, secs in (row.get("handle_by_agent_s") or {}).items():
             sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]
             handles.append(TicketAgentHandle(ticket_id=tid, agent_id=agent, handle_s=secs, sessions=sessions))
-        intervals.extend(
+        ticket_intervals = [
             TicketStatusInterval(ticket_id=tid, status=st, started_at=s, ended_at=e)
             for s, e, st in row["status_intervals"]
-        )
+        ]
+        intervals.extend(ticket_intervals)
+        rollup.contributions(m, ticket_intervals, zone, dash)
     kept = {m.ticket_id for m in new_rows}
     gone = [tid for tid in old if tid not in kept]
     if gone:
@@ -355,6 +363,7 @@ def tickets_recompute(
     TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
     TicketStatusInterval.objects.bulk_create(intervals, batch_size=5000)
     _rollup_apply(delta)
+    rollup.apply(dash)
     return len(ids)
 
 
@@ -419,6 +428,7 @@ def metrics_reset() -> None:
         "metrics_metricsdaily",
         "metrics_ticketagenthandle",
         "metrics_ticketstatusinterval",
+        "metrics_dashboardrollup",
     )
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
@@ -775,7 +785,8 @@ def metrics_rollups_rebuild() -> int:
         cur.execute("LOCK TABLE metrics_metricsdaily IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_metricsdaily")
         cur.execute(_ROLLUPS_SQL, [zone])
-        return cur.rowcount
+        cells = cur.rowcount
+        return cells + rollup.rebuild()
 
 
 def _rollups_rebuild_python() -> int:
@@ -792,4 +803,5 @@ def _rollups_rebuild_python() -> int:
                     cell[i] += v[i]
         MetricsDaily.objects.all().delete()
         _rollup_apply(total)
-    return sum(1 for v in total.values() if any(v))
+        cells = rollup.rebuild()
+    return sum(1 for v in total.values() if any(v)) + cells

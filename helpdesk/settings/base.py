@@ -224,5 +224,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
-# SQLite (embedded default) ignores INCLUDE columns of covering indexes; harmless.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# SQLite (embedded default) ignores INCLUDE columns of covering indexes and constraints;
+# metrics migration 0005 adds a plain unique index there for the rollup upsert.
+SILENCED_SYSTEM_CHECKS = ["models.W040", "models.W039"]

@@ -1,0 +1,299 @@
+"""The dashboard's numbers from `DashboardRollup` cells (long ranges at scale).
+
+Used by `metrics.dashboard` when the scope is large (more tickets created in the
+period than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
+queue and kind. Counts, sums, means and ratios equal the exact per-ticket path;
+medians and p90 are interpolated from merged histograms (metrics.rollup). The
+result has the shape of the exact path's (`CohortResult` per cohort), so the
+page, CSV and e-mail code is shared. Drill-downs always list exact per-ticket
+values.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from metrics import dashboard as D
+from metrics import rollup as R
+
+# cohort -> count metric in the rollup, and how its (n, sum, num, den) map to the
+# aliases of `dashboard._cohort_aggregates`.
+_COUNT_ALIASES: dict[str, tuple[str, dict[str, str]]] = {
+    "first_res": ("c:first_res", {"n": "resolved_first", "num": "reopened"}),
+    "last_res": ("c:last_res", {"n": "resolved", "num": "fcr", "den": "fcr_eligible", "s": "zero_touch"}),
+    "csat": ("c:csat", {"n": "responses", "num": "satisfied", "den": "score_n", "s": "score_sum"}),
+    "offered": ("c:offered", {"n": "offered", "num": "responded"}),
+    "created": ("c:created", {"n": "created"}),
+    "sla_fr": ("c:sla_fr", {"n": "with_outcome", "num": "achieved", "den": "breached"}),
+    "sla_res": ("c:sla_res", {"n": "with_outcome", "num": "achieved", "den": "breached"}),
+}
+_SLOT = {"n": 0, "s": 1, "num": 2, "den": 3}
+
+
+def _dim(scope: D.Scope) -> tuple[str, int]:
+    return ("q", int(scope.queue_id)) if scope.queue_id not in (None, "") else ("", 0)
+
+
+def eligible(scope: D.Scope) -> bool:
+    """Rollup cells hold (queue or all) x kind: finer filters need the per-ticket rows."""
+    return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
+
+
+def _kind_sql(scope: D.Scope) -> tuple[str, list[Any]]:
+    return (" AND r.kind = %s", [scope.kind]) if scope.kind else ("", [])
+
+
+def created_count(scope: D.Scope) -> int:
+    """Tickets created in the current period (from the day cells), to choose the path."""
+    dim, key = _dim(scope)
+    ksql, kparams = _kind_sql(scope)
+    sql = f"""SELECT COALESCE(SUM(r.n), 0) AS n FROM metrics_dashboardrollup r
+              WHERE r.dim = %s AND r.key = %s AND r.metric = 'c:created' AND r.span = 'd'
+                AND r.start >= %s AND r.start <= %s AND r.bin = -1 {ksql}"""  # noqa: S608
+    return int(D._run(sql, [dim, key, scope.period.first, scope.period.last, *kparams])[0]["n"])
+
+
+def use_rollup(scope: D.Scope) -> bool:
+    if not D._use_sql() or not eligible(scope):
+        return False
+    return created_count(scope) > getattr(settings, "DASHBOARD_EXACT_MAX_TICKETS", 10_000)
+
+
+def cover(first: date, last: date) -> list[tuple[str, date]]:
+    """(span, start) cells whose union is exactly the local days [first, last]:
+    every Monday week inside it as one 'w' cell, the days at either end as 'd' cells."""
+    out: list[tuple[str, date]] = []
+    d = first
+    while d <= last:
+        if d.weekday() == 0 and d + timedelta(days=6) <= last:
+            out.append(("w", d))
+            d += timedelta(days=7)
+        else:
+            out.append(("d", d))
+            d += timedelta(days=1)
+    return out
+
+
+def _cover_values(cells: list[tuple[str, str | None, str, date]]) -> tuple[str, list[Any]]:
+    sql = ", ".join("(%s, %s::date, %s, %s::date)" for _ in cells)
+    params: list[Any] = []
+    for part, grp, span, start in cells:
+        params += [part, grp, span, start]
+    return sql, params
+
+
+def _metrics_for(scope: D.Scope) -> list[str]:
+    durations = [D._duration_column(k, scope.clock) for k in D.DURATION_KPIS]
+    return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
+
+
+def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[dict]:
+    """Sum the cells' rows per (`group`, kind, metric, bin)."""
+    values, params = _cover_values(cells)
+    ksql, kparams = _kind_sql(scope)
+    sql = f"""
+        SELECT {group}, r.kind, r.metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
+               SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
+        FROM (VALUES {values}) AS c(part, grp, span, start)
+        JOIN metrics_dashboardrollup r
+          ON r.dim = %s AND r.key = %s AND r.metric = ANY(%s) AND r.span = c.span AND r.start = c.start
+        WHERE TRUE {ksql}
+        GROUP BY {group}, r.kind, r.metric, r.bin
+    """  # noqa: S608 - fixed identifiers only
+    return D._run(sql, [*params, dim[0], dim[1], metrics, *kparams])
+
+
+class _Acc:
+    """Per (group, side, metric): stat slots and histogram counts."""
+
+    def __init__(self) -> None:
+        self.stat: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
+        self.hist: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, group: Any, side: str, r: dict[str, Any]) -> None:
+        key = (group, side, r["metric"])
+        if r["bin"] == R.STAT:
+            cell = self.stat[key]
+            cell[0] += r["n"]
+            cell[1] += r["s"] or 0.0
+            cell[2] += r["num"]
+            cell[3] += r["den"]
+        else:
+            self.hist[key][r["bin"]] += r["n"]
+
+    def row(self, group: Any, side: str, cohort: str, clock: str, pct: bool = True) -> dict[str, Any]:
+        """The aliases of `_cohort_aggregates` for one cell."""
+        out: dict[str, Any] = {}
+        for kpi, spec in D.DURATION_KPIS.items():
+            if spec["cohort"] != cohort:
+                continue
+            col = D._duration_column(kpi, clock)
+            n, s, _, _ = self.stat.get((group, side, col), [0, 0.0, 0, 0])
+            hist = self.hist.get((group, side, col), {})
+            out[f"{kpi}__n"] = n
+            out[f"{kpi}__sum"] = s if n else None
+            out[f"{kpi}__pct"] = (
+                [R.hist_percentile(hist, 0.5), R.hist_percentile(hist, 0.9)] if n and pct and hist else None
+            )
+            out.setdefault("n_rows", n)
+        if cohort in _COUNT_ALIASES:
+            metric, aliases = _COUNT_ALIASES[cohort]
+            slots = self.stat.get((group, side, metric), [0, 0.0, 0, 0])
+            for slot, alias in aliases.items():
+                out[alias] = slots[_SLOT[slot]]
+            out["n_rows"] = slots[0]
+            if cohort == "csat" and not out["score_n"]:
+                out["score_sum"] = None
+        return out
+
+
+def _sides(kind: str) -> tuple[str, ...]:
+    return (kind, "all") if kind in D.KINDS else ("all",)
+
+
+def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
+    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
+    dim = _dim(scope)
+    period, prev = scope.period, scope.period.previous
+    tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
+    tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
+    acc = _Acc()
+    for r in _fetch(scope, tiles, _metrics_for(scope), "c.part", dim):
+        for side in _sides(r["kind"]):
+            acc.add(r["part"], side, r)
+
+    # trend buckets: each bucket's days inside the period
+    trend_cells = []
+    step = 7 if scope.bucket == "week" else 1
+    for b in D.bucket_starts(scope):
+        lo, hi = max(b, period.first), min(b + timedelta(days=step - 1), period.last)
+        trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi)]
+    frt_col = D._duration_column("frt", scope.clock)
+    trend = _Acc()
+    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
+        trend.add(r["grp"], "all", r)
+
+    agents = _Acc()
+    if scope.with_agents and dim[0] == "":
+        cells = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
+        metrics = [frt_col, "handle_s", "c:last_res", "c:csat", "c:created"]
+        for r in _agent_fetch(scope, cells, metrics):
+            agents.add(r["key"], "all", r)
+
+    out: dict[str, D.CohortResult] = {}
+    for cohort in D.COHORTS:
+        res = D.CohortResult()
+        for side in D.SIDES:
+            for p in ("cur", "prev"):
+                res.cells[(side, p)] = acc.row(p, side, cohort, scope.clock)
+        if cohort in D.TREND_COHORTS:
+            for b in D.bucket_starts(scope):
+                res.buckets[datetime.combine(b, datetime.min.time())] = trend.row(
+                    b, "all", cohort, scope.clock, pct=cohort == "frt"
+                )
+        if scope.with_agents and cohort in D.AGENT_COHORTS:
+            agent_ids = {g for (g, _, _) in agents.stat}
+            res.agents = {a: agents.row(a, "all", cohort, scope.clock, pct=cohort == "frt") for a in agent_ids}
+        for kpi in D.HIST_KPIS:
+            if D.DURATION_KPIS[kpi]["cohort"] == cohort:
+                res.hist = _coarse(acc.hist.get(("cur", "all", D._duration_column(kpi, scope.clock)), {}))
+        out[cohort] = res
+    if scope.with_agents and dim[0] == "q":
+        _agents_exact(scope, out)
+    return out
+
+
+def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str]) -> list[dict]:
+    values, params = _cover_values(cells)
+    ksql, kparams = _kind_sql(scope)
+    sql = f"""
+        SELECT r.key, r.metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s, SUM(r.num)::bigint AS num,
+               SUM(r.den)::bigint AS den
+        FROM (VALUES {values}) AS c(part, grp, span, start)
+        CROSS JOIN LATERAL (
+            SELECT r.key, r.metric, r.bin, r.n, r.sum_s, r.num, r.den FROM metrics_dashboardrollup r
+            WHERE r.dim = 'a' AND r.span = c.span AND r.start = c.start AND r.metric = ANY(%s) {ksql}
+        ) r
+        GROUP BY r.key, r.metric, r.bin
+    """  # noqa: S608
+    return D._run(sql, [*params, metrics, *kparams])
+
+
+def _agents_exact(scope: D.Scope, out: dict[str, D.CohortResult]) -> None:
+    """Queue-filtered agent table: agent cells carry no queue, so read the queue's per-ticket rows."""
+    for cohort in D.AGENT_COHORTS:
+        res = D._cohort_result_sql(cohort, replace(scope), groups=("ag",))
+        out[cohort].agents = res.agents
+
+
+def _coarse(hist: dict[int, int]) -> dict[int, int]:
+    """Fine bins -> the page's distribution buckets (whose edges are fine edges)."""
+    out: dict[int, int] = {}
+    for b, c in hist.items():
+        lo, _ = R.bin_bounds(b)
+        k = 0 if b <= 0 else bisect_right(D.HIST_EDGES, lo)
+        out[k] = out.get(k, 0) + c
+    return {k: v for k, v in out.items() if v}
+
+
+# --- backlog ------------------------------------------------------------------
+
+
+def backlog_counts(scope: D.Scope, snaps: list[tuple[date, datetime]], now: datetime) -> dict[datetime, tuple]:
+    """(backlog, actionable) at each snapshot from the interval in/out day cells:
+    at the end of local day D it is sum(in) - sum(out) over days <= D (an interval counts at
+    midnight T iff max(start, created) < T <= end); at `now`, everything up to today."""
+    dim, key = _dim(scope)
+    ksql, kparams = _kind_sql(scope)
+    first = snaps[0][0]
+    last = max(d for d, _ in snaps)
+    sql = f"""
+        SELECT CASE WHEN r.start < %s THEN NULL ELSE r.start END AS day, r.metric,
+               SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS num
+        FROM metrics_dashboardrollup r
+        WHERE r.dim = %s AND r.key = %s AND r.metric IN ('bl_in', 'bl_out') AND r.span = 'd'
+          AND r.start <= %s AND r.bin = -1 {ksql}
+        GROUP BY 1, 2
+    """  # noqa: S608
+    per_day: dict[date | None, list[int]] = defaultdict(lambda: [0, 0])
+    for r in D._run(sql, [first, dim, key, last, *kparams]):
+        sign = 1 if r["metric"] == "bl_in" else -1
+        cell = per_day[r["day"]]
+        cell[0] += sign * int(r["n"])
+        cell[1] += sign * int(r["num"])
+    run = list(per_day.get(None, [0, 0]))
+    out: dict[datetime, tuple] = {}
+    d = first
+    days = sorted((day, at) for day, at in snaps)
+    i = 0
+    while i < len(days):
+        while d <= days[i][0]:
+            cell = per_day.get(d)
+            if cell:
+                run[0] += cell[0]
+                run[1] += cell[1]
+            d += timedelta(days=1)
+        out[days[i][1]] = (run[0], run[1])
+        i += 1
+    return out
+
+
+def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
+    """The backlog at `now`: currently unsolved tickets (partial index tm_backlog_now)."""
+    where, params = "", []
+    if scope.queue_id not in (None, ""):
+        where += " AND m.queue_id = %s"
+        params.append(scope.queue_id)
+    if scope.kind:
+        where += " AND m.kind = %s"
+        params.append(scope.kind)
+    inner = f"""SELECT m.kind, m.status, EXTRACT(EPOCH FROM (%s - m.created_at))::float8 AS age_s
+                FROM metrics_ticketmetrics m
+                WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s {where}"""  # noqa: S608
+    return D._backlog_summary_from(inner, [instant, instant, *params], instant)

@@ -1,0 +1,248 @@
+"""Dashboard rollup cells (metrics.rollup / metrics.dashboard_rollup).
+
+The rollup path must give the exact path's counts, sums, means, ratios, trend,
+agent table and backlog unchanged, and medians / p90 within one histogram bin
+(< 10 %); the cells kept by retract-and-apply must equal a set-based rebuild
+after random histories (reopens, spam, late events, CSAT, work sessions).
+"""
+
+import math
+import random
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from metrics import dashboard as D
+from metrics import dashboard_rollup as DR
+from metrics import rollup as R
+from metrics import services
+from metrics.models import DashboardRollup
+from metrics.services import reporting_zone
+from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
+from tickets import services as ticket_services
+from tickets.models import Queue, Ticket
+
+from .conftest import WHOLE
+
+
+def _exact_pct(values, q):
+    values = sorted(values)
+    pos = q * (len(values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def test_sql_width_bucket_equals_bin_of(db):
+    rnd = random.Random(5)
+    values = [0.0, 1e-7, 1e-6, 0.5, 1.0, 3600.0, 86400.0, 7 * 86400.0, 1e9, *R.EDGES[:40], *R.EDGES[-5:]]
+    values += [rnd.lognormvariate(8, 3) for _ in range(300)]
+    with connection.cursor() as cur:
+        cur.execute("SELECT width_bucket(v, %s::float8[]) FROM unnest(%s::float8[]) AS v", [list(R.EDGES), values])
+        sql_bins = [r[0] for r in cur.fetchall()]
+    assert sql_bins == [R.bin_of(v) for v in values]
+    assert R.bin_of(0.0) == 0 and R.bin_of(1.0) >= 1
+    # the page's coarse edges are fine edges, so coarse buckets are exact sums
+    assert all(float(e) in R.EDGES for e in D.HIST_EDGES)
+
+
+def test_hist_percentile_is_within_one_bin_of_percentile_cont():
+    rnd = random.Random(7)
+    worst = 0.0
+    for n in (1, 2, 5, 40, 1000, 20000):
+        for _ in range(5):
+            values = [round(rnd.lognormvariate(math.log(7200), 1.3)) for _ in range(n)]
+            hist = {}
+            for v in values:
+                hist[R.bin_of(v)] = hist.get(R.bin_of(v), 0) + 1
+            for q in (0.5, 0.9):
+                exact, est = _exact_pct(values, q), R.hist_percentile(hist, q)
+                err = abs(est - exact) / exact
+                worst = max(worst, err)
+                assert err < R.RATIO - 1, (n, q, exact, est)
+    assert worst > 0  # an estimate, not a copy of the values
+    assert R.hist_percentile({}, 0.5) is None
+    assert R.hist_percentile({0: 3, R.bin_of(100): 1}, 0.5) == 0.0  # zeros stay exactly zero
+
+
+def _cells():
+    return {
+        (r.dim, r.key, r.metric, r.span, r.start, r.kind, r.bin): (r.n, round(r.sum_s, 6), r.num, r.den)
+        for r in DashboardRollup.objects.all()
+        if (r.n, r.sum_s, r.num, r.den) != (0, 0.0, 0, 0)
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="set-based rebuild is PostgreSQL")
+def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
+    for seed in (11, 12):
+        rnd = random.Random(seed)
+        queues = [QueueFactory(), QueueFactory(kind="service")]
+        agents = [AgentFactory(), AgentFactory(), AgentFactory()]
+        base = datetime(2025, 10, 30, 22, 0, tzinfo=UTC)  # across the New York DST end
+        with transaction.atomic():
+            tickets = [
+                ticket_make(queue=rnd.choice(queues), requester=CustomerFactory(), occurred_at=base) for _ in range(10)
+            ]
+        clock = {t.pk: base for t in tickets}
+        for step in range(150):
+            t = rnd.choice(tickets)
+            t.refresh_from_db()
+            at = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(60, 40 * 3600))
+            agent = rnd.choice(agents)
+            action = rnd.choice(["reply", "customer", "solve", "reopen", "pending", "spam", "csat", "work", "late"])
+            with transaction.atomic():
+                if action == "reply":
+                    ticket_services.message_post(
+                        ticket_id=t.pk, author=agent, body="r", occurred_at=at, apply_rules=False
+                    )
+                elif action == "late":
+                    ticket_services.message_post(
+                        ticket_id=t.pk, author=agent, body="r", occurred_at=at - timedelta(hours=30), apply_rules=False
+                    )
+                elif action == "customer":
+                    ticket_services.message_post(
+                        ticket_id=t.pk, author=t.requester, body="c", occurred_at=at, apply_rules=False
+                    )
+                elif action == "solve" and t.status in ("new", "open", "pending", "on_hold"):
+                    ticket_services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
+                    ticket_services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
+                elif action == "reopen" and t.status == "solved":
+                    ticket_services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=at)
+                elif action == "pending" and t.status in ("new", "open"):
+                    ticket_services.ticket_transition(ticket_id=t.pk, target="pending", actor=agent, occurred_at=at)
+                elif action == "spam" and rnd.random() < 0.2:
+                    ticket_services.ticket_mark_spam(ticket_id=t.pk, actor=agent, occurred_at=at)
+                elif action == "csat":
+                    ticket_services.survey_respond(
+                        ticket_id=t.pk, survey="csat", value=rnd.randint(1, 5), occurred_at=at
+                    )
+                elif action == "work":
+                    ticket_services.work_session_record(
+                        ticket_id=t.pk, agent=agent, started_at=at - timedelta(minutes=9), ended_at=at
+                    )
+                # the worker's retract-and-apply, at a moving as_of
+                services.tickets_recompute(ticket_ids=[t.pk], as_of=at + timedelta(hours=step % 5))
+        ids = list(Ticket.objects.values_list("pk", flat=True))
+        with transaction.atomic():
+            services.tickets_recompute(ticket_ids=ids, as_of=base + timedelta(days=90))
+        incremental = _cells()
+        assert len({k[2] for k in incremental}) >= 10  # durations, counts and backlog cells exist
+        assert any(k[0] == "a" for k in incremental) and any(k[6] >= 0 for k in incremental)
+        services.metrics_rollups_rebuild()
+        assert _cells() == incremental, seed
+        # every cell equals the sum of the Python contributions (the SQLite rebuild)
+        with transaction.atomic():
+            R._rebuild_python(reporting_zone())
+        assert _cells() == incremental, seed  # (the next seed adds tickets on top of these)
+
+
+def _comparable(dash):
+    out = asdict(dash)
+    for k in ("as_of", "approx"):
+        out.pop(k)
+    out["backlog"].pop("at", None)
+    for r in out["backlog_trend"]:
+        r.pop("at")
+    return out
+
+
+def _close(exact, approx, path=""):
+    """Equal, except medians / p90 (keys *median*, *p90*, '...__pct') within one bin."""
+    if isinstance(exact, dict):
+        assert set(exact) == set(approx), path
+        for k in exact:
+            _close(exact[k], approx[k], f"{path}.{k}")
+    elif isinstance(exact, list | tuple) and not (path.endswith("pct") and exact and isinstance(exact[0], float)):
+        assert len(exact) == len(approx), path
+        for i, (a, b) in enumerate(zip(exact, approx, strict=True)):
+            _close(a, b, f"{path}[{i}]")
+    elif exact is None or approx is None:
+        assert exact is None and approx is None, f"{path}: {exact!r} != {approx!r}"
+    elif "median" in path or "p90" in path:
+        assert abs(float(approx) - float(exact)) <= (R.RATIO - 1) * float(exact) + 1e-6, f"{path}: {exact} {approx}"
+    elif isinstance(exact, float):
+        assert math.isclose(exact, approx, rel_tol=1e-9, abs_tol=1e-6), f"{path}: {exact} != {approx}"
+    else:
+        assert exact == approx, f"{path}: {exact!r} != {approx!r}"
+
+
+def _scopes():
+    zone = reporting_zone()
+    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    week = D.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
+    queue = Queue.objects.order_by("pk").first().pk
+    yield D.Scope(period=week, bucket="day")
+    yield D.Scope(period=whole, bucket="week")
+    yield D.Scope(period=whole, bucket="day", clock="bus")
+    yield D.Scope(period=whole, bucket="week", kind="support")
+    yield D.Scope(period=whole, bucket="week", kind="service", clock="bus")
+    yield D.Scope(period=whole, bucket="week", queue_id=queue)
+    # ends today: the last backlog snapshot is now (the tm_backlog_now path)
+    yield D.Scope(period=D.Period(date(2025, 10, 20), D.local_today(zone), zone), bucket="week")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_rollup_dashboard_equals_the_exact_path_on_the_worked_examples(examples, settings):
+    services.metrics_rollups_rebuild()
+    compared = 0
+    for scope in _scopes():
+        settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
+        exact = D.dashboard_build(scope=scope)
+        settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+        approx = D.dashboard_build(scope=scope)
+        assert not exact.approx and approx.approx
+        _close(_comparable(exact), _comparable(approx), f"{scope.period} {scope.kind} {scope.queue_id}")
+        compared += sum(r["created"] for r in exact.trend) + len(exact.agents) + exact.backlog["all"]["backlog"]
+    assert compared > 30  # real numbers were compared, not two empty pages
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_finer_filters_and_small_scopes_stay_exact(examples, settings):
+    services.metrics_rollups_rebuild()
+    zone = reporting_zone()
+    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    settings.DASHBOARD_EXACT_MAX_TICKETS = 10_000
+    exact = D.dashboard_build(scope=D.Scope(period=whole))
+    assert not exact.approx  # a handful of tickets: exact
+    created = exact.tiles["created"]["all"]["cur"]["n"]
+    assert created > 5 and DR.created_count(D.Scope(period=whole)) == created
+    settings.DASHBOARD_EXACT_MAX_TICKETS = created - 1
+    assert DR.use_rollup(D.Scope(period=whole))
+    settings.DASHBOARD_EXACT_MAX_TICKETS = created
+    assert not DR.use_rollup(D.Scope(period=whole))
+    settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+    assert not DR.use_rollup(D.Scope(period=whole, priority="high"))
+    assert not DR.use_rollup(D.Scope(period=whole, channel="email"))
+    assert not DR.use_rollup(D.Scope(period=whole, agent_id=1))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_page_says_when_percentiles_are_estimated(examples, settings, client):
+    from accounts.models import User
+
+    services.metrics_rollups_rebuild()
+    client.force_login(User.objects.create_user(email="boss@acme.test", password="x", role="manager"))
+    settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
+    html = client.get("/manager/dashboard/", WHOLE).content.decode()
+    assert "estimated from histograms" not in html
+    settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+    html = client.get("/manager/dashboard/", WHOLE).content.decode()
+    assert "estimated from histograms" in html
+
+
+def test_cover_is_exactly_the_days():
+    first, last = date(2025, 10, 1), date(2025, 12, 31)
+    for a in range(0, 40, 3):
+        for b in range(a, 92, 5):
+            lo, hi = first + timedelta(days=a), first + timedelta(days=b)
+            days = []
+            for span, start in DR.cover(lo, hi):
+                if span == "w":
+                    assert start.weekday() == 0
+                days += [start + timedelta(days=i) for i in range(7 if span == "w" else 1)]
+            assert days == [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+    assert sum(1 for s, _ in DR.cover(first, last) if s == "w") == 12
+    assert last <= date(2026, 1, 1)
