@@ -100,7 +100,13 @@ class ReplyToken(models.Model):
 
 
 class Notification(models.Model):
-    """The outbox: one email to one recipient because of one event."""
+    """The outbox: one email to one recipient.
+
+    Ticket kinds are written with the ticket event that caused them (event
+    and ticket set, once per (event, recipient, kind)). The weekly KPI
+    report has neither (the check constraint lists such ticketless kinds)
+    and is de-duplicated by `dedupe_key` instead.
+    """
 
     class Kind(models.TextChoices):
         RECEIVED = "received", "Request received (to requester)"
@@ -109,6 +115,7 @@ class Notification(models.Model):
         ASSIGNED = "assigned", "Ticket assigned (to assignee)"
         CUSTOMER_REPLY = "customer_reply", "Customer reply (to assignee)"
         SLA_WARNING = "sla_warning", "SLA at risk (to assignee)"
+        WEEKLY_REPORT = "weekly_report", "Weekly KPI report (to managers)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -116,8 +123,9 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    event = models.ForeignKey("tickets.TicketEvent", on_delete=models.PROTECT, related_name="+")
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    # NULL only for ticketless kinds (notification_ticket_kinds_have_ticket).
+    event = models.ForeignKey("tickets.TicketEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     to_email = models.EmailField()
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -131,10 +139,20 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=998, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Idempotency key of a ticketless row, e.g. "weekly_report:<user>:<week
+    # start>": unique when not empty, so a redelivered task enqueues nothing.
+    dedupe_key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient", "kind"], name="notification_once"),
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=~models.Q(dedupe_key=""), name="notification_dedupe_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["weekly_report"]) | models.Q(event__isnull=False, ticket__isnull=False),
+                name="notification_ticket_kinds_have_ticket",
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["pending", "sent", "failed", "skipped"]),
                 name="notification_status_valid",

@@ -1,10 +1,11 @@
 """Weekly KPI summary e-mail to managers (Celery task, scheduled by beat on Mondays).
 
-TODO(outbox): mail.models.Notification rows are tied to a ticket event (event and
-ticket are required), and mail/services has no function to enqueue a notification
-that is not about a ticket, so the report is sent with django.core.mail directly.
-Each (recipient, week) is claimed in the cache first, so a redelivered task does
-not send twice; a failed send releases the claim and is retried by Celery.
+The report goes through the notifications outbox (mail.services.
+notification_enqueue_report): one Notification row of kind weekly_report per
+manager and week, written in one transaction and delivered by the outbox
+sender (retries, backoff, sweeper, status). The row's dedupe key
+"weekly_report:<user id>:<week start>" makes a redelivered or retried task
+enqueue nothing twice.
 """
 
 import logging
@@ -13,8 +14,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -69,34 +69,55 @@ def weekly_report_context(*, first: date, last: date) -> dict[str, Any]:
         "as_of": dash.as_of,
         "lines": lines,
         "url": f"{base}{reverse('metrics-dashboard:dashboard')}?{query}",
+        "preferences_url": f"{base}{reverse('mail:preferences')}",
     }
 
 
+def weekly_report_dedupe_key(*, user_id: int, first: date) -> str:
+    """The outbox dedupe key of one manager's report for the week starting `first`."""
+    return f"weekly_report:{user_id}:{first.isoformat()}"
+
+
 def weekly_report_send(*, today: date | None = None) -> int:
-    """Send last week's summary to every active manager; returns the number of e-mails sent."""
+    """Enqueue last week's summary for every active manager and admin with
+    an e-mail address, through the notifications outbox; returns the number
+    of rows newly written.
+
+    All rows are written in one transaction and delivered on commit. Once
+    per (manager, week): a second run for the same week writes nothing.
+    Managers who turned weekly_report off in their email settings get none.
+    """
     from accounts.models import User
+    from mail.services import notification_enqueue_report
     from metrics.services import reporting_zone
 
     today = today or D.local_today(reporting_zone())
     first, last = last_full_week(today)
+    managers = list(
+        User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    if not managers:
+        return 0
     context = weekly_report_context(first=first, last=last)
     subject = f"Help desk weekly KPIs {first:%Y-%m-%d} – {last:%Y-%m-%d}"
     body = render_to_string("metrics/weekly_report.txt", context)
-    sent = 0
-    for user in User.objects.filter(role=User.Role.MANAGER, is_active=True).exclude(email="").order_by("pk"):
-        key = f"metrics:weekly-report:{first.isoformat()}:{user.pk}"
-        if not cache.add(key, 1, timeout=14 * 86400):
-            continue  # already sent for this week
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
-        except Exception:
-            cache.delete(key)
-            raise
-        sent += 1
-    logger.info("weekly KPI report %s: %d e-mails", first, sent)
-    return sent
+    enqueued = 0
+    with transaction.atomic():
+        for user in managers:
+            row = notification_enqueue_report(
+                recipient=user,
+                subject=subject,
+                body=body,
+                dedupe_key=weekly_report_dedupe_key(user_id=user.pk, first=first),
+            )
+            enqueued += row is not None
+    logger.info("weekly KPI report %s: %d e-mails enqueued", first, enqueued)
+    return enqueued
 
 
 @shared_task(name="metrics.weekly_report", autoretry_for=(Exception,), retry_backoff=60, max_retries=5)
-def weekly_report() -> int:
+def weekly_report(**kwargs: object) -> int:
+    """Enqueue last week's KPI report; idempotent per (manager, week)."""
     return weekly_report_send()

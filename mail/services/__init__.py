@@ -20,6 +20,7 @@ from mail.services.inbound import (
 from mail.services.mailbox import mailbox_password, mailbox_poll, mailbox_set_password, mailboxes_poll_all
 from mail.services.outbox import (
     notification_deliver,
+    notification_enqueue_report,
     notification_kinds_for_user,
     notification_preference_set,
     notifications_due_ids,
@@ -47,6 +48,7 @@ __all__ = [
     "mailbox_set_password",
     "mailboxes_poll_all",
     "notification_deliver",
+    "notification_enqueue_report",
     "notification_kinds_for_user",
     "notification_preference_set",
     "notifications_due_ids",

@@ -300,7 +300,10 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
     ids = [i for i in dict.fromkeys(ids) if i != parsed.message_id][:50]
     if ids:
         ticket_id = (
-            Notification.objects.filter(message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True).first()
+            Notification.objects.filter(message_id__in=ids, ticket__isnull=False)
+            .order_by("-id")
+            .values_list("ticket_id", flat=True)
+            .first()
         )
         if ticket_id is None:
             ticket_id = (

@@ -50,8 +50,9 @@ def reply_to_address(*, ticket: Ticket) -> str:
 
 
 def message_id_for(notification: Notification) -> str:
-    """<notification-id.ticket-id@domain>, stable across retries."""
-    return f"<{notification.pk}.{notification.ticket_id}@{mail_domain()}>"
+    """<notification-id.ticket-id@domain> (<notification-id.kind@domain>
+    for a ticketless row), stable across retries."""
+    return f"<{notification.pk}.{notification.ticket_id or notification.kind}@{mail_domain()}>"
 
 
 def thread_root_id(*, ticket_id: int) -> str:
@@ -86,11 +87,17 @@ def notification_preference_set(*, user: User, kind: str, enabled: bool) -> Noti
 
 CUSTOMER_KINDS = ("received", "agent_reply", "solved")
 AGENT_KINDS = ("assigned", "customer_reply", "sla_warning")
+MANAGER_KINDS = (*AGENT_KINDS, "weekly_report")
 
 
 def notification_kinds_for_user(*, user: User) -> list[tuple[str, str]]:
     """The kinds of email this user can receive, with their labels."""
-    wanted = AGENT_KINDS if user.is_staff_role else CUSTOMER_KINDS
+    if user.is_manager_role:
+        wanted = MANAGER_KINDS
+    elif user.is_staff_role:
+        wanted = AGENT_KINDS
+    else:
+        wanted = CUSTOMER_KINDS
     return [(k, label) for k, label in NK.choices if k in wanted]
 
 
@@ -187,6 +194,45 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     return created
 
 
+def notification_enqueue_report(
+    *, recipient: User, subject: str, body: str, body_html: str = "", dedupe_key: str
+) -> Notification | None:
+    """Write one weekly-report outbox row (no ticket, no event) in the
+    caller's transaction and enqueue its delivery on commit.
+
+    Idempotent per `dedupe_key` (e.g. "weekly_report:<user>:<week start>"):
+    a second call with the same key writes nothing, also when two callers
+    race (the partial unique constraint decides). Nothing is written for an
+    inactive recipient, one without an address, or one who turned
+    weekly_report off in their email settings. Returns the new row, else
+    None. Delivery, retries and backoff are notification_deliver's.
+
+    Raises:
+        ValueError: `dedupe_key` is empty.
+    """
+    if not dedupe_key:
+        raise ValueError("a report notification needs a dedupe_key")
+    kind = NK.WEEKLY_REPORT
+    if not recipient.is_active or not recipient.email or _disabled([recipient.pk], {kind}):
+        return None
+    notification, created = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "recipient": recipient,
+            "to_email": recipient.email,
+            "kind": kind,
+            "subject": subject[:998],
+            "body": body,
+            "body_html": body_html,
+        },
+    )
+    if not created:
+        return None
+    pk = notification.pk
+    transaction.on_commit(lambda: notifications_enqueue([pk]))
+    return notification
+
+
 def _url(name: str, *args: Any) -> str:
     try:
         path = reverse(name, args=args)
@@ -240,15 +286,17 @@ def notifications_enqueue(ids: list[int]) -> None:
 
 
 def _email_for(n: Notification) -> EmailMultiAlternatives:
-    root = thread_root_id(ticket_id=n.ticket_id)
-    headers = {
-        "Message-ID": n.message_id,
-        "X-Helpdesk-Loop": mail_domain(),
-        "X-Helpdesk-Ticket": str(n.ticket_id),
-    }
-    if root and root != n.message_id:
-        headers["In-Reply-To"] = root
-        headers["References"] = root
+    headers = {"Message-ID": n.message_id, "X-Helpdesk-Loop": mail_domain()}
+    reply_to: list[str] = []
+    if n.ticket_id is not None:
+        headers["X-Helpdesk-Ticket"] = str(n.ticket_id)
+        root = thread_root_id(ticket_id=n.ticket_id)
+        if root and root != n.message_id:
+            headers["In-Reply-To"] = root
+            headers["References"] = root
+        reply_to = [reply_to_address(ticket=n.ticket)]
+    # A ticketless row (the weekly report) has no thread and no reply token:
+    # an answer to it is ordinary inbound mail.
     if n.kind != NK.AGENT_REPLY:
         # RFC 3834: tells well-behaved auto-responders not to answer.
         headers["Auto-Submitted"] = "auto-generated"
@@ -257,7 +305,7 @@ def _email_for(n: Notification) -> EmailMultiAlternatives:
         body=n.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[n.to_email],
-        reply_to=[reply_to_address(ticket=n.ticket)],
+        reply_to=reply_to,
         headers=headers,
     )
     if n.body_html:
@@ -278,7 +326,13 @@ def notification_deliver(*, notification_id: int) -> str:
 
     error: Exception | None = None
     with transaction.atomic():
-        n = Notification.objects.select_for_update(no_key=True).select_related("ticket__queue").get(pk=notification_id)
+        # of=("self",): lock the row only; the ticket join is an outer join
+        # (ticketless rows), which PostgreSQL cannot lock.
+        n = (
+            Notification.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("ticket__queue")
+            .get(pk=notification_id)
+        )
         if n.status != NS.PENDING:
             return n.status
         if not n.message_id:

@@ -301,3 +301,114 @@ def test_agent_email_reply_via_token_is_a_public_reply(mail_settings, queue):
     )
     assert inbound.ticket_id == ticket.pk
     assert inbound.result_message.author_role == "agent"
+
+
+# --- ticketless rows (the weekly KPI report) ---------------------------------
+
+
+def report(recipient, key="weekly_report:test:2025-10-27", **kwargs):
+    return services.notification_enqueue_report(
+        recipient=recipient, subject="Weekly KPIs", body="Created 3", dedupe_key=key, **kwargs
+    )
+
+
+def test_report_row_is_written_once_per_dedupe_key(mail_settings, manager, django_capture_on_commit_callbacks):
+    """The row has no ticket or event; its delivery is enqueued on commit; a
+    second call with the same key writes nothing and enqueues nothing."""
+    with django_capture_on_commit_callbacks() as callbacks:
+        row = report(manager, body_html="<p>Created 3</p>")
+    assert len(callbacks) == 1
+    assert row.kind == NK.WEEKLY_REPORT and row.ticket_id is None and row.event_id is None
+    assert row.to_email == manager.email and row.status == "pending"
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert report(manager) is None
+    assert callbacks == []
+    assert Notification.objects.filter(kind=NK.WEEKLY_REPORT).count() == 1
+    with pytest.raises(ValueError, match="dedupe_key"):
+        report(manager, key="")
+
+
+def test_report_dedupe_key_and_ticket_kinds_are_constraints(manager, customer):
+    """The database backs both rules: one row per non-empty dedupe key, and
+    a ticket kind always has its ticket and event."""
+    from django.db import IntegrityError
+
+    report(manager)
+    fields = {"recipient": manager, "to_email": manager.email, "subject": "s", "body": "b"}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(kind=NK.WEEKLY_REPORT, dedupe_key="weekly_report:test:2025-10-27", **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(kind=NK.AGENT_REPLY, **fields)
+    # Empty keys (every ticket notification) never collide.
+    Notification.objects.create(kind=NK.WEEKLY_REPORT, **fields)
+    Notification.objects.create(kind=NK.WEEKLY_REPORT, **fields)
+
+
+def test_report_respects_preferences_and_inactive_users(mail_settings, manager):
+    services.notification_preference_set(user=manager, kind=NK.WEEKLY_REPORT, enabled=False)
+    assert report(manager) is None
+    services.notification_preference_set(user=manager, kind=NK.WEEKLY_REPORT, enabled=True)
+    manager.is_active = False
+    manager.save(update_fields=["is_active"])
+    assert report(manager) is None
+    assert not Notification.objects.exists()
+
+
+def test_report_is_delivered_without_thread_or_reply_token(mail_settings, manager):
+    row = report(manager, body_html="<p>Created <b>3</b></p>")
+    django_mail.outbox.clear()
+    assert services.notification_deliver(notification_id=row.pk) == "sent"
+    assert services.notification_deliver(notification_id=row.pk) == "sent"
+    assert len(django_mail.outbox) == 1
+    msg = BytesParser(policy=policy.default).parsebytes(django_mail.outbox[0].message().as_bytes())
+    row.refresh_from_db()
+    assert msg["Message-ID"] == f"<{row.pk}.weekly_report@acme.test>" == row.message_id
+    assert msg["To"] == manager.email and msg["Subject"] == "Weekly KPIs"
+    assert msg["Reply-To"] is None and msg["In-Reply-To"] is None and msg["X-Helpdesk-Ticket"] is None
+    assert msg["X-Helpdesk-Loop"] == "acme.test"
+    assert msg.get_body(("plain",)).get_content().strip() == "Created 3"
+    assert "<b>3</b>" in msg.get_body(("html",)).get_content()
+
+
+def test_report_smtp_down_is_retried_by_the_sweeper(mail_settings, manager):
+    row = report(manager)
+    mail_settings.EMAIL_BACKEND = "tests.mail.test_outbox.FailingBackend"
+    with pytest.raises(smtplib.SMTPConnectError):
+        services.notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "pending" and row.attempts == 1 and "SMTPConnectError" in row.last_error
+    Notification.objects.filter(pk=row.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10), next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.notifications_due_ids() == [row.pk]
+    mail_settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    django_mail.outbox.clear()
+    assert services.notification_deliver(notification_id=row.pk) == "sent"
+    assert len(django_mail.outbox) == 1
+
+
+def test_answer_to_a_report_is_not_threaded_onto_a_ticket(ticket, agent, manager):
+    """In-Reply-To naming a report (no ticket) falls through to the other
+    rules instead of matching "ticket None"; a ticket notification named
+    next to it still threads."""
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="hello")
+    ticket_row = Notification.objects.get(ticket=ticket)
+    services.notification_deliver(notification_id=ticket_row.pk)
+    report_row = report(manager)
+    services.notification_deliver(notification_id=report_row.pk)
+    report_row.refresh_from_db()
+    ticket_row.refresh_from_db()
+    alone = services.inbound_receive(
+        mime(sender=manager.email, subject="Re: Weekly KPIs", headers={"In-Reply-To": report_row.message_id}),
+        source="http",
+    )
+    assert alone.status == "processed" and alone.threaded_by == "" and alone.ticket_id != ticket.pk
+    both = services.inbound_receive(
+        mime(
+            sender=manager.email,
+            subject="Re: both",
+            headers={"In-Reply-To": report_row.message_id, "References": ticket_row.message_id},
+        ),
+        source="http",
+    )
+    assert both.ticket_id == ticket.pk and both.threaded_by == "header"
