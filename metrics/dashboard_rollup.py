@@ -65,13 +65,21 @@ def use_rollup(scope: D.Scope) -> bool:
     return created_count(scope) > getattr(settings, "DASHBOARD_EXACT_MAX_TICKETS", 10_000)
 
 
+def _month_end(d: date) -> date:
+    nxt = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return nxt - timedelta(days=1)
+
+
 def cover(first: date, last: date) -> list[tuple[str, date]]:
-    """(span, start) cells whose union is exactly the local days [first, last]:
-    every Monday week inside it as one 'w' cell, the days at either end as 'd' cells."""
+    """(span, start) cells whose union is exactly the local days [first, last], greedily
+    the largest that fits: a whole calendar month ('m'), a Monday week ('w'), else a day."""
     out: list[tuple[str, date]] = []
     d = first
     while d <= last:
-        if d.weekday() == 0 and d + timedelta(days=6) <= last:
+        if d.day == 1 and _month_end(d) <= last:
+            out.append(("m", d))
+            d = _month_end(d) + timedelta(days=1)
+        elif d.weekday() == 0 and d + timedelta(days=6) <= last:
             out.append(("w", d))
             d += timedelta(days=7)
         else:

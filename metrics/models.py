@@ -283,11 +283,12 @@ class MetricsDaily(models.Model):
 class DashboardRollup(models.Model):
     """Dashboard rollup cell (METRICS 4.1 `metrics_daily` with histograms).
 
-    Grain: (dim, key, metric, span, start, kind, bin). `dim` '' = every queue,
+    Grain: (dim, metric, span, start, key, kind, bin). `dim` '' = every queue,
     'q' = one queue (`key` = queue id, 0 = none), 'a' = one agent (`key` = the
     cohort's attributed agent; only the agent-table metrics). `span` 'd' = one
     local day in the reporting zone, 'w' = the local week starting Monday
-    `start`, so a long range reads a few week cells plus its edge days.
+    `start`, 'm' = the calendar month starting `start`, so a long range reads a
+    few month and week cells plus its edge days.
     `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
     of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
     which long-range percentiles are interpolated (METRICS 4.3).
@@ -310,9 +311,9 @@ class DashboardRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                # metric before span/start: a cover cell is one index range per metric,
-                # and the backlog prefix sum is one range of ('bl_in', 'd', start < X).
-                fields=["dim", "key", "metric", "span", "start", "kind", "bin"],
+                # key after start: a cover cell of the agent dimension is one index range
+                # over every agent; the backlog prefix sum is one range of ('bl_in', 'd', start < X).
+                fields=["dim", "metric", "span", "start", "key", "kind", "bin"],
                 include=["n", "sum_s", "num", "den"],
                 name="dashboard_rollup_cell",
             )

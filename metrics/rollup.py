@@ -148,7 +148,7 @@ def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | Non
         if at is None:
             return
         day = _local_day(at, zone)
-        for span, start in (("d", day), ("w", day - timedelta(days=day.weekday()))):
+        for span, start in (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))):
             keys = [("", 0, span, start, metric, kind, b), ("q", queue, span, start, metric, kind, b)]
             if to_agent:
                 keys.append(("a", agent or 0, span, start, metric, kind, b))
@@ -181,7 +181,7 @@ def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | Non
 _UPSERT = """
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
 VALUES {values}
-ON CONFLICT (dim, key, metric, span, start, kind, bin) DO UPDATE SET
+ON CONFLICT (dim, metric, span, start, key, kind, bin) DO UPDATE SET
   n = metrics_dashboardrollup.n + excluded.n,
   sum_s = metrics_dashboardrollup.sum_s + excluded.sum_s,
   num = metrics_dashboardrollup.num + excluded.num,
@@ -293,7 +293,7 @@ def rebuild() -> int:
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES)})
         for dim, key, where in (("''", "0", ""), ("'q'", "q", ""), ("'a'", "ag", "WHERE ag IS NOT NULL")):
-            for span, start in (("'d'", "day"), ("'w'", _WEEK)):
+            for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
                 cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where))
                 total += cur.rowcount
         cur.execute("DROP TABLE _dash_base")

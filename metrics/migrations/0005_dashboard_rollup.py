@@ -7,7 +7,7 @@ def _sqlite_unique_index(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute(
             "CREATE UNIQUE INDEX dashboard_rollup_cell_sqlite ON metrics_dashboardrollup"
-            " (dim, key, metric, span, start, kind, bin)"
+            " (dim, metric, span, start, key, kind, bin)"
         )
 
 
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="dashboardrollup",
             constraint=models.UniqueConstraint(
-                fields=("dim", "key", "metric", "span", "start", "kind", "bin"),
+                fields=("dim", "metric", "span", "start", "key", "kind", "bin"),
                 include=("n", "sum_s", "num", "den"),
                 name="dashboard_rollup_cell",
             ),

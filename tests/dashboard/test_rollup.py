@@ -242,7 +242,10 @@ def test_cover_is_exactly_the_days():
             for span, start in DR.cover(lo, hi):
                 if span == "w":
                     assert start.weekday() == 0
-                days += [start + timedelta(days=i) for i in range(7 if span == "w" else 1)]
+                if span == "m":
+                    assert start.day == 1
+                length = {"d": 1, "w": 7, "m": (DR._month_end(start) - start).days + 1}[span]
+                days += [start + timedelta(days=i) for i in range(length)]
             assert days == [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
-    assert sum(1 for s, _ in DR.cover(first, last) if s == "w") == 12
-    assert last <= date(2026, 1, 1)
+    assert DR.cover(first, last) == [("m", date(2025, 10, 1)), ("m", date(2025, 11, 1)), ("m", date(2025, 12, 1))]
+    assert [s for s, _ in DR.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + ["d"] * 3
