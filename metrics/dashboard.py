@@ -577,11 +577,17 @@ def portable() -> Iterator[None]:
         _PORTABLE.reset(token)
 
 
+def _run_plain(sql: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(sql)
+
+
 def _run(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         names = [c[0] for c in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return [dict(zip(names, row)) for row in cur.fetchall()]  # noqa: B905 - same length by construction
 
 
 # --- result shaping ---------------------------------------------------------
@@ -652,15 +658,19 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
         dash.sides = (scope.kind,)
     from metrics import dashboard_rollup
 
+    dash.approx = dashboard_rollup.use_rollup(scope)
+    if dash.approx:
+        with dashboard_rollup.hash_grouping():
+            return _dashboard_fill(dash, dashboard_rollup.cohort_results(scope))
+    return _dashboard_fill(dash, {cohort: _cohort_result(cohort, scope) for cohort in COHORTS})
+
+
+def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashboard:
+    scope, as_of = dash.scope, dash.as_of
     by_cohort: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     buckets: dict[datetime, dict[str, Any]] = {}
     agents: dict[int, dict[str, Any]] = {}
     hists: dict[str, dict[int, int]] = {k: {} for k in HIST_KPIS}
-    dash.approx = dashboard_rollup.use_rollup(scope)
-    if dash.approx:
-        results = dashboard_rollup.cohort_results(scope)
-    else:
-        results = {cohort: _cohort_result(cohort, scope) for cohort in COHORTS}
     for cohort in COHORTS:
         res = results[cohort]
         by_cohort[cohort] = res.cells

@@ -56,30 +56,37 @@ def bin_bounds(b: int) -> tuple[float, float]:
     return lo, hi
 
 
-def hist_percentile(counts: dict[int, int], q: float) -> float | None:
+def hist_percentile(counts: dict[int, int], q: float, bounds: Any = None) -> float | None:
     """percentile_cont(q) estimated from bin counts: the ranks are exact, the value of
     the j-th of c values in [lo, hi) is taken at lo + (hi - lo) * (j + 0.5) / c."""
+    return hist_percentiles(counts, (q,), bounds)[0]
+
+
+def hist_percentiles(counts: dict[int, int], qs: tuple[float, ...], bounds: Any = None) -> list[float | None]:
+    bounds = bounds or bin_bounds
     bins = sorted(b for b, c in counts.items() if c > 0)
     n = sum(counts[b] for b in bins)
     if n <= 0:
-        return None
+        return [None] * len(qs)
 
     def at(k: int) -> float:
         cum = 0
         for b in bins:
             c = counts[b]
             if k < cum + c:
-                lo, hi = bin_bounds(b)
+                lo, hi = bounds(b)
                 return lo + (hi - lo) * (k - cum + 0.5) / c
             cum += c
-        lo, _ = bin_bounds(bins[-1])
-        return lo
+        return bounds(bins[-1])[0]
 
-    pos = q * (n - 1)
-    k = math.floor(pos)
-    frac = pos - k
-    v0 = at(k)
-    return v0 if frac == 0 else v0 + frac * (at(k + 1) - v0)
+    out: list[float | None] = []
+    for q in qs:
+        pos = q * (n - 1)
+        k = math.floor(pos)
+        frac = pos - k
+        v0 = at(k)
+        out.append(v0 if frac == 0 else v0 + frac * (at(k + 1) - v0))
+    return out
 
 
 # --- what one ticket contributes --------------------------------------------

@@ -129,6 +129,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_REPORTING_TIMEZONE = env("HELPDESK_REPORTING_TIMEZONE", default="UTC")
+# Above this many tickets created in a dashboard period, long-range medians / p90 come from the
+# rollup histograms instead of exact per-ticket percentiles (README "Decisions").
+DASHBOARD_EXACT_MAX_TICKETS = env.int("HELPDESK_DASHBOARD_EXACT_MAX_TICKETS", default=10_000)
 
 # Security: production is DJANGO_DEBUG=false plus these defaults.
 SESSION_COOKIE_HTTPONLY = True

@@ -249,3 +249,7 @@ def test_cover_is_exactly_the_days():
             assert days == [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
     assert DR.cover(first, last) == [("m", date(2025, 10, 1)), ("m", date(2025, 11, 1)), ("m", date(2025, 12, 1))]
     assert [s for s, _ in DR.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + ["d"] * 3
+    # 2026-08-26 .. 11-23: days to Aug 31, September and October, then weeks (not a week across Sep 1)
+    spans = [s for s, _ in DR.cover(date(2026, 8, 26), date(2026, 11, 23))]
+    assert spans == ["d"] * 6 + ["m", "m", "d", "w", "w", "w", "d"]
+    assert DR.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
