@@ -214,7 +214,12 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     from metrics import dashboard as D
     from metrics.services import reporting_zone
 
+    from tickets.models import Queue
+
     manager, _ = User.objects.get_or_create(email="bench-manager@acme.test", defaults={"role": "manager"})
+    for q in range(1, 9):  # the synthetic rows' queues, so the page's queue filter is valid
+        kind = "support" if q <= 4 else "service"
+        Queue.objects.get_or_create(pk=q, defaults={"slug": f"bench-{q}", "name": f"Bench {q}", "kind": kind})
     client = Client(HTTP_HOST="localhost")
     client.force_login(manager)
     zone = reporting_zone()

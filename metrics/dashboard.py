@@ -293,7 +293,7 @@ def _cohort_sets(cohort: str, scope: Scope) -> list[str]:
     return sets
 
 
-def _cohort_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None) -> tuple[str, list[Any], list[str]]:
+def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
     """One statement per cohort, read index-only from the cohort's covering index.
 
     Part 0 groups current and previous period by kind and overall (tiles: exact
@@ -306,8 +306,6 @@ def _cohort_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None
     inst, agent_col = spec["instant"], spec["agent"]
     aggs = _cohort_aggregates(cohort, scope.clock)
     sets = _cohort_sets(cohort, scope)
-    if groups is not None:  # only these groupings of the current period, no tiles
-        sets = [s for s in sets if s in groups]
     prev = scope.period.previous
     where, fparams = _filters_sql(scope, agent_col)
     if spec["where"]:
@@ -373,13 +371,11 @@ def _cohort_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None
         """)  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
         params += [lo, hi, *fparams]
     sql = " UNION ALL ".join(branches)
-    if groups is not None:
-        sql, params = "", []
     if sets:
         # Part 1: the current period only, grouped by trend bucket / agent / histogram bucket.
         cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in null_sets.items())
         sql += f"""
-        {"UNION ALL" if sql else ""}
+        UNION ALL
         SELECT 1 AS part, GROUPING({", ".join(sets)}) AS g, NULL::boolean AS cur, NULL::varchar AS kind, {cols},
                {select(1)}
         FROM (
@@ -403,8 +399,8 @@ class CohortResult:
     hist: dict[int, int] = field(default_factory=dict)
 
 
-def _cohort_result_sql(cohort: str, scope: Scope, groups: tuple[str, ...] | None = None) -> CohortResult:
-    sql, params, sets = _cohort_sql(cohort, scope, groups)
+def _cohort_result_sql(cohort: str, scope: Scope) -> CohortResult:
+    sql, params, sets = _cohort_sql(cohort, scope)
     out = CohortResult()
     n = len(sets)
     for row in _run(sql, params):

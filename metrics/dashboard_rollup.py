@@ -15,7 +15,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -211,11 +210,11 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
         trend.add(r["g"], "all", r)
 
     agents = _Acc()
-    if scope.with_agents and dim[0] == "":
+    if scope.with_agents:
         cells = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
         metrics = [frt_col, "handle_s", "c:last_res", "c:csat", "c:created"]
-        for r in _agent_fetch(scope, cells, metrics):
-            agents.add(r["key"], "all", r)
+        for r in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
+            agents.add(r["key"] & 0xFFFFFFFF, "all", r)
 
     out: dict[str, D.CohortResult] = {}
     for cohort in D.COHORTS:
@@ -235,32 +234,27 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
             if D.DURATION_KPIS[kpi]["cohort"] == cohort:
                 res.hist = _coarse(acc.hist.get(("cur", "all", D._duration_column(kpi, scope.clock)), {}))
         out[cohort] = res
-    if scope.with_agents and dim[0] == "q":
-        _agents_exact(scope, out)
     return out
 
 
-def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str]) -> list[dict]:
+def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str], queue: int | None) -> list[dict]:
+    """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
     values, params = _cover_values(cells)
     ksql, kparams = _kind_sql(scope)
+    if queue is not None:
+        ksql += " AND r.key >= %s AND r.key < %s"
+        kparams += [R.qa_key(queue, 0), R.qa_key(queue + 1, 0)]
     sql = f"""
         SELECT r.key, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
         CROSS JOIN LATERAL (
             SELECT r.key, r.metric, r.bin, r.n, r.sum_s, r.num, r.den FROM metrics_dashboardrollup r
-            WHERE r.dim = 'a' AND r.span = c.span AND r.start = c.start AND r.metric = ANY(%s) {ksql}
+            WHERE r.dim = %s AND r.span = c.span AND r.start = c.start AND r.metric = ANY(%s) {ksql}
         ) r
         GROUP BY 1, 2, 3
     """  # noqa: S608
-    return D._run(sql, [*params, metrics, *kparams])
-
-
-def _agents_exact(scope: D.Scope, out: dict[str, D.CohortResult]) -> None:
-    """Queue-filtered agent table: agent cells carry no queue, so read the queue's per-ticket rows."""
-    for cohort in D.AGENT_COHORTS:
-        res = D._cohort_result_sql(cohort, replace(scope), groups=("ag",))
-        out[cohort].agents = res.agents
+    return D._run(sql, [*params, "a" if queue is None else "qa", metrics, *kparams])
 
 
 def _coarse(hist: dict[int, int]) -> dict[int, int]:

@@ -285,7 +285,9 @@ class DashboardRollup(models.Model):
 
     Grain: (dim, metric, span, start, key, kind, bin). `dim` '' = every queue,
     'q' = one queue (`key` = queue id, 0 = none), 'a' = one agent (`key` = the
-    cohort's attributed agent; only the agent-table metrics). `span` 'd' = one
+    cohort's attributed agent; only the agent-table metrics), 'qa' = one agent
+    within one queue (`key` = queue << 32 | agent; the agent table under a queue
+    filter). `span` 'd' = one
     local day in the reporting zone, 'w' = the local week starting Monday
     `start`, 'm' = the calendar month starting `start`, so a long range reads a
     few month and week cells plus its edge days.
@@ -296,7 +298,7 @@ class DashboardRollup(models.Model):
     set-based by `metrics_rollups_rebuild`.
     """
 
-    dim = models.CharField(max_length=1, blank=True)
+    dim = models.CharField(max_length=2, blank=True)
     key = models.BigIntegerField(default=0)
     span = models.CharField(max_length=1)
     start = models.DateField()

@@ -137,6 +137,11 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
     return (1, 0.0, int(outcome == "achieved"), int(outcome == "breached"))  # num achieved, den breached
 
 
+def qa_key(queue: int | None, agent: int | None) -> int:
+    """The key of an agent's cell within one queue (dim 'qa'): queue in the high 32 bits."""
+    return ((queue or 0) << 32) | (agent or 0)
+
+
 def _local_day(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 
@@ -159,6 +164,7 @@ def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | Non
             keys = [("", 0, span, start, metric, kind, b), ("q", queue, span, start, metric, kind, b)]
             if to_agent:
                 keys.append(("a", agent or 0, span, start, metric, kind, b))
+                keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
             for key in keys:
                 cell = out[key]
                 for i in range(4):
@@ -299,7 +305,12 @@ def rebuild() -> int:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES)})
-        for dim, key, where in (("''", "0", ""), ("'q'", "q", ""), ("'a'", "ag", "WHERE ag IS NOT NULL")):
+        for dim, key, where in (
+            ("''", "0", ""),
+            ("'q'", "q", ""),
+            ("'a'", "ag", "WHERE ag IS NOT NULL"),
+            ("'qa'", "(q::bigint << 32) | ag", "WHERE ag IS NOT NULL"),
+        ):
             for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
                 cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where))
                 total += cur.rowcount

@@ -66,11 +66,13 @@ class Links:
 
     def __init__(self, base: str, filters: dict[str, str]):
         self.base, self.filters = base, filters
+        # The filters are encoded once; a page has hundreds of links.
+        self.prefix = f"{base}?{urlencode(filters)}&" if filters else f"{base}?"
 
     def __call__(self, metric: str, side: str = "all", period: str = "cur", **extra: Any) -> str:
-        params = {**self.filters, "metric": metric, "side": side, "period": period}
+        params = {"metric": metric, "side": side, "period": period}
         params.update({k: v for k, v in extra.items() if v is not None})
-        return f"{self.base}?{urlencode(params)}"
+        return self.prefix + urlencode(params)
 
 
 def _delta(cur: float | None, prev: float | None) -> float | None:

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name="DashboardRollup",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("dim", models.CharField(blank=True, max_length=1)),
+                ("dim", models.CharField(blank=True, max_length=2)),
                 ("key", models.BigIntegerField(default=0)),
                 ("span", models.CharField(max_length=1)),
                 ("start", models.DateField()),
