@@ -213,7 +213,6 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     from accounts.models import User
     from metrics import dashboard as D
     from metrics.services import reporting_zone
-
     from tickets.models import Queue
 
     manager, _ = User.objects.get_or_create(email="bench-manager@acme.test", defaults={"role": "manager"})

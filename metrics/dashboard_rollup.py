@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from metrics import dashboard as D
 from metrics import rollup as R
@@ -112,8 +113,8 @@ def _metrics_for(scope: D.Scope) -> list[str]:
     return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
 
 
-def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[dict]:
-    """Sum the cells' rows per (`group`, kind, metric, bin)."""
+def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
+    """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
     values, params = _cover_values(cells)
     ksql, kparams = _kind_sql(scope)
     # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules.
@@ -127,7 +128,13 @@ def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tup
         WHERE TRUE {ksql}
         GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - fixed identifiers only
-    return D._run(sql, [*params, dim[0], dim[1], metrics, *kparams])
+    return _tuples(sql, [*params, dim[0], dim[1], metrics, *kparams])
+
+
+def _tuples(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 class _Acc:
@@ -137,16 +144,16 @@ class _Acc:
         self.stat: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
         self.hist: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add(self, group: Any, side: str, r: dict[str, Any]) -> None:
-        key = (group, side, r["metric"])
-        if r["bin"] == R.STAT:
+    def add(self, group: Any, side: str, metric: str, b: int, n: int, s: float, num: int, den: int) -> None:
+        key = (group, side, metric)
+        if b == R.STAT:
             cell = self.stat[key]
-            cell[0] += r["n"]
-            cell[1] += r["s"] or 0.0
-            cell[2] += r["num"]
-            cell[3] += r["den"]
+            cell[0] += n
+            cell[1] += s or 0.0
+            cell[2] += num
+            cell[3] += den
         else:
-            self.hist[key][r["bin"]] += r["n"]
+            self.hist[key][b] += n
 
     def row(self, group: Any, side: str, cohort: str, clock: str, pct: bool = True) -> dict[str, Any]:
         """The aliases of `_cohort_aggregates` for one cell."""
@@ -194,9 +201,9 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
     acc = _Acc()
-    for r in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
-        for side in _sides(r["kind"]):
-            acc.add(r["g"], side, r)
+    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
+        for side in _sides(kind):
+            acc.add(g, side, *rest)
 
     # trend buckets: each bucket's days inside the period
     trend_cells = []
@@ -207,14 +214,14 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
     frt_col = D._duration_column("frt", scope.clock)
     trend = _Acc()
     for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
-        trend.add(r["g"], "all", r)
+        trend.add(r[0], "all", *r[2:])
 
     agents = _Acc()
     if scope.with_agents:
         cells = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
         metrics = [frt_col, "handle_s", "c:last_res", "c:csat", "c:created"]
-        for r in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
-            agents.add(r["key"] & 0xFFFFFFFF, "all", r)
+        for key, *rest in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
+            agents.add(key & 0xFFFFFFFF, "all", *rest)
 
     out: dict[str, D.CohortResult] = {}
     for cohort in D.COHORTS:
@@ -237,7 +244,7 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
     return out
 
 
-def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str], queue: int | None) -> list[dict]:
+def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:
     """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
     values, params = _cover_values(cells)
     ksql, kparams = _kind_sql(scope)
@@ -254,7 +261,7 @@ def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str], queue: int | N
         ) r
         GROUP BY 1, 2, 3
     """  # noqa: S608
-    return D._run(sql, [*params, "a" if queue is None else "qa", metrics, *kparams])
+    return _tuples(sql, [*params, "a" if queue is None else "qa", metrics, *kparams])
 
 
 def _coarse(hist: dict[int, int]) -> dict[int, int]:
