@@ -1,7 +1,7 @@
 """The dashboard's numbers from `DashboardRollup` cells (long ranges at scale).
 
-Used by `metrics.dashboard` when the scope is large (more tickets created in the
-period than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
+Used by `metrics.dashboard` when the period is large (more tickets created in it
+than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
 queue and kind. Counts, sums, means and ratios equal the exact per-ticket path;
 medians and p90 are interpolated from merged histograms (metrics.rollup). The
 result has the shape of the exact path's (`CohortResult` per cohort), so the
@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -62,9 +63,11 @@ def created_count(scope: D.Scope) -> int:
 
 
 def use_rollup(scope: D.Scope) -> bool:
+    """Rollup cells when the exact path would read many rows: it scans the period's whole
+    index range and filters queue / kind afterwards, so the unfiltered count decides."""
     if not D._use_sql() or not eligible(scope):
         return False
-    return created_count(scope) > settings.DASHBOARD_EXACT_MAX_TICKETS
+    return created_count(replace(scope, queue_id=None, kind=None)) > settings.DASHBOARD_EXACT_MAX_TICKETS
 
 
 def _month_end(d: date) -> date:
