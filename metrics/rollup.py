@@ -149,8 +149,9 @@ def _local_day(instant: datetime, zone: ZoneInfo) -> date:
 Delta = dict[tuple, list[float]]
 
 
-def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1) -> Delta:
-    """Add (sign=1) or retract (sign=-1) a TicketMetrics row and its status intervals."""
+def base(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1) -> Delta:
+    """A ticket's contribution at its own grain: (local day, kind, queue, metric, bin,
+    agent or None when the metric has no agent cells) -> [n, sum_s, num, den]."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     if m.excluded:
         return out
@@ -159,16 +160,9 @@ def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | Non
     def add(at: datetime | None, metric: str, b: int, agent: int | None, to_agent: bool, v: tuple) -> None:
         if at is None:
             return
-        day = _local_day(at, zone)
-        for span, start in (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))):
-            keys = [("", 0, span, start, metric, kind, b), ("q", queue, span, start, metric, kind, b)]
-            if to_agent:
-                keys.append(("a", agent or 0, span, start, metric, kind, b))
-                keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
-            for key in keys:
-                cell = out[key]
-                for i in range(4):
-                    cell[i] += sign * v[i]
+        cell = out[(_local_day(at, zone), kind, queue, metric, b, (agent or 0) if to_agent else None)]
+        for i in range(4):
+            cell[i] += sign * v[i]
 
     for col, (inst, agent_col, cond, agent_stats, agent_hist) in DURATIONS.items():
         value = getattr(m, col)
@@ -189,6 +183,31 @@ def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | Non
         if i.ended_at is not None:
             add(i.ended_at, "bl_out", STAT, None, False, (1, 0.0, actionable, 0))
     return out
+
+
+def expand(base_delta: Delta, out: Delta | None = None) -> Delta:
+    """Spread base cells into the rollup cells: day, week and month x all queues, the queue,
+    and (for agent metrics) the agent and the agent within the queue. Zero cells are skipped,
+    so an unchanged ticket costs nothing to re-apply."""
+    out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
+    for (day, kind, queue, metric, b, agent), v in base_delta.items():
+        if not any(v):
+            continue
+        for span, start in (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))):
+            keys = [("", 0, span, start, metric, kind, b), ("q", queue, span, start, metric, kind, b)]
+            if agent is not None:
+                keys.append(("a", agent, span, start, metric, kind, b))
+                keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
+            for key in keys:
+                cell = out[key]
+                for i in range(4):
+                    cell[i] += v[i]
+    return out
+
+
+def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1) -> Delta:
+    """Add (sign=1) or retract (sign=-1) a TicketMetrics row and its status intervals."""
+    return expand(base(m, intervals, zone, sign=sign), out)
 
 
 _UPSERT = """

@@ -322,7 +322,7 @@ def tickets_recompute(
     delta: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     for tid in ids:
         if tid in old:
-            rollup.contributions(old[tid], old_intervals.get(tid, []), zone, dash, sign=-1)
+            rollup.base(old[tid], old_intervals.get(tid, []), zone, dash, sign=-1)
             for key, v in contributions(old[tid], zone).items():
                 cell = delta[key]
                 for i in range(4):
@@ -345,7 +345,7 @@ def tickets_recompute(
             for s, e, st in row["status_intervals"]
         ]
         intervals.extend(ticket_intervals)
-        rollup.contributions(m, ticket_intervals, zone, dash)
+        rollup.base(m, ticket_intervals, zone, dash)
     kept = {m.ticket_id for m in new_rows}
     gone = [tid for tid in old if tid not in kept]
     if gone:
@@ -363,7 +363,7 @@ def tickets_recompute(
     TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
     TicketStatusInterval.objects.bulk_create(intervals, batch_size=5000)
     _rollup_apply(delta)
-    rollup.apply(dash)
+    rollup.apply(rollup.expand(dash))  # the base delta is zero where nothing changed
     return len(ids)
 
 
