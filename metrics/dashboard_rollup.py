@@ -67,7 +67,10 @@ def use_rollup(scope: D.Scope) -> bool:
     index range and filters queue / kind afterwards, so the unfiltered count decides."""
     if not D._use_sql() or not eligible(scope):
         return False
-    return created_count(replace(scope, queue_id=None, kind=None)) > settings.DASHBOARD_EXACT_MAX_TICKETS
+    if created_count(replace(scope, queue_id=None, kind=None)) <= settings.DASHBOARD_EXACT_MAX_TICKETS:
+        return False
+    # Cells still in an earlier reporting zone (until `metrics_rebuild`): the exact path is right.
+    return R.zone_matches()
 
 
 def _month_end(d: date) -> date:

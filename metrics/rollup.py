@@ -137,6 +137,43 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
     return (1, 0.0, int(outcome == "achieved"), int(outcome == "breached"))  # num achieved, den breached
 
 
+ZONE_KEY = "metrics.rollup_zone"
+
+
+def cells_zone() -> ZoneInfo:
+    """The zone the stored cells' local days are in. Fixed by the first write (or the last
+    rebuild), so a later change of the reporting zone never mixes two zones in the cells;
+    the dashboard reads the cells only while the two agree (see `zone_matches`)."""
+    from metrics.services import reporting_zone
+    from tickets.models import HelpdeskSetting
+
+    name = HelpdeskSetting.objects.filter(key=ZONE_KEY).values_list("value", flat=True).first()
+    if isinstance(name, str) and name:
+        return ZoneInfo(name)
+    zone = reporting_zone()
+    HelpdeskSetting.objects.get_or_create(key=ZONE_KEY, defaults={"value": zone.key})
+    return zone
+
+
+def zone_matches() -> bool:
+    """True when the cells are in the current reporting zone (one query)."""
+    from django.conf import settings
+
+    from tickets.models import HelpdeskSetting
+
+    rows = dict(HelpdeskSetting.objects.filter(key__in=[ZONE_KEY, "reporting.timezone"]).values_list("key", "value"))
+    current = rows.get("reporting.timezone")
+    if not (isinstance(current, str) and current):
+        current = getattr(settings, "HELPDESK_REPORTING_TIMEZONE", "UTC")
+    return rows.get(ZONE_KEY) in (None, "", current)
+
+
+def _zone_store(zone: ZoneInfo) -> None:
+    from tickets.models import HelpdeskSetting
+
+    HelpdeskSetting.objects.update_or_create(key=ZONE_KEY, defaults={"value": zone.key})
+
+
 def qa_key(queue: int | None, agent: int | None) -> int:
     """The key of an agent's cell within one queue (dim 'qa'): queue in the high 32 bits."""
     return ((queue or 0) << 32) | (agent or 0)
@@ -317,6 +354,7 @@ def rebuild() -> int:
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
+    _zone_store(zone)  # the cells are rebuilt in the current reporting zone
     if connection.vendor != "postgresql":
         return _rebuild_python(zone)
     total = 0

@@ -315,6 +315,7 @@ def tickets_recompute(
     for i in TicketStatusInterval.objects.filter(ticket_id__in=list(old), status__in=rollup.UNSOLVED):
         old_intervals[i.ticket_id].append(i)
     dash: rollup.Delta = defaultdict(lambda: [0, 0.0, 0, 0])
+    cells_zone = rollup.cells_zone()
     events = events_by_ticket(ids)
     new_rows: list[TicketMetrics] = []
     handles: list[TicketAgentHandle] = []
@@ -322,7 +323,7 @@ def tickets_recompute(
     delta: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     for tid in ids:
         if tid in old:
-            rollup.base(old[tid], old_intervals.get(tid, []), zone, dash, sign=-1)
+            rollup.base(old[tid], old_intervals.get(tid, []), cells_zone, dash, sign=-1)
             for key, v in contributions(old[tid], zone).items():
                 cell = delta[key]
                 for i in range(4):
@@ -345,7 +346,7 @@ def tickets_recompute(
             for s, e, st in row["status_intervals"]
         ]
         intervals.extend(ticket_intervals)
-        rollup.base(m, ticket_intervals, zone, dash)
+        rollup.base(m, ticket_intervals, cells_zone, dash)
     kept = {m.ticket_id for m in new_rows}
     gone = [tid for tid in old if tid not in kept]
     if gone:

@@ -24,7 +24,7 @@ from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_
 from tickets import services as ticket_services
 from tickets.models import Queue, Ticket
 
-from .conftest import WHOLE
+from .conftest import AS_OF, WHOLE
 
 
 def _exact_pct(values, q):
@@ -253,3 +253,26 @@ def test_cover_is_exactly_the_days():
     spans = [s for s, _ in DR.cover(date(2026, 8, 26), date(2026, 11, 23))]
     assert spans == ["d"] * 6 + ["m", "m", "d", "w", "w", "w", "d"]
     assert DR.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings):
+    from tickets.models import HelpdeskSetting
+
+    settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+    scope = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert D.dashboard_build(scope=scope).approx
+    before = _cells()
+    assert before
+    HelpdeskSetting.objects.filter(key="reporting.timezone").update(value="Asia/Tokyo")
+    # recomputing keeps the cells in the zone they were built in (New York), not a mix
+    with transaction.atomic():
+        services.tickets_recompute(ticket_ids=list(examples.values()), as_of=AS_OF)
+    assert _cells() == before
+    # and the page, whose days are now Tokyo days, does not read New York cells
+    tokyo = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert str(tokyo.period.zone) == "Asia/Tokyo" and not D.dashboard_build(scope=tokyo).approx
+    # until the rebuild moves the cells to Tokyo days
+    services.metrics_rollups_rebuild()
+    assert _cells() != before
+    assert D.dashboard_build(scope=tokyo).approx
