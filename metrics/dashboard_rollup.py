@@ -323,8 +323,27 @@ def backlog_counts(scope: D.Scope, snaps: list[tuple[date, datetime]], now: date
 
 
 def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
-    """The backlog at `now`: currently unsolved tickets (partial index tm_backlog_now), counted
-    exactly per kind, status and age bin (hash aggregation); ages' median / p90 from the bins."""
+    """The backlog at `now` (currently unsolved tickets) per side: count, actionable, age
+    median / p90 / max and the age buckets.
+
+    Tickets created in the last 8 local days are read one by one (partial index
+    tm_backlog_now, a short range), so ages under a week and the age buckets are exact;
+    older ones come from the 'bl_open' day cells (count per creation day), each day's
+    tickets spread evenly over it for the percentiles (error < half a day, < 7 %).
+    """
+    zone = scope.period.zone
+    split_day = instant.astimezone(zone).date() - timedelta(days=8)
+    split = D._midnight(split_day, zone)
+    dim, key = _dim(scope)
+    ksql, kparams = _kind_sql(scope)
+    old = D._run(
+        f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
+            FROM metrics_dashboardrollup r
+            WHERE r.dim = %s AND r.key = %s AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
+              AND r.bin = -1 {ksql}
+            GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
+        [dim, key, split_day, *kparams],
+    )
     where, params = "", []
     if scope.queue_id not in (None, ""):
         where += " AND m.queue_id = %s"
@@ -332,42 +351,78 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
     if scope.kind:
         where += " AND m.kind = %s"
         params.append(scope.kind)
-    # Age bins k = [1.1^k, 1.1^(k+1)) s by arithmetic (width_bucket against an array param
-    # re-reads the array for every row); the age buckets of the page are counted exactly.
-    sql = f"""
-        SELECT b.kind, b.actionable, floor(ln(GREATEST(b.age_s, 1)) / ln(1.1))::int AS bin, COUNT(*) AS n,
-               MAX(b.age_s) AS max_age, COUNT(*) FILTER (WHERE b.age_s < 86400) AS a0,
-               COUNT(*) FILTER (WHERE b.age_s >= 86400 AND b.age_s < 3 * 86400) AS a1,
-               COUNT(*) FILTER (WHERE b.age_s >= 3 * 86400 AND b.age_s < 7 * 86400) AS a2,
-               COUNT(*) FILTER (WHERE b.age_s >= 7 * 86400) AS a3
-        FROM (SELECT m.kind COLLATE "C" AS kind, (m.status <> 'pending') AS actionable,
-                     %s - date_part('epoch', m.created_at) AS age_s
-              FROM metrics_ticketmetrics m
-              WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s {where}
-              OFFSET 0) b
-        GROUP BY 1, 2, 3
-    """  # noqa: S608
-    hist: dict[str, dict[int, int]] = {side: defaultdict(int) for side in D.SIDES}
+    recent = D._run(
+        f"""SELECT m.kind, (m.status <> 'pending') AS act, %s - date_part('epoch', m.created_at) AS age_s
+            FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at >= %s
+              AND m.created_at < %s {where}""",  # noqa: S608
+        [instant.timestamp(), split, instant, *params],
+    )
+    oldest = D._run(
+        f"""SELECT m.kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s {where}
+            GROUP BY 1""",  # noqa: S608
+        [instant, *params],
+    )
     out: dict[str, Any] = {"at": instant}
     for side in D.SIDES:
-        out[side] = {"backlog": 0, "actionable": 0, "median_age_s": None, "p90_age_s": None, "max_age_s": None}
-    buckets = {side: [0, 0, 0, 0] for side in D.SIDES}
-    # date_part is float8 (EXTRACT is numeric since PostgreSQL 14); OFFSET 0 keeps the subquery
-    # apart, so each row's age is computed once, not once per aggregate.
-    for r in D._run(sql, [instant.timestamp(), instant, *params]):
-        for side in (s for s in (r["kind"], "all") if s in out):
-            cell = out[side]
-            cell["backlog"] += r["n"]
-            cell["actionable"] += r["n"] if r["actionable"] else 0
-            cell["max_age_s"] = max(cell["max_age_s"] or r["max_age"], r["max_age"])
-            hist[side][r["bin"]] += r["n"]
-            for i, key in enumerate(("a0", "a1", "a2", "a3")):
-                buckets[side][i] += r[key]
-    for side in D.SIDES:
-        out[side]["median_age_s"], out[side]["p90_age_s"] = R.hist_percentiles(hist[side], (0.5, 0.9), _age_bounds)
-        out[side]["age_buckets"] = buckets[side]
+
+        def mine(kind: str, side: str = side) -> bool:
+            return side == "all" or kind == side
+
+        ages = sorted(r["age_s"] for r in recent if mine(r["kind"]))
+        days: dict[date, int] = defaultdict(int)
+        n_old = act_old = 0
+        for r in old:
+            if mine(r["kind"]):
+                days[r["day"]] += r["n"]
+                n_old += r["n"]
+                act_old += r["act"]
+        # older days, youngest first: (age at the day's end, age at its start, count)
+        spans = [
+            (
+                (instant - D._midnight(d + timedelta(days=1), zone)).total_seconds(),
+                (instant - D._midnight(d, zone)).total_seconds(),
+                c,
+            )
+            for d, c in sorted(days.items(), reverse=True)
+            if c > 0
+        ]
+        total = len(ages) + n_old
+        firsts = [r["first"] for r in oldest if mine(r["kind"]) and r["first"] is not None]
+        out[side] = {
+            "backlog": total,
+            "actionable": act_old + sum(1 for r in recent if mine(r["kind"]) and r["act"]),
+            "median_age_s": _age_pct(ages, spans, total, 0.5),
+            "p90_age_s": _age_pct(ages, spans, total, 0.9),
+            "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
+            "age_buckets": [
+                sum(1 for a in ages if a < 86400),
+                sum(1 for a in ages if 86400 <= a < 3 * 86400),
+                sum(1 for a in ages if 3 * 86400 <= a < 7 * 86400),
+                n_old + sum(1 for a in ages if a >= 7 * 86400),
+            ],
+        }
     return out
 
 
-def _age_bounds(k: int) -> tuple[float, float]:
-    return 1.1**k, 1.1 ** (k + 1)
+def _age_pct(ages: list[float], spans: list[tuple[float, float, int]], total: int, q: float) -> float | None:
+    """percentile_cont over exact young ages followed by older day spans (values spread evenly)."""
+    if total <= 0:
+        return None
+
+    def at(k: int) -> float:
+        if k < len(ages):
+            return ages[k]
+        k -= len(ages)
+        for lo, hi, c in spans:
+            if k < c:
+                return lo + (hi - lo) * (k + 0.5) / c
+            k -= c
+        return spans[-1][1] if spans else ages[-1]
+
+    pos = q * (total - 1)
+    k = int(pos)
+    frac = pos - k
+    v0 = at(k)
+    return v0 if frac == 0 else v0 + frac * (at(k + 1) - v0)

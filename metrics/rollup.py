@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
+_UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
 STAT = -1  # the bin of the n / sum / num / den row
 
 # Coarse distribution edges shown on the page (seconds); the fine edges include
@@ -212,6 +213,8 @@ def base(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None,
         v = _count_values(metric, m)
         if v is not None:
             add(getattr(m, inst), metric, STAT, getattr(m, agent_col), to_agent, v)
+    if m.status in UNSOLVED:  # currently unsolved, by creation day: the backlog's ages now
+        add(m.created_at, "bl_open", STAT, None, False, (1, 0.0, int(m.status != "pending"), 0))
     for i in intervals:
         if i.status not in UNSOLVED:
             continue
@@ -314,10 +317,12 @@ def _values_sql() -> str:
         when, s, num, den = cnt[metric]
         at = f"CASE WHEN {when} THEN m.{inst} END"
         rows.append(f"({at}, '{metric}', -1, m.{agent_col}, {to_agent}, 1, {s}, {num}, {den})")
+    rows.append(
+        f"(CASE WHEN m.status IN {_UNSOLVED_SQL} THEN m.created_at END, 'bl_open', -1, NULL::bigint, false,"
+        " 1, 0.0, (m.status <> 'pending')::int, 0)"
+    )
     return ",\n  ".join(rows)
 
-
-_UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
 
 _BASE_SQL = f"""
 CREATE TEMP TABLE _dash_base ON COMMIT DROP AS

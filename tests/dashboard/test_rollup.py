@@ -276,3 +276,53 @@ def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings)
     services.metrics_rollups_rebuild()
     assert _cells() != before
     assert D.dashboard_build(scope=tokyo).approx
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_backlog_now_from_cells_equals_the_exact_backlog(db, settings):
+    """Young tickets (read one by one) and old ones (day cells) in the backlog at `now`."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    queue, agent = QueueFactory(), AgentFactory()
+    service = QueueFactory(kind="service")
+    ages_h = [0.5, 3, 20, 30, 50, 80, 100, 150, 170, 190, 230, 400, 1000, 3000, 9000]
+    with transaction.atomic():
+        for i, hours in enumerate(ages_h):
+            t = ticket_make(
+                queue=service if i % 3 == 0 else queue,
+                requester=CustomerFactory(),
+                occurred_at=now - timedelta(hours=hours),
+            )
+            if i % 4 == 1:
+                ticket_services.ticket_transition(
+                    ticket_id=t.pk, target="pending", actor=agent, occurred_at=now - timedelta(hours=hours * 0.5)
+                )
+            if i % 5 == 2:  # solved: not in the backlog
+                ticket_services.ticket_transition(
+                    ticket_id=t.pk, target="solved", actor=agent, occurred_at=now - timedelta(hours=hours * 0.2)
+                )
+        services.tickets_recompute(ticket_ids=list(Ticket.objects.values_list("pk", flat=True)), as_of=now)
+    services.metrics_rollups_rebuild()
+    zone = reporting_zone()
+    for kind in (None, "support", "service"):
+        today = D.local_today(zone)
+        scope = D.Scope(period=D.Period(today - timedelta(days=400), today, zone), kind=kind)
+        settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
+        exact = D.dashboard_build(scope=scope)
+        settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+        approx = D.dashboard_build(scope=scope)
+        assert approx.approx and not exact.approx
+        assert exact.backlog["all"]["backlog"] >= (9 if kind is None else 3)
+        for side in D.SIDES:
+            e, a = exact.backlog[side], approx.backlog[side]
+            for k in ("backlog", "actionable", "age_buckets"):
+                assert e[k] == a[k], (kind, side, k)
+            if not e["backlog"]:
+                assert (a["max_age_s"], a["median_age_s"]) == (None, None) == (e["max_age_s"], e["median_age_s"])
+                continue
+            assert math.isclose(e["max_age_s"], a["max_age_s"], abs_tol=1.0), (kind, side)
+            for k in ("median_age_s", "p90_age_s"):
+                # young ranks are exact; old ones within half a day
+                assert abs(e[k] - a[k]) <= 43200, (kind, side, k, e[k], a[k])
+        assert [r["backlog"] for r in exact.backlog_trend] == [r["backlog"] for r in approx.backlog_trend]
