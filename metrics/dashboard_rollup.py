@@ -358,11 +358,16 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
               AND m.created_at < %s {where}""",  # noqa: S608
         [instant.timestamp(), split, instant, *params],
     )
+    # The oldest unsolved ticket per kind: one walk from the start of tm_backlog_now each
+    # (MIN per kind, not a GROUP BY over the whole backlog).
     oldest = D._run(
-        f"""SELECT m.kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s {where}
-            GROUP BY 1""",  # noqa: S608
-        [instant, *params],
+        " UNION ALL ".join(
+            f"""(SELECT %s::varchar AS kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
+                WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s
+                  AND m.kind = %s {where})"""  # noqa: S608
+            for _ in D.KINDS
+        ),
+        [p for k in D.KINDS for p in (k, instant, k, *params)],
     )
     out: dict[str, Any] = {"at": instant}
     for side in D.SIDES:
