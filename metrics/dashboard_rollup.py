@@ -11,7 +11,7 @@ values.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -369,44 +369,39 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
         ),
         [p for k in D.KINDS for p in (k, instant, k, *params)],
     )
+    # Per kind once; "all" merges the kinds. Day bounds are computed once per day.
+    bounds: dict[date, tuple[float, float]] = {}
+    for r in old:
+        if r["day"] not in bounds:
+            start, end = D._midnight(r["day"], zone), D._midnight(r["day"] + timedelta(days=1), zone)
+            bounds[r["day"]] = ((instant - end).total_seconds(), (instant - start).total_seconds())
+    young: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for r in recent:
+        young[r["kind"]].append((r["age_s"], r["act"]))
+    first_by_kind = {r["kind"]: r["first"] for r in oldest if r["first"] is not None}
     out: dict[str, Any] = {"at": instant}
     for side in D.SIDES:
-
-        def mine(kind: str, side: str = side) -> bool:
-            return side == "all" or kind == side
-
-        ages = sorted(r["age_s"] for r in recent if mine(r["kind"]))
+        rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
+        ages = sorted(a for a, _ in rows)
         days: dict[date, int] = defaultdict(int)
         n_old = act_old = 0
         for r in old:
-            if mine(r["kind"]):
+            if side == "all" or r["kind"] == side:
                 days[r["day"]] += r["n"]
                 n_old += r["n"]
                 act_old += r["act"]
         # older days, youngest first: (age at the day's end, age at its start, count)
-        spans = [
-            (
-                (instant - D._midnight(d + timedelta(days=1), zone)).total_seconds(),
-                (instant - D._midnight(d, zone)).total_seconds(),
-                c,
-            )
-            for d, c in sorted(days.items(), reverse=True)
-            if c > 0
-        ]
+        spans = [(*bounds[d], c) for d, c in sorted(days.items(), reverse=True) if c > 0]
         total = len(ages) + n_old
-        firsts = [r["first"] for r in oldest if mine(r["kind"]) and r["first"] is not None]
+        firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
+        a1, a3, a7 = (bisect_left(ages, x) for x in (86400, 3 * 86400, 7 * 86400))
         out[side] = {
             "backlog": total,
-            "actionable": act_old + sum(1 for r in recent if mine(r["kind"]) and r["act"]),
+            "actionable": act_old + sum(1 for _, act in rows if act),
             "median_age_s": _age_pct(ages, spans, total, 0.5),
             "p90_age_s": _age_pct(ages, spans, total, 0.9),
             "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
-            "age_buckets": [
-                sum(1 for a in ages if a < 86400),
-                sum(1 for a in ages if 86400 <= a < 3 * 86400),
-                sum(1 for a in ages if 3 * 86400 <= a < 7 * 86400),
-                n_old + sum(1 for a in ages if a >= 7 * 86400),
-            ],
+            "age_buckets": [a1, a3 - a1, a7 - a3, n_old + len(ages) - a7],
         }
     return out
 
