@@ -376,8 +376,7 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
         cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in null_sets.items())
         sql += f"""
         UNION ALL
-        SELECT 1 AS part, GROUPING({", ".join(sets)}) AS g, NULL::boolean AS cur, NULL::varchar AS kind, {cols},
-               {select(1)}
+        SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select(1)}
         FROM (
             SELECT m.kind {inner_cols}{extra_cols}
             FROM metrics_ticketmetrics m
@@ -583,7 +582,7 @@ def _run(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         names = [c[0] for c in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]  # noqa: B905 - same length by construction
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 # --- result shaping ---------------------------------------------------------
@@ -974,12 +973,6 @@ def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
     select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
     inner, _ = _backlog_join_sql(scope, select)
     inner += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
-    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
-    return _backlog_summary_from(inner, params, instant)
-
-
-def _backlog_summary_from(inner: str, params: list[Any], instant: datetime) -> dict[str, Any]:
-    """Per side count, actionable, age percentiles and buckets over `inner` (kind, status, age_s)."""
     sql = f"""
         SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
                COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
@@ -991,6 +984,7 @@ def _backlog_summary_from(inner: str, params: list[Any], instant: datetime) -> d
                COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
         FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
     """  # noqa: S608
+    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
     out: dict[str, Any] = {"at": instant}
     for side in SIDES:
         out[side] = {

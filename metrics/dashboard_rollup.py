@@ -344,13 +344,7 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
             GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
         [dim, key, split_day, *kparams],
     )
-    where, params = "", []
-    if scope.queue_id not in (None, ""):
-        where += " AND m.queue_id = %s"
-        params.append(scope.queue_id)
-    if scope.kind:
-        where += " AND m.kind = %s"
-        params.append(scope.kind)
+    where, params = D._filters_sql(scope, "assignee_id")  # queue / kind (the only filters here)
     recent = D._run(
         f"""SELECT m.kind, (m.status <> 'pending') AS act, %s - date_part('epoch', m.created_at) AS age_s
             FROM metrics_ticketmetrics m

@@ -57,14 +57,9 @@ def bin_bounds(b: int) -> tuple[float, float]:
     return lo, hi
 
 
-def hist_percentile(counts: dict[int, int], q: float, bounds: Any = None) -> float | None:
-    """percentile_cont(q) estimated from bin counts: the ranks are exact, the value of
+def hist_percentiles(counts: dict[int, int], qs: tuple[float, ...]) -> list[float | None]:
+    """percentile_cont(q) for each q estimated from bin counts: the ranks are exact, the value of
     the j-th of c values in [lo, hi) is taken at lo + (hi - lo) * (j + 0.5) / c."""
-    return hist_percentiles(counts, (q,), bounds)[0]
-
-
-def hist_percentiles(counts: dict[int, int], qs: tuple[float, ...], bounds: Any = None) -> list[float | None]:
-    bounds = bounds or bin_bounds
     bins = sorted(b for b, c in counts.items() if c > 0)
     n = sum(counts[b] for b in bins)
     if n <= 0:
@@ -75,10 +70,10 @@ def hist_percentiles(counts: dict[int, int], qs: tuple[float, ...], bounds: Any 
         for b in bins:
             c = counts[b]
             if k < cum + c:
-                lo, hi = bounds(b)
+                lo, hi = bin_bounds(b)
                 return lo + (hi - lo) * (k - cum + 0.5) / c
             cum += c
-        return bounds(bins[-1])[0]
+        return bin_bounds(bins[-1])[0]
 
     out: list[float | None] = []
     for q in qs:
@@ -141,23 +136,8 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
 ZONE_KEY = "metrics.rollup_zone"
 
 
-def cells_zone() -> ZoneInfo:
-    """The zone the stored cells' local days are in. Fixed by the first write (or the last
-    rebuild), so a later change of the reporting zone never mixes two zones in the cells;
-    the dashboard reads the cells only while the two agree (see `zone_matches`)."""
-    from metrics.services import reporting_zone
-    from tickets.models import HelpdeskSetting
-
-    name = HelpdeskSetting.objects.filter(key=ZONE_KEY).values_list("value", flat=True).first()
-    if isinstance(name, str) and name:
-        return ZoneInfo(name)
-    zone = reporting_zone()
-    HelpdeskSetting.objects.get_or_create(key=ZONE_KEY, defaults={"value": zone.key})
-    return zone
-
-
-def zone_matches() -> bool:
-    """True when the cells are in the current reporting zone (one query)."""
+def _zones() -> tuple[str | None, str]:
+    """(the cells' zone or None before the first write, the reporting zone) in one query."""
     from django.conf import settings
 
     from tickets.models import HelpdeskSetting
@@ -166,7 +146,27 @@ def zone_matches() -> bool:
     current = rows.get("reporting.timezone")
     if not (isinstance(current, str) and current):
         current = getattr(settings, "HELPDESK_REPORTING_TIMEZONE", "UTC")
-    return rows.get(ZONE_KEY) in (None, "", current)
+    cells = rows.get(ZONE_KEY)
+    return (cells if isinstance(cells, str) and cells else None), current
+
+
+def cells_zone() -> ZoneInfo:
+    """The zone the stored cells' local days are in. Fixed by the first write (or the last
+    rebuild), so a later change of the reporting zone never mixes two zones in the cells;
+    the dashboard reads the cells only while the two agree (see `zone_matches`)."""
+    from tickets.models import HelpdeskSetting
+
+    cells, current = _zones()
+    if cells:
+        return ZoneInfo(cells)
+    HelpdeskSetting.objects.get_or_create(key=ZONE_KEY, defaults={"value": current})
+    return ZoneInfo(current)
+
+
+def zone_matches() -> bool:
+    """True when the cells are in the current reporting zone (one query)."""
+    cells, current = _zones()
+    return cells in (None, current)
 
 
 def _zone_store(zone: ZoneInfo) -> None:

@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from metrics import services
 from metrics.models import MetricsDaily, MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
+from tests.metrics.histories import random_action
 from tests.metrics.jsonl_events import FIXTURES
 from tests.metrics.test_compute import assert_same
-from tickets import services as ticket_services
 from tickets.models import Ticket
 
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
@@ -112,36 +112,7 @@ def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
                 t.refresh_from_db()
                 at = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(60, 30 * 3600))
                 agent = rnd.choice(agents)
-                action = rnd.choice(["reply", "customer", "solve", "reopen", "pending", "spam", "late", "csat", "work"])
-                if action == "reply":
-                    ticket_services.message_post(
-                        ticket_id=t.pk, author=agent, body="r", occurred_at=at, apply_rules=False
-                    )
-                elif action == "late":
-                    ticket_services.message_post(
-                        ticket_id=t.pk, author=agent, body="r", occurred_at=at - timedelta(hours=20), apply_rules=False
-                    )
-                elif action == "customer":
-                    ticket_services.message_post(
-                        ticket_id=t.pk, author=t.requester, body="c", occurred_at=at, apply_rules=False
-                    )
-                elif action == "solve" and t.status in ("new", "open", "pending", "on_hold"):
-                    ticket_services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
-                    ticket_services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
-                elif action == "reopen" and t.status == "solved":
-                    ticket_services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=at)
-                elif action == "pending" and t.status in ("new", "open"):
-                    ticket_services.ticket_transition(ticket_id=t.pk, target="pending", actor=agent, occurred_at=at)
-                elif action == "spam" and rnd.random() < 0.3:
-                    ticket_services.ticket_mark_spam(ticket_id=t.pk, actor=agent, occurred_at=at)
-                elif action == "csat":
-                    ticket_services.survey_respond(
-                        ticket_id=t.pk, survey="csat", value=rnd.randint(1, 5), occurred_at=at
-                    )
-                elif action == "work":
-                    ticket_services.work_session_record(
-                        ticket_id=t.pk, agent=agent, started_at=at - timedelta(minutes=9), ended_at=at
-                    )
+                random_action(rnd, t, agent, at, spam_p=0.3, late_hours=20)
         ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
         as_of = base + timedelta(days=60)
         (inc_rows, inc_handles, _), inc_rollups = _incremental(ids, as_of)
