@@ -75,7 +75,8 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
-WORKER_REDIS_DB = 14
+# The real worker's broker; TEST_WORKER_REDIS_URL lets parallel runs use their own Redis.
+WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def _reset_broker_pools(app):
@@ -101,14 +102,16 @@ def _celery_worker_process(django_db_setup, django_db_blocker):
 
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    redis_url = f"redis://127.0.0.1:6379/{WORKER_REDIS_DB}"
+    redis_url = WORKER_REDIS_URL
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings.test",
     }
-    subprocess.run(["redis-cli", "-n", str(WORKER_REDIS_DB), "FLUSHDB"], check=False, capture_output=True)
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -170,7 +173,7 @@ def celery_worker(_celery_worker_process):
     _reset_broker_pools(app)
     try:
         yield app
-        client = redis.Redis(host="127.0.0.1", port=6379, db=WORKER_REDIS_DB)
+        client = redis.Redis.from_url(WORKER_REDIS_URL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             queued = sum(client.llen(q) for q in ("default", "notifications", "long_running"))
