@@ -1,7 +1,7 @@
 # The two commands of the README.
 #   make run   - set up and run the app on SQLite with demo data (embedded default)
 #   make test  - install what the tests need and run them on PostgreSQL + Redis
-.PHONY: run test lint bench
+.PHONY: run test lint bench loadtest
 
 run:
 	./scripts/run.sh
@@ -11,3 +11,6 @@ test:
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+loadtest:
+	./scripts/loadtest.sh

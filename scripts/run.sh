@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 PORT=${PORT:-8000}
+# Loopback only unless asked (HOST=0.0.0.0): debug is on in the embedded default.
+HOST=${HOST:-127.0.0.1}
 DEMO_TICKETS=${DEMO_TICKETS:-500}
 
 if [ ! -x .venv/bin/python ]; then
@@ -37,7 +39,7 @@ fi
 
 cat <<MSG
 
-  Help desk is running at  http://127.0.0.1:${PORT}/
+  Help desk is running at  http://${HOST}:${PORT}/
   Demo logins (password: demo-pass-123)
     customer  customer@example.com   -> /portal/
     agent     agent@example.com      -> /agent/tickets/
@@ -45,4 +47,4 @@ cat <<MSG
     admin     admin@example.com      -> /admin/
 
 MSG
-exec .venv/bin/python manage.py runserver "0.0.0.0:${PORT}"
+exec .venv/bin/python manage.py runserver "${HOST}:${PORT}"
