@@ -42,7 +42,7 @@ print(api_token_create(user=User.objects.get(email='customer@example.com'), name
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-.venv/bin/celery -A helpdesk worker -B -l warning --concurrency 1 >/tmp/loadtest-worker.log 2>&1 &
+.venv/bin/celery -A helpdesk worker -B -s "${TMPDIR:-/tmp}/loadtest-beat-schedule" -l warning --concurrency 1 >/tmp/loadtest-worker.log 2>&1 &
 pids+=($!)
 .venv/bin/gunicorn helpdesk.wsgi -w "${LOAD_WEB_WORKERS:-2}" -b "127.0.0.1:$PORT" --access-logfile /dev/null \
   >/tmp/loadtest-web.log 2>&1 &
