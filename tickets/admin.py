@@ -1,9 +1,63 @@
 """Admin for configuration. Tickets are worked in the agent workspace;
 events are read-only here (and append-only in the database)."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
+from tickets.config import config_item_problems
 from tickets.models import Calendar, Queue, QueueMembership, RequestType, SLAPolicy, Tag, Ticket, TicketEvent
+
+
+class _ConfigItemForm(forms.ModelForm):
+    """Refuses what `helpdesk_config apply` refuses, with the error on its field
+    (an unusable calendar or policy would otherwise break every submission)."""
+
+    section = ""
+    item_fields: tuple[str, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        item = {name: data[name] for name in self.item_fields if data.get(name) is not None}
+        for name, messages in config_item_problems(self.section, item).items():
+            field = name if name in self.fields else None
+            for message in messages:
+                if field is None or field not in self.errors:
+                    self.add_error(field, message)
+        return data
+
+
+class CalendarForm(_ConfigItemForm):
+    section = "calendars"
+    item_fields = ("name", "timezone", "hours", "holidays", "overrides")
+
+    class Meta:
+        model = Calendar
+        fields = ["name", "timezone", "hours", "holidays", "overrides"]
+        help_texts = {
+            "timezone": "An IANA time zone name, e.g. Europe/Paris or America/New_York.",
+            "hours": 'Weekly open hours per day (mon..sun), e.g. {"mon": [["09:00", "17:00"]]};'
+            " a missing day is closed.",
+            "holidays": 'Closed dates, e.g. ["2026-12-25"].',
+            "overrides": 'One-off hours, e.g. [{"date": "2026-12-24", "hours": [["09:00", "12:00"]]}].',
+        }
+
+
+class SLAPolicyForm(_ConfigItemForm):
+    section = "sla_policies"
+    item_fields = ("name", "pause_statuses", "targets", "warning_fraction", "escalations")
+
+    class Meta:
+        model = SLAPolicy
+        fields = ["name", "pause_statuses", "targets", "warning_fraction", "escalations"]
+        help_texts = {
+            "pause_statuses": 'Statuses that pause the clocks, e.g. ["pending"].',
+            "targets": 'Seconds per priority, e.g. {"high": {"first_response": 14400, "resolution": 86400,'
+            ' "business_hours": true}}.',
+            "warning_fraction": "Warn when this fraction of a target has elapsed (between 0 and 1).",
+            "escalations": 'e.g. [{"on": "breach", "action": "notify_manager"}].',
+        }
 
 
 class QueueMembershipInline(admin.TabularInline):
@@ -22,11 +76,13 @@ class QueueAdmin(admin.ModelAdmin):
 
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
+    form = CalendarForm
     list_display = ["name", "timezone", "updated_at"]
 
 
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
+    form = SLAPolicyForm
     list_display = ["name", "updated_at"]
 
 

@@ -665,3 +665,18 @@ def config_dump() -> dict[str, Any]:
     if tz:
         doc["reporting"] = {"timezone": tz}
     return doc
+
+
+def config_item_problems(section: str, item: dict[str, Any]) -> dict[str, list[str]]:
+    """Problems of one calendar or SLA policy, by top-level field.
+
+    The same checks as `config_validate` (so the Django admin and the config
+    file refuse the same values), keyed by the model field they concern."""
+    by_field: dict[str, list[str]] = {}
+    prefix = f"{section}[0]."
+    for problem in config_validate({section: [item]}):
+        rest = problem.path.removeprefix(prefix)
+        name = re.split(r"[.\[]", rest, maxsplit=1)[0] or "__all__"
+        detail = rest if rest != name else ""
+        by_field.setdefault(name, []).append(f"{detail}: {problem.message}" if detail else problem.message)
+    return by_field
