@@ -80,11 +80,14 @@ class Context:
 
     calendars: queue id -> BusinessCalendar (a queue without one is 24/7).
     sla_policies: queue id -> {"pause_statuses": [...], "targets": {priority: {...}}}.
+    unusable: queue id -> why its calendar or policy cannot be used (its SLA is
+    then not computable; see docs/resilience-config.md).
     """
 
     as_of: datetime
     calendars: Mapping[int, BusinessCalendar] = field(default_factory=dict)
     sla_policies: Mapping[int, Mapping[str, Any] | None] = field(default_factory=dict)
+    unusable: Mapping[int, str] = field(default_factory=dict)
 
 
 def _ts(dt: datetime) -> float:

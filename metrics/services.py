@@ -96,24 +96,58 @@ def metrics_context(*, as_of: datetime | None = None) -> Context:
         tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
     )
     if _context_cache["key"] != key:
-        calendars: dict[int, BusinessCalendar] = {}
-        by_calendar: dict[int, BusinessCalendar] = {}
-        policies: dict[int, Any] = {}
-        for q in Queue.objects.select_related("calendar", "sla_policy"):
-            if q.calendar_id:
-                if q.calendar_id not in by_calendar:
-                    by_calendar[q.calendar_id] = BusinessCalendar.from_model(q.calendar)
-                calendars[q.pk] = by_calendar[q.calendar_id]
-            else:
-                calendars[q.pk] = ALWAYS_OPEN
-            if q.sla_policy_id:
-                policies[q.pk] = {"pause_statuses": q.sla_policy.pause_statuses, "targets": q.sla_policy.targets}
-        _context_cache.update(key=key, calendars=calendars, policies=policies)
+        _context_cache.update(key=key, **_context_build())
     return Context(
         as_of=as_of or timezone.now(),
         calendars=_context_cache["calendars"],
         sla_policies=_context_cache["policies"],
+        unusable=_context_cache["unusable"],
     )
+
+
+def _context_build() -> dict[str, Any]:
+    """Calendars and policies per queue. A row that cannot be used (stored
+    before validation existed, edited in the database, a time zone the system
+    lost) never raises here: its queue's SLA becomes not computable and its
+    business time falls back to 24/7, and `config_health` tells managers."""
+    from tickets.config import config_health_of
+    from tickets.models import Queue
+
+    calendars: dict[int, BusinessCalendar] = {}
+    by_calendar: dict[int, BusinessCalendar | str] = {}
+    policies: dict[int, Any] = {}
+    unusable: dict[int, str] = {}
+    for q in Queue.objects.select_related("calendar", "sla_policy"):
+        calendars[q.pk] = ALWAYS_OPEN
+        if q.calendar_id:
+            if q.calendar_id not in by_calendar:
+                by_calendar[q.calendar_id] = _calendar_load(q.calendar)
+            loaded = by_calendar[q.calendar_id]
+            if isinstance(loaded, str):
+                unusable[q.pk] = f"calendar '{q.calendar.name}': {loaded}"
+            else:
+                calendars[q.pk] = loaded
+        if q.sla_policy_id:
+            problem = config_health_of(q.sla_policy)
+            if problem:
+                unusable.setdefault(q.pk, f"SLA policy '{q.sla_policy.name}': {problem}")
+            policy = {"pause_statuses": q.sla_policy.pause_statuses, "targets": q.sla_policy.targets}
+            policies[q.pk] = None if q.pk in unusable else policy
+    return {"calendars": calendars, "policies": policies, "unusable": unusable}
+
+
+def _calendar_load(row: Any) -> BusinessCalendar | str:
+    """The calendar, or why it cannot be used."""
+    from tickets.config import config_health_of
+
+    problem = config_health_of(row)
+    if problem:
+        return problem
+    try:
+        return BusinessCalendar.from_model(row)
+    except Exception as exc:  # any malformed value: reported, never raised
+        logger.warning("calendar %s is unusable: %s", row.pk, exc)
+        return str(exc) or exc.__class__.__name__
 
 
 def events_by_ticket(ticket_ids: Iterable[int]) -> dict[int, list[Ev]]:

@@ -21,6 +21,7 @@ from accounts.models import User
 from metrics import dashboard as D
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
 from metrics.services import reporting_zone
+from tickets.config import config_health
 from tickets.selectors import queue_list_for_user
 from tickets.views.common import staff_required
 
@@ -389,6 +390,7 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "previous_label": previous_label(scope.period),
         "csv_base": csv_base,
         "zone": str(scope.period.zone),
+        "config_warnings": [] if personal else config_health(),
     }
     return render(request, "metrics/dashboard.html", context)
 

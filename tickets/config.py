@@ -309,8 +309,11 @@ def config_validate(document: Any) -> list[ConfigProblem]:
                     c.add(f"{p}.business_hours", "must be true or false")
 
     queues: dict[str, str] = {}
-    existing_calendars = {n.lower() for n in Calendar.objects.values_list("name", flat=True)}
-    existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
+    existing_calendars: set[str] = set()
+    existing_policies: set[str] = set()
+    if isinstance(document.get("queues"), list) and document["queues"]:  # only queues refer to existing rows
+        existing_calendars = {n.lower() for n in Calendar.objects.values_list("name", flat=True)}
+        existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
     for path, q in items("queues"):
         c.unknown_keys(
             q, {"slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "inbound_email", *QUEUE_DAYS}, path
@@ -340,7 +343,8 @@ def config_validate(document: Any) -> list[ConfigProblem]:
             except ValidationError:
                 c.add(f"{path}.inbound_email", "must be an email address")
 
-    existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)}
+    refers = any(document.get(k) for k in ("request_types", "agents"))
+    existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)} if refers else set()
     known_queues = {*queues, *existing_queues}
     types: dict[str, str] = {}
     for path, rt in items("request_types"):
@@ -680,3 +684,24 @@ def config_item_problems(section: str, item: dict[str, Any]) -> dict[str, list[s
         detail = rest if rest != name else ""
         by_field.setdefault(name, []).append(f"{detail}: {problem.message}" if detail else problem.message)
     return by_field
+
+
+def config_health_of(row: Calendar | SLAPolicy) -> str:
+    """Why a stored calendar or SLA policy cannot be used ('' when it can)."""
+    if isinstance(row, Calendar):
+        section, names = "calendars", ("name", "timezone", "hours", "holidays", "overrides")
+    else:
+        section, names = "sla_policies", ("name", "pause_statuses", "targets", "warning_fraction", "escalations")
+    problems = config_item_problems(section, {n: getattr(row, n) for n in names})
+    return "; ".join(f"{field}: {'; '.join(messages)}" for field, messages in problems.items())
+
+
+def config_health() -> list[str]:
+    """Every stored calendar or policy that cannot be used, for managers."""
+    out = []
+    for row in [*Calendar.objects.order_by("name"), *SLAPolicy.objects.order_by("name")]:
+        problem = config_health_of(row)
+        if problem:
+            label = "Calendar" if isinstance(row, Calendar) else "SLA policy"
+            out.append(f"{label} '{row.name}' cannot be used ({problem}); its queues have no SLA until it is fixed.")
+    return out

@@ -38,3 +38,17 @@ def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any
 @register.inclusion_tag("components/sla_badge.html")
 def sla_badge(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
     return sla_badge_context(ticket, now)
+
+
+@register.simple_tag
+def sla_problem(ticket: Any) -> str:
+    """Why this ticket has no SLA although its queue has a policy ('' otherwise):
+    the queue's calendar or policy cannot be used (docs/resilience-config.md)."""
+    from tickets.config import config_health_of
+
+    queue = ticket.queue
+    if not queue.sla_policy_id or getattr(ticket, "sla_due_at", None) is not None:
+        return ""
+    rows = [r for r in (queue.calendar, queue.sla_policy) if r is not None]
+    problems = [p for p in (config_health_of(r) for r in rows) if p]
+    return f"SLA not computable: {'; '.join(problems)}" if problems else ""
