@@ -399,8 +399,9 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
                 Message.objects.filter(email_message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True)
             ).first()
         if ticket_id is None:
+            # Processed mail only: a held mail's ticket is a claim, not a fact.
             ticket_id = (
-                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False)
+                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False, status=IS.PROCESSED)
                 .order_by("-id")
                 .values_list("ticket_id", flat=True)
                 .first()

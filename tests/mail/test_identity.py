@@ -333,3 +333,21 @@ def test_redelivery_through_other_hops_is_still_a_duplicate(mail_settings):
     assert second.status == S.DROPPED and second.duplicate_of_id == first.pk
     assert "same Message-ID and content" in second.reason
     assert Ticket.objects.filter(subject="Once").count() == 1
+
+
+def test_held_mail_without_ticket_is_listed_for_managers_only(client, mail_settings, alex, manager):
+    inbound = receive(mime(sender="agent@example.com", subject="Wire the money", body="urgent wire"))
+    assert inbound.status == S.HELD and inbound.ticket_id is None
+    client.force_login(alex)
+    assert "urgent wire" not in client.get(reverse("mail:agent-held-list")).content.decode()
+    client.force_login(manager)
+    page = client.get(reverse("mail:agent-held-list")).content.decode()
+    assert "urgent wire" in page and "staff address agent@example.com without authentication" in page
+
+
+def test_a_held_mails_message_id_does_not_thread_later_mail(ticket, customer):
+    """A held mail's ticket is a claim: answering its Message-ID threads
+    nothing (it would otherwise launder a subject match into a header one)."""
+    receive(mime(sender=customer.email, subject=f"[#{ticket.pk}]", message_id="<held-1@customer.example>"))
+    later = receive(mime(sender=customer.email, subject="hello", headers={"In-Reply-To": "<held-1@customer.example>"}))
+    assert later.status == S.PROCESSED and later.ticket_id != ticket.pk and later.threaded_by == ""
