@@ -20,60 +20,85 @@ def backfill_content_digest(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0002_notification_ticketless'),
-        ('tickets', '0007_drop_redundant_indexes'),
+        ("mail", "0002_notification_ticketless"),
+        ("tickets", "0007_drop_redundant_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='inboundmessage',
-            name='inbound_status_valid',
+            model_name="inboundmessage",
+            name="inbound_status_valid",
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='auth_detail',
+            model_name="inboundmessage",
+            name="auth_detail",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='auth_status',
+            model_name="inboundmessage",
+            name="auth_status",
             field=models.CharField(blank=True, max_length=8),
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='content_sha256',
+            model_name="inboundmessage",
+            name="content_sha256",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='resolved_at',
+            model_name="inboundmessage",
+            name="resolved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="inboundmessage",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='inboundmessage',
-            name='same_message_id_as',
-            field=models.ForeignKey(blank=True, help_text='An earlier, different mail with the same Message-ID (kept, not deduplicated).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mail.inboundmessage'),
+            model_name="inboundmessage",
+            name="same_message_id_as",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="An earlier, different mail with the same Message-ID (kept, not deduplicated).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="mail.inboundmessage",
+            ),
         ),
         migrations.AlterField(
-            model_name='inboundmessage',
-            name='status',
-            field=models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('quarantined', 'Quarantined'), ('held', 'Held for an agent'), ('dropped', 'Dropped')], default='received', max_length=16),
+            model_name="inboundmessage",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("processed", "Processed"),
+                    ("quarantined", "Quarantined"),
+                    ("held", "Held for an agent"),
+                    ("dropped", "Dropped"),
+                ],
+                default="received",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['ticket', 'status'], name='inbound_ticket_status'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["ticket", "status"], name="inbound_ticket_status"),
         ),
         migrations.AddConstraint(
-            model_name='inboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['received', 'processed', 'quarantined', 'held', 'dropped'])), name='inbound_status_valid'),
+            model_name="inboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["received", "processed", "quarantined", "held", "dropped"])),
+                name="inbound_status_valid",
+            ),
         ),
         migrations.RunPython(backfill_content_digest, migrations.RunPython.noop, elidable=True),
-]
+    ]

@@ -169,13 +169,16 @@ def _apply(inbound: InboundMessage) -> None:
     verdict = identity.sender_verdict(identity.trusted_results(raw, trusted_authserv_ids()), parsed.from_email)
     inbound.auth_status, inbound.auth_detail = verdict.status, verdict.detail
     thread = thread_find(parsed)
-    hold = _hold_reason(parsed, verdict, thread)
+    known = User.objects.filter(email__iexact=parsed.from_email).first()
+    joins = thread is not None and known is not None and sender_may_reply(known, thread.ticket)
+    hold = _hold_reason(parsed, verdict, thread if joins else None, known)
     if hold:
         # Kept for an agent to release or discard; nothing is posted and
-        # no user is created for the sender.
+        # no user is created for the sender. Only a sender who may answer
+        # the ticket is held on it: a stranger's release opens a new ticket.
         inbound.status, inbound.reason = IS.HELD, hold
-        inbound.ticket = thread.ticket if thread else None
-        inbound.threaded_by = thread.method if thread else ""
+        inbound.ticket = thread.ticket if joins and thread else None
+        inbound.threaded_by = thread.method if joins and thread else ""
         return
     sender = user_for_address(parsed.from_email, parsed.from_name)
     if thread is not None and not sender_may_reply(sender, thread.ticket):
@@ -200,18 +203,18 @@ def trusted_authserv_ids() -> set[str]:
     return {str(v).strip().lower() for v in value or () if str(v).strip()}
 
 
-def _hold_reason(parsed: ParsedMail, verdict: identity.Verdict, thread: Thread | None) -> str:
+def _hold_reason(parsed: ParsedMail, verdict: identity.Verdict, thread: Thread | None, known: User | None) -> str:
     """Why this mail must wait for an agent; "" when it may go in.
 
     Staff addresses act as staff only when authenticated; a failed verdict
     is always held; a reply that would be appended for a requester or CC
     needs a pass, or (verdict none) the ticket's secret reply address when
     HELPDESK_MAIL_TRUST_REPLY_TOKEN is on. New tickets from customers go in
-    unauthenticated (docs/mail-security.md).
+    unauthenticated (docs/mail-security.md). `thread` is given only when
+    the sender may answer that ticket.
     """
     if verdict.status == identity.PASS:
         return ""
-    known = User.objects.filter(email__iexact=parsed.from_email).first()
     if known is not None and known.is_staff_role:
         return (
             f"held: sent from the staff address {parsed.from_email} without authentication "
@@ -219,7 +222,7 @@ def _hold_reason(parsed: ParsedMail, verdict: identity.Verdict, thread: Thread |
         )
     if verdict.status == identity.FAIL:
         return f"held: the receiving server's authentication failed for {parsed.from_email} ({verdict.detail})"
-    if thread is None or known is None or not sender_may_reply(known, thread.ticket):
+    if thread is None:
         return ""  # a new ticket (or a stranger's, which never joins the ticket)
     if thread.method == "token" and mail_setting("HELPDESK_MAIL_TRUST_REPLY_TOKEN"):
         return ""

@@ -351,3 +351,17 @@ def test_a_held_mails_message_id_does_not_thread_later_mail(ticket, customer):
     receive(mime(sender=customer.email, subject=f"[#{ticket.pk}]", message_id="<held-1@customer.example>"))
     later = receive(mime(sender=customer.email, subject="hello", headers={"In-Reply-To": "<held-1@customer.example>"}))
     assert later.status == S.PROCESSED and later.ticket_id != ticket.pk and later.threaded_by == ""
+
+
+def test_failed_stranger_naming_a_ticket_is_held_without_it(ticket, manager):
+    """A stranger's held mail is not tied to the ticket it names, so its
+    release opens the stranger's own ticket and never joins that one."""
+    raw = authenticated(
+        mime(sender="mallory@evil.example", subject=f"Re: [#{ticket.pk}] Printer jam", body="Pay here."),
+        results="dmarc=fail header.from=evil.example",
+    )
+    inbound = receive(raw)
+    assert inbound.status == S.HELD and inbound.ticket_id is None
+    released = services.inbound_release(inbound_id=inbound.pk, actor=manager)
+    assert released.ticket_id != ticket.pk and released.ticket.requester.email == "mallory@evil.example"
+    assert public_replies(ticket) == 0
