@@ -1,10 +1,14 @@
-"""Admin: mailboxes (write-only password), inbound mail with replay, outbox."""
+"""Admin: mailboxes (write-only password), inbound mail with replay and
+held-mail release/discard, outbox."""
+
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from helpdesk.lib.exceptions import ApplicationError
 from mail import services
 from mail.models import InboundMessage, Mailbox, Notification, NotificationPreference
 
@@ -51,16 +55,24 @@ class MailboxAdmin(admin.ModelAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "received_at", "status", "source", "from_address", "subject", "ticket", "reason"]
-    list_filter = ["status", "source", "mailbox"]
+    list_display = [
+        "id", "received_at", "status", "source", "from_address", "subject", "ticket", "auth_status",
+        "reused_message_id", "reason",
+    ]  # fmt: skip
+    list_filter = ["status", "auth_status", "source", "mailbox", ("same_message_id_as", admin.EmptyFieldListFilter)]
     search_fields = ["message_id", "from_address", "subject", "reason"]
     exclude = ["raw"]
     readonly_fields = [
-        "size", "sha256", "source", "mailbox", "message_id", "dedupe_key", "duplicate_of", "status", "reason",
-        "from_address", "subject", "ticket", "result_message", "threaded_by", "attempts", "received_at", "processed_at",
+        "size", "sha256", "content_sha256", "source", "mailbox", "message_id", "dedupe_key", "duplicate_of",
+        "same_message_id_as", "status", "reason", "auth_status", "auth_detail", "from_address", "subject", "ticket",
+        "result_message", "threaded_by", "attempts", "received_at", "processed_at", "resolved_by", "resolved_at",
         "raw_preview",
     ]  # fmt: skip
-    actions = ["replay"]
+    actions = ["replay", "release", "discard"]
+
+    @admin.display(boolean=True, description="reused Message-ID")
+    def reused_message_id(self, obj: InboundMessage) -> bool:
+        return obj.same_message_id_as_id is not None
 
     @admin.display(description="raw message (first 20 kB)")
     def raw_preview(self, obj: InboundMessage) -> str:
@@ -77,6 +89,23 @@ class InboundMessageAdmin(admin.ModelAdmin):
         for inbound in queryset.filter(status__in=["quarantined", "received"]):
             result = services.inbound_replay(inbound.pk)
             self.message_user(request, f"#{result.pk}: {result.status} {result.reason}")
+
+    @admin.action(description="Release held mail (as the customer's reply; staff mail as an internal note)")
+    def release(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        self._resolve(request, queryset, services.inbound_release)
+
+    @admin.action(description="Discard held mail")
+    def discard(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        self._resolve(request, queryset, services.inbound_discard)
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet[InboundMessage], action: Any) -> None:
+        for inbound in queryset.filter(status=InboundMessage.Status.HELD):
+            try:
+                result = action(inbound_id=inbound.pk, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"#{inbound.pk}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, f"#{result.pk}: {result.reason}")
 
 
 @admin.register(Notification)

@@ -20,6 +20,15 @@ DEFAULTS: dict[str, Any] = {
     # What a reply with a valid ticket reference from a stranger becomes:
     # "new_ticket" or "quarantine".
     "HELPDESK_MAIL_STRANGER_REPLY": "new_ticket",
+    # Inbound identity (docs/mail-security.md): authserv-ids of the
+    # receiving servers whose Authentication-Results are believed (empty:
+    # no mail is authenticated, so staff addresses never act as staff).
+    "HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS": [],
+    # An unauthenticated (not failed) reply from the requester or a CC to
+    # the ticket's secret reply address goes in; off: it is held too.
+    "HELPDESK_MAIL_TRUST_REPLY_TOKEN": True,
+    # Cc addresses of a new mail that become CCs of its ticket.
+    "HELPDESK_MAIL_MAX_CCS": 20,
     # Slug of the queue used when neither the mailbox nor the To address
     # decide one.
     "HELPDESK_MAIL_DEFAULT_QUEUE": "",

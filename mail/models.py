@@ -44,6 +44,8 @@ class InboundMessage(models.Model):
         RECEIVED = "received", "Received"
         PROCESSED = "processed", "Processed"
         QUARANTINED = "quarantined", "Quarantined"
+        # Not trusted as its sender (mail.identity): waits for an agent.
+        HELD = "held", "Held for an agent"
         DROPPED = "dropped", "Dropped"
 
     class Source(models.TextChoices):
@@ -57,10 +59,18 @@ class InboundMessage(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     # The Message-ID header ("" when missing) and the dedupe key (the
-    # Message-ID, else "sha256:<hex>"), unique among non-duplicates.
+    # content digest, then the Message-ID: "<hex><message-id>", else
+    # "sha256:<hex>"), unique among non-duplicates. A redelivery shares
+    # both; a different mail reusing a Message-ID is kept and flagged by
+    # `same_message_id_as`.
     message_id = models.CharField(max_length=998, blank=True, db_index=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
     dedupe_key = models.CharField(max_length=998)
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    same_message_id_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="An earlier, different mail with the same Message-ID (kept, not deduplicated).",
+    )  # fmt: skip
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     reason = models.TextField(blank=True)
     from_address = models.CharField(max_length=320, blank=True)
@@ -71,6 +81,15 @@ class InboundMessage(models.Model):
     )
     # How a reply was threaded: token, header, subject ("" = new ticket).
     threaded_by = models.CharField(max_length=16, blank=True)
+    # The trusted server's verdict on the From address (mail.identity):
+    # pass, fail or none ("" = not evaluated yet).
+    auth_status = models.CharField(max_length=8, blank=True)
+    auth_detail = models.TextField(blank=True)
+    # Who released or discarded a held message, and when.
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -81,11 +100,14 @@ class InboundMessage(models.Model):
                 fields=["dedupe_key"], condition=models.Q(duplicate_of__isnull=True), name="inbound_dedupe_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["received", "processed", "quarantined", "dropped"]),
+                condition=models.Q(status__in=["received", "processed", "quarantined", "held", "dropped"]),
                 name="inbound_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(fields=["ticket", "status"], name="inbound_ticket_status"),
+        ]
 
     def __str__(self) -> str:
         return f"inbound #{self.pk} {self.status} {self.subject[:60]}"

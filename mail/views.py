@@ -1,14 +1,19 @@
-"""HTTP: the raw-mail intake endpoint and the CSAT rating page."""
+"""HTTP: the raw-mail intake endpoint, the CSAT rating page and the agents'
+held-mail page."""
 
 import hmac
 import logging
 
+from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from helpdesk.lib.access import staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from mail import services
 from mail.conf import mail_setting
@@ -124,11 +129,49 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         for kind, _label in kinds:
             services.notification_preference_set(user=request.user, kind=kind, enabled=request.POST.get(kind) == "on")
-        from django.contrib import messages
-
         messages.success(request, "Email preferences saved.")
     disabled = set(
         NotificationPreference.objects.filter(user=request.user, enabled=False).values_list("kind", flat=True)
     )
     rows = [(kind, label, kind not in disabled) for kind, label in kinds]
     return render(request, "mail/preferences.html", {"rows": rows})
+
+
+@staff_required
+def agent_held_list(request: HttpRequest) -> HttpResponse:
+    """Held mail the agent may release or discard, with the reason."""
+    from mail import selectors
+
+    rows = selectors.inbound_held_rows(selectors.inbound_held_list_for_user(user=request.user))
+    return render(request, "mail/agent/held_list.html", {"rows": rows, "next": request.get_full_path()})
+
+
+def _held_back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("mail:agent-held-list")
+    return redirect(target)
+
+
+@require_POST
+@staff_required
+def agent_held_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
+    try:
+        inbound = services.inbound_release(inbound_id=inbound_id, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Released: {inbound.reason.split('; was ')[0]}.")
+    return _held_back(request)
+
+
+@require_POST
+@staff_required
+def agent_held_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
+    try:
+        services.inbound_discard(inbound_id=inbound_id, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Held email discarded.")
+    return _held_back(request)

@@ -153,6 +153,10 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="helpdesk@localhos
 HELPDESK_INBOUND_SECRET = env("HELPDESK_INBOUND_SECRET", default="")
 HELPDESK_MAIL_REPLY_ADDRESS = env("HELPDESK_MAIL_REPLY_ADDRESS", default="")
 HELPDESK_MAIL_DEFAULT_QUEUE = env("HELPDESK_MAIL_DEFAULT_QUEUE", default="")
+# Inbound identity (docs/mail-security.md).
+HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS = env.list("HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS", default=[])
+HELPDESK_MAIL_TRUST_REPLY_TOKEN = env.bool("HELPDESK_MAIL_TRUST_REPLY_TOKEN", default=True)
+HELPDESK_MAIL_MAX_CCS = env.int("HELPDESK_MAIL_MAX_CCS", default=20)
 HELPDESK_BASE_URL = env("HELPDESK_BASE_URL", default="http://localhost:8000")
 
 # Celery. Without REDIS_URL, tasks run in-process (embedded default).

@@ -8,6 +8,7 @@ from mail.services.csat import (
     csat_token_read,
     csat_url,
 )
+from mail.services.held import inbound_discard, inbound_may_resolve, inbound_release
 from mail.services.inbound import (
     inbound_pending_ids,
     inbound_process,
@@ -38,9 +39,12 @@ __all__ = [
     "csat_token_make",
     "csat_token_read",
     "csat_url",
+    "inbound_discard",
+    "inbound_may_resolve",
     "inbound_pending_ids",
     "inbound_process",
     "inbound_receive",
+    "inbound_release",
     "inbound_replay",
     "inbound_store",
     "mailbox_password",

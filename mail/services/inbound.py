@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
-from mail import parsing
+from mail import identity, parsing
 from mail.conf import mail_setting, reply_address
 from mail.models import InboundMessage, Mailbox, Notification, ReplyToken
 from mail.parsing import ParsedMail
@@ -44,18 +44,27 @@ def inbound_receive(raw: bytes, *, source: str, mailbox: Mailbox | None = None, 
 
 
 def inbound_store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> InboundMessage:
-    """Insert the raw row (committed on return). Duplicates come back dropped."""
+    """Insert the raw row (committed on return). Duplicates come back dropped.
+
+    A duplicate has the same Message-ID and the same content digest (see
+    mail.identity.content_digest); the unique dedupe key makes two
+    simultaneous deliveries store one live row. A different mail reusing a
+    Message-ID is stored, processed and flagged (`same_message_id_as`).
+    """
     raw = bytes(raw or b"")
     digest = hashlib.sha256(raw).hexdigest()
+    content = identity.content_digest(raw)
     message_id = parsing.message_id_peek(raw)
     fields = {
         "raw": raw,
         "size": len(raw),
         "sha256": digest,
+        "content_sha256": content,
         "source": source if source in InboundMessage.Source.values else InboundMessage.Source.OTHER,
         "mailbox": mailbox,
         "message_id": message_id,
-        "dedupe_key": message_id or f"sha256:{digest}",
+        "dedupe_key": f"{content}{message_id}"[:998] if message_id else f"sha256:{content}",
+        "same_message_id_as": _same_message_id_as(message_id, content),
     }
     try:
         with transaction.atomic():
@@ -64,13 +73,26 @@ def inbound_store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
         pass
     with transaction.atomic():
         original = InboundMessage.objects.filter(dedupe_key=fields["dedupe_key"], duplicate_of__isnull=True).first()
+        same = "same Message-ID and content" if message_id else "same content, no Message-ID"
         return InboundMessage.objects.create(
             **fields,
             duplicate_of=original,
             status=IS.DROPPED,
-            reason=f"duplicate of inbound #{original.pk if original else '?'} (same Message-ID)",
+            reason=f"duplicate of inbound #{original.pk if original else '?'} ({same})",
             processed_at=timezone.now(),
         )
+
+
+def _same_message_id_as(message_id: str, content: str) -> InboundMessage | None:
+    """The first earlier mail with this Message-ID but other content."""
+    if not message_id:
+        return None
+    return (
+        InboundMessage.objects.filter(message_id=message_id, duplicate_of__isnull=True)
+        .exclude(content_sha256=content)
+        .order_by("pk")
+        .first()
+    )
 
 
 def inbound_replay(inbound_id: int) -> InboundMessage:
@@ -98,7 +120,7 @@ def inbound_process(*, inbound_id: int, replay: bool = False) -> InboundMessage:
             inbound.save(
                 update_fields=[
                     "status", "reason", "ticket", "result_message", "threaded_by", "attempts", "processed_at",
-                    "from_address", "subject",
+                    "from_address", "subject", "auth_status", "auth_detail",
                 ]
             )  # fmt: skip
             return inbound
@@ -144,8 +166,21 @@ def _apply(inbound: InboundMessage) -> None:
     if reason:
         inbound.status, inbound.reason = IS.DROPPED, reason
         return
-    sender = user_for_address(parsed.from_email, parsed.from_name)
+    verdict = identity.sender_verdict(identity.trusted_results(raw, trusted_authserv_ids()), parsed.from_email)
+    inbound.auth_status, inbound.auth_detail = verdict.status, verdict.detail
     thread = thread_find(parsed)
+    known = User.objects.filter(email__iexact=parsed.from_email).first()
+    joins = thread is not None and known is not None and sender_may_reply(known, thread.ticket)
+    hold = _hold_reason(parsed, verdict, thread if joins else None, known)
+    if hold:
+        # Kept for an agent to release or discard; nothing is posted and
+        # no user is created for the sender. Only a sender who may answer
+        # the ticket is held on it: a stranger's release opens a new ticket.
+        inbound.status, inbound.reason = IS.HELD, hold
+        inbound.ticket = thread.ticket if joins and thread else None
+        inbound.threaded_by = thread.method if joins and thread else ""
+        return
+    sender = user_for_address(parsed.from_email, parsed.from_name)
     if thread is not None and not sender_may_reply(sender, thread.ticket):
         if mail_setting("HELPDESK_MAIL_STRANGER_REPLY") == "quarantine":
             inbound.status = IS.QUARANTINED
@@ -155,37 +190,85 @@ def _apply(inbound: InboundMessage) -> None:
             )
             return
         thread = None
-    files, note = _files_accepted(parsed)
     if thread is not None:
-        body = reply_strip(parsed.text)
-        if note:
-            body = f"{body}\n\n{note}".strip()
-        if not body.strip() and not files:
-            body = "(empty email)"
-        message = ticket_services.message_post(
-            ticket_id=thread.ticket.pk,
-            author=sender,
-            body=body,
-            visibility=Message.Visibility.PUBLIC,
-            attachments=files,
-            body_format=Message.Format.PLAIN,
-            channel=Ticket.Channel.EMAIL,
-            email_message_id=parsed.message_id,
+        _reply_post(inbound, parsed, thread.ticket, author=sender, method=thread.method)
+    else:
+        _ticket_open(inbound, parsed, sender)
+
+
+def trusted_authserv_ids() -> set[str]:
+    value = mail_setting("HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS")
+    if isinstance(value, str):
+        value = value.split(",")
+    return {str(v).strip().lower() for v in value or () if str(v).strip()}
+
+
+def _hold_reason(parsed: ParsedMail, verdict: identity.Verdict, thread: Thread | None, known: User | None) -> str:
+    """Why this mail must wait for an agent; "" when it may go in.
+
+    Staff addresses act as staff only when authenticated; a failed verdict
+    is always held; a reply that would be appended for a requester or CC
+    needs a pass, or (verdict none) the ticket's secret reply address when
+    HELPDESK_MAIL_TRUST_REPLY_TOKEN is on. New tickets from customers go in
+    unauthenticated (docs/mail-security.md). `thread` is given only when
+    the sender may answer that ticket.
+    """
+    if verdict.status == identity.PASS:
+        return ""
+    if known is not None and known.is_staff_role:
+        return (
+            f"held: sent from the staff address {parsed.from_email} without authentication "
+            f"({verdict.detail}); mail never acts as staff unless authenticated"
         )
-        inbound.ticket_id, inbound.result_message = message.ticket_id, message
-        inbound.threaded_by = thread.method
-        inbound.status, inbound.reason = IS.PROCESSED, f"reply on #{message.ticket_id} (by {thread.method})"
-        return
+    if verdict.status == identity.FAIL:
+        return f"held: the receiving server's authentication failed for {parsed.from_email} ({verdict.detail})"
+    if thread is None:
+        return ""  # a new ticket (or a stranger's, which never joins the ticket)
+    if thread.method == "token" and mail_setting("HELPDESK_MAIL_TRUST_REPLY_TOKEN"):
+        return ""
+    return (
+        f"held: reply to #{thread.ticket.pk} from {parsed.from_email} is not authenticated "
+        f"({verdict.detail}) and was matched by {thread.method}, not by the ticket's reply address"
+    )
+
+
+def _reply_post(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, *, author: User, method: str) -> None:
+    files, note = _files_accepted(parsed)
+    body = reply_strip(parsed.text)
+    if note:
+        body = f"{body}\n\n{note}".strip()
+    if not body.strip() and not files:
+        body = "(empty email)"
+    message = ticket_services.message_post(
+        ticket_id=ticket.pk,
+        author=author,
+        body=body,
+        visibility=Message.Visibility.PUBLIC,
+        attachments=files,
+        body_format=Message.Format.PLAIN,
+        channel=Ticket.Channel.EMAIL,
+        email_message_id=parsed.message_id,
+    )
+    inbound.ticket_id, inbound.result_message = message.ticket_id, message
+    inbound.threaded_by = method
+    inbound.status, inbound.reason = IS.PROCESSED, f"reply on #{message.ticket_id} (by {method})"
+
+
+def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> None:
     queue = _queue_for(parsed, inbound.mailbox)
     if queue is None:
         raise Quarantine("no queue: the mailbox has none, no Queue.inbound_email matches and no default is set")
+    files, note = _files_accepted(parsed)
     subject = TICKET_REF.sub("", parsed.subject).strip() or "(no subject)"
     body = parsed.text
     if parsed.is_encrypted:
         body = f"{body}\n\n(This email was encrypted; the encrypted part is attached.)".strip()
     if note:
         body = f"{body}\n\n{note}".strip()
-    ccs = [user_for_address(a, "") for a in parsed.cc if not _is_ours(a) and a != parsed.from_email][:20]
+    cc_addresses, cc_dropped = _cc_addresses_kept(parsed)
+    if cc_dropped:
+        body = f"{body}\n\n({cc_dropped} more Cc address(es) were not added: at most {len(cc_addresses)} are kept.)"
+    ccs = [user_for_address(a, "") for a in cc_addresses]
     ticket = ticket_services.ticket_create(
         subject=subject,
         body=body,
@@ -202,6 +285,15 @@ def _apply(inbound: InboundMessage) -> None:
     inbound.result_message = ticket.messages.get(is_description=True)
     inbound.threaded_by = ""
     inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}"
+
+
+def _cc_addresses_kept(parsed: ParsedMail) -> tuple[list[str], int]:
+    """The Cc addresses that become CCs (at most HELPDESK_MAIL_MAX_CCS) and
+    how many more were left out. Users are created only for the kept ones."""
+    ours = _our_addresses()
+    candidates = [a for a in dict.fromkeys(parsed.cc) if a != parsed.from_email and not _is_ours(a, ours)]
+    limit = max(int(mail_setting("HELPDESK_MAIL_MAX_CCS")), 0)
+    return candidates[:limit], max(len(candidates) - limit, 0)
 
 
 def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], str]:
@@ -240,10 +332,10 @@ def _our_addresses() -> set[str]:
     return {a.split("<")[-1].strip(">").strip() for a in ours}
 
 
-def _is_ours(address: str) -> bool:
+def _is_ours(address: str, ours: set[str] | None = None) -> bool:
     local, _, domain = address.lower().partition("@")
     base = f"{local.split('+')[0]}@{domain}"
-    return base in _our_addresses()
+    return base in (ours if ours is not None else _our_addresses())
 
 
 def _own_address_reason(parsed: ParsedMail) -> str:
@@ -310,8 +402,9 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
                 Message.objects.filter(email_message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True)
             ).first()
         if ticket_id is None:
+            # Processed mail only: a held mail's ticket is a claim, not a fact.
             ticket_id = (
-                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False)
+                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False, status=IS.PROCESSED)
                 .order_by("-id")
                 .values_list("ticket_id", flat=True)
                 .first()

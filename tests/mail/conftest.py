@@ -42,6 +42,25 @@ def mime(
     return msg.as_bytes()
 
 
+TRUSTED_AUTHSERV_ID = "mx.acme.test"
+
+
+def authenticated(raw: bytes, *, results: str = "", authserv_id: str = TRUSTED_AUTHSERV_ID) -> bytes:
+    """`raw` as our receiving server would hand it on: its
+    Authentication-Results header on top (by default a DMARC pass for the
+    From domain) above its Received line."""
+    if not results:
+        from mail.parsing import mail_parse
+
+        domain = mail_parse(raw).from_email.rpartition("@")[2]
+        results = f"dkim=pass header.d={domain}; spf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}"
+    stamp = (
+        f"Authentication-Results: {authserv_id};\r\n {results}\r\n"
+        f"Received: from sender.example by {authserv_id} with ESMTPS; Mon, 1 Dec 2025 10:00:00 +0000\r\n"
+    )
+    return stamp.encode() + raw
+
+
 @pytest.fixture
 def mail_settings(settings, queue):
     """The queue `tech` receives support@acme.test; replies go to support+token@."""
@@ -52,6 +71,7 @@ def mail_settings(settings, queue):
     settings.HELPDESK_MAIL_DEFAULT_QUEUE = queue.slug
     settings.HELPDESK_INBOUND_SECRET = "s3cret-inbound"
     settings.HELPDESK_INBOUND_PROCESS = "inline"
+    settings.HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS = [TRUSTED_AUTHSERV_ID]
     settings.HELPDESK_BASE_URL = "https://help.acme.test"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     return settings

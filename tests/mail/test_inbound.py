@@ -9,7 +9,7 @@ from mail.models import InboundMessage, Notification
 from mail.parsing import mail_parse
 from mail.quoting import reply_strip
 from tests.factories import CustomerFactory
-from tests.mail.conftest import eml, mime
+from tests.mail.conftest import authenticated, eml, mime
 from tickets import services as ticket_services
 from tickets.models import Attachment, Message, Ticket, TicketEvent
 
@@ -188,7 +188,7 @@ def test_exception_in_a_service_is_quarantined_with_summary(mail_settings):
     refuses it; the mail is quarantined, not lost, and nothing is half-written."""
     inbound = receive(eml("plain.eml"))
     ticket = inbound.ticket
-    raw = mime(subject=f"Re: [#{ticket.pk}] x", body="\n", sender="ann@customer.example")
+    raw = authenticated(mime(subject=f"Re: [#{ticket.pk}] x", body="\n", sender="ann@customer.example"))
     messages_before = ticket.messages.count()
     reply = receive(raw)
     # An empty reply is posted as "(empty email)" rather than refused.
@@ -228,7 +228,7 @@ def test_reply_threads_by_token(email_ticket, agent):
 def test_reply_threads_by_header(email_ticket, agent):
     """Gmail reply whose In-Reply-To is our notification's Message-ID."""
     notification = agent_reply(email_ticket, agent)
-    raw = eml("gmail_reply.eml", ticket="999999", inreplyto=notification.message_id)
+    raw = authenticated(eml("gmail_reply.eml", ticket="999999", inreplyto=notification.message_id))
     inbound = receive(raw)
     assert (inbound.ticket_id, inbound.threaded_by) == (email_ticket.pk, "header")
     assert inbound.result_message.body == "Still broken after the restart."
@@ -241,7 +241,7 @@ def test_reply_threads_by_header_to_the_customers_own_first_mail(email_ticket):
 
 
 def test_reply_threads_by_subject_from_requester(email_ticket):
-    raw = mime(subject=f"Re: [#{email_ticket.pk}] Printer does not print", body="Any news?")
+    raw = authenticated(mime(subject=f"Re: [#{email_ticket.pk}] Printer does not print", body="Any news?"))
     inbound = receive(raw)
     assert (inbound.ticket_id, inbound.threaded_by) == (email_ticket.pk, "subject")
     assert email_ticket.messages.filter(body="Any news?").exists()
@@ -250,7 +250,7 @@ def test_reply_threads_by_subject_from_requester(email_ticket):
 def test_reply_from_cc_is_accepted(email_ticket):
     cc = CustomerFactory(email="colleague@customer.example")
     email_ticket.ccs.add(cc)
-    inbound = receive(mime(sender="colleague@customer.example", subject=f"[#{email_ticket.pk}] me too"))
+    inbound = receive(authenticated(mime(sender="colleague@customer.example", subject=f"[#{email_ticket.pk}] me too")))
     assert inbound.ticket_id == email_ticket.pk
     assert inbound.result_message.author == cc
 
@@ -283,7 +283,7 @@ def test_stranger_with_token_or_header_is_quarantined_by_setting(email_ticket, s
 
 def test_reply_to_solved_ticket_reopens_it(email_ticket, agent):
     ticket_services.ticket_transition(ticket_id=email_ticket.pk, target="solved", actor=agent)
-    receive(mime(subject=f"Re: [#{email_ticket.pk}] x", body="Not fixed."))
+    receive(authenticated(mime(subject=f"Re: [#{email_ticket.pk}] x", body="Not fixed.")))
     email_ticket.refresh_from_db()
     assert email_ticket.status == Ticket.Status.OPEN
     assert TicketEvent.objects.filter(ticket=email_ticket, kind="status.changed", data__to="open").exists()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from mail import services
 from mail.models import Notification
 from tests.factories import AgentFactory, CustomerFactory, ticket_make
-from tests.mail.conftest import mime
+from tests.mail.conftest import authenticated, mime
 from tickets import services as ticket_services
 from tickets.models import TicketEvent
 
@@ -297,7 +297,7 @@ def test_agent_email_reply_via_token_is_a_public_reply(mail_settings, queue):
     ticket = ticket_make(queue=queue)
     token = services.reply_token_for(ticket_id=ticket.pk)
     inbound = services.inbound_receive(
-        mime(sender=agent.email, to=f"support+{token}@acme.test", body="On it."), source="http"
+        authenticated(mime(sender=agent.email, to=f"support+{token}@acme.test", body="On it.")), source="http"
     )
     assert inbound.ticket_id == ticket.pk
     assert inbound.result_message.author_role == "agent"
@@ -399,15 +399,19 @@ def test_answer_to_a_report_is_not_threaded_onto_a_ticket(ticket, agent, manager
     report_row.refresh_from_db()
     ticket_row.refresh_from_db()
     alone = services.inbound_receive(
-        mime(sender=manager.email, subject="Re: Weekly KPIs", headers={"In-Reply-To": report_row.message_id}),
+        authenticated(
+            mime(sender=manager.email, subject="Re: Weekly KPIs", headers={"In-Reply-To": report_row.message_id})
+        ),
         source="http",
     )
     assert alone.status == "processed" and alone.threaded_by == "" and alone.ticket_id != ticket.pk
     both = services.inbound_receive(
-        mime(
-            sender=manager.email,
-            subject="Re: both",
-            headers={"In-Reply-To": report_row.message_id, "References": ticket_row.message_id},
+        authenticated(
+            mime(
+                sender=manager.email,
+                subject="Re: both",
+                headers={"In-Reply-To": report_row.message_id, "References": ticket_row.message_id},
+            )
         ),
         source="http",
     )

@@ -13,7 +13,7 @@ import pytest
 
 from mail.models import InboundMessage, Notification
 from tests.factories import ticket_make
-from tests.mail.conftest import mime
+from tests.mail.conftest import authenticated, mime
 from tickets import services as ticket_services
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -71,7 +71,8 @@ def test_intake_throughput_over_http_with_worker(celery_worker, live_server, tas
     raws = []
     for i in range(n):
         if i % 3 == 0:  # a third are replies threaded by subject
-            raws.append(mime(sender=customer.email, subject=f"Re: [#{ticket.pk}] more {i}", body=f"reply {i}"))
+            reply = mime(sender=customer.email, subject=f"Re: [#{ticket.pk}] more {i}", body=f"reply {i}")
+            raws.append(authenticated(reply))
         else:
             raws.append(mime(sender=f"bench{i}@customer.example", subject=f"Bench {i}", body=f"message {i}"))
     url = f"{live_server.url}/mail/inbound/"
