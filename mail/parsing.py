@@ -476,7 +476,8 @@ def _walk(part: Message, state: _Walk, related: bool = False, files_only: bool =
                 ),
                 children[-1] if children else None,  # else the richest rendering (last)
             )
-            for child in children:
+            # The chosen rendering first, so the others only add what it lacks.
+            for child in sorted(children, key=lambda c: c is not chosen):
                 _walk(child, state, related, files_only=files_only or child is not chosen)
             return
         if ctype == "multipart/signed":
