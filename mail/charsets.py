@@ -193,19 +193,51 @@ def guess_decode(data: bytes, hints: Iterable[str] = (), *, context: bytes = b""
         text = _strict(data, codec)
         if text is not None:
             return text
+    mostly_utf8 = _mostly_utf8(data, ratio=20)
+    if mostly_utf8 is not None:
+        return mostly_utf8
     sample = data + b"\n" + context if context else data
     # cp1252 first: by far the most common undeclared 8-bit charset, and
     # the detector confuses it with its neighbours on short samples.
     ordered = ["cp1252", *_detector_candidates(sample), *COMMON]
-    best, best_score = None, -1.0
+    head = data[: _SCORE_SAMPLE * 4]
+    best, best_score = "", -1.0
     for codec in dict.fromkeys(ordered):
-        text = _strict(data, codec)
+        text = _strict_prefix(head, codec, whole=len(head) == len(data))
         if text is None:
             continue
         score = plausibility(text)
         if score > best_score:
-            best, best_score = text, score
-    return best if best is not None else data.decode("cp1252", "helpdesk-latin1")
+            best, best_score = codec, score
+    if not best:
+        return data.decode("cp1252", "helpdesk-latin1")
+    text = _strict(data, best)
+    return text if text is not None else data.decode(best, errors="replace")
+
+
+def _mostly_utf8(data: bytes, *, ratio: int) -> str | None:
+    """UTF-8 with a few broken bytes (at least `ratio` valid non-ASCII
+    characters per broken one), decoded with replacement; else None."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    return text if good and bad * ratio <= good else None
+
+
+def _strict_prefix(data: bytes, codec: str, *, whole: bool) -> str | None:
+    """Strict decode of a prefix; a character cut at the end is allowed."""
+    try:
+        return _strict_or_raise(data, codec)
+    except UnicodeDecodeError as exc:
+        if whole or exc.start < len(data) - 4:
+            return None
+        return _strict(data[: exc.start], codec)
+    except LookupError:
+        return None
+
+
+def _strict_or_raise(data: bytes, codec: str) -> str:
+    return data.decode("cp1252", "helpdesk-latin1") if codec == "cp1252" else data.decode(codec)
 
 
 def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = (), *, context: bytes = b"") -> str:
@@ -222,6 +254,8 @@ def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = (), *,
                 return text
     elif declared and declared != "ascii":
         text = _strict(data, declared)
+        if text is None and declared == "utf-8":
+            text = _mostly_utf8(data, ratio=1)  # declared UTF-8 and mostly is
         if text is not None:
             return text
     elif data.isascii():

@@ -7,6 +7,7 @@ wrong: unknown or lying charsets, broken encoded words, HTML-only bodies.
 
 import base64
 import binascii
+import bisect
 import html
 import mimetypes
 import re
@@ -331,13 +332,21 @@ def _part_bytes(part: Message) -> bytes:
     return raw.encode("utf-8", "replace") if isinstance(raw, str) else b""
 
 
+META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
+
+
 def _part_text(part: Message, hints: tuple[str, ...] = ()) -> str:
-    return bytes_decode(_part_bytes(part), part.get_content_charset(), hints)
+    data = _part_bytes(part)
+    charset = part.get_content_charset()
+    if not charset and part.get_content_type() == "text/html":
+        meta = META_CHARSET.search(data[:4096])  # <meta charset> when the header has none
+        charset = meta.group(1).decode("ascii") if meta else None
+    return bytes_decode(data, charset, hints)
 
 
 # --- uuencoded files inside text ----------------------------------------------
 
-UU_BEGIN = re.compile(r"^begin(-base64)?[ \t]+([0-7]{3,4})[ \t]+(\S.*?)\s*$")
+UU_BEGIN = re.compile(r"^begin(-base64)?[ \t]+([0-7]{3,4})[ \t]+(\S.*)$")
 UU_LINE = re.compile(r"^[\x20-\x60]+$")
 
 
@@ -373,14 +382,16 @@ def uuencoded_extract(text: str) -> tuple[str, list["MailFile"]]:
     if "begin" not in text:
         return text, []
     lines = text.split("\n")
+    ends = {t: [j for j, line in enumerate(lines) if line.strip() == t] for t in ("end", "====")}
     kept: list[str] = []
     files: list[MailFile] = []
     i = 0
     while i < len(lines):
         match = UU_BEGIN.match(lines[i].rstrip("\r"))
         if match:
-            terminator = "====" if match.group(1) else "end"
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == terminator), None)
+            following = ends["====" if match.group(1) else "end"]
+            at = bisect.bisect_right(following, i)
+            end = following[at] if at < len(following) else None
             if end is not None and end > i + 1:
                 body = lines[i + 1 : end]
                 data = _b64_lines(body) if match.group(1) else _uu_decode(body)
@@ -427,7 +438,7 @@ def _filename(part: Message, index: int, content_type: str) -> str:
         except Exception:
             name = ""
     name = str(name)
-    if "\ufffd" in name or "=?" in name or not name.isascii():
+    if "\ufffd" in name or "=?" in name or any("\udc80" <= ch <= "\udcff" for ch in name):
         name = _raw_filename(part) or name
     name = " ".join(name.split()).replace("/", "_").replace("\\", "_").strip()
     if not name:

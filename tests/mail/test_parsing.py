@@ -332,3 +332,30 @@ def test_same_image_in_two_renderings_is_kept_once():
 def test_multipart_without_boundary_keeps_its_text():
     raw = raw_mail([b"Subject: x", b"MIME-Version: 1.0", b"Content-Type: multipart/mixed"], b"Plain words.\r\n")
     assert mail_parse(raw).text == "Plain words."
+
+
+def test_raw_8bit_and_encoded_word_filenames():
+    """Filenames sent against the RFCs (raw 8-bit, or encoded words in a
+    parameter, as Outlook does) decode like headers."""
+    body = (
+        b"--b\r\nContent-Type: text/plain; charset=shift_jis\r\n\r\n"
+        + "添付します".encode("shift_jis")
+        + b'\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="'
+        + "請求書.pdf".encode("shift_jis")
+        + b'"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b\r\n'
+        + b"Content-Type: application/pdf\r\nContent-Disposition: attachment;"
+        + b' filename="=?utf-8?B?w6l0w6kucGRm?="\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n'
+    )
+    raw = raw_mail([b"Subject: x", b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="b"'], body)
+    parsed = mail_parse(raw)
+    assert parsed.text == "添付します"
+    assert [f.filename for f in parsed.files] == ["請求書.pdf", "été.pdf"]
+
+
+def test_html_meta_charset_and_mostly_utf8_text():
+    html = '<html><head><meta charset="windows-1251"></head><body>Привет</body></html>'.encode("cp1251")
+    raw = raw_mail([b"Subject: x", b"Content-Type: text/html"], html)
+    assert mail_parse(raw).text == "Привет"
+    # UTF-8 with one stray byte stays UTF-8 (one replacement), not cp1252 mojibake.
+    raw = raw_mail([b"Subject: x", b"Content-Type: text/plain; charset=utf-8"], "Grüße – naïve ".encode() + b"\xff")
+    assert mail_parse(raw).text == "Grüße – naïve \ufffd"
