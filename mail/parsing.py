@@ -1,13 +1,17 @@
 """Raw RFC 822 bytes -> ParsedMail. Pure functions: no database.
 
-Uses the stdlib `email` package with policy.default (RFC 2047 headers and
-RFC 2231 parameters decoded), with fallbacks for what real mail does
-wrong: unknown or lying charsets, broken encoded words, HTML-only bodies.
+Uses the stdlib `email` package (policy.default) for the MIME structure
+and RFC 2231 parameters, and its own readers where real mail breaks the
+rules: headers (charset aliases, raw 8-bit text, split encoded words),
+addresses (an encoded word is never decoded into one), lying or missing
+charsets (mail.charsets), uuencoded files, HTML-only bodies.
+Decisions: docs/mail-parsing.md.
 """
 
 import base64
 import binascii
 import bisect
+import contextlib
 import html
 import mimetypes
 import re
@@ -18,9 +22,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
-from mail.charsets import ALIASES as CHARSET_ALIASES  # noqa: F401  (re-exported)
-from mail.charsets import bytes_decode as _bytes_decode
-from mail.charsets import charset_normalise
+from mail.charsets import bytes_decode, charset_normalise
 
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 SKIPPED_TYPES = {"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"}
@@ -54,11 +56,6 @@ class ParsedMail:
     # Set when the mail must be kept for an admin rather than applied (an
     # encoded word where the From address should be).
     invalid_reason: str = ""
-
-
-def bytes_decode(data: bytes, charset: str | None, hints: tuple[str, ...] = ()) -> str:
-    """Decode with the declared charset, else guess (never raises)."""
-    return _bytes_decode(data, charset, hints)
 
 
 # --- headers ----------------------------------------------------------------
@@ -110,7 +107,7 @@ def header_decode(raw: str, hints: tuple[str, ...] = ()) -> str:
             data = b""
             while run and run[0][0] == charset:
                 data += run.pop(0)[1]
-            out.append(_bytes_decode(data, charset or "unknown-8bit", hints))
+            out.append(bytes_decode(data, charset or "unknown-8bit", hints))
 
     pos = 0
     for match in ENCODED_WORD.finditer(raw):
@@ -129,7 +126,7 @@ def header_decode(raw: str, hints: tuple[str, ...] = ()) -> str:
 def _plain_decode(text: str, hints: tuple[str, ...]) -> str:
     if text.isascii() and "\x1b" not in text:
         return text
-    return _bytes_decode(_as_bytes(text), None, hints)
+    return bytes_decode(_as_bytes(text), None, hints)
 
 
 def header_str(msg: Message, name: str, hints: tuple[str, ...] | None = None) -> str:
@@ -143,17 +140,15 @@ def header_str(msg: Message, name: str, hints: tuple[str, ...] | None = None) ->
 def _charset_hints(msg: Message) -> tuple[str, ...]:
     """Charsets declared anywhere in the message: a raw 8-bit header is
     almost always in the charset its client declared for the body."""
-    found: list[str] = []
-    for part in msg.walk():
-        codec = charset_normalise(part.get_param("charset") if part.get("Content-Type") else None)
-        if codec and codec not in ("ascii", "utf-8") and codec not in found:
-            found.append(codec)
-    for _key, value in msg.raw_items():
-        for match in ENCODED_WORD.finditer(str(value)):
-            codec = charset_normalise(match.group(1))
-            if codec and codec not in ("ascii", "utf-8") and codec not in found:
-                found.append(codec)
-    return tuple(found)
+    labels: list[str] = []
+    with contextlib.suppress(Exception):  # a defective part: hints are only hints
+        for part in msg.walk():
+            charset = part.get_param("charset")
+            if isinstance(charset, str):
+                labels.append(charset)
+            labels += [m.group(1) for _k, v in part.raw_items() for m in ENCODED_WORD.finditer(str(v))]
+    codecs = (charset_normalise(label) for label in labels)
+    return tuple(dict.fromkeys(c for c in codecs if c and c not in ("ascii", "utf-8")))
 
 
 # --- addresses ----------------------------------------------------------------

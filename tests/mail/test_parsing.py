@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mail.charsets import bytes_decode, guess_decode
 from mail.parsing import drop_reason, mail_parse
@@ -359,3 +361,18 @@ def test_html_meta_charset_and_mostly_utf8_text():
     # UTF-8 with one stray byte stays UTF-8 (one replacement), not cp1252 mojibake.
     raw = raw_mail([b"Subject: x", b"Content-Type: text/plain; charset=utf-8"], "Grüße – naïve ".encode() + b"\xff")
     assert mail_parse(raw).text == "Grüße – naïve \ufffd"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.binary(max_size=80).filter(lambda b: b"\n" not in b and b"\r" not in b),
+    body=st.binary(max_size=400),
+    charset=st.sampled_from(["", "utf-8", "gb2312", "iso-2022-jp", "x-unknown", "shift_jis", "us-ascii"]),
+)
+def test_parser_never_crashes_on_arbitrary_bytes(header, body, charset):
+    """Any 8-bit subject, name and body parse (never an exception past ValueError)."""
+    ctype = f"Content-Type: text/plain; charset={charset}".encode() if charset else b"X-No-Type: 1"
+    raw = raw_mail([b"Subject: " + header, b"From: " + header + b" <a@b.example>", ctype], body)
+    parsed = mail_parse(raw)
+    assert isinstance(parsed.subject, str) and isinstance(parsed.text, str)
+    assert parsed.from_email == "a@b.example" or parsed.from_email == "" or "@" in parsed.from_email
