@@ -31,12 +31,15 @@ ALIASES = {
     "windows-31j": "cp932", "csshiftjis": "cp932",
     "iso-8859-8-i": "iso-8859-8", "x-mac-roman": "mac_roman", "ansi_x3.4-1968": "ascii", "utf8": "utf-8",
 }  # fmt: skip
+LATIN_LABELLED = {"cp1252", "iso8859-15"}
 # Labels that say nothing about the bytes: treated as undeclared.
 UNDECLARED = {"unknown-8bit", "x-unknown", "unknown", "8bit", "x-user-defined", "default", "none", "charset"}
 # ISO-2022 variants tried in order; the later ones are supersets that
 # rescue the JIS X 0212 and other extensions real clients send.
 ISO2022_JP = ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_3")
-ISO2022_ESCAPE = re.compile(rb"\x1b(\$[@B()*+DAGC]|\([BJIH]|\.[AF]|N|O)")
+# A designation of a double-byte set (JIS X 0208/0212/0213, KS X 1001):
+# plain ASCII text with other escapes (terminal logs) is not ISO-2022.
+ISO2022_ESCAPE = re.compile(rb"\x1b\$[@B]|\x1b\$\([@BDOPQ]|\x1b\$\)C")
 # Tried when guessing, after charset-normalizer's candidates (ties go to
 # the earlier one; the detector alone misreads short samples, e.g. a
 # Shift_JIS subject as cp949, so every candidate is scored).
@@ -85,7 +88,7 @@ def _iso2022(data: bytes) -> str | None:
         text = _strict(data, codec)
         if text is not None:
             return text
-    return data.decode(variants[-1], errors="replace")
+    return None
 
 
 # --- plausibility ------------------------------------------------------------
@@ -252,6 +255,10 @@ def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = (), *,
             text = _strict(data, codec)
             if text is not None:
                 return text
+    elif declared in LATIN_LABELLED and not data.isascii() and (utf8 := _strict(data, "utf-8")) is not None:
+        # Labelled Latin-1/cp1252 but valid UTF-8 with multibyte sequences:
+        # a mislabel (Latin text is essentially never valid UTF-8).
+        return utf8
     elif declared and declared != "ascii":
         text = _strict(data, declared)
         if text is None and declared == "utf-8":

@@ -376,3 +376,12 @@ def test_parser_never_crashes_on_arbitrary_bytes(header, body, charset):
     parsed = mail_parse(raw)
     assert isinstance(parsed.subject, str) and isinstance(parsed.text, str)
     assert parsed.from_email == "a@b.example" or parsed.from_email == "" or "@" in parsed.from_email
+
+
+def test_latin1_label_on_utf8_bytes_and_ascii_escapes():
+    """A Latin-1 label on valid UTF-8 is a mislabel; terminal escapes in an
+    ASCII log are not ISO-2022."""
+    raw = raw_mail([b"Subject: x", b"Content-Type: text/plain; charset=iso-8859-1"], "Grüße, café".encode())
+    assert mail_parse(raw).text == "Grüße, café"
+    log = b"\x1b[31mERROR\x1b[0m \x1bOA pressed\r\n"
+    assert mail_parse(raw_mail([b"Subject: x"], log)).text == log.decode("ascii").strip()
