@@ -179,13 +179,11 @@ def _detector_candidates(sample: bytes) -> list[str]:
         return []
 
 
-def guess_decode(data: bytes, hints: Iterable[str] = (), *, context: bytes = b"") -> str:
+def guess_decode(data: bytes, hints: Iterable[str] = ()) -> str:
     """Text of undeclared (or wrongly declared) bytes; never raises.
 
     `hints` are charsets declared elsewhere in the same message (the body of
     a mail with a raw 8-bit subject is usually in the subject's charset).
-    `context` is more undeclared text of the same message, given to the
-    detector so a short subject is judged with its body.
     """
     if not data:
         return ""
@@ -199,10 +197,9 @@ def guess_decode(data: bytes, hints: Iterable[str] = (), *, context: bytes = b""
     mostly_utf8 = _mostly_utf8(data, ratio=20)
     if mostly_utf8 is not None:
         return mostly_utf8
-    sample = data + b"\n" + context if context else data
     # cp1252 first: by far the most common undeclared 8-bit charset, and
     # the detector confuses it with its neighbours on short samples.
-    ordered = ["cp1252", *_detector_candidates(sample), *COMMON]
+    ordered = ["cp1252", *_detector_candidates(data), *COMMON]
     head = data[: _SCORE_SAMPLE * 4]
     best, best_score = "", -1.0
     for codec in dict.fromkeys(ordered):
@@ -243,7 +240,7 @@ def _strict_or_raise(data: bytes, codec: str) -> str:
     return data.decode("cp1252", "helpdesk-latin1") if codec == "cp1252" else data.decode(codec)
 
 
-def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = (), *, context: bytes = b"") -> str:
+def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = ()) -> str:
     """Decode with the declared charset (aliases applied); undeclared,
     ASCII-labelled 8-bit or undecodable bytes are guessed. Never raises."""
     iso = _iso2022(data)
@@ -267,7 +264,7 @@ def bytes_decode(data: bytes, charset: str | None, hints: Sequence[str] = (), *,
             return text
     elif data.isascii():
         return data.decode("ascii")
-    text = guess_decode(data, hints, context=context)
+    text = guess_decode(data, hints)
     if declared and declared not in ("ascii", "utf-8") and plausibility(text) < 0.5:
         return data.decode(declared, errors="replace")
     return text
