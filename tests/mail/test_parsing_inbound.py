@@ -133,3 +133,27 @@ def test_inline_image_inside_alternative_is_stored_on_the_ticket(mail_settings):
     att = Attachment.objects.get(message=description)
     assert (att.content_type, att.is_inline) == ("image/png", True)
     assert att.file.read() == PNG
+
+
+def test_agent_downloads_files_extracted_from_mail_posted_to_the_endpoint(client, mail_settings, agent):
+    """Through the HTTP intake: the uuencoded file and the image hidden in
+    multipart/alternative are listed on the agent's ticket page and download
+    byte for byte."""
+    msg = alternative_with_related()
+    notes = b"disk full on /var\n" * 10
+    plain = b"Here is the error: [image]"
+    msg = msg.replace(plain, plain + b"\n\nbegin 644 notes.txt\n" + uuencode(notes).encode() + b"\nend\n", 1)
+    response = client.post(
+        "/mail/inbound/", data=msg, content_type="message/rfc822", HTTP_X_HELPDESK_INBOUND_SECRET="s3cret-inbound"
+    )
+    assert response.status_code == 202 and response.json()["status"] == "processed"
+    inbound = InboundMessage.objects.get(pk=response.json()["id"])
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{inbound.ticket_id}/").content.decode()
+    files = {a.filename: a for a in Attachment.objects.filter(message__ticket_id=inbound.ticket_id)}
+    assert set(files) == {"notes.txt", "attachment-2.png"}
+    for name, content in (("notes.txt", notes), ("attachment-2.png", PNG)):
+        assert name in page
+        download = client.get(f"/attachments/{files[name].pk}/")
+        assert download.status_code == 200
+        assert b"".join(download.streaming_content) == content
