@@ -162,6 +162,8 @@ def _apply(inbound: InboundMessage) -> None:
         raise Quarantine(f"unparseable: {_reason_of(exc)}") from exc
     inbound.from_address = parsed.from_email
     inbound.subject = parsed.subject[:500]
+    if parsed.invalid_reason:  # e.g. an encoded word as the From address: kept for an admin
+        raise Quarantine(parsed.invalid_reason)
     reason = parsing.drop_reason(parsed) or _own_address_reason(parsed)
     if reason:
         inbound.status, inbound.reason = IS.DROPPED, reason
