@@ -337,7 +337,8 @@ def test_escalation_that_moves_the_due_instant_into_the_past_breaches_in_the_sam
         "normal": {"first_response": 3600, "business_hours": False},
         "high": {"first_response": 1200, "business_hours": False},
     }
-    queue = sla_queue(targets=targets, warning_fraction=0.5, escalations=[{"on": "warning", "action": "raise_priority"}])
+    escalations = [{"on": "warning", "action": "raise_priority"}]
+    queue = sla_queue(targets=targets, warning_fraction=0.5, escalations=escalations)
     t0 = utc("2025-06-02T08:00:00Z")
     with at(t0):
         t = ticket_make(queue=queue)
