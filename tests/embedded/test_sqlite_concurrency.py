@@ -49,5 +49,9 @@ def test_concurrent_heartbeats_and_ticket_updates_never_hit_a_locked_database(tm
         assert proc.returncode == 0, err
         results.append(json.loads(out.strip().splitlines()[-1]))
     errors = [e for r in results for e in r["errors"]]
-    assert errors == [], f"{len(errors)} failed writes, e.g. {errors[:3]}"
+    tasks = [e for e in errors if e.startswith("task:")]
+    assert errors == [], (
+        f"{len(errors) - len(tasks)} of {WRITERS * ITERATIONS} writes and {len(tasks)} in-process tasks failed,"
+        f" e.g. {errors[:3]}"
+    )
     assert sum(r["done"] for r in results) == WRITERS * ITERATIONS
