@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.test_smoke_embedded import ROOT, _env, _manage
 
 WRITER = Path(__file__).with_name("sqlite_writer.py")
@@ -27,6 +29,7 @@ def _writer(env, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_concurrent_heartbeats_and_ticket_updates_never_hit_a_locked_database(tmp_path):
     """Four processes write events on the same three tickets at once (handle
     time sessions, priority, internal notes, assignment; each commit also
