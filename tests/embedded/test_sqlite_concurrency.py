@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_smoke_embedded import ROOT, _env, _manage
+from tests.test_smoke_embedded import ROOT, _env, _manage, embedded  # noqa: F401 (fixture)
 
 WRITER = Path(__file__).with_name("sqlite_writer.py")
+PRIORITIES = ("low", "normal", "high", "urgent")
 WRITERS = 4
 ITERATIONS = 40
 
@@ -58,3 +59,55 @@ def test_concurrent_heartbeats_and_ticket_updates_never_hit_a_locked_database(tm
         f" e.g. {errors[:3]}"
     )
     assert sum(r["done"] for r in results) == WRITERS * ITERATIONS
+
+
+@pytest.mark.slow
+def test_heartbeats_over_http_beside_quick_agent_actions_never_answer_500(embedded):  # noqa: F811
+    """`manage.py runserver` on SQLite (the `make run` setup, threaded): two
+    agents each send handle-time heartbeats (start, then the final beacon
+    that writes the session) and priority changes on the same tickets at
+    once. No request answers 500. Before the fix some answered 500
+    "database is locked"."""
+    import re
+    import threading
+
+    from tests.test_smoke_embedded import Browser
+
+    base, env = embedded
+    setup = _writer(env, "setup")
+    out, err = setup.communicate(timeout=120)
+    assert setup.returncode == 0, err
+    tickets = json.loads(out)["tickets"]
+    statuses: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def agent(email: str, seed: int) -> None:
+        import random
+
+        rng = random.Random(seed)
+        browser = Browser(base)
+        status, _, _ = browser.login(email, "x" * 12)
+        assert status == 302
+        _, _, html = browser.request(f"/agent/tickets/{tickets[0]}/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        for _ in range(15):
+            pk = rng.choice(tickets)
+            calls = [
+                ("beat", f"/agent/tickets/{pk}/heartbeat/", {"active": "1"}),
+                ("priority", f"/agent/tickets/{pk}/priority/", {"priority": rng.choice(PRIORITIES)}),
+                ("final", f"/agent/tickets/{pk}/heartbeat/", {"active": "1", "final": "1"}),
+            ]
+            for name, path, data in calls:
+                status, _, _ = browser.request(path, {**data, "csrfmiddlewaretoken": token})
+                with lock:
+                    statuses.append((name, status))
+
+    threads = [threading.Thread(target=agent, args=(f"a{i}@example.com", i)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert len(statuses) == 2 * 15 * 3
+    failed = [s for s in statuses if s[1] >= 500]
+    assert failed == [], f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}"
+    assert {s for _, s in statuses} <= {200, 204, 302}
