@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES": 5,
     "HELPDESK_NOTIFY_MAX_ATTEMPTS": 8,
     "HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS": 24,
+    # Seconds after which an attempt with no recorded outcome (the worker
+    # died mid-send) is retried; above the send task's 30 s time limit.
+    "HELPDESK_NOTIFY_ATTEMPT_TIMEOUT": 120,
     "HELPDESK_IMAP_BATCH": 50,
     "HELPDESK_IMAP_TIMEOUT": 30,
 }

@@ -158,6 +158,10 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set (and committed) before the SMTP conversation, cleared with its
+    # outcome: a row still carrying it after HELPDESK_NOTIFY_ATTEMPT_TIMEOUT
+    # was being sent by a worker that died (docs/delivery.md).
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=998, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -36,18 +36,28 @@ CLAIM_BATCH = 500
 def tickets_mark_dirty(*, ticket_ids: Sequence[int]) -> None:
     """Mark tickets for recomputation, in the caller's transaction.
 
-    Idempotent (ON CONFLICT DO NOTHING). One wake-up task per transaction is
-    enqueued on commit; it never raises (a broker outage is logged and the
-    periodic sweeper `metrics.sweep` picks the rows up).
+    Idempotent. An existing row is updated, not skipped (ON CONFLICT DO
+    UPDATE): the update locks it until the caller commits, so a claimer
+    (FOR UPDATE SKIP LOCKED) cannot delete it and compute without this
+    transaction's events (docs/metrics-dirty-protocol.md). One wake-up task
+    per transaction is enqueued on commit; it never raises (a broker outage
+    is logged and the periodic sweeper `metrics.sweep` picks the rows up).
     """
     if not ticket_ids:
         return
+    _dirty_upsert(sorted(set(ticket_ids)))
+    _wake_on_commit()
+
+
+def _dirty_upsert(ticket_ids: Sequence[int]) -> None:
+    # Sorted ids: concurrent callers lock rows in one order (no deadlock).
     MetricsDirty.objects.bulk_create(
-        [MetricsDirty(ticket_id=pk) for pk in sorted(set(ticket_ids))],
-        ignore_conflicts=True,
+        [MetricsDirty(ticket_id=pk) for pk in ticket_ids],
+        update_conflicts=True,
+        unique_fields=["ticket_id"],
+        update_fields=["marked_at"],
         batch_size=5000,
     )
-    _wake_on_commit()
 
 
 def _wake_on_commit() -> None:
@@ -436,6 +446,9 @@ def metrics_sla_due_mark_dirty(*, now: datetime | None = None) -> int:
     with transaction.atomic():
         due = TicketMetrics.objects.filter(sla_next_breach_at__lte=now, excluded=False)
         ids = list(due.values_list("ticket_id", flat=True)[:10000])
+        # DO NOTHING is enough here (no event to lose: a claim that deletes
+        # an existing row computes at a later `now`) and takes no row locks,
+        # so this batch never waits in a cycle with an event transaction.
         MetricsDirty.objects.bulk_create([MetricsDirty(ticket_id=t) for t in ids], ignore_conflicts=True)
     return len(ids)
 

@@ -48,6 +48,10 @@ SCAN_BATCH = 500
 DEFAULT_LOOKBACK = timedelta(hours=24)
 # A ticket whose processing fails is retried after this delay.
 RETRY_DELAY = timedelta(minutes=5)
+# Passes over a claimed batch while escalations keep moving due instants
+# into the past (each pass needs a new once-only mark, so this is a bound,
+# not a loop the data can drive forever).
+RESCAN_ROUNDS = 4
 
 REMINDER_BODY = (
     "We are still waiting for your reply on this request. "
@@ -231,21 +235,22 @@ def sla_breach_scan(*, now: datetime | None = None, batch: int = SCAN_BATCH, max
             )
             if not ids:
                 break
-            states = ticket_sla_states(ids, now=now)
-            marks = _marks(ids)
-            failed = []
-            with _defer(ids):  # one refresh for the whole batch below
-                for tid in ids:
-                    state, policy = states[tid]
-                    try:
-                        with transaction.atomic():
-                            _process(tid, state, policy, marks.get(tid, set()), now, result)
-                    except Exception:
-                        logger.exception("SLA scan failed for ticket %s; retrying later", tid)
-                        result.errors += 1
-                        failed.append(tid)
+            failed: list[int] = []
+            todo = ids
+            for _round in range(RESCAN_ROUNDS):
+                marked = len(result.marked)
+                failed += _process_batch(todo, now, result)
+                done = [tid for tid in todo if tid not in failed]
+                tickets_sla_refresh(ticket_ids=done, now=now)
+                if len(result.marked) == marked:
+                    break
+                # An escalation (a raised priority, another queue) can move a
+                # due instant into the past: mark it in this scan, not after
+                # the progress guarantee's minute below.
+                todo = list(Ticket.objects.filter(pk__in=done, sla_next_check_at__lte=now).values_list("pk", flat=True))
+                if not todo:
+                    break
             done = [tid for tid in ids if tid not in failed]
-            tickets_sla_refresh(ticket_ids=done, now=now)
             if failed:
                 Ticket.objects.filter(pk__in=failed).update(sla_next_check_at=now + RETRY_DELAY)
             # Progress guarantee: never leave a claimed ticket due at or before now.
@@ -256,6 +261,24 @@ def sla_breach_scan(*, now: datetime | None = None, batch: int = SCAN_BATCH, max
         if len(ids) < batch:
             break
     return result
+
+
+def _process_batch(ids: list[int], now: datetime, result: ScanResult) -> list[int]:
+    """Mark and escalate what is due for `ids`; returns the ids that failed."""
+    states = ticket_sla_states(ids, now=now)
+    marks = _marks(ids)
+    failed = []
+    with _defer(ids):  # the caller refreshes the whole batch once
+        for tid in ids:
+            state, policy = states[tid]
+            try:
+                with transaction.atomic():
+                    _process(tid, state, policy, marks.get(tid, set()), now, result)
+            except Exception:
+                logger.exception("SLA scan failed for ticket %s; retrying later", tid)
+                result.errors += 1
+                failed.append(tid)
+    return failed
 
 
 def _process(
@@ -388,8 +411,14 @@ def _notify(event: TicketEvent, ticket: Ticket, users: Sequence[Any], *, on: str
         for u in users
         if u.email
     ]
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = [n.pk for n in created if n.pk]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # Read the ids back: with ignore_conflicts PostgreSQL returns none, and
+    # without them nothing would be enqueued until the 5-minute sweeper.
+    ids = list(
+        Notification.objects.filter(
+            event=event, kind=Notification.Kind.SLA_WARNING, status=Notification.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
     if ids:
         transaction.on_commit(lambda: notifications_enqueue(ids))
     return len(rows)

@@ -13,13 +13,17 @@ Rules (written down here and in README.md):
   cached (cleared on every change); with none, nothing else happens. A
   cache outage falls back to one query.
 - Delivery (`webhook_deliver`): POST of the payload as JSON with
-  X-Helpdesk-Event, X-Helpdesk-Delivery, X-Helpdesk-Timestamp and
-  X-Helpdesk-Signature (webhooks.signing). 2xx succeeds; anything else
+  X-Helpdesk-Event, X-Helpdesk-Delivery (and the same id as
+  Idempotency-Key), X-Helpdesk-Timestamp and X-Helpdesk-Signature
+  (webhooks.signing). 2xx succeeds; anything else
   (a 3xx is not followed) is retried with exponential backoff and jitter
   up to HELPDESK_WEBHOOK_MAX_ATTEMPTS, then the row is `failed`. The row
   is claimed with a short lock and a lease (next_attempt_at moved past the
-  timeout), so the HTTP call holds no lock and two workers never send the
-  same attempt; a succeeded row is never sent again.
+  timeout and the task's time limit, committed before the POST), so the
+  HTTP call holds no lock and two workers never send the same attempt; a
+  succeeded row is never sent again. A worker dying mid-POST leaves the
+  outcome unknown: the row is retried after the lease with the same
+  delivery id (at least once; docs/delivery.md).
 - After HELPDESK_WEBHOOK_DISABLE_AFTER consecutive failed attempts (a
   success resets the count) the subscription is disabled with
   `disabled_at` and a reason (admin and API show both); its pending rows
@@ -64,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "HELPDESK_WEBHOOK_DISABLE_AFTER": 20,  # consecutive failed attempts
     "HELPDESK_WEBHOOK_MAX_EVENT_AGE_HOURS": 24,
     "HELPDESK_WEBHOOK_PROXY": "",  # "" = direct connection (environment proxies ignored)
+    # An attempt with no recorded outcome after this long was cut short (the
+    # worker died mid-POST) and is due again; above the task's 60 s limit.
+    "HELPDESK_WEBHOOK_LEASE_SECONDS": 90,
 }
 
 
@@ -341,9 +348,12 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
             return "missing"
         if row.status != DS.PENDING or row.next_attempt_at > now or not row.subscription.active:
             return row.status
-        # Claim this attempt: the lease outlives the HTTP call.
+        # Claim this attempt, committed before the POST: the lease outlives
+        # the HTTP call (and the task's time limit), so only a crashed
+        # attempt is ever retried while its outcome is unknown.
+        lease = max(webhook_setting("HELPDESK_WEBHOOK_LEASE_SECONDS"), timeout + 30)
         row.attempts += 1
-        row.next_attempt_at = now + timedelta(seconds=timeout + 30)
+        row.next_attempt_at = now + timedelta(seconds=lease)
         row.save(update_fields=["attempts", "next_attempt_at"])
         sub = row.subscription
         attempt = row.attempts
@@ -353,7 +363,9 @@ def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> str:
         "Content-Type": "application/json",
         "User-Agent": "Helpdesk-Webhooks/1",
         "X-Helpdesk-Event": row.payload.get("kind", ""),
+        # Stable across retries and replays: receivers de-duplicate on it.
         "X-Helpdesk-Delivery": str(row.pk),
+        "Idempotency-Key": f"helpdesk-delivery-{row.pk}",
         "X-Helpdesk-Timestamp": str(ts),
         "X-Helpdesk-Signature": signature,
     }
@@ -372,6 +384,8 @@ def _record_attempt(
     now = timezone.now()
     with transaction.atomic():
         row = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
+        if row.status != DS.PENDING or (not ok and row.attempts != attempt):
+            return row.status  # done already, or a later attempt owns the row
         sub = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=row.subscription_id)
         row.response_code, row.response_body, row.duration_ms = code, excerpt, duration_ms
         if ok:

@@ -316,15 +316,39 @@ def _email_for(n: Notification) -> EmailMultiAlternatives:
 def notification_deliver(*, notification_id: int) -> str:
     """Send one notification unless already sent; returns the final status.
 
-    The row is locked for the send (select_for_update), so two workers
-    never send it twice; a redelivered task finds it sent and stops. A
-    failed send records the error and the next attempt time, marks the row
-    failed after HELPDESK_NOTIFY_MAX_ATTEMPTS, and re-raises so Celery
-    retries with backoff. A sent solved notification records survey.offered.
+    At least once, with the smallest window we can have (docs/delivery.md):
+    the attempt is recorded and committed first (attempts + 1, the
+    Message-ID, `attempt_started_at`), the SMTP conversation runs after the
+    commit with no lock held, and its outcome is recorded in a second
+    transaction. A row whose attempt is in flight is left alone, so two
+    workers never send it at once; a row whose worker died mid-send is
+    retried after HELPDESK_NOTIFY_ATTEMPT_TIMEOUT with the same Message-ID
+    (receivers and mail clients de-duplicate on it). A failed send records
+    the error and the next attempt time, marks the row failed after
+    HELPDESK_NOTIFY_MAX_ATTEMPTS, and re-raises so Celery retries with
+    backoff. A sent solved notification records survey.offered.
     """
-    from tickets.services import survey_offer
+    claimed = _attempt_claim(notification_id)
+    if isinstance(claimed, str):
+        return claimed
+    n, attempt = claimed
+    try:
+        _email_for(n).send(fail_silently=False)
+    except Exception as exc:
+        _attempt_failed(n.pk, attempt, exc)
+        raise
+    return _attempt_succeeded(n.pk)
 
-    error: Exception | None = None
+
+def _attempt_timeout() -> timedelta:
+    return timedelta(seconds=mail_setting("HELPDESK_NOTIFY_ATTEMPT_TIMEOUT"))
+
+
+def _attempt_claim(notification_id: int) -> str | tuple[Notification, int]:
+    """Record the attempt (committed before the send): the row and its
+    attempt number, else its status (or "in_flight") if there is nothing to
+    send."""
+    now = timezone.now()
     with transaction.atomic():
         # of=("self",): lock the row only; the ticket join is an outer join
         # (ticketless rows), which PostgreSQL cannot lock.
@@ -335,32 +359,49 @@ def notification_deliver(*, notification_id: int) -> str:
         )
         if n.status != NS.PENDING:
             return n.status
+        if n.attempt_started_at is not None and n.attempt_started_at > now - _attempt_timeout():
+            return "in_flight"  # another worker is sending it (or died; retried after the timeout)
         if not n.message_id:
             n.message_id = message_id_for(n)
         n.attempts += 1
-        try:
-            _email_for(n).send(fail_silently=False)
-        except Exception as exc:
-            error = exc
-            n.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            backoff = min(60 * 2 ** (n.attempts - 1), 3600)
-            n.next_attempt_at = timezone.now() + timedelta(seconds=backoff)
-            if n.attempts >= mail_setting("HELPDESK_NOTIFY_MAX_ATTEMPTS"):
-                n.status = NS.FAILED
-            n.save(update_fields=["message_id", "attempts", "last_error", "next_attempt_at", "status"])
-        else:
-            n.status, n.sent_at, n.last_error = NS.SENT, timezone.now(), ""
-            n.save(update_fields=["message_id", "attempts", "status", "sent_at", "last_error"])
-            if n.kind == NK.SOLVED:
-                survey_offer(ticket_id=n.ticket_id, survey="csat")
-    if error is not None:
-        raise error
+        n.attempt_started_at = now
+        n.save(update_fields=["message_id", "attempts", "attempt_started_at"])
+        return n, n.attempts
+
+
+def _attempt_succeeded(pk: int) -> str:
+    from tickets.services import survey_offer
+
+    with transaction.atomic():
+        n = Notification.objects.select_for_update(no_key=True).get(pk=pk)
+        if n.status != NS.PENDING:
+            return n.status
+        n.status, n.sent_at, n.last_error, n.attempt_started_at = NS.SENT, timezone.now(), "", None
+        n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
+        if n.kind == NK.SOLVED:
+            survey_offer(ticket_id=n.ticket_id, survey="csat")
     return NS.SENT
+
+
+def _attempt_failed(pk: int, attempt: int, exc: Exception) -> None:
+    with transaction.atomic():
+        n = Notification.objects.select_for_update(no_key=True).get(pk=pk)
+        if n.status != NS.PENDING or n.attempts != attempt:
+            return  # a later attempt (after a timeout) owns the row now
+        n.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        backoff = min(60 * 2 ** (n.attempts - 1), 3600)
+        n.next_attempt_at = timezone.now() + timedelta(seconds=backoff)
+        n.attempt_started_at = None
+        if n.attempts >= mail_setting("HELPDESK_NOTIFY_MAX_ATTEMPTS"):
+            n.status = NS.FAILED
+        n.save(update_fields=["last_error", "next_attempt_at", "attempt_started_at", "status"])
 
 
 def notifications_due_ids(*, limit: int = 500) -> list[int]:
     """Pending rows the sweeper should enqueue again: older than
-    HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES and due for their next attempt."""
+    HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES, due for their next attempt and not
+    in flight (an attempt with no outcome after
+    HELPDESK_NOTIFY_ATTEMPT_TIMEOUT was cut short by a crash: due again)."""
     now = timezone.now()
     cutoff = now - timedelta(minutes=mail_setting("HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES"))
     from django.db.models import Q
@@ -368,6 +409,7 @@ def notifications_due_ids(*, limit: int = 500) -> list[int]:
     return list(
         Notification.objects.filter(status=NS.PENDING, created_at__lt=cutoff)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lte=now - _attempt_timeout()))
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )

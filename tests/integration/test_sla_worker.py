@@ -50,3 +50,30 @@ def test_worker_marks_breach_once_when_beat_task_arrives_twice(celery_worker):
     due = datetime.fromisoformat(event.data["due_at"].replace("Z", "+00:00"))
     assert abs(due - (past + timedelta(seconds=60))) < timedelta(milliseconds=1)  # JSON keeps ms
     assert Ticket.objects.get(pk=ticket.pk).sla_next_check_at is None
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_manager_escalation_mail_is_sent_on_commit_without_the_sweeper(celery_worker):
+    """The notify_manager rows of an escalation are enqueued when the scan
+    commits, so the real worker sends them at once. Before the fix
+    bulk_create(ignore_conflicts=True) returned no ids on PostgreSQL and the
+    mail waited for the 5-minute sweeper (never run here)."""
+    from accounts.models import User
+    from mail.models import Notification
+    from tests.factories import ManagerFactory
+    from tickets.sla_services import sla_breach_scan
+
+    manager = ManagerFactory()
+    assert User.objects.get(pk=manager.pk).email
+    policy = SLAPolicy.objects.create(
+        name="notify-policy",
+        targets={"normal": {"first_response": 60, "business_hours": False}},
+        escalations=[{"on": "breach", "action": "notify_manager"}],
+    )
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    ticket = ticket_make(queue=QueueFactory(sla_policy=policy), requester=CustomerFactory(), occurred_at=past)
+    assert sla_breach_scan().escalations == 1
+    rows = Notification.objects.filter(ticket=ticket, recipient=manager, kind="sla_warning")
+    assert rows.count() == 1
+    assert wait_for(lambda: rows.filter(status="sent").exists(), timeout=15)

@@ -325,6 +325,40 @@ def test_breach_escalations_raise_priority_notify_manager_reassign():
     assert (t.sla_due_at, t.sla_next_check_at) == (None, None)
 
 
+@pytest.mark.django_db
+def test_escalation_that_moves_the_due_instant_into_the_past_breaches_in_the_same_scan():
+    """A warning escalation raises the priority; the high-priority target is
+    shorter, so first response is already overdue. The breach is marked by
+    the same scan (late by the escalation's own lateness, 600 s), not a
+    minute or more later as before the fix (the next check was pushed to
+    now + 60 s). An agent's priority change schedules the check at the new
+    due instant."""
+    targets = {
+        "normal": {"first_response": 3600, "business_hours": False},
+        "high": {"first_response": 1200, "business_hours": False},
+    }
+    escalations = [{"on": "warning", "action": "raise_priority"}]
+    queue = sla_queue(targets=targets, warning_fraction=0.5, escalations=escalations)
+    t0 = utc("2025-06-02T08:00:00Z")
+    with at(t0):
+        t = ticket_make(queue=queue)
+    now = t0 + timedelta(minutes=30)
+    with at(now):
+        r = sla_breach_scan()
+        assert (r.warnings, r.escalations, r.breaches) == (1, 1, 1)
+        assert sla_breach_scan().tickets == 0
+    breach = TicketEvent.objects.get(ticket_id=t.pk, kind=K.SLA_BREACHED)
+    assert breach.occurred_at == now and breach.data["late_s"] == 600
+    t = reload(t)
+    assert t.priority == "high" and t.sla_next_check_at is None
+
+    with at(t0):
+        other = ticket_make(queue=queue)
+    with at(now - timedelta(minutes=5)):
+        services.ticket_set_priority(ticket_id=other.pk, priority="high", actor=None)
+    assert reload(other).sla_next_check_at == t0 + timedelta(minutes=20)  # the due instant, not later
+
+
 # --- exactly once under concurrency ------------------------------------------------------
 
 
