@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mail", "0002_notification_ticketless"),
+        ("mail", "0003_inbound_identity_and_content_dedupe"),
     ]
 
     operations = [
