@@ -48,7 +48,8 @@ class _Client(RedisCacheClient):
     pass
 
 
-for _name in ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear"):
+_METHODS = ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear")
+for _name in _METHODS:
     setattr(_Client, _name, _guarded(getattr(RedisCacheClient, _name)))
 
 

@@ -19,6 +19,18 @@ from django.db import connection
 
 from helpdesk.models import ThrottleCounter
 
+# One statement on PostgreSQL and SQLite (both read the old row on the
+# right-hand side of every SET).
+_FAILURE_UPSERT = """
+INSERT INTO "helpdesk_throttle_counter" ("key", "count", "expires_at") VALUES (%s, 1, %s)
+ON CONFLICT ("key") DO UPDATE SET
+  "count" = CASE WHEN "helpdesk_throttle_counter"."expires_at" > %s
+                 THEN "helpdesk_throttle_counter"."count" + 1 ELSE 1 END,
+  "expires_at" = CASE WHEN "helpdesk_throttle_counter"."expires_at" > %s
+                      THEN "helpdesk_throttle_counter"."expires_at" ELSE excluded."expires_at" END
+RETURNING "count"
+"""
+
 
 @dataclass(frozen=True)
 class Throttle:
@@ -47,18 +59,8 @@ class Throttle:
         window starts at the first failure and is not extended by later
         ones; an expired window restarts at 1."""
         now = time.time()
-        table = connection.ops.quote_name(ThrottleCounter._meta.db_table)
-        key, count, expires_at = (connection.ops.quote_name(c) for c in ("key", "count", "expires_at"))
-        sql = (
-            f"INSERT INTO {table} ({key}, {count}, {expires_at}) VALUES (%s, 1, %s) "
-            f"ON CONFLICT ({key}) DO UPDATE SET "
-            f"{count} = CASE WHEN {table}.{expires_at} > %s THEN {table}.{count} + 1 ELSE 1 END, "
-            f"{expires_at} = CASE WHEN {table}.{expires_at} > %s "
-            f"THEN {table}.{expires_at} ELSE excluded.{expires_at} END "
-            f"RETURNING {count}"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self._key(*parts), now + self.window, now, now])
+            cursor.execute(_FAILURE_UPSERT, [self._key(*parts), now + self.window, now, now])
             return int(cursor.fetchone()[0])
 
     def reset(self, *parts: str) -> None:
