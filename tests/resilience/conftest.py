@@ -55,14 +55,22 @@ class RedisServer:
         self.proc = None
 
     @contextmanager
-    def hung(self) -> Iterator[None]:
-        """SIGSTOP for the block: connections open, nothing answers."""
+    def hung(self, *, at_most: float = 30.0) -> Iterator[None]:
+        """SIGSTOP for the block: connections open, nothing answers. Resumed
+        after `at_most` seconds anyway, so code that blocks on a hung Redis
+        makes a test fail on its timings instead of hanging the run."""
+        import threading
+
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)
+        proc = self.proc
+        proc.send_signal(signal.SIGSTOP)
+        watchdog = threading.Timer(at_most, proc.send_signal, args=(signal.SIGCONT,))
+        watchdog.start()
         try:
             yield
         finally:
-            self.proc.send_signal(signal.SIGCONT)
+            watchdog.cancel()
+            proc.send_signal(signal.SIGCONT)
 
     @contextmanager
     def down(self) -> Iterator[None]:
@@ -71,6 +79,20 @@ class RedisServer:
             yield
         finally:
             self.start()
+
+
+@pytest.fixture
+def redis_backed(redis_server: "RedisServer") -> Iterator["RedisServer"]:
+    """This process's cache and Celery publishing on the private Redis, with
+    the production cache backend and timeouts."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from helpdesk.lib.cache import redis_cache_config
+
+    config = redis_cache_config(redis_server.url(), timeout=settings.HELPDESK_REDIS_TIMEOUT)
+    with override_settings(CACHES={"default": config}), broker_at(redis_server.url()):
+        yield redis_server
 
 
 @pytest.fixture
