@@ -20,12 +20,13 @@ class HelpdeskCelery(Celery):
 
     def send_task(self, *args: Any, **kwargs: Any) -> Any:
         from helpdesk.lib.breaker import broker_breaker
+        from helpdesk.lib.cache import REDIS_DOWN_ERRORS
 
         if not broker_breaker.allow():
             raise OperationalError("Celery broker unavailable (circuit open)")
         try:
             result = super().send_task(*args, **kwargs)
-        except Exception:
+        except (OperationalError, *REDIS_DOWN_ERRORS):  # not e.g. an EncodeError: a bug, not an outage
             broker_breaker.failure()
             raise
         broker_breaker.success()

@@ -43,3 +43,14 @@ def _cache_works() -> bool:
         return cache.get("k") == 1
     except Exception:
         return False
+
+
+@pytest.mark.django_db
+def test_a_bad_message_does_not_open_the_breaker(redis_backed):
+    """An argument that cannot be serialised is a bug in the caller, not a
+    broker outage: it raises, and the next enqueue still goes through."""
+    from kombu.exceptions import EncodeError
+
+    with pytest.raises(EncodeError):
+        tasks.solved_auto_close.apply_async(kwargs={"not_json": object()})
+    assert enqueue(tasks.solved_auto_close) is True
