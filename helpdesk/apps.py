@@ -8,6 +8,7 @@ class HelpdeskConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from helpdesk import checks  # noqa: F401  (registers the deploy checks)
         from helpdesk.lib.sqlite import register
 
         connection_created.connect(register, dispatch_uid="helpdesk-sqlite-functions")

@@ -1,13 +1,39 @@
 """The Celery app. Tasks are enqueued only on commit (delay_on_commit)."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 
-app = Celery("helpdesk")
+
+class HelpdeskCelery(Celery):
+    """Celery whose publishing goes through the broker circuit breaker.
+
+    Every delay/apply_async/send_task (not eager execution) lands here. While
+    the breaker is open a send fails at once with OperationalError, which
+    every caller already treats as "broker down, the sweeper will catch up"
+    (docs/resilience.md)."""
+
+    def send_task(self, *args: Any, **kwargs: Any) -> Any:
+        from helpdesk.lib.breaker import broker_breaker
+        from helpdesk.lib.cache import REDIS_DOWN_ERRORS
+
+        if not broker_breaker.allow():
+            raise OperationalError("Celery broker unavailable (circuit open)")
+        try:
+            result = super().send_task(*args, **kwargs)
+        except (OperationalError, *REDIS_DOWN_ERRORS):  # not e.g. an EncodeError: a bug, not an outage
+            broker_breaker.failure()
+            raise
+        broker_breaker.success()
+        return result
+
+
+app = HelpdeskCelery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -88,4 +114,11 @@ app.conf.beat_schedule["webhooks-sweep"] = {
     "task": "webhooks.sweep",
     "schedule": crontab(minute="*"),
     "options": {"expires": 90},
+}
+
+# Expired throttle windows (helpdesk.lib.throttle keeps them in the database).
+app.conf.beat_schedule["helpdesk-throttle-counters-prune"] = {
+    "task": "helpdesk.throttle_counters_prune",
+    "schedule": crontab(minute="23"),
+    "options": {"expires": 30 * 60},
 }

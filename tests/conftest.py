@@ -188,12 +188,19 @@ def celery_worker(_celery_worker_process):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttle, presence and other cache keys never leak between tests."""
+    """Throttle, presence and other cache keys, and the Redis circuit
+    breakers' state, never leak between tests."""
     from django.core.cache import cache
 
+    from helpdesk.lib.breaker import broker_breaker, cache_breaker
+
+    cache_breaker.reset()
+    broker_breaker.reset()
     cache.clear()
     yield
     cache.clear()
+    cache_breaker.reset()
+    broker_breaker.reset()
 
 
 @pytest.fixture

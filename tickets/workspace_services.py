@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from helpdesk.lib.cache import REDIS_DOWN_ERRORS
 from helpdesk.lib.exceptions import ApplicationError
 from tickets import selectors, services
 from tickets.models import SavedView, Ticket
@@ -193,11 +194,16 @@ def work_heartbeat(
     if not user.is_staff_role:
         return "idle"
     now_ts = (now or timezone.now()).timestamp()
-    key = _session_key(user.pk, ticket_id)
     try:
-        session = cache.get(key)
-    except Exception:
+        return _work_heartbeat(ticket_id=ticket_id, user=user, active=active, final=final, now_ts=now_ts)
+    except REDIS_DOWN_ERRORS:  # Redis went away mid-way: the page must not fail
+        log.debug("work session unavailable", exc_info=True)
         return "unavailable"
+
+
+def _work_heartbeat(*, ticket_id: int, user: User, active: bool, final: bool, now_ts: float) -> str:
+    key = _session_key(user.pk, ticket_id)
+    session = cache.get(key)
     outcome = "idle"
     if session and (now_ts - session["last"] > SESSION_IDLE_SECONDS):
         _record(user.pk, ticket_id, session["started"], session["last"])
@@ -229,27 +235,31 @@ def work_heartbeat(
 def work_sessions_close_idle(*, now: datetime | None = None) -> int:
     """Periodic: write every open session idle for over 120 s. Returns count."""
     now_ts = (now or timezone.now()).timestamp()
+    closed = 0
     try:
         index = cache.get(OPEN_INDEX_KEY) or {}
-    except Exception:
-        return 0
-    closed = 0
-    for key in list(index):
-        session = cache.get(key)
-        if session is None:
-            _index_update(key, None)
-            continue
-        if now_ts - session["last"] <= SESSION_IDLE_SECONDS:
-            continue
-        _, _, user_id, ticket_id = key.split(":")
-        # Claim it: a concurrent heartbeat may be closing the same session.
-        if not cache.add(f"{key}:closing", 1, 30):
-            continue
-        cache.delete(key)
-        _index_update(key, None)
-        if _record(int(user_id), int(ticket_id), session["started"], session["last"]):
-            closed += 1
+        for key in list(index):
+            closed += _session_close_if_idle(key, now_ts)
+    except REDIS_DOWN_ERRORS:  # the rest waits for the next run
+        log.warning("work sessions: cache unavailable", exc_info=True)
     return closed
+
+
+def _session_close_if_idle(key: str, now_ts: float) -> int:
+    """1 if the session under `key` was idle and is now written, else 0."""
+    session = cache.get(key)
+    if session is None:
+        _index_update(key, None)
+        return 0
+    if now_ts - session["last"] <= SESSION_IDLE_SECONDS:
+        return 0
+    _, _, user_id, ticket_id = key.split(":")
+    # Claim it: a concurrent heartbeat may be closing the same session.
+    if not cache.add(f"{key}:closing", 1, 30):
+        return 0
+    cache.delete(key)
+    _index_update(key, None)
+    return int(_record(int(user_id), int(ticket_id), session["started"], session["last"]))
 
 
 @transaction.atomic

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from helpdesk.lib.cache import redis_cache_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -231,16 +233,36 @@ CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# A broker that is down must not block a request: fail fast and let the
-# sweepers catch up from the database rows.
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_CONNECTION_MAX_RETRIES = 0
+# Redis outages (docs/resilience.md). Every Redis call from a request is
+# bounded by this timeout (connect and socket), and after a failure a
+# per-process circuit breaker skips Redis for HELPDESK_REDIS_BREAKER_SECONDS.
+HELPDESK_REDIS_TIMEOUT = env.float("HELPDESK_REDIS_TIMEOUT", default=0.5)
+HELPDESK_REDIS_BREAKER_SECONDS = env.float("HELPDESK_REDIS_BREAKER_SECONDS", default=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": HELPDESK_REDIS_TIMEOUT,
+    "socket_timeout": HELPDESK_REDIS_TIMEOUT,
+    # Publishing: one connection attempt, no retry loop (kombu's default
+    # retries for broker_connection_timeout). The database rows are the
+    # truth and the sweepers re-enqueue, so a request never waits for Redis.
+    "max_retries": 0,
+}
 CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Consuming: a worker (and beat) outlives any broker outage. It reconnects
+# forever with kombu's backoff (2 s, 4 s, ... capped at 30 s), also when
+# Redis is down at start-up, and treats channel errors the same way.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
 
+# The API throttle, presence and work sessions need a cache shared by all
+# processes (Redis here). The per-process memory cache is for the embedded
+# default and tests only: check --deploy refuses it (helpdesk/checks.py).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        redis_cache_config(REDIS_URL, timeout=HELPDESK_REDIS_TIMEOUT)
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
