@@ -155,7 +155,8 @@ def _apply(inbound: InboundMessage) -> None:
             )
             return
         thread = None
-    files, note = _files_accepted(parsed)
+    files, refused = _files_accepted(parsed)
+    note = _refused_note(refused)
     if thread is not None:
         body = reply_strip(parsed.text)
         if note:
@@ -174,7 +175,8 @@ def _apply(inbound: InboundMessage) -> None:
         )
         inbound.ticket_id, inbound.result_message = message.ticket_id, message
         inbound.threaded_by = thread.method
-        inbound.status, inbound.reason = IS.PROCESSED, f"reply on #{message.ticket_id} (by {thread.method})"
+        inbound.status = IS.PROCESSED
+        inbound.reason = f"reply on #{message.ticket_id} (by {thread.method})" + _refused_reason(refused)
         return
     queue = _queue_for(parsed, inbound.mailbox)
     if queue is None:
@@ -201,34 +203,45 @@ def _apply(inbound: InboundMessage) -> None:
     inbound.ticket = ticket
     inbound.result_message = ticket.messages.get(is_description=True)
     inbound.threaded_by = ""
-    inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}"
+    inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}" + _refused_reason(refused)
 
 
-def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], str]:
-    """Attachments that pass the upload rules, and a note naming the rest."""
+def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], list[str]]:
+    """Attachments that pass the upload rules (as they will be stored), and
+    one line per refused file saying why: the mail itself is kept."""
     from django.conf import settings
 
+    from tickets.attachments import filename_normalise
+
     accepted: list[ticket_services.IncomingFile] = []
-    dropped: list[str] = []
+    refused: list[str] = []
     for f in parsed.files:
         incoming = ticket_services.IncomingFile(
             filename=f.filename, content=f.content, content_type=f.content_type, is_inline=f.is_inline
         )
         if len(accepted) >= settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE:
-            dropped.append(f"{f.filename} (too many attachments)")
+            refused.append(f"{filename_normalise(f.filename)} (too many attachments)")
             continue
         try:
-            ticket_services.attachments_validate([incoming])
+            accepted.extend(ticket_services.attachments_validate([incoming]))
         except ticket_services.AttachmentRejected as exc:
-            dropped.append(f"{f.filename}: {exc.message}")
-            continue
-        accepted.append(incoming)
-    if not dropped:
-        return accepted, ""
-    note = "Attachments not accepted (the original email is kept by the help desk):\n" + "\n".join(
-        f"- {d}" for d in dropped
+            refused.append(f"{filename_normalise(f.filename)}: {exc.message}")
+    return accepted, refused
+
+
+def _refused_note(refused: list[str]) -> str:
+    if not refused:
+        return ""
+    return "Attachments not accepted (the original email is kept by the help desk):\n" + "\n".join(
+        f"- {line}" for line in refused
     )
-    return accepted, note
+
+
+def _refused_reason(refused: list[str]) -> str:
+    """Said in the inbound row's reason too, so the admin list shows it."""
+    if not refused:
+        return ""
+    return f"; {len(refused)} attachment(s) refused: " + "; ".join(refused)[:1000]
 
 
 def _our_addresses() -> set[str]:
