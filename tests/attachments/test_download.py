@@ -82,3 +82,19 @@ def test_api_download_stays_octet_stream_with_a_clean_name(client, customer, des
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == 'attachment; filename="atxt.exe"'
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_migration_cleans_old_names(description):
+    """Old rows' names are cleaned once, so every page that lists them shows
+    what the file is."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tickets.migrations.0008_attachment_filenames_normalised")
+    row = _legacy_row(description, filename="invoice\u202egnp.hta", content=samples.HTA, content_type="image/png")
+    clean = _legacy_row(description, filename="report.pdf", content=samples.PDF, content_type="application/pdf")
+    migration.filenames_normalise(apps, None)
+    row.refresh_from_db()
+    clean.refresh_from_db()
+    assert (row.filename, clean.filename) == ("invoicegnp.hta", "report.pdf")
