@@ -80,6 +80,7 @@ def test_name_must_agree_with_the_content(ticket, agent):
         ("invoice.pdf", samples.PDF, "application/octet-stream", "invoice.pdf", "application/pdf"),
         ("server.log", samples.TEXT, "application/octet-stream", "server.log", "text/plain"),
         ("export.csv", samples.CSV, "application/vnd.ms-excel", "export.csv", "text/csv"),
+        ("access.log", samples.CSV, "text/plain", "access.log", "text/csv"),  # a log with commas
         ("letter.docx", samples.DOCX, "application/octet-stream", "letter.docx",
          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
         ("sheet.xlsx", samples.XLSX, "application/octet-stream", "sheet.xlsx",
