@@ -52,3 +52,19 @@ def test_reply_mail_gets_the_same_check(mail_settings, queue, customer):
     _check_refusals(inbound, raw)
     assert inbound.result_message.ticket_id == ticket.pk
     assert Attachment.objects.filter(message__ticket=ticket).count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker_applies_the_same_check_over_http(celery_worker, live_server, mail_settings):
+    """Intake over real HTTP, processed by the real worker process (its own
+    libmagic): refused files noted, good ones stored with the detected type."""
+    from tests.mail.test_worker import post_raw, wait_for
+
+    mail_settings.HELPDESK_INBOUND_PROCESS = "task"
+    raw = mime(subject="Via worker", body="Files.", attachments=ATTACHMENTS)
+    assert post_raw(f"{live_server.url}/mail/inbound/", raw) == 202
+    inbound = InboundMessage.objects.latest("id")
+    assert wait_for(lambda: InboundMessage.objects.get(pk=inbound.pk).status != InboundMessage.Status.RECEIVED)
+    inbound.refresh_from_db()
+    _check_refusals(inbound, raw)

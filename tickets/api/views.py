@@ -271,7 +271,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def attachments(self, request: Request, pk: str) -> Response:
         """Upload files as a new message (public, or internal for agents);
-        size, count and type limits apply (`attachment_rejected`)."""
+        size, count, name and content-type checks apply (docs/uploads.md;
+        `attachment_rejected`)."""
         ticket = self._ticket()
         serializer = s.AttachmentUploadInputSerializer(
             data={
