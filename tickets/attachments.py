@@ -226,6 +226,25 @@ def libmagic_check(app_configs: object = None, **kwargs: object) -> list[checks.
     return []
 
 
+@checks.register()
+def allowed_types_check(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
+    """A malformed HELPDESK_ATTACHMENT_ALLOWED_TYPES stops start-up rather
+    than failing every upload."""
+    value = settings.HELPDESK_ATTACHMENT_ALLOWED_TYPES
+    well_formed = isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(e, str) for e in v) for k, v in value.items()
+    )
+    if well_formed:
+        return []
+    return [
+        checks.Error(
+            "HELPDESK_ATTACHMENT_ALLOWED_TYPES must be a JSON object of type -> list of extensions.",
+            hint='e.g. {"text/xml": ["xml"], "video/webm": []}',
+            id="tickets.E003",
+        )
+    ]
+
+
 _IMAGE = ("png", "jpg", "jpeg", "jpe", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif")
 _OFFICE_ZIP = ("docx", "xlsx", "pptx", "odt", "ods", "odp")
 _TEXT = ("txt", "text", "log", "md", "csv", "tsv", "json")

@@ -145,3 +145,26 @@ def test_one_bad_file_refuses_the_whole_message(ticket, agent):
         _post(ticket, agent, ("ok.png", samples.PNG, "image/png"), ("photo.png", samples.HTML, "image/png"))
     assert not Attachment.objects.exists()
     assert not ticket.messages.filter(is_description=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ({}, []),
+        ({"text/xml": ["xml"], "video/webm": []}, []),
+        (["xml"], ["tickets.E003"]),
+        ({"x/y": "z"}, ["tickets.E003"]),
+    ],
+)
+def test_system_checks_libmagic_and_the_setting(settings, value, errors):
+    """libmagic is usable here (tickets.E001 otherwise); a malformed setting
+    stops start-up instead of failing every upload."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.HELPDESK_ATTACHMENT_ALLOWED_TYPES = value
+    if errors:
+        with pytest.raises(SystemCheckError, match=errors[0]):
+            call_command("check")
+    else:
+        call_command("check")
