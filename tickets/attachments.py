@@ -247,7 +247,9 @@ def allowed_types_check(app_configs: object = None, **kwargs: object) -> list[ch
 
 _IMAGE = ("png", "jpg", "jpeg", "jpe", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif")
 _OFFICE_ZIP = ("docx", "xlsx", "pptx", "odt", "ods", "odp")
-_TEXT = ("txt", "text", "log", "md", "csv", "tsv", "json")
+# .eml too: libmagic names a mail message/rfc822 only when it starts with
+# certain headers (Received:, Date:...), text/plain otherwise.
+_TEXT = ("txt", "text", "log", "md", "csv", "tsv", "json", "eml")
 _OLE = ("doc", "dot", "xls", "xlt", "ppt", "pps", "msg")
 # Detected type -> name extensions that agree with it. Images share one
 # family (a PNG named .jpg is common and harmless). Office files written by
@@ -277,7 +279,7 @@ DEFAULT_ALLOWED_TYPES: Mapping[str, tuple[str, ...]] = {
     "application/gzip": ("gz", "tgz"),
     "application/x-7z-compressed": ("7z",),
     "application/x-tar": ("tar",),
-    "message/rfc822": ("eml",),
+    "message/rfc822": ("eml", *_TEXT),
     "video/mp4": ("mp4", "m4v"),
     "video/quicktime": ("mov",),
     "video/webm": ("webm",),

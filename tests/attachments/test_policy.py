@@ -87,6 +87,7 @@ def test_name_must_agree_with_the_content(ticket, agent):
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ("logs.zip", samples.ZIP, "application/x-zip-compressed", "logs.zip", "application/zip"),
         ("forwarded.eml", samples.EML, "message/rfc822", "forwarded.eml", "message/rfc822"),
+        ("saved.eml", b"MIME-Version: 1.0\nSubject: s\n\nbody\n", "message/rfc822", "saved.eml", "text/plain"),
         ("screenshot", samples.PNG, "application/octet-stream", "screenshot.png", "image/png"),
         ("README", samples.TEXT, "application/octet-stream", "README.txt", "text/plain"),
     ],
