@@ -14,6 +14,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# libmagic decides attachment types by content (docs/uploads.md).
+if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libmagic1 >/dev/null
+  fi
+fi
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   # Front-end libraries (Chart.js, ...) served as static files, no CDN.
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi

@@ -15,6 +15,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
+# libmagic decides attachment types by content (docs/uploads.md).
+if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libmagic1 >/dev/null
+  fi
+fi
 # Debian's Chromium for the browser tests (Playwright cannot download one here).
 if grep -qi '^playwright' requirements-dev.txt && [ ! -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null; then

@@ -3,20 +3,18 @@ TicketEvent in the same transaction and enqueues follow-up work on commit.
 """
 
 import hashlib
-import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, Conflict
 from tickets import workflow
+from tickets.attachments import AttachmentRejected, IncomingFile, attachments_validate
 from tickets.events import actor_role_of, event_record
 from tickets.models import Attachment, Message, Queue, Tag, Ticket, TicketEvent
 
@@ -24,41 +22,9 @@ K = TicketEvent.Kind
 S = Ticket.Status
 
 
-class AttachmentRejected(ApplicationError):
-    code = "attachment_rejected"
-    status_code = 400
-
-
-@dataclass(frozen=True)
-class IncomingFile:
-    """A file to attach, from an upload, an email part or an import."""
-
-    filename: str
-    content: bytes
-    content_type: str = "application/octet-stream"
-    is_inline: bool = False
-
-    @classmethod
-    def from_upload(cls, upload: UploadedFile) -> "IncomingFile":
-        return cls(
-            filename=upload.name or "file",
-            content=upload.read(),
-            content_type=upload.content_type or "application/octet-stream",
-        )
-
-
-def attachments_validate(files: Sequence[IncomingFile]) -> None:
-    """Raise AttachmentRejected for too many, too large or blocked files."""
-    if len(files) > settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE:
-        raise AttachmentRejected(f"At most {settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE} files per message.")
-    blocked = {ext.lower().lstrip(".") for ext in settings.HELPDESK_ATTACHMENT_BLOCKED_EXTENSIONS}
-    for f in files:
-        ext = os.path.splitext(f.filename)[1].lower().lstrip(".")
-        if ext in blocked:
-            raise AttachmentRejected(f"Files of type .{ext} are not accepted ({f.filename}).")
-        if len(f.content) > settings.HELPDESK_ATTACHMENT_MAX_BYTES:
-            limit_mb = settings.HELPDESK_ATTACHMENT_MAX_BYTES // (1024 * 1024)
-            raise AttachmentRejected(f"{f.filename} is larger than the {limit_mb} MB limit.")
+# The upload policy lives in tickets.attachments; re-exported here because
+# every write path (forms, API, mail) calls it through the services.
+__all__ = ["AttachmentRejected", "IncomingFile", "attachments_validate"]
 
 
 def _attachments_store(message: Message, files: Sequence[IncomingFile]) -> list[Attachment]:
@@ -68,7 +34,7 @@ def _attachments_store(message: Message, files: Sequence[IncomingFile]) -> list[
     for f in files:
         att = Attachment(
             message=message,
-            filename=os.path.basename(f.filename)[:255] or "file",
+            filename=f.filename,
             content_type=f.content_type[:255],
             size=len(f.content),
             sha256=hashlib.sha256(f.content).hexdigest(),
@@ -133,7 +99,7 @@ def ticket_create(
         raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
     if channel not in Ticket.Channel.values:
         raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
-    attachments_validate(attachments)
+    attachments = attachments_validate(attachments)
     at = occurred_at or timezone.now()
     role = actor_role_of(actor)
     ticket = Ticket.objects.create(
@@ -268,7 +234,7 @@ def message_post(
     role = author_role or actor_role_of(author)
     if role == "customer" and visibility == Message.Visibility.INTERNAL:
         raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
-    attachments_validate(attachments)
+    attachments = attachments_validate(attachments)
     ticket = _lock(ticket_id)
     at = occurred_at or timezone.now()
     if apply_rules and ticket.status == S.CLOSED:

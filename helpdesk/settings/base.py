@@ -138,10 +138,18 @@ STORAGES = {
 # Upload limits (attachments).
 HELPDESK_ATTACHMENT_MAX_BYTES = env.int("HELPDESK_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 HELPDESK_ATTACHMENT_MAX_PER_MESSAGE = env.int("HELPDESK_ATTACHMENT_MAX_PER_MESSAGE", default=10)
+# Refused by name whatever the content (docs/uploads.md); the type itself is
+# decided by content against the allow list in tickets/attachments.py, which
+# HELPDESK_ATTACHMENT_ALLOWED_TYPES (JSON {"type": ["ext", ...]}) amends.
 HELPDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env.list(
     "HELPDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
-    default=["exe", "bat", "cmd", "com", "scr", "js", "vbs", "msi", "html", "htm", "svg"],
-)
+    default=[
+        "exe", "bat", "cmd", "com", "scr", "pif", "cpl", "msi", "msp", "dll", "sys", "reg", "inf", "lnk", "url",
+        "scf", "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "ps1", "psm1", "jar", "appref-ms", "application",
+        "iso", "img", "vhd", "vhdx", "html", "htm", "xhtml", "shtml", "mht", "mhtml", "svg", "svgz",
+    ],
+)  # fmt: skip
+HELPDESK_ATTACHMENT_ALLOWED_TYPES = env.json("HELPDESK_ATTACHMENT_ALLOWED_TYPES", default={})
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)

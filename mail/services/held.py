@@ -68,7 +68,8 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     if known is not None and known.is_staff_role:
         if ticket is None:
             raise ApplicationError("Mail from a staff address never becomes a ticket; discard it.", code="staff_sender")
-        files, note = inbound_services._files_accepted(parsed)
+        files, refused = inbound_services._files_accepted(parsed)
+        note = inbound_services._refused_note(refused)
         body = f"Mail from {parsed.from_email} ({parsed.subject}), held as unauthenticated, added by "
         body += f"{actor.email} as an internal note:\n\n{parsed.text}"
         if note:

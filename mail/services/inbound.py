@@ -235,7 +235,8 @@ def _hold_reason(parsed: ParsedMail, verdict: identity.Verdict, thread: Thread |
 
 
 def _reply_post(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, *, author: User, method: str) -> None:
-    files, note = _files_accepted(parsed)
+    files, refused = _files_accepted(parsed)
+    note = _refused_note(refused)
     body = reply_strip(parsed.text)
     if note:
         body = f"{body}\n\n{note}".strip()
@@ -253,14 +254,16 @@ def _reply_post(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, *, 
     )
     inbound.ticket_id, inbound.result_message = message.ticket_id, message
     inbound.threaded_by = method
-    inbound.status, inbound.reason = IS.PROCESSED, f"reply on #{message.ticket_id} (by {method})"
+    inbound.status = IS.PROCESSED
+    inbound.reason = f"reply on #{message.ticket_id} (by {method})" + _refused_reason(refused)
 
 
 def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> None:
     queue = _queue_for(parsed, inbound.mailbox)
     if queue is None:
         raise Quarantine("no queue: the mailbox has none, no Queue.inbound_email matches and no default is set")
-    files, note = _files_accepted(parsed)
+    files, refused = _files_accepted(parsed)
+    note = _refused_note(refused)
     subject = TICKET_REF.sub("", parsed.subject).strip() or "(no subject)"
     body = parsed.text
     if parsed.is_encrypted:
@@ -286,7 +289,7 @@ def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> N
     inbound.ticket = ticket
     inbound.result_message = ticket.messages.get(is_description=True)
     inbound.threaded_by = ""
-    inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}"
+    inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}" + _refused_reason(refused)
 
 
 def _cc_addresses_kept(parsed: ParsedMail) -> tuple[list[str], int]:
@@ -298,31 +301,42 @@ def _cc_addresses_kept(parsed: ParsedMail) -> tuple[list[str], int]:
     return candidates[:limit], max(len(candidates) - limit, 0)
 
 
-def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], str]:
-    """Attachments that pass the upload rules, and a note naming the rest."""
+def _files_accepted(parsed: ParsedMail) -> tuple[list[ticket_services.IncomingFile], list[str]]:
+    """Attachments that pass the upload rules (as they will be stored), and
+    one line per refused file saying why: the mail itself is kept."""
     from django.conf import settings
 
+    from tickets.attachments import filename_normalise
+
     accepted: list[ticket_services.IncomingFile] = []
-    dropped: list[str] = []
+    refused: list[str] = []
     for f in parsed.files:
         incoming = ticket_services.IncomingFile(
             filename=f.filename, content=f.content, content_type=f.content_type, is_inline=f.is_inline
         )
         if len(accepted) >= settings.HELPDESK_ATTACHMENT_MAX_PER_MESSAGE:
-            dropped.append(f"{f.filename} (too many attachments)")
+            refused.append(f"{filename_normalise(f.filename)} (too many attachments)")
             continue
         try:
-            ticket_services.attachments_validate([incoming])
+            accepted.extend(ticket_services.attachments_validate([incoming]))
         except ticket_services.AttachmentRejected as exc:
-            dropped.append(f"{f.filename}: {exc.message}")
-            continue
-        accepted.append(incoming)
-    if not dropped:
-        return accepted, ""
-    note = "Attachments not accepted (the original email is kept by the help desk):\n" + "\n".join(
-        f"- {d}" for d in dropped
+            refused.append(f"{filename_normalise(f.filename)}: {exc.message}")
+    return accepted, refused
+
+
+def _refused_note(refused: list[str]) -> str:
+    if not refused:
+        return ""
+    return "Attachments not accepted (the original email is kept by the help desk):\n" + "\n".join(
+        f"- {line}" for line in refused
     )
-    return accepted, note
+
+
+def _refused_reason(refused: list[str]) -> str:
+    """Said in the inbound row's reason too, so the admin list shows it."""
+    if not refused:
+        return ""
+    return f"; {len(refused)} attachment(s) refused: " + "; ".join(refused)[:1000]
 
 
 def _our_addresses() -> set[str]:

@@ -23,6 +23,7 @@ from tickets import selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.api.permissions import require_staff
+from tickets.attachments import attachment_file_response
 from tickets.models import Attachment, Message, Queue, RequestType, Ticket
 
 CONFLICT = {409: ErrorSerializer}
@@ -270,7 +271,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def attachments(self, request: Request, pk: str) -> Response:
         """Upload files as a new message (public, or internal for agents);
-        size, count and type limits apply (`attachment_rejected`)."""
+        size, count, name and content-type checks apply (docs/uploads.md;
+        `attachment_rejected`)."""
         ticket = self._ticket()
         serializer = s.AttachmentUploadInputSerializer(
             data={
@@ -326,17 +328,10 @@ class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """The file, always as a download, to those who may see its message."""
         attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=pk)
         try:
-            handle = attachment.file.open("rb")
+            # Always octet-stream: the API never lets a browser render a file.
+            return attachment_file_response(attachment, content_type="application/octet-stream")
         except (FileNotFoundError, ValueError):
             raise Http404("No such file.") from None
-        # Always octet-stream: the API never lets a browser render a file.
-        response = FileResponse(
-            handle, as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 class EventListView(generics.GenericAPIView):  # type: ignore[type-arg]
