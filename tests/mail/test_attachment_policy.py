@@ -8,7 +8,7 @@ from mail import services
 from mail.models import InboundMessage
 from tests.attachments import samples
 from tests.factories import ticket_make
-from tests.mail.conftest import mime
+from tests.mail.conftest import authenticated, mime
 from tickets.models import Attachment
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +45,13 @@ def test_new_ticket_mail_keeps_good_files_and_notes_refused_ones(mail_settings):
 
 def test_reply_mail_gets_the_same_check(mail_settings, queue, customer):
     ticket = ticket_make(queue=queue, requester=customer)
-    raw = mime(
-        sender=customer.email, subject=f"Re: [#{ticket.pk}] Help please", body="More files.", attachments=ATTACHMENTS
+    raw = authenticated(  # a reply matched by subject must be authenticated (docs/mail-security.md)
+        mime(
+            sender=customer.email,
+            subject=f"Re: [#{ticket.pk}] Help please",
+            body="More files.",
+            attachments=ATTACHMENTS,
+        )
     )
     inbound = services.inbound_receive(raw, source="http")
     _check_refusals(inbound, raw)
