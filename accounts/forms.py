@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
@@ -28,19 +29,39 @@ class LoginForm(forms.Form):
         email, password = data.get("email"), data.get("password")
         if not email or not password:
             return data
-        ip = throttle.client_ip(self.request)
-        # Checked before the password: once blocked, even the right password
-        # is refused, so guessing gains nothing until the window ends.
-        if throttle.LOGIN_PER_ACCOUNT.is_blocked(email, ip) or throttle.LOGIN_PER_IP.is_blocked(ip):
-            raise forms.ValidationError(THROTTLED_MESSAGE, code="throttled")
-        user = authenticate(self.request, username=_canonical_email(email), password=password)
-        if user is None:
-            throttle.LOGIN_PER_ACCOUNT.failure_record(email, ip)
-            throttle.LOGIN_PER_IP.failure_record(ip)
-            raise forms.ValidationError(INVALID_MESSAGE, code="invalid_login")
-        throttle.LOGIN_PER_ACCOUNT.reset(email, ip)
-        self.user = user
+        self.user = authenticate_throttled(self.request, email=email, password=password)
         return data
+
+
+def authenticate_throttled(request: HttpRequest, *, email: str, password: str) -> User:
+    """The account for `email` and `password`, under the login lock-out
+    shared by every login form (the app's and the Django admin's).
+
+    Raises ValidationError `throttled` or `invalid_login`."""
+    ip = throttle.client_ip(request)
+    # Checked before the password: once blocked, even the right password
+    # is refused, so guessing gains nothing until the window ends.
+    if throttle.LOGIN_PER_ACCOUNT.is_blocked(email, ip) or throttle.LOGIN_PER_IP.is_blocked(ip):
+        raise forms.ValidationError(THROTTLED_MESSAGE, code="throttled")
+    user = authenticate(request, username=_canonical_email(email), password=password)
+    if user is None:
+        throttle.LOGIN_PER_ACCOUNT.failure_record(email, ip)
+        throttle.LOGIN_PER_IP.failure_record(ip)
+        raise forms.ValidationError(INVALID_MESSAGE, code="invalid_login")
+    throttle.LOGIN_PER_ACCOUNT.reset(email, ip)
+    return user
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The Django admin's login with the app's lock-out (same counters, so
+    failures at either login count together)."""
+
+    def clean(self) -> dict[str, Any]:
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username and password:
+            self.user_cache = authenticate_throttled(self.request, email=username, password=password)
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
 
 def _canonical_email(email: str) -> str:

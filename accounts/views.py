@@ -5,7 +5,6 @@ from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.forms import LoginForm, MagicLinkForm, SignupForm
+from helpdesk.lib.redirects import safe_next_url
 from helpdesk.lib.throttle import Throttle, client_ip
 
 
@@ -30,12 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
+    return safe_next_url(request, request.POST.get("next") or request.GET.get("next"))
 
 
 @sensitive_post_parameters("password")

@@ -20,6 +20,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from accounts import policy as accounts_policy
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import (
@@ -426,14 +427,20 @@ class _DryRunRollback(Exception):
     pass
 
 
-def config_apply(document: Any, dry_run: bool = False) -> ConfigReport:
+def config_apply(document: Any, dry_run: bool = False, *, actor: User | None = None) -> ConfigReport:
     """Validate `document` and create/update everything it names.
 
     All in one transaction; with `dry_run` the same work is done and rolled
     back, so the report says exactly what would change. Agents created here
     get an unusable password (they sign in after a reset or via SSO).
 
-    Raises ConfigInvalid (with every problem and its path) before any write.
+    `actor` is who asks (None: the operator running the command, trusted
+    like a superuser). Role and active-flag changes follow accounts.policy:
+    only admins grant or revoke manager/admin or (de)activate staff, and
+    nobody removes the last active admin.
+
+    Raises ConfigInvalid (with every problem and its path); nothing is
+    written then.
     """
     problems = config_validate(document)
     if problems:
@@ -441,7 +448,7 @@ def config_apply(document: Any, dry_run: bool = False) -> ConfigReport:
     report = ConfigReport(dry_run=dry_run)
     try:
         with transaction.atomic():
-            _apply(document, report)
+            _apply(document, report, actor=actor)
             if dry_run:
                 raise _DryRunRollback
     except _DryRunRollback:
@@ -449,7 +456,7 @@ def config_apply(document: Any, dry_run: bool = False) -> ConfigReport:
     return report
 
 
-def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
+def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> None:
     sla_queue_ids: set[int] = set()
     changed_calendar_ids: set[int] = set()
     changed_policy_ids: set[int] = set()
@@ -533,43 +540,7 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
         changed = _sync(obj, {"name": rt["name"], "queue_id": queues[rt["queue"].lower()].pk, "position": position})
         _record(report, "request_type", rt["slug"], obj, changed, created)
 
-    agents = doc.get("agents", [])
-    users = {
-        u.email_l: u
-        for u in User.objects.annotate(email_l=Lower("email")).filter(email_l__in=[a["email"].lower() for a in agents])
-    }
-    for a in agents:
-        obj = users.get(a["email"].lower())
-        created = obj is None
-        if created:
-            obj = User(email=a["email"], username=a["email"], password=make_password(None))
-        wanted = {"role": a.get("role", User.Role.AGENT), "capacity": a.get("capacity")}
-        if "name" in a or created:
-            wanted["name"] = a.get("name", "")
-        if "active" in a:
-            wanted["is_active"] = a["active"]
-        changed = _sync(obj, wanted)
-        if created:
-            obj.save()
-        wanted_queues = {queues[s.lower()].pk for s in a.get("queues", [])}
-        current_queues = (
-            set() if created else set(QueueMembership.objects.filter(user=obj).values_list("queue_id", flat=True))
-        )
-        if wanted_queues != current_queues:
-            QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
-            QueueMembership.objects.bulk_create(
-                [QueueMembership(user=obj, queue_id=qid) for qid in sorted(wanted_queues - current_queues)]
-            )
-            changed.append("queues")
-        if created:
-            report.changes.append(ConfigChange("agent", a["email"], "create"))
-        elif changed:
-            fields = [f for f in changed if f != "queues"]
-            if fields:
-                obj.save(update_fields=fields)
-            report.changes.append(ConfigChange("agent", a["email"], "update", changed))
-        else:
-            report.changes.append(ConfigChange("agent", a["email"], "unchanged"))
+    _apply_agents(doc.get("agents", []), queues, report, actor=actor)
 
     reporting = doc.get("reporting") or {}
     if "timezone" in reporting:
@@ -595,6 +566,69 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
             "pk", flat=True
         )
         report.sla_state_changed_open_tickets = tickets_sla_refresh(ticket_ids=list(open_ids))
+
+
+def _apply_agents(
+    agents: list[dict[str, Any]], queues: dict[str, Queue], report: ConfigReport, *, actor: User | None
+) -> None:
+    """The agents section, under accounts.policy (see config_apply)."""
+    users = {
+        u.email_l: u
+        for u in User.objects.annotate(email_l=Lower("email")).filter(email_l__in=[a["email"].lower() for a in agents])
+    }
+    accounts_policy.active_admin_ids()  # lock the admin rows until commit
+    problems: list[ConfigProblem] = []
+    removed: list[str] = []  # fields of changes that took an admin away
+    for i, a in enumerate(agents):
+        obj = users.get(a["email"].lower())
+        created = obj is None
+        if created:
+            obj = User(email=a["email"], username=a["email"], password=make_password(None))
+        wanted = {"role": a.get("role", User.Role.AGENT), "capacity": a.get("capacity")}
+        if "name" in a or created:
+            wanted["name"] = a.get("name", "")
+        if "active" in a:
+            wanted["is_active"] = a["active"]
+        path = f"agents[{i}]"
+        before = None if created else accounts_policy.AccountState.of(obj)
+        after = accounts_policy.AccountState(
+            role=wanted["role"], is_active=wanted.get("is_active", obj.is_active), is_superuser=obj.is_superuser
+        )
+        names = {"role": f"{path}.role", "is_active": f"{path}.active", "is_superuser": f"{path}.role"}
+        refused = accounts_policy.account_change_problems(actor=actor, before=before, after=after, fields=names)
+        problems += [ConfigProblem(p.field, p.message) for p in refused]
+        if refused:
+            continue
+        changed = _sync(obj, wanted)
+        if created:
+            obj.save()
+        wanted_queues = {queues[s.lower()].pk for s in a.get("queues", [])}
+        current_queues = (
+            set() if created else set(QueueMembership.objects.filter(user=obj).values_list("queue_id", flat=True))
+        )
+        if wanted_queues != current_queues:
+            QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
+            QueueMembership.objects.bulk_create(
+                [QueueMembership(user=obj, queue_id=qid) for qid in sorted(wanted_queues - current_queues)]
+            )
+            changed.append("queues")
+        if created:
+            report.changes.append(ConfigChange("agent", a["email"], "create"))
+        elif changed:
+            fields = [f for f in changed if f != "queues"]
+            if fields:
+                obj.save(update_fields=fields)
+            report.changes.append(ConfigChange("agent", a["email"], "update", changed))
+        else:
+            report.changes.append(ConfigChange("agent", a["email"], "unchanged"))
+        if before is not None and before.is_admin and not after.is_admin:
+            removed.append(names["role"] if after.role != before.role else names["is_active"])
+    if problems:
+        raise ConfigInvalid(problems)
+    # Judged on the whole document: demoting one admin while promoting
+    # another is fine, leaving none is not.
+    if removed and not accounts_policy.active_admin_ids():
+        raise ConfigInvalid([ConfigProblem(field, accounts_policy.LAST_ADMIN) for field in removed])
 
 
 # --- dump --------------------------------------------------------------------

@@ -2,7 +2,7 @@
 attachment limits are checked by services.attachments_validate so every
 path (portal, agent, email, API) enforces the same ones."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -184,7 +184,9 @@ class BulkForm(forms.Form):
         ("tag", "Add tags"),
         ("merge", "Merge into…"),
     ]
-    ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={"required": "Select tickets."})
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, required=True, label="Tickets", error_messages={"required": "Select tickets."}
+    )
     action = forms.ChoiceField(choices=ACTIONS)
     status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False)
@@ -205,23 +207,43 @@ class BulkForm(forms.Form):
         raw_ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
         self.fields["ids"].choices = [(i, i) for i in raw_ids if str(i).isdigit()]
 
+    # The field each action reads, and what to say when it is empty.
+    ACTION_FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
+        "assign": ("assignee", "Choose who to assign."),
+        "status": ("status", "Choose a status."),
+        "priority": ("priority", "Choose a priority."),
+        "tag": ("tags", "Give at least one tag."),
+        "merge": ("merge_target", "Give the ticket number to merge into."),
+    }
+
+    def selected_ids(self) -> list[int]:
+        """The ticket ids as posted (to keep the selection on an error)."""
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
+        return [int(i) for i in raw if str(i).isdigit()]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         action = data.get("action")
-        if action == "status" and not data.get("status"):
-            self.add_error("status", "Choose a status.")
-        if action == "priority" and not data.get("priority"):
-            self.add_error("priority", "Choose a priority.")
-        if action == "assign" and not data.get("assignee"):
-            self.add_error("assignee", "Choose who to assign.")
         if action == "tag":
-            tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
-            if not tags:
-                self.add_error("tags", "Give at least one tag.")
-            data["tag_list"] = tags
-        if action == "merge" and not data.get("merge_target"):
-            self.add_error("merge_target", "Give the ticket number to merge into.")
+            data["tag_list"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        if action in self.ACTION_FIELDS:
+            field, message = self.ACTION_FIELDS[action]
+            value = data.get("tag_list") if action == "tag" else data.get(field)
+            if not value:
+                self.add_error(field, message + self._other_action_hint(action))
         return data
+
+    def _other_action_hint(self, action: str) -> str:
+        """When the field of another action was filled in instead (a
+        priority chosen while the action is still "Assign"), say so."""
+        labels = dict(self.ACTIONS)
+        for other, (field, _) in self.ACTION_FIELDS.items():
+            if other != action and self.data.get(field) not in (None, ""):
+                return (
+                    f" The action is “{labels[action]}”: to apply the {str(self[field].label).lower()} "
+                    f"you chose, pick “{labels[other]}” as the action."
+                )
+        return ""
 
     def value_for(self, user: User) -> Any:
         action = self.cleaned_data["action"]

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from helpdesk.lib.exceptions import ApplicationError, Conflict
-from tickets import workflow
+from helpdesk.lib.exceptions import ApplicationError, Conflict, NotFound
+from tickets import policy, workflow
 from tickets.attachments import AttachmentRejected, IncomingFile, attachments_validate
 from tickets.events import actor_role_of, event_record
 from tickets.models import Attachment, Message, Queue, Tag, Ticket, TicketEvent
@@ -177,7 +177,7 @@ def ticket_transition(
     """
     ticket = _lock(ticket_id)
     role = actor_role or actor_role_of(actor)
-    workflow.check_actor_may_transition(actor_role=role, current=ticket.status, target=target)
+    policy.transition_check(actor_role=role, current=ticket.status, target=target)
     return _transition_locked(ticket, target=target, actor=actor, role=role, note=note, at=occurred_at)
 
 
@@ -445,7 +445,9 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred
     """Merge `source` into `target`: source is closed and linked, its messages
     are shown on the target (selectors follow merged_into), both get events.
 
-    Raises ApplicationError when merging into itself, a merged or closed target.
+    Raises ApplicationError when merging into itself, a merged or closed
+    target, NotFound when either ticket does not exist. Who may merge into
+    what is decided by the caller through policy.merge_target_get.
     """
     if source_id == target_id:
         raise ApplicationError("A ticket cannot be merged into itself.", code="invalid_merge")
@@ -456,6 +458,9 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred
         .filter(pk__in=sorted([source_id, target_id]))
         .order_by("pk")
     }
+    missing = [pk for pk in (source_id, target_id) if pk not in locked]
+    if missing:
+        raise NotFound(f"There is no ticket #{missing[0]}.")
     source, target = locked[source_id], locked[target_id]
     if source.merged_into_id:
         raise Conflict(f"#{source.pk} is already merged.", code="already_merged")

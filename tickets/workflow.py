@@ -22,9 +22,10 @@ TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     S.CLOSED: frozenset(),
 }
 
-# What a customer may do to their own ticket: mark it solved, or reopen it by
-# replying (the reply service asks for OPEN).
-CUSTOMER_TARGETS: Final = frozenset({S.SOLVED, S.OPEN})
+# What a customer may ask for directly: mark their ticket solved. They reopen
+# it only by replying (services.message_post moves it, with the reply as the
+# reason), never with a bare status change.
+CUSTOMER_TARGETS: Final = frozenset({S.SOLVED})
 
 
 class InvalidTransition(ApplicationError):
@@ -51,11 +52,11 @@ def check_transition(current: str, target: str) -> None:
 
 
 def check_actor_may_transition(*, actor_role: str, current: str, target: str) -> None:
-    """Customers only solve their ticket or reopen it; staff use the full table."""
+    """Customers only mark their ticket solved; staff use the full table."""
     check_transition(current, target)
     if actor_role == "customer" and target not in CUSTOMER_TARGETS:
         raise InvalidTransition(
-            current=current, target=target, reason="Customers can only mark a ticket solved or reply to reopen it."
+            current=current, target=target, reason="Customers can only mark a ticket solved; reply to reopen it."
         )
 
 

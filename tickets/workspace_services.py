@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from helpdesk.lib.cache import REDIS_DOWN_ERRORS
 from helpdesk.lib.exceptions import ApplicationError
-from tickets import selectors, services
+from tickets import policy, selectors, services
 from tickets.models import SavedView, Ticket
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,15 @@ class BulkResult:
 def tickets_bulk_apply(*, user: User, ticket_ids: list[int], action: str, value: Any) -> list[BulkResult]:
     """Apply one action to each ticket through its service, each in its own
     transaction: a refused move on one ticket is reported and the others go
-    on. Tickets the user may not see are reported as not found."""
+    on. Tickets the user may not see are reported as not found.
+
+    Every other object the action touches is checked by `tickets.policy`
+    too: the merge target once, up front (raises policy.Refused on the
+    `merge_target` field), the assignee against each ticket's queue."""
     if action not in BULK_ACTIONS:
         raise ApplicationError(f"Unknown bulk action '{action}'.", code="invalid_action")
+    if action == "merge":
+        value = policy.merge_target_get(actor=user, target_id=value, field="merge_target").pk
     visible = set(selectors.ticket_list_for_user(user=user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
     results: list[BulkResult] = []
     for pk in dict.fromkeys(ticket_ids):
@@ -71,7 +77,9 @@ def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
         services.ticket_tag(ticket_id=ticket_id, actor=user, add=list(value))
         return "tagged " + ", ".join(value)
     if action == "assign":
-        assignee = value  # a User or None, checked by the form
+        assignee = value  # a User or None
+        ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
+        policy.assignee_check(actor=user, ticket=ticket, assignee=assignee, field="assignee")
         services.ticket_assign(ticket_id=ticket_id, assignee=assignee, actor=user, reason="bulk action")
         return f"assigned to {assignee.display_name if assignee else 'nobody'}"
     # merge: value is the target ticket id

@@ -223,3 +223,47 @@ def test_permission_matrix(endpoint, role, world, api_client_for):
         body = response.json()
         assert set(body) == {"code", "message", "details"}
         assert body["code"]
+
+
+# --- The other objects an action touches (docs/access-control.md) -------------
+# Each command on `own` names a second object: a status the role may not ask
+# for, an assignee outside the ticket's queue, a same-kind queue the agent
+# does not work in, a merge target in a queue the agent cannot see. The
+# target is checked like the ticket: 400 on the field (409 for a status).
+#                       anonymous, customer, other_customer, agent, other_agent, manager
+TARGET_RULES = {
+    "reopen-by-status": (401, 409, 404, 200, 404, 200),
+    "assign-outside-queue": (401, 403, 404, 400, 404, 400),
+    "escalate-same-kind-foreign-queue": (401, 403, 404, 400, 404, 200),
+    "merge-into-unseen-ticket": (401, 403, 404, 400, 404, 200),
+}
+
+
+def _target_rule_request(rule, world, client):
+    from tests.factories import QueueFactory
+    from tickets import services as ticket_services
+
+    own = world["own"]
+    if rule == "reopen-by-status":
+        ticket_services.ticket_transition(ticket_id=own.pk, target="solved", actor=world["users"]["agent"])
+        return client.post(reverse("api:ticket-transition", kwargs={"pk": own.pk}), {"status": "open"}, format="json")
+    if rule == "assign-outside-queue":
+        payload = {"assignee_id": world["users"]["other_agent"].pk}
+        return client.post(reverse("api:ticket-assign", kwargs={"pk": own.pk}), payload, format="json")
+    if rule == "escalate-same-kind-foreign-queue":
+        QueueFactory(slug="hardware", name="Hardware", kind=own.queue.kind)
+        payload = {"queue": "hardware", "reason": "wrong team"}
+        return client.post(reverse("api:ticket-escalate", kwargs={"pk": own.pk}), payload, format="json")
+    payload = {"target_id": world["foreign"].pk}
+    return client.post(reverse("api:ticket-merge", kwargs={"pk": own.pk}), payload, format="json")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("rule", sorted(TARGET_RULES))
+def test_target_rules_matrix(rule, role, world, api_client_for):
+    expected = TARGET_RULES[rule][ROLES.index(role)]
+    response = _target_rule_request(rule, world, api_client_for(world["users"][role]))
+    assert response.status_code == expected, (rule, role, getattr(response, "data", None))
+    if expected == 400:
+        assert set(response.json()["details"]) & {"assignee_id", "queue", "target_id"}

@@ -200,3 +200,22 @@ def test_org_shared_tickets(world, client_for, shares):
     outsider = client_for(world.users["other_customer"])
     assert outsider.get(reverse("tickets:customer-ticket-detail", args=[ticket.pk])).status_code == 404
     assert b"Shared invoice question" not in outsider.get("/portal/").content
+
+
+# Bulk merge of ticket "a" into ticket "b" (another queue, another customer):
+# both tickets are checked. agent_a cannot see b (400, the error on the list
+# page), agent_b cannot see a ("not found" in the summary, nothing merged);
+# only the manager, who sees both, merges.
+#                    anonymous owner other_c agent_a agent_b manager
+BULK_MERGE_EXPECTED = (302, 404, 404, 400, 200, 200)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_bulk_merge_checks_source_and_target(world, client_for, role):
+    a, b = world.tickets["a"], world.tickets["b"]
+    data = {"ids": [a.pk], "action": "merge", "merge_target": b.pk, "confirm": "on"}
+    response = client_for(world.users[role]).post(reverse("tickets:agent-bulk"), data)
+    assert response.status_code == BULK_MERGE_EXPECTED[ROLES.index(role)], role
+    a.refresh_from_db()
+    assert (a.merged_into_id == b.pk) == (role == "manager")

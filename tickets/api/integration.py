@@ -151,9 +151,12 @@ class ConfigView(generics.GenericAPIView):  # type: ignore[type-arg]
         """Create or update everything the document names (nothing is ever
         deleted); `?dry_run=true` reports without changing anything. An
         invalid document is a 400 `invalid_config` listing every problem
-        with its JSON path (`details.problems[].path`)."""
+        with its JSON path (`details.problems[].path`). Only admins grant or
+        revoke the manager/admin role or change a staff account's active
+        flag, and the last active admin cannot be demoted or deactivated
+        (a 400 naming `agents[i].role` / `agents[i].active`)."""
         params = _input(ConfigApplyInputSerializer, request.query_params)
-        report = config.config_apply(request.data, dry_run=params["dry_run"])
+        report = config.config_apply(request.data, dry_run=params["dry_run"], actor=request.user)
         return Response(_report(report))
 
 

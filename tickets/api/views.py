@@ -3,6 +3,7 @@ service call (STYLE 2.7). No mutating ModelViewSet mixins."""
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.exceptions import Conflict
-from tickets import selectors, services
+from tickets import policy, selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.api.permissions import require_staff
@@ -33,6 +34,15 @@ def _input(serializer_class: type, data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+@contextlib.contextmanager
+def _refused_as_field_error() -> Iterator[None]:
+    """A policy refusal is a 400 keyed by the input field it is about."""
+    try:
+        yield
+    except policy.Refused as exc:
+        raise exceptions.ValidationError({exc.field: [exc.message]}) from None
 
 
 class MessageCursorPagination(IdCursorPagination):
@@ -157,7 +167,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
         """Change the status; 409 `invalid_transition` when the table refuses.
-        Customers may only mark their ticket solved."""
+        Customers may only mark their ticket solved (a reply reopens it)."""
         ticket = self._ticket()
         data = _input(s.TicketTransitionInputSerializer, request.data)
         ticket = services.ticket_transition(
@@ -168,6 +178,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @extend_schema(request=s.TicketAssignInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
+        """Assign to an active agent of the ticket's queue, or to yourself;
+        `assignee_id: null` unassigns."""
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketAssignInputSerializer, request.data)
@@ -176,6 +188,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
             if assignee is None:
                 raise exceptions.ValidationError({"assignee_id": ["No active agent with this id."]})
+        with _refused_as_field_error():
+            policy.assignee_check(actor=request.user, ticket=ticket, assignee=assignee, field="assignee_id")
         ticket = services.ticket_assign(
             ticket_id=ticket.pk, assignee=assignee, actor=request.user, reason=data["reason"]
         )
@@ -184,13 +198,19 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @extend_schema(request=s.TicketEscalateInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, pk: str) -> Response:
-        """Move the ticket to another queue with a reason (support <-> service)."""
+        """Move the ticket to another queue with a reason (support <-> service):
+        one of your queues or a queue of the other kind (managers: any active
+        queue); another queue is a 400 on `queue`."""
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketEscalateInputSerializer, request.data)
-        queue = api_selectors.queue_get_active(slug=data["queue"])
-        if queue is None:
-            raise exceptions.ValidationError({"queue": ["No such queue."]})
+        with _refused_as_field_error():
+            queue = policy.queue_check(
+                actor=request.user,
+                ticket=ticket,
+                queue=api_selectors.queue_get_active(slug=data["queue"]),
+                field="queue",
+            )
         ticket = services.ticket_escalate(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=data["reason"])
         return self._answer(ticket)
 
@@ -202,10 +222,8 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketMergeInputSerializer, request.data)
-        try:
-            target = selectors.ticket_get_for_user(user=request.user, ticket_id=data["target_id"])
-        except Http404:
-            raise exceptions.ValidationError({"target_id": ["No such ticket."]}) from None
+        with _refused_as_field_error():
+            target = policy.merge_target_get(actor=request.user, target_id=data["target_id"], field="target_id")
         target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=request.user)
         return self._answer(target)
 

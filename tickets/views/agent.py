@@ -3,15 +3,17 @@
 import functools
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
-from tickets import macros, selectors, services, workspace, workspace_services
+from helpdesk.lib.redirects import safe_next_url
+from tickets import macros, policy, selectors, services, workspace, workspace_services
 from tickets.forms import (
     AgentReplyForm,
     AssignForm,
@@ -42,10 +44,10 @@ def _agents_for(qids: list[int]) -> Any:
     )
 
 
-def _list_params(request: HttpRequest) -> Any:
-    """The GET parameters, with a saved view's stored filters applied when
-    `saved` is given (explicit parameters win)."""
-    params = request.GET.copy()
+def _list_params(request: HttpRequest, query: QueryDict) -> Any:
+    """The list's parameters, with a saved view's stored filters applied
+    when `saved` is given (explicit parameters win)."""
+    params = query.copy()
     saved = None
     if params.get("saved", "").isdigit():
         saved = workspace.saved_view_get_for_user(user=request.user, view_id=int(params["saved"]))
@@ -61,7 +63,20 @@ def _list_params(request: HttpRequest) -> Any:
 def agent_ticket_list(request: HttpRequest) -> HttpResponse:
     """The workspace list: a built-in view (or saved view), filters, sort,
     search, keyset pages; `?partial=results` (htmx) renders only the table."""
-    params, saved = _list_params(request)
+    return _ticket_list_response(request, request.GET)
+
+
+def _ticket_list_response(
+    request: HttpRequest,
+    query: QueryDict,
+    *,
+    bulk_form: BulkForm | None = None,
+    bulk_next: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The list for `query`; a bound `bulk_form` shows its errors in the
+    bulk bar (the list the agent came from, with their selection kept)."""
+    params, saved = _list_params(request, query)
     queues = list(selectors.queue_list_for_user(user=request.user))
     qids = [q.pk for q in queues]
     agents = list(_agents_for(qids))
@@ -103,14 +118,16 @@ def agent_ticket_list(request: HttpRequest) -> HttpResponse:
         "saved": saved,
         "save_form": SavedViewForm(),
         "filters_json": json.dumps(filters_for_save),
-        "bulk_form": BulkForm(agents=agents),
+        "bulk_form": bulk_form if bulk_form is not None else BulkForm(agents=agents),
+        "bulk_next": bulk_next,
+        "selected_ids": set(bulk_form.selected_ids()) if bulk_form is not None else set(),
         "query_string": nav.urlencode(),
         "htmx_available": htmx_available(),
     }
     template = "tickets/agent/ticket_list.html"
     if request.htmx and params.get("partial") == "results":
         template += "#results"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def _queue_label(view: str, queues: Any) -> str:
@@ -184,26 +201,36 @@ def agent_saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 @staff_required
 def agent_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk actions; merge first shows a confirmation page. Each ticket is
-    done on its own and the summary lists every failure with its reason."""
+    done on its own and the summary lists every failure with its reason.
+    Bad input (a missing value, a merge target you cannot see) goes back to
+    the list with the error next to the field."""
+    list_url = reverse("tickets:agent-ticket-list")
+    back = safe_next_url(request, request.POST.get("next"), list_url) or list_url
     form = BulkForm(request.POST, agents=_agents_for(workspace.visible_queue_ids(user=request.user)))
-    back = request.POST.get("next") or reverse("tickets:agent-ticket-list")
-    if not back.startswith("/"):
-        back = reverse("tickets:agent-ticket-list")
+    if form.is_valid() and form.cleaned_data["action"] == "merge":
+        try:
+            target = policy.merge_target_get(
+                actor=request.user, target_id=form.cleaned_data["merge_target"], field="merge_target"
+            )
+        except policy.Refused as exc:
+            form.add_error(exc.field, exc.message)
     if not form.is_valid():
-        return render(request, "tickets/agent/bulk_result.html", {"form": form, "back": back}, status=400)
+        return _bulk_errors(request, form, back)
     ids = form.cleaned_data["ids"]
     if form.cleaned_data["action"] == "merge" and not form.cleaned_data["confirm"]:
         tickets = list(selectors.ticket_list_for_user(user=request.user).filter(pk__in=ids).order_by("pk"))
-        target_id = form.cleaned_data["merge_target"]
-        target = selectors.ticket_list_for_user(user=request.user).filter(pk=target_id).first()
         return render(
             request,
             "tickets/agent/bulk_merge_confirm.html",
-            {"form": form, "tickets": tickets, "target": target, "target_id": target_id, "back": back},
+            {"form": form, "tickets": tickets, "target": target, "target_id": target.pk, "back": back},
         )
-    results = workspace_services.tickets_bulk_apply(
-        user=request.user, ticket_ids=ids, action=form.cleaned_data["action"], value=form.value_for(request.user)
-    )
+    try:
+        results = workspace_services.tickets_bulk_apply(
+            user=request.user, ticket_ids=ids, action=form.cleaned_data["action"], value=form.value_for(request.user)
+        )
+    except policy.Refused as exc:
+        form.add_error(exc.field, exc.message)
+        return _bulk_errors(request, form, back)
     return render(
         request,
         "tickets/agent/bulk_result.html",
@@ -215,6 +242,14 @@ def agent_bulk(request: HttpRequest) -> HttpResponse:
             "back": back,
         },
     )
+
+
+def _bulk_errors(request: HttpRequest, form: BulkForm, back: str) -> HttpResponse:
+    """The list the agent came from (`back`), its bulk bar showing the
+    errors; 400 so scripts see the refusal."""
+    parts = urlsplit(back)
+    query = QueryDict(parts.query) if parts.path == reverse("tickets:agent-ticket-list") else QueryDict()
+    return _ticket_list_response(request, query, bulk_form=form, bulk_next=back, status=400)
 
 
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:
@@ -249,11 +284,11 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "assign_form": forms.get("assign_form")
         or AssignForm(
             initial={"assignee": ticket.assignee_id},
-            members=selectors.assignee_list_for_ticket(user=user, ticket=ticket),
+            members=policy.assignee_choices(actor=user, ticket=ticket),
         ),
         "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
         "queue_form": forms.get("queue_form")
-        or QueueMoveForm(initial={"queue": ticket.queue_id}, queues=selectors.queue_list_for_user(user=user)),
+        or QueueMoveForm(initial={"queue": ticket.queue_id}, queues=policy.queue_choices(actor=user, ticket=ticket)),
         "tags_form": forms.get("tags_form") or TagsForm(),
         "time_form": forms.get("time_form") or TimeEntryForm(),
         "is_closed": ticket.status == Ticket.Status.CLOSED,
@@ -361,7 +396,7 @@ def agent_ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
     data = request.POST.copy()
     if data.get("assignee") == "me":
         data["assignee"] = str(request.user.pk)
-    form = AssignForm(data, members=selectors.assignee_list_for_ticket(user=request.user, ticket=ticket))
+    form = AssignForm(data, members=policy.assignee_choices(actor=request.user, ticket=ticket))
     if form.is_valid():
         try:
             ticket = services.ticket_assign(
@@ -400,7 +435,7 @@ def agent_ticket_queue(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Move to another queue; between support and service this is an
     escalation and needs a reason (shown next to the field if missing)."""
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
-    form = QueueMoveForm(request.POST, queues=selectors.queue_list_for_user(user=request.user))
+    form = QueueMoveForm(request.POST, queues=policy.queue_choices(actor=request.user, ticket=ticket))
     if form.is_valid():
         queue, reason = form.cleaned_data["queue"], form.cleaned_data["reason"]
         try:
@@ -489,5 +524,7 @@ def agent_kb_suggest(request: HttpRequest) -> HttpResponse:
     if _kb_available():
         from knowledge_base import selectors as kb_selectors
 
-        articles = kb_selectors.article_suggest_for_user(user=request.user, query=query, limit=8)
+        # Search rows wrap the article (rank, snippet); the partial lists articles.
+        results = kb_selectors.article_suggest_for_user(user=request.user, query=query, limit=8)
+        articles = [r.article for r in results]
     return render(request, "tickets/agent/kb_links.html", {"articles": articles, "query": query})

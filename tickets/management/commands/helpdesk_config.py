@@ -32,7 +32,9 @@ class Command(BaseCommand):
             return
         document = self._read(options["file"])
         try:
-            report = config.config_apply(document, dry_run=options["dry_run"])
+            # The operator at the command line acts as a superuser; the
+            # last-admin rule still holds (accounts.policy).
+            report = config.config_apply(document, dry_run=options["dry_run"], actor=None)
         except config.ConfigInvalid as exc:
             for problem in exc.problems:
                 self.stderr.write(f"  {problem}")

@@ -1,0 +1,109 @@
+"""Who may do what to which ticket: the one module the pages, the bulk
+actions and the API all ask (docs/access-control.md).
+
+Seeing a ticket is `selectors.ticket_visibility_q`. An action touches more
+than its ticket: a merge touches its target, an assignment its assignee, an
+escalation its destination queue. Each of those is decided here, so no path
+can check the ticket and forget the other object.
+
+Refusals are `Refused` errors naming the input field they are about; pages
+show them next to that field, the API answers a 400 keyed by it.
+"""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from helpdesk.lib.exceptions import ApplicationError
+from tickets import selectors, workflow
+from tickets.models import Queue, Ticket
+
+
+class Refused(ApplicationError):
+    """An action refused because of one of its inputs (`field`)."""
+
+    code = "refused"
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str, code: str | None = None):
+        super().__init__(message, code=code, extra={"field": field})
+        self.field = field
+
+
+# --- status moves ---------------------------------------------------------------
+
+
+def transition_check(*, actor_role: str, current: str, target: str) -> None:
+    """The state machine's table, narrowed by role: customers may only mark
+    their ticket solved (a reply reopens it, through the reply service).
+
+    Raises workflow.InvalidTransition (409)."""
+    workflow.check_actor_may_transition(actor_role=actor_role, current=current, target=target)
+
+
+# --- merge ------------------------------------------------------------------------
+
+
+def merge_target_get(*, actor: Any, target_id: Any, field: str) -> Ticket:
+    """The ticket `actor` may merge into: one they may see, by the same
+    predicate as every page (a merge shows the source's messages to the
+    target's requester, so an unseen target would leak them).
+
+    Raises Refused(field) for a missing, unseen, spam or deleted target."""
+    try:
+        target = selectors.ticket_get_for_user(user=actor, ticket_id=target_id)
+    except Http404:
+        raise Refused(f"There is no ticket #{target_id} that you can see.", field=field, code="not_found") from None
+    if target.is_spam or target.is_deleted:
+        raise Refused(f"Ticket #{target.pk} is in spam or trash; choose another.", field=field, code="invalid_merge")
+    return target
+
+
+# --- assignment -------------------------------------------------------------------
+
+
+def assignee_choices(*, actor: Any, ticket: Ticket) -> QuerySet[User]:
+    """Who `actor` may assign `ticket` to: active staff in its queue, and
+    the actor themselves (a manager may take a ticket outside their queues)."""
+    return selectors.assignee_list_for_ticket(user=actor, ticket=ticket)
+
+
+def assignee_check(*, actor: Any, ticket: Ticket, assignee: User | None, field: str) -> None:
+    """Raises Refused(field) unless `assignee` is None (unassign) or one of
+    `assignee_choices`."""
+    if assignee is None:
+        return
+    if not assignee_choices(actor=actor, ticket=ticket).filter(pk=assignee.pk).exists():
+        raise Refused(
+            f"{assignee.display_name} is not an active agent of the queue {ticket.queue.name}.",
+            field=field,
+            code="invalid_assignee",
+        )
+
+
+# --- queue moves and escalation ----------------------------------------------------
+
+
+def queue_choices(*, actor: Any, ticket: Ticket) -> QuerySet[Queue]:
+    """The queues `actor` may move `ticket` to: any active queue they work
+    in (managers and admins: every active queue), and, for an escalation
+    between the functions (SPEC 3), any active queue of the other kind; a
+    support agent is rarely a member of the service queues. A same-kind
+    queue they do not work in is refused."""
+    own = selectors.queue_list_for_user(user=actor)
+    if getattr(actor, "is_manager_role", False) or not getattr(actor, "is_staff_role", False):
+        return own
+    return Queue.objects.filter(Q(pk__in=own.values("pk")) | ~Q(kind=ticket.kind), is_active=True)
+
+
+def queue_check(*, actor: Any, ticket: Ticket, queue: Queue | None, field: str) -> Queue:
+    """Raises Refused(field) unless `queue` is one of `queue_choices`."""
+    if queue is None or not queue_choices(actor=actor, ticket=ticket).filter(pk=queue.pk).exists():
+        raise Refused(
+            "No such queue among those you may move this ticket to (your queues, or one of the other kind).",
+            field=field,
+            code="invalid_queue",
+        )
+    return queue
