@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("tickets.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("privacy.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

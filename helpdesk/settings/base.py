@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apikeys",
     "mail",
     "webhooks",
+    "privacy",
 ]
 
 MIDDLEWARE = [
