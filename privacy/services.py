@@ -17,7 +17,6 @@ from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import User
 from apikeys.models import ApiToken
@@ -262,7 +261,7 @@ def _erase_logins(subject: User) -> dict[str, int]:
 def _session_user(session: Session) -> str | None:
     try:
         return str(session.get_decoded().get("_auth_user_id"))
-    except Exception:  # noqa: BLE001 - a corrupt session is not this person's
+    except Exception:  # a corrupt session is not this person's
         return None
 
 
