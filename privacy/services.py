@@ -265,7 +265,18 @@ def _session_user(session: Session) -> str | None:
         return None
 
 
+def _erase_sole_organisation(subject: User, pattern: re.Pattern[str] | None) -> None:
+    """An organisation is the customer company's data and stays, unless the
+    person is its only member and its name carries their name."""
+    org = subject.organisation
+    if org is None or org.members.exclude(pk=subject.pk).exists():
+        return
+    if scrub(org.name, pattern) != org.name:
+        type(org).objects.filter(pk=org.pk).update(name=f"Erased organisation #{org.pk}")
+
+
 def _pseudonymise(subject: User, pattern: re.Pattern[str] | None) -> None:
+    _erase_sole_organisation(subject, pattern)
     pseudo = pseudonym_email(subject.pk)
     subject.email = subject.username = pseudo
     subject.name = pseudonym_name(subject.pk)

@@ -41,7 +41,8 @@ BEGIN
     THEN
         FOREACH k IN ARRAY redactable LOOP
             IF (NEW.data -> k) IS DISTINCT FROM (OLD.data -> k)
-               AND NOT (OLD.data ? k AND NEW.data -> k = '"{ERASED}"'::jsonb) THEN
+               AND NOT COALESCE(OLD.data ? k AND NEW.data ? k AND NEW.data -> k = '"{ERASED}"'::jsonb, false)
+            THEN
                 RAISE EXCEPTION 'tickets_ticketevent redaction may only blank listed keys (%)', k
                     USING ERRCODE = 'insufficient_privilege';
             END IF;
@@ -84,7 +85,8 @@ def _sqlite_same(key: str) -> str:
     path = f"'$.{key}'"
     return (
         f"(json_extract(NEW.data, {path}) IS json_extract(OLD.data, {path})"
-        f" OR (json_type(OLD.data, {path}) IS NOT NULL AND json_extract(NEW.data, {path}) = '{ERASED}'))"
+        f" OR IFNULL(json_type(OLD.data, {path}) IS NOT NULL AND json_type(NEW.data, {path}) = 'text'"
+        f" AND json_extract(NEW.data, {path}) = '{ERASED}', 0))"
     )
 
 
