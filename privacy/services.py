@@ -173,9 +173,9 @@ def _erase_tickets(
 
 
 def _redact_events(subject: User, email: str, ticket_ids: list[int]) -> list[int]:
-    """Blank free text on the person's tickets and in events they acted,
-    and their address in assignment events. The event trigger admits this
-    UPDATE only with the session flag and only of these keys (privacy
+    """Blank free text on the tickets about the person and in events they
+    acted, and their address in assignment events. The event trigger admits
+    this UPDATE only with the session flag and only of these keys (privacy
     migration 0002)."""
     free_text = [k for k in EVENT_REDACTABLE_KEYS if k != "to_email"]
     changed: list[int] = []
@@ -186,9 +186,11 @@ def _redact_events(subject: User, email: str, ticket_ids: list[int]) -> list[int
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('helpdesk.event_redaction', 'on', true)")
     try:
+        about = set(ticket_ids)
         for e in candidates:
             data = e.data or {}
-            new = redact_event_data(data, keys=free_text)
+            mine = e.ticket_id in about or e.actor_id == subject.pk
+            new = redact_event_data(data, keys=free_text) if mine else dict(data)
             if str(data.get("to_email") or "").lower() == email.lower():
                 new = redact_event_data(new, keys=["to_email"])
             if new != data:
@@ -210,21 +212,29 @@ def _redact_events(subject: User, email: str, ticket_ids: list[int]) -> list[int
     return changed
 
 
-def _erase_mail(subject: User, pattern: re.Pattern[str] | None, ticket_ids: list[int]) -> dict[str, int]:
+def _erase_mail(
+    subject: User, pattern: re.Pattern[str] | None, about_ids: list[int], ticket_ids: list[int]
+) -> dict[str, int]:
     """Raw e-mails they sent (or that reached their tickets) lose the raw
     bytes and headers; dedupe keys stay so a redelivery is still a
     duplicate. The outbox: mails to them are deleted, mails about their
     tickets keep only their envelope."""
     inbound = InboundMessage.objects.filter(
-        Q(from_address__iexact=subject.email) | Q(result_message__author=subject) | Q(ticket_id__in=ticket_ids)
+        Q(from_address__iexact=subject.email) | Q(result_message__author=subject) | Q(ticket_id__in=about_ids)
     )
     inbound_count = inbound.update(raw=b"", from_address="", subject=ERASED)
     for m in InboundMessage.objects.filter(reason__icontains=subject.email).only("pk", "reason"):
         InboundMessage.objects.filter(pk=m.pk).update(reason=scrub(m.reason, pattern))
     deleted, _ = Notification.objects.filter(recipient=subject).delete()
-    about = Notification.objects.filter(ticket_id__in=ticket_ids)
+    about = Notification.objects.filter(ticket_id__in=about_ids)
     about.filter(status=Notification.Status.PENDING).update(status=Notification.Status.SKIPPED, last_error=ERASED)
     about_count = about.update(subject=ERASED, body=ERASED, body_html="")
+    # Tickets a staff person only worked on: their name leaves the mails.
+    worked = Notification.objects.filter(ticket_id__in=ticket_ids).exclude(ticket_id__in=about_ids)
+    for n in worked.only("pk", "subject", "body", "body_html"):
+        fields = {f: scrub(getattr(n, f), pattern) for f in ("subject", "body", "body_html")}
+        if any(fields[f] != getattr(n, f) for f in fields):
+            Notification.objects.filter(pk=n.pk).update(**fields)
     NotificationPreference.objects.filter(user=subject).delete()
     return {"emails_erased": inbound_count, "notifications_deleted": deleted, "notifications_blanked": about_count}
 
@@ -338,7 +348,12 @@ def person_erase(
     whole, parts = identifiers_of(email=email, names=[subject.name, f"{subject.first_name} {subject.last_name}"])
     pattern = scrub_pattern(whole, parts)
     ids = selectors.person_ticket_ids(user=subject)
-    ticket_ids = sorted(set(ids["requested"]) | set(ids["cc"]) | set(ids["authored"]))
+    # Tickets about the person (requested, CC'd, written on as a customer)
+    # lose free text wholesale; tickets a staff person only worked on are
+    # scrubbed of their name and address.
+    customer_on = Message.objects.filter(author=subject, author_role=Message.AuthorRole.CUSTOMER)
+    about_ids = sorted(set(ids["requested"]) | set(ids["cc"]) | set(customer_on.values_list("ticket_id", flat=True)))
+    ticket_ids = sorted(set(about_ids) | set(ids["authored"]))
 
     counts: dict[str, Any] = {"tickets": len(ticket_ids)}
     messages = _erase_messages(subject, pattern, ticket_ids)
@@ -346,8 +361,8 @@ def person_erase(
     touched = messages.pop("touched_tickets")
     counts.update(messages)
     counts["ccs_removed"] = _erase_tickets(subject, actor, pattern, ids)
-    counts["events_redacted"] = len(_redact_events(subject, email, ticket_ids))
-    counts.update(_erase_mail(subject, pattern, ticket_ids))
+    counts["events_redacted"] = len(_redact_events(subject, email, about_ids))
+    counts.update(_erase_mail(subject, pattern, about_ids, ticket_ids))
     counts["kb_articles_scrubbed"] = _erase_kb(subject, pattern, ticket_ids)
     counts.update(_erase_logins(subject))
     _scrub_saved_filters(pattern, email)

@@ -165,3 +165,31 @@ def test_stored_files_survive_a_rolled_back_erasure(history, settings, monkeypat
         services.person_erase(subject_id=history.person.pk, actor=history.admin, via="api")
     assert file_hits(str(settings.MEDIA_ROOT), [MARKER])
     assert User.objects.get(pk=history.person.pk).email == EMAIL
+
+
+def test_erasing_an_agent_keeps_their_replies_without_their_name(
+    history, django_capture_on_commit_callbacks, celery_eager
+):
+    """Staff messages are work product: kept, scrubbed of the agent's name;
+    the agent's address leaves assignment events and the outbox."""
+    agent = history.agent
+    User.objects.filter(pk=agent.pk).update(name="Quincy Agentworth")
+    agent.refresh_from_db()
+    from tickets import services as ticket_services
+
+    ticket_services.message_post(
+        ticket_id=history.other_ticket.pk, author=agent, body="Regards, Quincy Agentworth (agent)"
+    )
+    needles = [agent.email, "Quincy", "Agentworth"]
+    ids = [history.portal_ticket.pk, history.other_ticket.pk]
+    before = metrics_snapshot(ids)
+    assert database_hits(needles)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.person_erase(subject_id=agent.pk, actor=history.admin, via="page")
+    assert database_hits(needles) == []
+    reply = history.other_ticket.messages.get(author=agent, body__startswith="Regards")
+    assert reply.body == "Regards, [erased] (agent)"
+    assert history.portal_ticket.messages.filter(author=agent, body__startswith="Hi Zelda, we are on it").exists()
+    # The customer's own words on the tickets the agent worked are untouched.
+    assert history.portal_ticket.messages.filter(author=history.person, body__contains=MARKER).count() == 2
+    assert metrics_snapshot(ids) == before
