@@ -342,7 +342,10 @@ def person_erase(
     ConfirmationMismatch (confirm_email given and different),
     LastAdminRefused (the last active admin), User.DoesNotExist.
     """
-    subject = User.objects.select_for_update(no_key=True).get(pk=subject_id)
+    # FOR UPDATE (not NO KEY): it conflicts with the KEY SHARE lock every
+    # insert referencing the person takes, so a reply or event being
+    # written for them right now commits first and is then erased here.
+    subject = User.objects.select_for_update().get(pk=subject_id)
     _check_may_erase(subject, actor, confirm_email)
     email = subject.email
     whole, parts = identifiers_of(email=email, names=[subject.name, f"{subject.first_name} {subject.last_name}"])
