@@ -15,7 +15,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 
 from accounts.models import User
@@ -43,6 +43,7 @@ from tickets.search import ticket_search_refresh
 from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
+DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 class LastAdminRefused(Conflict):
@@ -121,7 +122,7 @@ def _erase_messages(subject: User, pattern: re.Pattern[str] | None, ticket_ids: 
     address scrubbed. Returns counts and the files to delete on commit."""
     own = Message.objects.filter(author=subject, author_role=Message.AuthorRole.CUSTOMER)
     own_ids = list(own.values_list("pk", flat=True))
-    own.update(body=ERASED, email_message_id="")
+    erased_count = own.exclude(body=ERASED).update(body=ERASED, email_message_id="")
     attachments = Attachment.objects.filter(message_id__in=own_ids)
     files = [a.file.name for a in attachments if a.file]
     attachment_count = attachments.count()
@@ -147,7 +148,7 @@ def _erase_messages(subject: User, pattern: re.Pattern[str] | None, ticket_ids: 
         if name != a.filename:
             Attachment.objects.filter(pk=a.pk).update(filename=name)
     return {
-        "messages_erased": len(own_ids),
+        "messages_erased": erased_count,
         "messages_scrubbed": scrubbed,
         "attachments_deleted": attachment_count,
         "files": files,
@@ -160,7 +161,7 @@ def _erase_tickets(
 ) -> int:
     """Subjects of requested tickets are the person's words; CC
     memberships end through the ticket service (a ccs.changed event)."""
-    Ticket.objects.filter(pk__in=ids["requested"]).update(subject=ERASED)
+    Ticket.objects.filter(pk__in=ids["requested"]).exclude(subject=ERASED).update(subject=ERASED)
     for t in Ticket.objects.filter(pk__in=ids["authored"]).exclude(pk__in=ids["requested"]).only("pk", "subject"):
         subject_text = scrub(t.subject, pattern)
         if subject_text != t.subject:
@@ -222,11 +223,11 @@ def _erase_mail(
     inbound = InboundMessage.objects.filter(
         Q(from_address__iexact=subject.email) | Q(result_message__author=subject) | Q(ticket_id__in=about_ids)
     )
-    inbound_count = inbound.update(raw=b"", from_address="", subject=ERASED)
+    inbound_count = inbound.exclude(subject=ERASED, from_address="").update(raw=b"", from_address="", subject=ERASED)
     for m in InboundMessage.objects.filter(reason__icontains=subject.email).only("pk", "reason"):
         InboundMessage.objects.filter(pk=m.pk).update(reason=scrub(m.reason, pattern))
     deleted, _ = Notification.objects.filter(recipient=subject).delete()
-    about = Notification.objects.filter(ticket_id__in=about_ids)
+    about = Notification.objects.filter(ticket_id__in=about_ids).exclude(body=ERASED)
     about.filter(status=Notification.Status.PENDING).update(status=Notification.Status.SKIPPED, last_error=ERASED)
     about_count = about.update(subject=ERASED, body=ERASED, body_html="")
     # Tickets a staff person only worked on: their name leaves the mails.
@@ -326,7 +327,9 @@ def _scrub_saved_filters(pattern: re.Pattern[str] | None, email: str) -> None:
         SavedView.objects.filter(pk=view.pk).update(filters=scrub_json(view.filters, pattern))
 
 
-@transaction.atomic
+ERASE_ATTEMPTS = 3
+
+
 def person_erase(
     *, subject_id: int, actor: User | None, via: str, confirm_email: str | None = None
 ) -> PrivacyAuditEvent:
@@ -336,28 +339,73 @@ def person_erase(
     files, raw e-mails, CCs, KB comments, tokens, sessions, free text in
     event payloads) and records one `person.erased` audit row without any
     personal data. Metrics are unchanged: no event is removed or retimed.
-    Files are deleted from storage after the commit.
+    Files are deleted from storage after the commit. One transaction,
+    retried (whole) when PostgreSQL breaks a deadlock with a concurrent
+    write about the person.
 
     Raises PermissionDenied (actor not an admin), AlreadyErased,
     ConfirmationMismatch (confirm_email given and different),
     LastAdminRefused (the last active admin), User.DoesNotExist.
     """
-    # FOR UPDATE (not NO KEY): it conflicts with the KEY SHARE lock every
-    # insert referencing the person takes, so a reply or event being
-    # written for them right now commits first and is then erased here.
-    subject = User.objects.select_for_update().get(pk=subject_id)
+    for attempt in range(1, ERASE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _person_erase_once(subject_id=subject_id, actor=actor, via=via, confirm_email=confirm_email)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != DEADLOCK or attempt == ERASE_ATTEMPTS:
+                raise
+            logger.warning("privacy: erasure of user #%s hit a deadlock, retrying", subject_id)
+    raise AssertionError("unreachable")
+
+
+def _about_ids(subject_id: int) -> tuple[dict[str, list[int]], list[int]]:
+    """The person's ticket ids, and those about them (requested, CC'd,
+    written on as a customer): the latter lose free text wholesale, tickets
+    a staff person only worked on are scrubbed of their name."""
+    subject = User(pk=subject_id)
+    ids = selectors.person_ticket_ids(user=subject)
+    customer_on = Message.objects.filter(author_id=subject_id, author_role=Message.AuthorRole.CUSTOMER)
+    about = set(ids["requested"]) | set(ids["cc"]) | set(customer_on.values_list("ticket_id", flat=True))
+    return ids, sorted(about)
+
+
+def _person_erase_once(
+    *, subject_id: int, actor: User | None, via: str, confirm_email: str | None
+) -> PrivacyAuditEvent:
+    subject = _lock_person(subject_id)
     _check_may_erase(subject, actor, confirm_email)
     email = subject.email
     whole, parts = identifiers_of(email=email, names=[subject.name, f"{subject.first_name} {subject.last_name}"])
     pattern = scrub_pattern(whole, parts)
-    ids = selectors.person_ticket_ids(user=subject)
-    # Tickets about the person (requested, CC'd, written on as a customer)
-    # lose free text wholesale; tickets a staff person only worked on are
-    # scrubbed of their name and address.
-    customer_on = Message.objects.filter(author=subject, author_role=Message.AuthorRole.CUSTOMER)
-    about_ids = sorted(set(ids["requested"]) | set(ids["cc"]) | set(customer_on.values_list("ticket_id", flat=True)))
-    ticket_ids = sorted(set(about_ids) | set(ids["authored"]))
+    counts, files = _erase_content(subject, actor, pattern, email)
+    _pseudonymise(subject, pattern)
+    audit = PrivacyAuditEvent.objects.create(
+        kind=PrivacyAuditEvent.Kind.ERASED, subject=subject, actor=actor, via=via, data=counts
+    )
+    transaction.on_commit(lambda: _files_delete(files))
+    transaction.on_commit(lambda: _sweep_enqueue(subject.pk))
+    return audit
 
+
+def _lock_person(subject_id: int) -> User:
+    """Lock order as the ticket services take it: the tickets about the
+    person first, then the person. Their row is locked FOR UPDATE (not NO
+    KEY), which conflicts with the KEY SHARE lock of an immediate foreign
+    key check, so such a write in flight commits first. Django's foreign
+    keys are checked at commit, though: a ticket being created for them
+    right now can still commit after the erasure; the sweep catches it."""
+    _ids, about_ids = _about_ids(subject_id)
+    list(Ticket.objects.select_for_update(no_key=True).filter(pk__in=about_ids).order_by("pk").values_list("pk"))
+    return User.objects.select_for_update().get(pk=subject_id)
+
+
+def _erase_content(
+    subject: User, actor: User | None, pattern: re.Pattern[str] | None, email: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Every erasure step but the user row itself; idempotent (a second run
+    changes nothing and counts zeros)."""
+    ids, about_ids = _about_ids(subject.pk)  # again: the locks may have waited
+    ticket_ids = sorted(set(about_ids) | set(ids["authored"]))
     counts: dict[str, Any] = {"tickets": len(ticket_ids)}
     messages = _erase_messages(subject, pattern, ticket_ids)
     files = messages.pop("files")
@@ -369,13 +417,41 @@ def person_erase(
     counts["kb_articles_scrubbed"] = _erase_kb(subject, pattern, ticket_ids)
     counts.update(_erase_logins(subject))
     _scrub_saved_filters(pattern, email)
-    _pseudonymise(subject, pattern)
     ticket_search_refresh(ticket_ids=sorted(set(ticket_ids) | set(touched)))
-    audit = PrivacyAuditEvent.objects.create(
-        kind=PrivacyAuditEvent.Kind.ERASED, subject=subject, actor=actor, via=via, data=counts
-    )
+    return counts, files
+
+
+SWEEP_DELAY_S = 120
+
+
+def _sweep_enqueue(subject_id: int) -> None:
+    from privacy import tasks  # tasks import services
+
+    try:
+        tasks.erasure_sweep.apply_async(kwargs={"subject_id": subject_id}, countdown=SWEEP_DELAY_S, retry=False)
+    except Exception:  # a broker outage must not undo the erasure; re-run by hand
+        logger.warning("privacy: sweep of user #%s not enqueued", subject_id, exc_info=True)
+
+
+@transaction.atomic
+def person_erase_sweep(*, subject_id: int) -> dict[str, Any] | None:
+    """Erase again what reached an erased person after their erasure (a
+    write that was in flight then). Without their identity only content
+    tied to their row is found: their messages and files, requested
+    tickets, CCs, e-mails that became their messages, their tokens and
+    sessions. Writes a `person.erased` audit row (via "sweep") only when
+    it found something. Returns the counts, or None if not erased."""
+    subject = _lock_person(subject_id)
+    if not person_is_erased(subject):
+        return None
+    counts, files = _erase_content(subject, None, None, subject.email)
     transaction.on_commit(lambda: _files_delete(files))
-    return audit
+    found = {k: v for k, v in counts.items() if k != "tickets" and v}
+    if found:
+        PrivacyAuditEvent.objects.create(
+            kind=PrivacyAuditEvent.Kind.ERASED, subject=subject, actor=None, via="sweep", data=counts
+        )
+    return counts
 
 
 def _files_delete(names: list[str]) -> None:

@@ -193,3 +193,18 @@ def test_erasing_an_agent_keeps_their_replies_without_their_name(
     # The customer's own words on the tickets the agent worked are untouched.
     assert history.portal_ticket.messages.filter(author=history.person, body__contains=MARKER).count() == 2
     assert metrics_snapshot(ids) == before
+
+
+def test_erasure_schedules_a_sweep_after_commit(history, django_capture_on_commit_callbacks, monkeypatch):
+    """The sweep for late writes is sent to the broker only after the commit,
+    with a delay (the Celery send is the boundary recorded here)."""
+    from privacy import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.erasure_sweep, "apply_async", lambda **kw: sent.append(kw))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.person_erase(subject_id=history.person.pk, actor=history.admin, via="api")
+    assert sent == []
+    for callback in callbacks:
+        callback()
+    assert {"kwargs": {"subject_id": history.person.pk}, "countdown": services.SWEEP_DELAY_S, "retry": False} in sent
