@@ -103,6 +103,13 @@ def test_command_exports_and_erases(history, tmp_path, capsys):
     assert User.objects.get(pk=history.person.pk).email.startswith("erased-")
     audit = PrivacyAuditEvent.objects.get(kind="person.erased")
     assert (audit.via, audit.actor_id) == ("command", history.admin.pk)
+    call_command("privacy_person", "sweep", str(history.person.pk))
+    assert "Swept user" in capsys.readouterr().out
+
+
+def test_command_sweep_refuses_a_person_not_erased(target):
+    with pytest.raises(CommandError, match="not erased"):
+        call_command("privacy_person", "sweep", str(target.pk))
 
 
 def test_command_refuses_a_non_admin_actor(target, manager):

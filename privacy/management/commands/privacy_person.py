@@ -1,4 +1,4 @@
-"""manage.py privacy_person export|erase <id or e-mail>."""
+"""manage.py privacy_person export|erase|sweep <id or e-mail>."""
 
 import json
 import sys
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = "Export a person's data as JSON, or erase the person (pseudonymous placeholder kept)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["export", "erase"])
+        parser.add_argument("action", choices=["export", "erase", "sweep"])
         parser.add_argument("person", help="user id or e-mail address")
         parser.add_argument("--output", "-o", help="export: write to this file instead of stdout")
         parser.add_argument("--actor", help="e-mail of the admin on whose behalf this runs (audited)")
@@ -30,6 +30,11 @@ class Command(BaseCommand):
         try:
             if options["action"] == "export":
                 self._export(person, actor, options["output"])
+            elif options["action"] == "sweep":
+                counts = services.person_erase_sweep(subject_id=person.pk)
+                if counts is None:
+                    raise CommandError(f"User #{person.pk} is not erased.")
+                self.stdout.write(f"Swept user #{person.pk}: {json.dumps(counts)}")
             else:
                 if not options["confirm"]:
                     raise CommandError("erase needs --confirm <the person's e-mail address>.")
