@@ -15,11 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
+from helpdesk.lib.throttle import Throttle
 from privacy import selectors, services
 from privacy.forms import EraseConfirmForm
 from privacy.models import PrivacyAuditEvent
 
 View = Callable[..., HttpResponse]
+# A full export is a heavy read: a person gets a few per hour.
+SELF_EXPORT_THROTTLE = Throttle(scope="privacy-self-export", limit=10, window=3600)
 
 
 def admin_required(view: View) -> View:
@@ -103,6 +106,10 @@ def my_data(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def my_data_export(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's own export, at once."""
+    """The signed-in person's own export, at once (10 per hour)."""
+    if SELF_EXPORT_THROTTLE.is_blocked(str(request.user.pk)):
+        messages.error(request, "You downloaded your data several times this hour; please try again later.")
+        return render(request, "privacy/my_data.html", {}, status=429)
+    SELF_EXPORT_THROTTLE.failure_record(str(request.user.pk))
     data = services.person_export_record(subject=request.user, actor=request.user, via="portal")
     return export_response(data, user_id=request.user.pk)

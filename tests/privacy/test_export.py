@@ -85,3 +85,11 @@ def test_portal_export_is_only_ever_ones_own(history, client):
 def test_anonymous_portal_export_redirects_to_login(client, db):
     response = client.get("/privacy/my-data/export/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_portal_export_is_throttled(history, client):
+    client.force_login(history.person)
+    for _ in range(10):
+        assert client.get("/privacy/my-data/export/").status_code == 200
+    refused = client.get("/privacy/my-data/export/")
+    assert refused.status_code == 429 and b"try again later" in refused.content
