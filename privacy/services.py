@@ -130,7 +130,9 @@ def _erase_messages(subject: User, pattern: re.Pattern[str] | None, ticket_ids: 
     # Other messages: those on the person's tickets, and any mentioning the
     # address or full name (an internal note elsewhere).
     mention = Q(ticket_id__in=ticket_ids)
-    if subject.email:
+    if pattern is None:  # the sweep: no identity left to look for
+        mention = Q(pk__in=[])
+    elif subject.email:
         mention |= Q(body__icontains=subject.email)
     if subject.name.strip():
         mention |= Q(body__icontains=subject.name.strip())
