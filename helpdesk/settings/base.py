@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apikeys",
     "mail",
     "webhooks",
+    "privacy",
 ]
 
 MIDDLEWARE = [

@@ -110,6 +110,10 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:kb-search", "GET"): OPEN,
     ("api:kb-article", "GET"): OPEN,
     ("api:kb-article-feedback", "POST"): AUTHED,
+    # Privacy (export / erasure of a person): admins only, and the matrix
+    # has no admin role (tests/privacy cover admins).
+    ("api:person-export", "GET"): (401, 403, 403, 403, 403, 403),
+    ("api:person-erase", "POST"): (401, 403, 403, 403, 403, 403),
     ("api:schema", "GET"): OPEN,
     ("api:docs", "GET"): OPEN,
     ("api:redoc", "GET"): OPEN,
@@ -194,6 +198,9 @@ def _request(endpoint, world, user, client):
         fmt = "multipart"
     elif name == "api:token-list" and endpoint.method == "POST":
         payload = {"name": "script"}
+    if name.startswith("api:person-"):
+        kwargs["user_id"] = world["users"]["customer"].pk
+        payload = {"confirm_email": world["users"]["customer"].email}
     if name == "api:kb-search":
         return client.get(reverse(name), {"q": "printer"})
     if name == "api:not-found":
