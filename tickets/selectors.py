@@ -36,10 +36,25 @@ def ticket_visibility_q(*, user: User) -> Q | None:
         return None
     if user.role == User.Role.AGENT:
         return Q(queue__in=Queue.objects.filter(members=user).values("pk"))
-    q = Q(requester=user) | Q(pk__in=Ticket.ccs.through.objects.filter(user_id=user.pk).values("ticket_id"))
+    q = Q(requester=user) | _cc_q(user)
     if user.organisation_id and user.organisation and user.organisation.shares_tickets:
         q |= Q(organisation_id=user.organisation_id)
     return q
+
+
+# A customer's CC'd tickets are read first (a customer has few): `requester =
+# X OR id = ANY(...)` lets PostgreSQL OR two indexes, where the subquery form
+# is estimated at half the table and walks the whole `ORDER BY` index
+# (114 ms -> a few ms for "My requests" at 100k tickets).
+CC_IDS_INLINE_MAX = 1000
+
+
+def _cc_q(user: User) -> Q:
+    through = Ticket.ccs.through.objects.filter(user_id=user.pk)
+    ids = list(through.values_list("ticket_id", flat=True)[: CC_IDS_INLINE_MAX + 1])
+    if len(ids) > CC_IDS_INLINE_MAX:
+        return Q(pk__in=through.values("ticket_id"))
+    return Q(pk__in=ids) if ids else Q(pk__in=[])
 
 
 def ticket_list_for_user(*, user: Any, include_hidden: bool = False) -> QuerySet[Ticket]:
