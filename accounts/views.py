@@ -217,9 +217,16 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
 # --- the signed-in customer's own account ------------------------------------------
 
 
-def _profile_page(request: HttpRequest, **forms: object) -> HttpResponse:
+def _customer(request: HttpRequest) -> User:
+    """The signed-in user (the views are behind login_required)."""
     user = request.user
-    assert isinstance(user, User)
+    if not isinstance(user, User):  # pragma: no cover - login_required ran
+        raise PermissionError("sign in first")
+    return user
+
+
+def _profile_page(request: HttpRequest, **forms: object) -> HttpResponse:
+    user = _customer(request)
     context = {
         "profile_form": ProfileForm(initial={"name": user.name, "language": user.language}),
         "email_form": EmailChangeForm(),
@@ -234,8 +241,7 @@ def _profile_page(request: HttpRequest, **forms: object) -> HttpResponse:
 def profile_view(request: HttpRequest) -> HttpResponse:
     """Name and language (POST); shows the e-mail and password forms and
     links to the e-mail notification settings."""
-    user = request.user
-    assert isinstance(user, User)
+    user = _customer(request)
     if request.method == "POST":
         form = ProfileForm(request.POST)
         if not form.is_valid():
@@ -250,8 +256,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile_email_view(request: HttpRequest) -> HttpResponse:
     """Ask to change the address: a link goes to the new one."""
-    user = request.user
-    assert isinstance(user, User)
+    user = _customer(request)
     form = EmailChangeForm(request.POST)
     if form.is_valid():
         email = form.cleaned_data["email"]
@@ -293,8 +298,7 @@ def email_change_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @login_required
 def profile_password_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = _customer(request)
     form = PasswordChangeForm(user, request.POST)
     if not form.is_valid():
         return _profile_page(request, password_form=form)
