@@ -31,3 +31,36 @@ def only_mail_to(address: str):
     assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
     assert mail.outbox[0].to == [address]
     return mail.outbox[0]
+
+
+def parsed(message):
+    """The sent message as the recipient's mail client reads it (real MIME
+    bytes parsed back), and its text body."""
+    from email import policy
+    from email.parser import BytesParser
+
+    msg = BytesParser(policy=policy.default).parsebytes(message.message().as_bytes())
+    return msg, msg.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def email_customer(settings, queue):
+    """A customer who first wrote by e-mail: the inbound pipeline created
+    their ticket and stored them as an inactive user (real MIME)."""
+    from accounts.models import User
+    from mail import services as mail_services
+    from tests.mail.conftest import mime
+
+    queue.inbound_email = "support@acme.test"
+    queue.save(update_fields=["inbound_email"])
+    settings.DEFAULT_FROM_EMAIL = "helpdesk@acme.test"
+    settings.HELPDESK_MAIL_REPLY_ADDRESS = "support@acme.test"
+    settings.HELPDESK_MAIL_DEFAULT_QUEUE = queue.slug
+    settings.HELPDESK_INBOUND_PROCESS = "inline"
+    raw = mime(sender="Erin Example <erin@customer.example>", subject="Router keeps rebooting")
+    inbound = mail_services.inbound_receive(raw, source="http")
+    assert inbound.ticket_id, inbound.reason
+    user = User.objects.get(email="erin@customer.example")
+    assert not user.is_active and not user.has_usable_password()
+    mail.outbox.clear()
+    return user
