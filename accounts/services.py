@@ -313,34 +313,32 @@ def email_change_request(*, user: User, new_email: str) -> None:
     )
 
 
-@transaction.atomic
 def email_change_confirm(*, user: User, new_email: str) -> User:
-    """Apply a confirmed address change and notify the old address.
+    """Apply a confirmed address change, then tell the old address.
 
     Raises EmailChangeRefused if another account took the address since.
     """
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
-    old = user.email
-    user.email = user.username = new_email
-    user.email_confirmed_at = timezone.now()
-    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-        raise EmailChangeRefused("This address is no longer available.")
+    refused = EmailChangeRefused("This address is no longer available.")
     try:
         with transaction.atomic():
+            user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+            old = user.email
+            if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+                raise refused
+            user.email = user.username = new_email
+            user.email_confirmed_at = timezone.now()
             user.save(update_fields=["email", "username", "email_confirmed_at"])
-    except IntegrityError:
-        raise EmailChangeRefused("This address is no longer available.") from None
-    transaction.on_commit(
-        lambda: _mail(
-            to=old,
-            subject="Your e-mail address was changed",
-            template="email_changed_notice",
-            context={
-                "user": user,
-                "old_email": old,
-                "new_email": new_email,
-                "login_url": absolute_url(reverse("accounts:login")),
-            },
-        )
+    except IntegrityError:  # taken concurrently (case-insensitive unique)
+        raise refused from None
+    _mail(
+        to=old,
+        subject="Your e-mail address was changed",
+        template="email_changed_notice",
+        context={
+            "user": user,
+            "old_email": old,
+            "new_email": new_email,
+            "login_url": absolute_url(reverse("accounts:login")),
+        },
     )
     return user
