@@ -25,7 +25,7 @@ BASE = "https://help.example.org:8443"
 
 
 @pytest.fixture
-def base_url(settings):
+def mail_base_url(settings):
     settings.HELPDESK_BASE_URL = BASE
     settings.DEFAULT_FROM_EMAIL = "helpdesk@example.org"
     return BASE
@@ -82,7 +82,7 @@ def _notification_mails(queue) -> None:
         mail_services.notification_deliver(notification_id=pk)
 
 
-def test_every_link_in_every_email_uses_the_base_url(client, settings, base_url, queue):
+def test_every_link_in_every_email_uses_the_base_url(client, settings, mail_base_url, queue):
     settings.HELPDESK_MAIL_DEFAULT_QUEUE = queue.slug
     settings.HELPDESK_INBOUND_PROCESS = "inline"
     _account_mails(client)
