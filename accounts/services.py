@@ -8,6 +8,8 @@ address has an account (no enumeration).
 """
 
 import hashlib
+import logging
+from smtplib import SMTPException
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -23,6 +25,8 @@ from django.utils.http import urlencode
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.links import absolute_url
+
+logger = logging.getLogger(__name__)
 
 # --- signed, expiring, single-use links ----------------------------------------
 
@@ -100,8 +104,14 @@ def _link(name: str, token: str, next_path: str = "") -> str:
 
 
 def _mail(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
+    """Send one account mail now. A mail server failure is logged, not
+    raised: the visitor gets the same answer as for any address and can ask
+    again (an error page would tell known addresses apart)."""
     body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_mail(subject, body, None, [to])
+    try:
+        send_mail(subject, body, None, [to])
+    except (SMTPException, OSError):
+        logger.exception("account mail %r not sent", template)
 
 
 def _eligible(email: str) -> User | None:

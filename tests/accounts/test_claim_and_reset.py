@@ -238,3 +238,16 @@ def test_sign_in_link_honours_only_a_local_next(client, email_customer, next_val
     response = client.post(link)
     assert response.status_code == 302
     assert response["Location"] == expected.format(pk=pk)
+
+
+def test_mail_server_down_gives_the_same_answer_not_an_error(client, settings, email_customer, caplog):
+    """A real SMTP connection to a closed port: the visitor still gets the
+    neutral page (an error page would tell known addresses apart); the
+    failure is logged."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 6519, 2
+    known = client.post("/accounts/password-reset/", {"email": "erin@customer.example"})
+    unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.com"})
+    assert (known.status_code, known.content) == (unknown.status_code, unknown.content)
+    assert known.status_code == 200
+    assert "account mail 'password_reset' not sent" in caplog.text
