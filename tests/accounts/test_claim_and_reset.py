@@ -77,7 +77,12 @@ def test_signup_with_an_address_that_has_tickets_offers_the_claim(client, email_
     typed in the form is not stored (it could be anyone's)."""
     response = client.post(
         "/accounts/signup/",
-        {"name": "Erin", "email": "erin@customer.example", "password1": "typed-pass-123", "password2": "typed-pass-123"},
+        {
+            "name": "Erin",
+            "email": "erin@customer.example",
+            "password1": "typed-pass-123",
+            "password2": "typed-pass-123",
+        },
     )
     assert response.status_code == 200 and b"Check your email" in response.content
     message = only_mail_to("erin@customer.example")
