@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_base_url(**env: str) -> str:
+    # Without the switch the script would install, migrate and serve.
+    assert "RUN_PRINT_BASE_URL" in (ROOT / "scripts" / "run.sh").read_text()
     clean = {k: v for k, v in os.environ.items() if k not in {"HELPDESK_BASE_URL", "HOST", "PORT"}}
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "run.sh")],
