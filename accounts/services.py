@@ -52,18 +52,53 @@ def _token_make(user: User, *, salt: str, **extra: str) -> str:
     return signing.dumps({"u": user.pk, "s": _login_state(user), **extra}, salt=salt, compress=True)
 
 
-def _token_read(token: str, *, salt: str, max_age: int) -> tuple[User, dict[str, Any]] | None:
-    """The usable account a valid token names and its payload; None if the
-    token is forged, expired or spent, or the account is deactivated."""
+def _token_payload(token: str, *, salt: str, max_age: int) -> dict[str, Any] | None:
     try:
         data = signing.loads(token, salt=salt, max_age=max_age)
-        user = User.objects.get(pk=int(data["u"]))
-    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError, ValueError):
+        int(data["u"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    if not (user.is_active or user.is_claimable):
+    return data if isinstance(data, dict) else None
+
+
+def _token_matches(user: User | None, data: dict[str, Any]) -> bool:
+    """The account is usable or unclaimed and unchanged since the link."""
+    if user is None or not (user.is_active or user.is_claimable):
+        return False
+    return data.get("s") == _login_state(user)
+
+
+def _token_read(token: str, *, salt: str, max_age: int) -> tuple[User, dict[str, Any]] | None:
+    """The account a valid token names and its payload, to show a page;
+    None if the token is forged, expired or spent, or the account is
+    deactivated. Nothing is locked: use _token_consume to act on it."""
+    data = _token_payload(token, salt=salt, max_age=max_age)
+    if data is None:
         return None
-    if data.get("s") != _login_state(user):
-        return None
+    user = User.objects.filter(pk=int(data["u"])).first()
+    return (user, data) if user is not None and _token_matches(user, data) else None
+
+
+class LinkInvalid(ApplicationError):
+    code = "link_invalid"
+    status_code = 400
+
+
+def _token_consume(token: str, *, salt: str, max_age: int) -> tuple[User, dict[str, Any]]:
+    """Check a token against the account row *locked* in the caller's
+    transaction. The caller then changes the state (last login, password,
+    activation, address), so of two requests racing with one link the
+    second waits for the lock, sees the new state and is refused: a link
+    works exactly once.
+
+    Raises LinkInvalid (forged, expired, spent, deactivated).
+    """
+    data = _token_payload(token, salt=salt, max_age=max_age)
+    if data is None:
+        raise LinkInvalid("This link no longer works.")
+    user = User.objects.select_for_update(no_key=True).filter(pk=int(data["u"])).first()
+    if user is None or not _token_matches(user, data):
+        raise LinkInvalid("This link no longer works.")
     return user, data
 
 
@@ -146,14 +181,18 @@ def _claim(user: User, *, keep_password: bool) -> list[str]:
 
 
 @transaction.atomic
-def account_sign_in_claim(*, user: User) -> User:
-    """Called when a magic link is followed: the link proved the address,
-    so an unclaimed account becomes active (and keeps no sign-up password).
-    The login itself moves `last_login`, which spends the link."""
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+def magic_link_consume(*, token: str) -> User:
+    """Spend a sign-in link: moves `last_login` under the row lock (so the
+    link works once, also against a concurrent second use) and, for an
+    unclaimed account, activates it (the link proved the address; no
+    sign-up password is kept). The caller then logs the user in.
+
+    Raises LinkInvalid.
+    """
+    user, _data = _token_consume(token, salt=MAGIC_LINK_SALT, max_age=MAGIC_LINK_MAX_AGE)
     fields = _claim(user, keep_password=False)
-    if fields:
-        user.save(update_fields=fields)
+    user.last_login = timezone.now()
+    user.save(update_fields=[*fields, "last_login"])
     return user
 
 
@@ -195,11 +234,14 @@ def password_reset_send(*, email: str) -> bool:
 
 
 @transaction.atomic
-def password_reset_complete(*, user: User, password: str) -> User:
+def password_reset_complete(*, token: str, password: str) -> User:
     """Set the password from a reset link; an unclaimed account becomes
     active (the link proved the address). Setting the password spends the
-    link. Raises django ValidationError for a weak password."""
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    link, under the row lock.
+
+    Raises LinkInvalid, django ValidationError for a weak password.
+    """
+    user, _data = _token_consume(token, salt=PASSWORD_RESET_SALT, max_age=PASSWORD_RESET_MAX_AGE)
     validate_password(password, user=user)
     fields = _claim(user, keep_password=False)
     user.set_password(password)
@@ -262,13 +304,17 @@ def customer_signup(*, email: str, password: str, name: str = "") -> None:
 
 
 @transaction.atomic
-def signup_confirm(*, user: User) -> User:
+def signup_confirm(*, token: str) -> User:
     """Follow the sign-up confirmation: the account becomes usable with the
-    password chosen at sign-up."""
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    password chosen at sign-up (activation spends the link).
+
+    Raises LinkInvalid (also for an account no longer unclaimed).
+    """
+    user, _data = _token_consume(token, salt=SIGNUP_CONFIRM_SALT, max_age=SIGNUP_CONFIRM_MAX_AGE)
     fields = _claim(user, keep_password=True)
-    if fields:
-        user.save(update_fields=fields)
+    if not fields:
+        raise LinkInvalid("This link no longer works.")
+    user.save(update_fields=fields)
     return user
 
 
@@ -323,15 +369,20 @@ def email_change_request(*, user: User, new_email: str) -> None:
     )
 
 
-def email_change_confirm(*, user: User, new_email: str) -> User:
-    """Apply a confirmed address change, then tell the old address.
+def email_change_confirm(*, token: str) -> User:
+    """Apply a confirmed address change (spending the link under the row
+    lock), then tell the old address.
 
-    Raises EmailChangeRefused if another account took the address since.
+    Raises LinkInvalid; EmailChangeRefused if another account took the
+    address since the link was sent.
     """
     refused = EmailChangeRefused("This address is no longer available.")
     try:
         with transaction.atomic():
-            user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+            user, data = _token_consume(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+            new_email = data.get("e")
+            if not user.is_active or not isinstance(new_email, str):
+                raise LinkInvalid("This link no longer works.")
             old = user.email
             if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
                 raise refused

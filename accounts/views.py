@@ -140,7 +140,10 @@ def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/link_invalid.html", {"what": "confirmation"}, status=400)
     if request.method != "POST":
         return render(request, "accounts/signup_confirm.html", {"token": token, "account": user})
-    user = services.signup_confirm(user=user)
+    try:
+        user = services.signup_confirm(token=token)
+    except services.LinkInvalid:
+        return render(request, "accounts/link_invalid.html", {"what": "confirmation"}, status=400)
     login(request, user, backend=_BACKEND)
     messages.success(request, "Your address is confirmed. Welcome!")
     return redirect(_home_for(user))
@@ -173,7 +176,10 @@ def magic_link_login_view(request: HttpRequest, token: str) -> HttpResponse:
     next_path = safe_next_path(request.GET.get("next"))
     if request.method != "POST":
         return render(request, "accounts/magic_link_confirm.html", {"token": token, "account": user, "next": next_path})
-    user = services.account_sign_in_claim(user=user)
+    try:
+        user = services.magic_link_consume(token=token)
+    except services.LinkInvalid:
+        return render(request, "accounts/magic_link_invalid.html", status=400)
     login(request, user, backend=_BACKEND)
     return redirect(next_path or _home_for(user))
 
@@ -205,7 +211,10 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
         return render(request, "accounts/link_invalid.html", {"what": "reset"}, status=400)
     form = PasswordSetForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        user = services.password_reset_complete(user=user, password=form.cleaned_data["new_password1"])
+        try:
+            user = services.password_reset_complete(token=token, password=form.cleaned_data["new_password1"])
+        except services.LinkInvalid:
+            return render(request, "accounts/link_invalid.html", {"what": "reset"}, status=400)
         login(request, user, backend=_BACKEND)
         messages.success(request, "Your password is set.")
         return redirect(_home_for(user))
@@ -283,11 +292,13 @@ def email_change_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     found = services.email_change_get(token=token)
     if found is None:
         return render(request, "accounts/link_invalid.html", {"what": "email"}, status=400)
-    user, new_email = found
+    _user, new_email = found
     if request.method != "POST":
         return render(request, "accounts/email_change_confirm.html", {"token": token, "new_email": new_email})
     try:
-        services.email_change_confirm(user=user, new_email=new_email)
+        services.email_change_confirm(token=token)
+    except services.LinkInvalid:
+        return render(request, "accounts/link_invalid.html", {"what": "email"}, status=400)
     except services.EmailChangeRefused as exc:
         return render(request, "accounts/link_invalid.html", {"what": "email", "reason": exc.message}, status=409)
     messages.success(request, f"Your address is now {new_email}.")
