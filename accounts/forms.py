@@ -92,3 +92,67 @@ class SignupForm(forms.Form):
 
 class MagicLinkForm(forms.Form):
     email = forms.EmailField(label="Email", max_length=254)
+
+
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+
+class PasswordSetForm(forms.Form):
+    """A new password, twice; validated against the account."""
+
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+        help_text=password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label="New password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_new_password2(self) -> str:
+        from django.contrib.auth.password_validation import validate_password
+
+        p1, p2 = self.cleaned_data.get("new_password1"), self.cleaned_data.get("new_password2")
+        if p1 and p2 and p1 != p2:
+            raise forms.ValidationError("The two passwords differ.", code="password_mismatch")
+        if p2:
+            validate_password(p2, user=self.user)
+        return p2 or ""
+
+
+class PasswordChangeForm(PasswordSetForm):
+    old_password = forms.CharField(
+        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    field_order = ["old_password", "new_password1", "new_password2"]
+
+    def clean_old_password(self) -> str:
+        value = self.cleaned_data.get("old_password") or ""
+        if not self.user.check_password(value):
+            raise forms.ValidationError("Your current password is not correct.", code="password_incorrect")
+        return value
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    from django.conf import settings
+
+    return [("", "Site default"), *sorted(settings.LANGUAGES, key=lambda c: str(c[1]))]
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    language = forms.ChoiceField(label="Language", required=False, choices=_language_choices)
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

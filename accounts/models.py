@@ -53,6 +53,14 @@ class User(AbstractUser):
     # Least-loaded auto-assignment: maximum open tickets (agents only).
     capacity = models.PositiveIntegerField(null=True, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
+    # When the person proved they read mail at `email` (a sign-up, claim,
+    # reset or e-mail change link). Null for accounts that never did; an
+    # inactive customer who never did and never logged in is "unclaimed"
+    # (docs/accounts.md) and may claim the account through a link.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Preferred language code from settings.LANGUAGES ("" = site default).
+    # Stored now; the interface is translated later.
+    language = models.CharField(max_length=16, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -82,6 +90,19 @@ class User(AbstractUser):
     def is_staff_role(self) -> bool:
         """Agents, managers and admins work tickets; customers do not."""
         return self.role in (self.Role.AGENT, self.Role.MANAGER, self.Role.ADMIN)
+
+    @property
+    def is_claimable(self) -> bool:
+        """An inactive customer account nobody ever used: created by an
+        e-mail, an import or an agent, or a sign-up not yet confirmed.
+        Proving the address (a link sent to it) activates it. A deactivated
+        account that was ever used (logged in or confirmed) never is."""
+        return (
+            self.role == self.Role.CUSTOMER
+            and not self.is_active
+            and self.last_login is None
+            and self.email_confirmed_at is None
+        )
 
     @property
     def is_manager_role(self) -> bool:

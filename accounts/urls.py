@@ -8,6 +8,13 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("signup/", views.signup_view, name="signup"),
+    path("signup/confirm/<str:token>/", views.signup_confirm_view, name="signup-confirm"),
     path("magic-link/", views.magic_link_request_view, name="magic-link"),
     path("magic-link/<str:token>/", views.magic_link_login_view, name="magic-link-login"),
+    path("password-reset/", views.password_reset_request_view, name="password-reset"),
+    path("password-reset/<str:token>/", views.password_reset_confirm_view, name="password-reset-confirm"),
+    path("profile/", views.profile_view, name="profile"),
+    path("profile/email/", views.profile_email_view, name="profile-email"),
+    path("profile/email/confirm/<str:token>/", views.email_change_confirm_view, name="email-change-confirm"),
+    path("profile/password/", views.profile_password_view, name="profile-password"),
 ]

@@ -9,6 +9,19 @@ PORT=${PORT:-8000}
 # Loopback only unless asked (HOST=0.0.0.0): debug is on in the embedded default.
 HOST=${HOST:-127.0.0.1}
 DEMO_TICKETS=${DEMO_TICKETS:-500}
+# Links in e-mails (sign-in, reset, notifications) point here. Derived from
+# HOST and PORT unless set; a wildcard listen address is not a place a
+# browser can go, so the machine's host name is used for it.
+if [ -z "${HELPDESK_BASE_URL:-}" ]; then
+  case "$HOST" in
+    0.0.0.0|::|"[::]") link_host=$(hostname -f 2>/dev/null || hostname) ;;
+    *:*) link_host="[$HOST]" ;;
+    *) link_host=$HOST ;;
+  esac
+  HELPDESK_BASE_URL="http://${link_host}:${PORT}"
+fi
+export HELPDESK_BASE_URL
+if [ "${RUN_PRINT_BASE_URL:-}" = "1" ]; then echo "$HELPDESK_BASE_URL"; exit 0; fi
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
@@ -47,6 +60,7 @@ fi
 cat <<MSG
 
   Help desk is running at  http://${HOST}:${PORT}/
+  Links in e-mails use     ${HELPDESK_BASE_URL}/  (HELPDESK_BASE_URL)
   Demo logins (password: demo-pass-123)
     customer  customer@example.com   -> /portal/
     agent     agent@example.com      -> /agent/tickets/

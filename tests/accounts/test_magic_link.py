@@ -19,7 +19,7 @@ def _request_link(client, email):
 
 def _link_from_mail():
     assert len(mail.outbox) == 1
-    match = re.search(r"http://testserver(/accounts/magic-link/[^/\s]+/)", mail.outbox[0].body)
+    match = re.search(r"https://help\.acme\.test(/accounts/magic-link/[^/\s]+/)", mail.outbox[0].body)
     assert match, mail.outbox[0].body
     return match.group(1)
 
@@ -62,8 +62,12 @@ def test_expired_and_forged_links_refused(client):
     assert client.get("/accounts/magic-link/not-a-token/").status_code == 400
 
 
-def test_inactive_user_gets_no_link(client):
-    CustomerFactory(email="gone@example.com", is_active=False)
+def test_deactivated_account_gets_no_link(client):
+    """An account that was used and then deactivated by staff stays shut:
+    no link (claiming is only for accounts never used)."""
+    from django.utils import timezone
+
+    CustomerFactory(email="gone@example.com", is_active=False, last_login=timezone.now())
     _request_link(client, "gone@example.com")
     assert mail.outbox == []
 

@@ -122,30 +122,30 @@ def test_csrf_is_enforced_on_login():
 
 
 @pytest.mark.django_db
-def test_signup_creates_customer_and_logs_in(client):
+def test_signup_creates_an_inactive_customer_until_the_address_is_confirmed(client):
+    """Sign-up no longer logs straight in: the account exists, inactive,
+    with the chosen password, and a confirmation mail goes out."""
+    from django.core import mail
+
     response = client.post(
         "/accounts/signup/",
         {"name": "Dana Doe", "email": "dana@example.com", "password1": "a-long-pass-99", "password2": "a-long-pass-99"},
     )
-    assert response.status_code == 302
-    assert response["Location"] == "/portal/"
+    assert response.status_code == 200 and b"Check your email" in response.content
     user = User.objects.get(email="dana@example.com")
     assert user.role == User.Role.CUSTOMER
     assert user.organisation_id is None
+    assert not user.is_active and user.email_confirmed_at is None
     assert user.check_password("a-long-pass-99")
-    assert client.session[SESSION_KEY] == str(user.pk)
+    assert SESSION_KEY not in client.session
+    assert [m.to for m in mail.outbox] == [["dana@example.com"]]
+    # The password does not open the account before the link is followed.
+    assert _login(client, "dana@example.com", "a-long-pass-99").status_code == 200
+    assert SESSION_KEY not in client.session
 
 
 @pytest.mark.django_db
 def test_signup_errors_sit_next_to_their_fields(client):
-    CustomerFactory(email="taken@example.com")
-    response = client.post(
-        "/accounts/signup/",
-        {"name": "X", "email": "Taken@example.com", "password1": "a-long-pass-99", "password2": "a-long-pass-99"},
-    )
-    assert response.status_code == 200
-    form = response.context["form"]
-    assert "already exists" in form.errors["email"][0]
     weak = client.post(
         "/accounts/signup/", {"name": "Y", "email": "y@example.com", "password1": "123", "password2": "123"}
     )
