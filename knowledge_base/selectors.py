@@ -8,18 +8,18 @@ Who sees what:
   only through the staff management list (`article_list_for_staff`).
 """
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from knowledge_base import search as kb_search
 from knowledge_base.models import (
     Article,
+    ArticleImage,
     ArticleVersion,
     Audience,
     Category,
@@ -29,13 +29,6 @@ from knowledge_base.models import (
 
 # A deflection is decided this long after the suggested article was opened.
 DEFLECTION_WINDOW = timedelta(minutes=30)
-# Weights for D, C, B, A (body is C, tags B, title A): a title hit outranks
-# several body hits.
-RANK_WEIGHTS = [0.02, 0.1, 0.4, 1.0]
-TRIGRAM_MIN_TOKEN = 4
-MAX_TOKENS = 8
-_MARK_START, _MARK_END = "\u2983kbm\u2984", "\u2983/kbm\u2984"
-_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 
 def _is_staff(user: Any) -> bool:
@@ -101,7 +94,14 @@ def category_get(*, slug: str) -> Category:
 
 
 def article_related(*, user: Any, article: Article, limit: int = 5) -> list[Article]:
-    """Visible articles sharing tags or the category, most shared tags first."""
+    """The writer's chosen related articles (those `user` may read) first,
+    then visible articles sharing tags or the category, most shared tags
+    first."""
+    chosen = list(
+        article_list_for_user(user=user).filter(pk__in=article.related_articles.values("pk")).order_by("title")
+    )
+    if len(chosen) >= limit:
+        return chosen[:limit]
     tag_ids = list(article.tags.values_list("pk", flat=True))
     q = Q(tags__in=tag_ids) if tag_ids else Q(pk__in=[])
     if article.category_id:
@@ -109,11 +109,39 @@ def article_related(*, user: Any, article: Article, limit: int = 5) -> list[Arti
     qs = (
         article_list_for_user(user=user)
         .filter(q)
-        .exclude(pk=article.pk)
+        .exclude(pk__in=[article.pk, *(a.pk for a in chosen)])
         .annotate(shared=Count("tags", filter=Q(tags__in=tag_ids), distinct=True))
         .order_by("-shared", "-view_count", "title")
     )
-    return list(qs[:limit])
+    return chosen + list(qs[: limit - len(chosen)])
+
+
+def article_image_get_for_user(*, user: Any, token: str) -> ArticleImage:
+    """An article image if `user` may read its article: staff always (the
+    editor shows drafts), everyone else only images of published public
+    articles. Http404 otherwise (never 403)."""
+    image = ArticleImage.objects.select_related("article").filter(token=token).first()
+    if image is None:
+        raise Http404("No such image.")
+    if not _is_staff(user) and not article_list_for_user(user=user).filter(pk=image.article_id).exists():
+        raise Http404("No such image.")
+    return image
+
+
+def article_review_due(*, user: Any, months: int = 6) -> QuerySet[Article]:
+    """Published articles not reviewed for `months` months (never reviewed:
+    counted from publication), oldest first. Staff only."""
+    if not _is_staff(user):
+        return Article.objects.none()
+    cutoff = timezone.now() - timedelta(days=round(months * 30.44))
+    reviewed = Coalesce("last_reviewed_at", "published_at", "created_at")
+    return (
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .annotate(reviewed_on=reviewed)
+        .filter(reviewed_on__lt=cutoff)
+        .select_related("category", "last_reviewed_by")
+        .order_by("reviewed_on", "pk")
+    )
 
 
 # --- search -----------------------------------------------------------------
