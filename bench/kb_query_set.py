@@ -68,6 +68,7 @@ def main() -> None:
     print(f"database: {result['database']}")
     o = result["overall"]
     print(f"overall: {o['queries']} queries  recall@3 {o['recall_at_3']:.3f}  MRR {o['mrr']:.3f}")
+    print(f"suggestions: recall@3 {o['suggest_recall_at_3']:.3f}, {o['suggest_mean_count']:.2f} shown on average")
     for kind, m in result["by_kind"].items():
         print(f"  {kind:9s} {m['queries']:3d} queries  recall@3 {m['recall_at_3']:.3f}  MRR {m['mrr']:.3f}")
     misses = [r for r in result["rows"] if not (r["first"] and r["first"] <= 3)]

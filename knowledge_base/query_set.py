@@ -35,14 +35,24 @@ def evaluate(queries: list[LabelledQuery], *, user: Any = None) -> dict[str, Any
     and per kind, and each query's first three slugs."""
     from django.contrib.auth.models import AnonymousUser
 
-    from knowledge_base.selectors import article_search
+    from knowledge_base.selectors import article_search, article_suggest_for_user
 
     user = user or AnonymousUser()
     rows = []
     for q in queries:
         slugs = [r.article.slug for r in article_search(user=user, query=q.query, limit=10)]
         first = next((i + 1 for i, s in enumerate(slugs) if s in q.answers), None)
-        rows.append({"kind": q.kind, "query": q.query, "top3": slugs[:3], "first": first})
+        suggested = [r.article.slug for r in article_suggest_for_user(user=user, query=q.query)]
+        rows.append(
+            {
+                "kind": q.kind,
+                "query": q.query,
+                "top3": slugs[:3],
+                "first": first,
+                "suggested": suggested,
+                "suggest_hit": bool(set(suggested[:3]) & q.answers),
+            }
+        )
 
     def measures(subset: list[dict[str, Any]]) -> dict[str, float]:
         n = len(subset) or 1
@@ -50,6 +60,9 @@ def evaluate(queries: list[LabelledQuery], *, user: Any = None) -> dict[str, Any
             "queries": len(subset),
             "recall_at_3": round(sum(1 for r in subset if r["first"] and r["first"] <= 3) / n, 4),
             "mrr": round(sum(1 / r["first"] for r in subset if r["first"]) / n, 4),
+            # Suggestions while typing the same text (floor applied, <= 5).
+            "suggest_recall_at_3": round(sum(1 for r in subset if r["suggest_hit"]) / n, 4),
+            "suggest_mean_count": round(sum(len(r["suggested"]) for r in subset) / n, 2),
         }
 
     kinds = sorted({r["kind"] for r in rows})
