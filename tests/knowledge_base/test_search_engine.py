@@ -4,7 +4,10 @@ assertions): query-set thresholds, stop words and one-letter tokens,
 whole-word highlights, phrases, synonyms, and the index kept in sync on
 create, edit, unpublish and delete."""
 
+import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -39,6 +42,8 @@ def test_query_set_meets_the_thresholds(manager):
     overall = result["overall"]
     misses = [(r["query"], r["top3"]) for r in result["rows"] if not (r["first"] and r["first"] <= 3)]
     print(connection.vendor, overall, misses)
+    if os.environ.get("KB_QUERY_SET_OUT"):  # test_sqlite.py compares orderings
+        Path(os.environ["KB_QUERY_SET_OUT"]).write_text(json.dumps(result["rows"]))
     assert overall["queries"] >= 150
     assert overall["recall_at_3"] >= 0.9, misses
     assert overall["mrr"] >= 0.85, misses
