@@ -24,9 +24,10 @@ A query goes through four steps; only step 3 differs by database:
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import snowballstemmer
@@ -70,8 +71,11 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball English, as PostgreSQL's `english` configuration."""
+    """Snowball English, as PostgreSQL's `english` configuration. Cached:
+    ranking stems every word of up to CANDIDATES articles, and a help
+    centre's vocabulary is small."""
     return str(_stemmer().stemWord(word.lower()))
 
 
@@ -110,7 +114,7 @@ class Alternative:
     weight: float = 1.0
     prefix: bool = False  # the last word may be a prefix (typing)
 
-    @property
+    @cached_property
     def stems(self) -> tuple[str, ...]:
         return tuple(stem(w) for w in self.words)
 
@@ -305,18 +309,22 @@ class _Doc:
     article: Article
     fields: dict[str, list[str]]  # field -> words
     stems: dict[str, list[str]]
+    stem_counts: dict[str, Counter[str]]
 
 
 def _doc(article: Article) -> _Doc:
     texts = {"title": article.title, "tags": article.tags_text, "body": article.body_text}
     fw = {k: words(v) for k, v in texts.items()}
-    return _Doc(article=article, fields=fw, stems={k: [stem(w) for w in v] for k, v in fw.items()})
+    stems = {k: [stem(w) for w in v] for k, v in fw.items()}
+    return _Doc(article=article, fields=fw, stems=stems, stem_counts={k: Counter(v) for k, v in stems.items()})
 
 
-def _count(alt: Alternative, raw: list[str], stems: list[str]) -> int:
+def _count(alt: Alternative, raw: list[str], stems: list[str], counts: Counter[str]) -> int:
     """How often `alt` occurs in one field (phrases: consecutive words)."""
     target = alt.stems
     n = len(target)
+    if n == 1 and not alt.prefix:
+        return counts[target[0]]
     count = 0
     for i in range(len(stems) - n + 1):
         if tuple(stems[i : i + n - 1]) != target[: n - 1]:
@@ -330,7 +338,7 @@ def _count(alt: Alternative, raw: list[str], stems: list[str]) -> int:
 def _concept_score(concept: Concept, doc: _Doc) -> tuple[float, list[Alternative]]:
     best, matched = 0.0, []
     for alt in concept.alternatives:
-        counts = {f: _count(alt, doc.fields[f], doc.stems[f]) for f in ("title", "tags", "body")}
+        counts = {f: _count(alt, doc.fields[f], doc.stems[f], doc.stem_counts[f]) for f in ("title", "tags", "body")}
         if not any(counts.values()):
             continue
         matched.append(alt)
