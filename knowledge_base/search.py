@@ -249,7 +249,9 @@ def vocabulary_add(texts: Iterable[str]) -> None:
     """Add the words of `texts` to the vocabulary (idempotent)."""
     # Words and their stems ("tracking" -> "track"): a misspelt query word
     # is often closer to the stem than to any inflected form.
-    found = {w for text in texts for w in words(text) if 3 <= len(w) <= 64}
+    # Numbers are left out: typo tolerance never applies to them, and
+    # order or invoice numbers would swamp the vocabulary.
+    found = {w for text in texts for w in words(text) if 3 <= len(w) <= 64 and not w.isdigit()}
     new = found | {s for s in (stem(w) for w in found) if len(s) >= 3}
     if new:
         SearchTerm.objects.bulk_create([SearchTerm(word=w) for w in sorted(new)], ignore_conflicts=True)
