@@ -3,6 +3,8 @@ preview and an uploaded image and publishes it; a customer then finds it
 with a misspelt subject on the new-request form, picks it with the
 keyboard, and sees the article with its image (deflection recorded)."""
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,18 @@ from knowledge_base.models import Article, ArticleImage, DeflectionEvent
 from tickets.models import RequestType
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+
+
+def png(width=120, height=60):
+    """A small visible PNG (a blue block), built by hand: no image library."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x25\x63\xeb" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def login(page, live_server, user):
@@ -50,7 +60,7 @@ def test_write_with_preview_and_image_publish_then_customer_finds_it_misspelt(
 
     # Image upload goes into the text at the cursor and shows in the preview.
     image_file = tmp_path / "gyro.png"
-    image_file.write_bytes(PNG)
+    image_file.write_bytes(png())
     page.locator("#kb-image").set_input_files(str(image_file))
     page.get_by_role("button", name="Upload image").click()
     page.wait_for_function("document.querySelector('#id_body').value.includes('![gyro](/kb/images/')")
@@ -82,7 +92,7 @@ def test_write_with_preview_and_image_publish_then_customer_finds_it_misspelt(
     article_page = opened.value
     article_page.wait_for_load_state()
     assert article_page.locator("#article-title").inner_text() == "Calibrating the gyroscope"
-    article_page.wait_for_function("document.querySelector('.kb-body img').naturalWidth > 0")
+    article_page.wait_for_function("document.querySelector('.kb-body img').naturalWidth === 120")
     article_page.screenshot(path=str(ARTIFACTS / "kb_customer_found_misspelt.png"), full_page=True)
     event = DeflectionEvent.objects.get(article=article)
     assert event.user_id == customer.pk and event.query == "gyroskope calibraton"
