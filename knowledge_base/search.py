@@ -40,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from knowledge_base.models import Article, ArticleSearchDoc, SearchTerm, SynonymGroup
 
-CANDIDATES = 200
+CANDIDATES = 60
 MAX_CONCEPTS = 8
 TYPO_MIN_LENGTH = 4
 TYPO_ALTERNATIVES = 3
