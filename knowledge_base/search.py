@@ -419,9 +419,11 @@ def snippet(text: str, matched: Sequence[Alternative], width: int = 28) -> SafeS
         return mark_safe("")
     stems = {s for a in matched for s in a.stems}
     hits = [is_meaningful(t.group(0).lower()) and stem(t.group(0)) in stems for t in tokens]
-    best_start, best = 0, -1
-    for start in range(0, max(1, len(tokens) - width + 1)):
-        count = sum(hits[start : start + width])
+    # Sliding window with a running count (first best window wins).
+    count = sum(hits[:width])
+    best_start, best = 0, count
+    for start in range(1, max(1, len(tokens) - width + 1)):
+        count += hits[start + width - 1] - hits[start - 1]
         if count > best:
             best_start, best = start, count
     begin = tokens[best_start].start() if best_start else 0

@@ -19,7 +19,9 @@ def vocabulary_backfill(apps, schema_editor):
     SearchTerm = apps.get_model("knowledge_base", "SearchTerm")
     words = set()
     for title, tags, body in Article.objects.values_list("title", "tags_text", "body_text").iterator():
-        words.update(w for w in _WORD.findall(f"{title} {tags} {body}".lower()) if 3 <= len(w) <= 64 and not w.isdigit())
+        words.update(
+            w for w in _WORD.findall(f"{title} {tags} {body}".lower()) if 3 <= len(w) <= 64 and not w.isdigit()
+        )
     SearchTerm.objects.bulk_create([SearchTerm(word=w) for w in sorted(words)], ignore_conflicts=True)
 
 
