@@ -278,7 +278,7 @@ def _fts5_query(alternatives: Sequence[Alternative]) -> str:
     return " OR ".join(parts)
 
 
-def _candidates_postgresql(alternatives: Sequence[Alternative], access_q: Any) -> list[int]:
+def _candidates_postgresql(alternatives: Sequence[Alternative], access_q: Any, count: int) -> list[int]:
     from knowledge_base.services import search_config
 
     tsq = SearchQuery(_tsquery_text(alternatives), config=search_config(), search_type="raw")
@@ -288,19 +288,19 @@ def _candidates_postgresql(alternatives: Sequence[Alternative], access_q: Any) -
         ArticleSearchDoc.objects.filter(access_q, search_vector=tsq)
         .annotate(db_rank=SearchRank(F("search_vector"), tsq))
         .order_by("-db_rank", "pk")
-        .values_list("pk", flat=True)[:CANDIDATES]
+        .values_list("pk", flat=True)[:count]
     )
 
 
-def _candidates_sqlite(alternatives: Sequence[Alternative], qs: QuerySet[Article]) -> list[int]:
+def _candidates_sqlite(alternatives: Sequence[Alternative], qs: QuerySet[Article], count: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT rowid FROM kb_article_fts WHERE kb_article_fts MATCH %s ORDER BY rank LIMIT %s",
-            [_fts5_query(alternatives), CANDIDATES * 5],
+            [_fts5_query(alternatives), count * 5],
         )
         ids = [row[0] for row in cursor.fetchall()]
     allowed = set(qs.filter(pk__in=ids).values_list("pk", flat=True))
-    return [i for i in ids if i in allowed][:CANDIDATES]
+    return [i for i in ids if i in allowed][:count]
 
 
 # --- 4. ranking and snippets ---------------------------------------------------------
@@ -453,13 +453,16 @@ def search(
         return []
     add_typo_alternatives(parsed)
     alternatives = parsed.alternatives
+    # Three candidates per shown result, at least 30, at most CANDIDATES.
+    count = min(CANDIDATES, max(30, 3 * limit))
     if connection.vendor == "postgresql":
-        ids = _candidates_postgresql(alternatives, access_q)
+        ids = _candidates_postgresql(alternatives, access_q, count)
     else:
-        ids = _candidates_sqlite(alternatives, qs)
+        ids = _candidates_sqlite(alternatives, qs, count)
     if not ids:
         return []
-    articles = list(qs.filter(pk__in=ids))
+    # Only the columns the scorer and the result lists read.
+    articles = list(qs.filter(pk__in=ids).defer("body", "body_html"))
     results = []
     for score, coverage, article, matched in rank(parsed, articles):
         if score < floor or coverage < min_coverage:
