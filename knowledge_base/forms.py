@@ -12,6 +12,12 @@ class ArticleForm(forms.Form):
     visibility = forms.ChoiceField(choices=Article.Visibility.choices, initial=Article.Visibility.PUBLIC)
     audience = forms.ChoiceField(choices=Audience.choices, initial=Audience.BOTH)
     tags = forms.CharField(max_length=1000, required=False, help_text="Separated by spaces or commas.")
+    related = forms.ModelMultipleChoiceField(
+        queryset=Article.objects.filter(status=Article.Status.PUBLISHED).order_by("title"),
+        required=False,
+        label="Related articles",
+        help_text="Shown under the article before the automatic ones (same tags or category).",
+    )
     note = forms.CharField(max_length=200, required=False, label="Change note")
 
 
@@ -22,3 +28,19 @@ class FeedbackForm(forms.Form):
 
 class RestoreForm(forms.Form):
     version_id = forms.IntegerField(min_value=1)
+
+
+class CategoryForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=200, required=False, help_text="Web address; from the name when empty.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    position = forms.IntegerField(min_value=0, max_value=10_000, initial=0)
+
+
+class SynonymsForm(forms.Form):
+    synonyms = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16}),
+        required=False,
+        max_length=50_000,
+        help_text="One group per line, terms separated by commas, e.g. “refund, money back, reimbursement”.",
+    )

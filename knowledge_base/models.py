@@ -80,6 +80,16 @@ class Article(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set when a writer confirms the article is still right; the reminder
+    # list shows articles not reviewed for N months (never reviewed: since
+    # publication or creation).
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Chosen by the writer; shown before the automatic ones (same tags or
+    # category).
+    related_articles = models.ManyToManyField("self", blank=True, symmetrical=False, related_name="+")
 
     class Meta:
         ordering = ["title"]
@@ -219,3 +229,66 @@ class DeflectionEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["opened_at"], name="kb_deflection_opened")]
+
+
+class SearchTerm(models.Model):
+    """The vocabulary of the knowledge base: every word (lower case, 3+
+    letters) of any article's title, tags or body, added on write and never
+    removed (a stale word can only propose a correction that finds
+    nothing). Typo tolerance compares unknown query words with these by
+    trigram similarity: pg_trgm on PostgreSQL, an FTS5 trigram table on
+    SQLite (migration 0004)."""
+
+    word = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        indexes = [
+            # PostgreSQL only (PostgresOnlyAddIndex in migration 0004).
+            GinIndex(fields=["word"], name="kb_searchterm_word_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SynonymGroup(models.Model):
+    """Words and phrases the help centre treats as the same for search
+    (e.g. "refund, money back, reimbursement"). Edited by managers on
+    /kb/manage/synonyms/ and validated by `services.synonyms_parse`."""
+
+    terms = models.TextField(help_text="Comma-separated words or short phrases.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.terms
+
+    @property
+    def term_list(self) -> list[str]:
+        return [t.strip() for t in self.terms.split(",") if t.strip()]
+
+
+def _image_upload_to(instance: "ArticleImage", filename: str) -> str:
+    # Random, not the uploaded name: the stored path never comes from input.
+    return f"kb-images/{timezone.now():%Y/%m}/{instance.token}"
+
+
+class ArticleImage(models.Model):
+    """An image uploaded into an article. Served by /kb/images/<token>/ only
+    to people who may read the article (public images only on published
+    public articles), like ticket attachments."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="images")
+    token = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to=_image_upload_to, max_length=300)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.filename

@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from helpdesk.lib.exceptions import ApplicationError, PermissionDenied
-from helpdesk.lib.markdown import render_markdown
 from knowledge_base.db import INDEX_UPSERT_SQL
 from knowledge_base.models import (
     Article,
@@ -35,6 +34,7 @@ from knowledge_base.models import (
     DeflectionEvent,
     SearchLog,
 )
+from knowledge_base.rendering import render_article_markdown
 
 MAX_QUERY_LENGTH = 200
 
@@ -84,8 +84,15 @@ def parse_tags(text: str) -> list[str]:
 def article_index(*, article_ids: Sequence[int] | None = None) -> None:
     """Rewrite the search documents (ArticleSearchDoc) of the given articles,
     or of all when None: weighted vector plus copies of title and access
-    columns. Called in the same transaction by every article write.
-    No-op outside PostgreSQL (the fallback search reads articles directly)."""
+    columns. Called in the same transaction by every article write. Also
+    adds the articles' words to the typo-tolerance vocabulary.
+
+    On SQLite the FTS5 index is kept by triggers on the article table
+    (`knowledge_base/sqlite_fts.py`), so only the vocabulary is written."""
+    from knowledge_base.search import vocabulary_add
+
+    rows = Article.objects.all() if article_ids is None else Article.objects.filter(pk__in=article_ids)
+    vocabulary_add(t for row in rows.values_list("title", "tags_text", "body_text").iterator() for t in row)
     if connection.vendor != "postgresql":
         return
     params: dict[str, Any] = {"cfg": search_config()}
@@ -106,7 +113,7 @@ def _version_write(article: Article, actor: Any, note: str) -> ArticleVersion:
 
 
 def _render(article: Article) -> None:
-    article.body_html = str(render_markdown(article.body))
+    article.body_html = str(render_article_markdown(article.body))
     article.body_text = _plain_text(article.body_html)
 
 
@@ -372,3 +379,223 @@ def article_draft_from_ticket(*, ticket_id: int, actor: Any) -> Article:
         tags=tags,
         source_ticket_id=ticket.pk,
     )
+
+
+# --- second pass: delete, review, related, categories, synonyms, images -------
+
+
+@transaction.atomic
+def article_delete(*, article_id: int, actor: Any) -> None:
+    """Delete an article with its versions, feedback and images (managers
+    only). The search index follows in the same transaction (PostgreSQL:
+    cascade; SQLite: trigger). Raises PermissionDenied."""
+    _require_manager(actor, "Only managers delete articles.")
+    article = _lock(article_id)
+    for image in article.images.all():
+        image.file.delete(save=False)
+    article.delete()
+
+
+@transaction.atomic
+def article_mark_reviewed(*, article_id: int, actor: Any) -> Article:
+    """Record that `actor` checked the article is still right (staff)."""
+    _require_staff(actor)
+    article = _lock(article_id)
+    article.last_reviewed_at = timezone.now()
+    article.last_reviewed_by = actor
+    article.save(update_fields=["last_reviewed_at", "last_reviewed_by"])
+    return article
+
+
+@transaction.atomic
+def article_related_set(*, article_id: int, actor: Any, related_ids: Iterable[int]) -> Article:
+    """Choose the related articles shown under an article (staff; same
+    permission as editing). Unknown ids and the article itself are ignored."""
+    _require_staff(actor)
+    article = _lock(article_id)
+    if article.is_published:
+        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+    ids = {int(i) for i in related_ids} - {article.pk}
+    article.related_articles.set(Article.objects.filter(pk__in=ids))
+    return article
+
+
+@transaction.atomic
+def category_update(
+    *, category_id: int, actor: Any, name: str, description: str = "", slug: str = "", position: int = 0
+) -> Category:
+    """Rename or reorder a category (managers only). Raises PermissionDenied,
+    ValidationError."""
+    _require_manager(actor, "Only managers change categories.")
+    category = Category.objects.select_for_update(no_key=True).get(pk=category_id)
+    category.name = name.strip()
+    category.slug = slugify(slug or name) or "category"
+    category.description = description
+    category.position = position
+    category.full_clean()
+    category.save(update_fields=["name", "slug", "description", "position"])
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category_id: int, actor: Any) -> None:
+    """Delete a category (managers only); its articles become uncategorised."""
+    _require_manager(actor, "Only managers delete categories.")
+    Category.objects.filter(pk=category_id).delete()
+
+
+class SynonymError(ApplicationError):
+    code = "synonyms_invalid"
+    status_code = 400
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+MAX_SYNONYM_GROUPS = 500
+
+
+def synonyms_parse(text: str) -> list[list[str]]:
+    """'refund, money back' per line -> groups of normalised terms.
+
+    Raises SynonymError listing every bad line: fewer than two terms, a term
+    of more than four words or of stop words / single letters only (it could
+    never match), a term in two groups, too many groups."""
+    from knowledge_base.search import is_meaningful, words
+
+    groups: list[list[str]] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    lines = [(n, line) for n, line in enumerate((text or "").splitlines(), start=1) if line.strip()]
+    if len(lines) > MAX_SYNONYM_GROUPS:
+        raise SynonymError([f"At most {MAX_SYNONYM_GROUPS} groups."])
+    for number, line in lines:
+        terms: list[str] = []
+        for raw in line.split(","):
+            term = " ".join(words(raw))
+            if not raw.strip():
+                continue
+            if not term or not any(is_meaningful(w) for w in term.split()):
+                errors.append(f"Line {number}: “{raw.strip()}” has no searchable word (stop words only).")
+            elif len(term.split()) > 4:
+                errors.append(f"Line {number}: “{raw.strip()}” is longer than four words.")
+            elif term in seen and seen[term] != number:
+                errors.append(f"Line {number}: “{term}” is already in line {seen[term]}.")
+            elif term not in terms:
+                terms.append(term)
+                seen[term] = number
+        if len(terms) < 2:
+            errors.append(f"Line {number}: a group needs at least two different terms, separated by commas.")
+        groups.append(terms)
+    if errors:
+        raise SynonymError(errors)
+    return groups
+
+
+@transaction.atomic
+def synonyms_replace(*, text: str, actor: Any) -> int:
+    """Replace the help centre's synonym groups (managers only) after
+    validating all of them (nothing is saved when one line is wrong).
+    Groups are updated in place where unchanged lines keep their position,
+    so the configuration history shows real changes. Raises
+    PermissionDenied, SynonymError. Returns the number of groups."""
+    from knowledge_base.models import SynonymGroup
+
+    _require_manager(actor, "Only managers edit synonyms.")
+    groups = synonyms_parse(text)
+    existing = list(SynonymGroup.objects.select_for_update().order_by("pk"))
+    now = timezone.now()
+    for index, terms in enumerate(groups):
+        value = ", ".join(terms)
+        if index < len(existing):
+            if existing[index].terms != value:
+                existing[index].terms = value
+                existing[index].updated_at = now
+                existing[index].save(update_fields=["terms", "updated_at"])
+        else:
+            SynonymGroup.objects.create(terms=value, updated_at=now)
+    for stale in existing[len(groups) :]:
+        stale.delete()
+    return len(groups)
+
+
+class ImageRejected(ApplicationError):
+    code = "image_rejected"
+    status_code = 400
+
+
+# Magic numbers of the image types articles may show. SVG is refused like
+# in attachments (it can carry script).
+_IMAGE_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+_IMAGE_EXTENSIONS = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+
+
+def image_content_type(*, filename: str, content: bytes) -> str:
+    """The image type of an upload, from its bytes, which must agree with
+    its extension. Raises ImageRejected otherwise (with the reason)."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    declared = _IMAGE_EXTENSIONS.get(ext)
+    if declared is None:
+        raise ImageRejected(f"{filename}: only PNG, JPEG, GIF and WebP images can go into an article.")
+    sniffed = next(
+        (ctype for ctype, sigs in _IMAGE_SIGNATURES.items() if any(content.startswith(s) for s in sigs)), None
+    )
+    if sniffed == "image/webp" and content[8:12] != b"WEBP":
+        sniffed = None
+    if sniffed is None:
+        raise ImageRejected(f"{filename} is not an image (its content is not PNG, JPEG, GIF or WebP).")
+    if sniffed != declared:
+        raise ImageRejected(f"{filename}: the content is {sniffed}, not what the name says.")
+    return sniffed
+
+
+@transaction.atomic
+def article_image_upload(*, article_id: int, actor: Any, filename: str, content: bytes) -> Any:
+    """Store an image for an article (staff who may edit it). Same limits
+    as ticket attachments (size, blocked extensions), plus the content must
+    be a PNG, JPEG, GIF or WebP image matching its name. Served only to
+    people who may read the article. Raises PermissionDenied, ImageRejected.
+    """
+    import hashlib
+    import os
+    import secrets
+
+    from django.core.files.base import ContentFile
+
+    from knowledge_base.models import ArticleImage
+    from tickets.services import AttachmentRejected, IncomingFile, attachments_validate
+
+    _require_staff(actor)
+    article = _lock(article_id)
+    if article.is_published:
+        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+    name = os.path.basename(filename or "image")[:255] or "image"
+    try:
+        attachments_validate([IncomingFile(filename=name, content=content)])
+    except AttachmentRejected as exc:
+        raise ImageRejected(exc.message) from None
+    content_type = image_content_type(filename=name, content=content)
+    image = ArticleImage(
+        article=article,
+        token=secrets.token_urlsafe(18),
+        filename=name,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=actor,
+    )
+    image.file.save(image.token, ContentFile(content), save=False)
+    image.save()
+    return image

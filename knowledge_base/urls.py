@@ -18,5 +18,13 @@ urlpatterns = [
     path("manage/<int:article_id>/publish/", views.staff_article_publish, name="staff-publish"),
     path("manage/<int:article_id>/history/", views.staff_article_history, name="staff-history"),
     path("manage/<int:article_id>/restore/", views.staff_article_restore, name="staff-restore"),
+    path("images/<str:token>/", views.kb_image, name="image"),
+    path("manage/preview/", views.staff_article_preview, name="staff-preview"),
+    path("manage/link-search/", views.staff_link_search, name="staff-link-search"),
+    path("manage/review/", views.staff_review_list, name="staff-review"),
+    path("manage/categories/", views.manager_categories, name="manager-categories"),
+    path("manage/synonyms/", views.manager_synonyms, name="manager-synonyms"),
+    path("manage/<int:article_id>/images/", views.staff_article_image_upload, name="staff-image-upload"),
+    path("manage/<int:article_id>/reviewed/", views.staff_article_reviewed, name="staff-reviewed"),
     path("from-ticket/<int:ticket_id>/", views.staff_article_from_ticket, name="staff-from-ticket"),
 ]

@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,8 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.lib.access import View, staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
-from knowledge_base.forms import ArticleForm, FeedbackForm, RestoreForm
-from knowledge_base.models import Article, ArticleVersion, SearchLog
+from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm
+from knowledge_base.models import Article, ArticleVersion, Category, SearchLog, SynonymGroup
+from knowledge_base.rendering import render_article_markdown
 
 
 def _manager_only(view: View) -> View:
@@ -147,6 +150,7 @@ def _form_initial(article: Article) -> dict[str, Any]:
         "visibility": article.visibility,
         "audience": article.audience,
         "tags": article.tags_text,
+        "related": list(article.related_articles.values_list("pk", flat=True)),
     }
 
 
@@ -174,6 +178,10 @@ def staff_article_create(request: HttpRequest) -> HttpResponse:
                 audience=data["audience"],
                 tags=services.parse_tags(data["tags"]),
             )
+            if data["related"]:
+                services.article_related_set(
+                    article_id=article.pk, actor=request.user, related_ids=[a.pk for a in data["related"]]
+                )
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
@@ -187,6 +195,7 @@ def staff_article_create(request: HttpRequest) -> HttpResponse:
 def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
     form = ArticleForm(request.POST or None, initial=_form_initial(article))
+    form.fields["related"].queryset = form.fields["related"].queryset.exclude(pk=article.pk)  # type: ignore[attr-defined]
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -202,6 +211,9 @@ def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
                 tags=services.parse_tags(data["tags"]),
                 note=data["note"],
             )
+            related = {a.pk for a in data["related"]}
+            if related != set(_form_initial(article)["related"]):
+                services.article_related_set(article_id=article.pk, actor=request.user, related_ids=related)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             status = exc.status_code
@@ -307,3 +319,152 @@ def manager_kb_report(request: HttpRequest) -> HttpResponse:
         "deflection": selectors.deflection_summary(days=days),
     }
     return render(request, "knowledge_base/staff/report.html", context)
+
+
+# --- second pass: editor helpers, images, categories, synonyms, review -------------
+
+
+@staff_required
+@require_POST
+def staff_article_preview(request: HttpRequest) -> HttpResponse:
+    """Live preview of the editor: the Markdown rendered and sanitised by the
+    very function that renders published articles."""
+    body = request.POST.get("body", "")[:200_000]
+    return render(request, "knowledge_base/partials/preview.html", {"html": render_article_markdown(body)})
+
+
+@staff_required
+@require_GET
+def staff_link_search(request: HttpRequest) -> HttpResponse:
+    """The editor's "link to an article" picker (HTML fragment)."""
+    query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
+    try:
+        exclude = int(request.GET.get("exclude", ""))
+    except ValueError:
+        exclude = None
+    articles = selectors.article_link_search(user=request.user, query=query, exclude_id=exclude) if query else []
+    return render(request, "knowledge_base/partials/link_picker.html", {"articles": articles, "query": query})
+
+
+@staff_required
+@require_POST
+def staff_article_image_upload(request: HttpRequest, article_id: int) -> HttpResponse:
+    """Upload an image into an article. JSON for the editor's script
+    ({"markdown": ...} or {"error": ...}, 400); a redirect with a message
+    for the plain form."""
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    upload = request.FILES.get("image")
+    error = None
+    image = None
+    if upload is None:
+        error = "Choose an image to upload."
+    else:
+        try:
+            image = services.article_image_upload(
+                article_id=article.pk, actor=request.user, filename=upload.name or "image", content=upload.read()
+            )
+        except ApplicationError as exc:
+            error = exc.message
+    if image is None:
+        if wants_json:
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error or "Upload failed.")
+        return redirect("knowledge_base:staff-edit", article_id=article.pk)
+    url = reverse("knowledge_base:image", args=[image.token])
+    alt = image.filename.rsplit(".", 1)[0].replace("]", "")[:80]
+    markdown = f"![{alt}]({url})"
+    if wants_json:
+        return JsonResponse({"markdown": markdown, "url": url})
+    messages.success(request, f"Image uploaded. Add it to the text with: {markdown}")
+    return redirect("knowledge_base:staff-edit", article_id=article.pk)
+
+
+@require_GET
+def kb_image(request: HttpRequest, token: str) -> HttpResponse:
+    """An article image, only for people who may read its article (public
+    images only on published public articles; 404 otherwise)."""
+    image = selectors.article_image_get_for_user(user=request.user, token=token)
+    response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@staff_required
+@require_POST
+def staff_article_reviewed(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    services.article_mark_reviewed(article_id=article.pk, actor=request.user)
+    messages.success(request, "Marked as reviewed today.")
+    back = request.POST.get("next", "")
+    # Only back to a management page (never an open redirect).
+    if not back.startswith("/kb/manage/") or "//" in back:
+        back = reverse("knowledge_base:staff-edit", args=[article.pk])
+    return redirect(back)
+
+
+@staff_required
+@require_GET
+def staff_review_list(request: HttpRequest) -> HttpResponse:
+    """Reminder list: articles not reviewed for N months (default 6)."""
+    try:
+        months = max(1, min(int(request.GET.get("months", 6)), 60))
+    except ValueError:
+        months = 6
+    articles = selectors.article_review_due(user=request.user, months=months)
+    return render(request, "knowledge_base/staff/review_list.html", {"articles": articles, "months": months})
+
+
+@_manager_only
+@require_http_methods(["GET", "POST"])
+def manager_categories(request: HttpRequest) -> HttpResponse:
+    """Category management: add, rename/reorder, delete."""
+    form = CategoryForm(request.POST or None)
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        category_id = request.POST.get("category_id") or None
+        try:
+            if action == "delete" and category_id:
+                services.category_delete(category_id=int(category_id), actor=request.user)
+                messages.success(request, "Category deleted; its articles are now uncategorised.")
+                return redirect("knowledge_base:manager-categories")
+            if form.is_valid():
+                data = form.cleaned_data
+                if category_id:
+                    services.category_update(category_id=int(category_id), actor=request.user, **data)
+                else:
+                    services.category_create(actor=request.user, **data)
+                messages.success(request, "Category saved.")
+                return redirect("knowledge_base:manager-categories")
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except (ValueError, Category.DoesNotExist):
+            raise Http404("No such category.") from None
+    categories = selectors.category_list().annotate(article_count=Count("articles"))
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "knowledge_base/staff/categories.html", {"form": form, "categories": categories}, status=status
+    )
+
+
+@_manager_only
+@require_http_methods(["GET", "POST"])
+def manager_synonyms(request: HttpRequest) -> HttpResponse:
+    """The help centre's synonyms: one group per line, validated as a whole."""
+    current = "\n".join(g.terms for g in SynonymGroup.objects.order_by("pk"))
+    form = SynonymsForm(request.POST or None, initial={"synonyms": current})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.synonyms_replace(text=form.cleaned_data["synonyms"], actor=request.user)
+        except services.SynonymError as exc:
+            for error in exc.errors:
+                form.add_error("synonyms", error)
+            status = 400
+        else:
+            messages.success(request, f"Saved {count} synonym group{'s' if count != 1 else ''}.")
+            return redirect("knowledge_base:manager-synonyms")
+    return render(request, "knowledge_base/staff/synonyms.html", {"form": form}, status=status)

@@ -3,7 +3,10 @@
  * <div data-kb-suggest data-kb-suggest-url="/kb/suggest/"
  *      data-kb-suggest-input="#id_subject" data-kb-suggest-target="#kb-suggestions">
  * Debounced (300 ms) GET of an HTML fragment rendered and sanitised by the
- * server; only the latest answer is shown. No third-party code.
+ * server; only the latest answer is shown. Keyboard: Arrow Down/Up move
+ * through the suggestions, Enter opens the chosen one (the link carries
+ * ?ref=suggest, so the deflection is recorded), Escape closes them.
+ * No third-party code.
  */
 (function () {
   "use strict";
@@ -28,7 +31,24 @@
         .catch(function () {});
     }, 300);
     input.addEventListener("input", run);
-    input.addEventListener("keyup", run);
+    input.addEventListener("keyup", function (ev) {
+      if (["ArrowDown", "ArrowUp", "Enter", "Escape"].indexOf(ev.key) < 0) run();
+    });
+    input.setAttribute("aria-controls", target.id);
+    input.addEventListener("keydown", function (ev) {
+      var items = Array.prototype.slice.call(target.querySelectorAll(".kb-suggestion"));
+      if (!items.length) return;
+      var current = items.findIndex(function (li) { return li.getAttribute("aria-selected") === "true"; });
+      function select(i) {
+        items.forEach(function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+        if (i >= 0) { input.setAttribute("aria-activedescendant", items[i].id); items[i].scrollIntoView({ block: "nearest" }); }
+        else input.removeAttribute("aria-activedescendant");
+      }
+      if (ev.key === "ArrowDown") { ev.preventDefault(); select((current + 1) % items.length); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); select(current <= 0 ? items.length - 1 : current - 1); }
+      else if (ev.key === "Enter" && current >= 0) { ev.preventDefault(); items[current].querySelector("a").click(); }
+      else if (ev.key === "Escape") { ev.preventDefault(); target.innerHTML = ""; last = input.value.trim(); select(-1); }
+    });
   }
   function initFeedback(form) {
     form.addEventListener("submit", function (ev) {

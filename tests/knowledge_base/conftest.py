@@ -1,10 +1,22 @@
 """Knowledge-base fixtures: articles are built through the real services."""
 
+import os
+
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 from knowledge_base import services
 from knowledge_base.models import Article
+
+
+@pytest.fixture(autouse=True)
+def _require_postgresql(request):
+    """Overrides the suite's PostgreSQL guard for the one deliberate SQLite
+    run (test_sqlite.py starts it with KB_SQLITE_RUN=1)."""
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        expected = "sqlite" if os.environ.get("KB_SQLITE_RUN") == "1" else "postgresql"
+        assert connection.vendor == expected, "set DATABASE_URL to PostgreSQL (make test does)"
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,8 @@ PAYLOADS = [
     "<details open ontoggle=alert(10)>",
     '<object data="data:text/html,<script>alert(11)</script>"></object>',
 ]
-OWN_SCRIPT = "/static/js/kb-suggest.js"
+# Our own static scripts (the editor page loads kb-editor.js since issue 19).
+OWN_SCRIPTS = {"/static/js/kb-suggest.js", "/static/js/kb-editor.js"}
 FORBIDDEN_TAGS = {"script", "svg", "math", "iframe", "object", "embed", "style", "body", "details", "img", "base"}
 
 
@@ -37,7 +38,7 @@ class _Collector(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "script" and attrs.get("src") == OWN_SCRIPT:
+        if tag == "script" and attrs.get("src") in OWN_SCRIPTS:
             return
         if tag == "body" and self.bodies == 0:  # the page's own <body>
             self.bodies += 1

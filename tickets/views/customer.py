@@ -43,7 +43,9 @@ def customer_ticket_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = PortalTicketForm(request.POST, request.FILES, request_types=request_types)
     else:
-        form = PortalTicketForm(request_types=request_types)
+        # Prefilled from the help centre's "nothing found" page (?subject=).
+        initial = {"subject": request.GET.get("subject", "").strip()[:200]}
+        form = PortalTicketForm(request_types=request_types, initial=initial)
     if request.method == "POST" and form.is_valid():
         request_type = form.cleaned_data["request_type"]
         try:

@@ -119,22 +119,11 @@ class Command(BaseCommand):
 
     def _articles(self) -> None:
         try:
-            from knowledge_base import services as kb
-            from knowledge_base.models import Article
+            from knowledge_base.demo import seed_help_centre
         except ImportError:  # pragma: no cover (KB app not installed)
             return
         manager = User.objects.filter(email="manager@example.com").first()
-        articles = [
-            ("How to export your orders to CSV", "Go to **Orders**, choose *Export* and pick CSV."),
-            ("Resetting your password", "Use *Forgot password* on the sign-in page; the link is valid for 1 hour."),
-            ("Connecting webhooks", "Add an endpoint under **Settings → Webhooks**; we sign payloads with HMAC."),
-            ("Understanding your invoice", "Each invoice lists the plan, seats and taxes for the period."),
-        ]
-        for title, body in articles:
-            if Article.objects.filter(title=title).exists():
-                continue
-            try:
-                article = kb.article_create(title=title, body=body, actor=manager)
-                kb.article_publish(article_id=article.pk, actor=manager)
-            except Exception as exc:  # the KB app is optional for the demo
-                self.stderr.write(f"KB article {title!r} skipped: {exc}")
+        try:
+            seed_help_centre(manager=manager)
+        except Exception as exc:  # the KB app is optional for the demo
+            self.stderr.write(f"KB demo articles skipped: {exc}")

@@ -1,0 +1,87 @@
+"""SQLite FTS5 tables of the embedded default (PostgreSQL uses
+`ArticleSearchDoc` and pg_trgm instead).
+
+- `kb_article_fts` (title, tags, body; porter + unicode61 tokenizer): the
+  full-text index of articles, kept in sync by triggers on the article
+  table, so every write path (services, admin, raw ORM) updates it in the
+  same transaction.
+- `kb_term_trgm` (trigram tokenizer): an external-content index over
+  `SearchTerm.word`, for typo tolerance; kept in sync by triggers.
+
+Created by migration 0004 on SQLite only. Django rebuilds a SQLite table
+(dropping its triggers) for some later schema changes, so `ensure` runs
+after every `migrate` as well and re-creates what is missing.
+"""
+
+from typing import Any
+
+ARTICLE = "knowledge_base_article"
+TERM = "knowledge_base_searchterm"
+
+_INSERT_ARTICLE = (
+    "INSERT INTO kb_article_fts(rowid, title, tags, body) VALUES (new.id, new.title, new.tags_text, new.body_text);"
+)
+
+STATEMENTS = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS kb_article_fts USING fts5("
+    "title, tags, body, tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS kb_article_fts_ai AFTER INSERT ON knowledge_base_article BEGIN "
+    + _INSERT_ARTICLE
+    + " END",
+    # Only the indexed columns: view counts must not rewrite the index.
+    "CREATE TRIGGER IF NOT EXISTS kb_article_fts_au AFTER UPDATE OF title, tags_text, body_text "
+    "ON knowledge_base_article BEGIN DELETE FROM kb_article_fts WHERE rowid = old.id; "
+    "INSERT INTO kb_article_fts(rowid, title, tags, body) "
+    "VALUES (new.id, new.title, new.tags_text, new.body_text); END",
+    "CREATE TRIGGER IF NOT EXISTS kb_article_fts_ad AFTER DELETE ON knowledge_base_article "
+    "BEGIN DELETE FROM kb_article_fts WHERE rowid = old.id; END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS kb_term_trgm USING fts5("
+    "word, content='knowledge_base_searchterm', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS kb_term_trgm_ai AFTER INSERT ON knowledge_base_searchterm "
+    "BEGIN INSERT INTO kb_term_trgm(rowid, word) VALUES (new.id, new.word); END",
+    "CREATE TRIGGER IF NOT EXISTS kb_term_trgm_ad AFTER DELETE ON knowledge_base_searchterm "
+    "BEGIN INSERT INTO kb_term_trgm(kb_term_trgm, rowid, word) VALUES ('delete', old.id, old.word); END",
+]
+TRIGGERS = {"kb_article_fts_ai", "kb_article_fts_au", "kb_article_fts_ad", "kb_term_trgm_ai", "kb_term_trgm_ad"}
+
+
+def rebuild(cursor: Any) -> None:
+    """Refill both indexes from the tables (after creating them)."""
+    cursor.execute("DELETE FROM kb_article_fts")
+    cursor.execute(
+        "INSERT INTO kb_article_fts(rowid, title, tags, body) "
+        "SELECT id, title, tags_text, body_text FROM knowledge_base_article"
+    )
+    cursor.execute("INSERT INTO kb_term_trgm(kb_term_trgm) VALUES ('rebuild')")
+
+
+def ensure(connection: Any) -> bool:
+    """Create the FTS tables and triggers if missing (SQLite only); rebuild
+    the indexes when anything had to be created. Returns True if it did."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        present = {row[0] for row in cursor.fetchall()}
+        if {ARTICLE, TERM} - present:
+            return False  # not migrated this far yet
+        if TRIGGERS | {"kb_article_fts", "kb_term_trgm"} <= present:
+            return False
+        for statement in STATEMENTS:
+            cursor.execute(statement)
+        rebuild(cursor)
+    return True
+
+
+def forwards(apps: Any, schema_editor: Any) -> None:
+    ensure(schema_editor.connection)
+
+
+def backwards(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        for trigger in sorted(TRIGGERS):
+            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        cursor.execute("DROP TABLE IF EXISTS kb_article_fts")
+        cursor.execute("DROP TABLE IF EXISTS kb_term_trgm")
