@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("tickets.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("desk_settings.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
+    path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("tickets.urls")),
 ]

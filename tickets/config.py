@@ -557,9 +557,8 @@ def _apply(doc: dict[str, Any], report: ConfigReport) -> None:
         )
         if wanted_queues != current_queues:
             QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
-            QueueMembership.objects.bulk_create(
-                [QueueMembership(user=obj, queue_id=qid) for qid in sorted(wanted_queues - current_queues)]
-            )
+            for qid in sorted(wanted_queues - current_queues):  # not bulk_create: each one is audited
+                QueueMembership.objects.create(user=obj, queue_id=qid)
             changed.append("queues")
         if created:
             report.changes.append(ConfigChange("agent", a["email"], "create"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from desk_settings.audit import VIA_FILE, audit_via
 from tickets import config
 
 
@@ -32,7 +33,9 @@ class Command(BaseCommand):
             return
         document = self._read(options["file"])
         try:
-            report = config.config_apply(document, dry_run=options["dry_run"])
+            # Audit entries of this run: path "file", actor the operator.
+            with audit_via(VIA_FILE, actor_email="operator (helpdesk_config apply)"):
+                report = config.config_apply(document, dry_run=options["dry_run"])
         except config.ConfigInvalid as exc:
             for problem in exc.problems:
                 self.stderr.write(f"  {problem}")
