@@ -83,7 +83,7 @@ def register_config_models() -> None:
     if not auditlog.contains(QueueMembership):
         auditlog.register(QueueMembership)
     if not auditlog.contains(User):
-        auditlog.register(User, include_fields=["role", "is_active", "is_superuser"])
+        auditlog.register(User, include_fields=["role", "is_active", "is_superuser", "capacity"])
         pre_log.connect(_skip_customer_signups, sender=User, dispatch_uid="desk_settings_skip_customers")
 
 
