@@ -364,7 +364,13 @@ class RequestTypeForm(forms.Form):
     slug = forms.SlugField(max_length=100, help_text="Identifier in the config file; cannot change later.")
     name = forms.CharField(max_length=200, help_text="What customers pick on the portal.")
     queue = forms.ModelChoiceField(Queue.objects.order_by("name"), to_field_name="slug")
+    description = forms.CharField(
+        max_length=300, required=False, help_text="Shown to customers next to the name, e.g. what this covers."
+    )
     position = forms.IntegerField(min_value=0, initial=0, help_text="Order on the portal (lowest first).")
+    is_default = forms.BooleanField(
+        required=False, label="Default", help_text="Preselected on the portal (replaces the current default)."
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Offered on the portal")
 
     def __init__(self, *args: Any, instance: RequestType | None = None, **kwargs: Any) -> None:
@@ -379,7 +385,9 @@ class RequestTypeForm(forms.Form):
             "slug": rt.slug,
             "name": rt.name,
             "queue": rt.queue.slug,
+            "description": rt.description,
             "position": rt.position,
+            "is_default": rt.is_default,
             "is_active": rt.is_active,
         }
 
@@ -390,4 +398,6 @@ class RequestTypeForm(forms.Form):
             self.add_error("slug", f"a request type '{slug}' already exists")
         item = {"slug": slug, "name": data.get("name"), "queue": data["queue"].slug if data.get("queue") else None}
         add_item_errors(self, "request_types", item, lambda p: re.split(r"[.\[]", p, maxsplit=1)[0])
+        if data.get("is_default") and not data.get("is_active"):
+            self.add_error("is_default", "a request type that is not offered cannot be the default")
         return data

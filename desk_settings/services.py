@@ -69,13 +69,17 @@ def queue_save(
 
 
 def request_type_save(*, request_type: RequestType | None, values: dict[str, Any]) -> RequestType:
+    """Create or update; a new default replaces the previous one."""
     obj = request_type or RequestType(slug=values["slug"])
-    obj.name = values["name"]
-    obj.queue = values["queue"]
-    obj.position = values["position"]
-    obj.is_active = values["is_active"]
+    for name in ("name", "queue", "description", "position", "is_default", "is_active"):
+        setattr(obj, name, values[name])
     obj.full_clean()
-    obj.save()
+    with transaction.atomic():
+        if obj.is_default:
+            for other in RequestType.objects.filter(is_default=True).exclude(pk=obj.pk).select_for_update():
+                other.is_default = False
+                other.save(update_fields=["is_default"])  # one by one: audited
+        obj.save()
     return obj
 
 

@@ -184,3 +184,39 @@ def test_request_type_page(manager_client, queue):
     assert off.status_code == 302
     rt.refresh_from_db()
     assert not rt.is_active
+
+
+def test_request_type_default_and_description_reach_the_portal(manager_client, client, queue, customer):
+    first = RequestType.objects.create(slug="question", name="A question", queue=queue, position=0)
+    response = manager_client.post(
+        "/settings/request-types/new/",
+        {
+            "slug": "refund",
+            "name": "Refund",
+            "queue": queue.slug,
+            "position": "5",
+            "description": "Money back for an order",
+            "is_default": "on",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    refund = RequestType.objects.get(slug="refund")
+    assert refund.is_default and refund.description == "Money back for an order"
+    # a new default replaces the old one
+    manager_client.post(
+        f"/settings/request-types/{first.pk}/",
+        {"name": "A question", "queue": queue.slug, "position": "0", "is_default": "on", "is_active": "on"},
+    )
+    refund.refresh_from_db()
+    first.refresh_from_db()
+    assert first.is_default and not refund.is_default
+    not_offered = manager_client.post(
+        f"/settings/request-types/{refund.pk}/",
+        {"name": "Refund", "queue": queue.slug, "position": "5", "is_default": "on"},
+    )
+    assert not_offered.status_code == 400 and "is_default" in not_offered.context["form"].errors
+    client.force_login(customer)
+    html = client.get("/portal/new/").content.decode()
+    assert "Refund — Money back for an order" in html
+    assert f'<option value="{first.pk}" selected>' in html
