@@ -133,3 +133,22 @@ def test_settings_page_has_no_raw_targets_box(manager_client):
     response = manager_client.post("/settings/sla/new/", _policy_post(targets=json.dumps({"first_reply": "1h"})))
     assert response.status_code == 302
     assert SLAPolicy.objects.get().targets == {"high": {"first_response": 4 * 3600, "business_hours": False}}
+
+
+def test_django_admin_queue_and_request_type_forms_use_the_same_rules(admin_client, queue):
+    from tickets.models import Queue, RequestType
+
+    base = {"slug": "vip", "name": "VIP", "kind": "support", "auto_assign": "none", "is_active": "on"}
+    base |= {"members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0"}
+    base |= {"queuemembership_set-TOTAL_FORMS": "0", "queuemembership_set-INITIAL_FORMS": "0"}
+    ok = admin_client.post("/admin/tickets/queue/add/", base)
+    assert ok.status_code == 302 and Queue.objects.filter(slug="vip").exists()
+    RequestType.objects.create(slug="first", name="First", queue=queue, is_default=True)
+    response = admin_client.post(
+        "/admin/tickets/requesttype/add/",
+        {"slug": "second", "name": " ", "queue": queue.pk, "position": "0", "is_default": "on", "is_active": "on"},
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "name" in errors and "is_default" in errors
+    assert not RequestType.objects.filter(slug="second").exists()
