@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from desk_settings import audit, services
 from desk_settings.access import manager_required
@@ -98,6 +99,23 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _render(request, "calendar_form.html", {**context, "form": form})
 
 
+@require_POST
+@manager_required
+def calendar_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _delete_unreferenced(request, get_object_or_404(Calendar, pk=pk), "calendar-list", "Calendar")
+
+
+def _delete_unreferenced(request: HttpRequest, row: Calendar | SLAPolicy, back: str, label: str) -> HttpResponse:
+    """Only a calendar or policy no queue uses can go (queues refer with PROTECT)."""
+    users = list(row.queue_set.order_by("name").values_list("name", flat=True))
+    if users:
+        messages.error(request, f"{label} '{row.name}' is used by {', '.join(users)}: change those queues first.")
+        return redirect(f"desk_settings:{back.replace('-list', '-edit')}", pk=row.pk)
+    row.delete()
+    messages.success(request, f"{label} '{row.name}' deleted.")
+    return redirect(f"desk_settings:{back}")
+
+
 # --- SLA policies ------------------------------------------------------------
 
 
@@ -129,6 +147,12 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     initial = SLAPolicyForm.initial_for(policy) if policy else {"pause_statuses": ["pending"], "warning_percent": 75}
     form = SLAPolicyForm(initial=initial, queues=queues)
     return _render(request, "policy_form.html", {**context, "form": form})
+
+
+@require_POST
+@manager_required
+def policy_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _delete_unreferenced(request, get_object_or_404(SLAPolicy, pk=pk), "policy-list", "SLA policy")
 
 
 # --- request types -----------------------------------------------------------

@@ -220,3 +220,18 @@ def test_request_type_default_and_description_reach_the_portal(manager_client, c
     html = client.get("/portal/new/").content.decode()
     assert "Refund — Money back for an order" in html
     assert f'<option value="{first.pk}" selected>' in html
+
+
+def test_calendar_and_policy_delete_only_when_no_queue_uses_them(manager_client, queue):
+    from auditlog.models import LogEntry
+
+    used = Calendar.objects.create(name="Used", timezone="UTC")
+    free = SLAPolicy.objects.create(name="Free", targets={})
+    Queue.objects.filter(pk=queue.pk).update(calendar=used)
+    refused = manager_client.post(f"/settings/calendars/{used.pk}/delete/", follow=True)
+    assert "is used by Tech support" in refused.content.decode()
+    assert Calendar.objects.filter(pk=used.pk).exists()
+    assert manager_client.get(f"/settings/sla/{free.pk}/delete/").status_code == 405
+    assert manager_client.post(f"/settings/sla/{free.pk}/delete/").status_code == 302
+    assert not SLAPolicy.objects.filter(pk=free.pk).exists()
+    assert LogEntry.objects.filter(action=LogEntry.Action.DELETE, object_repr="Free").exists()
