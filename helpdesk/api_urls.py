@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("privacy.api_urls")),
+    path("", include("desk_settings.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
     path("privacy/", include("privacy.urls")),
+    path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("tickets.urls")),
 ]

@@ -60,6 +60,62 @@ class SLAPolicyForm(_ConfigItemForm):
         }
 
 
+class QueueForm(forms.ModelForm):
+    """Queues through the same rules as the config file and the Settings page."""
+
+    class Meta:
+        model = Queue
+        fields = [
+            "slug",
+            "name",
+            "kind",
+            "calendar",
+            "sla_policy",
+            "auto_assign",
+            "inbound_email",
+            "auto_close_days",
+            "pending_reminder_days",
+            "is_active",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        item = {
+            name: data.get(name) for name in self.Meta.fields if name not in ("calendar", "sla_policy", "is_active")
+        }
+        item["calendar"] = data["calendar"].name if data.get("calendar") else None
+        item["sla_policy"] = data["sla_policy"].name if data.get("sla_policy") else None
+        item["inbound_email"] = item["inbound_email"] or ""
+        _add_problems(self, config_item_problems("queues", item))
+        return data
+
+
+class RequestTypeForm(forms.ModelForm):
+    class Meta:
+        model = RequestType
+        fields = ["slug", "name", "queue", "description", "position", "is_default", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        item = {
+            "slug": data.get("slug"),
+            "name": data.get("name"),
+            "queue": data["queue"].slug if data.get("queue") else None,
+        }
+        _add_problems(self, config_item_problems("request_types", item))
+        if data.get("is_default") and RequestType.objects.filter(is_default=True).exclude(pk=self.instance.pk).exists():
+            self.add_error("is_default", "another request type is the default: unset it first")
+        return data
+
+
+def _add_problems(form: forms.ModelForm, problems: dict[str, list[str]]) -> None:
+    for name, messages in problems.items():
+        field = name if name in form.fields else None
+        for message in messages:
+            if field is None or field not in form.errors:
+                form.add_error(field, message)
+
+
 class QueueMembershipInline(admin.TabularInline):
     model = QueueMembership
     extra = 1
@@ -68,6 +124,7 @@ class QueueMembershipInline(admin.TabularInline):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
+    form = QueueForm
     list_display = ["slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["slug", "name"]
@@ -88,6 +145,7 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(RequestType)
 class RequestTypeAdmin(admin.ModelAdmin):
+    form = RequestTypeForm
     list_display = ["slug", "name", "queue", "is_active", "position"]
     list_filter = ["is_active", "queue"]
 

@@ -348,8 +348,15 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)} if refers else set()
     known_queues = {*queues, *existing_queues}
     types: dict[str, str] = {}
+    defaults: dict[str, str] = {}  # at most one request type is the default
     for path, rt in items("request_types"):
-        c.unknown_keys(rt, {"slug", "name", "queue"}, path)
+        c.unknown_keys(rt, {"slug", "name", "queue", "description", "default"}, path)
+        if "description" in rt and (not isinstance(rt["description"], str) or len(rt["description"]) > 300):
+            c.add(f"{path}.description", "must be a string of at most 300 characters")
+        if "default" in rt and not isinstance(rt["default"], bool):
+            c.add(f"{path}.default", "must be true or false")
+        elif rt.get("default"):
+            unique(f"{path}.default", defaults, "default", "default request type")
         slug = c.text(rt, "slug", path, max_len=100)
         if slug and not _SLUG.match(slug):
             c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
@@ -537,8 +544,24 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
         created = obj is None
         if created:
             obj = RequestType(slug=rt["slug"])
-        changed = _sync(obj, {"name": rt["name"], "queue_id": queues[rt["queue"].lower()].pk, "position": position})
+        wanted_type: dict[str, Any] = {
+            "name": rt["name"],
+            "queue_id": queues[rt["queue"].lower()].pk,
+            "position": position,
+        }
+        if "description" in rt:
+            wanted_type["description"] = rt["description"]
+        if "default" in rt:
+            wanted_type["is_default"] = rt["default"]
+        changed = _sync(obj, wanted_type)
         _record(report, "request_type", rt["slug"], obj, changed, created)
+        types[rt["slug"].lower()] = obj
+    new_default = next((rt["slug"].lower() for rt in doc.get("request_types", []) if rt.get("default")), None)
+    if new_default is not None:  # a new default replaces the previous one
+        for slug, obj in types.items():
+            if obj.is_default and slug != new_default:
+                obj.is_default = False
+                _record(report, "request_type", obj.slug, obj, ["is_default"], False)
 
     _apply_agents(doc.get("agents", []), queues, report, actor=actor)
 
@@ -608,9 +631,8 @@ def _apply_agents(
         )
         if wanted_queues != current_queues:
             QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
-            QueueMembership.objects.bulk_create(
-                [QueueMembership(user=obj, queue_id=qid) for qid in sorted(wanted_queues - current_queues)]
-            )
+            for qid in sorted(wanted_queues - current_queues):  # not bulk_create: each one is audited
+                QueueMembership.objects.create(user=obj, queue_id=qid)
             changed.append("queues")
         if created:
             report.changes.append(ConfigChange("agent", a["email"], "create"))
@@ -665,7 +687,13 @@ def config_dump() -> dict[str, Any]:
         "sla_policies": [_policy_dump(p) for p in SLAPolicy.objects.order_by("name")],
         "queues": [],
         "request_types": [
-            {"slug": t.slug, "name": t.name, "queue": t.queue.slug}
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "queue": t.queue.slug,
+                **({"description": t.description} if t.description else {}),
+                **({"default": True} if t.is_default else {}),
+            }
             for t in RequestType.objects.select_related("queue").order_by("position", "slug")
         ],
         "agents": [],

@@ -107,6 +107,12 @@ class PortalTicketForm(forms.Form):
     def __init__(self, *args: Any, request_types: QuerySet[RequestType], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["request_type"].queryset = request_types
+        self.fields["request_type"].label_from_instance = lambda rt: (
+            f"{rt.name} — {rt.description}" if rt.description else rt.name
+        )
+        default = next((rt for rt in request_types if rt.is_default), None)
+        if default is not None:
+            self.fields["request_type"].initial = default.pk
 
 
 # --- Agent workspace (issue 4) -------------------------------------------------

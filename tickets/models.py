@@ -102,6 +102,9 @@ class RequestType(models.Model):
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="request_types")
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
+    # Shown to customers next to the name; the default is preselected on the portal (one at most).
+    description = models.CharField(max_length=300, blank=True)
+    is_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position", "name"]

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "mail",
     "webhooks",
     "privacy",
+    "auditlog",
+    "desk_settings",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # django-auditlog's middleware, plus which path (page/admin/api) made a config change.
+    "desk_settings.audit.ConfigAuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -155,6 +159,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_REPORTING_TIMEZONE = env("HELPDESK_REPORTING_TIMEZONE", default="UTC")
+# Config audit (docs/settings.md): store before/after as JSON values, not their str().
+AUDITLOG_STORE_JSON_CHANGES = True
 # Above this many tickets created in a dashboard period, long-range medians / p90 come from the
 # rollup histograms instead of exact per-ticket percentiles (README "Decisions").
 DASHBOARD_EXACT_MAX_TICKETS = env.int("HELPDESK_DASHBOARD_EXACT_MAX_TICKETS", default=10_000)

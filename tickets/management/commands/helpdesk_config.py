@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from desk_settings.audit import VIA_FILE, audit_via
 from tickets import config
 
 
@@ -33,8 +34,10 @@ class Command(BaseCommand):
         document = self._read(options["file"])
         try:
             # The operator at the command line acts as a superuser; the
-            # last-admin rule still holds (accounts.policy).
-            report = config.config_apply(document, dry_run=options["dry_run"], actor=None)
+            # last-admin rule still holds (accounts.policy). Audit entries of
+            # this run: path "file", actor the operator.
+            with audit_via(VIA_FILE, actor_email="operator (helpdesk_config apply)"):
+                report = config.config_apply(document, dry_run=options["dry_run"], actor=None)
         except config.ConfigInvalid as exc:
             for problem in exc.problems:
                 self.stderr.write(f"  {problem}")

@@ -1,0 +1,9 @@
+"""Settings API routes, included under /api/v1/ by helpdesk.api_urls."""
+
+from django.urls import path
+
+from desk_settings.api import views
+
+urlpatterns = [
+    path("config/history/", views.ConfigHistoryView.as_view(), name="config-history"),
+]

@@ -1,0 +1,403 @@
+"""Settings forms: people-friendly inputs (an hours grid, durations, lists)
+turned into the configuration document's item and checked by the one
+validation layer (desk_settings.validation -> tickets.config)."""
+
+import re
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from django import forms
+
+from accounts.models import User
+from desk_settings.durations import DurationError, duration_format, duration_parse
+from desk_settings.validation import add_item_errors
+from tickets.config import DAYS, TARGET_FIELDS
+from tickets.models import Calendar, Queue, QueueKind, RequestType, SLAPolicy, Ticket
+from tickets.sla_services import ESCALATION_ACTIONS, ESCALATION_ON
+
+DAY_LABELS = dict(
+    zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+PRIORITIES = tuple(Ticket.Priority.values)
+TARGET_LABELS = {"first_response": "First response", "next_reply": "Next reply", "resolution": "Resolution"}
+ESCALATION_ROWS = 3
+_INTERVAL = re.compile(r"^\s*(\d{1,2}:\d\d)\s*[-–]\s*(\d{1,2}:\d\d)\s*$")
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(z, z) for z in sorted(zoneinfo.available_timezones())]
+
+
+def _hhmm(value: str) -> str:
+    return f"0{value}" if len(value) == 4 else value
+
+
+def intervals_parse(text: str) -> list[list[str]]:
+    """ "09:00-12:00, 13:00-17:00" -> [["09:00", "12:00"], ["13:00", "17:00"]].
+
+    A piece that is not START-END is kept as one string so the config
+    validator reports it (with the same wording as every other path)."""
+    out: list[list[str]] = []
+    for piece in (p for p in re.split(r"[,;]", text) if p.strip()):
+        m = _INTERVAL.match(piece)
+        if m:
+            out.append([_hhmm(m.group(1)), _hhmm(m.group(2))])
+        else:
+            start, _, end = piece.strip().partition("-")
+            out.append([start.strip(), end.strip()] if end else [piece.strip()])
+    return out
+
+
+def intervals_format(intervals: Any) -> str:
+    if not isinstance(intervals, list):
+        return str(intervals)
+    return ", ".join("-".join(map(str, iv)) if isinstance(iv, list) else str(iv) for iv in intervals)
+
+
+class CalendarForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    timezone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        widget=forms.Select(choices=[]),
+        help_text="The zone the hours below are in (IANA zone database).",
+    )
+    holidays = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Closed all day: one date per line, YYYY-MM-DD.",
+    )
+    overrides = forms.CharField(
+        label="One-off hours",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One date per line with its hours, e.g. <code>2026-12-24 09:00-12:00</code>; "
+        "a date alone is closed. Wins over the weekly hours and the holidays.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].widget.choices = timezone_choices()
+        for day in DAYS:
+            self.fields[f"hours_{day}"] = forms.CharField(
+                label=DAY_LABELS[day],
+                required=False,
+                help_text="e.g. 09:00-12:00, 13:00-17:00; empty = closed",
+            )
+
+    @property
+    def day_fields(self) -> list[forms.BoundField]:
+        return [self[f"hours_{day}"] for day in DAYS]
+
+    @staticmethod
+    def initial_for(calendar: Calendar) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": calendar.name,
+            "timezone": calendar.timezone,
+            "holidays": "\n".join(map(str, calendar.holidays or [])),
+            "overrides": "\n".join(
+                f"{o.get('date')} {intervals_format(o.get('hours', []))}".strip()
+                for o in calendar.overrides or []
+                if isinstance(o, dict)
+            ),
+        }
+        for day in DAYS:
+            data[f"hours_{day}"] = intervals_format((calendar.hours or {}).get(day, []))
+        return data
+
+    def item(self) -> dict[str, Any]:
+        """The calendar as the configuration document writes it."""
+        d = self.cleaned_data
+        overrides = []
+        for line in (d.get("overrides") or "").splitlines():
+            if line.strip():
+                day, _, rest = line.strip().partition(" ")
+                overrides.append({"date": day, "hours": intervals_parse(rest)})
+        return {
+            "name": d.get("name"),
+            "timezone": d.get("timezone"),
+            "hours": {day: ivs for day in DAYS if (ivs := intervals_parse(d.get(f"hours_{day}") or ""))},
+            "holidays": [x.strip() for x in (d.get("holidays") or "").splitlines() if x.strip()],
+            "overrides": overrides,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        add_item_errors(self, "calendars", self.item(), _calendar_field)
+        return data
+
+
+def _calendar_field(path: str) -> str | None:
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
+    if head == "hours":
+        day = re.split(r"[.\[]", path)[1] if "." in path else ""
+        return f"hours_{day}" if day in DAYS else None
+    return head
+
+
+class SLAPolicyForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    pause_statuses = forms.MultipleChoiceField(
+        label="Pause the clocks while",
+        required=False,
+        choices=[(s, Ticket.Status(s).label) for s in Ticket.UNSOLVED],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    warning_percent = forms.IntegerField(
+        label="Warn at (% of a target)",
+        initial=75,
+        help_text="An SLA warning when this share of a target has elapsed (1-99).",
+    )
+
+    def __init__(self, *args: Any, queues: list[Queue] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for prio in PRIORITIES:
+            for target in TARGET_FIELDS:
+                self.fields[f"target_{prio}_{target}"] = forms.CharField(
+                    label=f"{Ticket.Priority(prio).label}: {TARGET_LABELS[target]}", required=False, max_length=60
+                )
+        queue_choices = [("", "—")] + [(q.slug, q.name) for q in queues or []]
+        for i in range(ESCALATION_ROWS):
+            self.fields[f"esc_{i}_action"] = forms.ChoiceField(
+                label="Action",
+                required=False,
+                choices=[("", "—")] + [(a, a.replace("_", " ")) for a in ESCALATION_ACTIONS],
+            )
+            self.fields[f"esc_{i}_on"] = forms.ChoiceField(
+                label="On", required=False, choices=[(o, o) for o in ESCALATION_ON]
+            )
+            self.fields[f"esc_{i}_targets"] = forms.MultipleChoiceField(
+                label="Targets (none = all)",
+                required=False,
+                choices=list(TARGET_LABELS.items()),
+                widget=forms.CheckboxSelectMultiple,
+            )
+            self.fields[f"esc_{i}_queue"] = forms.ChoiceField(
+                label="Move to queue", required=False, choices=queue_choices
+            )
+            self.fields[f"esc_{i}_priority"] = forms.ChoiceField(
+                label="Raise to", required=False, choices=[("", "—"), *Ticket.Priority.choices]
+            )
+
+    @property
+    def target_rows(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(Ticket.Priority(p).label, [self[f"target_{p}_{t}"] for t in TARGET_FIELDS]) for p in PRIORITIES]
+
+    @property
+    def escalation_rows(self) -> list[list[forms.BoundField]]:
+        return [
+            [self[f"esc_{i}_{n}"] for n in ("action", "on", "targets", "queue", "priority")]
+            for i in range(ESCALATION_ROWS)
+        ]
+
+    @staticmethod
+    def initial_for(policy: SLAPolicy) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": policy.name,
+            "pause_statuses": list(policy.pause_statuses or []),
+            "warning_percent": round((policy.warning_fraction or 0) * 100),
+        }
+        for prio, target in (policy.targets or {}).items():
+            if not isinstance(target, dict):
+                continue
+            business = bool(target.get("business_hours", True))
+            for name in TARGET_FIELDS:
+                if isinstance(target.get(name), int):
+                    data[f"target_{prio}_{name}"] = duration_format(target[name], business)
+        for i, esc in enumerate((policy.escalations or [])[:ESCALATION_ROWS]):
+            for n in ("action", "on", "targets", "queue", "priority"):
+                if n in esc:
+                    data[f"esc_{i}_{n}"] = esc[n]
+        return data
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        targets: dict[str, dict[str, Any]] = {}
+        for prio in PRIORITIES:
+            kinds: dict[bool, list[str]] = {}
+            for name in TARGET_FIELDS:
+                field = f"target_{prio}_{name}"
+                text = (data.get(field) or "").strip()
+                if not text:
+                    continue
+                try:
+                    parsed = duration_parse(text)
+                except DurationError as exc:
+                    self.add_error(field, str(exc))
+                    continue
+                targets.setdefault(prio, {})[name] = parsed.seconds
+                kinds.setdefault(parsed.business, []).append(field)
+            if len(kinds) == 2:
+                for field in kinds[False]:
+                    self.add_error(
+                        field,
+                        "the targets of one priority count either business time or clock time: "
+                        "write 'business' on all of them or on none",
+                    )
+            elif prio in targets:
+                targets[prio]["business_hours"] = next(iter(kinds))
+        escalations = []
+        for i in range(ESCALATION_ROWS):
+            action = data.get(f"esc_{i}_action")
+            if not action:
+                continue
+            esc: dict[str, Any] = {"on": data.get(f"esc_{i}_on") or "breach", "action": action}
+            if data.get(f"esc_{i}_targets"):
+                esc["targets"] = list(data[f"esc_{i}_targets"])
+            if data.get(f"esc_{i}_queue"):
+                esc["queue"] = data[f"esc_{i}_queue"]
+            if data.get(f"esc_{i}_priority"):
+                esc["priority"] = data[f"esc_{i}_priority"]
+            escalations.append(esc)
+        pct = data.get("warning_percent")
+        self.item_value = {
+            "name": data.get("name"),
+            "pause_statuses": list(data.get("pause_statuses") or []),
+            "targets": targets,
+            "warning_fraction": pct / 100 if isinstance(pct, int) else 0.75,
+            "escalations": escalations,
+        }
+        add_item_errors(self, "sla_policies", self.item_value, _policy_field)
+        return data
+
+
+def _policy_field(path: str) -> str | None:
+    parts = re.split(r"[.\[\]]+", path)
+    if parts[0] == "targets" and len(parts) >= 3:
+        return f"target_{parts[1]}_{parts[2]}"
+    if parts[0] == "escalations" and len(parts) >= 3:
+        return f"esc_{parts[1]}_{parts[2]}"
+    if parts[0] == "warning_fraction":
+        return "warning_percent"
+    return parts[0]
+
+
+class QueueForm(forms.Form):
+    slug = forms.SlugField(max_length=100, help_text="Identifier in URLs and the config file; cannot change later.")
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=QueueKind.choices)
+    calendar = forms.ModelChoiceField(Calendar.objects.order_by("name"), required=False, empty_label="24/7 (none)")
+    sla_policy = forms.ModelChoiceField(
+        SLAPolicy.objects.order_by("name"), required=False, label="SLA policy", empty_label="No SLA"
+    )
+    inbound_email = forms.EmailField(
+        required=False, label="Inbound address", help_text="Mail to this address opens tickets in this queue."
+    )
+    auto_assign = forms.ChoiceField(label="Auto-assignment", choices=Queue.AutoAssign.choices)
+    auto_close_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Close solved tickets after this many days; empty = the global setting, 0 = never.",
+    )
+    pending_reminder_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Remind the customer of a pending ticket after this many days; empty = off.",
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new tickets)")
+
+    def __init__(self, *args: Any, instance: Queue | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        if instance is not None:
+            self.fields["slug"].disabled = True
+        self.staff = list(User.objects.filter(role__in=("agent", "manager", "admin"), is_active=True).order_by("email"))
+        for user in self.staff:
+            self.fields[f"member_{user.pk}"] = forms.BooleanField(required=False, label=user.display_name)
+            self.fields[f"capacity_{user.pk}"] = forms.IntegerField(
+                required=False, min_value=0, label=f"Capacity of {user.display_name}"
+            )
+
+    @property
+    def member_rows(self) -> list[tuple[User, forms.BoundField, forms.BoundField]]:
+        return [(u, self[f"member_{u.pk}"], self[f"capacity_{u.pk}"]) for u in self.staff]
+
+    @staticmethod
+    def initial_for(queue: Queue | None) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if queue is not None:
+            data = {
+                "slug": queue.slug,
+                "name": queue.name,
+                "kind": queue.kind,
+                "calendar": queue.calendar_id,
+                "sla_policy": queue.sla_policy_id,
+                "inbound_email": queue.inbound_email,
+                "auto_assign": queue.auto_assign,
+                "auto_close_days": queue.auto_close_days,
+                "pending_reminder_days": queue.pending_reminder_days,
+                "is_active": queue.is_active,
+            }
+            for uid in queue.members.values_list("pk", flat=True):
+                data[f"member_{uid}"] = True
+        for uid, cap in User.objects.filter(role__in=("agent", "manager", "admin")).values_list("pk", "capacity"):
+            data[f"capacity_{uid}"] = cap
+        return data
+
+    def item(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        item: dict[str, Any] = {
+            "slug": self.instance.slug if self.instance else d.get("slug"),
+            "name": d.get("name"),
+            "kind": d.get("kind"),
+            "calendar": d["calendar"].name if d.get("calendar") else None,
+            "sla_policy": d["sla_policy"].name if d.get("sla_policy") else None,
+            "auto_assign": d.get("auto_assign"),
+            "inbound_email": d.get("inbound_email") or "",
+            "auto_close_days": d.get("auto_close_days"),
+            "pending_reminder_days": d.get("pending_reminder_days"),
+        }
+        return item
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        slug = data.get("slug")
+        if self.instance is None and slug and Queue.objects.filter(slug__iexact=slug).exists():
+            self.add_error("slug", f"a queue '{slug}' already exists")
+        add_item_errors(self, "queues", self.item(), lambda p: re.split(r"[.\[]", p, maxsplit=1)[0])
+        return data
+
+
+class RequestTypeForm(forms.Form):
+    slug = forms.SlugField(max_length=100, help_text="Identifier in the config file; cannot change later.")
+    name = forms.CharField(max_length=200, help_text="What customers pick on the portal.")
+    queue = forms.ModelChoiceField(Queue.objects.order_by("name"), to_field_name="slug")
+    description = forms.CharField(
+        max_length=300, required=False, help_text="Shown to customers next to the name, e.g. what this covers."
+    )
+    position = forms.IntegerField(min_value=0, initial=0, help_text="Order on the portal (lowest first).")
+    is_default = forms.BooleanField(
+        required=False, label="Default", help_text="Preselected on the portal (replaces the current default)."
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Offered on the portal")
+
+    def __init__(self, *args: Any, instance: RequestType | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+        if instance is not None:
+            self.fields["slug"].disabled = True
+
+    @staticmethod
+    def initial_for(rt: RequestType) -> dict[str, Any]:
+        return {
+            "slug": rt.slug,
+            "name": rt.name,
+            "queue": rt.queue.slug,
+            "description": rt.description,
+            "position": rt.position,
+            "is_default": rt.is_default,
+            "is_active": rt.is_active,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        slug = self.instance.slug if self.instance else data.get("slug")
+        if self.instance is None and slug and RequestType.objects.filter(slug__iexact=slug).exists():
+            self.add_error("slug", f"a request type '{slug}' already exists")
+        item = {"slug": slug, "name": data.get("name"), "queue": data["queue"].slug if data.get("queue") else None}
+        add_item_errors(self, "request_types", item, lambda p: re.split(r"[.\[]", p, maxsplit=1)[0])
+        if data.get("is_default") and not data.get("is_active"):
+            self.add_error("is_default", "a request type that is not offered cannot be the default")
+        return data

@@ -1,0 +1,104 @@
+"""Writes of the Settings pages. Calendars, SLA policies and queues go
+through `tickets.config.config_apply`, the path of the config file and the
+API: the same validation, the same SLA refresh of open tickets."""
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tickets.config import DAYS, ConfigReport, config_apply
+from tickets.models import Calendar, Queue, QueueMembership, RequestType, SLAPolicy
+
+
+def _rename(row: Calendar | SLAPolicy | None, name: str) -> None:
+    if row is not None and row.name != name:
+        row.name = name
+        row.save(update_fields=["name", "updated_at"])
+
+
+def calendar_save(*, calendar: Calendar | None, item: dict[str, Any]) -> tuple[Calendar, ConfigReport]:
+    with transaction.atomic():
+        _rename(calendar, item["name"])
+        report = config_apply({"calendars": [item]})
+    return Calendar.objects.get(name__iexact=item["name"]), report
+
+
+def policy_save(*, policy: SLAPolicy | None, item: dict[str, Any]) -> tuple[SLAPolicy, ConfigReport]:
+    with transaction.atomic():
+        _rename(policy, item["name"])
+        report = config_apply({"sla_policies": [item]})
+    return SLAPolicy.objects.get(name__iexact=item["name"]), report
+
+
+def policy_dry_run(*, policy: SLAPolicy | None, item: dict[str, Any]) -> ConfigReport:
+    """What saving would change: the open tickets whose due times move
+    (a rename alone moves none, so the stored name is used)."""
+    return config_apply({"sla_policies": [{**item, "name": policy.name if policy else item["name"]}]}, dry_run=True)
+
+
+def queue_save(
+    *,
+    queue: Queue | None,
+    item: dict[str, Any],
+    is_active: bool,
+    member_ids: set[int],
+    capacities: dict[int, int | None],
+) -> tuple[Queue, ConfigReport]:
+    """The queue, its members and their capacity (a per-agent setting used
+    by least-loaded assignment in every queue)."""
+    with transaction.atomic():
+        report = config_apply({"queues": [item]})
+        obj = Queue.objects.get(slug__iexact=item["slug"])
+        if obj.is_active != is_active:
+            obj.is_active = is_active
+            obj.save(update_fields=["is_active"])
+        current = set(QueueMembership.objects.filter(queue=obj).values_list("user_id", flat=True))
+        for membership in QueueMembership.objects.filter(queue=obj, user_id__in=current - member_ids):
+            membership.delete()  # one by one: each removal is an audit entry
+        for user_id in sorted(member_ids - current):
+            QueueMembership.objects.create(queue=obj, user_id=user_id)
+        for user in User.objects.filter(pk__in=capacities):
+            if user.capacity != capacities[user.pk]:
+                user.capacity = capacities[user.pk]
+                user.save(update_fields=["capacity"])
+    return obj, report
+
+
+def request_type_save(*, request_type: RequestType | None, values: dict[str, Any]) -> RequestType:
+    """Create or update; a new default replaces the previous one."""
+    obj = request_type or RequestType(slug=values["slug"])
+    for name in ("name", "queue", "description", "position", "is_default", "is_active"):
+        setattr(obj, name, values[name])
+    obj.full_clean()
+    with transaction.atomic():
+        if obj.is_default:
+            for other in RequestType.objects.filter(is_default=True).exclude(pk=obj.pk).select_for_update():
+                other.is_default = False
+                other.save(update_fields=["is_default"])  # one by one: audited
+        obj.save()
+    return obj
+
+
+def calendar_preview(calendar: Calendar, *, days: int = 14, today: date | None = None) -> list[dict[str, Any]]:
+    """Open hours of the next `days` local days: an override wins, then a
+    holiday closes the day, else the weekly hours (as the SLA clock reads them)."""
+    zone = ZoneInfo(calendar.timezone)
+    start = today or timezone.now().astimezone(zone).date()
+    overrides = {o["date"]: o.get("hours") or [] for o in calendar.overrides or []}
+    holidays = set(calendar.holidays or [])
+    out = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        key = day.isoformat()
+        if key in overrides:
+            hours, why = overrides[key], "one-off hours"
+        elif key in holidays:
+            hours, why = [], "holiday"
+        else:
+            hours, why = (calendar.hours or {}).get(DAYS[day.weekday()], []), ""
+        out.append({"date": day, "hours": hours, "why": why})
+    return out
