@@ -16,6 +16,7 @@ urlpatterns = [
     path("agent/tickets/<int:ticket_id>/time/", agent.agent_ticket_time, name="agent-ticket-time"),
     path("agent/tickets/<int:ticket_id>/heartbeat/", agent.agent_ticket_heartbeat, name="agent-ticket-heartbeat"),
     path("agent/tickets/bulk/", agent.agent_bulk, name="agent-bulk"),
+    path("agent/tickets/count/", agent.agent_match_count, name="agent-match-count"),
     path("agent/counts/", agent.agent_counts, name="agent-counts"),
     path("agent/views/", agent.agent_saved_view_create, name="agent-saved-view-create"),
     path("agent/views/<int:view_id>/delete/", agent.agent_saved_view_delete, name="agent-saved-view-delete"),
