@@ -337,3 +337,34 @@ class MacroChoiceForm(forms.Form):
     def __init__(self, *args: Any, macros: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["macro"].queryset = macros
+
+
+class AgentTicketCreateForm(forms.Form):
+    """A ticket an agent opens for a customer: a phone call taken, or an
+    outbound (proactive) follow-up, which belongs to a service queue."""
+
+    HOW = [("phone", "Phone call from the customer"), ("outbound", "Outbound follow-up (we contact them)")]
+    how = forms.ChoiceField(choices=HOW, initial="phone", widget=forms.RadioSelect, label="Type")
+    requester_email = forms.EmailField(label="Customer e-mail", max_length=254)
+    requester_name = forms.CharField(
+        required=False, max_length=200, label="Customer name", help_text="Used when a new customer is created."
+    )
+    create_customer = forms.BooleanField(required=False, label="Create the customer if there is no account")
+    queue = forms.TypedChoiceField(coerce=int, label="Queue")
+    subject = forms.CharField(max_length=500, label="Subject")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Description")
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label="Priority")
+
+    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "new_%s")
+        super().__init__(*args, **kwargs)
+        self.queues = {q.pk: q for q in queues}
+        self.fields["queue"].choices = [(q.pk, f"{q.name} ({q.get_kind_display()})") for q in queues]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        queue = self.queues.get(data.get("queue") or 0)
+        if queue is not None and data.get("how") == "outbound" and queue.kind != QueueKind.SERVICE:
+            self.add_error("queue", "An outbound follow-up is customer service: choose a service queue.")
+        data["queue_obj"] = queue
+        return data

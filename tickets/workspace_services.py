@@ -340,3 +340,79 @@ def _session_close_if_idle(key: str, now_ts: float) -> int:
 @transaction.atomic
 def time_entry_add(*, ticket_id: int, agent: User, minutes: int, note: str = "") -> None:
     services.time_entry_log(ticket_id=ticket_id, agent=agent, seconds=minutes * 60, note=note)
+
+
+# --- Tickets on behalf of a customer ----------------------------------------------
+
+
+class CustomerNotFound(ApplicationError):
+    code = "customer_not_found"
+    status_code = 400
+
+
+def customer_get_or_create(*, email: str, name: str = "", create: bool) -> User:
+    """The active person with this e-mail, or (with `create`) a new
+    customer without a password (they log in by e-mail link or reset).
+    Raises CustomerNotFound; staff addresses are found, never created."""
+    email = User.objects.normalize_email(email.strip())
+    found = User.objects.filter(email__iexact=email).first()
+    if found is not None:
+        if not found.is_active:
+            raise CustomerNotFound("This account is deactivated.")
+        return found
+    if not create:
+        raise CustomerNotFound("No customer with this e-mail. Tick “Create the customer” to add one.")
+    user = User(email=email, username=email, name=name.strip()[:200], role=User.Role.CUSTOMER)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def ticket_create_on_behalf(
+    *,
+    agent: User,
+    requester_email: str,
+    requester_name: str = "",
+    create_customer: bool = False,
+    queue: Any,
+    subject: str,
+    body: str,
+    priority: str,
+    how: str,
+) -> Ticket:
+    """A ticket an agent opens for a customer (the same service as the
+    API's `requester_email`): a phone call (channel phone, New) or an
+    outbound follow-up (channel agent, service queue, Pending: we already
+    wrote to them, now their answer is awaited). The queue must be one the agent works in.
+
+    Raises CustomerNotFound, policy.Refused (queue), ApplicationError."""
+    if not selectors.queue_list_for_user(user=agent).filter(pk=queue.pk).exists():
+        raise policy.Refused("No such queue among yours.", field="queue")
+    requester = customer_get_or_create(email=requester_email, name=requester_name, create=create_customer)
+    outbound = how == "outbound"
+    return services.ticket_create(
+        subject=subject,
+        body=body,
+        queue=queue,
+        requester=requester,
+        actor=agent,
+        channel=Ticket.Channel.AGENT if outbound else Ticket.Channel.PHONE,
+        priority=priority,
+        status=Ticket.Status.PENDING if outbound else Ticket.Status.NEW,
+    )
+
+
+def customer_search(*, query: str, limit: int = 10) -> list[User]:
+    """Customers whose e-mail or name contains `query` (the picker)."""
+    from django.db.models import Q
+
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    return list(
+        User.objects.filter(Q(email__icontains=query) | Q(name__icontains=query), is_active=True)
+        .filter(role=User.Role.CUSTOMER)
+        .select_related("organisation")
+        .order_by("name", "email")[:limit]
+    )
