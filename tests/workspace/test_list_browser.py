@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import User
 from knowledge_base import services as kb_services
-from tests.factories import CustomerFactory, OrganisationFactory, QueueFactory, ticket_make
+from tests.factories import OrganisationFactory, QueueFactory, ticket_make
 from tickets import services
 from tickets.models import RequestType, Ticket
 
@@ -103,9 +103,7 @@ def test_bulk_select_all_with_mixed_properties_and_number_search(live_server, pa
     page.get_by_role("button", name="Apply to tickets").click()
     page.wait_for_selector("#bulk-summary")
     assert "4 of 4 tickets updated" in page.locator("#bulk-summary").inner_text()
-    assert set(Ticket.objects.filter(pk__in=[t.pk for t in w["tickets"]]).values_list("priority", flat=True)) == {
-        "low"
-    }
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in w["tickets"]]).values_list("priority", flat=True)) == {"low"}
     assert Ticket.objects.get(pk=w["hidden"].pk).priority == "normal"
 
     # #N opens the ticket; a requester's name finds and highlights.
