@@ -360,3 +360,50 @@ def test_favicon(client, agent):
     assert 'rel="icon"' in client.get("/agent/tickets/").content.decode()
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.url.endswith("favicon.svg")
+
+
+# --- role x own/foreign matrix of the new list-side URLs -------------------------------------
+
+ROLES = ("anonymous", "owner", "agent_a", "agent_b", "manager")
+#                                        anon owner agent_a agent_b manager
+MATCH_COUNT = ((302, None), (404, None), (200, b"1"), (200, b"0"), (200, b"1"))
+PICKER_AND_FORM = (302, 404, 200, 200, 200)
+CREATE_IN_QUEUE_A = (302, 404, 302, 400, 302)
+# bulk "all matching" on view=all: (status, matrix ticket changed?)
+BULK_MATCHING = ((302, False), (404, False), (200, True), (200, False), (200, True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role_index,role", list(enumerate(ROLES)))
+def test_list_urls_role_matrix(client, queue, service_queue, agent, other_agent, manager, customer, role_index, role):
+    """Agent B (another queue) counts 0, cannot create in queue A and
+    changes nothing with "all matching"; customers get 404; managers all."""
+    ticket = ticket_make(queue=queue, requester=customer, subject="Matrix ticket")
+    users = {"anonymous": None, "owner": customer, "agent_a": agent, "agent_b": other_agent, "manager": manager}
+    if users[role]:
+        client.force_login(users[role])
+    status, body = MATCH_COUNT[role_index]
+    response = client.get("/agent/tickets/count/?view=all")
+    assert response.status_code == status and (body is None or response.content == body), role
+    assert client.get("/agent/customers/?q=cu").status_code == PICKER_AND_FORM[role_index]
+    assert client.get(NEW).status_code == PICKER_AND_FORM[role_index]
+    created = client.post(
+        NEW,
+        {
+            "how": "phone",
+            "requester_email": customer.email,
+            "queue": queue.pk,
+            "subject": "Matrix phone",
+            "body": "x",
+            "priority": "normal",
+        },
+    )
+    assert created.status_code == CREATE_IN_QUEUE_A[role_index], role
+    made = CREATE_IN_QUEUE_A[role_index] == 302 and role != "anonymous"  # anonymous: 302 to log in
+    assert Ticket.objects.filter(subject="Matrix phone").exists() == made
+    status, changed = BULK_MATCHING[role_index]
+    response = client.post(BULK, {"scope": "matching", "query": "view=all", "action": "update", "priority": "urgent"})
+    assert response.status_code == status, role
+    assert (Ticket.objects.get(pk=ticket.pk).priority == "urgent") == changed, role
+    if status == 404:
+        assert b"Matrix ticket" not in response.content
