@@ -1,13 +1,22 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.views import home
+
+
+def _favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask /favicon.ico before reading the page's icon link."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/metrics/", include("metrics.urls")),
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
+    path("favicon.ico", _favicon),
     path("accounts/", include("accounts.urls")),
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),

@@ -41,11 +41,13 @@ def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
     queues = list(queue_list_for_user(user=request.user).order_by("name").values_list("pk", "name"))
     agents = None
     if not personal:
-        agents = list(
-            User.objects.filter(role__in=["agent", "manager", "admin"], is_active=True)
-            .order_by("email")
-            .values_list("pk", "email")
-        )
+        # A person reads names; the e-mail only tells apart agents without one.
+        agents = [
+            (pk, name or email)
+            for pk, name, email in User.objects.filter(role__in=["agent", "manager", "admin"], is_active=True)
+            .order_by("name", "email")
+            .values_list("pk", "name", "email")
+        ]
     return DashboardForm(request.GET or None, queues=queues, agents=agents)
 
 
@@ -426,10 +428,8 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
     rows = list(D.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
     truncated = len(rows) > DRILL_PAGE_LIMIT
     rows = rows[:DRILL_PAGE_LIMIT]
-    agent_ids = {r["agent_id"] for r in rows if r.get("agent_id")}
-    emails = dict(User.objects.filter(pk__in=agent_ids).values_list("pk", "email")) if agent_ids else {}
+    _drill_names(rows)
     for r in rows:
-        r["agent"] = emails.get(r.get("agent_id"), "")
         if "value_s" in r:
             r["value_fmt"] = D.fmt_duration(r["value_s"])
         if "age_s" in r:
@@ -440,6 +440,8 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "drill": drill,
         "scope": scope,
         "columns": columns,
+        "drill_agent_name": _agent_name(drill.agent),
+        "headings": [DRILL_HEADINGS.get(c, c.replace("_", " ")) for c in columns],
         "rows": rows,
         "count": len(rows),
         "truncated": truncated,
@@ -453,6 +455,52 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "zone": str(scope.period.zone),
     }
     return render(request, "metrics/drill.html", context)
+
+
+# Column headings of the drill-down table (the CSV keeps the raw names).
+DRILL_HEADINGS = {
+    "ticket_id": "Ticket",
+    "kind": "Kind",
+    "queue_id": "Queue",
+    "agent_id": "Agent",
+    "instant": "When",
+    "value_s": "Value",
+    "status": "Status",
+    "age_s": "Age",
+    "target": "Target",
+    "outcome": "Outcome",
+    "elapsed_s": "Elapsed (s)",
+    "target_s": "Target (s)",
+    "counted": "Counted",
+    "value": "Value",
+}
+
+
+def _drill_names(rows: list[dict[str, Any]]) -> None:
+    """Subjects, queue and agent names for the rows (three small queries):
+    a person reads names, not ids."""
+    from tickets.models import Queue, Ticket
+
+    ticket_ids = {r["ticket_id"] for r in rows}
+    queue_ids = {r["queue_id"] for r in rows if r.get("queue_id")}
+    agent_ids = {r["agent_id"] for r in rows if r.get("agent_id")}
+    subjects = dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "subject")) if ticket_ids else {}
+    queues = dict(Queue.objects.filter(pk__in=queue_ids).values_list("pk", "name")) if queue_ids else {}
+    agents = {
+        pk: name or email
+        for pk, name, email in (
+            User.objects.filter(pk__in=agent_ids).values_list("pk", "name", "email") if agent_ids else []
+        )
+    }
+    for r in rows:
+        r["subject"] = subjects.get(r["ticket_id"], "")
+        r["queue_name"] = queues.get(r.get("queue_id"), "")
+        r["agent"] = agents.get(r.get("agent_id"), "")
+
+
+def _agent_name(agent_id: int | None) -> str:
+    person = User.objects.filter(pk=agent_id).first() if agent_id is not None else None
+    return person.display_name if person else ""
 
 
 @require_GET

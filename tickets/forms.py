@@ -181,35 +181,46 @@ class SavedViewForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    """One bulk action over the selected tickets (merge asks to confirm)."""
+    """One bulk action over the selected tickets, or over every ticket
+    matching the list (`scope=matching`). "Update" sets any combination of
+    status, priority, assignee, queue and tags at once; merge asks to confirm.
+
+    Ids are prefixed (`bulk_status`, ...) so they never collide with the
+    filter form's fields on the same page; the posted names stay short."""
 
     ACTIONS = [
+        ("update", "Update properties"),
         ("assign", "Assign"),
         ("status", "Set status"),
         ("priority", "Set priority"),
         ("tag", "Add tags"),
         ("merge", "Merge into…"),
     ]
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, required=True, label="Tickets", error_messages={"required": "Select tickets."}
-    )
-    action = forms.ChoiceField(choices=ACTIONS)
-    status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False)
-    priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False)
-    assignee = forms.ChoiceField(required=False)
-    tags = forms.CharField(required=False, max_length=200)
+    SCOPES = [("selected", "Selected tickets"), ("matching", "All tickets matching this list")]
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False, label="Tickets")
+    action = forms.ChoiceField(choices=ACTIONS, label="Action")
+    scope = forms.ChoiceField(choices=SCOPES, required=False, initial="selected", label="Apply to")
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False, label="Status")
+    priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False, label="Priority")
+    assignee = forms.ChoiceField(required=False, label="Assignee")
+    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Queue")
+    tags = forms.CharField(required=False, max_length=200, label="Add tags")
     merge_target = forms.IntegerField(required=False, min_value=1, label="Merge into ticket #")
     confirm = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, agents: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agents: QuerySet[User], queues: Any = (), **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
         self.agents = {str(u.pk): u for u in agents}
+        self.queues = {q.pk: q for q in queues}
         self.fields["assignee"].choices = [
             ("", "—"),
             ("me", "Me"),
             ("none", "Nobody"),
             *[(k, u.display_name) for k, u in self.agents.items()],
         ]
+        self.fields["queue"].choices = [("", "—"), *[(q.pk, q.name) for q in self.queues.values()]]
         raw_ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
         self.fields["ids"].choices = [(i, i) for i in raw_ids if str(i).isdigit()]
 
@@ -221,18 +232,29 @@ class BulkForm(forms.Form):
         "tag": ("tags", "Give at least one tag."),
         "merge": ("merge_target", "Give the ticket number to merge into."),
     }
+    UPDATE_FIELDS = ("status", "priority", "assignee", "queue", "tags")
 
     def selected_ids(self) -> list[int]:
         """The ticket ids as posted (to keep the selection on an error)."""
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
         return [int(i) for i in raw if str(i).isdigit()]
 
+    @property
+    def matching(self) -> bool:
+        return self.is_bound and self.data.get("scope") == "matching"
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         action = data.get("action")
-        if action == "tag":
-            data["tag_list"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
-        if action in self.ACTION_FIELDS:
+        data["tag_list"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+        if data.get("scope") != "matching" and not data.get("ids"):
+            self.add_error("ids", "Select tickets.")
+        if data.get("scope") == "matching" and action == "merge":
+            self.add_error("scope", "Merge works on selected tickets only.")
+        if action == "update":
+            if not any(data.get("tag_list") if f == "tags" else data.get(f) for f in self.UPDATE_FIELDS):
+                self.add_error("action", "Choose at least one property to change.")
+        elif action in self.ACTION_FIELDS:
             field, message = self.ACTION_FIELDS[action]
             value = data.get("tag_list") if action == "tag" else data.get(field)
             if not value:
@@ -251,17 +273,38 @@ class BulkForm(forms.Form):
                 )
         return ""
 
+    def _assignee_for(self, user: User) -> User | None:
+        who = self.cleaned_data["assignee"]
+        return user if who == "me" else None if who == "none" else self.agents[who]
+
     def value_for(self, user: User) -> Any:
         action = self.cleaned_data["action"]
         if action == "assign":
-            who = self.cleaned_data["assignee"]
-            return user if who == "me" else None if who == "none" else self.agents[who]
+            return self._assignee_for(user)
+        if action == "update":
+            return self.changes_for(user)
         return {
             "status": self.cleaned_data.get("status"),
             "priority": self.cleaned_data.get("priority"),
             "tag": self.cleaned_data.get("tag_list"),
             "merge": self.cleaned_data.get("merge_target"),
         }[action]
+
+    def changes_for(self, user: User) -> dict[str, Any]:
+        """The properties to set in an "update" (only those chosen)."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data.get("queue"):
+            changes["queue"] = self.queues[data["queue"]]
+        if data.get("assignee"):
+            changes["assignee"] = self._assignee_for(user)
+        if data.get("priority"):
+            changes["priority"] = data["priority"]
+        if data.get("tag_list"):
+            changes["tags"] = data["tag_list"]
+        if data.get("status"):
+            changes["status"] = data["status"]
+        return changes
 
 
 class QueueMoveForm(forms.Form):
@@ -300,3 +343,34 @@ class MacroChoiceForm(forms.Form):
     def __init__(self, *args: Any, macros: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["macro"].queryset = macros
+
+
+class AgentTicketCreateForm(forms.Form):
+    """A ticket an agent opens for a customer: a phone call taken, or an
+    outbound (proactive) follow-up, which belongs to a service queue."""
+
+    HOW = [("phone", "Phone call from the customer"), ("outbound", "Outbound follow-up (we contact them)")]
+    how = forms.ChoiceField(choices=HOW, initial="phone", widget=forms.RadioSelect, label="Type")
+    requester_email = forms.EmailField(label="Customer e-mail", max_length=254)
+    requester_name = forms.CharField(
+        required=False, max_length=200, label="Customer name", help_text="Used when a new customer is created."
+    )
+    create_customer = forms.BooleanField(required=False, label="Create the customer if there is no account")
+    queue = forms.TypedChoiceField(coerce=int, label="Queue")
+    subject = forms.CharField(max_length=500, label="Subject")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Description")
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label="Priority")
+
+    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "new_%s")
+        super().__init__(*args, **kwargs)
+        self.queues = {q.pk: q for q in queues}
+        self.fields["queue"].choices = [(q.pk, f"{q.name} ({q.get_kind_display()})") for q in queues]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        queue = self.queues.get(data.get("queue") or 0)
+        if queue is not None and data.get("how") == "outbound" and queue.kind != QueueKind.SERVICE:
+            self.add_error("queue", "An outbound follow-up is customer service: choose a service queue.")
+        data["queue_obj"] = queue
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, customer, files
+from tickets.views import agent, agent_new, customer, files
 
 app_name = "tickets"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("agent/tickets/<int:ticket_id>/time/", agent.agent_ticket_time, name="agent-ticket-time"),
     path("agent/tickets/<int:ticket_id>/heartbeat/", agent.agent_ticket_heartbeat, name="agent-ticket-heartbeat"),
     path("agent/tickets/bulk/", agent.agent_bulk, name="agent-bulk"),
+    path("agent/tickets/count/", agent.agent_match_count, name="agent-match-count"),
+    path("agent/tickets/new/", agent_new.agent_ticket_new, name="agent-ticket-new"),
+    path("agent/customers/", agent_new.agent_customer_search, name="agent-customer-search"),
     path("agent/counts/", agent.agent_counts, name="agent-counts"),
     path("agent/views/", agent.agent_saved_view_create, name="agent-saved-view-create"),
     path("agent/views/<int:view_id>/delete/", agent.agent_saved_view_delete, name="agent-saved-view-delete"),

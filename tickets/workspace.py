@@ -286,6 +286,23 @@ def workspace_ticket_page(
     """A page of the workspace list: built-in view AND filters AND search."""
     if not getattr(user, "is_staff_role", False):
         return Page(items=[], next_cursor=None, sort=sort)
+    qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
+    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit)
+
+
+def workspace_matching_qs(
+    *,
+    user: Any,
+    view: str = "all",
+    filters: Mapping[str, Any] | None = None,
+    search: str = "",
+    now: datetime | None = None,
+    queue_ids: list[int] | None = None,
+) -> QuerySet[Ticket]:
+    """Every ticket of the list (unordered): what the pages walk, what a
+    bulk action on "all matching" applies to and what the count counts."""
+    if not getattr(user, "is_staff_role", False):
+        return Ticket.objects.none()
     now = now or timezone.now()
     qs = workspace_base_qs(user=user, queue_ids=queue_ids).filter(view_q(view, user=user, now=now))
     if filters:
@@ -295,8 +312,9 @@ def workspace_ticket_page(
 
         sq = ticket_search_q(user=user, query=search)
         if sq is not None:
-            qs = qs.filter(sq)
-    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit)
+            # The rows then show the requester's organisation (highlighted).
+            qs = qs.filter(sq).select_related("requester__organisation")
+    return qs
 
 
 # --- Saved views ------------------------------------------------------------
@@ -322,3 +340,23 @@ def queue_kinds() -> dict[str, str]:
 
 def queues_for_user(*, user: Any) -> QuerySet[Queue]:
     return selectors.queue_list_for_user(user=user)
+
+
+# --- Recent searches ----------------------------------------------------------
+
+RECENT_SEARCHES_KEY = "ws_recent_searches"
+RECENT_SEARCHES_MAX = 8
+
+
+def recent_search_add(session: Any, query: str) -> None:
+    """Put `query` first in the user's recent searches (in their session:
+    small, private, gone at log-out); a repeat moves up, no duplicates."""
+    query = query.strip()[:200]
+    if not query:
+        return
+    recent = [q for q in session.get(RECENT_SEARCHES_KEY, []) if q.lower() != query.lower()]
+    session[RECENT_SEARCHES_KEY] = [query, *recent][:RECENT_SEARCHES_MAX]
+
+
+def recent_search_list(session: Any) -> list[str]:
+    return list(session.get(RECENT_SEARCHES_KEY, []))

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,7 +32,9 @@ PRESENCE_TTL = 45  # > one heartbeat interval
 
 # --- Bulk actions -------------------------------------------------------------
 
-BULK_ACTIONS = ("assign", "status", "priority", "tag", "merge")
+BULK_ACTIONS = ("update", "assign", "status", "priority", "tag", "merge")
+BULK_BATCH = 200
+BULK_MATCHING_MAX = 5000
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,71 @@ def tickets_bulk_apply(*, user: User, ticket_ids: list[int], action: str, value:
     return results
 
 
+def tickets_bulk_apply_matching(
+    *, user: User, tickets: "QuerySet[Ticket]", action: str, value: Any, limit: int = BULK_MATCHING_MAX
+) -> tuple[list[BulkResult], bool]:
+    """`tickets_bulk_apply` over every ticket of `tickets` (the list's
+    query, already narrowed to what `user` may see), walked in id order in
+    batches of BULK_BATCH: an update that takes a ticket out of the list
+    cannot make the walk skip or repeat one. Each batch goes through
+    `tickets_bulk_apply`, which re-checks every ticket against the access
+    rule. Returns (results, truncated): at most `limit` tickets are done.
+    Merge is refused (it needs a confirmed, explicit selection)."""
+    if action == "merge":
+        raise policy.Refused("Merge works on selected tickets only.", field="scope")
+    results: list[BulkResult] = []
+    last = 0
+    while len(results) < limit:
+        size = min(BULK_BATCH, limit - len(results))
+        ids = list(tickets.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return results, False
+        results += tickets_bulk_apply(user=user, ticket_ids=ids, action=action, value=value)
+        last = ids[-1]
+    return results, tickets.filter(pk__gt=last).exists()
+
+
+def _bulk_update(*, user: User, ticket_id: int, changes: dict[str, Any]) -> str:
+    """Every chosen property of one ticket, all or nothing (one
+    transaction; each service writes its own event). The queue moves
+    first so the assignee is checked against the ticket's new queue; the
+    status moves last (a solved ticket refuses no other change)."""
+    done: list[str] = []
+    with transaction.atomic():
+        ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
+        if "queue" in changes and changes["queue"].pk != ticket.queue_id:
+            queue = policy.queue_check(actor=user, ticket=ticket, queue=changes["queue"], field="queue")
+            if queue.kind != ticket.kind:
+                services.ticket_escalate(ticket_id=ticket_id, queue=queue, actor=user, reason="bulk action")
+            else:
+                services.ticket_move_queue(ticket_id=ticket_id, queue=queue, actor=user, reason="bulk action")
+            ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
+            done.append(f"moved to {queue.name}")
+        if "assignee" in changes:
+            assignee = changes["assignee"]
+            if assignee is None or assignee.pk != ticket.assignee_id:
+                policy.assignee_check(actor=user, ticket=ticket, assignee=assignee, field="assignee")
+                services.ticket_assign(ticket_id=ticket_id, assignee=assignee, actor=user, reason="bulk action")
+            done.append(f"assigned to {assignee.display_name if assignee else 'nobody'}")
+        if "priority" in changes:
+            if changes["priority"] != ticket.priority:
+                services.ticket_set_priority(ticket_id=ticket_id, priority=changes["priority"], actor=user)
+            done.append(f"priority {changes['priority']}")
+        if changes.get("tags"):
+            services.ticket_tag(ticket_id=ticket_id, actor=user, add=list(changes["tags"]))
+            done.append("tagged " + ", ".join(changes["tags"]))
+        if "status" in changes:
+            if changes["status"] != ticket.status:
+                services.ticket_transition(
+                    ticket_id=ticket_id, target=changes["status"], actor=user, note="bulk action"
+                )
+            done.append(f"status {changes['status']}")
+    return "; ".join(done)
+
+
 def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
+    if action == "update":
+        return _bulk_update(user=user, ticket_id=ticket_id, changes=value)
     if action == "status":
         services.ticket_transition(ticket_id=ticket_id, target=value, actor=user, note="bulk action")
         return f"status set to {value}"
@@ -273,3 +340,79 @@ def _session_close_if_idle(key: str, now_ts: float) -> int:
 @transaction.atomic
 def time_entry_add(*, ticket_id: int, agent: User, minutes: int, note: str = "") -> None:
     services.time_entry_log(ticket_id=ticket_id, agent=agent, seconds=minutes * 60, note=note)
+
+
+# --- Tickets on behalf of a customer ----------------------------------------------
+
+
+class CustomerNotFound(ApplicationError):
+    code = "customer_not_found"
+    status_code = 400
+
+
+def customer_get_or_create(*, email: str, name: str = "", create: bool) -> User:
+    """The active person with this e-mail, or (with `create`) a new
+    customer without a password (they log in by e-mail link or reset).
+    Raises CustomerNotFound; staff addresses are found, never created."""
+    email = User.objects.normalize_email(email.strip())
+    found = User.objects.filter(email__iexact=email).first()
+    if found is not None:
+        if not found.is_active:
+            raise CustomerNotFound("This account is deactivated.")
+        return found
+    if not create:
+        raise CustomerNotFound("No customer with this e-mail. Tick “Create the customer” to add one.")
+    user = User(email=email, username=email, name=name.strip()[:200], role=User.Role.CUSTOMER)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def ticket_create_on_behalf(
+    *,
+    agent: User,
+    requester_email: str,
+    requester_name: str = "",
+    create_customer: bool = False,
+    queue: Any,
+    subject: str,
+    body: str,
+    priority: str,
+    how: str,
+) -> Ticket:
+    """A ticket an agent opens for a customer (the same service as the
+    API's `requester_email`): a phone call (channel phone, New) or an
+    outbound follow-up (channel agent, service queue, Pending: we already
+    wrote to them, now their answer is awaited). The queue must be one the agent works in.
+
+    Raises CustomerNotFound, policy.Refused (queue), ApplicationError."""
+    if not selectors.queue_list_for_user(user=agent).filter(pk=queue.pk).exists():
+        raise policy.Refused("No such queue among yours.", field="queue")
+    requester = customer_get_or_create(email=requester_email, name=requester_name, create=create_customer)
+    outbound = how == "outbound"
+    return services.ticket_create(
+        subject=subject,
+        body=body,
+        queue=queue,
+        requester=requester,
+        actor=agent,
+        channel=Ticket.Channel.AGENT if outbound else Ticket.Channel.PHONE,
+        priority=priority,
+        status=Ticket.Status.PENDING if outbound else Ticket.Status.NEW,
+    )
+
+
+def customer_search(*, query: str, limit: int = 10) -> list[User]:
+    """Customers whose e-mail or name contains `query` (the picker)."""
+    from django.db.models import Q
+
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    return list(
+        User.objects.filter(Q(email__icontains=query) | Q(name__icontains=query), is_active=True)
+        .filter(role=User.Role.CUSTOMER)
+        .select_related("organisation")
+        .order_by("name", "email")[:limit]
+    )

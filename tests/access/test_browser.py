@@ -30,8 +30,11 @@ def test_bulk_error_shows_on_the_list_in_chromium(live_server, page):
     page.wait_for_url(re.compile(r"/agent/tickets/"))
     page.goto(f"{base}/agent/tickets/?view=all")
     page.get_by_label(f"Select #{ticket.pk}").check()
+    # "Update properties" is the default action now (#14); the hint is for
+    # an explicit single-property action with another field filled in.
+    page.select_option("#bulk-form select[name=action]", "assign")
     page.select_option("#bulk-form select[name=priority]", "high")
-    page.get_by_role("button", name="Apply to selected").click()
+    page.get_by_role("button", name="Apply to tickets").click()
     errors = page.locator("#bulk-errors")
     errors.wait_for()
     assert "Choose who to assign." in errors.inner_text()
@@ -40,6 +43,6 @@ def test_bulk_error_shows_on_the_list_in_chromium(live_server, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "bulk-error.png"), full_page=True)
     page.select_option("#bulk-form select[name=action]", "priority")
-    page.get_by_role("button", name="Apply to selected").click()
+    page.get_by_role("button", name="Apply to tickets").click()
     page.wait_for_selector("#bulk-summary")
     assert "1 of 1 ticket updated" in page.locator("#bulk-summary").inner_text()

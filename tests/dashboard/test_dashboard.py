@@ -287,3 +287,22 @@ def test_presets_and_previous_period(examples):
     assert (p.first, p.last) == (date(2025, 10, 1), date(2025, 10, 31))
     week = period_for_preset("last7", today=date(2025, 11, 2), zone=z)
     assert (week.end - week.start).total_seconds() == 7 * 86400 + 3600  # DST week, local midnights
+
+
+def test_drill_shows_subjects_and_queue_names_not_ids(boss, examples):
+    """#14: the drill-down showed TICKET_ID, QUEUE_ID and bare numbers; a
+    person reads the subject, the queue's name and the agent's name."""
+    html = boss.get(DRILL, {**WHOLE, "metric": "handle"}).content.decode()
+    table = html[html.index('id="drill-table"') :]
+    head = table[: table.index("</thead>")]
+    assert "ticket_id" not in head and "queue_id" not in head and ">Ticket<" in head and ">Queue<" in head
+    from tickets.models import Ticket
+
+    ticket = Ticket.objects.select_related("queue").get(pk=examples["T-110"])
+    assert f"#{ticket.pk}</a> {ticket.subject}" in table and f"<td>{ticket.queue.name}</td>" in table
+
+
+def test_agent_filter_lists_names(boss, examples):
+    agent = User.objects.filter(role="agent").exclude(name="").first()
+    html = boss.get(DASH, WEEK).content.decode()
+    assert f'<option value="{agent.pk}">{agent.name}</option>' in html

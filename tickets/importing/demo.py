@@ -63,8 +63,20 @@ def demo_config(agent_emails: list[str] | None = None) -> dict[str, Any]:
                 "name": "standard",
                 "pause_statuses": ["pending"],
                 "targets": {
-                    "urgent": {"first_response": 3600, "next_reply": 7200, "resolution": 28800, "business_hours": True},
-                    "high": {"first_response": 14400, "next_reply": 14400, "resolution": 86400, "business_hours": True},
+                    # Urgent and high run around the clock (the live workload's
+                    # at-risk and breached tickets are so at any hour).
+                    "urgent": {
+                        "first_response": 3600,
+                        "next_reply": 7200,
+                        "resolution": 28800,
+                        "business_hours": False,
+                    },
+                    "high": {
+                        "first_response": 14400,
+                        "next_reply": 14400,
+                        "resolution": 86400,
+                        "business_hours": False,
+                    },
                     "normal": {
                         "first_response": 28800,
                         "next_reply": 28800,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.redirects import safe_next_url
-from tickets import macros, policy, selectors, services, workspace, workspace_services
+from tickets import macros, policy, search, selectors, services, workspace, workspace_services
 from tickets.forms import (
     AgentReplyForm,
     AssignForm,
@@ -62,8 +62,55 @@ def _list_params(request: HttpRequest, query: QueryDict) -> Any:
 @staff_required
 def agent_ticket_list(request: HttpRequest) -> HttpResponse:
     """The workspace list: a built-in view (or saved view), filters, sort,
-    search, keyset pages; `?partial=results` (htmx) renders only the table."""
+    search, keyset pages; `?partial=results` (htmx) renders only the table.
+    A search for a ticket number (`#510`, `510`) the agent may see opens
+    that ticket; every search is kept in the recent searches."""
+    query = (request.GET.get("q") or "").strip()[:200]
+    if query and not request.htmx:
+        workspace.recent_search_add(request.session, query)
+        number = search.ticket_number(query)
+        if number is not None and selectors.ticket_list_for_user(user=request.user).filter(pk=number).exists():
+            return redirect("tickets:agent-ticket-detail", ticket_id=number)
     return _ticket_list_response(request, request.GET)
+
+
+@require_GET
+@staff_required
+def agent_match_count(request: HttpRequest) -> HttpResponse:
+    """How many tickets the list (same parameters) holds: the number behind
+    "all N matching" in the bulk bar, asked for only when needed."""
+    state = _list_state(request, request.GET)
+    count = workspace.workspace_matching_qs(
+        user=request.user,
+        view=state["view"],
+        filters=state["filters"],
+        search=state["search"],
+        queue_ids=state["qids"],
+    ).count()
+    return HttpResponse(str(count), content_type="text/plain; charset=utf-8")
+
+
+def _list_state(request: HttpRequest, query: QueryDict) -> dict[str, Any]:
+    """The list's parameters parsed the one way the page, the count and the
+    bulk "all matching" share."""
+    params, saved = _list_params(request, query)
+    queues = list(selectors.queue_list_for_user(user=request.user))
+    qids = [q.pk for q in queues]
+    agents = list(_agents_for(qids))
+    form = WorkspaceFilterForm(params, queues=queues, agents=agents)
+    values = form.values()
+    return {
+        "params": params,
+        "saved": saved,
+        "queues": queues,
+        "qids": qids,
+        "agents": agents,
+        "form": form,
+        "view": values.get("view") or ("all" if saved or len(params) else "mine"),
+        "sort": values.get("sort") or workspace.DEFAULT_SORT,
+        "filters": {k: values.get(k) for k in WorkspaceFilterForm.FILTER_FIELDS},
+        "search": values.get("q") or "",
+    }
 
 
 def _ticket_list_response(
@@ -72,28 +119,24 @@ def _ticket_list_response(
     *,
     bulk_form: BulkForm | None = None,
     bulk_next: str | None = None,
+    bulk_outcome: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The list for `query`; a bound `bulk_form` shows its errors in the
-    bulk bar (the list the agent came from, with their selection kept)."""
-    params, saved = _list_params(request, query)
-    queues = list(selectors.queue_list_for_user(user=request.user))
-    qids = [q.pk for q in queues]
-    agents = list(_agents_for(qids))
-    form = WorkspaceFilterForm(params, queues=queues, agents=agents)
-    values = form.values()
-    view = values.get("view") or ("all" if saved or len(params) else "mine")
-    sort = values.get("sort") or workspace.DEFAULT_SORT
-    filters = {k: values.get(k) for k in WorkspaceFilterForm.FILTER_FIELDS}
+    bulk bar (the list the agent came from, with their selection kept), a
+    `bulk_outcome` the per-ticket results of the action just done."""
+    state = _list_state(request, query)
+    params, saved, queues, view, sort = (state[k] for k in ("params", "saved", "queues", "view", "sort"))
+    filters = state["filters"]
     page = workspace.workspace_ticket_page(
         user=request.user,
         view=view,
         filters=filters,
-        search=values.get("q") or "",
+        search=state["search"],
         sort=sort,
         cursor=params.get("cursor"),
         limit=PAGE_SIZE,
-        queue_ids=qids,
+        queue_ids=state["qids"],
     )
     nav = params.copy()
     nav.pop("cursor", None)
@@ -104,8 +147,9 @@ def _ticket_list_response(
         next_url = "?" + nav_next.urlencode()
     first_url = "?" + nav.urlencode() if params.get("cursor") else None
     filters_for_save = {k: params.get(k) for k in ("q", "view", *WorkspaceFilterForm.FILTER_FIELDS) if params.get(k)}
+    results_by_id = {r.ticket_id: r for r in (bulk_outcome or {}).get("results", [])}
     context = {
-        "form": form,
+        "form": state["form"],
         "page": page,
         "view": view,
         "view_label": workspace.VIEW_LABELS.get(view) or _queue_label(view, queues),
@@ -118,10 +162,16 @@ def _ticket_list_response(
         "saved": saved,
         "save_form": SavedViewForm(),
         "filters_json": json.dumps(filters_for_save),
-        "bulk_form": bulk_form if bulk_form is not None else BulkForm(agents=agents),
+        "bulk_form": bulk_form
+        if bulk_form is not None
+        else BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()}),
         "bulk_next": bulk_next,
+        "bulk_outcome": bulk_outcome,
+        "bulk_results_by_id": results_by_id,
         "selected_ids": set(bulk_form.selected_ids()) if bulk_form is not None else set(),
         "query_string": nav.urlencode(),
+        "terms": search.search_terms(state["search"]),
+        "recent_searches": workspace.recent_search_list(request.session),
         "htmx_available": htmx_available(),
     }
     template = "tickets/agent/ticket_list.html"
@@ -200,13 +250,16 @@ def agent_saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 @require_POST
 @staff_required
 def agent_bulk(request: HttpRequest) -> HttpResponse:
-    """Bulk actions; merge first shows a confirmation page. Each ticket is
-    done on its own and the summary lists every failure with its reason.
-    Bad input (a missing value, a merge target you cannot see) goes back to
-    the list with the error next to the field."""
+    """Bulk actions on the selected tickets or on every ticket matching the
+    list (`scope=matching`); merge first shows a confirmation page. Each
+    ticket is done on its own, checked against the access rule, and the
+    list comes back with each ticket's result inline. Bad input (a missing
+    value, a merge target you cannot see) goes back to the list with the
+    error next to the field (400)."""
     list_url = reverse("tickets:agent-ticket-list")
     back = safe_next_url(request, request.POST.get("next"), list_url) or list_url
-    form = BulkForm(request.POST, agents=_agents_for(workspace.visible_queue_ids(user=request.user)))
+    queues = list(selectors.queue_list_for_user(user=request.user))
+    form = BulkForm(request.POST, agents=_agents_for([q.pk for q in queues]), queues=queues)
     if form.is_valid() and form.cleaned_data["action"] == "merge":
         try:
             target = policy.merge_target_get(
@@ -215,41 +268,56 @@ def agent_bulk(request: HttpRequest) -> HttpResponse:
         except policy.Refused as exc:
             form.add_error(exc.field, exc.message)
     if not form.is_valid():
-        return _bulk_errors(request, form, back)
+        return _bulk_list(request, back, bulk_form=form, status=400)
     ids = form.cleaned_data["ids"]
-    if form.cleaned_data["action"] == "merge" and not form.cleaned_data["confirm"]:
+    action = form.cleaned_data["action"]
+    if action == "merge" and not form.cleaned_data["confirm"]:
         tickets = list(selectors.ticket_list_for_user(user=request.user).filter(pk__in=ids).order_by("pk"))
         return render(
             request,
             "tickets/agent/bulk_merge_confirm.html",
             {"form": form, "tickets": tickets, "target": target, "target_id": target.pk, "back": back},
         )
+    truncated = False
     try:
-        results = workspace_services.tickets_bulk_apply(
-            user=request.user, ticket_ids=ids, action=form.cleaned_data["action"], value=form.value_for(request.user)
-        )
+        if form.cleaned_data["scope"] == "matching":
+            state = _list_state(request, QueryDict(form.cleaned_data["query"]))
+            matching = workspace.workspace_matching_qs(
+                user=request.user,
+                view=state["view"],
+                filters=state["filters"],
+                search=state["search"],
+                queue_ids=state["qids"],
+            )
+            results, truncated = workspace_services.tickets_bulk_apply_matching(
+                user=request.user, tickets=matching, action=action, value=form.value_for(request.user)
+            )
+        else:
+            results = workspace_services.tickets_bulk_apply(
+                user=request.user, ticket_ids=ids, action=action, value=form.value_for(request.user)
+            )
     except policy.Refused as exc:
         form.add_error(exc.field, exc.message)
-        return _bulk_errors(request, form, back)
-    return render(
-        request,
-        "tickets/agent/bulk_result.html",
-        {
-            "form": form,
-            "results": results,
-            "ok": sum(r.ok for r in results),
-            "failed": [r for r in results if not r.ok],
-            "back": back,
-        },
-    )
+        return _bulk_list(request, back, bulk_form=form, status=400)
+    visible = selectors.ticket_list_for_user(user=request.user).filter(pk__in=[r.ticket_id for r in results])
+    subjects = dict(visible.values_list("pk", "subject"))
+    outcome = {
+        "results": results,
+        "ok": sum(r.ok for r in results),
+        "failed": [r for r in results if not r.ok],
+        "truncated": truncated,
+        "limit": workspace_services.BULK_MATCHING_MAX,
+        "subjects": subjects,
+    }
+    return _bulk_list(request, back, bulk_outcome=outcome)
 
 
-def _bulk_errors(request: HttpRequest, form: BulkForm, back: str) -> HttpResponse:
-    """The list the agent came from (`back`), its bulk bar showing the
-    errors; 400 so scripts see the refusal."""
+def _bulk_list(request: HttpRequest, back: str, *, status: int = 200, **kwargs: Any) -> HttpResponse:
+    """The list the agent came from (`back`), with the bulk bar's errors
+    or the action's results (400 on errors so scripts see the refusal)."""
     parts = urlsplit(back)
     query = QueryDict(parts.query) if parts.path == reverse("tickets:agent-ticket-list") else QueryDict()
-    return _ticket_list_response(request, query, bulk_form=form, bulk_next=back, status=400)
+    return _ticket_list_response(request, query, bulk_next=back, status=status, **kwargs)
 
 
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:

@@ -17,7 +17,7 @@ from django.db import transaction
 from accounts.models import Organisation, User
 from helpdesk.lib.progress import Progress
 from tickets import config, importing
-from tickets.importing import demo
+from tickets.importing import demo, demo_live
 from tickets.models import HelpdeskSetting
 
 ANCHOR_KEY = "demo.anchor"
@@ -51,6 +51,8 @@ class Command(BaseCommand):
         for issue in result.issues[:20]:
             self.stderr.write(str(issue))
         self.stdout.write(result.summary())
+        present = demo_live.present_seed()
+        self.stdout.write("Open workload: " + ", ".join(f"{n} {what}" for what, n in present.items()) + " created")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password: {demo.DEMO_PASSWORD}):")
         for email, _, role in demo.DEMO_LOGINS:

@@ -1,0 +1,28 @@
+"""Template helpers of the workspace list: search highlights."""
+
+import re
+from typing import Any
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+@register.filter
+def highlight(text: Any, terms: Any) -> SafeString:
+    """`text` escaped, each of `terms` (search.search_terms) wrapped in
+    <mark>; matching is case-insensitive and never touches the markup."""
+    text = "" if text is None else str(text)
+    if not terms:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))  # every piece is escaped above
