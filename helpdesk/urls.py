@@ -12,5 +12,6 @@ urlpatterns = [
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
     path("", include("metrics.dashboard_urls")),
+    path("", include("surveys.urls")),
     path("", include("tickets.urls")),
 ]

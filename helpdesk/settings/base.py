@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apikeys",
     "mail",
     "webhooks",
+    "surveys",
 ]
 
 MIDDLEWARE = [
