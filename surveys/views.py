@@ -26,7 +26,7 @@ def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     return render(request, "surveys/link_invalid.html", {"error": exc.message, "code": exc.code}, status=400)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def survey_rate(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the answer from the link already chosen and one button;
     only the POST records it. Mail scanners that prefetch links send GETs,
