@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0007_drop_redundant_indexes'),
+        ("tickets", "0007_drop_redundant_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='queue',
-            name='send_acknowledgement',
-            field=models.BooleanField(default=True, help_text='E-mail the customer a receipt with the ticket number and a link for each new request.'),
+            model_name="queue",
+            name="send_acknowledgement",
+            field=models.BooleanField(
+                default=True,
+                help_text="E-mail the customer a receipt with the ticket number and a link for each new request.",
+            ),
         ),
     ]
