@@ -287,6 +287,7 @@ def test_manager_page_csv_and_api(client, settings, history, manager, agent, cus
     settings.HELPDESK_REPORTING_TIMEZONE = "UTC"
     q = "from=2026-11-02&to=2026-11-08"
     client.force_login(manager)
+    assert 'href="/manager/surveys/"' in client.get("/manager/dashboard/").content.decode()
     page = client.get(f"/manager/surveys/?{q}").content.decode()
     assert 'data-cell="csat-support">50.0 <span class="muted">n=2' in page
     assert 'data-cell="ces-support">4.5 <span class="muted">n=2' in page
