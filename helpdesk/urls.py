@@ -23,5 +23,6 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
+    path("", include("surveys.urls")),
     path("", include("tickets.urls")),
 ]

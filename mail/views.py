@@ -92,8 +92,9 @@ def _csat_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def csat_rate(request: HttpRequest, token: str) -> HttpResponse:
-    """One click from the email records the rating (GET); the page then
-    offers another rating and a comment (POST, CSRF-protected)."""
+    """The emailed link opens a form with its rating already chosen; only
+    the POST (one click on Send, CSRF-protected) records it. A GET records
+    nothing: mail scanners prefetch links (docs/surveys.md)."""
     try:
         claim = services.csat_token_read(token)
     except services.CsatLinkInvalid as exc:
@@ -109,12 +110,8 @@ def csat_rate(request: HttpRequest, token: str) -> HttpResponse:
                 return _csat_error(request, exc)
             return render(request, "mail/csat.html", {"claim": claim, "event": event, "form": None, "thanks": True})
         return render(request, "mail/csat.html", {"claim": claim, "event": None, "form": form}, status=400)
-    try:
-        event = services.csat_record(token=token)
-    except services.CsatLinkInvalid as exc:
-        return _csat_error(request, exc)
-    form = CsatCommentForm(initial={"rating": event.data.get("value", claim.rating)})
-    return render(request, "mail/csat.html", {"claim": claim, "event": event, "form": form})
+    form = CsatCommentForm(initial={"rating": claim.rating})
+    return render(request, "mail/csat.html", {"claim": claim, "event": None, "form": form})
 
 
 def notification_preferences(request: HttpRequest) -> HttpResponse:

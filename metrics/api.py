@@ -115,3 +115,33 @@ class MetricsSummaryView(APIView):
             "tickets_resolved": len(selectors.count_resolved(start=start, end=end, **filters)),
         }
         return Response(body)
+
+
+class SurveyInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    start = serializers.DateField(required=False, help_text="First local day (reporting zone); default 29 days ago.")
+    end = serializers.DateField(required=False, help_text="Last local day, inclusive; default today.")
+
+
+class SurveySummaryView(APIView):
+    """CSAT (M10), CES (M15) per side and NPS (M16) over local days [start, end] (managers)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        from metrics.surveys import Window, survey_report_load
+
+        if not getattr(request.user, "is_manager_role", False):
+            raise exceptions.PermissionDenied("Only managers can see survey results.")
+        data = SurveyInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        zone = reporting_zone()
+        end_day = data.validated_data.get("end") or date.today()  # noqa: DTZ011 - a default day
+        start_day = data.validated_data.get("start") or end_day - timedelta(days=29)
+        if start_day > end_day:
+            raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+        window = Window.of_dates(start_day, end_day, zone)
+        report = survey_report_load(window=window)
+        report.pop("responses")
+        return Response({"start": window.start, "end": window.end, "timezone": str(zone), **report})

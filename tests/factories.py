@@ -53,6 +53,10 @@ class QueueFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"queue-{n}")
     name = factory.Sequence(lambda n: f"Queue {n}")
     kind = QueueKind.SUPPORT
+    # The model default is on (every new request is acknowledged). Factory
+    # queues start with it off so tests that count notification rows see
+    # only what they test; tests of the acknowledgement turn it on.
+    send_acknowledgement = False
 
     @factory.post_generation
     def members(obj, create, extracted, **kwargs):

@@ -125,7 +125,16 @@ class QueueMembershipInline(admin.TabularInline):
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     form = QueueForm
-    list_display = ["slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "is_active"]
+    list_display = [
+        "slug",
+        "name",
+        "kind",
+        "calendar",
+        "sla_policy",
+        "auto_assign",
+        "send_acknowledgement",
+        "is_active",
+    ]
     list_filter = ["kind", "is_active"]
     search_fields = ["slug", "name"]
     inlines = [QueueMembershipInline]

@@ -317,8 +317,22 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
     for path, q in items("queues"):
         c.unknown_keys(
-            q, {"slug", "name", "kind", "calendar", "sla_policy", "auto_assign", "inbound_email", *QUEUE_DAYS}, path
+            q,
+            {
+                "slug",
+                "name",
+                "kind",
+                "calendar",
+                "sla_policy",
+                "auto_assign",
+                "inbound_email",
+                "send_acknowledgement",
+                *QUEUE_DAYS,
+            },
+            path,
         )
+        if "send_acknowledgement" in q and not isinstance(q["send_acknowledgement"], bool):
+            c.add(f"{path}.send_acknowledgement", "must be true or false")
         for key in QUEUE_DAYS:
             v = q.get(key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
@@ -525,6 +539,8 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
         }
         if "inbound_email" in q:
             wanted["inbound_email"] = q["inbound_email"] or ""
+        if "send_acknowledgement" in q:  # absent = unchanged (default on)
+            wanted["send_acknowledgement"] = q["send_acknowledgement"]
         for key in QUEUE_DAYS:
             if key in q:
                 wanted[key] = q[key]
@@ -709,6 +725,8 @@ def config_dump() -> dict[str, Any]:
         }
         if q.inbound_email:
             item["inbound_email"] = q.inbound_email
+        if not q.send_acknowledgement:  # only the non-default, like the other optional keys
+            item["send_acknowledgement"] = False
         for key in QUEUE_DAYS:
             if getattr(q, key) is not None:
                 item[key] = getattr(q, key)

@@ -71,6 +71,11 @@ class Queue(models.Model):
     # (reminder); 0 = never auto-close.
     auto_close_days = models.PositiveIntegerField(null=True, blank=True)
     pending_reminder_days = models.PositiveIntegerField(null=True, blank=True)
+    # "We received your request" e-mail (ticket number and link) for every
+    # new customer request by portal, e-mail, API or the embedded form.
+    send_acknowledgement = models.BooleanField(
+        default=True, help_text="E-mail the customer a receipt with the ticket number and a link for each new request."
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues", blank=True
     )

@@ -370,3 +370,18 @@ def ticket_sla_breached_for_user(*, user: Any, now: datetime | None = None) -> Q
         .filter(status__in=Ticket.UNSOLVED, sla_due_at__lte=now)
         .order_by("sla_due_at", "id")
     )
+
+
+def ticket_ids_with_survey_events(*, start: datetime, end: datetime) -> list[int]:
+    """Tickets with a survey offer or answer in [start, end) (metrics only)."""
+    kinds = [
+        TicketEvent.Kind.SURVEY_OFFERED,
+        TicketEvent.Kind.CSAT,
+        TicketEvent.Kind.CES,
+        TicketEvent.Kind.NPS,
+    ]
+    return list(
+        TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )

@@ -223,7 +223,9 @@ def message_post(
 
     With `apply_rules` (every interactive path): a customer reply reopens a
     solved or pending ticket, and a customer reply to a closed ticket creates
-    a linked follow-up ticket (the message lands there). Customers cannot
+    a linked follow-up ticket (the message lands there), and the first
+    public human agent reply moves a New ticket to Open
+    (workflow.status_after_agent_reply). Customers cannot
     write internal notes. The import passes apply_rules=False: it replays
     exactly what its line says.
     """
@@ -290,6 +292,10 @@ def message_post(
         target = workflow.status_after_customer_reply(ticket.status)
         if target:
             _transition_locked(ticket, target=target, actor=author, role=role, note="customer replied", at=at)
+    elif apply_rules and role == "agent":
+        target = workflow.status_after_agent_reply(ticket.status, visibility=visibility, is_automated=is_automated)
+        if target:
+            _transition_locked(ticket, target=target, actor=author, role=role, note="agent replied", at=at)
     return message
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, agent_new, customer, files
+from tickets.views import agent, agent_new, customer, embed, files
 
 app_name = "tickets"
 
@@ -28,5 +28,7 @@ urlpatterns = [
     path("portal/tickets/<int:ticket_id>/", customer.customer_ticket_detail, name="customer-ticket-detail"),
     path("portal/tickets/<int:ticket_id>/reply/", customer.customer_ticket_reply, name="customer-ticket-reply"),
     path("portal/tickets/<int:ticket_id>/solve/", customer.customer_ticket_solve, name="customer-ticket-solve"),
+    path("portal/embed/", embed.embed_request_form, name="embed"),
+    path("portal/embed/confirm/<str:token>/", embed.embed_request_confirm, name="embed-confirm"),
     path("attachments/<int:attachment_id>/", files.attachment_download, name="attachment-download"),
 ]

@@ -77,3 +77,32 @@ def status_after_customer_reply(current: str) -> str | None:
     if current in (S.SOLVED, S.PENDING):
         return S.OPEN
     return None
+
+
+def status_after_agent_reply(current: str, *, visibility: str, is_automated: bool) -> str | None:
+    """The first public human agent reply takes a New ticket to Open.
+
+    Only what METRICS 1.3 calls a public agent reply counts: an internal
+    note or an automated message leaves the ticket New. None = no change.
+    """
+    if current == S.NEW and visibility == "public" and not is_automated:
+        return S.OPEN
+    return None
+
+
+# What customers read for each status (portal, customer e-mails, API). The
+# agent-side names (On hold, Pending) describe our side of the work; the
+# customer only needs to know whose turn it is.
+CUSTOMER_STATUS_LABELS: Final[Mapping[str, str]] = {
+    S.NEW: "Received",
+    S.OPEN: "In progress",
+    S.PENDING: "Awaiting your reply",
+    S.ON_HOLD: "In progress",
+    S.SOLVED: "Solved",
+    S.CLOSED: "Closed",
+}
+
+
+def customer_status_label(status: str) -> str:
+    """The customer-facing label of a status (one place for every surface)."""
+    return CUSTOMER_STATUS_LABELS.get(status, str(status))

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "privacy",
     "auditlog",
     "desk_settings",
+    "surveys",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,11 @@ HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS = env.list("HELPDESK_MAIL_TRUSTED_AUTHSERV_ID
 HELPDESK_MAIL_TRUST_REPLY_TOKEN = env.bool("HELPDESK_MAIL_TRUST_REPLY_TOKEN", default=True)
 HELPDESK_MAIL_MAX_CCS = env.int("HELPDESK_MAIL_MAX_CCS", default=20)
 HELPDESK_BASE_URL = env("HELPDESK_BASE_URL", default="http://localhost:8000")
+# The embeddable request form (/portal/embed/, docs/portal.md): the sites
+# allowed to frame it (CSP frame-ancestors, that view only; empty = no site
+# may frame it) and how many submissions one client address may make per hour.
+HELPDESK_EMBED_ALLOWED_ORIGINS = env.list("HELPDESK_EMBED_ALLOWED_ORIGINS", default=[])
+HELPDESK_EMBED_MAX_PER_HOUR = env.int("HELPDESK_EMBED_MAX_PER_HOUR", default=5)
 
 # Celery. Without REDIS_URL, tasks run in-process (embedded default).
 REDIS_URL = env("REDIS_URL", default="")

@@ -17,6 +17,7 @@ from helpdesk.lib.markdown import render_body
 from mail.conf import mail_domain, mail_setting, reply_address
 from mail.models import Notification, NotificationPreference, ReplyToken
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.workflow import customer_status_label
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ NS = Notification.Status
 # Event kinds that may notify; everything else returns before any query.
 NOTIFYING_KINDS = frozenset({K.CREATED, K.MESSAGE, K.STATUS, K.ASSIGNEE, K.SLA_WARNING})
 CUSTOMER_KINDS = frozenset({NK.RECEIVED, NK.AGENT_REPLY, NK.SOLVED})
+# A customer's own new request on these channels is acknowledged (when its
+# queue's send_acknowledgement is on); agent-logged and imported ones not.
+ACK_CHANNELS = frozenset({Ticket.Channel.EMAIL, Ticket.Channel.PORTAL, Ticket.Channel.API})
 
 
 # --- reply tokens -----------------------------------------------------------
@@ -113,7 +117,11 @@ def _plan(event: TicketEvent, ticket: Ticket) -> list[tuple[int, str]]:
     data = event.data or {}
     plan: list[tuple[int, str]] = []
     if event.kind == K.CREATED:
-        if data.get("channel") == Ticket.Channel.EMAIL and data.get("created_by_role") == "customer":
+        if (
+            data.get("channel") in ACK_CHANNELS
+            and data.get("created_by_role") == "customer"
+            and ticket.queue.send_acknowledgement
+        ):
             plan.append((ticket.requester_id, NK.RECEIVED))
     elif event.kind == K.MESSAGE:
         if event.visibility != Message.Visibility.PUBLIC:
@@ -142,8 +150,9 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
 
     Agent public reply -> requester and CCs; solved -> requester (with CSAT
     links); assignment -> the new assignee; customer reply -> the assignee;
-    SLA warning -> the assignee; a customer's email ticket -> an
-    acknowledgement. Internal notes notify no one. Events older than
+    SLA warning -> the assignee; a customer's new request (e-mail,
+    portal, API) -> an acknowledgement when its queue sends them
+    (Queue.send_acknowledgement). Internal notes notify no one. Events older than
     HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS (history replayed by a seed or an
     import) and spam/deleted tickets notify no one. Idempotent per
     (event, recipient, kind). Delivery is enqueued on commit.
@@ -241,6 +250,13 @@ def _url(name: str, *args: Any) -> str:
     return mail_setting("HELPDESK_BASE_URL").rstrip("/") + path
 
 
+def _ces_links(ticket: Ticket) -> list[tuple[int, str, str]]:
+    """CES answer links (support queues only, surveys.surveys_for_ticket)."""
+    from surveys.services import survey_links, surveys_for_ticket
+
+    return survey_links(ticket=ticket, survey="ces") if "ces" in surveys_for_ticket(ticket=ticket) else []
+
+
 def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
     from mail.services.csat import csat_url
 
@@ -261,6 +277,8 @@ def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -
         "csat_links": [(r, csat_url(ticket_id=ticket.pk, rating=r)) for r in range(5, 0, -1)]
         if kind == NK.SOLVED
         else [],
+        "ces_links": _ces_links(ticket) if kind == NK.SOLVED else [],
+        "status_label": customer_status_label(ticket.status) if customer else ticket.get_status_display(),
         "reply_marker": customer,
     }
     subject = f"[#{ticket.pk}] {ticket.subject}"[:998]
@@ -326,7 +344,8 @@ def notification_deliver(*, notification_id: int) -> str:
     (receivers and mail clients de-duplicate on it). A failed send records
     the error and the next attempt time, marks the row failed after
     HELPDESK_NOTIFY_MAX_ATTEMPTS, and re-raises so Celery retries with
-    backoff. A sent solved notification records survey.offered.
+    backoff. A sent solved notification records survey.offered for each
+    survey its links ask (CSAT; CES on support queues).
     """
     claimed = _attempt_claim(notification_id)
     if isinstance(claimed, str):
@@ -370,7 +389,7 @@ def _attempt_claim(notification_id: int) -> str | tuple[Notification, int]:
 
 
 def _attempt_succeeded(pk: int) -> str:
-    from tickets.services import survey_offer
+    from surveys.services import surveys_offer_on_solved  # surveys imports mail
 
     with transaction.atomic():
         n = Notification.objects.select_for_update(no_key=True).get(pk=pk)
@@ -379,7 +398,7 @@ def _attempt_succeeded(pk: int) -> str:
         n.status, n.sent_at, n.last_error, n.attempt_started_at = NS.SENT, timezone.now(), "", None
         n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
         if n.kind == NK.SOLVED:
-            survey_offer(ticket_id=n.ticket_id, survey="csat")
+            surveys_offer_on_solved(ticket_id=n.ticket_id)
     return NS.SENT
 
 

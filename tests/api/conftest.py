@@ -53,6 +53,9 @@ def world(db, queue, service_queue, agent, other_agent, manager, customer, other
     from tickets.services import IncomingFile
 
     own = ticket_make(queue=queue, requester=customer, subject="Printer on fire")
+    # Opened before the reply: a first public agent reply opens a New ticket
+    # itself (issue 15), and opening an open ticket is refused.
+    services.ticket_transition(ticket_id=own.pk, target="open", actor=agent, note=SECRET_NOTE)
     services.message_post(
         ticket_id=own.pk,
         author=agent,
@@ -66,7 +69,6 @@ def world(db, queue, service_queue, agent, other_agent, manager, customer, other
         visibility=Message.Visibility.INTERNAL,
         attachments=[IncomingFile(filename=SECRET_FILE, content=b"secret bytes")],
     )
-    services.ticket_transition(ticket_id=own.pk, target="open", actor=agent, note=SECRET_NOTE)
     foreign = ticket_make(queue=service_queue, requester=other_customer, subject="Refund please")
     webhook, webhook_delivery = _webhook_world(manager, own)
     article = _published_article(manager)

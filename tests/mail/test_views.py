@@ -112,25 +112,31 @@ def csat_events(ticket):
     )
 
 
-def test_csat_one_click_records_rating(client, solved_ticket, customer):
+def test_csat_link_get_records_nothing_post_records_once(client, solved_ticket, customer):
+    """Issue 15: a GET (a mail scanner's prefetch) records nothing; the page
+    has the link's rating chosen and one POST records it. Posting the same
+    rating again writes nothing new."""
     token = services.csat_token_make(ticket_id=solved_ticket.pk, rating=5)
     response = client.get(f"/mail/csat/{token}/")
     assert response.status_code == 200
+    assert b'value="5" required id="id_rating_0" checked' in response.content
+    client.get(f"/mail/csat/{token}/")
+    assert csat_events(solved_ticket) == []
+    response = client.post(f"/mail/csat/{token}/", {"rating": "5"})
+    assert response.status_code == 200
     assert b"rating of <strong>5</strong>" in response.content
-    events = csat_events(solved_ticket)
-    assert [e["value"] for e in events] == [5]
+    assert [e["value"] for e in csat_events(solved_ticket)] == [5]
     event = TicketEvent.objects.get(ticket=solved_ticket, kind="csat.responded")
     assert event.actor == customer and event.actor_role == "customer"
-    # Reloading the same link writes nothing new.
-    client.get(f"/mail/csat/{token}/")
+    client.post(f"/mail/csat/{token}/", {"rating": "5"})
     assert len(csat_events(solved_ticket)) == 1
 
 
 def test_csat_later_rating_replaces_with_comment(client, solved_ticket):
     token5 = services.csat_token_make(ticket_id=solved_ticket.pk, rating=5)
     token2 = services.csat_token_make(ticket_id=solved_ticket.pk, rating=2)
-    client.get(f"/mail/csat/{token5}/")
-    client.get(f"/mail/csat/{token2}/")
+    client.post(f"/mail/csat/{token5}/", {"rating": "5"})
+    client.post(f"/mail/csat/{token2}/", {"rating": "2"})
     response = client.post(f"/mail/csat/{token2}/", {"rating": "3", "comment": "Slow but OK"})
     assert response.status_code == 200
     assert [(e["value"], e["comment"]) for e in csat_events(solved_ticket)] == [(5, ""), (2, ""), (3, "Slow but OK")]

@@ -46,6 +46,8 @@ def post_raw(url: str, raw: bytes) -> int:
 
 
 def test_worker_processes_intake_and_delivers_outbox(celery_worker, live_server, task_mode, queue, agent):
+    queue.send_acknowledgement = True  # factory queues have it off
+    queue.save(update_fields=["send_acknowledgement"])
     status = post_raw(f"{live_server.url}/mail/inbound/", mime(subject="Via worker"))
     assert status == 202
     inbound = InboundMessage.objects.latest("id")

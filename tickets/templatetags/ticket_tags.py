@@ -8,6 +8,7 @@ from django.utils.safestring import SafeString
 
 from helpdesk.lib.markdown import render_body
 from tickets.models import Ticket, TicketEvent
+from tickets.workflow import customer_status_label
 
 register = template.Library()
 K = TicketEvent.Kind
@@ -28,14 +29,17 @@ def _actor(event: TicketEvent) -> str:
     return event.actor.display_name if event.actor else "Someone"
 
 
-def _status(value: Any) -> str:
+def _agent_status(value: Any) -> str:
     return STATUS_LABELS.get(value, str(value or "?"))
 
 
 @register.simple_tag
-def event_sentence(event: TicketEvent, timeline: Any) -> SafeString:
-    """One event as a sentence. Every value is escaped by format_html."""
+def event_sentence(event: TicketEvent, timeline: Any, customer: bool = False) -> SafeString:
+    """One event as a sentence. Every value is escaped by format_html.
+
+    `customer`: statuses in the customer's words (workflow labels)."""
     d: dict[str, Any] = event.data or {}
+    _status = customer_status_label if customer else _agent_status
     who = _actor(event)
     people: dict[int, str] = getattr(timeline, "people", {})
     queues: dict[int, str] = getattr(timeline, "queues", {})
@@ -103,4 +107,10 @@ def event_sentence(event: TicketEvent, timeline: Any) -> SafeString:
 
 @register.filter
 def status_label(value: str) -> str:
-    return _status(value)
+    return _agent_status(value)
+
+
+@register.filter
+def customer_status(value: str) -> str:
+    """The customer-facing label (tickets.workflow.customer_status_label)."""
+    return customer_status_label(value)

@@ -67,7 +67,26 @@ def customer_ticket_create(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/customer/ticket_create.html", {"form": form, "has_types": request_types.exists()})
 
 
-def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
+def _survey_panels(request: HttpRequest, ticket: Ticket, forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requester's rating forms once the ticket is resolved (CSAT, and
+    CES on support queues), each prefilled with their latest answer."""
+    from surveys import services as surveys
+    from surveys.forms import SurveyAnswerForm
+
+    if not ticket.is_resolved or ticket.requester_id != request.user.pk:
+        return []
+    panels = []
+    for survey in surveys.surveys_for_ticket(ticket=ticket):
+        latest = surveys.survey_latest(ticket_id=ticket.pk, survey=survey)
+        form = forms.get(survey) or SurveyAnswerForm(
+            initial={"value": latest.data.get("value")} if latest else None, survey=survey, prefix=survey
+        )
+        panels.append({"survey": survey, "question": surveys.QUESTIONS[survey], "form": form, "latest": latest})
+    return panels
+
+
+def customer_ticket_page(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The portal ticket page (also rendered with errors by other views)."""
     context = {
         "ticket": ticket,
         "timeline": selectors.ticket_timeline_for_user(user=request.user, ticket=ticket),
@@ -75,8 +94,12 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra:
         "solve_error": extra.get("solve_error"),
         "can_solve": ticket.status in Ticket.UNSOLVED,
         "is_closed": ticket.status == Ticket.Status.CLOSED,
+        "survey_panels": _survey_panels(request, ticket, extra.get("survey_forms") or {}),
     }
     return render(request, "tickets/customer/ticket_detail.html", context, status=status)
+
+
+_detail = customer_ticket_page
 
 
 @require_GET
