@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "apikeys",
     "mail",
     "webhooks",
+    "auditlog",
+    "automation",
 ]
 
 MIDDLEWARE = [
