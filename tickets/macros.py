@@ -103,7 +103,10 @@ def macro_validate_actions(actions: Any) -> dict[str, Any]:
         raise MacroError(f"Unknown priority '{actions['priority']}'.")
     if actions.get("assignee") not in (None, "", "me", "none"):
         raise MacroError("Macro assignee must be 'me' or 'none'.")
-    if actions.get("queue") not in (None, "") and not Queue.objects.filter(pk=actions["queue"], is_active=True).exists():
+    if (
+        actions.get("queue") not in (None, "")
+        and not Queue.objects.filter(pk=actions["queue"], is_active=True).exists()
+    ):
         raise MacroError("Macro queue must be an active queue.")
     return actions
 
@@ -149,7 +152,10 @@ def macro_apply(
     if actions.get("queue") and ticket.queue_id != int(actions["queue"]):
         # First, so an assignment below is checked against the new queue.
         services.ticket_move_queue(
-            ticket_id=ticket.pk, queue=Queue.objects.get(pk=actions["queue"]), actor=agent, reason=f"macro: {macro.name}"
+            ticket_id=ticket.pk,
+            queue=Queue.objects.get(pk=actions["queue"]),
+            actor=agent,
+            reason=f"macro: {macro.name}",
         )
     if actions.get("assignee") in ("me", "none"):
         services.ticket_assign(

@@ -27,7 +27,9 @@ def routing_rule_explain(rule: RoutingRule, *, ticket: Ticket, body: str) -> lis
     ticket: the one definition used both to route and to explain a route."""
     checks: list[tuple[str, bool]] = []
     if rule.channels:
-        checks.append((f"channel is one of {', '.join(rule.channels)} (is {ticket.channel})", ticket.channel in rule.channels))
+        checks.append(
+            (f"channel is one of {', '.join(rule.channels)} (is {ticket.channel})", ticket.channel in rule.channels)
+        )
     if rule.requester_domains:
         wanted = {d.lower().lstrip("@") for d in rule.requester_domains}
         domain = _domain(ticket.requester.email)
