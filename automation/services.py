@@ -7,6 +7,7 @@ Who may touch what (docs/automation.md):
 Every write is recorded by django-auditlog (automation/apps.py).
 """
 
+import html
 from typing import Any
 
 from django.db import transaction
@@ -72,14 +73,16 @@ def macro_save(*, actor: User, data: dict[str, Any], instance: Macro | None = No
 
 def macro_preview(*, user: User, body: str, ticket_id: int) -> str:
     """The macro text for a ticket the user can see, rendered exactly as the
-    ticket page shows a posted reply (placeholders escaped by the macro
-    engine, then the message renderer's sanitiser)."""
+    ticket page shows the reply once posted. The ticket page inserts the
+    rendered (HTML-escaped) text into the reply box, whose value the browser
+    decodes: what is posted is the unescaped text, shown through the message
+    renderer's sanitiser (render_body). The preview takes the same steps."""
     try:
         ticket = selectors.ticket_get_for_user(user=user, ticket_id=ticket_id)
     except Http404:
         raise Http404(f"No ticket #{ticket_id} you can see.") from None
-    text = macro_render(body=body, ticket=ticket, agent=user)
-    return str(render_body(text, Message._meta.get_field("body_format").default))
+    posted = html.unescape(macro_render(body=body, ticket=ticket, agent=user))
+    return str(render_body(posted, Message._meta.get_field("body_format").default))
 
 
 # --- Routing rules ------------------------------------------------------------
