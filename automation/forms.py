@@ -73,7 +73,12 @@ class MacroForm(forms.Form):
 
     name = forms.CharField(max_length=100)
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}), label="Reply text")
-    visibility = forms.ChoiceField(choices=Message.Visibility.choices, initial=Message.Visibility.PUBLIC)
+    visibility = forms.ChoiceField(
+        choices=Message.Visibility.choices,
+        initial=Message.Visibility.PUBLIC,
+        required=False,
+        help_text="default public",
+    )
     personal = forms.BooleanField(required=False, label="Personal (only I see and use it)")
     queue = forms.ModelChoiceField(
         queryset=Queue.objects.none(), required=False, empty_label="Every queue", label="Offered in queue"
@@ -128,6 +133,9 @@ class MacroForm(forms.Form):
         except Exception as exc:  # TemplateSyntaxError and friends: say what is wrong
             raise ValidationError(f"The text has a template error: {exc}. {placeholders_help()}.") from None
         return body
+
+    def clean_visibility(self) -> str:
+        return self.cleaned_data.get("visibility") or Message.Visibility.PUBLIC
 
     def clean_personal(self) -> bool:
         personal = bool(self.cleaned_data.get("personal"))
