@@ -51,6 +51,15 @@ class StaffForm(forms.Form):
         self.actor = actor
         self.account = account
         self.fields["queues"].queryset = Queue.objects.filter(is_active=True).order_by("kind", "name")
+        if not policy.is_admin(actor):
+            # Offer only what this editor may grant; a forged value gets the
+            # policy's own message.
+            grantable = {account.role}
+            if account.role not in policy.PRIVILEGED_ROLES:
+                grantable |= {User.Role.AGENT, User.Role.CUSTOMER}
+            role = self.fields["role"]
+            role.choices = [(v, label) for v, label in User.Role.choices if v in grantable]
+            role.error_messages["invalid_choice"] = policy.ONLY_ADMIN_ROLE
 
     def after_state(self) -> policy.AccountState:
         return policy.AccountState(

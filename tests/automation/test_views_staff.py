@@ -226,3 +226,15 @@ def test_organisation_create_validation_and_members(client, manager):
     page = client.get(reverse("staff:organisation-edit", args=[org.pk])).content.decode()
     assert "Gina Globex" in page
     assert LogEntry.objects.get_for_object(org).filter(action=LogEntry.Action.CREATE).exists()
+
+
+def test_role_choices_are_what_the_editor_may_grant(client, manager, admin, agent):
+    other_manager = ManagerFactory()
+    client.force_login(manager)
+    r = client.get(reverse("staff:agent-edit", args=[agent.pk]))
+    assert [v for v, _ in r.context["form"].fields["role"].choices] == ["customer", "agent"]
+    r = client.get(reverse("staff:agent-edit", args=[other_manager.pk]))
+    assert [v for v, _ in r.context["form"].fields["role"].choices] == ["manager"]
+    client.force_login(admin)
+    r = client.get(reverse("staff:agent-edit", args=[agent.pk]))
+    assert [v for v, _ in r.context["form"].fields["role"].choices] == ["customer", "agent", "manager", "admin"]
