@@ -16,4 +16,5 @@ class AutomationConfig(AppConfig):
 
         for model in (Macro, RoutingRule, SavedView, Organisation, QueueMembership):
             auditlog.register(model)
-        auditlog.register(User, include_fields=["role", "is_active", "capacity", "is_away", "name", "organisation"])
+        # Not the name: an erased person's name must not live on in the log.
+        auditlog.register(User, include_fields=["role", "is_active", "capacity", "is_away", "organisation"])

@@ -61,6 +61,11 @@ def test_manager_sets_up_macro_and_rule_agent_applies_it(live_server, page):
     # As the posted reply will read: the name's markup through the sanitiser.
     assert preview.inner_text().strip() == f"Hi Carl Customer, we are on ticket #{first.pk}."
     preview_html = preview.inner_html().replace(str(first.pk), "N")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "settings-macro-form.png"), full_page=True)
+    # Leave the ticket box first (its change event refreshes the preview once more).
+    page.locator("h1").click()
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Save macro").click()
     page.wait_for_url(re.compile(r"/settings/macros/$"))
     macro = Macro.objects.get(name="Invoice reply")
