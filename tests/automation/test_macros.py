@@ -209,3 +209,31 @@ def test_disable_macro(client, manager, shared_macro):
     client.post(reverse("automation:macro-toggle", args=[shared_macro.pk]))
     shared_macro.refresh_from_db()
     assert not shared_macro.is_active
+
+
+@pytest.mark.parametrize(
+    ("role", "create", "toggle_shared", "toggle_own", "preview"),
+    [
+        ("agent", 200, 403, 302, 200),
+        ("manager", 200, 302, 404, 200),
+        ("admin", 200, 302, 404, 200),
+        ("customer", 404, 404, 404, 404),
+    ],
+)
+def test_macro_pages_matrix(client, request, queue, role, create, toggle_shared, toggle_own, preview):
+    user = request.getfixturevalue(role)
+    shared = Macro.objects.create(name="S", body="x", actions={})
+    own = Macro.objects.create(name="O", body="x", actions={}, owner=request.getfixturevalue("agent"))
+    ticket = ticket_make(queue=queue)
+    client.force_login(user)
+    assert client.get(reverse("automation:macro-list")).status_code == (404 if role == "customer" else 200)
+    assert client.get(reverse("automation:macro-create")).status_code == create
+    assert client.post(reverse("automation:macro-toggle", args=[shared.pk])).status_code == toggle_shared
+    assert client.post(reverse("automation:macro-toggle", args=[own.pk])).status_code == toggle_own
+    r = client.post(
+        reverse("automation:macro-preview"), {"preview-body": "{{ ticket.subject }}", "preview-ticket": ticket.pk}
+    )
+    assert r.status_code == preview
+    shared.refresh_from_db()
+    own.refresh_from_db()
+    assert shared.is_active == (toggle_shared != 302) and own.is_active == (toggle_own != 302)
