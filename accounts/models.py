@@ -52,6 +52,8 @@ class User(AbstractUser):
     )
     # Least-loaded auto-assignment: maximum open tickets (agents only).
     capacity = models.PositiveIntegerField(null=True, blank=True)
+    # Away agents get no automatic assignments (tickets.routing.ticket_auto_assign).
+    is_away = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, blank=True)
     # When the person proved they read mail at `email` (a sign-up, claim,
     # reset or e-mail change link). Null for accounts that never did; an

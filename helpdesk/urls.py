@@ -14,6 +14,7 @@ def _favicon(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/metrics/", include("metrics.urls")),
+    path("api/v1/", include("automation.api_urls")),
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("favicon.ico", _favicon),
@@ -21,6 +22,8 @@ urlpatterns = [
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
     path("privacy/", include("privacy.urls")),
+    path("settings/", include("automation.urls")),
+    path("settings/", include("accounts.staff_urls")),
     path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("surveys.urls")),

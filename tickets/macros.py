@@ -15,7 +15,7 @@ from django.template import Context, Engine, Library, TemplateSyntaxError, defau
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
-from tickets.models import Macro, Message, Ticket
+from tickets.models import Macro, Message, Queue, Ticket
 
 PLACEHOLDERS = (
     "requester.first_name",
@@ -82,16 +82,18 @@ def macro_render(*, body: str, ticket: Ticket, agent: User) -> str:
         raise MacroError(f"The macro text could not be rendered: {exc.__class__.__name__}") from None
 
 
-def macro_list_for_ticket(*, ticket: Ticket) -> QuerySet[Macro]:
-    """Active macros for every queue or for the ticket's queue."""
-    return Macro.objects.filter(Q(queue__isnull=True) | Q(queue_id=ticket.queue_id), is_active=True)
+def macro_list_for_ticket(*, ticket: Ticket, agent: Any = None) -> QuerySet[Macro]:
+    """Active macros for every queue or for the ticket's queue: the shared
+    ones and `agent`'s personal ones."""
+    mine = Q(owner__isnull=True) | Q(owner_id=getattr(agent, "pk", None))
+    return Macro.objects.filter(Q(queue__isnull=True) | Q(queue_id=ticket.queue_id), mine, is_active=True)
 
 
 def macro_validate_actions(actions: Any) -> dict[str, Any]:
     """Raise MacroError unless `actions` has only known, valid keys."""
     if not isinstance(actions, dict):
         raise MacroError("Macro actions must be an object.")
-    allowed = {"status", "priority", "add_tags", "remove_tags", "assignee"}
+    allowed = {"status", "priority", "add_tags", "remove_tags", "assignee", "queue"}
     unknown = set(actions) - allowed
     if unknown:
         raise MacroError(f"Unknown macro actions: {', '.join(sorted(unknown))}.")
@@ -101,6 +103,11 @@ def macro_validate_actions(actions: Any) -> dict[str, Any]:
         raise MacroError(f"Unknown priority '{actions['priority']}'.")
     if actions.get("assignee") not in (None, "", "me", "none"):
         raise MacroError("Macro assignee must be 'me' or 'none'.")
+    if (
+        actions.get("queue") not in (None, "")
+        and not Queue.objects.filter(pk=actions["queue"], is_active=True).exists()
+    ):
+        raise MacroError("Macro queue must be an active queue.")
     return actions
 
 
@@ -141,6 +148,14 @@ def macro_apply(
             actor=agent,
             add=list(actions.get("add_tags") or []),
             remove=list(actions.get("remove_tags") or []),
+        )
+    if actions.get("queue") and ticket.queue_id != int(actions["queue"]):
+        # First, so an assignment below is checked against the new queue.
+        services.ticket_move_queue(
+            ticket_id=ticket.pk,
+            queue=Queue.objects.get(pk=actions["queue"]),
+            actor=agent,
+            reason=f"macro: {macro.name}",
         )
     if actions.get("assignee") in ("me", "none"):
         services.ticket_assign(

@@ -447,6 +447,10 @@ class SavedView(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     sort = models.CharField(max_length=16, default="updated")
     created_at = models.DateTimeField(default=timezone.now)
+    # Order of the shared views in the rail (Settings → Saved views);
+    # a disabled view is kept but shown to nobody.
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -474,6 +478,10 @@ class Macro(models.Model):
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Personal macro: offered to and managed by this agent only. Empty: shared.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="personal_macros"
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -22,19 +22,31 @@ def _domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
 
 
-def routing_rule_matches(rule: RoutingRule, *, ticket: Ticket, body: str) -> bool:
-    """Every non-empty condition holds; within one list any value matches."""
-    if rule.channels and ticket.channel not in rule.channels:
-        return False
+def routing_rule_explain(rule: RoutingRule, *, ticket: Ticket, body: str) -> list[tuple[str, bool]]:
+    """Each non-empty condition of `rule` as (what it asks, holds?) for this
+    ticket: the one definition used both to route and to explain a route."""
+    checks: list[tuple[str, bool]] = []
+    if rule.channels:
+        checks.append(
+            (f"channel is one of {', '.join(rule.channels)} (is {ticket.channel})", ticket.channel in rule.channels)
+        )
     if rule.requester_domains:
         wanted = {d.lower().lstrip("@") for d in rule.requester_domains}
-        if _domain(ticket.requester.email) not in wanted:
-            return False
+        domain = _domain(ticket.requester.email)
+        checks.append((f"requester domain is one of {', '.join(sorted(wanted))} (is {domain})", domain in wanted))
     if rule.keywords:
         text = f"{ticket.subject}\n{body}".lower()
-        if not any(k.lower() in text for k in rule.keywords if k.strip()):
-            return False
-    return not (rule.request_type_id and ticket.request_type_id != rule.request_type_id)
+        found = [k for k in rule.keywords if k.strip() and k.lower() in text]
+        label = f"subject or text contains one of {', '.join(rule.keywords)}"
+        checks.append((f"{label} (found {', '.join(found)})" if found else f"{label} (none found)", bool(found)))
+    if rule.request_type_id:
+        checks.append((f"request type is {rule.request_type}", ticket.request_type_id == rule.request_type_id))
+    return checks
+
+
+def routing_rule_matches(rule: RoutingRule, *, ticket: Ticket, body: str) -> bool:
+    """Every non-empty condition holds; within one list any value matches."""
+    return all(ok for _, ok in routing_rule_explain(rule, ticket=ticket, body=body))
 
 
 def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
@@ -86,7 +98,8 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
     creating transaction commits, so two tickets created at once in a queue
     are assigned one after the other and the second sees the first's load.
     Capacity (User.capacity, max open tickets; empty = unlimited) is
-    respected in both modes; nobody available leaves the ticket unassigned.
+    respected in both modes; agents marked away are skipped; nobody available
+    leaves the ticket unassigned.
     """
     from tickets import services
 
@@ -95,7 +108,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
         return ticket
     queue = Queue.objects.select_for_update(no_key=True).get(pk=ticket.queue_id)
     members = list(
-        User.objects.filter(queues=queue, is_active=True, role__in=STAFF_ROLES)
+        User.objects.filter(queues=queue, is_active=True, is_away=False, role__in=STAFF_ROLES)
         .order_by("pk")
         .only("pk", "capacity", "email", "name")
     )

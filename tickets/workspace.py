@@ -321,8 +321,13 @@ def workspace_matching_qs(
 
 
 def saved_view_list_for_user(*, user: Any) -> QuerySet[SavedView]:
-    """The user's own views and every shared one."""
-    return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+    """The user's own views and every shared one, the enabled ones only;
+    shared views in the order managers set (Settings → Saved views)."""
+    return (
+        SavedView.objects.filter(Q(owner=user) | Q(is_shared=True), is_active=True)
+        .select_related("owner")
+        .order_by("position", "name", "id")
+    )
 
 
 def saved_view_get_for_user(*, user: Any, view_id: int) -> SavedView:

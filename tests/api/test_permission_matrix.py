@@ -115,6 +115,20 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     # has no admin role (tests/privacy cover admins).
     ("api:person-export", "GET"): (401, 403, 403, 403, 403, 403),
     ("api:person-erase", "POST"): (401, 403, 403, 403, 403, 403),
+    # Settings part B (automation/api.py, docs/automation.md): macros for
+    # staff (the one used here is shared: only managers change it; agents
+    # create personal ones), routing rules for managers.
+    ("automation-api:macro-list", "GET"): (401, 403, 403, 200, 200, 200),
+    ("automation-api:macro-list", "POST"): (401, 403, 403, 201, 201, 201),
+    ("automation-api:macro-detail", "GET"): MANAGER_ONLY,
+    ("automation-api:macro-detail", "PUT"): MANAGER_ONLY,
+    ("automation-api:macro-detail", "PATCH"): MANAGER_ONLY,
+    ("automation-api:rule-list", "GET"): MANAGER_ONLY,
+    ("automation-api:rule-list", "POST"): (401, 403, 403, 403, 403, 201),
+    ("automation-api:rule-detail", "GET"): MANAGER_ONLY,
+    ("automation-api:rule-detail", "PUT"): MANAGER_ONLY,
+    ("automation-api:rule-detail", "PATCH"): MANAGER_ONLY,
+    ("automation-api:rule-test", "GET"): MANAGER_ONLY,
     ("api:schema", "GET"): OPEN,
     ("api:docs", "GET"): OPEN,
     ("api:redoc", "GET"): OPEN,
@@ -202,6 +216,8 @@ def _request(endpoint, world, user, client):
     if name.startswith("api:person-"):
         kwargs["user_id"] = world["users"]["customer"].pk
         payload = {"confirm_email": world["users"]["customer"].email}
+    if name.startswith("automation-api:"):
+        return _automation_request(endpoint, world, client)
     if name == "api:kb-search":
         return client.get(reverse(name), {"q": "printer"})
     if name == "api:not-found":
@@ -213,6 +229,32 @@ def _request(endpoint, world, user, client):
     if endpoint.method == "GET":
         return client.get(url)
     return getattr(client, endpoint.method.lower())(url, payload, format=fmt)
+
+
+def _automation_request(endpoint, world, client):
+    from tickets.models import Macro, RoutingRule
+
+    name, method = endpoint.name, endpoint.method
+    queue_id = world["own"].queue_id
+    macro = {"name": "Thanks", "body": "Thanks {{ requester.first_name }}", "personal": True, "set_priority": "low"}
+    rule = {"name": "VIP", "requester_domains": ["vip.example"], "set_queue": queue_id}
+    if name.endswith("-detail"):
+        if "macro" in name:
+            obj_id = Macro.objects.create(name="Shared", body="Hi", actions={}).pk
+            url = reverse(name, kwargs={"macro_id": obj_id})
+            payload = {**macro, "personal": False} if method == "PUT" else {"name": "Renamed"}
+        else:
+            obj_id = RoutingRule.objects.create(name="R", set_priority="high").pk
+            url = reverse(name, kwargs={"rule_id": obj_id})
+            payload = rule if method == "PUT" else {"name": "Renamed"}
+    else:
+        url = reverse(name)
+        payload = macro if "macro" in name else rule
+    if name == "automation-api:rule-test":
+        return client.get(url, {"ticket": world["own"].pk})
+    if method == "GET":
+        return client.get(url)
+    return getattr(client, method.lower())(url, payload, format="json")
 
 
 @pytest.mark.django_db

@@ -323,7 +323,7 @@ def _bulk_list(request: HttpRequest, back: str, *, status: int = 200, **kwargs: 
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The ticket page, with any bound (erroring) form passed in `forms`."""
     user = request.user
-    macro_list = list(macros.macro_list_for_ticket(ticket=ticket))
+    macro_list = list(macros.macro_list_for_ticket(ticket=ticket, agent=user))
     reply_form = forms.get("reply_form")
     macro_id = request.GET.get("macro", "")
     if reply_form is None:
@@ -406,7 +406,7 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         try:
             macro_id = form.cleaned_data.get("macro")
             if macro_id:
-                macro = get_object_or_404(macros.macro_list_for_ticket(ticket=ticket), pk=macro_id)
+                macro = get_object_or_404(macros.macro_list_for_ticket(ticket=ticket, agent=request.user), pk=macro_id)
                 macros.macro_apply(
                     macro=macro,
                     ticket_id=ticket.pk,
