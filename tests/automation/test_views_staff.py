@@ -93,7 +93,7 @@ def test_manager_edits_agent_queues_capacity_away(client, manager, agent, queue,
     assert (agent.capacity, agent.is_away) == (3, True)
     assert list(agent.queues.all()) == [service_queue]
     entry = LogEntry.objects.get_for_object(agent).latest("timestamp")
-    assert entry.changes_dict["is_away"] == ["False", "True"]
+    assert entry.changes_dict["is_away"] == [False, True]  # AUDITLOG_STORE_JSON_CHANGES keeps types
 
 
 @pytest.mark.parametrize(
