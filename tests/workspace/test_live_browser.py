@@ -68,7 +68,7 @@ def _seconds_until_visible(page, text, start, timeout=6_000):
 
 
 def _run_two_agents(live_server, browser):
-    ticket, alice, bob = _setup()
+    ticket, alice, _bob = _setup()
     (a_ctx, a), (b_ctx, b) = _pages(browser, live_server.url, ticket)
     try:
         # Alice starts typing a draft; Bob sees "typing" within 3 s.
