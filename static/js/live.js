@@ -56,22 +56,42 @@
     return active && active !== document.body && region.contains(active);
   }
 
-  function refreshRegions() {
+  function timelineTexts() {
+    var known = {};
+    document.querySelectorAll("#live-timeline li").forEach(function (li) { known[li.textContent] = true; });
+    return known;
+  }
+
+  function markNew(known) {
+    document.querySelectorAll("#live-timeline li").forEach(function (li) {
+      if (!known[li.textContent]) li.classList.add("live-new");
+    });
+  }
+
+  function swapTimeline(html) {
+    // Server-rendered by the live endpoint (our own template; no scripts).
+    var region = document.getElementById("live-timeline");
+    if (!region || busy(region)) return false;
+    var known = timelineTexts();
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    region.replaceChildren.apply(region, Array.prototype.slice.call(doc.body.childNodes));
+    markNew(known);
+    return true;
+  }
+
+  function refreshRegions(skip) {
     return fetch(url.replace(/live\/$/, ""), { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
-        var known = {};
-        document.querySelectorAll("#live-timeline li").forEach(function (li) { known[li.textContent] = true; });
+        var known = timelineTexts();
         document.querySelectorAll("[data-live-region]").forEach(function (region) {
           var fresh = doc.getElementById(region.id);
-          if (!fresh || busy(region)) return;
+          if (!fresh || region.id === skip || busy(region)) return;
           region.replaceWith(fresh);
         });
-        document.querySelectorAll("#live-timeline li").forEach(function (li) {
-          if (!known[li.textContent]) li.classList.add("live-new");
-        });
+        markNew(known);
       });
   }
 
@@ -87,7 +107,9 @@
     last = Math.max(last, data.last);
     showCollision();
     // Own changes reload the page already (post/redirect); refetch for others'.
-    return byOthers ? refreshRegions() : Promise.resolve();
+    if (!byOthers) return Promise.resolve();
+    var swapped = data.timeline_html ? swapTimeline(data.timeline_html) : false;
+    return refreshRegions(swapped ? "live-timeline" : null);
   }
 
   function poll() {

@@ -88,6 +88,15 @@ def test_poll_lists_events_after_since_including_notes_for_staff_only(client, ag
     assert ("message.created", False, "Bea Colleague") in kinds
     assert ("priority.changed", False, "Bea Colleague") in kinds
     assert data["last"] == TicketEvent.objects.filter(ticket=ticket).latest("id").pk
+    # Changes by others bring the rendered timeline along (notes included: staff).
+    assert "Public answer 42" in data["timeline_html"]
+    assert "Secret note 77" in data["timeline_html"]
+    # Only own events: no timeline (the page reloaded itself already).
+    services.message_post(ticket_id=ticket.pk, author=agent, body="Mine")
+    own = _live(client, ticket, since=data["last"]).json()
+    assert own["changed"] is True
+    assert own["timeline_html"] is None
+    data = own
     # Nothing newer: an empty answer.
     again = _live(client, ticket, since=data["last"]).json()
     assert again["changed"] is False

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -409,6 +410,15 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
         force_db=request.GET.get("full") == "1",
     )
     others = workspace_services.presence_others(ticket_id=ticket.pk, user=request.user)
+    timeline_html = None
+    if any(e["actor_id"] != request.user.pk for e in state.events):
+        # The timeline comes with the answer (one round trip less on the
+        # page's critical path); the head and properties follow by refetch.
+        timeline_html = render_to_string(
+            "components/timeline.html",
+            {"timeline": selectors.ticket_timeline_for_user(user=request.user, ticket=ticket), "ticket": ticket},
+            request=request,
+        )
     response = JsonResponse(
         {
             "v": state.version,
@@ -416,6 +426,7 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "changed": state.changed,
             "events": state.events,
             "others": others,
+            "timeline_html": timeline_html,
         }
     )
     response["Cache-Control"] = "no-store"
