@@ -75,3 +75,7 @@ def events_committed(ticket_ids: Iterable[int]) -> None:
     from tickets.sla_services import tickets_sla_refresh
 
     tickets_sla_refresh(ticket_ids=ticket_ids)
+    # Open ticket pages learn of the change (a cache hint; the log is the truth).
+    from tickets.live import tickets_changed_on_commit
+
+    tickets_changed_on_commit(ticket_ids)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("agent/tickets/<int:ticket_id>/tags/", agent.agent_ticket_tags, name="agent-ticket-tags"),
     path("agent/tickets/<int:ticket_id>/time/", agent.agent_ticket_time, name="agent-ticket-time"),
     path("agent/tickets/<int:ticket_id>/heartbeat/", agent.agent_ticket_heartbeat, name="agent-ticket-heartbeat"),
+    path("agent/tickets/<int:ticket_id>/live/", agent.agent_ticket_live, name="agent-ticket-live"),
     path("agent/tickets/bulk/", agent.agent_bulk, name="agent-bulk"),
     path("agent/tickets/count/", agent.agent_match_count, name="agent-match-count"),
     path("agent/tickets/new/", agent_new.agent_ticket_new, name="agent-ticket-new"),

@@ -6,14 +6,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.redirects import safe_next_url
-from tickets import macros, policy, search, selectors, services, workspace, workspace_services
+from tickets import live, macros, policy, search, selectors, services, workspace, workspace_services
 from tickets.forms import (
     AgentReplyForm,
     AssignForm,
@@ -323,6 +324,9 @@ def _bulk_list(request: HttpRequest, back: str, *, status: int = 200, **kwargs: 
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The ticket page, with any bound (erroring) form passed in `forms`."""
     user = request.user
+    # Read before the timeline: an event committed in between is shown but
+    # counts as unseen, so the collision check errs towards warning.
+    live_last_event = live.last_event_id(ticket_id=ticket.pk)
     macro_list = list(macros.macro_list_for_ticket(ticket=ticket, agent=user))
     reply_form = forms.get("reply_form")
     macro_id = request.GET.get("macro", "")
@@ -364,6 +368,8 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "kb_enabled": _kb_available(),
         "heartbeat_seconds": workspace_services.HEARTBEAT_SECONDS,
         "htmx_available": htmx_available(),
+        "live_last_event": live_last_event,
+        "collision": forms.get("collision") or [],
     }
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
 
@@ -403,6 +409,11 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
     form = AgentReplyForm(request.POST, request.FILES)
     if form.is_valid():
+        collision = _reply_collision(request, ticket, form)
+        if collision:
+            # Nothing is posted: the page shows the new reply and the warning
+            # with "Send anyway"; the agent's text stays in the form.
+            return _detail(request, ticket, reply_form=form, collision=collision, status=409)
         try:
             macro_id = form.cleaned_data.get("macro")
             if macro_id:
@@ -431,6 +442,63 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, "Internal note added." if internal else "Reply sent.")
             return _back(ticket)
     return _detail(request, ticket, reply_form=form)
+
+
+def _reply_collision(request: HttpRequest, ticket: Ticket, form: AgentReplyForm) -> list[str]:
+    """Zendesk's collision check: who else posted a public message after
+    the last event the agent's page showed (`seen_event`). Only public
+    replies are checked; "Send anyway" (`collision_confirm`) skips it."""
+    seen = _bounded_int(request.POST.get("seen_event", ""))
+    if seen is None or request.POST.get("collision_confirm") == "1":
+        return []
+    if form.cleaned_data["visibility"] != Message.Visibility.PUBLIC:
+        return []
+    return live.public_replies_since(ticket=ticket, after=seen, user=request.user)
+
+
+def _bounded_int(value: str) -> int | None:
+    """A non-negative bigint from a query parameter, else None."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+@require_GET
+@staff_required
+def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Polled by the ticket page about once a second (static/js/live.js):
+    events after `since`, who else is here. Staff only, and only for a
+    ticket the agent may see (404 otherwise). JSON, not HTML: the page
+    refetches itself when something changed (docs/live-updates.md)."""
+    ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
+    state = live.ticket_live_state(
+        ticket=ticket,
+        since=_bounded_int(request.GET.get("since", "")) or 0,
+        seen_version=_bounded_int(request.GET.get("v", "")),
+        force_db=request.GET.get("full") == "1",
+    )
+    others = workspace_services.presence_others(ticket_id=ticket.pk, user=request.user)
+    timeline_html = None
+    if any(e["actor_id"] != request.user.pk for e in state.events):
+        # The timeline comes with the answer (one round trip less on the
+        # page's critical path); the head and properties follow by refetch.
+        timeline_html = render_to_string(
+            "components/timeline.html",
+            {"timeline": selectors.ticket_timeline_for_user(user=request.user, ticket=ticket), "ticket": ticket},
+            request=request,
+        )
+    response = JsonResponse(
+        {
+            "v": state.version,
+            "last": state.last,
+            "changed": state.changed,
+            "events": state.events,
+            "others": others,
+            "timeline_html": timeline_html,
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
