@@ -165,4 +165,3 @@ def cc_users_get(*, emails: list[str], field: str) -> list[User]:
         if email not in found:
             raise Refused(f"No active user with the address {email}.", field=field, code="unknown_cc")
     return [found[e] for e in wanted]
-

@@ -19,9 +19,7 @@ K = TicketEvent.Kind
 
 
 def _kinds(ticket, after=0):
-    return list(
-        TicketEvent.objects.filter(ticket=ticket, pk__gt=after).order_by("pk").values_list("kind", flat=True)
-    )
+    return list(TicketEvent.objects.filter(ticket=ticket, pk__gt=after).order_by("pk").values_list("kind", flat=True))
 
 
 def _last_id(ticket):
@@ -47,7 +45,7 @@ def _props(ticket, **over):
 
 @pytest.mark.django_db
 def test_send_as_pending_is_one_action_with_one_event_pair(queue, agent, client):
-    """"Send as Pending": the reply's message event then status.changed
+    """ "Send as Pending": the reply's message event then status.changed
     new -> pending, both in the one request, nothing else."""
     ticket = ticket_make(queue=queue)
     before = _last_id(ticket)
@@ -244,7 +242,9 @@ def test_work_sessions_fold_into_one_line_per_visit(queue, agent, client):
         s = start + timedelta(minutes=3 * i)
         services.work_session_record(ticket_id=ticket.pk, agent=agent, started_at=s, ended_at=s + timedelta(minutes=2))
     later = start + timedelta(hours=1)
-    services.work_session_record(ticket_id=ticket.pk, agent=agent, started_at=later, ended_at=later + timedelta(minutes=4))
+    services.work_session_record(
+        ticket_id=ticket.pk, agent=agent, started_at=later, ended_at=later + timedelta(minutes=4)
+    )
     client.force_login(agent)
     html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
     assert html.count("worked on the ticket") == 2

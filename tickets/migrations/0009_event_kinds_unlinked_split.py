@@ -4,15 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0008_attachment_filenames_normalised'),
+        ("tickets", "0008_attachment_filenames_normalised"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticketevent',
-            name='kind',
-            field=models.CharField(choices=[('ticket.created', 'Created'), ('message.created', 'Message'), ('status.changed', 'Status changed'), ('assignee.changed', 'Assignee changed'), ('group.changed', 'Queue changed'), ('priority.changed', 'Priority changed'), ('tags.changed', 'Tags changed'), ('ccs.changed', 'CCs changed'), ('ticket.updated', 'Fields changed'), ('work_session.recorded', 'Work session'), ('time_entry.logged', 'Time logged'), ('survey.offered', 'Survey offered'), ('csat.responded', 'CSAT rating'), ('ces.responded', 'CES rating'), ('nps.responded', 'NPS rating'), ('ticket.merged_into', 'Merged into'), ('ticket.merged_from', 'Merged from'), ('ticket.linked', 'Linked'), ('ticket.unlinked', 'Unlinked'), ('ticket.split', 'Message split off'), ('ticket.marked_spam', 'Marked as spam'), ('ticket.deleted', 'Deleted'), ('ticket.restored', 'Restored'), ('routing.matched', 'Routing rule matched'), ('sla.warning', 'SLA warning'), ('sla.breached', 'SLA breached'), ('sla.escalated', 'SLA escalation')], max_length=32),
+            model_name="ticketevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("ticket.created", "Created"),
+                    ("message.created", "Message"),
+                    ("status.changed", "Status changed"),
+                    ("assignee.changed", "Assignee changed"),
+                    ("group.changed", "Queue changed"),
+                    ("priority.changed", "Priority changed"),
+                    ("tags.changed", "Tags changed"),
+                    ("ccs.changed", "CCs changed"),
+                    ("ticket.updated", "Fields changed"),
+                    ("work_session.recorded", "Work session"),
+                    ("time_entry.logged", "Time logged"),
+                    ("survey.offered", "Survey offered"),
+                    ("csat.responded", "CSAT rating"),
+                    ("ces.responded", "CES rating"),
+                    ("nps.responded", "NPS rating"),
+                    ("ticket.merged_into", "Merged into"),
+                    ("ticket.merged_from", "Merged from"),
+                    ("ticket.linked", "Linked"),
+                    ("ticket.unlinked", "Unlinked"),
+                    ("ticket.split", "Message split off"),
+                    ("ticket.marked_spam", "Marked as spam"),
+                    ("ticket.deleted", "Deleted"),
+                    ("ticket.restored", "Restored"),
+                    ("routing.matched", "Routing rule matched"),
+                    ("sla.warning", "SLA warning"),
+                    ("sla.breached", "SLA breached"),
+                    ("sla.escalated", "SLA escalation"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
