@@ -57,7 +57,7 @@ def _prepare(op, ticket, world):
         "restore": {},
         "delete": {},
         "split": {"message": msg.pk},
-    }[op]
+    }.get(op)
     api = {
         "properties": {"priority": "high"},
         "link": {"ticket_id": other.pk},

@@ -365,8 +365,9 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return self._answer(operations.ticket_mark_spam_for_user(actor=request.user, ticket=ticket))
 
     @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
-    @action(detail=True, methods=["post"])
-    def delete(self, request: Request, pk: str) -> Response:
+    # Not a method named `delete`: that would be the view's HTTP DELETE handler.
+    @action(detail=True, methods=["post"], url_path="delete", url_name="delete")
+    def trash(self, request: Request, pk: str) -> Response:
         """Move to the trash (managers and admins; 403 for agents)."""
         ticket = self._ticket()
         require_staff(request.user)
