@@ -335,7 +335,7 @@ class TicketPropertiesForm(forms.Form):
     )
 
     def __init__(self, *args: Any, ticket: Ticket, members: QuerySet[User], queues: QuerySet[Any], **kwargs: Any):
-        if not args and "data" not in kwargs and "initial" not in kwargs:
+        if (not args or args[0] is None) and kwargs.get("data") is None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "status": ticket.status,
                 "priority": ticket.priority,

@@ -332,6 +332,9 @@ def test_page_offers_every_operation_and_the_kb_link(queue, agent, client):
     services.message_post(ticket_id=ticket.pk, author=ticket.requester, body="More")
     client.force_login(agent)
     html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    # The panel starts from the ticket's values (a save without edits changes nothing).
+    assert '<option value="new" selected>New</option>' in html
+    assert f'<option value="{queue.pk}" selected>' in html
     for needle in (
         'id="properties-form"',
         'id="link-form"',
