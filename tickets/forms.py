@@ -341,7 +341,7 @@ class TicketPropertiesForm(forms.Form):
                 "priority": ticket.priority,
                 "assignee": ticket.assignee_id,
                 "queue": ticket.queue_id,
-                "tags": ", ".join(sorted(ticket.tags.values_list("name", flat=True))),
+                "tags": ", ".join(sorted(t.name for t in ticket.tags.all())),  # prefetch-friendly
                 "ccs": ", ".join(ticket.ccs.order_by("email").values_list("email", flat=True)),
             }
         super().__init__(*args, **kwargs)

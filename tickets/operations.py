@@ -321,8 +321,9 @@ def ticket_unlink_for_user(*, actor: User, ticket: Ticket, other_id: Any, field:
 def related_list_for_user(*, actor: User, ticket: Ticket) -> list[Ticket]:
     """Linked tickets the actor may see (a link to an unseen ticket is not
     shown, not even its number)."""
-    ids = list(ticket.related.values_list("pk", flat=True))
-    return list(selectors.ticket_list_for_user(user=actor, include_hidden=True).filter(pk__in=ids).order_by("pk"))
+    linked = Ticket.related.through.objects.filter(from_ticket_id=ticket.pk).values("to_ticket_id")
+    qs = selectors.ticket_list_for_user(user=actor, include_hidden=True).filter(pk__in=linked)
+    return list(qs.order_by("pk"))
 
 
 def ticket_set_ccs_for_user(*, actor: User, ticket: Ticket, emails: list[str], field: str = "ccs") -> Ticket:

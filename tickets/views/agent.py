@@ -282,6 +282,8 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "chosen_macro": chosen_macro,
         "macros": macro_list,
         "legacy": _legacy_form(ticket, forms),
+        # The refused single-field form, also by its old name (scripts, tests).
+        **{key: forms[key] for key in LEGACY_FORMS if forms.get(key) is not None},
         "time_form": forms.get("time_form") or TimeEntryForm(),
         "is_closed": ticket.status == Ticket.Status.CLOSED,
         "others": workspace_services.presence_others(ticket_id=ticket.pk, user=user),
@@ -314,10 +316,14 @@ def _legacy_form(ticket: Ticket, forms: dict[str, Any]) -> dict[str, Any] | None
 def ticket_page_context(request: HttpRequest, ticket: Ticket, forms: dict[str, Any]) -> dict[str, Any]:
     """The parts of the ticket page issue #14 added: the timeline with its
     filter, the properties panel (and undo), linked tickets, operations."""
+    from django.db.models import prefetch_related_objects
+
     from tickets import operations
     from tickets.views import agent_ticket
 
     user = request.user
+    # The page lists the tags and the panel edits them: one query for both.
+    prefetch_related_objects([ticket], "tags")
     show = agent_ticket.timeline_show(request)
     return {
         "timeline": agent_ticket.timeline_for(user=user, ticket=ticket, show=show),
