@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from tickets import services
-from tickets.models import Message, QueueKind, RequestType, Ticket
+from tickets.models import Message, Queue, QueueKind, RequestType, Ticket
 from tickets.selectors import AGENT_VIEWS, STATUS_FILTER_UNSOLVED
 
 
@@ -77,6 +77,13 @@ class AgentReplyForm(ReplyForm):
     )
     # Set when the text came from a macro: its actions are applied on send.
     macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # "Send as Open / Pending / Solved / On hold" (the button pressed); empty
+    # keeps the status.
+    send_as = forms.ChoiceField(
+        choices=[("", "Keep status"), *[(s, Ticket.Status(s).label) for s in ("open", "pending", "solved", "on_hold")]],
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
 
 class TransitionForm(forms.Form):
@@ -308,7 +315,7 @@ class BulkForm(forms.Form):
 
 
 class QueueMoveForm(forms.Form):
-    queue = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None)
     reason = forms.CharField(
         max_length=500, required=False, label="Reason", help_text="Required when escalating support ↔ service."
     )
@@ -374,3 +381,70 @@ class AgentTicketCreateForm(forms.Form):
             self.add_error("queue", "An outbound follow-up is customer service: choose a service queue.")
         data["queue_obj"] = queue
         return data
+
+
+# --- agent ticket page: properties panel and ticket operations (issue #14) ---------
+
+
+def _split_list(value: str) -> list[str]:
+    return [p.strip() for p in value.replace("\n", ",").replace(";", ",").split(",") if p.strip()]
+
+
+class TicketPropertiesForm(forms.Form):
+    """The consolidated properties panel: every field is sent; the service
+    writes only what differs. Access rules are the policy's (errors come
+    back on these field names). Prefixed `prop-` so its ids never collide
+    with other forms of the page."""
+
+    prefix = "prop"
+
+    status = forms.ChoiceField(choices=Ticket.Status.choices)
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
+    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    reason = forms.CharField(
+        max_length=500, required=False, label="Reason for a queue move", help_text="Required for an escalation."
+    )
+    tags = forms.CharField(max_length=1000, required=False, help_text="Comma-separated.")
+    ccs = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="CCs",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E-mail addresses of people with an account, comma-separated.",
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, members: QuerySet[User], queues: QuerySet[Any], **kwargs: Any):
+        if (not args or args[0] is None) and kwargs.get("data") is None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "assignee": ticket.assignee_id,
+                "queue": ticket.queue_id,
+                "tags": ", ".join(sorted(t.name for t in ticket.tags.all())),  # prefetch-friendly
+                "ccs": ", ".join(ticket.ccs.order_by("email").values_list("email", flat=True)),
+            }
+        super().__init__(*args, **kwargs)
+        # The choices are the policy's (tickets.policy); the service asks it
+        # again, so a crafted value is refused either way.
+        from django.db.models import Q
+
+        self.fields["assignee"].queryset = members
+        self.fields["queue"].queryset = Queue.objects.filter(
+            Q(pk__in=queues.values("pk")) | Q(pk=ticket.queue_id)
+        ).order_by("name")
+
+    def clean_tags(self) -> list[str]:
+        return _split_list(self.cleaned_data.get("tags") or "")
+
+    def clean_ccs(self) -> list[str]:
+        return _split_list(self.cleaned_data.get("ccs") or "")
+
+
+class LinkForm(forms.Form):
+    other = forms.IntegerField(min_value=1, label="Link to ticket #")
+
+
+class SplitForm(forms.Form):
+    message = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    subject = forms.CharField(max_length=500, required=False)

@@ -381,6 +381,8 @@ class TicketEvent(models.Model):
         MERGED_INTO = "ticket.merged_into", "Merged into"
         MERGED_FROM = "ticket.merged_from", "Merged from"
         LINKED = "ticket.linked", "Linked"
+        UNLINKED = "ticket.unlinked", "Unlinked"
+        SPLIT = "ticket.split", "Message split off"
         SPAM = "ticket.marked_spam", "Marked as spam"
         DELETED = "ticket.deleted", "Deleted"
         RESTORED = "ticket.restored", "Restored"

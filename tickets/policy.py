@@ -107,3 +107,61 @@ def queue_check(*, actor: Any, ticket: Ticket, queue: Queue | None, field: str) 
             code="invalid_queue",
         )
     return queue
+
+
+# --- ticket operations (issue #14): who may act, on which second ticket -------------
+
+
+def staff_check(*, actor: Any) -> None:
+    """Ticket operations (link, CCs, spam, split, properties) are staff
+    work. Raises PermissionDenied (403) for anyone else."""
+    from helpdesk.lib.exceptions import PermissionDenied
+
+    if not getattr(actor, "is_staff_role", False):
+        raise PermissionDenied("Only agents and managers can do this.")
+
+
+def delete_check(*, actor: Any) -> None:
+    """Deleting a ticket, and bringing one back from the trash, is for
+    managers and admins: it removes the ticket from every list and metric,
+    for everyone. Marking spam (and undoing it) is any agent's."""
+    from helpdesk.lib.exceptions import PermissionDenied
+
+    if not getattr(actor, "is_manager_role", False):
+        raise PermissionDenied("Only managers and admins can delete tickets or restore deleted ones.")
+
+
+def related_target_get(*, actor: Any, target_id: Any, field: str, ticket: Ticket) -> Ticket:
+    """The second ticket of a link or unlink: one `actor` may see (a link
+    shows its number and subject on both pages), not the ticket itself.
+
+    Raises Refused(field) for a missing, unseen or identical target."""
+    try:
+        target = selectors.ticket_get_for_user(user=actor, ticket_id=target_id)
+    except Http404:
+        raise Refused(f"There is no ticket #{target_id} that you can see.", field=field, code="not_found") from None
+    if target.pk == ticket.pk:
+        raise Refused("A ticket cannot be linked to itself.", field=field, code="invalid_link")
+    return target
+
+
+def cc_users_get(*, emails: list[str], field: str) -> list[User]:
+    """The active people behind `emails` (a CC sees the ticket and its
+    public replies, so only known, active accounts may be added; the mail
+    path creates accounts for Cc addresses, agents do not).
+
+    Raises Refused(field) naming the first unknown address."""
+    from django.conf import settings
+
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+    limit = int(getattr(settings, "HELPDESK_MAIL_MAX_CCS", 20))
+    if len(wanted) > limit:
+        raise Refused(f"At most {limit} CCs.", field=field, code="too_many_ccs")
+    match = Q(pk__in=[])
+    for email in wanted:
+        match |= Q(email__iexact=email)
+    found = {u.email.lower(): u for u in User.objects.filter(match, is_active=True)}
+    for email in wanted:
+        if email not in found:
+            raise Refused(f"No active user with the address {email}.", field=field, code="unknown_cc")
+    return [found[e] for e in wanted]

@@ -84,11 +84,17 @@ def ticket_create(
     body_format: str = Message.Format.MARKDOWN,
     email_message_id: str = "",
     follow_up_of: Ticket | None = None,
+    description_author: User | None = None,
+    extra_data: dict[str, Any] | None = None,
 ) -> Ticket:
     """Create a ticket with its description message and a `ticket.created` event.
 
     The creation message is part of `ticket.created` (METRICS 1.1), not a
-    separate message event. Raises ApplicationError on invalid input.
+    separate message event. `description_author` (default: the actor) writes
+    the description, as when an agent splits a customer's message off: its
+    role is `creation_message_author_role`, which starts the first-reply
+    clock. `extra_data` adds keys to the event. Raises ApplicationError on
+    invalid input.
     """
     subject = (subject or "").strip()
     if not subject:
@@ -102,6 +108,8 @@ def ticket_create(
     attachments = attachments_validate(attachments)
     at = occurred_at or timezone.now()
     role = actor_role_of(actor)
+    author = description_author if description_author is not None else actor
+    author_role = actor_role_of(author)
     ticket = Ticket.objects.create(
         subject=subject[:500],
         queue=queue,
@@ -125,8 +133,8 @@ def ticket_create(
         ticket.ccs.set(ccs)
     message = Message.objects.create(
         ticket=ticket,
-        author=actor,
-        author_role=role,
+        author=author,
+        author_role=author_role,
         visibility=description_visibility,
         body=body or "",
         body_format=body_format,
@@ -146,7 +154,7 @@ def ticket_create(
             "to": status,
             "requester_id": requester.pk,
             "created_by_role": role,
-            "creation_message_author_role": role,
+            "creation_message_author_role": author_role,
             "creation_message_visibility": description_visibility,
             "channel": channel,
             "queue_id": queue.pk,
@@ -156,6 +164,7 @@ def ticket_create(
             "message_id": message.pk,
             "tags": sorted(t.lower() for t in tags),
             "follow_up_of": follow_up_of.pk if follow_up_of else None,
+            **(extra_data or {}),
         },
     )
     return _ticket_created_hooks(ticket, body=body or "")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import agent, agent_new, customer, embed, files
+from tickets.views import agent, agent_new, agent_ticket, customer, embed, files
 
 app_name = "tickets"
 
@@ -16,6 +16,23 @@ urlpatterns = [
     path("agent/tickets/<int:ticket_id>/time/", agent.agent_ticket_time, name="agent-ticket-time"),
     path("agent/tickets/<int:ticket_id>/heartbeat/", agent.agent_ticket_heartbeat, name="agent-ticket-heartbeat"),
     path("agent/tickets/<int:ticket_id>/live/", agent.agent_ticket_live, name="agent-ticket-live"),
+    path(
+        "agent/tickets/<int:ticket_id>/properties/",
+        agent_ticket.agent_ticket_properties,
+        name="agent-ticket-properties",
+    ),
+    path(
+        "agent/tickets/<int:ticket_id>/properties/undo/",
+        agent_ticket.agent_ticket_properties_undo,
+        name="agent-ticket-properties-undo",
+    ),
+    path("agent/tickets/<int:ticket_id>/timeline/", agent_ticket.agent_ticket_timeline, name="agent-ticket-timeline"),
+    path("agent/tickets/<int:ticket_id>/link/", agent_ticket.agent_ticket_link, name="agent-ticket-link"),
+    path("agent/tickets/<int:ticket_id>/unlink/", agent_ticket.agent_ticket_unlink, name="agent-ticket-unlink"),
+    path("agent/tickets/<int:ticket_id>/spam/", agent_ticket.agent_ticket_spam, name="agent-ticket-spam"),
+    path("agent/tickets/<int:ticket_id>/delete/", agent_ticket.agent_ticket_delete, name="agent-ticket-delete"),
+    path("agent/tickets/<int:ticket_id>/restore/", agent_ticket.agent_ticket_restore, name="agent-ticket-restore"),
+    path("agent/tickets/<int:ticket_id>/split/", agent_ticket.agent_ticket_split, name="agent-ticket-split"),
     path("agent/tickets/bulk/", agent.agent_bulk, name="agent-bulk"),
     path("agent/tickets/count/", agent.agent_match_count, name="agent-match-count"),
     path("agent/tickets/new/", agent_new.agent_ticket_new, name="agent-ticket-new"),

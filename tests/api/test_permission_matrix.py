@@ -78,6 +78,17 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:ticket-merge", "POST"): STAFF_COMMAND,
     ("api:ticket-tag", "POST"): STAFF_COMMAND,
     ("api:ticket-priority", "POST"): STAFF_COMMAND,
+    # Ticket operations (issue #14): staff who see the ticket; delete and
+    # restore-from-trash are for managers and admins.
+    ("api:ticket-properties", "POST"): STAFF_COMMAND,
+    ("api:ticket-link", "POST"): STAFF_COMMAND,
+    ("api:ticket-unlink", "POST"): STAFF_COMMAND,
+    ("api:ticket-ccs", "POST"): STAFF_COMMAND,
+    ("api:ticket-spam", "POST"): STAFF_COMMAND,
+    # from spam: a spam ticket is hidden from its requester too (404)
+    ("api:ticket-restore", "POST"): (401, 404, 404, 200, 404, 200),
+    ("api:ticket-delete", "POST"): (401, 403, 404, 403, 404, 200),
+    ("api:ticket-split", "POST"): (401, 403, 404, 201, 404, 201),
     ("api:attachment-download", "GET"): OWN_TICKET_READ,
     ("api:event-list", "GET"): AUTHED,
     ("api:queue-list", "GET"): AUTHED,
@@ -206,6 +217,26 @@ def _request(endpoint, world, user, client):
         payload = {"target_id": target.pk}
     elif name == "api:ticket-tag":
         payload = {"add": ["vip"]}
+    elif name == "api:ticket-properties":
+        payload = {"priority": "high", "tags": ["vip"]}
+    elif name in ("api:ticket-link", "api:ticket-unlink"):
+        other = ticket_make(queue=own.queue, requester=own.requester, subject="Related")
+        if name == "api:ticket-unlink":
+            from tickets import services as ticket_services
+
+            ticket_services.ticket_link(ticket_id=own.pk, other_id=other.pk, actor=None)
+        payload = {"ticket_id": other.pk}
+    elif name == "api:ticket-ccs":
+        payload = {"emails": [world["users"]["other_customer"].email]}
+    elif name == "api:ticket-restore":
+        from tickets import services as ticket_services
+
+        ticket_services.ticket_mark_spam(ticket_id=own.pk, actor=None)
+    elif name == "api:ticket-split":
+        from tickets import services as ticket_services
+
+        message = ticket_services.message_post(ticket_id=own.pk, author=own.requester, body="Also: my printer")
+        payload = {"message_id": message.pk}
     elif name == "api:ticket-priority":
         payload = {"priority": "high"}
     elif name == "api:ticket-attachments":

@@ -111,14 +111,14 @@ def test_agent_workspace_in_chromium(live_server, page, browser):
     page.wait_for_selector("text=Internal note added.")
     assert page.locator(".msg-internal").filter(has_text="legacy plan").count() == 1
 
-    # Escalate to the service queue: a missing reason is shown by the field.
-    page.select_option("#id_queue", str(service.pk))
-    page.get_by_role("button", name="Move / escalate").click()
-    page.wait_for_selector("#id_reason-errors")
-    page.select_option("#id_queue", str(service.pk))
-    page.fill("#id_reason", "Billing question, not a bug")
-    page.get_by_role("button", name="Move / escalate").click()
-    page.wait_for_selector("text=Moved to Billing.")
+    # Escalate to the service queue in the properties panel (issue #14: one
+    # panel instead of six forms): a missing reason is shown by the field.
+    page.select_option("#id_prop-queue", str(service.pk))
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("#id_prop-reason-errors")
+    page.fill("#id_prop-reason", "Billing question, not a bug")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("#properties-panel .saved")
     assert Ticket.objects.get(pk=target).kind == "service"
 
     # s solves.

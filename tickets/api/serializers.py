@@ -304,3 +304,49 @@ class TicketCsatOutputSerializer(serializers.Serializer):  # type: ignore[type-a
     rating = serializers.IntegerField()
     comment = serializers.CharField()
     occurred_at = serializers.DateTimeField()
+
+
+# --- ticket operations (issue #14) -------------------------------------------------
+
+
+class TicketReplyInputSerializer(MessagePostInputSerializer):
+    status = serializers.ChoiceField(
+        choices=[(s, Ticket.Status(s).label) for s in ("open", "pending", "solved", "on_hold")],
+        required=False,
+        help_text="Agents: leave the ticket in this status (one transaction with the reply).",
+    )
+
+
+class TicketPropertiesInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A partial update: only the keys given are changed."""
+
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    assignee_id = serializers.IntegerField(allow_null=True, min_value=1, max_value=2**63 - 1, required=False)
+    queue = serializers.SlugField(required=False, help_text="Queue slug.")
+    reason = serializers.CharField(max_length=500, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False)
+    cc_emails = serializers.ListField(child=serializers.EmailField(), max_length=50, required=False)
+
+
+class TicketOtherInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ticket_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The other ticket.")
+
+
+class TicketLinksOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ticket_id = serializers.IntegerField()
+    related_ids = serializers.ListField(child=serializers.IntegerField(), help_text="Linked tickets you may see.")
+
+
+class TicketCcsInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    emails = serializers.ListField(child=serializers.EmailField(), max_length=50, allow_empty=True)
+
+
+class TicketCcsOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ticket_id = serializers.IntegerField()
+    emails = serializers.ListField(child=serializers.EmailField())
+
+
+class TicketSplitInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    message_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    subject = serializers.CharField(max_length=500, allow_blank=True, default="")

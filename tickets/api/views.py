@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.exceptions import Conflict
-from tickets import policy, selectors, services
+from tickets import operations, policy, selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.api.permissions import require_staff
@@ -136,29 +137,46 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     # --- Commands ------------------------------------------------------
 
     def _message(self, ticket: Ticket, visibility: str) -> Response:
-        data = _input(s.MessagePostInputSerializer, self.request.data)
-        message = services.message_post(
-            ticket_id=ticket.pk,
-            author=self.request.user,
-            body=data["body"],
-            body_format=data["body_format"],
-            visibility=visibility,
-            channel=Ticket.Channel.API,
-        )
+        data = _input(s.TicketReplyInputSerializer, self.request.data)
+        if data.get("status"):
+            # Reply and set status in one transaction (agents only).
+            require_staff(self.request.user)
+            with transaction.atomic():
+                message = services.message_post(
+                    ticket_id=ticket.pk,
+                    author=self.request.user,
+                    body=data["body"],
+                    body_format=data["body_format"],
+                    visibility=visibility,
+                    channel=Ticket.Channel.API,
+                )
+                operations.reply_status_set(ticket_id=ticket.pk, actor=self.request.user, status=data["status"])
+        else:
+            message = services.message_post(
+                ticket_id=ticket.pk,
+                author=self.request.user,
+                body=data["body"],
+                body_format=data["body_format"],
+                visibility=visibility,
+                channel=Ticket.Channel.API,
+            )
         message = selectors.message_list_for_ticket(user=self.request.user, ticket=message.ticket).get(pk=message.pk)
         return Response(s.MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.MessagePostInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
+    @extend_schema(request=s.TicketReplyInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def reply(self, request: Request, pk: str) -> Response:
         """A public reply. A customer reply reopens a solved or pending ticket;
-        on a closed ticket it starts a linked follow-up ticket."""
+        on a closed ticket it starts a linked follow-up ticket. Agents may
+        give `status` ("send as"): the reply and the status change are one
+        transaction (409 and nothing saved when the move is refused)."""
         return self._message(self._ticket(), Message.Visibility.PUBLIC)
 
-    @extend_schema(request=s.MessagePostInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
+    @extend_schema(request=s.TicketReplyInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def note(self, request: Request, pk: str) -> Response:
-        """An internal note (agents only; never shown to customers)."""
+        """An internal note (agents only; never shown to customers); with
+        `status`, also sets the status in the same transaction."""
         ticket = self._ticket()
         require_staff(request.user)
         return self._message(ticket, Message.Visibility.INTERNAL)
@@ -244,6 +262,138 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         data = _input(s.TicketPriorityInputSerializer, request.data)
         ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=request.user)
         return self._answer(ticket)
+
+    # --- Ticket operations (issue #14; docs/workspace-ticket-page.md) ----------
+
+    @extend_schema(request=s.TicketPropertiesInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def properties(self, request: Request, pk: str) -> Response:
+        """Change several properties in one transaction (only the keys
+        given). Every target passes the same policy as the single commands;
+        a refusal is a 400 keyed by its field and nothing is saved."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketPropertiesInputSerializer, request.data)
+        errors: dict[str, list[str]] = {}
+        assignee: Any = "unchanged"
+        if "assignee_id" in data:
+            assignee = None
+            if data["assignee_id"] is not None:
+                assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
+                if assignee is None:
+                    errors["assignee_id"] = ["No active agent with this id."]
+        queue = None
+        if "queue" in data:
+            queue = api_selectors.queue_get_active(slug=data["queue"])
+            if queue is None:
+                errors["queue"] = ["No such queue."]
+        ccs = None
+        if "cc_emails" in data:
+            try:
+                ccs = policy.cc_users_get(emails=data["cc_emails"], field="cc_emails")
+            except policy.Refused as exc:
+                errors[exc.field] = [exc.message]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        try:
+            result = operations.ticket_properties_update(
+                ticket_id=ticket.pk,
+                actor=request.user,
+                status=data.get("status"),
+                priority=data.get("priority"),
+                assignee=assignee,
+                queue=queue,
+                reason=data["reason"],
+                tags=data.get("tags"),
+                ccs=ccs,
+            )
+        except operations.PropertiesRefused as exc:
+            names = {"assignee": "assignee_id", "ccs": "cc_emails"}
+            raise exceptions.ValidationError({names.get(k, k): [v] for k, v in exc.errors.items()}) from None
+        return self._answer(result.ticket)
+
+    def _links(self, ticket: Ticket) -> Response:
+        related = operations.related_list_for_user(actor=self.request.user, ticket=ticket)
+        return Response(
+            s.TicketLinksOutputSerializer({"ticket_id": ticket.pk, "related_ids": [t.pk for t in related]}).data
+        )
+
+    @extend_schema(request=s.TicketOtherInputSerializer, responses={200: s.TicketLinksOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def link(self, request: Request, pk: str) -> Response:
+        """Link to another ticket you may see (400 on `ticket_id` otherwise)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketOtherInputSerializer, request.data)
+        with _refused_as_field_error():
+            operations.ticket_link_for_user(
+                actor=request.user, ticket=ticket, other_id=data["ticket_id"], field="ticket_id"
+            )
+        return self._links(ticket)
+
+    @extend_schema(request=s.TicketOtherInputSerializer, responses={200: s.TicketLinksOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def unlink(self, request: Request, pk: str) -> Response:
+        """Remove a link (both tickets must be visible to you)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketOtherInputSerializer, request.data)
+        with _refused_as_field_error():
+            operations.ticket_unlink_for_user(
+                actor=request.user, ticket=ticket, other_id=data["ticket_id"], field="ticket_id"
+            )
+        return self._links(ticket)
+
+    @extend_schema(request=s.TicketCcsInputSerializer, responses={200: s.TicketCcsOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def ccs(self, request: Request, pk: str) -> Response:
+        """Replace the CC list with these people (active accounts)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketCcsInputSerializer, request.data)
+        with _refused_as_field_error():
+            operations.ticket_set_ccs_for_user(actor=request.user, ticket=ticket, emails=data["emails"], field="emails")
+        emails = list(ticket.ccs.order_by("email").values_list("email", flat=True))
+        return Response(s.TicketCcsOutputSerializer({"ticket_id": ticket.pk, "emails": emails}).data)
+
+    @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def spam(self, request: Request, pk: str) -> Response:
+        """Mark as spam (it leaves every list and metric; `restore` undoes)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        return self._answer(operations.ticket_mark_spam_for_user(actor=request.user, ticket=ticket))
+
+    @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    # Not a method named `delete`: that would be the view's HTTP DELETE handler.
+    @action(detail=True, methods=["post"], url_path="delete", url_name="delete")
+    def trash(self, request: Request, pk: str) -> Response:
+        """Move to the trash (managers and admins; 403 for agents)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        return self._answer(operations.ticket_delete_for_user(actor=request.user, ticket=ticket))
+
+    @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        """Back from spam (agents) or from the trash (managers and admins)."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        return self._answer(operations.ticket_restore_for_user(actor=request.user, ticket=ticket))
+
+    @extend_schema(request=s.TicketSplitInputSerializer, responses={201: s.TicketOutputSerializer, **CONFLICT})
+    @action(detail=True, methods=["post"])
+    def split(self, request: Request, pk: str) -> Response:
+        """Split one of this ticket's messages off into a new ticket (same
+        requester and queue, linked both ways); answers the new ticket."""
+        ticket = self._ticket()
+        require_staff(request.user)
+        data = _input(s.TicketSplitInputSerializer, request.data)
+        with _refused_as_field_error():
+            new = operations.ticket_split(
+                ticket_id=ticket.pk, message_id=data["message_id"], actor=request.user, subject=data["subject"]
+            )
+        return self._answer(new, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.TicketCsatInputSerializer, responses={201: s.TicketCsatOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])

@@ -19,6 +19,7 @@ from tickets.forms import (
     AgentReplyForm,
     AssignForm,
     BulkForm,
+    LinkForm,
     PriorityForm,
     QueueMoveForm,
     SavedViewForm,
@@ -346,22 +347,15 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
     chosen_macro = next((m for m in macro_list if str(m.pk) == str(reply_form["macro"].value() or "")), None)
     context = {
         "ticket": ticket,
-        "timeline": selectors.ticket_timeline_for_user(user=user, ticket=ticket),
+        **ticket_page_context(request, ticket, forms),
         "tags": list(ticket.tags.all()),
         "other_tickets": list(selectors.ticket_requester_other_tickets(user=user, ticket=ticket)),
         "reply_form": reply_form,
         "chosen_macro": chosen_macro,
         "macros": macro_list,
-        "transition_form": forms.get("transition_form") or TransitionForm(initial={"target": ticket.status}),
-        "assign_form": forms.get("assign_form")
-        or AssignForm(
-            initial={"assignee": ticket.assignee_id},
-            members=policy.assignee_choices(actor=user, ticket=ticket),
-        ),
-        "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
-        "queue_form": forms.get("queue_form")
-        or QueueMoveForm(initial={"queue": ticket.queue_id}, queues=policy.queue_choices(actor=user, ticket=ticket)),
-        "tags_form": forms.get("tags_form") or TagsForm(),
+        "legacy": _legacy_form(ticket, forms),
+        # The refused single-field form, also by its old name (scripts, tests).
+        **{key: forms[key] for key in LEGACY_FORMS if forms.get(key) is not None},
         "time_form": forms.get("time_form") or TimeEntryForm(),
         "is_closed": ticket.status == Ticket.Status.CLOSED,
         "others": workspace_services.presence_others(ticket_id=ticket.pk, user=user),
@@ -372,6 +366,50 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "collision": forms.get("collision") or [],
     }
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
+
+
+LEGACY_FORMS = {
+    "transition_form": "tickets:agent-ticket-transition",
+    "assign_form": "tickets:agent-ticket-assign",
+    "priority_form": "tickets:agent-ticket-priority",
+    "queue_form": "tickets:agent-ticket-queue",
+    "tags_form": "tickets:agent-ticket-tags",
+}
+
+
+def _legacy_form(ticket: Ticket, forms: dict[str, Any]) -> dict[str, Any] | None:
+    """A refused post to one of the single-field endpoints (kept for
+    scripts, shortcuts and old links): shown with its error, since the
+    page now edits properties in one panel."""
+    for key, url_name in LEGACY_FORMS.items():
+        if forms.get(key) is not None:
+            return {"form": forms[key], "action": reverse(url_name, args=[ticket.pk])}
+    return None
+
+
+def ticket_page_context(request: HttpRequest, ticket: Ticket, forms: dict[str, Any]) -> dict[str, Any]:
+    """The parts of the ticket page issue #14 added: the timeline with its
+    filter, the properties panel (and undo), linked tickets, operations."""
+    from django.db.models import prefetch_related_objects
+
+    from tickets import operations
+    from tickets.views import agent_ticket
+
+    user = request.user
+    # The page lists the tags and the panel edits them: one query for both.
+    prefetch_related_objects([ticket], "tags")
+    show = agent_ticket.timeline_show(request)
+    return {
+        "timeline": agent_ticket.timeline_for(user=user, ticket=ticket, show=show),
+        "timeline_show": show,
+        "props_form": forms.get("props_form") or agent_ticket.properties_form(user=user, ticket=ticket),
+        "undo": forms.get("undo") or agent_ticket.undo_offer(request, ticket),
+        "related": operations.related_list_for_user(actor=user, ticket=ticket),
+        "link_form": forms.get("link_form") or LinkForm(),
+        "split_error": forms.get("split_error"),
+        "send_as": [(s, Ticket.Status(s).label) for s in operations.SEND_AS if s != ticket.status],
+        "may_delete": getattr(user, "is_manager_role", False),
+    }
 
 
 @functools.cache
@@ -414,32 +452,32 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             # Nothing is posted: the page shows the new reply and the warning
             # with "Send anyway"; the agent's text stays in the form.
             return _detail(request, ticket, reply_form=form, collision=collision, status=409)
+        from tickets import operations
+
+        status = form.cleaned_data.get("send_as") or None
         try:
+            macro = None
             macro_id = form.cleaned_data.get("macro")
             if macro_id:
                 macro = get_object_or_404(macros.macro_list_for_ticket(ticket=ticket, agent=request.user), pk=macro_id)
-                macros.macro_apply(
-                    macro=macro,
-                    ticket_id=ticket.pk,
-                    agent=request.user,
-                    body=form.cleaned_data["body"],
-                    visibility=form.cleaned_data["visibility"],
-                    attachments=form.cleaned_data["attachments"],
-                )
-            else:
-                services.message_post(
-                    ticket_id=ticket.pk,
-                    author=request.user,
-                    body=form.cleaned_data["body"],
-                    visibility=form.cleaned_data["visibility"],
-                    attachments=form.cleaned_data["attachments"],
-                    channel="web",
-                )
+            operations.reply_post_and_set_status(
+                ticket_id=ticket.pk,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                visibility=form.cleaned_data["visibility"],
+                attachments=form.cleaned_data["attachments"],
+                status=status,
+                channel="web",
+                macro=macro,
+            )
         except ApplicationError as exc:
             form.add_error("body", exc.message)
         else:
             internal = form.cleaned_data["visibility"] == Message.Visibility.INTERNAL
-            messages.success(request, "Internal note added." if internal else "Reply sent.")
+            done = "Internal note added." if internal else "Reply sent."
+            if status:
+                done += f" Status: {Ticket.Status(status).label}."
+            messages.success(request, done)
             return _back(ticket)
     return _detail(request, ticket, reply_form=form)
 
@@ -482,11 +520,15 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if any(e["actor_id"] != request.user.pk for e in state.events):
         # The timeline comes with the answer (one round trip less on the
         # page's critical path); the head and properties follow by refetch.
-        timeline_html = render_to_string(
-            "components/timeline.html",
-            {"timeline": selectors.ticket_timeline_for_user(user=request.user, ticket=ticket), "ticket": ticket},
-            request=request,
-        )
+        from tickets.views.agent_ticket import timeline_for  # the page's own (folded) timeline
+
+        context = {
+            "ticket": ticket,
+            "timeline": timeline_for(user=request.user, ticket=ticket, show="all"),
+            "timeline_show": "all",
+            "is_closed": ticket.status == Ticket.Status.CLOSED,
+        }
+        timeline_html = render_to_string("tickets/agent/_timeline.html", context, request=request)
     response = JsonResponse(
         {
             "v": state.version,

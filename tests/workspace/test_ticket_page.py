@@ -1,0 +1,362 @@
+"""The agent ticket page, second pass (issue #14): reply and set status in one
+action, the consolidated properties panel with errors by the field and undo,
+the folded timeline and its filter, and the ticket operations (link, unlink,
+CCs, spam, delete, restore, split) on the page and in the API."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, ticket_make
+from tickets import operations, services
+from tickets.models import Message, Ticket, TicketEvent
+
+K = TicketEvent.Kind
+
+
+def _kinds(ticket, after=0):
+    return list(TicketEvent.objects.filter(ticket=ticket, pk__gt=after).order_by("pk").values_list("kind", flat=True))
+
+
+def _last_id(ticket):
+    return TicketEvent.objects.filter(ticket=ticket).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _props(ticket, **over):
+    data = {
+        "prop-status": ticket.status,
+        "prop-priority": ticket.priority,
+        "prop-assignee": ticket.assignee_id or "",
+        "prop-queue": ticket.queue_id,
+        "prop-reason": "",
+        "prop-tags": ", ".join(ticket.tags.values_list("name", flat=True)),
+        "prop-ccs": ", ".join(ticket.ccs.values_list("email", flat=True)),
+    }
+    data.update({f"prop-{k}": v for k, v in over.items()})
+    return data
+
+
+# --- reply and set status ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_send_as_pending_is_one_action_with_one_event_pair(queue, agent, client):
+    """ "Send as Pending": the reply's message event then status.changed
+    new -> pending, both in the one request, nothing else."""
+    ticket = ticket_make(queue=queue)
+    before = _last_id(ticket)
+    client.force_login(agent)
+    url = reverse("tickets:agent-ticket-reply", args=[ticket.pk])
+    response = client.post(url, {"body": "Which model is it?", "visibility": "public", "send_as": "pending"})
+    assert response.status_code == 302
+    assert _kinds(ticket, before) == [K.MESSAGE, K.STATUS]
+    status_event = TicketEvent.objects.get(ticket=ticket, kind=K.STATUS)
+    assert status_event.data == {"from": "new", "to": "pending"}
+    assert Ticket.objects.get(pk=ticket.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_plain_send_keeps_the_status(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    client.post(reverse("tickets:agent-ticket-reply", args=[ticket.pk]), {"body": "Hi", "visibility": "public"})
+    assert Ticket.objects.get(pk=ticket.pk).status == "new"
+    assert not TicketEvent.objects.filter(ticket=ticket, kind=K.STATUS).exists()
+
+
+@pytest.mark.django_db
+def test_send_as_refused_move_saves_nothing(queue, agent):
+    """The reply and the status move are one transaction: a refused move
+    (a status the reply box does not offer) leaves no message behind."""
+    ticket = ticket_make(queue=queue)
+    from helpdesk.lib.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        operations.reply_post_and_set_status(ticket_id=ticket.pk, author=agent, body="Bye", status="closed")
+    assert not Message.objects.filter(ticket=ticket, body="Bye").exists()
+    assert Ticket.objects.get(pk=ticket.pk).status == "new"
+
+
+@pytest.mark.django_db
+def test_api_reply_with_status(queue, agent, customer, api_client_for):
+    ticket = ticket_make(queue=queue, requester=customer)
+    url = reverse("api:ticket-reply", args=[ticket.pk])
+    response = api_client_for(agent).post(url, {"body": "Fixed.", "status": "solved"}, format="json")
+    assert response.status_code == 201
+    assert Ticket.objects.get(pk=ticket.pk).status == "solved"
+    assert _kinds(ticket)[-2:] == [K.MESSAGE, K.STATUS]
+    # A customer cannot pick a status with a reply.
+    response = api_client_for(customer).post(url, {"body": "Thanks", "status": "open"}, format="json")
+    assert response.status_code == 403
+    assert not Message.objects.filter(ticket=ticket, body="Thanks").exists()
+
+
+# --- properties panel ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_properties_saved_in_one_action(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    cc = CustomerFactory(email="boss@example.com")
+    client.force_login(agent)
+    data = _props(ticket, status="open", priority="high", assignee=agent.pk, tags="vip, printer", ccs=cc.email)
+    response = client.post(reverse("tickets:agent-ticket-properties", args=[ticket.pk]), data)
+    assert response.status_code == 302 and "?undo=" in response["Location"]
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.status, ticket.priority, ticket.assignee_id) == ("open", "high", agent.pk)
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["printer", "vip"]
+    assert list(ticket.ccs.all()) == [cc]
+    assert sorted(_kinds(ticket)[1:]) == sorted([K.ASSIGNEE, K.PRIORITY, K.TAGS, K.CCS, K.STATUS])
+
+
+@pytest.mark.django_db
+def test_properties_error_next_to_field_and_nothing_saved(queue, service_queue, agent, client):
+    """An escalation without a reason is refused next to the reason field;
+    the priority changed in the same save is not written either."""
+    service_queue.members.add(agent)
+    ticket = ticket_make(queue=queue)
+    before = _last_id(ticket)
+    client.force_login(agent)
+    data = _props(ticket, priority="urgent", queue=service_queue.pk)
+    response = client.post(reverse("tickets:agent-ticket-properties", args=[ticket.pk]), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_prop-reason-errors"' in html and "escalation" in html
+    assert Ticket.objects.get(pk=ticket.pk).priority == "normal"
+    assert _kinds(ticket, before) == []
+
+
+@pytest.mark.django_db
+def test_properties_htmx_answers_panel_status_line_and_timeline(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:agent-ticket-properties", args=[ticket.pk]),
+        _props(ticket, priority="high"),
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="properties-panel"')
+    assert 'id="timeline" hx-swap-oob="true"' in html and 'id="ticket-status-line" hx-swap-oob="true"' in html
+    assert "changed the priority from Normal to High" in html and 'id="undo-form"' in html
+
+
+@pytest.mark.django_db
+def test_properties_assignee_outside_queue_refused(queue, agent, other_agent, client):
+    """The panel asks the policy: an agent of another queue is refused by
+    the field (whatever the dropdown offered)."""
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:agent-ticket-properties", args=[ticket.pk]), _props(ticket, assignee=other_agent.pk)
+    )
+    assert response.status_code == 400 and 'id="id_prop-assignee-errors"' in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id is None
+    with pytest.raises(operations.PropertiesRefused) as exc:
+        operations.ticket_properties_update(ticket_id=ticket.pk, actor=agent, assignee=other_agent)
+    assert set(exc.value.errors) == {"assignee"}
+
+
+@pytest.mark.django_db
+def test_properties_unknown_cc_refused_by_the_field(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:agent-ticket-properties", args=[ticket.pk]), _props(ticket, ccs="nobody@nowhere.test")
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and 'id="id_prop-ccs-errors"' in html and "nobody@nowhere.test" in html
+
+
+@pytest.mark.django_db
+def test_undo_sets_back_the_last_save(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    services.ticket_transition(ticket_id=ticket.pk, target="open", actor=agent)
+    ticket.refresh_from_db()
+    client.force_login(agent)
+    url = reverse("tickets:agent-ticket-properties", args=[ticket.pk])
+    response = client.post(url, _props(ticket, status="pending", priority="high", tags="x"))
+    after = int(response["Location"].split("undo=")[1])
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="undo-form"' in page
+    response = client.post(reverse("tickets:agent-ticket-properties-undo", args=[ticket.pk]), {"after": after})
+    assert response.status_code == 302
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.status, ticket.priority, list(ticket.tags.all())) == ("open", "normal", [])
+    # History is kept: the save and the undo are both in the log.
+    assert _kinds(ticket).count(K.PRIORITY) == 2 and _kinds(ticket).count(K.STATUS) == 3
+
+
+@pytest.mark.django_db
+def test_undo_refused_when_someone_else_changed_the_ticket(queue, agent, manager):
+    ticket = ticket_make(queue=queue)
+    result = operations.ticket_properties_update(ticket_id=ticket.pk, actor=agent, priority="high")
+    services.message_post(ticket_id=ticket.pk, author=manager, body="I'll take over")
+    from helpdesk.lib.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError) as exc:
+        operations.ticket_properties_undo(ticket_id=ticket.pk, actor=agent, after_event_id=result.undo_after)
+    assert exc.value.code == "undo_unavailable"
+    assert Ticket.objects.get(pk=ticket.pk).priority == "high"
+
+
+@pytest.mark.django_db
+def test_undo_refused_out_of_closed_and_after_the_window(queue, agent, monkeypatch):
+    """Closed is final, so closing cannot be undone; and an undo comes too
+    late after UNDO_SECONDS."""
+    ticket = ticket_make(queue=queue)
+    closed = operations.ticket_properties_update(ticket_id=ticket.pk, actor=agent, status="closed")
+    plan = operations.properties_undo_plan(
+        ticket=Ticket.objects.get(pk=ticket.pk), actor=agent, after_event_id=closed.undo_after
+    )
+    assert not plan.possible and "cannot go back" in plan.reason
+    # Nothing moves back to New either (the table has no move into it).
+    fresh = ticket_make(queue=queue)
+    left_new = operations.ticket_properties_update(ticket_id=fresh.pk, actor=agent, status="open")
+    plan = operations.properties_undo_plan(
+        ticket=Ticket.objects.get(pk=fresh.pk), actor=agent, after_event_id=left_new.undo_after
+    )
+    assert not plan.possible
+    other = ticket_make(queue=queue)
+    saved = operations.ticket_properties_update(ticket_id=other.pk, actor=agent, priority="low")
+    monkeypatch.setattr(operations, "UNDO_SECONDS", -1)
+    plan = operations.properties_undo_plan(ticket=other, actor=agent, after_event_id=saved.undo_after)
+    assert not plan.possible
+
+
+# --- timeline -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_work_sessions_fold_into_one_line_per_visit(queue, agent, client):
+    """Five sessions of one visit are one line; a visit an hour later is a
+    second; the five events stay in the log. "Messages only" hides events."""
+    ticket = ticket_make(queue=queue)
+    start = timezone.now() - timedelta(hours=2)
+    for i in range(5):
+        s = start + timedelta(minutes=3 * i)
+        services.work_session_record(ticket_id=ticket.pk, agent=agent, started_at=s, ended_at=s + timedelta(minutes=2))
+    later = start + timedelta(hours=1)
+    services.work_session_record(
+        ticket_id=ticket.pk, agent=agent, started_at=later, ended_at=later + timedelta(minutes=4)
+    )
+    client.force_login(agent)
+    html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    assert html.count("worked on the ticket") == 2
+    assert "worked on the ticket for 10 min (5 sessions)" in html
+    assert "worked on the ticket for 4 min" in html
+    assert TicketEvent.objects.filter(ticket=ticket, kind=K.WORK_SESSION).count() == 6
+    only = client.get(reverse("tickets:agent-ticket-timeline", args=[ticket.pk]), {"show": "messages"})
+    body = only.content.decode()
+    assert "worked on the ticket" not in body and "created this request" not in body
+    assert "It broke." in body and 'aria-current="true">Messages only' in body
+
+
+# --- operations: behaviour --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_split_keeps_requester_links_both_and_records_events(queue, agent, customer, client):
+    ticket = ticket_make(queue=queue, requester=customer, subject="Printer")
+    msg = services.message_post(ticket_id=ticket.pk, author=customer, body="Also my scanner is broken")
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:agent-ticket-split", args=[ticket.pk]), {"message": msg.pk, "subject": "Scanner"}
+    )
+    assert response.status_code == 302
+    new = Ticket.objects.exclude(pk=ticket.pk).get(subject="Scanner")
+    assert response["Location"] == reverse("tickets:agent-ticket-detail", args=[new.pk])
+    assert new.requester_id == customer.pk and new.queue_id == queue.pk
+    description = new.messages.get(is_description=True)
+    assert description.body == msg.body and description.author_id == customer.pk
+    assert description.author_role == "customer"
+    created = TicketEvent.objects.get(ticket=new, kind=K.CREATED)
+    assert created.actor_id == agent.pk and created.data["created_by_role"] == "agent"
+    assert created.data["creation_message_author_role"] == "customer"  # first-reply clock starts
+    assert created.data["split_from"] == ticket.pk and created.data["split_message_id"] == msg.pk
+    split = TicketEvent.objects.get(ticket=ticket, kind=K.SPLIT)
+    assert split.data == {"message_id": msg.pk, "new_ticket_id": new.pk}
+    assert TicketEvent.objects.filter(ticket=ticket, kind=K.LINKED, data__other_id=new.pk).exists()
+    assert TicketEvent.objects.filter(ticket=new, kind=K.LINKED, data__other_id=ticket.pk).exists()
+    assert Message.objects.filter(pk=msg.pk, ticket=ticket).exists()  # the source keeps its history
+    assert list(ticket.related.all()) == [new]
+
+
+@pytest.mark.django_db
+def test_split_refuses_a_message_of_another_ticket(queue, agent, api_client_for):
+    ticket = ticket_make(queue=queue)
+    elsewhere = ticket_make(queue=queue)
+    msg = services.message_post(ticket_id=elsewhere.pk, author=agent, body="Not here")
+    url = reverse("api:ticket-split", args=[ticket.pk])
+    response = api_client_for(agent).post(url, {"message_id": msg.pk}, format="json")
+    assert response.status_code == 400 and "message" in response.json()["details"]
+
+
+@pytest.mark.django_db
+def test_link_unlink_ccs_spam_restore_on_the_page(queue, agent, manager, client):
+    ticket = ticket_make(queue=queue)
+    other = ticket_make(queue=queue, subject="Same outage")
+    client.force_login(agent)
+    assert client.post(reverse("tickets:agent-ticket-link", args=[ticket.pk]), {"other": other.pk}).status_code == 302
+    page = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    assert f"#{other.pk} Same outage" in page
+    again = client.post(reverse("tickets:agent-ticket-link", args=[ticket.pk]), {"other": other.pk})
+    assert again.status_code == 400 and "already linked" in again.content.decode()
+    assert client.post(reverse("tickets:agent-ticket-unlink", args=[ticket.pk]), {"other": other.pk}).status_code == 302
+    assert not ticket.related.exists()
+    assert _kinds(other)[-2:] == [K.LINKED, K.UNLINKED]
+    assert client.post(reverse("tickets:agent-ticket-spam", args=[ticket.pk])).status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).is_spam
+    assert client.post(reverse("tickets:agent-ticket-restore", args=[ticket.pk])).status_code == 302
+    assert not Ticket.objects.get(pk=ticket.pk).is_spam
+    # Delete is a manager's; an agent is refused (403), a manager deletes and restores.
+    assert client.post(reverse("tickets:agent-ticket-delete", args=[ticket.pk])).status_code == 403
+    client.force_login(manager)
+    assert client.post(reverse("tickets:agent-ticket-delete", args=[ticket.pk])).status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).is_deleted
+    client.force_login(agent)
+    assert client.post(reverse("tickets:agent-ticket-restore", args=[ticket.pk])).status_code == 403
+    client.force_login(manager)
+    assert client.post(reverse("tickets:agent-ticket-restore", args=[ticket.pk])).status_code == 302
+    assert not Ticket.objects.get(pk=ticket.pk).is_deleted
+
+
+@pytest.mark.django_db
+def test_page_offers_every_operation_and_the_kb_link(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    services.message_post(ticket_id=ticket.pk, author=ticket.requester, body="More")
+    client.force_login(agent)
+    html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    # The panel starts from the ticket's values (a save without edits changes nothing).
+    assert '<option value="new" selected>New</option>' in html
+    assert f'<option value="{queue.pk}" selected>' in html
+    for needle in (
+        'id="properties-form"',
+        'id="link-form"',
+        'id="spam-form"',
+        "Split into a new ticket",
+        reverse("knowledge_base:staff-from-ticket", args=[ticket.pk]),
+        'value="solved"',
+        "Send as Pending",
+    ):
+        assert needle in html, needle
+    assert 'id="delete-form"' not in html  # managers only
+
+
+@pytest.mark.django_db
+def test_properties_save_query_count(queue, agent, client):
+    """The consolidated save stays a bounded number of queries."""
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    data = _props(ticket, status="open", priority="high", assignee=agent.pk, tags="a, b")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(
+            reverse("tickets:agent-ticket-properties", args=[ticket.pk]), data, HTTP_HX_REQUEST="true"
+        )
+    assert response.status_code == 200
+    assert len(ctx.captured_queries) < 150, len(ctx.captured_queries)
