@@ -92,6 +92,7 @@ def reply_post_and_set_status(
             visibility=visibility,
             attachments=attachments,
             channel=channel,
+            open_on_reply=not status,
         )
     if status:
         reply_status_set(ticket_id=ticket_id, actor=author, status=status)

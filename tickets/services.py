@@ -227,6 +227,7 @@ def message_post(
     channel: str = "",
     email_message_id: str = "",
     apply_rules: bool = True,
+    open_on_reply: bool = True,
 ) -> Message:
     """Add a public reply or an internal note and record `message.created`.
 
@@ -236,7 +237,8 @@ def message_post(
     public human agent reply moves a New ticket to Open
     (workflow.status_after_agent_reply). Customers cannot
     write internal notes. The import passes apply_rules=False: it replays
-    exactly what its line says.
+    exactly what its line says. "Send as <status>" passes open_on_reply=False
+    and sets the status itself, so a reply and its status are one event pair.
     """
     if not (body or "").strip() and not attachments:
         raise ApplicationError("The message is empty.", code="empty_message")
@@ -301,7 +303,7 @@ def message_post(
         target = workflow.status_after_customer_reply(ticket.status)
         if target:
             _transition_locked(ticket, target=target, actor=author, role=role, note="customer replied", at=at)
-    elif apply_rules and role == "agent":
+    elif apply_rules and open_on_reply and role == "agent":
         target = workflow.status_after_agent_reply(ticket.status, visibility=visibility, is_automated=is_automated)
         if target:
             _transition_locked(ticket, target=target, actor=author, role=role, note="agent replied", at=at)

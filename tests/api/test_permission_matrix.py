@@ -118,6 +118,7 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:webhook-delivery-replay", "POST"): (401, 403, 403, 403, 403, 202),
     ("api:config", "GET"): MANAGER_ONLY,
     ("api:config", "PUT"): MANAGER_ONLY,
+    ("api:config-history", "GET"): MANAGER_ONLY,
     # KB: public published articles for everyone; feedback needs a login.
     ("api:kb-search", "GET"): OPEN,
     ("api:kb-article", "GET"): OPEN,

@@ -89,8 +89,8 @@ def _run_two_agents(live_server, browser):
         # A note and a priority change by Bob also arrive.
         sent = _bob_replies(b, "Customer called twice", visibility="internal")
         note_s = _seconds_until_visible(a, "Customer called twice", sent)
-        b.select_option("#id_priority", "urgent")
-        b.get_by_role("button", name="Set priority").click()
+        b.select_option("#id_prop-priority", "urgent")  # the properties panel
+        b.locator("#properties-form button.primary").click()
         t_prio = time.monotonic()
         a.locator("#live-head .prio-urgent").wait_for(timeout=6_000)
         prio_s = time.monotonic() - t_prio

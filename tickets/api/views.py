@@ -149,6 +149,7 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
                     body_format=data["body_format"],
                     visibility=visibility,
                     channel=Ticket.Channel.API,
+                    open_on_reply=False,
                 )
                 operations.reply_status_set(ticket_id=ticket.pk, actor=self.request.user, status=data["status"])
         else:
