@@ -320,6 +320,36 @@ def _pseudonymise(subject: User, pattern: re.Pattern[str] | None) -> None:
         LogEntry.objects.filter(pk=entry.pk).update(
             object_repr=pseudonym_name(subject.pk), change_message=scrub(entry.change_message, pattern)
         )
+    _scrub_config_audit(subject, user_type, pattern)
+
+
+def _scrub_config_audit(subject: User, user_type: Any, pattern: re.Pattern[str] | None) -> None:
+    """The configuration audit (django-auditlog, docs/settings.md) names the
+    person in entries about their account and in entries they made."""
+    from auditlog.models import LogEntry as AuditEntry
+    from django.db.models import Q
+
+    # The account row is already pseudonymised here: find the rest by the
+    # original identifiers' pattern (the audit of configuration is small).
+    def names_person(entry: Any) -> bool:
+        texts = (entry.object_repr, entry.changes_text, entry.actor_email or "")
+        return pattern is not None and any(pattern.search(t or "") for t in texts)
+
+    about = Q(content_type=user_type, object_pk=str(subject.pk)) | Q(actor=subject)
+    wanted = {e.pk for e in AuditEntry.objects.filter(about)}
+    scanned = AuditEntry.objects.only("pk", "object_repr", "changes_text", "actor_email")
+    wanted |= {e.pk for e in scanned.iterator() if names_person(e)}
+    for entry in AuditEntry.objects.filter(pk__in=wanted):
+        own = entry.content_type_id == user_type.pk and entry.object_pk == str(subject.pk)
+        AuditEntry.objects.filter(pk=entry.pk).update(
+            object_repr=pseudonym_name(subject.pk) if own else scrub(entry.object_repr, pattern),
+            changes_text=scrub(entry.changes_text, pattern),
+            changes=scrub_json(entry.changes, pattern),
+            serialized_data=scrub_json(entry.serialized_data, pattern),
+            additional_data=scrub_json(entry.additional_data, pattern),
+            actor_email=scrub(entry.actor_email or "", pattern) if entry.actor_email else entry.actor_email,
+            remote_addr=None if entry.actor_id == subject.pk else entry.remote_addr,
+        )
 
 
 def _scrub_saved_filters(pattern: re.Pattern[str] | None, email: str) -> None:

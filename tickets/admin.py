@@ -75,6 +75,7 @@ class QueueForm(forms.ModelForm):
             "inbound_email",
             "auto_close_days",
             "pending_reminder_days",
+            "send_acknowledgement",
             "is_active",
         ]
 

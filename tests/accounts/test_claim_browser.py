@@ -18,6 +18,8 @@ def test_customer_who_first_wrote_by_email_claims_the_account(live_server, page,
     settings.HELPDESK_BASE_URL = live_server.url
     settings.DEFAULT_FROM_EMAIL = "helpdesk@acme.test"
     settings.HELPDESK_MAIL_DEFAULT_QUEUE = queue.slug
+    queue.send_acknowledgement = True  # test queues are created with it off (tests/factories.py)
+    queue.save(update_fields=["send_acknowledgement"])
     settings.HELPDESK_INBOUND_PROCESS = "inline"
     problems: list[str] = []
     # A Content-Security-Policy violation shows as a console error.

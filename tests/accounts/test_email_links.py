@@ -55,6 +55,8 @@ def _account_mails(client) -> None:
 
 
 def _notification_mails(queue) -> None:
+    queue.send_acknowledgement = True  # test queues are created with it off (tests/factories.py)
+    queue.save(update_fields=["send_acknowledgement"])
     agent, other = AgentFactory(), AgentFactory()
     queue.members.add(agent, other)
     customer = CustomerFactory(email="cust@example.com")

@@ -85,7 +85,8 @@ def test_image_access_follows_the_article(client_for, manager, agent, customer, 
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("fake.png", b"<html><script>alert(1)</script></html>", "is not an image"),
+        # refused by the shared upload policy first (docs/uploads.md)
+        ("fake.png", b"<html><script>alert(1)</script></html>", "web page or script content"),
         ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>", "not accepted"),
         ("notes.txt", b"hello", "only PNG, JPEG, GIF and WebP"),
         ("shot.jpg", PNG, "not what the name says"),
