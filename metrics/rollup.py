@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from auditlog.context import disable_auditlog
 from django.db import connection
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
@@ -159,7 +160,8 @@ def cells_zone() -> ZoneInfo:
     cells, current = _zones()
     if cells:
         return ZoneInfo(cells)
-    HelpdeskSetting.objects.get_or_create(key=ZONE_KEY, defaults={"value": current})
+    with disable_auditlog():  # internal bookkeeping, not a manager's configuration change
+        HelpdeskSetting.objects.get_or_create(key=ZONE_KEY, defaults={"value": current})
     return ZoneInfo(current)
 
 
@@ -172,7 +174,8 @@ def zone_matches() -> bool:
 def _zone_store(zone: ZoneInfo) -> None:
     from tickets.models import HelpdeskSetting
 
-    HelpdeskSetting.objects.update_or_create(key=ZONE_KEY, defaults={"value": zone.key})
+    with disable_auditlog():  # internal bookkeeping, not a manager's configuration change
+        HelpdeskSetting.objects.update_or_create(key=ZONE_KEY, defaults={"value": zone.key})
 
 
 def qa_key(queue: int | None, agent: int | None) -> int:
