@@ -16,3 +16,14 @@ def safe_next_url(request: HttpRequest, target: str | None, default: str | None 
     ):
         return target
     return default
+
+
+def safe_next_path(value: str | None) -> str:
+    """`value` if it is a path on this site, else "" (no request needed). Only relative paths
+    pass (no scheme, no host, no "//" or "/\\"), so a `next` carried in an
+    e-mailed link can never send anyone to another site."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return ""
+    if not url_has_allowed_host_and_scheme(value, allowed_hosts=set()):
+        return ""
+    return value

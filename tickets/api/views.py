@@ -313,6 +313,15 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             raise exceptions.ValidationError({names.get(k, k): [v] for k, v in exc.errors.items()}) from None
         return self._answer(result.ticket)
 
+    def _link_change(self, change: Any) -> Response:
+        """Link or unlink: both tickets checked by `change` (tickets.policy)."""
+        ticket = self._ticket()
+        require_staff(self.request.user)
+        data = _input(s.TicketOtherInputSerializer, self.request.data)
+        with _refused_as_field_error():
+            change(actor=self.request.user, ticket=ticket, other_id=data["ticket_id"], field="ticket_id")
+        return self._links(ticket)
+
     def _links(self, ticket: Ticket) -> Response:
         related = operations.related_list_for_user(actor=self.request.user, ticket=ticket)
         return Response(
@@ -323,27 +332,13 @@ class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     @action(detail=True, methods=["post"])
     def link(self, request: Request, pk: str) -> Response:
         """Link to another ticket you may see (400 on `ticket_id` otherwise)."""
-        ticket = self._ticket()
-        require_staff(request.user)
-        data = _input(s.TicketOtherInputSerializer, request.data)
-        with _refused_as_field_error():
-            operations.ticket_link_for_user(
-                actor=request.user, ticket=ticket, other_id=data["ticket_id"], field="ticket_id"
-            )
-        return self._links(ticket)
+        return self._link_change(operations.ticket_link_for_user)
 
     @extend_schema(request=s.TicketOtherInputSerializer, responses={200: s.TicketLinksOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def unlink(self, request: Request, pk: str) -> Response:
         """Remove a link (both tickets must be visible to you)."""
-        ticket = self._ticket()
-        require_staff(request.user)
-        data = _input(s.TicketOtherInputSerializer, request.data)
-        with _refused_as_field_error():
-            operations.ticket_unlink_for_user(
-                actor=request.user, ticket=ticket, other_id=data["ticket_id"], field="ticket_id"
-            )
-        return self._links(ticket)
+        return self._link_change(operations.ticket_unlink_for_user)
 
     @extend_schema(request=s.TicketCcsInputSerializer, responses={200: s.TicketCcsOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
