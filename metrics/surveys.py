@@ -1,4 +1,4 @@
-"""Survey KPIs from the event log (METRICS M10 CSAT, M15 CES, M16 NPS).
+"""Survey KPIs from the event log (docs/surveys.md: M10 CSAT, M15 CES, M16 NPS).
 
 Pure over event tuples (tickets.selectors.METRICS_EVENT_FIELDS) plus one
 reader. Definitions, cohorts and the worked values are in docs/surveys.md.
@@ -47,7 +47,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
     """Walk one ticket's events in log order (occurred_at, id).
 
     The side of an answer is the queue kind at the last resolution before
-    it (METRICS 1.8, "CSAT/CES -> the queue at the last resolution before
+    it (docs/surveys.md, "CSAT/CES -> the queue at the last resolution before
     the rating"); before any resolution, the kind at the answer.
     """
     out = SurveyTicket(ticket_id=ticket_id)
@@ -92,7 +92,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
 
 
 def csat_satisfied(response: Response) -> bool:
-    """METRICS M10: 4-5 on the 1-5 scale, or good."""
+    """M10 (docs/surveys.md): 4-5 on the 1-5 scale, or good."""
     if response.scale == "good_bad":
         return response.value == "good"
     return isinstance(response.value, int) and response.value >= 4
@@ -117,7 +117,7 @@ def aggregate_csat(responses: list[Response], offered: int, responded: int) -> d
 
 
 def aggregate_ces(responses: list[Response], offered: int, responded: int) -> dict[str, Any]:
-    """METRICS M15: mean score and % easy (>= 5 on 1-7), n, response rate."""
+    """M15 (docs/surveys.md): mean score and % easy (>= 5 on 1-7), n, response rate."""
     values = [r.value for r in responses if isinstance(r.value, int)]
     easy = sum(1 for v in values if v >= 5)
     return {
@@ -132,7 +132,7 @@ def aggregate_ces(responses: list[Response], offered: int, responded: int) -> di
 
 
 def aggregate_nps(responses: list[Response]) -> dict[str, Any]:
-    """METRICS M16: % promoters (9-10) - % detractors (0-6), with n."""
+    """M16 (docs/surveys.md): % promoters (9-10) - % detractors (0-6), with n."""
     values = [r.value for r in responses if isinstance(r.value, int)]
     promoters = sum(1 for v in values if v >= 9)
     detractors = sum(1 for v in values if v <= 6)

@@ -56,7 +56,7 @@ class SurveyClaim:
 
 def surveys_for_ticket(*, ticket: Ticket) -> list[str]:
     """The after-resolution surveys of a ticket: CSAT always, CES only on
-    support queues (METRICS M15 is a support-side measure)."""
+    support queues (M15 is a support-side measure, docs/surveys.md)."""
     return ["csat", "ces"] if ticket.kind == QueueKind.SUPPORT else ["csat"]
 
 
@@ -120,7 +120,7 @@ def survey_latest(*, ticket_id: int, survey: str) -> TicketEvent | None:
 
 def survey_answer(*, ticket: Ticket, survey: str, value: Any, comment: str, actor: User) -> TicketEvent:
     """Record one answer as `<survey>.responded` (a later one supersedes it,
-    METRICS M10/M15 take the latest). The same value again without a
+    M10/M15 take the latest, docs/surveys.md). The same value again without a
     comment writes nothing new (a double click). Raises SurveyNotOpen when
     the ticket is not resolved or the survey does not apply to it."""
     if not ticket.is_resolved:

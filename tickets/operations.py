@@ -357,7 +357,7 @@ def ticket_restore_for_user(*, actor: User, ticket: Ticket) -> Ticket:
 
 @transaction.atomic
 def ticket_split(*, ticket_id: int, message_id: int, actor: User, subject: str = "") -> Ticket:
-    """Split one message off into a new ticket (SPEC 2).
+    """Split one message off into a new ticket (docs/workspace-ticket-page.md).
 
     The new ticket keeps the requester, queue, priority and channel; its
     description is a copy of the message (author, visibility, attachments),

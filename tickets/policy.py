@@ -89,7 +89,7 @@ def assignee_check(*, actor: Any, ticket: Ticket, assignee: User | None, field: 
 def queue_choices(*, actor: Any, ticket: Ticket) -> QuerySet[Queue]:
     """The queues `actor` may move `ticket` to: any active queue they work
     in (managers and admins: every active queue), and, for an escalation
-    between the functions (SPEC 3), any active queue of the other kind; a
+    between the functions (docs/access-control.md), any active queue of the other kind; a
     support agent is rarely a member of the service queues. A same-kind
     queue they do not work in is refused."""
     own = selectors.queue_list_for_user(user=actor)

@@ -82,7 +82,7 @@ def status_after_customer_reply(current: str) -> str | None:
 def status_after_agent_reply(current: str, *, visibility: str, is_automated: bool) -> str | None:
     """The first public human agent reply takes a New ticket to Open.
 
-    Only what METRICS 1.3 calls a public agent reply counts: an internal
+    Only what docs/portal.md calls a public agent reply counts: an internal
     note or an automated message leaves the ticket New. None = no change.
     """
     if current == S.NEW and visibility == "public" and not is_automated:

@@ -1,6 +1,6 @@
 """Issue 15 surveys: the rating link records only on POST (a scanner's GET
 records nothing), CSAT/CES on the portal once solved, and the survey
-metrics (METRICS M10, M15, M16) against hand-checked values."""
+metrics (docs/surveys.md: M10, M15, M16) against hand-checked values."""
 
 import csv
 import io
