@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar
 from metrics import rollup
-from metrics.compute import Context, Ev, compute
+from metrics.compute import compute
 from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
+from tickets.clock import Context, Ev
 
 logger = logging.getLogger(__name__)
 
