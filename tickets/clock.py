@@ -2,7 +2,7 @@
 business-time clock over its queue history, and the SLA outcomes derived
 from both. Pure (no database access); shared by `tickets.sla` (due
 instants) and `metrics.compute` (the metrics row), so that both read the
-same clocks. Definitions: docs/metrics.md (M1-M4, M14, business time 1.5).
+same clocks. Worked examples: tests/fixtures/metrics_examples/.
 
 Times are POSIX seconds internally (instants, never wall-clock), instants in
 row values are aware UTC datetimes.
@@ -129,7 +129,7 @@ def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
 
 class Clock:
     """Business time over the ticket's queue timeline (piecewise calendars,
-    docs/metrics.md 1.5)."""
+    each queue's own calendar while the ticket is in it)."""
 
     def __init__(self, segments: Sequence[tuple[float, int | None]], calendars: Mapping[int, BusinessCalendar]):
         # segments: [(start_ts, queue_id)], sorted; each runs to the next start.
@@ -446,7 +446,7 @@ def base_row(tl: Timeline, context: Context) -> dict[str, Any]:
 
 def first_reply_fields(row: dict[str, Any], tl: Timeline, d: Derived, bus: Measure) -> None:
     """M1 first response. Start: creation for customer-authored tickets, else
-    the first customer public message at or after creation (docs/metrics.md 1.3)."""
+    the first customer public message at or after creation."""
     if tl.created_by_role == "customer":
         d.frt_start = tl.created_at
     else:
@@ -617,7 +617,7 @@ def _sla_next_reply(row: dict[str, Any], d: Derived, c: SLAClock) -> None:
     cycle is achieved if replied within the target, breached at its breach
     instant (even while still open), else active; a cancelled run (resolved
     before any reply) has no outcome. The row keeps the counts and the
-    latest outcome instant (the rollup cohort, docs/metrics.md M14)."""
+    latest outcome instant (the rollup cohort)."""
     nr_target = c.targets.get("next_reply")
     if nr_target is None or not d.first_reply:
         return

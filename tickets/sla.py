@@ -3,7 +3,7 @@ and cycle, the due (breach) instant, paused or running, elapsed, outcome.
 
     sla_state(events, context, warning_fraction=0.75) -> SLAState
 
-Built on `tickets.clock` (docs/metrics.md M14 and 1.5), the engine the
+Built on `tickets.clock`, the engine the
 metrics row is computed with: the first-reply and resolution outcomes,
 elapsed clocks and breach instants are its `sla_fields` values; this module
 adds what the SLA machinery needs on top of them:
