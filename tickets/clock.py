@@ -9,8 +9,8 @@ row values are aware UTC datetimes.
 
     tl = fold(events, as_of)              # TicketEvent rows -> Timeline
     clk = Clock(tl.queue_segments, context.calendars)
-    row = timeline_row(tl, context, clk)  # base, first/next reply, resolution
-    sla_fields(row, tl, context, clk)     # sla_* columns
+    row, derived = timeline_row(tl, context, clk)  # base, replies, resolution
+    sla_fields(row, tl, derived, context, clk)     # sla_* columns
 """
 
 from __future__ import annotations
