@@ -96,15 +96,7 @@ def ticket_create(
     clock. `extra_data` adds keys to the event. Raises ApplicationError on
     invalid input.
     """
-    subject = (subject or "").strip()
-    if not subject:
-        raise ApplicationError("A subject is required.", code="subject_required")
-    if status not in S.values:
-        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
-    if priority not in Ticket.Priority.values:
-        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
-    if channel not in Ticket.Channel.values:
-        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+    subject = _ticket_fields_check(subject, status=status, priority=priority, channel=channel)
     attachments = attachments_validate(attachments)
     at = occurred_at or timezone.now()
     role = actor_role_of(actor)
@@ -156,11 +148,7 @@ def ticket_create(
             "created_by_role": role,
             "creation_message_author_role": author_role,
             "creation_message_visibility": description_visibility,
-            "channel": channel,
-            "queue_id": queue.pk,
-            "queue": queue.slug,
-            "kind": queue.kind,
-            "priority": priority,
+            **_created_event_where(ticket, queue),
             "message_id": message.pk,
             "tags": sorted(t.lower() for t in tags),
             "follow_up_of": follow_up_of.pk if follow_up_of else None,
@@ -168,6 +156,31 @@ def ticket_create(
         },
     )
     return _ticket_created_hooks(ticket, body=body or "")
+
+
+def _ticket_fields_check(subject: str, *, status: str, priority: str, channel: str) -> str:
+    """The stripped subject; ApplicationError for an empty subject or an unknown choice."""
+    subject = (subject or "").strip()
+    if not subject:
+        raise ApplicationError("A subject is required.", code="subject_required")
+    if status not in S.values:
+        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
+    if priority not in Ticket.Priority.values:
+        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+    if channel not in Ticket.Channel.values:
+        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+    return subject
+
+
+def _created_event_where(ticket: Ticket, queue: Queue) -> dict[str, Any]:
+    """The channel, queue and priority keys of `ticket.created` (key order kept)."""
+    return {
+        "channel": ticket.channel,
+        "queue_id": queue.pk,
+        "queue": queue.slug,
+        "kind": queue.kind,
+        "priority": ticket.priority,
+    }
 
 
 @transaction.atomic
@@ -240,13 +253,7 @@ def message_post(
     exactly what its line says. "Send as <status>" passes open_on_reply=False
     and sets the status itself, so a reply and its status are one event pair.
     """
-    if not (body or "").strip() and not attachments:
-        raise ApplicationError("The message is empty.", code="empty_message")
-    if visibility not in Message.Visibility.values:
-        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
-    role = author_role or actor_role_of(author)
-    if role == "customer" and visibility == Message.Visibility.INTERNAL:
-        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+    role = _message_check(body, attachments, visibility=visibility, role=author_role or actor_role_of(author))
     attachments = attachments_validate(attachments)
     ticket = _lock(ticket_id)
     at = occurred_at or timezone.now()
@@ -299,15 +306,38 @@ def message_post(
     )
     _touch(ticket, at, [])
     _search_refresh(ticket.pk)
-    if apply_rules and role == "customer":
+    if apply_rules:
+        _status_after_reply(ticket, message, actor=author, open_on_reply=open_on_reply, at=at)
+    return message
+
+
+def _message_check(body: str, attachments: Sequence[IncomingFile], *, visibility: str, role: str) -> str:
+    """The author's role; ApplicationError for an empty message, an unknown
+    visibility or a customer's internal note."""
+    if not (body or "").strip() and not attachments:
+        raise ApplicationError("The message is empty.", code="empty_message")
+    if visibility not in Message.Visibility.values:
+        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
+    if role == "customer" and visibility == Message.Visibility.INTERNAL:
+        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+    return role
+
+
+def _status_after_reply(
+    ticket: Ticket, message: Message, *, actor: User | None, open_on_reply: bool, at: datetime
+) -> None:
+    """A customer reply reopens; the first public human agent reply opens a New ticket."""
+    role = message.author_role
+    if role == "customer":
         target = workflow.status_after_customer_reply(ticket.status)
         if target:
-            _transition_locked(ticket, target=target, actor=author, role=role, note="customer replied", at=at)
-    elif apply_rules and open_on_reply and role == "agent":
-        target = workflow.status_after_agent_reply(ticket.status, visibility=visibility, is_automated=is_automated)
+            _transition_locked(ticket, target=target, actor=actor, role=role, note="customer replied", at=at)
+    elif open_on_reply and role == "agent":
+        target = workflow.status_after_agent_reply(
+            ticket.status, visibility=message.visibility, is_automated=message.is_automated
+        )
         if target:
-            _transition_locked(ticket, target=target, actor=author, role=role, note="agent replied", at=at)
-    return message
+            _transition_locked(ticket, target=target, actor=actor, role=role, note="agent replied", at=at)
 
 
 @transaction.atomic
