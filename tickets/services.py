@@ -102,22 +102,9 @@ def ticket_create(
     role = actor_role_of(actor)
     author = description_author if description_author is not None else actor
     author_role = actor_role_of(author)
-    ticket = Ticket.objects.create(
-        subject=subject[:500],
-        queue=queue,
-        kind=queue.kind,
-        status=status,
-        priority=priority,
-        channel=channel,
-        requester=requester,
-        organisation_id=requester.organisation_id,
-        request_type=request_type,
-        external_id=external_id,
-        follow_up_of=follow_up_of,
-        created_at=at,
-        updated_at=at,
-        status_changed_at=at,
-        solved_at=at if status in workflow.RESOLVED else None,
+    fields = {"subject": subject[:500], "queue": queue, "status": status, "priority": priority, "channel": channel}
+    ticket = _ticket_row_create(
+        fields, requester, at, request_type=request_type, external_id=external_id, follow_up_of=follow_up_of
     )
     if tags:
         ticket.tags.set(_tags_get_or_create(tags))
@@ -142,20 +129,62 @@ def ticket_create(
         actor=actor,
         actor_role=role,
         occurred_at=at,
-        data={
-            "to": status,
-            "requester_id": requester.pk,
-            "created_by_role": role,
-            "creation_message_author_role": author_role,
-            "creation_message_visibility": description_visibility,
-            **_created_event_where(ticket, queue),
-            "message_id": message.pk,
-            "tags": sorted(t.lower() for t in tags),
-            "follow_up_of": follow_up_of.pk if follow_up_of else None,
-            **(extra_data or {}),
-        },
+        data={**_created_event_data(ticket, message, role, tags), **(extra_data or {})},
     )
     return _ticket_created_hooks(ticket, body=body or "")
+
+
+def _ticket_row_create(
+    fields: dict[str, Any],
+    requester: User,
+    at: datetime,
+    *,
+    request_type: Any,
+    external_id: str | None,
+    follow_up_of: Ticket | None,
+) -> Ticket:
+    return Ticket.objects.create(
+        **fields,
+        kind=fields["queue"].kind,
+        requester=requester,
+        organisation_id=requester.organisation_id,
+        request_type=request_type,
+        external_id=external_id,
+        follow_up_of=follow_up_of,
+        created_at=at,
+        updated_at=at,
+        status_changed_at=at,
+        solved_at=at if fields["status"] in workflow.RESOLVED else None,
+    )
+
+
+def _follow_up_create(
+    ticket: Ticket,
+    author: User | None,
+    body: str,
+    channel: str,
+    attachments: Sequence[IncomingFile],
+    *,
+    at: datetime,
+    body_format: str,
+    email_message_id: str,
+) -> Message:
+    """A customer's reply to a closed ticket: a linked follow-up ticket; its description."""
+    follow_up = ticket_create(
+        subject=ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}",
+        body=body,
+        queue=ticket.queue,
+        requester=ticket.requester,
+        actor=author,
+        channel=channel or ticket.channel,
+        priority=ticket.priority,
+        attachments=attachments,
+        occurred_at=at,
+        follow_up_of=ticket,
+        body_format=body_format,
+        email_message_id=email_message_id,
+    )
+    return follow_up.messages.get(is_description=True)
 
 
 def _ticket_fields_check(subject: str, *, status: str, priority: str, channel: str) -> str:
@@ -172,14 +201,23 @@ def _ticket_fields_check(subject: str, *, status: str, priority: str, channel: s
     return subject
 
 
-def _created_event_where(ticket: Ticket, queue: Queue) -> dict[str, Any]:
-    """The channel, queue and priority keys of `ticket.created` (key order kept)."""
+def _created_event_data(ticket: Ticket, message: Message, role: str, tags: Sequence[str]) -> dict[str, Any]:
+    """The data of `ticket.created` (the description message is part of it)."""
+    queue = ticket.queue
     return {
+        "to": ticket.status,
+        "requester_id": ticket.requester_id,
+        "created_by_role": role,
+        "creation_message_author_role": message.author_role,
+        "creation_message_visibility": message.visibility,
         "channel": ticket.channel,
         "queue_id": queue.pk,
         "queue": queue.slug,
         "kind": queue.kind,
         "priority": ticket.priority,
+        "message_id": message.pk,
+        "tags": sorted(t.lower() for t in tags),
+        "follow_up_of": ticket.follow_up_of_id,
     }
 
 
@@ -260,21 +298,16 @@ def message_post(
     if apply_rules and ticket.status == S.CLOSED:
         if role != "customer":
             raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
-        follow_up = ticket_create(
-            subject=ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}",
-            body=body,
-            queue=ticket.queue,
-            requester=ticket.requester,
-            actor=author,
-            channel=channel or ticket.channel,
-            priority=ticket.priority,
-            attachments=attachments,
-            occurred_at=at,
-            follow_up_of=ticket,
+        return _follow_up_create(
+            ticket,
+            author,
+            body,
+            channel,
+            attachments,
+            at=at,
             body_format=body_format,
             email_message_id=email_message_id,
         )
-        return follow_up.messages.get(is_description=True)
     message = Message.objects.create(
         ticket=ticket,
         author=author,
