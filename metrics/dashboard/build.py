@@ -13,7 +13,7 @@ from metrics.dashboard import rollup as rollup_cells
 from metrics.dashboard.backlog import backlog_series
 from metrics.dashboard.comments import csat_comments
 from metrics.dashboard.db import CohortResult, _use_sql
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, HIST_LABELS, KINDS, RATIOS, SIDES
+from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, HIST_LABELS, KINDS, KPIS, PERIODS, SIDES, Kpi
 from metrics.dashboard.period import Scope, bucket_starts
 from metrics.dashboard.py_cohorts import _cohort_result_py
 from metrics.dashboard.sql_cohorts import _cohort_result_sql
@@ -88,59 +88,62 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     return _dashboard_fill(dash, {cohort: _cohort_result(cohort, scope) for cohort in COHORTS})
 
 
-def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashboard:
-    scope, as_of = dash.scope, dash.as_of
-    by_cohort: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    buckets: dict[datetime, dict[str, Any]] = {}
-    agents: dict[int, dict[str, Any]] = {}
-    hists: dict[str, dict[int, int]] = {k: {} for k in HIST_KPIS}
+@dataclass
+class _Merged:
+    """The cohort results regrouped for the page: tiles per cohort, rows per trend bucket and agent."""
+
+    cells: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    buckets: dict[datetime, dict[str, Any]] = field(default_factory=dict)
+    agents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    hists: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def cell(self, cohort: str, side: str, period: str) -> dict[str, Any]:
+        return self.cells[cohort].get((side, period)) or {}
+
+
+def _merge(results: dict[str, CohortResult]) -> _Merged:
+    out = _Merged(hists={k: {} for k in HIST_KPIS})
     for cohort in COHORTS:
         res = results[cohort]
-        by_cohort[cohort] = res.cells
+        out.cells[cohort] = res.cells
         for bk, row in res.buckets.items():
-            buckets.setdefault(bk, {})[cohort] = row
+            out.buckets.setdefault(bk, {})[cohort] = row
         for ag, row in res.agents.items():
-            agents.setdefault(ag, {})[cohort] = row
+            out.agents.setdefault(ag, {})[cohort] = row
         for kpi in HIST_KPIS:
             if DURATION_KPIS[kpi]["cohort"] == cohort:
-                hists[kpi] = dict(res.hist)
+                out.hists[kpi] = dict(res.hist)
+    return out
 
-    def cell(cohort: str, side: str, period: str) -> dict[str, Any]:
-        return by_cohort[cohort].get((side, period)) or {}
 
-    for kpi, spec in DURATION_KPIS.items():
-        dash.tiles[kpi] = {
-            side: {p: _duration_value(cell(spec["cohort"], side, p), kpi) for p in ("cur", "prev")} for side in SIDES
-        }
-    for kpi, (cohorts, num, den) in RATIOS.items():
-        dash.tiles[kpi] = {
-            side: {
-                p: _ratio(
-                    sum(cell(c, side, p).get(num) or 0 for c in cohorts),
-                    sum(cell(c, side, p).get(den) or 0 for c in cohorts),
-                )
-                for p in ("cur", "prev")
-            }
-            for side in SIDES
-        }
-    for kpi, cohort in (("created", "created"), ("resolved", "last_res"), ("zero_touch", "last_res")):
-        dash.tiles[kpi] = {
-            side: {p: {"n": cell(cohort, side, p).get(kpi) or 0} for p in ("cur", "prev")} for side in SIDES
-        }
-    for side in SIDES:
-        for p in ("cur", "prev"):
-            c = cell("csat", side, p)
-            dash.tiles["csat"][side][p]["mean_score"] = (c["score_sum"] / c["score_n"]) if c.get("score_n") else None
-            dash.tiles["csat"][side][p]["score_n"] = c.get("score_n") or 0
+def tile_value(kpi: Kpi, merged: _Merged, side: str, period: str) -> dict[str, Any]:
+    """One KPI's value for one side and period from the cohort cells (exact or rollup: same shape)."""
+    if kpi.unit == "duration":
+        return _duration_value(merged.cell(kpi.cohort, side, period), kpi.key)
+    if kpi.unit == "ratio":
+        cells = [merged.cell(c, side, period) for c in kpi.cohorts]
+        value = _ratio(sum(c.get(kpi.num) or 0 for c in cells), sum(c.get(kpi.den) or 0 for c in cells))
+    else:  # count
+        value = {"n": merged.cell(kpi.cohort, side, period).get(kpi.num) or 0}
+    if kpi.more_values is not None:
+        value.update(kpi.more_values(merged.cell(kpi.cohort, side, period)))
+    return value
 
-    dash.trend = _trend_rows(scope, buckets)
+
+def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashboard:
+    scope = dash.scope
+    merged = _merge(results)
+    for kpi in KPIS:
+        if kpi.unit in ("duration", "ratio", "count"):
+            dash.tiles[kpi.key] = {side: {p: tile_value(kpi, merged, side, p) for p in PERIODS} for side in SIDES}
+    dash.trend = _trend_rows(scope, merged.buckets)
     dash.histograms = {
-        kpi: [{"bucket": i, "label": HIST_LABELS[i], "n": hists[kpi].get(i, 0)} for i in range(len(HIST_LABELS))]
+        kpi: [{"bucket": i, "label": HIST_LABELS[i], "n": merged.hists[kpi].get(i, 0)} for i in range(len(HIST_LABELS))]
         for kpi in HIST_KPIS
     }
     if scope.with_agents:
-        dash.agents = _agent_rows(agents, scope)
-    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=as_of, rollup=dash.approx)
+        dash.agents = _agent_rows(merged.agents, scope)
+    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=dash.approx)
     dash.comments = csat_comments(scope=scope)
     return dash
 

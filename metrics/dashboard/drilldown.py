@@ -11,22 +11,23 @@ from django.utils import timezone
 
 from metrics.dashboard.backlog import _backlog_tickets, _snapshot_instants
 from metrics.dashboard.db import _duration_column, _filters_sql, _hist_bucket, _orm_filters, _run, _use_sql
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_EDGES, KINDS
+from metrics.dashboard.kpis import COHORTS, HIST_EDGES, KINDS, KPI_BY_KEY, KPIS, Kpi
 from metrics.dashboard.period import Scope, _midnight
 from metrics.dashboard.py_cohorts import _COHORT_Q
 
-# --- drill-down -------------------------------------------------------------
-
-DRILL_METRICS = (
-    *DURATION_KPIS,
-    "csat",
-    "csat_response",
+DRILL_METRICS = tuple(k.key for k in KPIS if k.drill)
+_BASE = ["ticket_id", "kind", "queue_id", "agent_id"]
+_SLA_TARGETS = (("first_reply", "sla_fr"), ("resolution", "sla_res"))
+# Per-ticket columns the portable path reads for ratio / count drill values.
+_DRILL_PY_COLUMNS = (
+    "csat_satisfied",
+    "csat_value",
+    "csat_at",
     "fcr",
-    "reopen",
-    "sla",
-    "created",
-    "resolved",
-    "backlog",
+    "fcr_eligible",
+    "public_agent_replies",
+    "reopens",
+    "status",
 )
 
 
@@ -52,82 +53,104 @@ def _drill_window(scope: Scope, drill: Drill) -> tuple[datetime, datetime]:
 
 
 def drill_columns(metric: str) -> list[str]:
-    if metric in DURATION_KPIS:
-        return ["ticket_id", "kind", "queue_id", "agent_id", "instant", "value_s"]
-    if metric == "backlog":
-        return ["ticket_id", "kind", "queue_id", "agent_id", "status", "age_s"]
+    kpi = KPI_BY_KEY[metric]
+    if kpi.unit == "duration":
+        return [*_BASE, "instant", "value_s"]
+    if kpi.unit == "backlog":
+        return [*_BASE, "status", "age_s"]
+    if kpi.unit == "survey":
+        from metrics.dashboard.surveys import SURVEY_DRILL_COLUMNS
+
+        return list(SURVEY_DRILL_COLUMNS)
     if metric == "sla":
-        return ["ticket_id", "kind", "queue_id", "agent_id", "target", "outcome", "instant", "elapsed_s", "target_s"]
-    return ["ticket_id", "kind", "queue_id", "agent_id", "instant", "counted", "value"]
+        return [*_BASE, "target", "outcome", "instant", "elapsed_s", "target_s"]
+    return [*_BASE, "instant", "counted", "value"]
 
 
 def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: datetime | None = None) -> Iterator[dict]:
     """The tickets behind one number, with their per-ticket values (ordered by ticket)."""
-    metric = drill.metric
-    if metric not in DRILL_METRICS:
-        raise ValueError(f"unknown metric {metric!r}")
+    kpi = KPI_BY_KEY.get(drill.metric)
+    if kpi is None or not kpi.drill:
+        raise ValueError(f"unknown metric {drill.metric!r}")
     start, end = _drill_window(scope, drill)
-    lim = f" LIMIT {int(limit)}" if limit else ""
-    side_sql, side_params = "", []
-    if drill.side in KINDS:
-        side_sql, side_params = " AND m.kind = %s", [drill.side]
+    if kpi.unit == "backlog":
+        rows = _backlog_drill(scope, drill, end, now or timezone.now())
+    elif kpi.unit == "survey":
+        from metrics.dashboard.surveys import survey_drill_rows
 
-    if metric == "backlog":
-        now = now or timezone.now()
-        snaps = _snapshot_instants(scope, now)
-        instant = snaps[-1][1] if snaps else min(end, now)
-        if drill.bucket is not None:
-            instant = next((at for d, at in snaps if d >= drill.bucket), instant)
-        rows = [r for r in _backlog_tickets(scope, instant) if drill.side not in KINDS or r["kind"] == drill.side]
-        rows.sort(key=lambda r: r["ticket_id"])
-        yield from rows[: int(limit)] if limit else rows
+        rows = survey_drill_rows(kpi, scope=scope, side=drill.side, start=start, end=end)
+    elif not _use_sql():
+        rows = _drill_rows_py(scope=scope, drill=drill, start=start, end=end)
+    elif kpi.key == "sla":
+        yield from _run(*_sla_drill_sql(scope, drill, start, end, limit))
         return
-
-    if not _use_sql():
-        yield from _drill_rows_py(scope=scope, drill=drill, start=start, end=end, limit=limit)
-        return
-
-    if metric == "sla":
-        parts, params = [], []
-        for target, cohort in (("first_reply", "sla_fr"), ("resolution", "sla_res")):
-            spec = COHORTS[cohort]
-            where, fparams = _filters_sql(scope, spec["agent"])
-            extra = ""
-            if drill.agent is not None:
-                extra = f" AND COALESCE(m.{spec['agent']}, 0) = %s"
-                fparams = [*fparams, drill.agent]
-            parts.append(
-                f"""SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, '{target}' AS target,
-                    m.sla_{target}_outcome AS outcome, m.{spec["instant"]} AS instant,
-                    m.sla_{target}_elapsed_s AS elapsed_s, m.sla_{target}_target_s AS target_s
-                    FROM metrics_ticketmetrics m
-                    WHERE NOT m.excluded AND ({spec["where"]}) AND m.{spec["instant"]} >= %s
-                      AND m.{spec["instant"]} < %s {where}{side_sql}{extra}"""  # noqa: S608
-            )
-            params += [start, end, *fparams, *side_params]
-        sql = " UNION ALL ".join(parts) + f" ORDER BY ticket_id, target{lim}"
-        yield from _run(sql, params)
-        return
-
-    if metric in DURATION_KPIS:
-        cohort = DURATION_KPIS[metric]["cohort"]
-        col = _duration_column(metric, scope.clock)
-        select = f"m.{col} AS value_s"
-        cond = f" AND m.{col} IS NOT NULL"
-        if drill.hist is not None:
-            edges = ", ".join(str(e) for e in HIST_EDGES)
-            cond += f" AND width_bucket(m.{col}, ARRAY[{edges}]::float8[]) = {int(drill.hist)}"
     else:
-        cohort, select, cond = {
-            "csat": ("csat", "m.csat_satisfied AS counted, m.csat_value AS value", ""),
-            "csat_response": ("offered", "(m.csat_at IS NOT NULL) AS counted, m.csat_value AS value", ""),
-            "fcr": ("last_res", "m.fcr AS counted, m.public_agent_replies AS value", " AND m.fcr_eligible"),
-            "reopen": ("first_res", "(m.reopens > 0) AS counted, m.reopens AS value", ""),
-            "created": ("created", "TRUE AS counted, m.status AS value", ""),
-            "resolved": ("last_res", "TRUE AS counted, m.status AS value", ""),
-        }[metric]
-    spec = COHORTS[cohort]
+        yield from _run(*_cohort_drill_sql(kpi, scope, drill, start, end, limit))
+        return
+    yield from rows[: int(limit)] if limit else rows
+
+
+def _backlog_drill(scope: Scope, drill: Drill, end: datetime, now: datetime) -> list[dict]:
+    snaps = _snapshot_instants(scope, now)
+    instant = snaps[-1][1] if snaps else min(end, now)
+    if drill.bucket is not None:
+        instant = next((at for d, at in snaps if d >= drill.bucket), instant)
+    rows = [r for r in _backlog_tickets(scope, instant) if drill.side not in KINDS or r["kind"] == drill.side]
+    rows.sort(key=lambda r: r["ticket_id"])
+    return rows
+
+
+def _side_sql(drill: Drill) -> tuple[str, list[Any]]:
+    return (" AND m.kind = %s", [drill.side]) if drill.side in KINDS else ("", [])
+
+
+def _limit_sql(limit: int | None) -> str:
+    return f" LIMIT {int(limit)}" if limit else ""
+
+
+def _sla_drill_sql(
+    scope: Scope, drill: Drill, start: datetime, end: datetime, limit: int | None
+) -> tuple[str, list[Any]]:
+    side_sql, side_params = _side_sql(drill)
+    parts, params = [], []
+    for target, cohort in _SLA_TARGETS:
+        spec = COHORTS[cohort]
+        where, fparams = _filters_sql(scope, spec["agent"])
+        extra = ""
+        if drill.agent is not None:
+            extra = f" AND COALESCE(m.{spec['agent']}, 0) = %s"
+            fparams = [*fparams, drill.agent]
+        parts.append(
+            f"""SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, '{target}' AS target,
+                m.sla_{target}_outcome AS outcome, m.{spec["instant"]} AS instant,
+                m.sla_{target}_elapsed_s AS elapsed_s, m.sla_{target}_target_s AS target_s
+                FROM metrics_ticketmetrics m
+                WHERE NOT m.excluded AND ({spec["where"]}) AND m.{spec["instant"]} >= %s
+                  AND m.{spec["instant"]} < %s {where}{side_sql}{extra}"""  # noqa: S608
+        )
+        params += [start, end, *fparams, *side_params]
+    return " UNION ALL ".join(parts) + f" ORDER BY ticket_id, target{_limit_sql(limit)}", params
+
+
+def _kpi_select(kpi: Kpi, scope: Scope, drill: Drill) -> tuple[str, str]:
+    """(select list, extra condition) of one KPI's per-ticket values."""
+    if kpi.unit != "duration":
+        return kpi.drill_sql
+    col = _duration_column(kpi.key, scope.clock)
+    cond = f" AND m.{col} IS NOT NULL"
+    if drill.hist is not None:
+        edges = ", ".join(str(e) for e in HIST_EDGES)
+        cond += f" AND width_bucket(m.{col}, ARRAY[{edges}]::float8[]) = {int(drill.hist)}"
+    return f"m.{col} AS value_s", cond
+
+
+def _cohort_drill_sql(
+    kpi: Kpi, scope: Scope, drill: Drill, start: datetime, end: datetime, limit: int | None
+) -> tuple[str, list[Any]]:
+    select, cond = _kpi_select(kpi, scope, drill)
+    spec = COHORTS[kpi.cohort]
     where, params = _filters_sql(scope, spec["agent"])
+    side_sql, side_params = _side_sql(drill)
     if spec["where"]:
         cond += f" AND ({spec['where']})"
     if drill.agent is not None:
@@ -137,90 +160,86 @@ def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: dat
         SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, m.{spec["instant"]} AS instant, {select}
         FROM metrics_ticketmetrics m
         WHERE NOT m.excluded AND m.{spec["instant"]} >= %s AND m.{spec["instant"]} < %s {where}{side_sql}{cond}
-        ORDER BY m.ticket_id{lim}
+        ORDER BY m.ticket_id{_limit_sql(limit)}
     """  # noqa: S608
-    yield from _run(sql, [start, end, *params, *side_params])
+    return sql, [start, end, *params, *side_params]
 
 
-# Per-ticket drill values without PostgreSQL: metric -> (cohort, extra ORM filter, row -> values).
-_DRILL_PY: dict[str, tuple[str, dict[str, Any], Any]] = {
-    "csat": ("csat", {}, lambda r: {"counted": r["csat_satisfied"], "value": r["csat_value"]}),
-    "csat_response": ("offered", {}, lambda r: {"counted": r["csat_at"] is not None, "value": r["csat_value"]}),
-    "fcr": ("last_res", {"fcr_eligible": True}, lambda r: {"counted": r["fcr"], "value": r["public_agent_replies"]}),
-    "reopen": ("first_res", {}, lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]}),
-    "created": ("created", {}, lambda r: {"counted": True, "value": r["status"]}),
-    "resolved": ("last_res", {}, lambda r: {"counted": True, "value": r["status"]}),
-}
-_DRILL_PY_COLUMNS = (
-    "csat_satisfied",
-    "csat_value",
-    "csat_at",
-    "fcr",
-    "fcr_eligible",
-    "public_agent_replies",
-    "reopens",
-    "status",
-)
+# --- the same rows without PostgreSQL (embedded SQLite default) -------------
 
 
-def _drill_rows_py(*, scope: Scope, drill: Drill, start: datetime, end: datetime, limit: int | None) -> list[dict]:
-    """`drill_rows` with ORM reads and Python filters (embedded SQLite default)."""
+def _fetch_py(
+    scope: Scope, drill: Drill, window: tuple[datetime, datetime], cohort: str, extra: dict[str, Any], columns: list
+) -> list[dict]:
     from metrics.models import TicketMetrics
 
-    metric = drill.metric
+    spec = COHORTS[cohort]
+    qs = TicketMetrics.objects.filter(
+        excluded=False,
+        **{f"{spec['instant']}__gte": window[0], f"{spec['instant']}__lt": window[1]},
+        **{**_COHORT_Q.get(cohort, {}), **_orm_filters(scope, spec["agent"]), **extra},
+    )
+    if drill.side in KINDS:
+        qs = qs.filter(kind=drill.side)
+    names = dict.fromkeys(["ticket_id", "kind", "queue_id", spec["instant"], spec["agent"], *columns])
+    rows = list(qs.values(*names))
+    if drill.agent is not None:
+        rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
+    return rows
 
-    def fetch(cohort: str, extra: dict[str, Any], columns: list[str]) -> list[dict]:
-        spec = COHORTS[cohort]
-        qs = TicketMetrics.objects.filter(
-            excluded=False,
-            **{f"{spec['instant']}__gte": start, f"{spec['instant']}__lt": end},
-            **{**_COHORT_Q.get(cohort, {}), **_orm_filters(scope, spec["agent"]), **extra},
-        )
-        if drill.side in KINDS:
-            qs = qs.filter(kind=drill.side)
-        names = dict.fromkeys(["ticket_id", "kind", "queue_id", spec["instant"], spec["agent"], *columns])
-        rows = list(qs.values(*names))
-        if drill.agent is not None:
-            rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
-        return rows
 
-    def base(r: dict, cohort: str) -> dict[str, Any]:
-        spec = COHORTS[cohort]
-        return {
-            "ticket_id": r["ticket_id"],
-            "kind": r["kind"],
-            "queue_id": r["queue_id"],
-            "agent_id": r[spec["agent"]],
-            "instant": r[spec["instant"]],
-        }
+def _base_py(r: dict, cohort: str) -> dict[str, Any]:
+    spec = COHORTS[cohort]
+    return {
+        "ticket_id": r["ticket_id"],
+        "kind": r["kind"],
+        "queue_id": r["queue_id"],
+        "agent_id": r[spec["agent"]],
+        "instant": r[spec["instant"]],
+    }
 
+
+def _sla_rows_py(scope: Scope, drill: Drill, window: tuple[datetime, datetime]) -> list[dict]:
     out: list[dict[str, Any]] = []
-    if metric == "sla":
-        for target, cohort in (("first_reply", "sla_fr"), ("resolution", "sla_res")):
-            cols = [f"sla_{target}_outcome", f"sla_{target}_elapsed_s", f"sla_{target}_target_s"]
-            for r in fetch(cohort, {}, cols):
-                row = base(r, cohort)
-                out.append(
-                    {
-                        **{k: row[k] for k in ("ticket_id", "kind", "queue_id", "agent_id")},
-                        "target": target,
-                        "outcome": r[cols[0]],
-                        "instant": row["instant"],
-                        "elapsed_s": r[cols[1]],
-                        "target_s": r[cols[2]],
-                    }
-                )
-        out.sort(key=lambda r: (r["ticket_id"], r["target"]))
-    elif metric in DURATION_KPIS:
-        cohort = DURATION_KPIS[metric]["cohort"]
-        col = _duration_column(metric, scope.clock)
-        for r in fetch(cohort, {f"{col}__isnull": False}, [col]):
-            if drill.hist is not None and _hist_bucket(float(r[col])) != drill.hist:
-                continue
-            out.append({**base(r, cohort), "value_s": r[col]})
-        out.sort(key=lambda r: r["ticket_id"])
+    for target, cohort in _SLA_TARGETS:
+        cols = [f"sla_{target}_outcome", f"sla_{target}_elapsed_s", f"sla_{target}_target_s"]
+        for r in _fetch_py(scope, drill, window, cohort, {}, cols):
+            row = _base_py(r, cohort)
+            out.append(
+                {
+                    **{k: row[k] for k in _BASE},
+                    "target": target,
+                    "outcome": r[cols[0]],
+                    "instant": row["instant"],
+                    "elapsed_s": r[cols[1]],
+                    "target_s": r[cols[2]],
+                }
+            )
+    out.sort(key=lambda r: (r["ticket_id"], r["target"]))
+    return out
+
+
+def _duration_rows_py(kpi: Kpi, scope: Scope, drill: Drill, window: tuple[datetime, datetime]) -> list[dict]:
+    col = _duration_column(kpi.key, scope.clock)
+    out = []
+    for r in _fetch_py(scope, drill, window, kpi.cohort, {f"{col}__isnull": False}, [col]):
+        if drill.hist is not None and _hist_bucket(float(r[col])) != drill.hist:
+            continue
+        out.append({**_base_py(r, kpi.cohort), "value_s": r[col]})
+    return out
+
+
+def _drill_rows_py(*, scope: Scope, drill: Drill, start: datetime, end: datetime) -> list[dict]:
+    """`drill_rows` with ORM reads and Python filters (embedded SQLite default)."""
+    kpi = KPI_BY_KEY[drill.metric]
+    window = (start, end)
+    if kpi.key == "sla":
+        return _sla_rows_py(scope, drill, window)
+    if kpi.unit == "duration":
+        out = _duration_rows_py(kpi, scope, drill, window)
     else:
-        cohort, extra, values = _DRILL_PY[metric]
-        out = [{**base(r, cohort), **values(r)} for r in fetch(cohort, extra, list(_DRILL_PY_COLUMNS))]
-        out.sort(key=lambda r: r["ticket_id"])
-    return out[: int(limit)] if limit else out
+        assert kpi.drill_values is not None  # noqa: S101 - every ratio / count KPI with a drill-down has one
+        rows = _fetch_py(scope, drill, window, kpi.cohort, kpi.drill_orm, list(_DRILL_PY_COLUMNS))
+        out = [{**_base_py(r, kpi.cohort), **kpi.drill_values(r)} for r in rows]
+    out.sort(key=lambda r: r["ticket_id"])
+    return out
