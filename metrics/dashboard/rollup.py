@@ -211,9 +211,8 @@ def hash_grouping() -> Iterator[None]:
         _run_plain("SET LOCAL enable_sort = on")
 
 
-def cohort_results(scope: Scope) -> dict[str, CohortResult]:
-    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
-    dim = _dim(scope)
+def _tile_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+    """Both periods' tile cells, per side."""
     period, prev = scope.period, scope.period.previous
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
@@ -221,8 +220,12 @@ def cohort_results(scope: Scope) -> dict[str, CohortResult]:
     for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
         for side in _sides(kind):
             acc.add(g, side, *rest)
+    return acc
 
-    # trend buckets: each bucket's days inside the period
+
+def _trend_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+    """Each trend bucket's days inside the period."""
+    period = scope.period
     trend_cells = []
     step = 7 if scope.bucket == "week" else 1
     for b in bucket_starts(scope):
@@ -232,33 +235,43 @@ def cohort_results(scope: Scope) -> dict[str, CohortResult]:
     trend = _Acc()
     for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
         trend.add(r[0], "all", *r[2:])
+    return trend
 
+
+def _agent_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     agents = _Acc()
     if scope.with_agents:
-        cells = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
-        metrics = [frt_col, "handle_s", "c:last_res", "c:csat", "c:created"]
+        cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last)]
+        metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
         for key, *rest in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
             agents.add(key & 0xFFFFFFFF, "all", *rest)
+    return agents
 
-    out: dict[str, CohortResult] = {}
-    for cohort in COHORTS:
-        res = CohortResult()
-        for side in SIDES:
-            for p in ("cur", "prev"):
-                res.cells[(side, p)] = acc.row(p, side, cohort, scope.clock)
-        if cohort in TREND_COHORTS:
-            for b in bucket_starts(scope):
-                res.buckets[datetime.combine(b, datetime.min.time())] = trend.row(
-                    b, "all", cohort, scope.clock, pct=cohort == "frt"
-                )
-        if scope.with_agents and cohort in AGENT_COHORTS:
-            agent_ids = {g for (g, _, _) in agents.stat}
-            res.agents = {a: agents.row(a, "all", cohort, scope.clock, pct=cohort == "frt") for a in agent_ids}
-        for kpi in HIST_KPIS:
-            if DURATION_KPIS[kpi]["cohort"] == cohort:
-                res.hist = _coarse(acc.hist.get(("cur", "all", _duration_column(kpi, scope.clock)), {}))
-        out[cohort] = res
-    return out
+
+def _cohort_result(cohort: str, scope: Scope, acc: _Acc, trend: _Acc, agents: _Acc) -> CohortResult:
+    res = CohortResult()
+    for side in SIDES:
+        for p in ("cur", "prev"):
+            res.cells[(side, p)] = acc.row(p, side, cohort, scope.clock)
+    if cohort in TREND_COHORTS:
+        for b in bucket_starts(scope):
+            res.buckets[datetime.combine(b, datetime.min.time())] = trend.row(
+                b, "all", cohort, scope.clock, pct=cohort == "frt"
+            )
+    if scope.with_agents and cohort in AGENT_COHORTS:
+        agent_ids = {g for (g, _, _) in agents.stat}
+        res.agents = {a: agents.row(a, "all", cohort, scope.clock, pct=cohort == "frt") for a in agent_ids}
+    for kpi in HIST_KPIS:
+        if DURATION_KPIS[kpi]["cohort"] == cohort:
+            res.hist = _coarse(acc.hist.get(("cur", "all", _duration_column(kpi, scope.clock)), {}))
+    return res
+
+
+def cohort_results(scope: Scope) -> dict[str, CohortResult]:
+    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
+    dim = _dim(scope)
+    acc, trend, agents = _tile_acc(scope, dim), _trend_acc(scope, dim), _agent_acc(scope, dim)
+    return {cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS}
 
 
 def _agent_fetch(scope: Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:
@@ -344,36 +357,10 @@ def backlog_now_summary(scope: Scope, instant: datetime) -> dict[str, Any]:
     """
     zone = scope.period.zone
     split_day = instant.astimezone(zone).date() - timedelta(days=8)
-    split = _midnight(split_day, zone)
-    dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope)
-    old = _run(
-        f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
-            FROM metrics_dashboardrollup r
-            WHERE r.dim = %s AND r.key = %s AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
-              AND r.bin = -1 {ksql}
-            GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
-        [dim, key, split_day, *kparams],
-    )
+    old = _backlog_old_days(scope, split_day)
     where, params = _filters_sql(scope, "assignee_id")  # queue / kind (the only filters here)
-    recent = _run(
-        f"""SELECT m.kind, (m.status <> 'pending') AS act, %s - date_part('epoch', m.created_at) AS age_s
-            FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at >= %s
-              AND m.created_at < %s {where}""",  # noqa: S608
-        [instant.timestamp(), split, instant, *params],
-    )
-    # The oldest unsolved ticket per kind: one walk from the start of tm_backlog_now each
-    # (MIN per kind, not a GROUP BY over the whole backlog).
-    oldest = _run(
-        " UNION ALL ".join(
-            f"""(SELECT %s::varchar AS kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
-                WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at < %s
-                  AND m.kind = %s {where})"""  # noqa: S608
-            for _ in KINDS
-        ),
-        [p for k in KINDS for p in (k, instant, k, *params)],
-    )
+    recent = _backlog_recent(instant, _midnight(split_day, zone), where, params)
+    first_by_kind = _backlog_oldest(instant, where, params)
     # Per kind once; "all" merges the kinds. Day bounds are computed once per day.
     bounds: dict[date, tuple[float, float]] = {}
     for r in old:
@@ -383,32 +370,82 @@ def backlog_now_summary(scope: Scope, instant: datetime) -> dict[str, Any]:
     young: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for r in recent:
         young[r["kind"]].append((r["age_s"], r["act"]))
-    first_by_kind = {r["kind"]: r["first"] for r in oldest if r["first"] is not None}
     out: dict[str, Any] = {"at": instant}
     for side in SIDES:
         rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
-        ages = sorted(a for a, _ in rows)
-        days: dict[date, int] = defaultdict(int)
-        n_old = act_old = 0
-        for r in old:
-            if side == "all" or r["kind"] == side:
-                days[r["day"]] += r["n"]
-                n_old += r["n"]
-                act_old += r["act"]
-        # older days, youngest first: (age at the day's end, age at its start, count)
-        spans = [(*bounds[d], c) for d, c in sorted(days.items(), reverse=True) if c > 0]
-        total = len(ages) + n_old
         firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
-        a1, a3, a7 = (bisect_left(ages, x) for x in (86400, 3 * 86400, 7 * 86400))
-        out[side] = {
-            "backlog": total,
-            "actionable": act_old + sum(1 for _, act in rows if act),
-            "median_age_s": _age_pct(ages, spans, total, 0.5),
-            "p90_age_s": _age_pct(ages, spans, total, 0.9),
-            "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
-            "age_buckets": [a1, a3 - a1, a7 - a3, n_old + len(ages) - a7],
-        }
+        old_side = [r for r in old if side == "all" or r["kind"] == side]
+        out[side] = _backlog_side(rows, old_side, bounds, firsts, instant)
     return out
+
+
+def _backlog_old_days(scope: Scope, split_day: date) -> list[dict[str, Any]]:
+    """Unsolved tickets per creation day and kind before `split_day`, from the 'bl_open' cells."""
+    dim, key = _dim(scope)
+    ksql, kparams = _kind_sql(scope)
+    return _run(
+        f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
+            FROM metrics_dashboardrollup r
+            WHERE r.dim = %s AND r.key = %s AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
+              AND r.bin = -1 {ksql}
+            GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
+        [dim, key, split_day, *kparams],
+    )
+
+
+def _backlog_recent(instant: datetime, split: datetime, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Unsolved tickets created since `split`, one by one: kind, actionable, age."""
+    return _run(
+        f"""SELECT m.kind, (m.status <> 'pending') AS act, %s - date_part('epoch', m.created_at) AS age_s
+            FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at >= %s
+              AND m.created_at < %s {where}""",  # noqa: S608
+        [instant.timestamp(), split, instant, *params],
+    )
+
+
+def _backlog_oldest(instant: datetime, where: str, params: list[Any]) -> dict[str, datetime]:
+    """The oldest unsolved ticket's creation per kind: one walk from the start of tm_backlog_now
+    each (MIN per kind, not a GROUP BY over the whole backlog)."""
+    oldest = _run(
+        " UNION ALL ".join(
+            f"""(SELECT %s::varchar AS kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
+                WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at < %s
+                  AND m.kind = %s {where})"""  # noqa: S608
+            for _ in KINDS
+        ),
+        [p for k in KINDS for p in (k, instant, k, *params)],
+    )
+    return {r["kind"]: r["first"] for r in oldest if r["first"] is not None}
+
+
+def _backlog_side(
+    rows: list[tuple[float, bool]],
+    old: list[dict[str, Any]],
+    bounds: dict[date, tuple[float, float]],
+    firsts: list[datetime],
+    instant: datetime,
+) -> dict[str, Any]:
+    """One side's backlog summary from its young tickets (age, actionable) and older day cells."""
+    ages = sorted(a for a, _ in rows)
+    days: dict[date, int] = defaultdict(int)
+    n_old = act_old = 0
+    for r in old:
+        days[r["day"]] += r["n"]
+        n_old += r["n"]
+        act_old += r["act"]
+    # older days, youngest first: (age at the day's end, age at its start, count)
+    spans = [(*bounds[d], c) for d, c in sorted(days.items(), reverse=True) if c > 0]
+    total = len(ages) + n_old
+    a1, a3, a7 = (bisect_left(ages, x) for x in (86400, 3 * 86400, 7 * 86400))
+    return {
+        "backlog": total,
+        "actionable": act_old + sum(1 for _, act in rows if act),
+        "median_age_s": _age_pct(ages, spans, total, 0.5),
+        "p90_age_s": _age_pct(ages, spans, total, 0.9),
+        "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
+        "age_buckets": [a1, a3 - a1, a7 - a3, n_old + len(ages) - a7],
+    }
 
 
 def _age_pct(ages: list[float], spans: list[tuple[float, float, int]], total: int, q: float) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from metrics.dashboard.db import CohortResult, _duration_column, _filters_sql, _run, _side_of
@@ -90,6 +91,102 @@ def _cohort_sets(cohort: str, scope: Scope) -> list[str]:
     return sets
 
 
+_NULL_SETS = {"bk": "NULL::timestamp", "ag": "NULL::bigint", "hb": "NULL::integer"}
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The rows one cohort statement reads: instant column, value columns, filters."""
+
+    inst: str
+    agent: str
+    inner_cols: str
+    where: str
+    params: list[Any]
+
+
+def _cohort_source(cohort: str, scope: Scope) -> _Source:
+    spec = COHORTS[cohort]
+    where, fparams = _filters_sql(scope, spec["agent"])
+    if spec["where"]:
+        where += f" AND ({spec['where']})"
+    inner_cols = "".join(f", m.{c}" for c in _cohort_value_columns(cohort, scope.clock))
+    return _Source(spec["instant"], spec["agent"], inner_cols, where, fparams)
+
+
+def _side_filtered(agg: str, side: str) -> str:
+    """An aggregate restricted to one side's rows (FILTER), or as is for "all"."""
+    if side not in KINDS:
+        return agg
+    if " FILTER (WHERE " in agg:
+        return agg.replace(" FILTER (WHERE ", f" FILTER (WHERE c.kind = '{side}' AND ")
+    return f"{agg} FILTER (WHERE c.kind = '{side}')"
+
+
+def _period_branch(aggs: list[tuple[str, str]], src: _Source, period: str) -> str:
+    """Part 0 for one period: one plain aggregate pass over its index range, each aggregate
+    FILTERed to its side (no sort of whole rows; each percentile sorts only its cell's values),
+    unpivoted to one row per side."""
+    names = ", ".join(["part", "g", "cur", "kind", "bk", "ag", "hb", *(f'"{alias}"' for alias, _ in aggs)])
+    cell_aggs = [f'{_side_filtered(agg, side)} AS "{side}__{alias}"' for side in SIDES for alias, agg in aggs]
+    values = ", ".join(
+        "(0, {g}, {cur}, {kind}, NULL::timestamp, NULL::bigint, NULL::integer, {cols})".format(
+            g=int(side == "all"),
+            cur="TRUE" if period == "cur" else "FALSE",
+            kind=f"'{side}'::varchar" if side in KINDS else "NULL::varchar",
+            cols=", ".join(f'a."{side}__{alias}"' for alias, _ in aggs),
+        )
+        for side in SIDES
+    )
+    return f"""
+        SELECT v.* FROM (
+            SELECT {", ".join(cell_aggs)}
+            FROM (
+                SELECT m.kind {src.inner_cols}
+                FROM metrics_ticketmetrics m
+                WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
+            ) c
+        ) a CROSS JOIN LATERAL (VALUES {values}) AS v({names})
+    """  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
+
+
+def _set_columns(cohort: str, scope: Scope, sets: list[str], src: _Source) -> tuple[str, list[Any]]:
+    """The grouping columns of part 1 (trend bucket, agent, histogram bucket) and their params."""
+    cols, params = "", []
+    if "bk" in sets:
+        cols += f", date_trunc(%s, m.{src.inst} AT TIME ZONE %s) AS bk"
+        params += [scope.bucket, str(scope.period.zone)]
+    if "ag" in sets:
+        cols += f", COALESCE(m.{src.agent}, 0) AS ag"
+    if "hb" in sets:
+        kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
+        edges = ", ".join(str(e) for e in HIST_EDGES)
+        cols += f", width_bucket(m.{_duration_column(kpi, scope.clock)}, ARRAY[{edges}]::float8[]) AS hb"
+    return cols, params
+
+
+def _grouped_part(
+    cohort: str, scope: Scope, aggs: list[tuple[str, str]], sets: list[str], src: _Source
+) -> tuple[str, list[Any]]:
+    """Part 1: the current period only, grouped by trend bucket / agent / histogram bucket."""
+    keep_pct = cohort == "frt"  # the only percentiles shown per bucket / agent
+    select = ", ".join(
+        f'{"NULL::float8[]" if alias.endswith("__pct") and not keep_pct else agg} AS "{alias}"' for alias, agg in aggs
+    )
+    extra_cols, params = _set_columns(cohort, scope, sets, src)
+    cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in _NULL_SETS.items())
+    sql = f"""
+        UNION ALL
+        SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select}
+        FROM (
+            SELECT m.kind {src.inner_cols}{extra_cols}
+            FROM metrics_ticketmetrics m
+            WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
+        ) c GROUP BY GROUPING SETS ({", ".join(f"({s})" for s in sets)})
+    """  # noqa: S608
+    return sql, [*params, scope.period.start, scope.period.end, *src.params]
+
+
 def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
     """One statement per cohort, read index-only from the cohort's covering index.
 
@@ -97,90 +194,22 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
     percentile_cont, one sort per column and group). Part 1 groups the current period
     by trend bucket, agent and histogram bucket with counts, sums and means only (hash
     aggregation, no sorts); exact percentiles there only where the page shows them
-    (FRT median/p90 per bucket and per agent).
+    (FRT median/p90 per bucket and per agent). The two periods and part 1 run as
+    parallel branches.
     """
-    spec = COHORTS[cohort]
-    inst, agent_col = spec["instant"], spec["agent"]
     aggs = _cohort_aggregates(cohort, scope.clock)
     sets = _cohort_sets(cohort, scope)
-    prev = scope.period.previous
-    where, fparams = _filters_sql(scope, agent_col)
-    if spec["where"]:
-        where += f" AND ({spec['where']})"
-    inner_cols = "".join(f", m.{c}" for c in _cohort_value_columns(cohort, scope.clock))
-    start = scope.period.start
-    inner_params: list[Any] = [start]
-    extra_cols = ""
-    if "bk" in sets:
-        extra_cols += f", date_trunc(%s, m.{inst} AT TIME ZONE %s) AS bk"
-        inner_params += [scope.bucket, str(scope.period.zone)]
-    if "ag" in sets:
-        extra_cols += f", COALESCE(m.{agent_col}, 0) AS ag"
-    if "hb" in sets:
-        kpi = next(k for k in HIST_KPIS if DURATION_KPIS[k]["cohort"] == cohort)
-        edges = ", ".join(str(e) for e in HIST_EDGES)
-        extra_cols += f", width_bucket(m.{_duration_column(kpi, scope.clock)}, ARRAY[{edges}]::float8[]) AS hb"
-    keep_pct = cohort == "frt"  # the only percentiles shown per bucket / agent
-
-    def select(part: int) -> str:
-        out = []
-        for alias, agg in aggs:
-            if part == 1 and alias.endswith("__pct") and not keep_pct:
-                agg = "NULL::float8[]"
-            out.append(f'{agg} AS "{alias}"')
-        return ", ".join(out)
-
-    null_sets = {"bk": "NULL::timestamp", "ag": "NULL::bigint", "hb": "NULL::integer"}
-    # Part 0: per period one plain aggregate pass over its index range (the two periods and
-    # part 1 run as parallel branches), each aggregate FILTERed to its side - no sort of
-    # whole rows, each percentile sorts only its cell's values.
-    names = ", ".join(["part", "g", "cur", "kind", "bk", "ag", "hb", *(f'"{alias}"' for alias, _ in aggs)])
+    src = _cohort_source(cohort, scope)
+    start, prev = scope.period.start, scope.period.previous
     branches, params = [], []
     for period, lo, hi in (("cur", start, scope.period.end), ("prev", prev.start, start)):
-        cell_aggs = []
-        for side in SIDES:
-            for alias, agg in aggs:
-                if side not in KINDS:
-                    filtered = agg
-                elif " FILTER (WHERE " in agg:
-                    filtered = agg.replace(" FILTER (WHERE ", f" FILTER (WHERE c.kind = '{side}' AND ")
-                else:
-                    filtered = f"{agg} FILTER (WHERE c.kind = '{side}')"
-                cell_aggs.append(f'{filtered} AS "{side}__{alias}"')
-        values = ", ".join(
-            "(0, {g}, {cur}, {kind}, NULL::timestamp, NULL::bigint, NULL::integer, {cols})".format(
-                g=int(side == "all"),
-                cur="TRUE" if period == "cur" else "FALSE",
-                kind=f"'{side}'::varchar" if side in KINDS else "NULL::varchar",
-                cols=", ".join(f'a."{side}__{alias}"' for alias, _ in aggs),
-            )
-            for side in SIDES
-        )
-        branches.append(f"""
-            SELECT v.* FROM (
-                SELECT {", ".join(cell_aggs)}
-                FROM (
-                    SELECT m.kind {inner_cols}
-                    FROM metrics_ticketmetrics m
-                    WHERE NOT m.excluded AND m.{inst} >= %s AND m.{inst} < %s {where}
-                ) c
-            ) a CROSS JOIN LATERAL (VALUES {values}) AS v({names})
-        """)  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
-        params += [lo, hi, *fparams]
+        branches.append(_period_branch(aggs, src, period))
+        params += [lo, hi, *src.params]
     sql = " UNION ALL ".join(branches)
     if sets:
-        # Part 1: the current period only, grouped by trend bucket / agent / histogram bucket.
-        cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in null_sets.items())
-        sql += f"""
-        UNION ALL
-        SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select(1)}
-        FROM (
-            SELECT m.kind {inner_cols}{extra_cols}
-            FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.{inst} >= %s AND m.{inst} < %s {where}
-        ) c GROUP BY GROUPING SETS ({", ".join(f"({s})" for s in sets)})
-        """  # noqa: S608
-        params += [*inner_params[1:], start, scope.period.end, *fparams]
+        part1, part1_params = _grouped_part(cohort, scope, aggs, sets, src)
+        sql += part1
+        params += part1_params
     return sql, params, sets
 
 
