@@ -191,7 +191,30 @@ def _backlog_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str,
     return {"kind": "backlog", "cols": cols}
 
 
-_CARDS = {"duration": _duration_card, "ratio": _ratio_card, "backlog": _backlog_card}
+def _survey_col(dash: dashboard.Dashboard, link: Links, kpi: Kpi, side: str) -> dict[str, Any]:
+    cur, prev = dash.tiles[kpi.key][side]["cur"], dash.tiles[kpi.key][side]["prev"]
+    headline = "nps" if kpi.key == "nps" else "mean_score"
+    return {
+        "side": side,
+        "href": link(kpi.key, side),
+        "prev_href": link(kpi.key, side, "prev"),
+        "cur": cur,
+        "prev": prev,
+        "headline": cur[headline],
+        "prev_headline": prev[headline],
+        "easy_pct_fmt": dashboard.fmt_pct(cur.get("easy_pct")),
+        "rate_fmt": dashboard.fmt_pct(cur.get("response_rate_pct")),
+    }
+
+
+def _survey_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    """CES / NPS per side; none when the page is filtered by what survey answers do not carry."""
+    if kpi.key not in dash.tiles:
+        return {"kind": "survey", "cols": [], "unfiltered": True}
+    return {"kind": "survey", "cols": [_survey_col(dash, link, kpi, side) for side in dash.sides]}
+
+
+_CARDS = {"duration": _duration_card, "ratio": _ratio_card, "backlog": _backlog_card, "survey": _survey_card}
 
 
 def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
@@ -263,11 +286,14 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-TILE_CSV_HEADER = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct"]
+TILE_CSV_HEADER = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct",
+                   "mean_score", "offered", "responded", "response_rate_pct"]  # fmt: skip
 
 
 def _tile_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
     """The CSV cells after (metric, side, period) of one tile value, by unit."""
+    if kpi.unit == "survey":
+        return _survey_csv_row(kpi, v)
     if kpi.unit == "duration":
         return [v["n"], v["mean_s"], v["median_s"], v["p90_s"], "", "", ""]
     if kpi.unit == "ratio":
@@ -275,17 +301,29 @@ def _tile_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
     return [v["n"], "", "", "", "", "", ""]
 
 
+def _survey_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
+    """CES: numerator = easy answers, pct = % easy, score = mean; NPS: numerator = promoters - detractors,
+    pct = NPS; both with the response-rate columns where the survey has offers (CES)."""
+    if kpi.key == "nps":
+        return [v["n"], "", "", "", v["promoters"] - v["detractors"], v["n"], v["nps"], "", "", "", ""]
+    return [v["n"], "", "", "", v["easy"], v["n"], v["easy_pct"], v["mean_score"], v["offered"], v["responded"],
+            v["response_rate_pct"]]  # fmt: skip
+
+
 def _tiles_csv(dash: dashboard.Dashboard) -> list[list[Any]]:
     rows: list[list[Any]] = []
-    for unit in ("duration", "ratio", "count"):
+    for unit in ("duration", "ratio", "count", "survey"):
         for kpi in kpis_of(unit):
+            if kpi.key not in dash.tiles:
+                continue  # survey KPIs under a filter their answers do not carry
             for side in dash.sides:
                 for period in ("cur", "prev"):
-                    rows.append([kpi.key, side, period, *_tile_csv_row(kpi, dash.tiles[kpi.key][side][period])])  # noqa: PERF401
+                    cells = _tile_csv_row(kpi, dash.tiles[kpi.key][side][period])
+                    rows.append([kpi.key, side, period, *cells, *[""] * (len(TILE_CSV_HEADER) - 3 - len(cells))])
     for side in dash.sides:
         b = (dash.backlog or {}).get(side) or {}
         rows.append(["backlog", side, "at_end", b.get("backlog", 0), "", b.get("median_age_s"), b.get("p90_age_s"),
-                     b.get("actionable", 0), "", ""])  # fmt: skip
+                     b.get("actionable", 0), "", "", "", "", "", ""])  # fmt: skip
     return rows
 
 
@@ -521,6 +559,9 @@ DRILL_HEADINGS = {
     "target_s": "Target (s)",
     "counted": "Counted",
     "value": "Value",
+    "category": "Category",
+    "customer_id": "Customer",
+    "comment": "Comment",
 }
 
 

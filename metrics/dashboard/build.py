@@ -17,6 +17,7 @@ from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, HIST_LABEL
 from metrics.dashboard.period import Scope, bucket_starts
 from metrics.dashboard.py_cohorts import _cohort_result_py
 from metrics.dashboard.sql_cohorts import _cohort_result_sql
+from metrics.dashboard.surveys import survey_tiles
 
 # --- result shaping ---------------------------------------------------------
 
@@ -145,6 +146,7 @@ def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashbo
         dash.agents = _agent_rows(merged.agents, scope)
     dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=dash.approx)
     dash.comments = csat_comments(scope=scope)
+    dash.tiles.update(survey_tiles(scope))  # exact on both paths (few rows)
     return dash
 
 

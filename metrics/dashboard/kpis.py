@@ -252,6 +252,29 @@ KPIS: tuple[Kpi, ...] = (
         definition=("Resolved tickets without any public agent reply (excluded from FCR)."),
     ),
     Kpi(
+        key="ces",
+        label="Customer effort (CES)",
+        unit="survey",
+        definition=(
+            "Customer effort score (M15): the latest CES answer per ticket (1–7, 7 = very easy) whose instant "
+            "falls in the period. Headline: mean score and % easy (answers ≥ 5 ÷ answers), with n and the "
+            "response rate (answered ÷ surveys offered in the period). Side: the queue kind at the last "
+            "resolution before the answer. Computed exactly from the event log (docs/surveys.md)."
+        ),
+        docs="docs/surveys.md",
+    ),
+    Kpi(
+        key="nps",
+        label="Net promoter score (NPS)",
+        unit="survey",
+        definition=(
+            "Net promoter score (M16): per customer, the latest answer (0–10) in the period; NPS = % promoters "
+            "(9–10) − % detractors (0–6), from −100 to 100, with n. Per side: among the answers given on "
+            "tickets of that side. Computed exactly from the event log (docs/surveys.md)."
+        ),
+        docs="docs/surveys.md",
+    ),
+    Kpi(
         key="backlog",
         label="Backlog",
         unit="backlog",
