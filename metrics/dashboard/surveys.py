@@ -3,7 +3,8 @@
 Computed exactly on every path (also when the other tiles come from rollup cells):
 answers are few rows, and `metrics.surveys` already computes them from the events
 (docs/surveys.md). The survey events carry no queue, agent, priority or channel, so
-the tiles are computed only without those filters (docs/architecture-kpis.md).
+the tiles are computed only without those filters; the queue filter applies to the queue at
+the last resolution before the answer (docs/architecture-kpis.md).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from metrics.surveys import (
 SURVEY_DRILL_COLUMNS = ("ticket_id", "kind", "queue_id", "agent_id", "instant", "value", "category", "customer_id",
                         "comment")  # fmt: skip
 # Filters the survey events cannot honour (they carry none of these).
-UNFILTERABLE = ("queue_id", "agent_id", "priority", "channel")
+UNFILTERABLE = ("agent_id", "priority", "channel")
 
 
 def survey_filterable(scope: Scope) -> bool:
@@ -42,18 +43,22 @@ def _windows(scope: Scope) -> dict[str, Window]:
     }
 
 
-def _tally(tickets: list[SurveyTicket], window: Window) -> SurveyTally:
+def _queue(scope: Scope) -> int | None:
+    return None if scope.queue_id in (None, "") else int(scope.queue_id)
+
+
+def _tally(tickets: list[SurveyTicket], window: Window, queue_id: int | None) -> SurveyTally:
     tally = SurveyTally()
     for t in tickets:
         for survey in TICKET_SURVEYS:
-            tally.add(t, survey, window)
+            tally.add(t, survey, window, queue_id)
     return tally
 
 
-def _side_values(kpi: Kpi, tickets: list[SurveyTicket], window: Window) -> dict[str, dict[str, Any]]:
+def _side_values(kpi: Kpi, tickets: list[SurveyTicket], window: Window, queue: int | None) -> dict[str, Any]:
     if kpi.key == "nps":
-        return {s: aggregate_nps(list(nps_latest_per_customer(tickets, window, s).values())) for s in SIDES}
-    tally = _tally(tickets, window)
+        return {s: aggregate_nps(list(nps_latest_per_customer(tickets, window, s, queue).values())) for s in SIDES}
+    tally = _tally(tickets, window, queue)
     return {s: aggregate_ces(tally.rows[s]["ces"], tally.offered[s]["ces"], tally.responded[s]["ces"]) for s in SIDES}
 
 
@@ -66,7 +71,7 @@ def survey_tiles(scope: Scope) -> dict[str, dict[str, dict[str, Any]]]:
     tickets = [t for t in loaded if not t.excluded]
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for kpi in kpis_of("survey"):
-        per_period = {p: _side_values(kpi, tickets, windows[p]) for p in PERIODS}
+        per_period = {p: _side_values(kpi, tickets, windows[p], _queue(scope)) for p in PERIODS}
         out[kpi.key] = {side: {p: per_period[p][side] for p in PERIODS} for side in SIDES}
     return out
 
@@ -80,10 +85,10 @@ def _category(kpi: Kpi, r: Response) -> str:
     return "promoter" if v >= 9 else ("detractor" if v <= 6 else "passive")
 
 
-def _counted(kpi: Kpi, tickets: list[SurveyTicket], side: str, window: Window) -> list[Response]:
+def _counted(kpi: Kpi, tickets: list[SurveyTicket], side: str, window: Window, queue: int | None) -> list[Response]:
     if kpi.key == "nps":
-        return list(nps_latest_per_customer(tickets, window, side).values())
-    return _tally(tickets, window).rows[side if side in SIDES else "all"]["ces"]
+        return list(nps_latest_per_customer(tickets, window, side, queue).values())
+    return _tally(tickets, window, queue).rows[side if side in SIDES else "all"]["ces"]
 
 
 def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any) -> list[dict[str, Any]]:
@@ -96,7 +101,7 @@ def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any
         {
             "ticket_id": r.ticket_id,
             "kind": r.side,
-            "queue_id": None,
+            "queue_id": r.queue_id,
             "agent_id": None,
             "instant": r.at,
             "value": r.value,
@@ -104,7 +109,7 @@ def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any
             "customer_id": r.customer_id,
             "comment": r.comment,
         }
-        for r in _counted(kpi, tickets, side, window)
+        for r in _counted(kpi, tickets, side, window, _queue(scope))
     ]
     rows.sort(key=lambda r: (r["ticket_id"], r["instant"]))
     return rows

@@ -77,8 +77,14 @@ def test_tiles_on_the_page_side_by_side(utc, history, boss):  # noqa: F811
     assert (v[("nps", "support", "nps")], v[("nps", "service", "nps")], v[("nps", "all", "nps")]) == (-100, 50, 0)
     assert (v[("nps", "support", "n")], v[("nps", "service", "n")], v[("nps", "all", "n")]) == (1, 2, 3)
     assert "Customer effort score (M15)" in html  # "What is this?"
-    # A queue filter: survey answers carry no queue, so the tile says so instead of a wrong number.
-    filtered = boss.get(DASH, {**WINDOW, "queue": history["t1"].queue_id}).content.decode()
+    # A queue filter: the queue at the last resolution before the answer. The service queue holds
+    # t3 (b's NPS 10) and t4 (escalated to it before its resolution: c's NPS 8); no CES.
+    v = _values(boss.get(DASH, {**WINDOW, "queue": history["t3"].queue_id}).content.decode())
+    assert (v[("nps", "all", "nps")], v[("nps", "all", "n")], v[("ces", "all", "n")]) == (50, 2, 0)
+    v = _values(boss.get(DASH, {**WINDOW, "queue": history["t1"].queue_id}).content.decode())
+    assert (v[("nps", "all", "nps")], v[("ces", "all", "mean_score")]) == (-100, 4.5)
+    # Answers carry no agent, priority or channel: the tile says so instead of a wrong number.
+    filtered = boss.get(DASH, {**WINDOW, "priority": "high"}).content.decode()
     assert 'data-kpi="ces" data-stat="unfiltered"' in filtered
     assert 'data-kpi="ces" data-side' not in filtered
 
