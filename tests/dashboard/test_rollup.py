@@ -1,4 +1,4 @@
-"""Dashboard rollup cells (metrics.rollup / metrics.dashboard_rollup).
+"""Dashboard rollup cells (metrics.rollup / metrics.dashboard.rollup).
 
 The rollup path must give the exact path's counts, sums, means, ratios, trend,
 agent table and backlog unchanged, and medians / p90 within one histogram bin
