@@ -94,5 +94,7 @@ def _survey_answers(numbers):
 
     when = datetime(2025, 11, 15, 12, tzinfo=UTC)
     for ext, survey, value, email in (("T-103", "ces", 6, "a"), ("T-103", "nps", 10, "a"), ("T-101", "nps", 3, "b")):
-        customer, _ = User.objects.get_or_create(email=f"{email}@survey.test", defaults={"role": "customer"})
+        customer = User.objects.filter(email=f"{email}@survey.test").first() or User.objects.create_user(
+            email=f"{email}@survey.test", password="pw-Secret-123", role="customer"
+        )
         services.survey_respond(ticket_id=numbers[ext], survey=survey, value=value, actor=customer, occurred_at=when)
