@@ -14,9 +14,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
-from metrics import dashboard
+from metrics import dashboard, services
 from tests.portal.test_surveys import history  # noqa: F401 - the shared survey fixture
 from tickets.models import TicketEvent
 
@@ -63,6 +64,17 @@ def test_registry_tiles_hand_checked(utc, history):  # noqa: F811
     # Same numbers on the database-independent path.
     with dashboard.portable():
         assert dashboard.dashboard_build(scope=_scope()).tiles["ces"] == ces
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_rollup_path_computes_survey_kpis_exactly(utc, history, settings):  # noqa: F811
+    exact = dashboard.dashboard_build(scope=_scope())
+    services.metrics_rollups_rebuild()
+    settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+    approx = dashboard.dashboard_build(scope=_scope())
+    assert approx.approx and not exact.approx
+    assert (approx.tiles["ces"], approx.tiles["nps"]) == (exact.tiles["ces"], exact.tiles["nps"])
+    assert approx.tiles["ces"]["support"]["cur"] == CES_SUPPORT
 
 
 def test_tiles_on_the_page_side_by_side(utc, history, boss):  # noqa: F811
