@@ -83,7 +83,7 @@ def world(db, tmp_path):
     err = io.StringIO()
     call_command("import_tickets", str(path), stdout=io.StringIO(), stderr=err)
     assert Ticket.objects.count() == len(HISTORY), err.getvalue()
-    call_command("metrics_rebuild", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("metrics_rebuild", "--inline", stdout=io.StringIO(), stderr=io.StringIO())
     service_agent = User.objects.get(email="alice@acme.test")  # member of tier1 (service)
     return {"globex": globex, "initech": initech, "alice": service_agent}
 
