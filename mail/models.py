@@ -159,7 +159,10 @@ class Notification(models.Model):
         SKIPPED = "skipped", "Skipped"
 
     # NULL only for ticketless kinds (notification_ticket_kinds_have_ticket).
-    event = models.ForeignKey("tickets.TicketEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database FK: the event log may be partitioned (docs/event-partitions.md).
+    event = models.ForeignKey(
+        "tickets.TicketEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     to_email = models.EmailField()
