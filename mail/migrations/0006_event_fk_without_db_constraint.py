@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0005_inbound_raw_in_storage'),
-        ('tickets', '0012_event_kinds_unlinked_split'),
+        ("mail", "0005_inbound_raw_in_storage"),
+        ("tickets", "0012_event_kinds_unlinked_split"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='event',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tickets.ticketevent'),
+            model_name="notification",
+            name="event",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="tickets.ticketevent",
+            ),
         ),
     ]

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - table names here are partition names built by tickets.partitions.
 """The partitioned event log (docs/event-partitions.md), on the real
 PostgreSQL test database: each test converts the table inside its own
 transaction (DDL is transactional), so the next test sees the plain table
