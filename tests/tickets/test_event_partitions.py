@@ -134,3 +134,18 @@ def test_detach_archives_an_old_month_and_keeps_it_append_only(history, agent, c
     with pytest.raises(partitions.PartitionError, match="before the current"):
         partitions.partition_detach(date.today())
     assert "detached" in capsys.readouterr().out
+
+
+def test_the_privacy_redaction_still_passes_the_trigger_after_the_conversion(history):
+    event = TicketEvent.objects.create(ticket=history[0], kind=TicketEvent.Kind.FIELDS, data={"note": "call Ann"})
+    partitions.convert(log=lambda line: None)
+    assert "append-only" in _refused(
+        "UPDATE tickets_ticketevent SET data = jsonb_set(data, '{note}', '\"[erased]\"') WHERE id = %s", [event.pk]
+    )
+    with transaction.atomic():
+        _sql("SELECT set_config('helpdesk.event_redaction', 'on', true)")
+        _sql(
+            "UPDATE tickets_ticketevent SET data = jsonb_set(data, '{note}', '\"[erased]\"') WHERE id = %s", [event.pk]
+        )
+    event.refresh_from_db()
+    assert event.data == {"note": "[erased]"}
