@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "auditlog",
     "desk_settings",
     "surveys",
+    "success",
     "automation",
 ]
 
