@@ -122,3 +122,10 @@ app.conf.beat_schedule["helpdesk-throttle-counters-prune"] = {
     "schedule": crontab(minute="23"),
     "options": {"expires": 30 * 60},
 }
+
+# NPS relationship survey (surveys/nps.py, docs/surveys.md): due surveys, hourly.
+app.conf.beat_schedule["surveys-nps-send-due"] = {
+    "task": "surveys.nps_send_due",
+    "schedule": crontab(minute="41"),
+    "options": {"expires": 30 * 60},
+}

@@ -7,13 +7,12 @@ from the mail backend."""
 from datetime import date
 
 import pytest
-from django.core import mail
 from django.db import transaction
 
 from accounts.models import User
 from mail import services as mail_services
 from mail.models import Notification
-from tests.accounts.conftest import links_in
+from tests.accounts.conftest import links_in, outbox
 from tests.factories import AgentFactory, CustomerFactory, ManagerFactory, ticket_make
 from tickets import services as ticket_services
 from tickets.events import event_record
@@ -49,7 +48,7 @@ def _account_mails(client) -> None:
         {"old_password": "pw-Secret-123", "new_password1": "brand-new-1234", "new_password2": "brand-new-1234"},
     )
     client.post("/accounts/profile/email/", {"email": "me2@example.com"})
-    confirm = next(m for m in mail.outbox if m.to == ["me2@example.com"])
+    confirm = next(m for m in outbox() if m.to == ["me2@example.com"])
     [link] = [u for u in links_in(confirm) if "/confirm/" in u]
     client.post(link[len(BASE) :])  # the notice to the old address
 
@@ -92,7 +91,7 @@ def test_every_link_in_every_email_uses_the_base_url(client, settings, mail_base
 
     kinds = set(Notification.objects.values_list("kind", flat=True))
     assert kinds == set(Notification.Kind.values), "a notification kind is not covered"
-    subjects = {m.subject for m in mail.outbox}
+    subjects = {m.subject for m in outbox()}
     for subject in (
         "Your sign-in link",
         "Set your password",
@@ -105,7 +104,7 @@ def test_every_link_in_every_email_uses_the_base_url(client, settings, mail_base
         assert subject in subjects, subject
 
     checked = 0
-    for message in mail.outbox:
+    for message in outbox():
         for url in links_in(message):
             assert url.startswith(BASE + "/"), (message.subject, url)
             checked += 1
