@@ -34,7 +34,8 @@ from tickets.models import (
     Ticket,
 )
 
-SECTIONS = ("calendars", "sla_policies", "queues", "request_types", "agents", "reporting")
+SECTIONS = ("calendars", "sla_policies", "queues", "request_types", "agents", "reporting", "surveys")
+OBJECT_SECTIONS = ("reporting", "surveys")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TARGET_FIELDS = ("first_response", "next_reply", "resolution")
 STAFF_ROLES = (User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN)
@@ -227,8 +228,8 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         c.add("$", "the document must be a JSON object")
         return c.problems
     c.unknown_keys(document, set(SECTIONS), "$")
-    for section in SECTIONS[:-1]:
-        if section in document and not isinstance(document[section], list):
+    for section in SECTIONS:
+        if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
             c.add(section, "must be a list")
 
     def items(section: str) -> list[tuple[str, dict[str, Any]]]:
@@ -412,7 +413,21 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         c.unknown_keys(reporting, {"timezone"}, "reporting")
         if "timezone" in reporting and not _valid_tz(reporting["timezone"]):
             c.add("reporting.timezone", f"unknown time zone {reporting['timezone']!r} (use an IANA name)")
+    _check_surveys(c, document.get("surveys"))
     return c.problems
+
+
+def _check_surveys(c: _Checker, surveys: Any) -> None:
+    """`surveys: {nps: {...}}`: the NPS relationship survey (surveys/nps.py)."""
+    from surveys.nps import nps_config_problems
+
+    if surveys is None or not c.obj(surveys, "surveys"):
+        return
+    c.unknown_keys(surveys, {"nps"}, "surveys")
+    if "nps" in surveys:
+        for field, messages in nps_config_problems(surveys["nps"]).items():
+            for message in messages:
+                c.add("surveys.nps" + (f".{field}" if field else ""), message)
 
 
 # --- apply -------------------------------------------------------------------
@@ -593,6 +608,10 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
             report.changes.append(ConfigChange("reporting", "timezone", "update", ["timezone"]))
         else:
             report.changes.append(ConfigChange("reporting", "timezone", "unchanged"))
+    if "nps" in (doc.get("surveys") or {}):
+        from surveys.nps import nps_config_save
+
+        report.changes.append(ConfigChange("surveys", "nps", nps_config_save(doc["surveys"]["nps"])))
 
     if sla_queue_ids:
         report.sla_affected_open_tickets = Ticket.objects.filter(
@@ -748,6 +767,11 @@ def config_dump() -> dict[str, Any]:
     tz = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
     if tz:
         doc["reporting"] = {"timezone": tz}
+    from surveys.nps import KEY as NPS_KEY
+    from surveys.nps import nps_config
+
+    if HelpdeskSetting.objects.filter(key=NPS_KEY).exists():
+        doc["surveys"] = {"nps": nps_config()}
     return doc
 
 

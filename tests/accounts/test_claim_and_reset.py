@@ -5,9 +5,9 @@ from the outbox, parsed, and their links followed with the test client."""
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
