@@ -21,7 +21,7 @@ class Response:
     """The latest answer of one ticket (CSAT/CES) or one customer (NPS)."""
 
     survey: str
-    ticket_id: int
+    ticket_id: int | None  # None: a relationship NPS answer (no ticket)
     at: datetime
     value: Any
     scale: str
@@ -162,7 +162,35 @@ class Window:
         return self.start <= at < self.end
 
 
-def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, Any]:
+def relationship_responses(events: Iterable[tuple[Any, ...]]) -> list[Response]:
+    """NPS answers of the relationship survey (ticketless `nps.responded`
+    event tuples, METRICS_EVENT_FIELDS order): the customer is the actor."""
+    out = []
+    for _tid, _id, _k, at, actor_id, _role, _vis, _auto, data in events:
+        data = data or {}
+        out.append(
+            Response(
+                survey="nps",
+                ticket_id=None,
+                at=at,
+                value=data.get("value"),
+                scale=data.get("scale", "0-10"),
+                comment=data.get("comment", ""),
+                side="",
+                customer_id=actor_id or data.get("customer_id"),
+                organisation_id=data.get("organisation_id"),
+            )
+        )
+    return out
+
+
+def _order(r: Response) -> tuple[datetime, int]:
+    return (r.at, r.ticket_id or 0)
+
+
+def survey_report(
+    tickets: Iterable[SurveyTicket], window: Window, relationship: Iterable[Response] = ()
+) -> dict[str, Any]:
     """CSAT and CES per side (support, service, all) and NPS, for answers
     whose latest-response instant is in the window (response rate: offers
     in the window, answered as of now). NPS: a customer's latest answer in
@@ -187,11 +215,8 @@ def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, 
                     if side in offered:
                         offered[side][survey] += 1
                         responded[side][survey] += 1 if r is not None else 0
-        for r in t.nps:
-            if r.at in window:
-                key = r.customer_id
-                if key not in nps_latest or (r.at, r.ticket_id) >= (nps_latest[key].at, nps_latest[key].ticket_id):
-                    nps_latest[key] = r
+        _nps_keep(nps_latest, t.nps, window)
+    _nps_keep(nps_latest, relationship, window)
     return {
         "csat": {s: aggregate_csat(rows[s]["csat"], offered[s]["csat"], responded[s]["csat"]) for s in sides},
         "ces": {s: aggregate_ces(rows[s]["ces"], offered[s]["ces"], responded[s]["ces"]) for s in sides},
@@ -199,9 +224,19 @@ def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, 
         "responses": {
             "csat": sorted(rows["all"]["csat"], key=lambda r: (r.at, r.ticket_id), reverse=True),
             "ces": sorted(rows["all"]["ces"], key=lambda r: (r.at, r.ticket_id), reverse=True),
-            "nps": sorted(nps_latest.values(), key=lambda r: (r.at, r.ticket_id), reverse=True),
+            "nps": sorted(nps_latest.values(), key=_order, reverse=True),
         },
     }
+
+
+def _nps_keep(latest: dict[int | None, Response], responses: Iterable[Response], window: Window) -> None:
+    """M16: a customer's latest answer in the window replaces earlier ones,
+    whether it came with a ticket or from the relationship survey."""
+    for r in responses:
+        if r.at in window:
+            key = r.customer_id
+            if key not in latest or _order(r) >= _order(latest[key]):
+                latest[key] = r
 
 
 def survey_report_load(*, window: Window) -> dict[str, Any]:
@@ -215,4 +250,5 @@ def survey_report_load(*, window: Window) -> dict[str, Any]:
         ticket_surveys(tid, list(evs))
         for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])
     ]
-    return survey_report(tickets, window)
+    relationship = relationship_responses(selectors.relationship_nps_events(start=window.start, end=window.end))
+    return survey_report(tickets, window, relationship)

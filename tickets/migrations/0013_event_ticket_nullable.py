@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0012_event_kinds_unlinked_split'),
+        ("tickets", "0012_event_kinds_unlinked_split"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticketevent',
-            name='ticket',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='tickets.ticket'),
+            model_name="ticketevent",
+            name="ticket",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="tickets.ticket",
+            ),
         ),
     ]
