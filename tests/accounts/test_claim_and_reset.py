@@ -269,3 +269,28 @@ def test_mail_server_down_gives_the_same_answer_and_keeps_the_mail(client, setti
     assert notification_deliver(notification_id=row.pk) == "sent"
     [message] = mail.outbox
     assert message.to == ["erin@customer.example"] and "/accounts/password-reset/" in message.body
+
+
+def test_a_hanging_mail_server_does_not_slow_the_page(client, settings, email_customer):
+    """A mail server that accepts the connection and never answers: the
+    request only writes the outbox row, so it answers at once (sending in
+    the request waited EMAIL_TIMEOUT here); the answer stays neutral."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", listener.getsockname()[1], 4
+        timings = {}
+        for address in ("erin@customer.example", "nobody@example.com"):
+            started = time.monotonic()
+            response = client.post("/accounts/password-reset/", {"email": address})
+            timings[address] = (time.monotonic() - started, response.status_code, response.content)
+    finally:
+        listener.close()
+    known, unknown = timings["erin@customer.example"], timings["nobody@example.com"]
+    assert known[1:] == unknown[1:]
+    assert known[0] < 1.5 and unknown[0] < 1.5, timings

@@ -79,6 +79,10 @@ def _notification_mails(queue) -> None:
     from metrics.report_tasks import weekly_report_send
 
     weekly_report_send(today=date.today())
+    from surveys.nps import nps_config_save, nps_send_due
+
+    nps_config_save({"enabled": True})
+    assert nps_send_due() >= 1
     for pk in Notification.objects.values_list("pk", flat=True):
         mail_services.notification_deliver(notification_id=pk)
 
