@@ -306,3 +306,17 @@ def test_nps_engine_and_api_match_hand_checked_values(settings, queue, agent, ma
     client_page.force_login(manager)
     page = client_page.get("/manager/surveys/responses/?survey=nps&side=all&from=2026-11-02&to=2026-11-08")
     assert page.status_code == 200 and "relationship survey" in page.content.decode()
+
+
+def test_erasure_blanks_the_relationship_answer_comment_and_keeps_the_value():
+    """The answer's actor is the customer, so erasing them redacts its free
+    text like any event they acted (docs/privacy.md); the value stays for the metrics."""
+    from accounts.models import User
+    from privacy import services as privacy
+    from tests.factories import UserFactory
+
+    customer = CustomerFactory()
+    event = services.relationship_survey_respond(customer=customer, value=3, comment="Call me on 555-0100")
+    privacy.person_erase(subject_id=customer.pk, actor=UserFactory(role=User.Role.ADMIN), via="api")
+    event.refresh_from_db()
+    assert event.data["value"] == 3 and "555-0100" not in event.data["comment"]
