@@ -123,6 +123,13 @@ app.conf.beat_schedule["helpdesk-throttle-counters-prune"] = {
     "options": {"expires": 30 * 60},
 }
 
+# Partitioned event log: the next months' partitions exist before they are needed.
+app.conf.beat_schedule["tickets-event-partitions-ensure"] = {
+    "task": "tickets.event_partitions_ensure",
+    "schedule": crontab(minute="17", hour="3"),
+    "options": {"expires": 6 * 3600},
+}
+
 # NPS relationship survey (surveys/nps.py, docs/surveys.md): due surveys, hourly.
 app.conf.beat_schedule["surveys-nps-send-due"] = {
     "task": "surveys.nps_send_due",
