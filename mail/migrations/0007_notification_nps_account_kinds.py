@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mail", "0004_notification_attempt_started_at"),
+        ("mail", "0006_event_fk_without_db_constraint"),
         ("tickets", "0013_event_ticket_nullable"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
