@@ -401,3 +401,34 @@ class RequestTypeForm(forms.Form):
         if data.get("is_default") and not data.get("is_active"):
             self.add_error("is_default", "a request type that is not offered cannot be the default")
         return data
+
+
+class NpsSurveyForm(forms.Form):
+    """The NPS relationship survey (surveys/nps.py, docs/surveys.md); the
+    document it builds is validated again by tickets.config on save."""
+
+    enabled = forms.BooleanField(required=False, label="Send the NPS relationship survey")
+    interval_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        label="At most every (days)",
+        help_text="A customer (or organisation) is asked at most once in this many days.",
+    )
+    per = forms.ChoiceField(
+        choices=[("customer", "Each customer"), ("organisation", "One customer per organisation")],
+        label="Ask",
+        help_text="Per organisation: its member with the latest solved request; others are asked themselves.",
+    )
+    audience = forms.ChoiceField(
+        choices=[("solved_within", "Customers with a request solved recently"), ("all", "Every customer")],
+        label="Who",
+    )
+    audience_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        label="Solved within the last (days)",
+        help_text="Used when Who is 'solved recently'.",
+    )
+
+    def document(self) -> dict[str, Any]:
+        return {k: self.cleaned_data[k] for k in ("enabled", "interval_days", "per", "audience", "audience_days")}

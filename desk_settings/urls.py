@@ -21,6 +21,7 @@ urlpatterns = [
     path("request-types/new/", views.request_type_edit, name="request-type-new"),
     path("request-types/<int:pk>/", views.request_type_edit, name="request-type-edit"),
     path("history/", views.history, name="history"),
+    path("surveys/", views.survey_settings, name="surveys"),
     # Part B (macros, routing, views, agents, organisations) lives in its own module.
     path("", include("desk_settings.urls_b")),
 ]

@@ -129,3 +129,10 @@ app.conf.beat_schedule["tickets-event-partitions-ensure"] = {
     "schedule": crontab(minute="17", hour="3"),
     "options": {"expires": 6 * 3600},
 }
+
+# NPS relationship survey (surveys/nps.py, docs/surveys.md): due surveys, hourly.
+app.conf.beat_schedule["surveys-nps-send-due"] = {
+    "task": "surveys.nps_send_due",
+    "schedule": crontab(minute="41"),
+    "options": {"expires": 30 * 60},
+}

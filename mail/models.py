@@ -134,6 +134,11 @@ class ReplyToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+# Kinds about no ticket (no event needed): de-duplicated by dedupe_key when
+# they must go once (the weekly report, the NPS survey).
+TICKETLESS_KINDS = ["weekly_report", "nps_survey", "account"]
+
+
 class Notification(models.Model):
     """The outbox: one email to one recipient.
 
@@ -151,6 +156,8 @@ class Notification(models.Model):
         CUSTOMER_REPLY = "customer_reply", "Customer reply (to assignee)"
         SLA_WARNING = "sla_warning", "SLA at risk (to assignee)"
         WEEKLY_REPORT = "weekly_report", "Weekly KPI report (to managers)"
+        NPS_SURVEY = "nps_survey", "NPS relationship survey (to customers)"
+        ACCOUNT = "account", "Account e-mail: sign-in link, password, address (to the person)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -192,7 +199,7 @@ class Notification(models.Model):
                 fields=["dedupe_key"], condition=~models.Q(dedupe_key=""), name="notification_dedupe_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind__in=["weekly_report"]) | models.Q(event__isnull=False, ticket__isnull=False),
+                condition=models.Q(kind__in=TICKETLESS_KINDS) | models.Q(event__isnull=False, ticket__isnull=False),
                 name="notification_ticket_kinds_have_ticket",
             ),
             models.CheckConstraint(

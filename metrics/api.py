@@ -146,18 +146,55 @@ class SurveySummaryView(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
-        from metrics.surveys import Window, survey_report_load
+        from metrics.surveys import survey_report_load
 
-        if not getattr(request.user, "is_manager_role", False):
-            raise exceptions.PermissionDenied("Only managers can see survey results.")
-        data = SurveyInputSerializer(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        zone = reporting_zone()
-        end_day = data.validated_data.get("end") or date.today()  # noqa: DTZ011 - a default day
-        start_day = data.validated_data.get("start") or end_day - timedelta(days=29)
-        if start_day > end_day:
-            raise exceptions.ValidationError({"start": ["start must be on or before end"]})
-        window = Window.of_dates(start_day, end_day, zone)
+        window, zone = _survey_window(request)
         report = survey_report_load(window=window)
         report.pop("responses")
         return Response({"start": window.start, "end": window.end, "timezone": str(zone), **report})
+
+
+def _survey_window(request: Request) -> tuple[Any, Any]:
+    """Managers only; the [start, end] local days of the query (400 when bad)."""
+    from metrics.surveys import Window
+
+    if not getattr(request.user, "is_manager_role", False):
+        raise exceptions.PermissionDenied("Only managers can see survey results.")
+    data = SurveyInputSerializer(data=request.query_params)
+    data.is_valid(raise_exception=True)
+    zone = reporting_zone()
+    end_day = data.validated_data.get("end") or date.today()  # noqa: DTZ011 - a default day
+    start_day = data.validated_data.get("start") or end_day - timedelta(days=29)
+    if start_day > end_day:
+        raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+    return Window.of_dates(start_day, end_day, zone), zone
+
+
+class NpsResponsesView(APIView):
+    """NPS (M16) over local days [start, end] (managers): the aggregate and
+    every counted answer (each customer's latest in the period), from the
+    relationship survey (ticket_id null) or given on a ticket."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        from metrics.surveys import survey_report_load
+
+        window, zone = _survey_window(request)
+        report = survey_report_load(window=window)
+        rows = [
+            {
+                "customer_id": r.customer_id,
+                "organisation_id": r.organisation_id,
+                "ticket_id": r.ticket_id,
+                "responded_at": r.at,
+                "value": r.value,
+                "comment": r.comment,
+            }
+            for r in report["responses"]["nps"]
+        ]
+        return Response(
+            {"start": window.start, "end": window.end, "timezone": str(zone), "nps": report["nps"], "responses": rows}
+        )

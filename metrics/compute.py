@@ -63,6 +63,25 @@ STATUS_FIELDS = {
 }
 
 
+def ces_fields(evs: list[Ev]) -> dict[str, Any]:
+    """M15 CES of one ticket (docs/surveys.md): the latest `ces.responded`
+    (1-7; easy = 5 or more) and the first CES `survey.offered`. `evs` are the
+    ticket's events up to as_of, in log order."""
+    offered = next((e for e in evs if e.kind == "survey.offered" and (e.data or {}).get("survey") == "ces"), None)
+    latest = None
+    for e in evs:
+        value = (e.data or {}).get("value") if e.kind == "ces.responded" else None
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7:
+            latest = (e.occurred_at, value)
+    return {
+        "ces_offered": offered is not None,
+        "ces_offered_at": offered.occurred_at if offered else None,
+        "ces_at": latest[0] if latest else None,
+        "ces_value": latest[1] if latest else None,
+        "ces_easy": latest[1] >= 5 if latest else None,
+    }
+
+
 def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     """Every per-ticket metric of one ticket as of `context.as_of`."""
     tl = fold(events, context.as_of)
@@ -135,6 +154,7 @@ def _csat_fields(row: dict[str, Any], tl: Timeline) -> None:
         row["csat_agent_id"] = agent
     else:
         row.update(csat_value=None, csat_scale=None, csat_satisfied=None, csat_at=None, csat_agent_id=None)
+    row.update(ces_fields(evs))
 
 
 def _handle_fields(row: dict[str, Any], tl: Timeline) -> None:

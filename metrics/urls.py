@@ -8,4 +8,5 @@ urlpatterns = [
     path("tickets/<int:pk>/", api.TicketMetricsView.as_view(), name="ticket"),
     path("summary/", api.MetricsSummaryView.as_view(), name="summary"),
     path("surveys/", api.SurveySummaryView.as_view(), name="surveys"),
+    path("nps/responses/", api.NpsResponsesView.as_view(), name="nps-responses"),
 ]

@@ -52,6 +52,33 @@ def survey_rate(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "surveys/rate.html", {**context, "form": form})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+def nps_answer_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The NPS relationship survey's page: like the rating links, GET only
+    shows the form (the value from the link chosen), the POST records."""
+    from surveys import nps
+
+    try:
+        claim = nps.nps_token_read(token)
+    except nps.NpsLinkInvalid as exc:
+        return _link_error(request, exc)
+    context: dict[str, Any] = {"question": services.QUESTIONS["nps"]}
+    if request.method == "POST":
+        form = SurveyAnswerForm(request.POST, survey="nps")
+        if form.is_valid():
+            try:
+                event = nps.nps_answer(
+                    token=token, value=form.cleaned_data["value"], comment=form.cleaned_data["comment"]
+                )
+            except ApplicationError as exc:
+                form.add_error("value", exc.message)
+            else:
+                return render(request, "surveys/nps.html", {**context, "event": event, "thanks": True})
+        return render(request, "surveys/nps.html", {**context, "form": form}, status=400)
+    form = SurveyAnswerForm(initial={"value": claim.value}, survey="nps")
+    return render(request, "surveys/nps.html", {**context, "form": form})
+
+
 @require_POST
 @login_required
 def customer_survey_answer(request: HttpRequest, ticket_id: int, survey: str) -> HttpResponse:

@@ -10,6 +10,7 @@ dump -> apply round-trips.
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,29 @@ from tickets.models import (
 )
 
 SECTIONS = ("calendars", "sla_policies", "queues", "request_types", "agents", "reporting")
+OBJECT_SECTIONS = ("reporting",)
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A configuration section owned by another app (e.g. surveys), registered
+    from its AppConfig.ready so that tickets imports none of them
+    (docs/architecture.md). `problems(value)` gives (sub-path, message) pairs;
+    `apply(value)` saves and gives (name, action) pairs for the report;
+    `dump()` gives the section's current value or None."""
+
+    problems: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    apply: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    dump: Callable[[], dict[str, Any] | None]
+
+
+EXTRA_SECTIONS: dict[str, ConfigSection] = {}
+
+
+def config_section_register(name: str, section: ConfigSection) -> None:
+    EXTRA_SECTIONS[name] = section
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TARGET_FIELDS = ("first_response", "next_reply", "resolution")
 STAFF_ROLES = (User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN)
@@ -227,9 +251,9 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     if not isinstance(document, dict):
         c.add("$", "the document must be a JSON object")
         return c.problems
-    c.unknown_keys(document, set(SECTIONS), "$")
-    for section in SECTIONS[:-1]:
-        if section in document and not isinstance(document[section], list):
+    c.unknown_keys(document, {*SECTIONS, *EXTRA_SECTIONS}, "$")
+    for section in SECTIONS:
+        if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
             c.add(section, "must be a list")
     calendars = _validate_calendars(c, document)
     policies = _validate_policies(c, document)
@@ -240,7 +264,17 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     _validate_request_types(c, document, known_queues)
     _validate_agents(c, document, known_queues)
     _validate_reporting(c, document)
+    _validate_extra_sections(c, document)
     return c.problems
+
+
+def _validate_extra_sections(c: _Checker, document: dict[str, Any]) -> None:
+    for name, section in EXTRA_SECTIONS.items():
+        value = document.get(name)
+        if value is None or not c.obj(value, name):
+            continue
+        for path, message in section.problems(value):
+            c.add(f"{name}.{path}" if path else name, message)
 
 
 def _items(c: _Checker, document: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
@@ -535,6 +569,9 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
     _apply_request_types(doc.get("request_types", []), report, queues)
     _apply_agents(doc.get("agents", []), queues, report, actor=actor)
     _apply_reporting(doc.get("reporting") or {}, report)
+    for name, section in EXTRA_SECTIONS.items():
+        if doc.get(name):
+            report.changes.extend(ConfigChange(name, item, action) for item, action in section.apply(doc[name]))
     if sla_queue_ids:
         _refresh_sla(sla_queue_ids, report)
 
@@ -849,6 +886,10 @@ def config_dump() -> dict[str, Any]:
     tz = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
     if tz:
         doc["reporting"] = {"timezone": tz}
+    for name, section in EXTRA_SECTIONS.items():
+        value = section.dump()
+        if value is not None:
+            doc[name] = value
     return doc
 
 

@@ -381,7 +381,20 @@ def ticket_ids_with_survey_events(*, start: datetime, end: datetime) -> list[int
         TicketEvent.Kind.NPS,
     ]
     return list(
-        TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end)
+        TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end, ticket__isnull=False)
         .values_list("ticket_id", flat=True)
         .distinct()
+    )
+
+
+def relationship_nps_events(*, start: datetime, end: datetime) -> Any:
+    """Event tuples (METRICS_EVENT_FIELDS) of the relationship NPS answers
+    (ticketless `nps.responded`, docs/surveys.md) in [start, end), in log
+    order. No access control: metrics only."""
+    return (
+        TicketEvent.objects.filter(
+            ticket__isnull=True, kind=TicketEvent.Kind.NPS, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .order_by("occurred_at", "id")
+        .values_list(*METRICS_EVENT_FIELDS)
     )

@@ -704,6 +704,59 @@ def survey_respond(
     )
 
 
+# --- customer-level survey events (no ticket) ----------------------------------
+# The NPS relationship survey is about the customer, not a ticket: its offer
+# and answer are rows of the same append-only event log with ticket NULL
+# (docs/surveys.md, "Where NPS events live").
+
+
+def relationship_survey_offer(
+    *, customer_id: int, organisation_id: int | None, notification_id: int, occurred_at: datetime | None = None
+) -> TicketEvent:
+    """Record that the NPS relationship survey was sent to a customer."""
+    return TicketEvent.objects.create(
+        ticket=None,
+        kind=K.SURVEY_OFFERED,
+        actor_role=TicketEvent.ActorRole.SYSTEM,
+        occurred_at=occurred_at or timezone.now(),
+        data={
+            "survey": "nps",
+            "customer_id": customer_id,
+            "organisation_id": organisation_id,
+            "notification_id": notification_id,
+        },
+    )
+
+
+def relationship_survey_respond(
+    *,
+    customer: User,
+    value: Any,
+    comment: str = "",
+    organisation_id: int | None = None,
+    notification_id: int | None = None,
+    occurred_at: datetime | None = None,
+) -> TicketEvent:
+    """Record one NPS relationship answer (0-10) by the customer; a later
+    answer replaces it in the metrics (M16, docs/surveys.md)."""
+    survey_validate("nps", "0-10", value)
+    return TicketEvent.objects.create(
+        ticket=None,
+        kind=K.NPS,
+        actor=customer,
+        actor_role=TicketEvent.ActorRole.CUSTOMER,
+        occurred_at=occurred_at or timezone.now(),
+        data={
+            "scale": "0-10",
+            "value": value,
+            "comment": (comment or "")[:2000],
+            "customer_id": customer.pk,
+            "organisation_id": organisation_id,
+            "notification_id": notification_id,
+        },
+    )
+
+
 def tickets_auto_close_solved(*, now: datetime | None = None, batch: int = 500) -> int:
     """Close solved tickets whose solve is older than their queue's
     `auto_close_days` (None: HELPDESK_AUTO_CLOSE_DAYS; 0: never).

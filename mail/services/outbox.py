@@ -89,7 +89,7 @@ def notification_preference_set(*, user: User, kind: str, enabled: bool) -> Noti
     return pref
 
 
-CUSTOMER_KINDS = ("received", "agent_reply", "solved")
+CUSTOMER_KINDS = ("received", "agent_reply", "solved", "nps_survey")
 AGENT_KINDS = ("assigned", "customer_reply", "sla_warning")
 MANAGER_KINDS = (*AGENT_KINDS, "weekly_report")
 
@@ -240,6 +240,23 @@ def notification_enqueue_report(
     pk = notification.pk
     transaction.on_commit(lambda: notifications_enqueue([pk]))
     return notification
+
+
+def notification_enqueue_account(*, recipient: User, to_email: str, subject: str, body: str) -> Notification:
+    """Write one account e-mail (sign-in link, password reset, address
+    confirmation, address change notices) to the outbox in the caller's
+    transaction; the worker delivers it after the commit, with the usual
+    retries (docs/accounts.md, "Account e-mails go through the outbox").
+
+    `to_email` may differ from the recipient's address (a confirmation
+    sent to a new address). Preferences do not apply: the person asked for it.
+    """
+    n = Notification.objects.create(
+        recipient=recipient, to_email=to_email, kind=NK.ACCOUNT, subject=subject[:998], body=body
+    )
+    pk = n.pk
+    transaction.on_commit(lambda: notifications_enqueue([pk]))
+    return n
 
 
 def _url(name: str, *args: Any) -> str:
@@ -399,6 +416,10 @@ def _attempt_succeeded(pk: int) -> str:
         n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
         if n.kind == NK.SOLVED:
             surveys_offer_on_solved(ticket_id=n.ticket_id)
+        elif n.kind == NK.NPS_SURVEY:
+            from surveys.nps import nps_offer_sent
+
+            nps_offer_sent(n)
     return NS.SENT
 
 

@@ -103,6 +103,7 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("metrics-api:ticket", "GET"): (401, 403, 404, 200, 404, 200),
     ("metrics-api:summary", "GET"): (401, 403, 403, 200, 200, 200),
     ("metrics-api:surveys", "GET"): MANAGER_ONLY,  # issue 15: survey results
+    ("metrics-api:nps-responses", "GET"): MANAGER_ONLY,  # issue 15: NPS answers
     ("api:not-found", "PUT"): (404,) * 6,
     ("api:not-found", "PATCH"): (404,) * 6,
     ("api:not-found", "DELETE"): (404,) * 6,
