@@ -32,7 +32,9 @@ from tickets.clock import (
     dt_or_none,
     fold,
     sla_fields,
+    sorted_events,
     timeline_row,
+    ts,
     union_seconds,
 )
 
@@ -84,7 +86,8 @@ def ces_fields(evs: list[Ev]) -> dict[str, Any]:
 
 def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     """Every per-ticket metric of one ticket as of `context.as_of`."""
-    tl = fold(events, context.as_of)
+    evs = sorted_events(events, ts(context.as_of))
+    tl = fold(evs, context.as_of)
     clock = Clock(tl.queue_segments, context.calendars)
     row, d = timeline_row(tl, context, clock)
     _status_time_fields(row, tl, d, clock)
@@ -93,6 +96,7 @@ def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     row["assignee_stations"] = len(tl.assignees_seen)
     row["group_stations"] = len(tl.queues_seen)
     _csat_fields(row, tl)
+    row.update(ces_fields(evs))
     _handle_fields(row, tl)
     # M14 SLA targets.
     sla_fields(row, tl, d, context, clock)
@@ -154,7 +158,6 @@ def _csat_fields(row: dict[str, Any], tl: Timeline) -> None:
         row["csat_agent_id"] = agent
     else:
         row.update(csat_value=None, csat_scale=None, csat_satisfied=None, csat_at=None, csat_agent_id=None)
-    row.update(ces_fields(evs))
 
 
 def _handle_fields(row: dict[str, Any], tl: Timeline) -> None:
