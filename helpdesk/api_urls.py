@@ -28,7 +28,9 @@ REDOC_CSP = {"style-src": ["'unsafe-inline'"], "img-src": ["data:"], "worker-src
 
 urlpatterns = [
     path("", include("tickets.api.urls")),
+    path("", include("knowledge_base.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("apikeys.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("privacy.api_urls")),
     path("", include("desk_settings.api.urls")),

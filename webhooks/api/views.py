@@ -7,26 +7,16 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from helpdesk.lib.access import IsManager
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from webhooks import services
 from webhooks.api import serializers as s
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
 CONFLICT = {409: ErrorSerializer}
-
-
-class IsManager(BasePermission):
-    """Managers and admins (anonymous: 401, everyone else: 403)."""
-
-    message = "Only managers and admins can do this."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_manager_role)
 
 
 def _input(serializer_class: type, data: Any) -> dict[str, Any]:
