@@ -23,7 +23,7 @@ urlpatterns = [
     path("kb/", include("knowledge_base.urls")),
     path("privacy/", include("privacy.urls")),
     path("settings/", include("automation.urls")),
-    path("settings/", include("accounts.staff_urls")),
+    path("settings/", include("automation.staff_urls")),
     path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("surveys.urls")),

@@ -9,7 +9,13 @@ class MailConfig(AppConfig):
     verbose_name = "Email channel"
 
     def ready(self) -> None:
-        from mail.services.outbox import NOTIFYING_KINDS, notifications_for_event, sla_escalation_notify
+        from helpdesk.lib import providers
+        from mail.services.outbox import (
+            NOTIFYING_KINDS,
+            notification_enqueue_report,
+            notifications_for_event,
+            sla_escalation_notify,
+        )
         from tickets import subscribers
 
         # Outbox rows are written in the event's transaction: they commit
@@ -27,3 +33,6 @@ class MailConfig(AppConfig):
             topic=subscribers.SLA_NOTIFY,
             phase=subscribers.IN_TRANSACTION,
         )
+        # Reports of the apps below (metrics' weekly KPI e-mail) go out as
+        # outbox rows too.
+        providers.provide(providers.REPORT_MAIL, notification_enqueue_report)

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from helpdesk.lib import providers
 from metrics import dashboard as D
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,6 @@ def weekly_report_send(*, today: date | None = None) -> int:
     Managers who turned weekly_report off in their email settings get none.
     """
     from accounts.models import User
-    from mail.services import notification_enqueue_report
     from metrics.services import reporting_zone
 
     today = today or D.local_today(reporting_zone())
@@ -98,7 +98,9 @@ def weekly_report_send(*, today: date | None = None) -> int:
         .exclude(email="")
         .order_by("pk")
     )
-    if not managers:
+    # The mail channel sends it (mail.apps offers REPORT_MAIL); none: no report.
+    notification_enqueue_report = providers.provider(providers.REPORT_MAIL)
+    if not managers or notification_enqueue_report is None:
         return 0
     context = weekly_report_context(first=first, last=last)
     subject = f"Help desk weekly KPIs {first:%Y-%m-%d} – {last:%Y-%m-%d}"

@@ -22,20 +22,20 @@ class Boom(Exception):
 @pytest.fixture
 def probe_app(transactional_db):
     with connection.cursor() as cur:
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {probe.TABLE} (event_id bigint, kind text)")
-        cur.execute(f"TRUNCATE {probe.TABLE}")
+        cur.execute("CREATE TABLE IF NOT EXISTS probe_seen (event_id bigint, kind text)")
+        cur.execute("TRUNCATE probe_seen")
     config = probe.ProbeConfig("tests.architecture.probe_app", probe)
     config.ready()
     probe.SEEN.clear()
     yield probe
     config.unready()
     with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE {probe.TABLE}")
+        cur.execute("DROP TABLE probe_seen")
 
 
 def _probe_rows() -> list[tuple[int, str]]:
     with connection.cursor() as cur:
-        cur.execute(f"SELECT event_id, kind FROM {probe.TABLE} ORDER BY event_id")
+        cur.execute("SELECT event_id, kind FROM probe_seen ORDER BY event_id")
         return [tuple(r) for r in cur.fetchall()]
 
 

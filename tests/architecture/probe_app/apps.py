@@ -10,14 +10,14 @@ from tickets import subscribers
 
 # What the handlers saw: (phase, event id or ticket ids, in an atomic block?).
 SEEN: list[tuple[str, Any, bool]] = []
-TABLE = "probe_seen"
+TABLE = "probe_seen"  # created by the tests
 
 
 def in_transaction_handler(event: Any) -> None:
     # A row written by a consumer in the writer's transaction (like an
     # outbox row): it must commit or roll back with the event.
     with connection.cursor() as cur:
-        cur.execute(f"INSERT INTO {TABLE} (event_id, kind) VALUES (%s, %s)", [event.pk, event.kind])
+        cur.execute("INSERT INTO probe_seen (event_id, kind) VALUES (%s, %s)", [event.pk, event.kind])
     SEEN.append(("in_transaction", event.pk, connection.in_atomic_block))
 
 
