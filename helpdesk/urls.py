@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.views import home
+from helpdesk import api_urls
 
 
 def _favicon(request: HttpRequest) -> HttpResponse:
@@ -13,8 +14,7 @@ def _favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/metrics/", include("metrics.urls")),
-    path("api/v1/", include("automation.api_urls")),
+    path("api/v1/", include(api_urls.APP_APIS)),
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("favicon.ico", _favicon),
