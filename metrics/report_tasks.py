@@ -94,7 +94,7 @@ def weekly_report_send(*, today: date | None = None) -> int:
     today = today or D.local_today(reporting_zone())
     first, last = last_full_week(today)
     managers = list(
-        User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)
+        User.objects.filter(role__in=User.MANAGER_ROLES, is_active=True)
         .exclude(email="")
         .order_by("pk")
     )

@@ -239,7 +239,7 @@ def ticket_page_for_customer(*, user: Any, cursor: str | None = None, limit: int
 def queue_member_list(*, queue: Queue) -> QuerySet[User]:
     """Active staff who are members of `queue` (assignee choices)."""
     return User.objects.filter(
-        queues=queue, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
+        queues=queue, is_active=True, role__in=User.STAFF_ROLES
     ).order_by("name", "email")
 
 
@@ -308,7 +308,7 @@ def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
     if getattr(user, "is_staff_role", False):
         members |= Q(pk=user.pk)
     return (
-        User.objects.filter(members, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN])
+        User.objects.filter(members, is_active=True, role__in=User.STAFF_ROLES)
         .distinct()
         .order_by("name", "email")
     )

@@ -343,7 +343,7 @@ def _process(
 def _managers_for(ticket: Ticket) -> list[Any]:
     from accounts.models import User
 
-    managers = User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)
+    managers = User.objects.filter(role__in=User.MANAGER_ROLES, is_active=True)
     in_queue = managers.filter(queues=ticket.queue_id)
     return list(in_queue.order_by("pk")) or list(managers.filter(role=User.Role.MANAGER).order_by("pk"))
 

@@ -40,7 +40,7 @@ def _agents_for(qids: list[int]) -> Any:
     from accounts.models import User
 
     return (
-        User.objects.filter(queues__in=qids, is_active=True, role__in=["agent", "manager", "admin"])
+        User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
         .distinct()
         .order_by("name", "email")
         .only("pk", "name", "email")
