@@ -47,13 +47,6 @@ def event_record(
     return event
 
 
-def events_bulk_record(events: list[TicketEvent]) -> list[TicketEvent]:
-    """Append many events at once (the import's bulk path)."""
-    created = TicketEvent.objects.bulk_create(events, batch_size=2000)
-    events_committed({e.ticket_id for e in events})
-    return created
-
-
 def events_committed(ticket_ids: Iterable[int]) -> None:
     """Run in the writing transaction for every batch of new events.
 

@@ -23,7 +23,7 @@ Targets: `first_response` (cycle 0), `next_reply` (cycles 1, 2, ...),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -270,10 +270,3 @@ def sla_state(
             )
         )
     return state
-
-
-def policy_dict(policy: Any) -> Mapping[str, Any] | None:
-    """The compute() shape of an SLAPolicy row."""
-    if policy is None:
-        return None
-    return {"pause_statuses": policy.pause_statuses, "targets": policy.targets}

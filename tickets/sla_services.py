@@ -162,11 +162,6 @@ def sla_refresh_subscriber(ticket_ids: Sequence[int]) -> None:
     tickets_sla_refresh(ticket_ids=ticket_ids)
 
 
-def ticket_sla_refresh(ticket_id: int, *, now: datetime | None = None) -> bool:
-    """One ticket (see tickets_sla_refresh); True if its stored state changed."""
-    return tickets_sla_refresh(ticket_ids=[ticket_id], now=now) > 0
-
-
 def _refresh_chunk(ids: list[int], now: datetime) -> int:
     tickets = list(
         Ticket.objects.filter(pk__in=ids)
