@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
-from metrics import dashboard as D
+from metrics import dashboard
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
 from metrics.services import reporting_zone
 from tickets.config import config_health
@@ -33,7 +33,7 @@ FILTER_PARAMS = ("range", "start", "end", "queue", "kind", "agent", "priority", 
 
 
 def _require_manager(user: Any) -> None:
-    if not D.may_see_team(user):
+    if not dashboard.may_see_team(user):
         raise PermissionDenied("The team dashboard is for managers.")
 
 
@@ -51,13 +51,13 @@ def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
     return DashboardForm(request.GET or None, queues=queues, agents=agents)
 
 
-def _scope(request: HttpRequest, form: DashboardForm, *, personal: bool) -> D.Scope:
+def _scope(request: HttpRequest, form: DashboardForm, *, personal: bool) -> dashboard.Scope:
     scope = form.scope(zone=reporting_zone())
     if personal:
         from dataclasses import replace
 
         return replace(scope, agent_id=request.user.pk, with_agents=False)
-    return D.scope_for_user(user=request.user, scope=scope)
+    return dashboard.scope_for_user(user=request.user, scope=scope)
 
 
 def _filter_query(request: HttpRequest) -> dict[str, str]:
@@ -84,16 +84,16 @@ def _delta(cur: float | None, prev: float | None) -> float | None:
     return 100.0 * (cur - prev) / prev
 
 
-def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
+def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
     """Presentation of the KPI tiles: one card per KPI, one column per side."""
     cards = []
-    for kpi, spec in D.DURATION_KPIS.items():
+    for kpi, spec in dashboard.DURATION_KPIS.items():
         cols = []
         for side in dash.sides:
             cur, prev = dash.tiles[kpi][side]["cur"], dash.tiles[kpi][side]["prev"]
             href = link(kpi, side)
             stats = [
-                (stat, label, cur[f"{stat}_s"], D.fmt_duration(cur[f"{stat}_s"]))
+                (stat, label, cur[f"{stat}_s"], dashboard.fmt_duration(cur[f"{stat}_s"]))
                 for stat, label in (("median", "median"), ("mean", "mean"), ("p90", "p90"))
             ]
             cols.append(
@@ -104,7 +104,7 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
                     "n": cur["n"],
                     "prev_href": link(kpi, side, "prev"),
                     "prev_median": prev["median_s"],
-                    "prev_median_fmt": D.fmt_duration(prev["median_s"]),
+                    "prev_median_fmt": dashboard.fmt_duration(prev["median_s"]),
                     "prev_n": prev["n"],
                     "delta": _delta(cur["median_s"], prev["median_s"]),
                 }
@@ -125,12 +125,12 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
                 "side": side,
                 "href": link(kpi, side),
                 "pct": cur["pct"],
-                "pct_fmt": D.fmt_pct(cur["pct"]),
+                "pct_fmt": dashboard.fmt_pct(cur["pct"]),
                 "num": cur["num"],
                 "den": cur["den"],
                 "prev_href": link(kpi, side, "prev"),
                 "prev_pct": prev["pct"],
-                "prev_pct_fmt": D.fmt_pct(prev["pct"]),
+                "prev_pct_fmt": dashboard.fmt_pct(prev["pct"]),
                 "prev_den": prev["den"],
                 "delta_pts": (cur["pct"] - prev["pct"]) if cur["pct"] is not None and prev["pct"] is not None else None,
             }
@@ -139,7 +139,7 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
                 col.update(
                     rate_href=link("csat_response", side),
                     rate=rate["pct"],
-                    rate_fmt=D.fmt_pct(rate["pct"]),
+                    rate_fmt=dashboard.fmt_pct(rate["pct"]),
                     rate_num=rate["num"],
                     rate_den=rate["den"],
                     mean_score=cur.get("mean_score"),
@@ -172,11 +172,11 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
                 "backlog": b.get("backlog", 0),
                 "actionable": b.get("actionable", 0),
                 "median_age_s": b.get("median_age_s"),
-                "median_age_fmt": D.fmt_duration(b.get("median_age_s")),
+                "median_age_fmt": dashboard.fmt_duration(b.get("median_age_s")),
                 "p90_age_s": b.get("p90_age_s"),
-                "p90_age_fmt": D.fmt_duration(b.get("p90_age_s")),
+                "p90_age_fmt": dashboard.fmt_duration(b.get("p90_age_s")),
                 "max_age_s": b.get("max_age_s"),
-                "max_age_fmt": D.fmt_duration(b.get("max_age_s")),
+                "max_age_fmt": dashboard.fmt_duration(b.get("max_age_s")),
                 "age_buckets": b.get("age_buckets") or [0, 0, 0, 0],
             }
         )
@@ -184,7 +184,7 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
     return cards
 
 
-def _chart_data(dash: D.Dashboard, link: Links) -> dict[str, Any]:
+def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     def hours(v: float | None) -> float | None:
         return None if v is None else round(v / 3600, 3)
 
@@ -205,7 +205,7 @@ def _chart_data(dash: D.Dashboard, link: Links) -> dict[str, Any]:
         "backlog_labels": [r["day"].isoformat() for r in dash.backlog_trend],
         "backlog": [r["backlog"] for r in dash.backlog_trend],
         "actionable": [r["actionable"] for r in dash.backlog_trend],
-        "hist_labels": list(D.HIST_LABELS),
+        "hist_labels": list(dashboard.HIST_LABELS),
         "hist": {k: [b["n"] for b in v] for k, v in dash.histograms.items()},
         "hist_drill": {k: [link(k, hist=b["bucket"]) for b in v] for k, v in dash.histograms.items()},
     }
@@ -243,16 +243,16 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def dashboard_csv_rows(dash: D.Dashboard, table: str) -> tuple[list[str], list[list[Any]]]:
+def dashboard_csv_rows(dash: dashboard.Dashboard, table: str) -> tuple[list[str], list[list[Any]]]:
     """Every table of the page as raw numbers (seconds, percentages)."""
     if table == "tiles":
         rows: list[list[Any]] = []
-        for kpi in D.DURATION_KPIS:
+        for kpi in dashboard.DURATION_KPIS:
             for side in dash.sides:
                 for period in ("cur", "prev"):
                     v = dash.tiles[kpi][side][period]
                     rows.append([kpi, side, period, v["n"], v["mean_s"], v["median_s"], v["p90_s"], "", "", ""])
-        for kpi in D.RATIOS:
+        for kpi in dashboard.RATIOS:
             for side in dash.sides:
                 for period in ("cur", "prev"):
                     v = dash.tiles[kpi][side][period]
@@ -331,7 +331,7 @@ CSV_TABLES = ("tiles", "trend", "backlog", "histograms", "agents", "comments")
 def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
     form = _form(request, personal=personal)
     scope = _scope(request, form, personal=personal)
-    dash = D.dashboard_build(scope=scope)
+    dash = dashboard.dashboard_build(scope=scope)
     filters = _filter_query(request)
     drill_base = reverse("metrics-dashboard:my-stats-drill" if personal else "metrics-dashboard:drill")
     link = Links(drill_base, filters)
@@ -349,10 +349,10 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
             "aht_href": link("handle", agent_row=a["agent_id"]),
             "csat_href": link("csat", agent_row=a["agent_id"]),
             "fcr_href": link("fcr", agent_row=a["agent_id"]),
-            "frt_median_fmt": D.fmt_duration(a["frt"]["median_s"]),
-            "aht_fmt": D.fmt_duration(a["aht"]["mean_s"]),
-            "csat_fmt": D.fmt_pct(a["csat"]["pct"]),
-            "fcr_fmt": D.fmt_pct(a["fcr"]["pct"]),
+            "frt_median_fmt": dashboard.fmt_duration(a["frt"]["median_s"]),
+            "aht_fmt": dashboard.fmt_duration(a["aht"]["mean_s"]),
+            "csat_fmt": dashboard.fmt_pct(a["csat"]["pct"]),
+            "fcr_fmt": dashboard.fmt_pct(a["fcr"]["pct"]),
         }
         for a in dash.agents
     ]
@@ -367,9 +367,9 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "trend": [
             {
                 **r,
-                "frt_median_fmt": D.fmt_duration(r["frt_median_s"]),
-                "frt_p90_fmt": D.fmt_duration(r["frt_p90_s"]),
-                "csat_fmt": D.fmt_pct(r["csat"]["pct"]),
+                "frt_median_fmt": dashboard.fmt_duration(r["frt_median_s"]),
+                "frt_p90_fmt": dashboard.fmt_duration(r["frt_p90_s"]),
+                "csat_fmt": dashboard.fmt_pct(r["csat"]["pct"]),
                 "created_href": link("created", bucket_day=r["bucket"].isoformat()),
                 "resolved_href": link("resolved", bucket_day=r["bucket"].isoformat()),
                 "frt_href": link("frt", bucket_day=r["bucket"].isoformat()),
@@ -381,13 +381,13 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "histograms": [
             {
                 "kpi": k,
-                "label": D.DURATION_KPIS[k]["label"],
+                "label": dashboard.DURATION_KPIS[k]["label"],
                 "buckets": [{**b, "href": link(k, hist=b["bucket"])} for b in v],
             }
             for k, v in dash.histograms.items()
         ],
         "agents": agents,
-        "definitions": D.DEFINITIONS,
+        "definitions": dashboard.DEFINITIONS,
         "period_label": period_label(scope.period),
         "previous_label": previous_label(scope.period),
         "csv_base": csv_base,
@@ -417,23 +417,23 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
     if not drill_form.is_valid():
         return render(request, "metrics/drill.html", {"errors": drill_form.errors, "personal": personal}, status=400)
     drill = drill_form.drill()
-    columns = D.drill_columns(drill.metric)
+    columns = dashboard.drill_columns(drill.metric)
     if request.GET.get("format") == "csv":
-        rows = D.drill_rows(scope=scope, drill=drill)
+        rows = dashboard.drill_rows(scope=scope, drill=drill)
         return _csv_response(
             f"drill-{drill.metric}-{drill.side}-{scope.period.first}-{scope.period.last}",
             columns,
             ([_iso(r[c]) for c in columns] for r in rows),
         )
-    rows = list(D.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
+    rows = list(dashboard.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
     truncated = len(rows) > DRILL_PAGE_LIMIT
     rows = rows[:DRILL_PAGE_LIMIT]
     _drill_names(rows)
     for r in rows:
         if "value_s" in r:
-            r["value_fmt"] = D.fmt_duration(r["value_s"])
+            r["value_fmt"] = dashboard.fmt_duration(r["value_s"])
         if "age_s" in r:
-            r["age_fmt"] = D.fmt_duration(r["age_s"])
+            r["age_fmt"] = dashboard.fmt_duration(r["age_s"])
     back = reverse("metrics-dashboard:my-stats" if personal else "metrics-dashboard:dashboard")
     filters = _filter_query(request)
     context = {
@@ -446,8 +446,8 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "count": len(rows),
         "truncated": truncated,
         "limit": DRILL_PAGE_LIMIT,
-        "definition": D.DEFINITIONS.get(drill.metric.replace("csat_response", "csat"), ""),
-        "label": D.DURATION_KPIS.get(drill.metric, {}).get("label", drill.metric.replace("_", " ")),
+        "definition": dashboard.DEFINITIONS.get(drill.metric.replace("csat_response", "csat"), ""),
+        "label": dashboard.DURATION_KPIS.get(drill.metric, {}).get("label", drill.metric.replace("_", " ")),
         "back_url": f"{back}?{urlencode(filters)}",
         "csv_url": "?" + urlencode({**request.GET.dict(), "format": "csv"}),
         "period_label": period_label(scope.period if drill.period == "cur" else scope.period.previous),

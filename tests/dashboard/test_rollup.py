@@ -14,10 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 
-from metrics import dashboard as D
+from metrics import dashboard, rollup, services
 from metrics import dashboard_rollup as DR
-from metrics import rollup as R
-from metrics import services
 from metrics.models import DashboardRollup
 from metrics.services import reporting_zone
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
@@ -38,15 +36,15 @@ def _exact_pct(values, q):
 
 def test_sql_width_bucket_equals_bin_of(db):
     rnd = random.Random(5)
-    values = [0.0, 1e-7, 1e-6, 0.5, 1.0, 3600.0, 86400.0, 7 * 86400.0, 1e9, *R.EDGES[:40], *R.EDGES[-5:]]
+    values = [0.0, 1e-7, 1e-6, 0.5, 1.0, 3600.0, 86400.0, 7 * 86400.0, 1e9, *rollup.EDGES[:40], *rollup.EDGES[-5:]]
     values += [rnd.lognormvariate(8, 3) for _ in range(300)]
     with connection.cursor() as cur:
-        cur.execute("SELECT width_bucket(v, %s::float8[]) FROM unnest(%s::float8[]) AS v", [list(R.EDGES), values])
+        cur.execute("SELECT width_bucket(v, %s::float8[]) FROM unnest(%s::float8[]) AS v", [list(rollup.EDGES), values])
         sql_bins = [r[0] for r in cur.fetchall()]
-    assert sql_bins == [R.bin_of(v) for v in values]
-    assert R.bin_of(0.0) == 0 and R.bin_of(1.0) >= 1
+    assert sql_bins == [rollup.bin_of(v) for v in values]
+    assert rollup.bin_of(0.0) == 0 and rollup.bin_of(1.0) >= 1
     # the page's coarse edges are fine edges, so coarse buckets are exact sums
-    assert all(float(e) in R.EDGES for e in D.HIST_EDGES)
+    assert all(float(e) in rollup.EDGES for e in dashboard.HIST_EDGES)
 
 
 def test_hist_percentile_is_within_one_bin_of_percentile_cont():
@@ -57,15 +55,15 @@ def test_hist_percentile_is_within_one_bin_of_percentile_cont():
             values = [round(rnd.lognormvariate(math.log(7200), 1.3)) for _ in range(n)]
             hist = {}
             for v in values:
-                hist[R.bin_of(v)] = hist.get(R.bin_of(v), 0) + 1
+                hist[rollup.bin_of(v)] = hist.get(rollup.bin_of(v), 0) + 1
             for q in (0.5, 0.9):
-                exact, (est,) = _exact_pct(values, q), R.hist_percentiles(hist, (q,))
+                exact, (est,) = _exact_pct(values, q), rollup.hist_percentiles(hist, (q,))
                 err = abs(est - exact) / exact
                 worst = max(worst, err)
-                assert err < R.RATIO - 1, (n, q, exact, est)
+                assert err < rollup.RATIO - 1, (n, q, exact, est)
     assert worst > 0  # an estimate, not a copy of the values
-    assert R.hist_percentiles({}, (0.5,)) == [None]
-    assert R.hist_percentiles({0: 3, R.bin_of(100): 1}, (0.5,)) == [0.0]  # zeros stay exactly zero
+    assert rollup.hist_percentiles({}, (0.5,)) == [None]
+    assert rollup.hist_percentiles({0: 3, rollup.bin_of(100): 1}, (0.5,)) == [0.0]  # zeros stay exactly zero
 
 
 def _cells():
@@ -107,7 +105,7 @@ def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
         assert _cells() == incremental, seed
         # every cell equals the sum of the Python contributions (the SQLite rebuild)
         with transaction.atomic():
-            R._rebuild_python(reporting_zone())
+            rollup._rebuild_python(reporting_zone())
         assert _cells() == incremental, seed  # (the next seed adds tickets on top of these)
 
 
@@ -134,7 +132,9 @@ def _close(exact, approx, path=""):
     elif exact is None or approx is None:
         assert exact is None and approx is None, f"{path}: {exact!r} != {approx!r}"
     elif "median" in path or "p90" in path:
-        assert abs(float(approx) - float(exact)) <= (R.RATIO - 1) * float(exact) + 1e-6, f"{path}: {exact} {approx}"
+        assert abs(float(approx) - float(exact)) <= (rollup.RATIO - 1) * float(exact) + 1e-6, (
+            f"{path}: {exact} {approx}"
+        )
     elif isinstance(exact, float):
         assert math.isclose(exact, approx, rel_tol=1e-9, abs_tol=1e-6), f"{path}: {exact} != {approx}"
     else:
@@ -143,17 +143,17 @@ def _close(exact, approx, path=""):
 
 def _scopes():
     zone = reporting_zone()
-    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
-    week = D.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
+    whole = dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    week = dashboard.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
     queue = Queue.objects.order_by("pk").first().pk
-    yield D.Scope(period=week, bucket="day")
-    yield D.Scope(period=whole, bucket="week")
-    yield D.Scope(period=whole, bucket="day", clock="bus")
-    yield D.Scope(period=whole, bucket="week", kind="support")
-    yield D.Scope(period=whole, bucket="week", kind="service", clock="bus")
-    yield D.Scope(period=whole, bucket="week", queue_id=queue)
+    yield dashboard.Scope(period=week, bucket="day")
+    yield dashboard.Scope(period=whole, bucket="week")
+    yield dashboard.Scope(period=whole, bucket="day", clock="bus")
+    yield dashboard.Scope(period=whole, bucket="week", kind="support")
+    yield dashboard.Scope(period=whole, bucket="week", kind="service", clock="bus")
+    yield dashboard.Scope(period=whole, bucket="week", queue_id=queue)
     # ends today: the last backlog snapshot is now (the tm_backlog_now path)
-    yield D.Scope(period=D.Period(date(2025, 10, 20), D.local_today(zone), zone), bucket="week")
+    yield dashboard.Scope(period=dashboard.Period(date(2025, 10, 20), dashboard.local_today(zone), zone), bucket="week")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -162,9 +162,9 @@ def test_rollup_dashboard_equals_the_exact_path_on_the_worked_examples(examples,
     compared = 0
     for scope in _scopes():
         settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
-        exact = D.dashboard_build(scope=scope)
+        exact = dashboard.dashboard_build(scope=scope)
         settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-        approx = D.dashboard_build(scope=scope)
+        approx = dashboard.dashboard_build(scope=scope)
         assert not exact.approx and approx.approx
         _close(_comparable(exact), _comparable(approx), f"{scope.period} {scope.kind} {scope.queue_id}")
         compared += sum(r["created"] for r in exact.trend) + len(exact.agents) + exact.backlog["all"]["backlog"]
@@ -175,20 +175,20 @@ def test_rollup_dashboard_equals_the_exact_path_on_the_worked_examples(examples,
 def test_finer_filters_and_small_scopes_stay_exact(examples, settings):
     services.metrics_rollups_rebuild()
     zone = reporting_zone()
-    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    whole = dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
     settings.DASHBOARD_EXACT_MAX_TICKETS = 10_000
-    exact = D.dashboard_build(scope=D.Scope(period=whole))
+    exact = dashboard.dashboard_build(scope=dashboard.Scope(period=whole))
     assert not exact.approx  # a handful of tickets: exact
     created = exact.tiles["created"]["all"]["cur"]["n"]
-    assert created > 5 and DR.created_count(D.Scope(period=whole)) == created
+    assert created > 5 and DR.created_count(dashboard.Scope(period=whole)) == created
     settings.DASHBOARD_EXACT_MAX_TICKETS = created - 1
-    assert DR.use_rollup(D.Scope(period=whole))
+    assert DR.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = created
-    assert not DR.use_rollup(D.Scope(period=whole))
+    assert not DR.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-    assert not DR.use_rollup(D.Scope(period=whole, priority="high"))
-    assert not DR.use_rollup(D.Scope(period=whole, channel="email"))
-    assert not DR.use_rollup(D.Scope(period=whole, agent_id=1))
+    assert not DR.use_rollup(dashboard.Scope(period=whole, priority="high"))
+    assert not DR.use_rollup(dashboard.Scope(period=whole, channel="email"))
+    assert not DR.use_rollup(dashboard.Scope(period=whole, agent_id=1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -232,8 +232,8 @@ def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings)
     from tickets.models import HelpdeskSetting
 
     settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-    scope = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
-    assert D.dashboard_build(scope=scope).approx
+    scope = dashboard.Scope(period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert dashboard.dashboard_build(scope=scope).approx
     before = _cells()
     assert before
     HelpdeskSetting.objects.filter(key="reporting.timezone").update(value="Asia/Tokyo")
@@ -242,12 +242,12 @@ def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings)
         services.tickets_recompute(ticket_ids=list(examples.values()), as_of=AS_OF)
     assert _cells() == before
     # and the page, whose days are now Tokyo days, does not read New York cells
-    tokyo = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
-    assert str(tokyo.period.zone) == "Asia/Tokyo" and not D.dashboard_build(scope=tokyo).approx
+    tokyo = dashboard.Scope(period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert str(tokyo.period.zone) == "Asia/Tokyo" and not dashboard.dashboard_build(scope=tokyo).approx
     # until the rebuild moves the cells to Tokyo days
     services.metrics_rollups_rebuild()
     assert _cells() != before
-    assert D.dashboard_build(scope=tokyo).approx
+    assert dashboard.dashboard_build(scope=tokyo).approx
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -278,15 +278,15 @@ def test_backlog_now_from_cells_equals_the_exact_backlog(db, settings):
     services.metrics_rollups_rebuild()
     zone = reporting_zone()
     for kind in (None, "support", "service"):
-        today = D.local_today(zone)
-        scope = D.Scope(period=D.Period(today - timedelta(days=400), today, zone), kind=kind)
+        today = dashboard.local_today(zone)
+        scope = dashboard.Scope(period=dashboard.Period(today - timedelta(days=400), today, zone), kind=kind)
         settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
-        exact = D.dashboard_build(scope=scope)
+        exact = dashboard.dashboard_build(scope=scope)
         settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-        approx = D.dashboard_build(scope=scope)
+        approx = dashboard.dashboard_build(scope=scope)
         assert approx.approx and not exact.approx
         assert exact.backlog["all"]["backlog"] >= (9 if kind is None else 3)
-        for side in D.SIDES:
+        for side in dashboard.SIDES:
             e, a = exact.backlog[side], approx.backlog[side]
             for k in ("backlog", "actionable", "age_buckets"):
                 assert e[k] == a[k], (kind, side, k)
