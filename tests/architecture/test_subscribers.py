@@ -44,9 +44,11 @@ def test_in_transaction_consumer_commits_with_the_write_and_on_commit_runs_after
     with transaction.atomic():
         ticket = ticket_make(queue=queue)
         services.message_post(ticket_id=ticket.pk, author=ticket.requester, body="More details")
-        # Inside the writer's transaction: the row is there, the after-commit
-        # consumer has not run yet.
-        assert [p for p, *_ in probe.SEEN] == ["in_transaction"] * len(probe.SEEN)
+        # Inside the writer's transaction: the consumer ran and its rows are
+        # there; the after-commit consumer has not run yet.
+        inside = list(TicketEvent.objects.filter(ticket=ticket).order_by("pk").values_list("pk", "kind"))
+        assert _probe_rows() == inside
+        assert [p for p, *_ in probe.SEEN] == ["in_transaction"] * len(inside)
         assert all(in_atomic for _, _, in_atomic in probe.SEEN)
     events = list(TicketEvent.objects.filter(ticket=ticket).order_by("pk").values_list("pk", "kind"))
     assert len(events) >= 2
