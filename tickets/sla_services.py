@@ -3,7 +3,8 @@
 * `tickets_sla_refresh(ticket_ids)` recomputes the SLA state (tickets.sla,
   pure) of tickets and stores their due instants and the next instant the
   scan must look at them (`sla_next_check_at`). It runs in every event-writing
-  transaction (tickets.events.events_committed), so the due times follow every
+  transaction (an in-transaction TICKETS_CHANGED subscriber, tickets.apps;
+  docs/architecture.md), so the due times follow every
   reply, status, priority or queue change, the import and the embedded default
   included.
 * `sla_breach_scan(now)` (Celery beat, every minute) claims the tickets whose
