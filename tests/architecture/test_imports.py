@@ -49,9 +49,7 @@ def _edges(skip_pending: bool = True) -> dict[tuple[str, str], list[str]]:
 
 
 def test_tickets_imports_none_of_its_followers():
-    found = [
-        w for (src, dst), where in _edges().items() if src == "tickets" and dst in NOT_FROM_TICKETS for w in where
-    ]
+    found = [w for (src, dst), where in _edges().items() if src == "tickets" and dst in NOT_FROM_TICKETS for w in where]
     assert found == [], "tickets publishes events; the apps subscribe (docs/architecture.md):\n" + "\n".join(found)
 
 
@@ -81,9 +79,7 @@ def test_the_architecture_diagram_is_the_graph():
     match = re.search(r"```mermaid\n(.*?)\n```", doc, re.S)
     assert match, "docs/architecture.md has no mermaid diagram"
     expected = imports.mermaid(imports.graph_of(_edges()))
-    assert match.group(1) == expected, (
-        "docs/architecture.md's diagram is out of date; replace it with:\n" + expected
-    )
+    assert match.group(1) == expected, "docs/architecture.md's diagram is out of date; replace it with:\n" + expected
 
 
 @pytest.mark.parametrize("bad", ["tickets/x.py", "tickets/api/y.py"])

@@ -1,4 +1,4 @@
-"""Dashboard rollup cells (metrics.rollup / metrics.dashboard_rollup).
+"""Dashboard rollup cells (metrics.rollup / metrics.dashboard.rollup).
 
 The rollup path must give the exact path's counts, sums, means, ratios, trend,
 agent table and backlog unchanged, and medians / p90 within one histogram bin
@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, transaction
 
 from metrics import dashboard, rollup, services
-from metrics import dashboard_rollup as DR
+from metrics.dashboard import rollup as dashboard_rollup
 from metrics.models import DashboardRollup
 from metrics.services import reporting_zone
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
@@ -180,15 +180,15 @@ def test_finer_filters_and_small_scopes_stay_exact(examples, settings):
     exact = dashboard.dashboard_build(scope=dashboard.Scope(period=whole))
     assert not exact.approx  # a handful of tickets: exact
     created = exact.tiles["created"]["all"]["cur"]["n"]
-    assert created > 5 and DR.created_count(dashboard.Scope(period=whole)) == created
+    assert created > 5 and dashboard_rollup.created_count(dashboard.Scope(period=whole)) == created
     settings.DASHBOARD_EXACT_MAX_TICKETS = created - 1
-    assert DR.use_rollup(dashboard.Scope(period=whole))
+    assert dashboard_rollup.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = created
-    assert not DR.use_rollup(dashboard.Scope(period=whole))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-    assert not DR.use_rollup(dashboard.Scope(period=whole, priority="high"))
-    assert not DR.use_rollup(dashboard.Scope(period=whole, channel="email"))
-    assert not DR.use_rollup(dashboard.Scope(period=whole, agent_id=1))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, priority="high"))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, channel="email"))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, agent_id=1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -211,20 +211,26 @@ def test_cover_is_exactly_the_days():
         for b in range(a, 92, 5):
             lo, hi = first + timedelta(days=a), first + timedelta(days=b)
             days = []
-            for span, start in DR.cover(lo, hi):
+            for span, start in dashboard_rollup.cover(lo, hi):
                 if span == "w":
                     assert start.weekday() == 0
                 if span == "m":
                     assert start.day == 1
-                length = {"d": 1, "w": 7, "m": (DR._month_end(start) - start).days + 1}[span]
+                length = {"d": 1, "w": 7, "m": (dashboard_rollup._month_end(start) - start).days + 1}[span]
                 days += [start + timedelta(days=i) for i in range(length)]
             assert days == [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
-    assert DR.cover(first, last) == [("m", date(2025, 10, 1)), ("m", date(2025, 11, 1)), ("m", date(2025, 12, 1))]
-    assert [s for s, _ in DR.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + ["d"] * 3
+    assert dashboard_rollup.cover(first, last) == [
+        ("m", date(2025, 10, 1)),
+        ("m", date(2025, 11, 1)),
+        ("m", date(2025, 12, 1)),
+    ]
+    assert [s for s, _ in dashboard_rollup.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + [
+        "d"
+    ] * 3
     # 2026-08-26 .. 11-23: days to Aug 31, September and October, then weeks (not a week across Sep 1)
-    spans = [s for s, _ in DR.cover(date(2026, 8, 26), date(2026, 11, 23))]
+    spans = [s for s, _ in dashboard_rollup.cover(date(2026, 8, 26), date(2026, 11, 23))]
     assert spans == ["d"] * 6 + ["m", "m", "d", "w", "w", "w", "d"]
-    assert DR.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
+    assert dashboard_rollup.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
