@@ -408,3 +408,18 @@ def email_change_confirm(*, token: str) -> User:
         },
     )
     return user
+
+
+def user_for_address(email: str, name: str) -> User:
+    """The user with this email (case-insensitive), else a new inactive customer
+    (a requester known only by address: mail, the embedded form)."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
+    except IntegrityError:
+        user = User.objects.get(email__iexact=email)
+    return user

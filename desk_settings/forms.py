@@ -303,7 +303,7 @@ class QueueForm(forms.Form):
         self.instance = instance
         if instance is not None:
             self.fields["slug"].disabled = True
-        self.staff = list(User.objects.filter(role__in=("agent", "manager", "admin"), is_active=True).order_by("email"))
+        self.staff = list(User.objects.filter(role__in=User.STAFF_ROLES, is_active=True).order_by("email"))
         for user in self.staff:
             self.fields[f"member_{user.pk}"] = forms.BooleanField(required=False, label=user.display_name)
             self.fields[f"capacity_{user.pk}"] = forms.IntegerField(
@@ -332,7 +332,7 @@ class QueueForm(forms.Form):
             }
             for uid in queue.members.values_list("pk", flat=True):
                 data[f"member_{uid}"] = True
-        for uid, cap in User.objects.filter(role__in=("agent", "manager", "admin")).values_list("pk", "capacity"):
+        for uid, cap in User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "capacity"):
             data[f"capacity_{uid}"] = cap
         return data
 

@@ -6,12 +6,10 @@ the report is for managers.
 """
 
 import difflib
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,22 +17,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.lib.access import View, staff_required
+from helpdesk.lib.access import manager_required, staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm
 from knowledge_base.models import Article, ArticleVersion, Category, SearchLog, SynonymGroup
 from knowledge_base.rendering import render_article_markdown
 
-
-def _manager_only(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_manager_role", False):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+# Managers and admins; the pages do not exist for anyone else (404).
+_manager_only = manager_required(customers=404, agents=404)
 
 
 def _session_key(request: HttpRequest) -> str:

@@ -51,6 +51,11 @@ def tickets_mark_dirty(*, ticket_ids: Sequence[int]) -> None:
     _wake_on_commit()
 
 
+def tickets_mark_dirty_subscriber(ticket_ids: Sequence[int]) -> None:
+    """tickets.subscribers TICKETS_CHANGED handler (metrics.apps)."""
+    tickets_mark_dirty(ticket_ids=ticket_ids)
+
+
 def _dirty_upsert(ticket_ids: Sequence[int]) -> None:
     # Sorted ids: concurrent callers lock rows in one order (no deadlock).
     MetricsDirty.objects.bulk_create(

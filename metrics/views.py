@@ -45,7 +45,7 @@ def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
         # A person reads names; the e-mail only tells apart agents without one.
         agents = [
             (pk, name or email)
-            for pk, name, email in User.objects.filter(role__in=["agent", "manager", "admin"], is_active=True)
+            for pk, name, email in User.objects.filter(role__in=User.STAFF_ROLES, is_active=True)
             .order_by("name", "email")
             .values_list("pk", "name", "email")
         ]

@@ -7,7 +7,11 @@ class SurveysConfig(AppConfig):
     verbose_name = "Surveys (CSAT, CES, NPS)"
 
     def ready(self) -> None:
-        # The configuration document's `surveys` section (tickets.config).
+        from helpdesk.lib import providers
         from surveys.nps import config_section_register
+        from surveys.views import survey_panels
 
+        # The rating forms on the portal ticket page (docs/surveys.md).
+        providers.provide(providers.CUSTOMER_TICKET_PANELS, survey_panels)
+        # The configuration document's `surveys` section (tickets.config).
         config_section_register()

@@ -22,6 +22,22 @@ from surveys.forms import SurveyAnswerForm
 from tickets import selectors
 
 
+def survey_panels(request: HttpRequest, ticket: Any, forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requester's rating forms once the ticket is resolved (CSAT, and
+    CES on support queues), each prefilled with their latest answer. The
+    portal ticket page's panels (helpdesk.lib.providers, surveys.apps)."""
+    if not ticket.is_resolved or ticket.requester_id != request.user.pk:
+        return []
+    panels = []
+    for survey in services.surveys_for_ticket(ticket=ticket):
+        latest = services.survey_latest(ticket_id=ticket.pk, survey=survey)
+        form = forms.get(survey) or SurveyAnswerForm(
+            initial={"value": latest.data.get("value")} if latest else None, survey=survey, prefix=survey
+        )
+        panels.append({"survey": survey, "question": services.QUESTIONS[survey], "form": form, "latest": latest})
+    return panels
+
+
 def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     return render(request, "surveys/link_invalid.html", {"error": exc.message, "code": exc.code}, status=400)
 

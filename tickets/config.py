@@ -61,7 +61,7 @@ def config_section_register(name: str, section: ConfigSection) -> None:
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TARGET_FIELDS = ("first_response", "next_reply", "resolution")
-STAFF_ROLES = (User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN)
+STAFF_ROLES = User.STAFF_ROLES
 REPORTING_TZ_KEY = "reporting.timezone"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")

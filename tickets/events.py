@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from tickets import subscribers
 from tickets.models import Ticket, TicketEvent
 
 
@@ -39,43 +40,19 @@ def event_record(
         is_automated=is_automated,
     )
     events_committed([ticket.pk])
-    # The notifications outbox, in this same transaction (the bulk import
-    # path, events_bulk_record, deliberately skips it). Cheap: returns
-    # before any query for kinds that notify no one.
-    from mail.services import notifications_for_event  # mail imports tickets
-
-    notifications_for_event(event)
-    # Outbound webhooks' outbox, same transaction; one cached read when
-    # there are no subscriptions (webhooks.services documents the rules).
-    from webhooks.services import webhooks_for_event  # webhooks imports tickets
-
-    webhooks_for_event(event)
+    # Then the per-event subscribers, in this same transaction: the
+    # notifications outbox (mail) and outbound webhooks' outbox (webhooks).
+    # Each returns before any query for kinds that concern it not.
+    subscribers.publish(subscribers.EVENT_RECORDED, event, kind=event.kind)
     return event
-
-
-def events_bulk_record(events: list[TicketEvent]) -> list[TicketEvent]:
-    """Append many events at once (the import's bulk path)."""
-    created = TicketEvent.objects.bulk_create(events, batch_size=2000)
-    events_committed({e.ticket_id for e in events})
-    return created
 
 
 def events_committed(ticket_ids: Iterable[int]) -> None:
     """Run in the writing transaction for every batch of new events.
 
-    Marks the tickets dirty for metrics recomputation (a transactional
-    outbox: the dirty row is the truth, the Celery wake-up only a hint) and
-    refreshes their stored SLA due instants (tickets.sla_services).
+    Publishes TICKETS_CHANGED (tickets.subscribers): the metrics dirty mark
+    (a transactional outbox: the dirty row is the truth, the Celery wake-up
+    only a hint), the stored SLA due instants (tickets.sla_services) and,
+    after the commit, the live page's version bump (tickets.live).
     """
-    from metrics import services as metrics_services  # metrics imports tickets
-
-    ticket_ids = list(ticket_ids)
-    metrics_services.tickets_mark_dirty(ticket_ids=ticket_ids)
-    # SLA due instants follow every event (reply, status, priority, queue).
-    from tickets.sla_services import tickets_sla_refresh
-
-    tickets_sla_refresh(ticket_ids=ticket_ids)
-    # Open ticket pages learn of the change (a cache hint; the log is the truth).
-    from tickets.live import tickets_changed_on_commit
-
-    tickets_changed_on_commit(ticket_ids)
+    subscribers.publish(subscribers.TICKETS_CHANGED, list(ticket_ids))

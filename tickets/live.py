@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Max
 
 from tickets.models import Message, Ticket, TicketEvent
@@ -65,13 +64,13 @@ def _bump(ticket_ids: list[int]) -> None:
             log.debug("live version bump skipped", exc_info=True)
 
 
-def tickets_changed_on_commit(ticket_ids: list[int]) -> None:
-    """Called in the writing transaction (tickets.events): bump the tickets'
-    versions once it commits. A no-op without a shared cache."""
+def tickets_changed(ticket_ids: list[int]) -> None:
+    """After a commit that wrote events (an ON_COMMIT subscriber of
+    tickets.subscribers): bump the tickets' versions. A no-op without a
+    shared cache."""
     if not cache_is_shared():
         return
-    ids = list(ticket_ids)
-    transaction.on_commit(lambda: _bump(ids))
+    _bump(list(ticket_ids))
 
 
 def ticket_version(*, ticket_id: int) -> int | None:

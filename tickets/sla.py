@@ -307,10 +307,3 @@ def _resolution(ev: _Targets) -> list[TargetState]:
             open=not ev.currently_resolved,
         )
     ]
-
-
-def policy_dict(policy: Any) -> Mapping[str, Any] | None:
-    """The compute() shape of an SLAPolicy row."""
-    if policy is None:
-        return None
-    return {"pause_statuses": policy.pause_statuses, "targets": policy.targets}

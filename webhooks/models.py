@@ -1,7 +1,8 @@
 """Outbound webhooks: subscriptions and their delivery log (an outbox).
 
 A delivery row is written in the same transaction as its TicketEvent
-(tickets.events.event_record -> webhooks.services.webhooks_for_event) and
+(tickets.events.event_record publishes it; webhooks.services.webhooks_for_event
+is an in-transaction subscriber, registered in webhooks.apps) and
 sent by the Celery task `webhooks.deliver`; the row is the truth.
 """
 

@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["helpdesk.lib.api_throttle.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttle.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_read": env("HELPDESK_API_RATE_READ", default="1200/min"),
         "api_write": env("HELPDESK_API_RATE_WRITE", default="300/min"),

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_for_address
 from helpdesk.lib.exceptions import ApplicationError
 from mail import identity, parsing
 from mail import storage as mail_storage
@@ -361,20 +362,6 @@ def _own_address_reason(parsed: ParsedMail) -> str:
     if _is_ours(parsed.from_email):
         return "loop (sent from one of our own addresses)"
     return ""
-
-
-def user_for_address(email: str, name: str) -> User:
-    """The user with this email (case-insensitive), else a new inactive customer."""
-    email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        return user
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
-    except IntegrityError:
-        user = User.objects.get(email__iexact=email)
-    return user
 
 
 def sender_may_reply(sender: User, ticket: Ticket) -> bool:

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from accounts.models import User
 from helpdesk.lib.markdown import render_body
 from mail.conf import mail_domain, mail_setting, reply_address
 from mail.models import Notification, NotificationPreference, ReplyToken
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Message, SLAMark, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,38 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     if ids:
         transaction.on_commit(lambda: notifications_enqueue(ids))
     return created
+
+
+def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence[Any], on: str, target: Any) -> int:
+    """Outbox rows for an SLA escalation (a tickets.subscribers SLA_NOTIFY
+    handler, mail.apps): one per user with an address; delivered on commit.
+    `target` is the tickets.sla.TargetState escalated."""
+    what = "breached" if on == SLAMark.Kind.BREACH else "is at risk of breaching"
+    due = f" (due {target.due_at:%Y-%m-%d %H:%M} UTC)" if target.due_at else ""
+    rows = [
+        Notification(
+            event=event,
+            ticket=ticket,
+            recipient=u,
+            to_email=u.email,
+            kind=Notification.Kind.SLA_WARNING,
+            subject=f"[#{ticket.pk}] SLA {target.target.replace('_', ' ')} {what}: {ticket.subject}"[:998],
+            body=f'Ticket #{ticket.pk} "{ticket.subject}": the {target.target.replace("_", " ")} target {what}{due}.\n',
+        )
+        for u in users
+        if u.email
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # Read the ids back: with ignore_conflicts PostgreSQL returns none, and
+    # without them nothing would be enqueued until the 5-minute sweeper.
+    ids = list(
+        Notification.objects.filter(
+            event=event, kind=Notification.Kind.SLA_WARNING, status=Notification.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
+    if ids:
+        transaction.on_commit(lambda: notifications_enqueue(ids))
+    return len(rows)
 
 
 def notification_enqueue_report(

@@ -126,8 +126,4 @@ def user_get_active_by_email(*, email: str) -> User | None:
 
 
 def staff_get_active(*, user_id: int) -> User | None:
-    return (
-        User.objects.filter(pk=user_id, is_active=True)
-        .filter(Q(role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]))
-        .first()
-    )
+    return User.objects.filter(pk=user_id, is_active=True).filter(Q(role__in=User.STAFF_ROLES)).first()

@@ -19,12 +19,12 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.exceptions import Conflict
 from tickets import operations, policy, selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
-from tickets.api.permissions import require_staff
 from tickets.attachments import attachment_file_response
 from tickets.models import Attachment, Message, Queue, RequestType, Ticket
 

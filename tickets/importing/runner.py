@@ -103,10 +103,6 @@ class _Prepared:
     sla_quiet: list[int]
 
 
-def _digest_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             self._export(out, opts["format"], as_of)
 
     def _rows(self, as_of: datetime | None):
-        emails = dict(User.objects.filter(role__in=["agent", "manager", "admin"]).values_list("pk", "email"))
+        emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
         queues = dict(Queue.objects.values_list("pk", "slug"))
         ctx = services.metrics_context(as_of=as_of) if as_of else None
         last = 0

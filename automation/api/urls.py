@@ -1,8 +1,8 @@
-"""Mounted at /api/v1/ by helpdesk.urls (before the API's catch-all)."""
+"""Automation API routes, mounted at /api/v1/ by helpdesk.api_urls (APP_APIS)."""
 
 from django.urls import path
 
-from automation import api
+from automation.api import views as api
 
 app_name = "automation-api"
 

@@ -6,9 +6,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import staff_services
 from accounts.models import Organisation, User
-from accounts.staff_forms import OrganisationForm, StaffForm
+from automation import staff_services
+from automation.staff_forms import OrganisationForm, StaffForm
 from automation.views import manager_required
 from helpdesk.lib.access import staff_required
 from helpdesk.lib.redirects import safe_next_url

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import staff_views
+from automation import staff_views
 
 app_name = "staff"
 

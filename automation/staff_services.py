@@ -8,7 +8,7 @@ from accounts import policy
 from accounts.models import Organisation, User
 from tickets.models import Queue, QueueMembership
 
-STAFF = [User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
+STAFF = User.STAFF_ROLES
 
 
 class StaffChangeRefused(Exception):

@@ -1,6 +1,8 @@
+"""Metrics API routes, mounted at /api/v1/metrics/ by helpdesk.api_urls (APP_APIS)."""
+
 from django.urls import path
 
-from metrics import api
+from metrics.api import views as api
 
 app_name = "metrics-api"
 

@@ -61,7 +61,7 @@ class TicketMetricsView(APIView):
         m = selectors.ticket_metrics_get(ticket_id=ticket.pk)
         if m is None:
             raise exceptions.NotFound("Metrics for this ticket are not computed yet.")
-        emails = dict(User.objects.filter(role__in=["agent", "manager", "admin"]).values_list("pk", "email"))
+        emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
         row = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
         body = {
             "ticket": ticket.pk,

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from automation import services
 from automation.forms import MacroForm, RoutingRuleForm, macro_initial
-from tickets.api.permissions import require_staff
+from helpdesk.lib.access import require_staff
 from tickets.models import Macro, RoutingRule
 
 
