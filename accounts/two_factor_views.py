@@ -77,9 +77,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         codes = two_factor.enrolment_confirm(request, device=device, code=form.cleaned_data["code"])
         if codes is not None:
-            return render(
-                request, "accounts/two_factor/recovery_codes.html", {"codes": codes, "next": _next(request)}
-            )
+            return render(request, "accounts/two_factor/recovery_codes.html", {"codes": codes, "next": _next(request)})
         form.add_error("code", "That code does not match. Check the time on your phone and try the current code.")
     context = {
         "form": form,
