@@ -46,20 +46,22 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         return redirect(_next(request))
     form = CodeForm(request.POST if request.method == "POST" else None)
     locked = two_factor.CODE_LOCK.is_blocked(str(request.user.pk))
-    status = 200
-    if request.method == "POST" and form.is_valid():
+    status = 429 if locked and request.method == "POST" else 200
+    if request.method == "POST" and not locked and form.is_valid():
         try:
             if two_factor.code_verify(request, user=request.user, code=form.cleaned_data["code"]):
                 return redirect(_next(request))
             form.add_error("code", two_factor.WRONG_CODE_MESSAGE)
+            status = 400
         except two_factor.CodeLocked:
-            locked = True
+            locked, status = True, 429
+    elif request.method == "POST" and not locked:
         status = 400
-    if locked:
-        form.errors.pop("code", None)
-        form.add_error(None, two_factor.LOCKED_MESSAGE)
-        status = 429 if request.method == "POST" else 200
-    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", ""), "locked": locked}
+    context = {
+        "form": form,
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+        "locked_message": two_factor.LOCKED_MESSAGE if locked else "",
+    }
     return render(request, "accounts/two_factor/verify.html", context, status=status)
 
 
