@@ -57,7 +57,7 @@ def test_manager_without_device_is_sent_to_enrolment_and_reaches_nothing_else(cl
     # Not the code page either: there is no device to ask a code of.
     assert client.get(VERIFY)["Location"].startswith(ENROL)
 
-    secret, codes = enrol(client, next_path="/settings/")
+    _secret, _codes = enrol(client, next_path="/settings/")
     assert TOTPDevice.objects.get(user=manager).confirmed
     assert client.get("/settings/").status_code == 302  # settings home -> queues
     assert client.get("/settings/queues/").status_code == 200
@@ -139,7 +139,7 @@ def test_enforcement_follows_the_role_and_the_setting(client, settings, required
     admin = UserFactory(role=User.Role.ADMIN, email="admin@acme.test")
     admin_client = type(client)()
     admin_client.force_login(admin)
-    secret, _ = enrol(admin_client)
+    _secret, _ = enrol(admin_client)
     saved = admin_client.post("/settings/sign-in/", {"required_roles": ["agent"], "oidc_satisfies_2fa": "on"})
     assert saved.status_code == 302
     policy = two_factor.policy_get()
@@ -243,7 +243,7 @@ def test_api_tokens_are_unchanged(required, manager):
 
 def test_session_api_call_needs_the_code(client, required, manager):
     client.force_login(manager)
-    secret, _ = enrol(client)
+    _secret, _ = enrol(client)
     client.logout()
     password_login(client, manager)
     response = client.get("/api/v1/tickets/")
@@ -260,11 +260,9 @@ def test_email_link_sign_in_also_asks_for_the_code(client, required, manager):
     from django.core import mail
 
     services.password_reset_send(email=manager.email)
-    link = [line for line in mail.outbox[-1].body.split() if "/accounts/password-reset/" in line][0]
+    link = next(line for line in mail.outbox[-1].body.split() if "/accounts/password-reset/" in line)
     path = link.split("://", 1)[1].split("/", 1)[1]
-    response = client.post(
-        "/" + path, {"new_password1": "An0ther-long-pass", "new_password2": "An0ther-long-pass"}
-    )
+    response = client.post("/" + path, {"new_password1": "An0ther-long-pass", "new_password2": "An0ther-long-pass"})
     assert response.status_code == 302
     assert client.get("/agent/tickets/")["Location"].startswith(VERIFY)
 
@@ -273,3 +271,33 @@ def test_agents_factory_is_not_required_by_default_settings(client, manager):
     """The test settings require nobody, so other tests' staff sign in as before."""
     client.force_login(manager)
     assert client.get("/agent/tickets/").status_code == 200
+
+
+def test_policy_api_admin_changes_it_audited_and_validated(required, manager):
+    from rest_framework.test import APIClient
+
+    admin = UserFactory(role=User.Role.ADMIN, email="api-admin@acme.test")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_services.api_token_create(user=admin, name='t').key}")
+    body = api.get("/api/v1/config/sign-in/").json()
+    assert body["environment_roles"] == ["manager", "admin"] and body["required_roles"] == []
+
+    bad = api.put(
+        "/api/v1/config/sign-in/", {"required_roles": ["customer"], "oidc_satisfies_2fa": True}, format="json"
+    )
+    assert bad.status_code == 400 and "required_roles" in str(bad.json())
+    ok = api.put("/api/v1/config/sign-in/", {"required_roles": ["agent"], "oidc_satisfies_2fa": False}, format="json")
+    assert ok.status_code == 200
+    assert ok.json()["effective_required_roles"] == ["agent", "manager", "admin"]
+    assert ok.json()["effective_oidc_satisfies_2fa"] is False
+    entry = LogEntry.objects.filter(object_repr=two_factor.POLICY_KEY).latest("id")
+    assert entry.additional_data["via"] == "api" and entry.actor_email == admin.email
+
+    as_manager = APIClient()
+    as_manager.credentials(HTTP_AUTHORIZATION=f"Bearer {token_services.api_token_create(user=manager, name='t').key}")
+    assert as_manager.get("/api/v1/config/sign-in/").status_code == 200
+    refused = as_manager.put(
+        "/api/v1/config/sign-in/", {"required_roles": [], "oidc_satisfies_2fa": True}, format="json"
+    )
+    assert refused.status_code == 403
+    assert two_factor.policy_get().page_roles == {"agent"}
