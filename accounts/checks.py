@@ -2,6 +2,7 @@
 environment fails at start-up, not at the first sign-in."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
@@ -33,3 +34,20 @@ def sign_in_config_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     except ValueError as exc:
         problems.append(Error(str(exc), id="accounts.E004"))
     return problems
+
+
+@register(Tags.security, deploy=True)
+def oidc_https_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Discovery, keys and the token exchange over plain HTTP could be
+    forged on the way; only a provider on this machine may use it."""
+    issuer = settings.OIDC_ISSUER
+    if not issuer or issuer.startswith("https://"):
+        return []
+    host = urlsplit(issuer).hostname or ""
+    if host in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return [
+        Error(
+            f"OIDC_ISSUER {issuer!r} is not https://.", hint="Use the provider's https issuer URL.", id="accounts.E005"
+        )
+    ]
