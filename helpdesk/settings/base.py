@@ -131,6 +131,9 @@ OTP_TOTP_ISSUER = env("HELPDESK_2FA_ISSUER", default="Help desk")
 # database throttle (accounts/two_factor.py), 5 wrong codes -> 15 minutes.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# The Django admin lists devices (to reset a lost phone) without showing
+# anyone's key, QR code or recovery codes: an admin cannot copy a factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # OpenID Connect single sign-on for staff; off while OIDC_ISSUER is empty.
 OIDC_ISSUER = env("OIDC_ISSUER", default="")
 OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
