@@ -12,19 +12,24 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from accounts import two_factor
 
-ALWAYS_ALLOWED = ("/accounts/logout/", "/favicon.ico", "/static/")
+ALWAYS_ALLOWED = frozenset({"accounts:logout"})
+PAGE_NAMES = {two_factor.VERIFY: "accounts:two-factor-verify", two_factor.ENROL: "accounts:two-factor-enrol"}
 API_MESSAGE = {
     two_factor.VERIFY: "Enter your two-factor code on the sign-in page first.",
     two_factor.ENROL: "Your role must use two-factor sign-in: set it up on the sign-in page first.",
 }
 
 
-def _page_for(need: str) -> str:
-    return reverse("accounts:two-factor-verify" if need == two_factor.VERIFY else "accounts:two-factor-enrol")
+def _view_name(request: HttpRequest) -> str:
+    """By name, not path, so a language prefix in the URL changes nothing."""
+    try:
+        return resolve(request.path_info).view_name
+    except Resolver404:
+        return ""
 
 
 class TwoFactorMiddleware:
@@ -33,11 +38,12 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         need = two_factor.requirement(request.user, request.session)
-        if need == two_factor.OK or request.path.startswith(ALWAYS_ALLOWED):
+        if need == two_factor.OK:
             return self.get_response(request)
-        page = _page_for(need)
-        if request.path == page:
+        name = _view_name(request)
+        if name in ALWAYS_ALLOWED or name == PAGE_NAMES[need]:
             return self.get_response(request)
+        page = reverse(PAGE_NAMES[need])
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": API_MESSAGE[need], "code": "two_factor_required"}, status=403)
         if request.method == "GET" and not request.headers.get("HX-Request"):
