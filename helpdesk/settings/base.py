@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "auditlog",
     "desk_settings",
     "surveys",
+    "success",
     "automation",
     # Staff two-factor sign-in (docs/sign-in.md).
     "django_otp",
