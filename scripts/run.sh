@@ -66,6 +66,8 @@ cat <<MSG
     agent     agent@example.com      -> /agent/tickets/
     manager   manager@example.com    -> /agent/tickets/
     admin     admin@example.com      -> /admin/
+  Managers and admins set up two-factor sign-in (an authenticator app) at
+  their first sign-in: HELPDESK_2FA_REQUIRED_ROLES, docs/sign-in.md.
 
 MSG
 exec .venv/bin/python manage.py runserver "${HOST}:${PORT}"

@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "surveys",
     "success",
     "automation",
+    # Staff two-factor sign-in (docs/sign-in.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +67,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then staff who still owe a second factor
+    # reach only the code or enrolment page (docs/sign-in.md).
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor_middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # django-auditlog's middleware, plus which path (page/admin/api) made a config change.
     "desk_settings.audit.ConfigAuditMiddleware",
@@ -114,6 +122,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Staff sign-in (docs/sign-in.md). Roles that must use a second factor: the
+# environment sets a floor the Settings page can only add to.
+HELPDESK_2FA_REQUIRED_ROLES = env.list("HELPDESK_2FA_REQUIRED_ROLES", default=["manager", "admin"])
+# Whether a sign-in through the OpenID Connect provider counts as the second
+# factor (the provider does MFA). False here wins over the Settings page.
+HELPDESK_OIDC_SATISFIES_2FA = env.bool("HELPDESK_OIDC_SATISFIES_2FA", default=True)
+OTP_TOTP_ISSUER = env("HELPDESK_2FA_ISSUER", default="Help desk")
+# django-otp's own per-device back-off is off: the lock-out is the shared
+# database throttle (accounts/two_factor.py), 5 wrong codes -> 15 minutes.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The Django admin lists devices (to reset a lost phone) without showing
+# anyone's key, QR code or recovery codes: an admin cannot copy a factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# OpenID Connect single sign-on for staff; off while OIDC_ISSUER is empty.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+# "idp-group:role,other-group:role" with role agent, manager or admin.
+OIDC_ROLE_MAP = env("OIDC_ROLE_MAP", default="")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
