@@ -254,7 +254,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = "default"  # the other queues and the routing: helpdesk/celery.py
+# Beat (docs/scaling.md): exactly one runs, and a second one is harmless. With
+# Redis, celery-redbeat keeps the schedule's state in Redis and lets only the
+# holder of a Redis lock send; a second beat waits for the lock and takes over
+# when the first stops renewing it (after the lock timeout).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env("HELPDESK_BEAT_KEY_PREFIX", default="helpdesk:beat:")
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("HELPDESK_BEAT_LOCK_SECONDS", default=30)
 # Redis outages (docs/resilience.md). Every Redis call from a request is
 # bounded by this timeout (connect and socket), and after a failure a
 # per-process circuit breaker skips Redis for HELPDESK_REDIS_BREAKER_SECONDS.

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk.celery import QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -120,7 +122,7 @@ def celery_worker_process(redis_url: str, *, name: str, extra_env: dict[str, str
             "-l",
             "warning",
             "-Q",
-            "default,notifications,long_running",
+            ",".join(QUEUES),
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",

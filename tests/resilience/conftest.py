@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from helpdesk.celery import QUEUES
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -133,7 +135,7 @@ def worker_command(python: str, name: str) -> list[str]:
         "-l",
         "info",
         "-Q",
-        "default,notifications,long_running",
+        ",".join(QUEUES),
         "--without-heartbeat",
         "--without-gossip",
         "--without-mingle",
