@@ -4,7 +4,6 @@ one and consumes every queue, so it must not see these messages)."""
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import redis
 
 from tests.scaling.conftest import ROOT, process_env, stop, wait_for
@@ -55,8 +54,5 @@ def test_a_second_beat_sends_nothing_twice_and_takes_over(scratch_redis, tmp_pat
                 stop(proc)
 
 
-@pytest.mark.parametrize("beat_lock_timeout", [LOCK_SECONDS])
-def test_beat_lock_settings(settings, beat_lock_timeout):
-    """Production settings with Redis use the locking scheduler."""
+def test_settings_with_redis_use_the_locking_scheduler(settings):
     assert settings.CELERY_BEAT_SCHEDULER == "redbeat.RedBeatScheduler"
-    assert settings.CELERY_REDBEAT_LOCK_TIMEOUT >= beat_lock_timeout

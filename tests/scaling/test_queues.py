@@ -68,3 +68,40 @@ def test_intake_runs_on_the_mail_worker_and_metrics_on_the_metrics_worker(queue,
     # Each task ran only where its queue is consumed.
     assert "mail.inbound_process[" not in metrics_out
     assert "metrics.recompute_dirty[" not in mail_out
+
+
+def test_compose_runs_one_scalable_worker_service_per_queue_and_one_beat():
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    consumed = {}
+    for name, service in services.items():
+        words = str(service.get("command", "")).split()
+        if "worker" in words:
+            consumed[name] = words[words.index("-Q") + 1].split(",")
+            assert "container_name" not in service  # --scale needs generated names
+    assert sorted(q for queues in consumed.values() for q in queues) == sorted(QUEUES)
+    assert consumed["worker-metrics"] == ["metrics"] and consumed["worker-mail"] == ["mail"]
+    beats = [n for n, s in services.items() if "beat" in str(s.get("command", "")).split()]
+    assert beats == ["beat"] and services["beat"]["deploy"]["replicas"] == 1
+
+
+@pytest.mark.worker
+def test_a_worker_started_without_q_consumes_every_queue(scratch_redis, tmp_path):
+    """`make run` starts its embedded worker without -Q (scripts/run.sh)."""
+    redis_url = scratch_redis(11)
+    log = open(tmp_path / "all.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "--pool=solo", "-l", "warning",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", "all-scaling@%h"],
+        env=process_env(redis_url), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        with broker(redis_url):
+            assert wait_for(lambda: app.control.ping(timeout=0.5)), "worker did not start"
+            active = app.control.inspect(timeout=2).active_queues() or {}
+    finally:
+        stop(proc)
+        log.close()
+    assert len(active) == 1
+    assert sorted(q["name"] for q in next(iter(active.values()))) == sorted(QUEUES)
