@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
+from helpdesk.db_router import read_connection
 from metrics import dashboard as D
 from metrics import rollup as R
 
@@ -138,7 +138,7 @@ def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tup
 
 
 def _tuples(sql: str, params: list[Any]) -> list[tuple]:
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from helpdesk.db_router import replica_reads
 from metrics import dashboard as D
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
 from metrics.services import reporting_zone
@@ -399,6 +400,7 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def manager_dashboard(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     return _page(request, personal=False)
@@ -406,6 +408,7 @@ def manager_dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def my_stats(request: HttpRequest) -> HttpResponse:
     return _page(request, personal=True)
 
@@ -505,6 +508,7 @@ def _agent_name(agent_id: int | None) -> str:
 
 @require_GET
 @staff_required
+@replica_reads
 def manager_drill(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     return _drill(request, personal=False)
@@ -512,5 +516,6 @@ def manager_drill(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def my_stats_drill(request: HttpRequest) -> HttpResponse:
     return _drill(request, personal=True)

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; every page and API answer gets one.
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
+    "helpdesk.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +104,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# Read replicas (docs/scaling.md): DATABASE_REPLICA_URL, one or more
+# comma-separated URLs of hot standbys of DATABASE_URL. Reads go to one only
+# where a view opts in (helpdesk.db_router.use_replica) and only while its lag
+# is under HELPDESK_REPLICA_MAX_LAG_SECONDS; everything else uses the primary.
+HELPDESK_DB_REPLICAS = []
+for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", default=[]) if u.strip()):
+    _alias = "replica" if _n == 0 else f"replica{_n + 1}"
+    DATABASES[_alias] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        # Tests: the standby already holds the test database (replication).
+        "TEST": {"MIRROR": "default"},
+    }
+    HELPDESK_DB_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["helpdesk.db_router.ReplicaRouter"]
+HELPDESK_REPLICA_MAX_LAG_SECONDS = env.float("HELPDESK_REPLICA_MAX_LAG_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
