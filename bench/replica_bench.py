@@ -85,7 +85,7 @@ def main() -> None:
                "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret")}  # fmt: skip
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "seed_demo", "--tickets", str(args.seed_tickets))
-        manage(env, "metrics_rebuild")
+        manage(env, "metrics_rebuild", "--inline")
         pair.start_standby()
         lines = Path(tempfile.mkdtemp()) / "import.jsonl"
         subprocess.run([sys.executable, "bench/gen_jsonl.py", str(args.import_tickets), str(lines), "--seed", "11"],
