@@ -89,7 +89,7 @@ def main() -> None:
         pair.start_standby()
         lines = Path(tempfile.mkdtemp()) / "import.jsonl"
         subprocess.run([sys.executable, "bench/gen_jsonl.py", str(args.import_tickets), str(lines), "--seed", "11"],
-                       cwd=ROOT, check=True)  # fmt: skip
+                       cwd=ROOT, env=env, check=True)  # fmt: skip
         importer = subprocess.Popen([sys.executable, "manage.py", "import_tickets", str(lines)], cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL)  # fmt: skip
         time.sleep(5)  # the import is writing
