@@ -38,6 +38,7 @@ from django.db.models import F, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from helpdesk.db_router import read_alias, read_connection
 from knowledge_base.models import Article, ArticleSearchDoc, SearchTerm, SynonymGroup
 
 CANDIDATES = 60
@@ -197,7 +198,8 @@ def _threshold() -> float:
 
 
 def _similar_words_postgresql(token: str) -> list[str]:
-    with transaction.atomic(), connection.cursor() as cursor:
+    # On the connection the reads use (a replica inside use_replica(), docs/scaling.md).
+    with transaction.atomic(using=read_alias()), read_connection().cursor() as cursor:
         # Transaction-local: other users of the connection keep the default.
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(_threshold())])
         cursor.execute(

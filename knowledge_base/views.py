@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.db_router import replica_reads
 from helpdesk.lib.access import manager_required, staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
@@ -104,6 +105,7 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@replica_reads
 def kb_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_search(user=request.user, query=query, audience=_audience(request)) if query else []
@@ -114,6 +116,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@replica_reads
 def kb_suggest(request: HttpRequest) -> HttpResponse:
     """HTML fragment of suggestions for a debounced input (htmx or
     static/js/kb-suggest.js). Accepts `q` or the portal form's `subject`.

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, Sum
 
+from helpdesk.db_router import read_connection
 from helpdesk.lib.sqlite import percentile_cont
 from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
 from tickets.clock import union_seconds
@@ -258,7 +258,7 @@ def backlog_at(*, instant: datetime, **filters: Any) -> dict[str, Any]:
           AND i.status = ANY(%s) {where}
         ORDER BY i.ticket_id
     """  # noqa: S608 - only fixed column names are interpolated
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
     ages = sorted(r[2] for r in rows)

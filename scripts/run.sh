@@ -52,6 +52,7 @@ fi
 worker_pid=""
 if [ -n "${REDIS_URL:-}" ]; then
   # A real broker: run a worker with an embedded beat next to the web server.
+  # No -Q: it consumes every queue of helpdesk/celery.py.
   .venv/bin/celery -A helpdesk worker -B -l info --concurrency 2 &
   worker_pid=$!
   trap '[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true' EXIT

@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from helpdesk.celery import QUEUES as CELERY_QUEUES
+
 ROOT = Path(__file__).resolve().parents[1]
-QUEUES = "default,notifications,long_running"
+# Every queue (helpdesk.celery routes tasks to them): these workers consume all.
+QUEUES = ",".join(CELERY_QUEUES)
 
 
 def free_port() -> int:

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; every page and API answer gets one.
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
+    "helpdesk.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +114,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# Read replicas (docs/scaling.md): DATABASE_REPLICA_URL, one or more
+# comma-separated URLs of hot standbys of DATABASE_URL. Reads go to one only
+# where a view opts in (helpdesk.db_router.use_replica) and only while its lag
+# is under HELPDESK_REPLICA_MAX_LAG_SECONDS; everything else uses the primary.
+HELPDESK_DB_REPLICAS = []
+for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", default=[]) if u.strip()):
+    _alias = "replica" if _n == 0 else f"replica{_n + 1}"
+    DATABASES[_alias] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        # Tests: the standby already holds the test database (replication).
+        "TEST": {"MIRROR": "default"},
+    }
+    HELPDESK_DB_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["helpdesk.db_router.ReplicaRouter"]
+HELPDESK_REPLICA_MAX_LAG_SECONDS = env.float("HELPDESK_REPLICA_MAX_LAG_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -289,7 +307,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = "default"  # the other queues and the routing: helpdesk/celery.py
+# Beat (docs/scaling.md): exactly one runs, and a second one is harmless. With
+# Redis, celery-redbeat keeps the schedule's state in Redis and lets only the
+# holder of a Redis lock send; a second beat waits for the lock and takes over
+# when the first stops renewing it (after the lock timeout).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env("HELPDESK_BEAT_KEY_PREFIX", default="helpdesk:beat:")
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("HELPDESK_BEAT_LOCK_SECONDS", default=30)
 # Redis outages (docs/resilience.md). Every Redis call from a request is
 # bounded by this timeout (connect and socket), and after a failure a
 # per-process circuit breaker skips Redis for HELPDESK_REDIS_BREAKER_SECONDS.

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from helpdesk.db_router import replica_reads
 from knowledge_base import selectors as kb_selectors
 from knowledge_base import services as kb_services
 from knowledge_base.api.serializers import (
@@ -36,6 +37,7 @@ class KbSearchView(generics.GenericAPIView):  # type: ignore[type-arg]
     pagination_class = None
 
     @extend_schema(parameters=[KbSearchInputSerializer], responses=KbSearchOutputSerializer)
+    @replica_reads
     def get(self, request: Request) -> Response:
         data = _input(KbSearchInputSerializer, request.query_params)
         results = kb_selectors.article_search(

@@ -347,7 +347,7 @@ def notifications_enqueue(ids: list[int]) -> None:
 
     for pk in ids:
         try:
-            tasks.notification_send.apply_async(kwargs={"notification_id": pk}, queue="notifications")
+            tasks.notification_send.apply_async(kwargs={"notification_id": pk})  # queue: helpdesk/celery.py
         except Exception:
             logger.warning("notification %s not enqueued (broker down?); the sweeper will retry", pk)
             return

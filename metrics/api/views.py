@@ -127,10 +127,7 @@ def _survey_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, 
     scope = Scope(period=Period(first, last, reporting_zone()), with_agents=False, **filters)
     tiles = survey_tiles(scope)
     sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
-    return {
-        key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None
-        for key in ("ces", "nps")
-    }
+    return {key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None for key in ("ces", "nps")}
 
 
 class SurveyInputSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.db_router import replica_reads
 from helpdesk.lib import providers
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.redirects import safe_next_url
@@ -63,6 +64,7 @@ def _list_params(request: HttpRequest, query: QueryDict) -> Any:
 
 @require_GET
 @staff_required
+@replica_reads
 def agent_ticket_list(request: HttpRequest) -> HttpResponse:
     """The workspace list: a built-in view (or saved view), filters, sort,
     search, keyset pages; `?partial=results` (htmx) renders only the table.
@@ -79,6 +81,7 @@ def agent_ticket_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def agent_match_count(request: HttpRequest) -> HttpResponse:
     """How many tickets the list (same parameters) holds: the number behind
     "all N matching" in the bulk bar, asked for only when needed."""
