@@ -123,7 +123,13 @@ def agent_ticket_properties(request: HttpRequest, ticket_id: int) -> HttpRespons
     except ApplicationError as exc:
         form.add_error(None, exc.message)
         return _panel_response(request, ticket, form, status=400)
-    if selectors.ticket_list_for_user(user=request.user, include_hidden=True).filter(pk=ticket.pk).exists() is False:
+    # Staff see tickets by queue (tickets.selectors.ticket_visibility_q): only
+    # a queue move can take the ticket out of sight.
+    moved = "queue" in result.changed
+    if (
+        moved
+        and not selectors.ticket_list_for_user(user=request.user, include_hidden=True).filter(pk=ticket.pk).exists()
+    ):
         # Escalated out of the agent's queues: nothing more to show here.
         messages.success(request, "Saved. The ticket moved to a queue you do not work in.")
         response = HttpResponse(status=204)
