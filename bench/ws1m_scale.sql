@@ -3,14 +3,15 @@
 -- Events are only INSERTed (the append-only trigger forbids UPDATE/DELETE on
 -- tickets_ticketevent); their ids come from the identity column. Run in two
 -- passes so messages and events (the big ones) can load in parallel:
---   psql -v copies=49 -v part=tickets  -f bench/ws1m_scale.sql DB
---   psql -v copies=49 -v part=messages -f bench/ws1m_scale.sql DB &
---   psql -v copies=49 -v part=events   -f bench/ws1m_scale.sql DB &
+--   psql -v n=20040 -v copies=49 -v part=tickets  -f bench/ws1m_scale.sql DB
+--   psql -v n=20040 -v copies=49 -v part=messages -f bench/ws1m_scale.sql DB &
+--   psql -v n=20040 -v copies=49 -v part=events   -f bench/ws1m_scale.sql DB &
 -- then ANALYZE. bench/WORKSPACE.md has the timings.
 \timing on
 SET synchronous_commit = off;
-SELECT max(id) AS n FROM tickets_ticket WHERE id <= 100000 \gset
-SELECT max(id) AS m FROM tickets_message WHERE id <= 1000000 \gset
+-- :n, the number of the last seeded ticket, is given (-v n=20040): after the
+-- tickets pass it can no longer be read from the table.
+SELECT max(id) AS m FROM tickets_message WHERE ticket_id <= :n \gset
 SELECT :'part' = 'tickets' AS do_tickets, :'part' = 'messages' AS do_messages, :'part' = 'events' AS do_events \gset
 \if :do_tickets
 INSERT INTO tickets_ticket (id,subject,kind,status,priority,channel,external_id,import_digest,is_spam,is_deleted,
