@@ -211,6 +211,25 @@ def test_undo_refused_when_someone_else_changed_the_ticket(queue, agent, manager
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [False, True])
+def test_undo_refused_on_the_page_is_409_with_the_reason(queue, agent, manager, client, htmx):
+    """A late undo (someone replied in between) shows the reason where the
+    button was, on the page (409) and to htmx (it was a 500)."""
+    ticket = ticket_make(queue=queue)
+    result = operations.ticket_properties_update(ticket_id=ticket.pk, actor=agent, priority="high")
+    services.message_post(ticket_id=ticket.pk, author=manager, body="I'll take over")
+    client.force_login(agent)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    url = reverse("tickets:agent-ticket-properties-undo", args=[ticket.pk])
+    response = client.post(url, {"after": result.undo_after}, **headers)
+    # htmx swaps only 2xx answers, so the panel comes back as 200 there.
+    assert response.status_code == (200 if htmx else 409)
+    html = response.content.decode()
+    assert "The ticket has changed since" in html and 'id="properties-panel"' in html
+    assert Ticket.objects.get(pk=ticket.pk).priority == "high"
+
+
+@pytest.mark.django_db
 def test_undo_refused_out_of_closed_and_after_the_window(queue, agent, monkeypatch):
     """Closed is final, so closing cannot be undone; and an undo comes too
     late after UNDO_SECONDS."""
