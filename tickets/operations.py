@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -119,7 +118,9 @@ class PropertiesResult:
 
 
 def _last_event_id(ticket_id: int) -> int:
-    return TicketEvent.objects.filter(ticket_id=ticket_id).aggregate(m=Max("id"))["m"] or 0
+    from tickets.live import last_event_id
+
+    return last_event_id(ticket_id=ticket_id)
 
 
 @transaction.atomic
