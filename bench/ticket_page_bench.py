@@ -87,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--agent", default="agent@example.com")
+    parser.add_argument("--seed", type=int, default=14, help="which tickets (spread_pool)")
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     # Count the request's queries: Django clears the log when a request starts.
@@ -96,7 +97,7 @@ def main() -> None:
     signals.request_started.disconnect(reset_queries)
     agent = User.objects.get(email=args.agent)
     cc = User.objects.filter(role="customer", is_active=True).exclude(email="").first()
-    pool = spread_pool(agent, args.n * 2, seed=14)
+    pool = spread_pool(agent, args.n * 2, seed=args.seed)
     print(
         f"tickets in the database: {Ticket.objects.order_by('-pk').values_list('pk', flat=True).first():,} (max id); "
         f"{len(pool)} unsolved tickets of the user, ids {min(pool):,}..{max(pool):,}"
