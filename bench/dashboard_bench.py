@@ -211,7 +211,7 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from metrics import dashboard as D
+    from metrics import dashboard
     from metrics.services import reporting_zone
     from tickets.models import Queue
 
@@ -222,7 +222,7 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(manager)
     zone = reporting_zone()
-    today = D.local_today(zone)
+    today = dashboard.local_today(zone)
     rows = psql("SELECT count(*) FROM metrics_ticketmetrics")
     print(f"database {DB}: {rows} ticket metrics rows; reporting zone {zone}; {repeat} runs each (after 2 warm-ups)")
     print(
@@ -233,8 +233,8 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
         for label, extra in (("none", {}), ("queue", {"queue": "3"})):
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
             page, build = [], []
-            scope = D.Scope(
-                period=D.Period(today - timedelta(days=days - 1), today, zone),
+            scope = dashboard.Scope(
+                period=dashboard.Period(today - timedelta(days=days - 1), today, zone),
                 bucket="week" if days > 62 else "day",
                 queue_id=int(extra["queue"]) if extra else None,
             )
@@ -246,7 +246,7 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
                 t1 = time.perf_counter()
                 if r.status_code != 200:
                     raise SystemExit(f"dashboard answered {r.status_code}")
-                D.dashboard_build(scope=scope)
+                dashboard.dashboard_build(scope=scope)
                 t2 = time.perf_counter()
                 if i >= 2:
                     page.append((t1 - t0) * 1000)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("webhooks.api.urls")),
     path("", include("privacy.api_urls")),
     path("", include("desk_settings.api.urls")),
+    path("", include("success.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

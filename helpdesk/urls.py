@@ -27,5 +27,6 @@ urlpatterns = [
     path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("surveys.urls")),
+    path("", include("success.urls")),
     path("", include("tickets.urls")),
 ]

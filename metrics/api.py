@@ -113,8 +113,24 @@ class MetricsSummaryView(APIView):
             "sla": selectors.sla_summary(start=start, end=end, **filters),
             "tickets_created": len(selectors.count_created(start=start, end=end, **filters)),
             "tickets_resolved": len(selectors.count_resolved(start=start, end=end, **filters)),
+            **_survey_kpis(start_day, end_day, filters),
         }
         return Response(body)
+
+
+def _survey_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, Any]:
+    """CES (M15) and NPS (M16) per side, from the dashboard's KPI registry; null when filtered by
+    what survey answers do not carry (queue, agent, priority, channel: docs/architecture-kpis.md)."""
+    from metrics.dashboard import Period, Scope
+    from metrics.dashboard.surveys import survey_tiles
+
+    scope = Scope(period=Period(first, last, reporting_zone()), with_agents=False, **filters)
+    tiles = survey_tiles(scope)
+    sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
+    return {
+        key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None
+        for key in ("ces", "nps")
+    }
 
 
 class SurveyInputSerializer(serializers.Serializer):  # type: ignore[type-arg]

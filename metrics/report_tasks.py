@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from metrics import dashboard as D
+from metrics import dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,10 @@ def weekly_report_context(*, first: date, last: date) -> dict[str, Any]:
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
-    scope = D.Scope(period=D.Period(first, last, zone), bucket="day", with_agents=False)
-    dash = D.dashboard_build(scope=scope)
+    scope = dashboard.Scope(period=dashboard.Period(first, last, zone), bucket="day", with_agents=False)
+    dash = dashboard.dashboard_build(scope=scope)
     lines = []
-    for side in D.SIDES:
+    for side in dashboard.SIDES:
         t = dash.tiles
         frt = t["frt"][side]["cur"]
         full = t["full_resolution"][side]["cur"]
@@ -45,17 +45,17 @@ def weekly_report_context(*, first: date, last: date) -> dict[str, Any]:
                 "side": side,
                 "created": t["created"][side]["cur"]["n"],
                 "resolved": t["resolved"][side]["cur"]["n"],
-                "frt_median": D.fmt_duration(frt["median_s"]),
-                "frt_p90": D.fmt_duration(frt["p90_s"]),
+                "frt_median": dashboard.fmt_duration(frt["median_s"]),
+                "frt_p90": dashboard.fmt_duration(frt["p90_s"]),
                 "frt_n": frt["n"],
-                "frt_prev": D.fmt_duration(t["frt"][side]["prev"]["median_s"]),
-                "full_median": D.fmt_duration(full["median_s"]),
+                "frt_prev": dashboard.fmt_duration(t["frt"][side]["prev"]["median_s"]),
+                "full_median": dashboard.fmt_duration(full["median_s"]),
                 "full_n": full["n"],
-                "csat": D.fmt_pct(t["csat"][side]["cur"]["pct"]),
+                "csat": dashboard.fmt_pct(t["csat"][side]["cur"]["pct"]),
                 "csat_n": t["csat"][side]["cur"]["den"],
-                "fcr": D.fmt_pct(t["fcr"][side]["cur"]["pct"]),
-                "reopen": D.fmt_pct(t["reopen"][side]["cur"]["pct"]),
-                "sla": D.fmt_pct(t["sla"][side]["cur"]["pct"]),
+                "fcr": dashboard.fmt_pct(t["fcr"][side]["cur"]["pct"]),
+                "reopen": dashboard.fmt_pct(t["reopen"][side]["cur"]["pct"]),
+                "sla": dashboard.fmt_pct(t["sla"][side]["cur"]["pct"]),
                 "backlog": (dash.backlog.get(side) or {}).get("backlog", 0),
                 "actionable": (dash.backlog.get(side) or {}).get("actionable", 0),
             }
@@ -91,7 +91,7 @@ def weekly_report_send(*, today: date | None = None) -> int:
     from mail.services import notification_enqueue_report
     from metrics.services import reporting_zone
 
-    today = today or D.local_today(reporting_zone())
+    today = today or dashboard.local_today(reporting_zone())
     first, last = last_full_week(today)
     managers = list(
         User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)

@@ -29,6 +29,7 @@ class Response:
     side: str  # support / service: the queue kind at the last resolution before the answer
     customer_id: int | None
     organisation_id: int | None = None
+    queue_id: int | None = None  # the queue at the last resolution before the answer (as `side`)
 
 
 @dataclass
@@ -38,7 +39,8 @@ class SurveyTicket:
     ticket_id: int
     excluded: bool = False
     requester_id: int | None = None
-    offers: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # survey -> first offer (at, side)
+    # survey -> first offer (at, side, queue id)
+    offers: dict[str, tuple[datetime, str, int | None]] = field(default_factory=dict)
     latest: dict[str, Response] = field(default_factory=dict)  # survey -> latest answer
     nps: list[Response] = field(default_factory=list)  # every NPS answer (per customer later)
 
@@ -51,18 +53,19 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
     the rating"); before any resolution, the kind at the answer.
     """
     out = SurveyTicket(ticket_id=ticket_id)
-    kind = ""
-    kind_at_resolution: str | None = None
+    place: tuple[str, int | None] = ("", None)  # (queue kind, queue id) now
+    at_resolution: tuple[str, int | None] | None = None  # ... at the last resolution
     restored_excluded = set()
     for _tid, _id, k, at, actor_id, _role, _vis, _auto, data in events:
         data = data or {}
+        attributed = at_resolution if at_resolution and at_resolution[0] else place
         if k == "ticket.created":
-            kind = data.get("kind", kind)
+            place = (data.get("kind", place[0]), data.get("queue_id", place[1]))
             out.requester_id = data.get("requester_id")
         elif k == "group.changed":
-            kind = data.get("to_kind", kind)
+            place = (data.get("to_kind", place[0]), data.get("to", place[1]))
         elif k == "status.changed" and is_resolution(data.get("from", ""), data.get("to", "")):
-            kind_at_resolution = kind
+            at_resolution = place
         elif k in EXCLUDING:
             restored_excluded.add(k)
         elif k == "ticket.restored":
@@ -70,7 +73,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
             restored_excluded.discard("ticket.deleted")
         elif k == "survey.offered":
             survey = data.get("survey", "csat")
-            out.offers.setdefault(survey, (at, kind_at_resolution or kind))
+            out.offers.setdefault(survey, (at, *attributed))
         elif k in SURVEY_KINDS.values():
             survey = k.split(".")[0]
             response = Response(
@@ -80,8 +83,9 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
                 value=data.get("value"),
                 scale=data.get("scale", ""),
                 comment=data.get("comment", ""),
-                side=kind_at_resolution or kind,
+                side=attributed[0],
                 customer_id=actor_id or out.requester_id,
+                queue_id=attributed[1],
             )
             if survey == "nps":
                 out.nps.append(response)
@@ -162,57 +166,101 @@ class Window:
         return self.start <= at < self.end
 
 
+SIDES = ("support", "service", "all")
+TICKET_SURVEYS = ("csat", "ces")
+
+
+@dataclass
+class SurveyTally:
+    """Per side and ticket survey (CSAT, CES): counted answers, offers and answered offers."""
+
+    rows: dict[str, dict[str, list[Response]]] = field(
+        default_factory=lambda: {s: {"csat": [], "ces": []} for s in SIDES}
+    )
+    offered: dict[str, dict[str, int]] = field(default_factory=lambda: {s: {"csat": 0, "ces": 0} for s in SIDES})
+    responded: dict[str, dict[str, int]] = field(default_factory=lambda: {s: {"csat": 0, "ces": 0} for s in SIDES})
+
+    def add(self, t: SurveyTicket, survey: str, window: Window, queue_id: int | None = None) -> None:
+        """Count one ticket's answer and offer (with `queue_id`: only if attributed to that queue)."""
+        r = t.latest.get(survey)
+        if r is not None and r.at in window and queue_id in (None, r.queue_id):
+            for side in (r.side, "all"):
+                if side in self.rows:
+                    self.rows[side][survey].append(r)
+        offer = t.offers.get(survey)
+        if offer is not None and offer[0] in window and queue_id in (None, offer[2]):
+            for side in (offer[1], "all"):
+                if side in self.offered:
+                    self.offered[side][survey] += 1
+                    self.responded[side][survey] += 1 if r is not None else 0
+
+
+def nps_latest_per_customer(
+    tickets: Iterable[SurveyTicket], window: Window, side: str = "all", queue_id: int | None = None
+) -> dict[int | None, Response]:
+    """M16: a customer's latest NPS answer in the window replaces earlier ones (with `side`:
+    among the answers given on tickets of that side, docs/architecture-kpis.md)."""
+    latest: dict[int | None, Response] = {}
+    for t in tickets:
+        for r in t.nps:
+            if r.at not in window or side not in ("all", r.side) or queue_id not in (None, r.queue_id):
+                continue
+            key = r.customer_id
+            if key not in latest or (r.at, r.ticket_id) >= (latest[key].at, latest[key].ticket_id):
+                latest[key] = r
+    return latest
+
+
+def _newest_first(responses: Iterable[Response]) -> list[Response]:
+    return sorted(responses, key=lambda r: (r.at, r.ticket_id), reverse=True)
+
+
 def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, Any]:
     """CSAT and CES per side (support, service, all) and NPS, for answers
     whose latest-response instant is in the window (response rate: offers
     in the window, answered as of now). NPS: a customer's latest answer in
     the window replaces earlier ones (M16)."""
-    sides = ("support", "service", "all")
-    rows: dict[str, dict[str, list[Response]]] = {s: {"csat": [], "ces": []} for s in sides}
-    offered = {s: {"csat": 0, "ces": 0} for s in sides}
-    responded = {s: {"csat": 0, "ces": 0} for s in sides}
-    nps_latest: dict[int | None, Response] = {}
-    for t in tickets:
-        if t.excluded:
-            continue
-        for survey in ("csat", "ces"):
-            r = t.latest.get(survey)
-            if r is not None and r.at in window:
-                for side in (r.side, "all"):
-                    if side in rows:
-                        rows[side][survey].append(r)
-            offer = t.offers.get(survey)
-            if offer is not None and offer[0] in window:
-                for side in (offer[1], "all"):
-                    if side in offered:
-                        offered[side][survey] += 1
-                        responded[side][survey] += 1 if r is not None else 0
-        for r in t.nps:
-            if r.at in window:
-                key = r.customer_id
-                if key not in nps_latest or (r.at, r.ticket_id) >= (nps_latest[key].at, nps_latest[key].ticket_id):
-                    nps_latest[key] = r
+    counted = [t for t in tickets if not t.excluded]
+    tally = SurveyTally()
+    for t in counted:
+        for survey in TICKET_SURVEYS:
+            tally.add(t, survey, window)
+    nps_latest = nps_latest_per_customer(counted, window)
+
+    def per_side(survey: str, aggregate: Any) -> dict[str, Any]:
+        return {
+            s: aggregate(tally.rows[s][survey], tally.offered[s][survey], tally.responded[s][survey]) for s in SIDES
+        }
+
     return {
-        "csat": {s: aggregate_csat(rows[s]["csat"], offered[s]["csat"], responded[s]["csat"]) for s in sides},
-        "ces": {s: aggregate_ces(rows[s]["ces"], offered[s]["ces"], responded[s]["ces"]) for s in sides},
+        "csat": per_side("csat", aggregate_csat),
+        "ces": per_side("ces", aggregate_ces),
         "nps": aggregate_nps(list(nps_latest.values())),
         "responses": {
-            "csat": sorted(rows["all"]["csat"], key=lambda r: (r.at, r.ticket_id), reverse=True),
-            "ces": sorted(rows["all"]["ces"], key=lambda r: (r.at, r.ticket_id), reverse=True),
-            "nps": sorted(nps_latest.values(), key=lambda r: (r.at, r.ticket_id), reverse=True),
+            "csat": _newest_first(tally.rows["all"]["csat"]),
+            "ces": _newest_first(tally.rows["all"]["ces"]),
+            "nps": _newest_first(nps_latest.values()),
         },
     }
 
 
-def survey_report_load(*, window: Window) -> dict[str, Any]:
-    """Read the tickets with a survey event in the window and report."""
+def survey_tickets_load(*, window: Window) -> list[SurveyTicket]:
+    """The tickets with a survey event in the window, walked: one query, their events with the
+    tickets picked by a subquery on the (kind, occurred_at) index."""
     from itertools import groupby
 
     from tickets import selectors
+    from tickets.models import TicketEvent
 
-    ids = selectors.ticket_ids_with_survey_events(start=window.start, end=window.end)
-    tickets = [
+    kinds = ["survey.offered", *SURVEY_KINDS.values()]
+    ids = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
+    ids = ids.values("ticket_id")
+    return [
         ticket_surveys(tid, list(evs))
         for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])
     ]
-    return survey_report(tickets, window)
+
+
+def survey_report_load(*, window: Window) -> dict[str, Any]:
+    """Read the tickets with a survey event in the window and report."""
+    return survey_report(survey_tickets_load(window=window), window)

@@ -18,7 +18,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
-from metrics import dashboard as D
+from metrics import dashboard
+from metrics.dashboard.kpis import KPI_BY_KEY, KPIS, Kpi, kpis_of
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
 from metrics.services import reporting_zone
 from tickets.config import config_health
@@ -33,7 +34,7 @@ FILTER_PARAMS = ("range", "start", "end", "queue", "kind", "agent", "priority", 
 
 
 def _require_manager(user: Any) -> None:
-    if not D.may_see_team(user):
+    if not dashboard.may_see_team(user):
         raise PermissionDenied("The team dashboard is for managers.")
 
 
@@ -51,13 +52,13 @@ def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
     return DashboardForm(request.GET or None, queues=queues, agents=agents)
 
 
-def _scope(request: HttpRequest, form: DashboardForm, *, personal: bool) -> D.Scope:
+def _scope(request: HttpRequest, form: DashboardForm, *, personal: bool) -> dashboard.Scope:
     scope = form.scope(zone=reporting_zone())
     if personal:
         from dataclasses import replace
 
         return replace(scope, agent_id=request.user.pk, with_agents=False)
-    return D.scope_for_user(user=request.user, scope=scope)
+    return dashboard.scope_for_user(user=request.user, scope=scope)
 
 
 def _filter_query(request: HttpRequest) -> dict[str, str]:
@@ -84,71 +85,67 @@ def _delta(cur: float | None, prev: float | None) -> float | None:
     return 100.0 * (cur - prev) / prev
 
 
-def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
-    """Presentation of the KPI tiles: one card per KPI, one column per side."""
-    cards = []
-    for kpi, spec in D.DURATION_KPIS.items():
-        cols = []
-        for side in dash.sides:
-            cur, prev = dash.tiles[kpi][side]["cur"], dash.tiles[kpi][side]["prev"]
-            href = link(kpi, side)
-            stats = [
-                (stat, label, cur[f"{stat}_s"], D.fmt_duration(cur[f"{stat}_s"]))
-                for stat, label in (("median", "median"), ("mean", "mean"), ("p90", "p90"))
-            ]
-            cols.append(
-                {
-                    "side": side,
-                    "href": href,
-                    "stats": stats,
-                    "n": cur["n"],
-                    "prev_href": link(kpi, side, "prev"),
-                    "prev_median": prev["median_s"],
-                    "prev_median_fmt": D.fmt_duration(prev["median_s"]),
-                    "prev_n": prev["n"],
-                    "delta": _delta(cur["median_s"], prev["median_s"]),
-                }
-            )
-        clock = "calendar" if spec.get("fixed") or dash.scope.clock == "cal" else "business hours"
-        cards.append({"kpi": kpi, "label": spec["label"], "kind": "duration", "cols": cols, "unit": clock})
-    ratio_labels = {
-        "csat": "CSAT",
-        "fcr": "First contact resolution",
-        "reopen": "Reopen rate",
-        "sla": "SLA attainment",
-    }
-    for kpi, label in ratio_labels.items():
-        cols = []
-        for side in dash.sides:
-            cur, prev = dash.tiles[kpi][side]["cur"], dash.tiles[kpi][side]["prev"]
-            col = {
+def _duration_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    cols = []
+    for side in dash.sides:
+        cur, prev = dash.tiles[kpi.key][side]["cur"], dash.tiles[kpi.key][side]["prev"]
+        stats = [
+            (stat, label, cur[f"{stat}_s"], dashboard.fmt_duration(cur[f"{stat}_s"]))
+            for stat, label in (("median", "median"), ("mean", "mean"), ("p90", "p90"))
+        ]
+        cols.append(
+            {
                 "side": side,
-                "href": link(kpi, side),
-                "pct": cur["pct"],
-                "pct_fmt": D.fmt_pct(cur["pct"]),
-                "num": cur["num"],
-                "den": cur["den"],
-                "prev_href": link(kpi, side, "prev"),
-                "prev_pct": prev["pct"],
-                "prev_pct_fmt": D.fmt_pct(prev["pct"]),
-                "prev_den": prev["den"],
-                "delta_pts": (cur["pct"] - prev["pct"]) if cur["pct"] is not None and prev["pct"] is not None else None,
+                "href": link(kpi.key, side),
+                "stats": stats,
+                "n": cur["n"],
+                "prev_href": link(kpi.key, side, "prev"),
+                "prev_median": prev["median_s"],
+                "prev_median_fmt": dashboard.fmt_duration(prev["median_s"]),
+                "prev_n": prev["n"],
+                "delta": _delta(cur["median_s"], prev["median_s"]),
             }
-            if kpi == "csat":
-                rate = dash.tiles["csat_response"][side]["cur"]
-                col.update(
-                    rate_href=link("csat_response", side),
-                    rate=rate["pct"],
-                    rate_fmt=D.fmt_pct(rate["pct"]),
-                    rate_num=rate["num"],
-                    rate_den=rate["den"],
-                    mean_score=cur.get("mean_score"),
-                    score_n=cur.get("score_n"),
-                )
-            if kpi == "fcr":
-                col["zero_touch"] = dash.tiles["zero_touch"][side]["cur"]["n"]
-            cols.append(col)
-        cards.append({"kpi": kpi, "label": label, "kind": "ratio", "cols": cols})
+        )
+    clock = "calendar" if kpi.fixed_clock or dash.scope.clock == "cal" else "business hours"
+    return {"kind": "duration", "cols": cols, "unit": clock}
+
+
+def _ratio_col(dash: dashboard.Dashboard, link: Links, kpi: Kpi, side: str) -> dict[str, Any]:
+    cur, prev = dash.tiles[kpi.key][side]["cur"], dash.tiles[kpi.key][side]["prev"]
+    col = {
+        "side": side,
+        "href": link(kpi.key, side),
+        "pct": cur["pct"],
+        "pct_fmt": dashboard.fmt_pct(cur["pct"]),
+        "num": cur["num"],
+        "den": cur["den"],
+        "prev_href": link(kpi.key, side, "prev"),
+        "prev_pct": prev["pct"],
+        "prev_pct_fmt": dashboard.fmt_pct(prev["pct"]),
+        "prev_den": prev["den"],
+        "delta_pts": (cur["pct"] - prev["pct"]) if cur["pct"] is not None and prev["pct"] is not None else None,
+    }
+    if kpi.key == "csat":
+        rate = dash.tiles["csat_response"][side]["cur"]
+        col.update(
+            rate_href=link("csat_response", side),
+            rate=rate["pct"],
+            rate_fmt=dashboard.fmt_pct(rate["pct"]),
+            rate_num=rate["num"],
+            rate_den=rate["den"],
+            mean_score=cur.get("mean_score"),
+            score_n=cur.get("score_n"),
+        )
+    if kpi.key == "fcr":
+        col["zero_touch"] = dash.tiles["zero_touch"][side]["cur"]["n"]
+    return col
+
+
+def _ratio_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    return {"kind": "ratio", "cols": [_ratio_col(dash, link, kpi, side) for side in dash.sides]}
+
+
+def _volume_card(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     count_cols = [
         {
             "side": side,
@@ -161,30 +158,76 @@ def _tiles(dash: D.Dashboard, link: Links) -> list[dict[str, Any]]:
         }
         for side in dash.sides
     ]
-    cards.insert(0, {"kpi": "volume", "label": "Volume", "kind": "volume", "cols": count_cols})
-    backlog_cols = []
+    definition = f"{KPI_BY_KEY['created'].definition} {KPI_BY_KEY['resolved'].definition}"
+    return {
+        "kpi": "volume",
+        "label": "Volume",
+        "kind": "volume",
+        "cols": count_cols,
+        "definition": definition,
+        "docs": KPI_BY_KEY["created"].docs,
+    }
+
+
+def _backlog_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    cols = []
     for side in dash.sides:
         b = (dash.backlog or {}).get(side) or {}
-        backlog_cols.append(
+        cols.append(
             {
                 "side": side,
                 "href": link("backlog", side),
                 "backlog": b.get("backlog", 0),
                 "actionable": b.get("actionable", 0),
                 "median_age_s": b.get("median_age_s"),
-                "median_age_fmt": D.fmt_duration(b.get("median_age_s")),
+                "median_age_fmt": dashboard.fmt_duration(b.get("median_age_s")),
                 "p90_age_s": b.get("p90_age_s"),
-                "p90_age_fmt": D.fmt_duration(b.get("p90_age_s")),
+                "p90_age_fmt": dashboard.fmt_duration(b.get("p90_age_s")),
                 "max_age_s": b.get("max_age_s"),
-                "max_age_fmt": D.fmt_duration(b.get("max_age_s")),
+                "max_age_fmt": dashboard.fmt_duration(b.get("max_age_s")),
                 "age_buckets": b.get("age_buckets") or [0, 0, 0, 0],
             }
         )
-    cards.append({"kpi": "backlog", "label": "Backlog", "kind": "backlog", "cols": backlog_cols})
+    return {"kind": "backlog", "cols": cols}
+
+
+def _survey_col(dash: dashboard.Dashboard, link: Links, kpi: Kpi, side: str) -> dict[str, Any]:
+    cur, prev = dash.tiles[kpi.key][side]["cur"], dash.tiles[kpi.key][side]["prev"]
+    headline = "nps" if kpi.key == "nps" else "mean_score"
+    return {
+        "side": side,
+        "href": link(kpi.key, side),
+        "prev_href": link(kpi.key, side, "prev"),
+        "cur": cur,
+        "prev": prev,
+        "headline": cur[headline],
+        "prev_headline": prev[headline],
+        "easy_pct_fmt": dashboard.fmt_pct(cur.get("easy_pct")),
+        "rate_fmt": dashboard.fmt_pct(cur.get("response_rate_pct")),
+    }
+
+
+def _survey_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    """CES / NPS per side; none when the page is filtered by what survey answers do not carry."""
+    if kpi.key not in dash.tiles:
+        return {"kind": "survey", "cols": [], "unfiltered": True}
+    return {"kind": "survey", "cols": [_survey_col(dash, link, kpi, side) for side in dash.sides]}
+
+
+_CARDS = {"duration": _duration_card, "ratio": _ratio_card, "backlog": _backlog_card, "survey": _survey_card}
+
+
+def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
+    """Presentation of the KPI tiles: one card per KPI of the registry, one column per side."""
+    cards = [_volume_card(dash, link)]
+    for kpi in KPIS:
+        if kpi.card and kpi.unit in _CARDS:
+            card = _CARDS[kpi.unit](dash, link, kpi)
+            cards.append({"kpi": kpi.key, "label": kpi.label, "definition": kpi.definition, "docs": kpi.docs, **card})
     return cards
 
 
-def _chart_data(dash: D.Dashboard, link: Links) -> dict[str, Any]:
+def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     def hours(v: float | None) -> float | None:
         return None if v is None else round(v / 3600, 3)
 
@@ -205,7 +248,7 @@ def _chart_data(dash: D.Dashboard, link: Links) -> dict[str, Any]:
         "backlog_labels": [r["day"].isoformat() for r in dash.backlog_trend],
         "backlog": [r["backlog"] for r in dash.backlog_trend],
         "actionable": [r["actionable"] for r in dash.backlog_trend],
-        "hist_labels": list(D.HIST_LABELS),
+        "hist_labels": list(dashboard.HIST_LABELS),
         "hist": {k: [b["n"] for b in v] for k, v in dash.histograms.items()},
         "hist_drill": {k: [link(k, hist=b["bucket"]) for b in v] for k, v in dash.histograms.items()},
     }
@@ -243,83 +286,121 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def dashboard_csv_rows(dash: D.Dashboard, table: str) -> tuple[list[str], list[list[Any]]]:
+TILE_CSV_HEADER = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct",
+                   "mean_score", "offered", "responded", "response_rate_pct"]  # fmt: skip
+
+
+def _tile_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
+    """The CSV cells after (metric, side, period) of one tile value, by unit."""
+    if kpi.unit == "survey":
+        return _survey_csv_row(kpi, v)
+    if kpi.unit == "duration":
+        return [v["n"], v["mean_s"], v["median_s"], v["p90_s"], "", "", ""]
+    if kpi.unit == "ratio":
+        return [v["den"], "", "", "", v["num"], v["den"], v["pct"]]
+    return [v["n"], "", "", "", "", "", ""]
+
+
+def _survey_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
+    """CES: numerator = easy answers, pct = % easy, score = mean; NPS: numerator = promoters - detractors,
+    pct = NPS; both with the response-rate columns where the survey has offers (CES)."""
+    if kpi.key == "nps":
+        return [v["n"], "", "", "", v["promoters"] - v["detractors"], v["n"], v["nps"], "", "", "", ""]
+    return [v["n"], "", "", "", v["easy"], v["n"], v["easy_pct"], v["mean_score"], v["offered"], v["responded"],
+            v["response_rate_pct"]]  # fmt: skip
+
+
+def _tiles_csv(dash: dashboard.Dashboard) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for unit in ("duration", "ratio", "count", "survey"):
+        for kpi in kpis_of(unit):
+            if kpi.key not in dash.tiles:
+                continue  # survey KPIs under a filter their answers do not carry
+            for side in dash.sides:
+                for period in ("cur", "prev"):
+                    cells = _tile_csv_row(kpi, dash.tiles[kpi.key][side][period])
+                    rows.append([kpi.key, side, period, *cells, *[""] * (len(TILE_CSV_HEADER) - 3 - len(cells))])
+    for side in dash.sides:
+        b = (dash.backlog or {}).get(side) or {}
+        rows.append(["backlog", side, "at_end", b.get("backlog", 0), "", b.get("median_age_s"), b.get("p90_age_s"),
+                     b.get("actionable", 0), "", "", "", "", "", ""])  # fmt: skip
+    return rows
+
+
+def _trend_csv(dash: dashboard.Dashboard) -> tuple[list[str], list[list[Any]]]:
+    header = ["bucket_start", "created", "resolved", "frt_n", "frt_median_s", "frt_p90_s", "csat_responses",
+              "csat_satisfied", "csat_pct"]  # fmt: skip
+    return header, [
+        [
+            r["bucket"].isoformat(),
+            r["created"],
+            r["resolved"],
+            r["frt_n"],
+            r["frt_median_s"],
+            r["frt_p90_s"],
+            r["csat"]["den"],
+            r["csat"]["num"],
+            r["csat"]["pct"],
+        ]
+        for r in dash.trend
+    ]
+
+
+def _agents_csv(dash: dashboard.Dashboard) -> tuple[list[str], list[list[Any]]]:
+    header = ["agent_id", "agent", "solved", "frt_n", "frt_median_s", "aht_n", "aht_s", "csat_satisfied",
+              "csat_responses", "csat_pct", "fcr", "fcr_eligible", "fcr_pct"]  # fmt: skip
+    return header, [
+        [
+            a["agent_id"],
+            a["name"],
+            a["solved"],
+            a["frt"]["n"],
+            a["frt"]["median_s"],
+            a["aht"]["n"],
+            a["aht"]["mean_s"],
+            a["csat"]["num"],
+            a["csat"]["den"],
+            a["csat"]["pct"],
+            a["fcr"]["num"],
+            a["fcr"]["den"],
+            a["fcr"]["pct"],
+        ]
+        for a in dash.agents
+    ]
+
+
+def _backlog_csv(dash: dashboard.Dashboard) -> tuple[list[str], list[list[Any]]]:
+    header = ["day", "snapshot_utc", "backlog", "actionable"]
+    return header, [[r["day"].isoformat(), _iso(r["at"]), r["backlog"], r["actionable"]] for r in dash.backlog_trend]
+
+
+def _histograms_csv(dash: dashboard.Dashboard) -> tuple[list[str], list[list[Any]]]:
+    header = ["metric", "bucket", "label", "n"]
+    return header, [[k, b["bucket"], b["label"], b["n"]] for k, v in dash.histograms.items() for b in v]
+
+
+def _comments_csv(dash: dashboard.Dashboard) -> tuple[list[str], list[list[Any]]]:
+    header = ["ticket_id", "csat_at", "rating", "satisfied", "comment"]
+    return header, [
+        [c["ticket_id"], _iso(c["csat_at"]), c["csat_value"], c["csat_satisfied"], c["comment"]] for c in dash.comments
+    ]
+
+
+_CSV_TABLES = {
+    "tiles": lambda dash: (TILE_CSV_HEADER, _tiles_csv(dash)),
+    "trend": _trend_csv,
+    "backlog": _backlog_csv,
+    "histograms": _histograms_csv,
+    "agents": _agents_csv,
+    "comments": _comments_csv,
+}
+
+
+def dashboard_csv_rows(dash: dashboard.Dashboard, table: str) -> tuple[list[str], list[list[Any]]]:
     """Every table of the page as raw numbers (seconds, percentages)."""
-    if table == "tiles":
-        rows: list[list[Any]] = []
-        for kpi in D.DURATION_KPIS:
-            for side in dash.sides:
-                for period in ("cur", "prev"):
-                    v = dash.tiles[kpi][side][period]
-                    rows.append([kpi, side, period, v["n"], v["mean_s"], v["median_s"], v["p90_s"], "", "", ""])
-        for kpi in D.RATIOS:
-            for side in dash.sides:
-                for period in ("cur", "prev"):
-                    v = dash.tiles[kpi][side][period]
-                    rows.append([kpi, side, period, v["den"], "", "", "", v["num"], v["den"], v["pct"]])
-        for kpi in ("created", "resolved", "zero_touch"):
-            for side in dash.sides:
-                for period in ("cur", "prev"):
-                    rows.append([kpi, side, period, dash.tiles[kpi][side][period]["n"], "", "", "", "", "", ""])  # noqa: PERF401
-        for side in dash.sides:
-            b = (dash.backlog or {}).get(side) or {}
-            rows.append(["backlog", side, "at_end", b.get("backlog", 0), "", b.get("median_age_s"), b.get("p90_age_s"),
-                         b.get("actionable", 0), "", ""])  # fmt: skip
-        header = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct"]
-        return header, rows
-    if table == "trend":
-        header = ["bucket_start", "created", "resolved", "frt_n", "frt_median_s", "frt_p90_s", "csat_responses",
-                  "csat_satisfied", "csat_pct"]  # fmt: skip
-        return header, [
-            [
-                r["bucket"].isoformat(),
-                r["created"],
-                r["resolved"],
-                r["frt_n"],
-                r["frt_median_s"],
-                r["frt_p90_s"],
-                r["csat"]["den"],
-                r["csat"]["num"],
-                r["csat"]["pct"],
-            ]
-            for r in dash.trend
-        ]
-    if table == "backlog":
-        header = ["day", "snapshot_utc", "backlog", "actionable"]
-        return header, [
-            [r["day"].isoformat(), _iso(r["at"]), r["backlog"], r["actionable"]] for r in dash.backlog_trend
-        ]
-    if table == "histograms":
-        header = ["metric", "bucket", "label", "n"]
-        return header, [[k, b["bucket"], b["label"], b["n"]] for k, v in dash.histograms.items() for b in v]
-    if table == "agents":
-        header = ["agent_id", "agent", "solved", "frt_n", "frt_median_s", "aht_n", "aht_s", "csat_satisfied",
-                  "csat_responses", "csat_pct", "fcr", "fcr_eligible", "fcr_pct"]  # fmt: skip
-        return header, [
-            [
-                a["agent_id"],
-                a["name"],
-                a["solved"],
-                a["frt"]["n"],
-                a["frt"]["median_s"],
-                a["aht"]["n"],
-                a["aht"]["mean_s"],
-                a["csat"]["num"],
-                a["csat"]["den"],
-                a["csat"]["pct"],
-                a["fcr"]["num"],
-                a["fcr"]["den"],
-                a["fcr"]["pct"],
-            ]
-            for a in dash.agents
-        ]
-    if table == "comments":
-        header = ["ticket_id", "csat_at", "rating", "satisfied", "comment"]
-        return header, [
-            [c["ticket_id"], _iso(c["csat_at"]), c["csat_value"], c["csat_satisfied"], c["comment"]]
-            for c in dash.comments
-        ]
-    raise ValueError(table)
+    if table not in _CSV_TABLES:
+        raise ValueError(table)
+    return _CSV_TABLES[table](dash)
 
 
 CSV_TABLES = ("tiles", "trend", "backlog", "histograms", "agents", "comments")
@@ -331,7 +412,7 @@ CSV_TABLES = ("tiles", "trend", "backlog", "histograms", "agents", "comments")
 def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
     form = _form(request, personal=personal)
     scope = _scope(request, form, personal=personal)
-    dash = D.dashboard_build(scope=scope)
+    dash = dashboard.dashboard_build(scope=scope)
     filters = _filter_query(request)
     drill_base = reverse("metrics-dashboard:my-stats-drill" if personal else "metrics-dashboard:drill")
     link = Links(drill_base, filters)
@@ -349,10 +430,10 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
             "aht_href": link("handle", agent_row=a["agent_id"]),
             "csat_href": link("csat", agent_row=a["agent_id"]),
             "fcr_href": link("fcr", agent_row=a["agent_id"]),
-            "frt_median_fmt": D.fmt_duration(a["frt"]["median_s"]),
-            "aht_fmt": D.fmt_duration(a["aht"]["mean_s"]),
-            "csat_fmt": D.fmt_pct(a["csat"]["pct"]),
-            "fcr_fmt": D.fmt_pct(a["fcr"]["pct"]),
+            "frt_median_fmt": dashboard.fmt_duration(a["frt"]["median_s"]),
+            "aht_fmt": dashboard.fmt_duration(a["aht"]["mean_s"]),
+            "csat_fmt": dashboard.fmt_pct(a["csat"]["pct"]),
+            "fcr_fmt": dashboard.fmt_pct(a["fcr"]["pct"]),
         }
         for a in dash.agents
     ]
@@ -367,9 +448,9 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "trend": [
             {
                 **r,
-                "frt_median_fmt": D.fmt_duration(r["frt_median_s"]),
-                "frt_p90_fmt": D.fmt_duration(r["frt_p90_s"]),
-                "csat_fmt": D.fmt_pct(r["csat"]["pct"]),
+                "frt_median_fmt": dashboard.fmt_duration(r["frt_median_s"]),
+                "frt_p90_fmt": dashboard.fmt_duration(r["frt_p90_s"]),
+                "csat_fmt": dashboard.fmt_pct(r["csat"]["pct"]),
                 "created_href": link("created", bucket_day=r["bucket"].isoformat()),
                 "resolved_href": link("resolved", bucket_day=r["bucket"].isoformat()),
                 "frt_href": link("frt", bucket_day=r["bucket"].isoformat()),
@@ -381,13 +462,12 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "histograms": [
             {
                 "kpi": k,
-                "label": D.DURATION_KPIS[k]["label"],
+                "label": KPI_BY_KEY[k].label,
                 "buckets": [{**b, "href": link(k, hist=b["bucket"])} for b in v],
             }
             for k, v in dash.histograms.items()
         ],
         "agents": agents,
-        "definitions": D.DEFINITIONS,
         "period_label": period_label(scope.period),
         "previous_label": previous_label(scope.period),
         "csv_base": csv_base,
@@ -417,23 +497,23 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
     if not drill_form.is_valid():
         return render(request, "metrics/drill.html", {"errors": drill_form.errors, "personal": personal}, status=400)
     drill = drill_form.drill()
-    columns = D.drill_columns(drill.metric)
+    columns = dashboard.drill_columns(drill.metric)
     if request.GET.get("format") == "csv":
-        rows = D.drill_rows(scope=scope, drill=drill)
+        rows = dashboard.drill_rows(scope=scope, drill=drill)
         return _csv_response(
             f"drill-{drill.metric}-{drill.side}-{scope.period.first}-{scope.period.last}",
             columns,
             ([_iso(r[c]) for c in columns] for r in rows),
         )
-    rows = list(D.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
+    rows = list(dashboard.drill_rows(scope=scope, drill=drill, limit=DRILL_PAGE_LIMIT + 1))
     truncated = len(rows) > DRILL_PAGE_LIMIT
     rows = rows[:DRILL_PAGE_LIMIT]
     _drill_names(rows)
     for r in rows:
         if "value_s" in r:
-            r["value_fmt"] = D.fmt_duration(r["value_s"])
+            r["value_fmt"] = dashboard.fmt_duration(r["value_s"])
         if "age_s" in r:
-            r["age_fmt"] = D.fmt_duration(r["age_s"])
+            r["age_fmt"] = dashboard.fmt_duration(r["age_s"])
     back = reverse("metrics-dashboard:my-stats" if personal else "metrics-dashboard:dashboard")
     filters = _filter_query(request)
     context = {
@@ -446,8 +526,9 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "count": len(rows),
         "truncated": truncated,
         "limit": DRILL_PAGE_LIMIT,
-        "definition": D.DEFINITIONS.get(drill.metric.replace("csat_response", "csat"), ""),
-        "label": D.DURATION_KPIS.get(drill.metric, {}).get("label", drill.metric.replace("_", " ")),
+        "definition": KPI_BY_KEY[drill.metric].definition,
+        "docs": KPI_BY_KEY[drill.metric].docs,
+        "label": _drill_label(drill.metric),
         "back_url": f"{back}?{urlencode(filters)}",
         "csv_url": "?" + urlencode({**request.GET.dict(), "format": "csv"}),
         "period_label": period_label(scope.period if drill.period == "cur" else scope.period.previous),
@@ -455,6 +536,11 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
         "zone": str(scope.period.zone),
     }
     return render(request, "metrics/drill.html", context)
+
+
+def _drill_label(metric: str) -> str:
+    kpi = KPI_BY_KEY[metric]
+    return kpi.label if kpi.unit in ("duration", "survey") else metric.replace("_", " ")
 
 
 # Column headings of the drill-down table (the CSV keeps the raw names).
@@ -473,6 +559,9 @@ DRILL_HEADINGS = {
     "target_s": "Target (s)",
     "counted": "Counted",
     "value": "Value",
+    "category": "Category",
+    "customer_id": "Customer",
+    "comment": "Comment",
 }
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "auditlog",
     "desk_settings",
     "surveys",
+    "success",
     "automation",
 ]
 

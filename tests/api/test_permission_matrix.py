@@ -141,6 +141,10 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("automation-api:rule-detail", "PUT"): MANAGER_ONLY,
     ("automation-api:rule-detail", "PATCH"): MANAGER_ONLY,
     ("automation-api:rule-test", "GET"): MANAGER_ONLY,
+    # Customer success (docs/customer-success.md): managers and agents of a
+    # service queue (other_agent works in "billing", a service queue).
+    ("api:success-accounts", "GET"): (401, 403, 403, 403, 200, 200),
+    ("api:success-account", "GET"): (401, 403, 403, 403, 200, 200),
     ("api:schema", "GET"): OPEN,
     ("api:docs", "GET"): OPEN,
     ("api:redoc", "GET"): OPEN,
@@ -248,6 +252,8 @@ def _request(endpoint, world, user, client):
     if name.startswith("api:person-"):
         kwargs["user_id"] = world["users"]["customer"].pk
         payload = {"confirm_email": world["users"]["customer"].email}
+    if name == "api:success-account":
+        kwargs["kind"], pk = "customer", own.requester_id
     if name.startswith("automation-api:"):
         return _automation_request(endpoint, world, client)
     if name == "api:kb-search":

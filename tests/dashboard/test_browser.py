@@ -16,6 +16,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.mark.django_db(transaction=True)
 def test_manager_dashboard_in_chromium(live_server, page):
     numbers = load_examples()
+    _survey_answers(numbers)
     User.objects.create_user(email="boss@acme.test", password="pw-Secret-123", role="manager")
     ext = {pk: e for e, pk in numbers.items()}
     errors: list[str] = []
@@ -41,6 +42,14 @@ def test_manager_dashboard_in_chromium(live_server, page):
     frt_all = page.locator('a[data-kpi="frt"][data-side="all"][data-stat="median"]')
     assert frt_all.get_attribute("data-value") == "34650.0"  # E10c FRT median
 
+    # CES and NPS tiles (docs/architecture-kpis.md), support and service side by side.
+    assert page.locator("#tile-ces").is_visible() and page.locator("#tile-nps").is_visible()
+    ces = page.locator('#tile-ces a[data-side="support"][data-stat="mean_score"]')
+    assert (ces.get_attribute("data-value"), ces.inner_text()) == ("6.0", "6.00")
+    nps_support = page.locator('#tile-nps a[data-side="support"][data-stat="nps"]')
+    nps_service = page.locator('#tile-nps a[data-side="service"][data-stat="nps"]')
+    assert (nps_support.inner_text(), nps_service.inner_text()) == ("100.0", "-100.0")
+
     # A filter: service only; the support column disappears and the numbers change.
     page.select_option("#id_kind", "service")
     page.wait_for_url(re.compile(r"kind=service"))
@@ -63,4 +72,29 @@ def test_manager_dashboard_in_chromium(live_server, page):
     listed = sorted(ext[int(t)] for t in rows.evaluate_all("rs => rs.map(r => r.dataset.ticket)"))
     assert listed == ["T-101", "T-102", "T-104", "T-105", "T-106", "T-107", "T-109", "T-110", "T-111", "T-114"]
     page.screenshot(path=str(ARTIFACTS / "dashboard_drill.png"), full_page=True)
+
+    # The CES tile drills down to the answer behind it.
+    page.go_back()
+    page.select_option("#id_kind", "")
+    page.wait_for_url(re.compile(r"kind=(&|$)"))
+    page.locator('#tile-ces a[data-side="support"][data-stat="mean_score"]').click()
+    page.wait_for_url(re.compile(r"metric=ces"))
+    assert page.locator("#drill-table tbody tr[data-ticket]").evaluate_all("rs => rs.map(r => r.dataset.ticket)") == [
+        str(numbers["T-103"])
+    ]
     assert errors == []
+
+
+def _survey_answers(numbers):
+    """T-103 (support): CES 6 and NPS 10; T-101 (service): NPS 3 from another customer, mid-November."""
+    from datetime import UTC, datetime
+
+    from accounts.models import User
+    from tickets import services
+
+    when = datetime(2025, 11, 15, 12, tzinfo=UTC)
+    for ext, survey, value, email in (("T-103", "ces", 6, "a"), ("T-103", "nps", 10, "a"), ("T-101", "nps", 3, "b")):
+        customer = User.objects.filter(email=f"{email}@survey.test").first() or User.objects.create_user(
+            email=f"{email}@survey.test", password="pw-Secret-123", role="customer"
+        )
+        services.survey_respond(ticket_id=numbers[ext], survey=survey, value=value, actor=customer, occurred_at=when)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from metrics import dashboard as D
+from metrics import dashboard
 from metrics.services import reporting_zone
 
 
@@ -30,16 +30,18 @@ def _close(a, b, path="") -> None:
 
 def _scopes():
     zone = reporting_zone()
-    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
-    week = D.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
-    yield D.Scope(period=week, bucket="day")
-    yield D.Scope(period=whole, bucket="week")
-    yield D.Scope(period=whole, bucket="day", clock="bus")
-    yield D.Scope(period=whole, bucket="week", kind="support")
-    yield D.Scope(period=D.Period(date(2025, 10, 20), date(2025, 11, 30), zone), bucket="day", with_agents=False)
+    whole = dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    week = dashboard.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
+    yield dashboard.Scope(period=week, bucket="day")
+    yield dashboard.Scope(period=whole, bucket="week")
+    yield dashboard.Scope(period=whole, bucket="day", clock="bus")
+    yield dashboard.Scope(period=whole, bucket="week", kind="support")
+    yield dashboard.Scope(
+        period=dashboard.Period(date(2025, 10, 20), date(2025, 11, 30), zone), bucket="day", with_agents=False
+    )
 
 
-def _comparable(dash: D.Dashboard) -> dict:
+def _comparable(dash: dashboard.Dashboard) -> dict:
     out = asdict(dash)
     out.pop("as_of")
     out["backlog"].pop("at", None)
@@ -52,9 +54,9 @@ def _comparable(dash: D.Dashboard) -> dict:
 def test_portable_dashboard_equals_sql(examples):
     seen_numbers = 0
     for scope in _scopes():
-        sql = _comparable(D.dashboard_build(scope=scope))
-        with D.portable():
-            py = _comparable(D.dashboard_build(scope=scope))
+        sql = _comparable(dashboard.dashboard_build(scope=scope))
+        with dashboard.portable():
+            py = _comparable(dashboard.dashboard_build(scope=scope))
         _close(sql, py, str(scope.period))
         seen_numbers += sum(1 for a in sql["agents"]) + sum(r["created"] for r in sql["trend"])
     assert seen_numbers > 0  # the comparison is not between two empty pages
@@ -65,39 +67,39 @@ def test_portable_dashboard_filters_equal_sql(examples):
     from tickets.models import Queue
 
     base = next(_scopes())
-    whole = replace(base, period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
-    agent_id = next(a["agent_id"] for a in D.dashboard_build(scope=whole).agents if a["agent_id"])
+    whole = replace(base, period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    agent_id = next(a["agent_id"] for a in dashboard.dashboard_build(scope=whole).agents if a["agent_id"])
     for scope in (
         replace(whole, queue_id=Queue.objects.order_by("pk").values_list("pk", flat=True)[1]),
         replace(whole, agent_id=agent_id, with_agents=False),
         replace(whole, channel="email"),
     ):
-        sql = _comparable(D.dashboard_build(scope=scope))
-        with D.portable():
-            py = _comparable(D.dashboard_build(scope=scope))
+        sql = _comparable(dashboard.dashboard_build(scope=scope))
+        with dashboard.portable():
+            py = _comparable(dashboard.dashboard_build(scope=scope))
         _close(sql, py, repr(scope.filters()))
 
 
 @pytest.mark.django_db
 def test_portable_drill_rows_equal_sql(examples):
     zone = reporting_zone()
-    scope = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), zone), bucket="week")
+    scope = dashboard.Scope(period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone), bucket="week")
     now = datetime.fromisoformat("2025-12-01T05:00:00+00:00")
     total = 0
-    drills = [D.Drill(metric=m) for m in D.DRILL_METRICS]
+    drills = [dashboard.Drill(metric=m) for m in dashboard.DRILL_METRICS]
     drills += [
-        D.Drill(metric="frt", side="support"),
-        D.Drill(metric="frt", hist=1),
-        D.Drill(metric="csat", period="prev"),
+        dashboard.Drill(metric="frt", side="support"),
+        dashboard.Drill(metric="frt", hist=1),
+        dashboard.Drill(metric="csat", period="prev"),
     ]
     drills += [
-        D.Drill(metric="resolved", bucket=date(2025, 10, 27)),
-        D.Drill(metric="backlog", bucket=date(2025, 10, 27)),
+        dashboard.Drill(metric="resolved", bucket=date(2025, 10, 27)),
+        dashboard.Drill(metric="backlog", bucket=date(2025, 10, 27)),
     ]
     for drill in drills:
-        sql = list(D.drill_rows(scope=scope, drill=drill, now=now))
-        with D.portable():
-            py = list(D.drill_rows(scope=scope, drill=drill, now=now))
+        sql = list(dashboard.drill_rows(scope=scope, drill=drill, now=now))
+        with dashboard.portable():
+            py = list(dashboard.drill_rows(scope=scope, drill=drill, now=now))
         _close(sql, py, repr(drill))
         total += len(sql)
     assert total > 50

@@ -1,4 +1,4 @@
-"""Dashboard rollup cells (metrics.rollup / metrics.dashboard_rollup).
+"""Dashboard rollup cells (metrics.rollup / metrics.dashboard.rollup).
 
 The rollup path must give the exact path's counts, sums, means, ratios, trend,
 agent table and backlog unchanged, and medians / p90 within one histogram bin
@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 
-from metrics import dashboard as D
-from metrics import dashboard_rollup as DR
+from metrics import dashboard, services
 from metrics import rollup as R
-from metrics import services
+from metrics.dashboard import rollup as dashboard_rollup
 from metrics.models import DashboardRollup
 from metrics.services import reporting_zone
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
@@ -46,7 +45,7 @@ def test_sql_width_bucket_equals_bin_of(db):
     assert sql_bins == [R.bin_of(v) for v in values]
     assert R.bin_of(0.0) == 0 and R.bin_of(1.0) >= 1
     # the page's coarse edges are fine edges, so coarse buckets are exact sums
-    assert all(float(e) in R.EDGES for e in D.HIST_EDGES)
+    assert all(float(e) in R.EDGES for e in dashboard.HIST_EDGES)
 
 
 def test_hist_percentile_is_within_one_bin_of_percentile_cont():
@@ -143,17 +142,17 @@ def _close(exact, approx, path=""):
 
 def _scopes():
     zone = reporting_zone()
-    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
-    week = D.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
+    whole = dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    week = dashboard.Period(date(2025, 10, 27), date(2025, 11, 2), zone)
     queue = Queue.objects.order_by("pk").first().pk
-    yield D.Scope(period=week, bucket="day")
-    yield D.Scope(period=whole, bucket="week")
-    yield D.Scope(period=whole, bucket="day", clock="bus")
-    yield D.Scope(period=whole, bucket="week", kind="support")
-    yield D.Scope(period=whole, bucket="week", kind="service", clock="bus")
-    yield D.Scope(period=whole, bucket="week", queue_id=queue)
+    yield dashboard.Scope(period=week, bucket="day")
+    yield dashboard.Scope(period=whole, bucket="week")
+    yield dashboard.Scope(period=whole, bucket="day", clock="bus")
+    yield dashboard.Scope(period=whole, bucket="week", kind="support")
+    yield dashboard.Scope(period=whole, bucket="week", kind="service", clock="bus")
+    yield dashboard.Scope(period=whole, bucket="week", queue_id=queue)
     # ends today: the last backlog snapshot is now (the tm_backlog_now path)
-    yield D.Scope(period=D.Period(date(2025, 10, 20), D.local_today(zone), zone), bucket="week")
+    yield dashboard.Scope(period=dashboard.Period(date(2025, 10, 20), dashboard.local_today(zone), zone), bucket="week")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -162,9 +161,9 @@ def test_rollup_dashboard_equals_the_exact_path_on_the_worked_examples(examples,
     compared = 0
     for scope in _scopes():
         settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
-        exact = D.dashboard_build(scope=scope)
+        exact = dashboard.dashboard_build(scope=scope)
         settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-        approx = D.dashboard_build(scope=scope)
+        approx = dashboard.dashboard_build(scope=scope)
         assert not exact.approx and approx.approx
         _close(_comparable(exact), _comparable(approx), f"{scope.period} {scope.kind} {scope.queue_id}")
         compared += sum(r["created"] for r in exact.trend) + len(exact.agents) + exact.backlog["all"]["backlog"]
@@ -175,20 +174,20 @@ def test_rollup_dashboard_equals_the_exact_path_on_the_worked_examples(examples,
 def test_finer_filters_and_small_scopes_stay_exact(examples, settings):
     services.metrics_rollups_rebuild()
     zone = reporting_zone()
-    whole = D.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
+    whole = dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), zone)
     settings.DASHBOARD_EXACT_MAX_TICKETS = 10_000
-    exact = D.dashboard_build(scope=D.Scope(period=whole))
+    exact = dashboard.dashboard_build(scope=dashboard.Scope(period=whole))
     assert not exact.approx  # a handful of tickets: exact
     created = exact.tiles["created"]["all"]["cur"]["n"]
-    assert created > 5 and DR.created_count(D.Scope(period=whole)) == created
+    assert created > 5 and dashboard_rollup.created_count(dashboard.Scope(period=whole)) == created
     settings.DASHBOARD_EXACT_MAX_TICKETS = created - 1
-    assert DR.use_rollup(D.Scope(period=whole))
+    assert dashboard_rollup.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = created
-    assert not DR.use_rollup(D.Scope(period=whole))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole))
     settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-    assert not DR.use_rollup(D.Scope(period=whole, priority="high"))
-    assert not DR.use_rollup(D.Scope(period=whole, channel="email"))
-    assert not DR.use_rollup(D.Scope(period=whole, agent_id=1))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, priority="high"))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, channel="email"))
+    assert not dashboard_rollup.use_rollup(dashboard.Scope(period=whole, agent_id=1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -211,20 +210,26 @@ def test_cover_is_exactly_the_days():
         for b in range(a, 92, 5):
             lo, hi = first + timedelta(days=a), first + timedelta(days=b)
             days = []
-            for span, start in DR.cover(lo, hi):
+            for span, start in dashboard_rollup.cover(lo, hi):
                 if span == "w":
                     assert start.weekday() == 0
                 if span == "m":
                     assert start.day == 1
-                length = {"d": 1, "w": 7, "m": (DR._month_end(start) - start).days + 1}[span]
+                length = {"d": 1, "w": 7, "m": (dashboard_rollup._month_end(start) - start).days + 1}[span]
                 days += [start + timedelta(days=i) for i in range(length)]
             assert days == [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
-    assert DR.cover(first, last) == [("m", date(2025, 10, 1)), ("m", date(2025, 11, 1)), ("m", date(2025, 12, 1))]
-    assert [s for s, _ in DR.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + ["d"] * 3
+    assert dashboard_rollup.cover(first, last) == [
+        ("m", date(2025, 10, 1)),
+        ("m", date(2025, 11, 1)),
+        ("m", date(2025, 12, 1)),
+    ]
+    assert [s for s, _ in dashboard_rollup.cover(date(2025, 10, 30), date(2025, 11, 12))] == ["d"] * 4 + ["w"] + [
+        "d"
+    ] * 3
     # 2026-08-26 .. 11-23: days to Aug 31, September and October, then weeks (not a week across Sep 1)
-    spans = [s for s, _ in DR.cover(date(2026, 8, 26), date(2026, 11, 23))]
+    spans = [s for s, _ in dashboard_rollup.cover(date(2026, 8, 26), date(2026, 11, 23))]
     assert spans == ["d"] * 6 + ["m", "m", "d", "w", "w", "w", "d"]
-    assert DR.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
+    assert dashboard_rollup.cover(date(2026, 1, 2), date(2026, 1, 1)) == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -232,8 +237,8 @@ def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings)
     from tickets.models import HelpdeskSetting
 
     settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-    scope = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
-    assert D.dashboard_build(scope=scope).approx
+    scope = dashboard.Scope(period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert dashboard.dashboard_build(scope=scope).approx
     before = _cells()
     assert before
     HelpdeskSetting.objects.filter(key="reporting.timezone").update(value="Asia/Tokyo")
@@ -242,12 +247,12 @@ def test_a_new_reporting_zone_never_mixes_zones_in_the_cells(examples, settings)
         services.tickets_recompute(ticket_ids=list(examples.values()), as_of=AS_OF)
     assert _cells() == before
     # and the page, whose days are now Tokyo days, does not read New York cells
-    tokyo = D.Scope(period=D.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
-    assert str(tokyo.period.zone) == "Asia/Tokyo" and not D.dashboard_build(scope=tokyo).approx
+    tokyo = dashboard.Scope(period=dashboard.Period(date(2025, 10, 1), date(2025, 11, 30), reporting_zone()))
+    assert str(tokyo.period.zone) == "Asia/Tokyo" and not dashboard.dashboard_build(scope=tokyo).approx
     # until the rebuild moves the cells to Tokyo days
     services.metrics_rollups_rebuild()
     assert _cells() != before
-    assert D.dashboard_build(scope=tokyo).approx
+    assert dashboard.dashboard_build(scope=tokyo).approx
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
@@ -278,15 +283,15 @@ def test_backlog_now_from_cells_equals_the_exact_backlog(db, settings):
     services.metrics_rollups_rebuild()
     zone = reporting_zone()
     for kind in (None, "support", "service"):
-        today = D.local_today(zone)
-        scope = D.Scope(period=D.Period(today - timedelta(days=400), today, zone), kind=kind)
+        today = dashboard.local_today(zone)
+        scope = dashboard.Scope(period=dashboard.Period(today - timedelta(days=400), today, zone), kind=kind)
         settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
-        exact = D.dashboard_build(scope=scope)
+        exact = dashboard.dashboard_build(scope=scope)
         settings.DASHBOARD_EXACT_MAX_TICKETS = -1
-        approx = D.dashboard_build(scope=scope)
+        approx = dashboard.dashboard_build(scope=scope)
         assert approx.approx and not exact.approx
         assert exact.backlog["all"]["backlog"] >= (9 if kind is None else 3)
-        for side in D.SIDES:
+        for side in dashboard.SIDES:
             e, a = exact.backlog[side], approx.backlog[side]
             for k in ("backlog", "actionable", "age_buckets"):
                 assert e[k] == a[k], (kind, side, k)

@@ -185,3 +185,28 @@ def test_rollups_equal_from_scratch_after_random_histories(db, actions, seed):
             cur.execute("SELECT count(*) FROM metrics_metricsdaily WHERE n < 0 OR numerator < 0 OR denominator < 0")
             assert cur.fetchone()[0] == 0
         transaction.set_rollback(True)
+
+
+def test_export_carries_queue_kind_assignee_and_organisation(imported):
+    """Both paths (stored rows and --as-of) name the ticket's final queue, its
+    kind, the assignee and the organisation (docs/metrics.md)."""
+    from accounts.models import Organisation
+    from tickets.models import Ticket
+
+    acme = Organisation.objects.create(name="Acme Corp")
+    t101 = Ticket.objects.get(external_id="T-101")
+    Ticket.objects.filter(pk=t101.pk).update(organisation=acme)
+    call_command("metrics_rebuild", "--as-of", EXPECTED["as_of"], stdout=io.StringIO(), stderr=io.StringIO())
+    for extra in ([], ["--as-of", EXPECTED["as_of"]]):
+        out = io.StringIO()
+        call_command("metrics_export", "--format", "csv", *extra, stdout=out)
+        by_ext = {r["external_id"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+        row = by_ext["T-101"]
+        assert (row["queue"], row["kind"], row["assignee"], row["organisation"]) == (
+            "tier1",
+            "service",
+            "alice@acme.test",
+            "Acme Corp",
+        ), extra
+        escalated = Ticket.objects.get(external_id="T-103")
+        assert by_ext["T-103"]["queue"] == escalated.queue.slug and by_ext["T-103"]["kind"] == escalated.kind

@@ -12,7 +12,10 @@ from metrics import services
 from metrics.compute import compute
 from metrics.models import TicketMetrics
 from metrics.present import EXPORT_FIELDS, row_present
-from tickets.models import Ticket
+from tickets.models import Queue, Ticket
+
+# Who and where, as of the export: the final queue and kind, the assignee, the organisation.
+IDENTITY_FIELDS = ("ticket", "external_id", "queue", "kind", "assignee", "organisation")
 
 BATCH = 1000
 
@@ -46,10 +49,15 @@ class Command(BaseCommand):
 
     def _rows(self, as_of: datetime | None):
         emails = dict(User.objects.filter(role__in=["agent", "manager", "admin"]).values_list("pk", "email"))
+        queues = dict(Queue.objects.values_list("pk", "slug"))
         ctx = services.metrics_context(as_of=as_of) if as_of else None
         last = 0
         while True:
-            tickets = list(Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "external_id")[:BATCH])
+            tickets = list(
+                Ticket.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "external_id", "organisation__name")[:BATCH]
+            )
             if not tickets:
                 return
             last = tickets[-1][0]
@@ -60,17 +68,34 @@ class Command(BaseCommand):
             else:
                 rows = {}
                 for m in TicketMetrics.objects.filter(ticket_id__in=ids):
-                    rows[m.ticket_id] = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
-            for pk, external_id in tickets:
+                    rows[m.ticket_id] = dict(
+                        m.data,
+                        excluded=m.excluded,
+                        excluded_reason=m.excluded_reason or None,
+                        queue_id=m.queue_id,
+                        kind=m.kind,
+                        assignee_id=m.assignee_id,
+                    )
+            for pk, external_id, organisation in tickets:
                 if pk in rows:
-                    yield {"ticket": pk, "external_id": external_id, **row_present(rows[pk], emails=emails)}
+                    raw = rows[pk]
+                    yield {
+                        "ticket": pk,
+                        "external_id": external_id,
+                        # Where the ticket stands (as of): the final queue, kind and assignee.
+                        "queue": queues.get(raw.get("queue_id")),
+                        "kind": raw.get("kind") or None,
+                        "assignee": emails.get(raw.get("assignee_id")),
+                        "organisation": organisation,
+                        **row_present(raw, emails=emails),
+                    }
 
     def _export(self, out, fmt: str, as_of: datetime | None) -> None:
         if fmt == "jsonl":
             for row in self._rows(as_of):
                 out.write(json.dumps(row) + "\n")  # OutputWrapper adds no second newline
             return
-        writer = csv.DictWriter(out, fieldnames=["ticket", "external_id", *EXPORT_FIELDS], extrasaction="ignore")
+        writer = csv.DictWriter(out, fieldnames=[*IDENTITY_FIELDS, *EXPORT_FIELDS], extrasaction="ignore")
         writer.writeheader()
         for row in self._rows(as_of):
             writer.writerow(

@@ -1,6 +1,6 @@
 """The dashboard's numbers from `DashboardRollup` cells (long ranges at scale).
 
-Used by `metrics.dashboard` when the period is large (more tickets created in it
+Used by `metrics.dashboard.build` when the period is large (more tickets created in it
 than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
 queue and kind. Counts, sums, means and ratios equal the exact per-ticket path;
 medians and p90 are interpolated from merged histograms (metrics.rollup). The
@@ -22,8 +22,19 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from metrics import dashboard as D
-from metrics import rollup as R
+from metrics import rollup as metric_rollup
+from metrics.dashboard.db import CohortResult, _duration_column, _filters_sql, _run, _run_plain, _use_sql
+from metrics.dashboard.kpis import (
+    AGENT_COHORTS,
+    COHORTS,
+    DURATION_KPIS,
+    HIST_EDGES,
+    HIST_KPIS,
+    KINDS,
+    SIDES,
+    TREND_COHORTS,
+)
+from metrics.dashboard.period import Scope, _midnight, bucket_starts
 
 # cohort -> count metric in the rollup, and how its (n, sum, num, den) map to the
 # aliases of `dashboard._cohort_aggregates`.
@@ -39,38 +50,38 @@ _COUNT_ALIASES: dict[str, tuple[str, dict[str, str]]] = {
 _SLOT = {"n": 0, "s": 1, "num": 2, "den": 3}
 
 
-def _dim(scope: D.Scope) -> tuple[str, int]:
+def _dim(scope: Scope) -> tuple[str, int]:
     return ("q", int(scope.queue_id)) if scope.queue_id not in (None, "") else ("", 0)
 
 
-def eligible(scope: D.Scope) -> bool:
+def eligible(scope: Scope) -> bool:
     """Rollup cells hold (queue or all) x kind: finer filters need the per-ticket rows."""
     return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
 
 
-def _kind_sql(scope: D.Scope) -> tuple[str, list[Any]]:
+def _kind_sql(scope: Scope) -> tuple[str, list[Any]]:
     return (" AND r.kind = %s", [scope.kind]) if scope.kind else ("", [])
 
 
-def created_count(scope: D.Scope) -> int:
+def created_count(scope: Scope) -> int:
     """Tickets created in the current period (from the day cells), to choose the path."""
     dim, key = _dim(scope)
     ksql, kparams = _kind_sql(scope)
     sql = f"""SELECT COALESCE(SUM(r.n), 0) AS n FROM metrics_dashboardrollup r
               WHERE r.dim = %s AND r.key = %s AND r.metric = 'c:created' AND r.span = 'd'
                 AND r.start >= %s AND r.start <= %s AND r.bin = -1 {ksql}"""  # noqa: S608
-    return int(D._run(sql, [dim, key, scope.period.first, scope.period.last, *kparams])[0]["n"])
+    return int(_run(sql, [dim, key, scope.period.first, scope.period.last, *kparams])[0]["n"])
 
 
-def use_rollup(scope: D.Scope) -> bool:
+def use_rollup(scope: Scope) -> bool:
     """Rollup cells when the exact path would read many rows: it scans the period's whole
     index range and filters queue / kind afterwards, so the unfiltered count decides."""
-    if not D._use_sql() or not eligible(scope):
+    if not _use_sql() or not eligible(scope):
         return False
     if created_count(replace(scope, queue_id=None, kind=None)) <= settings.DASHBOARD_EXACT_MAX_TICKETS:
         return False
     # Cells still in an earlier reporting zone (until `metrics_rebuild`): the exact path is right.
-    return R.zone_matches()
+    return metric_rollup.zone_matches()
 
 
 def _month_end(d: date) -> date:
@@ -114,12 +125,12 @@ def _cover_values(cells: list[tuple[str, str | None, str, date]]) -> tuple[str, 
     return sql, params
 
 
-def _metrics_for(scope: D.Scope) -> list[str]:
-    durations = [D._duration_column(k, scope.clock) for k in D.DURATION_KPIS]
+def _metrics_for(scope: Scope) -> list[str]:
+    durations = [_duration_column(k, scope.clock) for k in DURATION_KPIS]
     return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
 
 
-def _fetch(scope: D.Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
+def _fetch(scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
     """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
     values, params = _cover_values(cells)
     ksql, kparams = _kind_sql(scope)
@@ -152,7 +163,7 @@ class _Acc:
 
     def add(self, group: Any, side: str, metric: str, b: int, n: int, s: float, num: int, den: int) -> None:
         key = (group, side, metric)
-        if b == R.STAT:
+        if b == metric_rollup.STAT:
             cell = self.stat[key]
             cell[0] += n
             cell[1] += s or 0.0
@@ -164,15 +175,15 @@ class _Acc:
     def row(self, group: Any, side: str, cohort: str, clock: str, pct: bool = True) -> dict[str, Any]:
         """The aliases of `_cohort_aggregates` for one cell."""
         out: dict[str, Any] = {}
-        for kpi, spec in D.DURATION_KPIS.items():
+        for kpi, spec in DURATION_KPIS.items():
             if spec["cohort"] != cohort:
                 continue
-            col = D._duration_column(kpi, clock)
+            col = _duration_column(kpi, clock)
             n, s, _, _ = self.stat.get((group, side, col), [0, 0.0, 0, 0])
             hist = self.hist.get((group, side, col), {})
             out[f"{kpi}__n"] = n
             out[f"{kpi}__sum"] = s if n else None
-            out[f"{kpi}__pct"] = R.hist_percentiles(hist, (0.5, 0.9)) if n and pct and hist else None
+            out[f"{kpi}__pct"] = metric_rollup.hist_percentiles(hist, (0.5, 0.9)) if n and pct and hist else None
             out.setdefault("n_rows", n)
         if cohort in _COUNT_ALIASES:
             metric, aliases = _COUNT_ALIASES[cohort]
@@ -186,23 +197,22 @@ class _Acc:
 
 
 def _sides(kind: str) -> tuple[str, ...]:
-    return (kind, "all") if kind in D.KINDS else ("all",)
+    return (kind, "all") if kind in KINDS else ("all",)
 
 
 @contextmanager
 def hash_grouping() -> Iterator[None]:
     """Few hundred index ranges feed hash aggregations; the planner's row estimates would
     pick sort-based grouping, 3x slower here (the setting is undone on exit)."""
-    D._run_plain("SET LOCAL enable_sort = off")
+    _run_plain("SET LOCAL enable_sort = off")
     try:
         yield
     finally:
-        D._run_plain("SET LOCAL enable_sort = on")
+        _run_plain("SET LOCAL enable_sort = on")
 
 
-def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
-    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
-    dim = _dim(scope)
+def _tile_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+    """Both periods' tile cells, per side."""
     period, prev = scope.period, scope.period.previous
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
@@ -210,53 +220,67 @@ def cohort_results(scope: D.Scope) -> dict[str, D.CohortResult]:
     for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
         for side in _sides(kind):
             acc.add(g, side, *rest)
+    return acc
 
-    # trend buckets: each bucket's days inside the period
+
+def _trend_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+    """Each trend bucket's days inside the period."""
+    period = scope.period
     trend_cells = []
     step = 7 if scope.bucket == "week" else 1
-    for b in D.bucket_starts(scope):
+    for b in bucket_starts(scope):
         lo, hi = max(b, period.first), min(b + timedelta(days=step - 1), period.last)
         trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi)]
-    frt_col = D._duration_column("frt", scope.clock)
+    frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
     for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
         trend.add(r[0], "all", *r[2:])
+    return trend
 
+
+def _agent_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     agents = _Acc()
     if scope.with_agents:
-        cells = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
-        metrics = [frt_col, "handle_s", "c:last_res", "c:csat", "c:created"]
+        cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last)]
+        metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
         for key, *rest in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
             agents.add(key & 0xFFFFFFFF, "all", *rest)
-
-    out: dict[str, D.CohortResult] = {}
-    for cohort in D.COHORTS:
-        res = D.CohortResult()
-        for side in D.SIDES:
-            for p in ("cur", "prev"):
-                res.cells[(side, p)] = acc.row(p, side, cohort, scope.clock)
-        if cohort in D.TREND_COHORTS:
-            for b in D.bucket_starts(scope):
-                res.buckets[datetime.combine(b, datetime.min.time())] = trend.row(
-                    b, "all", cohort, scope.clock, pct=cohort == "frt"
-                )
-        if scope.with_agents and cohort in D.AGENT_COHORTS:
-            agent_ids = {g for (g, _, _) in agents.stat}
-            res.agents = {a: agents.row(a, "all", cohort, scope.clock, pct=cohort == "frt") for a in agent_ids}
-        for kpi in D.HIST_KPIS:
-            if D.DURATION_KPIS[kpi]["cohort"] == cohort:
-                res.hist = _coarse(acc.hist.get(("cur", "all", D._duration_column(kpi, scope.clock)), {}))
-        out[cohort] = res
-    return out
+    return agents
 
 
-def _agent_fetch(scope: D.Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:
+def _cohort_result(cohort: str, scope: Scope, acc: _Acc, trend: _Acc, agents: _Acc) -> CohortResult:
+    res = CohortResult()
+    for side in SIDES:
+        for p in ("cur", "prev"):
+            res.cells[(side, p)] = acc.row(p, side, cohort, scope.clock)
+    if cohort in TREND_COHORTS:
+        for b in bucket_starts(scope):
+            res.buckets[datetime.combine(b, datetime.min.time())] = trend.row(
+                b, "all", cohort, scope.clock, pct=cohort == "frt"
+            )
+    if scope.with_agents and cohort in AGENT_COHORTS:
+        agent_ids = {g for (g, _, _) in agents.stat}
+        res.agents = {a: agents.row(a, "all", cohort, scope.clock, pct=cohort == "frt") for a in agent_ids}
+    for kpi in HIST_KPIS:
+        if DURATION_KPIS[kpi]["cohort"] == cohort:
+            res.hist = _coarse(acc.hist.get(("cur", "all", _duration_column(kpi, scope.clock)), {}))
+    return res
+
+
+def cohort_results(scope: Scope) -> dict[str, CohortResult]:
+    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
+    dim = _dim(scope)
+    acc, trend, agents = _tile_acc(scope, dim), _trend_acc(scope, dim), _agent_acc(scope, dim)
+    return {cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS}
+
+
+def _agent_fetch(scope: Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:
     """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
     values, params = _cover_values(cells)
     ksql, kparams = _kind_sql(scope)
     if queue is not None:
         ksql += " AND r.key >= %s AND r.key < %s"
-        kparams += [R.qa_key(queue, 0), R.qa_key(queue + 1, 0)]
+        kparams += [metric_rollup.qa_key(queue, 0), metric_rollup.qa_key(queue + 1, 0)]
     sql = f"""
         SELECT r.key, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
@@ -274,8 +298,8 @@ def _coarse(hist: dict[int, int]) -> dict[int, int]:
     """Fine bins -> the page's distribution buckets (whose edges are fine edges)."""
     out: dict[int, int] = {}
     for b, c in hist.items():
-        lo, _ = R.bin_bounds(b)
-        k = 0 if b <= 0 else bisect_right(D.HIST_EDGES, lo)
+        lo, _ = metric_rollup.bin_bounds(b)
+        k = 0 if b <= 0 else bisect_right(HIST_EDGES, lo)
         out[k] = out.get(k, 0) + c
     return {k: v for k, v in out.items() if v}
 
@@ -283,7 +307,7 @@ def _coarse(hist: dict[int, int]) -> dict[int, int]:
 # --- backlog ------------------------------------------------------------------
 
 
-def backlog_counts(scope: D.Scope, snaps: list[tuple[date, datetime]], now: datetime) -> dict[datetime, tuple]:
+def backlog_counts(scope: Scope, snaps: list[tuple[date, datetime]], now: datetime) -> dict[datetime, tuple]:
     """(backlog, actionable) at each snapshot from the interval in/out day cells:
     at the end of local day D it is sum(in) - sum(out) over days <= D (an interval counts at
     midnight T iff max(start, created) < T <= end); at `now`, everything up to today."""
@@ -300,7 +324,7 @@ def backlog_counts(scope: D.Scope, snaps: list[tuple[date, datetime]], now: date
         GROUP BY 1, 2
     """  # noqa: S608
     per_day: dict[date | None, list[int]] = defaultdict(lambda: [0, 0])
-    for r in D._run(sql, [first, dim, key, last, *kparams]):
+    for r in _run(sql, [first, dim, key, last, *kparams]):
         sign = 1 if r["metric"] == "bl_in" else -1
         cell = per_day[r["day"]]
         cell[0] += sign * int(r["n"])
@@ -322,7 +346,7 @@ def backlog_counts(scope: D.Scope, snaps: list[tuple[date, datetime]], now: date
     return out
 
 
-def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
+def backlog_now_summary(scope: Scope, instant: datetime) -> dict[str, Any]:
     """The backlog at `now` (currently unsolved tickets) per side: count, actionable, age
     median / p90 / max and the age buckets.
 
@@ -333,10 +357,33 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
     """
     zone = scope.period.zone
     split_day = instant.astimezone(zone).date() - timedelta(days=8)
-    split = D._midnight(split_day, zone)
+    old = _backlog_old_days(scope, split_day)
+    where, params = _filters_sql(scope, "assignee_id")  # queue / kind (the only filters here)
+    recent = _backlog_recent(instant, _midnight(split_day, zone), where, params)
+    first_by_kind = _backlog_oldest(instant, where, params)
+    # Per kind once; "all" merges the kinds. Day bounds are computed once per day.
+    bounds: dict[date, tuple[float, float]] = {}
+    for r in old:
+        if r["day"] not in bounds:
+            start, end = _midnight(r["day"], zone), _midnight(r["day"] + timedelta(days=1), zone)
+            bounds[r["day"]] = ((instant - end).total_seconds(), (instant - start).total_seconds())
+    young: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for r in recent:
+        young[r["kind"]].append((r["age_s"], r["act"]))
+    out: dict[str, Any] = {"at": instant}
+    for side in SIDES:
+        rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
+        firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
+        old_side = [r for r in old if side == "all" or r["kind"] == side]
+        out[side] = _backlog_side(rows, old_side, bounds, firsts, instant)
+    return out
+
+
+def _backlog_old_days(scope: Scope, split_day: date) -> list[dict[str, Any]]:
+    """Unsolved tickets per creation day and kind before `split_day`, from the 'bl_open' cells."""
     dim, key = _dim(scope)
     ksql, kparams = _kind_sql(scope)
-    old = D._run(
+    return _run(
         f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
             FROM metrics_dashboardrollup r
             WHERE r.dim = %s AND r.key = %s AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
@@ -344,60 +391,61 @@ def backlog_now_summary(scope: D.Scope, instant: datetime) -> dict[str, Any]:
             GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
         [dim, key, split_day, *kparams],
     )
-    where, params = D._filters_sql(scope, "assignee_id")  # queue / kind (the only filters here)
-    recent = D._run(
+
+
+def _backlog_recent(instant: datetime, split: datetime, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Unsolved tickets created since `split`, one by one: kind, actionable, age."""
+    return _run(
         f"""SELECT m.kind, (m.status <> 'pending') AS act, %s - date_part('epoch', m.created_at) AS age_s
             FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at >= %s
+            WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at >= %s
               AND m.created_at < %s {where}""",  # noqa: S608
         [instant.timestamp(), split, instant, *params],
     )
-    # The oldest unsolved ticket per kind: one walk from the start of tm_backlog_now each
-    # (MIN per kind, not a GROUP BY over the whole backlog).
-    oldest = D._run(
+
+
+def _backlog_oldest(instant: datetime, where: str, params: list[Any]) -> dict[str, datetime]:
+    """The oldest unsolved ticket's creation per kind: one walk from the start of tm_backlog_now
+    each (MIN per kind, not a GROUP BY over the whole backlog)."""
+    oldest = _run(
         " UNION ALL ".join(
             f"""(SELECT %s::varchar AS kind, MIN(m.created_at) AS first FROM metrics_ticketmetrics m
-                WHERE NOT m.excluded AND m.status IN {R._UNSOLVED_SQL} AND m.created_at < %s
+                WHERE NOT m.excluded AND m.status IN {metric_rollup._UNSOLVED_SQL} AND m.created_at < %s
                   AND m.kind = %s {where})"""  # noqa: S608
-            for _ in D.KINDS
+            for _ in KINDS
         ),
-        [p for k in D.KINDS for p in (k, instant, k, *params)],
+        [p for k in KINDS for p in (k, instant, k, *params)],
     )
-    # Per kind once; "all" merges the kinds. Day bounds are computed once per day.
-    bounds: dict[date, tuple[float, float]] = {}
+    return {r["kind"]: r["first"] for r in oldest if r["first"] is not None}
+
+
+def _backlog_side(
+    rows: list[tuple[float, bool]],
+    old: list[dict[str, Any]],
+    bounds: dict[date, tuple[float, float]],
+    firsts: list[datetime],
+    instant: datetime,
+) -> dict[str, Any]:
+    """One side's backlog summary from its young tickets (age, actionable) and older day cells."""
+    ages = sorted(a for a, _ in rows)
+    days: dict[date, int] = defaultdict(int)
+    n_old = act_old = 0
     for r in old:
-        if r["day"] not in bounds:
-            start, end = D._midnight(r["day"], zone), D._midnight(r["day"] + timedelta(days=1), zone)
-            bounds[r["day"]] = ((instant - end).total_seconds(), (instant - start).total_seconds())
-    young: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for r in recent:
-        young[r["kind"]].append((r["age_s"], r["act"]))
-    first_by_kind = {r["kind"]: r["first"] for r in oldest if r["first"] is not None}
-    out: dict[str, Any] = {"at": instant}
-    for side in D.SIDES:
-        rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
-        ages = sorted(a for a, _ in rows)
-        days: dict[date, int] = defaultdict(int)
-        n_old = act_old = 0
-        for r in old:
-            if side == "all" or r["kind"] == side:
-                days[r["day"]] += r["n"]
-                n_old += r["n"]
-                act_old += r["act"]
-        # older days, youngest first: (age at the day's end, age at its start, count)
-        spans = [(*bounds[d], c) for d, c in sorted(days.items(), reverse=True) if c > 0]
-        total = len(ages) + n_old
-        firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
-        a1, a3, a7 = (bisect_left(ages, x) for x in (86400, 3 * 86400, 7 * 86400))
-        out[side] = {
-            "backlog": total,
-            "actionable": act_old + sum(1 for _, act in rows if act),
-            "median_age_s": _age_pct(ages, spans, total, 0.5),
-            "p90_age_s": _age_pct(ages, spans, total, 0.9),
-            "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
-            "age_buckets": [a1, a3 - a1, a7 - a3, n_old + len(ages) - a7],
-        }
-    return out
+        days[r["day"]] += r["n"]
+        n_old += r["n"]
+        act_old += r["act"]
+    # older days, youngest first: (age at the day's end, age at its start, count)
+    spans = [(*bounds[d], c) for d, c in sorted(days.items(), reverse=True) if c > 0]
+    total = len(ages) + n_old
+    a1, a3, a7 = (bisect_left(ages, x) for x in (86400, 3 * 86400, 7 * 86400))
+    return {
+        "backlog": total,
+        "actionable": act_old + sum(1 for _, act in rows if act),
+        "median_age_s": _age_pct(ages, spans, total, 0.5),
+        "p90_age_s": _age_pct(ages, spans, total, 0.9),
+        "max_age_s": (instant - min(firsts)).total_seconds() if firsts else None,
+        "age_buckets": [a1, a3 - a1, a7 - a3, n_old + len(ages) - a7],
+    }
 
 
 def _age_pct(ages: list[float], spans: list[tuple[float, float, int]], total: int, q: float) -> float | None:

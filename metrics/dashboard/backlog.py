@@ -1,0 +1,241 @@
+"""Backlog (M13): counts at each bucket end and the ages at the last snapshot."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from metrics.dashboard import rollup as rollup_cells
+from metrics.dashboard.db import _filters_sql, _orm_filters, _run, _side_of, _use_sql
+from metrics.dashboard.kpis import SIDES, UNSOLVED
+from metrics.dashboard.period import Scope, _midnight, bucket_starts
+
+# --- backlog ----------------------------------------------------------------
+
+
+def _snapshot_instants(scope: Scope, now: datetime) -> list[tuple[date, datetime]]:
+    """(day, local midnight ending that day) per bucket end inside the period, up to now."""
+    out = []
+    for start in bucket_starts(scope):
+        last = start + timedelta(days=6 if scope.bucket == "week" else 0)
+        last = min(last, scope.period.last)
+        instant = _midnight(last + timedelta(days=1), scope.period.zone)
+        if instant > now:
+            instant = now
+        out.append((last, instant))
+    return out
+
+
+def _backlog_where(scope: Scope) -> tuple[str, list[Any]]:
+    return _filters_sql(scope, "assignee_id")
+
+
+_UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
+
+
+def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
+    """Unsolved status intervals overlapping [lo, hi] of tickets that may be unsolved then.
+
+    Tickets: not excluded, created before hi, last resolved at/after lo or unresolved
+    (covering index tm_last_resolved, two index-only branches). Intervals: ending at/after
+    lo or still open, started before hi (partial covering index tsi_unsolved_end). Params:
+    lo, hi, filters, hi, filters, lo, hi, hi (see `_backlog_join_params`).
+    """
+    where, _ = _backlog_where(scope)
+    cand = """SELECT m.ticket_id, m.created_at, m.kind, m.queue_id, m.assignee_id FROM metrics_ticketmetrics m
+              WHERE NOT m.excluded AND {cond} AND m.created_at < %s {where}"""
+    ivs = f"""SELECT i.ticket_id, i.status, i.started_at, i.ended_at FROM metrics_ticketstatusinterval i
+              WHERE i.status IN {_UNSOLVED_SQL} AND {{cond}} AND i.started_at < %s"""  # noqa: S608
+    sql = f"""
+        SELECT {select}
+        FROM ({cand.format(cond="m.last_resolved_at >= %s", where=where)}
+              UNION ALL {cand.format(cond="m.last_resolved_at IS NULL", where=where)}) c
+        JOIN ({ivs.format(cond="i.ended_at >= %s")} UNION ALL {ivs.format(cond="i.ended_at IS NULL")}) i
+          ON i.ticket_id = c.ticket_id
+    """  # noqa: S608 - fixed identifiers only
+    return sql, []
+
+
+def _backlog_join_params(scope: Scope, lo: datetime, hi: datetime) -> list[Any]:
+    _, fparams = _backlog_where(scope)
+    return [lo, hi, *fparams, hi, *fparams, lo, hi, hi]
+
+
+def _backlog_counts_sql(scope: Scope, instants: list[datetime]) -> list[tuple[int, int]]:
+    """(backlog, actionable) at each of the ascending distinct `instants`, in one pass.
+
+    An interval of a ticket counts at T iff max(started_at, created_at) < T <= ended_at
+    (or still open) - the same predicate as stabbing it at T. width_bucket against the
+    instants gives the first and one-past-last snapshot it counts at; the per-snapshot
+    counts are a running sum of +n / -n at those positions.
+    """
+    select = """width_bucket(GREATEST(i.started_at, c.created_at), %s::timestamptz[]) AS k_from,
+                CASE WHEN i.ended_at IS NULL THEN %s ELSE width_bucket(i.ended_at, %s::timestamptz[]) END AS k_to,
+                (i.status <> 'pending') AS actionable, COUNT(*) AS n"""
+    sql, _ = _backlog_join_sql(scope, select)
+    sql += " GROUP BY 1, 2, 3"
+    params = [instants, len(instants), instants, *_backlog_join_params(scope, instants[0], instants[-1])]
+    diff_all = [0] * (len(instants) + 1)
+    diff_act = [0] * (len(instants) + 1)
+    for r in _run(sql, params):
+        lo, hi = r["k_from"], r["k_to"]
+        if lo >= hi:
+            continue
+        diff_all[lo] += r["n"]
+        diff_all[hi] -= r["n"]
+        if r["actionable"]:
+            diff_act[lo] += r["n"]
+            diff_act[hi] -= r["n"]
+    out, run_all, run_act = [], 0, 0
+    for k in range(len(instants)):
+        run_all += diff_all[k]
+        run_act += diff_act[k]
+        out.append((run_all, run_act))
+    return out
+
+
+def _backlog_tickets_py(scope: Scope, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """Candidate tickets joined with their unsolved intervals overlapping [lo, hi] (ORM, any database)."""
+    from django.db.models import Q
+
+    from metrics.models import TicketMetrics, TicketStatusInterval
+
+    cands = {
+        r["ticket_id"]: r
+        for r in TicketMetrics.objects.filter(excluded=False, created_at__lt=hi, **_orm_filters(scope, "assignee_id"))
+        .filter(Q(last_resolved_at__isnull=True) | Q(last_resolved_at__gte=lo))
+        .values("ticket_id", "created_at", "kind", "queue_id", "assignee_id")
+    }
+    ivs = (
+        TicketStatusInterval.objects.filter(status__in=UNSOLVED, started_at__lt=hi)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=lo))
+        .values("ticket_id", "status", "started_at", "ended_at")
+    )
+    return [{**cands[i["ticket_id"]], **i} for i in ivs if i["ticket_id"] in cands]
+
+
+def _stabbed(row: dict[str, Any], at: datetime) -> bool:
+    return row["started_at"] < at and row["created_at"] < at and (row["ended_at"] is None or row["ended_at"] >= at)
+
+
+def backlog_series(*, scope: Scope, now: datetime, rollup: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Backlog and actionable backlog at each bucket end (M13), and the last snapshot with ages.
+
+    Candidates are tickets unresolved at some instant of the period: created
+    before its end and not last resolved before its start; their unsolved status
+    intervals are stabbed at each snapshot instant.
+    """
+    snaps = _snapshot_instants(scope, now)
+    if not snaps:
+        return [], {}
+    instants = sorted({s for _, s in snaps})
+    if rollup:
+        counts = rollup_cells.backlog_counts(scope, snaps, now)
+    elif _use_sql():
+        counts = dict(zip(instants, _backlog_counts_sql(scope, instants), strict=True))
+    else:
+        rows = _backlog_tickets_py(scope, instants[0], instants[-1])
+        counts = {
+            at: (
+                sum(1 for r in rows if _stabbed(r, at)),
+                sum(1 for r in rows if _stabbed(r, at) and r["status"] != "pending"),
+            )
+            for at in instants
+        }
+    series = [{"day": day, "at": at, "backlog": counts[at][0], "actionable": counts[at][1]} for day, at in snaps]
+    if rollup and snaps[-1][1] == now:
+        return series, rollup_cells.backlog_now_summary(scope, now)
+    last = backlog_tickets_summary(scope=scope, instant=snaps[-1][1])
+    return series, last
+
+
+def _backlog_tickets(scope: Scope, instant: datetime) -> list[dict[str, Any]]:
+    """The backlog at one instant: ticket_id, status, age_s, kind, queue_id, agent_id (unordered)."""
+    if _use_sql():
+        select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind,
+                    c.queue_id, c.assignee_id AS agent_id"""
+        sql, _ = _backlog_join_sql(scope, select)
+        sql += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+        params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+        return _run(sql, params)
+    return [
+        {
+            "ticket_id": r["ticket_id"],
+            "status": r["status"],
+            "age_s": (instant - r["created_at"]).total_seconds(),
+            "kind": r["kind"],
+            "queue_id": r["queue_id"],
+            "agent_id": r["assignee_id"],
+        }
+        for r in _backlog_tickets_py(scope, instant, instant)
+        if _stabbed(r, instant)
+    ]
+
+
+def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any]:
+    """Backlog at one instant per side: count, actionable, age median/p90/max and age buckets."""
+    from helpdesk.lib.sqlite import percentile_cont
+
+    if _use_sql():
+        return _backlog_summary_sql(scope, instant)
+    rows = _backlog_tickets(scope, instant)
+    out: dict[str, Any] = {"at": instant}
+    for side in SIDES:
+        group = [r for r in rows if side == "all" or r["kind"] == side]
+        ages = sorted(r["age_s"] for r in group)
+        out[side] = {
+            "backlog": len(group),
+            "actionable": sum(1 for r in group if r["status"] != "pending"),
+            "median_age_s": percentile_cont(ages, 0.5),
+            "p90_age_s": percentile_cont(ages, 0.9),
+            "max_age_s": ages[-1] if ages else None,
+            "age_buckets": [
+                sum(1 for a in ages if a < 86400),
+                sum(1 for a in ages if 86400 <= a < 3 * 86400),
+                sum(1 for a in ages if 3 * 86400 <= a < 7 * 86400),
+                sum(1 for a in ages if a >= 7 * 86400),
+            ],
+        }
+    return out
+
+
+def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
+    select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
+    inner, _ = _backlog_join_sql(scope, select)
+    inner += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+    sql = f"""
+        SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
+               COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY age_s) AS pct,
+               MAX(age_s) AS max_age_s,
+               COUNT(*) FILTER (WHERE age_s < 86400) AS age_0_1,
+               COUNT(*) FILTER (WHERE age_s >= 86400 AND age_s < 3 * 86400) AS age_1_3,
+               COUNT(*) FILTER (WHERE age_s >= 3 * 86400 AND age_s < 7 * 86400) AS age_3_7,
+               COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
+        FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
+    """  # noqa: S608
+    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+    out: dict[str, Any] = {"at": instant}
+    for side in SIDES:
+        out[side] = {
+            "backlog": 0,
+            "actionable": 0,
+            "median_age_s": None,
+            "p90_age_s": None,
+            "max_age_s": None,
+            "age_buckets": [0, 0, 0, 0],
+        }
+    for r in _run(sql, params):
+        side = "all" if r["g"] else _side_of(r)
+        if side not in out:
+            continue
+        pct = r["pct"] or [None, None]
+        out[side] = {
+            "backlog": r["backlog"],
+            "actionable": r["actionable"],
+            "median_age_s": pct[0],
+            "p90_age_s": pct[1],
+            "max_age_s": r["max_age_s"],
+            "age_buckets": [r["age_0_1"], r["age_1_3"], r["age_3_7"], r["age_7"]],
+        }
+    return out

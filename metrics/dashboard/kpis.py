@@ -1,0 +1,336 @@
+"""The KPI registry: what each number of the dashboard is, in one definition per KPI.
+
+A KPI is one `Kpi` entry below: key, label, unit, the cohort (and cell fields) its value is
+computed from on the exact path and from rollup cells (both produce the same cell shape,
+see `CohortResult`), its drill-down, CSV columns and the "What is this?" text with a link to
+the docs. The page, CSV, drill-down form and API read this list. The steps to add one are in
+docs/architecture-kpis.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+UNSOLVED = ("new", "open", "pending", "on_hold")
+KINDS = ("support", "service")
+SIDES = ("support", "service", "all")
+PERIODS = ("cur", "prev")
+
+DOCS_URL = "docs/architecture-kpis.md"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI. `unit` decides how its value is computed from cohort cells, shown and exported:
+
+    duration: n / mean / median / p90 of `<stem>_<clock>_s` (or `stem` when `fixed_clock`);
+    ratio: sum(`num`) / sum(`den`) over `cohort` and `extra_cohorts`;
+    count: the cell field `num`; backlog: snapshots (metrics.dashboard.backlog);
+    survey: computed from the event log (metrics.dashboard.surveys).
+    """
+
+    key: str
+    label: str
+    unit: str
+    definition: str
+    cohort: str = ""
+    extra_cohorts: tuple[str, ...] = ()
+    stem: str = ""
+    fixed_clock: bool = False
+    num: str = ""
+    den: str = ""
+    card: bool = True  # its own tile (False: shown inside another tile)
+    drill: bool = True
+    # Drill-down of a ratio / count KPI: SQL select list and extra condition on metrics_ticketmetrics m,
+    # and the same for the portable path (ORM filter; values from the row's columns).
+    drill_sql: tuple[str, str] = ("", "")
+    drill_orm: dict[str, Any] = field(default_factory=dict)
+    drill_values: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # More fields of the tile value read from the same cell (e.g. CSAT's mean score).
+    more_values: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    docs: str = "docs/architecture-kpis.md"
+
+    @property
+    def cohorts(self) -> tuple[str, ...]:
+        return (self.cohort, *self.extra_cohorts) if self.cohort else ()
+
+
+KPIS: tuple[Kpi, ...] = (
+    Kpi(
+        key="frt",
+        label="First response time",
+        unit="duration",
+        cohort="frt",
+        stem="frt",
+        definition=(
+            "First response time (M1): from creation (or, for agent-created tickets, the customer's first "
+            "public message) to the first public reply by a human agent. Internal notes, auto-replies and "
+            "bots never count. Cohort: the first-reply instant. Median headlined, with mean, p90 and n."
+        ),
+    ),
+    Kpi(
+        key="first_resolution",
+        label="First resolution time",
+        unit="duration",
+        cohort="first_res",
+        stem="first_resolution",
+        definition=(
+            "First resolution time (M3): from creation to the first resolution (enters solved, or closed from "
+            "an unsolved status). Cohort: the first-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="full_resolution",
+        label="Full resolution time",
+        unit="duration",
+        cohort="last_res",
+        stem="full_resolution",
+        definition=(
+            "Full resolution time = lead time (M4): from creation to the last resolution; only for tickets "
+            "currently resolved. Cohort: the last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="requester_wait",
+        label="Requester wait",
+        unit="duration",
+        cohort="last_res",
+        stem="requester_wait",
+        definition=(
+            "Requester wait (M5): time in new, open and on-hold up to the last resolution — the customer "
+            "waits on us. Cohort: the last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="agent_wait",
+        label="Waiting for customer",
+        unit="duration",
+        cohort="last_res",
+        stem="agent_wait",
+        definition=(
+            "Time waiting for customer (M6): time in pending up to the last resolution. Cohort: the "
+            "last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="time_in_progress",
+        label="Time in progress",
+        unit="duration",
+        cohort="last_res",
+        stem="time_in_progress",
+        definition=(
+            "Time in progress (M8): cumulative time in open (an agent owns and works the ticket). Cohort: the "
+            "last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="handle",
+        label="Handle time (AHT)",
+        unit="duration",
+        cohort="last_res",
+        stem="handle_s",
+        fixed_clock=True,
+        definition=(
+            "Handle time / AHT (M9): union of each agent's work sessions per ticket, summed over agents, "
+            "always calendar seconds; AHT = mean over tickets with sessions. Cohort: the last-resolution "
+            "instant."
+        ),
+    ),
+    Kpi(
+        key="csat",
+        drill_values=lambda r: {"counted": r["csat_satisfied"], "value": r["csat_value"]},
+        more_values=lambda c: {
+            "mean_score": (c["score_sum"] / c["score_n"]) if c.get("score_n") else None,
+            "score_n": c.get("score_n") or 0,
+        },
+        label="CSAT",
+        unit="ratio",
+        cohort="csat",
+        num="satisfied",
+        den="responses",
+        drill_sql=("m.csat_satisfied AS counted, m.csat_value AS value", ""),
+        drill_orm={},
+        definition=(
+            "CSAT % (M10): latest rating per ticket; satisfied = 4–5 (1–5 scale) or good; satisfied / "
+            "responses. Response rate = responded / surveys sent in the period. Cohort: the rating instant."
+        ),
+    ),
+    Kpi(
+        key="csat_response",
+        drill_values=lambda r: {"counted": r["csat_at"] is not None, "value": r["csat_value"]},
+        label="CSAT response rate",
+        unit="ratio",
+        cohort="offered",
+        num="responded",
+        den="offered",
+        card=False,
+        drill_sql=("(m.csat_at IS NOT NULL) AS counted, m.csat_value AS value", ""),
+        drill_orm={},
+        definition=(
+            "CSAT % (M10): latest rating per ticket; satisfied = 4–5 (1–5 scale) or good; satisfied / "
+            "responses. Response rate = responded / surveys sent in the period. Cohort: the rating instant."
+        ),
+    ),
+    Kpi(
+        key="fcr",
+        drill_values=lambda r: {"counted": r["fcr"], "value": r["public_agent_replies"]},
+        label="First contact resolution",
+        unit="ratio",
+        cohort="last_res",
+        num="fcr",
+        den="fcr_eligible",
+        drill_sql=("m.fcr AS counted, m.public_agent_replies AS value", " AND m.fcr_eligible"),
+        drill_orm={"fcr_eligible": True},
+        definition=(
+            "FCR % (M11, one-touch): currently resolved tickets with exactly one public agent reply, sent at "
+            "or before the first resolution / resolved tickets with at least one reply (zero-touch excluded). "
+            "Cohort: the last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="reopen",
+        drill_values=lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]},
+        label="Reopen rate",
+        unit="ratio",
+        cohort="first_res",
+        num="reopened",
+        den="resolved_first",
+        drill_sql=("(m.reopens > 0) AS counted, m.reopens AS value", ""),
+        drill_orm={},
+        definition=(
+            "Reopen rate (M12): tickets with at least one reopen (solved/closed → unsolved) / tickets with a "
+            "first resolution in the period. Recent periods are provisional. Cohort: the first-resolution "
+            "instant."
+        ),
+    ),
+    Kpi(
+        key="sla",
+        label="SLA attainment",
+        unit="ratio",
+        cohort="sla_fr",
+        extra_cohorts=("sla_res",),
+        num="achieved",
+        den="with_outcome",
+        definition=(
+            "SLA attainment (M14): achieved / (achieved + breached) over first-reply and resolution targets "
+            "whose outcome instant falls in the period (= 100 % − breach rate). Equality with the target is "
+            "achieved."
+        ),
+    ),
+    Kpi(
+        key="created",
+        drill_values=lambda r: {"counted": True, "value": r["status"]},
+        label="Created",
+        unit="count",
+        cohort="created",
+        num="created",
+        card=False,
+        drill_sql=("TRUE AS counted, m.status AS value", ""),
+        definition=("Tickets created in the period (spam, deleted and merged-away tickets excluded)."),
+    ),
+    Kpi(
+        key="resolved",
+        drill_values=lambda r: {"counted": True, "value": r["status"]},
+        label="Resolved",
+        unit="count",
+        cohort="last_res",
+        num="resolved",
+        card=False,
+        drill_sql=("TRUE AS counted, m.status AS value", ""),
+        definition=("Tickets whose last resolution falls in the period (currently resolved)."),
+    ),
+    Kpi(
+        key="zero_touch",
+        label="Zero touch",
+        unit="count",
+        cohort="last_res",
+        num="zero_touch",
+        card=False,
+        drill=False,
+        definition=("Resolved tickets without any public agent reply (excluded from FCR)."),
+    ),
+    Kpi(
+        key="ces",
+        label="Customer effort (CES)",
+        unit="survey",
+        definition=(
+            "Customer effort score (M15): the latest CES answer per ticket (1–7, 7 = very easy) whose instant "
+            "falls in the period. Headline: mean score and % easy (answers ≥ 5 ÷ answers), with n and the "
+            "response rate (answered ÷ surveys offered in the period). Side: the queue kind at the last "
+            "resolution before the answer. Computed exactly from the event log (docs/surveys.md)."
+        ),
+        docs="docs/surveys.md",
+    ),
+    Kpi(
+        key="nps",
+        label="Net promoter score (NPS)",
+        unit="survey",
+        definition=(
+            "Net promoter score (M16): per customer, the latest answer (0–10) in the period; NPS = % promoters "
+            "(9–10) − % detractors (0–6), from −100 to 100, with n. Per side: among the answers given on "
+            "tickets of that side. Computed exactly from the event log (docs/surveys.md)."
+        ),
+        docs="docs/surveys.md",
+    ),
+    Kpi(
+        key="backlog",
+        label="Backlog",
+        unit="backlog",
+        definition=(
+            "Backlog (M13): tickets whose status at the snapshot (local midnight) is new, open, pending or "
+            "on-hold. Actionable excludes pending. Age = snapshot − creation."
+        ),
+    ),
+)
+
+KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in KPIS}
+
+
+def kpis_of(unit: str) -> tuple[Kpi, ...]:
+    return tuple(k for k in KPIS if k.unit == unit)
+
+
+# Views of the registry kept for the SQL / rollup code (derived, never edited by hand).
+DEFINITIONS: dict[str, str] = {k.key: k.definition for k in KPIS}
+DURATION_KPIS: dict[str, dict[str, str]] = {
+    k.key: {"cohort": k.cohort, "stem": k.stem, "label": k.label, **({"fixed": "1"} if k.fixed_clock else {})}
+    for k in kpis_of("duration")
+}
+RATIOS: dict[str, tuple[tuple[str, ...], str, str]] = {k.key: (k.cohorts, k.num, k.den) for k in kpis_of("ratio")}
+
+# cohort -> instant column, attribution column (METRICS 1.7), extra WHERE
+COHORTS: dict[str, dict[str, str]] = {
+    "frt": {"instant": "first_reply_at", "agent": "first_replier_id", "where": ""},
+    "first_res": {
+        "instant": "first_resolved_at",
+        "agent": "resolver_id",
+        "where": "first_resolution_cal_s IS NOT NULL",
+    },
+    "last_res": {"instant": "last_resolved_at", "agent": "resolver_id", "where": ""},
+    "csat": {"instant": "csat_at", "agent": "csat_agent_id", "where": ""},
+    "offered": {"instant": "csat_offered_at", "agent": "resolver_id", "where": ""},
+    "created": {"instant": "created_at", "agent": "assignee_id", "where": ""},
+    "sla_fr": {
+        "instant": "sla_first_reply_outcome_at",
+        "agent": "assignee_id",
+        "where": "sla_first_reply_outcome IN ('achieved', 'breached')",
+    },
+    "sla_res": {
+        "instant": "sla_resolution_outcome_at",
+        "agent": "assignee_id",
+        "where": "sla_resolution_outcome IN ('achieved', 'breached')",
+    },
+}
+
+# Histogram edges in seconds (width_bucket): <1h, 1–4h, 4–8h, 8–24h, 1–2d, 2–3d, 3–7d, ≥7d
+HIST_EDGES = (3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400)
+HIST_LABELS = ("< 1 h", "1–4 h", "4–8 h", "8–24 h", "1–2 d", "2–3 d", "3–7 d", "≥ 7 d")
+HIST_KPIS = ("frt", "full_resolution")
+
+FILTER_COLUMNS = ("queue_id", "kind", "priority", "channel")
+# Cohorts with a per-day/week trend on the page (the others only need the tiles).
+TREND_COHORTS = ("frt", "last_res", "csat", "created")
+# Cohorts with a column in the per-agent table.
+AGENT_COHORTS = ("frt", "last_res", "csat", "created")
