@@ -122,3 +122,10 @@ app.conf.beat_schedule["helpdesk-throttle-counters-prune"] = {
     "schedule": crontab(minute="23"),
     "options": {"expires": 30 * 60},
 }
+
+# Partitioned event log: the next months' partitions exist before they are needed.
+app.conf.beat_schedule["tickets-event-partitions-ensure"] = {
+    "task": "tickets.event_partitions_ensure",
+    "schedule": crontab(minute="17", hour="3"),
+    "options": {"expires": 6 * 3600},
+}

@@ -367,16 +367,7 @@ def rank(parsed: ParsedQuery, articles: Iterable[Article]) -> list[tuple[float, 
     if not docs:
         return []
     per_doc = [[_concept_score(c, d) for c in parsed.concepts] for d in docs]
-    # Rarer concepts weigh more (idf over the candidates: all matching rows
-    # while there are fewer than CANDIDATES).
-    n = len(docs)
-    idf = []
-    for ci in range(len(parsed.concepts)):
-        df = sum(1 for row in per_doc if row[ci][0] > 0)
-        idf.append(math.log(1 + (n + 1) / (df + 0.5)))
-    # Concepts that match none of the candidates (a word found nowhere) do
-    # not count against anyone's coverage.
-    present = [ci for ci in range(len(parsed.concepts)) if any(row[ci][0] > 0 for row in per_doc)]
+    idf, present = _concept_weights(len(parsed.concepts), per_doc)
     total_idf = sum(idf[ci] for ci in present) or 1.0
     ranked = []
     for doc, row in zip(docs, per_doc, strict=True):
@@ -390,6 +381,22 @@ def rank(parsed: ParsedQuery, articles: Iterable[Article]) -> list[tuple[float, 
         ranked.append((round(score, 6), coverage, doc.article, matched))
     ranked.sort(key=lambda t: (-t[0], t[2].title.lower(), t[2].pk))
     return ranked
+
+
+def _concept_weights(n_concepts: int, per_doc: list[list[tuple[float, Any]]]) -> tuple[list[float], list[int]]:
+    """(idf per concept, indexes of the concepts some candidate matches).
+
+    Rarer concepts weigh more (idf over the candidates: all matching rows
+    while there are fewer than CANDIDATES). Concepts that match none of the
+    candidates (a word found nowhere) do not count against anyone's coverage.
+    """
+    n = len(per_doc)
+    idf = []
+    for ci in range(n_concepts):
+        df = sum(1 for row in per_doc if row[ci][0] > 0)
+        idf.append(math.log(1 + (n + 1) / (df + 0.5)))
+    present = [ci for ci in range(n_concepts) if any(row[ci][0] > 0 for row in per_doc)]
+    return idf, present
 
 
 _MARK_START, _MARK_END = "\u2983kbm\u2984", "\u2983/kbm\u2984"

@@ -17,6 +17,7 @@ from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, 
 
 from helpdesk.lib.sqlite import percentile_cont
 from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
+from tickets.clock import union_seconds
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
 
@@ -230,11 +231,9 @@ def handle_by_agent(*, start=None, end=None, **filters: Any) -> dict[int, dict[s
         row["handle_sum_s"] += secs
         row["tickets"] += 1
         sessions.setdefault(agent_id, []).extend((s, e) for s, e in sess)
-    from metrics.compute import _union_seconds
-
     for agent_id, row in out.items():
         row["aht_s"] = row["handle_sum_s"] / row["tickets"]
-        row["busy_s"] = _union_seconds(sessions[agent_id])
+        row["busy_s"] = union_seconds(sessions[agent_id])
     return out
 
 

@@ -53,7 +53,10 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(TicketEvent, on_delete=models.PROTECT, related_name="+", db_constraint=True)
+    # No database FK: the event log may be partitioned, and PostgreSQL cannot
+    # reference it by id alone (docs/event-partitions.md). Events are never
+    # deleted (append-only trigger), so the reference cannot dangle.
+    event = models.ForeignKey(TicketEvent, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     # The event in the event-log schema, frozen when the event was written.
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

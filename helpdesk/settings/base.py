@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 
 from helpdesk.lib.cache import redis_cache_config
+from helpdesk.lib.storage_url import storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -133,8 +134,10 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are private: never served from MEDIA_URL, only through an
 # access-checked view (see tickets.views).
 MEDIA_URL = "/_private-media-not-served/"
+# Attachments and raw e-mails: the local disk, or S3-compatible object
+# storage when STORAGE_URL is set (docs/storage.md).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_url(env("STORAGE_URL", default="")),
     "staticfiles": {
         "BACKEND": env(
             "DJANGO_STATICFILES_STORAGE",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from mail import identity, parsing
+from mail import storage as mail_storage
 from mail.conf import mail_setting, reply_address
 from mail.models import InboundMessage, Mailbox, Notification, ReplyToken
 from mail.parsing import ParsedMail
@@ -56,7 +57,9 @@ def inbound_store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
     content = identity.content_digest(raw)
     message_id = parsing.message_id_peek(raw)
     fields = {
-        "raw": raw,
+        # The bytes go to the file storage before the row exists: a row
+        # never points at an object that was not written (docs/storage.md).
+        "raw_file": mail_storage.raw_save(raw),
         "size": len(raw),
         "sha256": digest,
         "content_sha256": content,
@@ -155,7 +158,7 @@ class Thread:
 
 
 def _apply(inbound: InboundMessage) -> None:
-    raw = bytes(inbound.raw)
+    raw = mail_storage.inbound_raw(inbound)
     try:
         parsed = parsing.mail_parse(raw)
     except Exception as exc:
