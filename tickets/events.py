@@ -1,6 +1,8 @@
 """Writing the event log. The one place TicketEvent rows are created."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -47,12 +49,53 @@ def event_record(
     return event
 
 
+# Ticket ids whose side work (events_committed) is held back while an
+# events_batched() block runs; None outside one.
+_batched: ContextVar[set[int] | None] = ContextVar("tickets_events_batched", default=None)
+
+
+@contextmanager
+def events_batched() -> Iterator[None]:
+    """Run the side work of events_committed once, at the end of the block,
+    for every ticket that got events in it, instead of once per event.
+
+    For composite operations that call several services on the same ticket
+    in one transaction (the properties panel: up to six events). The dirty
+    mark and the SLA refresh read the whole history, so one run after the
+    last event gives what one run per event gave. Use inside the writing
+    transaction (outside one it batches nothing); if the block raises,
+    nothing is run (the transaction rolls back anyway). Nested blocks join
+    the outermost one.
+    """
+    from django.db import connection
+
+    # Outside a transaction each service commits on its own: nothing to
+    # batch (a held-back mark could be lost).
+    if _batched.get() is not None or not connection.in_atomic_block:
+        yield
+        return
+    pending: set[int] = set()
+    token = _batched.set(pending)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    if pending:
+        events_committed(sorted(pending))
+
+
 def events_committed(ticket_ids: Iterable[int]) -> None:
     """Run in the writing transaction for every batch of new events.
 
     Publishes TICKETS_CHANGED (tickets.subscribers): the metrics dirty mark
     (a transactional outbox: the dirty row is the truth, the Celery wake-up
     only a hint), the stored SLA due instants (tickets.sla_services) and,
-    after the commit, the live page's version bump (tickets.live).
+    after the commit, the live page's version bump (tickets.live). Inside
+    events_batched() the ids are only collected.
     """
-    subscribers.publish(subscribers.TICKETS_CHANGED, list(ticket_ids))
+    ticket_ids = list(ticket_ids)
+    pending = _batched.get()
+    if pending is not None:
+        pending.update(ticket_ids)
+        return
+    subscribers.publish(subscribers.TICKETS_CHANGED, ticket_ids)

@@ -514,7 +514,11 @@ def ticket_set_ccs(*, ticket_id: int, ccs: Sequence[User], actor: User | None) -
     after = {u.pk for u in ccs}
     if before == after:
         return ticket
-    ticket.ccs.set(ccs)
+    # add/remove from the ids read under the lock (set() would read them again).
+    if before - after:
+        ticket.ccs.remove(*(before - after))
+    if after - before:
+        ticket.ccs.add(*(after - before))
     _touch(ticket, timezone.now(), [])
     event_record(ticket, K.CCS, actor=actor, data={"add": sorted(after - before), "remove": sorted(before - after)})
     return ticket
