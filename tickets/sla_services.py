@@ -33,6 +33,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from tickets import sla, subscribers
+from tickets.clock_context import clock_context, clock_events_by_ticket
 from tickets.models import Queue, SLAMark, SLAPolicy, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -123,13 +124,11 @@ def ticket_sla_states(
     ticket_ids: Sequence[int], *, now: datetime | None = None
 ) -> dict[int, tuple[sla.SLAState, SLAPolicy | None]]:
     """SLA state of each ticket (and its policy) as of `now`. Reads only."""
-    from metrics.services import events_by_ticket, metrics_context
-
     now = now or timezone.now()
-    ctx = metrics_context(as_of=now)
+    ctx = clock_context(as_of=now)
     queue_of = dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "queue_id"))
     policies = _policies_by_queue(queue_of.values())
-    events = events_by_ticket(list(queue_of))
+    events = clock_events_by_ticket(list(queue_of))
     out = {}
     for tid, qid in queue_of.items():
         policy = policies.get(qid)

@@ -114,36 +114,62 @@ def _disabled(user_ids: list[int], kinds: set[str]) -> set[tuple[int, str]]:
 # --- creating rows (inside the event's transaction) --------------------------
 
 
+def _plan_created(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    acknowledged = (
+        data.get("channel") in ACK_CHANNELS
+        and data.get("created_by_role") == "customer"
+        and ticket.queue.send_acknowledgement
+    )
+    return [(ticket.requester_id, NK.RECEIVED)] if acknowledged else []
+
+
+def _plan_message(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    if event.visibility != Message.Visibility.PUBLIC:
+        return []  # internal notes never leave the building
+    if event.actor_role == TicketEvent.ActorRole.CUSTOMER:
+        return [(ticket.assignee_id, NK.CUSTOMER_REPLY)] if ticket.assignee_id else []
+    ccs = ticket.ccs.values_list("pk", flat=True)
+    return [(ticket.requester_id, NK.AGENT_REPLY), *((pk, NK.AGENT_REPLY) for pk in ccs)]
+
+
+def _plan_status(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(ticket.requester_id, NK.SOLVED)] if data.get("to") == Ticket.Status.SOLVED else []
+
+
+def _plan_assignee(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(int(data["to"]), NK.ASSIGNED)] if data.get("to") else []
+
+
+def _plan_sla_warning(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(ticket.assignee_id, NK.SLA_WARNING)] if ticket.assignee_id else []
+
+
+# Who an event notifies, per event kind: (recipient id, notification kind).
+PLANNERS = {
+    K.CREATED: _plan_created,
+    K.MESSAGE: _plan_message,
+    K.STATUS: _plan_status,
+    K.ASSIGNEE: _plan_assignee,
+    K.SLA_WARNING: _plan_sla_warning,
+}
+
+
 def _plan(event: TicketEvent, ticket: Ticket) -> list[tuple[int, str]]:
-    data = event.data or {}
-    plan: list[tuple[int, str]] = []
-    if event.kind == K.CREATED:
-        if (
-            data.get("channel") in ACK_CHANNELS
-            and data.get("created_by_role") == "customer"
-            and ticket.queue.send_acknowledgement
-        ):
-            plan.append((ticket.requester_id, NK.RECEIVED))
-    elif event.kind == K.MESSAGE:
-        if event.visibility != Message.Visibility.PUBLIC:
-            return []  # internal notes never leave the building
-        if event.actor_role == TicketEvent.ActorRole.CUSTOMER:
-            if ticket.assignee_id:
-                plan.append((ticket.assignee_id, NK.CUSTOMER_REPLY))
-        else:
-            plan.append((ticket.requester_id, NK.AGENT_REPLY))
-            plan.extend((pk, NK.AGENT_REPLY) for pk in ticket.ccs.values_list("pk", flat=True))
-    elif event.kind == K.STATUS:
-        if data.get("to") == Ticket.Status.SOLVED:
-            plan.append((ticket.requester_id, NK.SOLVED))
-    elif event.kind == K.ASSIGNEE:
-        if data.get("to"):
-            plan.append((int(data["to"]), NK.ASSIGNED))
-    elif event.kind == K.SLA_WARNING and ticket.assignee_id:
-        plan.append((ticket.assignee_id, NK.SLA_WARNING))
+    planner = PLANNERS.get(event.kind)
+    plan = planner(event, ticket, event.data or {}) if planner else []
     # Nobody is told about their own action (except the acknowledgement of
     # their own request).
     return [(pk, kind) for pk, kind in dict.fromkeys(plan) if pk and (pk != event.actor_id or kind == NK.RECEIVED)]
+
+
+def _notifies(event: TicketEvent) -> bool:
+    """Kinds that notify, on live tickets, and not history replayed by a seed or an import."""
+    if event.kind not in NOTIFYING_KINDS:
+        return False
+    max_age = timedelta(hours=mail_setting("HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS"))
+    if event.occurred_at and event.occurred_at < timezone.now() - max_age:
+        return False
+    return not (event.ticket.is_spam or event.ticket.is_deleted)
 
 
 def notifications_for_event(event: TicketEvent) -> list[Notification]:
@@ -158,14 +184,9 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     import) and spam/deleted tickets notify no one. Idempotent per
     (event, recipient, kind). Delivery is enqueued on commit.
     """
-    if event.kind not in NOTIFYING_KINDS:
-        return []
-    max_age = timedelta(hours=mail_setting("HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS"))
-    if event.occurred_at and event.occurred_at < timezone.now() - max_age:
+    if not _notifies(event):
         return []
     ticket = event.ticket
-    if ticket.is_spam or ticket.is_deleted:
-        return []
     plan = _plan(event, ticket)
     if not plan:
         return []
