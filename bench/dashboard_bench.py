@@ -1,4 +1,4 @@
-"""Manager dashboard server time at 1,000,000 tickets (SPEC 11: < 300 ms p95 for 90 days).
+"""Manager dashboard server time at 1,000,000 tickets (bench/README.md: < 300 ms p95 for 90 days).
 
     .venv/bin/python bench/dashboard_bench.py setup          # (re)create helpdesk_dash_bench, COPY 1M rows
     .venv/bin/python bench/dashboard_bench.py run [--repeat 20]

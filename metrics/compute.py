@@ -7,11 +7,11 @@ tickets.selectors), the calendars and SLA policies of the queues, and an
 as-of instant. The output uses the field names of
 tests/fixtures/metrics_examples/expected.json, plus internal ids (`*_id`),
 cohort instants and attribution used by the storage layer. Definitions are
-METRICS.md M1-M14 and section 1; `DEFINITION_VERSION` changes whenever any of
+docs/metrics.md M1-M14 and section 1; `DEFINITION_VERSION` changes whenever any of
 them does (then run `manage.py metrics_rebuild`).
 
 Times are handled as POSIX seconds internally (instants, never wall-clock:
-METRICS 1.4), instants in the output are aware UTC datetimes. The event fold,
+docs/metrics.md §1.4), instants in the output are aware UTC datetimes. The event fold,
 the business-time clock and the SLA outcomes are `tickets.clock`'s (shared
 with `tickets.sla`); this module adds the metric-only columns.
 """
@@ -54,7 +54,7 @@ def _csat_satisfied(scale: str, value: Any) -> bool | None:
 
 
 STATUS_FIELDS = {
-    # field prefix -> categories counted (METRICS M5-M8, M4 invariant)
+    # field prefix -> categories counted (docs/metrics.md M5-M8, M4 invariant)
     "requester_wait": ("new", "open", "on_hold"),
     "agent_wait": ("pending",),
     "on_hold": ("on_hold",),

@@ -1,4 +1,4 @@
-"""Metrics tables derived from the ticket event log (METRICS.md 4.1).
+"""Metrics tables derived from the ticket event log (docs/metrics.md §4.1).
 
 Every row here is recomputable from `tickets.TicketEvent`: ids are plain
 integers (no foreign keys) so metrics writes never lock ticket rows.
@@ -126,7 +126,7 @@ class TicketMetrics(models.Model):
 
     class Meta:
         verbose_name_plural = "ticket metrics"
-        # One covering partial index per cohort instant (METRICS 4.1/4.3): the dashboard's
+        # One covering partial index per cohort instant (docs/metrics.md §4.1/4.3): the dashboard's
         # cohort aggregates are index-only range scans of a narrow index instead of reads
         # of the wide heap rows. INCLUDE = filters, attribution and the cohort's values.
         indexes = [
@@ -287,7 +287,7 @@ class MetricsDaily(models.Model):
 
 
 class DashboardRollup(models.Model):
-    """Dashboard rollup cell (METRICS 4.1 `metrics_daily` with histograms).
+    """Dashboard rollup cell (docs/metrics.md §4.1 `metrics_daily` with histograms).
 
     Grain: (dim, metric, span, start, key, kind, bin). `dim` '' = every queue,
     'q' = one queue (`key` = queue id, 0 = none), 'a' = one agent (`key` = the
@@ -299,7 +299,7 @@ class DashboardRollup(models.Model):
     few month and week cells plus its edge days.
     `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
     of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
-    which long-range percentiles are interpolated (METRICS 4.3).
+    which long-range percentiles are interpolated (docs/metrics.md §4.3).
     Maintained by retract-and-apply in the recompute transaction, rebuilt
     set-based by `metrics_rollups_rebuild`.
     """

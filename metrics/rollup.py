@@ -2,9 +2,9 @@
 the set-based rebuild and percentiles interpolated from merged histograms.
 
 A long dashboard range reads a few hundred pre-aggregated cells instead of
-hundreds of thousands of per-ticket rows (SPEC 11: any 90-day range < 300 ms at
+hundreds of thousands of per-ticket rows (bench/README.md: any 90-day range < 300 ms at
 1M tickets). Counts, sums and ratios stay exact (they are additive); medians and
-p90 over long ranges come from log-spaced histograms (METRICS 4.3): the bin
+p90 over long ranges come from log-spaced histograms (docs/metrics.md §4.3): the bin
 holding the wanted rank is exact, the position inside it is interpolated, so the
 error is below one bin width (ratio 1.1, i.e. < 10 %, typically ~2 %).
 """

@@ -1,7 +1,7 @@
 """Reads of metrics: aggregates over any range and filter, drill-down, backlog.
 
 Durations are aggregated over per-ticket rows in PostgreSQL with exact
-`percentile_cont` (METRICS 1.7); ratios are sums of numerators over sums of
+`percentile_cont` (docs/metrics.md §1.7); ratios are sums of numerators over sums of
 denominators, never averages of averages. Every aggregate has a drill-down
 listing the tickets and values behind it. Access control: `filters_for_user`
 restricts agents to their own attribution.

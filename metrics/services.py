@@ -1,6 +1,6 @@
 """Writes of the metrics app: the dirty outbox, recomputation, rollups.
 
-Write path (METRICS 4.2): every event transaction calls tickets_mark_dirty
+Write path (docs/metrics.md §4.2): every event transaction calls tickets_mark_dirty
 (a row in MetricsDirty, same transaction) and registers one wake-up task on
 commit. Workers claim dirty tickets in batches with FOR UPDATE SKIP LOCKED,
 recompute them with the pure `metrics.compute.compute`, upsert
@@ -171,7 +171,7 @@ def contributions(m: TicketMetrics, zone: ZoneInfo) -> dict[tuple, list[float]]:
     """The cells a ticket row adds to MetricsDaily: key -> [n, sum_s, num, den].
 
     Excluded tickets contribute nothing. Cohorts and attribution follow
-    METRICS section 0 and 1.7.
+    docs/metrics.md §0 and §1.7.
     """
     out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     if m.excluded:
@@ -225,7 +225,7 @@ def contributions(m: TicketMetrics, zone: ZoneInfo) -> dict[tuple, list[float]]:
                 num=int(outcome == "breached"),
                 den=1,
             )
-    # Next reply: every decided cycle, cohort = the latest outcome instant (METRICS M14).
+    # Next reply: every decided cycle, cohort = the latest outcome instant (docs/metrics.md M14).
     nr_decided = m.sla_next_reply_achieved + m.sla_next_reply_breached
     if nr_decided:
         add(m.sla_next_reply_outcome_at, "sla_next_reply", m.assignee_id, num=m.sla_next_reply_breached, den=nr_decided)

@@ -2,7 +2,7 @@
 
 Managers and admins: /manager/dashboard/ (all queues, every agent). Agents:
 /agent/my-stats/ with their own numbers only (the agent filter is forced,
-METRICS 1.7 attribution). Customers get 404 (staff pages do not exist for
+docs/metrics.md §1.7 attribution). Customers get 404 (staff pages do not exist for
 them); agents asking for the team dashboard get 403.
 """
 

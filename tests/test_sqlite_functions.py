@@ -10,7 +10,7 @@ from helpdesk.lib.sqlite import PercentileContAggregate, percentile_cont
 @pytest.mark.parametrize(
     ("values", "fraction", "expected"),
     [
-        ([2550, 3600, 66600, 226800], 0.5, 35100),  # METRICS 1.7 example
+        ([2550, 3600, 66600, 226800], 0.5, 35100),  # docs/metrics.md §1.7 example
         ([2550, 3600, 66600, 226800], 0.9, 178740),
         ([5], 0.9, 5),
         ([], 0.5, None),

@@ -1,4 +1,4 @@
-"""Configuration as code (SPEC 10): one JSON document for calendars, SLA
+"""Configuration as code (docs/import.md): one JSON document for calendars, SLA
 policies, queues, request types, agents and the reporting time zone.
 
 `config_apply(document, dry_run)` validates the whole document first (every

@@ -13,7 +13,7 @@ from tickets.models import Ticket, TicketEvent
 
 
 def actor_role_of(user: Any) -> str:
-    """The role an actor acts in, frozen into the event (METRICS 1.1)."""
+    """The role an actor acts in, frozen into the event (docs/metrics.md §1.1)."""
     if user is None:
         return TicketEvent.ActorRole.SYSTEM
     return TicketEvent.ActorRole.AGENT if user.is_staff_role else TicketEvent.ActorRole.CUSTOMER

@@ -1,4 +1,4 @@
-"""Macros: canned text with placeholders plus actions (SPEC 4).
+"""Macros: canned text with placeholders plus actions (docs/automation.md).
 
 The body is a Django template rendered by a bare engine (no loaders, no
 libraries) against a whitelist of plain strings, never model objects, with

@@ -358,7 +358,7 @@ class Attachment(models.Model):
 class TicketEvent(models.Model):
     """Append-only history. Never updated or deleted (a DB trigger enforces it).
 
-    `kind` names follow METRICS.md 1.1; `data` keys per kind may be added,
+    `kind` names follow docs/metrics.md §1.1; `data` keys per kind may be added,
     never change meaning. Ordering is (occurred_at, id): `id` is the `seq`.
     """
 

@@ -1,4 +1,4 @@
-"""Routing rules and auto-assignment on ticket creation (SPEC 3).
+"""Routing rules and auto-assignment on ticket creation (docs/automation.md).
 
 Called by services.ticket_create for interactive channels (never the
 import), inside its transaction: every change goes through the ordinary

@@ -89,7 +89,7 @@ def ticket_create(
 ) -> Ticket:
     """Create a ticket with its description message and a `ticket.created` event.
 
-    The creation message is part of `ticket.created` (METRICS 1.1), not a
+    The creation message is part of `ticket.created` (docs/metrics.md §1.1), not a
     separate message event. `description_author` (default: the actor) writes
     the description, as when an agent splits a customer's message off: its
     role is `creation_message_author_role`, which starts the first-reply
@@ -578,7 +578,7 @@ def ticket_link(*, ticket_id: int, other_id: int, actor: User | None) -> Ticket:
 
 @transaction.atomic
 def ticket_mark_spam(*, ticket_id: int, actor: User | None, occurred_at: datetime | None = None) -> Ticket:
-    """Flag as spam: excluded from every metric and list (METRICS 1.6)."""
+    """Flag as spam: excluded from every metric and list (docs/metrics.md §1.6)."""
     ticket = _lock(ticket_id)
     if ticket.is_spam:
         return ticket
@@ -618,7 +618,7 @@ def ticket_restore(*, ticket_id: int, actor: User | None) -> Ticket:
 def work_session_record(
     *, ticket_id: int, agent: User, started_at: datetime, ended_at: datetime, source: str = "ui"
 ) -> TicketEvent:
-    """Record one handle-time session (METRICS M9); `occurred_at` is its end."""
+    """Record one handle-time session (docs/metrics.md M9); `occurred_at` is its end."""
     if ended_at <= started_at:
         raise ApplicationError("A work session must end after it starts.", code="invalid_session")
     ticket = _lock(ticket_id)
@@ -640,7 +640,7 @@ def work_session_record(
 def time_entry_log(
     *, ticket_id: int, agent: User, seconds: int, note: str = "", occurred_at: datetime | None = None
 ) -> TicketEvent:
-    """Log manual time (reported apart from handle time, METRICS M9)."""
+    """Log manual time (reported apart from handle time, docs/metrics.md M9)."""
     if seconds <= 0 or seconds > 24 * 3600:
         raise ApplicationError("Time logged must be between 1 second and 24 hours.", code="invalid_time")
     ticket = _lock(ticket_id)

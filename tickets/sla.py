@@ -12,7 +12,7 @@ adds what the SLA machinery needs on top of them:
   business time from the evaluation instant, closed form, so a target reached
   exactly at 17:00:00 is due at 17:00:00);
 * paused or running (the resolution clock pauses in the policy's pause set);
-* next-reply targets (METRICS M2 runs), one cycle per run of customer
+* next-reply targets (docs/metrics.md M2 runs), one cycle per run of customer
   messages after the first reply;
 * the warning instant (a fraction of the target elapsed).
 

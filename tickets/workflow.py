@@ -61,7 +61,7 @@ def check_actor_may_transition(*, actor_role: str, current: str, target: str) ->
 
 
 def is_resolution(source: str, target: str) -> bool:
-    """METRICS 1.3: entering solved, or closed straight from an unsolved status."""
+    """docs/metrics.md §1.3: entering solved, or closed straight from an unsolved status."""
     return target == S.SOLVED or (target == S.CLOSED and source in UNSOLVED)
 
 

@@ -1,5 +1,5 @@
 """Agent workspace writes: bulk actions, saved views, presence (collision
-notice) and handle-time work sessions (METRICS M9, §6.5).
+notice) and handle-time work sessions (docs/metrics.md M9, §6.5).
 
 Presence and open work sessions live in the Django cache (Redis in
 production, locmem in the embedded default) with TTLs; any cache failure

@@ -1,4 +1,4 @@
-"""Business-hours calendars in closed form (METRICS.md 1.5, 4.4).
+"""Business-hours calendars in closed form (docs/metrics.md §1.5, 4.4).
 
 A calendar is an IANA zone + weekly local intervals + holidays (whole local
 dates) + date overrides. Its business intervals are materialised per local
@@ -9,7 +9,7 @@ date (so DST is exact) into sorted UTC epoch-second arrays with prefix sums:
     add(a, x) = the first instant where F reaches F(a) + x
 
 An interval end is a valid answer of `add`: reaching the target exactly at
-17:00:00 gives 17:00:00, not the next morning's 09:00 (METRICS 1.5).
+17:00:00 gives 17:00:00, not the next morning's 09:00 (docs/metrics.md §1.5).
 
 Everything works on floats (POSIX seconds) internally; the datetime wrappers
 accept aware datetimes in any zone and return UTC datetimes. Pure: no Django.

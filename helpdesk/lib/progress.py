@@ -1,4 +1,4 @@
-"""Progress reporting for long management commands (SPEC 10).
+"""Progress reporting for long management commands (docs/import.md).
 
 On a terminal: a tqdm bar with rate and time left. Otherwise (logs, CI,
 pipes): one plain line every `interval` seconds with done/total, rate and

@@ -73,7 +73,7 @@ def csat_record(*, token: str, rating: int | None = None, comment: str = "") -> 
     """Record the rating of a link (optionally another 1-5 and a comment).
 
     A later rating replaces the earlier one as a new csat.responded event
-    (METRICS M10 takes the latest). Opening the same link again without
+    (docs/metrics.md M10 takes the latest). Opening the same link again without
     changing anything writes nothing new. The actor is the requester.
     Raises CsatLinkInvalid/CsatLinkExpired, ApplicationError for bad values.
     """

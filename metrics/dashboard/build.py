@@ -52,7 +52,7 @@ class Dashboard:
     agents: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     sides: tuple[str, ...] = SIDES
-    # True when medians / p90 come from rollup histograms (long ranges at scale, METRICS 4.3)
+    # True when medians / p90 come from rollup histograms (long ranges at scale, docs/metrics.md §4.3)
     approx: bool = False
 
 

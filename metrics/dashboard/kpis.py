@@ -300,7 +300,7 @@ DURATION_KPIS: dict[str, dict[str, str]] = {
 }
 RATIOS: dict[str, tuple[tuple[str, ...], str, str]] = {k.key: (k.cohorts, k.num, k.den) for k in kpis_of("ratio")}
 
-# cohort -> instant column, attribution column (METRICS 1.7), extra WHERE
+# cohort -> instant column, attribution column (docs/metrics.md §1.7), extra WHERE
 COHORTS: dict[str, dict[str, str]] = {
     "frt": {"instant": "first_reply_at", "agent": "first_replier_id", "where": ""},
     "first_res": {

@@ -80,7 +80,7 @@
 
   if (!page) return;
 
-  // --- heartbeat: handle time (METRICS M9) + collision notice --------------
+  // --- heartbeat: handle time (docs/metrics.md M9) + collision notice --------------
   var url = page.dataset.heartbeatUrl;
   var csrf = page.dataset.csrf;
   var every = (parseInt(page.dataset.heartbeatSeconds, 10) || 30) * 1000;

@@ -1,4 +1,4 @@
-"""The worked-example fixture (METRICS.md section 3) loaded for the dashboard tests."""
+"""The worked-example fixture (docs/metrics.md section 3) loaded for the dashboard tests."""
 
 import json
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""Manager dashboard on the worked examples (METRICS.md E9/E10): rendered numbers, CSV,
+"""Manager dashboard on the worked examples (docs/metrics.md E9/E10): rendered numbers, CSV,
 filters, drill-downs, access control and a bounded query count."""
 
 import csv

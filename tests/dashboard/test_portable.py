@@ -1,5 +1,5 @@
 """The database-independent dashboard path (used on the embedded SQLite default) gives the
-same numbers as the PostgreSQL SQL path, on the worked examples (METRICS.md E9/E10)."""
+same numbers as the PostgreSQL SQL path, on the worked examples (docs/metrics.md E9/E10)."""
 
 import math
 from dataclasses import asdict, replace
@@ -12,7 +12,7 @@ from metrics.services import reporting_zone
 
 
 def _close(a, b, path="") -> None:
-    """Deep equality; floats within 1e-6 (percentile_cont rounding, METRICS 1.7)."""
+    """Deep equality; floats within 1e-6 (percentile_cont rounding, docs/metrics.md §1.7)."""
     if isinstance(a, float) or isinstance(b, float):
         assert a is not None and b is not None, f"{path}: {a!r} != {b!r}"
         assert math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6), f"{path}: {a!r} != {b!r}"

@@ -1,4 +1,4 @@
-"""BusinessCalendar: the METRICS 4.4 table, DST, holidays, overrides, properties."""
+"""BusinessCalendar: the docs/metrics.md §4.4 table, DST, holidays, overrides, properties."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -31,7 +31,7 @@ def fixture_context(as_of=None):
 
 
 def assert_same(actual, expected, path=""):
-    """Every expected value equal (numbers within 1e-6; METRICS 1.7)."""
+    """Every expected value equal (numbers within 1e-6; docs/metrics.md §1.7)."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{path}: {actual!r} is not a dict"
         for key, value in expected.items():
@@ -160,7 +160,7 @@ def test_resolution_sla_breached_while_open_and_projected_breach():
 
 
 def test_piecewise_calendar_after_queue_move():
-    """Each sub-interval uses the calendar of the queue the ticket was in (METRICS 1.5)."""
+    """Each sub-interval uses the calendar of the queue the ticket was in (docs/metrics.md §1.5)."""
     ctx = fixture_context()
     ctx.calendars = {1: ctx.calendars[1]}  # queue 2 has no calendar: 24/7
     evs = [

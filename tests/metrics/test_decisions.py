@@ -76,3 +76,23 @@ def test_agent_created_ticket_has_no_first_reply_target_until_the_customer_write
     assert answered["frt_cal_s"] == 5400  # 11:00 -> 12:30, not from the agent's description at 10:00
     assert answered["sla_first_reply_target_s"] == 14400
     assert (answered["sla_first_reply_elapsed_s"], answered["sla_first_reply_outcome"]) == (5400, "achieved")
+
+
+@pytest.mark.django_db
+def test_ticket_logged_closed_keeps_its_owner_assigned_at_creation(tmp_path):
+    """docs/import.md, Decisions: an `assign` at the creation instant of a
+    ticket created `closed` is accepted (who owned it when it was logged); a
+    later one is refused like any change to a closed ticket."""
+    line = _agent_line("C-1", [])
+    line["status"] = "closed"
+    line["events"] = [
+        {"at": line["created_at"], "type": "assign", "to": "alice@acme.test"},
+        {"at": "2025-11-03T10:05:00-05:00", "type": "assign", "to": "bob@acme.test"},
+    ]
+    errors = _import(tmp_path, [line])
+    ticket = Ticket.objects.get(external_id="C-1")
+    assert ticket.status == "closed" and ticket.assignee.email == "alice@acme.test"
+    assert ticket.events.filter(kind="assignee.changed").count() == 1
+    assert "events[1] (assign" in errors and "closed" in errors and "events[0]" not in errors
+    row = _export()["C-1"]  # logged-only: out of resolution and SLA metrics, computed without error
+    assert row["first_resolution_cal_s"] is None and row["sla_first_reply_outcome"] is None

@@ -1,4 +1,4 @@
-"""METRICS.md E1-E10 end to end: `helpdesk_config apply` + `import_tickets`,
+"""docs/metrics.md E1-E10 end to end: `helpdesk_config apply` + `import_tickets`,
 recompute through the storage path, assert every value of expected.json.
 """
 

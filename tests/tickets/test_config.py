@@ -1,4 +1,4 @@
-"""helpdesk_config apply/dump (SPEC 10: configuration as code)."""
+"""helpdesk_config apply/dump (docs/import.md: configuration as code)."""
 
 import json
 import shutil

@@ -1,4 +1,4 @@
-"""import_tickets (SPEC 10; metrics_examples README "What the import must do")."""
+"""import_tickets (docs/import.md; metrics_examples README "What the import must do")."""
 
 import json
 from datetime import datetime, timedelta

@@ -1,4 +1,4 @@
-"""seed_demo: realistic demo data through the import path (SPEC 10)."""
+"""seed_demo: realistic demo data through the import path (docs/import.md)."""
 
 from io import StringIO
 

@@ -54,7 +54,7 @@ def at(dt: datetime):
     return time_machine.travel(dt, tick=False)
 
 
-# --- METRICS.md E4 (T-104, T-105) through helpdesk_config + import_tickets ----------
+# --- docs/metrics.md E4 (T-104, T-105) through helpdesk_config + import_tickets ----------
 
 
 @pytest.fixture

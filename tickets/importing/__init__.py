@@ -1,4 +1,4 @@
-"""Ticket import (SPEC 10): JSONL histories replayed into tickets, messages
+"""Ticket import (docs/import.md): JSONL histories replayed into tickets, messages
 and events, idempotently by external_id.
 
     report = import_file(path, create_queues_kind=None, on_progress=bar.update)

@@ -1,4 +1,4 @@
-"""Validate one import line (SPEC 10) into plain values.
+"""Validate one import line (docs/import.md) into plain values.
 
 Pure: no queries. A line with any structural problem (missing field, bad
 timestamp, unknown status/priority/event type...) is refused as a whole,

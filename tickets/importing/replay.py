@@ -251,13 +251,21 @@ def _replay_status(r: _Replay, s: _Step) -> None:
     s.emit(r, K.STATUS, {"from": source, "to": target})
 
 
+def _logged_closed_owner(r: _Replay, ev: ParsedEvent) -> bool:
+    """A ticket created closed (logged after the fact) may carry an `assign`
+    at its creation instant: who owned it when it was logged, part of how it
+    was created, not a change to a closed ticket (docs/import.md). Later
+    assignments are refused as on any closed ticket."""
+    return r.line.status == "closed" and ev.at == r.line.created_at
+
+
 def _replay_assign(r: _Replay, s: _Step) -> None:
     ev, t = s.ev, r.t
     assignee = r.ctx.users[ev.value] if ev.value else None
     if assignee is not None and assignee.role not in STAFF:
         r.refuse(ev, f"{ev.value} is not an agent; only agents can be assigned tickets")
         return
-    if t["status"] == "closed":
+    if t["status"] == "closed" and not _logged_closed_owner(r, ev):
         r.refuse(ev, "the ticket is closed; it can no longer be changed")
         return
     new_id = assignee.id if assignee else None

@@ -1,4 +1,4 @@
-"""`helpdesk_config apply FILE.json [--dry-run]` and `helpdesk_config dump [FILE.json]` (SPEC 10)."""
+"""`helpdesk_config apply FILE.json [--dry-run]` and `helpdesk_config dump [FILE.json]` (docs/import.md)."""
 
 import json
 import sys

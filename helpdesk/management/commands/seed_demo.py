@@ -1,4 +1,4 @@
-"""`seed_demo [--tickets N] [--seed S]`: a realistic demo through the import path (SPEC 10).
+"""`seed_demo [--tickets N] [--seed S]`: a realistic demo through the import path (docs/import.md).
 
 Applies a configuration document (support and service queues, a business-hours
 calendar, an SLA policy, request types, agents and a manager), creates the demo

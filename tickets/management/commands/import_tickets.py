@@ -1,4 +1,4 @@
-"""`import_tickets FILE.jsonl [--create-queues kind=support|service]` (SPEC 10)."""
+"""`import_tickets FILE.jsonl [--create-queues kind=support|service]` (docs/import.md)."""
 
 from typing import Any
 
