@@ -14,7 +14,7 @@ from accounts.models import Organisation, User
 admin.site.login_form = AdminLoginForm
 
 
-def _guard_account_change(form: forms.ModelForm, actor: Any) -> None:  # type: ignore[type-arg]
+def _guard_account_change(form: forms.ModelForm, actor: Any) -> None:
     """accounts.policy on the admin's user forms: errors on the field."""
     data = form.cleaned_data
     instance = form.instance

@@ -23,15 +23,15 @@ class Organisation(models.Model):
 class HelpdeskUserManager(UserManager["User"]):
     """Users log in with their email; `username` mirrors it."""
 
-    def _create_user(self, username, email, password, **extra_fields):  # type: ignore[no-untyped-def, override]
+    def _create_user(self, username, email, password, **extra_fields):
         email = self.normalize_email(email or username)
         return super()._create_user(email, email, password, **extra_fields)
 
-    def create_user(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+    def create_user(self, email=None, password=None, **extra_fields):
         extra_fields.pop("username", None)
         return super().create_user(email, email, password, **extra_fields)
 
-    def create_superuser(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+    def create_superuser(self, email=None, password=None, **extra_fields):
         extra_fields.pop("username", None)
         extra_fields.setdefault("role", User.Role.ADMIN)
         return super().create_superuser(email, email, password, **extra_fields)

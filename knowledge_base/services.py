@@ -210,7 +210,7 @@ def article_update(
         fields += ["body", "body_html", "body_text"]
         content_changed = True
     if category is not ...:
-        article.category = category  # type: ignore[assignment]
+        article.category = category
         fields.append("category")
     if visibility is not None:
         article.visibility = visibility

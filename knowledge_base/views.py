@@ -124,7 +124,7 @@ def kb_suggest(request: HttpRequest) -> HttpResponse:
     query = (request.GET.get("q") or request.GET.get("subject") or "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_suggest_for_user(user=request.user, query=query, audience=_audience(request))
     for result in results:
-        result.url = (  # type: ignore[attr-defined]
+        result.url = (
             reverse("knowledge_base:article", args=[result.article.slug])
             + "?"
             + urlencode({"ref": "suggest", "q": query})

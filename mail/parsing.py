@@ -566,7 +566,7 @@ def mail_parse(raw: bytes) -> ParsedMail:
     """Parse one message. Raises ValueError when it is not a mail at all."""
     if not raw or not raw.strip():
         raise ValueError("empty message")
-    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     # A message with no header block at all is not mail (the parser would
     # take the first line as a broken header and the rest as body).
     if not any(k.lower() in ("from", "sender", "return-path", "message-id", "received") for k in msg):

@@ -88,6 +88,7 @@ def _wake() -> None:
 
 # --- context ------------------------------------------------------------------
 
+
 def reporting_zone() -> ZoneInfo:
     """The reporting time zone: `helpdesk_config` setting, else settings, else UTC."""
     from tickets.models import HelpdeskSetting

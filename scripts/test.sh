@@ -68,6 +68,9 @@ redis-cli -n 15 flushdb >/dev/null 2>&1 || true
 
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy (pyproject.toml [tool.mypy]; docs/architecture.md, Types)"
+.venv/bin/mypy
 echo "== migrations are complete"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "== production settings pass check --deploy"

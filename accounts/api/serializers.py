@@ -5,7 +5,7 @@ from rest_framework import serializers
 from accounts.models import User
 
 
-class MeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MeOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "name", "role", "organisation_id", "timezone"]

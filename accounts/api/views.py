@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from accounts.api import serializers as s
 
 
-class MeView(generics.GenericAPIView):  # type: ignore[type-arg]
+class MeView(generics.GenericAPIView):
     serializer_class = s.MeOutputSerializer
     pagination_class = None
 

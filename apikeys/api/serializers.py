@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apikeys.models import ApiToken
 
 
-class ApiTokenOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ApiTokenOutputSerializer(serializers.ModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -22,5 +22,5 @@ class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
         read_only_fields = fields
 
 
-class ApiTokenCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ApiTokenCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="What the token is for, e.g. `warehouse sync`.")

@@ -12,7 +12,7 @@ from apikeys.api import serializers as s
 from apikeys.models import ApiToken
 
 
-class ApiTokenViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ApiTokenViewSet(viewsets.GenericViewSet):
     """Your personal API tokens. The key is shown once, at creation; only a
     hash of it is stored."""
 

@@ -16,7 +16,7 @@ from accounts.policy import is_admin
 from webhooks.api.views import IsManager
 
 
-class SignInPolicySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SignInPolicySerializer(serializers.Serializer):
     required_roles = serializers.ListField(
         child=serializers.ChoiceField(choices=list(two_factor.STAFF_ROLES)),
         help_text="Roles that must use two-factor sign-in, set on the page or by the API. "

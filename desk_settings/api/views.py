@@ -15,7 +15,7 @@ from helpdesk.lib.access import IsManager
 MAX_LIMIT = 200
 
 
-class HistoryFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HistoryFilterSerializer(serializers.Serializer):
     type = serializers.CharField(
         required=False, help_text="Object type as app_label.model, e.g. tickets.calendar or tickets.slapolicy."
     )
@@ -26,13 +26,13 @@ class HistoryFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=50)
 
 
-class HistoryChangeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HistoryChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
 
 
-class HistoryEntrySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HistoryEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     timestamp = serializers.DateTimeField()
     actor = serializers.CharField(allow_null=True, help_text="Email of who made the change (or 'operator ...').")
@@ -44,7 +44,7 @@ class HistoryEntrySerializer(serializers.Serializer):  # type: ignore[type-arg]
     changes = HistoryChangeSerializer(many=True)
 
 
-class HistoryPageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HistoryPageSerializer(serializers.Serializer):
     results = HistoryEntrySerializer(many=True)
     next_before = serializers.IntegerField(allow_null=True)
 

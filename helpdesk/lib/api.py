@@ -20,7 +20,7 @@ from helpdesk.lib.exceptions import ApplicationError
 # --- Errors ----------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorSerializer(serializers.Serializer):
     """The body of every error answer."""
 
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. `invalid`, `invalid_transition`.")

@@ -5,13 +5,13 @@ from rest_framework import serializers
 from knowledge_base.models import Article
 
 
-class KbSearchInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KbSearchInputSerializer(serializers.Serializer):
     q = serializers.CharField(max_length=200, help_text="Words to look for (typos in titles are tolerated).")
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
     audience = serializers.ChoiceField(choices=["support", "service"], required=False)
 
 
-class KbSearchResultOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KbSearchResultOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     title = serializers.CharField()
     category = serializers.CharField(allow_null=True)
@@ -20,13 +20,13 @@ class KbSearchResultOutputSerializer(serializers.Serializer):  # type: ignore[ty
     rank = serializers.FloatField()
 
 
-class KbSearchOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KbSearchOutputSerializer(serializers.Serializer):
     query = serializers.CharField()
     count = serializers.IntegerField()
     results = KbSearchResultOutputSerializer(many=True)
 
 
-class KbArticleOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class KbArticleOutputSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     visibility = serializers.CharField(read_only=True, help_text="`public` or `internal` (staff only).")
     tags = serializers.SerializerMethodField()
@@ -54,12 +54,12 @@ class KbArticleOutputSerializer(serializers.ModelSerializer):  # type: ignore[ty
         return sorted(t.name for t in article.tags.all())
 
 
-class KbFeedbackInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KbFeedbackInputSerializer(serializers.Serializer):
     helpful = serializers.BooleanField()
     comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 
-class KbFeedbackOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KbFeedbackOutputSerializer(serializers.Serializer):
     article = serializers.CharField(help_text="The article's slug.")
     helpful = serializers.BooleanField()
     comment = serializers.CharField()

@@ -29,7 +29,7 @@ def _input(serializer_class: type, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class KbSearchView(generics.GenericAPIView):  # type: ignore[type-arg]
+class KbSearchView(generics.GenericAPIView):
     """Search published articles you may read (anonymous: public ones)."""
 
     permission_classes = [AllowAny]
@@ -64,7 +64,7 @@ class KbSearchView(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(body)
 
 
-class KbArticleView(generics.GenericAPIView):  # type: ignore[type-arg]
+class KbArticleView(generics.GenericAPIView):
     """One article (anonymous: published public ones; staff may preview drafts)."""
 
     permission_classes = [AllowAny]
@@ -79,7 +79,7 @@ class KbArticleView(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(KbArticleOutputSerializer(article).data)
 
 
-class KbArticleFeedbackView(generics.GenericAPIView):  # type: ignore[type-arg]
+class KbArticleFeedbackView(generics.GenericAPIView):
     """ "Was this helpful?" for an article you may read; a later answer
     replaces yours."""
 

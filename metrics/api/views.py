@@ -41,7 +41,7 @@ def _require_staff(user: Any) -> None:
         raise exceptions.PermissionDenied("Only agents and managers can see metrics.")
 
 
-class SummaryInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SummaryInputSerializer(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First local day (reporting zone); default 29 days ago.")
     end = serializers.DateField(required=False, help_text="Last local day, inclusive; default today.")
     queue = serializers.IntegerField(required=False)
@@ -130,7 +130,7 @@ def _survey_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, 
     return {key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None for key in ("ces", "nps")}
 
 
-class SurveyInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SurveyInputSerializer(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First local day (reporting zone); default 29 days ago.")
     end = serializers.DateField(required=False, help_text="Last local day, inclusive; default today.")
 

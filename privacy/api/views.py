@@ -12,11 +12,11 @@ from accounts.models import User
 from privacy import selectors, services
 
 
-class PersonEraseInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PersonEraseInputSerializer(serializers.Serializer):
     confirm_email = serializers.CharField(max_length=320, help_text="The person's current e-mail address.")
 
 
-class PersonErasedOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PersonErasedOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.CharField()
     name = serializers.CharField()

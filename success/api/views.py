@@ -20,14 +20,14 @@ from success.present import account_row
 MAX_LIMIT = 500
 
 
-class ListQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ListQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(choices=[30, 90, 180], required=False, default=90)
     band = serializers.ChoiceField(choices=["healthy", "watch", "at_risk"], required=False)
     offset = serializers.IntegerField(required=False, min_value=0, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=100)
 
 
-class DetailQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DetailQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(choices=[30, 90, 180], required=False, default=90)
 
 

@@ -16,14 +16,14 @@ from tickets import config
 # --- serializers --------------------------------------------------------------
 
 
-class ConfigChangeOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConfigChangeOutputSerializer(serializers.Serializer):
     section = serializers.CharField()
     key = serializers.CharField()
     action = serializers.ChoiceField(choices=["create", "update", "unchanged"])
     fields = serializers.ListField(child=serializers.CharField())
 
 
-class ConfigReportOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConfigReportOutputSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
@@ -34,7 +34,7 @@ class ConfigReportOutputSerializer(serializers.Serializer):  # type: ignore[type
     lines = serializers.ListField(child=serializers.CharField())
 
 
-class ConfigApplyInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ConfigApplyInputSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(
         default=False, help_text="true: validate and report what would change, change nothing."
     )
@@ -62,7 +62,7 @@ def _report(report: config.ConfigReport) -> dict[str, Any]:
     }
 
 
-class ConfigView(generics.GenericAPIView):  # type: ignore[type-arg]
+class ConfigView(generics.GenericAPIView):
     """The `helpdesk_config` document: calendars, SLA policies, queues,
     request types, agents, reporting time zone (managers and admins)."""
 

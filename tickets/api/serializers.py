@@ -23,18 +23,18 @@ INPUT_BODY_FORMATS = [
 # --- Output ----------------------------------------------------------------
 
 
-class PersonOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PersonOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="display_name")
 
 
-class QueueOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class QueueOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Queue
         fields = ["id", "slug", "name", "kind"]
 
 
-class RequestTypeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class RequestTypeOutputSerializer(serializers.ModelSerializer):
     queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     kind = serializers.ChoiceField(source="queue.kind", choices=QueueKind.choices, read_only=True)
 
@@ -43,7 +43,7 @@ class RequestTypeOutputSerializer(serializers.ModelSerializer):  # type: ignore[
         fields = ["id", "slug", "name", "queue", "kind"]
 
 
-class TicketOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class TicketOutputSerializer(serializers.ModelSerializer):
     number = serializers.IntegerField(source="pk", read_only=True)
     queue = QueueOutputSerializer(read_only=True)
     requester = PersonOutputSerializer(read_only=True)
@@ -130,7 +130,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-
 _DATETIME = serializers.DateTimeField()
 
 
-class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AttachmentOutputSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -142,7 +142,7 @@ class AttachmentOutputSerializer(serializers.ModelSerializer):  # type: ignore[t
         return reverse("api:attachment-download", kwargs={"pk": attachment.pk})
 
 
-class MessageOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class MessageOutputSerializer(serializers.ModelSerializer):
     author = PersonOutputSerializer(read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
     attachments = AttachmentOutputSerializer(many=True, read_only=True)
@@ -180,7 +180,7 @@ CUSTOMER_EVENT_DATA_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-class EventOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class EventOutputSerializer(serializers.ModelSerializer):
     data = serializers.SerializerMethodField()
 
     class Meta:
@@ -196,7 +196,7 @@ class EventOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         return {k: event.data[k] for k in keys if k in event.data}
 
 
-class EventPageOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class EventPageOutputSerializer(serializers.Serializer):
     results = EventOutputSerializer(many=True)
     next_after = serializers.IntegerField(
         allow_null=True, help_text="Pass as `after` for the next page; null when no more events are ready."
@@ -207,7 +207,7 @@ class EventPageOutputSerializer(serializers.Serializer):  # type: ignore[type-ar
 # --- Input -----------------------------------------------------------------
 
 
-class TicketListFilterInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketListFilterInputSerializer(serializers.Serializer):
     """Query parameters of the ticket list (all optional, combined with AND)."""
 
     queue = serializers.SlugField(required=False, help_text="Queue slug.")
@@ -227,7 +227,7 @@ class TicketListFilterInputSerializer(serializers.Serializer):  # type: ignore[t
     updated_before = serializers.DateTimeField(required=False)
 
 
-class TicketCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketCreateInputSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=500)
     body = serializers.CharField(max_length=MAX_BODY, allow_blank=True, default="")
     body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)
@@ -242,48 +242,48 @@ class TicketCreateInputSerializer(serializers.Serializer):  # type: ignore[type-
     )
 
 
-class MessagePostInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MessagePostInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=MAX_BODY)
     body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)
 
 
-class TicketTransitionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketTransitionInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Ticket.Status.choices)
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 
-class TicketAssignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketAssignInputSerializer(serializers.Serializer):
     assignee_id = serializers.IntegerField(
         allow_null=True, min_value=1, max_value=2**63 - 1, help_text="A staff user id, or null to unassign."
     )
     reason = serializers.CharField(max_length=500, allow_blank=True, default="")
 
 
-class TicketEscalateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketEscalateInputSerializer(serializers.Serializer):
     queue = serializers.SlugField(help_text="Slug of the queue to move the ticket to.")
     reason = serializers.CharField(max_length=2000)
 
 
-class TicketMergeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketMergeInputSerializer(serializers.Serializer):
     target_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The ticket to merge into.")
 
 
-class TicketTagInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketTagInputSerializer(serializers.Serializer):
     add = serializers.ListField(child=serializers.CharField(max_length=64), default=list, max_length=50)
     remove = serializers.ListField(child=serializers.CharField(max_length=64), default=list, max_length=50)
 
 
-class TicketPriorityInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketPriorityInputSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices)
 
 
-class AttachmentUploadInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AttachmentUploadInputSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
     body = serializers.CharField(max_length=MAX_BODY, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Message.Visibility.choices, default=Message.Visibility.PUBLIC)
 
 
-class EventListInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class EventListInputSerializer(serializers.Serializer):
     after = serializers.IntegerField(
         min_value=0, max_value=2**63 - 1, default=0, help_text="Return events with an id greater than this."
     )
@@ -293,12 +293,12 @@ class EventListInputSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
 
 
-class TicketCsatInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketCsatInputSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5, help_text="1 (very unhappy) to 5 (very happy).")
     comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 
-class TicketCsatOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketCsatOutputSerializer(serializers.Serializer):
     ticket_id = serializers.IntegerField()
     event_id = serializers.IntegerField()
     rating = serializers.IntegerField()
@@ -317,7 +317,7 @@ class TicketReplyInputSerializer(MessagePostInputSerializer):
     )
 
 
-class TicketPropertiesInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketPropertiesInputSerializer(serializers.Serializer):
     """A partial update: only the keys given are changed."""
 
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
@@ -329,24 +329,24 @@ class TicketPropertiesInputSerializer(serializers.Serializer):  # type: ignore[t
     cc_emails = serializers.ListField(child=serializers.EmailField(), max_length=50, required=False)
 
 
-class TicketOtherInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketOtherInputSerializer(serializers.Serializer):
     ticket_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The other ticket.")
 
 
-class TicketLinksOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketLinksOutputSerializer(serializers.Serializer):
     ticket_id = serializers.IntegerField()
     related_ids = serializers.ListField(child=serializers.IntegerField(), help_text="Linked tickets you may see.")
 
 
-class TicketCcsInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketCcsInputSerializer(serializers.Serializer):
     emails = serializers.ListField(child=serializers.EmailField(), max_length=50, allow_empty=True)
 
 
-class TicketCcsOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketCcsOutputSerializer(serializers.Serializer):
     ticket_id = serializers.IntegerField()
     emails = serializers.ListField(child=serializers.EmailField())
 
 
-class TicketSplitInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TicketSplitInputSerializer(serializers.Serializer):
     message_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     subject = serializers.CharField(max_length=500, allow_blank=True, default="")

@@ -51,7 +51,7 @@ class MessageCursorPagination(IdCursorPagination):
     ordering = "id"
 
 
-class TicketViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class TicketViewSet(viewsets.GenericViewSet):
     """Tickets the caller may see (404 for any other)."""
 
     serializer_class = s.TicketOutputSerializer
@@ -479,7 +479,7 @@ class BinaryRenderer(BaseRenderer):
         return json.dumps(data).encode()
 
 
-class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class AttachmentViewSet(viewsets.GenericViewSet):
     queryset = Attachment.objects.none()  # for the schema's id type; reads use selectors
     renderer_classes = [JSONRenderer, BinaryRenderer]
 
@@ -499,7 +499,7 @@ class AttachmentViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             raise Http404("No such file.") from None
 
 
-class EventListView(generics.GenericAPIView):  # type: ignore[type-arg]
+class EventListView(generics.GenericAPIView):
     """Incremental export of the event log for BI and warehouse sync."""
 
     serializer_class = s.EventOutputSerializer
@@ -524,7 +524,7 @@ class EventListView(generics.GenericAPIView):  # type: ignore[type-arg]
         return Response(body)
 
 
-class QueueViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class QueueViewSet(viewsets.GenericViewSet):
     """Queues you work in (managers: all). Customers get none."""
 
     serializer_class = s.QueueOutputSerializer
@@ -536,7 +536,7 @@ class QueueViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(s.QueueOutputSerializer(queues, many=True).data)
 
 
-class RequestTypeViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class RequestTypeViewSet(viewsets.GenericViewSet):
     """What a ticket can be about (the portal's choices)."""
 
     serializer_class = s.RequestTypeOutputSerializer

@@ -349,7 +349,7 @@ class Importer:
         )
         results = [
             (item, replay(item.line, item.pk, ctx, fps.get(item.pk, set()) if item.existing else None)) for item in todo
-        ]  # type: ignore[arg-type]
+        ]
         for item, _ in results:
             self.run_ids[item.line.external_id] = item.pk  # type: ignore[assignment]
         self._submit(results)

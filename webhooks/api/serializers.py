@@ -9,7 +9,7 @@ from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.services import event_kinds
 
 
-class WebhookOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class WebhookOutputSerializer(serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.CharField())
     created_by_id = serializers.IntegerField(allow_null=True)
 
@@ -40,7 +40,7 @@ class WebhookCreatedOutputSerializer(WebhookOutputSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):
     event_kind = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
 
@@ -69,14 +69,14 @@ class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):  # type: ign
         return str((row.payload or {}).get("kind", ""))
 
     @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_payload(self, row: WebhookDelivery) -> dict:  # type: ignore[type-arg]
+    def get_payload(self, row: WebhookDelivery) -> dict:
         return dict(row.payload or {})
 
 
 _EVENTS_HELP = "TicketEvent kinds to send, or `*` for all."
 
 
-class WebhookCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class WebhookCreateInputSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=500)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=event_kinds()), min_length=1, max_length=50, help_text=_EVENTS_HELP
@@ -87,7 +87,7 @@ class WebhookCreateInputSerializer(serializers.Serializer):  # type: ignore[type
     )
 
 
-class WebhookUpdateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class WebhookUpdateInputSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=500, required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=event_kinds()),

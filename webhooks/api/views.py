@@ -25,7 +25,7 @@ def _input(serializer_class: type, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class WebhookViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class WebhookViewSet(viewsets.GenericViewSet):
     """Outbound webhook subscriptions (see webhooks/README.md for the
     payload, the signature and the retry rules)."""
 
