@@ -141,10 +141,13 @@ def _mail(*, to: str, subject: str, template: str, context: dict[str, Any], reci
     transaction; the worker sends it after the commit and retries while the
     mail server is down, so nothing is lost and the page answers without
     waiting for SMTP (docs/accounts.md)."""
-    from mail.services.outbox import notification_enqueue_account  # mail imports accounts
+    from helpdesk.lib import providers
 
+    send = providers.provider(providers.ACCOUNT_MAIL)  # mail offers it (mail imports accounts)
+    if send is None:
+        raise RuntimeError("no mail channel is installed for account e-mails")
     body = render_to_string(f"accounts/email/{template}.txt", context)
-    notification_enqueue_account(recipient=recipient, to_email=to, subject=subject, body=body)
+    send(recipient=recipient, to_email=to, subject=subject, body=body)
 
 
 def _eligible(email: str) -> User | None:

@@ -63,10 +63,15 @@ def _env_roles() -> frozenset[str]:
     return frozenset(r.strip() for r in settings.HELPDESK_2FA_REQUIRED_ROLES if r.strip() in STAFF_ROLES)
 
 
-def policy_get() -> SignInPolicy:
-    from tickets.models import HelpdeskSetting
+def _setting_read(key: str) -> Any:
+    from helpdesk.lib import providers
 
-    value = HelpdeskSetting.objects.filter(key=POLICY_KEY).values_list("value", flat=True).first()
+    read = providers.provider(providers.SETTING_READ)  # tickets keeps the settings rows
+    return read(key) if read else None
+
+
+def policy_get() -> SignInPolicy:
+    value = _setting_read(POLICY_KEY)
     value = value if isinstance(value, dict) else {}
     roles = value.get("required_roles", [])
     return SignInPolicy(
@@ -79,18 +84,16 @@ def policy_get() -> SignInPolicy:
 
 def policy_save(*, required_roles: list[str], oidc_satisfies: bool) -> None:
     """Store the page's choice (audited through django-auditlog)."""
-    from tickets.models import HelpdeskSetting
+    from helpdesk.lib import providers
 
     value = {
         "required_roles": [r for r in STAFF_ROLES if r in set(required_roles)],
         "oidc_satisfies_2fa": bool(oidc_satisfies),
     }
-    setting = HelpdeskSetting.objects.filter(key=POLICY_KEY).first()
-    if setting is None:
-        HelpdeskSetting.objects.create(key=POLICY_KEY, value=value)
-    elif setting.value != value:
-        setting.value = value
-        setting.save()
+    write = providers.provider(providers.SETTING_WRITE)
+    if write is None:
+        raise RuntimeError("no settings store is installed")
+    write(POLICY_KEY, value)
 
 
 # --- selectors -----------------------------------------------------------------

@@ -46,7 +46,7 @@ def measure(repeat: int, importer: subprocess.Popen) -> dict[str, list[float]]:
     from django.test.utils import setup_test_environment
 
     from accounts.models import User
-    from helpdesk.db_router import replica_state
+    from helpdesk.lib.db_router import replica_state
 
     setup_test_environment()
     client = Client()

@@ -38,7 +38,7 @@ from django.db.models import F, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from helpdesk.db_router import read_alias, read_connection
+from helpdesk.lib.db_router import read_alias, read_connection
 from knowledge_base.models import Article, ArticleSearchDoc, SearchTerm, SynonymGroup
 
 CANDIDATES = 60

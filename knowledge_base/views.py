@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.db_router import replica_reads
 from helpdesk.lib.access import manager_required, staff_required
+from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm

@@ -12,6 +12,7 @@ class MailConfig(AppConfig):
         from helpdesk.lib import providers
         from mail.services.outbox import (
             NOTIFYING_KINDS,
+            notification_enqueue_account,
             notification_enqueue_report,
             notifications_for_event,
             sla_escalation_notify,
@@ -36,3 +37,4 @@ class MailConfig(AppConfig):
         # Reports of the apps below (metrics' weekly KPI e-mail) go out as
         # outbox rows too.
         providers.provide(providers.REPORT_MAIL, notification_enqueue_report)
+        providers.provide(providers.ACCOUNT_MAIL, notification_enqueue_account)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, Sum
 
-from helpdesk.db_router import read_connection
+from helpdesk.lib.db_router import read_connection
 from helpdesk.lib.sqlite import percentile_cont
 from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
 from tickets.clock import union_seconds

@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
-from helpdesk.db_router import replica_reads
+from helpdesk.lib.db_router import replica_reads
 from metrics import dashboard
 from metrics.dashboard.kpis import KPI_BY_KEY, KPIS, Kpi, kpis_of
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label

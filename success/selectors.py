@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from accounts.models import Organisation, User
 from metrics.models import TicketMetrics
-from metrics.surveys import Window, csat_satisfied, survey_report, ticket_surveys
+from metrics.surveys import Window, csat_satisfied, relationship_nps_load, survey_report, ticket_surveys
 from success.health import STALE_OPEN_DAYS, Health, Inputs, health
 from tickets import selectors as ticket_selectors
 from tickets.models import Message, Ticket, TicketEvent
@@ -131,9 +131,17 @@ def _last_contact(only: Key | None) -> dict[Key, dict[str, Any]]:
     return _grouped(_scoped(messages, "ticket__", only), "ticket__", last_contact_at=Max("created_at"))
 
 
+def _relationship_owner(r: Any) -> Key | None:
+    if r.organisation_id:
+        return (ORG, r.organisation_id)
+    return (CUSTOMER, r.customer_id) if r.customer_id else None
+
+
 def _surveys(period: Period, only: Key | None) -> dict[Key, dict[str, Any]]:
     """CSAT, CES and NPS per account, by the survey definitions of
-    docs/surveys.md (latest response per ticket; NPS latest per customer)."""
+    docs/surveys.md (latest response per ticket; NPS latest per customer,
+    relationship-survey answers included)."""
+    window = Window(start=period.start, end=period.end)
     ids = ticket_selectors.ticket_ids_with_survey_events(start=period.start, end=period.end)
     owners = {
         t["id"]: ((ORG, t["organisation_id"]) if t["organisation_id"] else (CUSTOMER, t["requester_id"]))
@@ -143,10 +151,14 @@ def _surveys(period: Period, only: Key | None) -> dict[Key, dict[str, Any]]:
     events = ticket_selectors.ticket_events_for_metrics(ticket_ids=list(owners))
     for tid, evs in groupby(events, key=lambda e: e[0]):
         per_account[owners[tid]].append(ticket_surveys(tid, list(evs)))
-    window = Window(start=period.start, end=period.end)
+    relationship: dict[Key, list[Any]] = defaultdict(list)
+    for r in relationship_nps_load(window=window):
+        key = _relationship_owner(r)
+        if key is not None and (only is None or key == only):
+            relationship[key].append(r)
     out: dict[Key, dict[str, Any]] = {}
-    for key, tickets in per_account.items():
-        report = survey_report(tickets, window)
+    for key in {*per_account, *relationship}:
+        report = survey_report(per_account.get(key, []), window, relationship.get(key, []))
         csat = report["responses"]["csat"]
         ces, nps = report["ces"]["all"], report["nps"]
         out[key] = {

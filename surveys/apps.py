@@ -9,9 +9,13 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from helpdesk.lib import providers
         from surveys.nps import config_section_register
+        from surveys.services import notification_sent, solved_mail_links
         from surveys.views import survey_panels
 
         # The rating forms on the portal ticket page (docs/surveys.md).
         providers.provide(providers.CUSTOMER_TICKET_PANELS, survey_panels)
+        # The outbox's survey links and offers (mail does not import surveys).
+        providers.provide(providers.SURVEY_LINKS, solved_mail_links)
+        providers.provide(providers.NOTIFICATION_SENT, notification_sent)
         # The configuration document's `surveys` section (tickets.config).
         config_section_register()

@@ -161,3 +161,20 @@ def surveys_offer_on_solved(*, ticket_id: int) -> list[TicketEvent]:
     ticket (called when the solved e-mail with the links is sent)."""
     ticket = Ticket.objects.get(pk=ticket_id)
     return [ticket_services.survey_offer(ticket_id=ticket_id, survey=s) for s in surveys_for_ticket(ticket=ticket)]
+
+
+def solved_mail_links(*, ticket: Any) -> list[tuple[int, str, str]]:
+    """The CES answer links of a solved ticket's e-mail (support queues only)."""
+    return survey_links(ticket=ticket, survey="ces") if "ces" in surveys_for_ticket(ticket=ticket) else []
+
+
+def notification_sent(notification: Any) -> None:
+    """A sent "solved" e-mail offers CSAT/CES; a sent NPS e-mail offers NPS
+    (helpdesk.lib.providers.NOTIFICATION_SENT, in the outbox's transaction)."""
+    from mail.models import Notification
+    from surveys.nps import nps_offer_sent
+
+    if notification.kind == Notification.Kind.SOLVED:
+        surveys_offer_on_solved(ticket_id=notification.ticket_id)
+    elif notification.kind == Notification.Kind.NPS_SURVEY:
+        nps_offer_sent(notification)

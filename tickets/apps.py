@@ -6,6 +6,12 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from helpdesk.lib import providers
+        from tickets.settings_store import setting_read, setting_write
+
+        # The HelpdeskSetting rows, for apps below tickets (accounts' sign-in policy).
+        providers.provide(providers.SETTING_READ, setting_read)
+        providers.provide(providers.SETTING_WRITE, setting_write)
         from tickets import (
             attachments,  # noqa: F401  registers the libmagic system check
             live,

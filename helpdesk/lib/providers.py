@@ -9,6 +9,14 @@ the app above it.
   (surveys: the rating forms on the portal ticket page).
 * REPORT_MAIL: fn(*, recipient, subject, body, dedupe_key) -> outbox row
   or None (mail: metrics' weekly report goes out through it).
+* ACCOUNT_MAIL: fn(*, recipient, to_email, subject, body) -> outbox row
+  (mail: accounts' sign-in, reset and confirmation e-mails go out through it).
+* SURVEY_LINKS: fn(*, ticket) -> list of (value, label, url) CES answer
+  links for a solved ticket's e-mail (surveys).
+* NOTIFICATION_SENT: fn(notification) after an outbox e-mail is sent
+  (surveys: a sent "solved" or NPS e-mail is the survey's offer).
+* SETTING_READ / SETTING_WRITE: fn(key) -> value, fn(key, value) (tickets:
+  the HelpdeskSetting rows, for apps below tickets such as accounts' sign-in policy).
 """
 
 from collections.abc import Callable
@@ -17,6 +25,11 @@ from typing import Any
 ARTICLE_SUGGEST = "article_suggest"
 CUSTOMER_TICKET_PANELS = "customer_ticket_panels"
 REPORT_MAIL = "report_mail"
+ACCOUNT_MAIL = "account_mail"
+SURVEY_LINKS = "survey_links"
+NOTIFICATION_SENT = "notification_sent"
+SETTING_READ = "setting_read"
+SETTING_WRITE = "setting_write"
 
 _providers: dict[str, Callable[..., Any]] = {}
 

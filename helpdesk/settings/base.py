@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
-    "helpdesk.db_router.ReadYourWritesMiddleware",
+    "helpdesk.lib.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 # Read replicas (docs/scaling.md): DATABASE_REPLICA_URL, one or more
 # comma-separated URLs of hot standbys of DATABASE_URL. Reads go to one only
-# where a view opts in (helpdesk.db_router.use_replica) and only while its lag
+# where a view opts in (helpdesk.lib.db_router.use_replica) and only while its lag
 # is under HELPDESK_REPLICA_MAX_LAG_SECONDS; everything else uses the primary.
 HELPDESK_DB_REPLICAS = []
 for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", default=[]) if u.strip()):
@@ -128,7 +128,7 @@ for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", de
         "TEST": {"MIRROR": "default"},
     }
     HELPDESK_DB_REPLICAS.append(_alias)
-DATABASE_ROUTERS = ["helpdesk.db_router.ReplicaRouter"]
+DATABASE_ROUTERS = ["helpdesk.lib.db_router.ReplicaRouter"]
 HELPDESK_REPLICA_MAX_LAG_SECONDS = env.float("HELPDESK_REPLICA_MAX_LAG_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

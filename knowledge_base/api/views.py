@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.db_router import replica_reads
+from helpdesk.lib.db_router import replica_reads
 from knowledge_base import selectors as kb_selectors
 from knowledge_base import services as kb_services
 from knowledge_base.api.serializers import (

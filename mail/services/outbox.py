@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import User
+from helpdesk.lib import providers
 from helpdesk.lib.markdown import render_body
 from mail.conf import mail_domain, mail_setting, reply_address
 from mail.models import Notification, NotificationPreference, ReplyToken
@@ -322,10 +323,10 @@ def _url(name: str, *args: Any) -> str:
 
 
 def _ces_links(ticket: Ticket) -> list[tuple[int, str, str]]:
-    """CES answer links (support queues only, surveys.surveys_for_ticket)."""
-    from surveys.services import survey_links, surveys_for_ticket
-
-    return survey_links(ticket=ticket, survey="ces") if "ces" in surveys_for_ticket(ticket=ticket) else []
+    """CES answer links (support queues only), offered by the surveys app
+    (helpdesk.lib.providers.SURVEY_LINKS); none when no app offers them."""
+    links = providers.provider(providers.SURVEY_LINKS)
+    return links(ticket=ticket) if links else []
 
 
 def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
@@ -460,20 +461,16 @@ def _attempt_claim(notification_id: int) -> str | tuple[Notification, int]:
 
 
 def _attempt_succeeded(pk: int) -> str:
-    from surveys.services import surveys_offer_on_solved  # surveys imports mail
-
     with transaction.atomic():
         n = Notification.objects.select_for_update(no_key=True).get(pk=pk)
         if n.status != NS.PENDING:
             return n.status
         n.status, n.sent_at, n.last_error, n.attempt_started_at = NS.SENT, timezone.now(), "", None
         n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
-        if n.kind == NK.SOLVED:
-            surveys_offer_on_solved(ticket_id=n.ticket_id)
-        elif n.kind == NK.NPS_SURVEY:
-            from surveys.nps import nps_offer_sent
-
-            nps_offer_sent(n)
+        # A sent "solved" or NPS e-mail is a survey's offer (surveys records it).
+        sent = providers.provider(providers.NOTIFICATION_SENT)
+        if sent is not None:
+            sent(n)
     return NS.SENT
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 
-from helpdesk.db_router import data_as_of, read_alias, read_connection
+from helpdesk.lib.db_router import data_as_of, read_alias, read_connection
 from metrics.dashboard import rollup as rollup_cells
 from metrics.dashboard.backlog import backlog_series
 from metrics.dashboard.comments import csat_comments

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connection
 
-from helpdesk.db_router import read_connection
+from helpdesk.lib.db_router import read_connection
 from metrics.dashboard.kpis import DURATION_KPIS, FILTER_COLUMNS, HIST_EDGES, KINDS
 from metrics.dashboard.period import Scope
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
-from helpdesk.db_router import read_connection
+from helpdesk.lib.db_router import read_connection
 from metrics import rollup as metric_rollup
 from metrics.dashboard.db import CohortResult, _duration_column, _filters_sql, _run, _run_plain, _use_sql
 from metrics.dashboard.kpis import (

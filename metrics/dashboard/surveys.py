@@ -21,7 +21,9 @@ from metrics.surveys import (
     Window,
     aggregate_ces,
     aggregate_nps,
+    nps_keep_latest,
     nps_latest_per_customer,
+    relationship_nps_load,
     survey_tickets_load,
 )
 
@@ -55,9 +57,23 @@ def _tally(tickets: list[SurveyTicket], window: Window, queue_id: int | None) ->
     return tally
 
 
-def _side_values(kpi: Kpi, tickets: list[SurveyTicket], window: Window, queue: int | None) -> dict[str, Any]:
+def _nps_latest(
+    tickets: list[SurveyTicket], window: Window, side: str, queue: int | None, relationship: list[Response]
+) -> dict[int | None, Response]:
+    """M16 per customer: answers on tickets of the side (and queue); the
+    relationship survey's answers have neither, so they count in "all" only
+    and not under a queue filter (docs/surveys.md)."""
+    latest = nps_latest_per_customer(tickets, window, side, queue)
+    if side == "all" and queue is None:
+        nps_keep_latest(latest, relationship, window)
+    return latest
+
+
+def _side_values(
+    kpi: Kpi, tickets: list[SurveyTicket], window: Window, queue: int | None, relationship: list[Response]
+) -> dict[str, Any]:
     if kpi.key == "nps":
-        return {s: aggregate_nps(list(nps_latest_per_customer(tickets, window, s, queue).values())) for s in SIDES}
+        return {s: aggregate_nps(list(_nps_latest(tickets, window, s, queue, relationship).values())) for s in SIDES}
     tally = _tally(tickets, window, queue)
     return {s: aggregate_ces(tally.rows[s]["ces"], tally.offered[s]["ces"], tally.responded[s]["ces"]) for s in SIDES}
 
@@ -69,9 +85,10 @@ def survey_tiles(scope: Scope) -> dict[str, dict[str, dict[str, Any]]]:
     windows = _windows(scope)
     loaded = survey_tickets_load(window=Window(windows["prev"].start, windows["cur"].end))
     tickets = [t for t in loaded if not t.excluded]
+    relationship = relationship_nps_load(window=Window(windows["prev"].start, windows["cur"].end))
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for kpi in kpis_of("survey"):
-        per_period = {p: _side_values(kpi, tickets, windows[p], _queue(scope)) for p in PERIODS}
+        per_period = {p: _side_values(kpi, tickets, windows[p], _queue(scope), relationship) for p in PERIODS}
         out[kpi.key] = {side: {p: per_period[p][side] for p in PERIODS} for side in SIDES}
     return out
 
@@ -85,9 +102,11 @@ def _category(kpi: Kpi, r: Response) -> str:
     return "promoter" if v >= 9 else ("detractor" if v <= 6 else "passive")
 
 
-def _counted(kpi: Kpi, tickets: list[SurveyTicket], side: str, window: Window, queue: int | None) -> list[Response]:
+def _counted(
+    kpi: Kpi, tickets: list[SurveyTicket], side: str, window: Window, queue: int | None, relationship: list[Response]
+) -> list[Response]:
     if kpi.key == "nps":
-        return list(nps_latest_per_customer(tickets, window, side, queue).values())
+        return list(_nps_latest(tickets, window, side, queue, relationship).values())
     return _tally(tickets, window, queue).rows[side if side in SIDES else "all"]["ces"]
 
 
@@ -97,6 +116,7 @@ def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any
         return []
     window = Window(start, end)
     tickets = [t for t in survey_tickets_load(window=window) if not t.excluded]
+    relationship = relationship_nps_load(window=window) if kpi.key == "nps" else []
     rows = [
         {
             "ticket_id": r.ticket_id,
@@ -109,7 +129,8 @@ def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any
             "customer_id": r.customer_id,
             "comment": r.comment,
         }
-        for r in _counted(kpi, tickets, side, window, _queue(scope))
+        for r in _counted(kpi, tickets, side, window, _queue(scope), relationship)
     ]
-    rows.sort(key=lambda r: (r["ticket_id"], r["instant"]))
+    # Relationship-survey answers have no ticket: listed first.
+    rows.sort(key=lambda r: (r["ticket_id"] or 0, r["instant"]))
     return rows

@@ -170,3 +170,22 @@ def test_summary_api(utc, history, manager, agent):  # noqa: F811
     api.force_authenticate(agent)
     mine = api.get("/api/v1/metrics/summary/", params).json()
     assert mine["ces"] is None and mine["nps"] is None
+
+
+def test_relationship_survey_answers_count_in_all_not_per_side(utc, history, boss):  # noqa: F811
+    """NPS answers of the relationship survey (no ticket, docs/surveys.md) join
+    each customer's latest answer in "all", and the drill-down lists them;
+    a side or queue has no such answers."""
+    from tests.factories import CustomerFactory
+    from tickets.services import relationship_survey_respond
+
+    newcomer = CustomerFactory()
+    relationship_survey_respond(customer=newcomer, value=10, occurred_at=datetime(2026, 11, 5, 12, tzinfo=UTC))
+    nps = dashboard.dashboard_build(scope=_scope()).tiles["nps"]
+    # all: a 4, b 10, c 8 and the newcomer's 10 -> (2 - 1) / 4 = 25.
+    assert (nps["all"]["cur"]["n"], nps["all"]["cur"]["nps"]) == (4, 25.0)
+    assert (nps["support"]["cur"]["n"], nps["service"]["cur"]["n"]) == (1, 2)
+    rows = _csv(boss.get(DRILL, {**WINDOW, "metric": "nps", "format": "csv"}))
+    assert len(rows) == 4 and sum(1 for r in rows if not r["ticket_id"]) == 1
+    page = boss.get(DRILL, {**WINDOW, "metric": "nps"})
+    assert page.status_code == 200 and "relationship survey" in page.content.decode()

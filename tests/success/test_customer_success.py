@@ -185,3 +185,14 @@ def test_outreach_creates_a_pending_service_ticket_for_a_contact(world, client):
     tier2 = Queue.objects.get(slug="tier2")
     bad = client.post(url, {**data, "queue": tier2.pk, "subject": "x2"})
     assert bad.status_code == 400 and not Ticket.objects.filter(subject="x2").exists()
+
+
+def test_relationship_survey_answers_count_for_the_organisation(world):
+    """An NPS answer to the relationship survey (no ticket) counts for the
+    customer's organisation: g2's 10 next to g1's 3 -> (1 - 1) / 2 = 0."""
+    from tickets.services import relationship_survey_respond
+
+    g2 = User.objects.get(email="g2@globex.test")
+    relationship_survey_respond(customer=g2, value=10, organisation_id=world["globex"].pk)
+    body = _client(ManagerFactory()).get(f"/api/v1/success/accounts/org/{world['globex'].pk}/").json()
+    assert (body["nps"], body["nps_responses"]) == (0.0, 2)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from helpdesk.db_router import data_as_of
+from helpdesk.lib.db_router import data_as_of
 from tickets import selectors
 from tickets.models import Message, Queue, RequestType, Ticket, TicketEvent
 

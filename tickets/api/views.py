@@ -19,9 +19,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from helpdesk.db_router import replica_reads
 from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
+from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import Conflict
 from tickets import operations, policy, selectors, services
 from tickets.api import selectors as api_selectors

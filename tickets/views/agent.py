@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from helpdesk.db_router import replica_reads
 from helpdesk.lib import providers
+from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.redirects import safe_next_url
 from tickets import live, macros, policy, search, selectors, services, workspace, workspace_services

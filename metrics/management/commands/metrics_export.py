@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from helpdesk.db_router import use_replica
+from helpdesk.lib.db_router import use_replica
 from metrics import services
 from metrics.compute import compute
 from metrics.models import TicketMetrics

@@ -176,7 +176,7 @@ def primary_wal_lsn() -> str | None:
 class ReadYourWritesMiddleware:
     """After an unsafe request, remember the primary's WAL position in a
     cookie: this browser's next reads use a replica only once it has
-    replayed that far (helpdesk.db_router.replica_reads)."""
+    replayed that far (helpdesk.lib.db_router.replica_reads)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
