@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 
 from tickets.models import Message, Ticket
 
@@ -62,6 +62,15 @@ def ticket_search_reindex_range(*, start_id: int, end_id: int) -> None:
 
 
 MATCH_CAP = 10_000
+
+
+class _IdInArray(Func):
+    """`column = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once as
+    an InitPlan whose array the planner treats as a short list."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
 NUMBER_RE = re.compile(r"^#?(\d{1,12})$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -111,6 +120,7 @@ def _text_q(*, user: Any, query: str) -> Q:
 
     staff = user_may_see_internal(user=user)
     if connection.vendor == "postgresql":
+        from django.contrib.postgres.expressions import ArraySubquery
         from django.contrib.postgres.search import SearchQuery
 
         from tickets.models import TicketSearch
@@ -120,13 +130,14 @@ def _text_q(*, user: Any, query: str) -> Q:
         if staff:
             docs |= Q(internal_doc=sq)
         matches = TicketSearch.objects.filter(docs).values("ticket_id")
-        # Adaptive plan: a term matching up to MATCH_CAP tickets becomes a
-        # literal id list (GIN bitmap, then primary-key probes and a top-N
-        # sort); a very common term keeps the semi-join, which the planner
-        # runs as a walk of the sort index that stops after one page.
-        ids = list(matches.values_list("ticket_id", flat=True)[: MATCH_CAP + 1])
-        if len(ids) <= MATCH_CAP:
-            return Q(pk__in=ids)
+        # Adaptive plan (docs/workspace-list.md): a term matching up to MATCH_CAP
+        # tickets becomes `id = ANY(ARRAY(subquery))`, an InitPlan run once
+        # (GIN bitmap), then primary-key probes and a top-N sort - the plan a
+        # literal id list got, with a statement of constant size. A very
+        # common term keeps the semi-join, which the planner runs as a walk
+        # of the sort index that stops after one page.
+        if matches[: MATCH_CAP + 1].count() <= MATCH_CAP:
+            return Q(_IdInArray(F("pk"), ArraySubquery(matches)))
         return Q(pk__in=matches)
     visible = [Message.Visibility.PUBLIC, Message.Visibility.INTERNAL] if staff else [Message.Visibility.PUBLIC]
     hits = Message.objects.filter(body__icontains=query, visibility__in=visible).values("ticket_id")
