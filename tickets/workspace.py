@@ -128,7 +128,9 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     unsolved = visible.filter(status__in=UNSOLVED)
     # Solved/closed tickets only ever count in "recent"; a separate branch so
     # each one has its own index (no OR over two indexes).
-    resolved_recent = visible.filter(updated_at__gte=now - RECENT_WINDOW).exclude(status__in=UNSOLVED)
+    # Named statuses (not "NOT IN unsolved") so (queue, status, updated_at) is the index range.
+    resolved = [s for s in Ticket.Status.values if s not in UNSOLVED]
+    resolved_recent = visible.filter(status__in=resolved, updated_at__gte=now - RECENT_WINDOW)
     branches = [qs.values("queue_id").annotate(**aggregates).order_by() for qs in (unsolved, resolved_recent)]
     totals = dict.fromkeys(names, 0)
     per_queue: dict[int, int] = {}
