@@ -284,9 +284,7 @@ class Ticket(models.Model):
                 fields=["queue"],
                 include=["status", "assignee", "sla_due_at", "updated_at", "id"],
                 name="ticket_ws_counts",
-                condition=models.Q(
-                    status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False
-                ),
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
             ),
         ]
 

@@ -112,7 +112,8 @@ def _bulk_tickets(*, n, queue, requester, subject):
 
     now = timezone.now()
     rows = Ticket.objects.bulk_create(
-        Ticket(queue=queue, kind=queue.kind, requester=requester, subject=subject, created_at=now, updated_at=now) for _ in range(n)
+        Ticket(queue=queue, kind=queue.kind, requester=requester, subject=subject, created_at=now, updated_at=now)
+        for _ in range(n)
     )
     ticket_search_refresh(ticket_ids=[t.pk for t in rows])
     return [t.pk for t in rows]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_is_away'),
-        ('tickets', '0012_event_kinds_unlinked_split'),
+        ("accounts", "0003_user_is_away"),
+        ("tickets", "0012_event_kinds_unlinked_split"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('is_deleted', False), ('is_spam', False), ('status__in', ['new', 'open', 'pending', 'on_hold'])), fields=['queue'], include=('status', 'assignee', 'sla_due_at', 'updated_at', 'id'), name='ticket_ws_counts'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("is_deleted", False), ("is_spam", False), ("status__in", ["new", "open", "pending", "on_hold"])
+                ),
+                fields=["queue"],
+                include=("status", "assignee", "sla_due_at", "updated_at", "id"),
+                name="ticket_ws_counts",
+            ),
         ),
     ]
