@@ -44,6 +44,11 @@ class User(AbstractUser):
         MANAGER = "manager", "Manager"
         ADMIN = "admin", "Admin"
 
+    # The roles that work tickets, and those that also manage: the one place
+    # these lists are written (helpdesk.lib.access reads the properties).
+    STAFF_ROLES = (Role.AGENT, Role.MANAGER, Role.ADMIN)
+    MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
+
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
@@ -91,7 +96,7 @@ class User(AbstractUser):
     @property
     def is_staff_role(self) -> bool:
         """Agents, managers and admins work tickets; customers do not."""
-        return self.role in (self.Role.AGENT, self.Role.MANAGER, self.Role.ADMIN)
+        return self.role in self.STAFF_ROLES
 
     @property
     def is_claimable(self) -> bool:
@@ -108,4 +113,4 @@ class User(AbstractUser):
 
     @property
     def is_manager_role(self) -> bool:
-        return self.role in (self.Role.MANAGER, self.Role.ADMIN)
+        return self.role in self.MANAGER_ROLES

@@ -21,8 +21,8 @@ from django.db.models import Q
 
 from accounts.models import User
 
-PRIVILEGED_ROLES = frozenset({User.Role.MANAGER, User.Role.ADMIN})
-STAFF_ROLES = frozenset({User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN})
+PRIVILEGED_ROLES = frozenset(User.MANAGER_ROLES)
+STAFF_ROLES = frozenset(User.STAFF_ROLES)
 
 ONLY_ADMIN_ROLE = "Only an admin can grant or revoke the manager or admin role."
 ONLY_ADMIN_ACTIVE = "Only an admin can deactivate or reactivate a staff account."

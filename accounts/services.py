@@ -9,13 +9,11 @@ address has an account (no enumeration).
 
 import hashlib
 import logging
-from smtplib import SMTPException
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -138,15 +136,15 @@ def _link(name: str, token: str, next_path: str = "") -> str:
     return absolute_url(path + (f"?{urlencode({'next': next_path})}" if next_path else ""))
 
 
-def _mail(*, to: str, subject: str, template: str, context: dict[str, Any]) -> None:
-    """Send one account mail now. A mail server failure is logged, not
-    raised: the visitor gets the same answer as for any address and can ask
-    again (an error page would tell known addresses apart)."""
+def _mail(*, to: str, subject: str, template: str, context: dict[str, Any], recipient: User) -> None:
+    """Put one account mail in the notifications outbox, in the caller's
+    transaction; the worker sends it after the commit and retries while the
+    mail server is down, so nothing is lost and the page answers without
+    waiting for SMTP (docs/accounts.md)."""
+    from mail.services.outbox import notification_enqueue_account  # mail imports accounts
+
     body = render_to_string(f"accounts/email/{template}.txt", context)
-    try:
-        send_mail(subject, body, None, [to])
-    except (SMTPException, OSError):
-        logger.exception("account mail %r not sent", template)
+    notification_enqueue_account(recipient=recipient, to_email=to, subject=subject, body=body)
 
 
 def _eligible(email: str) -> User | None:
@@ -206,6 +204,7 @@ def magic_link_send(*, email: str, next_path: str = "") -> bool:
     url = _link("accounts:magic-link-login", magic_link_token_make(user=user), next_path)
     _mail(
         to=user.email,
+        recipient=user,
         subject="Your sign-in link",
         template="magic_link",
         context={"user": user, "url": url, "minutes": MAGIC_LINK_MAX_AGE // 60, "claim": user.is_claimable},
@@ -226,6 +225,7 @@ def password_reset_send(*, email: str) -> bool:
     url = _link("accounts:password-reset-confirm", _token_make(user, salt=PASSWORD_RESET_SALT))
     _mail(
         to=user.email,
+        recipient=user,
         subject="Set your password",
         template="password_reset",
         context={"user": user, "url": url, "minutes": PASSWORD_RESET_MAX_AGE // 60, "claim": user.is_claimable},
@@ -282,6 +282,7 @@ def customer_signup(*, email: str, password: str, name: str = "") -> None:
         url = _link("accounts:signup-confirm", _token_make(candidate, salt=SIGNUP_CONFIRM_SALT))
         _mail(
             to=candidate.email,
+            recipient=candidate,
             subject="Confirm your e-mail address",
             template="signup_confirm",
             context={"user": candidate, "url": url, "hours": SIGNUP_CONFIRM_MAX_AGE // 3600},
@@ -291,6 +292,7 @@ def customer_signup(*, email: str, password: str, name: str = "") -> None:
         return  # deactivated by staff: nothing to offer
     _mail(
         to=existing.email,
+        recipient=existing,
         subject="You already have an account",
         template="signup_existing",
         context={
@@ -341,6 +343,7 @@ def password_change(*, user: User, password: str) -> User:
     user.save(update_fields=["password"])
     _mail(
         to=user.email,
+        recipient=user,
         subject="Your password was changed",
         template="password_changed",
         context={"user": user, "reset_url": absolute_url(reverse("accounts:password-reset"))},
@@ -363,6 +366,7 @@ def email_change_request(*, user: User, new_email: str) -> None:
     url = _link("accounts:email-change-confirm", _token_make(user, salt=EMAIL_CHANGE_SALT, e=new_email))
     _mail(
         to=new_email,
+        recipient=user,
         subject="Confirm your new e-mail address",
         template="email_change_confirm",
         context={"user": user, "new_email": new_email, "url": url, "hours": EMAIL_CHANGE_MAX_AGE // 3600},
@@ -393,6 +397,7 @@ def email_change_confirm(*, token: str) -> User:
         raise refused from None
     _mail(
         to=old,
+        recipient=user,
         subject="Your e-mail address was changed",
         template="email_changed_notice",
         context={
@@ -402,4 +407,19 @@ def email_change_confirm(*, token: str) -> User:
             "login_url": absolute_url(reverse("accounts:login")),
         },
     )
+    return user
+
+
+def user_for_address(email: str, name: str) -> User:
+    """The user with this email (case-insensitive), else a new inactive customer
+    (a requester known only by address: mail, the embedded form)."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
+    except IntegrityError:
+        user = User.objects.get(email__iexact=email)
     return user

@@ -2,6 +2,7 @@
 the customer's profile and the role-based home redirect
 (docs/accounts.md)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -58,7 +59,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and form.user is not None:
         login(request, form.user)
         return redirect(_safe_next(request) or _home_for(form.user))
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request) or ""})
+    context = {"form": form, "next": _safe_next(request) or "", "oidc_provider_name": _oidc_provider_name()}
+    return render(request, "accounts/login.html", context)
+
+
+def _oidc_provider_name() -> str:
+    """The single sign-on button's label, empty when it is not configured."""
+    return settings.OIDC_PROVIDER_NAME if settings.OIDC_ISSUER else ""
 
 
 @require_POST

@@ -1,7 +1,7 @@
 """The one validation of macros, routing rules and shared saved views.
 
 Each form is both the Settings page's form and the API's validator
-(automation/api.py binds the same form to the JSON body), so a value the
+(automation/api/views.py binds the same form to the JSON body), so a value the
 page refuses the API refuses with the same field and message.
 """
 

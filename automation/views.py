@@ -5,7 +5,6 @@ manager-only pages; agents manage their own personal macros here.
 """
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from automation import services
 from automation.forms import MacroForm, MacroPreviewForm, RoutingRuleForm, RuleTestForm, SharedViewForm
+from helpdesk.lib.access import manager_required as _manager_required
 from helpdesk.lib.access import staff_required
 from helpdesk.lib.exceptions import PermissionDenied
 from tickets import selectors
@@ -27,16 +27,8 @@ from tickets.workspace import DEFAULT_SORT, SORTS
 View = Callable[..., HttpResponse]
 
 
-def manager_required(view: View) -> View:
-    """Staff only (404 otherwise), then managers and admins (403 for agents)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_manager_role:
-            raise DjangoPermissionDenied(services.NOT_MANAGER)
-        return view(request, *args, **kwargs)
-
-    return staff_required(wrapper)
+# Staff only (404 otherwise), then managers and admins (403 for agents).
+manager_required = _manager_required(message=services.NOT_MANAGER)
 
 
 def _as_django_403(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -68,8 +68,7 @@ def main() -> None:
             "warning",
             "--concurrency",
             str(args.concurrency),
-            "-Q",
-            "default,notifications,long_running",
+            # No -Q: every queue of helpdesk/celery.py.
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",

@@ -1,23 +1,7 @@
-"""Who may open the Settings area: managers and admins."""
+"""Who may open the Settings area: managers and admins (anonymous users are
+sent to log in; agents and customers get 403). The check is
+helpdesk.lib.access.manager_required's."""
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from helpdesk.lib.access import manager_required as _manager_required
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-
-View = Callable[..., HttpResponse]
-
-
-def manager_required(view: View) -> View:
-    """Anonymous users are sent to log in; agents and customers get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_manager_role", False):
-            raise PermissionDenied("Settings are for managers and admins.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+manager_required = _manager_required(customers=403, agents=403, message="Settings are for managers and admins.")

@@ -303,7 +303,7 @@ class QueueForm(forms.Form):
         self.instance = instance
         if instance is not None:
             self.fields["slug"].disabled = True
-        self.staff = list(User.objects.filter(role__in=("agent", "manager", "admin"), is_active=True).order_by("email"))
+        self.staff = list(User.objects.filter(role__in=User.STAFF_ROLES, is_active=True).order_by("email"))
         for user in self.staff:
             self.fields[f"member_{user.pk}"] = forms.BooleanField(required=False, label=user.display_name)
             self.fields[f"capacity_{user.pk}"] = forms.IntegerField(
@@ -332,7 +332,7 @@ class QueueForm(forms.Form):
             }
             for uid in queue.members.values_list("pk", flat=True):
                 data[f"member_{uid}"] = True
-        for uid, cap in User.objects.filter(role__in=("agent", "manager", "admin")).values_list("pk", "capacity"):
+        for uid, cap in User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "capacity"):
             data[f"capacity_{uid}"] = cap
         return data
 
@@ -401,3 +401,34 @@ class RequestTypeForm(forms.Form):
         if data.get("is_default") and not data.get("is_active"):
             self.add_error("is_default", "a request type that is not offered cannot be the default")
         return data
+
+
+class NpsSurveyForm(forms.Form):
+    """The NPS relationship survey (surveys/nps.py, docs/surveys.md); the
+    document it builds is validated again by tickets.config on save."""
+
+    enabled = forms.BooleanField(required=False, label="Send the NPS relationship survey")
+    interval_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        label="At most every (days)",
+        help_text="A customer (or organisation) is asked at most once in this many days.",
+    )
+    per = forms.ChoiceField(
+        choices=[("customer", "Each customer"), ("organisation", "One customer per organisation")],
+        label="Ask",
+        help_text="Per organisation: its member with the latest solved request; others are asked themselves.",
+    )
+    audience = forms.ChoiceField(
+        choices=[("solved_within", "Customers with a request solved recently"), ("all", "Every customer")],
+        label="Who",
+    )
+    audience_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        label="Solved within the last (days)",
+        help_text="Used when Who is 'solved recently'.",
+    )
+
+    def document(self) -> dict[str, Any]:
+        return {k: self.cleaned_data[k] for k in ("enabled", "interval_days", "per", "audience", "audience_days")}

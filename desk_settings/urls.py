@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from desk_settings import views
+from desk_settings import sign_in, views
 
 app_name = "desk_settings"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("request-types/new/", views.request_type_edit, name="request-type-new"),
     path("request-types/<int:pk>/", views.request_type_edit, name="request-type-edit"),
     path("history/", views.history, name="history"),
+    path("surveys/", views.survey_settings, name="surveys"),
+    path("sign-in/", sign_in.sign_in_policy, name="sign-in"),
     # Part B (macros, routing, views, agents, organisations) lives in its own module.
     path("", include("desk_settings.urls_b")),
 ]

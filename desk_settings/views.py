@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from desk_settings import audit, services
 from desk_settings.access import manager_required
-from desk_settings.forms import CalendarForm, QueueForm, RequestTypeForm, SLAPolicyForm
-from tickets.config import config_health
+from desk_settings.forms import CalendarForm, NpsSurveyForm, QueueForm, RequestTypeForm, SLAPolicyForm
+from tickets.config import ConfigInvalid, config_apply, config_health
 from tickets.models import Calendar, Queue, RequestType, SLAPolicy
 
 HISTORY_PAGE = 50
@@ -178,6 +178,31 @@ def request_type_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
         return _bad(request, "request_type_form.html", {**context, "form": form})
     form = RequestTypeForm(instance=rt, initial=RequestTypeForm.initial_for(rt) if rt else None)
     return _render(request, "request_type_form.html", {**context, "form": form})
+
+
+# --- surveys -----------------------------------------------------------------
+
+
+@manager_required
+def survey_settings(request: HttpRequest) -> HttpResponse:
+    """The NPS relationship survey settings, saved through tickets.config
+    (the same validation and audit as the config file and the API)."""
+    from surveys.nps import nps_config
+
+    context: dict[str, Any] = {"section": "surveys"}
+    if request.method == "POST":
+        form = NpsSurveyForm(request.POST)
+        if form.is_valid():
+            try:
+                config_apply({"surveys": {"nps": form.document()}})
+            except ConfigInvalid as exc:
+                for problem in exc.problems:
+                    form.add_error(None, str(problem))
+            else:
+                messages.success(request, "Survey settings saved.")
+                return redirect("desk_settings:surveys")
+        return _bad(request, "survey_form.html", {**context, "form": form})
+    return _render(request, "survey_form.html", {**context, "form": NpsSurveyForm(initial=nps_config())})
 
 
 # --- history -----------------------------------------------------------------

@@ -1,8 +1,15 @@
 """The v1 API: every app's API routes, the OpenAPI schema and its UIs.
 
-Included by helpdesk.urls at /api/v1/ under the `api` namespace. To add
-an app's endpoints, include its `<app>.api.urls` here, above the final
-catch-all (which answers JSON 404s for unknown API paths).
+Each app's endpoints live in its own `<app>/api/` package (views,
+serializers, urls). helpdesk.urls mounts two lists from here at /api/v1/:
+
+* APP_APIS: apps whose routes carry their own URL namespace
+  (`metrics-api:`, `automation-api:`), mounted first;
+* `urlpatterns`, the `api` namespace: every other app's `api.urls`, the
+  schema and docs, and the final catch-all (JSON 404s for unknown paths).
+
+To add an app's endpoints, include its `<app>.api.urls` in `urlpatterns`,
+above the catch-all (docs/architecture.md).
 """
 
 from csp.decorators import csp_update
@@ -17,6 +24,11 @@ from tickets.api.views import api_not_found
 
 app_name = "api"
 
+APP_APIS = [
+    path("metrics/", include("metrics.api.urls")),
+    path("", include("automation.api.urls")),
+]
+
 # The API docs are third-party single-page apps, given the least they need
 # and only on their own views (docs/security-headers.md). Their code and page
 # styles are our static files (Swagger's init script too: the split view
@@ -28,9 +40,11 @@ REDOC_CSP = {"style-src": ["'unsafe-inline'"], "img-src": ["data:"], "worker-src
 
 urlpatterns = [
     path("", include("tickets.api.urls")),
+    path("", include("knowledge_base.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("apikeys.api.urls")),
     path("", include("webhooks.api.urls")),
-    path("", include("privacy.api_urls")),
+    path("", include("privacy.api.urls")),
     path("", include("desk_settings.api.urls")),
     path("", include("success.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

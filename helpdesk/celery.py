@@ -5,6 +5,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from kombu import Queue
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
@@ -36,6 +37,33 @@ class HelpdeskCelery(Celery):
 app = HelpdeskCelery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Queues and routing, in this one place (docs/scaling.md). Each queue has its
+# own worker service in docker-compose.yml so one kind of work cannot starve
+# another (a 30-minute rebuild never delays a customer's e-mail). A worker
+# started without -Q consumes every queue listed here (make run does).
+QUEUE_DEFAULT = "default"  # SLA scans, auto-close, privacy, throttle pruning, anything unrouted
+QUEUE_MAIL = "mail"  # mail intake: IMAP polling, inbound processing and its sweeper
+QUEUE_OUTBOX = "outbox"  # outbound delivery: notifications (SMTP) and webhooks (HTTP)
+QUEUE_METRICS = "metrics"  # metrics recompute, its sweeper, the weekly report
+QUEUE_LONG = "long_running"  # rebuild_range (1,800 s soft limit)
+QUEUES = (QUEUE_DEFAULT, QUEUE_MAIL, QUEUE_OUTBOX, QUEUE_METRICS, QUEUE_LONG)
+TASK_ROUTES = {
+    "mail.inbound_process": QUEUE_MAIL,
+    "mail.inbound_sweep": QUEUE_MAIL,
+    "mail.mailbox_poll": QUEUE_MAIL,
+    "mail.mailboxes_poll": QUEUE_MAIL,
+    "mail.notification_send": QUEUE_OUTBOX,
+    "mail.notifications_sweep": QUEUE_OUTBOX,
+    "webhooks.deliver": QUEUE_OUTBOX,
+    "webhooks.sweep": QUEUE_OUTBOX,
+    "metrics.recompute_dirty": QUEUE_METRICS,
+    "metrics.sweep": QUEUE_METRICS,
+    "metrics.weekly_report": QUEUE_METRICS,
+    "metrics.rebuild_range": QUEUE_LONG,
+}
+app.conf.task_queues = [Queue(name, routing_key=name) for name in QUEUES]
+app.conf.task_routes = {task: {"queue": queue} for task, queue in TASK_ROUTES.items()}
 
 # Beat schedule as code (crontab for periods >= 60 s; expires ~1.5x period).
 app.conf.beat_schedule = {
@@ -120,5 +148,19 @@ app.conf.beat_schedule["webhooks-sweep"] = {
 app.conf.beat_schedule["helpdesk-throttle-counters-prune"] = {
     "task": "helpdesk.throttle_counters_prune",
     "schedule": crontab(minute="23"),
+    "options": {"expires": 30 * 60},
+}
+
+# Partitioned event log: the next months' partitions exist before they are needed.
+app.conf.beat_schedule["tickets-event-partitions-ensure"] = {
+    "task": "tickets.event_partitions_ensure",
+    "schedule": crontab(minute="17", hour="3"),
+    "options": {"expires": 6 * 3600},
+}
+
+# NPS relationship survey (surveys/nps.py, docs/surveys.md): due surveys, hourly.
+app.conf.beat_schedule["surveys-nps-send-due"] = {
+    "task": "surveys.nps_send_due",
+    "schedule": crontab(minute="41"),
     "options": {"expires": 30 * 60},
 }

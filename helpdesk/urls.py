@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.views import home
+from helpdesk import api_urls
 
 
 def _favicon(request: HttpRequest) -> HttpResponse:
@@ -13,8 +14,7 @@ def _favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/metrics/", include("metrics.urls")),
-    path("api/v1/", include("automation.api_urls")),
+    path("api/v1/", include(api_urls.APP_APIS)),
     path("api/v1/", include("helpdesk.api_urls")),
     path("", home, name="home"),
     path("favicon.ico", _favicon),
@@ -23,7 +23,7 @@ urlpatterns = [
     path("kb/", include("knowledge_base.urls")),
     path("privacy/", include("privacy.urls")),
     path("settings/", include("automation.urls")),
-    path("settings/", include("accounts.staff_urls")),
+    path("settings/", include("automation.staff_urls")),
     path("settings/", include("desk_settings.urls")),
     path("", include("metrics.dashboard_urls")),
     path("", include("surveys.urls")),

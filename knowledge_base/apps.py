@@ -17,6 +17,11 @@ class KnowledgeBaseConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self) -> None:
+        from helpdesk.lib import providers
+        from knowledge_base.selectors import article_suggest_articles
+
+        # "Link an article" on the agent ticket page (helpdesk.lib.providers).
+        providers.provide(providers.ARTICLE_SUGGEST, article_suggest_articles)
         # A later SQLite table rebuild drops triggers: re-create them.
         post_migrate.connect(_sqlite_fts_ensure, sender=self, dispatch_uid="kb_sqlite_fts_ensure")
         if apps.is_installed("auditlog"):  # configuration history (settings area)

@@ -368,3 +368,37 @@ def seed_help_centre(*, manager: Any) -> int:
         kb.article_publish(article_id=article.pk, actor=manager)
         created += 1
     return created
+
+
+# The categories the demo's open workload files articles under (seed_demo).
+WORKLOAD_CATEGORIES = (
+    ("getting-started", "Getting started", "First steps, accounts and passwords."),
+    ("billing-and-plans", "Billing and plans", "Invoices, refunds, plan changes."),
+    ("integrations-api", "Integrations and API", "Webhooks, API keys, SSO."),
+    ("troubleshooting", "Troubleshooting", "When something does not work."),
+)
+ARTICLE_CATEGORY = {
+    "How to export your orders to CSV": "troubleshooting",
+    "Resetting your password": "getting-started",
+    "Connecting webhooks": "integrations-api",
+    "Understanding your invoice": "billing-and-plans",
+}
+
+
+def kb_categories_seed(*, manager: Any) -> int:
+    """The demo's KB categories, added only where the slug is free; the
+    demo articles without a category are filed in theirs."""
+    from knowledge_base import services as kb
+    from knowledge_base.models import Article, Category
+
+    created = 0
+    for position, (slug, name, description) in enumerate(WORKLOAD_CATEGORIES):
+        if Category.objects.filter(slug=slug).exists() or manager is None:
+            continue
+        kb.category_create(name=name, slug=slug, description=description, position=position, actor=manager)
+        created += 1
+    by_slug = {c.slug: c for c in Category.objects.filter(slug__in=[c[0] for c in WORKLOAD_CATEGORIES])}
+    for title, slug in ARTICLE_CATEGORY.items():
+        if slug in by_slug:
+            Article.objects.filter(title=title, category__isnull=True).update(category=by_slug[slug])
+    return created

@@ -38,6 +38,7 @@ from django.db.models import F, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from helpdesk.db_router import read_alias, read_connection
 from knowledge_base.models import Article, ArticleSearchDoc, SearchTerm, SynonymGroup
 
 CANDIDATES = 60
@@ -197,7 +198,8 @@ def _threshold() -> float:
 
 
 def _similar_words_postgresql(token: str) -> list[str]:
-    with transaction.atomic(), connection.cursor() as cursor:
+    # On the connection the reads use (a replica inside use_replica(), docs/scaling.md).
+    with transaction.atomic(using=read_alias()), read_connection().cursor() as cursor:
         # Transaction-local: other users of the connection keep the default.
         cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(_threshold())])
         cursor.execute(
@@ -367,16 +369,7 @@ def rank(parsed: ParsedQuery, articles: Iterable[Article]) -> list[tuple[float, 
     if not docs:
         return []
     per_doc = [[_concept_score(c, d) for c in parsed.concepts] for d in docs]
-    # Rarer concepts weigh more (idf over the candidates: all matching rows
-    # while there are fewer than CANDIDATES).
-    n = len(docs)
-    idf = []
-    for ci in range(len(parsed.concepts)):
-        df = sum(1 for row in per_doc if row[ci][0] > 0)
-        idf.append(math.log(1 + (n + 1) / (df + 0.5)))
-    # Concepts that match none of the candidates (a word found nowhere) do
-    # not count against anyone's coverage.
-    present = [ci for ci in range(len(parsed.concepts)) if any(row[ci][0] > 0 for row in per_doc)]
+    idf, present = _concept_weights(len(parsed.concepts), per_doc)
     total_idf = sum(idf[ci] for ci in present) or 1.0
     ranked = []
     for doc, row in zip(docs, per_doc, strict=True):
@@ -390,6 +383,22 @@ def rank(parsed: ParsedQuery, articles: Iterable[Article]) -> list[tuple[float, 
         ranked.append((round(score, 6), coverage, doc.article, matched))
     ranked.sort(key=lambda t: (-t[0], t[2].title.lower(), t[2].pk))
     return ranked
+
+
+def _concept_weights(n_concepts: int, per_doc: list[list[tuple[float, Any]]]) -> tuple[list[float], list[int]]:
+    """(idf per concept, indexes of the concepts some candidate matches).
+
+    Rarer concepts weigh more (idf over the candidates: all matching rows
+    while there are fewer than CANDIDATES). Concepts that match none of the
+    candidates (a word found nowhere) do not count against anyone's coverage.
+    """
+    n = len(per_doc)
+    idf = []
+    for ci in range(n_concepts):
+        df = sum(1 for row in per_doc if row[ci][0] > 0)
+        idf.append(math.log(1 + (n + 1) / (df + 0.5)))
+    present = [ci for ci in range(n_concepts) if any(row[ci][0] > 0 for row in per_doc)]
+    return idf, present
 
 
 _MARK_START, _MARK_END = "\u2983kbm\u2984", "\u2983/kbm\u2984"

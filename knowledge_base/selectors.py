@@ -207,6 +207,12 @@ def article_suggest_for_user(*, user: Any, query: str, limit: int = 5, audience:
     )
 
 
+def article_suggest_articles(*, user: Any, query: str, limit: int = 8) -> list[Article]:
+    """The articles of `article_suggest_for_user` (search rows wrap them with
+    rank and snippet): the agent ticket page's article links (helpdesk.lib.providers)."""
+    return [r.article for r in article_suggest_for_user(user=user, query=query, limit=limit)]
+
+
 def article_link_search(*, user: Any, query: str, exclude_id: int | None = None) -> list[Article]:
     """The editor's "link to another article" picker: published articles
     the writer may read, by the same search (any word may match)."""

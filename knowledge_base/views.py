@@ -6,12 +6,10 @@ the report is for managers.
 """
 
 import difflib
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,22 +17,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk.lib.access import View, staff_required
+from helpdesk.db_router import replica_reads
+from helpdesk.lib.access import manager_required, staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm
 from knowledge_base.models import Article, ArticleVersion, Category, SearchLog, SynonymGroup
 from knowledge_base.rendering import render_article_markdown
 
-
-def _manager_only(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_manager_role", False):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+# Managers and admins; the pages do not exist for anyone else (404).
+_manager_only = manager_required(customers=404, agents=404)
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -113,6 +105,7 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@replica_reads
 def kb_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_search(user=request.user, query=query, audience=_audience(request)) if query else []
@@ -123,6 +116,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@replica_reads
 def kb_suggest(request: HttpRequest) -> HttpResponse:
     """HTML fragment of suggestions for a debounced input (htmx or
     static/js/kb-suggest.js). Accepts `q` or the portal form's `subject`.

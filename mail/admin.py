@@ -61,7 +61,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = ["status", "auth_status", "source", "mailbox", ("same_message_id_as", admin.EmptyFieldListFilter)]
     search_fields = ["message_id", "from_address", "subject", "reason"]
-    exclude = ["raw"]
+    exclude = ["raw", "raw_file"]
     readonly_fields = [
         "size", "sha256", "content_sha256", "source", "mailbox", "message_id", "dedupe_key", "duplicate_of",
         "same_message_id_as", "status", "reason", "auth_status", "auth_detail", "from_address", "subject", "ticket",
@@ -76,7 +76,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="raw message (first 20 kB)")
     def raw_preview(self, obj: InboundMessage) -> str:
-        return bytes(obj.raw[:20000]).decode("utf-8", "replace")
+        from mail.storage import inbound_raw
+
+        return inbound_raw(obj)[:20000].decode("utf-8", "replace")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -149,23 +149,26 @@ def plausibility(text: str) -> float:
         return 1.0
     bad = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cs") and ch not in "\t\r\n\x1b")
     bad += sum(1 for ch in text if not ch.isalnum() and not _common_char(ch, _script(ch)))
-    for word in _WORD.findall(text):
-        scripts = {_script(ch) for ch in word if ch.isalpha()}
-        non_ascii = [ch for ch in word if ord(ch) > 0x7F]
-        if not non_ascii:
-            continue
-        # Han, kana and Hangul mix with anything; Latin, Greek, Cyrillic
-        # and Hebrew/Arabic letters never share a word.
-        alphabets = {_ALPHABET.get(s, s) for s in scripts} & {"latin", "greek", "cyrillic", "rtl"}
-        mixed = len(alphabets) > 1
-        latin_only = scripts == {"latin"} and len(word) >= 3
-        # "рТЙЧЕФ": lower then upper case inside a word (KOI8-R read as cp1251).
-        camel = any(a.islower() and b.isupper() for a, b in itertools.pairwise(word))
-        if mixed or latin_only or camel:
-            bad += len(non_ascii)
-        else:
-            bad += sum(1 for ch in non_ascii if not _common_char(ch, _script(ch)))
+    bad += sum(_word_penalty(word) for word in _WORD.findall(text))
     return max(0.0, 1.0 - bad / len(text))
+
+
+def _word_penalty(word: str) -> int:
+    """How many of a word's non-ASCII characters look wrong."""
+    scripts = {_script(ch) for ch in word if ch.isalpha()}
+    non_ascii = [ch for ch in word if ord(ch) > 0x7F]
+    if not non_ascii:
+        return 0
+    # Han, kana and Hangul mix with anything; Latin, Greek, Cyrillic
+    # and Hebrew/Arabic letters never share a word.
+    alphabets = {_ALPHABET.get(s, s) for s in scripts} & {"latin", "greek", "cyrillic", "rtl"}
+    mixed = len(alphabets) > 1
+    latin_only = scripts == {"latin"} and len(word) >= 3
+    # "рТЙЧЕФ": lower then upper case inside a word (KOI8-R read as cp1251).
+    camel = any(a.islower() and b.isupper() for a, b in itertools.pairwise(word))
+    if mixed or latin_only or camel:
+        return len(non_ascii)
+    return sum(1 for ch in non_ascii if not _common_char(ch, _script(ch)))
 
 
 def _detector_candidates(sample: bytes) -> list[str]:

@@ -135,14 +135,23 @@ def sender_verdict(results: list[AuthResult] | None, from_email: str) -> Verdict
         return Verdict(PASS, f"dmarc=pass ({seen})")
     if any(r.result in ("fail", "quarantine", "reject") for r in dmarc):
         return Verdict(FAIL, f"DMARC failed for {from_domain} ({seen})")
-    for r in results:
-        if r.method == "dkim" and r.result == PASS and _aligned(r.props.get("header.d", ""), from_domain):
-            return Verdict(PASS, f"dkim=pass aligned with {from_domain} ({seen})")
-        if r.method == "spf" and r.result == PASS and _aligned(r.props.get("smtp.mailfrom", ""), from_domain):
-            return Verdict(PASS, f"spf=pass aligned with {from_domain} ({seen})")
+    aligned = next((r for r in results if _aligned_pass(r, from_domain)), None)
+    if aligned is not None:
+        return Verdict(PASS, f"{aligned.method}=pass aligned with {from_domain} ({seen})")
     if any(r.method in ("dkim", "spf") and r.result in ("fail", "softfail", "permerror") for r in results):
         return Verdict(FAIL, f"no aligned pass for {from_domain} and a check failed ({seen})")
     return Verdict(NONE, f"no aligned pass for {from_domain} ({seen})")
+
+
+def _aligned_pass(r: AuthResult, from_domain: str) -> bool:
+    """dkim=pass with d= aligned to the From domain, or spf=pass with smtp.mailfrom aligned."""
+    if r.result != PASS:
+        return False
+    if r.method == "dkim":
+        return _aligned(r.props.get("header.d", ""), from_domain)
+    if r.method == "spf":
+        return _aligned(r.props.get("smtp.mailfrom", ""), from_domain)
+    return False
 
 
 # Headers that say what the author sent; the rest (Received, DKIM and

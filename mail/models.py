@@ -37,8 +37,20 @@ class Mailbox(models.Model):
         return self.name
 
 
+def inbound_raw_upload_to(instance: "InboundMessage", filename: str) -> str:
+    # Random path: the object name never leaks the sender or the subject.
+    import uuid
+
+    return f"mail/raw/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml"
+
+
 class InboundMessage(models.Model):
-    """One received email, stored raw before anything parses it."""
+    """One received email, stored raw before anything parses it.
+
+    The bytes live in the file storage (`raw_file`: local disk or object
+    storage, docs/storage.md); `raw` only holds rows stored before that.
+    Read them with mail.storage.inbound_raw, never from either field.
+    """
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -53,7 +65,8 @@ class InboundMessage(models.Model):
         IMAP = "imap", "IMAP"
         OTHER = "other", "Other"
 
-    raw = models.BinaryField()
+    raw = models.BinaryField(default=b"", blank=True)
+    raw_file = models.FileField(upload_to=inbound_raw_upload_to, max_length=300, blank=True)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -121,6 +134,11 @@ class ReplyToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+# Kinds about no ticket (no event needed): de-duplicated by dedupe_key when
+# they must go once (the weekly report, the NPS survey).
+TICKETLESS_KINDS = ["weekly_report", "nps_survey", "account"]
+
+
 class Notification(models.Model):
     """The outbox: one email to one recipient.
 
@@ -138,6 +156,8 @@ class Notification(models.Model):
         CUSTOMER_REPLY = "customer_reply", "Customer reply (to assignee)"
         SLA_WARNING = "sla_warning", "SLA at risk (to assignee)"
         WEEKLY_REPORT = "weekly_report", "Weekly KPI report (to managers)"
+        NPS_SURVEY = "nps_survey", "NPS relationship survey (to customers)"
+        ACCOUNT = "account", "Account e-mail: sign-in link, password, address (to the person)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -146,7 +166,10 @@ class Notification(models.Model):
         SKIPPED = "skipped", "Skipped"
 
     # NULL only for ticketless kinds (notification_ticket_kinds_have_ticket).
-    event = models.ForeignKey("tickets.TicketEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database FK: the event log may be partitioned (docs/event-partitions.md).
+    event = models.ForeignKey(
+        "tickets.TicketEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     to_email = models.EmailField()
@@ -176,7 +199,7 @@ class Notification(models.Model):
                 fields=["dedupe_key"], condition=~models.Q(dedupe_key=""), name="notification_dedupe_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind__in=["weekly_report"]) | models.Q(event__isnull=False, ticket__isnull=False),
+                condition=models.Q(kind__in=TICKETLESS_KINDS) | models.Q(event__isnull=False, ticket__isnull=False),
                 name="notification_ticket_kinds_have_ticket",
             ),
             models.CheckConstraint(

@@ -15,6 +15,7 @@ import contextlib
 import html
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
@@ -465,34 +466,9 @@ def _walk(part: Message, state: _Walk, related: bool = False, files_only: bool =
     was not chosen as the body (the other side of a multipart/alternative):
     its text is the same body again, but its images, calendars and
     attachments are kept."""
-    parsed = state.parsed
     ctype = part.get_content_type().lower()
-    disposition = _disposition(part)
     if part.is_multipart() and ctype != "message/rfc822":
-        children = [c for c in part.get_payload() if isinstance(c, Message)]
-        related = related or ctype == "multipart/related"
-        if ctype == "multipart/alternative":
-            chosen = next(
-                (
-                    c
-                    for c in children
-                    if c.get_content_type() == "text/plain"
-                    and _disposition(c) != "attachment"
-                    and _part_text(c, state.hints).strip()
-                ),
-                children[-1] if children else None,  # else the richest rendering (last)
-            )
-            # The chosen rendering first, so the others only add what it lacks.
-            for child in sorted(children, key=lambda c: c is not chosen):
-                _walk(child, state, related, files_only=files_only or child is not chosen)
-            return
-        if ctype == "multipart/signed":
-            # The first child is the content, the rest the signature.
-            for position, child in enumerate(children):
-                _walk(child, state, related, files_only=files_only or position > 0)
-            return
-        for child in children:
-            _walk(child, state, related, files_only)
+        _walk_multipart(part, ctype, state, related, files_only)
         return
     if ctype in SKIPPED_TYPES:
         return
@@ -500,36 +476,73 @@ def _walk(part: Message, state: _Walk, related: bool = False, files_only: bool =
         if not files_only:
             state.texts.append(_part_text(part, state.hints))
         return
-    index = len(parsed.files) + 1
     if ctype == "message/rfc822":
-        try:
-            inner = part.get_payload(0) if part.is_multipart() else part.get_payload()
-            content = inner.as_bytes() if isinstance(inner, Message) else _part_bytes(part)
-            subject = header_str(inner, "Subject") if isinstance(inner, Message) else ""
-        except Exception:
-            content, subject = _part_bytes(part), ""
-        name = (re.sub(r"[^\w\- .]+", "_", subject).strip() or f"forwarded-{index}")[:200] + ".eml"
-        _file_add(state, MailFile(name, content, "message/rfc822"), files_only)
+        _walk_forwarded(part, state, files_only)
         return
     if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
-        parsed.is_encrypted = True
+        state.parsed.is_encrypted = True
+    disposition = _disposition(part)
     has_name = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
     if ctype in BODY_TYPES and disposition != "attachment" and not has_name:
-        if files_only:
-            return  # the same body in another rendering
-        text = _part_text(part, state.hints)
-        if ctype == "text/html":
-            state.texts.append(html_to_text(text))
-            return
-        text, uufiles = uuencoded_extract(text)
-        state.texts.append(text)
-        for uufile in uufiles:
-            _file_add(state, uufile, files_only)
+        if not files_only:  # else the same body in another rendering
+            _walk_body(part, ctype, state)
         return
     content_id = part.get("Content-ID")
     inline = disposition == "inline" or (related and bool(content_id)) or (bool(content_id) and not disposition)
+    index = len(state.parsed.files) + 1
     mail_file = MailFile(_filename(part, index, ctype), _part_bytes(part), ctype, is_inline=inline)
     _file_add(state, mail_file, files_only)
+
+
+def _walk_multipart(part: Message, ctype: str, state: _Walk, related: bool, files_only: bool) -> None:
+    children = [c for c in part.get_payload() if isinstance(c, Message)]
+    related = related or ctype == "multipart/related"
+    if ctype == "multipart/alternative":
+        chosen = next(
+            (
+                c
+                for c in children
+                if c.get_content_type() == "text/plain"
+                and _disposition(c) != "attachment"
+                and _part_text(c, state.hints).strip()
+            ),
+            children[-1] if children else None,  # else the richest rendering (last)
+        )
+        # The chosen rendering first, so the others only add what it lacks.
+        for child in sorted(children, key=lambda c: c is not chosen):
+            _walk(child, state, related, files_only=files_only or child is not chosen)
+        return
+    if ctype == "multipart/signed":
+        # The first child is the content, the rest the signature.
+        for position, child in enumerate(children):
+            _walk(child, state, related, files_only=files_only or position > 0)
+        return
+    for child in children:
+        _walk(child, state, related, files_only)
+
+
+def _walk_forwarded(part: Message, state: _Walk, files_only: bool) -> None:
+    """A forwarded message is kept whole, as an .eml file named after its subject."""
+    index = len(state.parsed.files) + 1
+    try:
+        inner = part.get_payload(0) if part.is_multipart() else part.get_payload()
+        content = inner.as_bytes() if isinstance(inner, Message) else _part_bytes(part)
+        subject = header_str(inner, "Subject") if isinstance(inner, Message) else ""
+    except Exception:
+        content, subject = _part_bytes(part), ""
+    name = (re.sub(r"[^\w\- .]+", "_", subject).strip() or f"forwarded-{index}")[:200] + ".eml"
+    _file_add(state, MailFile(name, content, "message/rfc822"), files_only)
+
+
+def _walk_body(part: Message, ctype: str, state: _Walk) -> None:
+    text = _part_text(part, state.hints)
+    if ctype == "text/html":
+        state.texts.append(html_to_text(text))
+        return
+    text, uufiles = uuencoded_extract(text)
+    state.texts.append(text)
+    for uufile in uufiles:
+        _file_add(state, uufile, False)
 
 
 def _file_add(state: _Walk, mail_file: MailFile, files_only: bool) -> None:
@@ -633,8 +646,18 @@ def drop_reason(parsed: ParsedMail) -> str:
     Bounces, DSNs, read receipts, auto-replies, loops and list mail are
     dropped (kept with this reason, never applied) so two robots can never
     mail each other forever. The rules and their sources are in
-    docs/mail-parsing.md.
+    docs/mail-parsing.md. The first rule that matches, in this order, names the reason.
     """
+    for rule in DROP_RULES:
+        reason = rule(parsed)
+        if reason:
+            return reason
+    if not parsed.from_email:
+        return "no sender address"
+    return ""
+
+
+def _drop_bounce(parsed: ParsedMail) -> str:
     h = parsed.headers
     return_path = h.get("return-path", "").strip()
     if parsed.content_type == "multipart/report":
@@ -645,6 +668,11 @@ def drop_reason(parsed: ParsedMail) -> str:
         return "bounce or auto-reply (null Return-Path)"
     if BOUNCE_SENDERS.match(return_path.strip("<>") + "@") or BOUNCE_SENDERS.match(return_path.strip("<>")):
         return "bounce (Return-Path is mailer-daemon)"
+    return ""
+
+
+def _drop_auto_reply(parsed: ParsedMail) -> str:
+    h = parsed.headers
     auto = h.get("auto-submitted", "").split(";")[0].strip().lower()
     if auto and auto != "no":
         return f"auto-reply (Auto-Submitted: {auto})"
@@ -653,6 +681,11 @@ def drop_reason(parsed: ParsedMail) -> str:
     for name in AUTOREPLY_HEADERS[2:]:
         if name in h:
             return f"auto-reply ({name})"
+    return ""
+
+
+def _drop_loop_or_bulk(parsed: ParsedMail) -> str:
+    h = parsed.headers
     if "x-helpdesk-loop" in h:
         return "loop (our own notification came back)"
     if "x-loop" in h:
@@ -661,14 +694,24 @@ def drop_reason(parsed: ParsedMail) -> str:
         precedence = h.get(name, "").strip().lower()
         if precedence in AUTO_PRECEDENCE:
             return f"bulk or list mail (Precedence: {precedence})"
-    source = h.get("x-ms-exchange-generated-message-source", "").strip()
+    return ""
+
+
+def _drop_exchange(parsed: ParsedMail) -> str:
+    source = parsed.headers.get("x-ms-exchange-generated-message-source", "").strip()
     if source and source.lower() != "mailbox rules agent":
         return f"automatic (generated by Exchange: {source[:100]})"
-    exchange = _exchange_auto_reply(parsed)
-    if exchange:
-        return exchange
-    if "list-id" in h:
-        return "mailing-list mail (List-Id)"
-    if not parsed.from_email:
-        return "no sender address"
-    return ""
+    return _exchange_auto_reply(parsed) or ""
+
+
+def _drop_list(parsed: ParsedMail) -> str:
+    return "mailing-list mail (List-Id)" if "list-id" in parsed.headers else ""
+
+
+DROP_RULES: tuple[Callable[[ParsedMail], str], ...] = (
+    _drop_bounce,
+    _drop_auto_reply,
+    _drop_loop_or_bulk,
+    _drop_exchange,
+    _drop_list,
+)

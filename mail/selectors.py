@@ -26,11 +26,12 @@ def inbound_held_list_for_user(*, user: User, ticket_id: int | None = None) -> Q
 def inbound_held_rows(qs: QuerySet[InboundMessage], limit: int = 100) -> list[dict[str, object]]:
     """Rows for the held-mail pages: the row and the start of its text."""
     from mail import parsing
+    from mail.storage import inbound_raw
 
     rows = []
     for inbound in qs[:limit]:
         try:
-            text = parsing.mail_parse(bytes(inbound.raw)).text
+            text = parsing.mail_parse(inbound_raw(inbound)).text
         except Exception:  # quarantined as unparseable before, never held
             text = ""
         rows.append({"inbound": inbound, "preview": text[:1500] + ("…" if len(text) > 1500 else "")})

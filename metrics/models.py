@@ -95,6 +95,12 @@ class TicketMetrics(models.Model):
     csat_score = models.PositiveSmallIntegerField(null=True)  # 1-5 scale only
     csat_satisfied = models.BooleanField(null=True)
     csat_agent_id = models.BigIntegerField(null=True)
+    # M15 CES (docs/surveys.md): the latest answer (1-7), easy = 5 or more.
+    ces_offered = models.BooleanField(default=False)
+    ces_offered_at = models.DateTimeField(null=True)
+    ces_at = models.DateTimeField(null=True)
+    ces_value = models.PositiveSmallIntegerField(null=True)
+    ces_easy = models.BooleanField(null=True)
 
     handle_s = _dur()
     time_logged_s = _dur()

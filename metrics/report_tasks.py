@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from helpdesk.lib import providers
 from metrics import dashboard
 
 logger = logging.getLogger(__name__)
@@ -88,17 +89,14 @@ def weekly_report_send(*, today: date | None = None) -> int:
     Managers who turned weekly_report off in their email settings get none.
     """
     from accounts.models import User
-    from mail.services import notification_enqueue_report
     from metrics.services import reporting_zone
 
     today = today or dashboard.local_today(reporting_zone())
     first, last = last_full_week(today)
-    managers = list(
-        User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)
-        .exclude(email="")
-        .order_by("pk")
-    )
-    if not managers:
+    managers = list(User.objects.filter(role__in=User.MANAGER_ROLES, is_active=True).exclude(email="").order_by("pk"))
+    # The mail channel sends it (mail.apps offers REPORT_MAIL); none: no report.
+    notification_enqueue_report = providers.provider(providers.REPORT_MAIL)
+    if not managers or notification_enqueue_report is None:
         return 0
     context = weekly_report_context(first=first, last=last)
     subject = f"Help desk weekly KPIs {first:%Y-%m-%d} – {last:%Y-%m-%d}"

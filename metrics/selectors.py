@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, Sum
 
+from helpdesk.db_router import read_connection
 from helpdesk.lib.sqlite import percentile_cont
 from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
+from tickets.clock import union_seconds
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
 
@@ -230,11 +231,9 @@ def handle_by_agent(*, start=None, end=None, **filters: Any) -> dict[int, dict[s
         row["handle_sum_s"] += secs
         row["tickets"] += 1
         sessions.setdefault(agent_id, []).extend((s, e) for s, e in sess)
-    from metrics.compute import _union_seconds
-
     for agent_id, row in out.items():
         row["aht_s"] = row["handle_sum_s"] / row["tickets"]
-        row["busy_s"] = _union_seconds(sessions[agent_id])
+        row["busy_s"] = union_seconds(sessions[agent_id])
     return out
 
 
@@ -259,7 +258,7 @@ def backlog_at(*, instant: datetime, **filters: Any) -> dict[str, Any]:
           AND i.status = ANY(%s) {where}
         ORDER BY i.ticket_id
     """  # noqa: S608 - only fixed column names are interpolated
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
     ages = sorted(r[2] for r in rows)

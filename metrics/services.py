@@ -11,7 +11,8 @@ difference of the ticket's rollup contributions to MetricsDaily
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,10 +21,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar
 from metrics import rollup
-from metrics.compute import Context, Ev, compute
+from metrics.compute import compute
 from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
+from tickets.clock import Context, Ev
+from tickets.clock_context import clock_context, clock_events_by_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,11 @@ def tickets_mark_dirty(*, ticket_ids: Sequence[int]) -> None:
         return
     _dirty_upsert(sorted(set(ticket_ids)))
     _wake_on_commit()
+
+
+def tickets_mark_dirty_subscriber(ticket_ids: Sequence[int]) -> None:
+    """tickets.subscribers TICKETS_CHANGED handler (metrics.apps)."""
+    tickets_mark_dirty(ticket_ids=ticket_ids)
 
 
 def _dirty_upsert(ticket_ids: Sequence[int]) -> None:
@@ -81,9 +88,6 @@ def _wake() -> None:
 
 # --- context ------------------------------------------------------------------
 
-_context_cache: dict[str, Any] = {"key": None}
-
-
 def reporting_zone() -> ZoneInfo:
     """The reporting time zone: `helpdesk_config` setting, else settings, else UTC."""
     from tickets.models import HelpdeskSetting
@@ -93,80 +97,10 @@ def reporting_zone() -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def metrics_context(*, as_of: datetime | None = None) -> Context:
-    """Calendars and SLA policies per queue (cached until a row changes)."""
-    from django.db.models import Max
-
-    from tickets.models import Calendar, Queue, SLAPolicy
-
-    key = (
-        Queue.objects.count(),
-        Calendar.objects.aggregate(m=Max("updated_at"))["m"],
-        SLAPolicy.objects.aggregate(m=Max("updated_at"))["m"],
-        tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
-    )
-    if _context_cache["key"] != key:
-        _context_cache.update(key=key, **_context_build())
-    return Context(
-        as_of=as_of or timezone.now(),
-        calendars=_context_cache["calendars"],
-        sla_policies=_context_cache["policies"],
-        unusable=_context_cache["unusable"],
-    )
-
-
-def _context_build() -> dict[str, Any]:
-    """Calendars and policies per queue. A row that cannot be used (stored
-    before validation existed, edited in the database, a time zone the system
-    lost) never raises here: its queue's SLA becomes not computable and its
-    business time falls back to 24/7, and `config_health` tells managers."""
-    from tickets.config import config_health_of
-    from tickets.models import Queue
-
-    calendars: dict[int, BusinessCalendar] = {}
-    by_calendar: dict[int, BusinessCalendar | str] = {}
-    policies: dict[int, Any] = {}
-    unusable: dict[int, str] = {}
-    for q in Queue.objects.select_related("calendar", "sla_policy"):
-        calendars[q.pk] = ALWAYS_OPEN
-        if q.calendar_id:
-            if q.calendar_id not in by_calendar:
-                by_calendar[q.calendar_id] = _calendar_load(q.calendar)
-            loaded = by_calendar[q.calendar_id]
-            if isinstance(loaded, str):
-                unusable[q.pk] = f"calendar '{q.calendar.name}': {loaded}"
-            else:
-                calendars[q.pk] = loaded
-        if q.sla_policy_id:
-            problem = config_health_of(q.sla_policy)
-            if problem:
-                unusable.setdefault(q.pk, f"SLA policy '{q.sla_policy.name}': {problem}")
-            policy = {"pause_statuses": q.sla_policy.pause_statuses, "targets": q.sla_policy.targets}
-            policies[q.pk] = None if q.pk in unusable else policy
-    return {"calendars": calendars, "policies": policies, "unusable": unusable}
-
-
-def _calendar_load(row: Any) -> BusinessCalendar | str:
-    """The calendar, or why it cannot be used."""
-    from tickets.config import config_health_of
-
-    problem = config_health_of(row)
-    if problem:
-        return problem
-    try:
-        return BusinessCalendar.from_model(row)
-    except Exception as exc:  # any malformed value: reported, never raised
-        logger.warning("calendar %s is unusable: %s", row.pk, exc)
-        return str(exc) or exc.__class__.__name__
-
-
-def events_by_ticket(ticket_ids: Iterable[int]) -> dict[int, list[Ev]]:
-    from tickets.selectors import ticket_events_for_metrics
-
-    out: dict[int, list[Ev]] = defaultdict(list)
-    for tid, eid, kind, at, actor_id, role, vis, auto, data in ticket_events_for_metrics(ticket_ids=list(ticket_ids)):
-        out[tid].append(Ev(eid, kind, at, actor_id, role, vis, auto, data or {}))
-    return out
+# The clock's context (calendars and SLA policies per queue) and a ticket's
+# events are built by tickets (SLA uses them too): re-exported here.
+metrics_context = clock_context
+events_by_ticket = clock_events_by_ticket
 
 
 # --- rows ---------------------------------------------------------------------
@@ -353,63 +287,76 @@ def tickets_recompute(
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(1296389185, (t %% 2147483647)::int) FROM unnest(%s) AS t", [ids])
     ctx = context or metrics_context(as_of=as_of)
-    zone = reporting_zone()
     old = {m.ticket_id: m for m in TicketMetrics.objects.filter(ticket_id__in=ids)}
     old_intervals: dict[int, list[TicketStatusInterval]] = defaultdict(list)
     for i in TicketStatusInterval.objects.filter(ticket_id__in=list(old), status__in=rollup.UNSOLVED):
         old_intervals[i.ticket_id].append(i)
-    dash: rollup.Delta = defaultdict(lambda: [0, 0.0, 0, 0])
-    cells_zone = rollup.cells_zone()
+    acc = _Recompute(zone=reporting_zone(), cells_zone=rollup.cells_zone())
     events = events_by_ticket(ids)
-    new_rows: list[TicketMetrics] = []
-    handles: list[TicketAgentHandle] = []
-    intervals: list[TicketStatusInterval] = []
-    delta: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     for tid in ids:
         if tid in old:
-            rollup.base(old[tid], old_intervals.get(tid, []), cells_zone, dash, sign=-1)
-            for key, v in contributions(old[tid], zone).items():
-                cell = delta[key]
-                for i in range(4):
-                    cell[i] -= v[i]
+            rollup.base(old[tid], old_intervals.get(tid, []), acc.cells_zone, acc.dash, sign=-1)
+            acc.contribute(old[tid], sign=-1)
         evs = events.get(tid)
         if not evs or not any(e.kind == "ticket.created" for e in evs):
             continue  # no events (deleted row, or not yet committed): drop metrics
-        row = compute(evs, ctx)
-        m = metrics_row_build(tid, row)
-        new_rows.append(m)
-        for key, v in contributions(m, zone).items():
-            cell = delta[key]
+        acc.add(tid, compute(evs, ctx))
+    _recompute_store(ids, old, acc)
+    return len(ids)
+
+
+@dataclass
+class _Recompute:
+    """The rows and rollup deltas of one recompute batch."""
+
+    zone: Any
+    cells_zone: Any
+    new_rows: list[TicketMetrics] = field(default_factory=list)
+    handles: list[TicketAgentHandle] = field(default_factory=list)
+    intervals: list[TicketStatusInterval] = field(default_factory=list)
+    delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
+    dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
+
+    def contribute(self, m: TicketMetrics, *, sign: int) -> None:
+        for key, v in contributions(m, self.zone).items():
+            cell = self.delta[key]
             for i in range(4):
-                cell[i] += v[i]
+                cell[i] += sign * v[i]
+
+    def add(self, tid: int, row: dict[str, Any]) -> None:
+        m = metrics_row_build(tid, row)
+        self.new_rows.append(m)
+        self.contribute(m, sign=1)
         for agent, secs in (row.get("handle_by_agent_s") or {}).items():
             sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]
-            handles.append(TicketAgentHandle(ticket_id=tid, agent_id=agent, handle_s=secs, sessions=sessions))
+            self.handles.append(TicketAgentHandle(ticket_id=tid, agent_id=agent, handle_s=secs, sessions=sessions))
         ticket_intervals = [
             TicketStatusInterval(ticket_id=tid, status=st, started_at=s, ended_at=e)
             for s, e, st in row["status_intervals"]
         ]
-        intervals.extend(ticket_intervals)
-        rollup.base(m, ticket_intervals, cells_zone, dash)
-    kept = {m.ticket_id for m in new_rows}
+        self.intervals.extend(ticket_intervals)
+        rollup.base(m, ticket_intervals, self.cells_zone, self.dash)
+
+
+def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recompute) -> None:
+    kept = {m.ticket_id for m in acc.new_rows}
     gone = [tid for tid in old if tid not in kept]
     if gone:
         TicketMetrics.objects.filter(ticket_id__in=gone).delete()
-    if new_rows:
+    if acc.new_rows:
         TicketMetrics.objects.bulk_create(
-            new_rows,
+            acc.new_rows,
             update_conflicts=True,
             unique_fields=["ticket_id"],
             update_fields=[f.name for f in TicketMetrics._meta.concrete_fields if f.name != "ticket_id"],
             batch_size=1000,
         )
     TicketAgentHandle.objects.filter(ticket_id__in=ids).delete()
-    TicketAgentHandle.objects.bulk_create(handles, batch_size=2000)
+    TicketAgentHandle.objects.bulk_create(acc.handles, batch_size=2000)
     TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
-    TicketStatusInterval.objects.bulk_create(intervals, batch_size=5000)
-    _rollup_apply(delta)
-    rollup.apply(rollup.expand(dash))  # the base delta is zero where nothing changed
-    return len(ids)
+    TicketStatusInterval.objects.bulk_create(acc.intervals, batch_size=5000)
+    _rollup_apply(acc.delta)
+    rollup.apply(rollup.expand(acc.dash))  # the base delta is zero where nothing changed
 
 
 def metrics_dirty_claim_and_recompute(*, batch: int = CLAIM_BATCH) -> int:

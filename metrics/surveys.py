@@ -21,7 +21,7 @@ class Response:
     """The latest answer of one ticket (CSAT/CES) or one customer (NPS)."""
 
     survey: str
-    ticket_id: int
+    ticket_id: int | None  # None: a relationship NPS answer (no ticket)
     at: datetime
     value: Any
     scale: str
@@ -211,11 +211,49 @@ def nps_latest_per_customer(
     return latest
 
 
+def relationship_responses(events: Iterable[tuple[Any, ...]]) -> list[Response]:
+    """NPS answers of the relationship survey (ticketless `nps.responded`
+    event tuples, METRICS_EVENT_FIELDS order): the customer is the actor."""
+    out = []
+    for _tid, _id, _k, at, actor_id, _role, _vis, _auto, data in events:
+        data = data or {}
+        out.append(
+            Response(
+                survey="nps",
+                ticket_id=None,
+                at=at,
+                value=data.get("value"),
+                scale=data.get("scale", "0-10"),
+                comment=data.get("comment", ""),
+                side="",
+                customer_id=actor_id or data.get("customer_id"),
+                organisation_id=data.get("organisation_id"),
+            )
+        )
+    return out
+
+
+def _order(r: Response) -> tuple[datetime, int]:
+    return (r.at, r.ticket_id or 0)
+
+
+def nps_keep_latest(latest: dict[int | None, Response], responses: Iterable[Response], window: Window) -> None:
+    """M16: a customer's latest answer in the window replaces earlier ones,
+    whether it came with a ticket or from the relationship survey."""
+    for r in responses:
+        if r.at in window:
+            key = r.customer_id
+            if key not in latest or _order(r) >= _order(latest[key]):
+                latest[key] = r
+
+
 def _newest_first(responses: Iterable[Response]) -> list[Response]:
-    return sorted(responses, key=lambda r: (r.at, r.ticket_id), reverse=True)
+    return sorted(responses, key=_order, reverse=True)
 
 
-def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, Any]:
+def survey_report(
+    tickets: Iterable[SurveyTicket], window: Window, relationship: Iterable[Response] = ()
+) -> dict[str, Any]:
     """CSAT and CES per side (support, service, all) and NPS, for answers
     whose latest-response instant is in the window (response rate: offers
     in the window, answered as of now). NPS: a customer's latest answer in
@@ -226,6 +264,7 @@ def survey_report(tickets: Iterable[SurveyTicket], window: Window) -> dict[str, 
         for survey in TICKET_SURVEYS:
             tally.add(t, survey, window)
     nps_latest = nps_latest_per_customer(counted, window)
+    nps_keep_latest(nps_latest, relationship, window)
 
     def per_side(survey: str, aggregate: Any) -> dict[str, Any]:
         return {
@@ -254,13 +293,22 @@ def survey_tickets_load(*, window: Window) -> list[SurveyTicket]:
 
     kinds = ["survey.offered", *SURVEY_KINDS.values()]
     ids = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
-    ids = ids.values("ticket_id")
+    ids = ids.filter(ticket__isnull=False).values("ticket_id")
     return [
         ticket_surveys(tid, list(evs))
         for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])
     ]
 
 
+def relationship_nps_load(*, window: Window) -> list[Response]:
+    """The relationship survey's NPS answers in the window (ticketless
+    events, docs/surveys.md "Where NPS events live")."""
+    from tickets import selectors
+
+    return relationship_responses(selectors.relationship_nps_events(start=window.start, end=window.end))
+
+
 def survey_report_load(*, window: Window) -> dict[str, Any]:
-    """Read the tickets with a survey event in the window and report."""
-    return survey_report(survey_tickets_load(window=window), window)
+    """Read the tickets with a survey event in the window and report
+    (NPS: answers given on tickets and to the relationship survey)."""
+    return survey_report(survey_tickets_load(window=window), window, relationship_nps_load(window=window))

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from helpdesk.db_router import replica_reads
 from metrics import dashboard
 from metrics.dashboard.kpis import KPI_BY_KEY, KPIS, Kpi, kpis_of
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
@@ -45,7 +46,7 @@ def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
         # A person reads names; the e-mail only tells apart agents without one.
         agents = [
             (pk, name or email)
-            for pk, name, email in User.objects.filter(role__in=["agent", "manager", "admin"], is_active=True)
+            for pk, name, email in User.objects.filter(role__in=User.STAFF_ROLES, is_active=True)
             .order_by("name", "email")
             .values_list("pk", "name", "email")
         ]
@@ -479,6 +480,7 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def manager_dashboard(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     return _page(request, personal=False)
@@ -486,6 +488,7 @@ def manager_dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def my_stats(request: HttpRequest) -> HttpResponse:
     return _page(request, personal=True)
 
@@ -594,6 +597,7 @@ def _agent_name(agent_id: int | None) -> str:
 
 @require_GET
 @staff_required
+@replica_reads
 def manager_drill(request: HttpRequest) -> HttpResponse:
     _require_manager(request.user)
     return _drill(request, personal=False)
@@ -601,5 +605,6 @@ def manager_drill(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def my_stats_drill(request: HttpRequest) -> HttpResponse:
     return _drill(request, personal=True)

@@ -21,6 +21,7 @@ from accounts.models import User
 from apikeys.models import ApiToken
 from knowledge_base.models import ArticleFeedback, DeflectionEvent, SearchLog
 from mail.models import InboundMessage, NotificationPreference
+from mail.storage import inbound_raw
 from privacy.models import PrivacyAuditEvent
 from tickets.models import Attachment, Message, Ticket, TicketEvent
 
@@ -165,7 +166,7 @@ def _events(user: User) -> list[dict[str, Any]]:
 def _raw_mails(user: User) -> list[dict[str, Any]]:
     out = []
     for m in person_inbound_messages(user=user).order_by("received_at", "pk"):
-        raw = bytes(m.raw)
+        raw = inbound_raw(m)
         try:
             text, encoding = raw.decode("ascii"), "text"
         except UnicodeDecodeError:

@@ -24,6 +24,7 @@ from helpdesk.lib.exceptions import Conflict, PermissionDenied
 from knowledge_base import services as kb_services
 from knowledge_base.models import Article, ArticleFeedback, ArticleVersion, DeflectionEvent, SearchLog
 from mail.models import InboundMessage, Notification, NotificationPreference
+from mail.storage import raw_names
 from privacy import selectors
 from privacy.models import PrivacyAuditEvent
 from privacy.redaction import (
@@ -217,7 +218,7 @@ def _redact_events(subject: User, email: str, ticket_ids: list[int]) -> list[int
 
 def _erase_mail(
     subject: User, pattern: re.Pattern[str] | None, about_ids: list[int], ticket_ids: list[int]
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Raw e-mails they sent (or that reached their tickets) lose the raw
     bytes and headers; dedupe keys stay so a redelivery is still a
     duplicate. The outbox: mails to them are deleted, mails about their
@@ -226,6 +227,9 @@ def _erase_mail(
         Q(from_address__iexact=subject.email) | Q(result_message__author=subject) | Q(ticket_id__in=about_ids)
     )
     inbound_count = inbound.exclude(subject=ERASED, from_address="").update(raw=b"", from_address="", subject=ERASED)
+    # The stored raw objects go after the commit, with the attachments.
+    raw_files = raw_names(inbound)
+    inbound.exclude(raw_file="").update(raw_file="")
     for m in InboundMessage.objects.filter(reason__icontains=subject.email).only("pk", "reason"):
         InboundMessage.objects.filter(pk=m.pk).update(reason=scrub(m.reason, pattern))
     deleted, _ = Notification.objects.filter(recipient=subject).delete()
@@ -239,7 +243,12 @@ def _erase_mail(
         if any(fields[f] != getattr(n, f) for f in fields):
             Notification.objects.filter(pk=n.pk).update(**fields)
     NotificationPreference.objects.filter(user=subject).delete()
-    return {"emails_erased": inbound_count, "notifications_deleted": deleted, "notifications_blanked": about_count}
+    return {
+        "emails_erased": inbound_count,
+        "notifications_deleted": deleted,
+        "notifications_blanked": about_count,
+        "files": raw_files,
+    }
 
 
 def _erase_kb(subject: User, pattern: re.Pattern[str] | None, ticket_ids: list[int]) -> int:
@@ -445,7 +454,9 @@ def _erase_content(
     counts.update(messages)
     counts["ccs_removed"] = _erase_tickets(subject, actor, pattern, ids)
     counts["events_redacted"] = len(_redact_events(subject, email, about_ids))
-    counts.update(_erase_mail(subject, pattern, about_ids, ticket_ids))
+    mail = _erase_mail(subject, pattern, about_ids, ticket_ids)
+    files = [*files, *mail.pop("files")]
+    counts.update(mail)
     counts["kb_articles_scrubbed"] = _erase_kb(subject, pattern, ticket_ids)
     counts.update(_erase_logins(subject))
     _scrub_saved_filters(pattern, email)

@@ -21,6 +21,10 @@ if [ -z "${HELPDESK_BASE_URL:-}" ]; then
   HELPDESK_BASE_URL="http://${link_host}:${PORT}"
 fi
 export HELPDESK_BASE_URL
+# The demo asks no role for two-factor, so a trial signs in with the demo
+# logins at once; production requires it of managers and admins
+# (HELPDESK_2FA_REQUIRED_ROLES, docs/sign-in.md). Set it to try enforcement.
+export HELPDESK_2FA_REQUIRED_ROLES="${HELPDESK_2FA_REQUIRED_ROLES-}"
 if [ "${RUN_PRINT_BASE_URL:-}" = "1" ]; then echo "$HELPDESK_BASE_URL"; exit 0; fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -52,6 +56,7 @@ fi
 worker_pid=""
 if [ -n "${REDIS_URL:-}" ]; then
   # A real broker: run a worker with an embedded beat next to the web server.
+  # No -Q: it consumes every queue of helpdesk/celery.py.
   .venv/bin/celery -A helpdesk worker -B -l info --concurrency 2 &
   worker_pid=$!
   trap '[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true' EXIT
@@ -66,6 +71,8 @@ cat <<MSG
     agent     agent@example.com      -> /agent/tickets/
     manager   manager@example.com    -> /agent/tickets/
     admin     admin@example.com      -> /admin/
+  Two-factor sign-in is optional in this demo (each person: /accounts/2fa/);
+  production requires it of managers and admins (docs/sign-in.md).
 
 MSG
 exec .venv/bin/python manage.py runserver "${HOST}:${PORT}"

@@ -12,6 +12,6 @@ from tickets.models import QueueKind
 def success_viewer(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return False
-    if user.role in (User.Role.MANAGER, User.Role.ADMIN):
+    if user.role in User.MANAGER_ROLES:
         return True
     return user.role == User.Role.AGENT and user.queues.filter(kind=QueueKind.SERVICE).exists()

@@ -7,14 +7,23 @@ only source the metrics read (docs/surveys.md).
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
-from mail.conf import mail_setting
 from tickets import services as ticket_services
 from tickets.models import QueueKind, Ticket, TicketEvent
+
+# Read at call time; the same defaults as the mail channel's (mail.conf),
+# which sends these links: surveys sit below mail and do not import it.
+_DEFAULTS = {"HELPDESK_BASE_URL": "http://localhost:8000", "HELPDESK_CSAT_MAX_AGE_DAYS": 30}
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, name, _DEFAULTS[name])
+
 
 SALT = "surveys.link.v1"
 
@@ -82,7 +91,7 @@ def survey_token_make(*, ticket_id: int, survey: str, value: int) -> str:
 
 def survey_url(*, ticket_id: int, survey: str, value: int) -> str:
     path = reverse("surveys:rate", args=[survey_token_make(ticket_id=ticket_id, survey=survey, value=value)])
-    return mail_setting("HELPDESK_BASE_URL").rstrip("/") + path
+    return _setting("HELPDESK_BASE_URL").rstrip("/") + path
 
 
 def survey_links(*, ticket: Ticket, survey: str) -> list[tuple[int, str, str]]:
@@ -96,7 +105,7 @@ def survey_links(*, ticket: Ticket, survey: str) -> list[tuple[int, str, str]]:
 
 def survey_token_read(token: str) -> SurveyClaim:
     """Raises SurveyLinkExpired or SurveyLinkInvalid. Reads, never writes."""
-    max_age = 86400 * mail_setting("HELPDESK_CSAT_MAX_AGE_DAYS")
+    max_age = 86400 * _setting("HELPDESK_CSAT_MAX_AGE_DAYS")
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:

@@ -6,6 +6,7 @@ app_name = "surveys"
 
 urlpatterns = [
     path("surveys/rate/<str:token>/", views.survey_rate, name="rate"),
+    path("surveys/nps/<str:token>/", views.nps_answer_page, name="nps"),
     path(
         "portal/tickets/<int:ticket_id>/survey/<str:survey>/",
         views.customer_survey_answer,

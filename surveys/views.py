@@ -22,6 +22,22 @@ from surveys.forms import SurveyAnswerForm
 from tickets import selectors
 
 
+def survey_panels(request: HttpRequest, ticket: Any, forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requester's rating forms once the ticket is resolved (CSAT, and
+    CES on support queues), each prefilled with their latest answer. The
+    portal ticket page's panels (helpdesk.lib.providers, surveys.apps)."""
+    if not ticket.is_resolved or ticket.requester_id != request.user.pk:
+        return []
+    panels = []
+    for survey in services.surveys_for_ticket(ticket=ticket):
+        latest = services.survey_latest(ticket_id=ticket.pk, survey=survey)
+        form = forms.get(survey) or SurveyAnswerForm(
+            initial={"value": latest.data.get("value")} if latest else None, survey=survey, prefix=survey
+        )
+        panels.append({"survey": survey, "question": services.QUESTIONS[survey], "form": form, "latest": latest})
+    return panels
+
+
 def _link_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     return render(request, "surveys/link_invalid.html", {"error": exc.message, "code": exc.code}, status=400)
 
@@ -50,6 +66,33 @@ def survey_rate(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "surveys/rate.html", {**context, "form": form}, status=400)
     form = SurveyAnswerForm(initial={"value": claim.value}, survey=claim.survey)
     return render(request, "surveys/rate.html", {**context, "form": form})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def nps_answer_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The NPS relationship survey's page: like the rating links, GET only
+    shows the form (the value from the link chosen), the POST records."""
+    from surveys import nps
+
+    try:
+        claim = nps.nps_token_read(token)
+    except nps.NpsLinkInvalid as exc:
+        return _link_error(request, exc)
+    context: dict[str, Any] = {"question": services.QUESTIONS["nps"]}
+    if request.method == "POST":
+        form = SurveyAnswerForm(request.POST, survey="nps")
+        if form.is_valid():
+            try:
+                event = nps.nps_answer(
+                    token=token, value=form.cleaned_data["value"], comment=form.cleaned_data["comment"]
+                )
+            except ApplicationError as exc:
+                form.add_error("value", exc.message)
+            else:
+                return render(request, "surveys/nps.html", {**context, "event": event, "thanks": True})
+        return render(request, "surveys/nps.html", {**context, "form": form}, status=400)
+    form = SurveyAnswerForm(initial={"value": claim.value}, survey="nps")
+    return render(request, "surveys/nps.html", {**context, "form": form})
 
 
 @require_POST

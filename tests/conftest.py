@@ -5,6 +5,7 @@ import os
 import pytest
 from django.db import connection
 
+from helpdesk.celery import QUEUES
 from tests.factories import AgentFactory, CustomerFactory, ManagerFactory, QueueFactory
 
 # Playwright's sync API runs an event loop in the test thread; without this,
@@ -124,7 +125,7 @@ def _celery_worker_process(django_db_setup, django_db_blocker):
             "-l",
             "warning",
             "-Q",
-            "default,notifications,long_running",
+            ",".join(QUEUES),
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -176,7 +177,7 @@ def celery_worker(_celery_worker_process):
         client = redis.Redis.from_url(WORKER_REDIS_URL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            queued = sum(client.llen(q) for q in ("default", "notifications", "long_running"))
+            queued = sum(client.llen(q) for q in QUEUES)
             active = app.control.inspect(timeout=0.5).active() or {}
             if queued == 0 and not any(active.values()):
                 break

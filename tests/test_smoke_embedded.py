@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_DEMO = ROOT / "tickets" / "management" / "commands" / "seed_demo.py"
+SEED_DEMO = ROOT / "helpdesk" / "management" / "commands" / "seed_demo.py"
 DEMO_PASSWORD = "demo-pass-123"
 
 

@@ -10,6 +10,7 @@ dump -> apply round-trips.
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,9 +36,32 @@ from tickets.models import (
 )
 
 SECTIONS = ("calendars", "sla_policies", "queues", "request_types", "agents", "reporting")
+OBJECT_SECTIONS = ("reporting",)
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A configuration section owned by another app (e.g. surveys), registered
+    from its AppConfig.ready so that tickets imports none of them
+    (docs/architecture.md). `problems(value)` gives (sub-path, message) pairs;
+    `apply(value)` saves and gives (name, action) pairs for the report;
+    `dump()` gives the section's current value or None."""
+
+    problems: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    apply: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    dump: Callable[[], dict[str, Any] | None]
+
+
+EXTRA_SECTIONS: dict[str, ConfigSection] = {}
+
+
+def config_section_register(name: str, section: ConfigSection) -> None:
+    EXTRA_SECTIONS[name] = section
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TARGET_FIELDS = ("first_response", "next_reply", "resolution")
-STAFF_ROLES = (User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN)
+STAFF_ROLES = User.STAFF_ROLES
 REPORTING_TZ_KEY = "reporting.timezone"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -220,71 +244,107 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     """Every problem of the document, each with its JSON path (empty = valid).
 
     References (a queue's calendar, an agent's queues...) may name objects
-    of the same document or objects that already exist.
+    of the same document or objects that already exist. One function per
+    section, in the document's order (later sections read earlier names).
     """
     c = _Checker()
     if not isinstance(document, dict):
         c.add("$", "the document must be a JSON object")
         return c.problems
-    c.unknown_keys(document, set(SECTIONS), "$")
-    for section in SECTIONS[:-1]:
-        if section in document and not isinstance(document[section], list):
+    c.unknown_keys(document, {*SECTIONS, *EXTRA_SECTIONS}, "$")
+    for section in SECTIONS:
+        if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
             c.add(section, "must be a list")
+    calendars = _validate_calendars(c, document)
+    policies = _validate_policies(c, document)
+    queues = _validate_queues(c, document, calendars, policies)
+    refers = any(document.get(k) for k in ("request_types", "agents"))
+    existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)} if refers else set()
+    known_queues = {*queues, *existing_queues}
+    _validate_request_types(c, document, known_queues)
+    _validate_agents(c, document, known_queues)
+    _validate_reporting(c, document)
+    _validate_extra_sections(c, document)
+    return c.problems
 
-    def items(section: str) -> list[tuple[str, dict[str, Any]]]:
-        value = document.get(section)
-        if not isinstance(value, list):
-            return []
-        out = []
-        for i, item in enumerate(value):
-            if c.obj(item, f"{section}[{i}]"):
-                out.append((f"{section}[{i}]", item))
-        return out
 
-    def unique(path: str, seen: dict[str, str], key: Any, label: str) -> None:
-        if key is None:
-            return
-        norm = key.lower() if isinstance(key, str) else key
-        if norm in seen:
-            c.add(path, f"duplicate {label} '{key}' (also at {seen[norm]})")
-        else:
-            seen[norm] = path
+def _validate_extra_sections(c: _Checker, document: dict[str, Any]) -> None:
+    for name, section in EXTRA_SECTIONS.items():
+        value = document.get(name)
+        if value is None or not c.obj(value, name):
+            continue
+        for path, message in section.problems(value):
+            c.add(f"{name}.{path}" if path else name, message)
 
+
+def _items(c: _Checker, document: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
+    """(path, item) of a section's objects (non-objects are reported)."""
+    value = document.get(section)
+    if not isinstance(value, list):
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if c.obj(item, f"{section}[{i}]"):
+            out.append((f"{section}[{i}]", item))
+    return out
+
+
+def _unique(c: _Checker, path: str, seen: dict[str, str], key: Any, label: str) -> None:
+    if key is None:
+        return
+    norm = key.lower() if isinstance(key, str) else key
+    if norm in seen:
+        c.add(path, f"duplicate {label} '{key}' (also at {seen[norm]})")
+    else:
+        seen[norm] = path
+
+
+def _validate_calendars(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
     calendars: dict[str, str] = {}
-    for path, cal in items("calendars"):
+    for path, cal in _items(c, document, "calendars"):
         c.unknown_keys(cal, {"name", "timezone", "hours", "holidays", "overrides"}, path)
-        unique(f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), "calendar")
+        _unique(c, f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), "calendar")
         if not _valid_tz(cal.get("timezone")):
             c.add(f"{path}.timezone", f"unknown time zone {cal.get('timezone')!r} (use an IANA name)")
-        hours = cal.get("hours", {})
-        if c.obj(hours, f"{path}.hours"):
-            for day, ivs in hours.items():
-                if day not in DAYS:
-                    c.add(f"{path}.hours.{day}", f"unknown day (use {', '.join(DAYS)})")
-                else:
-                    c.intervals(ivs, f"{path}.hours.{day}")
+        _validate_hours(c, cal.get("hours", {}), f"{path}.hours")
         holidays = cal.get("holidays", [])
         if not isinstance(holidays, list):
             c.add(f"{path}.holidays", "must be a list of dates")
         else:
             for j, d in enumerate(holidays):
                 c.date(d, f"{path}.holidays[{j}]")
-        overrides = cal.get("overrides", [])
-        if not isinstance(overrides, list):
-            c.add(f"{path}.overrides", "must be a list")
-        else:
-            for j, ov in enumerate(overrides):
-                p = f"{path}.overrides[{j}]"
-                if c.obj(ov, p):
-                    c.unknown_keys(ov, {"date", "hours"}, p)
-                    c.date(ov.get("date"), f"{p}.date")
-                    c.intervals(ov.get("hours"), f"{p}.hours")
+        _validate_overrides(c, cal.get("overrides", []), f"{path}.overrides")
+    return calendars
 
+
+def _validate_hours(c: _Checker, hours: Any, path: str) -> None:
+    if not c.obj(hours, path):
+        return
+    for day, ivs in hours.items():
+        if day not in DAYS:
+            c.add(f"{path}.{day}", f"unknown day (use {', '.join(DAYS)})")
+        else:
+            c.intervals(ivs, f"{path}.{day}")
+
+
+def _validate_overrides(c: _Checker, overrides: Any, path: str) -> None:
+    if not isinstance(overrides, list):
+        c.add(path, "must be a list")
+        return
+    for j, ov in enumerate(overrides):
+        p = f"{path}[{j}]"
+        if c.obj(ov, p):
+            c.unknown_keys(ov, {"date", "hours"}, p)
+            c.date(ov.get("date"), f"{p}.date")
+            c.intervals(ov.get("hours"), f"{p}.hours")
+
+
+def _validate_policies(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
     policies: dict[str, str] = {}
-    for path, pol in items("sla_policies"):
+    for path, pol in _items(c, document, "sla_policies"):
         c.unknown_keys(pol, {"name", "pause_statuses", "targets", "warning_fraction", "escalations"}, path)
         _check_sla_extras(c, pol, path)
-        unique(f"{path}.name", policies, c.text(pol, "name", path, max_len=100), "SLA policy")
+        _unique(c, f"{path}.name", policies, c.text(pol, "name", path, max_len=100), "SLA policy")
         pauses = pol.get("pause_statuses", ["pending"])
         if not isinstance(pauses, list):
             c.add(f"{path}.pause_statuses", "must be a list of statuses")
@@ -295,93 +355,110 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         targets = pol.get("targets", {})
         if c.obj(targets, f"{path}.targets"):
             for prio, target in targets.items():
-                p = f"{path}.targets.{prio}"
-                if prio not in Ticket.Priority.values:
-                    c.add(p, f"unknown priority (use {', '.join(Ticket.Priority.values)})")
-                    continue
-                if not c.obj(target, p):
-                    continue
-                c.unknown_keys(target, {*TARGET_FIELDS, "business_hours"}, p)
-                for key in TARGET_FIELDS:
-                    v = target.get(key)
-                    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-                        c.add(f"{p}.{key}", "must be a positive number of seconds")
-                if "business_hours" in target and not isinstance(target["business_hours"], bool):
-                    c.add(f"{p}.business_hours", "must be true or false")
+                _validate_target(c, prio, target, f"{path}.targets.{prio}")
+    return policies
 
+
+def _validate_target(c: _Checker, prio: Any, target: Any, p: str) -> None:
+    if prio not in Ticket.Priority.values:
+        c.add(p, f"unknown priority (use {', '.join(Ticket.Priority.values)})")
+        return
+    if not c.obj(target, p):
+        return
+    c.unknown_keys(target, {*TARGET_FIELDS, "business_hours"}, p)
+    for key in TARGET_FIELDS:
+        v = target.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            c.add(f"{p}.{key}", "must be a positive number of seconds")
+    if "business_hours" in target and not isinstance(target["business_hours"], bool):
+        c.add(f"{p}.business_hours", "must be true or false")
+
+
+QUEUE_KEYS = {
+    "slug",
+    "name",
+    "kind",
+    "calendar",
+    "sla_policy",
+    "auto_assign",
+    "inbound_email",
+    "send_acknowledgement",
+    *QUEUE_DAYS,
+}
+
+
+def _validate_queues(
+    c: _Checker, document: dict[str, Any], calendars: dict[str, str], policies: dict[str, str]
+) -> dict[str, str]:
     queues: dict[str, str] = {}
     existing_calendars: set[str] = set()
     existing_policies: set[str] = set()
     if isinstance(document.get("queues"), list) and document["queues"]:  # only queues refer to existing rows
         existing_calendars = {n.lower() for n in Calendar.objects.values_list("name", flat=True)}
         existing_policies = {n.lower() for n in SLAPolicy.objects.values_list("name", flat=True)}
-    for path, q in items("queues"):
-        c.unknown_keys(
-            q,
-            {
-                "slug",
-                "name",
-                "kind",
-                "calendar",
-                "sla_policy",
-                "auto_assign",
-                "inbound_email",
-                "send_acknowledgement",
-                *QUEUE_DAYS,
-            },
-            path,
-        )
-        if "send_acknowledgement" in q and not isinstance(q["send_acknowledgement"], bool):
-            c.add(f"{path}.send_acknowledgement", "must be true or false")
-        for key in QUEUE_DAYS:
-            v = q.get(key)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                c.add(f"{path}.{key}", "must be a whole number of days >= 0 or null")
-        slug = c.text(q, "slug", path, max_len=100)
-        if slug and not _SLUG.match(slug):
-            c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
-        unique(f"{path}.slug", queues, slug, "queue")
-        c.text(q, "name", path)
-        if q.get("kind") not in QueueKind.values:
-            c.add(f"{path}.kind", f"must be one of {', '.join(QueueKind.values)}")
-        cal = q.get("calendar")
-        if cal is not None and (not isinstance(cal, str) or cal.lower() not in {*calendars, *existing_calendars}):
-            c.add(f"{path}.calendar", f"unknown calendar {cal!r}")
-        pol = q.get("sla_policy")
-        if pol is not None and (not isinstance(pol, str) or pol.lower() not in {*policies, *existing_policies}):
-            c.add(f"{path}.sla_policy", f"unknown SLA policy {pol!r}")
-        if q.get("auto_assign", "none") not in Queue.AutoAssign.values:
-            c.add(f"{path}.auto_assign", f"must be one of {', '.join(Queue.AutoAssign.values)}")
-        if q.get("inbound_email"):
-            try:
-                validate_email(q["inbound_email"])
-            except ValidationError:
-                c.add(f"{path}.inbound_email", "must be an email address")
+    known_calendars = {*calendars, *existing_calendars}
+    known_policies = {*policies, *existing_policies}
+    for path, q in _items(c, document, "queues"):
+        _validate_queue(c, path, q, queues, known_calendars, known_policies)
+    return queues
 
-    refers = any(document.get(k) for k in ("request_types", "agents"))
-    existing_queues = {s.lower() for s in Queue.objects.values_list("slug", flat=True)} if refers else set()
-    known_queues = {*queues, *existing_queues}
+
+def _validate_queue(
+    c: _Checker, path: str, q: dict[str, Any], queues: dict[str, str], calendars: set[str], policies: set[str]
+) -> None:
+    c.unknown_keys(q, QUEUE_KEYS, path)
+    if "send_acknowledgement" in q and not isinstance(q["send_acknowledgement"], bool):
+        c.add(f"{path}.send_acknowledgement", "must be true or false")
+    for key in QUEUE_DAYS:
+        v = q.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            c.add(f"{path}.{key}", "must be a whole number of days >= 0 or null")
+    slug = c.text(q, "slug", path, max_len=100)
+    if slug and not _SLUG.match(slug):
+        c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
+    _unique(c, f"{path}.slug", queues, slug, "queue")
+    c.text(q, "name", path)
+    if q.get("kind") not in QueueKind.values:
+        c.add(f"{path}.kind", f"must be one of {', '.join(QueueKind.values)}")
+    cal = q.get("calendar")
+    if cal is not None and (not isinstance(cal, str) or cal.lower() not in calendars):
+        c.add(f"{path}.calendar", f"unknown calendar {cal!r}")
+    pol = q.get("sla_policy")
+    if pol is not None and (not isinstance(pol, str) or pol.lower() not in policies):
+        c.add(f"{path}.sla_policy", f"unknown SLA policy {pol!r}")
+    if q.get("auto_assign", "none") not in Queue.AutoAssign.values:
+        c.add(f"{path}.auto_assign", f"must be one of {', '.join(Queue.AutoAssign.values)}")
+    if q.get("inbound_email"):
+        try:
+            validate_email(q["inbound_email"])
+        except ValidationError:
+            c.add(f"{path}.inbound_email", "must be an email address")
+
+
+def _validate_request_types(c: _Checker, document: dict[str, Any], known_queues: set[str]) -> None:
     types: dict[str, str] = {}
     defaults: dict[str, str] = {}  # at most one request type is the default
-    for path, rt in items("request_types"):
+    for path, rt in _items(c, document, "request_types"):
         c.unknown_keys(rt, {"slug", "name", "queue", "description", "default"}, path)
         if "description" in rt and (not isinstance(rt["description"], str) or len(rt["description"]) > 300):
             c.add(f"{path}.description", "must be a string of at most 300 characters")
         if "default" in rt and not isinstance(rt["default"], bool):
             c.add(f"{path}.default", "must be true or false")
         elif rt.get("default"):
-            unique(f"{path}.default", defaults, "default", "default request type")
+            _unique(c, f"{path}.default", defaults, "default", "default request type")
         slug = c.text(rt, "slug", path, max_len=100)
         if slug and not _SLUG.match(slug):
             c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
-        unique(f"{path}.slug", types, slug, "request type")
+        _unique(c, f"{path}.slug", types, slug, "request type")
         c.text(rt, "name", path)
         qs = c.text(rt, "queue", path, max_len=100)
         if qs and qs.lower() not in known_queues:
             c.add(f"{path}.queue", f"unknown queue {qs!r}")
 
+
+def _validate_agents(c: _Checker, document: dict[str, Any], known_queues: set[str]) -> None:
     agents: dict[str, str] = {}
-    for path, a in items("agents"):
+    for path, a in _items(c, document, "agents"):
         c.unknown_keys(a, {"email", "name", "role", "queues", "capacity", "active"}, path)
         email = c.text(a, "email", path, max_len=254)
         if email:
@@ -389,30 +466,34 @@ def config_validate(document: Any) -> list[ConfigProblem]:
                 validate_email(email)
             except ValidationError:
                 c.add(f"{path}.email", "must be an email address")
-        unique(f"{path}.email", agents, email, "agent")
+        _unique(c, f"{path}.email", agents, email, "agent")
         if "name" in a and not isinstance(a["name"], str):
             c.add(f"{path}.name", "must be a string")
         if a.get("role", "agent") not in STAFF_ROLES:
             c.add(f"{path}.role", f"must be one of {', '.join(STAFF_ROLES)}")
-        aq = a.get("queues", [])
-        if not isinstance(aq, list):
-            c.add(f"{path}.queues", "must be a list of queue slugs")
-        else:
-            for j, s in enumerate(aq):
-                if not isinstance(s, str) or s.lower() not in known_queues:
-                    c.add(f"{path}.queues[{j}]", f"unknown queue {s!r}")
+        _validate_agent_queues(c, a.get("queues", []), f"{path}.queues", known_queues)
         cap = a.get("capacity")
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
             c.add(f"{path}.capacity", "must be a whole number >= 0 or null")
         if "active" in a and not isinstance(a["active"], bool):
             c.add(f"{path}.active", "must be true or false")
 
+
+def _validate_agent_queues(c: _Checker, aq: Any, path: str, known_queues: set[str]) -> None:
+    if not isinstance(aq, list):
+        c.add(path, "must be a list of queue slugs")
+        return
+    for j, s in enumerate(aq):
+        if not isinstance(s, str) or s.lower() not in known_queues:
+            c.add(f"{path}[{j}]", f"unknown queue {s!r}")
+
+
+def _validate_reporting(c: _Checker, document: dict[str, Any]) -> None:
     reporting = document.get("reporting")
     if reporting is not None and c.obj(reporting, "reporting"):
         c.unknown_keys(reporting, {"timezone"}, "reporting")
         if "timezone" in reporting and not _valid_tz(reporting["timezone"]):
             c.add("reporting.timezone", f"unknown time zone {reporting['timezone']!r} (use an IANA name)")
-    return c.problems
 
 
 # --- apply -------------------------------------------------------------------
@@ -478,15 +559,31 @@ def config_apply(document: Any, dry_run: bool = False, *, actor: User | None = N
 
 
 def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> None:
-    sla_queue_ids: set[int] = set()
-    changed_calendar_ids: set[int] = set()
-    changed_policy_ids: set[int] = set()
+    """A function per section, in the document's order (later sections refer to earlier ones)."""
+    calendars, changed_calendar_ids = _apply_calendars(doc.get("calendars", []), report)
+    policies, changed_policy_ids = _apply_policies(doc.get("sla_policies", []), report)
+    queues, sla_queue_ids = _apply_queues(doc.get("queues", []), report, calendars, policies)
+    sla_queue_ids |= set(Queue.objects.filter(calendar_id__in=changed_calendar_ids).values_list("pk", flat=True)) | set(
+        Queue.objects.filter(sla_policy_id__in=changed_policy_ids).values_list("pk", flat=True)
+    )
+    _apply_request_types(doc.get("request_types", []), report, queues)
+    _apply_agents(doc.get("agents", []), queues, report, actor=actor)
+    _apply_reporting(doc.get("reporting") or {}, report)
+    for name, section in EXTRA_SECTIONS.items():
+        if doc.get(name):
+            report.changes.extend(ConfigChange(name, item, action) for item, action in section.apply(doc[name]))
+    if sla_queue_ids:
+        _refresh_sla(sla_queue_ids, report)
 
+
+def _apply_calendars(items: list[dict[str, Any]], report: ConfigReport) -> tuple[dict[str, Calendar], set[int]]:
+    """(calendars by lower-case name, ids of existing calendars that changed)."""
+    changed_ids: set[int] = set()
     calendars = {c.name.lower(): c for c in Calendar.objects.all()}
-    for cal in doc.get("calendars", []):
+    for cal in items:
         obj = calendars.get(cal["name"].lower())
         created = obj is None
-        if created:
+        if obj is None:
             obj = Calendar(name=cal["name"])
         changed = _sync(
             obj,
@@ -500,13 +597,18 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
         _record(report, "calendar", cal["name"], obj, changed, created)
         calendars[cal["name"].lower()] = obj
         if changed and not created:
-            changed_calendar_ids.add(obj.pk)
+            changed_ids.add(obj.pk)
+    return calendars, changed_ids
 
+
+def _apply_policies(items: list[dict[str, Any]], report: ConfigReport) -> tuple[dict[str, SLAPolicy], set[int]]:
+    """(policies by lower-case name, ids of existing policies that changed)."""
+    changed_ids: set[int] = set()
     policies = {p.name.lower(): p for p in SLAPolicy.objects.all()}
-    for pol in doc.get("sla_policies", []):
+    for pol in items:
         obj = policies.get(pol["name"].lower())
         created = obj is None
-        if created:
+        if obj is None:
             obj = SLAPolicy(name=pol["name"])
         wanted_policy: dict[str, Any] = {
             "pause_statuses": list(pol.get("pause_statuses", ["pending"])),
@@ -520,45 +622,58 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
         _record(report, "sla_policy", pol["name"], obj, changed, created)
         policies[pol["name"].lower()] = obj
         if changed and not created:
-            changed_policy_ids.add(obj.pk)
+            changed_ids.add(obj.pk)
+    return policies, changed_ids
 
+
+def _queue_wanted(q: dict[str, Any], calendars: dict[str, Calendar], policies: dict[str, SLAPolicy]) -> dict[str, Any]:
+    cal = calendars[q["calendar"].lower()] if q.get("calendar") else None
+    pol = policies[q["sla_policy"].lower()] if q.get("sla_policy") else None
+    wanted: dict[str, Any] = {
+        "name": q["name"],
+        "kind": q["kind"],
+        "calendar_id": cal.pk if cal else None,
+        "sla_policy_id": pol.pk if pol else None,
+        "auto_assign": q.get("auto_assign", Queue.AutoAssign.NONE),
+    }
+    if "inbound_email" in q:
+        wanted["inbound_email"] = q["inbound_email"] or ""
+    if "send_acknowledgement" in q:  # absent = unchanged (default on)
+        wanted["send_acknowledgement"] = q["send_acknowledgement"]
+    for key in QUEUE_DAYS:
+        if key in q:
+            wanted[key] = q[key]
+    return wanted
+
+
+def _apply_queues(
+    items: list[dict[str, Any]],
+    report: ConfigReport,
+    calendars: dict[str, Calendar],
+    policies: dict[str, SLAPolicy],
+) -> tuple[dict[str, Queue], set[int]]:
+    """(queues by lower-case slug, ids of existing queues whose calendar or policy changed)."""
+    sla_queue_ids: set[int] = set()
     queues = {q.slug.lower(): q for q in Queue.objects.all()}
-    for q in doc.get("queues", []):
+    for q in items:
         obj = queues.get(q["slug"].lower())
         created = obj is None
-        if created:
+        if obj is None:
             obj = Queue(slug=q["slug"])
-        cal = calendars[q["calendar"].lower()] if q.get("calendar") else None
-        pol = policies[q["sla_policy"].lower()] if q.get("sla_policy") else None
-        wanted: dict[str, Any] = {
-            "name": q["name"],
-            "kind": q["kind"],
-            "calendar_id": cal.pk if cal else None,
-            "sla_policy_id": pol.pk if pol else None,
-            "auto_assign": q.get("auto_assign", Queue.AutoAssign.NONE),
-        }
-        if "inbound_email" in q:
-            wanted["inbound_email"] = q["inbound_email"] or ""
-        if "send_acknowledgement" in q:  # absent = unchanged (default on)
-            wanted["send_acknowledgement"] = q["send_acknowledgement"]
-        for key in QUEUE_DAYS:
-            if key in q:
-                wanted[key] = q[key]
-        changed = _sync(obj, wanted)
+        changed = _sync(obj, _queue_wanted(q, calendars, policies))
         _record(report, "queue", q["slug"], obj, changed, created)
         queues[q["slug"].lower()] = obj
         if not created and ({"calendar_id", "sla_policy_id"} & set(changed)):
             sla_queue_ids.add(obj.pk)
+    return queues, sla_queue_ids
 
-    sla_queue_ids |= set(Queue.objects.filter(calendar_id__in=changed_calendar_ids).values_list("pk", flat=True)) | set(
-        Queue.objects.filter(sla_policy_id__in=changed_policy_ids).values_list("pk", flat=True)
-    )
 
+def _apply_request_types(items: list[dict[str, Any]], report: ConfigReport, queues: dict[str, Queue]) -> None:
     types = {t.slug.lower(): t for t in RequestType.objects.all()}
-    for position, rt in enumerate(doc.get("request_types", [])):
+    for position, rt in enumerate(items):
         obj = types.get(rt["slug"].lower())
         created = obj is None
-        if created:
+        if obj is None:
             obj = RequestType(slug=rt["slug"])
         wanted_type: dict[str, Any] = {
             "name": rt["name"],
@@ -572,39 +687,40 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
         changed = _sync(obj, wanted_type)
         _record(report, "request_type", rt["slug"], obj, changed, created)
         types[rt["slug"].lower()] = obj
-    new_default = next((rt["slug"].lower() for rt in doc.get("request_types", []) if rt.get("default")), None)
+    new_default = next((rt["slug"].lower() for rt in items if rt.get("default")), None)
     if new_default is not None:  # a new default replaces the previous one
         for slug, obj in types.items():
             if obj.is_default and slug != new_default:
                 obj.is_default = False
                 _record(report, "request_type", obj.slug, obj, ["is_default"], False)
 
-    _apply_agents(doc.get("agents", []), queues, report, actor=actor)
 
-    reporting = doc.get("reporting") or {}
-    if "timezone" in reporting:
-        setting = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).first()
-        if setting is None:
-            HelpdeskSetting.objects.create(key=REPORTING_TZ_KEY, value=reporting["timezone"])
-            report.changes.append(ConfigChange("reporting", "timezone", "create"))
-        elif setting.value != reporting["timezone"]:
-            setting.value = reporting["timezone"]
-            setting.save(update_fields=["value", "updated_at"])
-            report.changes.append(ConfigChange("reporting", "timezone", "update", ["timezone"]))
-        else:
-            report.changes.append(ConfigChange("reporting", "timezone", "unchanged"))
+def _apply_reporting(reporting: dict[str, Any], report: ConfigReport) -> None:
+    if "timezone" not in reporting:
+        return
+    setting = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).first()
+    if setting is None:
+        HelpdeskSetting.objects.create(key=REPORTING_TZ_KEY, value=reporting["timezone"])
+        report.changes.append(ConfigChange("reporting", "timezone", "create"))
+    elif setting.value != reporting["timezone"]:
+        setting.value = reporting["timezone"]
+        setting.save(update_fields=["value", "updated_at"])
+        report.changes.append(ConfigChange("reporting", "timezone", "update", ["timezone"]))
+    else:
+        report.changes.append(ConfigChange("reporting", "timezone", "unchanged"))
 
-    if sla_queue_ids:
-        report.sla_affected_open_tickets = Ticket.objects.filter(
-            queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED, is_spam=False, is_deleted=False
-        ).count()
-        # Recompute their stored SLA state (rolled back with a dry run).
-        from tickets.sla_services import tickets_sla_refresh
 
-        open_ids = Ticket.objects.filter(queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED).values_list(
-            "pk", flat=True
-        )
-        report.sla_state_changed_open_tickets = tickets_sla_refresh(ticket_ids=list(open_ids))
+def _refresh_sla(sla_queue_ids: set[int], report: ConfigReport) -> None:
+    report.sla_affected_open_tickets = Ticket.objects.filter(
+        queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED, is_spam=False, is_deleted=False
+    ).count()
+    # Recompute their stored SLA state (rolled back with a dry run).
+    from tickets.sla_services import tickets_sla_refresh
+
+    open_ids = Ticket.objects.filter(queue_id__in=sla_queue_ids, status__in=Ticket.UNSOLVED).values_list(
+        "pk", flat=True
+    )
+    report.sla_state_changed_open_tickets = tickets_sla_refresh(ticket_ids=list(open_ids))
 
 
 def _apply_agents(
@@ -619,54 +735,76 @@ def _apply_agents(
     problems: list[ConfigProblem] = []
     removed: list[str] = []  # fields of changes that took an admin away
     for i, a in enumerate(agents):
-        obj = users.get(a["email"].lower())
-        created = obj is None
-        if created:
-            obj = User(email=a["email"], username=a["email"], password=make_password(None))
-        wanted = {"role": a.get("role", User.Role.AGENT), "capacity": a.get("capacity")}
-        if "name" in a or created:
-            wanted["name"] = a.get("name", "")
-        if "active" in a:
-            wanted["is_active"] = a["active"]
-        path = f"agents[{i}]"
-        before = None if created else accounts_policy.AccountState.of(obj)
-        after = accounts_policy.AccountState(
-            role=wanted["role"], is_active=wanted.get("is_active", obj.is_active), is_superuser=obj.is_superuser
-        )
-        names = {"role": f"{path}.role", "is_active": f"{path}.active", "is_superuser": f"{path}.role"}
-        refused = accounts_policy.account_change_problems(actor=actor, before=before, after=after, fields=names)
-        problems += [ConfigProblem(p.field, p.message) for p in refused]
-        if refused:
-            continue
-        changed = _sync(obj, wanted)
-        if created:
-            obj.save()
-        wanted_queues = {queues[s.lower()].pk for s in a.get("queues", [])}
-        current_queues = (
-            set() if created else set(QueueMembership.objects.filter(user=obj).values_list("queue_id", flat=True))
-        )
-        if wanted_queues != current_queues:
-            QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
-            for qid in sorted(wanted_queues - current_queues):  # not bulk_create: each one is audited
-                QueueMembership.objects.create(user=obj, queue_id=qid)
-            changed.append("queues")
-        if created:
-            report.changes.append(ConfigChange("agent", a["email"], "create"))
-        elif changed:
-            fields = [f for f in changed if f != "queues"]
-            if fields:
-                obj.save(update_fields=fields)
-            report.changes.append(ConfigChange("agent", a["email"], "update", changed))
-        else:
-            report.changes.append(ConfigChange("agent", a["email"], "unchanged"))
-        if before is not None and before.is_admin and not after.is_admin:
-            removed.append(names["role"] if after.role != before.role else names["is_active"])
+        _apply_agent(a, f"agents[{i}]", users.get(a["email"].lower()), queues, report, actor, problems, removed)
     if problems:
         raise ConfigInvalid(problems)
     # Judged on the whole document: demoting one admin while promoting
     # another is fine, leaving none is not.
     if removed and not accounts_policy.active_admin_ids():
         raise ConfigInvalid([ConfigProblem(field, accounts_policy.LAST_ADMIN) for field in removed])
+
+
+def _apply_agent(
+    a: dict[str, Any],
+    path: str,
+    obj: User | None,
+    queues: dict[str, Queue],
+    report: ConfigReport,
+    actor: User | None,
+    problems: list[ConfigProblem],
+    removed: list[str],
+) -> None:
+    """One agent: refused changes go to `problems`, admin removals to `removed`."""
+    created = obj is None
+    if obj is None:
+        obj = User(email=a["email"], username=a["email"], password=make_password(None))
+    wanted = {"role": a.get("role", User.Role.AGENT), "capacity": a.get("capacity")}
+    if "name" in a or created:
+        wanted["name"] = a.get("name", "")
+    if "active" in a:
+        wanted["is_active"] = a["active"]
+    before = None if created else accounts_policy.AccountState.of(obj)
+    after = accounts_policy.AccountState(
+        role=wanted["role"], is_active=wanted.get("is_active", obj.is_active), is_superuser=obj.is_superuser
+    )
+    names = {"role": f"{path}.role", "is_active": f"{path}.active", "is_superuser": f"{path}.role"}
+    refused = accounts_policy.account_change_problems(actor=actor, before=before, after=after, fields=names)
+    problems += [ConfigProblem(p.field, p.message) for p in refused]
+    if refused:
+        return
+    changed = _sync(obj, wanted)
+    if created:
+        obj.save()
+    if _sync_agent_queues(obj, {queues[s.lower()].pk for s in a.get("queues", [])}, created):
+        changed.append("queues")
+    _record_agent(report, a["email"], obj, changed, created)
+    if before is not None and before.is_admin and not after.is_admin:
+        removed.append(names["role"] if after.role != before.role else names["is_active"])
+
+
+def _sync_agent_queues(obj: User, wanted_queues: set[int], created: bool) -> bool:
+    """Make the agent's memberships `wanted_queues`; True if they changed."""
+    current_queues = (
+        set() if created else set(QueueMembership.objects.filter(user=obj).values_list("queue_id", flat=True))
+    )
+    if wanted_queues == current_queues:
+        return False
+    QueueMembership.objects.filter(user=obj, queue_id__in=current_queues - wanted_queues).delete()
+    for qid in sorted(wanted_queues - current_queues):  # not bulk_create: each one is audited
+        QueueMembership.objects.create(user=obj, queue_id=qid)
+    return True
+
+
+def _record_agent(report: ConfigReport, email: str, obj: User, changed: list[str], created: bool) -> None:
+    if created:
+        report.changes.append(ConfigChange("agent", email, "create"))
+    elif changed:
+        fields = [f for f in changed if f != "queues"]
+        if fields:
+            obj.save(update_fields=fields)
+        report.changes.append(ConfigChange("agent", email, "update", changed))
+    else:
+        report.changes.append(ConfigChange("agent", email, "unchanged"))
 
 
 # --- dump --------------------------------------------------------------------
@@ -748,6 +886,10 @@ def config_dump() -> dict[str, Any]:
     tz = HelpdeskSetting.objects.filter(key=REPORTING_TZ_KEY).values_list("value", flat=True).first()
     if tz:
         doc["reporting"] = {"timezone": tz}
+    for name, section in EXTRA_SECTIONS.items():
+        value = section.dump()
+        if value is not None:
+            doc[name] = value
     return doc
 
 

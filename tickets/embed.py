@@ -115,7 +115,7 @@ def embed_request_confirm(*, token: str) -> Ticket:
     link, so a second confirmation (or two at once) returns the same ticket.
     Raises EmbedLinkInvalid, ApplicationError.
     """
-    from mail.services.inbound import user_for_address
+    from accounts.services import user_for_address
     from tickets import services
 
     req = embed_token_read(token)

@@ -1,11 +1,14 @@
 """Writing the event log. The one place TicketEvent rows are created."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
+from tickets import subscribers
 from tickets.models import Ticket, TicketEvent
 
 
@@ -39,43 +42,60 @@ def event_record(
         is_automated=is_automated,
     )
     events_committed([ticket.pk])
-    # The notifications outbox, in this same transaction (the bulk import
-    # path, events_bulk_record, deliberately skips it). Cheap: returns
-    # before any query for kinds that notify no one.
-    from mail.services import notifications_for_event  # mail imports tickets
-
-    notifications_for_event(event)
-    # Outbound webhooks' outbox, same transaction; one cached read when
-    # there are no subscriptions (webhooks.services documents the rules).
-    from webhooks.services import webhooks_for_event  # webhooks imports tickets
-
-    webhooks_for_event(event)
+    # Then the per-event subscribers, in this same transaction: the
+    # notifications outbox (mail) and outbound webhooks' outbox (webhooks).
+    # Each returns before any query for kinds that concern it not.
+    subscribers.publish(subscribers.EVENT_RECORDED, event, kind=event.kind)
     return event
 
 
-def events_bulk_record(events: list[TicketEvent]) -> list[TicketEvent]:
-    """Append many events at once (the import's bulk path)."""
-    created = TicketEvent.objects.bulk_create(events, batch_size=2000)
-    events_committed({e.ticket_id for e in events})
-    return created
+# Ticket ids whose side work (events_committed) is held back while an
+# events_batched() block runs; None outside one.
+_batched: ContextVar[set[int] | None] = ContextVar("tickets_events_batched", default=None)
+
+
+@contextmanager
+def events_batched() -> Iterator[None]:
+    """Run the side work of events_committed once, at the end of the block,
+    for every ticket that got events in it, instead of once per event.
+
+    For composite operations that call several services on the same ticket
+    in one transaction (the properties panel: up to six events). The dirty
+    mark and the SLA refresh read the whole history, so one run after the
+    last event gives what one run per event gave. Use inside the writing
+    transaction (outside one it batches nothing); if the block raises,
+    nothing is run (the transaction rolls back anyway). Nested blocks join
+    the outermost one.
+    """
+    from django.db import connection
+
+    # Outside a transaction each service commits on its own: nothing to
+    # batch (a held-back mark could be lost).
+    if _batched.get() is not None or not connection.in_atomic_block:
+        yield
+        return
+    pending: set[int] = set()
+    token = _batched.set(pending)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    if pending:
+        events_committed(sorted(pending))
 
 
 def events_committed(ticket_ids: Iterable[int]) -> None:
     """Run in the writing transaction for every batch of new events.
 
-    Marks the tickets dirty for metrics recomputation (a transactional
-    outbox: the dirty row is the truth, the Celery wake-up only a hint) and
-    refreshes their stored SLA due instants (tickets.sla_services).
+    Publishes TICKETS_CHANGED (tickets.subscribers): the metrics dirty mark
+    (a transactional outbox: the dirty row is the truth, the Celery wake-up
+    only a hint), the stored SLA due instants (tickets.sla_services) and,
+    after the commit, the live page's version bump (tickets.live). Inside
+    events_batched() the ids are only collected.
     """
-    from metrics import services as metrics_services  # metrics imports tickets
-
     ticket_ids = list(ticket_ids)
-    metrics_services.tickets_mark_dirty(ticket_ids=ticket_ids)
-    # SLA due instants follow every event (reply, status, priority, queue).
-    from tickets.sla_services import tickets_sla_refresh
-
-    tickets_sla_refresh(ticket_ids=ticket_ids)
-    # Open ticket pages learn of the change (a cache hint; the log is the truth).
-    from tickets.live import tickets_changed_on_commit
-
-    tickets_changed_on_commit(ticket_ids)
+    pending = _batched.get()
+    if pending is not None:
+        pending.update(ticket_ids)
+        return
+    subscribers.publish(subscribers.TICKETS_CHANGED, ticket_ids)

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from tickets import services
 from tickets.models import Message, Queue, QueueKind, RequestType, Ticket
-from tickets.selectors import AGENT_VIEWS, STATUS_FILTER_UNSOLVED
+from tickets.selectors import STATUS_FILTER_UNSOLVED
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -35,29 +35,6 @@ class MultipleFileField(forms.FileField):
         except services.AttachmentRejected as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
         return files
-
-
-class AgentTicketFilterForm(forms.Form):
-    """The agent list's GET filters; bad values are dropped, not errors."""
-
-    view = forms.ChoiceField(
-        choices=[(v, {"all": "All tickets", "mine": "Mine", "unassigned": "Unassigned"}[v]) for v in AGENT_VIEWS],
-        required=False,
-    )
-    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    status = forms.ChoiceField(
-        choices=[("", "Any status"), (STATUS_FILTER_UNSOLVED, "Unsolved"), *Ticket.Status.choices], required=False
-    )
-    kind = forms.ChoiceField(choices=[("", "Any kind"), *QueueKind.choices], required=False)
-
-    def __init__(self, *args: Any, queues: QuerySet[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", "All my queues"), *[(q.pk, q.name) for q in queues]]
-
-    def filters(self) -> dict[str, Any]:
-        if self.is_valid():
-            return self.cleaned_data
-        return {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
 
 
 class ReplyForm(forms.Form):
@@ -342,14 +319,6 @@ class TagsForm(forms.Form):
 class TimeEntryForm(forms.Form):
     minutes = forms.IntegerField(min_value=1, max_value=24 * 60, label="Minutes")
     note = forms.CharField(max_length=300, required=False)
-
-
-class MacroChoiceForm(forms.Form):
-    macro = forms.ModelChoiceField(queryset=None, required=False, empty_label="Insert a macro…")  # type: ignore[arg-type]
-
-    def __init__(self, *args: Any, macros: QuerySet[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["macro"].queryset = macros
 
 
 class AgentTicketCreateForm(forms.Form):

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from tickets.models import Message, Ticket, TicketEvent
 
@@ -65,13 +64,13 @@ def _bump(ticket_ids: list[int]) -> None:
             log.debug("live version bump skipped", exc_info=True)
 
 
-def tickets_changed_on_commit(ticket_ids: list[int]) -> None:
-    """Called in the writing transaction (tickets.events): bump the tickets'
-    versions once it commits. A no-op without a shared cache."""
+def tickets_changed(ticket_ids: list[int]) -> None:
+    """After a commit that wrote events (an ON_COMMIT subscriber of
+    tickets.subscribers): bump the tickets' versions. A no-op without a
+    shared cache."""
     if not cache_is_shared():
         return
-    ids = list(ticket_ids)
-    transaction.on_commit(lambda: _bump(ids))
+    _bump(list(ticket_ids))
 
 
 def ticket_version(*, ticket_id: int) -> int | None:
@@ -91,8 +90,14 @@ def ticket_version(*, ticket_id: int) -> int | None:
 
 
 def last_event_id(*, ticket_id: int) -> int:
-    """The newest event id of the ticket (0 if none): one index lookup."""
-    return TicketEvent.objects.filter(ticket_id=ticket_id).aggregate(m=Max("id"))["m"] or 0
+    """The newest event id of the ticket (0 if none).
+
+    `max(id + 0)`, not `max(id)`: for a bare `max(id)` PostgreSQL may walk
+    the primary key backwards until it meets one of the ticket's events,
+    which read millions of rows (6 s) for an older ticket at 1M tickets
+    (bench/WORKSPACE.md). The expression leaves it the ticket's few events
+    on the `event_ticket_occurred` index."""
+    return TicketEvent.objects.filter(ticket_id=ticket_id).aggregate(m=Max(F("id") + 0))["m"] or 0
 
 
 @dataclass

@@ -404,8 +404,12 @@ class TicketEvent(models.Model):
         AGENT = "agent", "Agent"
         SYSTEM = "system", "System"
 
-    # Indexed by event_ticket_occurred (leading column).
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events", db_index=False)
+    # Indexed by event_ticket_occurred (leading column). NULL only for a
+    # customer-level event that is about no ticket: the NPS relationship
+    # survey's offer and answer (docs/surveys.md, "Where NPS events live").
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -426,7 +430,8 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} on #{self.ticket_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        where = f"#{self.ticket_id}" if self.ticket_id else "no ticket"
+        return f"{self.kind} on {where} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class HelpdeskSetting(models.Model):

@@ -15,14 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, NotFound
 from tickets import policy, selectors, services
 from tickets.attachments import IncomingFile
-from tickets.events import event_record
+from tickets.events import event_record, events_batched
 from tickets.models import Message, Queue, Ticket, TicketEvent
 
 K = TicketEvent.Kind
@@ -119,7 +118,9 @@ class PropertiesResult:
 
 
 def _last_event_id(ticket_id: int) -> int:
-    return TicketEvent.objects.filter(ticket_id=ticket_id).aggregate(m=Max("id"))["m"] or 0
+    from tickets.live import last_event_id
+
+    return last_event_id(ticket_id=ticket_id)
 
 
 @transaction.atomic
@@ -146,22 +147,62 @@ def ticket_properties_update(
     tickets.policy (assignee, queue, status move).
     """
     policy.staff_check(actor=actor)
-    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
+    # Lock the ticket row only (not its queue); the queue is read by the
+    # assignee check.
+    ticket = Ticket.objects.select_for_update(no_key=True, of=("self",)).select_related("queue").get(pk=ticket_id)
     before = _last_event_id(ticket_id)
     errors: dict[str, str] = {}
     changed: list[str] = []
 
     def step(field: str, fn: Any) -> None:
+        # No savepoint of our own: the policy checks write nothing, and each
+        # service is atomic (a refused service rolls back its own writes).
         try:
-            with transaction.atomic():
-                if fn():
-                    changed.append(field)
+            if fn():
+                changed.append(field)
         except policy.Refused as exc:
             errors.setdefault(exc.field, exc.message)
         except ApplicationError as exc:
             key = "reason" if exc.code == "reason_required" else field
             errors.setdefault(key, exc.message)
 
+    # One dirty mark and one SLA refresh for the whole save, not one per event.
+    with events_batched():
+        ticket = _properties_steps(
+            ticket=ticket,
+            actor=actor,
+            step=step,
+            status=status,
+            priority=priority,
+            assignee=assignee,
+            queue=queue,
+            reason=reason,
+            tags=tags,
+            ccs=ccs,
+        )
+        if errors:
+            raise PropertiesRefused(errors)
+    ticket = Ticket.objects.select_related("queue", "requester", "assignee").get(pk=ticket_id)
+    return PropertiesResult(ticket=ticket, changed=changed, undo_after=before if changed else None)
+
+
+def _properties_steps(
+    *,
+    ticket: Ticket,
+    actor: User,
+    step: Any,
+    status: str | None,
+    priority: str | None,
+    assignee: User | str | None,
+    queue: Queue | None,
+    reason: str,
+    tags: Sequence[str] | None,
+    ccs: Sequence[User] | None,
+) -> Ticket:
+    """The fields of ticket_properties_update, in its order; each through
+    `step` so every refusal is collected. Returns the ticket as the assignee
+    check must see it (after a queue move)."""
+    ticket_id = ticket.pk
     if queue is not None and queue.pk != ticket.queue_id:
 
         def move() -> bool:
@@ -199,10 +240,7 @@ def ticket_properties_update(
         step("ccs", lambda: services.ticket_set_ccs(ticket_id=ticket_id, ccs=list(ccs), actor=actor))
     if status and status != ticket.status:
         step("status", lambda: services.ticket_transition(ticket_id=ticket_id, target=status, actor=actor))
-    if errors:
-        raise PropertiesRefused(errors)
-    ticket = Ticket.objects.select_related("queue", "requester", "assignee").get(pk=ticket_id)
-    return PropertiesResult(ticket=ticket, changed=changed, undo_after=before if changed else None)
+    return ticket
 
 
 @dataclass(frozen=True)

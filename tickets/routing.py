@@ -15,7 +15,6 @@ from tickets.events import event_record
 from tickets.models import Queue, QueueAssignState, RoutingRule, Ticket, TicketEvent
 
 UNSOLVED = list(Ticket.UNSOLVED)
-STAFF_ROLES = [User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
 
 
 def _domain(email: str) -> str:
@@ -108,7 +107,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
         return ticket
     queue = Queue.objects.select_for_update(no_key=True).get(pk=ticket.queue_id)
     members = list(
-        User.objects.filter(queues=queue, is_active=True, is_away=False, role__in=STAFF_ROLES)
+        User.objects.filter(queues=queue, is_active=True, is_away=False, role__in=User.STAFF_ROLES)
         .order_by("pk")
         .only("pk", "capacity", "email", "name")
     )

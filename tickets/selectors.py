@@ -17,10 +17,6 @@ from accounts.models import User
 from tickets.models import Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
 
 
-def queue_ids_for_agent(*, user: User) -> list[int]:
-    return list(user.queues.values_list("pk", flat=True))
-
-
 def ticket_visibility_q(*, user: User) -> Q | None:
     """The predicate of tickets `user` may see; None means every ticket.
 
@@ -236,13 +232,6 @@ def ticket_page_for_customer(*, user: Any, cursor: str | None = None, limit: int
     return ticket_page(ticket_list_for_user(user=user), cursor=cursor, limit=limit)
 
 
-def queue_member_list(*, queue: Queue) -> QuerySet[User]:
-    """Active staff who are members of `queue` (assignee choices)."""
-    return User.objects.filter(
-        queues=queue, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]
-    ).order_by("name", "email")
-
-
 def request_type_list_active() -> QuerySet[RequestType]:
     """What a customer may pick on the portal, in display order."""
     return RequestType.objects.filter(is_active=True, queue__is_active=True).select_related("queue")
@@ -307,11 +296,7 @@ def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
     members = Q(queues=ticket.queue)
     if getattr(user, "is_staff_role", False):
         members |= Q(pk=user.pk)
-    return (
-        User.objects.filter(members, is_active=True, role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN])
-        .distinct()
-        .order_by("name", "email")
-    )
+    return User.objects.filter(members, is_active=True, role__in=User.STAFF_ROLES).distinct().order_by("name", "email")
 
 
 # Columns of TicketEvent the metrics engine reads (metrics.compute.Ev).
@@ -381,7 +366,20 @@ def ticket_ids_with_survey_events(*, start: datetime, end: datetime) -> list[int
         TicketEvent.Kind.NPS,
     ]
     return list(
-        TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end)
+        TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end, ticket__isnull=False)
         .values_list("ticket_id", flat=True)
         .distinct()
+    )
+
+
+def relationship_nps_events(*, start: datetime, end: datetime) -> Any:
+    """Event tuples (METRICS_EVENT_FIELDS) of the relationship NPS answers
+    (ticketless `nps.responded`, docs/surveys.md) in [start, end), in log
+    order. No access control: metrics only."""
+    return (
+        TicketEvent.objects.filter(
+            ticket__isnull=True, kind=TicketEvent.Kind.NPS, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .order_by("occurred_at", "id")
+        .values_list(*METRICS_EVENT_FIELDS)
     )

@@ -96,36 +96,15 @@ def ticket_create(
     clock. `extra_data` adds keys to the event. Raises ApplicationError on
     invalid input.
     """
-    subject = (subject or "").strip()
-    if not subject:
-        raise ApplicationError("A subject is required.", code="subject_required")
-    if status not in S.values:
-        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
-    if priority not in Ticket.Priority.values:
-        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
-    if channel not in Ticket.Channel.values:
-        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+    subject = _ticket_fields_check(subject, status=status, priority=priority, channel=channel)
     attachments = attachments_validate(attachments)
     at = occurred_at or timezone.now()
     role = actor_role_of(actor)
     author = description_author if description_author is not None else actor
     author_role = actor_role_of(author)
-    ticket = Ticket.objects.create(
-        subject=subject[:500],
-        queue=queue,
-        kind=queue.kind,
-        status=status,
-        priority=priority,
-        channel=channel,
-        requester=requester,
-        organisation_id=requester.organisation_id,
-        request_type=request_type,
-        external_id=external_id,
-        follow_up_of=follow_up_of,
-        created_at=at,
-        updated_at=at,
-        status_changed_at=at,
-        solved_at=at if status in workflow.RESOLVED else None,
+    fields = {"subject": subject[:500], "queue": queue, "status": status, "priority": priority, "channel": channel}
+    ticket = _ticket_row_create(
+        fields, requester, at, request_type=request_type, external_id=external_id, follow_up_of=follow_up_of
     )
     if tags:
         ticket.tags.set(_tags_get_or_create(tags))
@@ -150,24 +129,96 @@ def ticket_create(
         actor=actor,
         actor_role=role,
         occurred_at=at,
-        data={
-            "to": status,
-            "requester_id": requester.pk,
-            "created_by_role": role,
-            "creation_message_author_role": author_role,
-            "creation_message_visibility": description_visibility,
-            "channel": channel,
-            "queue_id": queue.pk,
-            "queue": queue.slug,
-            "kind": queue.kind,
-            "priority": priority,
-            "message_id": message.pk,
-            "tags": sorted(t.lower() for t in tags),
-            "follow_up_of": follow_up_of.pk if follow_up_of else None,
-            **(extra_data or {}),
-        },
+        data={**_created_event_data(ticket, message, role, tags), **(extra_data or {})},
     )
     return _ticket_created_hooks(ticket, body=body or "")
+
+
+def _ticket_row_create(
+    fields: dict[str, Any],
+    requester: User,
+    at: datetime,
+    *,
+    request_type: Any,
+    external_id: str | None,
+    follow_up_of: Ticket | None,
+) -> Ticket:
+    return Ticket.objects.create(
+        **fields,
+        kind=fields["queue"].kind,
+        requester=requester,
+        organisation_id=requester.organisation_id,
+        request_type=request_type,
+        external_id=external_id,
+        follow_up_of=follow_up_of,
+        created_at=at,
+        updated_at=at,
+        status_changed_at=at,
+        solved_at=at if fields["status"] in workflow.RESOLVED else None,
+    )
+
+
+def _follow_up_create(
+    ticket: Ticket,
+    author: User | None,
+    body: str,
+    channel: str,
+    attachments: Sequence[IncomingFile],
+    *,
+    at: datetime,
+    body_format: str,
+    email_message_id: str,
+) -> Message:
+    """A customer's reply to a closed ticket: a linked follow-up ticket; its description."""
+    follow_up = ticket_create(
+        subject=ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}",
+        body=body,
+        queue=ticket.queue,
+        requester=ticket.requester,
+        actor=author,
+        channel=channel or ticket.channel,
+        priority=ticket.priority,
+        attachments=attachments,
+        occurred_at=at,
+        follow_up_of=ticket,
+        body_format=body_format,
+        email_message_id=email_message_id,
+    )
+    return follow_up.messages.get(is_description=True)
+
+
+def _ticket_fields_check(subject: str, *, status: str, priority: str, channel: str) -> str:
+    """The stripped subject; ApplicationError for an empty subject or an unknown choice."""
+    subject = (subject or "").strip()
+    if not subject:
+        raise ApplicationError("A subject is required.", code="subject_required")
+    if status not in S.values:
+        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
+    if priority not in Ticket.Priority.values:
+        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+    if channel not in Ticket.Channel.values:
+        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+    return subject
+
+
+def _created_event_data(ticket: Ticket, message: Message, role: str, tags: Sequence[str]) -> dict[str, Any]:
+    """The data of `ticket.created` (the description message is part of it)."""
+    queue = ticket.queue
+    return {
+        "to": ticket.status,
+        "requester_id": ticket.requester_id,
+        "created_by_role": role,
+        "creation_message_author_role": message.author_role,
+        "creation_message_visibility": message.visibility,
+        "channel": ticket.channel,
+        "queue_id": queue.pk,
+        "queue": queue.slug,
+        "kind": queue.kind,
+        "priority": ticket.priority,
+        "message_id": message.pk,
+        "tags": sorted(t.lower() for t in tags),
+        "follow_up_of": ticket.follow_up_of_id,
+    }
 
 
 @transaction.atomic
@@ -240,34 +291,23 @@ def message_post(
     exactly what its line says. "Send as <status>" passes open_on_reply=False
     and sets the status itself, so a reply and its status are one event pair.
     """
-    if not (body or "").strip() and not attachments:
-        raise ApplicationError("The message is empty.", code="empty_message")
-    if visibility not in Message.Visibility.values:
-        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
-    role = author_role or actor_role_of(author)
-    if role == "customer" and visibility == Message.Visibility.INTERNAL:
-        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+    role = _message_check(body, attachments, visibility=visibility, role=author_role or actor_role_of(author))
     attachments = attachments_validate(attachments)
     ticket = _lock(ticket_id)
     at = occurred_at or timezone.now()
     if apply_rules and ticket.status == S.CLOSED:
         if role != "customer":
             raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
-        follow_up = ticket_create(
-            subject=ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}",
-            body=body,
-            queue=ticket.queue,
-            requester=ticket.requester,
-            actor=author,
-            channel=channel or ticket.channel,
-            priority=ticket.priority,
-            attachments=attachments,
-            occurred_at=at,
-            follow_up_of=ticket,
+        return _follow_up_create(
+            ticket,
+            author,
+            body,
+            channel,
+            attachments,
+            at=at,
             body_format=body_format,
             email_message_id=email_message_id,
         )
-        return follow_up.messages.get(is_description=True)
     message = Message.objects.create(
         ticket=ticket,
         author=author,
@@ -299,15 +339,38 @@ def message_post(
     )
     _touch(ticket, at, [])
     _search_refresh(ticket.pk)
-    if apply_rules and role == "customer":
+    if apply_rules:
+        _status_after_reply(ticket, message, actor=author, open_on_reply=open_on_reply, at=at)
+    return message
+
+
+def _message_check(body: str, attachments: Sequence[IncomingFile], *, visibility: str, role: str) -> str:
+    """The author's role; ApplicationError for an empty message, an unknown
+    visibility or a customer's internal note."""
+    if not (body or "").strip() and not attachments:
+        raise ApplicationError("The message is empty.", code="empty_message")
+    if visibility not in Message.Visibility.values:
+        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
+    if role == "customer" and visibility == Message.Visibility.INTERNAL:
+        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+    return role
+
+
+def _status_after_reply(
+    ticket: Ticket, message: Message, *, actor: User | None, open_on_reply: bool, at: datetime
+) -> None:
+    """A customer reply reopens; the first public human agent reply opens a New ticket."""
+    role = message.author_role
+    if role == "customer":
         target = workflow.status_after_customer_reply(ticket.status)
         if target:
-            _transition_locked(ticket, target=target, actor=author, role=role, note="customer replied", at=at)
-    elif apply_rules and open_on_reply and role == "agent":
-        target = workflow.status_after_agent_reply(ticket.status, visibility=visibility, is_automated=is_automated)
+            _transition_locked(ticket, target=target, actor=actor, role=role, note="customer replied", at=at)
+    elif open_on_reply and role == "agent":
+        target = workflow.status_after_agent_reply(
+            ticket.status, visibility=message.visibility, is_automated=message.is_automated
+        )
         if target:
-            _transition_locked(ticket, target=target, actor=author, role=role, note="agent replied", at=at)
-    return message
+            _transition_locked(ticket, target=target, actor=actor, role=role, note="agent replied", at=at)
 
 
 @transaction.atomic
@@ -451,7 +514,11 @@ def ticket_set_ccs(*, ticket_id: int, ccs: Sequence[User], actor: User | None) -
     after = {u.pk for u in ccs}
     if before == after:
         return ticket
-    ticket.ccs.set(ccs)
+    # add/remove from the ids read under the lock (set() would read them again).
+    if before - after:
+        ticket.ccs.remove(*(before - after))
+    if after - before:
+        ticket.ccs.add(*(after - before))
     _touch(ticket, timezone.now(), [])
     event_record(ticket, K.CCS, actor=actor, data={"add": sorted(after - before), "remove": sorted(before - after)})
     return ticket
@@ -638,6 +705,59 @@ def survey_respond(
         actor_role="customer" if actor is None else None,
         occurred_at=occurred_at,
         data={"scale": scale, "value": value, "comment": comment[:2000]},
+    )
+
+
+# --- customer-level survey events (no ticket) ----------------------------------
+# The NPS relationship survey is about the customer, not a ticket: its offer
+# and answer are rows of the same append-only event log with ticket NULL
+# (docs/surveys.md, "Where NPS events live").
+
+
+def relationship_survey_offer(
+    *, customer_id: int, organisation_id: int | None, notification_id: int, occurred_at: datetime | None = None
+) -> TicketEvent:
+    """Record that the NPS relationship survey was sent to a customer."""
+    return TicketEvent.objects.create(
+        ticket=None,
+        kind=K.SURVEY_OFFERED,
+        actor_role=TicketEvent.ActorRole.SYSTEM,
+        occurred_at=occurred_at or timezone.now(),
+        data={
+            "survey": "nps",
+            "customer_id": customer_id,
+            "organisation_id": organisation_id,
+            "notification_id": notification_id,
+        },
+    )
+
+
+def relationship_survey_respond(
+    *,
+    customer: User,
+    value: Any,
+    comment: str = "",
+    organisation_id: int | None = None,
+    notification_id: int | None = None,
+    occurred_at: datetime | None = None,
+) -> TicketEvent:
+    """Record one NPS relationship answer (0-10) by the customer; a later
+    answer replaces it in the metrics (M16, docs/surveys.md)."""
+    survey_validate("nps", "0-10", value)
+    return TicketEvent.objects.create(
+        ticket=None,
+        kind=K.NPS,
+        actor=customer,
+        actor_role=TicketEvent.ActorRole.CUSTOMER,
+        occurred_at=occurred_at or timezone.now(),
+        data={
+            "scale": "0-10",
+            "value": value,
+            "comment": (comment or "")[:2000],
+            "customer_id": customer.pk,
+            "organisation_id": organisation_id,
+            "notification_id": notification_id,
+        },
     )
 
 

@@ -3,9 +3,10 @@ and cycle, the due (breach) instant, paused or running, elapsed, outcome.
 
     sla_state(events, context, warning_fraction=0.75) -> SLAState
 
-Built on `metrics.compute` (METRICS M14 and 1.5): the first-reply and
-resolution outcomes, elapsed clocks and breach instants are compute()'s own
-values; this module adds what the SLA machinery needs on top of them:
+Built on `tickets.clock`, the engine the
+metrics row is computed with: the first-reply and resolution outcomes,
+elapsed clocks and breach instants are its `sla_fields` values; this module
+adds what the SLA machinery needs on top of them:
 
 * the projected due instant of a running target (`add` of the remaining
   business time from the evaluation instant, closed form, so a target reached
@@ -15,7 +16,7 @@ values; this module adds what the SLA machinery needs on top of them:
   messages after the first reply;
 * the warning instant (a fraction of the target elapsed).
 
-Clock arithmetic is compute's `_Clock` (piecewise calendars over the queue
+Clock arithmetic is `tickets.clock.Clock` (piecewise calendars over the queue
 timeline) and `helpdesk.lib.business_hours`; no second copy of those rules.
 Targets: `first_response` (cycle 0), `next_reply` (cycles 1, 2, ...),
 `resolution` (cycle 0: cumulative across reopens, one outcome per ticket).
@@ -23,22 +24,27 @@ Targets: `first_response` (cycle 0), `next_reply` (cycles 1, 2, ...),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from helpdesk.lib.business_hours import from_ts
-from metrics.compute import (
+from tickets.clock import (
     DEFAULT_PAUSE,
     INF,
     K_CREATED,
-    K_QUEUE,
     UNSOLVED,
+    Add,
+    Clock,
     Context,
     Ev,
-    _Clock,
-    compute,
+    Measure,
+    clock_fns,
+    fold,
+    sla_fields,
+    sorted_events,
+    timeline_row,
 )
 
 FIRST_RESPONSE = "first_response"
@@ -113,13 +119,6 @@ class SLAState:
         }
 
 
-def _queue_segments(evs: Sequence[Ev]) -> list[tuple[float, int | None]]:
-    created = next(e for e in evs if e.kind == K_CREATED)
-    segments: list[tuple[float, int | None]] = [(created.occurred_at.timestamp(), created.data.get("queue_id"))]
-    segments.extend((e.occurred_at.timestamp(), e.data.get("to")) for e in evs if e.kind == K_QUEUE)
-    return segments
-
-
 def _reach(
     intervals: Iterable[tuple[float, float, str]],
     counted: Any,
@@ -145,6 +144,21 @@ def _reach(
     return None
 
 
+@dataclass
+class _Targets:
+    """What every target's state is evaluated with."""
+
+    row: Mapping[str, Any]
+    policy: Mapping[str, Any]
+    targets: Mapping[str, Any]
+    business: bool
+    measure: Measure
+    add: Add
+    frac: float
+    as_of: float
+    currently_resolved: bool
+
+
 def sla_state(
     events: Iterable[Ev | Any],
     context: Context,
@@ -152,17 +166,16 @@ def sla_state(
     warning_fraction: float = DEFAULT_WARNING_FRACTION,
 ) -> SLAState:
     """The SLA state of one ticket as of `context.as_of` (see module doc)."""
-    evs = sorted(
-        (e if isinstance(e, Ev) else Ev.from_model(e) for e in events),
-        key=lambda e: (e.occurred_at, e.id),
-    )
     as_of_dt = context.as_of
     as_of = as_of_dt.timestamp()
-    evs = [e for e in evs if e.occurred_at.timestamp() <= as_of]
+    evs = sorted_events(events, as_of)
     state = SLAState(as_of=as_of_dt)
     if not any(e.kind == K_CREATED for e in evs):
         return state
-    row = compute(evs, context)
+    tl = fold(evs, as_of_dt)
+    clock = Clock(tl.queue_segments, context.calendars)
+    row, derived = timeline_row(tl, context, clock)
+    sla_fields(row, tl, derived, context, clock)
     state.priority, state.queue_id, state.status = row["priority"], row["queue_id"], row["status_at_as_of"]
     if row["excluded"] or row["created_resolved"]:
         return state
@@ -172,108 +185,125 @@ def sla_state(
         return state
     state.applies = True
     business = targets.get("business_hours", True)
-    clock = _Clock(_queue_segments(evs), context.calendars)
-    measure = clock.bus if business else (lambda a, b: max(b - a, 0.0))
-    add = clock.add if business else (lambda a, s: a + s)
-    frac = warning_fraction if 0 < warning_fraction < 1 else DEFAULT_WARNING_FRACTION
-    currently_resolved = row["status_at_as_of"] not in UNSOLVED
-
-    # First response (M1 clock, never paused): compute's values.
-    fr_target = targets.get(FIRST_RESPONSE, targets.get("first_reply"))
-    if fr_target is not None and row["frt_start_at"] is not None and row["sla_first_reply_target_s"] is not None:
-        start = row["frt_start_at"].timestamp()
-        outcome = row["sla_first_reply_outcome"]
-        if outcome is not None:  # None: resolved before any reply (cancelled)
-            state.targets.append(
-                TargetState(
-                    target=FIRST_RESPONSE,
-                    cycle=0,
-                    target_s=float(fr_target),
-                    business_hours=business,
-                    started_at=row["frt_start_at"],
-                    due_at=row["sla_first_reply_breach_at"],
-                    warning_at=from_ts(add(start, frac * float(fr_target))),
-                    elapsed_s=row["sla_first_reply_elapsed_s"] or 0.0,
-                    paused=False,
-                    outcome=outcome,
-                    outcome_at=row["sla_first_reply_outcome_at"],
-                    open=row["first_reply_at"] is None and not currently_resolved,
-                )
-            )
-
-    # Next reply (M2 runs): compute's cycles, one per run of customer public
-    # messages after the first reply, stopped by the next public agent reply
-    # (a resolution cancels the run: no cycle outcome).
-    nr_target = targets.get(NEXT_REPLY)
-    if nr_target is not None and row["sla_next_reply_target_s"] is not None:
-        nr = float(nr_target)
-        for c in row["sla_next_reply_cycles"]:
-            start = c["started_at"].timestamp()
-            is_open = c["stopped_at"] is None
-            state.targets.append(
-                TargetState(
-                    target=NEXT_REPLY,
-                    cycle=c["cycle"],
-                    target_s=nr,
-                    business_hours=business,
-                    started_at=c["started_at"],
-                    due_at=c["breach_at"] if is_open or c["outcome"] == BREACHED else None,
-                    warning_at=from_ts(add(start, frac * nr)),
-                    elapsed_s=c["elapsed_s"],
-                    paused=False,
-                    outcome=c["outcome"],
-                    outcome_at=c["outcome_at"],
-                    open=is_open,
-                )
-            )
-
-    # Resolution (cumulative, paused in the pause set): compute's values,
-    # plus the projected due and warning instants from the same intervals.
-    res_target = targets.get(RESOLUTION)
-    if res_target is not None and row["sla_resolution_target_s"] is not None:
-        res = float(res_target)
-        pause = set(policy.get("pause_statuses") or DEFAULT_PAUSE)
-        created_at = row["created_at"].timestamp()
-        intervals = [
-            (s.timestamp(), INF if e is None else e.timestamp(), st)
-            for s, e, st in row["status_intervals"]
-            if s.timestamp() >= created_at
-        ]
-
-        def counted(st: str) -> bool:
-            return st in UNSOLVED and st not in pause
-
-        outcome = row["sla_resolution_outcome"]
-        paused = not currently_resolved and row["status_at_as_of"] in pause
-        if outcome in (BREACHED, ACHIEVED):
-            due = row["sla_resolution_breach_at"]  # None if never reached
-        elif outcome == ACTIVE and not paused:
-            reached = _reach(intervals, counted, res, as_of, measure, add)
-            due = from_ts(reached) if reached is not None else None
-        else:
-            due = None
-        warn = _reach(intervals, counted, frac * res, as_of, measure, add)
-        state.targets.append(
-            TargetState(
-                target=RESOLUTION,
-                cycle=0,
-                target_s=res,
-                business_hours=business,
-                started_at=row["created_at"],
-                due_at=due,
-                warning_at=from_ts(warn) if warn is not None else None,
-                elapsed_s=row["sla_resolution_elapsed_s"] or 0.0,
-                paused=paused,
-                outcome=outcome,
-                outcome_at=row["sla_resolution_outcome_at"],
-                open=not currently_resolved,
-            )
-        )
+    measure, add = clock_fns(clock, business)
+    ctx = _Targets(
+        row=row,
+        policy=policy,
+        targets=targets,
+        business=business,
+        measure=measure,
+        add=add,
+        frac=warning_fraction if 0 < warning_fraction < 1 else DEFAULT_WARNING_FRACTION,
+        as_of=as_of,
+        currently_resolved=row["status_at_as_of"] not in UNSOLVED,
+    )
+    state.targets.extend(_first_response(ctx))
+    state.targets.extend(_next_reply(ctx))
+    state.targets.extend(_resolution(ctx))
     return state
 
 
-def policy_dict(policy: Any) -> Mapping[str, Any] | None:
-    """The compute() shape of an SLAPolicy row."""
-    if policy is None:
-        return None
-    return {"pause_statuses": policy.pause_statuses, "targets": policy.targets}
+def _first_response(ev: _Targets) -> list[TargetState]:
+    """First response (M1 clock, never paused): the engine's values."""
+    row = ev.row
+    fr_target = ev.targets.get(FIRST_RESPONSE, ev.targets.get("first_reply"))
+    if fr_target is None or row["frt_start_at"] is None or row["sla_first_reply_target_s"] is None:
+        return []
+    outcome = row["sla_first_reply_outcome"]
+    if outcome is None:  # resolved before any reply (cancelled)
+        return []
+    start = row["frt_start_at"].timestamp()
+    return [
+        TargetState(
+            target=FIRST_RESPONSE,
+            cycle=0,
+            target_s=float(fr_target),
+            business_hours=ev.business,
+            started_at=row["frt_start_at"],
+            due_at=row["sla_first_reply_breach_at"],
+            warning_at=from_ts(ev.add(start, ev.frac * float(fr_target))),
+            elapsed_s=row["sla_first_reply_elapsed_s"] or 0.0,
+            paused=False,
+            outcome=outcome,
+            outcome_at=row["sla_first_reply_outcome_at"],
+            open=row["first_reply_at"] is None and not ev.currently_resolved,
+        )
+    ]
+
+
+def _next_reply(ev: _Targets) -> list[TargetState]:
+    """Next reply (M2 runs): the engine's cycles, one per run of customer
+    public messages after the first reply, stopped by the next public agent
+    reply (a resolution cancels the run: no cycle outcome)."""
+    nr_target = ev.targets.get(NEXT_REPLY)
+    if nr_target is None or ev.row["sla_next_reply_target_s"] is None:
+        return []
+    nr = float(nr_target)
+    states = []
+    for c in ev.row["sla_next_reply_cycles"]:
+        start = c["started_at"].timestamp()
+        is_open = c["stopped_at"] is None
+        states.append(
+            TargetState(
+                target=NEXT_REPLY,
+                cycle=c["cycle"],
+                target_s=nr,
+                business_hours=ev.business,
+                started_at=c["started_at"],
+                due_at=c["breach_at"] if is_open or c["outcome"] == BREACHED else None,
+                warning_at=from_ts(ev.add(start, ev.frac * nr)),
+                elapsed_s=c["elapsed_s"],
+                paused=False,
+                outcome=c["outcome"],
+                outcome_at=c["outcome_at"],
+                open=is_open,
+            )
+        )
+    return states
+
+
+def _resolution(ev: _Targets) -> list[TargetState]:
+    """Resolution (cumulative, paused in the pause set): the engine's values,
+    plus the projected due and warning instants from the same intervals."""
+    row = ev.row
+    res_target = ev.targets.get(RESOLUTION)
+    if res_target is None or row["sla_resolution_target_s"] is None:
+        return []
+    res = float(res_target)
+    pause = set(ev.policy.get("pause_statuses") or DEFAULT_PAUSE)
+    created_at = row["created_at"].timestamp()
+    intervals = [
+        (s.timestamp(), INF if e is None else e.timestamp(), st)
+        for s, e, st in row["status_intervals"]
+        if s.timestamp() >= created_at
+    ]
+
+    def counted(st: str) -> bool:
+        return st in UNSOLVED and st not in pause
+
+    outcome = row["sla_resolution_outcome"]
+    paused = not ev.currently_resolved and row["status_at_as_of"] in pause
+    if outcome in (BREACHED, ACHIEVED):
+        due = row["sla_resolution_breach_at"]  # None if never reached
+    elif outcome == ACTIVE and not paused:
+        reached = _reach(intervals, counted, res, ev.as_of, ev.measure, ev.add)
+        due = from_ts(reached) if reached is not None else None
+    else:
+        due = None
+    warn = _reach(intervals, counted, ev.frac * res, ev.as_of, ev.measure, ev.add)
+    return [
+        TargetState(
+            target=RESOLUTION,
+            cycle=0,
+            target_s=res,
+            business_hours=ev.business,
+            started_at=row["created_at"],
+            due_at=due,
+            warning_at=from_ts(warn) if warn is not None else None,
+            elapsed_s=row["sla_resolution_elapsed_s"] or 0.0,
+            paused=paused,
+            outcome=outcome,
+            outcome_at=row["sla_resolution_outcome_at"],
+            open=not ev.currently_resolved,
+        )
+    ]

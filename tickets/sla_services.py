@@ -3,7 +3,8 @@
 * `tickets_sla_refresh(ticket_ids)` recomputes the SLA state (tickets.sla,
   pure) of tickets and stores their due instants and the next instant the
   scan must look at them (`sla_next_check_at`). It runs in every event-writing
-  transaction (tickets.events.events_committed), so the due times follow every
+  transaction (an in-transaction TICKETS_CHANGED subscriber, tickets.apps;
+  docs/architecture.md), so the due times follow every
   reply, status, priority or queue change, the import and the embedded default
   included.
 * `sla_breach_scan(now)` (Celery beat, every minute) claims the tickets whose
@@ -31,7 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from tickets import sla
+from tickets import sla, subscribers
+from tickets.clock_context import clock_context, clock_events_by_ticket
 from tickets.models import Queue, SLAMark, SLAPolicy, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -122,13 +124,11 @@ def ticket_sla_states(
     ticket_ids: Sequence[int], *, now: datetime | None = None
 ) -> dict[int, tuple[sla.SLAState, SLAPolicy | None]]:
     """SLA state of each ticket (and its policy) as of `now`. Reads only."""
-    from metrics.services import events_by_ticket, metrics_context
-
     now = now or timezone.now()
-    ctx = metrics_context(as_of=now)
+    ctx = clock_context(as_of=now)
     queue_of = dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "queue_id"))
     policies = _policies_by_queue(queue_of.values())
-    events = events_by_ticket(list(queue_of))
+    events = clock_events_by_ticket(list(queue_of))
     out = {}
     for tid, qid in queue_of.items():
         policy = policies.get(qid)
@@ -157,9 +157,9 @@ def tickets_sla_refresh(*, ticket_ids: Iterable[int], now: datetime | None = Non
     return changed
 
 
-def ticket_sla_refresh(ticket_id: int, *, now: datetime | None = None) -> bool:
-    """One ticket (see tickets_sla_refresh); True if its stored state changed."""
-    return tickets_sla_refresh(ticket_ids=[ticket_id], now=now) > 0
+def sla_refresh_subscriber(ticket_ids: Sequence[int]) -> None:
+    """tickets.subscribers TICKETS_CHANGED handler (tickets.apps)."""
+    tickets_sla_refresh(ticket_ids=ticket_ids)
 
 
 def _refresh_chunk(ids: list[int], now: datetime) -> int:
@@ -338,7 +338,7 @@ def _process(
 def _managers_for(ticket: Ticket) -> list[Any]:
     from accounts.models import User
 
-    managers = User.objects.filter(role__in=[User.Role.MANAGER, User.Role.ADMIN], is_active=True)
+    managers = User.objects.filter(role__in=User.MANAGER_ROLES, is_active=True)
     in_queue = managers.filter(queues=ticket.queue_id)
     return list(in_queue.order_by("pk")) or list(managers.filter(role=User.Role.MANAGER).order_by("pk"))
 
@@ -389,39 +389,10 @@ def _escalate(ticket: Ticket, policy: SLAPolicy, *, on: str, target: sla.TargetS
     return done
 
 
-def _notify(event: TicketEvent, ticket: Ticket, users: Sequence[Any], *, on: str, target: sla.TargetState) -> int:
-    """Outbox rows (mail app) for an escalation; delivered on commit."""
-    try:
-        from mail.models import Notification
-        from mail.services.outbox import notifications_enqueue
-    except ImportError:  # the mail app is optional
-        return 0
-    what = "breached" if on == SLAMark.Kind.BREACH else "is at risk of breaching"
-    due = f" (due {target.due_at:%Y-%m-%d %H:%M} UTC)" if target.due_at else ""
-    rows = [
-        Notification(
-            event=event,
-            ticket=ticket,
-            recipient=u,
-            to_email=u.email,
-            kind=Notification.Kind.SLA_WARNING,
-            subject=f"[#{ticket.pk}] SLA {target.target.replace('_', ' ')} {what}: {ticket.subject}"[:998],
-            body=f'Ticket #{ticket.pk} "{ticket.subject}": the {target.target.replace("_", " ")} target {what}{due}.\n',
-        )
-        for u in users
-        if u.email
-    ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    # Read the ids back: with ignore_conflicts PostgreSQL returns none, and
-    # without them nothing would be enqueued until the 5-minute sweeper.
-    ids = list(
-        Notification.objects.filter(
-            event=event, kind=Notification.Kind.SLA_WARNING, status=Notification.Status.PENDING
-        ).values_list("pk", flat=True)
-    )
-    if ids:
-        transaction.on_commit(lambda: notifications_enqueue(ids))
-    return len(rows)
+def _notify(event: TicketEvent, ticket: Ticket, users: Sequence[Any], *, on: str, target: sla.TargetState) -> None:
+    """Ask SLA_NOTIFY's subscribers (the mail outbox, when installed) to tell
+    `users` of an escalation, in this transaction."""
+    subscribers.publish(subscribers.SLA_NOTIFY, event=event, ticket=ticket, users=users, on=on, target=target)
 
 
 # --- reminders ---------------------------------------------------------------------

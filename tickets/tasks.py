@@ -40,3 +40,12 @@ def work_sessions_close_idle(**kwargs: object) -> int:
     from tickets.workspace_services import work_sessions_close_idle as close
 
     return close()
+
+
+@shared_task(name="tickets.event_partitions_ensure", soft_time_limit=50, time_limit=60)
+def event_partitions_ensure(**kwargs: object) -> list[str]:
+    """Create the event log's monthly partitions ahead (no-op when the table
+    is not partitioned; docs/event-partitions.md). Idempotent."""
+    from tickets.partitions import partitions_ensure
+
+    return partitions_ensure(ahead=3)

@@ -349,10 +349,6 @@ def queue_kinds() -> dict[str, str]:
     return dict(QueueKind.choices)
 
 
-def queues_for_user(*, user: Any) -> QuerySet[Queue]:
-    return selectors.queue_list_for_user(user=user)
-
-
 # --- Recent searches ----------------------------------------------------------
 
 RECENT_SEARCHES_KEY = "ws_recent_searches"

@@ -337,11 +337,6 @@ def _session_close_if_idle(key: str, now_ts: float) -> int:
     return int(_record(int(user_id), int(ticket_id), session["started"], session["last"]))
 
 
-@transaction.atomic
-def time_entry_add(*, ticket_id: int, agent: User, minutes: int, note: str = "") -> None:
-    services.time_entry_log(ticket_id=ticket_id, agent=agent, seconds=minutes * 60, note=note)
-
-
 # --- Tickets on behalf of a customer ----------------------------------------------
 
 

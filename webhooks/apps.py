@@ -15,6 +15,13 @@ class WebhooksConfig(AppConfig):
         post_save.connect(_clear, sender=WebhookSubscription, dispatch_uid="webhooks-cache-save")
         post_delete.connect(_clear, sender=WebhookSubscription, dispatch_uid="webhooks-cache-delete")
 
+        from tickets import subscribers
+        from webhooks.services import webhooks_for_event
+
+        # Delivery rows are an outbox in the event's transaction, after the
+        # notifications outbox (order 10); sent by Celery once it commits.
+        subscribers.subscribe("webhooks.outbox", webhooks_for_event, phase=subscribers.IN_TRANSACTION, order=20)
+
 
 def _clear(**kwargs: object) -> None:
     from webhooks.services import subscriptions_cache_clear

@@ -1,7 +1,8 @@
 """Outbound webhooks: subscriptions and their delivery log (an outbox).
 
 A delivery row is written in the same transaction as its TicketEvent
-(tickets.events.event_record -> webhooks.services.webhooks_for_event) and
+(tickets.events.event_record publishes it; webhooks.services.webhooks_for_event
+is an in-transaction subscriber, registered in webhooks.apps) and
 sent by the Celery task `webhooks.deliver`; the row is the truth.
 """
 
@@ -53,7 +54,10 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(TicketEvent, on_delete=models.PROTECT, related_name="+", db_constraint=True)
+    # No database FK: the event log may be partitioned, and PostgreSQL cannot
+    # reference it by id alone (docs/event-partitions.md). Events are never
+    # deleted (append-only trigger), so the reference cannot dangle.
+    event = models.ForeignKey(TicketEvent, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     # The event in the event-log schema, frozen when the event was written.
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -3,9 +3,10 @@
 Rules (written down here and in README.md):
 - A delivery row is written for every active subscription whose `events`
   list names the event's kind (or "*"), in the event's own transaction
-  (called from tickets.events.event_record): a rolled-back event sends
-  nothing, a committed one is never lost. The bulk import path
-  (events_bulk_record) writes none, and events older than
+  (an in-transaction subscriber of tickets.events.event_record, registered
+  in webhooks.apps): a rolled-back event sends nothing, a committed one is
+  never lost. The bulk import path (which publishes only TICKETS_CHANGED)
+  writes none, and events older than
   HELPDESK_WEBHOOK_MAX_EVENT_AGE_HOURS (history replayed by seeds) neither.
 - Internal notes (message.created with visibility `internal`) are sent only
   to subscriptions with `include_internal` set; by default they are not.
@@ -214,14 +215,6 @@ def subscription_update(
 def subscription_deactivate(*, subscription_id: int, actor: Any) -> WebhookSubscription:
     """Stop sending (the API's DELETE); the delivery log is kept."""
     return subscription_update(subscription_id=subscription_id, actor=actor, active=False)
-
-
-@transaction.atomic
-def subscription_rotate_secret(*, subscription_id: int, actor: Any) -> WebhookSubscription:
-    sub = WebhookSubscription.objects.select_for_update(no_key=True).get(pk=subscription_id)
-    sub.secret = secret_generate()
-    sub.save(update_fields=["secret", "updated_at"])
-    return sub
 
 
 # --- outbox rows (inside the event's transaction) -------------------------------

@@ -1,9 +1,8 @@
-"""Serializers of the accounts API (me, personal tokens)."""
+"""Serializers of the accounts API (me)."""
 
 from rest_framework import serializers
 
 from accounts.models import User
-from apikeys.models import ApiToken
 
 
 class MeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -11,24 +10,3 @@ class MeOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         model = User
         fields = ["id", "email", "name", "role", "organisation_id", "timezone"]
         read_only_fields = fields
-
-
-class ApiTokenOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    is_active = serializers.BooleanField(read_only=True)
-
-    class Meta:
-        model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
-        read_only_fields = fields
-
-
-class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
-    key = serializers.CharField(read_only=True, help_text="The token. Shown only in this answer: store it now.")
-
-    class Meta(ApiTokenOutputSerializer.Meta):
-        fields = [*ApiTokenOutputSerializer.Meta.fields, "key"]
-        read_only_fields = fields
-
-
-class ApiTokenCreateInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    name = serializers.CharField(max_length=100, help_text="What the token is for, e.g. `warehouse sync`.")

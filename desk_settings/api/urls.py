@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from desk_settings.api import views
+from desk_settings.api import sign_in, views
 
 urlpatterns = [
     path("config/history/", views.ConfigHistoryView.as_view(), name="config-history"),
+    path("config/sign-in/", sign_in.SignInPolicyView.as_view(), name="config-sign-in"),
 ]

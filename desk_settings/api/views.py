@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from desk_settings import audit
-from webhooks.api.views import IsManager
+from helpdesk.lib.access import IsManager
 
 MAX_LIMIT = 200
 

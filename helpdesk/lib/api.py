@@ -2,7 +2,7 @@
 
 Also: the error schema every operation documents (AutoSchema) and the
 cursor pagination (keyset, never OFFSET). The throttle lives in
-helpdesk.lib.api_throttle (DRF imports it while defining APIView).
+apikeys.throttle (DRF imports it while defining APIView).
 """
 
 from typing import Any

@@ -122,8 +122,3 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def format_duration(seconds: float) -> str:
-    """`1:02:03` / `2:03` for summaries."""
-    return _fmt_duration(seconds)

@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 
 from helpdesk.lib.cache import redis_cache_config
+from helpdesk.lib.storage_url import storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -50,6 +51,10 @@ INSTALLED_APPS = [
     "surveys",
     "success",
     "automation",
+    # Staff two-factor sign-in (docs/sign-in.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -58,10 +63,16 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; every page and API answer gets one.
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
+    "helpdesk.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then staff who still owe a second factor
+    # reach only the code or enrolment page (docs/sign-in.md).
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor_middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # django-auditlog's middleware, plus which path (page/admin/api) made a config change.
     "desk_settings.audit.ConfigAuditMiddleware",
@@ -103,6 +114,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+# Read replicas (docs/scaling.md): DATABASE_REPLICA_URL, one or more
+# comma-separated URLs of hot standbys of DATABASE_URL. Reads go to one only
+# where a view opts in (helpdesk.db_router.use_replica) and only while its lag
+# is under HELPDESK_REPLICA_MAX_LAG_SECONDS; everything else uses the primary.
+HELPDESK_DB_REPLICAS = []
+for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", default=[]) if u.strip()):
+    _alias = "replica" if _n == 0 else f"replica{_n + 1}"
+    DATABASES[_alias] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        # Tests: the standby already holds the test database (replication).
+        "TEST": {"MIRROR": "default"},
+    }
+    HELPDESK_DB_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["helpdesk.db_router.ReplicaRouter"]
+HELPDESK_REPLICA_MAX_LAG_SECONDS = env.float("HELPDESK_REPLICA_MAX_LAG_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -113,6 +140,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Staff sign-in (docs/sign-in.md). Roles that must use a second factor: the
+# environment sets a floor the Settings page can only add to.
+HELPDESK_2FA_REQUIRED_ROLES = env.list("HELPDESK_2FA_REQUIRED_ROLES", default=["manager", "admin"])
+# Whether a sign-in through the OpenID Connect provider counts as the second
+# factor (the provider does MFA). False here wins over the Settings page.
+HELPDESK_OIDC_SATISFIES_2FA = env.bool("HELPDESK_OIDC_SATISFIES_2FA", default=True)
+OTP_TOTP_ISSUER = env("HELPDESK_2FA_ISSUER", default="Help desk")
+# django-otp's own per-device back-off is off: the lock-out is the shared
+# database throttle (accounts/two_factor.py), 5 wrong codes -> 15 minutes.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The Django admin lists devices (to reset a lost phone) without showing
+# anyone's key, QR code or recovery codes: an admin cannot copy a factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# OpenID Connect single sign-on for staff; off while OIDC_ISSUER is empty.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+# "idp-group:role,other-group:role" with role agent, manager or admin.
+OIDC_ROLE_MAP = env("OIDC_ROLE_MAP", default="")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
@@ -133,8 +183,10 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are private: never served from MEDIA_URL, only through an
 # access-checked view (see tickets.views).
 MEDIA_URL = "/_private-media-not-served/"
+# Attachments and raw e-mails: the local disk, or S3-compatible object
+# storage when STORAGE_URL is set (docs/storage.md).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_url(env("STORAGE_URL", default="")),
     "staticfiles": {
         "BACKEND": env(
             "DJANGO_STATICFILES_STORAGE",
@@ -255,7 +307,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = "default"  # the other queues and the routing: helpdesk/celery.py
+# Beat (docs/scaling.md): exactly one runs, and a second one is harmless. With
+# Redis, celery-redbeat keeps the schedule's state in Redis and lets only the
+# holder of a Redis lock send; a second beat waits for the lock and takes over
+# when the first stops renewing it (after the lock timeout).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env("HELPDESK_BEAT_KEY_PREFIX", default="helpdesk:beat:")
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("HELPDESK_BEAT_LOCK_SECONDS", default=30)
 # Redis outages (docs/resilience.md). Every Redis call from a request is
 # bounded by this timeout (connect and socket), and after a failure a
 # per-process circuit breaker skips Redis for HELPDESK_REDIS_BREAKER_SECONDS.
@@ -297,7 +359,7 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["helpdesk.lib.api_throttle.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttle.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_read": env("HELPDESK_API_RATE_READ", default="1200/min"),
         "api_write": env("HELPDESK_API_RATE_WRITE", default="300/min"),

@@ -11,3 +11,7 @@ MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"
 # Per-process cache: tests control time (time-machine) and must not share
 # throttle or presence keys through Redis with other runs. Cleared per test.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# No role must use two-factor unless a test says so: the suite signs staff
+# in with force_login and the login form (tests/accounts/test_two_factor.py
+# sets it).
+HELPDESK_2FA_REQUIRED_ROLES: list[str] = []

@@ -14,6 +14,7 @@ from helpdesk.lib.exceptions import ApplicationError, Conflict, PermissionDenied
 from mail import parsing
 from mail.models import InboundMessage
 from mail.services import inbound as inbound_services
+from mail.storage import inbound_raw
 from tickets import services as ticket_services
 from tickets.models import Message
 
@@ -62,7 +63,7 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     """
     inbound = _lock_held(inbound_id, actor)
     held_reason = inbound.reason
-    parsed = parsing.mail_parse(bytes(inbound.raw))
+    parsed = parsing.mail_parse(inbound_raw(inbound))
     known = User.objects.filter(email__iexact=parsed.from_email).first()
     ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket_id else None
     if known is not None and known.is_staff_role:

@@ -12,8 +12,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_for_address
 from helpdesk.lib.exceptions import ApplicationError
 from mail import identity, parsing
+from mail import storage as mail_storage
 from mail.conf import mail_setting, reply_address
 from mail.models import InboundMessage, Mailbox, Notification, ReplyToken
 from mail.parsing import ParsedMail
@@ -56,7 +58,9 @@ def inbound_store(raw: bytes, *, source: str, mailbox: Mailbox | None = None) ->
     content = identity.content_digest(raw)
     message_id = parsing.message_id_peek(raw)
     fields = {
-        "raw": raw,
+        # The bytes go to the file storage before the row exists: a row
+        # never points at an object that was not written (docs/storage.md).
+        "raw_file": mail_storage.raw_save(raw),
         "size": len(raw),
         "sha256": digest,
         "content_sha256": content,
@@ -155,7 +159,7 @@ class Thread:
 
 
 def _apply(inbound: InboundMessage) -> None:
-    raw = bytes(inbound.raw)
+    raw = mail_storage.inbound_raw(inbound)
     try:
         parsed = parsing.mail_parse(raw)
     except Exception as exc:
@@ -358,20 +362,6 @@ def _own_address_reason(parsed: ParsedMail) -> str:
     if _is_ours(parsed.from_email):
         return "loop (sent from one of our own addresses)"
     return ""
-
-
-def user_for_address(email: str, name: str) -> User:
-    """The user with this email (case-insensitive), else a new inactive customer."""
-    email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        return user
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
-    except IntegrityError:
-        user = User.objects.get(email__iexact=email)
-    return user
 
 
 def sender_may_reply(sender: User, ticket: Ticket) -> bool:

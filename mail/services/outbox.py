@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from accounts.models import User
 from helpdesk.lib.markdown import render_body
 from mail.conf import mail_domain, mail_setting, reply_address
 from mail.models import Notification, NotificationPreference, ReplyToken
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Message, SLAMark, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def notification_preference_set(*, user: User, kind: str, enabled: bool) -> Noti
     return pref
 
 
-CUSTOMER_KINDS = ("received", "agent_reply", "solved")
+CUSTOMER_KINDS = ("received", "agent_reply", "solved", "nps_survey")
 AGENT_KINDS = ("assigned", "customer_reply", "sla_warning")
 MANAGER_KINDS = (*AGENT_KINDS, "weekly_report")
 
@@ -113,36 +114,62 @@ def _disabled(user_ids: list[int], kinds: set[str]) -> set[tuple[int, str]]:
 # --- creating rows (inside the event's transaction) --------------------------
 
 
+def _plan_created(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    acknowledged = (
+        data.get("channel") in ACK_CHANNELS
+        and data.get("created_by_role") == "customer"
+        and ticket.queue.send_acknowledgement
+    )
+    return [(ticket.requester_id, NK.RECEIVED)] if acknowledged else []
+
+
+def _plan_message(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    if event.visibility != Message.Visibility.PUBLIC:
+        return []  # internal notes never leave the building
+    if event.actor_role == TicketEvent.ActorRole.CUSTOMER:
+        return [(ticket.assignee_id, NK.CUSTOMER_REPLY)] if ticket.assignee_id else []
+    ccs = ticket.ccs.values_list("pk", flat=True)
+    return [(ticket.requester_id, NK.AGENT_REPLY), *((pk, NK.AGENT_REPLY) for pk in ccs)]
+
+
+def _plan_status(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(ticket.requester_id, NK.SOLVED)] if data.get("to") == Ticket.Status.SOLVED else []
+
+
+def _plan_assignee(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(int(data["to"]), NK.ASSIGNED)] if data.get("to") else []
+
+
+def _plan_sla_warning(event: TicketEvent, ticket: Ticket, data: dict[str, Any]) -> list[tuple[int, str]]:
+    return [(ticket.assignee_id, NK.SLA_WARNING)] if ticket.assignee_id else []
+
+
+# Who an event notifies, per event kind: (recipient id, notification kind).
+PLANNERS = {
+    K.CREATED: _plan_created,
+    K.MESSAGE: _plan_message,
+    K.STATUS: _plan_status,
+    K.ASSIGNEE: _plan_assignee,
+    K.SLA_WARNING: _plan_sla_warning,
+}
+
+
 def _plan(event: TicketEvent, ticket: Ticket) -> list[tuple[int, str]]:
-    data = event.data or {}
-    plan: list[tuple[int, str]] = []
-    if event.kind == K.CREATED:
-        if (
-            data.get("channel") in ACK_CHANNELS
-            and data.get("created_by_role") == "customer"
-            and ticket.queue.send_acknowledgement
-        ):
-            plan.append((ticket.requester_id, NK.RECEIVED))
-    elif event.kind == K.MESSAGE:
-        if event.visibility != Message.Visibility.PUBLIC:
-            return []  # internal notes never leave the building
-        if event.actor_role == TicketEvent.ActorRole.CUSTOMER:
-            if ticket.assignee_id:
-                plan.append((ticket.assignee_id, NK.CUSTOMER_REPLY))
-        else:
-            plan.append((ticket.requester_id, NK.AGENT_REPLY))
-            plan.extend((pk, NK.AGENT_REPLY) for pk in ticket.ccs.values_list("pk", flat=True))
-    elif event.kind == K.STATUS:
-        if data.get("to") == Ticket.Status.SOLVED:
-            plan.append((ticket.requester_id, NK.SOLVED))
-    elif event.kind == K.ASSIGNEE:
-        if data.get("to"):
-            plan.append((int(data["to"]), NK.ASSIGNED))
-    elif event.kind == K.SLA_WARNING and ticket.assignee_id:
-        plan.append((ticket.assignee_id, NK.SLA_WARNING))
+    planner = PLANNERS.get(event.kind)
+    plan = planner(event, ticket, event.data or {}) if planner else []
     # Nobody is told about their own action (except the acknowledgement of
     # their own request).
     return [(pk, kind) for pk, kind in dict.fromkeys(plan) if pk and (pk != event.actor_id or kind == NK.RECEIVED)]
+
+
+def _notifies(event: TicketEvent) -> bool:
+    """Kinds that notify, on live tickets, and not history replayed by a seed or an import."""
+    if event.kind not in NOTIFYING_KINDS:
+        return False
+    max_age = timedelta(hours=mail_setting("HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS"))
+    if event.occurred_at and event.occurred_at < timezone.now() - max_age:
+        return False
+    return not (event.ticket.is_spam or event.ticket.is_deleted)
 
 
 def notifications_for_event(event: TicketEvent) -> list[Notification]:
@@ -157,14 +184,9 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     import) and spam/deleted tickets notify no one. Idempotent per
     (event, recipient, kind). Delivery is enqueued on commit.
     """
-    if event.kind not in NOTIFYING_KINDS:
-        return []
-    max_age = timedelta(hours=mail_setting("HELPDESK_NOTIFY_MAX_EVENT_AGE_HOURS"))
-    if event.occurred_at and event.occurred_at < timezone.now() - max_age:
+    if not _notifies(event):
         return []
     ticket = event.ticket
-    if ticket.is_spam or ticket.is_deleted:
-        return []
     plan = _plan(event, ticket)
     if not plan:
         return []
@@ -201,6 +223,38 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     if ids:
         transaction.on_commit(lambda: notifications_enqueue(ids))
     return created
+
+
+def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence[Any], on: str, target: Any) -> int:
+    """Outbox rows for an SLA escalation (a tickets.subscribers SLA_NOTIFY
+    handler, mail.apps): one per user with an address; delivered on commit.
+    `target` is the tickets.sla.TargetState escalated."""
+    what = "breached" if on == SLAMark.Kind.BREACH else "is at risk of breaching"
+    due = f" (due {target.due_at:%Y-%m-%d %H:%M} UTC)" if target.due_at else ""
+    rows = [
+        Notification(
+            event=event,
+            ticket=ticket,
+            recipient=u,
+            to_email=u.email,
+            kind=Notification.Kind.SLA_WARNING,
+            subject=f"[#{ticket.pk}] SLA {target.target.replace('_', ' ')} {what}: {ticket.subject}"[:998],
+            body=f'Ticket #{ticket.pk} "{ticket.subject}": the {target.target.replace("_", " ")} target {what}{due}.\n',
+        )
+        for u in users
+        if u.email
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # Read the ids back: with ignore_conflicts PostgreSQL returns none, and
+    # without them nothing would be enqueued until the 5-minute sweeper.
+    ids = list(
+        Notification.objects.filter(
+            event=event, kind=Notification.Kind.SLA_WARNING, status=Notification.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
+    if ids:
+        transaction.on_commit(lambda: notifications_enqueue(ids))
+    return len(rows)
 
 
 def notification_enqueue_report(
@@ -240,6 +294,23 @@ def notification_enqueue_report(
     pk = notification.pk
     transaction.on_commit(lambda: notifications_enqueue([pk]))
     return notification
+
+
+def notification_enqueue_account(*, recipient: User, to_email: str, subject: str, body: str) -> Notification:
+    """Write one account e-mail (sign-in link, password reset, address
+    confirmation, address change notices) to the outbox in the caller's
+    transaction; the worker delivers it after the commit, with the usual
+    retries (docs/accounts.md, "Account e-mails go through the outbox").
+
+    `to_email` may differ from the recipient's address (a confirmation
+    sent to a new address). Preferences do not apply: the person asked for it.
+    """
+    n = Notification.objects.create(
+        recipient=recipient, to_email=to_email, kind=NK.ACCOUNT, subject=subject[:998], body=body
+    )
+    pk = n.pk
+    transaction.on_commit(lambda: notifications_enqueue([pk]))
+    return n
 
 
 def _url(name: str, *args: Any) -> str:
@@ -297,7 +368,7 @@ def notifications_enqueue(ids: list[int]) -> None:
 
     for pk in ids:
         try:
-            tasks.notification_send.apply_async(kwargs={"notification_id": pk}, queue="notifications")
+            tasks.notification_send.apply_async(kwargs={"notification_id": pk})  # queue: helpdesk/celery.py
         except Exception:
             logger.warning("notification %s not enqueued (broker down?); the sweeper will retry", pk)
             return
@@ -399,6 +470,10 @@ def _attempt_succeeded(pk: int) -> str:
         n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
         if n.kind == NK.SOLVED:
             surveys_offer_on_solved(ticket_id=n.ticket_id)
+        elif n.kind == NK.NPS_SURVEY:
+            from surveys.nps import nps_offer_sent
+
+            nps_offer_sent(n)
     return NS.SENT
 
 

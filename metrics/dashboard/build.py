@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
+from helpdesk.db_router import data_as_of, read_alias, read_connection
 from metrics.dashboard import rollup as rollup_cells
 from metrics.dashboard.backlog import backlog_series
 from metrics.dashboard.comments import csat_comments
@@ -69,15 +69,16 @@ def dashboard_build(*, scope: Scope) -> Dashboard:
     """
     from django.db import transaction
 
-    with transaction.atomic():
+    # On the connection the reads use: a replica inside use_replica() (docs/scaling.md).
+    with transaction.atomic(using=read_alias()):
         if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
+            with read_connection().cursor() as cur:
                 cur.execute(DASHBOARD_SESSION_SQL)
         return _dashboard_build(scope=scope)
 
 
 def _dashboard_build(*, scope: Scope) -> Dashboard:
-    as_of = timezone.now()
+    as_of = data_as_of()  # a replica's replay instant: the "as of" shown is what was read
     dash = Dashboard(scope=scope, as_of=as_of)
     if scope.kind in KINDS:
         dash.sides = (scope.kind,)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 
+from helpdesk.db_router import read_connection
 from metrics.dashboard.kpis import DURATION_KPIS, FILTER_COLUMNS, HIST_EDGES, KINDS
 from metrics.dashboard.period import Scope
 
@@ -37,12 +38,12 @@ def portable() -> Iterator[None]:
 
 def _run_plain(sql: str) -> None:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
+        with read_connection().cursor() as cur:
             cur.execute(sql)
 
 
 def _run(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         names = [c[0] for c in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
+from helpdesk.db_router import read_connection
 from metrics import rollup as metric_rollup
 from metrics.dashboard.db import CohortResult, _duration_column, _filters_sql, _run, _run_plain, _use_sql
 from metrics.dashboard.kpis import (
@@ -149,7 +149,7 @@ def _fetch(scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple
 
 
 def _tuples(sql: str, params: list[Any]) -> list[tuple]:
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -67,7 +67,7 @@ DetailSchema = inline_serializer(
 class AccountListView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[ListQuerySerializer], responses={200: ListSchema})
+    @extend_schema(operation_id="success_accounts_list", parameters=[ListQuerySerializer], responses={200: ListSchema})
     def get(self, request: Request) -> Response:
         _viewer(request)
         q = ListQuerySerializer(data=request.query_params)
@@ -90,7 +90,9 @@ class AccountListView(APIView):
 class AccountDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[DetailQuerySerializer], responses={200: DetailSchema})
+    @extend_schema(
+        operation_id="success_account_detail", parameters=[DetailQuerySerializer], responses={200: DetailSchema}
+    )
     def get(self, request: Request, kind: str, pk: int) -> Response:
         _viewer(request)
         q = DetailQuerySerializer(data=request.query_params)

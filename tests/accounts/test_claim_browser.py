@@ -3,12 +3,11 @@ request" from the receipt, asks for a sign-in link on the login page,
 follows the e-mailed link and sees their ticket in the portal."""
 
 import pytest
-from django.core import mail
 
 from accounts.models import User
 from mail import services as mail_services
 from mail.models import Notification
-from tests.accounts.conftest import links_in
+from tests.accounts.conftest import links_in, outbox
 from tests.mail.conftest import mime
 
 
@@ -32,8 +31,8 @@ def test_customer_who_first_wrote_by_email_claims_the_account(live_server, page,
     assert not User.objects.get(email="erin@customer.example").is_active
     receipt = Notification.objects.get(ticket_id=ticket_id, kind=Notification.Kind.RECEIVED)
     mail_services.notification_deliver(notification_id=receipt.pk)
-    [view] = {u for u in links_in(mail.outbox[-1]) if f"/portal/tickets/{ticket_id}/" in u}
-    mail.outbox.clear()
+    [view] = {u for u in links_in(outbox()[-1]) if f"/portal/tickets/{ticket_id}/" in u}
+    outbox().clear()
 
     page.goto(view)  # not signed in: the login page, which offers a link
     assert "/accounts/login/" in page.url
@@ -42,8 +41,8 @@ def test_customer_who_first_wrote_by_email_claims_the_account(live_server, page,
     page.get_by_role("button", name="Send link").click()
     assert "on its way" in page.locator("main").inner_text()
 
-    assert [m.to for m in mail.outbox] == [["erin@customer.example"]]
-    [link] = [u for u in links_in(mail.outbox[0]) if "/accounts/magic-link/" in u]
+    assert [m.to for m in outbox()] == [["erin@customer.example"]]
+    [link] = [u for u in links_in(outbox()[0]) if "/accounts/magic-link/" in u]
     assert link.startswith(live_server.url + "/")
     page.goto(link)
     page.get_by_role("button", name="Log in").click()

@@ -7,13 +7,12 @@ from the mail backend."""
 from datetime import date
 
 import pytest
-from django.core import mail
 from django.db import transaction
 
 from accounts.models import User
 from mail import services as mail_services
 from mail.models import Notification
-from tests.accounts.conftest import links_in
+from tests.accounts.conftest import links_in, outbox
 from tests.factories import AgentFactory, CustomerFactory, ManagerFactory, ticket_make
 from tickets import services as ticket_services
 from tickets.events import event_record
@@ -49,7 +48,7 @@ def _account_mails(client) -> None:
         {"old_password": "pw-Secret-123", "new_password1": "brand-new-1234", "new_password2": "brand-new-1234"},
     )
     client.post("/accounts/profile/email/", {"email": "me2@example.com"})
-    confirm = next(m for m in mail.outbox if m.to == ["me2@example.com"])
+    confirm = next(m for m in outbox() if m.to == ["me2@example.com"])
     [link] = [u for u in links_in(confirm) if "/confirm/" in u]
     client.post(link[len(BASE) :])  # the notice to the old address
 
@@ -80,6 +79,10 @@ def _notification_mails(queue) -> None:
     from metrics.report_tasks import weekly_report_send
 
     weekly_report_send(today=date.today())
+    from surveys.nps import nps_config_save, nps_send_due
+
+    nps_config_save({"enabled": True})
+    assert nps_send_due() >= 1
     for pk in Notification.objects.values_list("pk", flat=True):
         mail_services.notification_deliver(notification_id=pk)
 
@@ -92,7 +95,7 @@ def test_every_link_in_every_email_uses_the_base_url(client, settings, mail_base
 
     kinds = set(Notification.objects.values_list("kind", flat=True))
     assert kinds == set(Notification.Kind.values), "a notification kind is not covered"
-    subjects = {m.subject for m in mail.outbox}
+    subjects = {m.subject for m in outbox()}
     for subject in (
         "Your sign-in link",
         "Set your password",
@@ -105,7 +108,7 @@ def test_every_link_in_every_email_uses_the_base_url(client, settings, mail_base
         assert subject in subjects, subject
 
     checked = 0
-    for message in mail.outbox:
+    for message in outbox():
         for url in links_in(message):
             assert url.startswith(BASE + "/"), (message.subject, url)
             checked += 1

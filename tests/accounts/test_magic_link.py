@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import mail
 from django.utils import timezone
 
+from tests.accounts.conftest import outbox
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +18,9 @@ def _request_link(client, email):
 
 
 def _link_from_mail():
-    assert len(mail.outbox) == 1
-    match = re.search(r"https://help\.acme\.test(/accounts/magic-link/[^/\s]+/)", mail.outbox[0].body)
-    assert match, mail.outbox[0].body
+    assert len(outbox()) == 1
+    match = re.search(r"https://help\.acme\.test(/accounts/magic-link/[^/\s]+/)", outbox()[0].body)
+    assert match, outbox()[0].body
     return match.group(1)
 
 
@@ -28,7 +28,7 @@ def test_link_logs_in_once(client):
     user = CustomerFactory(email="ana@example.com")
     response = _request_link(client, "ANA@example.com")
     assert response.status_code == 200 and b"on its way" in response.content
-    assert mail.outbox[0].to == ["ana@example.com"]
+    assert outbox()[0].to == ["ana@example.com"]
     link = _link_from_mail()
 
     # GET only confirms (mail scanners prefetch links); it does not log in.
@@ -48,7 +48,7 @@ def test_link_logs_in_once(client):
 def test_unknown_email_gets_the_same_answer_and_no_mail(client):
     response = _request_link(client, "nobody@example.com")
     assert response.status_code == 200 and b"on its way" in response.content
-    assert mail.outbox == []
+    assert outbox() == []
 
 
 def test_expired_and_forged_links_refused(client):
@@ -69,7 +69,7 @@ def test_deactivated_account_gets_no_link(client):
 
     CustomerFactory(email="gone@example.com", is_active=False, last_login=timezone.now())
     _request_link(client, "gone@example.com")
-    assert mail.outbox == []
+    assert outbox() == []
 
 
 def test_requests_are_throttled(client):
@@ -78,7 +78,7 @@ def test_requests_are_throttled(client):
         _request_link(client, "spam@example.com")
     response = _request_link(client, "spam@example.com")
     assert b"Too many links requested" in response.content
-    assert len(mail.outbox) == 5
+    assert len(outbox()) == 5
 
 
 def test_invalid_email_is_a_form_error(client):

@@ -4,10 +4,9 @@ the e-mail notification settings."""
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.core import mail
 
 from accounts.models import User
-from tests.accounts.conftest import links_in, only_mail_to, path_of
+from tests.accounts.conftest import links_in, only_mail_to, outbox, path_of
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +49,7 @@ def test_email_changes_only_after_the_new_address_confirms(client, me):
     assert client.get(link).status_code == 200
     assert User.objects.get(pk=me.pk).email == "me@example.com"  # GET changes nothing
 
-    mail.outbox.clear()
+    outbox().clear()
     assert client.post(link).status_code == 302
     me.refresh_from_db()
     assert me.email == me.username == "new@example.com"
@@ -67,7 +66,7 @@ def test_email_change_to_a_taken_address_sends_nothing_and_says_the_same(client,
     CustomerFactory(email="taken@example.com")
     taken = client.post("/accounts/profile/email/", {"email": "taken@example.com"}, follow=True)
     free = client.post("/accounts/profile/email/", {"email": "free@example.com"}, follow=True)
-    assert [m.to for m in mail.outbox] == [["free@example.com"]]
+    assert [m.to for m in outbox()] == [["free@example.com"]]
     assert "We sent a link to taken@example.com" in taken.content.decode()
     assert "We sent a link to free@example.com" in free.content.decode()
     same = client.post("/accounts/profile/email/", {"email": "ME@example.com"})
@@ -94,4 +93,4 @@ def test_password_change_checks_the_old_one_and_keeps_the_session(client, me):
 def test_profile_needs_a_login(client):
     assert client.get("/accounts/profile/")["Location"].startswith("/accounts/login/")
     assert client.post("/accounts/profile/email/", {"email": "x@example.com"}).status_code == 302
-    assert mail.outbox == []
+    assert outbox() == []

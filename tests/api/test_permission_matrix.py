@@ -103,6 +103,7 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("metrics-api:ticket", "GET"): (401, 403, 404, 200, 404, 200),
     ("metrics-api:summary", "GET"): (401, 403, 403, 200, 200, 200),
     ("metrics-api:surveys", "GET"): MANAGER_ONLY,  # issue 15: survey results
+    ("metrics-api:nps-responses", "GET"): MANAGER_ONLY,  # issue 15: NPS answers
     ("api:not-found", "PUT"): (404,) * 6,
     ("api:not-found", "PATCH"): (404,) * 6,
     ("api:not-found", "DELETE"): (404,) * 6,
@@ -119,6 +120,10 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:config", "GET"): MANAGER_ONLY,
     ("api:config", "PUT"): MANAGER_ONLY,
     ("api:config-history", "GET"): MANAGER_ONLY,
+    # Staff sign-in policy (docs/sign-in.md): managers read, only admins change
+    # (the matrix has no admin: tests/accounts/test_two_factor.py covers them).
+    ("api:config-sign-in", "GET"): MANAGER_ONLY,
+    ("api:config-sign-in", "PUT"): (401, 403, 403, 403, 403, 403),
     # KB: public published articles for everyone; feedback needs a login.
     ("api:kb-search", "GET"): OPEN,
     ("api:kb-article", "GET"): OPEN,
@@ -184,6 +189,8 @@ def _request(endpoint, world, user, client):
             payload = {"events": ["status.changed"], "active": True}
     if name == "api:webhook-list" and endpoint.method == "POST":
         payload = {"url": "https://example.com/hook", "events": ["*"]}
+    if name == "api:config-sign-in" and endpoint.method == "PUT":
+        payload = {"required_roles": ["agent"], "oidc_satisfies_2fa": True}
     if name == "api:config" and endpoint.method == "PUT":
         from tickets.config import config_dump
 

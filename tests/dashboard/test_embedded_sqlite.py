@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SEED_DEMO = ROOT / "tickets" / "management" / "commands" / "seed_demo.py"
+SEED_DEMO = ROOT / "helpdesk" / "management" / "commands" / "seed_demo.py"
 
 SCRIPT = r"""
 import json, os, re, sys

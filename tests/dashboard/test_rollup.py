@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 
-from metrics import dashboard, services
-from metrics import rollup as R
+from metrics import dashboard, rollup, services
 from metrics.dashboard import rollup as dashboard_rollup
 from metrics.models import DashboardRollup
 from metrics.services import reporting_zone
@@ -37,15 +36,15 @@ def _exact_pct(values, q):
 
 def test_sql_width_bucket_equals_bin_of(db):
     rnd = random.Random(5)
-    values = [0.0, 1e-7, 1e-6, 0.5, 1.0, 3600.0, 86400.0, 7 * 86400.0, 1e9, *R.EDGES[:40], *R.EDGES[-5:]]
+    values = [0.0, 1e-7, 1e-6, 0.5, 1.0, 3600.0, 86400.0, 7 * 86400.0, 1e9, *rollup.EDGES[:40], *rollup.EDGES[-5:]]
     values += [rnd.lognormvariate(8, 3) for _ in range(300)]
     with connection.cursor() as cur:
-        cur.execute("SELECT width_bucket(v, %s::float8[]) FROM unnest(%s::float8[]) AS v", [list(R.EDGES), values])
+        cur.execute("SELECT width_bucket(v, %s::float8[]) FROM unnest(%s::float8[]) AS v", [list(rollup.EDGES), values])
         sql_bins = [r[0] for r in cur.fetchall()]
-    assert sql_bins == [R.bin_of(v) for v in values]
-    assert R.bin_of(0.0) == 0 and R.bin_of(1.0) >= 1
+    assert sql_bins == [rollup.bin_of(v) for v in values]
+    assert rollup.bin_of(0.0) == 0 and rollup.bin_of(1.0) >= 1
     # the page's coarse edges are fine edges, so coarse buckets are exact sums
-    assert all(float(e) in R.EDGES for e in dashboard.HIST_EDGES)
+    assert all(float(e) in rollup.EDGES for e in dashboard.HIST_EDGES)
 
 
 def test_hist_percentile_is_within_one_bin_of_percentile_cont():
@@ -56,15 +55,15 @@ def test_hist_percentile_is_within_one_bin_of_percentile_cont():
             values = [round(rnd.lognormvariate(math.log(7200), 1.3)) for _ in range(n)]
             hist = {}
             for v in values:
-                hist[R.bin_of(v)] = hist.get(R.bin_of(v), 0) + 1
+                hist[rollup.bin_of(v)] = hist.get(rollup.bin_of(v), 0) + 1
             for q in (0.5, 0.9):
-                exact, (est,) = _exact_pct(values, q), R.hist_percentiles(hist, (q,))
+                exact, (est,) = _exact_pct(values, q), rollup.hist_percentiles(hist, (q,))
                 err = abs(est - exact) / exact
                 worst = max(worst, err)
-                assert err < R.RATIO - 1, (n, q, exact, est)
+                assert err < rollup.RATIO - 1, (n, q, exact, est)
     assert worst > 0  # an estimate, not a copy of the values
-    assert R.hist_percentiles({}, (0.5,)) == [None]
-    assert R.hist_percentiles({0: 3, R.bin_of(100): 1}, (0.5,)) == [0.0]  # zeros stay exactly zero
+    assert rollup.hist_percentiles({}, (0.5,)) == [None]
+    assert rollup.hist_percentiles({0: 3, rollup.bin_of(100): 1}, (0.5,)) == [0.0]  # zeros stay exactly zero
 
 
 def _cells():
@@ -106,7 +105,7 @@ def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
         assert _cells() == incremental, seed
         # every cell equals the sum of the Python contributions (the SQLite rebuild)
         with transaction.atomic():
-            R._rebuild_python(reporting_zone())
+            rollup._rebuild_python(reporting_zone())
         assert _cells() == incremental, seed  # (the next seed adds tickets on top of these)
 
 
@@ -133,7 +132,9 @@ def _close(exact, approx, path=""):
     elif exact is None or approx is None:
         assert exact is None and approx is None, f"{path}: {exact!r} != {approx!r}"
     elif "median" in path or "p90" in path:
-        assert abs(float(approx) - float(exact)) <= (R.RATIO - 1) * float(exact) + 1e-6, f"{path}: {exact} {approx}"
+        assert abs(float(approx) - float(exact)) <= (rollup.RATIO - 1) * float(exact) + 1e-6, (
+            f"{path}: {exact} {approx}"
+        )
     elif isinstance(exact, float):
         assert math.isclose(exact, approx, rel_tol=1e-9, abs_tol=1e-6), f"{path}: {exact} != {approx}"
     else:

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import CustomerFactory, QueueFactory
-from tests.faults.conftest import wait_for
+from tests.processes import wait_for
 from tickets.models import Message, RequestType, Ticket, TicketEvent
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from metrics.compute import compute
 from metrics.models import MetricsDirty, TicketMetrics
 from metrics.services import events_by_ticket, metrics_context
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
-from tests.faults.conftest import celery_worker_process, send_task, sigkill, wait_for
+from tests.processes import send_task, sigkill, wait_for, worker_running
 from tickets import services
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -61,8 +61,8 @@ def test_worker_killed_inside_recompute_loses_no_update(private_redis):
     try:
         with holder.cursor() as cur:  # freeze the worker after its claim
             cur.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_KEY, ids[len(ids) // 2]])
-        with celery_worker_process(private_redis.url, name="victim") as victim:
-            send_task(private_redis.url, "metrics.recompute_dirty")
+        with worker_running(redis_url=private_redis.url(), name="victim", level="warning") as victim:
+            send_task(private_redis.url(), "metrics.recompute_dirty")
             with observer.cursor() as cur:
                 assert wait_for(lambda: _backends_waiting_on_advisory(cur), timeout=30), "worker never claimed"
                 (zombie,) = _backends_waiting_on_advisory(cur)
@@ -75,8 +75,8 @@ def test_worker_killed_inside_recompute_loses_no_update(private_redis):
         assert MetricsDirty.objects.count() == len(ids)
         assert TicketMetrics.objects.count() == 0
 
-        with celery_worker_process(private_redis.url, name="successor"):
-            send_task(private_redis.url, "metrics.recompute_dirty")
+        with worker_running(redis_url=private_redis.url(), name="successor", level="warning"):
+            send_task(private_redis.url(), "metrics.recompute_dirty")
             assert wait_for(lambda: not MetricsDirty.objects.exists(), timeout=60)
             assert wait_for(lambda: TicketMetrics.objects.count() == len(ids), timeout=30)
     finally:

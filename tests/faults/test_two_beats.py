@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import CustomerFactory, ticket_make
-from tests.faults.conftest import ROOT, process_env
+from tests.processes import ROOT, worker_env
 from tests.tickets.test_sla import sla_queue
 from tickets.models import SLAMark, TicketEvent
 
@@ -33,7 +33,7 @@ def test_two_scanning_processes_mark_each_breach_once():
     past = datetime.now(UTC) - timedelta(minutes=10)
     tickets = [ticket_make(queue=queue, requester=CustomerFactory(), occurred_at=past) for _ in range(60)]
     procs = [
-        subprocess.Popen([sys.executable, "-c", SCAN], env=process_env(), cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", SCAN], env=worker_env(), cwd=ROOT, stdout=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]

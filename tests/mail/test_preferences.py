@@ -12,7 +12,8 @@ def test_customer_turns_off_agent_replies(client, customer):
     page = client.get("/mail/preferences/")
     assert page.status_code == 200
     assert b'name="agent_reply"' in page.content and b'name="assigned"' not in page.content
-    client.post("/mail/preferences/", {"received": "on", "solved": "on"})
+    assert b'name="nps_survey"' in page.content  # the NPS relationship survey (docs/surveys.md)
+    client.post("/mail/preferences/", {"received": "on", "solved": "on", "nps_survey": "on"})
     off = set(NotificationPreference.objects.filter(user=customer, enabled=False).values_list("kind", flat=True))
     assert off == {"agent_reply"}
     assert b'name="agent_reply" >' in client.get("/mail/preferences/").content.replace(b"  ", b" ")

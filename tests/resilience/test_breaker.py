@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from helpdesk.lib.tasks import enqueue
-from tests.resilience.conftest import wait_for
+from tests.processes import wait_for
 from tickets import tasks
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from helpdesk.lib.tasks import enqueue
 from mail.models import Notification
 from metrics.models import MetricsDirty, TicketMetrics
-from tests.resilience.conftest import wait_for, worker_running
+from tests.processes import wait_for, worker_running
 from tests.resilience.test_degraded_requests import PASSWORD, TIME_LIMIT, world  # noqa: F401 (fixture)
 from tickets.models import Ticket
 

@@ -16,7 +16,7 @@ from helpdesk.lib.tasks import enqueue
 from mail.models import Notification
 from metrics.models import MetricsDirty, TicketMetrics
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
-from tests.resilience.conftest import RedisServer, wait_for, worker_running
+from tests.processes import RedisServer, wait_for, worker_running
 from tickets.models import RequestType, Ticket
 
 PASSWORD = "pw-Secret-123"  # tests.factories.UserFactory

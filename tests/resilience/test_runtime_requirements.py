@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
-from tests.resilience.conftest import wait_for, worker_env, worker_running
+from tests.processes import wait_for, worker_env, worker_running
 from tickets import services
 from tickets.models import Ticket
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from helpdesk.lib.tasks import enqueue
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
-from tests.resilience.conftest import broker_at, wait_for, worker_running
+from tests.processes import broker_at, wait_for, worker_running
 from tickets import services, tasks
 from tickets.models import Ticket
 

@@ -5,6 +5,7 @@ from django.contrib.auth import SESSION_KEY
 
 from accounts.forms import INVALID_MESSAGE, THROTTLED_MESSAGE
 from accounts.models import User
+from tests.accounts.conftest import outbox
 from tests.factories import AgentFactory, CustomerFactory
 
 PASSWORD = "pw-Secret-123"  # tests/factories.py
@@ -125,7 +126,6 @@ def test_csrf_is_enforced_on_login():
 def test_signup_creates_an_inactive_customer_until_the_address_is_confirmed(client):
     """Sign-up no longer logs straight in: the account exists, inactive,
     with the chosen password, and a confirmation mail goes out."""
-    from django.core import mail
 
     response = client.post(
         "/accounts/signup/",
@@ -138,7 +138,7 @@ def test_signup_creates_an_inactive_customer_until_the_address_is_confirmed(clie
     assert not user.is_active and user.email_confirmed_at is None
     assert user.check_password("a-long-pass-99")
     assert SESSION_KEY not in client.session
-    assert [m.to for m in mail.outbox] == [["dana@example.com"]]
+    assert [m.to for m in outbox()] == [["dana@example.com"]]
     # The password does not open the account before the link is followed.
     assert _login(client, "dana@example.com", "a-long-pass-99").status_code == 200
     assert SESSION_KEY not in client.session

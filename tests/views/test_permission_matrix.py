@@ -39,6 +39,10 @@ TICKET_PAGES = {
     "tickets:agent-ticket-transition": ("POST", {"target": "open"}),
     "tickets:agent-ticket-assign": ("POST", {"assignee": "me"}),
     "tickets:agent-ticket-priority": ("POST", {"priority": "high"}),
+    # Issue #14's page endpoints not in tests/access/test_ticket_operations.py:
+    # the timeline filter (htmx partial) and the undo (nothing to undo: 409).
+    "tickets:agent-ticket-timeline": ("GET", None),
+    "tickets:agent-ticket-properties-undo": ("POST", {"after": "0"}),
     "tickets:customer-ticket-detail": ("GET", None),
     "tickets:customer-ticket-reply": ("POST", {"body": "Any news?"}),
     "tickets:customer-ticket-solve": ("POST", {}),
@@ -57,6 +61,10 @@ TICKET_EXPECTED = {
     ("tickets:agent-ticket-assign", "b"): (302, 404, 404, 404, 302, 302),
     ("tickets:agent-ticket-priority", "a"): (302, 404, 404, 302, 404, 302),
     ("tickets:agent-ticket-priority", "b"): (302, 404, 404, 404, 302, 302),
+    ("tickets:agent-ticket-timeline", "a"): (302, 404, 404, 200, 404, 200),
+    ("tickets:agent-ticket-timeline", "b"): (302, 404, 404, 404, 200, 200),
+    ("tickets:agent-ticket-properties-undo", "a"): (302, 404, 404, 409, 404, 409),
+    ("tickets:agent-ticket-properties-undo", "b"): (302, 404, 404, 404, 409, 409),
     # Staff opening a portal ticket page are sent to the agent page (which
     # applies its own check); portal writes are customers' only.
     ("tickets:customer-ticket-detail", "a"): (302, 200, 404, 302, 302, 302),

@@ -1,7 +1,8 @@
 """Real Chromium: the agent ticket page of issue #14. Reply and set status
 in one action; the properties panel saved in one action without a page
 load, with an error next to the field, then undo; split, link, CC edit,
-spam and restore. The page raises no CSP violation or script error."""
+spam and restore; a ticket created for a customer picked by name. The
+page raises no CSP violation or script error."""
 
 import re
 
@@ -146,4 +147,31 @@ def test_split_link_cc_spam_and_restore(live_server, page, desk):
     page.get_by_role("button", name="Restore").click()
     page.wait_for_selector("text=Restored.")
     assert not Ticket.objects.get(pk=new.pk).is_spam
+    assert problems == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_agent_creates_a_ticket_for_a_customer_picked_by_name(live_server, page, desk):
+    """ "New ticket": the agent types part of a name, picks the customer from
+    the suggestions, and the phone ticket opens on its page with the
+    customer as requester and the agent as the creator."""
+    problems = _watch(page)
+    base = live_server.url
+    _login(page, base, "alice@acme.test")
+    page.goto(f"{base}/agent/tickets/new/")
+    page.get_by_label("Phone call from the customer").check()
+    page.get_by_label("Customer e-mail").fill("Ann L")
+    page.locator("#customer-picker-results").get_by_role("button", name=re.compile("Ann Lee")).click()
+    assert page.get_by_label("Customer e-mail").input_value() == "ann@example.com"
+    page.get_by_label("Queue").select_option(str(desk["support"].pk))
+    page.get_by_label("Subject").fill("Called: printer jams again")
+    page.get_by_label("Description").fill("Third time this week.")
+    page.get_by_role("button", name="Create ticket").click()
+    page.wait_for_url(re.compile(r"/agent/tickets/\d+/$"))
+    ticket = Ticket.objects.get(subject="Called: printer jams again")
+    assert page.url.endswith(f"/agent/tickets/{ticket.pk}/")
+    assert (ticket.requester_id, ticket.channel, ticket.queue_id) == (desk["ann"].pk, "phone", desk["support"].pk)
+    assert TicketEvent.objects.get(ticket=ticket, kind=K.CREATED).actor_id == desk["alice"].pk
+    assert "Third time this week." in page.content()
     assert problems == []

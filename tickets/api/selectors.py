@@ -10,9 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from accounts.models import User
+from helpdesk.db_router import data_as_of
 from tickets import selectors
 from tickets.models import Message, Queue, RequestType, Ticket, TicketEvent
 
@@ -96,7 +96,9 @@ def event_feed_for_user(
     qs = TicketEvent.objects.filter(id__gt=after).order_by("id")
     settle = events_settle_seconds()
     if settle > 0:
-        qs = qs.filter(recorded_at__lte=timezone.now() - timedelta(seconds=settle))
+        # Settled relative to what the database read holds (a replica's replay
+        # instant), so a replica's lag can never make the cursor skip an event.
+        qs = qs.filter(recorded_at__lte=data_as_of() - timedelta(seconds=settle))
     visible = selectors.ticket_visibility_q(user=user)
     if visible is not None:
         qs = qs.filter(ticket__in=Ticket.objects.filter(visible).values("pk"))
@@ -126,8 +128,4 @@ def user_get_active_by_email(*, email: str) -> User | None:
 
 
 def staff_get_active(*, user_id: int) -> User | None:
-    return (
-        User.objects.filter(pk=user_id, is_active=True)
-        .filter(Q(role__in=[User.Role.AGENT, User.Role.MANAGER, User.Role.ADMIN]))
-        .first()
-    )
+    return User.objects.filter(pk=user_id, is_active=True).filter(Q(role__in=User.STAFF_ROLES)).first()

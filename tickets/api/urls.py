@@ -14,8 +14,5 @@ router.register("request-types", views.RequestTypeViewSet, basename="request-typ
 urlpatterns = [
     path("events/", views.EventListView.as_view(), name="event-list"),
     path("config/", integration.ConfigView.as_view(), name="config"),
-    path("kb/search/", integration.KbSearchView.as_view(), name="kb-search"),
-    path("kb/articles/<slug:slug>/", integration.KbArticleView.as_view(), name="kb-article"),
-    path("kb/articles/<slug:slug>/feedback/", integration.KbArticleFeedbackView.as_view(), name="kb-article-feedback"),
     *router.urls,
 ]

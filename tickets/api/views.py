@@ -19,12 +19,13 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from helpdesk.db_router import replica_reads
+from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.exceptions import Conflict
 from tickets import operations, policy, selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
-from tickets.api.permissions import require_staff
 from tickets.attachments import attachment_file_response
 from tickets.models import Attachment, Message, Queue, RequestType, Ticket
 
@@ -505,6 +506,7 @@ class EventListView(generics.GenericAPIView):  # type: ignore[type-arg]
     pagination_class = None
 
     @extend_schema(parameters=[s.EventListInputSerializer], responses=s.EventPageOutputSerializer)
+    @replica_reads
     def get(self, request: Request) -> Response:
         """Events after `after` (an event id) in id order, on tickets you may
         see. Keep `next_after` and pass it back to continue; events appear

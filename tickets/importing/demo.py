@@ -143,8 +143,116 @@ def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
+class _DemoTicket:
+    """One demo ticket's history being written: the clock `t`, status, agent, events."""
+
+    def __init__(self, rng: random.Random, created: datetime, anchor: datetime, queue: str, requester: str) -> None:
+        self.rng = rng
+        self.t = created
+        self.anchor = anchor
+        self.queue = queue
+        self.requester = requester
+        self.status = "new"
+        self.events: list[dict[str, Any]] = []
+        self.agent = ""
+
+    def step(self, lo: int, hi: int) -> bool:
+        """Advance the clock; False once it passes the anchor (the history stops)."""
+        self.t = self.t + timedelta(seconds=self.rng.randint(lo, hi))
+        return self.t < self.anchor
+
+    def ev(self, **kw: Any) -> None:
+        kw["at"] = _iso(self.t)
+        self.events.append(kw)
+
+    def move(self, to: str) -> None:
+        if to != self.status:
+            self.ev(type="status", to=to)
+            self.status = to
+
+    def reply(self, body: str | None = None, who: str | None = None) -> None:
+        self.ev(
+            type="message",
+            author={"email": who or self.agent, "role": "agent"},
+            visibility="public",
+            body=body or self.rng.choice(REPLIES),
+        )
+
+    def customer(self, body: str) -> None:
+        self.ev(type="message", author={"email": self.requester, "role": "customer"}, visibility="public", body=body)
+
+    def work(self, seconds: int) -> None:
+        start = self.t - timedelta(seconds=seconds)
+        self.ev(type="work_session", agent=self.agent, started_at=_iso(start), ended_at=_iso(self.t))
+
+
+def _demo_triage(d: _DemoTicket) -> None:
+    """Assigned and opened; maybe an internal note; maybe moved to the other team."""
+    r, rng = d.rng.random, d.rng
+    d.ev(type="assign", to=d.agent)
+    d.move("open")
+    if r() < 0.3 and d.step(60, 1800):
+        d.ev(type="message", author={"email": d.agent, "role": "agent"}, visibility="internal", body=rng.choice(NOTES))
+    if r() < 0.1 and d.step(600, 7200):
+        other = rng.choice(SUPPORT_QUEUES if QUEUE_KIND[d.queue] == "service" else SERVICE_QUEUES)
+        d.ev(type="queue", to=other, reason="Needs the other team")
+        d.queue = other
+        d.agent = rng.choice(AGENTS_BY_QUEUE[d.queue])
+        d.ev(type="assign", to=d.agent)
+        if r() < 0.5:
+            d.move("on_hold")
+            if d.step(3600, 86400):
+                d.move("open")
+
+
+def _demo_rounds(d: _DemoTicket) -> bool:
+    """Reply rounds (the customer answers between them); False if the history stopped."""
+    r, rng = d.rng.random, d.rng
+    rounds = 1 + (r() < 0.4) + (r() < 0.2)
+    for k in range(rounds):
+        if not d.step(600, 36 * 3600):
+            return False
+        d.reply()
+        d.work(rng.randint(120, 1800))
+        if k < rounds - 1:
+            d.move("pending")
+            if not d.step(1800, 48 * 3600):
+                return False
+            d.customer(rng.choice(CUSTOMER_MSGS))
+            d.move("open")
+    return True
+
+
+def _demo_resolve(d: _DemoTicket) -> None:
+    """Maybe escalated; solved, rated, sometimes reopened, closed after four days."""
+    r, rng = d.rng.random, d.rng
+    if r() < 0.1:
+        d.ev(type="priority", to=rng.choice(("high", "urgent")))
+    if not d.step(60, 3600):
+        return
+    d.move("solved")
+    if r() < 0.6 and d.step(3600, 86400):
+        d.ev(type="survey_offered", survey="csat")
+        if r() < 0.5 and d.step(600, 86400):
+            d.ev(
+                type="csat",
+                scale="1-5",
+                value=rng.choices((1, 2, 3, 4, 5), (1, 1, 2, 5, 10))[0],
+                comment=rng.choice(("", "", "Quick and helpful", "Took too long")),
+            )
+    if r() < 0.08 and d.step(3600, 72 * 3600):
+        d.customer("It broke again.")
+        d.move("open")
+        if d.step(1800, 24 * 3600):
+            d.reply()
+            d.move("solved")
+    if d.status == "solved" and d.step(4 * 86400, 4 * 86400 + 60):
+        d.move("closed")
+
+
 def demo_line(i: int, *, seed: int, anchor: datetime) -> dict[str, Any]:
-    """The import line of demo ticket `i` (0-based)."""
+    """The import line of demo ticket `i` (0-based). The order of random draws is the format:
+    changing it changes every demo ticket."""
     rng = random.Random(seed * 1_000_003 + i)  # noqa: S311 (demo data, not security)
     r = rng.random
     queue = rng.choice((*SUPPORT_QUEUES, *SERVICE_QUEUES, "customer-service", "tech-support"))
@@ -152,108 +260,23 @@ def demo_line(i: int, *, seed: int, anchor: datetime) -> dict[str, Any]:
     created = anchor - timedelta(seconds=rng.randint(3600, HISTORY_DAYS * 86400))
     # Depends on i only (not on N): a larger demo keeps the same first tickets.
     requester = customer_email(0 if i % 25 == 0 else rng.randrange(1, customer_count(i + 1)))
-    events: list[dict[str, Any]] = []
-    t = created
-    status = "new"
+    d = _DemoTicket(rng, created, anchor, queue, requester)
     tags: list[str] = rng.sample(TAGS, rng.randint(0, 2))
-    agent = rng.choice(AGENTS_BY_QUEUE[queue])
-
-    def step(lo: int, hi: int) -> bool:
-        nonlocal t
-        t = t + timedelta(seconds=rng.randint(lo, hi))
-        return t < anchor
-
-    def ev(**kw: Any) -> None:
-        kw["at"] = _iso(t)
-        events.append(kw)
-
-    def move(to: str) -> None:
-        nonlocal status
-        if to != status:
-            ev(type="status", to=to)
-            status = to
-
-    def reply(body: str | None = None, who: str | None = None) -> None:
-        ev(
-            type="message",
-            author={"email": who or agent, "role": "agent"},
-            visibility="public",
-            body=body or rng.choice(REPLIES),
-        )
-
-    def work(seconds: int) -> None:
-        start = t - timedelta(seconds=seconds)
-        ev(type="work_session", agent=agent, started_at=_iso(start), ended_at=_iso(t))
-
+    d.agent = rng.choice(AGENTS_BY_QUEUE[queue])
     if r() < 0.3:
-        ev(
+        d.ev(
             type="message",
             author={"role": "system"},
             visibility="public",
             body="We received your request and will get back to you soon.",
             automated=True,
         )
-    if step(300, 8 * 3600):
-        ev(type="assign", to=agent)
-        move("open")
-        if r() < 0.3 and step(60, 1800):
-            ev(type="message", author={"email": agent, "role": "agent"}, visibility="internal", body=rng.choice(NOTES))
-        if r() < 0.1 and step(600, 7200):
-            other = rng.choice(SUPPORT_QUEUES if QUEUE_KIND[queue] == "service" else SERVICE_QUEUES)
-            ev(type="queue", to=other, reason="Needs the other team")
-            queue = other
-            agent = rng.choice(AGENTS_BY_QUEUE[queue])
-            ev(type="assign", to=agent)
-            if r() < 0.5:
-                move("on_hold")
-                if step(3600, 86400):
-                    move("open")
-        rounds = 1 + (r() < 0.4) + (r() < 0.2)
-        for k in range(rounds):
-            if not step(600, 36 * 3600):
-                break
-            reply()
-            work(rng.randint(120, 1800))
-            if k < rounds - 1:
-                move("pending")
-                if not step(1800, 48 * 3600):
-                    break
-                ev(
-                    type="message",
-                    author={"email": requester, "role": "customer"},
-                    visibility="public",
-                    body=rng.choice(CUSTOMER_MSGS),
-                )
-                move("open")
-        else:
-            if r() < 0.1:
-                ev(type="priority", to=rng.choice(("high", "urgent")))
-            if step(60, 3600):
-                move("solved")
-                if r() < 0.6 and step(3600, 86400):
-                    ev(type="survey_offered", survey="csat")
-                    if r() < 0.5 and step(600, 86400):
-                        ev(
-                            type="csat",
-                            scale="1-5",
-                            value=rng.choices((1, 2, 3, 4, 5), (1, 1, 2, 5, 10))[0],
-                            comment=rng.choice(("", "", "Quick and helpful", "Took too long")),
-                        )
-                if r() < 0.08 and step(3600, 72 * 3600):
-                    ev(
-                        type="message",
-                        author={"email": requester, "role": "customer"},
-                        visibility="public",
-                        body="It broke again.",
-                    )
-                    move("open")
-                    if step(1800, 24 * 3600):
-                        reply()
-                        move("solved")
-                if status == "solved" and step(4 * 86400, 4 * 86400 + 60):
-                    move("closed")
-        if r() < 0.15 and step(60, 600):
-            ev(type="tag", add=[rng.choice(TAGS)], remove=[])
+    if d.step(300, 8 * 3600):
+        _demo_triage(d)
+        if _demo_rounds(d):
+            _demo_resolve(d)
+        if r() < 0.15 and d.step(60, 600):
+            d.ev(type="tag", add=[rng.choice(TAGS)], remove=[])
     return {
         "external_id": f"DEMO-{i + 1:07d}",
         "queue": initial_queue,
@@ -265,7 +288,7 @@ def demo_line(i: int, *, seed: int, anchor: datetime) -> dict[str, Any]:
         "created_at": _iso(created),
         "created_by": {"email": requester, "role": "customer"},
         "description": "Hello, I need help with this. " + rng.choice(CUSTOMER_MSGS),
-        "events": events,
+        "events": d.events,
     }
 
 

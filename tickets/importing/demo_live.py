@@ -80,19 +80,6 @@ MACROS = (
     ("Take it", "", {"assignee": "me", "status": "open"}),
 )
 
-CATEGORIES = (
-    ("getting-started", "Getting started", "First steps, accounts and passwords."),
-    ("billing-and-plans", "Billing and plans", "Invoices, refunds, plan changes."),
-    ("integrations-api", "Integrations and API", "Webhooks, API keys, SSO."),
-    ("troubleshooting", "Troubleshooting", "When something does not work."),
-)
-ARTICLE_CATEGORY = {
-    "How to export your orders to CSV": "troubleshooting",
-    "Resetting your password": "getting-started",
-    "Connecting webhooks": "integrations-api",
-    "Understanding your invoice": "billing-and-plans",
-}
-
 SHARED_VIEWS = (
     ("Urgent and unsolved", {"view": "all", "status": "unsolved", "priority": "urgent"}, "sla"),
     ("Service: unassigned", {"view": "unassigned", "kind": "service"}, "sla"),
@@ -194,27 +181,6 @@ def macros_seed(*, author: User | None) -> int:
     return created
 
 
-def kb_categories_seed(*, manager: User | None) -> int:
-    """The demo's KB categories, added only where the slug is free; the
-    demo articles without a category are filed in theirs."""
-    try:
-        from knowledge_base import services as kb
-        from knowledge_base.models import Article, Category
-    except ImportError:  # pragma: no cover (KB app not installed)
-        return 0
-    created = 0
-    for position, (slug, name, description) in enumerate(CATEGORIES):
-        if Category.objects.filter(slug=slug).exists() or manager is None:
-            continue
-        kb.category_create(name=name, slug=slug, description=description, position=position, actor=manager)
-        created += 1
-    by_slug = {c.slug: c for c in Category.objects.filter(slug__in=[c[0] for c in CATEGORIES])}
-    for title, slug in ARTICLE_CATEGORY.items():
-        if slug in by_slug:
-            Article.objects.filter(title=title, category__isnull=True).update(category=by_slug[slug])
-    return created
-
-
 def saved_views_seed(*, owner: User | None) -> int:
     if owner is None:
         return 0
@@ -228,11 +194,11 @@ def saved_views_seed(*, owner: User | None) -> int:
 
 
 def present_seed(*, now: datetime | None = None) -> dict[str, Any]:
-    """Everything above; returns the counts created."""
+    """Everything above; returns the counts created (the KB's demo
+    categories are knowledge_base.demo's, added by seed_demo)."""
     manager = User.objects.filter(email="manager@example.com").first()
     return {
         "live tickets": live_workload_seed(now=now),
         "macros": macros_seed(author=manager),
-        "KB categories": kb_categories_seed(manager=manager),
         "shared views": saved_views_seed(owner=manager),
     }

@@ -6,6 +6,7 @@ with every reason and its JSON path. Problems that depend on history (a move
 the state machine refuses, an unknown merge target) are found by the replay.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -155,7 +156,107 @@ def event_fingerprint(ev: "ParsedEvent", seen: dict[str, int]) -> str:
     return f"{fp}#{n}" if n else fp
 
 
-def _event(i: int, ev: Any, errors: list[str]) -> ParsedEvent | None:
+def _value_message(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    visibility = ev.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        errors.append(f"{path}.visibility: must be public or internal")
+    elif actor is not None and actor.role == "customer" and visibility == "internal":
+        errors.append(f"{path}.visibility: a customer cannot write an internal note")
+    body = ev.get("body")
+    if not isinstance(body, str) or not body.strip():
+        errors.append(f"{path}.body: the message is empty")
+    automated = ev.get("automated", False)
+    if not isinstance(automated, bool):
+        errors.append(f"{path}.automated: must be true or false")
+    return (visibility, body, automated)
+
+
+def _value_status_or_priority(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    etype = ev["type"]
+    allowed = STATUSES if etype == "status" else PRIORITIES
+    if ev.get("to") not in allowed:
+        errors.append(f"{path}.to: unknown {etype} {ev.get('to')!r} ({', '.join(sorted(allowed))})")
+    return ev.get("to")
+
+
+def _value_assign(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    return None if ev.get("to") is None else _email(ev.get("to"), f"{path}.to", errors)
+
+
+def _value_queue(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    if not isinstance(ev.get("to"), str) or not ev["to"]:
+        errors.append(f"{path}.to: a queue slug is required")
+    return ev.get("to")
+
+
+def _value_tag(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    return (_str_list(ev.get("add"), f"{path}.add", errors), _str_list(ev.get("remove"), f"{path}.remove", errors))
+
+
+def _value_work_session(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    agent = _email(ev.get("agent"), f"{path}.agent", errors)
+    started = _ts(ev.get("started_at"), f"{path}.started_at", errors)
+    ended = _ts(ev.get("ended_at"), f"{path}.ended_at", errors)
+    if started and ended and ended <= started:
+        errors.append(f"{path}: a work session must end after it starts")
+    return (agent, started, ended)
+
+
+def _value_time_entry(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    agent = _email(ev.get("agent"), f"{path}.agent", errors)
+    seconds = ev.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= 24 * 3600:
+        errors.append(f"{path}.seconds: must be a whole number from 1 to 86400")
+    return (agent, seconds, str(ev.get("note") or ""))
+
+
+def _value_survey_offered(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    survey = ev.get("survey", "csat")
+    if survey not in SURVEYS:
+        errors.append(f"{path}.survey: unknown survey {survey!r} (csat, ces, nps)")
+    return survey
+
+
+def _value_survey(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    from helpdesk.lib.exceptions import ApplicationError
+    from tickets.services import survey_validate  # the one rule for ratings
+
+    etype = ev["type"]
+    scale = ev.get("scale") or DEFAULT_SCALE[etype]
+    try:
+        survey_validate(etype, scale, ev.get("value"))
+    except ApplicationError as exc:
+        errors.append(f"{path}.value: {exc.message}")
+    comment = ev.get("comment") or ""
+    if not isinstance(comment, str):
+        errors.append(f"{path}.comment: must be a string")
+        comment = ""
+    return (scale, ev.get("value"), comment[:2000])
+
+
+def _value_merged_into(ev: dict[str, Any], path: str, errors: list[str], actor: "Person | None") -> Any:
+    if not isinstance(ev.get("target"), str) or not ev["target"]:
+        errors.append(f"{path}.target: the external_id of the target ticket is required")
+    return ev.get("target")
+
+
+# A value parser per event type (survey answers: SURVEYS); each appends its problems to `errors`.
+VALUE_PARSERS: dict[str, Callable[[dict[str, Any], str, list[str], "Person | None"], Any]] = {
+    "message": _value_message,
+    "status": _value_status_or_priority,
+    "priority": _value_status_or_priority,
+    "assign": _value_assign,
+    "queue": _value_queue,
+    "tag": _value_tag,
+    "work_session": _value_work_session,
+    "time_entry": _value_time_entry,
+    "survey_offered": _value_survey_offered,
+    "merged_into": _value_merged_into,
+    **dict.fromkeys(SURVEYS, _value_survey),
+}
+
+
+def _event(i: int, ev: Any, errors: list[str]) -> "ParsedEvent | None":
     path = f"events[{i}]"
     if not isinstance(ev, dict):
         errors.append(f"{path}: must be an object")
@@ -172,100 +273,58 @@ def _event(i: int, ev: Any, errors: list[str]) -> ParsedEvent | None:
     actor = None
     if "actor" in ev:
         actor = _person(ev["actor"], f"{path}.actor", errors, default_role="agent", allow_system=True)
-    value: Any = None
     if etype == "message":
         actor = _person(ev.get("author"), f"{path}.author", errors, default_role="customer", allow_system=True)
-        visibility = ev.get("visibility", "public")
-        if visibility not in VISIBILITIES:
-            errors.append(f"{path}.visibility: must be public or internal")
-        elif actor is not None and actor.role == "customer" and visibility == "internal":
-            errors.append(f"{path}.visibility: a customer cannot write an internal note")
-        body = ev.get("body")
-        if not isinstance(body, str) or not body.strip():
-            errors.append(f"{path}.body: the message is empty")
-        automated = ev.get("automated", False)
-        if not isinstance(automated, bool):
-            errors.append(f"{path}.automated: must be true or false")
-        value = (visibility, body, automated)
-    elif etype in ("status", "priority"):
-        allowed = STATUSES if etype == "status" else PRIORITIES
-        if ev.get("to") not in allowed:
-            errors.append(f"{path}.to: unknown {etype} {ev.get('to')!r} ({', '.join(sorted(allowed))})")
-        value = ev.get("to")
-    elif etype == "assign":
-        value = None if ev.get("to") is None else _email(ev.get("to"), f"{path}.to", errors)
-    elif etype == "queue":
-        if not isinstance(ev.get("to"), str) or not ev["to"]:
-            errors.append(f"{path}.to: a queue slug is required")
-        value = ev.get("to")
-    elif etype == "tag":
-        value = (_str_list(ev.get("add"), f"{path}.add", errors), _str_list(ev.get("remove"), f"{path}.remove", errors))
-    elif etype == "work_session":
-        agent = _email(ev.get("agent"), f"{path}.agent", errors)
-        started = _ts(ev.get("started_at"), f"{path}.started_at", errors)
-        ended = _ts(ev.get("ended_at"), f"{path}.ended_at", errors)
-        if started and ended and ended <= started:
-            errors.append(f"{path}: a work session must end after it starts")
-        value = (agent, started, ended)
-    elif etype == "time_entry":
-        agent = _email(ev.get("agent"), f"{path}.agent", errors)
-        seconds = ev.get("seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= 24 * 3600:
-            errors.append(f"{path}.seconds: must be a whole number from 1 to 86400")
-        value = (agent, seconds, str(ev.get("note") or ""))
-    elif etype == "survey_offered":
-        survey = ev.get("survey", "csat")
-        if survey not in SURVEYS:
-            errors.append(f"{path}.survey: unknown survey {survey!r} (csat, ces, nps)")
-        value = survey
-    elif etype in SURVEYS:
-        from helpdesk.lib.exceptions import ApplicationError
-        from tickets.services import survey_validate  # the one rule for ratings
-
-        scale = ev.get("scale") or DEFAULT_SCALE[etype]
-        try:
-            survey_validate(etype, scale, ev.get("value"))
-        except ApplicationError as exc:
-            errors.append(f"{path}.value: {exc.message}")
-        comment = ev.get("comment") or ""
-        if not isinstance(comment, str):
-            errors.append(f"{path}.comment: must be a string")
-            comment = ""
-        value = (scale, ev.get("value"), comment[:2000])
-    elif etype == "merged_into":
-        if not isinstance(ev.get("target"), str) or not ev["target"]:
-            errors.append(f"{path}.target: the external_id of the target ticket is required")
-        value = ev.get("target")
+    parser = VALUE_PARSERS.get(etype)
+    value = parser(ev, path, errors, actor) if parser is not None else None
     if len(errors) > n_errors or at is None:
         return None
     return ParsedEvent(at, i, etype, ev, actor, value)
 
 
-def parse_line(obj: Any, digest: str) -> ParsedLine:
-    """Validate a decoded line. Raises LineError with every problem found."""
-    if not isinstance(obj, dict):
-        raise LineError(["the line must be a JSON object"])
-    errors: list[str] = []
+def _choice(obj: dict[str, Any], key: str, default: str, allowed: Any, errors: list[str]) -> Any:
+    value = obj.get(key, default)
+    if value not in allowed:
+        errors.append(f"{key}: unknown {key} {value!r} ({', '.join(sorted(allowed))})")
+    return value
+
+
+def _external_id(obj: dict[str, Any], errors: list[str]) -> Any:
     ext = obj.get("external_id")
     if isinstance(ext, int) and not isinstance(ext, bool):
         ext = str(ext)
     if not isinstance(ext, str) or not ext.strip() or len(ext) > 200:
         errors.append("external_id: a non-empty string of at most 200 characters is required")
+    return ext
+
+
+def _events(raw_events: Any, errors: list[str]) -> list["ParsedEvent"]:
+    events: list[ParsedEvent] = []
+    if not isinstance(raw_events, list):
+        errors.append("events: must be a list")
+        return events
+    for i, ev in enumerate(raw_events):
+        parsed = _event(i, ev, errors)
+        if parsed is not None:
+            events.append(parsed)
+    return events
+
+
+def parse_line(obj: Any, digest: str) -> "ParsedLine":
+    """Validate a decoded line. Raises LineError with every problem found."""
+    if not isinstance(obj, dict):
+        raise LineError(["the line must be a JSON object"])
+    errors: list[str] = []
+    ext = _external_id(obj, errors)
     queue = obj.get("queue")
     if not isinstance(queue, str) or not queue:
         errors.append("queue: a queue slug is required")
     subject = obj.get("subject")
     if not isinstance(subject, str) or not subject.strip():
         errors.append("subject: a non-empty subject is required")
-    priority = obj.get("priority", "normal")
-    if priority not in PRIORITIES:
-        errors.append(f"priority: unknown priority {priority!r} ({', '.join(sorted(PRIORITIES))})")
-    channel = obj.get("channel", "import")
-    if channel not in CHANNELS:
-        errors.append(f"channel: unknown channel {channel!r} ({', '.join(sorted(CHANNELS))})")
-    status = obj.get("status", "new")
-    if status not in STATUSES:
-        errors.append(f"status: unknown status {status!r} ({', '.join(sorted(STATUSES))})")
+    priority = _choice(obj, "priority", "normal", PRIORITIES, errors)
+    channel = _choice(obj, "channel", "import", CHANNELS, errors)
+    status = _choice(obj, "status", "new", STATUSES, errors)
     tags = _str_list(obj.get("tags"), "tags", errors)
     requester = _person(obj.get("requester"), "requester", errors, default_role="customer", allow_system=False)
     created_by = requester
@@ -278,15 +337,7 @@ def parse_line(obj: Any, digest: str) -> ParsedLine:
     dvis = obj.get("description_visibility", "public")
     if dvis not in VISIBILITIES:
         errors.append("description_visibility: must be public or internal")
-    raw_events = obj.get("events", [])
-    events: list[ParsedEvent] = []
-    if not isinstance(raw_events, list):
-        errors.append("events: must be a list")
-    else:
-        for i, ev in enumerate(raw_events):
-            parsed = _event(i, ev, errors)
-            if parsed is not None:
-                events.append(parsed)
+    events = _events(obj.get("events", []), errors)
     if errors:
         raise LineError(errors)
     seen: dict[str, int] = {}

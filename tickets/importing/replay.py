@@ -77,13 +77,26 @@ def event_role(person: Person | None) -> str:
 
 def replay(line: ParsedLine, ticket_id: int, ctx: Context, existing_fps: set[str] | None = None) -> Replayed:
     """Rows for `line`; with `existing_fps` only events not yet imported."""
-    users = ctx.users
     queue = ctx.queues[line.queue]
-    requester = users[line.requester.email]  # type: ignore[index]
-    creator = users[line.created_by.email] if line.created_by.email else None
-    creator_role = event_role(line.created_by)
+    requester = ctx.users[line.requester.email]  # type: ignore[index]
+    r = _Replay(line, ticket_id, ctx, queue, existing_fps or ())
+    r.out = Replayed(ticket=_ticket_row(line, ticket_id, queue, requester), tags=set(line.tags))
+    if CREATED_FP not in r.skip:
+        _replay_created(r, requester)
+    for ev in line.events:
+        actor = ctx.users[ev.actor.email] if ev.actor is not None and ev.actor.email else None
+        step = _Step(ev, ev.fp not in r.skip, actor, actor.id if actor else None, event_role(ev.actor))
+        handler = REPLAYERS.get(ev.type)
+        if handler is None and ev.type in SURVEY_KIND:
+            handler = _replay_survey
+        if handler is not None:
+            handler(r, step)
+    return r.out
+
+
+def _ticket_row(line: ParsedLine, ticket_id: int, queue: QueueInfo, requester: UserInfo) -> dict[str, Any]:
     at0 = line.created_at
-    t: dict[str, Any] = {
+    return {
         "id": ticket_id,
         "subject": line.subject,
         "queue_id": queue.id,
@@ -104,13 +117,26 @@ def replay(line: ParsedLine, ticket_id: int, ctx: Context, existing_fps: set[str
         "status_changed_at": at0,
         "solved_at": at0 if line.status in workflow.RESOLVED else None,
     }
-    out = Replayed(ticket=t, tags=set(line.tags))
-    recorded = ctx.recorded_at
-    skip = existing_fps or ()
-    events = out.events
-    messages = out.messages
+
+
+class _Replay:
+    """One line's replay in progress: the ticket row, the current queue, the output."""
+
+    out: Replayed
+
+    def __init__(self, line: ParsedLine, ticket_id: int, ctx: Context, queue: QueueInfo, skip: Any) -> None:
+        self.line = line
+        self.ticket_id = ticket_id
+        self.ctx = ctx
+        self.queue = queue
+        self.skip = skip
+
+    @property
+    def t(self) -> dict[str, Any]:
+        return self.out.ticket
 
     def emit(
+        self,
         kind: str,
         fp: str,
         actor_id: int | None,
@@ -121,242 +147,259 @@ def replay(line: ParsedLine, ticket_id: int, ctx: Context, existing_fps: set[str
         automated: bool = False,
     ) -> None:
         data["import_fp"] = fp
-        events.append((None, ticket_id, kind, actor_id, role, at, visibility, automated, data, recorded))
-
-    if CREATED_FP not in skip:
-        message_id = ctx.next_message_id()
-        messages.append(
-            (
-                message_id,
-                ticket_id,
-                creator.id if creator else None,
-                creator_role,
-                line.description_visibility,
-                line.description,
-                False,
-                True,
-                line.channel,
-                at0,
-            )
+        self.out.events.append(
+            (None, self.ticket_id, kind, actor_id, role, at, visibility, automated, data, self.ctx.recorded_at)
         )
-        emit(
-            K.CREATED,
-            CREATED_FP,
-            creator.id if creator else None,
+
+    def refuse(self, ev: ParsedEvent, reason: str) -> None:
+        self.out.refused.append(f"events[{ev.pos}] ({ev.type} at {ev.raw.get('at')}): {reason}")
+
+    def touch(self, at: datetime) -> None:
+        if at > self.t["updated_at"]:
+            self.t["updated_at"] = at
+
+
+@dataclass(slots=True)
+class _Step:
+    """One parsed event, with its actor resolved; `new`: not imported yet."""
+
+    ev: ParsedEvent
+    new: bool
+    actor: UserInfo | None
+    actor_id: int | None
+    role: str
+
+    def emit(self, r: _Replay, kind: str, data: dict[str, Any], visibility: str = "", automated: bool = False) -> None:
+        if self.new:
+            r.emit(kind, self.ev.fp, self.actor_id, self.role, self.ev.at, data, visibility, automated)
+
+
+def _replay_created(r: _Replay, requester: UserInfo) -> None:
+    line, queue = r.line, r.queue
+    creator = r.ctx.users[line.created_by.email] if line.created_by.email else None
+    creator_id = creator.id if creator else None
+    creator_role = event_role(line.created_by)
+    message_id = r.ctx.next_message_id()
+    r.out.messages.append(
+        (
+            message_id,
+            r.ticket_id,
+            creator_id,
             creator_role,
-            at0,
-            {
-                "to": line.status,
-                "requester_id": requester.id,
-                "created_by_role": creator_role,
-                "creation_message_author_role": creator_role,
-                "creation_message_visibility": line.description_visibility,
-                "channel": line.channel,
-                "queue_id": queue.id,
-                "queue": queue.slug,
-                "kind": queue.kind,
-                "priority": line.priority,
-                "message_id": message_id,
-                "tags": list(line.tags),
-                "follow_up_of": None,
-            },
+            line.description_visibility,
+            line.description,
+            False,
+            True,
+            line.channel,
+            line.created_at,
         )
+    )
+    data = {
+        "to": line.status,
+        "requester_id": requester.id,
+        "created_by_role": creator_role,
+        "creation_message_author_role": creator_role,
+        "creation_message_visibility": line.description_visibility,
+        "channel": line.channel,
+        "queue_id": queue.id,
+        "queue": queue.slug,
+        "kind": queue.kind,
+        "priority": line.priority,
+        "message_id": message_id,
+        "tags": list(line.tags),
+        "follow_up_of": None,
+    }
+    r.emit(K.CREATED, CREATED_FP, creator_id, creator_role, line.created_at, data)
 
-    def refuse(ev: ParsedEvent, reason: str) -> None:
-        out.refused.append(f"events[{ev.pos}] ({ev.type} at {ev.raw.get('at')}): {reason}")
 
-    def touch(at: datetime) -> None:
-        if at > t["updated_at"]:
-            t["updated_at"] = at
+def _replay_message(r: _Replay, s: _Step) -> None:
+    visibility, body, automated = s.ev.value
+    r.touch(s.ev.at)
+    if not s.new:
+        return
+    message_id = r.ctx.next_message_id()
+    r.out.messages.append(
+        (message_id, r.ticket_id, s.actor_id, s.role, visibility, body, automated, False, "", s.ev.at)
+    )
+    data = {
+        "message_id": message_id,
+        "author_role": s.role,
+        "visibility": visibility,
+        "is_automated": automated,
+        "via_merge": False,
+    }
+    s.emit(r, K.MESSAGE, data, visibility, automated)
 
-    allowed_moves = workflow.TRANSITIONS
-    for ev in line.events:
-        at = ev.at
-        etype = ev.type
-        new = ev.fp not in skip
-        actor = users[ev.actor.email] if ev.actor is not None and ev.actor.email else None
-        actor_id = actor.id if actor else None
-        role = event_role(ev.actor)
-        if etype == "message":
-            visibility, body, automated = ev.value
-            touch(at)
-            if new:
-                message_id = ctx.next_message_id()
-                messages.append((message_id, ticket_id, actor_id, role, visibility, body, automated, False, "", at))
-                emit(
-                    K.MESSAGE,
-                    ev.fp,
-                    actor_id,
-                    role,
-                    at,
-                    {
-                        "message_id": message_id,
-                        "author_role": role,
-                        "visibility": visibility,
-                        "is_automated": automated,
-                        "via_merge": False,
-                    },
-                    visibility,
-                    automated,
-                )
-        elif etype == "status":
-            source, target = t["status"], ev.value
-            if target not in allowed_moves.get(source, ()):
-                # Not in the table: ask the state machine for the reason.
-                try:
-                    workflow.check_transition(source, target)
-                except workflow.InvalidTransition as exc:
-                    refuse(ev, exc.message)
-                    continue
-            t["status"] = target
-            t["status_changed_at"] = at
-            if workflow.is_resolution(source, target):
-                t["solved_at"] = at
-            elif workflow.is_reopen(source, target):
-                t["solved_at"] = None
-            touch(at)
-            if new:
-                emit(K.STATUS, ev.fp, actor_id, role, at, {"from": source, "to": target})
-        elif etype == "assign":
-            assignee = users[ev.value] if ev.value else None
-            if assignee is not None and assignee.role not in STAFF:
-                refuse(ev, f"{ev.value} is not an agent; only agents can be assigned tickets")
-                continue
-            if t["status"] == "closed":
-                refuse(ev, "the ticket is closed; it can no longer be changed")
-                continue
-            new_id = assignee.id if assignee else None
-            if t["assignee_id"] == new_id:
-                continue
-            source = t["assignee_id"]
-            t["assignee_id"] = new_id
-            touch(at)
-            if new:
-                emit(
-                    K.ASSIGNEE, ev.fp, actor_id, role, at, {"from": source, "to": new_id, "to_email": ev.value or None}
-                )
-        elif etype == "queue":
-            target_q = ctx.queues.get(ev.value)
-            if target_q is None:
-                refuse(ev, f"unknown queue {ev.value!r}")
-                continue
-            if t["status"] == "closed":
-                refuse(ev, "the ticket is closed; it can no longer be changed")
-                continue
-            if t["queue_id"] == target_q.id:
-                continue
-            old = queue
-            queue = target_q
-            t["queue_id"], t["kind"] = target_q.id, target_q.kind
-            touch(at)
-            if new:
-                emit(
-                    K.QUEUE,
-                    ev.fp,
-                    actor_id,
-                    role,
-                    at,
-                    {
-                        "from": old.id,
-                        "from_slug": old.slug,
-                        "from_kind": old.kind,
-                        "to": target_q.id,
-                        "to_slug": target_q.slug,
-                        "to_kind": target_q.kind,
-                        "escalation": old.kind != target_q.kind,
-                        "reason": str(ev.raw.get("reason") or ""),
-                    },
-                )
-        elif etype == "priority":
-            if t["priority"] == ev.value:
-                continue
-            source = t["priority"]
-            t["priority"] = ev.value
-            touch(at)
-            if new:
-                emit(K.PRIORITY, ev.fp, actor_id, role, at, {"from": source, "to": ev.value})
-        elif etype == "tag":
-            add, remove = ev.value
-            tags = out.tags
-            to_add = set(add) - tags
-            to_remove = set(remove) & tags
-            if not to_add and not to_remove:
-                continue
-            tags |= to_add
-            tags -= to_remove
-            touch(at)
-            if new:
-                emit(K.TAGS, ev.fp, actor_id, role, at, {"add": sorted(to_add), "remove": sorted(to_remove)})
-        elif etype == "work_session":
-            email, started, ended = ev.value
-            agent = users[email]
-            if new:
-                emit(
-                    K.WORK_SESSION,
-                    ev.fp,
-                    agent.id,
-                    "agent" if agent.role in STAFF else "customer",
-                    at,
-                    {
-                        "agent_id": agent.id,
-                        "started_at": started.isoformat(),
-                        "ended_at": ended.isoformat(),
-                        "source": "import",
-                    },
-                )
-        elif etype == "time_entry":
-            email, seconds, note = ev.value
-            agent = users[email]
-            if new:
-                emit(
-                    K.TIME_ENTRY,
-                    ev.fp,
-                    agent.id,
-                    "agent" if agent.role in STAFF else "customer",
-                    at,
-                    {"agent_id": agent.id, "seconds": seconds, "note": note},
-                )
-        elif etype == "survey_offered":
-            if new:
-                emit(K.SURVEY_OFFERED, ev.fp, None, "system", at, {"survey": ev.value})
-        elif etype in SURVEY_KIND:
-            scale, value, comment = ev.value
-            if new:
-                emit(
-                    SURVEY_KIND[etype],
-                    ev.fp,
-                    actor_id,
-                    role if actor else "customer",
-                    at,
-                    {"scale": scale, "value": value, "comment": comment},
-                )
-        elif etype == "spam":
-            if t["is_spam"]:
-                continue
-            t["is_spam"] = True
-            touch(at)
-            if new:
-                emit(K.SPAM, ev.fp, actor_id, role, at, {})
-        elif etype == "deleted":
-            if t["is_deleted"]:
-                continue
-            t["is_deleted"] = True
-            touch(at)
-            if new:
-                emit(K.DELETED, ev.fp, actor_id, role, at, {})
-        elif etype == "merged_into":
-            target_pk = ctx.ticket_pk(ev.value)
-            if target_pk is None:
-                refuse(ev, f"merge target {ev.value!r} was not found in the file or the database")
-                continue
-            if target_pk == ticket_id:
-                refuse(ev, "a ticket cannot be merged into itself")
-                continue
-            if t["merged_into_id"]:
-                refuse(ev, "the ticket is already merged")
-                continue
-            t["merged_into_id"] = target_pk
-            touch(at)
-            if new:
-                emit(K.MERGED_INTO, ev.fp, actor_id, role, at, {"target_id": target_pk})
-    return out
+
+def _replay_status(r: _Replay, s: _Step) -> None:
+    t, at = r.t, s.ev.at
+    source, target = t["status"], s.ev.value
+    if target not in workflow.TRANSITIONS.get(source, ()):
+        # Not in the table: ask the state machine for the reason.
+        try:
+            workflow.check_transition(source, target)
+        except workflow.InvalidTransition as exc:
+            r.refuse(s.ev, exc.message)
+            return
+    t["status"] = target
+    t["status_changed_at"] = at
+    if workflow.is_resolution(source, target):
+        t["solved_at"] = at
+    elif workflow.is_reopen(source, target):
+        t["solved_at"] = None
+    r.touch(at)
+    s.emit(r, K.STATUS, {"from": source, "to": target})
+
+
+def _replay_assign(r: _Replay, s: _Step) -> None:
+    ev, t = s.ev, r.t
+    assignee = r.ctx.users[ev.value] if ev.value else None
+    if assignee is not None and assignee.role not in STAFF:
+        r.refuse(ev, f"{ev.value} is not an agent; only agents can be assigned tickets")
+        return
+    if t["status"] == "closed":
+        r.refuse(ev, "the ticket is closed; it can no longer be changed")
+        return
+    new_id = assignee.id if assignee else None
+    if t["assignee_id"] == new_id:
+        return
+    source = t["assignee_id"]
+    t["assignee_id"] = new_id
+    r.touch(ev.at)
+    s.emit(r, K.ASSIGNEE, {"from": source, "to": new_id, "to_email": ev.value or None})
+
+
+def _replay_queue(r: _Replay, s: _Step) -> None:
+    ev, t = s.ev, r.t
+    target_q = r.ctx.queues.get(ev.value)
+    if target_q is None:
+        r.refuse(ev, f"unknown queue {ev.value!r}")
+        return
+    if t["status"] == "closed":
+        r.refuse(ev, "the ticket is closed; it can no longer be changed")
+        return
+    if t["queue_id"] == target_q.id:
+        return
+    old = r.queue
+    r.queue = target_q
+    t["queue_id"], t["kind"] = target_q.id, target_q.kind
+    r.touch(ev.at)
+    data = {
+        "from": old.id,
+        "from_slug": old.slug,
+        "from_kind": old.kind,
+        "to": target_q.id,
+        "to_slug": target_q.slug,
+        "to_kind": target_q.kind,
+        "escalation": old.kind != target_q.kind,
+        "reason": str(ev.raw.get("reason") or ""),
+    }
+    s.emit(r, K.QUEUE, data)
+
+
+def _replay_priority(r: _Replay, s: _Step) -> None:
+    t = r.t
+    if t["priority"] == s.ev.value:
+        return
+    source = t["priority"]
+    t["priority"] = s.ev.value
+    r.touch(s.ev.at)
+    s.emit(r, K.PRIORITY, {"from": source, "to": s.ev.value})
+
+
+def _replay_tag(r: _Replay, s: _Step) -> None:
+    add, remove = s.ev.value
+    tags = r.out.tags
+    to_add = set(add) - tags
+    to_remove = set(remove) & tags
+    if not to_add and not to_remove:
+        return
+    tags |= to_add
+    tags -= to_remove
+    r.touch(s.ev.at)
+    s.emit(r, K.TAGS, {"add": sorted(to_add), "remove": sorted(to_remove)})
+
+
+def _replay_work_session(r: _Replay, s: _Step) -> None:
+    email, started, ended = s.ev.value
+    agent = r.ctx.users[email]
+    if s.new:
+        data = {
+            "agent_id": agent.id,
+            "started_at": started.isoformat(),
+            "ended_at": ended.isoformat(),
+            "source": "import",
+        }
+        r.emit(K.WORK_SESSION, s.ev.fp, agent.id, _agent_role(agent), s.ev.at, data)
+
+
+def _replay_time_entry(r: _Replay, s: _Step) -> None:
+    email, seconds, note = s.ev.value
+    agent = r.ctx.users[email]
+    if s.new:
+        data = {"agent_id": agent.id, "seconds": seconds, "note": note}
+        r.emit(K.TIME_ENTRY, s.ev.fp, agent.id, _agent_role(agent), s.ev.at, data)
+
+
+def _agent_role(agent: UserInfo) -> str:
+    return "agent" if agent.role in STAFF else "customer"
+
+
+def _replay_survey_offered(r: _Replay, s: _Step) -> None:
+    if s.new:
+        r.emit(K.SURVEY_OFFERED, s.ev.fp, None, "system", s.ev.at, {"survey": s.ev.value})
+
+
+def _replay_survey(r: _Replay, s: _Step) -> None:
+    scale, value, comment = s.ev.value
+    if s.new:
+        role = s.role if s.actor else "customer"
+        data = {"scale": scale, "value": value, "comment": comment}
+        r.emit(SURVEY_KIND[s.ev.type], s.ev.fp, s.actor_id, role, s.ev.at, data)
+
+
+def _replay_flag(column: str, kind: str) -> Callable[[_Replay, _Step], None]:
+    """Spam and deleted: set once, an event when it changes."""
+
+    def handler(r: _Replay, s: _Step) -> None:
+        if r.t[column]:
+            return
+        r.t[column] = True
+        r.touch(s.ev.at)
+        s.emit(r, kind, {})
+
+    return handler
+
+
+def _replay_merged_into(r: _Replay, s: _Step) -> None:
+    ev, t = s.ev, r.t
+    target_pk = r.ctx.ticket_pk(ev.value)
+    if target_pk is None:
+        r.refuse(ev, f"merge target {ev.value!r} was not found in the file or the database")
+        return
+    if target_pk == r.ticket_id:
+        r.refuse(ev, "a ticket cannot be merged into itself")
+        return
+    if t["merged_into_id"]:
+        r.refuse(ev, "the ticket is already merged")
+        return
+    t["merged_into_id"] = target_pk
+    r.touch(ev.at)
+    s.emit(r, K.MERGED_INTO, {"target_id": target_pk})
+
+
+# A handler per event type of the import format (survey answers: SURVEY_KIND).
+REPLAYERS: dict[str, Callable[[_Replay, _Step], None]] = {
+    "message": _replay_message,
+    "status": _replay_status,
+    "assign": _replay_assign,
+    "queue": _replay_queue,
+    "priority": _replay_priority,
+    "tag": _replay_tag,
+    "work_session": _replay_work_session,
+    "time_entry": _replay_time_entry,
+    "survey_offered": _replay_survey_offered,
+    "spam": _replay_flag("is_spam", K.SPAM),
+    "deleted": _replay_flag("is_deleted", K.DELETED),
+    "merged_into": _replay_merged_into,
+}

@@ -103,10 +103,6 @@ class _Prepared:
     sla_quiet: list[int]
 
 
-def _digest_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -247,8 +243,18 @@ class Importer:
         self.on_progress(1)
 
     def _batch(self, items: list[_Item], *, final: bool) -> None:
-        rep = self.report
-        # Queues (and --create-queues).
+        """Queues checked, unchanged lines skipped, lines whose merge target is
+        still unknown deferred (unless `final`), the rest replayed and written."""
+        ok = self._batch_accept(items)
+        todo = self._batch_changed(ok) if ok else []
+        if not todo:
+            return
+        todo, db_targets = self._batch_merge_targets(todo, final=final)
+        if todo:
+            self._batch_replay(todo, db_targets)
+
+    def _batch_accept(self, items: list[_Item]) -> list[_Item]:
+        """Lines with a new external_id and known (or created) queues."""
         ok: list[_Item] = []
         seen_in_batch: dict[str, int] = {}
         for item in items:
@@ -265,9 +271,10 @@ class Importer:
                 continue
             seen_in_batch[line.external_id] = item.lineno
             ok.append(item)
-        if not ok:
-            return
-        # Existing tickets: unchanged / changed.
+        return ok
+
+    def _batch_changed(self, ok: list[_Item]) -> list[_Item]:
+        """New tickets and changed ones (existing: pk set); unchanged ones are counted."""
         existing = {
             ext: (pk, digest)
             for ext, pk, digest in Ticket.objects.filter(external_id__in=[i.line.external_id for i in ok]).values_list(
@@ -280,14 +287,16 @@ class Importer:
             if found is None:
                 todo.append(item)
             elif found[1] == item.line.digest:
-                rep.unchanged += 1
+                self.report.unchanged += 1
                 self.on_progress(1)
             else:
                 item.pk, item.existing = found[0], True
                 todo.append(item)
-        if not todo:
-            return
-        # Merge targets: in the batch, this run, or the database; else later.
+        return todo
+
+    def _batch_merge_targets(self, todo: list[_Item], *, final: bool) -> tuple[list[_Item], dict[str, int]]:
+        """Merge targets: in the batch, this run, or the database; else later
+        (deferred, unless this is the final batch)."""
         targets = {t for i in todo for t in i.line.merge_targets}
         batch_exts = {i.line.external_id for i in todo}
         db_targets: dict[str, int] = {}
@@ -297,17 +306,19 @@ class Importer:
         unknown = [t for t in targets if t not in batch_exts and t not in run_ids]
         if unknown:
             db_targets = dict(Ticket.objects.filter(external_id__in=unknown).values_list("external_id", "pk"))
-        if not final:
+        if final:
+            return todo, db_targets
 
-            def known(ext: str) -> bool:
-                return ext in batch_exts or ext in run_ids or ext in db_targets
+        def known(ext: str) -> bool:
+            return ext in batch_exts or ext in run_ids or ext in db_targets
 
-            later = [i for i in todo if not all(known(t) for t in i.line.merge_targets)]
-            if later:
-                self.deferred.extend(later)
-                todo = [i for i in todo if i not in later]
-        if not todo:
-            return
+        later = [i for i in todo if not all(known(t) for t in i.line.merge_targets)]
+        if later:
+            self.deferred.extend(later)
+            todo = [i for i in todo if i not in later]
+        return todo, db_targets
+
+    def _batch_replay(self, todo: list[_Item], db_targets: dict[str, int]) -> None:
         self._users_ensure(todo)
         self._tags_ensure(
             {t for i in todo for t in i.line.tags}

@@ -1,5 +1,7 @@
 """Template helpers: message bodies as sanitised HTML, events in plain words."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import template
@@ -33,76 +35,123 @@ def _agent_status(value: Any) -> str:
     return STATUS_LABELS.get(value, str(value or "?"))
 
 
+@dataclass(frozen=True)
+class _Say:
+    """What a sentence is written from: the event, its data, who did it, the labels."""
+
+    event: TicketEvent
+    d: dict[str, Any]
+    who: str
+    status: Callable[[Any], str]
+    people: dict[int, str]
+    queues: dict[int, str]
+
+
+def _say_created(s: _Say) -> SafeString:
+    d = s.d
+    if d.get("follow_up_of"):
+        return format_html(
+            "{} created this request (follow-up to #{}) via {}", s.who, d["follow_up_of"], d.get("channel", "?")
+        )
+    return format_html("{} created this request via {}", s.who, d.get("channel", "?"))
+
+
+def _say_status(s: _Say) -> SafeString:
+    d = s.d
+    note = d.get("note")
+    if note:
+        return format_html(
+            "{} changed the status from {} to {} ({})", s.who, s.status(d.get("from")), s.status(d.get("to")), note
+        )
+    return format_html("{} changed the status from {} to {}", s.who, s.status(d.get("from")), s.status(d.get("to")))
+
+
+def _say_assignee(s: _Say) -> SafeString:
+    d = s.d
+    to = d.get("to")
+    if to is None:
+        return format_html("{} unassigned the ticket", s.who)
+    name = s.people.get(to) or d.get("to_email") or f"user {to}"
+    if d.get("reason"):
+        return format_html("{} assigned the ticket to {} ({})", s.who, name, d["reason"])
+    return format_html("{} assigned the ticket to {}", s.who, name)
+
+
+def _say_priority(s: _Say) -> SafeString:
+    return format_html(
+        "{} changed the priority from {} to {}",
+        s.who,
+        PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
+        PRIORITY_LABELS.get(s.d.get("to"), s.d.get("to")),
+    )
+
+
+def _say_queue(s: _Say) -> SafeString:
+    d = s.d
+    src = s.queues.get(d.get("from")) or d.get("from_slug")
+    dst = s.queues.get(d.get("to")) or d.get("to_slug")
+    verb = "escalated" if d.get("escalation") else "moved"
+    if d.get("reason"):
+        return format_html("{} {} the ticket from {} to {}: {}", s.who, verb, src, dst, d["reason"])
+    return format_html("{} {} the ticket from {} to {}", s.who, verb, src, dst)
+
+
+def _say_tags(s: _Say) -> SafeString:
+    parts = []
+    if s.d.get("add"):
+        parts.append("added tags " + ", ".join(s.d["add"]))
+    if s.d.get("remove"):
+        parts.append("removed tags " + ", ".join(s.d["remove"]))
+    return format_html("{} {}", s.who, " and ".join(parts) or "changed tags")
+
+
+def _say_rating(s: _Say) -> SafeString:
+    return format_html("The customer rated {} ({})", s.d.get("value"), s.event.get_kind_display())
+
+
+def _say_sla(s: _Say) -> SafeString:
+    return format_html("{}: {}", s.event.get_kind_display(), s.d.get("metric", ""))
+
+
+# A sentence per event kind; other kinds: "<who>: <kind>".
+SENTENCES: dict[str, Callable[[_Say], SafeString]] = {
+    K.CREATED: _say_created,
+    K.STATUS: _say_status,
+    K.ASSIGNEE: _say_assignee,
+    K.PRIORITY: _say_priority,
+    K.QUEUE: _say_queue,
+    K.TAGS: _say_tags,
+    K.MERGED_INTO: lambda s: format_html("{} merged this ticket into #{}", s.who, s.d.get("target_id")),
+    K.MERGED_FROM: lambda s: format_html("{} merged #{} into this ticket", s.who, s.d.get("source_id")),
+    K.LINKED: lambda s: format_html("{} linked this ticket to #{}", s.who, s.d.get("other_id")),
+    K.WORK_SESSION: lambda s: format_html("{} worked on the ticket", s.who),
+    K.TIME_ENTRY: lambda s: format_html("{} logged {} minutes", s.who, round(int(s.d.get("seconds", 0)) / 60)),
+    K.SURVEY_OFFERED: lambda s: format_html("A {} survey was sent", str(s.d.get("survey", "")).upper()),
+    K.CSAT: _say_rating,
+    K.CES: _say_rating,
+    K.NPS: _say_rating,
+    K.SLA_WARNING: _say_sla,
+    K.SLA_BREACHED: _say_sla,
+}
+
+
 @register.simple_tag
 def event_sentence(event: TicketEvent, timeline: Any, customer: bool = False) -> SafeString:
     """One event as a sentence. Every value is escaped by format_html.
 
     `customer`: statuses in the customer's words (workflow labels)."""
-    d: dict[str, Any] = event.data or {}
-    _status = customer_status_label if customer else _agent_status
-    who = _actor(event)
-    people: dict[int, str] = getattr(timeline, "people", {})
-    queues: dict[int, str] = getattr(timeline, "queues", {})
-    kind = event.kind
-    if kind == K.CREATED:
-        if d.get("follow_up_of"):
-            return format_html(
-                "{} created this request (follow-up to #{}) via {}", who, d["follow_up_of"], d.get("channel", "?")
-            )
-        return format_html("{} created this request via {}", who, d.get("channel", "?"))
-    if kind == K.STATUS:
-        note = d.get("note")
-        if note:
-            return format_html(
-                "{} changed the status from {} to {} ({})", who, _status(d.get("from")), _status(d.get("to")), note
-            )
-        return format_html("{} changed the status from {} to {}", who, _status(d.get("from")), _status(d.get("to")))
-    if kind == K.ASSIGNEE:
-        to = d.get("to")
-        if to is None:
-            return format_html("{} unassigned the ticket", who)
-        name = people.get(to) or d.get("to_email") or f"user {to}"
-        if d.get("reason"):
-            return format_html("{} assigned the ticket to {} ({})", who, name, d["reason"])
-        return format_html("{} assigned the ticket to {}", who, name)
-    if kind == K.PRIORITY:
-        return format_html(
-            "{} changed the priority from {} to {}",
-            who,
-            PRIORITY_LABELS.get(d.get("from"), d.get("from")),
-            PRIORITY_LABELS.get(d.get("to"), d.get("to")),
-        )
-    if kind == K.QUEUE:
-        src = queues.get(d.get("from")) or d.get("from_slug")
-        dst = queues.get(d.get("to")) or d.get("to_slug")
-        verb = "escalated" if d.get("escalation") else "moved"
-        if d.get("reason"):
-            return format_html("{} {} the ticket from {} to {}: {}", who, verb, src, dst, d["reason"])
-        return format_html("{} {} the ticket from {} to {}", who, verb, src, dst)
-    if kind == K.TAGS:
-        parts = []
-        if d.get("add"):
-            parts.append("added tags " + ", ".join(d["add"]))
-        if d.get("remove"):
-            parts.append("removed tags " + ", ".join(d["remove"]))
-        return format_html("{} {}", who, " and ".join(parts) or "changed tags")
-    if kind == K.MERGED_INTO:
-        return format_html("{} merged this ticket into #{}", who, d.get("target_id"))
-    if kind == K.MERGED_FROM:
-        return format_html("{} merged #{} into this ticket", who, d.get("source_id"))
-    if kind == K.LINKED:
-        return format_html("{} linked this ticket to #{}", who, d.get("other_id"))
-    if kind == K.WORK_SESSION:
-        return format_html("{} worked on the ticket", who)
-    if kind == K.TIME_ENTRY:
-        return format_html("{} logged {} minutes", who, round(int(d.get("seconds", 0)) / 60))
-    if kind == K.SURVEY_OFFERED:
-        return format_html("A {} survey was sent", str(d.get("survey", "")).upper())
-    if kind in (K.CSAT, K.CES, K.NPS):
-        return format_html("The customer rated {} ({})", d.get("value"), event.get_kind_display())
-    if kind in (K.SLA_WARNING, K.SLA_BREACHED):
-        return format_html("{}: {}", event.get_kind_display(), d.get("metric", ""))
-    return format_html("{}: {}", who, event.get_kind_display())
+    say = _Say(
+        event=event,
+        d=event.data or {},
+        who=_actor(event),
+        status=customer_status_label if customer else _agent_status,
+        people=getattr(timeline, "people", {}),
+        queues=getattr(timeline, "queues", {}),
+    )
+    sentence = SENTENCES.get(event.kind)
+    if sentence is not None:
+        return sentence(say)
+    return format_html("{}: {}", say.who, event.get_kind_display())
 
 
 @register.filter

@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.db_router import replica_reads
+from helpdesk.lib import providers
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.redirects import safe_next_url
 from tickets import live, macros, policy, search, selectors, services, workspace, workspace_services
@@ -39,7 +41,7 @@ def _agents_for(qids: list[int]) -> Any:
     from accounts.models import User
 
     return (
-        User.objects.filter(queues__in=qids, is_active=True, role__in=["agent", "manager", "admin"])
+        User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
         .distinct()
         .order_by("name", "email")
         .only("pk", "name", "email")
@@ -62,6 +64,7 @@ def _list_params(request: HttpRequest, query: QueryDict) -> Any:
 
 @require_GET
 @staff_required
+@replica_reads
 def agent_ticket_list(request: HttpRequest) -> HttpResponse:
     """The workspace list: a built-in view (or saved view), filters, sort,
     search, keyset pages; `?partial=results` (htmx) renders only the table.
@@ -78,6 +81,7 @@ def agent_ticket_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
+@replica_reads
 def agent_match_count(request: HttpRequest) -> HttpResponse:
     """How many tickets the list (same parameters) holds: the number behind
     "all N matching" in the bulk bar, asked for only when needed."""
@@ -422,11 +426,7 @@ def htmx_available() -> bool:
 
 
 def _kb_available() -> bool:
-    try:
-        from knowledge_base import selectors as kb_selectors
-    except ImportError:
-        return False
-    return hasattr(kb_selectors, "article_suggest_for_user")
+    return providers.provider(providers.ARTICLE_SUGGEST) is not None
 
 
 def _back(ticket: Ticket) -> HttpResponse:
@@ -699,10 +699,7 @@ def agent_kb_suggest(request: HttpRequest) -> HttpResponse:
     """KB articles to link in a reply (htmx partial)."""
     articles: list[Any] = []
     query = request.GET.get("kb", "")
-    if _kb_available():
-        from knowledge_base import selectors as kb_selectors
-
-        # Search rows wrap the article (rank, snippet); the partial lists articles.
-        results = kb_selectors.article_suggest_for_user(user=request.user, query=query, limit=8)
-        articles = [r.article for r in results]
+    suggest = providers.provider(providers.ARTICLE_SUGGEST)
+    if suggest is not None:
+        articles = suggest(user=request.user, query=query, limit=8)
     return render(request, "tickets/agent/kb_links.html", {"articles": articles, "query": query})

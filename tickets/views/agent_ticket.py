@@ -123,7 +123,13 @@ def agent_ticket_properties(request: HttpRequest, ticket_id: int) -> HttpRespons
     except ApplicationError as exc:
         form.add_error(None, exc.message)
         return _panel_response(request, ticket, form, status=400)
-    if selectors.ticket_list_for_user(user=request.user, include_hidden=True).filter(pk=ticket.pk).exists() is False:
+    # Staff see tickets by queue (tickets.selectors.ticket_visibility_q): only
+    # a queue move can take the ticket out of sight.
+    moved = "queue" in result.changed
+    if (
+        moved
+        and not selectors.ticket_list_for_user(user=request.user, include_hidden=True).filter(pk=ticket.pk).exists()
+    ):
         # Escalated out of the agent's queues: nothing more to show here.
         messages.success(request, "Saved. The ticket moved to a queue you do not work in.")
         response = HttpResponse(status=204)
@@ -152,11 +158,13 @@ def agent_ticket_properties_undo(request: HttpRequest, ticket_id: int) -> HttpRe
             raise ApplicationError("Nothing to undo.", code="undo_unavailable")
         result = operations.ticket_properties_undo(ticket_id=ticket.pk, actor=request.user, after_event_id=int(raw))
     except operations.PropertiesRefused as exc:
-        form.add_error(None, "Undo refused: " + exc.message)
-        return _panel_response(request, ticket, form, status=409)
+        refused = {"after": raw, "possible": False, "reason": "Undo refused: " + exc.message}
+        return _panel_response(request, ticket, form, undo=refused, status=409)
     except ApplicationError as exc:
-        form.add_error(None, exc.message)
-        return _panel_response(request, ticket, form, status=409)
+        # The form is unbound (nothing was posted to it): the reason is shown
+        # where the undo button was.
+        refused = {"after": raw, "possible": False, "reason": exc.message}
+        return _panel_response(request, ticket, form, undo=refused, status=409)
     if not request.htmx:
         messages.success(request, "Undone.")
         return redirect(_page_url(result.ticket))

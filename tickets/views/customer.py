@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.lib import providers
 from helpdesk.lib.exceptions import ApplicationError
 from tickets import selectors, services
 from tickets.forms import PortalTicketForm, ReplyForm
@@ -67,22 +68,11 @@ def customer_ticket_create(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/customer/ticket_create.html", {"form": form, "has_types": request_types.exists()})
 
 
-def _survey_panels(request: HttpRequest, ticket: Ticket, forms: dict[str, Any]) -> list[dict[str, Any]]:
-    """The requester's rating forms once the ticket is resolved (CSAT, and
-    CES on support queues), each prefilled with their latest answer."""
-    from surveys import services as surveys
-    from surveys.forms import SurveyAnswerForm
-
-    if not ticket.is_resolved or ticket.requester_id != request.user.pk:
-        return []
-    panels = []
-    for survey in surveys.surveys_for_ticket(ticket=ticket):
-        latest = surveys.survey_latest(ticket_id=ticket.pk, survey=survey)
-        form = forms.get(survey) or SurveyAnswerForm(
-            initial={"value": latest.data.get("value")} if latest else None, survey=survey, prefix=survey
-        )
-        panels.append({"survey": survey, "question": surveys.QUESTIONS[survey], "form": form, "latest": latest})
-    return panels
+def _panels(request: HttpRequest, ticket: Ticket, forms: dict[str, Any]) -> list[dict[str, Any]]:
+    """Panels other apps add to the portal ticket page (surveys: the rating
+    forms once the ticket is resolved), from helpdesk.lib.providers."""
+    panels = providers.provider(providers.CUSTOMER_TICKET_PANELS)
+    return panels(request, ticket, forms) if panels is not None else []
 
 
 def customer_ticket_page(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
@@ -94,7 +84,7 @@ def customer_ticket_page(request: HttpRequest, ticket: Ticket, *, status: int = 
         "solve_error": extra.get("solve_error"),
         "can_solve": ticket.status in Ticket.UNSOLVED,
         "is_closed": ticket.status == Ticket.Status.CLOSED,
-        "survey_panels": _survey_panels(request, ticket, extra.get("survey_forms") or {}),
+        "survey_panels": _panels(request, ticket, extra.get("survey_forms") or {}),
     }
     return render(request, "tickets/customer/ticket_detail.html", context, status=status)
 

@@ -7,26 +7,16 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from helpdesk.lib.access import IsManager
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
-from webhooks import services
+from webhooks import selectors, services
 from webhooks.api import serializers as s
-from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.models import WebhookSubscription
 
 CONFLICT = {409: ErrorSerializer}
-
-
-class IsManager(BasePermission):
-    """Managers and admins (anonymous: 401, everyone else: 403)."""
-
-    message = "Only managers and admins can do this."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_manager_role)
 
 
 def _input(serializer_class: type, data: Any) -> dict[str, Any]:
@@ -45,13 +35,10 @@ class WebhookViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     queryset = WebhookSubscription.objects.none()  # for the schema's id type
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
-        return WebhookSubscription.objects.order_by("-id")
+        return selectors.subscription_list()
 
     def _subscription(self) -> WebhookSubscription:
-        try:
-            return WebhookSubscription.objects.get(pk=int(self.kwargs["pk"]))
-        except (WebhookSubscription.DoesNotExist, ValueError, OverflowError):
-            raise Http404("No such webhook.") from None
+        return selectors.subscription_get(subscription_id=self.kwargs["pk"])
 
     @extend_schema(responses=s.WebhookOutputSerializer(many=True))
     def list(self, request: Request) -> Response:
@@ -91,7 +78,7 @@ class WebhookViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """The delivery log, newest first: status, attempts, response code,
         response excerpt and duration."""
         sub = self._subscription()
-        page = self.paginate_queryset(WebhookDelivery.objects.filter(subscription=sub).order_by("-id"))
+        page = self.paginate_queryset(selectors.delivery_list(subscription=sub))
         return self.get_paginated_response(s.WebhookDeliveryOutputSerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={202: s.WebhookDeliveryOutputSerializer, **CONFLICT})
@@ -105,7 +92,7 @@ class WebhookViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """Send a delivery again (409 `subscription_inactive` when the
         subscription is not active)."""
         sub = self._subscription()
-        if not WebhookDelivery.objects.filter(pk=int(delivery_id), subscription=sub).exists():
+        if not selectors.delivery_exists(subscription=sub, delivery_id=int(delivery_id)):
             raise Http404("No such delivery.")
         row = services.delivery_replay(delivery_id=int(delivery_id), actor=request.user)
         return Response(s.WebhookDeliveryOutputSerializer(row).data, status=status.HTTP_202_ACCEPTED)

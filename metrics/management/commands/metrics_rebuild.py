@@ -45,20 +45,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        since = None
-        if opts["since"]:
-            try:
-                since = datetime.combine(date.fromisoformat(opts["since"]), dtime(0), tzinfo=ZoneInfo("UTC"))
-            except ValueError:
-                raise CommandError("--since must be a date, YYYY-MM-DD") from None
-        as_of = None
-        if opts["as_of"]:
-            try:
-                as_of = datetime.fromisoformat(opts["as_of"].replace("Z", "+00:00"))
-            except ValueError:
-                raise CommandError("--as-of must be an ISO 8601 instant") from None
-            if as_of.tzinfo is None:
-                raise CommandError("--as-of needs a UTC offset (e.g. 2025-12-01T00:00:00-05:00)")
+        since = _since(opts["since"])
+        as_of = _as_of(opts["as_of"])
         inline = opts["inline"] or as_of is not None or settings.CELERY_TASK_ALWAYS_EAGER
         if opts["rollups_only"]:
             cells = services.metrics_rollups_rebuild()
@@ -74,53 +62,63 @@ class Command(BaseCommand):
             self.stdout.write("no tickets")
             return
         started = time.monotonic()
-        total = 0
         chunk = max(opts["chunk"], 1)
         # A full rebuild on PostgreSQL: COPY per id range, rollups set-based afterwards.
         bulk = connection.vendor == "postgresql" and since is None and not opts["per_ticket"]
         if bulk and inline:
-            stats = services.metrics_bulk_rebuild(
-                as_of=as_of,
-                processes=max(opts["processes"], 1),
-                chunk=chunk,
-                batch=max(opts["batch"], 1),
-                progress=lambda st: self._progress(st["tickets"], started),
-                reset=opts["reset"],
-            )
-            elapsed = time.monotonic() - started
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"recomputed {stats['tickets']} tickets ({stats['events']} events) inline in {elapsed:.1f} s"
-                    f" = {stats['events'] / max(elapsed, 1e-9):,.0f} events/s with {opts['processes']} process(es);"
-                    f" CPU python {stats['py_cpu_s']:.1f} s, postgres {stats['pg_cpu_s']:.1f} s;"
-                    f" {stats['rollup_cells']} rollup cells"
-                )
-            )
-            return
-        if bulk:
+            self._bulk_inline(as_of, chunk, opts, started)
+        elif bulk:
             self._broker_bulk(bounds["lo"], bounds["hi"] + 1, chunk, opts, started)
-            return
-        if inline:
-            ctx = services.metrics_context(as_of=as_of)
-            for lo in range(bounds["lo"], bounds["hi"] + 1, chunk):
-                qs = Ticket.objects.filter(pk__gte=lo, pk__lt=lo + chunk)
-                if since is not None:
-                    qs = qs.filter(updated_at__gte=since)
-                ids = list(qs.order_by("pk").values_list("pk", flat=True))
-                for i in range(0, len(ids), opts["batch"]):
-                    part = ids[i : i + opts["batch"]]
-                    with transaction.atomic():
-                        services.tickets_recompute(ticket_ids=part, context=ctx)
-                        MetricsDirty.objects.filter(ticket_id__in=part).delete()
-                    total += len(part)
-                self._progress(total, started)
-            self.stdout.write(
-                self.style.SUCCESS(f"recomputed {total} tickets inline in {time.monotonic() - started:.1f} s")
+        elif inline:
+            self._per_ticket_inline(range(bounds["lo"], bounds["hi"] + 1, chunk), since, as_of, opts, started)
+        else:
+            self._by_workers(range(bounds["lo"], bounds["hi"] + 1, chunk), since, opts, started)
+
+    def _bulk_inline(self, as_of: datetime | None, chunk: int, opts: dict[str, Any], started: float) -> None:
+        stats = services.metrics_bulk_rebuild(
+            as_of=as_of,
+            processes=max(opts["processes"], 1),
+            chunk=chunk,
+            batch=max(opts["batch"], 1),
+            progress=lambda st: self._progress(st["tickets"], started),
+            reset=opts["reset"],
+        )
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"recomputed {stats['tickets']} tickets ({stats['events']} events) inline in {elapsed:.1f} s"
+                f" = {stats['events'] / max(elapsed, 1e-9):,.0f} events/s with {opts['processes']} process(es);"
+                f" CPU python {stats['py_cpu_s']:.1f} s, postgres {stats['pg_cpu_s']:.1f} s;"
+                f" {stats['rollup_cells']} rollup cells"
             )
-            return
-        for lo in range(bounds["lo"], bounds["hi"] + 1, chunk):
+        )
+
+    def _per_ticket_inline(
+        self, starts: range, since: datetime | None, as_of: datetime | None, opts: dict[str, Any], started: float
+    ) -> None:
+        ctx = services.metrics_context(as_of=as_of)
+        total = 0
+        for lo in starts:
+            qs = Ticket.objects.filter(pk__gte=lo, pk__lt=lo + starts.step)
+            if since is not None:
+                qs = qs.filter(updated_at__gte=since)
+            ids = list(qs.order_by("pk").values_list("pk", flat=True))
+            for i in range(0, len(ids), opts["batch"]):
+                part = ids[i : i + opts["batch"]]
+                with transaction.atomic():
+                    services.tickets_recompute(ticket_ids=part, context=ctx)
+                    MetricsDirty.objects.filter(ticket_id__in=part).delete()
+                total += len(part)
+            self._progress(total, started)
+        self.stdout.write(
+            self.style.SUCCESS(f"recomputed {total} tickets inline in {time.monotonic() - started:.1f} s")
+        )
+
+    def _by_workers(self, starts: range, since: datetime | None, opts: dict[str, Any], started: float) -> None:
+        total = 0
+        for lo in starts:
             with transaction.atomic():
-                total += services.metrics_mark_range_dirty(lo=lo, hi=lo + chunk, since=since)
+                total += services.metrics_mark_range_dirty(lo=lo, hi=lo + starts.step, since=since)
         from helpdesk.lib.tasks import enqueue
         from metrics.tasks import recompute_dirty
 
@@ -164,3 +162,24 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         rate = done / elapsed if elapsed else 0.0
         self.stderr.write(f"  {done} tickets, {rate:.0f} tickets/s")
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), dtime(0), tzinfo=ZoneInfo("UTC"))
+    except ValueError:
+        raise CommandError("--since must be a date, YYYY-MM-DD") from None
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        as_of = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError("--as-of must be an ISO 8601 instant") from None
+    if as_of.tzinfo is None:
+        raise CommandError("--as-of needs a UTC offset (e.g. 2025-12-01T00:00:00-05:00)")
+    return as_of
