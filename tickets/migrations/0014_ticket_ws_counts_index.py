@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_user_is_away"),
-        ("tickets", "0012_event_kinds_unlinked_split"),
+        ("tickets", "0013_event_ticket_nullable"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
