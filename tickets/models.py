@@ -278,6 +278,14 @@ class Ticket(models.Model):
                 name="ticket_open_sla_due",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"], sla_due_at__isnull=False),
             ),
+            # The workspace's per-queue and per-view counts (workspace.workspace_counts):
+            # one grouped index-only scan over the unsolved, visible tickets.
+            models.Index(
+                fields=["queue"],
+                include=["status", "assignee", "sla_due_at", "updated_at", "id"],
+                name="ticket_ws_counts",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -111,27 +111,33 @@ class WorkspaceCounts:
 
 
 def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datetime | None = None) -> WorkspaceCounts:
-    """Live counts of every built-in view and each queue: ONE grouped query
-    (per queue, FILTERed counts) over the user's unsolved or recent tickets,
-    plus the (cached by Django) queue list."""
+    """Live counts of every built-in view and each queue: ONE statement, two
+    grouped branches (UNION ALL): the user's unsolved tickets (an index-only
+    scan of the partial covering index `ticket_ws_counts`) and the solved or
+    closed ones updated recently (the only view they count in), plus the
+    (cached by Django) queue list. See docs/workspace-list.md."""
     now = now or timezone.now()
     if queues is None:
         queues = list(selectors.queue_list_for_user(user=user))
     queues = sorted(queues, key=lambda q: (q.kind, q.name))
     qids = [q.pk for q in queues]
-    base = Ticket.objects.filter(queue_id__in=qids, is_spam=False, is_deleted=False).filter(
-        Q(status__in=UNSOLVED) | Q(updated_at__gte=now - RECENT_WINDOW)
-    )
+    visible = Ticket.objects.filter(queue_id__in=qids, is_spam=False, is_deleted=False)
     names = ("mine", "unassigned", "pending", "on_hold", "at_risk", "breached", "recent")
     aggregates = {name: Count("pk", filter=view_q(name, user=user, now=now)) for name in names}
     aggregates["open"] = Count("pk", filter=Q(status__in=UNSOLVED))
-    rows = list(base.values("queue_id").annotate(**aggregates).order_by())
+    unsolved = visible.filter(status__in=UNSOLVED)
+    # Solved/closed tickets only ever count in "recent"; a separate branch so
+    # each one has its own index (no OR over two indexes).
+    # Named statuses (not "NOT IN unsolved") so (queue, status, updated_at) is the index range.
+    resolved = [s for s in Ticket.Status.values if s not in UNSOLVED]
+    resolved_recent = visible.filter(status__in=resolved, updated_at__gte=now - RECENT_WINDOW)
+    branches = [qs.values("queue_id").annotate(**aggregates).order_by() for qs in (unsolved, resolved_recent)]
     totals = dict.fromkeys(names, 0)
     per_queue: dict[int, int] = {}
-    for row in rows:
+    for row in branches[0].union(branches[1], all=True):
         for name in names:
             totals[name] += row[name]
-        per_queue[row["queue_id"]] = row["open"]
+        per_queue[row["queue_id"]] = per_queue.get(row["queue_id"], 0) + row["open"]
     return WorkspaceCounts(
         views=totals,
         queues=[

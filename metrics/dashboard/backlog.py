@@ -27,7 +27,7 @@ def _snapshot_instants(scope: Scope, now: datetime) -> list[tuple[date, datetime
 
 
 def _backlog_where(scope: Scope) -> tuple[str, list[Any]]:
-    return _filters_sql(scope, "assignee_id")
+    return _filters_sql(scope, "assignee_id", alias="c")
 
 
 _UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
@@ -36,29 +36,29 @@ _UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
 def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
     """Unsolved status intervals overlapping [lo, hi] of tickets that may be unsolved then.
 
-    Tickets: not excluded, created before hi, last resolved at/after lo or unresolved
-    (covering index tm_last_resolved, two index-only branches). Intervals: ending at/after
-    lo or still open, started before hi (partial covering index tsi_unsolved_end). Params:
-    lo, hi, filters, hi, filters, lo, hi, hi (see `_backlog_join_params`).
+    Tickets: not excluded, created before hi, last resolved at/after lo or unresolved.
+    Intervals: ending at/after lo or still open, started before hi (partial covering index
+    tsi_unsolved_end). Each side is one scan of its table with an OR (a BitmapOr of two
+    ranges of the same index), not a UNION ALL of two: over a UNION ALL the planner has no
+    statistics for ticket_id and estimated the join at 100x its size (5.4M rows for 22k),
+    which bought a partitioned hash aggregate and JIT compilation (bench/PERF_SECOND_PASS.md).
+    Params: lo, hi, filters, lo, hi (see `_backlog_join_params`).
     """
     where, _ = _backlog_where(scope)
-    cand = """SELECT m.ticket_id, m.created_at, m.kind, m.queue_id, m.assignee_id FROM metrics_ticketmetrics m
-              WHERE NOT m.excluded AND {cond} AND m.created_at < %s {where}"""
-    ivs = f"""SELECT i.ticket_id, i.status, i.started_at, i.ended_at FROM metrics_ticketstatusinterval i
-              WHERE i.status IN {_UNSOLVED_SQL} AND {{cond}} AND i.started_at < %s"""  # noqa: S608
     sql = f"""
         SELECT {select}
-        FROM ({cand.format(cond="m.last_resolved_at >= %s", where=where)}
-              UNION ALL {cand.format(cond="m.last_resolved_at IS NULL", where=where)}) c
-        JOIN ({ivs.format(cond="i.ended_at >= %s")} UNION ALL {ivs.format(cond="i.ended_at IS NULL")}) i
-          ON i.ticket_id = c.ticket_id
+        FROM metrics_ticketmetrics c
+        JOIN metrics_ticketstatusinterval i ON i.ticket_id = c.ticket_id
+        WHERE NOT c.excluded AND (c.last_resolved_at >= %s OR c.last_resolved_at IS NULL) AND c.created_at < %s
+              {where}
+          AND i.status IN {_UNSOLVED_SQL} AND (i.ended_at >= %s OR i.ended_at IS NULL) AND i.started_at < %s
     """  # noqa: S608 - fixed identifiers only
     return sql, []
 
 
 def _backlog_join_params(scope: Scope, lo: datetime, hi: datetime) -> list[Any]:
     _, fparams = _backlog_where(scope)
-    return [lo, hi, *fparams, hi, *fparams, lo, hi, hi]
+    return [lo, hi, *fparams, lo, hi]
 
 
 def _backlog_counts_sql(scope: Scope, instants: list[datetime]) -> list[tuple[int, int]]:
@@ -155,7 +155,7 @@ def _backlog_tickets(scope: Scope, instant: datetime) -> list[dict[str, Any]]:
         select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind,
                     c.queue_id, c.assignee_id AS agent_id"""
         sql, _ = _backlog_join_sql(scope, select)
-        sql += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+        sql += " AND i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
         params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
         return _run(sql, params)
     return [
@@ -202,7 +202,7 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
 def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
     select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
     inner, _ = _backlog_join_sql(scope, select)
-    inner += " WHERE i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+    inner += " AND i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
     sql = f"""
         SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
                COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,

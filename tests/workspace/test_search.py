@@ -101,3 +101,47 @@ def test_staff_search_uses_the_gin_index(tickets, agent):
 @pytest.mark.django_db
 def test_new_agent_outside_queues_finds_nothing(tickets):
     assert _ids(AgentFactory(), "printer") == set()
+
+
+def _bulk_tickets(*, n, queue, requester, subject):
+    """n tickets with search documents, without the services (fast)."""
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+    from tickets.search import ticket_search_refresh
+
+    now = timezone.now()
+    rows = Ticket.objects.bulk_create(
+        Ticket(queue=queue, kind=queue.kind, requester=requester, subject=subject, created_at=now, updated_at=now)
+        for _ in range(n)
+    )
+    ticket_search_refresh(ticket_ids=[t.pk for t in rows])
+    return [t.pk for t in rows]
+
+
+def _longest_statement(user, query):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.workspace import workspace_ticket_page
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = workspace_ticket_page(user=user, search=query, limit=25)
+    return max(len(q["sql"]) for q in ctx.captured_queries), [t.pk for t in page.items]
+
+
+@pytest.mark.django_db
+def test_search_statement_size_does_not_grow_with_the_hits(queue, agent, customer):
+    """The full-text hits stay in PostgreSQL (a sub-select), never a literal
+    id list: 10 and 2,000 matching tickets send statements of the same size,
+    and the page is the same one the list shows without a search."""
+    from tickets.workspace import workspace_ticket_page
+
+    _bulk_tickets(n=10, queue=queue, requester=customer, subject="Kettle descaling")
+    many = _bulk_tickets(n=2_000, queue=queue, requester=customer, subject="Toaster sparks")
+    few_len, few_page = _longest_statement(agent, "kettle")
+    many_len, many_page = _longest_statement(agent, "toaster")
+    assert len(few_page) == 10 and len(many_page) == 25
+    assert abs(many_len - few_len) < 50, (few_len, many_len)
+    whole = workspace_ticket_page(user=agent, limit=2_100).items
+    assert many_page == [t.pk for t in whole if t.pk in set(many)][:25]
