@@ -41,6 +41,8 @@ def _watch(page):
 
 @pytest.fixture
 def desk(db):
+    # Requested before live_server and page: the database is flushed only after
+    # the page (which polls the live region every second) is closed.
     support = QueueFactory(slug="tech", name="Tech support", kind="support")
     service = QueueFactory(slug="billing", name="Billing", kind="service")
     alice = User.objects.create_user(email="alice@acme.test", password=PASSWORD, role="agent", name="Alice Agent")
@@ -53,7 +55,7 @@ def desk(db):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_reply_and_set_status_in_one_action(live_server, page, desk):
+def test_reply_and_set_status_in_one_action(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Printer jams")
     problems = _watch(page)
     _login(page, live_server.url, "alice@acme.test")
@@ -75,7 +77,7 @@ def test_reply_and_set_status_in_one_action(live_server, page, desk):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_properties_panel_error_by_the_field_then_save_and_undo(live_server, page, desk):
+def test_properties_panel_error_by_the_field_then_save_and_undo(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Refund for order 7")
     services.ticket_transition(ticket_id=ticket.pk, target="open", actor=desk["alice"])
     problems = _watch(page)
@@ -109,7 +111,7 @@ def test_properties_panel_error_by_the_field_then_save_and_undo(live_server, pag
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_split_link_cc_spam_and_restore(live_server, page, desk):
+def test_split_link_cc_spam_and_restore(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Printer jams")
     other = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Scanner too")
     msg = services.message_post(ticket_id=ticket.pk, author=desk["ann"], body="Also: the VPN drops every hour.")
@@ -152,7 +154,7 @@ def test_split_link_cc_spam_and_restore(live_server, page, desk):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_agent_creates_a_ticket_for_a_customer_picked_by_name(live_server, page, desk):
+def test_agent_creates_a_ticket_for_a_customer_picked_by_name(desk, live_server, page):
     """ "New ticket": the agent types part of a name, picks the customer from
     the suggestions, and the phone ticket opens on its page with the
     customer as requester and the agent as the creator."""
