@@ -9,4 +9,5 @@ urlpatterns = [
     path("manager/dashboard/drill/", views.manager_drill, name="drill"),
     path("agent/my-stats/", views.my_stats, name="my-stats"),
     path("agent/my-stats/drill/", views.my_stats_drill, name="my-stats-drill"),
+    path("manager/definitions/<slug:page>/", views.definitions, name="definitions"),
 ]

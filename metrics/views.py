@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +21,7 @@ from accounts.models import User
 from helpdesk.lib.db_router import replica_reads
 from metrics import dashboard
 from metrics.dashboard.kpis import KPI_BY_KEY, KPIS, Kpi, kpis_of
+from metrics.definitions import page_url
 from metrics.forms import DashboardForm, DrillForm, period_label, previous_label
 from metrics.services import reporting_zone
 from tickets.config import config_health
@@ -224,7 +225,16 @@ def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
     for kpi in KPIS:
         if kpi.card and kpi.unit in _CARDS:
             card = _CARDS[kpi.unit](dash, link, kpi)
-            cards.append({"kpi": kpi.key, "label": kpi.label, "definition": kpi.definition, "docs": kpi.docs, **card})
+            cards.append(
+                {
+                    "kpi": kpi.key,
+                    "label": kpi.label,
+                    "definition": kpi.definition,
+                    "docs": kpi.docs,
+                    "docs_url": page_url(kpi.docs),
+                    **card,
+                }
+            )
     return cards
 
 
@@ -608,3 +618,15 @@ def manager_drill(request: HttpRequest) -> HttpResponse:
 @replica_reads
 def my_stats_drill(request: HttpRequest) -> HttpResponse:
     return _drill(request, personal=True)
+
+
+@require_GET
+@staff_required
+def definitions(request: HttpRequest, page: str) -> HttpResponse:
+    """The metric definitions shipped in docs/ (metrics.definitions), for staff."""
+    from metrics.definitions import PAGES, page_html
+
+    html = page_html(page)
+    if html is None:
+        raise Http404("No such page.")
+    return render(request, "metrics/definitions.html", {"html": html, "page": page, "pages": PAGES})

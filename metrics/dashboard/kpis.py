@@ -60,6 +60,7 @@ class Kpi:
 KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="frt",
+        docs="docs/metrics.md#m1-first-response-time-frt",
         label="First response time",
         unit="duration",
         cohort="frt",
@@ -72,6 +73,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="first_resolution",
+        docs="docs/metrics.md#m3-first-resolution-time",
         label="First resolution time",
         unit="duration",
         cohort="first_res",
@@ -83,6 +85,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="full_resolution",
+        docs="docs/metrics.md#m4-full-resolution-time--lead-time",
         label="Full resolution time",
         unit="duration",
         cohort="last_res",
@@ -94,6 +97,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="requester_wait",
+        docs="docs/metrics.md#m5-requester-wait-time",
         label="Requester wait",
         unit="duration",
         cohort="last_res",
@@ -105,6 +109,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="agent_wait",
+        docs="docs/metrics.md#m6-agent-wait-time--time-waiting-for-customer",
         label="Waiting for customer",
         unit="duration",
         cohort="last_res",
@@ -116,6 +121,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="time_in_progress",
+        docs="docs/metrics.md#m8-time-in-progress-queue-time-agent-work-time",
         label="Time in progress",
         unit="duration",
         cohort="last_res",
@@ -127,6 +133,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="handle",
+        docs="docs/metrics.md#m9-handle-time-and-average-handle-time-aht",
         label="Handle time (AHT)",
         unit="duration",
         cohort="last_res",
@@ -140,6 +147,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="csat",
+        docs="docs/metrics.md#m10-csat",
         drill_values=lambda r: {"counted": r["csat_satisfied"], "value": r["csat_value"]},
         more_values=lambda c: {
             "mean_score": (c["score_sum"] / c["score_n"]) if c.get("score_n") else None,
@@ -159,6 +167,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="csat_response",
+        docs="docs/metrics.md#m10-csat",
         drill_values=lambda r: {"counted": r["csat_at"] is not None, "value": r["csat_value"]},
         label="CSAT response rate",
         unit="ratio",
@@ -175,6 +184,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="fcr",
+        docs="docs/metrics.md#m11-first-contact-resolution-fcr-one-touch",
         drill_values=lambda r: {"counted": r["fcr"], "value": r["public_agent_replies"]},
         label="First contact resolution",
         unit="ratio",
@@ -191,6 +201,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="reopen",
+        docs="docs/metrics.md#m12-reopens-and-reopen-rate",
         drill_values=lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]},
         label="Reopen rate",
         unit="ratio",
@@ -207,6 +218,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="sla",
+        docs="docs/metrics.md#m14-sla-targets-and-breach-rate",
         label="SLA attainment",
         unit="ratio",
         cohort="sla_fr",
@@ -221,6 +233,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="created",
+        docs="docs/metrics.md#0-adopted-definitions-at-a-glance",
         drill_values=lambda r: {"counted": True, "value": r["status"]},
         label="Created",
         unit="count",
@@ -232,6 +245,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="resolved",
+        docs="docs/metrics.md#0-adopted-definitions-at-a-glance",
         drill_values=lambda r: {"counted": True, "value": r["status"]},
         label="Resolved",
         unit="count",
@@ -243,6 +257,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="zero_touch",
+        docs="docs/metrics.md#m11-first-contact-resolution-fcr-one-touch",
         label="Zero touch",
         unit="count",
         cohort="last_res",
@@ -253,6 +268,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="ces",
+        docs="docs/metrics.md#m15-customer-effort-score-ces",
         label="Customer effort (CES)",
         unit="survey",
         definition=(
@@ -261,10 +277,10 @@ KPIS: tuple[Kpi, ...] = (
             "response rate (answered ÷ surveys offered in the period). Side: the queue kind at the last "
             "resolution before the answer. Computed exactly from the event log (docs/surveys.md)."
         ),
-        docs="docs/surveys.md",
     ),
     Kpi(
         key="nps",
+        docs="docs/metrics.md#m16-net-promoter-score-nps",
         label="Net promoter score (NPS)",
         unit="survey",
         definition=(
@@ -272,10 +288,10 @@ KPIS: tuple[Kpi, ...] = (
             "(9–10) − % detractors (0–6), from −100 to 100, with n. Per side: among the answers given on "
             "tickets of that side. Computed exactly from the event log (docs/surveys.md)."
         ),
-        docs="docs/surveys.md",
     ),
     Kpi(
         key="backlog",
+        docs="docs/metrics.md#m13-backlog",
         label="Backlog",
         unit="backlog",
         definition=(
