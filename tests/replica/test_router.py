@@ -11,7 +11,7 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from helpdesk import db_router
+from helpdesk.lib import db_router
 from tests.factories import AgentFactory, CustomerFactory, ManagerFactory, QueueFactory, ticket_make
 from tests.replica.conftest import replay_pause, statements, statements_reset, wait_caught_up
 from tickets.models import Ticket
