@@ -16,7 +16,10 @@ CODES = re.compile(r"\[[a-z][a-z0-9-]*(\s*,\s*[a-z][a-z0-9-]*)*\]")
 
 def first_party_python() -> list[Path]:
     return [
-        p for p in sorted(ROOT.rglob("*.py")) if not SKIP & set(p.relative_to(ROOT).parts) and ".venv" not in p.parts
+        p
+        for p in sorted(ROOT.rglob("*.py"))
+        if not SKIP & set(p.relative_to(ROOT).parts)
+        and not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
     ]
 
 
