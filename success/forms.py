@@ -1,6 +1,6 @@
 """Customer success forms: the period and the outreach ticket."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -31,8 +31,10 @@ class OutreachForm(forms.Form):
         kwargs.setdefault("auto_id", "outreach_%s")
         super().__init__(*args, **kwargs)
         self.queues = {q.pk: q for q in queues}
-        self.fields["contact"].choices = [(u.pk, f"{u.display_name} <{u.email}>") for u in contacts]
-        self.fields["queue"].choices = [(q.pk, q.name) for q in queues]
+        cast(forms.ChoiceField, self.fields["contact"]).choices = [
+            (u.pk, f"{u.display_name} <{u.email}>") for u in contacts
+        ]
+        cast(forms.ChoiceField, self.fields["queue"]).choices = [(q.pk, q.name) for q in queues]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -264,8 +264,8 @@ def account_trend(key: Key, buckets: list[Bucket], *, now: datetime) -> list[dic
     for label, period in buckets:
         ids = _scoped(_live_tickets(), "", key).filter(created_at__gte=period.start, created_at__lt=period.end)
         metrics = TicketMetrics.objects.filter(ticket_id__in=ids.values("id"), excluded=False)
-        frt = [v for (v,) in metrics.exclude(frt_cal_s=None).values_list("frt_cal_s")]
-        res = [v for (v,) in metrics.exclude(full_resolution_cal_s=None).values_list("full_resolution_cal_s")]
+        frt = [float(v) for (v,) in metrics.values_list("frt_cal_s") if v is not None]
+        res = [float(v) for (v,) in metrics.values_list("full_resolution_cal_s") if v is not None]
         inputs = account_inputs(period, now=now, only=key).get(key, Inputs())
         rows.append(
             {

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from surveys.services import LABELS, SCALES
@@ -15,7 +17,7 @@ class SurveyAnswerForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         _, low, high = SCALES[survey]
         labels = LABELS[survey]
-        self.fields["value"].choices = [
+        cast(forms.ChoiceField, self.fields["value"]).choices = [
             (v, f"{v} - {labels[v]}" if v in labels else str(v)) for v in range(high, low - 1, -1)
         ]
         self.survey = survey

@@ -142,7 +142,8 @@ class BusinessCalendar:
         return local.timestamp()
 
     def _build(self, first: date, last: date) -> None:
-        starts, ends = [], []
+        starts: list[float] = []
+        ends: list[float] = []
         day = first
         while day < last:
             for lo, hi in self._day_ranges(day):

@@ -14,4 +14,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # No role must use two-factor unless a test says so: the suite signs staff
 # in with force_login and the login form (tests/accounts/test_two_factor.py
 # sets it).
-HELPDESK_2FA_REQUIRED_ROLES: list[str] = []
+HELPDESK_2FA_REQUIRED_ROLES = []

@@ -43,7 +43,7 @@ def _period(days: int) -> tuple[selectors.Period, Any]:
     return selectors.Period(start=now - timedelta(days=days), end=now), now
 
 
-ACCOUNT_FIELDS = {
+ACCOUNT_FIELDS: dict[str, serializers.Field] = {
     "kind": serializers.CharField(),
     "id": serializers.IntegerField(),
     "name": serializers.CharField(),
