@@ -6,18 +6,17 @@ docs/metrics.md §1.7 attribution). Customers get 404 (staff pages do not exist 
 them); agents asking for the team dashboard get 403.
 """
 
-import csv
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from helpdesk.lib.csv_response import csv_response as _csv_response
 from helpdesk.lib.db_router import replica_reads
 from metrics import dashboard
 from metrics.dashboard.kpis import KPI_BY_KEY, KPIS, Kpi, kpis_of
@@ -266,31 +265,6 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
 
 
 # --- CSV --------------------------------------------------------------------
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def gen() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_safe(v) for v in row])
-
-    response = StreamingHttpResponse(gen(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
 
 
 def _iso(v: Any) -> Any:

@@ -2,10 +2,7 @@
 by risk, one account's health with every input explained, its trend and
 tickets, and proactive outreach."""
 
-import csv
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk.lib.access import staff_required
+from helpdesk.lib.csv_response import csv_response
 from helpdesk.lib.exceptions import ApplicationError
 from metrics.services import reporting_zone
 from success import selectors, services
@@ -45,30 +43,9 @@ def _filtered(accounts: list[selectors.Account], band: str, q: str) -> list[sele
     return accounts
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe(value: Any) -> Any:
-    """Spreadsheet formula injection: a cell never starts with = + - @."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(accounts: list[selectors.Account], now: datetime, days: int) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for account in accounts:
-            row = account_row(account, now=now)
-            yield writer.writerow([_safe(row[c]) for c in CSV_COLUMNS])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="customer-success-{days}d.csv"'
-    return response
+    rows = ([account_row(a, now=now)[c] for c in CSV_COLUMNS] for a in accounts)
+    return csv_response(f"customer-success-{days}d", CSV_COLUMNS, rows)
 
 
 @require_GET

@@ -1,19 +1,18 @@
 """Survey pages: the e-mail rating link (records only on POST), the
 portal's rating forms, and the managers' survey report and responses."""
 
-import csv
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib.access import staff_required
+from helpdesk.lib.csv_response import csv_response
 from helpdesk.lib.exceptions import ApplicationError
 from metrics.services import reporting_zone
 from metrics.surveys import Window, survey_report_load
@@ -171,17 +170,6 @@ def manager_survey_report(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @require_GET
 @staff_required
 def manager_survey_responses(request: HttpRequest) -> HttpResponse:
@@ -199,18 +187,11 @@ def manager_survey_responses(request: HttpRequest) -> HttpResponse:
     if request.GET.get("comments") == "1":
         rows = [r for r in rows if r.comment]
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
         header = ["ticket", "answered_at", "survey", "scale", "value", "side", "customer_id", "comment"]
-
-        def gen() -> Iterator[str]:
-            yield writer.writerow(header)
-            for r in rows:
-                values = [r.ticket_id, r.at.isoformat(), r.survey, r.scale, r.value, r.side, r.customer_id, r.comment]
-                yield writer.writerow([_safe(v) for v in values])
-
-        response = StreamingHttpResponse(gen(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{survey}-{side}-{first}-{last}.csv"'
-        return response
+        values = (
+            [r.ticket_id, r.at.isoformat(), r.survey, r.scale, r.value, r.side, r.customer_id, r.comment] for r in rows
+        )
+        return csv_response(f"{survey}-{side}-{first}-{last}", header, values)
     return render(
         request,
         "surveys/manager_responses.html",
