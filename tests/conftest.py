@@ -1,6 +1,8 @@
 """Shared fixtures. Tests run on real PostgreSQL (see README: make test)."""
 
 import os
+import time
+from contextlib import suppress
 
 import pytest
 from django.db import connection
@@ -18,6 +20,42 @@ def _require_postgresql(request):
     """The suite is meant for PostgreSQL; fail loudly rather than pass on SQLite."""
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         assert connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL (make test does)"
+
+
+_BUSY_BACKENDS = """
+    SELECT count(*) FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')
+"""
+
+
+def _wait_database_quiet(limit_s: float = 10.0) -> None:
+    """Until no other connection is inside a statement or transaction, three checks in a row."""
+    deadline, quiet = time.monotonic() + limit_s, 0
+    while quiet < 3 and time.monotonic() < deadline:
+        with connection.cursor() as cur:
+            cur.execute(_BUSY_BACKENDS)
+            quiet = quiet + 1 if cur.fetchone()[0] == 0 else 0
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet(request):
+    """Browser tests: the flush that ends a transactional test TRUNCATEs every
+    table, and deadlocks with a write the live server is still doing for the
+    page (a poll, the handle-time beacon sent on unload). Set up after the
+    live server and the page, so torn down before them: leave the page, then
+    wait until the server's connections are idle."""
+    if not (request.node.get_closest_marker("browser") and "live_server" in request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("live_server")
+    page = request.getfixturevalue("page") if "page" in request.fixturenames else None
+    yield
+    if page is not None and not page.is_closed():
+        with suppress(Exception):
+            page.goto("about:blank")
+    _wait_database_quiet()
 
 
 @pytest.fixture

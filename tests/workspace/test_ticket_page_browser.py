@@ -40,16 +40,6 @@ def _watch(page):
 
 
 @pytest.fixture
-def quiet(desk, live_server, page):
-    """Set up last, torn down first: leave the ticket page (its polling stops and
-    its handle-time beacon is sent) and let the server finish writing before
-    the database is flushed, which otherwise deadlocks with that write."""
-    yield
-    page.goto("about:blank")
-    page.wait_for_timeout(1500)
-
-
-@pytest.fixture
 def desk(db):
     # Requested before live_server and page: the database is flushed only after
     # the page (which polls the live region every second) is closed.
@@ -65,7 +55,7 @@ def desk(db):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_reply_and_set_status_in_one_action(desk, live_server, page, quiet):
+def test_reply_and_set_status_in_one_action(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Printer jams")
     problems = _watch(page)
     _login(page, live_server.url, "alice@acme.test")
@@ -87,7 +77,7 @@ def test_reply_and_set_status_in_one_action(desk, live_server, page, quiet):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_properties_panel_error_by_the_field_then_save_and_undo(desk, live_server, page, quiet):
+def test_properties_panel_error_by_the_field_then_save_and_undo(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Refund for order 7")
     services.ticket_transition(ticket_id=ticket.pk, target="open", actor=desk["alice"])
     problems = _watch(page)
@@ -121,7 +111,7 @@ def test_properties_panel_error_by_the_field_then_save_and_undo(desk, live_serve
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_split_link_cc_spam_and_restore(desk, live_server, page, quiet):
+def test_split_link_cc_spam_and_restore(desk, live_server, page):
     ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Printer jams")
     other = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Scanner too")
     msg = services.message_post(ticket_id=ticket.pk, author=desk["ann"], body="Also: the VPN drops every hour.")
@@ -164,7 +154,7 @@ def test_split_link_cc_spam_and_restore(desk, live_server, page, quiet):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_agent_creates_a_ticket_for_a_customer_picked_by_name(desk, live_server, page, quiet):
+def test_agent_creates_a_ticket_for_a_customer_picked_by_name(desk, live_server, page):
     """ "New ticket": the agent types part of a name, picks the customer from
     the suggestions, and the phone ticket opens on its page with the
     customer as requester and the agent as the creator."""
