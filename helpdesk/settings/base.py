@@ -66,6 +66,9 @@ MIDDLEWARE = [
     # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
     "helpdesk.lib.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language) or the language cookie; a
+    # signed-in user's own preference wins (docs/languages.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -166,7 +169,10 @@ OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The shipped languages: each has a complete catalogue in locale/ (docs/languages.md).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
