@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from helpdesk.lib.business_hours import from_ts
+from metrics.segments import STATUS_FIELDS, segment_rows
 from tickets.clock import (
     DEFINITION_VERSION,
     Clock,
@@ -39,7 +40,7 @@ from tickets.clock import (
 )
 
 # Re-exported: callers and tests build compute()'s inputs from this module.
-__all__ = ["DEFINITION_VERSION", "Context", "Ev", "compute"]
+__all__ = ["DEFINITION_VERSION", "STATUS_FIELDS", "Context", "Ev", "compute"]
 
 
 def _csat_satisfied(scale: str, value: Any) -> bool | None:
@@ -51,18 +52,6 @@ def _csat_satisfied(scale: str, value: Any) -> bool | None:
         return int(value) >= 4
     except (TypeError, ValueError):
         return None
-
-
-STATUS_FIELDS = {
-    # field prefix -> categories counted (docs/metrics.md M5-M8, M4 invariant)
-    "requester_wait": ("new", "open", "on_hold"),
-    "agent_wait": ("pending",),
-    "on_hold": ("on_hold",),
-    "time_in_progress": ("open",),
-    "queue_time": ("new",),
-    "agent_work": ("new", "open"),
-    "solved_before_reopen": ("solved", "closed"),
-}
 
 
 def ces_fields(evs: list[Ev]) -> dict[str, Any]:
@@ -100,6 +89,8 @@ def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     _handle_fields(row, tl)
     # M14 SLA targets.
     sla_fields(row, tl, d, context, clock)
+    # Per queue segment values (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
+    row["segments"] = segment_rows(tl, d, row, clock)
     return row
 
 

@@ -329,3 +329,118 @@ class DashboardRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dim}{self.key} {self.span}{self.start} {self.metric}[{self.bin}]"
+
+
+class TicketSegment(models.Model):
+    """One queue segment of one ticket and the values attributed to it
+    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
+
+    Written with the ticket's TicketMetrics row by the same compute path; columns are
+    `metrics.segments.SEGMENT_COLUMNS`. Instant measures are set only on the segment
+    holding their defining instant; `last_resolved_at` (the cohort of the shares) is the
+    ticket's on every segment and `last_res_here` marks the segment of the last resolution;
+    duration shares are NULL where the segment's window is empty (not counted there).
+    Excluded tickets (spam, merged, deleted) have no segments.
+    """
+
+    ticket_id = models.BigIntegerField()
+    idx = models.PositiveSmallIntegerField()
+    queue_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=16, blank=True)
+    priority = models.CharField(max_length=16, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+
+    created_at = models.DateTimeField(null=True)  # segment 0 only (the created cohort)
+    assignee_id = models.BigIntegerField(null=True)
+    first_reply_at = models.DateTimeField(null=True)
+    first_replier_id = models.BigIntegerField(null=True)
+    frt_cal_s = _dur()
+    frt_bus_s = _dur()
+    first_resolved_at = models.DateTimeField(null=True)
+    first_resolution_cal_s = _dur()
+    first_resolution_bus_s = _dur()
+    reopens = models.PositiveIntegerField(default=0)
+    substantive_reopens = models.PositiveIntegerField(default=0)
+    last_resolved_at = models.DateTimeField(null=True)
+    last_res_here = models.BooleanField(default=False)
+    resolver_id = models.BigIntegerField(null=True)
+    full_resolution_cal_s = _dur()
+    full_resolution_bus_s = _dur()
+    fcr = models.BooleanField(default=False)
+    fcr_eligible = models.BooleanField(default=False)
+    zero_touch = models.BooleanField(default=False)
+    public_agent_replies = models.PositiveIntegerField(default=0)
+    next_reply_n = models.PositiveIntegerField(default=0)
+    next_reply_cal_sum_s = _dur()
+    next_reply_bus_sum_s = _dur()
+    csat_offered_at = models.DateTimeField(null=True)
+    csat_at = models.DateTimeField(null=True)
+    csat_value = models.CharField(max_length=8, blank=True, null=True)
+    csat_score = models.PositiveSmallIntegerField(null=True)
+    csat_satisfied = models.BooleanField(null=True)
+    csat_agent_id = models.BigIntegerField(null=True)
+    sla_first_reply_outcome = models.CharField(max_length=16, null=True)
+    sla_first_reply_outcome_at = models.DateTimeField(null=True)
+    sla_resolution_outcome = models.CharField(max_length=16, null=True)
+    sla_resolution_outcome_at = models.DateTimeField(null=True)
+    sla_next_reply_achieved = models.PositiveIntegerField(default=0)
+    sla_next_reply_breached = models.PositiveIntegerField(default=0)
+    sla_next_reply_outcome_at = models.DateTimeField(null=True)
+
+    requester_wait_cal_s = _dur()
+    requester_wait_bus_s = _dur()
+    agent_wait_cal_s = _dur()
+    agent_wait_bus_s = _dur()
+    on_hold_cal_s = _dur()
+    on_hold_bus_s = _dur()
+    time_in_progress_cal_s = _dur()
+    time_in_progress_bus_s = _dur()
+    queue_time_cal_s = _dur()
+    queue_time_bus_s = _dur()
+    agent_work_cal_s = _dur()
+    agent_work_bus_s = _dur()
+    solved_before_reopen_cal_s = _dur()
+    solved_before_reopen_bus_s = _dur()
+    handle_s = _dur()
+
+    # The split lists: next_reply_cal_s / next_reply_bus_s, handle_by_agent_s.
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket_id", "idx"], name="tseg_ticket_idx")]
+        # One index per cohort instant the filtered dashboard reads (queue and kind filters).
+        indexes = [
+            models.Index(
+                fields=["first_reply_at"], name="tseg_first_reply", condition=models.Q(first_reply_at__isnull=False)
+            ),
+            models.Index(
+                fields=["last_resolved_at"],
+                name="tseg_last_resolved",
+                condition=models.Q(last_resolved_at__isnull=False),
+            ),
+            models.Index(
+                fields=["first_resolved_at"],
+                name="tseg_first_resolved",
+                condition=models.Q(first_resolved_at__isnull=False),
+            ),
+            models.Index(fields=["created_at"], name="tseg_created", condition=models.Q(created_at__isnull=False)),
+            models.Index(fields=["csat_at"], name="tseg_csat", condition=models.Q(csat_at__isnull=False)),
+            models.Index(
+                fields=["csat_offered_at"], name="tseg_csat_offered", condition=models.Q(csat_offered_at__isnull=False)
+            ),
+            models.Index(
+                fields=["sla_first_reply_outcome_at"],
+                name="tseg_sla_fr",
+                condition=models.Q(sla_first_reply_outcome_at__isnull=False),
+            ),
+            models.Index(
+                fields=["sla_resolution_outcome_at"],
+                name="tseg_sla_res",
+                condition=models.Q(sla_resolution_outcome_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.idx} of #{self.ticket_id}"

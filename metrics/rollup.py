@@ -120,6 +120,8 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
     if metric == "c:first_res":
         return None if m.first_resolution_cal_s is None else (1, 0.0, int((m.reopens or 0) > 0), 0)
     if metric == "c:last_res":  # n = resolved, num = fcr, den = fcr eligible, sum = zero-touch
+        if not getattr(m, "last_res_here", True):
+            return None  # a segment group without the last resolution: its shares only
         return (1, float(bool(m.zero_touch)), int(bool(m.fcr)), int(bool(m.fcr_eligible)))
     if metric == "c:csat":  # n = responses, num = satisfied, den = scored, sum = score
         scored = m.csat_score is not None
@@ -190,21 +192,67 @@ def _local_day(instant: datetime, zone: ZoneInfo) -> date:
 Delta = dict[tuple, list[float]]
 
 
-def base(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1) -> Delta:
-    """A ticket's contribution at its own grain: (local day, kind, queue, metric, bin,
-    agent or None when the metric has no agent cells) -> [n, sum_s, num, den]."""
-    out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
-    if m.excluded:
-        return out
-    kind, queue = m.kind or "", m.queue_id or 0
+# The kind of the whole-ticket cells (dims '' and 'a'): unfiltered views read these, a view
+# filtered to a kind or queue reads the segment-attributed cells
+# (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
+ALL_KINDS = "*"
 
-    def add(at: datetime | None, metric: str, b: int, agent: int | None, to_agent: bool, v: tuple) -> None:
-        if at is None:
-            return
-        cell = out[(_local_day(at, zone), kind, queue, metric, b, (agent or 0) if to_agent else None)]
-        for i in range(4):
-            cell[i] += sign * v[i]
+# Per-segment columns summed over a ticket's segments in one group (the duration shares;
+# every instant measure is set on one segment only, so the others take that one value).
+_SUMMED = frozenset(DURATIONS) | {"first_resolution_cal_s", "reopens"}
+_ANY = ("fcr", "fcr_eligible", "zero_touch", "last_res_here")
+_ONE = (
+    "first_reply_at",
+    "first_replier_id",
+    "first_resolved_at",
+    "last_resolved_at",
+    "resolver_id",
+    "csat_at",
+    "csat_agent_id",
+    "csat_score",
+    "csat_satisfied",
+    "csat_offered_at",
+    "created_at",
+    "assignee_id",
+    "sla_first_reply_outcome",
+    "sla_first_reply_outcome_at",
+    "sla_resolution_outcome",
+    "sla_resolution_outcome_at",
+)
 
+
+class _Group:
+    """A ticket's segments in one kind or one queue, read like a TicketMetrics row."""
+
+    excluded = False
+
+    def __init__(self, segments: list[Any]) -> None:
+        for col in _SUMMED:
+            values = [getattr(s, col) for s in segments if getattr(s, col) is not None]
+            setattr(self, col, sum(values) if values else None)
+        for col in _ANY:
+            setattr(self, col, any(getattr(s, col) for s in segments))
+        for col in _ONE:
+            setattr(self, col, next((getattr(s, col) for s in segments if getattr(s, col) is not None), None))
+        self.kind = segments[-1].kind or ""
+
+
+def _groups(segments: list[Any]) -> list[tuple[str, int | None, _Group]]:
+    """(kind, queue or None for the kind's own cells, group) of one ticket's segments."""
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    by_queue: dict[int, list[Any]] = defaultdict(list)
+    for seg in segments:
+        by_kind[seg.kind or ""].append(seg)
+        by_queue[seg.queue_id or 0].append(seg)
+    out: list[tuple[str, int | None, _Group]] = [(k, None, _Group(segs)) for k, segs in by_kind.items()]
+    for q, segs in by_queue.items():
+        group = _Group(segs)
+        out.append((group.kind, q, group))
+    return out
+
+
+def _row_cells(m: Any, add: Any) -> None:
+    """The duration and count cells of one row (a TicketMetrics row or a segment group)."""
     for col, (inst, agent_col, cond, agent_stats, agent_hist) in DURATIONS.items():
         value = getattr(m, col)
         if value is None or (cond and getattr(m, cond) is None):
@@ -216,31 +264,85 @@ def base(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None,
         v = _count_values(metric, m)
         if v is not None:
             add(getattr(m, inst), metric, STAT, getattr(m, agent_col), to_agent, v)
-    if m.status in UNSOLVED:  # currently unsolved, by creation day: the backlog's ages now
-        add(m.created_at, "bl_open", STAT, None, False, (1, 0.0, int(m.status != "pending"), 0))
-    for i in intervals:
-        if i.status not in UNSOLVED:
-            continue
-        actionable = int(i.status != "pending")
-        add(max(i.started_at, m.created_at), "bl_in", STAT, None, False, (1, 0.0, actionable, 0))
-        if i.ended_at is not None:
-            add(i.ended_at, "bl_out", STAT, None, False, (1, 0.0, actionable, 0))
+
+
+def _pieces(interval: Any, segments: list[Any]) -> list[tuple[datetime, datetime | None, Any]]:
+    """An unsolved status interval cut at the queue moves: (start, end or None, segment)."""
+    out = []
+    for seg in segments:
+        lo = max(interval.started_at, seg.started_at)
+        ends = [e for e in (interval.ended_at, seg.ended_at) if e is not None]
+        hi = min(ends) if ends else None
+        if hi is None or hi > lo:
+            out.append((lo, hi, seg))
     return out
 
 
+def base(
+    m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1, segments: list[Any] = ()
+) -> Delta:
+    """A ticket's contribution at its own grain: (local day, kind, queue, metric, bin, agent
+    or None when the metric has no agent cells) -> [n, sum_s, num, den]. `queue` None: the
+    cells of dims '' and 'a' (kind ALL_KINDS = the whole ticket, else its segments in that
+    kind); a queue id (0 = none): the cells of dims 'q' and 'qa' (its segments in that queue)."""
+    out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
+    if m.excluded:
+        return out
+
+    def adder(kind: str, queue: int | None) -> Any:
+        def add(at: datetime | None, metric: str, b: int, agent: int | None, to_agent: bool, v: tuple) -> None:
+            if at is None:
+                return
+            cell = out[(_local_day(at, zone), kind, queue, metric, b, (agent or 0) if to_agent else None)]
+            for i in range(4):
+                cell[i] += sign * v[i]
+
+        return add
+
+    whole = adder(ALL_KINDS, None)
+    _row_cells(m, whole)
+    for kind, queue, group in _groups(list(segments)):
+        _row_cells(group, adder(kind, queue))
+    _backlog_cells(m, intervals, list(segments), whole, adder)
+    return out
+
+
+def _backlog_cells(m: Any, intervals: list[Any], segments: list[Any], whole: Any, adder: Any) -> None:
+    """Backlog: currently unsolved tickets by creation day (queue now = the current one), and
+    the unsolved intervals in / out, whole and cut at the queue moves (queue at the snapshot)."""
+    if m.status in UNSOLVED:  # currently unsolved, by creation day: the backlog's ages now
+        v = (1, 0.0, int(m.status != "pending"), 0)
+        for add in (whole, adder(m.kind or "", None), adder(m.kind or "", m.queue_id or 0)):
+            add(m.created_at, "bl_open", STAT, None, False, v)
+    for i in intervals:
+        if i.status not in UNSOLVED:
+            continue
+        v = (1, 0.0, int(i.status != "pending"), 0)
+        whole(max(i.started_at, m.created_at), "bl_in", STAT, None, False, v)
+        whole(i.ended_at, "bl_out", STAT, None, False, v)
+        for lo, hi, seg in _pieces(i, segments):
+            for add in (adder(seg.kind or "", None), adder(seg.kind or "", seg.queue_id or 0)):
+                add(max(lo, m.created_at), "bl_in", STAT, None, False, v)
+                add(hi, "bl_out", STAT, None, False, v)
+
+
 def expand(base_delta: Delta, out: Delta | None = None) -> Delta:
-    """Spread base cells into the rollup cells: day, week and month x all queues, the queue,
-    and (for agent metrics) the agent and the agent within the queue. Zero cells are skipped,
-    so an unchanged ticket costs nothing to re-apply."""
+    """Spread base cells into the rollup cells: day, week and month x (all queues and the agent,
+    or the queue and the agent within it). Zero cells are skipped, so an unchanged ticket
+    costs nothing to re-apply."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     for (day, kind, queue, metric, b, agent), v in base_delta.items():
         if not any(v):
             continue
         for span, start in (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))):
-            keys = [("", 0, span, start, metric, kind, b), ("q", queue, span, start, metric, kind, b)]
-            if agent is not None:
-                keys.append(("a", agent, span, start, metric, kind, b))
-                keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
+            if queue is None:
+                keys = [("", 0, span, start, metric, kind, b)]
+                if agent is not None:
+                    keys.append(("a", agent, span, start, metric, kind, b))
+            else:
+                keys = [("q", queue, span, start, metric, kind, b)]
+                if agent is not None:
+                    keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
             for key in keys:
                 cell = out[key]
                 for i in range(4):
@@ -248,9 +350,11 @@ def expand(base_delta: Delta, out: Delta | None = None) -> Delta:
     return out
 
 
-def contributions(m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1) -> Delta:
-    """Add (sign=1) or retract (sign=-1) a TicketMetrics row and its status intervals."""
-    return expand(base(m, intervals, zone, sign=sign), out)
+def contributions(
+    m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1, segments: list[Any] = ()
+) -> Delta:
+    """Add (sign=1) or retract (sign=-1) a TicketMetrics row, its status intervals and segments."""
+    return expand(base(m, intervals, zone, sign=sign, segments=segments), out)
 
 
 _UPSERT = """
@@ -294,7 +398,7 @@ def _values_sql() -> str:
         )
     cnt = {
         "c:first_res": ("m.first_resolution_cal_s IS NOT NULL", "0.0", "(m.reopens > 0)::int", "0"),
-        "c:last_res": ("TRUE", "m.zero_touch::int::float8", "m.fcr::int", "m.fcr_eligible::int"),
+        "c:last_res": ("m.last_res_here", "m.zero_touch::int::float8", "m.fcr::int", "m.fcr_eligible::int"),
         "c:csat": (
             "TRUE",
             "COALESCE(m.csat_score, 0)::float8",
@@ -320,29 +424,68 @@ def _values_sql() -> str:
         when, s, num, den = cnt[metric]
         at = f"CASE WHEN {when} THEN m.{inst} END"
         rows.append(f"({at}, '{metric}', -1, m.{agent_col}, {to_agent}, 1, {s}, {num}, {den})")
-    rows.append(
-        f"(CASE WHEN m.status IN {_UNSOLVED_SQL} THEN m.created_at END, 'bl_open', -1, NULL::bigint, false,"
-        " 1, 0.0, (m.status <> 'pending')::int, 0)"
-    )
     return ",\n  ".join(rows)
 
+
+# The columns of a row the VALUES list reads, for the whole-ticket rows and the segment groups.
+_ROW_COLUMNS = sorted(set(DURATIONS) | set(_ONE) | set(_ANY) | {"first_resolution_cal_s", "reopens"})
+
+
+def _group_select(key: str) -> str:
+    """One row per (ticket, `key`) of the segments, the SQL twin of `_Group`."""
+    cols = []
+    for col in _ROW_COLUMNS:
+        if col in _SUMMED:
+            cols.append(f"SUM(s.{col}) AS {col}")
+        elif col in _ANY or col == "csat_satisfied":
+            cols.append(f"bool_or(s.{col}) AS {col}")
+        else:
+            cols.append(f"MAX(s.{col}) AS {col}")
+    kind = "COALESCE((array_agg(s.kind ORDER BY s.idx DESC))[1], '')"
+    queue = "NULL::bigint" if key == "kind" else "COALESCE(s.queue_id, 0)"
+    kind_sql = kind if key == "queue" else "COALESCE(s.kind, '')"
+    group = "s.kind" if key == "kind" else "s.queue_id"
+    select = ", ".join(cols)
+    sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s"  # noqa: S608
+    return f"{sql} GROUP BY s.ticket_id, {group}"
+
+
+_WHOLE_COLUMNS = ", ".join("TRUE AS last_res_here" if c == "last_res_here" else f"t.{c}" for c in _ROW_COLUMNS)
+_WHOLE_SELECT = f"SELECT %(all)s::varchar AS kind_key, NULL::bigint AS q, {_WHOLE_COLUMNS} FROM metrics_ticketmetrics t"  # noqa: S608
+_WHOLE_SELECT += " WHERE NOT t.excluded"
 
 _BASE_SQL = f"""
 CREATE TEMP TABLE _dash_base ON COMMIT DROP AS
 SELECT (c.at AT TIME ZONE %(zone)s)::date AS day, c.kind, c.q, c.ag, c.metric, c.bin,
        SUM(c.n) AS n, SUM(c.s) AS s, SUM(c.num) AS num, SUM(c.den) AS den
 FROM (
-  SELECT v.at, COALESCE(m.kind, '') AS kind, COALESCE(m.queue_id, 0) AS q,
+  SELECT v.at, m.kind_key AS kind, m.q,
          CASE WHEN v.to_agent THEN COALESCE(v.agent, 0) END AS ag, v.metric, v.bin, v.n, v.s, v.num, v.den
-  FROM metrics_ticketmetrics m
+  FROM ({_WHOLE_SELECT} UNION ALL {_group_select("kind")} UNION ALL {_group_select("queue")}) m
   CROSS JOIN LATERAL (VALUES {_values_sql()}) AS v(at, metric, bin, agent, to_agent, n, s, num, den)
-  WHERE NOT m.excluded AND v.at IS NOT NULL
+  WHERE v.at IS NOT NULL
   UNION ALL
-  SELECT v.at, COALESCE(m.kind, ''), COALESCE(m.queue_id, 0), NULL, v.metric, -1, 1, 0.0,
-         (i.status <> 'pending')::int, 0
+  SELECT m.created_at, k.kind, k.q, NULL, 'bl_open', -1, 1, 0.0, (m.status <> 'pending')::int, 0
+  FROM metrics_ticketmetrics m
+  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint), (m.kind, NULL::bigint),
+                             (m.kind, COALESCE(m.queue_id, 0))) AS k(kind, q)
+  WHERE NOT m.excluded AND m.status IN {_UNSOLVED_SQL}
+  UNION ALL
+  SELECT v.at, %(all)s, NULL::bigint, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
   FROM metrics_ticketstatusinterval i
   JOIN metrics_ticketmetrics m ON m.ticket_id = i.ticket_id
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, m.created_at), 'bl_in'), (i.ended_at, 'bl_out')) AS v(at, metric)
+  WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL
+  UNION ALL
+  SELECT v.at, COALESCE(s.kind, ''), k.q, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
+  FROM metrics_ticketstatusinterval i
+  JOIN metrics_ticketmetrics m ON m.ticket_id = i.ticket_id
+  JOIN metrics_ticketsegment s ON s.ticket_id = i.ticket_id
+   AND (s.ended_at IS NULL OR (s.ended_at > i.started_at AND s.ended_at > s.started_at))
+   AND (i.ended_at IS NULL OR i.ended_at > s.started_at)
+  CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(s.queue_id, 0))) AS k(q)
+  CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, s.started_at, m.created_at), 'bl_in'),
+                             (LEAST(i.ended_at, s.ended_at), 'bl_out')) AS v(at, metric)
   WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL
 ) c
 GROUP BY 1, 2, 3, 4, 5, 6
@@ -369,12 +512,12 @@ def rebuild() -> int:
     with connection.cursor() as cur:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
-        cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES)})
+        cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS})
         for dim, key, where in (
-            ("''", "0", ""),
-            ("'q'", "q", ""),
-            ("'a'", "ag", "WHERE ag IS NOT NULL"),
-            ("'qa'", "(q::bigint << 32) | ag", "WHERE ag IS NOT NULL"),
+            ("''", "0", "WHERE q IS NULL"),
+            ("'q'", "q", "WHERE q IS NOT NULL"),
+            ("'a'", "ag", "WHERE q IS NULL AND ag IS NOT NULL"),
+            ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
         ):
             for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
                 cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where))
@@ -384,13 +527,16 @@ def rebuild() -> int:
 
 
 def _rebuild_python(zone: ZoneInfo) -> int:
-    from metrics.models import DashboardRollup, TicketMetrics, TicketStatusInterval
+    from metrics.models import DashboardRollup, TicketMetrics, TicketSegment, TicketStatusInterval
 
     total: Delta = defaultdict(lambda: [0, 0.0, 0, 0])
     intervals: dict[int, list[Any]] = defaultdict(list)
     for i in TicketStatusInterval.objects.filter(status__in=UNSOLVED).iterator(chunk_size=5000):
         intervals[i.ticket_id].append(i)
+    segments: dict[int, list[Any]] = defaultdict(list)
+    for seg in TicketSegment.objects.order_by("ticket_id", "idx").iterator(chunk_size=5000):
+        segments[seg.ticket_id].append(seg)
     for m in TicketMetrics.objects.iterator(chunk_size=2000):
-        contributions(m, intervals.get(m.ticket_id, []), zone, total)
+        contributions(m, intervals.get(m.ticket_id, []), zone, total, segments=segments.get(m.ticket_id, []))
     DashboardRollup.objects.all().delete()
     return apply(total)

@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from metrics import rollup
 from metrics.compute import compute
-from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
+from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketSegment, TicketStatusInterval
+from metrics.segments import SEGMENT_COLUMNS
 from tickets.clock import Context, Ev
 from tickets.clock_context import clock_context, clock_events_by_ticket
 
@@ -150,6 +151,18 @@ def _metrics_values(row: dict[str, Any]) -> dict[str, Any]:
     data["work_sessions"] = _jsonable(row.get("work_sessions") or {})
     data["next_reply_at"] = _jsonable(row.get("next_reply_at") or [])
     values["data"] = data
+    return values
+
+
+def segment_values(seg: dict[str, Any]) -> dict[str, Any]:
+    """TicketSegment field values (all but ticket_id) of one compute() segment
+    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    values = {name: seg[name] for name in SEGMENT_COLUMNS}
+    values["data"] = {
+        "next_reply_cal_s": seg["next_reply_cal_s"],
+        "next_reply_bus_s": seg["next_reply_bus_s"],
+        "handle_by_agent_s": _jsonable(seg["handle_by_agent_s"]),
+    }
     return values
 
 
@@ -292,11 +305,16 @@ def tickets_recompute(
     old_intervals: dict[int, list[TicketStatusInterval]] = defaultdict(list)
     for i in TicketStatusInterval.objects.filter(ticket_id__in=list(old), status__in=rollup.UNSOLVED):
         old_intervals[i.ticket_id].append(i)
+    old_segments: dict[int, list[TicketSegment]] = defaultdict(list)
+    for seg in TicketSegment.objects.filter(ticket_id__in=list(old)).order_by("ticket_id", "idx"):
+        old_segments[seg.ticket_id].append(seg)
     acc = _Recompute(zone=reporting_zone(), cells_zone=rollup.cells_zone())
     events = events_by_ticket(ids)
     for tid in ids:
         if tid in old:
-            rollup.base(old[tid], old_intervals.get(tid, []), acc.cells_zone, acc.dash, sign=-1)
+            rollup.base(
+                old[tid], old_intervals.get(tid, []), acc.cells_zone, acc.dash, sign=-1, segments=old_segments[tid]
+            )
             acc.contribute(old[tid], sign=-1)
         evs = events.get(tid)
         if not evs or not any(e.kind == "ticket.created" for e in evs):
@@ -315,6 +333,7 @@ class _Recompute:
     new_rows: list[TicketMetrics] = field(default_factory=list)
     handles: list[TicketAgentHandle] = field(default_factory=list)
     intervals: list[TicketStatusInterval] = field(default_factory=list)
+    segments: list[TicketSegment] = field(default_factory=list)
     delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
     dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
 
@@ -336,7 +355,9 @@ class _Recompute:
             for s, e, st in row["status_intervals"]
         ]
         self.intervals.extend(ticket_intervals)
-        rollup.base(m, ticket_intervals, self.cells_zone, self.dash)
+        segments = [TicketSegment(ticket_id=tid, **segment_values(seg)) for seg in row["segments"]]
+        self.segments.extend(segments)
+        rollup.base(m, ticket_intervals, self.cells_zone, self.dash, segments=segments)
 
 
 def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recompute) -> None:
@@ -356,6 +377,8 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketAgentHandle.objects.bulk_create(acc.handles, batch_size=2000)
     TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
     TicketStatusInterval.objects.bulk_create(acc.intervals, batch_size=5000)
+    TicketSegment.objects.filter(ticket_id__in=ids).delete()
+    TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
     _rollup_apply(acc.delta)
     rollup.apply(rollup.expand(acc.dash))  # the base delta is zero where nothing changed
 
@@ -424,6 +447,7 @@ def metrics_reset() -> None:
         "metrics_metricsdaily",
         "metrics_ticketagenthandle",
         "metrics_ticketstatusinterval",
+        "metrics_ticketsegment",
         "metrics_dashboardrollup",
     )
     with connection.cursor() as cur:
@@ -462,6 +486,8 @@ except ImportError:  # pragma: no cover
 
 _TM_NAMES = [f.name for f in TicketMetrics._meta.concrete_fields]
 _TM_COLUMNS = ", ".join(f.column for f in TicketMetrics._meta.concrete_fields)
+_SEG_NAMES = ["ticket_id", *SEGMENT_COLUMNS, "data"]
+_SEG_COLUMNS = ", ".join(_SEG_NAMES)
 _EVENTS_SQL = (
     "SELECT ticket_id, id, kind, occurred_at, actor_id, actor_role, visibility, is_automated, data::text"
     " FROM tickets_ticketevent WHERE ticket_id >= %s AND ticket_id < %s ORDER BY ticket_id, occurred_at, id"
@@ -499,6 +525,14 @@ def _copy_rows(cur: Any, table: str, columns: str, lines: list[str]) -> None:
         cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO("".join(lines)))
 
 
+_PER_TICKET_TABLES = (
+    "metrics_ticketmetrics",
+    "metrics_ticketagenthandle",
+    "metrics_ticketstatusinterval",
+    "metrics_ticketsegment",
+)
+
+
 def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, int]:
     """Recompute and replace the metrics rows of ids in [lo, hi) (in a transaction)."""
     from itertools import groupby
@@ -519,6 +553,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     metric_lines: list[str] = []
     handle_lines: list[str] = []
     interval_lines: list[str] = []
+    segment_lines: list[str] = []
     tickets = 0
     for tid, group in groupby(rows, key=itemgetter(0)):
         evs = [
@@ -540,11 +575,15 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
             handle_lines.append(f"{prefix}{agent}\t{_copy_field(float(secs))}\t{_copy_field(sessions)}\n")
         for s, e, st in row["status_intervals"]:
             interval_lines.append(f"{prefix}{_copy_field(st)}\t{_copy_field(s)}\t{_copy_field(e)}\n")
-    for table in ("metrics_ticketmetrics", "metrics_ticketagenthandle", "metrics_ticketstatusinterval"):
+        for seg in row["segments"]:
+            seg_values = segment_values(seg)
+            segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
+    for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
     _copy_rows(cur, "metrics_ticketagenthandle", "ticket_id, agent_id, handle_s, sessions", handle_lines)
     _copy_rows(cur, "metrics_ticketstatusinterval", "ticket_id, status, started_at, ended_at", interval_lines)
+    _copy_rows(cur, "metrics_ticketsegment", _SEG_COLUMNS, segment_lines)
     return tickets, len(rows)
 
 
@@ -685,7 +724,8 @@ def _bulk_indexes_drop() -> list[str]:
         cur.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i"
             " WHERE i.schemaname = current_schema()"
-            " AND i.tablename IN ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle')"
+            " AND i.tablename IN ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle',"
+            " 'metrics_ticketsegment')"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
             " AND i.indexname <> ALL(%s)",
             [list(_BULK_KEEP_INDEXES)],

@@ -230,6 +230,15 @@ class Timeline:
     priority: str
     status_changes: list[tuple[float, str]] = field(default_factory=list)
     queue_segments: list[tuple[float, int | None]] = field(default_factory=list)
+    # Per queue segment (parallel to queue_segments): its kind; and, per reply /
+    # resolution / rating, the index of the segment it happened in (ties at a move's
+    # instant follow the log order). Segment attribution:
+    # docs/metrics.md#18-queue-and-kind-attribution-across-escalations
+    segment_kinds: list[str | None] = field(default_factory=list)
+    reply_segs: list[int] = field(default_factory=list)
+    resolution_segs: list[int] = field(default_factory=list)
+    csat_seg: int = 0
+    csat_offered_seg: int = 0
     queues_seen: set[int] = field(default_factory=set)
     assignee: int | None = None
     assignees_seen: set[int] = field(default_factory=set)
@@ -265,6 +274,7 @@ def _on_status(tl: Timeline, e: Ev, t: float) -> None:
     source, target = e.data.get("from", tl.status), e.data["to"]
     if is_resolution(source, target):
         tl.resolutions.append((t, tl.assignee))
+        tl.resolution_segs.append(len(tl.queue_segments) - 1)
         tl.stream.append((t, "resolution"))
     elif source in RESOLVED and target in UNSOLVED:
         tl.reopen_ts.append(t)
@@ -276,6 +286,7 @@ def _on_status(tl: Timeline, e: Ev, t: float) -> None:
 def _on_message(tl: Timeline, e: Ev, t: float) -> None:
     if is_public_agent_reply(e):
         tl.replies.append((t, e.actor_id))
+        tl.reply_segs.append(len(tl.queue_segments) - 1)
         tl.stream.append((t, "reply"))
     elif is_customer_public(e):
         tl.customer_msgs.append(t)
@@ -292,6 +303,7 @@ def _on_queue(tl: Timeline, e: Ev, t: float) -> None:
     tl.queue_id = e.data.get("to")
     tl.queue_kind = e.data.get("to_kind", tl.queue_kind)
     tl.queue_segments.append((t, tl.queue_id))
+    tl.segment_kinds.append(tl.queue_kind)
     if tl.queue_id is not None:
         tl.queues_seen.add(tl.queue_id)
 
@@ -313,11 +325,18 @@ def _on_time(tl: Timeline, e: Ev, t: float) -> None:
 def _on_survey(tl: Timeline, e: Ev, t: float) -> None:
     if e.data.get("survey", "csat") == "csat" and tl.csat_offered_at is None:
         tl.csat_offered_at = t
+        tl.csat_offered_seg = _seg_of_rating(tl)
 
 
 def _on_csat(tl: Timeline, e: Ev, t: float) -> None:
     last_res_assignee = tl.resolutions[-1][1] if tl.resolutions else None
     tl.csat = (t, e.data.get("scale", "1-5"), e.data.get("value"), last_res_assignee)
+    tl.csat_seg = _seg_of_rating(tl)
+
+
+def _seg_of_rating(tl: Timeline) -> int:
+    """CSAT goes to the queue at the last resolution before the rating (else the current one)."""
+    return tl.resolution_segs[-1] if tl.resolution_segs else len(tl.queue_segments) - 1
 
 
 def _on_merged(tl: Timeline, e: Ev, t: float) -> None:
@@ -382,6 +401,7 @@ def _start(created: Ev, as_of: float) -> Timeline:
         priority=cd.get("priority", "normal"),
         status_changes=[(created_at, initial_status)],
         queue_segments=[(created_at, queue_id)],
+        segment_kinds=[cd.get("kind")],
         queues_seen={queue_id} if queue_id is not None else set(),
     )
 
