@@ -278,3 +278,51 @@ def _sla(out: list[dict[str, Any]], segs: list[Seg], tl: Timeline, row: dict[str
         seg[f"sla_next_reply_{cy['outcome']}"] += 1
         latest = seg["sla_next_reply_outcome_at"]
         seg["sla_next_reply_outcome_at"] = cy["outcome_at"] if latest is None else max(latest, cy["outcome_at"])
+
+
+# --- a ticket's segments in one kind or queue, as one row (the filtered dashboard) ----------
+# A duration share or a count is summed over the segments; an instant measure is set on one
+# segment only, so MAX / bool_or takes it (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
+
+BOOL_COLUMNS = frozenset({"fcr", "fcr_eligible", "zero_touch", "last_res_here", "csat_satisfied"})
+SUMMED_COLUMNS = frozenset(
+    {
+        *SHARE_COLUMNS,
+        "handle_s",
+        "frt_cal_s",
+        "frt_bus_s",
+        "first_resolution_cal_s",
+        "first_resolution_bus_s",
+        "full_resolution_cal_s",
+        "full_resolution_bus_s",
+        "reopens",
+        "substantive_reopens",
+        "public_agent_replies",
+        "next_reply_n",
+        "next_reply_cal_sum_s",
+        "next_reply_bus_sum_s",
+        "sla_next_reply_achieved",
+        "sla_next_reply_breached",
+    }
+)
+
+
+def group_agg_sql(col: str, alias: str = "s") -> str:
+    """The SQL aggregate of column `col` over a ticket's segments in one group."""
+    if col in SUMMED_COLUMNS:
+        return f"SUM({alias}.{col})"
+    if col in BOOL_COLUMNS:
+        return f"bool_or({alias}.{col})"
+    return f"MAX({alias}.{col})"
+
+
+def group_value(col: str, values: list[Any]) -> Any:
+    """`group_agg_sql` in Python (NULLs ignored; NULL when every value is NULL)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if col in SUMMED_COLUMNS:
+        return sum(present)
+    if col in BOOL_COLUMNS:
+        return any(present)
+    return max(present)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from metrics.dashboard import rollup as rollup_cells
 from metrics.dashboard.db import _filters_sql, _orm_filters, _run, _side_of, _use_sql
 from metrics.dashboard.kpis import SIDES, UNSOLVED
 from metrics.dashboard.period import Scope, _midnight, bucket_starts
+from metrics.dashboard.sql_cohorts import by_segment
 
 # --- backlog ----------------------------------------------------------------
 
@@ -26,14 +28,29 @@ def _snapshot_instants(scope: Scope, now: datetime) -> list[tuple[date, datetime
     return out
 
 
-def _backlog_where(scope: Scope) -> tuple[str, list[Any]]:
-    return _filters_sql(scope, "assignee_id", alias="c")
+def _backlog_where(scope: Scope, segments: bool = False) -> tuple[str, list[Any]]:
+    """Filters on the ticket; with `segments`, queue and kind on the segment holding the
+    snapshot instead (backlog: the queue at the snapshot,
+    docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    if not segments:
+        return _filters_sql(scope, "assignee_id", alias="c")
+    on_ticket, p1 = _filters_sql(replace(scope, queue_id=None, kind=None), "assignee_id", alias="c")
+    on_segment, p2 = _filters_sql(replace(scope, priority=None, channel=None, agent_id=None), "assignee_id", alias="s")
+    return on_ticket + on_segment, p1 + p2
+
+
+# A status interval cut at the queue moves: the pieces of it in each (non-empty) segment.
+_SEGMENT_JOIN = """
+        JOIN metrics_ticketsegment s ON s.ticket_id = c.ticket_id AND s.started_at < %s
+         AND (s.ended_at >= %s OR s.ended_at IS NULL)
+         AND (s.ended_at IS NULL OR (s.ended_at > i.started_at AND s.ended_at > s.started_at))
+         AND (i.ended_at IS NULL OR i.ended_at > s.started_at)"""
 
 
 _UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
 
 
-def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
+def _backlog_join_sql(scope: Scope, select: str, segments: bool = False) -> tuple[str, list[Any]]:
     """Unsolved status intervals overlapping [lo, hi] of tickets that may be unsolved then.
 
     Tickets: not excluded, created before hi, last resolved at/after lo or unresolved.
@@ -42,13 +59,15 @@ def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
     ranges of the same index), not a UNION ALL of two: over a UNION ALL the planner has no
     statistics for ticket_id and estimated the join at 100x its size (5.4M rows for 22k),
     which bought a partitioned hash aggregate and JIT compilation (bench/PERF_SECOND_PASS.md).
-    Params: lo, hi, filters, lo, hi (see `_backlog_join_params`).
+    Params: lo, hi, filters, lo, hi (see `_backlog_join_params`). With `segments`, each
+    interval is cut at the ticket's queue moves (alias s: the segment of the piece).
     """
-    where, _ = _backlog_where(scope)
+    where, _ = _backlog_where(scope, segments)
+    join = _SEGMENT_JOIN if segments else ""
     sql = f"""
         SELECT {select}
         FROM metrics_ticketmetrics c
-        JOIN metrics_ticketstatusinterval i ON i.ticket_id = c.ticket_id
+        JOIN metrics_ticketstatusinterval i ON i.ticket_id = c.ticket_id {join}
         WHERE NOT c.excluded AND (c.last_resolved_at >= %s OR c.last_resolved_at IS NULL) AND c.created_at < %s
               {where}
           AND i.status IN {_UNSOLVED_SQL} AND (i.ended_at >= %s OR i.ended_at IS NULL) AND i.started_at < %s
@@ -56,9 +75,9 @@ def _backlog_join_sql(scope: Scope, select: str) -> tuple[str, list[Any]]:
     return sql, []
 
 
-def _backlog_join_params(scope: Scope, lo: datetime, hi: datetime) -> list[Any]:
-    _, fparams = _backlog_where(scope)
-    return [lo, hi, *fparams, lo, hi]
+def _backlog_join_params(scope: Scope, lo: datetime, hi: datetime, segments: bool = False) -> list[Any]:
+    _, fparams = _backlog_where(scope, segments)
+    return [*([hi, lo] if segments else []), lo, hi, *fparams, lo, hi]
 
 
 def _backlog_counts_sql(scope: Scope, instants: list[datetime]) -> list[tuple[int, int]]:
@@ -69,12 +88,17 @@ def _backlog_counts_sql(scope: Scope, instants: list[datetime]) -> list[tuple[in
     instants gives the first and one-past-last snapshot it counts at; the per-snapshot
     counts are a running sum of +n / -n at those positions.
     """
-    select = """width_bucket(GREATEST(i.started_at, c.created_at), %s::timestamptz[]) AS k_from,
-                CASE WHEN i.ended_at IS NULL THEN %s ELSE width_bucket(i.ended_at, %s::timestamptz[]) END AS k_to,
+    segments = by_segment(scope)
+    if segments:  # the pieces in the filtered queue or kind
+        start, end = "GREATEST(i.started_at, s.started_at, c.created_at)", "LEAST(i.ended_at, s.ended_at)"
+    else:
+        start, end = "GREATEST(i.started_at, c.created_at)", "i.ended_at"
+    select = f"""width_bucket({start}, %s::timestamptz[]) AS k_from,
+                CASE WHEN {end} IS NULL THEN %s ELSE width_bucket({end}, %s::timestamptz[]) END AS k_to,
                 (i.status <> 'pending') AS actionable, COUNT(*) AS n"""
-    sql, _ = _backlog_join_sql(scope, select)
+    sql, _ = _backlog_join_sql(scope, select, segments)
     sql += " GROUP BY 1, 2, 3"
-    params = [instants, len(instants), instants, *_backlog_join_params(scope, instants[0], instants[-1])]
+    params = [instants, len(instants), instants, *_backlog_join_params(scope, instants[0], instants[-1], segments)]
     diff_all = [0] * (len(instants) + 1)
     diff_act = [0] * (len(instants) + 1)
     for r in _run(sql, params):
@@ -98,20 +122,40 @@ def _backlog_tickets_py(scope: Scope, lo: datetime, hi: datetime) -> list[dict[s
     """Candidate tickets joined with their unsolved intervals overlapping [lo, hi] (ORM, any database)."""
     from django.db.models import Q
 
-    from metrics.models import TicketMetrics, TicketStatusInterval
+    from metrics.models import TicketMetrics, TicketSegment, TicketStatusInterval
 
+    on_ticket = _orm_filters(replace(scope, queue_id=None, kind=None), "assignee_id")
     cands = {
         r["ticket_id"]: r
-        for r in TicketMetrics.objects.filter(excluded=False, created_at__lt=hi, **_orm_filters(scope, "assignee_id"))
+        for r in TicketMetrics.objects.filter(excluded=False, created_at__lt=hi, **on_ticket)
         .filter(Q(last_resolved_at__isnull=True) | Q(last_resolved_at__gte=lo))
-        .values("ticket_id", "created_at", "kind", "queue_id", "assignee_id")
+        .values("ticket_id", "created_at", "assignee_id")
     }
     ivs = (
-        TicketStatusInterval.objects.filter(status__in=UNSOLVED, started_at__lt=hi)
+        TicketStatusInterval.objects.filter(status__in=UNSOLVED, started_at__lt=hi, ticket_id__in=list(cands))
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=lo))
         .values("ticket_id", "status", "started_at", "ended_at")
     )
-    return [{**cands[i["ticket_id"]], **i} for i in ivs if i["ticket_id"] in cands]
+    on_segment = _orm_filters(replace(scope, priority=None, channel=None, agent_id=None), "assignee_id")
+    segs: dict[int, list[dict[str, Any]]] = {}
+    for seg in TicketSegment.objects.filter(ticket_id__in=list(cands), **on_segment).values(
+        "ticket_id", "kind", "queue_id", "started_at", "ended_at"
+    ):
+        segs.setdefault(seg["ticket_id"], []).append(seg)
+    return [piece for i in ivs for piece in _pieces_py(cands[i["ticket_id"]], i, segs.get(i["ticket_id"], []))]
+
+
+def _pieces_py(ticket: dict[str, Any], interval: dict[str, Any], segs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An interval cut at the queue moves: one row per non-empty piece, with its segment's queue and kind."""
+    out = []
+    for seg in segs:
+        lo = max(interval["started_at"], seg["started_at"])
+        ends = [e for e in (interval["ended_at"], seg["ended_at"]) if e is not None]
+        hi = min(ends) if ends else None
+        if hi is None or hi > lo:
+            row = {**ticket, **interval, "kind": seg["kind"], "queue_id": seg["queue_id"]}
+            out.append({**row, "started_at": lo, "ended_at": hi})
+    return out
 
 
 def _stabbed(row: dict[str, Any], at: datetime) -> bool:
@@ -149,14 +193,19 @@ def backlog_series(*, scope: Scope, now: datetime, rollup: bool = False) -> tupl
     return series, last
 
 
+# Stabbed at the snapshot: the interval and the segment holding it (queue at the snapshot).
+_STABBED_SQL = """ AND i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)
+                   AND (s.ended_at IS NULL OR s.ended_at >= %s)"""
+
+
 def _backlog_tickets(scope: Scope, instant: datetime) -> list[dict[str, Any]]:
     """The backlog at one instant: ticket_id, status, age_s, kind, queue_id, agent_id (unordered)."""
     if _use_sql():
-        select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind,
-                    c.queue_id, c.assignee_id AS agent_id"""
-        sql, _ = _backlog_join_sql(scope, select)
-        sql += " AND i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
-        params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+        select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, s.kind,
+                    s.queue_id, c.assignee_id AS agent_id"""
+        sql, _ = _backlog_join_sql(scope, select, segments=True)
+        sql += _STABBED_SQL
+        params = [instant, *_backlog_join_params(scope, instant, instant, True), *[instant] * 4]
         return _run(sql, params)
     return [
         {
@@ -200,9 +249,9 @@ def backlog_tickets_summary(*, scope: Scope, instant: datetime) -> dict[str, Any
 
 
 def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
-    select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, c.kind"""
-    inner, _ = _backlog_join_sql(scope, select)
-    inner += " AND i.started_at < %s AND c.created_at < %s AND (i.ended_at IS NULL OR i.ended_at >= %s)"
+    select = """i.ticket_id, i.status, EXTRACT(EPOCH FROM (%s - c.created_at))::float8 AS age_s, s.kind"""
+    inner, _ = _backlog_join_sql(scope, select, segments=True)
+    inner += _STABBED_SQL
     sql = f"""
         SELECT GROUPING(kind) AS g, kind, COUNT(*) AS backlog,
                COUNT(*) FILTER (WHERE status <> 'pending') AS actionable,
@@ -214,7 +263,7 @@ def _backlog_summary_sql(scope: Scope, instant: datetime) -> dict[str, Any]:
                COUNT(*) FILTER (WHERE age_s >= 7 * 86400) AS age_7
         FROM ({inner}) b GROUP BY GROUPING SETS ((kind), ())
     """  # noqa: S608
-    params = [instant, *_backlog_join_params(scope, instant, instant), instant, instant, instant]
+    params = [instant, *_backlog_join_params(scope, instant, instant, True), *[instant] * 4]
     out: dict[str, Any] = {"at": instant}
     for side in SIDES:
         out[side] = {

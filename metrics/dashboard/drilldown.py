@@ -13,7 +13,9 @@ from metrics.dashboard.backlog import _backlog_tickets, _snapshot_instants
 from metrics.dashboard.db import _duration_column, _filters_sql, _hist_bucket, _orm_filters, _run, _use_sql
 from metrics.dashboard.kpis import COHORTS, HIST_EDGES, KINDS, KPI_BY_KEY, KPIS, Kpi
 from metrics.dashboard.period import Scope, _midnight
-from metrics.dashboard.py_cohorts import _COHORT_Q
+from metrics.dashboard.py_cohorts import _COHORT_Q, _segment_rows_py
+from metrics.dashboard.sql_cohorts import by_segment
+from metrics.segments import group_agg_sql
 
 DRILL_METRICS = tuple(k.key for k in KPIS if k.drill)
 _BASE = ["ticket_id", "kind", "queue_id", "agent_id"]
@@ -104,6 +106,46 @@ def _side_sql(drill: Drill) -> tuple[str, list[Any]]:
     return (" AND m.kind = %s", [drill.side]) if drill.side in KINDS else ("", [])
 
 
+def _segmented(scope: Scope, drill: Drill) -> bool:
+    """A queue or kind filter, or one side: the tickets' segments there
+    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    return by_segment(scope) or drill.side in KINDS
+
+
+# Values read from the segments (shares summed, instant measures from their segment) and
+# from the ticket (status, replies, SLA clocks) in a segmented drill-down.
+_SEG_VALUES = ("csat_satisfied", "csat_value", "csat_at", "fcr", "fcr_eligible", "reopens")
+_TICKET_VALUES = ("status", "public_agent_replies")
+
+
+def _segment_source(
+    scope: Scope,
+    drill: Drill,
+    cohort: str,
+    columns: tuple[str, ...],
+    window: tuple[datetime, datetime],
+    ticket_columns: tuple[str, ...] = (),
+) -> tuple[str, list[Any]]:
+    """`metrics_ticketmetrics m` replaced by one row per ticket of its segments in the filtered
+    queue / kind (and side) whose cohort instant is in [start, end)."""
+    spec = COHORTS[cohort]
+    inst, agent = spec["instant"], spec["agent"]
+    where, params = _filters_sql(scope, agent, alias="s")
+    if spec["where"]:
+        where += f" AND ({spec['where']})"
+    side_sql, side_params = _side_sql(drill)
+    seg_cols = "".join(f", {group_agg_sql(c)} AS {c}" for c in dict.fromkeys((*columns, *_SEG_VALUES)))
+    ticket_cols = "".join(f", t.{c}" for c in (*_TICKET_VALUES, *ticket_columns))
+    sql = f"""(SELECT g.*{ticket_cols}, FALSE AS excluded FROM (
+            SELECT s.ticket_id, MAX(s.kind) AS kind, MAX(s.queue_id) AS queue_id, MAX(s.{agent}) AS {agent},
+                   MAX(s.{inst}) AS {inst}, bool_or(s.last_res_here) AS holds{seg_cols}
+            FROM metrics_ticketsegment s
+            WHERE s.{inst} >= %s AND s.{inst} < %s {where}{side_sql.replace("m.", "s.")}
+            GROUP BY s.ticket_id
+        ) g JOIN metrics_ticketmetrics t ON t.ticket_id = g.ticket_id)"""  # noqa: S608
+    return sql, [*window, *params, *side_params]
+
+
 def _limit_sql(limit: int | None) -> str:
     return f" LIMIT {int(limit)}" if limit else ""
 
@@ -111,24 +153,29 @@ def _limit_sql(limit: int | None) -> str:
 def _sla_drill_sql(
     scope: Scope, drill: Drill, start: datetime, end: datetime, limit: int | None
 ) -> tuple[str, list[Any]]:
-    side_sql, side_params = _side_sql(drill)
     parts, params = [], []
     for target, cohort in _SLA_TARGETS:
         spec = COHORTS[cohort]
+        side_sql, side_params = _side_sql(drill)
         where, fparams = _filters_sql(scope, spec["agent"])
+        source, pre = "metrics_ticketmetrics", []
+        if _segmented(scope, drill):
+            clock = (f"sla_{target}_elapsed_s", f"sla_{target}_target_s")
+            source, pre = _segment_source(scope, drill, cohort, (f"sla_{target}_outcome",), (start, end), clock)
+            where, fparams, side_sql, side_params = "", [], "", []
         extra = ""
         if drill.agent is not None:
             extra = f" AND COALESCE(m.{spec['agent']}, 0) = %s"
-            fparams = [*fparams, drill.agent]
+            side_params = [*side_params, drill.agent]
         parts.append(
             f"""SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, '{target}' AS target,
                 m.sla_{target}_outcome AS outcome, m.{spec["instant"]} AS instant,
                 m.sla_{target}_elapsed_s AS elapsed_s, m.sla_{target}_target_s AS target_s
-                FROM metrics_ticketmetrics m
+                FROM {source} m
                 WHERE NOT m.excluded AND ({spec["where"]}) AND m.{spec["instant"]} >= %s
                   AND m.{spec["instant"]} < %s {where}{side_sql}{extra}"""  # noqa: S608
         )
-        params += [start, end, *fparams, *side_params]
+        params += [*pre, start, end, *fparams, *side_params]
     return " UNION ALL ".join(parts) + f" ORDER BY ticket_id, target{_limit_sql(limit)}", params
 
 
@@ -149,20 +196,29 @@ def _cohort_drill_sql(
 ) -> tuple[str, list[Any]]:
     select, cond = _kpi_select(kpi, scope, drill)
     spec = COHORTS[kpi.cohort]
-    where, params = _filters_sql(scope, spec["agent"])
-    side_sql, side_params = _side_sql(drill)
-    if spec["where"]:
-        cond += f" AND ({spec['where']})"
+    if _segmented(scope, drill):
+        columns = (_duration_column(kpi.key, scope.clock),) if kpi.unit == "duration" else ()
+        source, pre = _segment_source(scope, drill, kpi.cohort, columns, (start, end))
+        where, side_sql, post = "", "", []
+        if kpi.cohort == "last_res" and kpi.unit != "duration":
+            cond += " AND m.holds"  # resolved here, not only a share of the time
+    else:
+        source, pre = "metrics_ticketmetrics", []
+        where, fparams = _filters_sql(scope, spec["agent"])
+        side_sql, side_params = _side_sql(drill)
+        if spec["where"]:
+            cond += f" AND ({spec['where']})"
+        post = [*fparams, *side_params]
     if drill.agent is not None:
         cond += f" AND COALESCE(m.{spec['agent']}, 0) = %s"
-        params.append(drill.agent)
+        post = [*post, drill.agent]
     sql = f"""
         SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, m.{spec["instant"]} AS instant, {select}
-        FROM metrics_ticketmetrics m
+        FROM {source} m
         WHERE NOT m.excluded AND m.{spec["instant"]} >= %s AND m.{spec["instant"]} < %s {where}{side_sql}{cond}
         ORDER BY m.ticket_id{_limit_sql(limit)}
     """  # noqa: S608
-    return sql, [start, end, *params, *side_params]
+    return sql, [*pre, start, end, *post]
 
 
 # --- the same rows without PostgreSQL (embedded SQLite default) -------------
@@ -173,6 +229,8 @@ def _fetch_py(
 ) -> list[dict]:
     from metrics.models import TicketMetrics
 
+    if _segmented(scope, drill):
+        return _fetch_segments_py(scope, drill, window, cohort, extra, columns)
     spec = COHORTS[cohort]
     qs = TicketMetrics.objects.filter(
         excluded=False,
@@ -186,6 +244,33 @@ def _fetch_py(
     if drill.agent is not None:
         rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
     return rows
+
+
+def _fetch_segments_py(
+    scope: Scope, drill: Drill, window: tuple[datetime, datetime], cohort: str, extra: dict[str, Any], columns: list
+) -> list[dict]:
+    """`_fetch_py` from the segments in the filtered queue / kind (and side): one row per ticket."""
+    from metrics.models import TicketMetrics
+
+    spec = COHORTS[cohort]
+    ticket_only = [c for c in columns if c in _TICKET_ONLY]
+    wanted = sorted({"ticket_id", "kind", "queue_id", spec["instant"], spec["agent"], *columns} - set(ticket_only))
+    side = {"kind": drill.side} if drill.side in KINDS else {}
+    rows = _segment_rows_py(cohort, scope, *window, wanted, per_kind=False, extra={**extra, **side})
+    if cohort == "last_res" and "fcr" in columns:  # a ratio / count drill-down (durations read one column)
+        rows = [r for r in rows if r["holds"]]  # resolved here, not only a share of the time
+    ids = [r["ticket_id"] for r in rows]
+    ticket_rows = TicketMetrics.objects.filter(ticket_id__in=ids).values("ticket_id", *ticket_only)
+    more = {r["ticket_id"]: r for r in ticket_rows}
+    rows = [{**r, **more.get(r["ticket_id"], {})} for r in rows]
+    if drill.agent is not None:
+        rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
+    return rows
+
+
+_TICKET_ONLY = frozenset(
+    {"status", "public_agent_replies", *(f"sla_{t}_{f}" for t, _ in _SLA_TARGETS for f in ("elapsed_s", "target_s"))}
+)
 
 
 def _base_py(r: dict, cohort: str) -> dict[str, Any]:

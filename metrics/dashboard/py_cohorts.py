@@ -8,7 +8,9 @@ from typing import Any
 from metrics.dashboard.db import CohortResult, _duration_column, _hist_bucket, _orm_filters, _side_of
 from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS
 from metrics.dashboard.period import Scope
-from metrics.dashboard.sql_cohorts import _cohort_sets, _cohort_value_columns
+from metrics.dashboard.sql_cohorts import _cohort_sets, _cohort_value_columns, by_segment
+from metrics.rollup import ALL_KINDS
+from metrics.segments import group_value
 
 # --- the same numbers without PostgreSQL (embedded SQLite default) -----------
 # Plain ORM reads of the per-ticket rows, aggregated in Python with the same
@@ -23,18 +25,56 @@ _COHORT_Q: dict[str, dict[str, Any]] = {
 
 
 def _cohort_rows_py(cohort: str, scope: Scope, start: datetime, end: datetime, columns: list[str]) -> list[dict]:
+    """Whole-ticket rows (kind ALL_KINDS, `holds` True) and, as in `sql_cohorts._rows`, each
+    ticket's segments per kind; filtered to a queue or kind, only the segments in it."""
     from metrics.models import TicketMetrics
 
     spec = COHORTS[cohort]
     inst = spec["instant"]
+    wanted = sorted({"ticket_id", "kind", "queue_id", inst, spec["agent"], *columns})
+    if by_segment(scope):
+        return _segment_rows_py(cohort, scope, start, end, wanted, per_kind=False)
     qs = TicketMetrics.objects.filter(
         excluded=False,
         **{f"{inst}__gte": start, f"{inst}__lt": end},
         **_COHORT_Q.get(cohort, {}),
         **_orm_filters(scope, spec["agent"]),
     )
-    wanted = sorted({"ticket_id", "kind", "queue_id", inst, spec["agent"], *columns})
-    return list(qs.values(*wanted))
+    whole = [{**r, "kind": ALL_KINDS, "holds": True} for r in qs.values(*wanted)]
+    return whole + _segment_rows_py(cohort, scope, start, end, wanted, per_kind=True)
+
+
+def _segment_rows_py(
+    cohort: str,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    wanted: list[str],
+    *,
+    per_kind: bool,
+    extra: dict[str, Any] | None = None,
+) -> list[dict]:
+    """A ticket's segments in the range as one row per ticket (or per ticket and kind)."""
+    from metrics.models import TicketSegment
+
+    spec = COHORTS[cohort]
+    inst = spec["instant"]
+    qs = TicketSegment.objects.filter(
+        **{f"{inst}__gte": start, f"{inst}__lt": end},
+        **_COHORT_Q.get(cohort, {}),
+        **_orm_filters(scope, spec["agent"]),
+        **(extra or {}),
+    )
+    groups: dict[tuple, list[dict]] = {}
+    for r in qs.values(*wanted, "last_res_here"):
+        groups.setdefault((r["ticket_id"], r["kind"] if per_kind else ""), []).append(r)
+    out = []
+    for (_tid, _kind), segs in sorted(groups.items()):
+        row = {col: group_value(col, [s[col] for s in segs]) for col in wanted}
+        row["ticket_id"] = segs[0]["ticket_id"]
+        row["holds"] = any(s["last_res_here"] for s in segs)
+        out.append(row)
+    return out
 
 
 def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: bool = True) -> dict[str, Any]:
@@ -57,7 +97,7 @@ def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: b
         out.update(resolved_first=len(rows), reopened=count(lambda r: (r["reopens"] or 0) > 0))
     elif cohort == "last_res":
         out.update(
-            resolved=len(rows),
+            resolved=count(lambda r: r["holds"]),
             fcr=count(lambda r: r["fcr"]),
             fcr_eligible=count(lambda r: r["fcr_eligible"]),
             zero_touch=count(lambda r: r["zero_touch"]),
@@ -100,12 +140,15 @@ def _cohort_result_py(cohort: str, scope: Scope) -> CohortResult:
     start = scope.period.start
     out = CohortResult()
     groups: dict[tuple[str, str], list[dict]] = {}
+    whole = not by_segment(scope)
     for r in rows:
         period = "cur" if r[inst] >= start else "prev"
-        groups.setdefault((_side_of(r), period), []).append(r)
-        groups.setdefault(("all", period), []).append(r)
+        if r["kind"] != ALL_KINDS:
+            groups.setdefault((_side_of(r), period), []).append(r)
+        if not whole or r["kind"] == ALL_KINDS:
+            groups.setdefault(("all", period), []).append(r)
     out.cells = {key: _aggregate_py(g, cohort, scope.clock) for key, g in groups.items()}
-    current = [r for r in rows if r[inst] >= start]
+    current = [r for r in rows if r[inst] >= start and (not whole or r["kind"] == ALL_KINDS)]
     sets = _cohort_sets(cohort, scope)
     keep_pct = cohort == "frt"  # as in `_cohort_sql`: percentiles per bucket / agent only where shown
     if "bk" in sets:

@@ -59,14 +59,31 @@ def eligible(scope: Scope) -> bool:
     return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
 
 
-def _kind_sql(scope: Scope) -> tuple[str, list[Any]]:
-    return (" AND r.kind = %s", [scope.kind]) if scope.kind else ("", [])
+def _kind_sql(scope: Scope, dim: tuple[str, int] | None = None, *, sides: bool = False) -> tuple[str, list[Any]]:
+    """The cells' kind: the filter's kind; unfiltered, the whole-ticket cells of dims '' and
+    'a' (kind ALL_KINDS; `sides` also reads the per-kind cells). A queue's cells (dims 'q'
+    and 'qa') hold each ticket's segments in it once, so their kinds add up to the whole
+    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    if scope.kind:
+        return " AND r.kind = %s", [scope.kind]
+    if dim is not None and dim[0] == "" and not sides:
+        return " AND r.kind = %s", [metric_rollup.ALL_KINDS]
+    return "", []
+
+
+def _sides(kind: str, dim: tuple[str, int], scope: Scope) -> tuple[str, ...]:
+    """The page's sides a cell of `kind` adds to."""
+    if kind == metric_rollup.ALL_KINDS:
+        return ("all",)
+    if dim[0] == "" and not scope.kind:
+        return (kind,) if kind in KINDS else ()
+    return (kind, "all") if kind in KINDS else ("all",)
 
 
 def created_count(scope: Scope) -> int:
     """Tickets created in the current period (from the day cells), to choose the path."""
     dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope)
+    ksql, kparams = _kind_sql(scope, (dim, key))
     sql = f"""SELECT COALESCE(SUM(r.n), 0) AS n FROM metrics_dashboardrollup r
               WHERE r.dim = %s AND r.key = %s AND r.metric = 'c:created' AND r.span = 'd'
                 AND r.start >= %s AND r.start <= %s AND r.bin = -1 {ksql}"""  # noqa: S608
@@ -130,10 +147,12 @@ def _metrics_for(scope: Scope) -> list[str]:
     return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
 
 
-def _fetch(scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
+def _fetch(
+    scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int], *, sides: bool = False
+) -> list[tuple]:
     """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
     values, params = _cover_values(cells)
-    ksql, kparams = _kind_sql(scope)
+    ksql, kparams = _kind_sql(scope, dim, sides=sides)
     # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules.
     sql = f"""
         SELECT {group} AS g, r.kind COLLATE "C" AS kind, r.metric COLLATE "C" AS metric, r.bin,
@@ -196,10 +215,6 @@ class _Acc:
         return out
 
 
-def _sides(kind: str) -> tuple[str, ...]:
-    return (kind, "all") if kind in KINDS else ("all",)
-
-
 @contextmanager
 def hash_grouping() -> Iterator[None]:
     """Few hundred index ranges feed hash aggregations; the planner's row estimates would
@@ -217,8 +232,8 @@ def _tile_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
     acc = _Acc()
-    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
-        for side in _sides(kind):
+    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim, sides=True):
+        for side in _sides(kind, dim, scope):
             acc.add(g, side, *rest)
     return acc
 
@@ -243,7 +258,7 @@ def _agent_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     if scope.with_agents:
         cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last)]
         metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
-        for key, *rest in _agent_fetch(scope, cells, metrics, queue=dim[1] if dim[0] == "q" else None):
+        for key, *rest in _agent_fetch(scope, cells, metrics, dim):
             agents.add(key & 0xFFFFFFFF, "all", *rest)
     return agents
 
@@ -274,10 +289,11 @@ def cohort_results(scope: Scope) -> dict[str, CohortResult]:
     return {cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS}
 
 
-def _agent_fetch(scope: Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:
+def _agent_fetch(scope: Scope, cells: list, metrics: list[str], dim: tuple[str, int]) -> list[tuple]:
     """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
+    queue = dim[1] if dim[0] == "q" else None
     values, params = _cover_values(cells)
-    ksql, kparams = _kind_sql(scope)
+    ksql, kparams = _kind_sql(scope, dim)
     if queue is not None:
         ksql += " AND r.key >= %s AND r.key < %s"
         kparams += [metric_rollup.qa_key(queue, 0), metric_rollup.qa_key(queue + 1, 0)]
@@ -312,7 +328,7 @@ def backlog_counts(scope: Scope, snaps: list[tuple[date, datetime]], now: dateti
     at the end of local day D it is sum(in) - sum(out) over days <= D (an interval counts at
     midnight T iff max(start, created) < T <= end); at `now`, everything up to today."""
     dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope)
+    ksql, kparams = _kind_sql(scope, (dim, key))
     first = snaps[0][0]
     last = max(d for d, _ in snaps)
     sql = f"""
@@ -374,15 +390,24 @@ def backlog_now_summary(scope: Scope, instant: datetime) -> dict[str, Any]:
     for side in SIDES:
         rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
         firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
-        old_side = [r for r in old if side == "all" or r["kind"] == side]
+        old_side = [r for r in old if r["kind"] in _old_kinds(side, scope)]
         out[side] = _backlog_side(rows, old_side, bounds, firsts, instant)
     return out
+
+
+def _old_kinds(side: str, scope: Scope) -> tuple[str, ...]:
+    """The 'bl_open' cells' kinds one side reads (see `_kind_sql`)."""
+    if side in KINDS:
+        return (side,)
+    if _dim(scope)[0] == "" and not scope.kind:
+        return (metric_rollup.ALL_KINDS,)
+    return (*KINDS, "", scope.kind or "")
 
 
 def _backlog_old_days(scope: Scope, split_day: date) -> list[dict[str, Any]]:
     """Unsolved tickets per creation day and kind before `split_day`, from the 'bl_open' cells."""
     dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope)
+    ksql, kparams = _kind_sql(scope, (dim, key), sides=True)
     return _run(
         f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
             FROM metrics_dashboardrollup r

@@ -17,6 +17,8 @@ from metrics.dashboard.kpis import (
     TREND_COHORTS,
 )
 from metrics.dashboard.period import Scope
+from metrics.rollup import ALL_KINDS
+from metrics.segments import group_agg_sql
 
 # --- SQL building -----------------------------------------------------------
 
@@ -36,7 +38,7 @@ def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
     extra = {
         "first_res": [("resolved_first", "COUNT(*)"), ("reopened", "COUNT(*) FILTER (WHERE reopens > 0)")],
         "last_res": [
-            ("resolved", "COUNT(*)"),
+            ("resolved", "COUNT(*) FILTER (WHERE holds)"),  # holds the last resolution (segments)
             ("fcr", "COUNT(*) FILTER (WHERE fcr)"),
             ("fcr_eligible", "COUNT(*) FILTER (WHERE fcr_eligible)"),
             ("zero_touch", "COUNT(*) FILTER (WHERE zero_touch)"),
@@ -100,35 +102,84 @@ class _Source:
 
     inst: str
     agent: str
-    inner_cols: str
+    cols: list[str]
     where: str
     params: list[Any]
+    seg_where: str
+    by_segment: bool  # a queue or kind filter: every row comes from the segments
+
+    @property
+    def inner_cols(self) -> str:
+        return ", m.holds" + "".join(f", m.{c}" for c in self.cols)
+
+
+def by_segment(scope: Scope) -> bool:
+    """A view filtered to a queue or kind reads the segment-attributed values
+    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    return scope.queue_id not in (None, "") or scope.kind not in (None, "")
 
 
 def _cohort_source(cohort: str, scope: Scope) -> _Source:
     spec = COHORTS[cohort]
     where, fparams = _filters_sql(scope, spec["agent"])
+    seg_where, _ = _filters_sql(scope, spec["agent"], alias="s")
     if spec["where"]:
         where += f" AND ({spec['where']})"
-    inner_cols = "".join(f", m.{c}" for c in _cohort_value_columns(cohort, scope.clock))
-    return _Source(spec["instant"], spec["agent"], inner_cols, where, fparams)
+        seg_where += f" AND ({spec['where']})"
+    cols = _cohort_value_columns(cohort, scope.clock)
+    return _Source(spec["instant"], spec["agent"], cols, where, fparams, seg_where, by_segment(scope))
 
 
-def _side_filtered(agg: str, side: str) -> str:
-    """An aggregate restricted to one side's rows (FILTER), or as is for "all"."""
+def _whole_rows(src: _Source) -> str:
+    """Whole-ticket rows (kind ALL_KINDS): the unfiltered "all" side."""
+    cols = "".join(f", m.{c}" for c in src.cols)
+    return f"""SELECT %s::varchar AS kind, TRUE AS holds, m.{src.inst}, m.{src.agent}{cols}
+        FROM metrics_ticketmetrics m
+        WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}"""  # noqa: S608
+
+
+def _segment_rows(src: _Source, per_kind: bool) -> str:
+    """A ticket's segments in the cohort's range as one row per ticket (per kind with
+    `per_kind`): shares summed, instant measures taken from the segment holding them."""
+    cols = "".join(f", {group_agg_sql(c)} AS {c}" for c in src.cols)
+    kind = "s.kind" if per_kind else "MAX(s.kind)"
+    return f"""SELECT {kind} AS kind, bool_or(s.last_res_here) AS holds, MAX(s.{src.inst}) AS {src.inst},
+               MAX(s.{src.agent}) AS {src.agent}{cols}
+        FROM metrics_ticketsegment s
+        WHERE s.{src.inst} >= %s AND s.{src.inst} < %s {src.seg_where}
+        GROUP BY s.ticket_id{", s.kind" if per_kind else ""}"""  # noqa: S608
+
+
+def _rows(src: _Source, lo: Any, hi: Any, *, sides: bool) -> tuple[str, list[Any]]:
+    """The per-ticket rows of one range: unfiltered, the whole tickets (kind ALL_KINDS) and,
+    for the support / service sides (`sides`), each ticket's segments per kind; filtered to
+    a queue or kind, the segments in it, one row per ticket."""
+    if src.by_segment:
+        return _segment_rows(src, per_kind=False), [lo, hi, *src.params]
+    if not sides:
+        return _whole_rows(src), [ALL_KINDS, lo, hi, *src.params]
+    sql = f"{_whole_rows(src)} UNION ALL {_segment_rows(src, per_kind=True)}"
+    return sql, [ALL_KINDS, lo, hi, *src.params, lo, hi, *src.params]
+
+
+def _side_filtered(agg: str, side: str, src: _Source) -> str:
+    """An aggregate restricted to one side's rows (FILTER); "all" reads the whole-ticket rows
+    unless every row is already the filtered view's."""
     if side not in KINDS:
-        return agg
+        if src.by_segment:
+            return agg
+        side = ALL_KINDS
     if " FILTER (WHERE " in agg:
         return agg.replace(" FILTER (WHERE ", f" FILTER (WHERE c.kind = '{side}' AND ")
     return f"{agg} FILTER (WHERE c.kind = '{side}')"
 
 
-def _period_branch(aggs: list[tuple[str, str]], src: _Source, period: str) -> str:
-    """Part 0 for one period: one plain aggregate pass over its index range, each aggregate
+def _period_branch(aggs: list[tuple[str, str]], src: _Source, period: str, rows: str) -> str:
+    """Part 0 for one period: one plain aggregate pass over its rows, each aggregate
     FILTERed to its side (no sort of whole rows; each percentile sorts only its cell's values),
     unpivoted to one row per side."""
     names = ", ".join(["part", "g", "cur", "kind", "bk", "ag", "hb", *(f'"{alias}"' for alias, _ in aggs)])
-    cell_aggs = [f'{_side_filtered(agg, side)} AS "{side}__{alias}"' for side in SIDES for alias, agg in aggs]
+    cell_aggs = [f'{_side_filtered(agg, side, src)} AS "{side}__{alias}"' for side in SIDES for alias, agg in aggs]
     values = ", ".join(
         "(0, {g}, {cur}, {kind}, NULL::timestamp, NULL::bigint, NULL::integer, {cols})".format(
             g=int(side == "all"),
@@ -141,11 +192,7 @@ def _period_branch(aggs: list[tuple[str, str]], src: _Source, period: str) -> st
     return f"""
         SELECT v.* FROM (
             SELECT {", ".join(cell_aggs)}
-            FROM (
-                SELECT m.kind {src.inner_cols}
-                FROM metrics_ticketmetrics m
-                WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
-            ) c
+            FROM (SELECT m.kind {src.inner_cols} FROM ({rows}) m) c
         ) a CROSS JOIN LATERAL (VALUES {values}) AS v({names})
     """  # noqa: S608 - only fixed identifiers are interpolated; values are parameters
 
@@ -175,16 +222,16 @@ def _grouped_part(
     )
     extra_cols, params = _set_columns(cohort, scope, sets, src)
     cols = ", ".join(k if k in sets else f"{v} AS {k}" for k, v in _NULL_SETS.items())
+    rows, rows_params = _rows(src, scope.period.start, scope.period.end, sides=False)
     sql = f"""
         UNION ALL
         SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select}
         FROM (
             SELECT m.kind {src.inner_cols}{extra_cols}
-            FROM metrics_ticketmetrics m
-            WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
+            FROM ({rows}) m
         ) c GROUP BY GROUPING SETS ({", ".join(f"({s})" for s in sets)})
     """  # noqa: S608
-    return sql, [*params, scope.period.start, scope.period.end, *src.params]
+    return sql, [*params, *rows_params]
 
 
 def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
@@ -203,8 +250,9 @@ def _cohort_sql(cohort: str, scope: Scope) -> tuple[str, list[Any], list[str]]:
     start, prev = scope.period.start, scope.period.previous
     branches, params = [], []
     for period, lo, hi in (("cur", start, scope.period.end), ("prev", prev.start, start)):
-        branches.append(_period_branch(aggs, src, period))
-        params += [lo, hi, *src.params]
+        rows, rows_params = _rows(src, lo, hi, sides=True)
+        branches.append(_period_branch(aggs, src, period, rows))
+        params += rows_params
     sql = " UNION ALL ".join(branches)
     if sets:
         part1, part1_params = _grouped_part(cohort, scope, aggs, sets, src)

@@ -118,26 +118,32 @@ def test_e10c_whole_fixture_rendered_and_csv(boss, examples):
 
 
 def test_support_and_service_side_by_side_and_kind_filter(boss, examples):
-    """E10a week FRT: service = T-101, T-102, T-104 (tier1); support = T-103 (tier2)."""
+    """E10a week FRT by the queue at the first reply (docs/metrics.md §1.8): service = T-101,
+    T-102, T-104 and T-103 (alice replied in tier1 before the move to tier2); support none."""
     v = _values(boss.get(DASH, WEEK).content.decode())
-    assert v[("frt", "service", "n")] == 3 and v[("frt", "support", "n")] == 1
-    assert v[("frt", "service", "median")] == 66600
-    assert v[("frt", "support", "median")] == 3600
-    v = _values(boss.get(DASH, {**WEEK, "kind": "support"}).content.decode())
-    assert v[("frt", "support", "n")] == 1 and v[("frt", "support", "median")] == 3600
-    assert ("frt", "service", "n") not in v  # only the chosen kind is shown
+    assert v[("frt", "service", "n")] == 4 and v[("frt", "support", "n")] == 0
+    assert v[("frt", "service", "median")] == (3600 + 66600) / 2
+    v = _values(boss.get(DASH, {**WEEK, "kind": "service"}).content.decode())
+    assert v[("frt", "service", "n")] == 4 and v[("frt", "service", "median")] == (3600 + 66600) / 2
+    assert ("frt", "support", "n") not in v  # only the chosen kind is shown
     assert ("frt", "all", "n") not in v
+    # T-103's full resolution (10-30, by carol in tier2) is support's, in the whole range
+    v = _values(boss.get(DASH, {**WHOLE, "kind": "support"}).content.decode())
+    assert v[("full_resolution", "support", "n")] == 2  # T-103 and T-108
 
 
 def test_queue_filter_changes_numbers(boss, examples):
     tier1 = Queue.objects.get(slug="tier1").pk
     v = _values(boss.get(DASH, {**WHOLE, "queue": tier1}).content.decode())
-    assert v[("frt", "all", "n")] == 10  # every FRT but T-103 and T-108 (tier2)
+    assert v[("frt", "all", "n")] == 11  # every FRT but T-108's (created in tier2)
     tier2 = Queue.objects.get(slug="tier2").pk
     v = _values(boss.get(DASH, {**WHOLE, "queue": tier2}).content.decode())
-    assert v[("frt", "all", "n")] == 2 and v[("frt", "all", "median")] == (3600 + 236700) / 2
+    # T-103's first reply was in tier1, before the move (docs/metrics.md §1.8)
+    assert v[("frt", "all", "n")] == 1 and v[("frt", "all", "median")] == 236700
     ext = {pk: e for e, pk in examples.items()}
     rows = _csv(boss.get(DRILL, {**WHOLE, "queue": tier2, "metric": "frt", "format": "csv"}))
+    assert sorted(ext[int(r["ticket_id"])] for r in rows) == ["T-108"]
+    rows = _csv(boss.get(DRILL, {**WHOLE, "queue": tier2, "metric": "full_resolution", "format": "csv"}))
     assert sorted(ext[int(r["ticket_id"])] for r in rows) == ["T-103", "T-108"]
 
 
@@ -200,9 +206,15 @@ def test_drill_values_are_per_ticket_values(boss, examples):
     ext = {pk: e for e, pk in examples.items()}
     rows = _csv(boss.get(DRILL, {**WEEK, "metric": "frt", "format": "csv"}))
     assert {ext[int(r["ticket_id"])]: float(r["value_s"]) for r in rows} == week
-    # Support side of the same number: only T-103.
+    # Each side lists the tickets whose first reply was in its queues (docs/metrics.md §1.8):
+    # T-103 was answered in tier1 (service) before it moved to tier2.
     rows = _csv(boss.get(DRILL, {**WEEK, "metric": "frt", "side": "support", "format": "csv"}))
-    assert [ext[int(r["ticket_id"])] for r in rows] == ["T-103"]
+    assert rows == []
+    rows = _csv(boss.get(DRILL, {**WEEK, "metric": "frt", "side": "service", "format": "csv"}))
+    assert sorted(ext[int(r["ticket_id"])] for r in rows) == ["T-101", "T-102", "T-103", "T-104"]
+    # ... and T-103's resolution to support, where carol resolved it
+    rows = _csv(boss.get(DRILL, {**WHOLE, "metric": "fcr", "side": "support", "format": "csv"}))
+    assert sorted(ext[int(r["ticket_id"])] for r in rows) == ["T-103", "T-108"]
     # FCR drill marks which eligible tickets counted.
     rows = _csv(boss.get(DRILL, {**WHOLE, "metric": "fcr", "format": "csv"}))
     assert sorted(ext[int(r["ticket_id"])] for r in rows if r["counted"] == "True") == [
