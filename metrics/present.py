@@ -114,3 +114,89 @@ def row_present(row: dict[str, Any], *, emails: dict[int, str]) -> dict[str, Any
             value = _num(value)
         out[name] = value
     return out
+
+
+# One row per ticket x queue segment (`metrics_export --segments`,
+# docs/metrics.md#18-queue-and-kind-attribution-across-escalations): where and when the segment
+# ran, then the values attributed to it (NULL = not in this segment, or an empty window).
+SEGMENT_EXPORT_FIELDS = (
+    "segment",
+    "queue",
+    "kind",
+    "started_at",
+    "ended_at",
+    "created_at",
+    "frt_cal_s",
+    "frt_bus_s",
+    "first_reply_at",
+    "first_replier",
+    "next_reply_cal_s",
+    "next_reply_bus_s",
+    "first_resolved_at",
+    "first_resolution_cal_s",
+    "first_resolution_bus_s",
+    "last_resolved_at",
+    "last_resolution_here",
+    "full_resolution_cal_s",
+    "full_resolution_bus_s",
+    "resolver",
+    "requester_wait_cal_s",
+    "requester_wait_bus_s",
+    "agent_wait_cal_s",
+    "agent_wait_bus_s",
+    "on_hold_cal_s",
+    "on_hold_bus_s",
+    "time_in_progress_cal_s",
+    "time_in_progress_bus_s",
+    "queue_time_cal_s",
+    "queue_time_bus_s",
+    "agent_work_cal_s",
+    "agent_work_bus_s",
+    "solved_before_reopen_cal_s",
+    "solved_before_reopen_bus_s",
+    "handle_s",
+    "handle_by_agent_s",
+    "public_agent_replies",
+    "reopens",
+    "substantive_reopens",
+    "fcr_eligible",
+    "fcr",
+    "csat_offered_at",
+    "csat_value",
+    "csat_satisfied",
+    "csat_at",
+    "sla_first_reply_outcome",
+    "sla_first_reply_outcome_at",
+    "sla_resolution_outcome",
+    "sla_resolution_outcome_at",
+    "sla_next_reply_achieved",
+    "sla_next_reply_breached",
+)
+_SEGMENT_RENAMES = {"segment": "idx", "last_resolution_here": "last_res_here"}
+_SEGMENT_PEOPLE = {"first_replier": "first_replier_id", "resolver": "resolver_id"}
+
+
+def segment_present(seg: dict[str, Any], *, emails: dict[int, str], queues: dict[int, str]) -> dict[str, Any]:
+    """A compute() segment or a stored TicketSegment (its values and `data`) in export shape."""
+    out: dict[str, Any] = {}
+    for name in SEGMENT_EXPORT_FIELDS:
+        if name == "queue":
+            value: Any = queues.get(seg.get("queue_id"))
+        elif name in _SEGMENT_PEOPLE:
+            uid = seg.get(_SEGMENT_PEOPLE[name])
+            value = emails.get(uid, uid) if uid is not None and (name != "resolver" or seg["last_res_here"]) else None
+        elif name == "handle_by_agent_s":
+            by_agent = seg.get(name)
+            value = None if by_agent is None else {emails.get(int(k), str(k)): _num(v) for k, v in by_agent.items()}
+        else:
+            value = seg.get(_SEGMENT_RENAMES.get(name, name))
+        if name == "last_resolved_at" and not seg.get("last_res_here"):
+            value = None  # the ticket's last resolution is another segment's
+        if isinstance(value, datetime):
+            value = iso_z(value)
+        elif isinstance(value, list):
+            value = [_num(v) for v in value]
+        else:
+            value = _num(value)
+        out[name] = value
+    return out

@@ -76,9 +76,11 @@ def _cells():
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="set-based rebuild is PostgreSQL")
 def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
-    for seed in (11, 12):
+    for seed in (11, 12, 13):
         rnd = random.Random(seed)
-        queues = [QueueFactory(), QueueFactory(kind="service")]
+        queues = [QueueFactory(), QueueFactory(kind="service"), QueueFactory()]
+        # seed 13: queue moves, escalations and transfers (segment cells, docs/metrics.md §1.8)
+        moves = queues if seed == 13 else None
         agents = [AgentFactory(), AgentFactory(), AgentFactory()]
         base = datetime(2025, 10, 30, 22, 0, tzinfo=UTC)  # across the New York DST end
         with transaction.atomic():
@@ -92,7 +94,7 @@ def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
             at = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(60, 40 * 3600))
             agent = rnd.choice(agents)
             with transaction.atomic():
-                random_action(rnd, t, agent, at, spam_p=0.2, late_hours=30)
+                random_action(rnd, t, agent, at, spam_p=0.2, late_hours=30, queues=moves)
                 # the worker's retract-and-apply, at a moving as_of
                 services.tickets_recompute(ticket_ids=[t.pk], as_of=at + timedelta(hours=step % 5))
         ids = list(Ticket.objects.values_list("pk", flat=True))

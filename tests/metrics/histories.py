@@ -7,10 +7,16 @@ from tickets import services as ticket_services
 ACTIONS = ("reply", "customer", "solve", "reopen", "pending", "spam", "late", "csat", "work")
 
 
-def random_action(rnd, ticket, agent, at, *, spam_p: float, late_hours: int) -> str:
-    """Apply one random action to `ticket` (fresh from the database) at `at`; return its name."""
-    action = rnd.choice(ACTIONS)
+def random_action(rnd, ticket, agent, at, *, spam_p: float, late_hours: int, queues=None) -> str:
+    """Apply one random action to `ticket` (fresh from the database) at `at`; return its name.
+    With `queues`, one action in four moves the ticket to one of them (an escalation when the
+    kind changes; docs/metrics.md §1.8) instead."""
     pk = ticket.pk
+    if queues and rnd.random() < 0.25 and ticket.status != "closed":
+        queue = rnd.choice(queues)
+        ticket_services.ticket_move_queue(ticket_id=pk, queue=queue, actor=agent, reason="r", occurred_at=at)
+        return "move"
+    action = rnd.choice(ACTIONS)
     if action == "reply":
         ticket_services.message_post(ticket_id=pk, author=agent, body="r", occurred_at=at, apply_rules=False)
     elif action == "late":

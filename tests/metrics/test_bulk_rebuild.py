@@ -15,7 +15,15 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from metrics import services
-from metrics.models import MetricsDaily, MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
+from metrics.models import (
+    DashboardRollup,
+    MetricsDaily,
+    MetricsDirty,
+    TicketAgentHandle,
+    TicketMetrics,
+    TicketSegment,
+    TicketStatusInterval,
+)
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
 from tests.metrics.histories import random_action
 from tests.metrics.jsonl_events import FIXTURES
@@ -49,6 +57,9 @@ def _stored():
         m["ticket_id"]: {k: v for k, v in m.items() if k not in skip}
         for m in TicketMetrics.objects.values()  # every column, data JSON included
     }
+    for seg in TicketSegment.objects.order_by("ticket_id", "idx").values():  # and every queue segment
+        seg.pop("id")
+        metrics.setdefault(seg["ticket_id"], {}).setdefault("segments", []).append(seg)
     handles = sorted(TicketAgentHandle.objects.values_list("ticket_id", "agent_id", "handle_s", "sessions"))
     intervals = sorted(
         TicketStatusInterval.objects.values_list("ticket_id", "status", "started_at", "ended_at"),
@@ -97,12 +108,22 @@ def connection_count(table):
         return cur.fetchone()[0]
 
 
+def _dash_cells():
+    return {
+        (r.dim, r.key, r.metric, r.span, r.start, r.kind, r.bin): (r.n, round(r.sum_s, 6), r.num, r.den)
+        for r in DashboardRollup.objects.all()
+        if (r.n, r.sum_s, r.num, r.den) != (0, 0.0, 0, 0)
+    }
+
+
 def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
-    """Random reopens, late events, spam/restore and CSAT on 12 tickets (3 seeds)."""
-    for seed in (1, 2, 3):
+    """Random reopens, late events, spam/restore and CSAT on 12 tickets (3 seeds), and with
+    queue moves between support and service queues (seed 4: escalations, docs/metrics.md §1.8)."""
+    for seed in (1, 2, 3, 4):
         rnd = random.Random(seed)
         with transaction.atomic():
             queue = QueueFactory()
+            moves = [queue, QueueFactory(kind="service"), QueueFactory()] if seed == 4 else None
             agents = [AgentFactory(), AgentFactory(), AgentFactory()]
             base = datetime(2025, 11, 1, 3, 30, tzinfo=UTC)  # around the New York DST end
             tickets = [ticket_make(queue=queue, requester=CustomerFactory(), occurred_at=base) for _ in range(12)]
@@ -112,11 +133,15 @@ def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
                 t.refresh_from_db()
                 at = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(60, 30 * 3600))
                 agent = rnd.choice(agents)
-                random_action(rnd, t, agent, at, spam_p=0.3, late_hours=20)
+                random_action(rnd, t, agent, at, spam_p=0.3, late_hours=20, queues=moves)
         ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
         as_of = base + timedelta(days=60)
         (inc_rows, inc_handles, _), inc_rollups = _incremental(ids, as_of)
+        inc_cells = _dash_cells()
         assert len(inc_rollups) > 10
+        if seed == 4:  # several tickets crossed kinds, some more than once
+            kinds = [{s["kind"] for s in r.get("segments", [])} for r in inc_rows.values()]
+            assert sum(len(k) > 1 for k in kinds) >= 3
         # 1) the SQL rollups over the incremental rows == retract-and-apply
         services.metrics_rollups_rebuild()
         assert _rollups() == inc_rollups, seed
@@ -125,6 +150,7 @@ def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
         assert rows == inc_rows, seed
         assert handles == inc_handles, seed
         assert rollups == inc_rollups, seed
+        assert _dash_cells() == inc_cells, seed
 
 
 @pytest.mark.django_db(transaction=True)

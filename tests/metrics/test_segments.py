@@ -9,7 +9,7 @@ America/New_York, queues `billing` (service) and `tech` (support); tickets.jsonl
 import csv
 import io
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -235,3 +235,39 @@ def test_shares_sum_to_the_whole_ticket(seg_tickets, ext):
     for col in ("frt_cal_s", "full_resolution_bus_s", "reopens"):
         assert sum(getattr(s, col) or 0 for s in segs) == (getattr(m, col) or 0)
     assert sum(s.public_agent_replies for s in segs) == m.public_agent_replies
+
+
+def _export(*args: str) -> str:
+    out = io.StringIO()
+    call_command("metrics_export", "--segments", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_export_segments_one_row_per_ticket_and_queue_segment(seg_tickets):
+    """`metrics_export --segments`: E11's two segments with queue, kind, bounds and the split
+    values; the stored rows and a recomputation as of the same instant agree."""
+    Ticket.objects.filter(pk=seg_tickets["S1"]).update(external_id="=HYPERLINK(1)")  # a formula-like cell
+    stored = [json.loads(line) for line in _export().splitlines()]
+    recomputed = [json.loads(line) for line in _export("--as-of", AS_OF.isoformat()).splitlines()]
+    assert stored == recomputed
+    e11 = [r for r in stored if r["ticket"] == seg_tickets["E11"]]
+    assert [(r["segment"], r["queue"], r["kind"]) for r in e11] == [(0, "billing", "service"), (1, "tech", "support")]
+    service, support = e11
+    assert (service["started_at"], service["ended_at"]) == ("2025-11-03T14:00:00Z", "2025-11-03T15:00:00Z")
+    assert (support["started_at"], support["ended_at"]) == ("2025-11-03T15:00:00Z", None)
+    assert (service["frt_cal_s"], service["first_replier"], support["frt_cal_s"]) == (600, "sam@acme.test", None)
+    assert (service["requester_wait_bus_s"], support["requester_wait_bus_s"]) == (3600, 7200)
+    assert (service["next_reply_cal_s"], support["next_reply_cal_s"]) == ([], [3600])
+    assert (service["full_resolution_cal_s"], support["full_resolution_cal_s"]) == (None, 18000)
+    assert (service["resolver"], support["resolver"], support["last_resolution_here"]) == (
+        None,
+        "alice@acme.test",
+        True,
+    )
+    assert service["created_at"] == "2025-11-03T14:00:00Z" and support["created_at"] is None
+    assert len([r for r in stored if r["ticket"] == seg_tickets["S1"]]) == 3
+    rows = list(csv.DictReader(io.StringIO(_export("--format", "csv"))))
+    assert len(rows) == 5
+    assert rows[0]["queue"] == "billing" and rows[1]["kind"] == "support" and rows[1]["next_reply_cal_s"] == "[3600]"
+    assert rows[1]["frt_cal_s"] == "" and rows[0]["frt_cal_s"] == "600"
+    assert {r["external_id"] for r in rows[2:]} == {"'=HYPERLINK(1)"}  # csv_safe: not run as a formula

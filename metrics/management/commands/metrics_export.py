@@ -8,11 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
+from helpdesk.lib.csv_response import csv_safe
 from helpdesk.lib.db_router import use_replica
 from metrics import services
 from metrics.compute import compute
-from metrics.models import TicketMetrics
-from metrics.present import EXPORT_FIELDS, row_present
+from metrics.models import TicketMetrics, TicketSegment
+from metrics.present import EXPORT_FIELDS, SEGMENT_EXPORT_FIELDS, row_present, segment_present
 from tickets.models import Queue, Ticket
 
 # Who and where, as of the export: the final queue and kind, the assignee, the organisation.
@@ -21,17 +22,37 @@ IDENTITY_FIELDS = ("ticket", "external_id", "queue", "kind", "assignee", "organi
 BATCH = 1000
 
 
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list | dict) else ("" if value is None else value)
+
+
+def _segments_of(ids: list[int], ctx: Any) -> dict[int, list[dict[str, Any]]]:
+    """compute() segments as of the context's instant, or the stored TicketSegment rows."""
+    if ctx is not None:
+        return {tid: compute(evs, ctx)["segments"] for tid, evs in services.events_by_ticket(ids).items()}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for seg in TicketSegment.objects.filter(ticket_id__in=ids).order_by("ticket_id", "idx").values():
+        out.setdefault(seg["ticket_id"], []).append({**seg, **seg.pop("data")})
+    return out
+
+
 class Command(BaseCommand):
     help = (
         "Export per-ticket metrics keyed by ticket number and import external_id, with the field names of "
         "expected.json. Without --as-of the stored rows are exported; with it every ticket is recomputed "
-        "as of that instant (nothing is stored)."
+        "as of that instant (nothing is stored). --segments: one row per ticket x queue segment."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
         parser.add_argument("--as-of", dest="as_of", help="Evaluation instant (ISO 8601 with offset).")
         parser.add_argument("--output", "-o", default="-", help="File to write (default: stdout).")
+        parser.add_argument(
+            "--segments",
+            action="store_true",
+            help="One row per ticket x queue segment with the values attributed to it "
+            "(docs/metrics.md#18-queue-and-kind-attribution-across-escalations).",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         as_of = None
@@ -46,11 +67,12 @@ class Command(BaseCommand):
         with use_replica() as replica:
             if replica is not None:
                 self.stderr.write(f"Reading from replica {replica.alias} (as of {replica.as_of.isoformat()})")
+            export = self._export_segments if opts["segments"] else self._export
             if opts["output"] == "-":
-                self._export(self.stdout, opts["format"], as_of)
+                export(self.stdout, opts["format"], as_of)
                 return
             with open(opts["output"], "w", newline="") as out:
-                self._export(out, opts["format"], as_of)
+                export(out, opts["format"], as_of)
 
     def _rows(self, as_of: datetime | None):
         emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
@@ -94,6 +116,37 @@ class Command(BaseCommand):
                         "organisation": organisation,
                         **row_present(raw, emails=emails),
                     }
+
+    def _segment_rows(self, as_of: datetime | None):
+        """Per ticket (in number order) its segments: stored, or recomputed as of `as_of`."""
+        emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
+        queues = dict(Queue.objects.values_list("pk", "slug"))
+        ctx = services.metrics_context(as_of=as_of) if as_of else None
+        last = 0
+        while True:
+            tickets = list(Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "external_id")[:BATCH])
+            if not tickets:
+                return
+            last = tickets[-1][0]
+            segments = _segments_of([t[0] for t in tickets], ctx)
+            for pk, external_id in tickets:
+                for seg in segments.get(pk, []):
+                    yield {
+                        "ticket": pk,
+                        "external_id": external_id,
+                        **segment_present(seg, emails=emails, queues=queues),
+                    }
+
+    def _export_segments(self, out, fmt: str, as_of: datetime | None) -> None:
+        if fmt == "jsonl":
+            for row in self._segment_rows(as_of):
+                out.write(json.dumps(row) + "\n")
+            return
+        writer = csv.writer(out)
+        header = ["ticket", "external_id", *SEGMENT_EXPORT_FIELDS]
+        writer.writerow(header)
+        for row in self._segment_rows(as_of):
+            writer.writerow([csv_safe(_csv_cell(row.get(name))) for name in header])
 
     def _export(self, out, fmt: str, as_of: datetime | None) -> None:
         if fmt == "jsonl":
