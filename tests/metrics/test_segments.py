@@ -51,7 +51,7 @@ def _slug(queue_id: int | None) -> str:
     return Queue.objects.get(pk=queue_id).slug
 
 
-# E11 (docs/metrics-examples.md#e11): every instant is inside business hours, so bus = cal.
+# E11 (docs/metrics-examples.md, E11): every instant is inside business hours, so bus = cal.
 E11_WHOLE = {
     "frt": 600,
     "queue_time": 600,
@@ -122,7 +122,7 @@ def test_e11_whole_ticket_and_segments_value_by_value(seg_tickets, clock):
     assert support.ended_at is None
 
 
-# S1, service -> support -> service across a weekend (docs/metrics-examples.md#s1).
+# S1, service -> support -> service across a weekend (docs/metrics-examples.md, S1).
 S1_SEGMENTS = [
     # (queue, kind, {stem: (cal, bus)}, NRT (cal, bus), public replies)
     (
