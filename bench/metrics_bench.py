@@ -8,8 +8,9 @@ Usage (own database; generates data only when asked):
    --days days) as import JSONL and loads them with `import_tickets` (after
    `helpdesk_config apply` of the worked-example configuration).
 2. Inline full rebuild (`metrics_rebuild --reset --inline --processes N` for each N
-   of --processes, default 1): wall events/s, load average, and the CPU seconds of
-   the Python processes and of their PostgreSQL backends (printed by the command).
+   of --processes, default 1; --escalate P moves P % of the tickets between kinds):
+   wall events/s, load average, and the CPU seconds of the Python processes and of their
+   PostgreSQL backends (printed by the command).
 3. Aggregate queries over the last 90 days (durations with percentile_cont,
    CSAT, FCR, SLA): wall time per query, best of 5.
 """
@@ -107,7 +108,25 @@ def synthetic_line(i, start, rnd):
     }
 
 
-def generate(n, seed=7):
+def escalated(line, i, percent):
+    """`percent` % of the tickets move to the other queue (tier1 service <-> tier2 support) a minute
+    after the first reply; a third of those move back a minute after the customer's answer
+    (segment attribution, docs/metrics.md section 1.8). Deterministic in i."""
+    if i % 100 >= percent:
+        return line
+    other = "tier2" if line["queue"] == "tier1" else "tier1"
+    events = line["events"]
+    reply_at = datetime.fromisoformat(events[2]["at"])
+    moves = [{"at": iso(reply_at + timedelta(seconds=60)), "type": "queue", "to": other, "reason": "bench"}]
+    if i % 3 == 0:
+        customer_at = datetime.fromisoformat(events[4]["at"])
+        moves.append(
+            {"at": iso(customer_at + timedelta(seconds=60)), "type": "queue", "to": line["queue"], "reason": "b"}
+        )
+    return {**line, "events": [*events, *moves]}
+
+
+def generate(n, seed=7, escalate=0):
     call_command(
         "helpdesk_config", "apply", str(ROOT / "tests/fixtures/metrics_examples/config.json"), stdout=io.StringIO()
     )
@@ -115,7 +134,7 @@ def generate(n, seed=7):
     start = datetime.now(tz=UTC) - timedelta(days=180)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for i in range(n):
-            f.write(json.dumps(synthetic_line(i, start, rnd)) + "\n")
+            f.write(json.dumps(escalated(synthetic_line(i, start, rnd), i, escalate)) + "\n")
         path = f.name
     t0 = time.monotonic()
     call_command("import_tickets", path, "--batch-size", "2000", stdout=io.StringIO(), stderr=io.StringIO())
@@ -135,12 +154,13 @@ def best_of(fn, k=5):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--generate", type=int, default=0)
+    ap.add_argument("--escalate", type=int, default=0, help="percent of generated tickets moved between kinds")
     ap.add_argument("--skip-rebuild", action="store_true")
     ap.add_argument("--processes", default="1", help="comma-separated process counts to measure, e.g. 1,2")
     ap.add_argument("--skip-queries", action="store_true")
     args = ap.parse_args()
     if args.generate:
-        generate(args.generate)
+        generate(args.generate, escalate=args.escalate)
     tickets = Ticket.objects.count()
     events = TicketEvent.objects.count()
     print(f"data: {tickets} tickets, {events} events")

@@ -22,7 +22,7 @@ from typing import Any
 
 from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, from_ts
 
-DEFINITION_VERSION = 2
+DEFINITION_VERSION = 3  # 3: per queue segment values (docs/metrics.md §1.8)
 
 UNSOLVED = frozenset({"new", "open", "pending", "on_hold"})
 RESOLVED = frozenset({"solved", "closed"})
