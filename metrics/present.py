@@ -181,7 +181,8 @@ def segment_present(seg: dict[str, Any], *, emails: dict[int, str], queues: dict
     out: dict[str, Any] = {}
     for name in SEGMENT_EXPORT_FIELDS:
         if name == "queue":
-            value: Any = queues.get(seg.get("queue_id"))
+            queue_id = seg.get("queue_id")
+            value: Any = queues.get(queue_id) if queue_id is not None else None
         elif name in _SEGMENT_PEOPLE:
             uid = seg.get(_SEGMENT_PEOPLE[name])
             value = emails.get(uid, uid) if uid is not None and (name != "resolver" or seg["last_res_here"]) else None

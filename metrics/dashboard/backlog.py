@@ -141,8 +141,10 @@ def _backlog_tickets_py(scope: Scope, lo: datetime, hi: datetime) -> list[dict[s
     for seg in TicketSegment.objects.filter(ticket_id__in=list(cands), **on_segment).values(
         "ticket_id", "kind", "queue_id", "started_at", "ended_at"
     ):
-        segs.setdefault(seg["ticket_id"], []).append(seg)
-    return [piece for i in ivs for piece in _pieces_py(cands[i["ticket_id"]], i, segs.get(i["ticket_id"], []))]
+        segs.setdefault(seg["ticket_id"], []).append(dict(seg))
+    return [
+        piece for i in ivs for piece in _pieces_py(dict(cands[i["ticket_id"]]), dict(i), segs.get(i["ticket_id"], []))
+    ]
 
 
 def _pieces_py(ticket: dict[str, Any], interval: dict[str, Any], segs: list[dict[str, Any]]) -> list[dict[str, Any]]:

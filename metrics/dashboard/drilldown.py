@@ -158,7 +158,8 @@ def _sla_drill_sql(
         spec = COHORTS[cohort]
         side_sql, side_params = _side_sql(drill)
         where, fparams = _filters_sql(scope, spec["agent"])
-        source, pre = "metrics_ticketmetrics", []
+        source = "metrics_ticketmetrics"
+        pre: list[Any] = []
         if _segmented(scope, drill):
             clock = (f"sla_{target}_elapsed_s", f"sla_{target}_target_s")
             source, pre = _segment_source(scope, drill, cohort, (f"sla_{target}_outcome",), (start, end), clock)
