@@ -16,7 +16,8 @@ from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, 
 
 from helpdesk.lib.db_router import read_connection
 from helpdesk.lib.sqlite import percentile_cont
-from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics
+from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics, TicketSegment
+from metrics.segments import SHARE_COLUMNS
 from tickets.clock import union_seconds
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
@@ -77,13 +78,36 @@ def filters_for_user(*, user: Any, filters: Mapping[str, Any]) -> dict[str, Any]
     return clean
 
 
+def _by_segment(filters: Mapping[str, Any]) -> bool:
+    """A queue or kind filter reads the segments (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    return any(filters.get(key) not in (None, "") for key in ("queue_id", "kind"))
+
+
+def _segments_base(cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any]):
+    """The segments in the filtered queue / kind whose cohort instant is in [start, end)."""
+    qs = TicketSegment.objects.filter(**{f"{cohort}__isnull": False})
+    if start is not None:
+        qs = qs.filter(**{f"{cohort}__gte": start})
+    if end is not None:
+        qs = qs.filter(**{f"{cohort}__lt": end})
+    return qs.filter(**{key: filters[key] for key in ("queue_id", "kind") if filters.get(key) not in (None, "")})
+
+
 def _base(cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any], agent_field: str):
+    """Tickets whose `cohort` instant is in [start, end), filtered. With a queue or kind filter,
+    those whose instant fell in a segment of that queue / kind (an instant measure belongs to
+    the segment holding it; the last resolution's segment for the last-resolution cohort)."""
     qs = TicketMetrics.objects.filter(excluded=False, **{f"{cohort}__isnull": False})
     if start is not None:
         qs = qs.filter(**{f"{cohort}__gte": start})
     if end is not None:
         qs = qs.filter(**{f"{cohort}__lt": end})
-    for key in ("queue_id", "kind", "priority", "channel"):
+    if _by_segment(filters):
+        segments = _segments_base(cohort, start, end, filters)
+        if cohort == "last_resolved_at":
+            segments = segments.filter(last_res_here=True)
+        qs = qs.filter(ticket_id__in=segments.values("ticket_id"))
+    for key in ("priority", "channel") if _by_segment(filters) else ("queue_id", "kind", "priority", "channel"):
         if filters.get(key) not in (None, ""):
             qs = qs.filter(**{key: filters[key]})
     if filters.get("agent_id") not in (None, ""):
@@ -96,8 +120,41 @@ def duration_queryset(*, metric: str, start=None, end=None, **filters: Any) -> Q
     return _base(cohort, start, end, filters, agent_field).filter(**{f"{column}__isnull": False})
 
 
+def _share_values(metric: str, start: Any, end: Any, filters: Mapping[str, Any]) -> list[tuple[int, float]]:
+    """(ticket, its shares summed over its segments in the filtered queue / kind) of a split
+    duration (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    column, cohort, agent_field = DURATIONS[metric]
+    qs = _segments_base(cohort, start, end, filters).filter(**{f"{column}__isnull": False})
+    for key in ("priority", "channel"):
+        if filters.get(key) not in (None, ""):
+            qs = qs.filter(**{key: filters[key]})
+    if filters.get("agent_id") not in (None, ""):
+        qs = qs.filter(**{agent_field: filters["agent_id"]})
+    per_ticket: dict[int, float] = {}
+    for tid, value in qs.values_list("ticket_id", column):
+        per_ticket[tid] = per_ticket.get(tid, 0.0) + value
+    return sorted(per_ticket.items())
+
+
+def _is_share(metric: str) -> bool:
+    return metric in SHARE_COLUMNS or metric == "handle_s"
+
+
 def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> dict[str, Any]:
-    """n, sum, mean, median and p90 (percentile_cont) of a per-ticket duration."""
+    """n, sum, mean, median and p90 (percentile_cont) of a per-ticket duration (a split
+    duration under a queue or kind filter: each ticket's shares there)."""
+    if _by_segment(filters) and _is_share(metric):
+        values = [v for _, v in _share_values(metric, start, end, filters)]
+        if not values:
+            return {"n": 0, "sum_s": None, "mean_s": None, "median_s": None, "p90_s": None}
+        total = sum(values)
+        return {
+            "n": len(values),
+            "sum_s": total,
+            "mean_s": total / len(values),
+            "median_s": percentile_cont(values, 0.5),
+            "p90_s": percentile_cont(values, 0.9),
+        }
     column = DURATIONS[metric][0]
     agg = duration_queryset(metric=metric, start=start, end=end, **filters).aggregate(
         n=Count(column),
@@ -113,6 +170,8 @@ def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> di
 
 def duration_drilldown(*, metric: str, start=None, end=None, **filters: Any) -> list[tuple[int, float]]:
     """(ticket number, seconds) behind a duration aggregate."""
+    if _by_segment(filters) and _is_share(metric):
+        return _share_values(metric, start, end, filters)
     column = DURATIONS[metric][0]
     qs = duration_queryset(metric=metric, start=start, end=end, **filters)
     return list(qs.order_by("ticket_id").values_list("ticket_id", column))

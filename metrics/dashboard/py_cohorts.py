@@ -131,6 +131,19 @@ def _local_bucket(instant: datetime, scope: Scope) -> datetime:
     return datetime.combine(day, time(0))
 
 
+def _side_groups(rows: list[dict], inst: str, start: datetime, whole: bool) -> dict[tuple[str, str], list[dict]]:
+    """Rows per (side, period): the sides read the segment rows; "all" the whole-ticket rows when
+    unfiltered (`whole`), else every row (all of them are the filtered queue's / kind's)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        period = "cur" if r[inst] >= start else "prev"
+        if r["kind"] != ALL_KINDS:
+            groups.setdefault((_side_of(r), period), []).append(r)
+        if not whole or r["kind"] == ALL_KINDS:
+            groups.setdefault(("all", period), []).append(r)
+    return groups
+
+
 def _cohort_result_py(cohort: str, scope: Scope) -> CohortResult:
     spec = COHORTS[cohort]
     inst, agent_col = spec["instant"], spec["agent"]
@@ -139,16 +152,10 @@ def _cohort_result_py(cohort: str, scope: Scope) -> CohortResult:
     )
     start = scope.period.start
     out = CohortResult()
-    groups: dict[tuple[str, str], list[dict]] = {}
     whole = not by_segment(scope)
-    for r in rows:
-        period = "cur" if r[inst] >= start else "prev"
-        if r["kind"] != ALL_KINDS:
-            groups.setdefault((_side_of(r), period), []).append(r)
-        if not whole or r["kind"] == ALL_KINDS:
-            groups.setdefault(("all", period), []).append(r)
+    groups = _side_groups(rows, inst, start, whole)
     out.cells = {key: _aggregate_py(g, cohort, scope.clock) for key, g in groups.items()}
-    current = [r for r in rows if r[inst] >= start and (not whole or r["kind"] == ALL_KINDS)]
+    current = groups.get(("all", "cur"), [])
     sets = _cohort_sets(cohort, scope)
     keep_pct = cohort == "frt"  # as in `_cohort_sql`: percentiles per bucket / agent only where shown
     if "bk" in sets:

@@ -271,3 +271,28 @@ def test_export_segments_one_row_per_ticket_and_queue_segment(seg_tickets):
     assert rows[0]["queue"] == "billing" and rows[1]["kind"] == "support" and rows[1]["next_reply_cal_s"] == "[3600]"
     assert rows[1]["frt_cal_s"] == "" and rows[0]["frt_cal_s"] == "600"
     assert {r["external_id"] for r in rows[2:]} == {"'=HYPERLINK(1)"}  # csv_safe: not run as a formula
+
+
+def test_api_summary_filtered_to_a_kind_reads_the_segments(seg_tickets):
+    """GET /api/v1/metrics/summary/?kind=...: E11's FRT is service's, its resolution support's,
+    its requester wait split 3600 / 7200 (the dashboard's numbers)."""
+    from rest_framework.test import APIClient
+
+    from tests.factories import ManagerFactory
+
+    client = APIClient()
+    client.force_authenticate(ManagerFactory())
+    day = {"start": "2025-11-03", "end": "2025-11-03"}
+    service = client.get("/api/v1/metrics/summary/", {**day, "kind": "service"}).json()
+    support = client.get("/api/v1/metrics/summary/", {**day, "kind": "support"}).json()
+    assert (service["durations"]["frt_cal_s"]["n"], service["durations"]["frt_cal_s"]["median_s"]) == (1, 600)
+    assert support["durations"]["frt_cal_s"]["n"] == 0
+    assert service["durations"]["full_resolution_bus_s"]["n"] == 0
+    assert support["durations"]["full_resolution_bus_s"]["median_s"] == 18000
+    assert service["durations"]["requester_wait_cal_s"]["sum_s"] == 3600
+    assert support["durations"]["requester_wait_cal_s"]["sum_s"] == 7200
+    assert (service["tickets_created"], support["tickets_created"]) == (1, 0)
+    assert (service["tickets_resolved"], support["tickets_resolved"]) == (0, 1)
+    billing = Queue.objects.get(slug="billing").pk
+    by_queue = client.get("/api/v1/metrics/summary/", {**day, "queue": billing}).json()
+    assert by_queue["durations"]["requester_wait_cal_s"] == service["durations"]["requester_wait_cal_s"]
