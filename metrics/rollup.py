@@ -447,12 +447,21 @@ def _group_select(key: str) -> str:
     group = "s.kind" if key == "kind" else "s.queue_id"
     select = ", ".join(cols)
     sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s"  # noqa: S608
-    return f"{sql} GROUP BY s.ticket_id, {group}"
+    moved = "s.ticket_id IN (SELECT x.ticket_id FROM metrics_ticketsegment x WHERE x.idx > 0)"  # tickets that moved
+    return f"{sql} WHERE {moved} GROUP BY s.ticket_id, {group}"
 
 
+# Whole tickets (kind ALL_KINDS) and, for a ticket that never moved (its one segment holds every
+# value of the whole ticket), its kind's and queue's rows too, without grouping its segment.
 _WHOLE_COLUMNS = ", ".join("TRUE AS last_res_here" if c == "last_res_here" else f"t.{c}" for c in _ROW_COLUMNS)
-_WHOLE_SELECT = f"SELECT %(all)s::varchar AS kind_key, NULL::bigint AS q, {_WHOLE_COLUMNS} FROM metrics_ticketmetrics t"  # noqa: S608
-_WHOLE_SELECT += " WHERE NOT t.excluded"
+_WHOLE_SELECT = f"SELECT k.kind_key, k.q, {_WHOLE_COLUMNS} FROM metrics_ticketmetrics t"  # noqa: S608
+_WHOLE_SELECT += """
+  CROSS JOIN LATERAL (SELECT NOT EXISTS (SELECT 1 FROM metrics_ticketsegment x
+                                         WHERE x.ticket_id = t.ticket_id AND x.idx > 0) AS single) AS one
+  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint, TRUE),
+                             (COALESCE(t.kind, ''), NULL::bigint, one.single),
+                             (COALESCE(t.kind, ''), COALESCE(t.queue_id, 0), one.single)) AS k(kind_key, q, keep)
+  WHERE NOT t.excluded AND k.keep"""
 
 _BASE_SQL = f"""
 CREATE TEMP TABLE _dash_base ON COMMIT DROP AS

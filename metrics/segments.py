@@ -180,13 +180,13 @@ def _shares(
     """Status-time shares (M5-M8): the ticket's status intervals inside each segment's window."""
     if tl.created_resolved:
         return
+    if len(segs) == 1:  # never moved: the whole ticket's values, no recomputation
+        out[0].update({c: row[c] for c in SHARE_COLUMNS})
+        return
     for seg, values in zip(segs, out, strict=True):
         lo, hi = _window(seg, tl, d)
         if hi <= lo:
             continue  # an empty window: not counted in this queue (NULL)
-        if len(segs) == 1:
-            values.update({c: row[c] for c in SHARE_COLUMNS})  # the whole ticket, no recomputation
-            continue
         cal: dict[str, float] = {}
         bus: dict[str, float] = {}
         for s, e, st in d.intervals:
