@@ -481,11 +481,11 @@ try:  # orjson is ~5x faster for the event payloads; json is the fallback
 except ImportError:  # pragma: no cover
     import json
 
-    _json_loads = json.loads
-    _json_dumps = json.dumps
+    _json_loads = json.loads  # type: ignore[assignment]
+    _json_dumps = json.dumps  # type: ignore[assignment]
 
 _TM_NAMES = [f.name for f in TicketMetrics._meta.concrete_fields]
-_TM_COLUMNS = ", ".join(f.column for f in TicketMetrics._meta.concrete_fields)
+_TM_COLUMNS = ", ".join(str(f.column) for f in TicketMetrics._meta.concrete_fields)
 _SEG_NAMES = ["ticket_id", *SEGMENT_COLUMNS, "data"]
 _SEG_COLUMNS = ", ".join(_SEG_NAMES)
 _EVENTS_SQL = (
