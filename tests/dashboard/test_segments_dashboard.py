@@ -78,7 +78,7 @@ def _assert_tiles_equal_segments(scope, dash):
 
 
 def test_e11_dashboard_filtered_to_service_shows_services_share(db):
-    """METRICS E11: filtered to service, FRT n = 1 (600) and no resolution; to support, FRT
+    """E11 (docs/metrics.md §1.8): filtered to service, FRT n = 1 (600) and no resolution; to support, FRT
     n = 0 and full resolution 18000. Requester wait: 3600 service, 7200 support, 10800 all."""
     load_segments_fixture()
     zone = reporting_zone()
