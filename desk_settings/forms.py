@@ -174,6 +174,7 @@ class SLAPolicyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     warning_percent = forms.IntegerField(
+        # xgettext:no-python-format
         label=gettext_lazy("Warn at (% of a target)"),
         initial=75,
         help_text=gettext_lazy("An SLA warning when this share of a target has elapsed (1-99)."),

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
@@ -109,7 +109,8 @@ def _duration_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str
                 "delta": _delta(cur["median_s"], prev["median_s"]),
             }
         )
-    clock = _("calendar") if kpi.fixed_clock or dash.scope.clock == "cal" else _("business hours")
+    calendar = kpi.fixed_clock or dash.scope.clock == "cal"
+    clock = pgettext("clock", "calendar") if calendar else pgettext("clock", "business hours")
     return {"kind": "duration", "cols": cols, "unit": clock}
 
 

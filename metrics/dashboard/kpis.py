@@ -277,6 +277,7 @@ KPIS: tuple[Kpi, ...] = (
         label=_("Customer effort (CES)"),
         unit="survey",
         definition=_(
+            # xgettext:no-python-format
             "Customer effort score (M15): the latest CES answer per ticket (1–7, 7 = very easy) whose instant "
             "falls in the period. Headline: mean score and % easy (answers ≥ 5 ÷ answers), with n and the "
             "response rate (answered ÷ surveys offered in the period). Side: the queue kind at the last "
