@@ -529,8 +529,7 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
 
 
 def _drill_label(metric: str) -> str:
-    kpi = KPI_BY_KEY[metric]
-    return kpi.label if kpi.unit in ("duration", "survey") else metric.replace("_", " ")
+    return str(KPI_BY_KEY[metric].label)
 
 
 # Column headings of the drill-down table (the CSV keeps the raw names).
