@@ -67,7 +67,8 @@ def list_rows(
     rows = []
     for t in tickets:
         requester = t.requester
-        organisation = requester.organisation.name if terms and requester.organisation_id else None
+        org = requester.organisation if terms and requester.organisation_id else None
+        organisation = org.name if org is not None else None
         result = results_by_id.get(t.pk)
         updated = _local(t.updated_at)
         rows.append(
