@@ -83,7 +83,9 @@ def _by_segment(filters: Mapping[str, Any]) -> bool:
     return any(filters.get(key) not in (None, "") for key in ("queue_id", "kind"))
 
 
-def _segments_base(cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any]):
+def _segments_base(
+    cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any]
+) -> QuerySet[TicketSegment]:
     """The segments in the filtered queue / kind whose cohort instant is in [start, end)."""
     qs = TicketSegment.objects.filter(**{f"{cohort}__isnull": False})
     if start is not None:
@@ -93,7 +95,9 @@ def _segments_base(cohort: str, start: datetime | None, end: datetime | None, fi
     return qs.filter(**{key: filters[key] for key in ("queue_id", "kind") if filters.get(key) not in (None, "")})
 
 
-def _base(cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any], agent_field: str):
+def _base(
+    cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any], agent_field: str
+) -> QuerySet[TicketMetrics]:
     """Tickets whose `cohort` instant is in [start, end), filtered. With a queue or kind filter,
     those whose instant fell in a segment of that queue / kind (an instant measure belongs to
     the segment holding it; the last resolution's segment for the last-resolution cohort)."""
@@ -115,12 +119,16 @@ def _base(cohort: str, start: datetime | None, end: datetime | None, filters: Ma
     return qs
 
 
-def duration_queryset(*, metric: str, start=None, end=None, **filters: Any) -> QuerySet[TicketMetrics]:
+def duration_queryset(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> QuerySet[TicketMetrics]:
     column, cohort, agent_field = DURATIONS[metric]
     return _base(cohort, start, end, filters, agent_field).filter(**{f"{column}__isnull": False})
 
 
-def _share_values(metric: str, start: Any, end: Any, filters: Mapping[str, Any]) -> list[tuple[int, float]]:
+def _share_values(
+    metric: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any]
+) -> list[tuple[int, float]]:
     """(ticket, its shares summed over its segments in the filtered queue / kind) of a split
     duration (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
     column, cohort, agent_field = DURATIONS[metric]
@@ -132,7 +140,7 @@ def _share_values(metric: str, start: Any, end: Any, filters: Mapping[str, Any])
         qs = qs.filter(**{agent_field: filters["agent_id"]})
     per_ticket: dict[int, float] = {}
     for tid, value in qs.values_list("ticket_id", column):
-        per_ticket[tid] = per_ticket.get(tid, 0.0) + value
+        per_ticket[tid] = per_ticket.get(tid, 0.0) + float(value)
     return sorted(per_ticket.items())
 
 
@@ -140,7 +148,9 @@ def _is_share(metric: str) -> bool:
     return metric in SHARE_COLUMNS or metric == "handle_s"
 
 
-def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def duration_summary(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> dict[str, Any]:
     """n, sum, mean, median and p90 (percentile_cont) of a per-ticket duration (a split
     duration under a queue or kind filter: each ticket's shares there)."""
     if _by_segment(filters) and _is_share(metric):
@@ -168,7 +178,9 @@ def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> di
     return agg
 
 
-def duration_drilldown(*, metric: str, start=None, end=None, **filters: Any) -> list[tuple[int, float]]:
+def duration_drilldown(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> list[tuple[int, float]]:
     """(ticket number, seconds) behind a duration aggregate."""
     if _by_segment(filters) and _is_share(metric):
         return _share_values(metric, start, end, filters)
@@ -181,7 +193,7 @@ def _pct(num: int, den: int) -> float | None:
     return 100.0 * num / den if den else None
 
 
-def csat_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def csat_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Latest rating per ticket, cohort = rating instant (M10)."""
     qs = _base("csat_at", start, end, filters, "csat_agent_id")
     agg = qs.aggregate(
@@ -195,7 +207,7 @@ def csat_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def csat_response_rate(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def csat_response_rate(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Responded (as of now) / surveys offered in the period."""
     qs = _base("csat_offered_at", start, end, filters, "resolver_id")
     agg = qs.aggregate(offered=Count("ticket_id"), responses=Count("ticket_id", filter=Q(csat_at__isnull=False)))
@@ -203,7 +215,7 @@ def csat_response_rate(*, start=None, end=None, **filters: Any) -> dict[str, Any
     return agg
 
 
-def fcr_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def fcr_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     qs = _base("last_resolved_at", start, end, filters, "resolver_id")
     agg = qs.aggregate(
         fcr=Count("ticket_id", filter=Q(fcr=True)),
@@ -214,7 +226,7 @@ def fcr_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def reopen_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def reopen_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Cohort = first resolution (M12)."""
     qs = _base("first_resolved_at", start, end, filters, "resolver_id").filter(first_resolution_cal_s__isnull=False)
     agg = qs.aggregate(
@@ -230,7 +242,7 @@ def reopen_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def sla_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def sla_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Breached / (achieved + breached) by outcome instant, overall and per target."""
     by_target = {}
     for target in ("first_reply", "resolution"):
@@ -263,7 +275,7 @@ def sla_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     }
 
 
-def count_created(*, start=None, end=None, **filters: Any) -> list[int]:
+def count_created(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> list[int]:
     return list(
         _base("created_at", start, end, filters, "assignee_id")
         .order_by("ticket_id")
@@ -271,12 +283,14 @@ def count_created(*, start=None, end=None, **filters: Any) -> list[int]:
     )
 
 
-def count_resolved(*, start=None, end=None, **filters: Any) -> list[int]:
+def count_resolved(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> list[int]:
     qs = _base("last_resolved_at", start, end, filters, "resolver_id")
     return list(qs.order_by("ticket_id").values_list("ticket_id", flat=True))
 
 
-def handle_by_agent(*, start=None, end=None, **filters: Any) -> dict[int, dict[str, float]]:
+def handle_by_agent(
+    *, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> dict[int, dict[str, float]]:
     """Per agent: Σ handle, tickets, AHT (= Σ / tickets) and busy time (union across tickets)."""
     agent = filters.pop("agent_id", None)
     ticket_ids = _base("last_resolved_at", start, end, filters, "resolver_id").values("ticket_id")

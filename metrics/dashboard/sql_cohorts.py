@@ -116,7 +116,7 @@ class _Source:
 def by_segment(scope: Scope) -> bool:
     """A view filtered to a queue or kind reads the segment-attributed values
     (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
-    return scope.queue_id not in (None, "") or scope.kind not in (None, "")
+    return scope.queue_id is not None or scope.kind not in (None, "")
 
 
 def _cohort_source(cohort: str, scope: Scope) -> _Source:
