@@ -175,6 +175,8 @@ LANGUAGE_CODE = "en"
 # The shipped languages: each has a complete catalogue in locale/ (docs/languages.md).
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Per-language date formats on top of Django's (helpdesk/formats/, docs/languages.md).
+FORMAT_MODULE_PATH = ["helpdesk.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
