@@ -45,7 +45,7 @@ class UserLanguageMiddleware:
         code = user_language(getattr(request, "user", None)) if request.user.is_authenticated else None
         if code is not None:
             translation.activate(code)
-            request.LANGUAGE_CODE = code  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = code
         return self.get_response(request)
 
 

@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib.access import manager_required, staff_required
@@ -85,7 +86,7 @@ def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, slug=slug)
     if not article.is_published:
-        raise Http404("No such article.")
+        raise Http404(_("No such article."))
     form = FeedbackForm(request.POST)
     saved = False
     if form.is_valid():
@@ -100,7 +101,7 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"article": article, "feedback_form": form, "feedback_saved": saved}
     if request.headers.get("HX-Request") or not saved:
         return render(request, "knowledge_base/partials/feedback.html", context, status=200 if saved else 400)
-    messages.success(request, "Thank you for your feedback.")
+    messages.success(request, _("Thank you for your feedback."))
     return redirect("knowledge_base:article", slug=article.slug)
 
 
