@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,7 +23,7 @@ from helpdesk.lib.access import manager_required, staff_required
 from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
-from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm
+from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm, TranslationForm
 from knowledge_base.models import Article, ArticleVersion, Category, SearchLog, SynonymGroup
 from knowledge_base.rendering import render_article_markdown
 
@@ -76,6 +77,8 @@ def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )
     context = {
         "article": article,
+        # The reader's language version when there is one (docs/languages.md).
+        "version": selectors.article_reading(article=article, language=translation.get_language()),
         "related": selectors.article_related(user=request.user, article=article),
         "feedback_form": FeedbackForm(),
     }
@@ -216,6 +219,41 @@ def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("knowledge_base:staff-edit", article_id=article.pk)
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": article}, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def staff_article_translation(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """Add, change or remove the `language` version of an article
+    (docs/languages.md, Help-centre translations)."""
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    names = dict(services.translation_languages())
+    if language not in names:
+        raise Http404(_("No such language."))
+    existing = article.translations.filter(language=language).first()
+    initial = {"title": existing.title, "body": existing.body} if existing else {"title": article.title}
+    form = TranslationForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                services.article_translation_delete(article_id=article.pk, language=language, actor=request.user)
+                messages.success(request, _("Translation removed."))
+                return redirect("knowledge_base:staff-edit", article_id=article.pk)
+            if form.is_valid():
+                data = form.cleaned_data
+                services.article_translation_save(
+                    article_id=article.pk, language=language, title=data["title"], body=data["body"], actor=request.user
+                )
+                messages.success(request, _("Translation saved."))
+                return redirect("knowledge_base:staff-edit", article_id=article.pk)
+            status = 400
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+    context = {"form": form, "article": article, "language": language, "language_name": names[language]}
+    context["translation"] = existing
+    return render(request, "knowledge_base/staff/translation_form.html", context, status=status)
 
 
 @staff_required

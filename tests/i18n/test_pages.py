@@ -30,7 +30,16 @@ EXPECTED = {
         "login": ["Iniciar sesión", "¿No tiene contraseña?", "Contraseña", "Registrarse"],
     },
 }
-ENGLISH = ["Help centre", "Popular articles", "My requests", "New request", "Requested by", "Send reply", "Submit a request", "No password?"]
+ENGLISH = [
+    "Help centre",
+    "Popular articles",
+    "My requests",
+    "New request",
+    "Requested by",
+    "Send reply",
+    "Submit a request",
+    "No password?",
+]
 
 
 @pytest.fixture
