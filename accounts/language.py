@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -49,10 +51,27 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
+def _csrf_refused(request: HttpRequest) -> HttpResponse | None:
+    """CsrfViewMiddleware's answer for this request (None: it passes)."""
+    check = CsrfViewMiddleware(lambda _request: HttpResponse())
+    check.process_request(request)
+    return check.process_view(request, set_language, (), {})
+
+
+@csrf_exempt
 @require_POST
 def set_language_view(request: HttpRequest) -> HttpResponse:
     """Django's set_language (cookie + redirect back), plus the signed-in
-    user's profile, which wins over the cookie on the next request."""
+    user's profile, which wins over the cookie on the next request.
+
+    CSRF is checked for signed-in users only (their profile changes). A
+    signed-out visitor only sets a cookie, so the switcher on anonymous
+    pages carries no per-response token: the answers of the sign-in and
+    reset pages stay byte-identical for every address (docs/accounts.md)."""
+    if request.user.is_authenticated:
+        refused = _csrf_refused(request)
+        if refused is not None:
+            return refused
     response = set_language(request)
     code = request.POST.get("language")
     user = request.user

@@ -4,6 +4,7 @@ signed-in user's own choice, then the language cookie, then the browser)."""
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
@@ -138,6 +139,25 @@ def test_switcher_refuses_an_unknown_language(client, customer):
     client.post(reverse("set_language"), {"language": "xx", "next": "/"})
     customer.refresh_from_db()
     assert customer.language == ""
+
+
+def test_switcher_checks_csrf_for_signed_in_users_only(customer):
+    """Signed in, the switch changes the profile: a forged post is refused.
+    Signed out it only sets a cookie, so anonymous pages carry no token."""
+    forged = Client(enforce_csrf_checks=True)
+    anonymous = forged.post(reverse("set_language"), {"language": "de", "next": "/accounts/login/"})
+    assert anonymous.status_code == 302
+    assert "csrfmiddlewaretoken" not in forged.get(reverse("accounts:login")).content.decode().split("</header>")[0]
+    forged.force_login(customer)
+    assert forged.post(reverse("set_language"), {"language": "de", "next": "/"}).status_code == 403
+    customer.refresh_from_db()
+    assert customer.language == ""
+    page = forged.get(reverse("accounts:profile")).content.decode()
+    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = forged.post(reverse("set_language"), {"language": "de", "next": "/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.language == "de"
 
 
 def test_switcher_works_signed_out(client):
