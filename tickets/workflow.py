@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import Ticket
@@ -97,12 +97,12 @@ def status_after_agent_reply(current: str, *, visibility: str, is_automated: boo
 # agent-side names (On hold, Pending) describe our side of the work; the
 # customer only needs to know whose turn it is.
 CUSTOMER_STATUS_LABELS: Final[Mapping[str, str | Promise]] = {
-    S.NEW: _("Received"),
-    S.OPEN: _("In progress"),
-    S.PENDING: _("Awaiting your reply"),
-    S.ON_HOLD: _("In progress"),
-    S.SOLVED: _("Solved"),
-    S.CLOSED: _("Closed"),
+    S.NEW: pgettext_lazy("customer status", "Received"),
+    S.OPEN: pgettext_lazy("customer status", "In progress"),
+    S.PENDING: pgettext_lazy("customer status", "Awaiting your reply"),
+    S.ON_HOLD: pgettext_lazy("customer status", "In progress"),
+    S.SOLVED: pgettext_lazy("customer status", "Solved"),
+    S.CLOSED: pgettext_lazy("customer status", "Closed"),
 }
 
 
