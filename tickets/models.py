@@ -297,7 +297,8 @@ class Ticket(models.Model):
             # one grouped index-only scan over the unsolved, visible tickets.
             models.Index(
                 fields=["queue"],
-                include=["status", "assignee", "sla_due_at", "updated_at", "id"],
+                # awaiting_first_reply_since: the "Awaiting first reply" count and oldest (tickets/first_reply.py)
+                include=["status", "assignee", "sla_due_at", "updated_at", "id", "awaiting_first_reply_since"],
                 name="ticket_ws_counts",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
             ),
