@@ -292,8 +292,8 @@ def survey_tickets_load(*, window: Window) -> list[SurveyTicket]:
     from tickets.models import TicketEvent
 
     kinds = ["survey.offered", *SURVEY_KINDS.values()]
-    ids = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
-    ids = ids.filter(ticket__isnull=False).values("ticket_id")
+    in_window = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
+    ids = in_window.filter(ticket__isnull=False).values("ticket_id")
     return [
         ticket_surveys(tid, list(evs))
         for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])

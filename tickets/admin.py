@@ -18,7 +18,7 @@ class _ConfigItemForm(forms.ModelForm):
     item_fields: tuple[str, ...] = ()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {name: data[name] for name in self.item_fields if data.get(name) is not None}
         for name, messages in config_item_problems(self.section, item).items():
             field = name if name in self.fields else None
@@ -80,7 +80,7 @@ class QueueForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {
             name: data.get(name) for name in self.Meta.fields if name not in ("calendar", "sla_policy", "is_active")
         }
@@ -97,7 +97,7 @@ class RequestTypeForm(forms.ModelForm):
         fields = ["slug", "name", "queue", "description", "position", "is_default", "is_active"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {
             "slug": data.get("slug"),
             "name": data.get("name"),
