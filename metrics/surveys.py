@@ -98,7 +98,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
 def csat_satisfied(response: Response) -> bool:
     """M10 (docs/surveys.md): 4-5 on the 1-5 scale, or good."""
     if response.scale == "good_bad":
-        return response.value == "good"
+        return bool(response.value == "good")
     return isinstance(response.value, int) and response.value >= 4
 
 

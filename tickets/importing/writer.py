@@ -72,7 +72,7 @@ def _text(value: Any) -> str:
     if t is int:
         return str(value)
     if t is datetime:
-        return value.isoformat()
+        return str(value.isoformat())
     if isinstance(value, dict | list):
         return _json(value)
     return _esc(str(value))
