@@ -77,7 +77,7 @@ def _store(values: dict[int, datetime | None]) -> int:
                 WHERE t.id = v.id AND t.awaiting_first_reply_since IS DISTINCT FROM v.since""",  # noqa: S608
             params,
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
 
 def first_reply_refresh_subscriber(ticket_ids: list[int]) -> None:

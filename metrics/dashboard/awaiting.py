@@ -24,7 +24,7 @@ def _ticket_filters(scope: Scope) -> dict[str, Any]:
         value = getattr(scope, key)
         if value not in (None, ""):
             out[column] = value
-    if scope.agent_id not in (None, ""):
+    if scope.agent_id is not None:
         out["assignee_id"] = scope.agent_id
     return out
 
