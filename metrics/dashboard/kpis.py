@@ -275,11 +275,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="next_reply",
         docs="docs/metrics.md#next-reply-time-aggregates",
-        label="Next reply time",
+        label=_("Next reply time"),
         unit="duration",
         cohort="next_reply",
         stem="next_reply",
-        definition=(
+        definition=_(
             "Next reply time (M2): after the first reply, each run of customer public messages waits from its "
             "first message to the next public agent reply; a resolution before a reply cancels the run. One "
             "value per reply (a ticket can count several times). Cohort: the reply instant."
@@ -289,13 +289,13 @@ KPIS: tuple[Kpi, ...] = (
         key="escalation_rate",
         docs="docs/metrics.md#escalation-rate",
         drill_values=lambda r: {"counted": (r["escalations"] or 0) > 0, "value": r["escalations"]},
-        label="Escalation rate",
+        label=_("Escalation rate"),
         unit="ratio",
         cohort="created",
         num="escalated",
         den="created",
         drill_sql=("(m.escalations > 0) AS counted, m.escalations AS value", ""),
-        definition=(
+        definition=_(
             "Escalation rate: tickets created in the period with at least one escalation (a queue move "
             "between a support and a service queue, either way) / tickets created. Cohort: creation."
         ),
@@ -307,13 +307,13 @@ KPIS: tuple[Kpi, ...] = (
             "counted": (r["escalations_to_service"] or 0) > 0,
             "value": r["escalations_to_service"],
         },
-        label="Escalated support → service",
+        label=_("Escalated support → service"),
         unit="ratio",
         cohort="created",
         num="escalated_to_service",
         den="created",
         drill_sql=("(m.escalations_to_service > 0) AS counted, m.escalations_to_service AS value", ""),
-        definition=(
+        definition=_(
             "Escalations support → service: tickets created in the period that moved at least once from a "
             "support queue to a service queue (count), and that count / tickets created (rate). Value in the "
             "drill-down: the number of such moves. Cohort: creation."
@@ -326,13 +326,13 @@ KPIS: tuple[Kpi, ...] = (
             "counted": (r["escalations_to_support"] or 0) > 0,
             "value": r["escalations_to_support"],
         },
-        label="Escalated service → support",
+        label=_("Escalated service → support"),
         unit="ratio",
         cohort="created",
         num="escalated_to_support",
         den="created",
         drill_sql=("(m.escalations_to_support > 0) AS counted, m.escalations_to_support AS value", ""),
-        definition=(
+        definition=_(
             "Escalations service → support: tickets created in the period that moved at least once from a "
             "service queue to a support queue (count), and that count / tickets created (rate). Cohort: "
             "creation."
@@ -341,11 +341,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="time_to_escalation",
         docs="docs/metrics.md#time-to-first-escalation",
-        label="Time to first escalation",
+        label=_("Time to first escalation"),
         unit="duration",
         cohort="first_esc",
         stem="time_to_escalation",
-        definition=(
+        definition=_(
             "Time to first escalation: from creation to the ticket's first escalation (queue move between "
             "support and service), calendar or business hours. Cohort: the first-escalation instant."
         ),
@@ -354,13 +354,13 @@ KPIS: tuple[Kpi, ...] = (
         key="ping_pong",
         docs="docs/metrics.md#ping-pong",
         drill_values=lambda r: {"counted": (r["escalations"] or 0) >= 2, "value": r["escalations"]},
-        label="Ping-pong",
+        label=_("Ping-pong"),
         unit="ratio",
         cohort="first_esc",
         num="ping_pong",
         den="escalated_first",
         drill_sql=("(m.escalations >= 2) AS counted, m.escalations AS value", ""),
-        definition=(
+        definition=_(
             "Ping-pong: escalated tickets that were escalated more than once (e.g. support → service → "
             "support) / escalated tickets. Cohort: the first-escalation instant."
         ),
@@ -368,24 +368,26 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="resolution_escalated",
         docs="docs/metrics.md#resolution-time-escalated-vs-not-escalated",
-        label="Resolution time, escalated",
+        label=_("Resolution time, escalated"),
         unit="duration",
         cohort="last_res",
         stem="resolution_escalated",
-        definition=(
-            "Full resolution time (M4) of tickets escalated at least once before their last resolution. "
+        definition=_(
+            "Resolution time (M4, creation to the last resolution) of tickets escalated at least once before their "
+            "last resolution. "
             "Compare with the not-escalated tile. Cohort: the last-resolution instant."
         ),
     ),
     Kpi(
         key="resolution_not_escalated",
         docs="docs/metrics.md#resolution-time-escalated-vs-not-escalated",
-        label="Resolution time, not escalated",
+        label=_("Resolution time, not escalated"),
         unit="duration",
         cohort="last_res",
         stem="resolution_not_escalated",
-        definition=(
-            "Full resolution time (M4) of tickets never escalated before their last resolution (every "
+        definition=_(
+            "Resolution time (M4, creation to the last resolution) of tickets never escalated before their last "
+            "resolution (every "
             "resolved ticket is in exactly one of the two tiles). Cohort: the last-resolution instant."
         ),
     ),
@@ -416,9 +418,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="awaiting_first_reply",
         docs="docs/metrics.md#awaiting-first-reply-now",
-        label="Awaiting first reply now",
+        label=_("Awaiting first reply now"),
         unit="awaiting",
-        definition=(
+        definition=_(
             "Tickets awaiting their first reply now: unsolved tickets whose first-response clock runs (created "
             "by the customer, or the customer has written) with no public agent reply yet, and the age of the "
             "oldest (now − the clock's start). Live, not a cohort: the period does not change it. Reported "
