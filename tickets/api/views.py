@@ -66,6 +66,11 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _ticket(self) -> Ticket:
         return api_selectors.ticket_get_for_api(user=self.request.user, ticket_id=self.kwargs["pk"])
 
+    def _ticket_checked(self) -> Ticket:
+        """The access check alone (one query), for commands that answer
+        with something other than the ticket (reply, note)."""
+        return selectors.ticket_get_for_user(user=self.request.user, ticket_id=self.kwargs["pk"])
+
     def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
         """The ticket as the caller may now see it (an escalation may move it
         out of the caller's queues: the service's row is shown then)."""
@@ -172,14 +177,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         on a closed ticket it starts a linked follow-up ticket. Agents may
         give `status` ("send as"): the reply and the status change are one
         transaction (409 and nothing saved when the move is refused)."""
-        return self._message(self._ticket(), Message.Visibility.PUBLIC)
+        return self._message(self._ticket_checked(), Message.Visibility.PUBLIC)
 
     @extend_schema(request=s.TicketReplyInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def note(self, request: Request, pk: str) -> Response:
         """An internal note (agents only; never shown to customers); with
         `status`, also sets the status in the same transaction."""
-        ticket = self._ticket()
+        ticket = self._ticket_checked()
         require_staff(request.user)
         return self._message(ticket, Message.Visibility.INTERNAL)
 
