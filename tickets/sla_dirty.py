@@ -133,6 +133,8 @@ def sla_fresh(tickets: Sequence[Any], *, now: datetime | None = None) -> Sequenc
     """Overlay computed due instants on the tickets whose stored ones are
     stale (a pending mark): one query when none is, else a read-only
     computation of those few. Returns `tickets` (changed in memory only)."""
+    if sla_refresh_mode() == INLINE:
+        return tickets  # stored values are fresh when the transaction refreshes them
     stale = sla_pending(t.pk for t in tickets)
     if not stale:
         return tickets

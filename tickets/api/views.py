@@ -28,6 +28,7 @@ from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.attachments import attachment_file_response
 from tickets.models import Attachment, Message, Queue, RequestType, Ticket
+from tickets.sla_dirty import sla_fresh
 
 CONFLICT = {409: ErrorSerializer}
 
@@ -85,7 +86,8 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=s.TicketOutputSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.TicketOutputSerializer(self._ticket()).data)
+        # Due instants computed on read while a refresh is pending (tickets/sla_dirty.py).
+        return Response(s.TicketOutputSerializer(sla_fresh([self._ticket()])[0]).data)
 
     @extend_schema(request=s.TicketCreateInputSerializer, responses={201: s.TicketOutputSerializer})
     def create(self, request: Request) -> Response:
