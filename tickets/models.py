@@ -608,3 +608,23 @@ class SLAMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target}#{self.cycle} on #{self.ticket_id}"
+
+
+class SLADirty(models.Model):
+    """Tickets whose stored SLA due instants must be recomputed (a
+    transactional outbox, like metrics.MetricsDirty: docs/delivery.md, "SLA
+    due instants").
+
+    A row is upserted in every event transaction; the worker task
+    `tickets.sla_refresh_dirty` (woken on commit) and the breach scan (every
+    20 s, the sweep) claim rows with FOR UPDATE SKIP LOCKED, refresh the
+    tickets and delete the rows in one transaction. No foreign key: the mark
+    must cost one index insert.
+    """
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "SLA dirty ticket"
+        verbose_name_plural = "SLA dirty tickets"

@@ -224,6 +224,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_REPORTING_TIMEZONE = env("HELPDESK_REPORTING_TIMEZONE", default="UTC")
+# The write path (docs/delivery.md): "worker" refreshes stored SLA due instants
+# after the commit from a dirty mark, "inline" in the event's transaction;
+# "send" renders notification e-mails in the delivery worker, "event" with the event.
+HELPDESK_SLA_REFRESH = env("HELPDESK_SLA_REFRESH", default="worker")
+HELPDESK_NOTIFY_RENDER = env("HELPDESK_NOTIFY_RENDER", default="send")
 # Config audit (docs/settings.md): store before/after as JSON values, not their str().
 AUDITLOG_STORE_JSON_CHANGES = True
 # Above this many tickets created in a dashboard period, long-range medians / p90 come from the
