@@ -92,11 +92,16 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 f"{report.sla_state_changed_open_tickets}.",
             )
             return redirect("desk_settings:calendar-edit", pk=saved.pk)
-        return _bad(request, "calendar_form.html", {**context, "form": form})
+        return _bad(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
     form = CalendarForm(initial=CalendarForm.initial_for(calendar) if calendar else {"timezone": "UTC"})
     if calendar is not None and not [p for p in config_health() if f"'{calendar.name}'" in p]:
         context["preview"] = services.calendar_preview(calendar)
-    return _render(request, "calendar_form.html", {**context, "form": form})
+    return _render(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
+
+
+def _calendar_context(calendar: Calendar | None, context: dict[str, Any]) -> dict[str, Any]:
+    """The page's list of versions (docs/settings.md#calendars)."""
+    return {**context, "versions": services.calendar_versions_rows(calendar) if calendar else []}
 
 
 @require_POST
