@@ -67,9 +67,14 @@ def _setup_desk() -> Queue:
         {
             "calendars": [{"name": "NY", "timezone": NY, "hours": NINE_FIVE}],
             "sla_policies": [
-                {"name": "Std", "targets": {p: {"first_response": 28800, "business_hours": True} for p in Ticket.Priority}}
+                {
+                    "name": "Std",
+                    "targets": {p: {"first_response": 28800, "business_hours": True} for p in Ticket.Priority},
+                }
             ],
-            "queues": [{"slug": "support", "name": "Support", "kind": "support", "calendar": "NY", "sla_policy": "Std"}],
+            "queues": [
+                {"slug": "support", "name": "Support", "kind": "support", "calendar": "NY", "sla_policy": "Std"}
+            ],
         }
     )
     return Queue.objects.get(slug="support")
@@ -127,7 +132,7 @@ EDITS = st.fixed_dictionaries(
         "timezone": st.sampled_from([NY, "Europe/Paris", "UTC", "Asia/Tokyo"]),
         # Monday always has hours: a calendar never open has no SLA due instant at all (docs/metrics.md).
         "hours": st.fixed_dictionaries(
-            {"mon": DAY_HOURS.filter(bool), **{d: DAY_HOURS for d in ("tue", "wed", "thu", "fri", "sat")}}
+            {"mon": DAY_HOURS.filter(bool), **dict.fromkeys(("tue", "wed", "thu", "fri", "sat"), DAY_HOURS)}
         ),
         "holidays": st.lists(st.sampled_from(["2025-11-05", "2025-11-06", "2025-11-11"]), unique=True),
     }
@@ -211,7 +216,9 @@ def _rollups() -> dict:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: minutes of rebuilds; the diff says it all
 )
-@given(actions=ACTIONS, seed=st.integers(0, 1000), edit=EDITS, offset=st.integers(0, 5 * 86400), back=st.integers(1, 86400))
+@given(
+    actions=ACTIONS, seed=st.integers(0, 1000), edit=EDITS, offset=st.integers(0, 5 * 86400), back=st.integers(1, 86400)
+)
 def test_an_edit_never_moves_an_earlier_value(db, actions, seed, edit, offset, back):
     """Random histories, a random edit effective E (inside the histories or
     after them): a rebuild as of any instant before E gives the same rows
