@@ -15,7 +15,7 @@ and `business_calendar_of`.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -25,6 +25,7 @@ from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import Calendar, CalendarVersion
 
 CONTENT_FIELDS = ("timezone", "hours", "holidays", "overrides")
+LAST_YEAR = 3000  # anything later is a typo (and near datetime's limits)
 PAST_MESSAGE = "must not be in the past: a calendar change takes effect now or later (past business values never move)"
 
 
@@ -44,16 +45,18 @@ def effective_from_parse(value: Any) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None or "T" not in text.upper() or parsed.astimezone(UTC).year >= LAST_YEAR:
+            return None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None and "T" in text.upper() else None
+    return parsed
 
 
 def effective_from_problem(value: Any, *, now: datetime | None = None) -> str:
     """Why `value` cannot be a new version's effective instant ('' when it can)."""
     parsed = effective_from_parse(value)
     if parsed is None:
-        return "must be an ISO 8601 date-time with its offset, e.g. 2026-12-01T09:00:00+01:00"
+        return "must be an ISO 8601 date-time with its offset before the year 3000, e.g. 2026-12-01T09:00:00+01:00"
     if parsed < (now or timezone.now()):
         return PAST_MESSAGE
     return ""
