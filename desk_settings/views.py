@@ -85,7 +85,13 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST":
         form = CalendarForm(request.POST)
         if form.is_valid():
-            saved, report = services.calendar_save(calendar=calendar, item=form.item())
+            try:
+                saved, report = services.calendar_save(calendar=calendar, item=form.item())
+            except ConfigInvalid as exc:  # judged after a rename: a scheduled version of the stored calendar
+                for problem in exc.problems:
+                    field = "effective_from" if problem.path.endswith(".effective_from") else None
+                    form.add_error(field, problem.message)
+                return _bad(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
             messages.success(
                 request,
                 f"Calendar '{saved.name}' saved; open tickets whose SLA due times moved: "

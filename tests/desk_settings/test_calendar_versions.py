@@ -228,3 +228,14 @@ def test_the_data_migration_gives_each_existing_calendar_its_first_version(db):
         {"mon": [["09:00", "18:00"]]},
         ["2025-01-01"],
     )
+
+
+def test_settings_page_refuses_a_rename_with_an_edit_before_a_scheduled_version(manager_client, paris):
+    config_apply({"calendars": [{**PARIS, "hours": LATER_HOURS, "effective_from": _future().isoformat()}]})
+    response = manager_client.post(
+        f"/settings/calendars/{paris.pk}/", _page_post(name="Paris HQ", hours_mon="07:00-12:00")
+    )
+    assert response.status_code == 400
+    assert "a version is scheduled from" in " ".join(response.context["form"].errors["effective_from"])
+    paris.refresh_from_db()
+    assert paris.name == "Paris office" and len(_versions(paris)) == 2
