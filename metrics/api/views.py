@@ -77,7 +77,7 @@ class MetricsSummaryView(APIView):
     """Aggregates over local days [start, end] with filters; n, mean, median, p90, ratios."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SummaryInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SummaryInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -139,7 +139,7 @@ class SurveySummaryView(APIView):
     """CSAT (M10), CES (M15) per side and NPS (M16) over local days [start, end] (managers)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SurveyInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -173,7 +173,7 @@ class NpsResponsesView(APIView):
     relationship survey (ticket_id null) or given on a ticket."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SurveyInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:

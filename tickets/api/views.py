@@ -19,6 +19,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.request_user import signed_in
 from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.db_router import replica_reads
@@ -45,6 +46,12 @@ def _refused_as_field_error() -> Iterator[None]:
         yield
     except policy.Refused as exc:
         raise exceptions.ValidationError({exc.field: [exc.message]}) from None
+
+
+def _form_value(request: Request, name: str, default: str) -> Any:
+    """A field of a form or JSON object body (an upload is never a JSON list)."""
+    data = request.data
+    return data.get(name, default) if hasattr(data, "get") else default
 
 
 class MessageCursorPagination(IdCursorPagination):
@@ -87,7 +94,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Customers create for themselves in a request type; agents may name
         a queue of theirs and a requester (on their behalf)."""
         data = _input(s.TicketCreateInputSerializer, request.data)
-        user = request.user
+        user = signed_in(request)
         errors: dict[str, list[str]] = {}
         if not user.is_staff_role:
             for field in ("requester_email", "priority", "tags", "queue"):
@@ -145,18 +152,18 @@ class TicketViewSet(viewsets.GenericViewSet):
             with transaction.atomic():
                 message = services.message_post(
                     ticket_id=ticket.pk,
-                    author=self.request.user,
+                    author=signed_in(self.request),
                     body=data["body"],
                     body_format=data["body_format"],
                     visibility=visibility,
                     channel=Ticket.Channel.API,
                     open_on_reply=False,
                 )
-                operations.reply_status_set(ticket_id=ticket.pk, actor=self.request.user, status=data["status"])
+                operations.reply_status_set(ticket_id=ticket.pk, actor=signed_in(self.request), status=data["status"])
         else:
             message = services.message_post(
                 ticket_id=ticket.pk,
-                author=self.request.user,
+                author=signed_in(self.request),
                 body=data["body"],
                 body_format=data["body_format"],
                 visibility=visibility,
@@ -191,7 +198,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         data = _input(s.TicketTransitionInputSerializer, request.data)
         ticket = services.ticket_transition(
-            ticket_id=ticket.pk, target=data["status"], actor=request.user, note=data["note"]
+            ticket_id=ticket.pk, target=data["status"], actor=signed_in(request), note=data["note"]
         )
         return self._answer(ticket)
 
@@ -211,7 +218,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         with _refused_as_field_error():
             policy.assignee_check(actor=request.user, ticket=ticket, assignee=assignee, field="assignee_id")
         ticket = services.ticket_assign(
-            ticket_id=ticket.pk, assignee=assignee, actor=request.user, reason=data["reason"]
+            ticket_id=ticket.pk, assignee=assignee, actor=signed_in(request), reason=data["reason"]
         )
         return self._answer(ticket)
 
@@ -231,7 +238,9 @@ class TicketViewSet(viewsets.GenericViewSet):
                 queue=api_selectors.queue_get_active(slug=data["queue"]),
                 field="queue",
             )
-        ticket = services.ticket_escalate(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=data["reason"])
+        ticket = services.ticket_escalate(
+            ticket_id=ticket.pk, queue=queue, actor=signed_in(request), reason=data["reason"]
+        )
         return self._answer(ticket)
 
     @extend_schema(request=s.TicketMergeInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -244,7 +253,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = _input(s.TicketMergeInputSerializer, request.data)
         with _refused_as_field_error():
             target = policy.merge_target_get(actor=request.user, target_id=data["target_id"], field="target_id")
-        target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=request.user)
+        target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=signed_in(request))
         return self._answer(target)
 
     @extend_schema(request=s.TicketTagInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -253,7 +262,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketTagInputSerializer, request.data)
-        ticket = services.ticket_tag(ticket_id=ticket.pk, actor=request.user, add=data["add"], remove=data["remove"])
+        ticket = services.ticket_tag(
+            ticket_id=ticket.pk, actor=signed_in(request), add=data["add"], remove=data["remove"]
+        )
         return self._answer(ticket)
 
     @extend_schema(request=s.TicketPriorityInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -262,7 +273,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketPriorityInputSerializer, request.data)
-        ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=request.user)
+        ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=signed_in(request))
         return self._answer(ticket)
 
     # --- Ticket operations (issue #14; docs/workspace-ticket-page.md) ----------
@@ -300,7 +311,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         try:
             result = operations.ticket_properties_update(
                 ticket_id=ticket.pk,
-                actor=request.user,
+                actor=signed_in(request),
                 status=data.get("status"),
                 priority=data.get("priority"),
                 assignee=assignee,
@@ -324,7 +335,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return self._links(ticket)
 
     def _links(self, ticket: Ticket) -> Response:
-        related = operations.related_list_for_user(actor=self.request.user, ticket=ticket)
+        related = operations.related_list_for_user(actor=signed_in(self.request), ticket=ticket)
         return Response(
             s.TicketLinksOutputSerializer({"ticket_id": ticket.pk, "related_ids": [t.pk for t in related]}).data
         )
@@ -349,7 +360,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         require_staff(request.user)
         data = _input(s.TicketCcsInputSerializer, request.data)
         with _refused_as_field_error():
-            operations.ticket_set_ccs_for_user(actor=request.user, ticket=ticket, emails=data["emails"], field="emails")
+            operations.ticket_set_ccs_for_user(
+                actor=signed_in(request), ticket=ticket, emails=data["emails"], field="emails"
+            )
         emails = list(ticket.ccs.order_by("email").values_list("email", flat=True))
         return Response(s.TicketCcsOutputSerializer({"ticket_id": ticket.pk, "emails": emails}).data)
 
@@ -359,7 +372,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Mark as spam (it leaves every list and metric; `restore` undoes)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_mark_spam_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_mark_spam_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
     # Not a method named `delete`: that would be the view's HTTP DELETE handler.
@@ -368,7 +381,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Move to the trash (managers and admins; 403 for agents)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_delete_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_delete_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
@@ -376,7 +389,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Back from spam (agents) or from the trash (managers and admins)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_restore_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_restore_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=s.TicketSplitInputSerializer, responses={201: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
@@ -388,7 +401,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = _input(s.TicketSplitInputSerializer, request.data)
         with _refused_as_field_error():
             new = operations.ticket_split(
-                ticket_id=ticket.pk, message_id=data["message_id"], actor=request.user, subject=data["subject"]
+                ticket_id=ticket.pk, message_id=data["message_id"], actor=signed_in(request), subject=data["subject"]
             )
         return self._answer(new, status.HTTP_201_CREATED)
 
@@ -442,8 +455,8 @@ class TicketViewSet(viewsets.GenericViewSet):
         serializer = s.AttachmentUploadInputSerializer(
             data={
                 "files": request.FILES.getlist("files"),
-                "body": request.data.get("body", ""),
-                "visibility": request.data.get("visibility", Message.Visibility.PUBLIC),
+                "body": _form_value(request, "body", ""),
+                "visibility": _form_value(request, "visibility", Message.Visibility.PUBLIC),
             }
         )
         serializer.is_valid(raise_exception=True)
@@ -454,7 +467,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         services.attachments_validate(files)
         message = services.message_post(
             ticket_id=ticket.pk,
-            author=request.user,
+            author=signed_in(request),
             body=data["body"],
             visibility=data["visibility"],
             attachments=files,
