@@ -242,7 +242,7 @@ def _valid_tz(name: Any) -> bool:
     return True
 
 
-def config_validate(document: Any) -> list[ConfigProblem]:
+def config_validate(document: Any, *, history: bool = True) -> list[ConfigProblem]:
     """Every problem of the document, each with its JSON path (empty = valid).
 
     References (a queue's calendar, an agent's queues...) may name objects
@@ -257,7 +257,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     for section in SECTIONS:
         if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
             c.add(section, "must be a list")
-    calendars = _validate_calendars(c, document)
+    calendars = _validate_calendars(c, document, history=history)
     policies = _validate_policies(c, document)
     queues = _validate_queues(c, document, calendars, policies)
     refers = any(document.get(k) for k in ("request_types", "agents"))
@@ -304,7 +304,7 @@ def _unique(c: _Checker, path: str, seen: dict[str, str], key: Any, label: str) 
 CALENDAR_CONTENT_KEYS = {"timezone", "hours", "holidays", "overrides"}
 
 
-def _validate_calendars(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
+def _validate_calendars(c: _Checker, document: dict[str, Any], *, history: bool) -> dict[str, str]:
     calendars: dict[str, str] = {}
     items = _items(c, document, "calendars")
     for path, cal in items:
@@ -316,7 +316,7 @@ def _validate_calendars(c: _Checker, document: dict[str, Any]) -> dict[str, str]
             if problem:
                 c.add(f"{path}.effective_from", problem)
         _validate_versions(c, cal.get("versions"), f"{path}.versions")
-    if not c.problems:
+    if history and not c.problems:  # a write: judged against the stored versions
         _validate_calendar_history(c, items)
     return calendars
 
@@ -1001,14 +1001,14 @@ def config_dump() -> dict[str, Any]:
     return doc
 
 
-def config_item_problems(section: str, item: dict[str, Any]) -> dict[str, list[str]]:
+def config_item_problems(section: str, item: dict[str, Any], *, history: bool = True) -> dict[str, list[str]]:
     """Problems of one calendar or SLA policy, by top-level field.
 
     The same checks as `config_validate` (so the Django admin and the config
     file refuse the same values), keyed by the model field they concern."""
     by_field: dict[str, list[str]] = {}
     prefix = f"{section}[0]."
-    for problem in config_validate({section: [item]}):
+    for problem in config_validate({section: [item]}, history=history):
         rest = problem.path.removeprefix(prefix)
         name = re.split(r"[.\[]", rest, maxsplit=1)[0] or "__all__"
         detail = rest if rest != name else ""
@@ -1022,7 +1022,8 @@ def config_health_of(row: Calendar | SLAPolicy) -> str:
         section, names = "calendars", ("name", "timezone", "hours", "holidays", "overrides")
     else:
         section, names = "sla_policies", ("name", "pause_statuses", "targets", "warning_fraction", "escalations")
-    problems = config_item_problems(section, {n: getattr(row, n) for n in names})
+    # The values alone (no query): the history rules are for changes.
+    problems = config_item_problems(section, {n: getattr(row, n) for n in names}, history=False)
     return "; ".join(f"{field}: {'; '.join(messages)}" for field, messages in problems.items())
 
 
