@@ -14,6 +14,7 @@ class TicketsConfig(AppConfig):
         providers.provide(providers.SETTING_WRITE, setting_write)
         from tickets import (
             attachments,  # noqa: F401  registers the libmagic system check
+            first_reply,
             live,
             sla_services,
             subscribers,
@@ -28,6 +29,14 @@ class TicketsConfig(AppConfig):
             topic=subscribers.TICKETS_CHANGED,
             phase=subscribers.IN_TRANSACTION,
             order=20,
+        )
+        # ... the first-reply clock's start while no reply followed (awaiting first reply) ...
+        subscribers.subscribe(
+            "tickets.first_reply_refresh",
+            first_reply.first_reply_refresh_subscriber,
+            topic=subscribers.TICKETS_CHANGED,
+            phase=subscribers.IN_TRANSACTION,
+            order=25,
         )
         # ... and open ticket pages learn of the change once it commits
         # (a cache hint; the log is the truth).

@@ -235,6 +235,9 @@ class Ticket(models.Model):
     next_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+    # The first-response clock's start while no first reply followed it (tickets/first_reply.py,
+    # docs/metrics.md#awaiting-first-reply-now); NULL once replied or when no clock runs.
+    awaiting_first_reply_since = models.DateTimeField(null=True, blank=True)
     # Next instant the SLA scan must look at this ticket (a warning or a
     # breach to mark); NULL = nothing scheduled. Drives tickets.sla_services.
     sla_next_check_at = models.DateTimeField(null=True, blank=True)
@@ -282,6 +285,18 @@ class Ticket(models.Model):
                 name="ticket_open_assignee_upd",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
+            # Awaiting first reply now, per queue: count and oldest (tickets/first_reply.py).
+            models.Index(
+                fields=["queue", "awaiting_first_reply_since"],
+                include=["kind", "priority", "channel", "assignee"],
+                name="ticket_awaiting_first_reply",
+                condition=models.Q(
+                    awaiting_first_reply_since__isnull=False,
+                    status__in=["new", "open", "pending", "on_hold"],
+                    is_spam=False,
+                    is_deleted=False,
+                ),
+            ),
             models.Index(
                 fields=["queue", "-updated_at", "-id"],
                 name="ticket_open_unassigned_upd",
@@ -313,7 +328,8 @@ class Ticket(models.Model):
             # one grouped index-only scan over the unsolved, visible tickets.
             models.Index(
                 fields=["queue"],
-                include=["status", "assignee", "sla_due_at", "updated_at", "id"],
+                # awaiting_first_reply_since: the "Awaiting first reply" count and oldest (tickets/first_reply.py)
+                include=["status", "assignee", "sla_due_at", "updated_at", "id", "awaiting_first_reply_since"],
                 name="ticket_ws_counts",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
             ),

@@ -66,12 +66,14 @@ MIDDLEWARE = [
     # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
     "helpdesk.lib.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The browser's language (Accept-Language) or the language cookie; a
-    # signed-in user's own preference wins (docs/languages.md).
+    # The language cookie, then the browser's Accept-Language; a signed-in
+    # user's own preference wins (accounts.language, docs/languages.md).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's own language wins over cookie and browser.
+    "accounts.language.UserLanguageMiddleware",
     # request.user.is_verified(), then staff who still owe a second factor
     # reach only the code or enrolment page (docs/sign-in.md).
     "django_otp.middleware.OTPMiddleware",
@@ -173,6 +175,8 @@ LANGUAGE_CODE = "en"
 # The shipped languages: each has a complete catalogue in locale/ (docs/languages.md).
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Per-language date formats on top of Django's (helpdesk/formats/, docs/languages.md).
+FORMAT_MODULE_PATH = ["helpdesk.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -11,8 +11,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from accounts.language import recipient_language
 from accounts.models import User
 from helpdesk.lib import providers
 from helpdesk.lib.markdown import render_body
@@ -230,8 +232,6 @@ def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence
     """Outbox rows for an SLA escalation (a tickets.subscribers SLA_NOTIFY
     handler, mail.apps): one per user with an address; delivered on commit.
     `target` is the tickets.sla.TargetState escalated."""
-    what = "breached" if on == SLAMark.Kind.BREACH else "is at risk of breaching"
-    due = f" (due {target.due_at:%Y-%m-%d %H:%M} UTC)" if target.due_at else ""
     rows = [
         Notification(
             event=event,
@@ -239,8 +239,7 @@ def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence
             recipient=u,
             to_email=u.email,
             kind=Notification.Kind.SLA_WARNING,
-            subject=f"[#{ticket.pk}] SLA {target.target.replace('_', ' ')} {what}: {ticket.subject}"[:998],
-            body=f'Ticket #{ticket.pk} "{ticket.subject}": the {target.target.replace("_", " ")} target {what}{due}.\n',
+            **_sla_escalation_text(ticket=ticket, breach=on == SLAMark.Kind.BREACH, target=target, recipient=u),
         )
         for u in users
         if u.email
@@ -314,6 +313,26 @@ def notification_enqueue_account(*, recipient: User, to_email: str, subject: str
     return n
 
 
+def _sla_escalation_text(*, ticket: Ticket, breach: bool, target: Any, recipient: User) -> dict[str, str]:
+    """Subject and body of an SLA escalation, in the recipient's language."""
+    with translation.override(recipient_language(recipient)):
+        values = {
+            "number": ticket.pk,
+            "subject": ticket.subject,
+            "target": target.target.replace("_", " "),
+            "due": f"{target.due_at:%Y-%m-%d %H:%M}" if target.due_at else "",
+        }
+        if breach:
+            subject = gettext("[#%(number)s] SLA %(target)s breached: %(subject)s") % values
+            body = gettext('Ticket #%(number)s "%(subject)s": the %(target)s target breached') % values
+        else:
+            subject = gettext("[#%(number)s] SLA %(target)s is at risk of breaching: %(subject)s") % values
+            body = gettext('Ticket #%(number)s "%(subject)s": the %(target)s target is at risk of breaching') % values
+        if target.due_at:
+            body += gettext(" (due %(due)s UTC)") % values
+    return {"subject": subject[:998], "body": body + ".\n"}
+
+
 def _url(name: str, *args: Any) -> str:
     try:
         path = reverse(name, args=args)
@@ -330,6 +349,13 @@ def _ces_links(ticket: Ticket) -> list[tuple[int, str, str]]:
 
 
 def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
+    """Subject, text and HTML body in the recipient's language, whoever
+    triggered the event (docs/languages.md, E-mails)."""
+    with translation.override(recipient_language(recipient)):
+        return _render_in_language(kind=kind, event=event, ticket=ticket, recipient=recipient)
+
+
+def _render_in_language(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
     from mail.services.csat import csat_url
 
     message = None

@@ -8,6 +8,7 @@ only metrics attributed to themselves (the agent filter is forced).
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -38,7 +39,7 @@ HEADLINE_DURATIONS = (
 
 def _require_staff(user: Any) -> None:
     if not getattr(user, "is_staff_role", False):
-        raise exceptions.PermissionDenied("Only agents and managers can see metrics.")
+        raise exceptions.PermissionDenied(_("Only agents and managers can see metrics."))
 
 
 class SummaryInputSerializer(serializers.Serializer):
@@ -60,7 +61,7 @@ class TicketMetricsView(APIView):
         _require_staff(request.user)
         m = selectors.ticket_metrics_get(ticket_id=ticket.pk)
         if m is None:
-            raise exceptions.NotFound("Metrics for this ticket are not computed yet.")
+            raise exceptions.NotFound(_("Metrics for this ticket are not computed yet."))
         emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
         row = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
         body = {
@@ -89,7 +90,7 @@ class MetricsSummaryView(APIView):
         end_day = params.get("end") or date.today()  # noqa: DTZ011 - a default day, refined by the zone below
         start_day = params.get("start") or end_day - timedelta(days=29)
         if start_day > end_day:
-            raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+            raise exceptions.ValidationError({"start": [_("start must be on or before end")]})
         start, end = selectors.local_day_bounds(start_day, end_day, zone)
         raw = {
             "queue_id": params.get("queue"),
@@ -114,6 +115,7 @@ class MetricsSummaryView(APIView):
             "tickets_created": len(selectors.count_created(start=start, end=end, **filters)),
             "tickets_resolved": len(selectors.count_resolved(start=start, end=end, **filters)),
             **_survey_kpis(start_day, end_day, filters),
+            **_escalation_kpis(start_day, end_day, filters),
         }
         return Response(body)
 
@@ -128,6 +130,36 @@ def _survey_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, 
     tiles = survey_tiles(scope)
     sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
     return {key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None for key in ("ces", "nps")}
+
+
+ESCALATION_SUMMARY_KPIS = (
+    "escalation_rate",
+    "esc_to_service",
+    "esc_to_support",
+    "time_to_escalation",
+    "ping_pong",
+    "resolution_escalated",
+    "resolution_not_escalated",
+    "next_reply",
+)
+
+
+def _escalation_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, Any]:
+    """Escalation KPIs, next-reply aggregates (per side, current period) and the tickets awaiting their
+    first reply now, from the dashboard's KPI registry (docs/metrics.md#escalations)."""
+    from django.utils import timezone
+
+    from metrics.dashboard import Period, Scope
+    from metrics.dashboard.awaiting import awaiting_tiles
+    from metrics.dashboard.build import kpi_values
+
+    scope = Scope(period=Period(first, last, reporting_zone()), with_agents=False, **filters)
+    values = kpi_values(scope=scope, keys=ESCALATION_SUMMARY_KPIS)
+    awaiting = awaiting_tiles(scope, timezone.now())["awaiting_first_reply"]
+    sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
+    live = {side: {k: v for k, v in awaiting[side]["now"].items() if k != "oldest_fmt"} for side in sides}
+    next_reply = values.pop("next_reply")
+    return {"escalations": values, "next_reply": next_reply, "awaiting_first_reply": live}
 
 
 class SurveyInputSerializer(serializers.Serializer):
@@ -156,14 +188,14 @@ def _survey_window(request: Request) -> tuple[Any, Any]:
     from metrics.surveys import Window
 
     if not getattr(request.user, "is_manager_role", False):
-        raise exceptions.PermissionDenied("Only managers can see survey results.")
+        raise exceptions.PermissionDenied(_("Only managers can see survey results."))
     data = SurveyInputSerializer(data=request.query_params)
     data.is_valid(raise_exception=True)
     zone = reporting_zone()
     end_day = data.validated_data.get("end") or date.today()  # noqa: DTZ011 - a default day
     start_day = data.validated_data.get("start") or end_day - timedelta(days=29)
     if start_day > end_day:
-        raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+        raise exceptions.ValidationError({"start": [_("start must be on or before end")]})
     return Window.of_dates(start_day, end_day, zone), zone
 
 

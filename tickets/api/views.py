@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status, viewsets
@@ -124,7 +125,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             else:
                 requester = found
         if errors or queue is None:
-            raise exceptions.ValidationError(errors or {"queue": ["Give a request type or a queue."]})
+            raise exceptions.ValidationError(errors or {"queue": [_("Give a request type or a queue.")]})
         ticket = services.ticket_create(
             subject=data["subject"],
             body=data["body"],
@@ -214,7 +215,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         if data["assignee_id"] is not None:
             assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
             if assignee is None:
-                raise exceptions.ValidationError({"assignee_id": ["No active agent with this id."]})
+                raise exceptions.ValidationError({"assignee_id": [_("No active agent with this id.")]})
         with _refused_as_field_error():
             policy.assignee_check(actor=request.user, ticket=ticket, assignee=assignee, field="assignee_id")
         ticket = services.ticket_assign(
@@ -414,9 +415,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         `not_solved`."""
         ticket = self._ticket()
         if ticket.requester_id != request.user.pk:
-            raise exceptions.PermissionDenied("Only the requester can rate this ticket.")
+            raise exceptions.PermissionDenied(_("Only the requester can rate this ticket."))
         if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
-            raise Conflict("Only a solved ticket can be rated.", code="not_solved")
+            raise Conflict(_("Only a solved ticket can be rated."), code="not_solved")
         data = _input(s.TicketCsatInputSerializer, request.data)
         event = services.survey_respond(
             ticket_id=ticket.pk, survey="csat", value=data["rating"], comment=data["comment"], actor=request.user
@@ -509,7 +510,7 @@ class AttachmentViewSet(viewsets.GenericViewSet):
             # Always octet-stream: the API never lets a browser render a file.
             return attachment_file_response(attachment, content_type="application/octet-stream")
         except (FileNotFoundError, ValueError):
-            raise Http404("No such file.") from None
+            raise Http404(_("No such file.")) from None
 
 
 class EventListView(generics.GenericAPIView):
@@ -566,4 +567,4 @@ class RequestTypeViewSet(viewsets.GenericViewSet):
 def api_not_found(request: Request, path: str = "") -> Response:
     """Anything under /api/v1/ that matches no route: a JSON 404 (not the
     HTML page of the site)."""
-    raise exceptions.NotFound("No such endpoint.")
+    raise exceptions.NotFound(_("No such endpoint."))

@@ -23,7 +23,7 @@ def first_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0014_ticket_ws_counts_index"),
+        ("tickets", "0015_awaiting_first_reply"),
     ]
 
     operations = [
