@@ -211,12 +211,12 @@ def test_importing_versions_seeds_a_new_calendar_and_never_rewrites_a_past_one(p
 
 
 def test_the_data_migration_gives_each_existing_calendar_its_first_version(db):
-    """tickets 0016: a calendar stored before versions existed gets one, in force since the beginning."""
+    """tickets 0017: a calendar stored before versions existed gets one, in force since the beginning."""
     import importlib
 
     from django.apps import apps
 
-    migration = importlib.import_module("tickets.migrations.0016_calendar_versions")
+    migration = importlib.import_module("tickets.migrations.0017_calendar_versions")
     row = Calendar.objects.create(
         name="Old", timezone="Asia/Tokyo", hours={"mon": [["09:00", "18:00"]]}, holidays=["2025-01-01"]
     )

@@ -23,7 +23,7 @@ def first_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_awaiting_first_reply"),
+        ("tickets", "0016_sla_dirty"),
     ]
 
     operations = [
