@@ -1,6 +1,7 @@
 """Knowledge-base forms: parse input only; rules live in services."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from knowledge_base.models import Article, Audience, Category
 
@@ -19,6 +20,15 @@ class ArticleForm(forms.Form):
         help_text="Shown under the article before the automatic ones (same tags or category).",
     )
     note = forms.CharField(max_length=200, required=False, label="Change note")
+
+
+class TranslationForm(forms.Form):
+    """An article's text in another language (docs/languages.md)."""
+
+    title = forms.CharField(max_length=300, label=_("Title"))
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16}), required=False, max_length=200_000, label=_("Text (Markdown)")
+    )
 
 
 class FeedbackForm(forms.Form):

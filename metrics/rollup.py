@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 from auditlog.context import disable_auditlog
 from django.db import connection
 
+from metrics.segments import LAST_RES_TICKET_COLUMNS, TICKET_COLUMNS, group_agg_sql, ticket_join
+
 UNSOLVED = ("new", "open", "pending", "on_hold")
 _UNSOLVED_SQL = "(" + ", ".join(f"'{s}'" for s in UNSOLVED) + ")"
 STAT = -1  # the bin of the n / sum / num / den row
@@ -99,8 +101,16 @@ for _clock in ("cal", "bus"):
         False,
         False,
     )
-    for _stem in ("full_resolution", "requester_wait", "agent_wait", "time_in_progress"):
+    for _stem in (
+        "full_resolution",
+        "requester_wait",
+        "agent_wait",
+        "time_in_progress",
+        "resolution_escalated",
+        "resolution_not_escalated",
+    ):
         DURATIONS[f"{_stem}_{_clock}_s"] = ("last_resolved_at", "resolver_id", None, False, False)
+    DURATIONS[f"time_to_escalation_{_clock}_s"] = ("first_escalated_at", "assignee_id", None, False, False)
 DURATIONS["handle_s"] = ("last_resolved_at", "resolver_id", None, True, False)
 
 # Count metrics per cohort: metric -> (instant, agent, agent dim). Slots: see `_count_values`.
@@ -112,6 +122,7 @@ COUNTS: dict[str, tuple[str, str, bool]] = {
     "c:created": ("created_at", "assignee_id", True),
     "c:sla_fr": ("sla_first_reply_outcome_at", "assignee_id", False),
     "c:sla_res": ("sla_resolution_outcome_at", "assignee_id", False),
+    "c:first_esc": ("first_escalated_at", "assignee_id", False),
 }
 
 
@@ -128,8 +139,10 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
         return (1, float(m.csat_score or 0) if scored else 0.0, int(bool(m.csat_satisfied)), int(scored))
     if metric == "c:offered":  # n = offered, num = responded
         return (1, 0.0, int(m.csat_at is not None), 0)
-    if metric == "c:created":
-        return (1, 0.0, 0, 0)
+    if metric == "c:created":  # sum = escalated, num = escalated to service, den = escalated to support
+        return (1, float(m.escalations > 0), int(m.escalations_to_service > 0), int(m.escalations_to_support > 0))
+    if metric == "c:first_esc":  # n = escalated (first escalation in the cell), num = ping-pong
+        return None if m.first_escalated_at is None else (1, 0.0, int(m.escalations >= 2), 0)
     outcome = m.sla_first_reply_outcome if metric == "c:sla_fr" else m.sla_resolution_outcome
     if outcome not in ("achieved", "breached"):
         return None
@@ -197,9 +210,16 @@ Delta = dict[tuple, list[float]]
 # (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
 ALL_KINDS = "*"
 
+# Ticket-level columns the segments do not store (docs/metrics.md "How attribution is built"):
+# a segment group takes the ticket's escalation counts (counted with `created_at`, segment 0's)
+# and its escalated / not-escalated resolution times where it holds the last resolution; the
+# first-escalation cohort is not attributed per segment: its cells of a kind or queue are the
+# whole ticket's at its current kind and queue (`_WHOLE_ONLY`), never a segment group's.
+_WHOLE_ONLY = ("first_escalated_at", "time_to_escalation_cal_s", "time_to_escalation_bus_s")
+
 # Per-segment columns summed over a ticket's segments in one group (the duration shares;
 # every instant measure is set on one segment only, so the others take that one value).
-_SUMMED = frozenset(DURATIONS) | {"first_resolution_cal_s", "reopens"}
+_SUMMED = (frozenset(DURATIONS) | {"first_resolution_cal_s", "reopens"}) - LAST_RES_TICKET_COLUMNS - set(_WHOLE_ONLY)
 _ANY = ("fcr", "fcr_eligible", "zero_touch", "last_res_here")
 _ONE = (
     "first_reply_at",
@@ -226,7 +246,7 @@ class _Group:
 
     excluded = False
 
-    def __init__(self, segments: list[Any]) -> None:
+    def __init__(self, segments: list[Any], m: Any) -> None:
         for col in _SUMMED:
             values = [getattr(s, col) for s in segments if getattr(s, col) is not None]
             setattr(self, col, sum(values) if values else None)
@@ -234,19 +254,39 @@ class _Group:
             setattr(self, col, any(getattr(s, col) for s in segments))
         for col in _ONE:
             setattr(self, col, next((getattr(s, col) for s in segments if getattr(s, col) is not None), None))
+        for col in TICKET_COLUMNS:
+            setattr(self, col, getattr(m, col))
+        for col in LAST_RES_TICKET_COLUMNS:
+            setattr(self, col, getattr(m, col) if self.last_res_here else None)
+        for col in _WHOLE_ONLY:
+            setattr(self, col, None)
         self.kind = segments[-1].kind or ""
 
 
-def _groups(segments: list[Any]) -> list[tuple[str, int | None, _Group]]:
+class _WholeOnly:
+    """The whole ticket's first-escalation values alone (every other column None), added to
+    the cells of its current kind and queue."""
+
+    excluded = False
+    last_res_here = False
+
+    def __init__(self, m: Any) -> None:
+        for col in _ROW_COLUMNS:
+            setattr(self, col, None)
+        for col in (*_WHOLE_ONLY, *TICKET_COLUMNS, "assignee_id"):
+            setattr(self, col, getattr(m, col))
+
+
+def _groups(segments: list[Any], m: Any) -> list[tuple[str, int | None, _Group]]:
     """(kind, queue or None for the kind's own cells, group) of one ticket's segments."""
     by_kind: dict[str, list[Any]] = defaultdict(list)
     by_queue: dict[int, list[Any]] = defaultdict(list)
     for seg in segments:
         by_kind[seg.kind or ""].append(seg)
         by_queue[seg.queue_id or 0].append(seg)
-    out: list[tuple[str, int | None, _Group]] = [(k, None, _Group(segs)) for k, segs in by_kind.items()]
+    out: list[tuple[str, int | None, _Group]] = [(k, None, _Group(segs, m)) for k, segs in by_kind.items()]
     for q, segs in by_queue.items():
-        group = _Group(segs)
+        group = _Group(segs, m)
         out.append((group.kind, q, group))
     return out
 
@@ -301,8 +341,11 @@ def base(
 
     whole = adder(ALL_KINDS, None)
     _row_cells(m, whole)
-    for kind, queue, group in _groups(list(segments)):
+    for kind, queue, group in _groups(list(segments), m):
         _row_cells(group, adder(kind, queue))
+    if segments and m.first_escalated_at is not None:  # an escalated ticket moved: never a single segment
+        for queue in (None, m.queue_id or 0):
+            _row_cells(_WholeOnly(m), adder(m.kind or "", queue))
     _backlog_cells(m, intervals, list(segments), whole, adder)
     return out
 
@@ -406,7 +449,13 @@ def _values_sql() -> str:
             "(m.csat_score IS NOT NULL)::int",
         ),
         "c:offered": ("TRUE", "0.0", "(m.csat_at IS NOT NULL)::int", "0"),
-        "c:created": ("TRUE", "0.0", "0", "0"),
+        "c:created": (
+            "TRUE",
+            "(m.escalations > 0)::int::float8",
+            "(m.escalations_to_service > 0)::int",
+            "(m.escalations_to_support > 0)::int",
+        ),
+        "c:first_esc": ("TRUE", "0.0", "(m.escalations >= 2)::int", "0"),
         "c:sla_fr": (
             "m.sla_first_reply_outcome IN ('achieved', 'breached')",
             "0.0",
@@ -428,14 +477,20 @@ def _values_sql() -> str:
 
 
 # The columns of a row the VALUES list reads, for the whole-ticket rows and the segment groups.
-_ROW_COLUMNS = sorted(set(DURATIONS) | set(_ONE) | set(_ANY) | {"first_resolution_cal_s", "reopens"})
+_ROW_COLUMNS = sorted(
+    set(DURATIONS) | set(_ONE) | set(_ANY) | {"first_resolution_cal_s", "reopens"} | set(_WHOLE_ONLY) | TICKET_COLUMNS
+)
 
 
 def _group_select(key: str) -> str:
     """One row per (ticket, `key`) of the segments, the SQL twin of `_Group`."""
     cols = []
     for col in _ROW_COLUMNS:
-        if col in _SUMMED:
+        if col in _WHOLE_ONLY:
+            cols.append(f"NULL AS {col}")
+        elif col in TICKET_COLUMNS or col in LAST_RES_TICKET_COLUMNS:
+            cols.append(f"{group_agg_sql(col)} AS {col}")
+        elif col in _SUMMED:
             cols.append(f"SUM(s.{col}) AS {col}")
         elif col in _ANY or col == "csat_satisfied":
             cols.append(f"bool_or(s.{col}) AS {col}")
@@ -446,7 +501,8 @@ def _group_select(key: str) -> str:
     kind_sql = kind if key == "queue" else "COALESCE(s.kind, '')"
     group = "s.kind" if key == "kind" else "s.queue_id"
     select = ", ".join(cols)
-    sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s"  # noqa: S608
+    join = ticket_join(_ROW_COLUMNS)
+    sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s {join}"  # noqa: S608
     moved = "s.ticket_id IN (SELECT x.ticket_id FROM metrics_ticketsegment x WHERE x.idx > 0)"  # tickets that moved
     return f"{sql} WHERE {moved} GROUP BY s.ticket_id, {group}"
 
@@ -463,6 +519,18 @@ _WHOLE_SELECT += """
                              (COALESCE(t.kind, ''), COALESCE(t.queue_id, 0), one.single)) AS k(kind_key, q, keep)
   WHERE NOT t.excluded AND k.keep"""
 
+# The first-escalation cells of a kind and queue: escalated tickets (they moved) whole, at their
+# current kind and queue, every other column NULL (`_WholeOnly`).
+_ESC_KEEP = (*_WHOLE_ONLY, *TICKET_COLUMNS, "assignee_id")
+_ESC_COLUMNS = ", ".join(
+    f"t.{c}" if c in _ESC_KEEP else ("FALSE AS last_res_here" if c == "last_res_here" else f"NULL AS {c}")
+    for c in _ROW_COLUMNS
+)
+_ESC_SELECT = f"""SELECT COALESCE(t.kind, ''), k.q, {_ESC_COLUMNS} FROM metrics_ticketmetrics t
+  CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(t.queue_id, 0))) AS k(q)
+  WHERE NOT t.excluded AND t.first_escalated_at IS NOT NULL
+    AND EXISTS (SELECT 1 FROM metrics_ticketsegment x WHERE x.ticket_id = t.ticket_id)"""  # noqa: S608
+
 _BASE_SQL = f"""
 CREATE TEMP TABLE _dash_base ON COMMIT DROP AS
 SELECT (c.at AT TIME ZONE %(zone)s)::date AS day, c.kind, c.q, c.ag, c.metric, c.bin,
@@ -470,7 +538,8 @@ SELECT (c.at AT TIME ZONE %(zone)s)::date AS day, c.kind, c.q, c.ag, c.metric, c
 FROM (
   SELECT v.at, m.kind_key AS kind, m.q,
          CASE WHEN v.to_agent THEN COALESCE(v.agent, 0) END AS ag, v.metric, v.bin, v.n, v.s, v.num, v.den
-  FROM ({_WHOLE_SELECT} UNION ALL {_group_select("kind")} UNION ALL {_group_select("queue")}) m
+  FROM ({_WHOLE_SELECT} UNION ALL {_group_select("kind")} UNION ALL {_group_select("queue")}
+        UNION ALL {_ESC_SELECT}) m
   CROSS JOIN LATERAL (VALUES {_values_sql()}) AS v(at, metric, bin, agent, to_agent, n, s, num, den)
   WHERE v.at IS NOT NULL
   UNION ALL

@@ -16,7 +16,7 @@ part is non-empty. The sum of a ticket's shares equals its whole-ticket value.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -307,8 +307,31 @@ SUMMED_COLUMNS = frozenset(
 )
 
 
+# Ticket-level columns added after the segments (escalations, docs/metrics.md "How attribution
+# is built"): not stored per segment but read from the ticket's TicketMetrics row (alias `t`,
+# joined with `ticket_join`). The escalation counts go with the created count (segment 0, the
+# only one with `created_at`); the escalated / not-escalated resolution times with the full
+# resolution time (the segment holding the last resolution).
+TICKET_COLUMNS = frozenset({"escalations", "escalations_to_service", "escalations_to_support"})
+LAST_RES_TICKET_COLUMNS = frozenset(
+    f"resolution_{which}_{clock}_s" for which in ("escalated", "not_escalated") for clock in ("cal", "bus")
+)
+
+
+def ticket_join(columns: Iterable[str], alias: str = "s") -> str:
+    """The join a segment query needs for `group_agg_sql` of `columns` (none without a
+    ticket-level column, so unqualified cohort conditions stay unambiguous)."""
+    if not any(c in TICKET_COLUMNS or c in LAST_RES_TICKET_COLUMNS for c in columns):
+        return ""
+    return f"JOIN metrics_ticketmetrics t ON t.ticket_id = {alias}.ticket_id"
+
+
 def group_agg_sql(col: str, alias: str = "s") -> str:
     """The SQL aggregate of column `col` over a ticket's segments in one group."""
+    if col in TICKET_COLUMNS:
+        return f"MAX(t.{col})"
+    if col in LAST_RES_TICKET_COLUMNS:
+        return f"MAX(t.{col}) FILTER (WHERE {alias}.last_res_here)"
     if col in SUMMED_COLUMNS:
         return f"SUM({alias}.{col})"
     if col in BOOL_COLUMNS:

@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from metrics import rollup
 from metrics.compute import compute
-from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketSegment, TicketStatusInterval
+from metrics.models import (
+    MetricsDirty,
+    TicketAgentHandle,
+    TicketMetrics,
+    TicketNextReply,
+    TicketSegment,
+    TicketStatusInterval,
+)
 from metrics.segments import SEGMENT_COLUMNS
 from tickets.clock import Context, Ev
 from tickets.clock_context import clock_context, clock_events_by_ticket
@@ -336,6 +343,7 @@ class _Recompute:
     handles: list[TicketAgentHandle] = field(default_factory=list)
     intervals: list[TicketStatusInterval] = field(default_factory=list)
     segments: list[TicketSegment] = field(default_factory=list)
+    next_replies: list[TicketNextReply] = field(default_factory=list)
     delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
     dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
 
@@ -359,7 +367,35 @@ class _Recompute:
         self.intervals.extend(ticket_intervals)
         segments = [TicketSegment(ticket_id=tid, **segment_values(seg)) for seg in row["segments"]]
         self.segments.extend(segments)
+        self.next_replies.extend(next_reply_rows(tid, m, row))
         rollup.base(m, ticket_intervals, self.cells_zone, self.dash, segments=segments)
+
+
+def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[TicketNextReply]:
+    """The answered next-reply runs of one ticket (docs/metrics.md#next-reply-time-aggregates), with
+    the ticket's filter columns."""
+    runs = zip(
+        row.get("next_reply_at") or [],
+        row.get("next_reply_cal_s") or [],
+        row.get("next_reply_bus_s") or [],
+        row.get("next_reply_agent_id") or [],
+        strict=True,
+    )
+    return [
+        TicketNextReply(
+            ticket_id=tid,
+            replied_at=at,
+            next_reply_cal_s=cal,
+            next_reply_bus_s=bus,
+            agent_id=agent,
+            excluded=m.excluded,
+            queue_id=m.queue_id,
+            kind=m.kind,
+            priority=m.priority,
+            channel=m.channel,
+        )
+        for at, cal, bus, agent in runs
+    ]
 
 
 def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recompute) -> None:
@@ -381,6 +417,8 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketStatusInterval.objects.bulk_create(acc.intervals, batch_size=5000)
     TicketSegment.objects.filter(ticket_id__in=ids).delete()
     TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
+    TicketNextReply.objects.filter(ticket_id__in=ids).delete()
+    TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
     _rollup_apply(acc.delta)
     rollup.apply(rollup.expand(acc.dash))  # the base delta is zero where nothing changed
 
@@ -450,6 +488,7 @@ def metrics_reset() -> None:
         "metrics_ticketagenthandle",
         "metrics_ticketstatusinterval",
         "metrics_ticketsegment",
+        "metrics_ticketnextreply",
         "metrics_dashboardrollup",
     )
     with connection.cursor() as cur:
@@ -533,7 +572,10 @@ _PER_TICKET_TABLES = (
     "metrics_ticketagenthandle",
     "metrics_ticketstatusinterval",
     "metrics_ticketsegment",
+    "metrics_ticketnextreply",
 )
+_NR_NAMES = [f.name for f in TicketNextReply._meta.concrete_fields if f.name != "id"]
+_NR_COLUMNS = ", ".join(str(TicketNextReply._meta.get_field(n).column) for n in _NR_NAMES)
 
 
 def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, int]:
@@ -557,6 +599,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     handle_lines: list[str] = []
     interval_lines: list[str] = []
     segment_lines: list[str] = []
+    reply_lines: list[str] = []
     tickets = 0
     for tid, group in groupby(rows, key=itemgetter(0)):
         evs = [
@@ -581,13 +624,21 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
         for seg in row["segments"]:
             seg_values = segment_values(seg)
             segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
+        reply_lines.extend(_next_reply_lines(tid, values, row))
     for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
     _copy_rows(cur, "metrics_ticketagenthandle", "ticket_id, agent_id, handle_s, sessions", handle_lines)
     _copy_rows(cur, "metrics_ticketstatusinterval", "ticket_id, status, started_at, ended_at", interval_lines)
     _copy_rows(cur, "metrics_ticketsegment", _SEG_COLUMNS, segment_lines)
+    _copy_rows(cur, "metrics_ticketnextreply", _NR_COLUMNS, reply_lines)
     return tickets, len(rows)
+
+
+def _next_reply_lines(tid: int, values: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    """COPY lines of `next_reply_rows` (the answered next-reply runs of one ticket)."""
+    m = TicketMetrics(**{k: values[k] for k in ("excluded", "queue_id", "kind", "priority", "channel")})
+    return ["\t".join(_copy_field(getattr(nr, n)) for n in _NR_NAMES) + "\n" for nr in next_reply_rows(tid, m, row)]
 
 
 def metrics_bulk_rebuild_range(

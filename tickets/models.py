@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.timezone import now as _now
 
 
 class QueueKind(models.TextChoices):
@@ -30,6 +31,36 @@ class Calendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CalendarVersion(models.Model):
+    """One version of a calendar's business hours (docs/metrics.md
+    #calendar-versions). Business time at an instant uses the version in
+    force then: the one with the latest `effective_from` at or before it.
+    `effective_from` NULL = since the beginning of time (a calendar's first
+    version). Versions are written by `tickets.calendar_versions` only;
+    one already in force never changes."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="versions")
+    effective_from = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    hours = models.JSONField(default=dict, blank=True)
+    holidays = models.JSONField(default=list, blank=True)
+    overrides = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=_now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "effective_from"], name="calendar_version_once"),
+            models.UniqueConstraint(
+                fields=["calendar"], condition=models.Q(effective_from__isnull=True), name="calendar_version_first"
+            ),
+        ]
+        ordering = [models.F("effective_from").asc(nulls_first=True)]
+
+    def __str__(self) -> str:
+        since = self.effective_from.isoformat() if self.effective_from else "the beginning"
+        return f"{self.calendar_id} from {since}"
 
 
 class SLAPolicy(models.Model):
@@ -195,7 +226,7 @@ class Ticket(models.Model):
     is_spam = models.BooleanField(default=False)
     is_deleted = models.BooleanField(default=False)
 
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
     updated_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -204,6 +235,9 @@ class Ticket(models.Model):
     next_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+    # The first-response clock's start while no first reply followed it (tickets/first_reply.py,
+    # docs/metrics.md#awaiting-first-reply-now); NULL once replied or when no clock runs.
+    awaiting_first_reply_since = models.DateTimeField(null=True, blank=True)
     # Next instant the SLA scan must look at this ticket (a warning or a
     # breach to mark); NULL = nothing scheduled. Drives tickets.sla_services.
     sla_next_check_at = models.DateTimeField(null=True, blank=True)
@@ -251,6 +285,18 @@ class Ticket(models.Model):
                 name="ticket_open_assignee_upd",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
+            # Awaiting first reply now, per queue: count and oldest (tickets/first_reply.py).
+            models.Index(
+                fields=["queue", "awaiting_first_reply_since"],
+                include=["kind", "priority", "channel", "assignee"],
+                name="ticket_awaiting_first_reply",
+                condition=models.Q(
+                    awaiting_first_reply_since__isnull=False,
+                    status__in=["new", "open", "pending", "on_hold"],
+                    is_spam=False,
+                    is_deleted=False,
+                ),
+            ),
             models.Index(
                 fields=["queue", "-updated_at", "-id"],
                 name="ticket_open_unassigned_upd",
@@ -282,7 +328,8 @@ class Ticket(models.Model):
             # one grouped index-only scan over the unsolved, visible tickets.
             models.Index(
                 fields=["queue"],
-                include=["status", "assignee", "sla_due_at", "updated_at", "id"],
+                # awaiting_first_reply_since: the "Awaiting first reply" count and oldest (tickets/first_reply.py)
+                include=["status", "assignee", "sla_due_at", "updated_at", "id", "awaiting_first_reply_since"],
                 name="ticket_ws_counts",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
             ),
@@ -328,7 +375,7 @@ class Message(models.Model):
     is_description = models.BooleanField(default=False)  # the creation message
     channel = models.CharField(max_length=16, blank=True)
     email_message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
 
     class Meta:
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_created")]
@@ -357,7 +404,7 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     is_inline = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
 
     def __str__(self) -> str:
         return self.filename
@@ -461,7 +508,7 @@ class SavedView(models.Model):
     # tags, requester, created/updated range) and its sort key.
     filters = models.JSONField(default=dict, blank=True)
     sort = models.CharField(max_length=16, default="updated")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
     # Order of the shared views in the rail (Settings → Saved views);
     # a disabled view is kept but shown to nobody.
     position = models.PositiveIntegerField(default=0)
@@ -592,3 +639,23 @@ class SLAMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target}#{self.cycle} on #{self.ticket_id}"
+
+
+class SLADirty(models.Model):
+    """Tickets whose stored SLA due instants must be recomputed (a
+    transactional outbox, like metrics.MetricsDirty: docs/delivery.md, "SLA
+    due instants").
+
+    A row is upserted in every event transaction; the worker task
+    `tickets.sla_refresh_dirty` (woken on commit) and the breach scan (every
+    20 s, the sweep) claim rows with FOR UPDATE SKIP LOCKED, refresh the
+    tickets and delete the rows in one transaction. No foreign key: the mark
+    must cost one index insert.
+    """
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "SLA dirty ticket"
+        verbose_name_plural = "SLA dirty tickets"

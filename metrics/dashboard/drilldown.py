@@ -9,13 +9,23 @@ from typing import Any
 
 from django.utils import timezone
 
+from metrics.dashboard.awaiting import AWAITING_DRILL_COLUMNS, awaiting_drill_rows
 from metrics.dashboard.backlog import _backlog_tickets, _snapshot_instants
 from metrics.dashboard.db import _duration_column, _filters_sql, _hist_bucket, _orm_filters, _run, _use_sql
-from metrics.dashboard.kpis import COHORTS, HIST_EDGES, KINDS, KPI_BY_KEY, KPIS, Kpi
+from metrics.dashboard.kpis import (
+    COHORTS,
+    HIST_EDGES,
+    KINDS,
+    KPI_BY_KEY,
+    KPIS,
+    SEGMENT_COHORTS,
+    Kpi,
+    cohort_table,
+)
 from metrics.dashboard.period import Scope, _midnight
-from metrics.dashboard.py_cohorts import _COHORT_Q, _segment_rows_py
+from metrics.dashboard.py_cohorts import _COHORT_Q, _segment_rows_py, cohort_model
 from metrics.dashboard.sql_cohorts import by_segment
-from metrics.segments import group_agg_sql
+from metrics.segments import LAST_RES_TICKET_COLUMNS, TICKET_COLUMNS, group_agg_sql, ticket_join
 
 DRILL_METRICS = tuple(k.key for k in KPIS if k.drill)
 _BASE = ["ticket_id", "kind", "queue_id", "agent_id"]
@@ -30,6 +40,9 @@ _DRILL_PY_COLUMNS = (
     "public_agent_replies",
     "reopens",
     "status",
+    "escalations",
+    "escalations_to_service",
+    "escalations_to_support",
 )
 
 
@@ -60,6 +73,8 @@ def drill_columns(metric: str) -> list[str]:
         return [*_BASE, "instant", "value_s"]
     if kpi.unit == "backlog":
         return [*_BASE, "status", "age_s"]
+    if kpi.unit == "awaiting":
+        return list(AWAITING_DRILL_COLUMNS)
     if kpi.unit == "survey":
         from metrics.dashboard.surveys import SURVEY_DRILL_COLUMNS
 
@@ -77,6 +92,8 @@ def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: dat
     start, end = _drill_window(scope, drill)
     if kpi.unit == "backlog":
         rows = _backlog_drill(scope, drill, end, now or timezone.now())
+    elif kpi.unit == "awaiting":
+        rows = awaiting_drill_rows(scope, drill.side, now or timezone.now())
     elif kpi.unit == "survey":
         from metrics.dashboard.surveys import survey_drill_rows
 
@@ -106,10 +123,10 @@ def _side_sql(drill: Drill) -> tuple[str, list[Any]]:
     return (" AND m.kind = %s", [drill.side]) if drill.side in KINDS else ("", [])
 
 
-def _segmented(scope: Scope, drill: Drill) -> bool:
-    """A queue or kind filter, or one side: the tickets' segments there
-    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
-    return by_segment(scope) or drill.side in KINDS
+def _segmented(scope: Scope, drill: Drill, cohort: str) -> bool:
+    """A queue or kind filter, or one side, of a cohort attributed per segment: the tickets'
+    segments there (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+    return cohort in SEGMENT_COHORTS and (by_segment(scope) or drill.side in KINDS)
 
 
 # Values read from the segments (shares summed, instant measures from their segment) and
@@ -139,7 +156,7 @@ def _segment_source(
     sql = f"""(SELECT g.*{ticket_cols}, FALSE AS excluded FROM (
             SELECT s.ticket_id, MAX(s.kind) AS kind, MAX(s.queue_id) AS queue_id, MAX(s.{agent}) AS {agent},
                    MAX(s.{inst}) AS {inst}, bool_or(s.last_res_here) AS holds{seg_cols}
-            FROM metrics_ticketsegment s
+            FROM metrics_ticketsegment s {ticket_join((*columns, *_SEG_VALUES))}
             WHERE s.{inst} >= %s AND s.{inst} < %s {where}{side_sql.replace("m.", "s.")}
             GROUP BY s.ticket_id
         ) g JOIN metrics_ticketmetrics t ON t.ticket_id = g.ticket_id)"""  # noqa: S608
@@ -160,7 +177,7 @@ def _sla_drill_sql(
         where, fparams = _filters_sql(scope, spec["agent"])
         source = "metrics_ticketmetrics"
         pre: list[Any] = []
-        if _segmented(scope, drill):
+        if _segmented(scope, drill, cohort):
             clock = (f"sla_{target}_elapsed_s", f"sla_{target}_target_s")
             source, pre = _segment_source(scope, drill, cohort, (f"sla_{target}_outcome",), (start, end), clock)
             where, fparams, side_sql, side_params = "", [], "", []
@@ -197,14 +214,18 @@ def _cohort_drill_sql(
 ) -> tuple[str, list[Any]]:
     select, cond = _kpi_select(kpi, scope, drill)
     spec = COHORTS[kpi.cohort]
-    if _segmented(scope, drill):
-        columns = (_duration_column(kpi.key, scope.clock),) if kpi.unit == "duration" else ()
+    if _segmented(scope, drill, kpi.cohort):
+        columns: tuple[str, ...] = ()
+        if kpi.unit == "duration":
+            columns = (_duration_column(kpi.key, scope.clock),)
+        elif kpi.cohort == "created":
+            columns = tuple(sorted(TICKET_COLUMNS))  # the escalation counts (docs/metrics.md §1.8)
         source, pre = _segment_source(scope, drill, kpi.cohort, columns, (start, end))
         where, side_sql, post = "", "", []
         if kpi.cohort == "last_res" and kpi.unit != "duration":
             cond += " AND m.holds"  # resolved here, not only a share of the time
     else:
-        source, pre = "metrics_ticketmetrics", []
+        source, pre = cohort_table(kpi.cohort), []
         where, fparams = _filters_sql(scope, spec["agent"])
         side_sql, side_params = _side_sql(drill)
         if spec["where"]:
@@ -217,7 +238,7 @@ def _cohort_drill_sql(
         SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, m.{spec["instant"]} AS instant, {select}
         FROM {source} m
         WHERE NOT m.excluded AND m.{spec["instant"]} >= %s AND m.{spec["instant"]} < %s {where}{side_sql}{cond}
-        ORDER BY m.ticket_id{_limit_sql(limit)}
+        ORDER BY m.ticket_id, m.{spec["instant"]}{_limit_sql(limit)}
     """  # noqa: S608
     return sql, [*pre, start, end, *post]
 
@@ -228,12 +249,10 @@ def _cohort_drill_sql(
 def _fetch_py(
     scope: Scope, drill: Drill, window: tuple[datetime, datetime], cohort: str, extra: dict[str, Any], columns: list
 ) -> list[dict]:
-    from metrics.models import TicketMetrics
-
-    if _segmented(scope, drill):
+    if _segmented(scope, drill, cohort):
         return _fetch_segments_py(scope, drill, window, cohort, extra, columns)
     spec = COHORTS[cohort]
-    qs = TicketMetrics.objects.filter(
+    qs = cohort_model(cohort).objects.filter(
         excluded=False,
         **{f"{spec['instant']}__gte": window[0], f"{spec['instant']}__lt": window[1]},
         **{**_COHORT_Q.get(cohort, {}), **_orm_filters(scope, spec["agent"]), **extra},
@@ -257,7 +276,9 @@ def _fetch_segments_py(
     ticket_only = [c for c in columns if c in _TICKET_ONLY]
     wanted = sorted({"ticket_id", "kind", "queue_id", spec["instant"], spec["agent"], *columns} - set(ticket_only))
     side = {"kind": drill.side} if drill.side in KINDS else {}
-    rows = _segment_rows_py(cohort, scope, *window, wanted, per_kind=False, extra={**extra, **side})
+    seg_extra, later = _split_ticket_level(extra)
+    rows = _segment_rows_py(cohort, scope, *window, wanted, per_kind=False, extra={**seg_extra, **side})
+    rows = [r for r in rows if all(r[col] is not None for col in later)]
     if cohort == "last_res" and "fcr" in columns:  # a ratio / count drill-down (durations read one column)
         rows = [r for r in rows if r["holds"]]  # resolved here, not only a share of the time
     ids = [r["ticket_id"] for r in rows]
@@ -267,6 +288,14 @@ def _fetch_segments_py(
     if drill.agent is not None:
         rows = [r for r in rows if (r[spec["agent"]] or 0) == drill.agent]
     return rows
+
+
+def _split_ticket_level(extra: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`extra` without its `<col>__isnull: False` conditions on ticket-level columns (the segments
+    do not store them, metrics.segments.TICKET_COLUMNS), and those columns (filtered afterwards)."""
+    ticket_level = TICKET_COLUMNS | LAST_RES_TICKET_COLUMNS
+    later = [k for k in extra if k.split("__")[0] in ticket_level]
+    return {k: v for k, v in extra.items() if k not in later}, [k.split("__")[0] for k in later]
 
 
 _TICKET_ONLY = frozenset(
@@ -327,5 +356,5 @@ def _drill_rows_py(*, scope: Scope, drill: Drill, start: datetime, end: datetime
         assert kpi.drill_values is not None  # noqa: S101 - every ratio / count KPI with a drill-down has one
         rows = _fetch_py(scope, drill, window, kpi.cohort, kpi.drill_orm, list(_DRILL_PY_COLUMNS))
         out = [{**_base_py(r, kpi.cohort), **kpi.drill_values(r)} for r in rows]
-    out.sort(key=lambda r: r["ticket_id"])
+    out.sort(key=lambda r: (r["ticket_id"], r["instant"]))
     return out

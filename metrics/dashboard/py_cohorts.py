@@ -6,11 +6,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from metrics.dashboard.db import CohortResult, _duration_column, _hist_bucket, _orm_filters, _side_of
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS
+from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, SEGMENT_COHORTS, cohort_table
 from metrics.dashboard.period import Scope
 from metrics.dashboard.sql_cohorts import _cohort_sets, _cohort_value_columns, by_segment
 from metrics.rollup import ALL_KINDS
-from metrics.segments import group_value
+from metrics.segments import LAST_RES_TICKET_COLUMNS, TICKET_COLUMNS, group_value
 
 # --- the same numbers without PostgreSQL (embedded SQLite default) -----------
 # Plain ORM reads of the per-ticket rows, aggregated in Python with the same
@@ -26,20 +26,22 @@ _COHORT_Q: dict[str, dict[str, Any]] = {
 
 def _cohort_rows_py(cohort: str, scope: Scope, start: datetime, end: datetime, columns: list[str]) -> list[dict]:
     """Whole-ticket rows (kind ALL_KINDS, `holds` True) and, as in `sql_cohorts._rows`, each
-    ticket's segments per kind; filtered to a queue or kind, only the segments in it."""
-    from metrics.models import TicketMetrics
-
+    ticket's segments per kind; filtered to a queue or kind, only the segments in it. A cohort
+    not in SEGMENT_COHORTS: whole tickets with their current kind."""
     spec = COHORTS[cohort]
     inst = spec["instant"]
     wanted = sorted({"ticket_id", "kind", "queue_id", inst, spec["agent"], *columns})
-    if by_segment(scope):
+    segmented = cohort in SEGMENT_COHORTS
+    if segmented and by_segment(scope):
         return _segment_rows_py(cohort, scope, start, end, wanted, per_kind=False)
-    qs = TicketMetrics.objects.filter(
+    qs = cohort_model(cohort).objects.filter(
         excluded=False,
         **{f"{inst}__gte": start, f"{inst}__lt": end},
         **_COHORT_Q.get(cohort, {}),
         **_orm_filters(scope, spec["agent"]),
     )
+    if not segmented:
+        return [{**r, "holds": True} for r in qs.values(*wanted)]
     whole = [{**r, "kind": ALL_KINDS, "holds": True} for r in qs.values(*wanted)]
     return whole + _segment_rows_py(cohort, scope, start, end, wanted, per_kind=True)
 
@@ -65,16 +67,41 @@ def _segment_rows_py(
         **_orm_filters(scope, spec["agent"]),
         **(extra or {}),
     )
+    ticket_cols = [c for c in wanted if c in TICKET_COLUMNS or c in LAST_RES_TICKET_COLUMNS]
+    seg_cols = [c for c in wanted if c not in ticket_cols]
     groups: dict[tuple, list[dict]] = {}
-    for r in qs.values(*wanted, "last_res_here"):
+    for r in qs.values(*seg_cols, "last_res_here"):
         groups.setdefault((r["ticket_id"], r["kind"] if per_kind else ""), []).append(r)
     out = []
     for (_tid, _kind), segs in sorted(groups.items()):
-        row = {col: group_value(col, [s[col] for s in segs]) for col in wanted}
+        row = {col: group_value(col, [s[col] for s in segs]) for col in seg_cols}
         row["ticket_id"] = segs[0]["ticket_id"]
         row["holds"] = any(s["last_res_here"] for s in segs)
         out.append(row)
-    return out
+    return _with_ticket_columns(out, ticket_cols)
+
+
+def _with_ticket_columns(rows: list[dict], cols: list[str]) -> list[dict]:
+    """The ticket-level columns of segment groups, as `metrics.segments.group_agg_sql` reads them."""
+    from metrics.models import TicketMetrics
+
+    if not cols or not rows:
+        return rows
+    ids = {r["ticket_id"] for r in rows}
+    ticket = {r["ticket_id"]: r for r in TicketMetrics.objects.filter(ticket_id__in=ids).values("ticket_id", *cols)}
+    for row in rows:
+        values = ticket.get(row["ticket_id"], {})
+        for col in cols:
+            here = col in TICKET_COLUMNS or row["holds"]
+            row[col] = values.get(col) if here else None
+    return rows
+
+
+def cohort_model(cohort: str) -> Any:
+    """The model whose rows a cohort counts: TicketMetrics, or TicketNextReply (one row per reply)."""
+    from metrics.models import TicketMetrics, TicketNextReply
+
+    return TicketNextReply if cohort_table(cohort) == TicketNextReply._meta.db_table else TicketMetrics
 
 
 def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: bool = True) -> dict[str, Any]:
@@ -113,7 +140,14 @@ def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: b
     elif cohort == "offered":
         out.update(offered=len(rows), responded=count(lambda r: r["csat_at"] is not None))
     elif cohort == "created":
-        out.update(created=len(rows))
+        out.update(
+            created=len(rows),
+            escalated=count(lambda r: r["escalations"] > 0),
+            escalated_to_service=count(lambda r: r["escalations_to_service"] > 0),
+            escalated_to_support=count(lambda r: r["escalations_to_support"] > 0),
+        )
+    elif cohort == "first_esc":
+        out.update(escalated_first=len(rows), ping_pong=count(lambda r: r["escalations"] >= 2))
     elif cohort in ("sla_fr", "sla_res"):
         col = "sla_first_reply_outcome" if cohort == "sla_fr" else "sla_resolution_outcome"
         out.update(
@@ -152,7 +186,7 @@ def _cohort_result_py(cohort: str, scope: Scope) -> CohortResult:
     )
     start = scope.period.start
     out = CohortResult()
-    whole = not by_segment(scope)
+    whole = cohort in SEGMENT_COHORTS and not by_segment(scope)
     groups = _side_groups(rows, inst, start, whole)
     out.cells = {key: _aggregate_py(g, cohort, scope.clock) for key, g in groups.items()}
     current = groups.get(("all", "cur"), [])

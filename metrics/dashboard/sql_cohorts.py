@@ -13,12 +13,14 @@ from metrics.dashboard.kpis import (
     HIST_EDGES,
     HIST_KPIS,
     KINDS,
+    SEGMENT_COHORTS,
     SIDES,
     TREND_COHORTS,
+    cohort_table,
 )
 from metrics.dashboard.period import Scope
 from metrics.rollup import ALL_KINDS
-from metrics.segments import group_agg_sql
+from metrics.segments import group_agg_sql, ticket_join
 
 # --- SQL building -----------------------------------------------------------
 
@@ -50,7 +52,13 @@ def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
             ("score_sum", "SUM(csat_score)"),
         ],
         "offered": [("offered", "COUNT(*)"), ("responded", "COUNT(csat_at)")],
-        "created": [("created", "COUNT(*)")],
+        "created": [
+            ("created", "COUNT(*)"),
+            ("escalated", "COUNT(*) FILTER (WHERE escalations > 0)"),
+            ("escalated_to_service", "COUNT(*) FILTER (WHERE escalations_to_service > 0)"),
+            ("escalated_to_support", "COUNT(*) FILTER (WHERE escalations_to_support > 0)"),
+        ],
+        "first_esc": [("escalated_first", "COUNT(*)"), ("ping_pong", "COUNT(*) FILTER (WHERE escalations >= 2)")],
         "sla_fr": [
             ("with_outcome", "COUNT(*)"),
             ("achieved", "COUNT(*) FILTER (WHERE sla_first_reply_outcome = 'achieved')"),
@@ -72,6 +80,8 @@ _COHORT_NEEDS: dict[str, list[str]] = {
     "offered": ["csat_at"],
     "sla_fr": ["sla_first_reply_outcome"],
     "sla_res": ["sla_resolution_outcome"],
+    "created": ["escalations", "escalations_to_service", "escalations_to_support"],
+    "first_esc": ["escalations"],
 }
 
 
@@ -103,10 +113,12 @@ class _Source:
     inst: str
     agent: str
     cols: list[str]
+    table: str
     where: str
     params: list[Any]
     seg_where: str
     by_segment: bool  # a queue or kind filter: every row comes from the segments
+    segmented: bool  # a cohort in SEGMENT_COHORTS (else whole tickets with their current kind)
 
     @property
     def inner_cols(self) -> str:
@@ -127,14 +139,26 @@ def _cohort_source(cohort: str, scope: Scope) -> _Source:
         where += f" AND ({spec['where']})"
         seg_where += f" AND ({spec['where']})"
     cols = _cohort_value_columns(cohort, scope.clock)
-    return _Source(spec["instant"], spec["agent"], cols, where, fparams, seg_where, by_segment(scope))
+    segmented = cohort in SEGMENT_COHORTS
+    return _Source(
+        spec["instant"],
+        spec["agent"],
+        cols,
+        cohort_table(cohort),
+        where,
+        fparams,
+        seg_where,
+        segmented and by_segment(scope),
+        segmented,
+    )
 
 
-def _whole_rows(src: _Source) -> str:
-    """Whole-ticket rows (kind ALL_KINDS): the unfiltered "all" side."""
+def _whole_rows(src: _Source, kind: str = "%s::varchar") -> str:
+    """Whole-ticket rows (kind ALL_KINDS): the unfiltered "all" side; or (`kind` "m.kind") with
+    their current kind, for a cohort not attributed per segment."""
     cols = "".join(f", m.{c}" for c in src.cols)
-    return f"""SELECT %s::varchar AS kind, TRUE AS holds, m.{src.inst}, m.{src.agent}{cols}
-        FROM metrics_ticketmetrics m
+    return f"""SELECT {kind} AS kind, TRUE AS holds, m.{src.inst}, m.{src.agent}{cols}
+        FROM {src.table} m
         WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}"""  # noqa: S608
 
 
@@ -145,7 +169,7 @@ def _segment_rows(src: _Source, per_kind: bool) -> str:
     kind = "s.kind" if per_kind else "MAX(s.kind)"
     return f"""SELECT {kind} AS kind, bool_or(s.last_res_here) AS holds, MAX(s.{src.inst}) AS {src.inst},
                MAX(s.{src.agent}) AS {src.agent}{cols}
-        FROM metrics_ticketsegment s
+        FROM metrics_ticketsegment s {ticket_join(src.cols)}
         WHERE s.{src.inst} >= %s AND s.{src.inst} < %s {src.seg_where}
         GROUP BY s.ticket_id{", s.kind" if per_kind else ""}"""  # noqa: S608
 
@@ -154,6 +178,8 @@ def _rows(src: _Source, lo: Any, hi: Any, *, sides: bool) -> tuple[str, list[Any
     """The per-ticket rows of one range: unfiltered, the whole tickets (kind ALL_KINDS) and,
     for the support / service sides (`sides`), each ticket's segments per kind; filtered to
     a queue or kind, the segments in it, one row per ticket."""
+    if not src.segmented:
+        return _whole_rows(src, "m.kind"), [lo, hi, *src.params]
     if src.by_segment:
         return _segment_rows(src, per_kind=False), [lo, hi, *src.params]
     if not sides:
@@ -166,7 +192,7 @@ def _side_filtered(agg: str, side: str, src: _Source) -> str:
     """An aggregate restricted to one side's rows (FILTER); "all" reads the whole-ticket rows
     unless every row is already the filtered view's."""
     if side not in KINDS:
-        if src.by_segment:
+        if src.by_segment or not src.segmented:
             return agg
         side = ALL_KINDS
     if " FILTER (WHERE " in agg:

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 
 from metrics import dashboard, services
 from metrics.dashboard.db import _duration_column
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS
-from metrics.models import TicketSegment
+from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, SEGMENT_COHORTS
+from metrics.models import TicketMetrics, TicketNextReply, TicketSegment
 from metrics.services import reporting_zone
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
 from tests.metrics.histories import random_action
@@ -43,13 +43,25 @@ def _expected(scope):
     if scope.queue_id:
         segs = segs.filter(queue_id=scope.queue_id)
     rows = list(segs.values())
+    current = {k: v for k, v in (("kind", scope.kind), ("queue_id", scope.queue_id)) if v}
+    tickets = {m["ticket_id"]: m for m in TicketMetrics.objects.filter(excluded=False).values()}
     out = {}
     for kpi, spec in DURATION_KPIS.items():
         inst, col = COHORTS[spec["cohort"]]["instant"], _duration_column(kpi, scope.clock)
+        if spec["cohort"] not in SEGMENT_COHORTS:  # whole tickets (or replies) by the queue / kind now
+            model = TicketNextReply if spec["cohort"] == "next_reply" else TicketMetrics
+            whole = model.objects.filter(excluded=False, **current, **{f"{inst}__gte": lo, f"{inst}__lt": hi})
+            values = [v for v in whole.values_list(col, flat=True) if v is not None]
+            out[kpi] = (len(values), sum(values) if values else None)
+            continue
         per_ticket = defaultdict(list)
         for r in rows:
-            if r[inst] is not None and lo <= r[inst] < hi and r[col] is not None:
-                per_ticket[r["ticket_id"]].append(r[col])
+            if kpi.startswith("resolution_"):  # the ticket's value, on the segment of its last resolution
+                value = tickets[r["ticket_id"]][col] if r["last_res_here"] else None
+            else:
+                value = r[col]
+            if r[inst] is not None and lo <= r[inst] < hi and value is not None:
+                per_ticket[r["ticket_id"]].append(value)
         values = [sum(v) for v in per_ticket.values()]
         out[kpi] = (len(values), sum(values) if values else None)
     resolved = {r["ticket_id"] for r in rows if r["last_res_here"] and lo <= r["last_resolved_at"] < hi}
@@ -58,7 +70,9 @@ def _expected(scope):
         sum(1 for r in rows if r["last_res_here"] and r["fcr"] and r["ticket_id"] in resolved),
         sum(1 for r in rows if r["last_res_here"] and r["fcr_eligible"] and r["ticket_id"] in resolved),
     )
-    out["created"] = sum(1 for r in rows if r["created_at"] is not None and lo <= r["created_at"] < hi)
+    created = [r["ticket_id"] for r in rows if r["created_at"] is not None and lo <= r["created_at"] < hi]
+    out["created"] = len(created)
+    out["escalated"] = sum(1 for t in created if tickets[t]["escalations"] > 0)  # the queue / kind at creation
     return out
 
 
@@ -75,6 +89,8 @@ def _assert_tiles_equal_segments(scope, dash):
     fcr = dash.tiles["fcr"][side]["cur"]
     assert (fcr["num"], fcr["den"]) == expected["fcr"]
     assert dash.tiles["created"][side]["cur"]["n"] == expected["created"]
+    rate = dash.tiles["escalation_rate"][side]["cur"]
+    assert (rate["num"], rate["den"]) == (expected["escalated"], expected["created"]), scope
 
 
 def test_e11_dashboard_filtered_to_service_shows_services_share(db):

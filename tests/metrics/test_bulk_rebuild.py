@@ -21,6 +21,7 @@ from metrics.models import (
     MetricsDirty,
     TicketAgentHandle,
     TicketMetrics,
+    TicketNextReply,
     TicketSegment,
     TicketStatusInterval,
 )
@@ -60,6 +61,9 @@ def _stored():
     for seg in TicketSegment.objects.order_by("ticket_id", "idx").values():  # and every queue segment
         seg.pop("id")
         metrics.setdefault(seg["ticket_id"], {}).setdefault("segments", []).append(seg)
+    for nr in TicketNextReply.objects.order_by("ticket_id", "replied_at").values():  # and every answered run
+        nr.pop("id")
+        metrics.setdefault(nr["ticket_id"], {}).setdefault("next_replies", []).append(nr)
     handles = sorted(TicketAgentHandle.objects.values_list("ticket_id", "agent_id", "handle_s", "sessions"))
     intervals = sorted(
         TicketStatusInterval.objects.values_list("ticket_id", "status", "started_at", "ended_at"),
@@ -89,6 +93,7 @@ def test_bulk_equals_incremental_on_the_worked_examples(db):
     assert stats["tickets"] == 16
     assert stats["events"] == connection_count("tickets_ticketevent")
     assert set(rows) == set(inc_rows) and len(rows) == 16
+    assert sum(len(r.get("next_replies", [])) for r in rows.values()) > 0
     for tid, row in inc_rows.items():
         assert rows[tid] == row, tid
     assert handles == inc_handles and len(handles) > 0

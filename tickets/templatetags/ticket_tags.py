@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 
 from helpdesk.lib.markdown import render_body
 from tickets.models import Ticket, TicketEvent
@@ -27,8 +28,8 @@ def message_html(message: Any) -> SafeString:
 
 def _actor(event: TicketEvent) -> str:
     if event.actor_id is None:
-        return "System"
-    return event.actor.display_name if event.actor else "Someone"
+        return gettext("System")
+    return event.actor.display_name if event.actor else gettext("Someone")
 
 
 def _agent_status(value: Any) -> str:
@@ -47,42 +48,49 @@ class _Say:
     queues: dict[int, str]
 
 
+def _say(sentence: str, **values: Any) -> SafeString:
+    """A translated sentence with named {placeholders}; every value escaped."""
+    return format_html(sentence, **values)
+
+
 def _say_created(s: _Say) -> SafeString:
     d = s.d
     if d.get("follow_up_of"):
-        return format_html(
-            "{} created this request (follow-up to #{}) via {}", s.who, d["follow_up_of"], d.get("channel", "?")
+        return _say(
+            gettext("{who} created this request (follow-up to #{number}) via {channel}"),
+            who=s.who,
+            number=d["follow_up_of"],
+            channel=d.get("channel", "?"),
         )
-    return format_html("{} created this request via {}", s.who, d.get("channel", "?"))
+    return _say(gettext("{who} created this request via {channel}"), who=s.who, channel=d.get("channel", "?"))
 
 
 def _say_status(s: _Say) -> SafeString:
     d = s.d
     note = d.get("note")
+    values = {"who": s.who, "old": s.status(d.get("from")), "new": s.status(d.get("to"))}
     if note:
-        return format_html(
-            "{} changed the status from {} to {} ({})", s.who, s.status(d.get("from")), s.status(d.get("to")), note
-        )
-    return format_html("{} changed the status from {} to {}", s.who, s.status(d.get("from")), s.status(d.get("to")))
+        return _say(gettext("{who} changed the status from {old} to {new} ({note})"), note=note, **values)
+    return _say(gettext("{who} changed the status from {old} to {new}"), **values)
 
 
 def _say_assignee(s: _Say) -> SafeString:
     d = s.d
     to = d.get("to")
     if to is None:
-        return format_html("{} unassigned the ticket", s.who)
-    name = s.people.get(to) or d.get("to_email") or f"user {to}"
+        return _say(gettext("{who} unassigned the ticket"), who=s.who)
+    name = s.people.get(to) or d.get("to_email") or gettext("user %(id)s") % {"id": to}
     if d.get("reason"):
-        return format_html("{} assigned the ticket to {} ({})", s.who, name, d["reason"])
-    return format_html("{} assigned the ticket to {}", s.who, name)
+        return _say(gettext("{who} assigned the ticket to {name} ({reason})"), who=s.who, name=name, reason=d["reason"])
+    return _say(gettext("{who} assigned the ticket to {name}"), who=s.who, name=name)
 
 
 def _say_priority(s: _Say) -> SafeString:
-    return format_html(
-        "{} changed the priority from {} to {}",
-        s.who,
-        PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
-        PRIORITY_LABELS.get(s.d.get("to"), s.d.get("to")),
+    return _say(
+        gettext("{who} changed the priority from {old} to {new}"),
+        who=s.who,
+        old=PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
+        new=PRIORITY_LABELS.get(s.d.get("to"), s.d.get("to")),
     )
 
 
@@ -90,23 +98,41 @@ def _say_queue(s: _Say) -> SafeString:
     d = s.d
     src = s.queues.get(d.get("from")) or d.get("from_slug")
     dst = s.queues.get(d.get("to")) or d.get("to_slug")
-    verb = "escalated" if d.get("escalation") else "moved"
+    values = {"who": s.who, "old": src, "new": dst}
+    if d.get("escalation"):
+        if d.get("reason"):
+            return _say(
+                gettext("{who} escalated the ticket from {old} to {new}: {reason}"), reason=d["reason"], **values
+            )
+        return _say(gettext("{who} escalated the ticket from {old} to {new}"), **values)
     if d.get("reason"):
-        return format_html("{} {} the ticket from {} to {}: {}", s.who, verb, src, dst, d["reason"])
-    return format_html("{} {} the ticket from {} to {}", s.who, verb, src, dst)
+        return _say(gettext("{who} moved the ticket from {old} to {new}: {reason}"), reason=d["reason"], **values)
+    return _say(gettext("{who} moved the ticket from {old} to {new}"), **values)
 
 
 def _say_tags(s: _Say) -> SafeString:
-    parts = []
-    if s.d.get("add"):
-        parts.append("added tags " + ", ".join(s.d["add"]))
-    if s.d.get("remove"):
-        parts.append("removed tags " + ", ".join(s.d["remove"]))
-    return format_html("{} {}", s.who, " and ".join(parts) or "changed tags")
+    added, removed = ", ".join(s.d.get("add") or []), ", ".join(s.d.get("remove") or [])
+    if added and removed:
+        return _say(
+            gettext("{who} added tags {added} and removed tags {removed}"), who=s.who, added=added, removed=removed
+        )
+    if added:
+        return _say(gettext("{who} added tags {added}"), who=s.who, added=added)
+    if removed:
+        return _say(gettext("{who} removed tags {removed}"), who=s.who, removed=removed)
+    return _say(gettext("{who} changed tags"), who=s.who)
 
 
 def _say_rating(s: _Say) -> SafeString:
-    return format_html("The customer rated {} ({})", s.d.get("value"), s.event.get_kind_display())
+    return _say(
+        gettext("The customer rated {value} ({survey})"), value=s.d.get("value"), survey=s.event.get_kind_display()
+    )
+
+
+def _say_time_entry(s: _Say) -> SafeString:
+    minutes = round(int(s.d.get("seconds", 0)) / 60)
+    text = ngettext("{who} logged {minutes} minute", "{who} logged {minutes} minutes", minutes)
+    return _say(text, who=s.who, minutes=minutes)
 
 
 def _say_sla(s: _Say) -> SafeString:
@@ -121,12 +147,16 @@ SENTENCES: dict[str, Callable[[_Say], SafeString]] = {
     K.PRIORITY: _say_priority,
     K.QUEUE: _say_queue,
     K.TAGS: _say_tags,
-    K.MERGED_INTO: lambda s: format_html("{} merged this ticket into #{}", s.who, s.d.get("target_id")),
-    K.MERGED_FROM: lambda s: format_html("{} merged #{} into this ticket", s.who, s.d.get("source_id")),
-    K.LINKED: lambda s: format_html("{} linked this ticket to #{}", s.who, s.d.get("other_id")),
-    K.WORK_SESSION: lambda s: format_html("{} worked on the ticket", s.who),
-    K.TIME_ENTRY: lambda s: format_html("{} logged {} minutes", s.who, round(int(s.d.get("seconds", 0)) / 60)),
-    K.SURVEY_OFFERED: lambda s: format_html("A {} survey was sent", str(s.d.get("survey", "")).upper()),
+    K.MERGED_INTO: lambda s: _say(
+        gettext("{who} merged this ticket into #{number}"), who=s.who, number=s.d.get("target_id")
+    ),
+    K.MERGED_FROM: lambda s: _say(
+        gettext("{who} merged #{number} into this ticket"), who=s.who, number=s.d.get("source_id")
+    ),
+    K.LINKED: lambda s: _say(gettext("{who} linked this ticket to #{number}"), who=s.who, number=s.d.get("other_id")),
+    K.WORK_SESSION: lambda s: _say(gettext("{who} worked on the ticket"), who=s.who),
+    K.TIME_ENTRY: _say_time_entry,
+    K.SURVEY_OFFERED: lambda s: _say(gettext("A {survey} survey was sent"), survey=str(s.d.get("survey", "")).upper()),
     K.CSAT: _say_rating,
     K.CES: _say_rating,
     K.NPS: _say_rating,

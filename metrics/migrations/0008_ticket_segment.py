@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0006_ticketmetrics_ces"),
+        ("metrics", "0007_escalation_next_reply_kpis"),
     ]
 
     operations = [
