@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 
 from helpdesk.lib.markdown import render_body
 from tickets.models import Ticket, TicketEvent
@@ -27,12 +28,12 @@ def message_html(message: Any) -> SafeString:
 
 def _actor(event: TicketEvent) -> str:
     if event.actor_id is None:
-        return "System"
-    return event.actor.display_name if event.actor else "Someone"
+        return gettext("System")
+    return event.actor.display_name if event.actor else gettext("Someone")
 
 
 def _agent_status(value: Any) -> str:
-    return STATUS_LABELS.get(value, str(value or "?"))
+    return str(STATUS_LABELS.get(value, str(value or "?")))
 
 
 @dataclass(frozen=True)
@@ -49,40 +50,44 @@ class _Say:
 
 def _say_created(s: _Say) -> SafeString:
     d = s.d
+    channel = d.get("channel", "?")
     if d.get("follow_up_of"):
         return format_html(
-            "{} created this request (follow-up to #{}) via {}", s.who, d["follow_up_of"], d.get("channel", "?")
+            gettext("{who} created this request (follow-up to #{ticket}) via {channel}"),
+            who=s.who,
+            ticket=d["follow_up_of"],
+            channel=channel,
         )
-    return format_html("{} created this request via {}", s.who, d.get("channel", "?"))
+    return format_html(gettext("{who} created this request via {channel}"), who=s.who, channel=channel)
 
 
 def _say_status(s: _Say) -> SafeString:
     d = s.d
-    note = d.get("note")
+    old, new, note = s.status(d.get("from")), s.status(d.get("to")), d.get("note")
     if note:
-        return format_html(
-            "{} changed the status from {} to {} ({})", s.who, s.status(d.get("from")), s.status(d.get("to")), note
-        )
-    return format_html("{} changed the status from {} to {}", s.who, s.status(d.get("from")), s.status(d.get("to")))
+        text = gettext("{who} changed the status from {old} to {new} ({note})")
+        return format_html(text, who=s.who, old=old, new=new, note=note)
+    return format_html(gettext("{who} changed the status from {old} to {new}"), who=s.who, old=old, new=new)
 
 
 def _say_assignee(s: _Say) -> SafeString:
     d = s.d
     to = d.get("to")
     if to is None:
-        return format_html("{} unassigned the ticket", s.who)
-    name = s.people.get(to) or d.get("to_email") or f"user {to}"
+        return format_html(gettext("{who} unassigned the ticket"), who=s.who)
+    name = s.people.get(to) or d.get("to_email") or gettext("user %s") % to
     if d.get("reason"):
-        return format_html("{} assigned the ticket to {} ({})", s.who, name, d["reason"])
-    return format_html("{} assigned the ticket to {}", s.who, name)
+        text = gettext("{who} assigned the ticket to {name} ({reason})")
+        return format_html(text, who=s.who, name=name, reason=d["reason"])
+    return format_html(gettext("{who} assigned the ticket to {name}"), who=s.who, name=name)
 
 
 def _say_priority(s: _Say) -> SafeString:
     return format_html(
-        "{} changed the priority from {} to {}",
-        s.who,
-        PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
-        PRIORITY_LABELS.get(s.d.get("to"), s.d.get("to")),
+        gettext("{who} changed the priority from {old} to {new}"),
+        who=s.who,
+        old=PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
+        new=PRIORITY_LABELS.get(s.d.get("to"), s.d.get("to")),
     )
 
 
@@ -90,27 +95,41 @@ def _say_queue(s: _Say) -> SafeString:
     d = s.d
     src = s.queues.get(d.get("from")) or d.get("from_slug")
     dst = s.queues.get(d.get("to")) or d.get("to_slug")
-    verb = "escalated" if d.get("escalation") else "moved"
+    if d.get("escalation"):
+        text = gettext("{who} escalated the ticket from {old} to {new}")
+    else:
+        text = gettext("{who} moved the ticket from {old} to {new}")
     if d.get("reason"):
-        return format_html("{} {} the ticket from {} to {}: {}", s.who, verb, src, dst, d["reason"])
-    return format_html("{} {} the ticket from {} to {}", s.who, verb, src, dst)
+        return format_html(text + ": {reason}", who=s.who, old=src, new=dst, reason=d["reason"])
+    return format_html(text, who=s.who, old=src, new=dst)
 
 
 def _say_tags(s: _Say) -> SafeString:
-    parts = []
-    if s.d.get("add"):
-        parts.append("added tags " + ", ".join(s.d["add"]))
-    if s.d.get("remove"):
-        parts.append("removed tags " + ", ".join(s.d["remove"]))
-    return format_html("{} {}", s.who, " and ".join(parts) or "changed tags")
+    add, remove = ", ".join(s.d.get("add") or []), ", ".join(s.d.get("remove") or [])
+    if add and remove:
+        text = gettext("{who} added tags {add} and removed tags {remove}")
+    elif add:
+        text = gettext("{who} added tags {add}")
+    elif remove:
+        text = gettext("{who} removed tags {remove}")
+    else:
+        text = gettext("{who} changed tags")
+    return format_html(text, who=s.who, add=add, remove=remove)
 
 
 def _say_rating(s: _Say) -> SafeString:
-    return format_html("The customer rated {} ({})", s.d.get("value"), s.event.get_kind_display())
+    text = gettext("The customer rated {value} ({survey})")
+    return format_html(text, value=s.d.get("value"), survey=s.event.get_kind_display())
 
 
 def _say_sla(s: _Say) -> SafeString:
     return format_html("{}: {}", s.event.get_kind_display(), s.d.get("metric", ""))
+
+
+def _say_time(s: _Say) -> SafeString:
+    minutes = round(int(s.d.get("seconds", 0)) / 60)
+    text = ngettext("{who} logged {minutes} minute", "{who} logged {minutes} minutes", minutes)
+    return format_html(text, who=s.who, minutes=minutes)
 
 
 # A sentence per event kind; other kinds: "<who>: <kind>".
@@ -121,12 +140,20 @@ SENTENCES: dict[str, Callable[[_Say], SafeString]] = {
     K.PRIORITY: _say_priority,
     K.QUEUE: _say_queue,
     K.TAGS: _say_tags,
-    K.MERGED_INTO: lambda s: format_html("{} merged this ticket into #{}", s.who, s.d.get("target_id")),
-    K.MERGED_FROM: lambda s: format_html("{} merged #{} into this ticket", s.who, s.d.get("source_id")),
-    K.LINKED: lambda s: format_html("{} linked this ticket to #{}", s.who, s.d.get("other_id")),
-    K.WORK_SESSION: lambda s: format_html("{} worked on the ticket", s.who),
-    K.TIME_ENTRY: lambda s: format_html("{} logged {} minutes", s.who, round(int(s.d.get("seconds", 0)) / 60)),
-    K.SURVEY_OFFERED: lambda s: format_html("A {} survey was sent", str(s.d.get("survey", "")).upper()),
+    K.MERGED_INTO: lambda s: format_html(
+        gettext("{who} merged this ticket into #{ticket}"), who=s.who, ticket=s.d.get("target_id")
+    ),
+    K.MERGED_FROM: lambda s: format_html(
+        gettext("{who} merged #{ticket} into this ticket"), who=s.who, ticket=s.d.get("source_id")
+    ),
+    K.LINKED: lambda s: format_html(
+        gettext("{who} linked this ticket to #{ticket}"), who=s.who, ticket=s.d.get("other_id")
+    ),
+    K.WORK_SESSION: lambda s: format_html(gettext("{who} worked on the ticket"), who=s.who),
+    K.TIME_ENTRY: _say_time,
+    K.SURVEY_OFFERED: lambda s: format_html(
+        gettext("A {survey} survey was sent"), survey=str(s.d.get("survey", "")).upper()
+    ),
     K.CSAT: _say_rating,
     K.CES: _say_rating,
     K.NPS: _say_rating,
