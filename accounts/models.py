@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 
 class Organisation(models.Model):
@@ -39,10 +40,10 @@ class HelpdeskUserManager(UserManager["User"]):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        CUSTOMER = "customer", "Customer"
-        AGENT = "agent", "Agent"
-        MANAGER = "manager", "Manager"
-        ADMIN = "admin", "Admin"
+        CUSTOMER = "customer", _("Customer")
+        AGENT = "agent", _("Agent")
+        MANAGER = "manager", _("Manager")
+        ADMIN = "admin", _("Admin")
 
     # The roles that work tickets, and those that also manage: the one place
     # these lists are written (helpdesk.lib.access reads the properties).
