@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 register = template.Library()
 
@@ -17,10 +18,10 @@ def _human(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days}d {hours}h"
+        return pgettext("SLA duration", "%(days)sd %(hours)sh") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
+        return pgettext("SLA duration", "%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
+    return pgettext("SLA duration", "%sm") % minutes
 
 
 def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
@@ -30,9 +31,9 @@ def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any
         return {"sla_state": "none", "sla_text": "", "sla_due": None}
     delta = (due - (now or timezone.now())).total_seconds()
     if delta <= 0:
-        return {"sla_state": "breached", "sla_text": f"breached {_human(delta)} ago", "sla_due": due}
+        return {"sla_state": "breached", "sla_text": gettext("breached %s ago") % _human(delta), "sla_due": due}
     state = "at_risk" if delta <= AT_RISK_S else "ok"
-    return {"sla_state": state, "sla_text": f"due in {_human(delta)}", "sla_due": due}
+    return {"sla_state": state, "sla_text": gettext("due in %s") % _human(delta), "sla_due": due}
 
 
 @register.inclusion_tag("components/sla_badge.html")
@@ -51,4 +52,4 @@ def sla_problem(ticket: Any) -> str:
         return ""
     rows = [r for r in (queue.calendar, queue.sla_policy) if r is not None]
     problems = [p for p in (config_health_of(r) for r in rows) if p]
-    return f"SLA not computable: {'; '.join(problems)}" if problems else ""
+    return gettext("SLA not computable: %s") % "; ".join(problems) if problems else ""
