@@ -20,7 +20,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.policy import AccountState, last_admin_problem
 
-ROLE_RANK = {User.Role.AGENT: 1, User.Role.MANAGER: 2, User.Role.ADMIN: 3}
+ROLE_RANK: dict[str, int] = {User.Role.AGENT: 1, User.Role.MANAGER: 2, User.Role.ADMIN: 3}
 # Discovery and keys are read again after this long (a key rotation that
 # arrives sooner is picked up anyway: an unknown key id refetches the JWKS).
 METADATA_MAX_AGE = 3600

@@ -38,7 +38,8 @@ class ApiRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self.scope = self._scope(request)
-        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+        rest: dict[str, Any] = settings.REST_FRAMEWORK
+        rates = rest.get("DEFAULT_THROTTLE_RATES", {})
         self.rate = rates.get(self.scope)
         if not self.rate:
             return True

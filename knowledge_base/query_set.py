@@ -65,7 +65,7 @@ def evaluate(queries: list[LabelledQuery], *, user: Any = None) -> dict[str, Any
             "suggest_mean_count": round(sum(len(r["suggested"]) for r in subset) / n, 2),
         }
 
-    kinds = sorted({r["kind"] for r in rows})
+    kinds = sorted({str(r["kind"]) for r in rows})
     return {
         "overall": measures(rows),
         "by_kind": {k: measures([r for r in rows if r["kind"] == k]) for k in kinds},

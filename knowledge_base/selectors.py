@@ -307,7 +307,7 @@ def deflection_summary(*, days: int = 30, now: datetime | None = None) -> dict[s
     rows = (
         deflection_annotated(now=now)
         .filter(opened_at__gte=_since(days))
-        .values("outcome")
+        .values("outcome")  # type: ignore[misc]  # annotated in deflection_annotated
         .annotate(n=Count("id"))
         .order_by()
     )

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
@@ -376,7 +377,7 @@ def staff_article_image_upload(request: HttpRequest, article_id: int) -> HttpRes
 
 
 @require_GET
-def kb_image(request: HttpRequest, token: str) -> HttpResponse:
+def kb_image(request: HttpRequest, token: str) -> HttpResponseBase:
     """An article image, only for people who may read its article (public
     images only on published public articles; 404 otherwise)."""
     image = selectors.article_image_get_for_user(user=request.user, token=token)

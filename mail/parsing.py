@@ -428,9 +428,9 @@ def _filename(part: Message, index: int, content_type: str) -> str:
         name = ""
     if not name:
         try:
-            name = part.get_param("name") or ""
-            if isinstance(name, tuple):  # RFC 2231 triple in compat mode
-                name = bytes_decode(name[2].encode("latin-1"), name[0])
+            param = part.get_param("name") or ""
+            # A tuple is an RFC 2231 triple in compat mode.
+            name = bytes_decode(param[2].encode("latin-1"), param[0]) if isinstance(param, tuple) else param
         except Exception:
             name = ""
     name = str(name)

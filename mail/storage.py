@@ -22,7 +22,7 @@ def raw_save(raw: bytes) -> str:
 
 def inbound_raw(inbound: InboundMessage) -> bytes:
     """The message exactly as received (b"" once erased or lost)."""
-    if inbound.raw_file:
+    if inbound.raw_file and inbound.raw_file.name:
         try:
             with default_storage.open(inbound.raw_file.name, "rb") as fh:
                 return bytes(fh.read())

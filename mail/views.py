@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.request_user import signed_in
 from helpdesk.lib.access import staff_required
 from helpdesk.lib.exceptions import ApplicationError
 from mail import services
@@ -140,7 +141,7 @@ def agent_held_list(request: HttpRequest) -> HttpResponse:
     """Held mail the agent may release or discard, with the reason."""
     from mail import selectors
 
-    rows = selectors.inbound_held_rows(selectors.inbound_held_list_for_user(user=request.user))
+    rows = selectors.inbound_held_rows(selectors.inbound_held_list_for_user(user=signed_in(request)))
     return render(request, "mail/agent/held_list.html", {"rows": rows, "next": request.get_full_path()})
 
 
@@ -155,7 +156,7 @@ def _held_back(request: HttpRequest) -> HttpResponse:
 @staff_required
 def agent_held_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
     try:
-        inbound = services.inbound_release(inbound_id=inbound_id, actor=request.user)
+        inbound = services.inbound_release(inbound_id=inbound_id, actor=signed_in(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -167,7 +168,7 @@ def agent_held_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
 @staff_required
 def agent_held_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
     try:
-        services.inbound_discard(inbound_id=inbound_id, actor=request.user)
+        services.inbound_discard(inbound_id=inbound_id, actor=signed_in(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

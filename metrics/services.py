@@ -457,11 +457,11 @@ try:  # orjson is ~5x faster for the event payloads; json is the fallback
 except ImportError:  # pragma: no cover
     import json
 
-    _json_loads = json.loads
-    _json_dumps = json.dumps
+    _json_loads = json.loads  # type: ignore[assignment]
+    _json_dumps = json.dumps  # type: ignore[assignment]
 
 _TM_NAMES = [f.name for f in TicketMetrics._meta.concrete_fields]
-_TM_COLUMNS = ", ".join(f.column for f in TicketMetrics._meta.concrete_fields)
+_TM_COLUMNS = ", ".join(str(f.column) for f in TicketMetrics._meta.concrete_fields)
 _EVENTS_SQL = (
     "SELECT ticket_id, id, kind, occurred_at, actor_id, actor_role, visibility, is_automated, data::text"
     " FROM tickets_ticketevent WHERE ticket_id >= %s AND ticket_id < %s ORDER BY ticket_id, occurred_at, id"

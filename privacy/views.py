@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
+from accounts.request_user import signed_in
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.throttle import Throttle
 from privacy import selectors, services
@@ -71,7 +72,10 @@ def admin_person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.person_erase(
-                subject_id=person.pk, actor=request.user, via="page", confirm_email=form.cleaned_data["confirm_email"]
+                subject_id=person.pk,
+                actor=signed_in(request),
+                via="page",
+                confirm_email=form.cleaned_data["confirm_email"],
             )
         except ApplicationError as exc:
             form.add_error("confirm_email", exc.message)
@@ -93,7 +97,7 @@ def admin_person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @admin_required
 def admin_person_export(request: HttpRequest, user_id: int) -> HttpResponse:
     person = _person_or_404(user_id)
-    data = services.person_export_record(subject=person, actor=request.user, via="page")
+    data = services.person_export_record(subject=person, actor=signed_in(request), via="page")
     return export_response(data, user_id=person.pk)
 
 
@@ -111,5 +115,6 @@ def my_data_export(request: HttpRequest) -> HttpResponse:
         messages.error(request, "You downloaded your data several times this hour; please try again later.")
         return render(request, "privacy/my_data.html", {}, status=429)
     SELF_EXPORT_THROTTLE.failure_record(str(request.user.pk))
-    data = services.person_export_record(subject=request.user, actor=request.user, via="portal")
-    return export_response(data, user_id=request.user.pk)
+    me = signed_in(request)
+    data = services.person_export_record(subject=me, actor=me, via="portal")
+    return export_response(data, user_id=me.pk)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -172,7 +173,7 @@ def manager_survey_report(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def manager_survey_responses(request: HttpRequest) -> HttpResponse:
+def manager_survey_responses(request: HttpRequest) -> HttpResponseBase:
     """Every counted response of a survey (optionally one side; comments
     only with ?comments=1), as a page or CSV (?format=csv)."""
     _require_manager(request)

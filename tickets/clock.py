@@ -112,7 +112,8 @@ def dt_or_none(t: float | None) -> datetime | None:
 
 def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
     """Length of the union of [s, e) intervals (empty ones ignored)."""
-    total, cur_s, cur_e = 0.0, None, None
+    total, cur_s = 0.0, 0.0
+    cur_e: float | None = None
     for s, e in sorted(intervals):
         if e <= s:
             continue
@@ -127,6 +128,11 @@ def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
     return total
 
 
+def _calendar(calendars: Mapping[int, BusinessCalendar], queue_id: int | None) -> BusinessCalendar:
+    found = calendars.get(queue_id) if queue_id is not None else None
+    return found or ALWAYS_OPEN
+
+
 class Clock:
     """Business time over the ticket's queue timeline (piecewise calendars,
     each queue's own calendar while the ticket is in it)."""
@@ -134,7 +140,7 @@ class Clock:
     def __init__(self, segments: Sequence[tuple[float, int | None]], calendars: Mapping[int, BusinessCalendar]):
         # segments: [(start_ts, queue_id)], sorted; each runs to the next start.
         self.segments = [
-            (s, segments[i + 1][0] if i + 1 < len(segments) else INF, calendars.get(q) or ALWAYS_OPEN)
+            (s, segments[i + 1][0] if i + 1 < len(segments) else INF, _calendar(calendars, q))
             for i, (s, q) in enumerate(segments)
         ]
         self.single = len({id(c) for _, _, c in self.segments}) <= 1

@@ -65,7 +65,7 @@ def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
         if not routing_rule_matches(rule, ticket=ticket, body=body):
             continue
         applied: dict[str, Any] = {}
-        if rule.set_queue_id and rule.set_queue_id != ticket.queue_id:
+        if rule.set_queue is not None and rule.set_queue_id != ticket.queue_id:
             ticket = services.ticket_move_queue(
                 ticket_id=ticket.pk, queue=rule.set_queue, actor=None, reason=f"routing rule: {rule.name}"
             )

@@ -84,7 +84,7 @@ def _lookback() -> timedelta:
 
 def _policies_by_queue(queue_ids: Iterable[int]) -> dict[int, SLAPolicy]:
     return {
-        q.pk: q.sla_policy
+        q.pk: q.sla_policy  # type: ignore[misc]  # sla_policy__isnull=False
         for q in Queue.objects.filter(pk__in=set(queue_ids), sla_policy__isnull=False).select_related("sla_policy")
     }
 
@@ -107,11 +107,11 @@ def _should_warn(t: sla.TargetState, now: datetime) -> bool:
 
 def next_check_at(state: sla.SLAState, marks: set[tuple[str, str, int]], now: datetime) -> datetime | None:
     """The earliest warning or breach of `state` not marked yet (None: none)."""
-    candidates = []
+    candidates: list[datetime] = []
     for t in state.targets:
         if t.outcome == sla.BREACHED:
             if (SLAMark.Kind.BREACH, t.target, t.cycle) not in marks and _should_mark_breach(t, now):
-                candidates.append(t.due_at)
+                candidates.append(t.due_at)  # type: ignore[arg-type]  # _should_mark_breach: not None
         elif t.outcome == sla.ACTIVE and t.open and not t.paused:
             if t.due_at is not None:
                 candidates.append(t.due_at)
@@ -410,7 +410,7 @@ def tickets_remind_pending(*, now: datetime | None = None, batch: int = 500) -> 
     now = now or timezone.now()
     cond = Q()
     for qid, days in Queue.objects.filter(pending_reminder_days__gt=0).values_list("pk", "pending_reminder_days"):
-        cond |= Q(queue_id=qid, status_changed_at__lte=now - timedelta(days=days))
+        cond |= Q(queue_id=qid, status_changed_at__lte=now - timedelta(days=days or 0))
     if not cond:
         return 0
     already = SLAMark.objects.filter(

@@ -135,7 +135,8 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     branches = [qs.values("queue_id").annotate(**aggregates).order_by() for qs in (unsolved, resolved_recent)]
     totals = dict.fromkeys(names, 0)
     per_queue: dict[int, int] = {}
-    for row in branches[0].union(branches[1], all=True):
+    rows: list[dict[str, Any]] = list(branches[0].union(branches[1], all=True))  # type: ignore[arg-type]
+    for row in rows:
         for name in names:
             totals[name] += row[name]
         per_queue[row["queue_id"]] = per_queue.get(row["queue_id"], 0) + row["open"]
@@ -179,7 +180,7 @@ def filters_q(filters: Mapping[str, Any], *, user: Any) -> Q:
         q &= Q(assignee_id=user.pk)
     elif assignee == "none":
         q &= Q(assignee__isnull=True)
-    elif str(assignee).isdigit():
+    elif assignee is not None and str(assignee).isdigit():
         q &= Q(assignee_id=int(assignee))
     for tag in filters.get("tags") or []:
         q &= Q(pk__in=Ticket.tags.through.objects.filter(tag__name=tag).values("ticket_id"))

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.request_user import signed_in
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -20,7 +21,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool) -> None:
         if not change:
             obj.secret = services.secret_generate()
-            obj.created_by = request.user
+            obj.created_by = signed_in(request)
             obj.events = services._validate_events(obj.events or ["*"])
             super().save_model(request, obj, form, change)
             self.message_user(

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.request_user import signed_in
 from apikeys import selectors, services
 from apikeys.api import serializers as s
 from apikeys.models import ApiToken
@@ -22,7 +23,7 @@ class ApiTokenViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):
             return ApiToken.objects.none()
-        return selectors.api_token_list_for_user(user=self.request.user)
+        return selectors.api_token_list_for_user(user=signed_in(self.request))
 
     @extend_schema(responses=s.ApiTokenOutputSerializer(many=True))
     def list(self, request: Request) -> Response:
@@ -32,7 +33,7 @@ class ApiTokenViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = s.ApiTokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = services.api_token_create(user=request.user, name=serializer.validated_data["name"])
+        created = services.api_token_create(user=signed_in(request), name=serializer.validated_data["name"])
         body = dict(s.ApiTokenOutputSerializer(created.token).data)
         body["key"] = created.key
         return Response(body, status=status.HTTP_201_CREATED)
@@ -41,5 +42,5 @@ class ApiTokenViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
         """Revoke the token at once (idempotent)."""
-        token = services.api_token_revoke(user=request.user, token_id=pk)
+        token = services.api_token_revoke(user=signed_in(request), token_id=pk)
         return Response(s.ApiTokenOutputSerializer(token).data)

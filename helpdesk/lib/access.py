@@ -12,12 +12,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 NOT_MANAGER = "Only managers and admins can do this."
 
@@ -35,7 +36,7 @@ def staff_required(view: View) -> View:
     customers get 404: staff pages do not exist for them."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not is_staff(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
@@ -52,7 +53,7 @@ def manager_required(
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not is_manager(request.user):
                 if (agents if is_staff(request.user) else customers) == 404:
                     raise Http404("No such page.")

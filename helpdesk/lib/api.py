@@ -57,7 +57,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {
             "code": "throttled",
             "message": "Too many requests; retry later.",
-            "details": {"retry_after": exc.wait},
+            "details": {"retry_after": getattr(exc, "wait", None)},
         }
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail

@@ -156,7 +156,7 @@ def replica_reads(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapped(*args: Any, **kwargs: Any) -> HttpResponse:
         request = next(a for a in args if hasattr(a, "COOKIES"))
         with use_replica(min_lsn=lsn_value(request.COOKIES.get(WRITE_COOKIE))) as target:
-            response = view(*args, **kwargs)
+            response: Any = view(*args, **kwargs)
         if getattr(response, "streaming", False):
             response.streaming_content = _stream_in(target, response.streaming_content)
         return response

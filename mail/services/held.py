@@ -68,7 +68,7 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     held_reason = inbound.reason
     parsed = parsing.mail_parse(inbound_raw(inbound))
     known = User.objects.filter(email__iexact=parsed.from_email).first()
-    ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket_id else None
+    ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket is not None else None
     if known is not None and known.is_staff_role:
         if ticket is None:
             raise ApplicationError(

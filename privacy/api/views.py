@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.request_user import signed_in
 from privacy import selectors, services
 
 
@@ -38,7 +39,7 @@ class PersonExportView(APIView):
     @extend_schema(responses={200: dict[str, Any]}, summary="Export everything about a person (admins)")
     def get(self, request: Request, user_id: int) -> Response:
         person = _admin_person(request, user_id)
-        return Response(services.person_export_record(subject=person, actor=request.user, via="api"))
+        return Response(services.person_export_record(subject=person, actor=signed_in(request), via="api"))
 
 
 class PersonEraseView(APIView):
@@ -52,7 +53,10 @@ class PersonEraseView(APIView):
         data = PersonEraseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         audit = services.person_erase(
-            subject_id=person.pk, actor=request.user, via="api", confirm_email=data.validated_data["confirm_email"]
+            subject_id=person.pk,
+            actor=signed_in(request),
+            via="api",
+            confirm_email=data.validated_data["confirm_email"],
         )
         person.refresh_from_db()
         out = {

@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # Modules still excused from mypy when the baseline was introduced; lower it
 # as modules are cleaned, never raise it.
-CEILING = 63
+CEILING = 37
 
 
 def _baseline() -> list[str]:

@@ -344,7 +344,9 @@ def parse_line(obj: Any, digest: str) -> "ParsedLine":
     for ev in events:
         ev.fp = event_fingerprint(ev, seen)
     events.sort(key=lambda e: (e.at, e.pos))
-    assert requester is not None and created_by is not None and created_at is not None  # noqa: S101 (for typing)
+    # Checked above (an error for each raised LineError); spelled out for the type checker.
+    assert requester is not None and created_by is not None and created_at is not None  # noqa: S101
+    assert isinstance(queue, str) and isinstance(subject, str)  # noqa: S101
     return ParsedLine(
         external_id=ext.strip(),
         queue=queue,

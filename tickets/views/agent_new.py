@@ -1,12 +1,15 @@
 """Agent pages around the list: a new ticket on behalf of a customer (with
 the customer picker)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.request_user import signed_in
 from helpdesk.lib.exceptions import ApplicationError
 from tickets import policy, selectors, workspace_services
 from tickets.forms import AgentTicketCreateForm
@@ -23,7 +26,7 @@ def agent_ticket_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = AgentTicketCreateForm(request.POST, queues=queues)
     else:
-        initial = {"requester_email": request.GET.get("email", "")}
+        initial: dict[str, Any] = {"requester_email": request.GET.get("email", "")}
         if request.GET.get("how") == "outbound":
             service = next((q for q in queues if q.kind == QueueKind.SERVICE), None)
             initial.update(how="outbound", queue=service.pk if service else None)
@@ -32,7 +35,7 @@ def agent_ticket_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             ticket = workspace_services.ticket_create_on_behalf(
-                agent=request.user,
+                agent=signed_in(request),
                 requester_email=data["requester_email"],
                 requester_name=data["requester_name"],
                 create_customer=data["create_customer"],
