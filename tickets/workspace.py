@@ -348,7 +348,7 @@ def saved_view_get_for_user(*, user: Any, view_id: int) -> SavedView:
 
 
 def queue_kinds() -> dict[str, str]:
-    return dict(QueueKind.choices)
+    return {value: str(label) for value, label in QueueKind.choices}
 
 
 # --- Recent searches ----------------------------------------------------------
