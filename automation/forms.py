@@ -209,7 +209,7 @@ def macro_initial(macro: Macro) -> dict[str, Any]:
 
 
 class MacroPreviewForm(forms.Form):
-    body = forms.CharField(required=False, widget=forms.Textarea, label=_("Reply text"))
+    body = forms.CharField(required=False, widget=forms.Textarea, label=_("Body"))
     ticket = forms.IntegerField(min_value=1, label=_("Preview with ticket #"))
 
 

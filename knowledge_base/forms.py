@@ -9,7 +9,7 @@ from knowledge_base.models import Article, Audience, Category
 class ArticleForm(forms.Form):
     title = forms.CharField(max_length=300, label=_("Title"))
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 16}), required=False, max_length=200_000, label=_("Text")
+        widget=forms.Textarea(attrs={"rows": 16}), required=False, max_length=200_000, label=_("Body")
     )
     category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label=_("Category"))
     visibility = forms.ChoiceField(
@@ -40,7 +40,7 @@ class RestoreForm(forms.Form):
 class CategoryForm(forms.Form):
     name = forms.CharField(max_length=200, label=_("Name"))
     slug = forms.SlugField(
-        max_length=200, required=False, label=_("Address"), help_text=_("Web address; from the name when empty.")
+        max_length=200, required=False, label=_("Slug"), help_text=_("Web address; from the name when empty.")
     )
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000, label=_("Description")
