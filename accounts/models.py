@@ -1,5 +1,7 @@
 """People: one custom user model with a role, and customer organisations."""
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -71,9 +73,9 @@ class User(AbstractUser):
     language = models.CharField(max_length=16, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = HelpdeskUserManager()
+    objects: ClassVar[HelpdeskUserManager] = HelpdeskUserManager()
 
     class Meta:
         constraints = [

@@ -15,6 +15,9 @@ plain day is 24 hours. The result is whole seconds (at least one minute).
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 MINUTE, HOUR = 60, 3600
 BUSINESS_DAY = 8 * HOUR
 _UNITS = {
@@ -25,7 +28,8 @@ _UNITS = {
 }  # fmt: skip
 _BUSINESS_UNITS = {"d": BUSINESS_DAY, "day": BUSINESS_DAY, "days": BUSINESS_DAY}
 _BUSINESS_UNITS |= {"w": 5 * BUSINESS_DAY, "week": 5 * BUSINESS_DAY, "weeks": 5 * BUSINESS_DAY}
-EXPECTED = "a duration such as 30m, 4h, 1h 30m, 3 days or 2 business days"
+# The units above stay English in every language (docs/languages.md); the messages are translated.
+EXPECTED = gettext_lazy("a duration such as 30m, 4h, 1h 30m, 3 days or 2 business days")
 
 
 class DurationError(ValueError):
@@ -47,20 +51,21 @@ def duration_parse(text: str) -> Duration:
     pos, total = 0, 0.0
     table = {**_UNITS, **_BUSINESS_UNITS} if business else _UNITS
     if not rest:
-        raise DurationError(f"enter {EXPECTED}")
+        raise DurationError(_("enter %(expected)s") % {"expected": EXPECTED})
     for m in re.finditer(r"(\d+(?:\.\d+)?)\s*([a-z]+)", rest):
         if rest[pos : m.start()].strip():
             break
         unit = m.group(2)
         if unit not in table:
-            raise DurationError(f"unknown unit '{unit}': use m, h, days or weeks ({EXPECTED})")
+            message = _("unknown unit '%(unit)s': use m, h, days or weeks (%(expected)s)")
+            raise DurationError(message % {"unit": unit, "expected": EXPECTED})
         total += float(m.group(1)) * table[unit]
         pos = m.end()
     if pos == 0 or rest[pos:].strip():
-        raise DurationError(f"'{text.strip()}' is not {EXPECTED}")
+        raise DurationError(_("'%(text)s' is not %(expected)s") % {"text": text.strip(), "expected": EXPECTED})
     seconds = round(total)
     if seconds < MINUTE:
-        raise DurationError("must be at least one minute")
+        raise DurationError(_("must be at least one minute"))
     return Duration(seconds=seconds, business=business)
 
 

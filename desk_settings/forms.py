@@ -8,6 +8,8 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from desk_settings.durations import DurationError, duration_format, duration_parse
@@ -17,11 +19,34 @@ from tickets.models import Calendar, Queue, QueueKind, RequestType, SLAPolicy, T
 from tickets.sla_services import ESCALATION_ACTIONS, ESCALATION_ON
 
 DAY_LABELS = dict(
-    zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+    zip(
+        DAYS,
+        (
+            gettext_lazy("Monday"),
+            gettext_lazy("Tuesday"),
+            gettext_lazy("Wednesday"),
+            gettext_lazy("Thursday"),
+            gettext_lazy("Friday"),
+            gettext_lazy("Saturday"),
+            gettext_lazy("Sunday"),
+        ),
+        strict=True,
+    )
 )
 PRIORITIES = tuple(Ticket.Priority.values)
-TARGET_LABELS = {"first_response": "First response", "next_reply": "Next reply", "resolution": "Resolution"}
+TARGET_LABELS = {
+    "first_response": gettext_lazy("First response"),
+    "next_reply": gettext_lazy("Next reply"),
+    "resolution": gettext_lazy("Resolution"),
+}
 ESCALATION_ROWS = 3
+# What a reader sees for the config values (docs/settings.md); the stored value stays the key.
+ESCALATION_ACTION_LABELS = {
+    "raise_priority": gettext_lazy("raise priority"),
+    "notify_manager": gettext_lazy("notify manager"),
+    "reassign": gettext_lazy("reassign"),
+}
+ESCALATION_ON_LABELS = {"warning": gettext_lazy("warning"), "breach": gettext_lazy("breach")}
 _INTERVAL = re.compile(r"^\s*(\d{1,2}:\d\d)\s*[-–]\s*(\d{1,2}:\d\d)\s*$")
 
 
@@ -57,24 +82,27 @@ def intervals_format(intervals: Any) -> str:
 
 
 class CalendarForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     timezone = forms.CharField(
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         max_length=64,
         widget=forms.Select(choices=[]),
-        help_text="The zone the hours below are in (IANA zone database).",
+        help_text=gettext_lazy("The zone the hours below are in (IANA zone database)."),
     )
     holidays = forms.CharField(
+        label=gettext_lazy("Holidays"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Closed all day: one date per line, YYYY-MM-DD.",
+        help_text=gettext_lazy("Closed all day: one date per line, YYYY-MM-DD."),
     )
     overrides = forms.CharField(
-        label="One-off hours",
+        label=gettext_lazy("One-off hours"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One date per line with its hours, e.g. <code>2026-12-24 09:00-12:00</code>; "
-        "a date alone is closed. Wins over the weekly hours and the holidays.",
+        help_text=gettext_lazy(
+            "One date per line with its hours, e.g. <code>2026-12-24 09:00-12:00</code>; "
+            "a date alone is closed. Wins over the weekly hours and the holidays."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -84,7 +112,7 @@ class CalendarForm(forms.Form):
             self.fields[f"hours_{day}"] = forms.CharField(
                 label=DAY_LABELS[day],
                 required=False,
-                help_text="e.g. 09:00-12:00, 13:00-17:00; empty = closed",
+                help_text=_("e.g. 09:00-12:00, 13:00-17:00; empty = closed"),
             )
 
     @property
@@ -138,17 +166,18 @@ def _calendar_field(path: str) -> str | None:
 
 
 class SLAPolicyForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     pause_statuses = forms.MultipleChoiceField(
-        label="Pause the clocks while",
+        label=gettext_lazy("Pause the clocks while"),
         required=False,
         choices=[(s, Ticket.Status(s).label) for s in Ticket.UNSOLVED],
         widget=forms.CheckboxSelectMultiple,
     )
     warning_percent = forms.IntegerField(
-        label="Warn at (% of a target)",
+        # xgettext:no-python-format
+        label=gettext_lazy("Warn at (% of a target)"),
         initial=75,
-        help_text="An SLA warning when this share of a target has elapsed (1-99).",
+        help_text=gettext_lazy("An SLA warning when this share of a target has elapsed (1-99)."),
     )
 
     def __init__(self, *args: Any, queues: list[Queue] | None = None, **kwargs: Any) -> None:
@@ -161,24 +190,25 @@ class SLAPolicyForm(forms.Form):
         queue_choices = [("", "—")] + [(q.slug, q.name) for q in queues or []]
         for i in range(ESCALATION_ROWS):
             self.fields[f"esc_{i}_action"] = forms.ChoiceField(
-                label="Action",
+                label=_("Action"),
                 required=False,
-                choices=[("", "—")] + [(a, a.replace("_", " ")) for a in ESCALATION_ACTIONS],
+                choices=[("", "—")]
+                + [(a, ESCALATION_ACTION_LABELS.get(a, a.replace("_", " "))) for a in ESCALATION_ACTIONS],
             )
             self.fields[f"esc_{i}_on"] = forms.ChoiceField(
-                label="On", required=False, choices=[(o, o) for o in ESCALATION_ON]
+                label=_("On"), required=False, choices=[(o, ESCALATION_ON_LABELS.get(o, o)) for o in ESCALATION_ON]
             )
             self.fields[f"esc_{i}_targets"] = forms.MultipleChoiceField(
-                label="Targets (none = all)",
+                label=_("Targets (none = all)"),
                 required=False,
                 choices=list(TARGET_LABELS.items()),
                 widget=forms.CheckboxSelectMultiple,
             )
             self.fields[f"esc_{i}_queue"] = forms.ChoiceField(
-                label="Move to queue", required=False, choices=queue_choices
+                label=_("Move to queue"), required=False, choices=queue_choices
             )
             self.fields[f"esc_{i}_priority"] = forms.ChoiceField(
-                label="Raise to", required=False, choices=[("", "—"), *Ticket.Priority.choices]
+                label=_("Raise to"), required=False, choices=[("", "—"), *Ticket.Priority.choices]
             )
 
     @property
@@ -233,8 +263,10 @@ class SLAPolicyForm(forms.Form):
                 for field in kinds[False]:
                     self.add_error(
                         field,
-                        "the targets of one priority count either business time or clock time: "
-                        "write 'business' on all of them or on none",
+                        _(
+                            "the targets of one priority count either business time or clock time: "
+                            "write 'business' on all of them or on none"
+                        ),
                     )
             elif prio in targets:
                 targets[prio]["business_hours"] = next(iter(kinds))
@@ -275,28 +307,44 @@ def _policy_field(path: str) -> str | None:
 
 
 class QueueForm(forms.Form):
-    slug = forms.SlugField(max_length=100, help_text="Identifier in URLs and the config file; cannot change later.")
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=QueueKind.choices)
-    calendar = forms.ModelChoiceField(Calendar.objects.order_by("name"), required=False, empty_label="24/7 (none)")
+    slug = forms.SlugField(
+        label=gettext_lazy("Slug"),
+        max_length=100,
+        help_text=gettext_lazy("Identifier in URLs and the config file; cannot change later."),
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=QueueKind.choices)
+    calendar = forms.ModelChoiceField(
+        Calendar.objects.order_by("name"),
+        label=gettext_lazy("Calendar"),
+        required=False,
+        empty_label=gettext_lazy("24/7 (none)"),
+    )
     sla_policy = forms.ModelChoiceField(
-        SLAPolicy.objects.order_by("name"), required=False, label="SLA policy", empty_label="No SLA"
+        SLAPolicy.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("SLA policy"),
+        empty_label=gettext_lazy("No SLA"),
     )
     inbound_email = forms.EmailField(
-        required=False, label="Inbound address", help_text="Mail to this address opens tickets in this queue."
+        required=False,
+        label=gettext_lazy("Inbound address"),
+        help_text=gettext_lazy("Mail to this address opens tickets in this queue."),
     )
-    auto_assign = forms.ChoiceField(label="Auto-assignment", choices=Queue.AutoAssign.choices)
+    auto_assign = forms.ChoiceField(label=gettext_lazy("Auto-assignment"), choices=Queue.AutoAssign.choices)
     auto_close_days = forms.IntegerField(
+        label=gettext_lazy("Auto close days"),
         required=False,
         min_value=0,
-        help_text="Close solved tickets after this many days; empty = the global setting, 0 = never.",
+        help_text=gettext_lazy("Close solved tickets after this many days; empty = the global setting, 0 = never."),
     )
     pending_reminder_days = forms.IntegerField(
+        label=gettext_lazy("Pending reminder days"),
         required=False,
         min_value=0,
-        help_text="Remind the customer of a pending ticket after this many days; empty = off.",
+        help_text=gettext_lazy("Remind the customer of a pending ticket after this many days; empty = off."),
     )
-    is_active = forms.BooleanField(required=False, initial=True, label="Active (offered for new tickets)")
+    is_active = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Active (offered for new tickets)"))
 
     def __init__(self, *args: Any, instance: Queue | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -307,7 +355,7 @@ class QueueForm(forms.Form):
         for user in self.staff:
             self.fields[f"member_{user.pk}"] = forms.BooleanField(required=False, label=user.display_name)
             self.fields[f"capacity_{user.pk}"] = forms.IntegerField(
-                required=False, min_value=0, label=f"Capacity of {user.display_name}"
+                required=False, min_value=0, label=_("Capacity of %(name)s") % {"name": user.display_name}
             )
 
     @property
@@ -355,23 +403,39 @@ class QueueForm(forms.Form):
         data = super().clean()
         slug = data.get("slug")
         if self.instance is None and slug and Queue.objects.filter(slug__iexact=slug).exists():
-            self.add_error("slug", f"a queue '{slug}' already exists")
+            self.add_error("slug", _("a queue '%(slug)s' already exists") % {"slug": slug})
         add_item_errors(self, "queues", self.item(), lambda p: re.split(r"[.\[]", p, maxsplit=1)[0])
         return data
 
 
 class RequestTypeForm(forms.Form):
-    slug = forms.SlugField(max_length=100, help_text="Identifier in the config file; cannot change later.")
-    name = forms.CharField(max_length=200, help_text="What customers pick on the portal.")
-    queue = forms.ModelChoiceField(Queue.objects.order_by("name"), to_field_name="slug")
+    slug = forms.SlugField(
+        label=gettext_lazy("Slug"),
+        max_length=100,
+        help_text=gettext_lazy("Identifier in the config file; cannot change later."),
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Name"), max_length=200, help_text=gettext_lazy("What customers pick on the portal.")
+    )
+    queue = forms.ModelChoiceField(Queue.objects.order_by("name"), label=gettext_lazy("Queue"), to_field_name="slug")
     description = forms.CharField(
-        max_length=300, required=False, help_text="Shown to customers next to the name, e.g. what this covers."
+        label=gettext_lazy("Description"),
+        max_length=300,
+        required=False,
+        help_text=gettext_lazy("Shown to customers next to the name, e.g. what this covers."),
     )
-    position = forms.IntegerField(min_value=0, initial=0, help_text="Order on the portal (lowest first).")
+    position = forms.IntegerField(
+        label=gettext_lazy("Position"),
+        min_value=0,
+        initial=0,
+        help_text=gettext_lazy("Order on the portal (lowest first)."),
+    )
     is_default = forms.BooleanField(
-        required=False, label="Default", help_text="Preselected on the portal (replaces the current default)."
+        required=False,
+        label=gettext_lazy("Default"),
+        help_text=gettext_lazy("Preselected on the portal (replaces the current default)."),
     )
-    is_active = forms.BooleanField(required=False, initial=True, label="Offered on the portal")
+    is_active = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Offered on the portal"))
 
     def __init__(self, *args: Any, instance: RequestType | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -395,11 +459,11 @@ class RequestTypeForm(forms.Form):
         data = super().clean()
         slug = self.instance.slug if self.instance else data.get("slug")
         if self.instance is None and slug and RequestType.objects.filter(slug__iexact=slug).exists():
-            self.add_error("slug", f"a request type '{slug}' already exists")
+            self.add_error("slug", _("a request type '%(slug)s' already exists") % {"slug": slug})
         item = {"slug": slug, "name": data.get("name"), "queue": data["queue"].slug if data.get("queue") else None}
         add_item_errors(self, "request_types", item, lambda p: re.split(r"[.\[]", p, maxsplit=1)[0])
         if data.get("is_default") and not data.get("is_active"):
-            self.add_error("is_default", "a request type that is not offered cannot be the default")
+            self.add_error("is_default", _("a request type that is not offered cannot be the default"))
         return data
 
 
@@ -407,27 +471,35 @@ class NpsSurveyForm(forms.Form):
     """The NPS relationship survey (surveys/nps.py, docs/surveys.md); the
     document it builds is validated again by tickets.config on save."""
 
-    enabled = forms.BooleanField(required=False, label="Send the NPS relationship survey")
+    enabled = forms.BooleanField(required=False, label=gettext_lazy("Send the NPS relationship survey"))
     interval_days = forms.IntegerField(
         min_value=1,
         max_value=3650,
-        label="At most every (days)",
-        help_text="A customer (or organisation) is asked at most once in this many days.",
+        label=gettext_lazy("At most every (days)"),
+        help_text=gettext_lazy("A customer (or organisation) is asked at most once in this many days."),
     )
     per = forms.ChoiceField(
-        choices=[("customer", "Each customer"), ("organisation", "One customer per organisation")],
-        label="Ask",
-        help_text="Per organisation: its member with the latest solved request; others are asked themselves.",
+        choices=[
+            ("customer", gettext_lazy("Each customer")),
+            ("organisation", gettext_lazy("One customer per organisation")),
+        ],
+        label=gettext_lazy("Ask"),
+        help_text=gettext_lazy(
+            "Per organisation: its member with the latest solved request; others are asked themselves."
+        ),
     )
     audience = forms.ChoiceField(
-        choices=[("solved_within", "Customers with a request solved recently"), ("all", "Every customer")],
-        label="Who",
+        choices=[
+            ("solved_within", gettext_lazy("Customers with a request solved recently")),
+            ("all", gettext_lazy("Every customer")),
+        ],
+        label=gettext_lazy("Who"),
     )
     audience_days = forms.IntegerField(
         min_value=1,
         max_value=3650,
-        label="Solved within the last (days)",
-        help_text="Used when Who is 'solved recently'.",
+        label=gettext_lazy("Solved within the last (days)"),
+        help_text=gettext_lazy("Used when Who is 'solved recently'."),
     )
 
     def document(self) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import oidc, two_factor
 from accounts.models import User
@@ -18,19 +20,24 @@ from accounts.policy import is_admin
 from desk_settings.access import manager_required
 from tickets.config import config_health
 
-ROLE_LABELS = {User.Role.AGENT: "Agents", User.Role.MANAGER: "Managers", User.Role.ADMIN: "Admins"}
+ROLE_LABELS = {
+    User.Role.AGENT: gettext_lazy("Agents"),
+    User.Role.MANAGER: gettext_lazy("Managers"),
+    User.Role.ADMIN: gettext_lazy("Admins"),
+}
 
 
 class SignInPolicyForm(forms.Form):
     required_roles = forms.MultipleChoiceField(
-        label="Roles that must use two-factor sign-in",
+        label=gettext_lazy("Roles that must use two-factor sign-in"),
         choices=[(r, ROLE_LABELS[r]) for r in two_factor.STAFF_ROLES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Roles set by HELPDESK_2FA_REQUIRED_ROLES in the environment are always required.",
+        help_text=gettext_lazy("Roles set by HELPDESK_2FA_REQUIRED_ROLES in the environment are always required."),
     )
     oidc_satisfies_2fa = forms.BooleanField(
-        label="Signing in with single sign-on counts as two-factor (the provider does MFA)", required=False
+        label=gettext_lazy("Signing in with single sign-on counts as two-factor (the provider does MFA)"),
+        required=False,
     )
 
     def __init__(self, *args: object, policy: two_factor.SignInPolicy, **kwargs: object) -> None:
@@ -50,14 +57,14 @@ def sign_in_policy(request: HttpRequest) -> HttpResponse:
     may_edit = is_admin(request.user)
     if request.method == "POST":
         if not may_edit:
-            raise PermissionDenied("Only an admin can change the sign-in policy.")
+            raise PermissionDenied(_("Only an admin can change the sign-in policy."))
         form = SignInPolicyForm(request.POST, policy=policy)
         if form.is_valid():
             page_roles = set(form.cleaned_data["required_roles"]) - policy.env_roles
             two_factor.policy_save(
                 required_roles=sorted(page_roles), oidc_satisfies=form.cleaned_data["oidc_satisfies_2fa"]
             )
-            messages.success(request, "Sign-in policy saved.")
+            messages.success(request, _("Sign-in policy saved."))
             return redirect("desk_settings:sign-in")
     else:
         form = SignInPolicyForm(policy=policy)

@@ -9,6 +9,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from desk_settings import audit, services
@@ -60,8 +63,8 @@ def queue_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             )
             messages.success(
                 request,
-                f"Queue '{saved.name}' saved; open tickets whose SLA due times moved: "
-                f"{report.sla_state_changed_open_tickets}.",
+                _("Queue '%(name)s' saved; open tickets whose SLA due times moved: %(moved)s.")
+                % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
             )
             return redirect("desk_settings:queue-list")
         return _bad(request, "queue_form.html", {"form": form, "queue": queue, "section": "queues"})
@@ -88,8 +91,8 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             saved, report = services.calendar_save(calendar=calendar, item=form.item())
             messages.success(
                 request,
-                f"Calendar '{saved.name}' saved; open tickets whose SLA due times moved: "
-                f"{report.sla_state_changed_open_tickets}.",
+                _("Calendar '%(name)s' saved; open tickets whose SLA due times moved: %(moved)s.")
+                % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
             )
             return redirect("desk_settings:calendar-edit", pk=saved.pk)
         return _bad(request, "calendar_form.html", {**context, "form": form})
@@ -102,17 +105,23 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 @manager_required
 def calendar_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    return _delete_unreferenced(request, get_object_or_404(Calendar, pk=pk), "calendar-list", "Calendar")
+    return _delete_unreferenced(request, get_object_or_404(Calendar, pk=pk), "calendar-list", gettext_lazy("Calendar"))
 
 
-def _delete_unreferenced(request: HttpRequest, row: Calendar | SLAPolicy, back: str, label: str) -> HttpResponse:
+def _delete_unreferenced(
+    request: HttpRequest, row: Calendar | SLAPolicy, back: str, label: str | Promise
+) -> HttpResponse:
     """Only a calendar or policy no queue uses can go (queues refer with PROTECT)."""
     users = list(row.queue_set.order_by("name").values_list("name", flat=True))
     if users:
-        messages.error(request, f"{label} '{row.name}' is used by {', '.join(users)}: change those queues first.")
+        messages.error(
+            request,
+            _("%(what)s '%(name)s' is used by %(queues)s: change those queues first.")
+            % {"what": label, "name": row.name, "queues": ", ".join(users)},
+        )
         return redirect(f"desk_settings:{back.replace('-list', '-edit')}", pk=row.pk)
     row.delete()
-    messages.success(request, f"{label} '{row.name}' deleted.")
+    messages.success(request, _("%(what)s '%(name)s' deleted.") % {"what": label, "name": row.name})
     return redirect(f"desk_settings:{back}")
 
 
@@ -140,8 +149,8 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         saved, report = services.policy_save(policy=policy, item=form.item_value)
         messages.success(
             request,
-            f"SLA policy '{saved.name}' saved; open tickets whose SLA due times moved: "
-            f"{report.sla_state_changed_open_tickets}.",
+            _("SLA policy '%(name)s' saved; open tickets whose SLA due times moved: %(moved)s.")
+            % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
         )
         return redirect("desk_settings:policy-edit", pk=saved.pk)
     initial = SLAPolicyForm.initial_for(policy) if policy else {"pause_statuses": ["pending"], "warning_percent": 75}
@@ -152,7 +161,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 @manager_required
 def policy_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    return _delete_unreferenced(request, get_object_or_404(SLAPolicy, pk=pk), "policy-list", "SLA policy")
+    return _delete_unreferenced(request, get_object_or_404(SLAPolicy, pk=pk), "policy-list", gettext_lazy("SLA policy"))
 
 
 # --- request types -----------------------------------------------------------
@@ -173,7 +182,7 @@ def request_type_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
         if form.is_valid():
             values = {**form.cleaned_data, "slug": rt.slug if rt else form.cleaned_data["slug"]}
             saved = services.request_type_save(request_type=rt, values=values)
-            messages.success(request, f"Request type '{saved.name}' saved.")
+            messages.success(request, _("Request type '%(name)s' saved.") % {"name": saved.name})
             return redirect("desk_settings:request-type-list")
         return _bad(request, "request_type_form.html", {**context, "form": form})
     form = RequestTypeForm(instance=rt, initial=RequestTypeForm.initial_for(rt) if rt else None)
@@ -199,7 +208,7 @@ def survey_settings(request: HttpRequest) -> HttpResponse:
                 for problem in exc.problems:
                     form.add_error(None, str(problem))
             else:
-                messages.success(request, "Survey settings saved.")
+                messages.success(request, _("Survey settings saved."))
                 return redirect("desk_settings:surveys")
         return _bad(request, "survey_form.html", {**context, "form": form})
     return _render(request, "survey_form.html", {**context, "form": NpsSurveyForm(initial=nps_config())})

@@ -5,17 +5,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from metrics.dashboard import DRILL_METRICS, Drill, Period, Scope, local_today, period_for_preset
 from tickets.models import Ticket
 
 PRESETS = [
-    ("last7", "Last 7 days"),
-    ("last30", "Last 30 days"),
-    ("last90", "Last 90 days"),
-    ("this_month", "This month"),
-    ("last_month", "Last month"),
-    ("custom", "Custom"),
+    ("last7", gettext_lazy("Last 7 days")),
+    ("last30", gettext_lazy("Last 30 days")),
+    ("last90", gettext_lazy("Last 90 days")),
+    ("this_month", gettext_lazy("This month")),
+    ("last_month", gettext_lazy("Last month")),
+    ("custom", gettext_lazy("Custom")),
 ]
 MAX_DAYS = 731
 
@@ -26,34 +28,44 @@ class DashboardForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     kind = forms.ChoiceField(
-        choices=[("", "Support and service"), ("support", "Support"), ("service", "Service")], required=False
+        choices=[
+            ("", gettext_lazy("Support and service")),
+            ("support", gettext_lazy("Support")),
+            ("service", gettext_lazy("Service")),
+        ],
+        required=False,
     )
     agent = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    priority = forms.ChoiceField(choices=[("", "Any priority"), *Ticket.Priority.choices], required=False)
-    channel = forms.ChoiceField(choices=[("", "Any channel"), *Ticket.Channel.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", gettext_lazy("Any priority")), *Ticket.Priority.choices], required=False)
+    channel = forms.ChoiceField(choices=[("", gettext_lazy("Any channel")), *Ticket.Channel.choices], required=False)
     clock = forms.ChoiceField(
-        choices=[("cal", "Calendar hours"), ("bus", "Business hours")], required=False, initial="cal"
+        choices=[("cal", gettext_lazy("Calendar hours")), ("bus", gettext_lazy("Business hours"))],
+        required=False,
+        initial="cal",
     )
-    bucket = forms.ChoiceField(choices=[("", "Auto"), ("day", "Per day"), ("week", "Per week")], required=False)
+    bucket = forms.ChoiceField(
+        choices=[("", gettext_lazy("Auto")), ("day", gettext_lazy("Per day")), ("week", gettext_lazy("Per week"))],
+        required=False,
+    )
 
     def __init__(self, *args: Any, queues: list[tuple[int, str]], agents: list[tuple[int, str]] | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", "All queues"), *queues]
+        self.fields["queue"].choices = [("", gettext_lazy("All queues")), *queues]
         if agents is None:  # an agent's own page: no agent filter
             del self.fields["agent"]
         else:
-            self.fields["agent"].choices = [("", "All agents"), *agents]
+            self.fields["agent"].choices = [("", gettext_lazy("All agents")), *agents]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if (data.get("range") or "last30") == "custom":
             start, end = data.get("start"), data.get("end")
             if not start or not end:
-                raise forms.ValidationError("A custom range needs a start and an end date.")
+                raise forms.ValidationError(_("A custom range needs a start and an end date."))
             if start > end:
-                raise forms.ValidationError("The start date must be on or before the end date.")
+                raise forms.ValidationError(_("The start date must be on or before the end date."))
             if (end - start).days + 1 > MAX_DAYS:
-                raise forms.ValidationError(f"A range may span at most {MAX_DAYS} days.")
+                raise forms.ValidationError(_("A range may span at most %(days)d days.") % {"days": MAX_DAYS})
         return data
 
     def scope(self, *, zone: ZoneInfo, today: date | None = None) -> Scope:

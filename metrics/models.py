@@ -22,7 +22,7 @@ class MetricsDirty(models.Model):
         verbose_name_plural = "metrics dirty tickets"
 
 
-def _dur():
+def _dur() -> models.FloatField:
     return models.FloatField(null=True, blank=True)
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from helpdesk.lib import providers
 from metrics import dashboard
@@ -99,7 +100,10 @@ def weekly_report_send(*, today: date | None = None) -> int:
     if not managers or notification_enqueue_report is None:
         return 0
     context = weekly_report_context(first=first, last=last)
-    subject = f"Help desk weekly KPIs {first:%Y-%m-%d} – {last:%Y-%m-%d}"
+    subject = _("Help desk weekly KPIs %(first)s – %(last)s") % {
+        "first": f"{first:%Y-%m-%d}",
+        "last": f"{last:%Y-%m-%d}",
+    }
     body = render_to_string("metrics/weekly_report.txt", context)
     enqueued = 0
     with transaction.atomic():

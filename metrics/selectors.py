@@ -77,7 +77,9 @@ def filters_for_user(*, user: Any, filters: Mapping[str, Any]) -> dict[str, Any]
     return clean
 
 
-def _base(cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any], agent_field: str):
+def _base(
+    cohort: str, start: datetime | None, end: datetime | None, filters: Mapping[str, Any], agent_field: str
+) -> QuerySet[TicketMetrics]:
     qs = TicketMetrics.objects.filter(excluded=False, **{f"{cohort}__isnull": False})
     if start is not None:
         qs = qs.filter(**{f"{cohort}__gte": start})
@@ -91,12 +93,16 @@ def _base(cohort: str, start: datetime | None, end: datetime | None, filters: Ma
     return qs
 
 
-def duration_queryset(*, metric: str, start=None, end=None, **filters: Any) -> QuerySet[TicketMetrics]:
+def duration_queryset(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> QuerySet[TicketMetrics]:
     column, cohort, agent_field = DURATIONS[metric]
     return _base(cohort, start, end, filters, agent_field).filter(**{f"{column}__isnull": False})
 
 
-def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def duration_summary(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> dict[str, Any]:
     """n, sum, mean, median and p90 (percentile_cont) of a per-ticket duration."""
     column = DURATIONS[metric][0]
     agg = duration_queryset(metric=metric, start=start, end=end, **filters).aggregate(
@@ -111,7 +117,9 @@ def duration_summary(*, metric: str, start=None, end=None, **filters: Any) -> di
     return agg
 
 
-def duration_drilldown(*, metric: str, start=None, end=None, **filters: Any) -> list[tuple[int, float]]:
+def duration_drilldown(
+    *, metric: str, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> list[tuple[int, float]]:
     """(ticket number, seconds) behind a duration aggregate."""
     column = DURATIONS[metric][0]
     qs = duration_queryset(metric=metric, start=start, end=end, **filters)
@@ -122,7 +130,7 @@ def _pct(num: int, den: int) -> float | None:
     return 100.0 * num / den if den else None
 
 
-def csat_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def csat_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Latest rating per ticket, cohort = rating instant (M10)."""
     qs = _base("csat_at", start, end, filters, "csat_agent_id")
     agg = qs.aggregate(
@@ -136,7 +144,7 @@ def csat_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def csat_response_rate(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def csat_response_rate(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Responded (as of now) / surveys offered in the period."""
     qs = _base("csat_offered_at", start, end, filters, "resolver_id")
     agg = qs.aggregate(offered=Count("ticket_id"), responses=Count("ticket_id", filter=Q(csat_at__isnull=False)))
@@ -144,7 +152,7 @@ def csat_response_rate(*, start=None, end=None, **filters: Any) -> dict[str, Any
     return agg
 
 
-def fcr_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def fcr_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     qs = _base("last_resolved_at", start, end, filters, "resolver_id")
     agg = qs.aggregate(
         fcr=Count("ticket_id", filter=Q(fcr=True)),
@@ -155,7 +163,7 @@ def fcr_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def reopen_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def reopen_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Cohort = first resolution (M12)."""
     qs = _base("first_resolved_at", start, end, filters, "resolver_id").filter(first_resolution_cal_s__isnull=False)
     agg = qs.aggregate(
@@ -171,7 +179,7 @@ def reopen_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     return agg
 
 
-def sla_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
+def sla_summary(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> dict[str, Any]:
     """Breached / (achieved + breached) by outcome instant, overall and per target."""
     by_target = {}
     for target in ("first_reply", "resolution"):
@@ -204,7 +212,7 @@ def sla_summary(*, start=None, end=None, **filters: Any) -> dict[str, Any]:
     }
 
 
-def count_created(*, start=None, end=None, **filters: Any) -> list[int]:
+def count_created(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> list[int]:
     return list(
         _base("created_at", start, end, filters, "assignee_id")
         .order_by("ticket_id")
@@ -212,12 +220,14 @@ def count_created(*, start=None, end=None, **filters: Any) -> list[int]:
     )
 
 
-def count_resolved(*, start=None, end=None, **filters: Any) -> list[int]:
+def count_resolved(*, start: datetime | None = None, end: datetime | None = None, **filters: Any) -> list[int]:
     qs = _base("last_resolved_at", start, end, filters, "resolver_id")
     return list(qs.order_by("ticket_id").values_list("ticket_id", flat=True))
 
 
-def handle_by_agent(*, start=None, end=None, **filters: Any) -> dict[int, dict[str, float]]:
+def handle_by_agent(
+    *, start: datetime | None = None, end: datetime | None = None, **filters: Any
+) -> dict[int, dict[str, float]]:
     """Per agent: Σ handle, tickets, AHT (= Σ / tickets) and busy time (union across tickets)."""
     agent = filters.pop("agent_id", None)
     ticket_ids = _base("last_resolved_at", start, end, filters, "resolver_id").values("ticket_id")

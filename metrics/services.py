@@ -179,7 +179,9 @@ def contributions(m: TicketMetrics, zone: ZoneInfo) -> dict[tuple, list[float]]:
         return out
     q, kind = m.queue_id or 0, m.kind or ""
 
-    def add(instant, metric, agent=None, n=0, s=0.0, num=0, den=0):
+    def add(
+        instant: Any, metric: str, agent: int | None = None, n: int = 0, s: float = 0.0, num: int = 0, den: int = 0
+    ) -> None:
         day = _day(instant, zone)
         if day is None:
             return
@@ -414,7 +416,7 @@ def metrics_mark_range_dirty(*, lo: int, hi: int, since: datetime | None = None)
     sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.rowcount
+        return int(cur.rowcount)
 
 
 def metrics_reset() -> None:
@@ -475,6 +477,7 @@ def _copy_field(value: Any) -> str:
     if value is None:
         return "\\N"
     kind = type(value)
+    text: str
     if kind is str:
         text = value
     elif kind is bool:
@@ -482,7 +485,7 @@ def _copy_field(value: Any) -> str:
     elif kind is float or kind is int:
         return repr(value)
     elif kind is datetime:
-        return value.isoformat()
+        return str(value.isoformat())
     elif kind is dict or kind is list:
         text = _json_dumps(value)
     else:
@@ -781,7 +784,7 @@ def metrics_rollups_rebuild() -> int:
         cur.execute("LOCK TABLE metrics_metricsdaily IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_metricsdaily")
         cur.execute(_ROLLUPS_SQL, [zone])
-        cells = cur.rowcount
+        cells = int(cur.rowcount)
         return cells + rollup.rebuild()
 
 

@@ -98,7 +98,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
 def csat_satisfied(response: Response) -> bool:
     """M10 (docs/surveys.md): 4-5 on the 1-5 scale, or good."""
     if response.scale == "good_bad":
-        return response.value == "good"
+        return bool(response.value == "good")
     return isinstance(response.value, int) and response.value >= 4
 
 
@@ -292,8 +292,8 @@ def survey_tickets_load(*, window: Window) -> list[SurveyTicket]:
     from tickets.models import TicketEvent
 
     kinds = ["survey.offered", *SURVEY_KINDS.values()]
-    ids = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
-    ids = ids.filter(ticket__isnull=False).values("ticket_id")
+    in_window = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
+    ids = in_window.filter(ticket__isnull=False).values("ticket_id")
     return [
         ticket_surveys(tid, list(evs))
         for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])

@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
@@ -36,7 +38,7 @@ FILTER_PARAMS = ("range", "start", "end", "queue", "kind", "agent", "priority", 
 
 def _require_manager(user: Any) -> None:
     if not dashboard.may_see_team(user):
-        raise PermissionDenied("The team dashboard is for managers.")
+        raise PermissionDenied(_("The team dashboard is for managers."))
 
 
 def _form(request: HttpRequest, *, personal: bool) -> DashboardForm:
@@ -92,7 +94,7 @@ def _duration_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str
         cur, prev = dash.tiles[kpi.key][side]["cur"], dash.tiles[kpi.key][side]["prev"]
         stats = [
             (stat, label, cur[f"{stat}_s"], dashboard.fmt_duration(cur[f"{stat}_s"]))
-            for stat, label in (("median", "median"), ("mean", "mean"), ("p90", "p90"))
+            for stat, label in (("median", _("median")), ("mean", _("mean")), ("p90", "p90"))
         ]
         cols.append(
             {
@@ -107,7 +109,8 @@ def _duration_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str
                 "delta": _delta(cur["median_s"], prev["median_s"]),
             }
         )
-    clock = "calendar" if kpi.fixed_clock or dash.scope.clock == "cal" else "business hours"
+    calendar = kpi.fixed_clock or dash.scope.clock == "cal"
+    clock = pgettext("clock", "calendar") if calendar else pgettext("clock", "business hours")
     return {"kind": "duration", "cols": cols, "unit": clock}
 
 
@@ -162,7 +165,7 @@ def _volume_card(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     definition = f"{KPI_BY_KEY['created'].definition} {KPI_BY_KEY['resolved'].definition}"
     return {
         "kpi": "volume",
-        "label": "Volume",
+        "label": _("Volume"),
         "kind": "volume",
         "cols": count_cols,
         "definition": definition,
@@ -404,7 +407,7 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
     if request.GET.get("format") == "csv":
         table = request.GET.get("table", "tiles")
         if table not in CSV_TABLES or (personal and table == "agents"):
-            return HttpResponse("Unknown table.", status=400, content_type="text/plain")
+            return HttpResponse(_("Unknown table."), status=400, content_type="text/plain")
         header, rows = dashboard_csv_rows(dash, table)
         return _csv_response(f"dashboard-{table}-{scope.period.first}-{scope.period.last}", header, rows)
     agents = [
@@ -526,29 +529,28 @@ def _drill(request: HttpRequest, *, personal: bool) -> HttpResponse:
 
 
 def _drill_label(metric: str) -> str:
-    kpi = KPI_BY_KEY[metric]
-    return kpi.label if kpi.unit in ("duration", "survey") else metric.replace("_", " ")
+    return str(KPI_BY_KEY[metric].label)
 
 
 # Column headings of the drill-down table (the CSV keeps the raw names).
 DRILL_HEADINGS = {
-    "ticket_id": "Ticket",
-    "kind": "Kind",
-    "queue_id": "Queue",
-    "agent_id": "Agent",
-    "instant": "When",
-    "value_s": "Value",
-    "status": "Status",
-    "age_s": "Age",
-    "target": "Target",
-    "outcome": "Outcome",
-    "elapsed_s": "Elapsed (s)",
-    "target_s": "Target (s)",
-    "counted": "Counted",
-    "value": "Value",
-    "category": "Category",
-    "customer_id": "Customer",
-    "comment": "Comment",
+    "ticket_id": gettext_lazy("Ticket"),
+    "kind": gettext_lazy("Kind"),
+    "queue_id": gettext_lazy("Queue"),
+    "agent_id": gettext_lazy("Agent"),
+    "instant": gettext_lazy("When"),
+    "value_s": gettext_lazy("Value"),
+    "status": gettext_lazy("Status"),
+    "age_s": gettext_lazy("Age"),
+    "target": gettext_lazy("Target"),
+    "outcome": gettext_lazy("Outcome"),
+    "elapsed_s": gettext_lazy("Elapsed (s)"),
+    "target_s": gettext_lazy("Target (s)"),
+    "counted": gettext_lazy("Counted"),
+    "value": gettext_lazy("Value"),
+    "category": gettext_lazy("Category"),
+    "customer_id": gettext_lazy("Customer"),
+    "comment": gettext_lazy("Comment"),
 }
 
 

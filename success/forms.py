@@ -3,17 +3,18 @@
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Ticket
 
-PERIODS = [(30, "Last 30 days"), (90, "Last 90 days"), (180, "Last 180 days")]
-BANDS = [("", "Any health"), ("at_risk", "At risk"), ("watch", "Watch"), ("healthy", "Healthy")]
+PERIODS = [(30, _("Last 30 days")), (90, _("Last 90 days")), (180, _("Last 180 days"))]
+BANDS = [("", _("Any health")), ("at_risk", _("At risk")), ("watch", _("Watch")), ("healthy", _("Healthy"))]
 
 
 class PeriodForm(forms.Form):
-    days = forms.TypedChoiceField(choices=PERIODS, coerce=int, required=False, initial=90, label="Period")
-    band = forms.ChoiceField(choices=BANDS, required=False, label="Health")
-    q = forms.CharField(required=False, max_length=200, label="Name")
+    days = forms.TypedChoiceField(choices=PERIODS, coerce=int, required=False, initial=90, label=_("Period"))
+    band = forms.ChoiceField(choices=BANDS, required=False, label=_("Health"))
+    q = forms.CharField(required=False, max_length=200, label=_("Name"))
     page = forms.IntegerField(required=False, min_value=1)
 
     def clean_days(self) -> int:
@@ -21,11 +22,11 @@ class PeriodForm(forms.Form):
 
 
 class OutreachForm(forms.Form):
-    contact = forms.TypedChoiceField(coerce=int, label="Contact")
-    queue = forms.TypedChoiceField(coerce=int, label="Service queue")
-    subject = forms.CharField(max_length=500, label="Subject")
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message to the customer")
-    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label="Priority")
+    contact = forms.TypedChoiceField(coerce=int, label=_("Contact"))
+    queue = forms.TypedChoiceField(coerce=int, label=_("Service queue"))
+    subject = forms.CharField(max_length=500, label=_("Subject"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label=_("Message to the customer"))
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label=_("Priority"))
 
     def __init__(self, *args: Any, contacts: Any, queues: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "outreach_%s")

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 HEALTHY_FROM = 80
 WATCH_FROM = 50
 SILENCE_DAYS = 90
@@ -53,7 +56,7 @@ class Health:
 
     @property
     def band_label(self) -> str:
-        return {"healthy": "Healthy", "watch": "Watch", "at_risk": "At risk"}[self.band]
+        return {"healthy": _("Healthy"), "watch": _("Watch"), "at_risk": _("At risk")}[self.band]
 
     @property
     def reasons(self) -> list[Deduction]:
@@ -66,29 +69,31 @@ def _capped(count: int, each: int, cap: int) -> int:
 
 def _csat_points(inputs: Inputs) -> tuple[Any, int]:
     if inputs.csat_responses < CSAT_MIN_RESPONSES:
-        return (f"{inputs.csat_responses} responses", 0)
+        n = inputs.csat_responses
+        return (ngettext("%(n)d response", "%(n)d responses", n) % {"n": n}, 0)
     pct = 100.0 * inputs.csat_satisfied / inputs.csat_responses
     points = 25 if pct < 60 else 15 if pct < 80 else 0
-    return (f"{pct:.0f}% satisfied of {inputs.csat_responses}", points)
+    return (_("%(pct).0f%% satisfied of %(n)d") % {"pct": pct, "n": inputs.csat_responses}, points)
 
 
 def _nps_points(inputs: Inputs) -> tuple[Any, int]:
     if not inputs.nps_responses or inputs.nps is None:
-        return ("no responses", 0)
+        return (_("no responses"), 0)
     points = 20 if inputs.nps < 0 else 10 if inputs.nps < 30 else 0
-    return (f"{inputs.nps:+.0f} from {inputs.nps_responses}", points)
+    return (_("%(nps)+.0f from %(n)d") % {"nps": inputs.nps, "n": inputs.nps_responses}, points)
 
 
 def _volume_points(inputs: Inputs) -> tuple[Any, int]:
     rising = inputs.created >= 5 and inputs.created >= 1.5 * max(inputs.created_before, 1)
-    return (f"{inputs.created} vs {inputs.created_before} before", 10 if rising else 0)
+    value = _("%(now)d vs %(before)d before") % {"now": inputs.created, "before": inputs.created_before}
+    return (value, 10 if rising else 0)
 
 
 def _silence_points(inputs: Inputs, now: datetime) -> tuple[Any, int]:
     if inputs.last_contact_at is None:
-        return ("never", 10)
+        return (_("never"), 10)
     days = (now - inputs.last_contact_at).days
-    return (f"{days} days ago", 10 if days > SILENCE_DAYS else 0)
+    return (ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}, 10 if days > SILENCE_DAYS else 0)
 
 
 def health(inputs: Inputs, *, now: datetime) -> Health:
@@ -100,35 +105,49 @@ def health(inputs: Inputs, *, now: datetime) -> Health:
     deductions = [
         Deduction(
             "sla_breaches",
-            "SLA breaches",
+            _("SLA breaches"),
             inputs.sla_breaches,
-            "10 per breached ticket, at most 30",
+            _("10 per breached ticket, at most 30"),
             _capped(inputs.sla_breaches, 10, 30),
         ),
-        Deduction("reopens", "Reopens", inputs.reopens, "5 per reopen, at most 15", _capped(inputs.reopens, 5, 15)),
         Deduction(
-            "csat", "CSAT", csat_value, "15 below 80% satisfied, 25 below 60% (3 responses or more)", csat_points
+            "reopens", _("Reopens"), inputs.reopens, _("5 per reopen, at most 15"), _capped(inputs.reopens, 5, 15)
         ),
-        Deduction("nps", "NPS", nps_value, "10 below +30, 20 below 0", nps_points),
+        Deduction(
+            "csat",
+            _("CSAT"),
+            csat_value,
+            _("15 below 80% satisfied, 25 below 60% (3 responses or more)"),
+            csat_points,
+        ),
+        Deduction("nps", _("NPS"), nps_value, _("10 below +30, 20 below 0"), nps_points),
         Deduction(
             "escalations",
-            "Escalations support ↔ service",
+            _("Escalations support ↔ service"),
             inputs.escalations,
-            "5 each, at most 10",
+            _("5 each, at most 10"),
             _capped(inputs.escalations, 5, 10),
         ),
         Deduction(
             "stale_open",
-            f"Open longer than {STALE_OPEN_DAYS} days",
+            _("Open longer than %(days)d days") % {"days": STALE_OPEN_DAYS},
             inputs.stale_open,
-            "5 each, at most 15",
+            _("5 each, at most 15"),
             _capped(inputs.stale_open, 5, 15),
         ),
         Deduction(
-            "volume", "Ticket volume", volume_value, "10 when at least 5 and 1.5× the period before", volume_points
+            "volume",
+            _("Ticket volume"),
+            volume_value,
+            _("10 when at least 5 and 1.5× the period before"),
+            volume_points,
         ),
         Deduction(
-            "silence", "Last contact", silence_value, f"10 when more than {SILENCE_DAYS} days ago", silence_points
+            "silence",
+            _("Last contact"),
+            silence_value,
+            _("10 when more than %(days)d days ago") % {"days": SILENCE_DAYS},
+            silence_points,
         ),
     ]
     score = max(0, 100 - sum(d.points for d in deductions))

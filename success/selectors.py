@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils.formats import date_format
 
 from accounts.models import Organisation, User
 from metrics.models import TicketMetrics
@@ -302,5 +303,5 @@ def months_back(now: datetime, count: int, zone: Any, label: Callable[[datetime]
     buckets = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else (start + timedelta(days=32)).replace(day=1)
-        buckets.append(((label or (lambda d: d.strftime("%b %Y")))(start), Period(start=start, end=end)))
+        buckets.append(((label or (lambda d: date_format(d, "M Y")))(start), Period(start=start, end=end)))
     return buckets

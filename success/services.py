@@ -4,6 +4,8 @@ account's contacts, so it belongs to the organisation (docs/customer-success.md)
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from success.policy import success_viewer
 from success.selectors import Key, account_contacts
 from tickets import policy
@@ -16,12 +18,12 @@ def outreach_create(
 ) -> Ticket:
     """Raises policy.Refused (with the field at fault) or ApplicationError."""
     if not success_viewer(actor):
-        raise policy.Refused("Only managers and service agents can reach out from here.", field="contact")
+        raise policy.Refused(_("Only managers and service agents can reach out from here."), field="contact")
     contact = account_contacts(key).filter(pk=contact_id).first()
     if contact is None:
-        raise policy.Refused("Choose one of this account's contacts.", field="contact")
+        raise policy.Refused(_("Choose one of this account's contacts."), field="contact")
     if queue is None or queue.kind != QueueKind.SERVICE:
-        raise policy.Refused("Outreach is customer service: choose a service queue.", field="queue")
+        raise policy.Refused(_("Outreach is customer service: choose a service queue."), field="queue")
     return ticket_create_on_behalf(
         agent=actor,
         requester_email=contact.email,

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk.lib.access import staff_required
@@ -27,7 +28,7 @@ PAGE_SIZE = 50
 
 def _require_viewer(request: HttpRequest) -> None:
     if not success_viewer(request.user):
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
 
 
 def _period(days: int, now: datetime) -> selectors.Period:
@@ -71,7 +72,7 @@ def _account_or_404(kind: str, pk: int, days: int, now: datetime) -> selectors.A
     key = selectors.key_parse(kind, pk)
     account = selectors.account_get(key, _period(days, now), now=now) if key else None
     if account is None:
-        raise Http404("No such account.")
+        raise Http404(_("No such account."))
     return account
 
 
@@ -99,7 +100,7 @@ def _outreach(request: HttpRequest, account: selectors.Account, form: OutreachFo
     except ApplicationError as exc:
         form.add_error(exc.extra.get("field") if exc.extra.get("field") in form.fields else None, exc.message)
         return None
-    messages.success(request, f"Outreach ticket #{ticket.pk} created.")
+    messages.success(request, _("Outreach ticket #%(id)s created.") % {"id": ticket.pk})
     return redirect("tickets:agent-ticket-detail", ticket_id=ticket.pk)
 
 

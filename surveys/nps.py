@@ -255,7 +255,7 @@ def nps_answer(*, token: str, value: Any, comment: str = "") -> TicketEvent:
         number,
         claim.notification_id,
     )
-    if same and not comment:
+    if latest is not None and same and not comment:
         return latest
     return ticket_services.relationship_survey_respond(
         customer=claim.customer,

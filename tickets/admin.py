@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from tickets.config import config_item_problems
 from tickets.models import Calendar, Queue, QueueMembership, RequestType, SLAPolicy, Tag, Ticket, TicketEvent
@@ -18,7 +19,7 @@ class _ConfigItemForm(forms.ModelForm):
     item_fields: tuple[str, ...] = ()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {name: data[name] for name in self.item_fields if data.get(name) is not None}
         for name, messages in config_item_problems(self.section, item).items():
             field = name if name in self.fields else None
@@ -80,7 +81,7 @@ class QueueForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {
             name: data.get(name) for name in self.Meta.fields if name not in ("calendar", "sla_policy", "is_active")
         }
@@ -97,7 +98,7 @@ class RequestTypeForm(forms.ModelForm):
         fields = ["slug", "name", "queue", "description", "position", "is_default", "is_active"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         item = {
             "slug": data.get("slug"),
             "name": data.get("name"),
@@ -166,13 +167,13 @@ class TagAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

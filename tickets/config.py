@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import policy as accounts_policy
 from accounts.models import User
@@ -83,7 +85,8 @@ class ConfigInvalid(ApplicationError):
     def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__(
-            f"The configuration has {len(problems)} problem(s).",
+            ngettext("The configuration has %(n)d problem.", "The configuration has %(n)d problems.", len(problems))
+            % {"n": len(problems)},
             extra={"problems": [{"path": p.path, "message": p.message} for p in problems]},
         )
 
@@ -144,6 +147,15 @@ class ConfigReport:
 
 
 # --- validation ------------------------------------------------------------
+# Messages are translated (docs/languages.md); paths, keys and allowed values stay as written in the file.
+
+
+def _one_of(values: Any) -> str:
+    return _("must be one of %(values)s") % {"values": ", ".join(values)}
+
+
+def _unknown_zone(name: Any) -> str:
+    return _("unknown time zone %(name)s (use an IANA name)") % {"name": repr(name)}
 
 
 class _Checker:
@@ -155,47 +167,47 @@ class _Checker:
 
     def obj(self, value: Any, path: str) -> bool:
         if not isinstance(value, dict):
-            self.add(path, "must be an object")
+            self.add(path, _("must be an object"))
             return False
         return True
 
     def text(self, d: dict[str, Any], key: str, path: str, *, required: bool = True, max_len: int = 200) -> Any:
         if key not in d or d[key] is None:
             if required:
-                self.add(f"{path}.{key}", "is required")
+                self.add(f"{path}.{key}", _("is required"))
             return None
         value = d[key]
         if not isinstance(value, str) or not value.strip():
-            self.add(f"{path}.{key}", "must be a non-empty string")
+            self.add(f"{path}.{key}", _("must be a non-empty string"))
             return None
         if len(value) > max_len:
-            self.add(f"{path}.{key}", f"must be at most {max_len} characters")
+            self.add(f"{path}.{key}", _("must be at most %(n)d characters") % {"n": max_len})
             return None
         return value
 
     def unknown_keys(self, d: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in sorted(set(d) - allowed):
-            self.add(f"{path}.{key}", "unknown key")
+            self.add(f"{path}.{key}", _("unknown key"))
 
     def intervals(self, value: Any, path: str) -> None:
         if not isinstance(value, list):
-            self.add(path, 'must be a list of ["HH:MM", "HH:MM"] intervals')
+            self.add(path, _('must be a list of ["HH:MM", "HH:MM"] intervals'))
             return
         for i, iv in enumerate(value):
             p = f"{path}[{i}]"
             if not (isinstance(iv, list) and len(iv) == 2 and all(isinstance(x, str) for x in iv)):
-                self.add(p, 'must be ["HH:MM", "HH:MM"]')
+                self.add(p, _('must be ["HH:MM", "HH:MM"]'))
                 continue
             if not all(_HHMM.match(x) for x in iv):
-                self.add(p, "times must be HH:MM (00:00-24:00)")
+                self.add(p, _("times must be HH:MM (00:00-24:00)"))
             elif iv[0] >= iv[1]:
-                self.add(p, "the start must be before the end")
+                self.add(p, _("the start must be before the end"))
 
     def date(self, value: Any, path: str) -> None:
         try:
             date.fromisoformat(value)
         except (TypeError, ValueError):
-            self.add(path, "must be a date YYYY-MM-DD")
+            self.add(path, _("must be a date YYYY-MM-DD"))
 
 
 QUEUE_DAYS = ("auto_close_days", "pending_reminder_days")
@@ -207,10 +219,10 @@ def _check_sla_extras(c: _Checker, pol: dict[str, Any], path: str) -> None:
 
     frac = pol.get("warning_fraction")
     if frac is not None and (isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 < frac < 1):
-        c.add(f"{path}.warning_fraction", "must be a number between 0 and 1 (exclusive)")
+        c.add(f"{path}.warning_fraction", _("must be a number between 0 and 1 (exclusive)"))
     escalations = pol.get("escalations", [])
     if not isinstance(escalations, list):
-        c.add(f"{path}.escalations", "must be a list")
+        c.add(f"{path}.escalations", _("must be a list"))
         return
     for j, esc in enumerate(escalations):
         p = f"{path}.escalations[{j}]"
@@ -218,16 +230,16 @@ def _check_sla_extras(c: _Checker, pol: dict[str, Any], path: str) -> None:
             continue
         c.unknown_keys(esc, {"on", "targets", "action", "queue", "priority"}, p)
         if esc.get("on", "breach") not in ESCALATION_ON:
-            c.add(f"{p}.on", f"must be one of {', '.join(ESCALATION_ON)}")
+            c.add(f"{p}.on", _one_of(ESCALATION_ON))
         if esc.get("action") not in ESCALATION_ACTIONS:
-            c.add(f"{p}.action", f"must be one of {', '.join(ESCALATION_ACTIONS)}")
+            c.add(f"{p}.action", _one_of(ESCALATION_ACTIONS))
         targets = esc.get("targets", [])
         if not isinstance(targets, list) or any(t not in TARGET_FIELDS for t in targets):
-            c.add(f"{p}.targets", f"must be a list of {', '.join(TARGET_FIELDS)}")
+            c.add(f"{p}.targets", _("must be a list of %(values)s") % {"values": ", ".join(TARGET_FIELDS)})
         if esc.get("action") == "reassign" and not isinstance(esc.get("queue"), str):
-            c.add(f"{p}.queue", "a reassign action needs a queue slug")
+            c.add(f"{p}.queue", _("a reassign action needs a queue slug"))
         if "priority" in esc and esc["priority"] not in Ticket.Priority.values:
-            c.add(f"{p}.priority", f"must be one of {', '.join(Ticket.Priority.values)}")
+            c.add(f"{p}.priority", _one_of(Ticket.Priority.values))
 
 
 def _valid_tz(name: Any) -> bool:
@@ -249,12 +261,12 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     """
     c = _Checker()
     if not isinstance(document, dict):
-        c.add("$", "the document must be a JSON object")
+        c.add("$", _("the document must be a JSON object"))
         return c.problems
     c.unknown_keys(document, {*SECTIONS, *EXTRA_SECTIONS}, "$")
     for section in SECTIONS:
         if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
-            c.add(section, "must be a list")
+            c.add(section, _("must be a list"))
     calendars = _validate_calendars(c, document)
     policies = _validate_policies(c, document)
     queues = _validate_queues(c, document, calendars, policies)
@@ -294,7 +306,9 @@ def _unique(c: _Checker, path: str, seen: dict[str, str], key: Any, label: str) 
         return
     norm = key.lower() if isinstance(key, str) else key
     if norm in seen:
-        c.add(path, f"duplicate {label} '{key}' (also at {seen[norm]})")
+        c.add(
+            path, _("duplicate %(what)s '%(key)s' (also at %(path)s)") % {"what": label, "key": key, "path": seen[norm]}
+        )
     else:
         seen[norm] = path
 
@@ -303,13 +317,13 @@ def _validate_calendars(c: _Checker, document: dict[str, Any]) -> dict[str, str]
     calendars: dict[str, str] = {}
     for path, cal in _items(c, document, "calendars"):
         c.unknown_keys(cal, {"name", "timezone", "hours", "holidays", "overrides"}, path)
-        _unique(c, f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), "calendar")
+        _unique(c, f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), _("calendar"))
         if not _valid_tz(cal.get("timezone")):
-            c.add(f"{path}.timezone", f"unknown time zone {cal.get('timezone')!r} (use an IANA name)")
+            c.add(f"{path}.timezone", _unknown_zone(cal.get("timezone")))
         _validate_hours(c, cal.get("hours", {}), f"{path}.hours")
         holidays = cal.get("holidays", [])
         if not isinstance(holidays, list):
-            c.add(f"{path}.holidays", "must be a list of dates")
+            c.add(f"{path}.holidays", _("must be a list of dates"))
         else:
             for j, d in enumerate(holidays):
                 c.date(d, f"{path}.holidays[{j}]")
@@ -322,14 +336,14 @@ def _validate_hours(c: _Checker, hours: Any, path: str) -> None:
         return
     for day, ivs in hours.items():
         if day not in DAYS:
-            c.add(f"{path}.{day}", f"unknown day (use {', '.join(DAYS)})")
+            c.add(f"{path}.{day}", _("unknown day (use %(values)s)") % {"values": ", ".join(DAYS)})
         else:
             c.intervals(ivs, f"{path}.{day}")
 
 
 def _validate_overrides(c: _Checker, overrides: Any, path: str) -> None:
     if not isinstance(overrides, list):
-        c.add(path, "must be a list")
+        c.add(path, _("must be a list"))
         return
     for j, ov in enumerate(overrides):
         p = f"{path}[{j}]"
@@ -344,14 +358,14 @@ def _validate_policies(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
     for path, pol in _items(c, document, "sla_policies"):
         c.unknown_keys(pol, {"name", "pause_statuses", "targets", "warning_fraction", "escalations"}, path)
         _check_sla_extras(c, pol, path)
-        _unique(c, f"{path}.name", policies, c.text(pol, "name", path, max_len=100), "SLA policy")
+        _unique(c, f"{path}.name", policies, c.text(pol, "name", path, max_len=100), _("SLA policy"))
         pauses = pol.get("pause_statuses", ["pending"])
         if not isinstance(pauses, list):
-            c.add(f"{path}.pause_statuses", "must be a list of statuses")
+            c.add(f"{path}.pause_statuses", _("must be a list of statuses"))
         else:
             for j, s in enumerate(pauses):
                 if s not in Ticket.UNSOLVED:
-                    c.add(f"{path}.pause_statuses[{j}]", f"must be one of {', '.join(Ticket.UNSOLVED)}")
+                    c.add(f"{path}.pause_statuses[{j}]", _one_of(Ticket.UNSOLVED))
         targets = pol.get("targets", {})
         if c.obj(targets, f"{path}.targets"):
             for prio, target in targets.items():
@@ -361,7 +375,7 @@ def _validate_policies(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
 
 def _validate_target(c: _Checker, prio: Any, target: Any, p: str) -> None:
     if prio not in Ticket.Priority.values:
-        c.add(p, f"unknown priority (use {', '.join(Ticket.Priority.values)})")
+        c.add(p, _("unknown priority (use %(values)s)") % {"values": ", ".join(Ticket.Priority.values)})
         return
     if not c.obj(target, p):
         return
@@ -369,9 +383,9 @@ def _validate_target(c: _Checker, prio: Any, target: Any, p: str) -> None:
     for key in TARGET_FIELDS:
         v = target.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-            c.add(f"{p}.{key}", "must be a positive number of seconds")
+            c.add(f"{p}.{key}", _("must be a positive number of seconds"))
     if "business_hours" in target and not isinstance(target["business_hours"], bool):
-        c.add(f"{p}.business_hours", "must be true or false")
+        c.add(f"{p}.business_hours", _("must be true or false"))
 
 
 QUEUE_KEYS = {
@@ -408,31 +422,31 @@ def _validate_queue(
 ) -> None:
     c.unknown_keys(q, QUEUE_KEYS, path)
     if "send_acknowledgement" in q and not isinstance(q["send_acknowledgement"], bool):
-        c.add(f"{path}.send_acknowledgement", "must be true or false")
+        c.add(f"{path}.send_acknowledgement", _("must be true or false"))
     for key in QUEUE_DAYS:
         v = q.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-            c.add(f"{path}.{key}", "must be a whole number of days >= 0 or null")
+            c.add(f"{path}.{key}", _("must be a whole number of days >= 0 or null"))
     slug = c.text(q, "slug", path, max_len=100)
     if slug and not _SLUG.match(slug):
-        c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
-    _unique(c, f"{path}.slug", queues, slug, "queue")
+        c.add(f"{path}.slug", _("may contain only letters, digits, '-' and '_'"))
+    _unique(c, f"{path}.slug", queues, slug, _("queue"))
     c.text(q, "name", path)
     if q.get("kind") not in QueueKind.values:
-        c.add(f"{path}.kind", f"must be one of {', '.join(QueueKind.values)}")
+        c.add(f"{path}.kind", _one_of(QueueKind.values))
     cal = q.get("calendar")
     if cal is not None and (not isinstance(cal, str) or cal.lower() not in calendars):
-        c.add(f"{path}.calendar", f"unknown calendar {cal!r}")
+        c.add(f"{path}.calendar", _("unknown calendar %(name)s") % {"name": repr(cal)})
     pol = q.get("sla_policy")
     if pol is not None and (not isinstance(pol, str) or pol.lower() not in policies):
-        c.add(f"{path}.sla_policy", f"unknown SLA policy {pol!r}")
+        c.add(f"{path}.sla_policy", _("unknown SLA policy %(name)s") % {"name": repr(pol)})
     if q.get("auto_assign", "none") not in Queue.AutoAssign.values:
-        c.add(f"{path}.auto_assign", f"must be one of {', '.join(Queue.AutoAssign.values)}")
+        c.add(f"{path}.auto_assign", _one_of(Queue.AutoAssign.values))
     if q.get("inbound_email"):
         try:
             validate_email(q["inbound_email"])
         except ValidationError:
-            c.add(f"{path}.inbound_email", "must be an email address")
+            c.add(f"{path}.inbound_email", _("must be an email address"))
 
 
 def _validate_request_types(c: _Checker, document: dict[str, Any], known_queues: set[str]) -> None:
@@ -441,19 +455,19 @@ def _validate_request_types(c: _Checker, document: dict[str, Any], known_queues:
     for path, rt in _items(c, document, "request_types"):
         c.unknown_keys(rt, {"slug", "name", "queue", "description", "default"}, path)
         if "description" in rt and (not isinstance(rt["description"], str) or len(rt["description"]) > 300):
-            c.add(f"{path}.description", "must be a string of at most 300 characters")
+            c.add(f"{path}.description", _("must be a string of at most 300 characters"))
         if "default" in rt and not isinstance(rt["default"], bool):
-            c.add(f"{path}.default", "must be true or false")
+            c.add(f"{path}.default", _("must be true or false"))
         elif rt.get("default"):
-            _unique(c, f"{path}.default", defaults, "default", "default request type")
+            _unique(c, f"{path}.default", defaults, "default", _("default request type"))
         slug = c.text(rt, "slug", path, max_len=100)
         if slug and not _SLUG.match(slug):
-            c.add(f"{path}.slug", "may contain only letters, digits, '-' and '_'")
-        _unique(c, f"{path}.slug", types, slug, "request type")
+            c.add(f"{path}.slug", _("may contain only letters, digits, '-' and '_'"))
+        _unique(c, f"{path}.slug", types, slug, _("request type"))
         c.text(rt, "name", path)
         qs = c.text(rt, "queue", path, max_len=100)
         if qs and qs.lower() not in known_queues:
-            c.add(f"{path}.queue", f"unknown queue {qs!r}")
+            c.add(f"{path}.queue", _("unknown queue %(name)s") % {"name": repr(qs)})
 
 
 def _validate_agents(c: _Checker, document: dict[str, Any], known_queues: set[str]) -> None:
@@ -465,27 +479,27 @@ def _validate_agents(c: _Checker, document: dict[str, Any], known_queues: set[st
             try:
                 validate_email(email)
             except ValidationError:
-                c.add(f"{path}.email", "must be an email address")
-        _unique(c, f"{path}.email", agents, email, "agent")
+                c.add(f"{path}.email", _("must be an email address"))
+        _unique(c, f"{path}.email", agents, email, _("agent"))
         if "name" in a and not isinstance(a["name"], str):
-            c.add(f"{path}.name", "must be a string")
+            c.add(f"{path}.name", _("must be a string"))
         if a.get("role", "agent") not in STAFF_ROLES:
-            c.add(f"{path}.role", f"must be one of {', '.join(STAFF_ROLES)}")
+            c.add(f"{path}.role", _one_of(STAFF_ROLES))
         _validate_agent_queues(c, a.get("queues", []), f"{path}.queues", known_queues)
         cap = a.get("capacity")
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-            c.add(f"{path}.capacity", "must be a whole number >= 0 or null")
+            c.add(f"{path}.capacity", _("must be a whole number >= 0 or null"))
         if "active" in a and not isinstance(a["active"], bool):
-            c.add(f"{path}.active", "must be true or false")
+            c.add(f"{path}.active", _("must be true or false"))
 
 
 def _validate_agent_queues(c: _Checker, aq: Any, path: str, known_queues: set[str]) -> None:
     if not isinstance(aq, list):
-        c.add(path, "must be a list of queue slugs")
+        c.add(path, _("must be a list of queue slugs"))
         return
     for j, s in enumerate(aq):
         if not isinstance(s, str) or s.lower() not in known_queues:
-            c.add(f"{path}[{j}]", f"unknown queue {s!r}")
+            c.add(f"{path}[{j}]", _("unknown queue %(name)s") % {"name": repr(s)})
 
 
 def _validate_reporting(c: _Checker, document: dict[str, Any]) -> None:
@@ -493,7 +507,7 @@ def _validate_reporting(c: _Checker, document: dict[str, Any]) -> None:
     if reporting is not None and c.obj(reporting, "reporting"):
         c.unknown_keys(reporting, {"timezone"}, "reporting")
         if "timezone" in reporting and not _valid_tz(reporting["timezone"]):
-            c.add("reporting.timezone", f"unknown time zone {reporting['timezone']!r} (use an IANA name)")
+            c.add("reporting.timezone", _unknown_zone(reporting["timezone"]))
 
 
 # --- apply -------------------------------------------------------------------
@@ -924,6 +938,7 @@ def config_health() -> list[str]:
     for row in [*Calendar.objects.order_by("name"), *SLAPolicy.objects.order_by("name")]:
         problem = config_health_of(row)
         if problem:
-            label = "Calendar" if isinstance(row, Calendar) else "SLA policy"
-            out.append(f"{label} '{row.name}' cannot be used ({problem}); its queues have no SLA until it is fixed.")
+            label = _("Calendar") if isinstance(row, Calendar) else _("SLA policy")
+            message = _("%(what)s '%(name)s' cannot be used (%(problem)s); its queues have no SLA until it is fixed.")
+            out.append(message % {"what": label, "name": row.name, "problem": problem})
     return out

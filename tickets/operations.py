@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, NotFound
-from tickets import policy, selectors, services
+from tickets import policy, selectors, services, workflow
 from tickets.attachments import IncomingFile
 from tickets.events import event_record, events_batched
 from tickets.models import Message, Queue, Ticket, TicketEvent
@@ -273,7 +273,7 @@ def properties_undo_plan(*, ticket: Ticket, actor: User, after_event_id: int) ->
     for e in reversed(events):
         d = e.data or {}
         if e.kind == K.STATUS:
-            if d.get("from") not in policy.workflow.TRANSITIONS.get(ticket.status, frozenset()):
+            if d.get("from") not in workflow.TRANSITIONS.get(ticket.status, frozenset()):
                 label = ticket.get_status_display()
                 return UndoPlan(False, gettext("The status cannot go back from %s.") % label, {})
             changes["status"] = d.get("from")

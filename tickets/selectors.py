@@ -121,7 +121,7 @@ def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10
     )
 
 
-def attachment_get_for_user(*, user: Any, attachment_id: int) -> Any:
+def attachment_get_for_user(*, user: Any, attachment_id: int | str) -> Any:
     """An attachment if `user` may see its message; Http404 otherwise."""
     from tickets.models import Attachment
 

@@ -24,7 +24,7 @@ Targets: `first_response` (cycle 0), `next_reply` (cycles 1, 2, ...),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -121,11 +121,11 @@ class SLAState:
 
 def _reach(
     intervals: Iterable[tuple[float, float, str]],
-    counted: Any,
+    counted: Callable[[str], bool],
     amount: float,
     as_of: float,
-    measure: Any,
-    add: Any,
+    measure: Callable[[float, float], float],
+    add: Callable[[float, float], float],
 ) -> float | None:
     """The instant the clock (counting statuses where `counted(st)`) reaches
     `amount`: in the past if it did by `as_of`, else projected from `as_of`

@@ -161,7 +161,7 @@ def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
     if ticket_id == value:
         return gettext("merge target")
     services.ticket_merge(source_id=ticket_id, target_id=value, actor=user)
-    return gettext("merged into #%s") % value
+    return gettext("merged into #%s") % (value,)
 
 
 # --- Saved views --------------------------------------------------------------

@@ -7,6 +7,7 @@ Customers get 403, a personal macro of someone else 404, a shared macro
 or a rule changed by an agent 403.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404
@@ -16,13 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.request_user import signed_in
 from automation import services
 from automation.forms import MacroForm, RoutingRuleForm, macro_initial
 from helpdesk.lib.access import require_staff
 from tickets.models import Macro, RoutingRule
 
 
-def _form_data(request: Request, initial: dict[str, Any] | None) -> dict[str, Any]:
+def _form_data(request: Request, initial: Mapping[str, Any] | None) -> dict[str, Any]:
     """PUT/POST: the body as is; PATCH: the body over the current values."""
     body = request.data if isinstance(request.data, dict) else {}
     data = dict(initial or {}) if request.method == "PATCH" else {}
@@ -78,15 +80,15 @@ class MacroListView(APIView):
     @extend_schema(responses=MacroOut(many=True))
     def get(self, request: Request) -> Response:
         require_staff(request.user)
-        return Response(MacroOut(services.macro_list_for_user(user=request.user), many=True).data)
+        return Response(MacroOut(services.macro_list_for_user(user=signed_in(request)), many=True).data)
 
     @extend_schema(request=None, responses={201: MacroOut})
     def post(self, request: Request) -> Response:
         require_staff(request.user)
-        form = MacroForm(_form_data(request, None), actor=request.user)
+        form = MacroForm(_form_data(request, None), actor=signed_in(request))
         if not form.is_valid():
             raise _invalid(form)
-        macro = services.macro_save(actor=request.user, data=form.cleaned_data)
+        macro = services.macro_save(actor=signed_in(request), data=form.cleaned_data)
         return Response(MacroOut(macro).data, status=status.HTTP_201_CREATED)
 
 
@@ -102,10 +104,11 @@ class MacroDetailView(APIView):
     @extend_schema(request=None, responses=MacroOut)
     def put(self, request: Request, macro_id: int) -> Response:
         macro = self._get(request, macro_id)
-        form = MacroForm(_form_data(request, macro_initial(macro)), actor=request.user, instance=macro)
+        form = MacroForm(_form_data(request, macro_initial(macro)), actor=signed_in(request), instance=macro)
         if not form.is_valid():
             raise _invalid(form)
-        return Response(MacroOut(services.macro_save(actor=request.user, data=form.cleaned_data, instance=macro)).data)
+        saved = services.macro_save(actor=signed_in(request), data=form.cleaned_data, instance=macro)
+        return Response(MacroOut(saved).data)
 
     patch = put
 
@@ -124,7 +127,7 @@ class RoutingRuleListView(APIView):
         form = RoutingRuleForm(_form_data(request, None))
         if not form.is_valid():
             raise _invalid(form)
-        rule = services.routing_rule_save(actor=request.user, data=form.cleaned_data)
+        rule = services.routing_rule_save(actor=signed_in(request), data=form.cleaned_data)
         return Response(RoutingRuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -147,7 +150,7 @@ class RoutingRuleDetailView(APIView):
         form = RoutingRuleForm(_form_data(request, RoutingRuleForm(instance=rule).initial), instance=rule)
         if not form.is_valid():
             raise _invalid(form)
-        rule = services.routing_rule_save(actor=request.user, data=form.cleaned_data, instance=rule)
+        rule = services.routing_rule_save(actor=signed_in(request), data=form.cleaned_data, instance=rule)
         return Response(RoutingRuleOut(rule).data)
 
     patch = put

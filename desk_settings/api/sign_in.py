@@ -4,6 +4,7 @@ Settings page; changes land in the configuration history (via "api")."""
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -49,7 +50,7 @@ class SignInPolicyView(APIView):
     @extend_schema(request=SignInPolicySerializer, responses=SignInPolicySerializer, summary="Change it (admins)")
     def put(self, request: Request) -> Response:
         if not is_admin(request.user):
-            raise PermissionDenied("Only an admin can change the sign-in policy.")
+            raise PermissionDenied(_("Only an admin can change the sign-in policy."))
         serializer = SignInPolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         two_factor.policy_save(

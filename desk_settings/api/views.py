@@ -3,6 +3,7 @@
 from typing import Any
 
 from auditlog.models import LogEntry
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -78,7 +79,9 @@ class ConfigHistoryView(APIView):
         if data.get("type"):
             type_id = audit.content_type_id(data["type"])
             if type_id is None:
-                raise serializers.ValidationError({"type": [f"unknown object type {data['type']!r} (app_label.model)"]})
+                raise serializers.ValidationError(
+                    {"type": [_("unknown object type '%(type)s' (app_label.model)") % {"type": data["type"]}]}
+                )
         entries = audit.history_entries(
             content_type_id=type_id, object_pk=data.get("object"), before_id=data.get("before"), limit=data["limit"]
         )

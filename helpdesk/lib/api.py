@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
@@ -43,7 +44,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(
-            {"code": "invalid", "message": "Invalid input.", "details": details},
+            {"code": "invalid", "message": _("Invalid input."), "details": details},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):
@@ -52,11 +53,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "message": "Invalid input.", "details": _details(response.data)}
+        response.data = {"code": "invalid", "message": _("Invalid input."), "details": _details(response.data)}
     elif isinstance(exc, exceptions.Throttled):
         response.data = {
             "code": "throttled",
-            "message": "Too many requests; retry later.",
+            "message": _("Too many requests; retry later."),
             "details": {"retry_after": getattr(exc, "wait", None)},
         }
     elif isinstance(exc, exceptions.APIException):

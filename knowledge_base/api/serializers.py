@@ -1,5 +1,7 @@
 """Serializers of the knowledge base API."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from knowledge_base.models import Article
@@ -27,7 +29,9 @@ class KbSearchOutputSerializer(serializers.Serializer):
 
 
 class KbArticleOutputSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     visibility = serializers.CharField(read_only=True, help_text="`public` or `internal` (staff only).")
     tags = serializers.SerializerMethodField()
 

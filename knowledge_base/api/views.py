@@ -4,6 +4,7 @@ public articles). Mounted under /api/v1/kb/ by helpdesk.api_urls."""
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
@@ -90,7 +91,7 @@ class KbArticleFeedbackView(generics.GenericAPIView):
     def post(self, request: Request, slug: str) -> Response:
         article = kb_selectors.article_get_for_user(user=request.user, slug=slug)
         if article.status != Article.Status.PUBLISHED:
-            raise Http404("No such article.")
+            raise Http404(_("No such article."))
         data = _input(KbFeedbackInputSerializer, request.data)
         feedback = kb_services.article_feedback_record(
             article_id=article.pk, user=request.user, session_key="", helpful=data["helpful"], comment=data["comment"]

@@ -5,6 +5,7 @@ import imaplib
 import logging
 import os
 import re
+from typing import Any
 
 from django.utils import timezone
 
@@ -55,6 +56,9 @@ def mailbox_poll(*, mailbox_id: int) -> int:
     stored = 0
     try:
         conn = _connect(mailbox)
+        # imaplib's answers: a status word and a list of bytes or (header, body) tuples.
+        typ: str
+        data: list[Any]
         try:
             typ, data = conn.login(mailbox.username, mailbox_password(mailbox))
             _check(typ, data, "LOGIN")
@@ -63,7 +67,7 @@ def mailbox_poll(*, mailbox_id: int) -> int:
             uidvalidity = _uidvalidity(conn)
             if uidvalidity is not None and uidvalidity != mailbox.uidvalidity:
                 mailbox.uidvalidity, mailbox.last_uid = uidvalidity, 0
-            typ, data = conn.uid("SEARCH", None, "UNSEEN")
+            typ, data = conn.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]  # None: no charset
             _check(typ, data, "UID SEARCH")
             uids = [int(u) for u in (data[0] or b"").split()]
             for uid in sorted(uids)[: mail_setting("HELPDESK_IMAP_BATCH")]:

@@ -8,6 +8,7 @@ only metrics attributed to themselves (the agent filter is forced).
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -38,7 +39,7 @@ HEADLINE_DURATIONS = (
 
 def _require_staff(user: Any) -> None:
     if not getattr(user, "is_staff_role", False):
-        raise exceptions.PermissionDenied("Only agents and managers can see metrics.")
+        raise exceptions.PermissionDenied(_("Only agents and managers can see metrics."))
 
 
 class SummaryInputSerializer(serializers.Serializer):
@@ -60,7 +61,7 @@ class TicketMetricsView(APIView):
         _require_staff(request.user)
         m = selectors.ticket_metrics_get(ticket_id=ticket.pk)
         if m is None:
-            raise exceptions.NotFound("Metrics for this ticket are not computed yet.")
+            raise exceptions.NotFound(_("Metrics for this ticket are not computed yet."))
         emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
         row = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
         body = {
@@ -77,7 +78,7 @@ class MetricsSummaryView(APIView):
     """Aggregates over local days [start, end] with filters; n, mean, median, p90, ratios."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SummaryInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SummaryInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -89,7 +90,7 @@ class MetricsSummaryView(APIView):
         end_day = params.get("end") or date.today()  # noqa: DTZ011 - a default day, refined by the zone below
         start_day = params.get("start") or end_day - timedelta(days=29)
         if start_day > end_day:
-            raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+            raise exceptions.ValidationError({"start": [_("start must be on or before end")]})
         start, end = selectors.local_day_bounds(start_day, end_day, zone)
         raw = {
             "queue_id": params.get("queue"),
@@ -139,7 +140,7 @@ class SurveySummaryView(APIView):
     """CSAT (M10), CES (M15) per side and NPS (M16) over local days [start, end] (managers)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SurveyInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
@@ -156,14 +157,14 @@ def _survey_window(request: Request) -> tuple[Any, Any]:
     from metrics.surveys import Window
 
     if not getattr(request.user, "is_manager_role", False):
-        raise exceptions.PermissionDenied("Only managers can see survey results.")
+        raise exceptions.PermissionDenied(_("Only managers can see survey results."))
     data = SurveyInputSerializer(data=request.query_params)
     data.is_valid(raise_exception=True)
     zone = reporting_zone()
     end_day = data.validated_data.get("end") or date.today()  # noqa: DTZ011 - a default day
     start_day = data.validated_data.get("start") or end_day - timedelta(days=29)
     if start_day > end_day:
-        raise exceptions.ValidationError({"start": ["start must be on or before end"]})
+        raise exceptions.ValidationError({"start": [_("start must be on or before end")]})
     return Window.of_dates(start_day, end_day, zone), zone
 
 
@@ -173,7 +174,7 @@ class NpsResponsesView(APIView):
     relationship survey (ticket_id null) or given on a ticket."""
 
     @extend_schema(
-        parameters=[OpenApiParameter(n, str, required=False) for n in SurveyInputSerializer().fields],
+        parameters=[OpenApiParameter(str(n), str, required=False) for n in SurveyInputSerializer().fields],
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:

@@ -63,7 +63,7 @@ def _filters_sql(scope: Scope, agent_column: str, alias: str = "m") -> tuple[str
         if value not in (None, ""):
             sql += f" AND {alias}.{key} = %s"
             params.append(value)
-    if scope.agent_id not in (None, ""):
+    if scope.agent_id is not None:
         sql += f" AND {alias}.{agent_column} = %s"
         params.append(scope.agent_id)
     return sql, params
@@ -71,7 +71,7 @@ def _filters_sql(scope: Scope, agent_column: str, alias: str = "m") -> tuple[str
 
 def _orm_filters(scope: Scope, agent_column: str) -> dict[str, Any]:
     out = {key: getattr(scope, key) for key in FILTER_COLUMNS if getattr(scope, key) not in (None, "")}
-    if scope.agent_id not in (None, ""):
+    if scope.agent_id is not None:
         out[agent_column] = scope.agent_id
     return out
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 UNSOLVED = ("new", "open", "pending", "on_hold")
 KINDS = ("support", "service")
@@ -32,9 +37,9 @@ class Kpi:
     """
 
     key: str
-    label: str
+    label: StrOrPromise  # translated when shown (docs/languages.md); CSV and API use `key`
     unit: str
-    definition: str
+    definition: StrOrPromise
     cohort: str = ""
     extra_cohorts: tuple[str, ...] = ()
     stem: str = ""
@@ -61,11 +66,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="frt",
         docs="docs/metrics.md#m1-first-response-time-frt",
-        label="First response time",
+        label=_("First response time"),
         unit="duration",
         cohort="frt",
         stem="frt",
-        definition=(
+        definition=_(
             "First response time (M1): from creation (or, for agent-created tickets, the customer's first "
             "public message) to the first public reply by a human agent. Internal notes, auto-replies and "
             "bots never count. Cohort: the first-reply instant. Median headlined, with mean, p90 and n."
@@ -74,11 +79,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="first_resolution",
         docs="docs/metrics.md#m3-first-resolution-time",
-        label="First resolution time",
+        label=_("First resolution time"),
         unit="duration",
         cohort="first_res",
         stem="first_resolution",
-        definition=(
+        definition=_(
             "First resolution time (M3): from creation to the first resolution (enters solved, or closed from "
             "an unsolved status). Cohort: the first-resolution instant."
         ),
@@ -86,11 +91,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="full_resolution",
         docs="docs/metrics.md#m4-full-resolution-time--lead-time",
-        label="Full resolution time",
+        label=_("Full resolution time"),
         unit="duration",
         cohort="last_res",
         stem="full_resolution",
-        definition=(
+        definition=_(
             "Full resolution time = lead time (M4): from creation to the last resolution; only for tickets "
             "currently resolved. Cohort: the last-resolution instant."
         ),
@@ -98,11 +103,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="requester_wait",
         docs="docs/metrics.md#m5-requester-wait-time",
-        label="Requester wait",
+        label=_("Requester wait"),
         unit="duration",
         cohort="last_res",
         stem="requester_wait",
-        definition=(
+        definition=_(
             "Requester wait (M5): time in new, open and on-hold up to the last resolution — the customer "
             "waits on us. Cohort: the last-resolution instant."
         ),
@@ -110,11 +115,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="agent_wait",
         docs="docs/metrics.md#m6-agent-wait-time--time-waiting-for-customer",
-        label="Waiting for customer",
+        label=_("Waiting for customer"),
         unit="duration",
         cohort="last_res",
         stem="agent_wait",
-        definition=(
+        definition=_(
             "Time waiting for customer (M6): time in pending up to the last resolution. Cohort: the "
             "last-resolution instant."
         ),
@@ -122,11 +127,11 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="time_in_progress",
         docs="docs/metrics.md#m8-time-in-progress-queue-time-agent-work-time",
-        label="Time in progress",
+        label=_("Time in progress"),
         unit="duration",
         cohort="last_res",
         stem="time_in_progress",
-        definition=(
+        definition=_(
             "Time in progress (M8): cumulative time in open (an agent owns and works the ticket). Cohort: the "
             "last-resolution instant."
         ),
@@ -134,12 +139,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="handle",
         docs="docs/metrics.md#m9-handle-time-and-average-handle-time-aht",
-        label="Handle time (AHT)",
+        label=_("Handle time (AHT)"),
         unit="duration",
         cohort="last_res",
         stem="handle_s",
         fixed_clock=True,
-        definition=(
+        definition=_(
             "Handle time / AHT (M9): union of each agent's work sessions per ticket, summed over agents, "
             "always calendar seconds; AHT = mean over tickets with sessions. Cohort: the last-resolution "
             "instant."
@@ -153,14 +158,14 @@ KPIS: tuple[Kpi, ...] = (
             "mean_score": (c["score_sum"] / c["score_n"]) if c.get("score_n") else None,
             "score_n": c.get("score_n") or 0,
         },
-        label="CSAT",
+        label=_("CSAT"),
         unit="ratio",
         cohort="csat",
         num="satisfied",
         den="responses",
         drill_sql=("m.csat_satisfied AS counted, m.csat_value AS value", ""),
         drill_orm={},
-        definition=(
+        definition=_(
             "CSAT % (M10): latest rating per ticket; satisfied = 4–5 (1–5 scale) or good; satisfied / "
             "responses. Response rate = responded / surveys sent in the period. Cohort: the rating instant."
         ),
@@ -169,7 +174,7 @@ KPIS: tuple[Kpi, ...] = (
         key="csat_response",
         docs="docs/metrics.md#m10-csat",
         drill_values=lambda r: {"counted": r["csat_at"] is not None, "value": r["csat_value"]},
-        label="CSAT response rate",
+        label=_("CSAT response rate"),
         unit="ratio",
         cohort="offered",
         num="responded",
@@ -177,7 +182,7 @@ KPIS: tuple[Kpi, ...] = (
         card=False,
         drill_sql=("(m.csat_at IS NOT NULL) AS counted, m.csat_value AS value", ""),
         drill_orm={},
-        definition=(
+        definition=_(
             "CSAT % (M10): latest rating per ticket; satisfied = 4–5 (1–5 scale) or good; satisfied / "
             "responses. Response rate = responded / surveys sent in the period. Cohort: the rating instant."
         ),
@@ -186,14 +191,14 @@ KPIS: tuple[Kpi, ...] = (
         key="fcr",
         docs="docs/metrics.md#m11-first-contact-resolution-fcr-one-touch",
         drill_values=lambda r: {"counted": r["fcr"], "value": r["public_agent_replies"]},
-        label="First contact resolution",
+        label=_("First contact resolution"),
         unit="ratio",
         cohort="last_res",
         num="fcr",
         den="fcr_eligible",
         drill_sql=("m.fcr AS counted, m.public_agent_replies AS value", " AND m.fcr_eligible"),
         drill_orm={"fcr_eligible": True},
-        definition=(
+        definition=_(
             "FCR % (M11, one-touch): currently resolved tickets with exactly one public agent reply, sent at "
             "or before the first resolution / resolved tickets with at least one reply (zero-touch excluded). "
             "Cohort: the last-resolution instant."
@@ -203,14 +208,14 @@ KPIS: tuple[Kpi, ...] = (
         key="reopen",
         docs="docs/metrics.md#m12-reopens-and-reopen-rate",
         drill_values=lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]},
-        label="Reopen rate",
+        label=_("Reopen rate"),
         unit="ratio",
         cohort="first_res",
         num="reopened",
         den="resolved_first",
         drill_sql=("(m.reopens > 0) AS counted, m.reopens AS value", ""),
         drill_orm={},
-        definition=(
+        definition=_(
             "Reopen rate (M12): tickets with at least one reopen (solved/closed → unsolved) / tickets with a "
             "first resolution in the period. Recent periods are provisional. Cohort: the first-resolution "
             "instant."
@@ -219,13 +224,13 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="sla",
         docs="docs/metrics.md#m14-sla-targets-and-breach-rate",
-        label="SLA attainment",
+        label=_("SLA attainment"),
         unit="ratio",
         cohort="sla_fr",
         extra_cohorts=("sla_res",),
         num="achieved",
         den="with_outcome",
-        definition=(
+        definition=_(
             "SLA attainment (M14): achieved / (achieved + breached) over first-reply and resolution targets "
             "whose outcome instant falls in the period (= 100 % − breach rate). Equality with the target is "
             "achieved."
@@ -235,43 +240,44 @@ KPIS: tuple[Kpi, ...] = (
         key="created",
         docs="docs/metrics.md#0-adopted-definitions-at-a-glance",
         drill_values=lambda r: {"counted": True, "value": r["status"]},
-        label="Created",
+        label=_("Created"),
         unit="count",
         cohort="created",
         num="created",
         card=False,
         drill_sql=("TRUE AS counted, m.status AS value", ""),
-        definition=("Tickets created in the period (spam, deleted and merged-away tickets excluded)."),
+        definition=_("Tickets created in the period (spam, deleted and merged-away tickets excluded)."),
     ),
     Kpi(
         key="resolved",
         docs="docs/metrics.md#0-adopted-definitions-at-a-glance",
         drill_values=lambda r: {"counted": True, "value": r["status"]},
-        label="Resolved",
+        label=_("Resolved"),
         unit="count",
         cohort="last_res",
         num="resolved",
         card=False,
         drill_sql=("TRUE AS counted, m.status AS value", ""),
-        definition=("Tickets whose last resolution falls in the period (currently resolved)."),
+        definition=_("Tickets whose last resolution falls in the period (currently resolved)."),
     ),
     Kpi(
         key="zero_touch",
         docs="docs/metrics.md#m11-first-contact-resolution-fcr-one-touch",
-        label="Zero touch",
+        label=_("Zero touch"),
         unit="count",
         cohort="last_res",
         num="zero_touch",
         card=False,
         drill=False,
-        definition=("Resolved tickets without any public agent reply (excluded from FCR)."),
+        definition=_("Resolved tickets without any public agent reply (excluded from FCR)."),
     ),
     Kpi(
         key="ces",
         docs="docs/metrics.md#m15-customer-effort-score-ces",
-        label="Customer effort (CES)",
+        label=_("Customer effort (CES)"),
         unit="survey",
-        definition=(
+        definition=_(
+            # xgettext:no-python-format
             "Customer effort score (M15): the latest CES answer per ticket (1–7, 7 = very easy) whose instant "
             "falls in the period. Headline: mean score and % easy (answers ≥ 5 ÷ answers), with n and the "
             "response rate (answered ÷ surveys offered in the period). Side: the queue kind at the last "
@@ -281,9 +287,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="nps",
         docs="docs/metrics.md#m16-net-promoter-score-nps",
-        label="Net promoter score (NPS)",
+        label=_("Net promoter score (NPS)"),
         unit="survey",
-        definition=(
+        definition=_(
             "Net promoter score (M16): per customer, the latest answer (0–10) in the period; NPS = % promoters "
             "(9–10) − % detractors (0–6), from −100 to 100, with n. Per side: among the answers given on "
             "tickets of that side. Computed exactly from the event log (docs/surveys.md)."
@@ -292,9 +298,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="backlog",
         docs="docs/metrics.md#m13-backlog",
-        label="Backlog",
+        label=_("Backlog"),
         unit="backlog",
-        definition=(
+        definition=_(
             "Backlog (M13): tickets whose status at the snapshot (local midnight) is new, open, pending or "
             "on-hold. Actionable excludes pending. Age = snapshot − creation."
         ),
@@ -309,9 +315,9 @@ def kpis_of(unit: str) -> tuple[Kpi, ...]:
 
 
 # Views of the registry kept for the SQL / rollup code (derived, never edited by hand).
-DEFINITIONS: dict[str, str] = {k.key: k.definition for k in KPIS}
+DEFINITIONS: dict[str, StrOrPromise] = {k.key: k.definition for k in KPIS}
 DURATION_KPIS: dict[str, dict[str, str]] = {
-    k.key: {"cohort": k.cohort, "stem": k.stem, "label": k.label, **({"fixed": "1"} if k.fixed_clock else {})}
+    k.key: {"cohort": k.cohort, "stem": k.stem, **({"fixed": "1"} if k.fixed_clock else {})}
     for k in kpis_of("duration")
 }
 RATIOS: dict[str, tuple[tuple[str, ...], str, str]] = {k.key: (k.cohorts, k.num, k.den) for k in kpis_of("ratio")}

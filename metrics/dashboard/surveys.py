@@ -46,7 +46,7 @@ def _windows(scope: Scope) -> dict[str, Window]:
 
 
 def _queue(scope: Scope) -> int | None:
-    return None if scope.queue_id in (None, "") else int(scope.queue_id)
+    return None if scope.queue_id is None else int(scope.queue_id)
 
 
 def _tally(tickets: list[SurveyTicket], window: Window, queue_id: int | None) -> SurveyTally:

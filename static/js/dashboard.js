@@ -4,6 +4,10 @@
   var el = document.getElementById("dash-data");
   if (!el) return;
   var d = JSON.parse(el.textContent);
+  // Chart texts come translated from the page (data-t-* on #dash-charts, docs/languages.md).
+  var box = document.getElementById("dash-charts");
+  var tr = box ? box.dataset : {};
+  function t(key, fallback) { return tr[key] || fallback; }
 
   // Show the custom date fields only for a custom range; submit on change.
   var form = document.getElementById("dash-filters");
@@ -24,7 +28,7 @@
 
   if (typeof Chart === "undefined") {
     document.querySelectorAll(".chart-box").forEach(function (b) {
-      b.textContent = "Charts need Chart.js (run npm install); the tables below have the same data.";
+      b.textContent = t("tNoChartjs", "Charts need Chart.js (run npm install); the tables below have the same data.");
     });
     return;
   }
@@ -42,7 +46,7 @@
       if (elements.length && urls && urls[elements[0].index]) window.location.href = urls[elements[0].index];
     };
   }
-  var bucketLabel = d.bucket === "week" ? "Week starting (local)" : "Day (local)";
+  var bucketLabel = d.bucket === "week" ? t("tWeekStarting", "Week starting (local)") : t("tDay", "Day (local)");
   var common = {
     responsive: true, maintainAspectRatio: false, animation: false,
     interaction: { mode: "index", intersect: false },
@@ -58,20 +62,20 @@
   new Chart(document.getElementById("chart-volume"), {
     type: "bar",
     data: { labels: d.labels, datasets: [
-      { label: "Created", data: d.created, backgroundColor: "#8fb0f0" },
-      { label: "Solved", data: d.resolved, backgroundColor: "#4caf7d" }
+      { label: t("tCreated", "Created"), data: d.created, backgroundColor: "#8fb0f0" },
+      { label: t("tSolved", "Solved"), data: d.resolved, backgroundColor: "#4caf7d" }
     ] },
-    options: Object.assign({}, common, { scales: axes("Tickets"), onClick: drillOnClick(d.drill.created) })
+    options: Object.assign({}, common, { scales: axes(t("tTickets", "Tickets")), onClick: drillOnClick(d.drill.created) })
   });
 
   new Chart(document.getElementById("chart-frt"), {
     type: "line",
     data: { labels: d.labels, datasets: [
-      { label: "FRT median (h)", data: d.frt_median_h, borderColor: "#2357d9", backgroundColor: "#2357d9", spanGaps: true },
-      { label: "FRT p90 (h)", data: d.frt_p90_h, borderColor: "#d9822b", backgroundColor: "#d9822b", borderDash: [5, 4], spanGaps: true }
+      { label: t("tFrtMedian", "FRT median") + " (h)", data: d.frt_median_h, borderColor: "#2357d9", backgroundColor: "#2357d9", spanGaps: true },
+      { label: t("tFrtP90", "FRT p90") + " (h)", data: d.frt_p90_h, borderColor: "#d9822b", backgroundColor: "#d9822b", borderDash: [5, 4], spanGaps: true }
     ] },
     options: Object.assign({}, common, {
-      scales: axes(d.clock === "bus" ? "Business hours" : "Hours"),
+      scales: axes(d.clock === "bus" ? t("tBusinessHours", "Business hours") : t("tHours", "Hours")),
       onClick: drillOnClick(d.drill.frt),
       plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
         label: function (c) { return c.dataset.label.replace(" (h)", "") + ": " + fmtHours(c.parsed.y); },
@@ -86,10 +90,10 @@
       { label: "CSAT %", data: d.csat_pct, borderColor: "#4caf7d", backgroundColor: "#4caf7d", spanGaps: true }
     ] },
     options: Object.assign({}, common, {
-      scales: axes("% satisfied", { y: { min: 0, max: 100, title: { display: true, text: "% satisfied" } } }),
+      scales: axes(t("tSatisfied", "% satisfied"), { y: { min: 0, max: 100, title: { display: true, text: t("tSatisfied", "% satisfied") } } }),
       plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
-        label: function (c) { return c.parsed.y === null ? "no ratings" : "CSAT: " + c.parsed.y.toFixed(1) + "%"; },
-        footer: function (items) { return items.length ? "responses: " + d.csat_n[items[0].dataIndex] : ""; }
+        label: function (c) { return c.parsed.y === null ? t("tNoRatings", "no ratings") : "CSAT: " + c.parsed.y.toFixed(1) + "%"; },
+        footer: function (items) { return items.length ? t("tResponses", "responses") + ": " + d.csat_n[items[0].dataIndex] : ""; }
       } } })
     })
   });
@@ -97,11 +101,11 @@
   new Chart(document.getElementById("chart-backlog"), {
     type: "line",
     data: { labels: d.backlog_labels, datasets: [
-      { label: "Backlog", data: d.backlog, borderColor: "#b42318", backgroundColor: "#b42318" },
-      { label: "Actionable (excl. pending)", data: d.actionable, borderColor: "#667085", backgroundColor: "#667085", borderDash: [4, 3] }
+      { label: t("tBacklog", "Backlog"), data: d.backlog, borderColor: "#b42318", backgroundColor: "#b42318" },
+      { label: t("tActionable", "Actionable (excl. pending)"), data: d.actionable, borderColor: "#667085", backgroundColor: "#667085", borderDash: [4, 3] }
     ] },
-    options: Object.assign({}, common, { scales: axes("Open tickets at local midnight", {
-      x: { title: { display: true, text: "End of " + (d.bucket === "week" ? "week" : "day") + " (local)" } }
+    options: Object.assign({}, common, { scales: axes(t("tBacklogAxis", "Open tickets at local midnight"), {
+      x: { title: { display: true, text: d.bucket === "week" ? t("tEndWeek", "End of week (local)") : t("tEndDay", "End of day (local)") } }
     }) })
   });
 
@@ -110,10 +114,10 @@
     if (!canvas) return;
     new Chart(canvas, {
       type: "bar",
-      data: { labels: d.hist_labels, datasets: [{ label: "Tickets", data: d.hist[kpi], backgroundColor: "#8fb0f0" }] },
+      data: { labels: d.hist_labels, datasets: [{ label: t("tTickets", "Tickets"), data: d.hist[kpi], backgroundColor: "#8fb0f0" }] },
       options: Object.assign({}, common, {
-        scales: { x: { title: { display: true, text: d.clock === "bus" ? "Business time" : "Calendar time" } },
-                  y: { beginAtZero: true, title: { display: true, text: "Tickets" }, ticks: { precision: 0 } } },
+        scales: { x: { title: { display: true, text: d.clock === "bus" ? t("tBusinessTime", "Business time") : t("tCalendarTime", "Calendar time") } },
+                  y: { beginAtZero: true, title: { display: true, text: t("tTickets", "Tickets") }, ticks: { precision: 0 } } },
         onClick: drillOnClick(d.hist_drill[kpi])
       })
     });

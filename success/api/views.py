@@ -5,6 +5,7 @@ Managers, admins and service agents (success.policy); others get 403."""
 from datetime import timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -33,7 +34,7 @@ class DetailQuerySerializer(serializers.Serializer):
 
 def _viewer(request: Request) -> None:
     if not success_viewer(request.user):
-        raise exceptions.PermissionDenied("Only managers, admins and service agents can see customer success.")
+        raise exceptions.PermissionDenied(_("Only managers, admins and service agents can see customer success."))
 
 
 def _period(days: int) -> tuple[selectors.Period, Any]:
@@ -101,6 +102,6 @@ class AccountDetailView(APIView):
         key = selectors.key_parse(kind, pk)
         account = selectors.account_get(key, period, now=now) if key else None
         if account is None:
-            raise exceptions.NotFound("No such account.")
+            raise exceptions.NotFound(_("No such account."))
         trend = selectors.account_trend(account.key, selectors.months_back(now, 6, reporting_zone()), now=now)
         return Response({**account_row(account, now=now), "as_of": now.isoformat(), "trend": trend})

@@ -36,6 +36,9 @@ ALLOWED_WORDS = {
     "E-mail",
     "IMAP",
     "SMTP",
+    "UTC",
+    "AHT",
+    "FCR",
 }
 
 _DROP = [

@@ -35,7 +35,7 @@ class QueueOutputSerializer(serializers.ModelSerializer):
 
 
 class RequestTypeOutputSerializer(serializers.ModelSerializer):
-    queue = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    queue: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     kind = serializers.ChoiceField(source="queue.kind", choices=QueueKind.choices, read_only=True)
 
     class Meta:
@@ -49,7 +49,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     requester = PersonOutputSerializer(read_only=True)
     assignee = PersonOutputSerializer(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
-    request_type = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    request_type: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     customer_status = serializers.SerializerMethodField(
         help_text="The status as customers read it (Received, In progress, Awaiting your reply, Solved, Closed)."
     )
@@ -181,7 +183,7 @@ CUSTOMER_EVENT_DATA_KEYS: dict[str, tuple[str, ...]] = {
 
 
 class EventOutputSerializer(serializers.ModelSerializer):
-    data = serializers.SerializerMethodField()
+    data = serializers.SerializerMethodField()  # type: ignore[assignment]  # the event's "data" field
 
     class Meta:
         model = TicketEvent

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status, viewsets
@@ -19,6 +20,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.request_user import signed_in
 from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.db_router import replica_reads
@@ -45,6 +47,12 @@ def _refused_as_field_error() -> Iterator[None]:
         yield
     except policy.Refused as exc:
         raise exceptions.ValidationError({exc.field: [exc.message]}) from None
+
+
+def _form_value(request: Request, name: str, default: str) -> Any:
+    """A field of a form or JSON object body (an upload is never a JSON list)."""
+    data = request.data
+    return data.get(name, default) if hasattr(data, "get") else default
 
 
 class MessageCursorPagination(IdCursorPagination):
@@ -87,7 +95,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Customers create for themselves in a request type; agents may name
         a queue of theirs and a requester (on their behalf)."""
         data = _input(s.TicketCreateInputSerializer, request.data)
-        user = request.user
+        user = signed_in(request)
         errors: dict[str, list[str]] = {}
         if not user.is_staff_role:
             for field in ("requester_email", "priority", "tags", "queue"):
@@ -117,7 +125,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             else:
                 requester = found
         if errors or queue is None:
-            raise exceptions.ValidationError(errors or {"queue": ["Give a request type or a queue."]})
+            raise exceptions.ValidationError(errors or {"queue": [_("Give a request type or a queue.")]})
         ticket = services.ticket_create(
             subject=data["subject"],
             body=data["body"],
@@ -145,18 +153,18 @@ class TicketViewSet(viewsets.GenericViewSet):
             with transaction.atomic():
                 message = services.message_post(
                     ticket_id=ticket.pk,
-                    author=self.request.user,
+                    author=signed_in(self.request),
                     body=data["body"],
                     body_format=data["body_format"],
                     visibility=visibility,
                     channel=Ticket.Channel.API,
                     open_on_reply=False,
                 )
-                operations.reply_status_set(ticket_id=ticket.pk, actor=self.request.user, status=data["status"])
+                operations.reply_status_set(ticket_id=ticket.pk, actor=signed_in(self.request), status=data["status"])
         else:
             message = services.message_post(
                 ticket_id=ticket.pk,
-                author=self.request.user,
+                author=signed_in(self.request),
                 body=data["body"],
                 body_format=data["body_format"],
                 visibility=visibility,
@@ -191,7 +199,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         data = _input(s.TicketTransitionInputSerializer, request.data)
         ticket = services.ticket_transition(
-            ticket_id=ticket.pk, target=data["status"], actor=request.user, note=data["note"]
+            ticket_id=ticket.pk, target=data["status"], actor=signed_in(request), note=data["note"]
         )
         return self._answer(ticket)
 
@@ -207,11 +215,11 @@ class TicketViewSet(viewsets.GenericViewSet):
         if data["assignee_id"] is not None:
             assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
             if assignee is None:
-                raise exceptions.ValidationError({"assignee_id": ["No active agent with this id."]})
+                raise exceptions.ValidationError({"assignee_id": [_("No active agent with this id.")]})
         with _refused_as_field_error():
             policy.assignee_check(actor=request.user, ticket=ticket, assignee=assignee, field="assignee_id")
         ticket = services.ticket_assign(
-            ticket_id=ticket.pk, assignee=assignee, actor=request.user, reason=data["reason"]
+            ticket_id=ticket.pk, assignee=assignee, actor=signed_in(request), reason=data["reason"]
         )
         return self._answer(ticket)
 
@@ -231,7 +239,9 @@ class TicketViewSet(viewsets.GenericViewSet):
                 queue=api_selectors.queue_get_active(slug=data["queue"]),
                 field="queue",
             )
-        ticket = services.ticket_escalate(ticket_id=ticket.pk, queue=queue, actor=request.user, reason=data["reason"])
+        ticket = services.ticket_escalate(
+            ticket_id=ticket.pk, queue=queue, actor=signed_in(request), reason=data["reason"]
+        )
         return self._answer(ticket)
 
     @extend_schema(request=s.TicketMergeInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -244,7 +254,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = _input(s.TicketMergeInputSerializer, request.data)
         with _refused_as_field_error():
             target = policy.merge_target_get(actor=request.user, target_id=data["target_id"], field="target_id")
-        target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=request.user)
+        target = services.ticket_merge(source_id=ticket.pk, target_id=target.pk, actor=signed_in(request))
         return self._answer(target)
 
     @extend_schema(request=s.TicketTagInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -253,7 +263,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketTagInputSerializer, request.data)
-        ticket = services.ticket_tag(ticket_id=ticket.pk, actor=request.user, add=data["add"], remove=data["remove"])
+        ticket = services.ticket_tag(
+            ticket_id=ticket.pk, actor=signed_in(request), add=data["add"], remove=data["remove"]
+        )
         return self._answer(ticket)
 
     @extend_schema(request=s.TicketPriorityInputSerializer, responses={200: s.TicketOutputSerializer, **CONFLICT})
@@ -262,7 +274,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         require_staff(request.user)
         data = _input(s.TicketPriorityInputSerializer, request.data)
-        ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=request.user)
+        ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=data["priority"], actor=signed_in(request))
         return self._answer(ticket)
 
     # --- Ticket operations (issue #14; docs/workspace-ticket-page.md) ----------
@@ -300,7 +312,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         try:
             result = operations.ticket_properties_update(
                 ticket_id=ticket.pk,
-                actor=request.user,
+                actor=signed_in(request),
                 status=data.get("status"),
                 priority=data.get("priority"),
                 assignee=assignee,
@@ -324,7 +336,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return self._links(ticket)
 
     def _links(self, ticket: Ticket) -> Response:
-        related = operations.related_list_for_user(actor=self.request.user, ticket=ticket)
+        related = operations.related_list_for_user(actor=signed_in(self.request), ticket=ticket)
         return Response(
             s.TicketLinksOutputSerializer({"ticket_id": ticket.pk, "related_ids": [t.pk for t in related]}).data
         )
@@ -349,7 +361,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         require_staff(request.user)
         data = _input(s.TicketCcsInputSerializer, request.data)
         with _refused_as_field_error():
-            operations.ticket_set_ccs_for_user(actor=request.user, ticket=ticket, emails=data["emails"], field="emails")
+            operations.ticket_set_ccs_for_user(
+                actor=signed_in(request), ticket=ticket, emails=data["emails"], field="emails"
+            )
         emails = list(ticket.ccs.order_by("email").values_list("email", flat=True))
         return Response(s.TicketCcsOutputSerializer({"ticket_id": ticket.pk, "emails": emails}).data)
 
@@ -359,7 +373,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Mark as spam (it leaves every list and metric; `restore` undoes)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_mark_spam_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_mark_spam_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
     # Not a method named `delete`: that would be the view's HTTP DELETE handler.
@@ -368,7 +382,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Move to the trash (managers and admins; 403 for agents)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_delete_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_delete_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=None, responses={200: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
@@ -376,7 +390,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Back from spam (agents) or from the trash (managers and admins)."""
         ticket = self._ticket()
         require_staff(request.user)
-        return self._answer(operations.ticket_restore_for_user(actor=request.user, ticket=ticket))
+        return self._answer(operations.ticket_restore_for_user(actor=signed_in(request), ticket=ticket))
 
     @extend_schema(request=s.TicketSplitInputSerializer, responses={201: s.TicketOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
@@ -388,7 +402,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         data = _input(s.TicketSplitInputSerializer, request.data)
         with _refused_as_field_error():
             new = operations.ticket_split(
-                ticket_id=ticket.pk, message_id=data["message_id"], actor=request.user, subject=data["subject"]
+                ticket_id=ticket.pk, message_id=data["message_id"], actor=signed_in(request), subject=data["subject"]
             )
         return self._answer(new, status.HTTP_201_CREATED)
 
@@ -401,9 +415,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         `not_solved`."""
         ticket = self._ticket()
         if ticket.requester_id != request.user.pk:
-            raise exceptions.PermissionDenied("Only the requester can rate this ticket.")
+            raise exceptions.PermissionDenied(_("Only the requester can rate this ticket."))
         if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
-            raise Conflict("Only a solved ticket can be rated.", code="not_solved")
+            raise Conflict(_("Only a solved ticket can be rated."), code="not_solved")
         data = _input(s.TicketCsatInputSerializer, request.data)
         event = services.survey_respond(
             ticket_id=ticket.pk, survey="csat", value=data["rating"], comment=data["comment"], actor=request.user
@@ -442,8 +456,8 @@ class TicketViewSet(viewsets.GenericViewSet):
         serializer = s.AttachmentUploadInputSerializer(
             data={
                 "files": request.FILES.getlist("files"),
-                "body": request.data.get("body", ""),
-                "visibility": request.data.get("visibility", Message.Visibility.PUBLIC),
+                "body": _form_value(request, "body", ""),
+                "visibility": _form_value(request, "visibility", Message.Visibility.PUBLIC),
             }
         )
         serializer.is_valid(raise_exception=True)
@@ -454,7 +468,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         services.attachments_validate(files)
         message = services.message_post(
             ticket_id=ticket.pk,
-            author=request.user,
+            author=signed_in(request),
             body=data["body"],
             visibility=data["visibility"],
             attachments=files,
@@ -496,7 +510,7 @@ class AttachmentViewSet(viewsets.GenericViewSet):
             # Always octet-stream: the API never lets a browser render a file.
             return attachment_file_response(attachment, content_type="application/octet-stream")
         except (FileNotFoundError, ValueError):
-            raise Http404("No such file.") from None
+            raise Http404(_("No such file.")) from None
 
 
 class EventListView(generics.GenericAPIView):
@@ -553,4 +567,4 @@ class RequestTypeViewSet(viewsets.GenericViewSet):
 def api_not_found(request: Request, path: str = "") -> Response:
     """Anything under /api/v1/ that matches no route: a JSON 404 (not the
     HTML page of the site)."""
-    raise exceptions.NotFound("No such endpoint.")
+    raise exceptions.NotFound(_("No such endpoint."))

@@ -94,6 +94,12 @@ class _Item:
     existing: bool = False
 
 
+def _pk(item: _Item) -> int:
+    """The ticket id, handed out before replay."""
+    assert item.pk is not None  # noqa: S101
+    return item.pk
+
+
 @dataclass
 class _Prepared:
     results: list[tuple[_Item, Replayed]]
@@ -305,7 +311,8 @@ class Importer:
         run_ids = self.run_ids
         unknown = [t for t in targets if t not in batch_exts and t not in run_ids]
         if unknown:
-            db_targets = dict(Ticket.objects.filter(external_id__in=unknown).values_list("external_id", "pk"))
+            found = Ticket.objects.filter(external_id__in=unknown).values_list("external_id", "pk")
+            db_targets = {ext: pk for ext, pk in found if ext is not None}
         if final:
             return todo, db_targets
 
@@ -327,9 +334,10 @@ class Importer:
         for item in todo:
             if item.pk is None:
                 item.pk = self.ticket_ids.next()
-        batch_ids = {i.line.external_id: i.pk for i in todo}
+        pks = {id(i): _pk(i) for i in todo}
+        batch_ids = {i.line.external_id: pks[id(i)] for i in todo}
         fps: dict[int, set[str]] = {}
-        changed_ids = [i.pk for i in todo if i.existing]
+        changed_ids = [pks[id(i)] for i in todo if i.existing]
         if changed_ids:
             for tid, fp in TicketEvent.objects.filter(ticket_id__in=changed_ids).values_list(
                 "ticket_id", "data__import_fp"
@@ -348,7 +356,8 @@ class Importer:
             recorded_at=timezone.now(),
         )
         results = [
-            (item, replay(item.line, item.pk, ctx, fps.get(item.pk, set()) if item.existing else None)) for item in todo
+            (item, replay(item.line, pks[id(item)], ctx, fps.get(pks[id(item)], set()) if item.existing else None))
+            for item in todo
         ]
         for item, _ in results:
             self.run_ids[item.line.external_id] = item.pk  # type: ignore[assignment]

@@ -72,7 +72,7 @@ def _text(value: Any) -> str:
     if t is int:
         return str(value)
     if t is datetime:
-        return value.isoformat()
+        return str(value.isoformat())
     if isinstance(value, dict | list):
         return _json(value)
     return _esc(str(value))
@@ -81,11 +81,12 @@ def _text(value: Any) -> str:
 def _columns(model: type[Model], known: tuple[str, ...]) -> tuple[list[str], str]:
     """Columns to COPY: `known` first, then any other concrete field with its
     default (so a field added to the model later does not break the import)."""
-    extra_cols, extra_vals = [], []
+    extra_cols: list[str] = []
+    extra_vals: list[str] = []
     for f in model._meta.concrete_fields:
         if f.attname in known or f.primary_key or getattr(f, "generated", False):
             continue
-        extra_cols.append(f.column)
+        extra_cols.append(str(f.column))
         extra_vals.append(_text(f.get_default()))
     suffix = ("\t" + "\t".join(extra_vals)) if extra_vals else ""
     return [*known, *extra_cols], suffix
@@ -143,7 +144,7 @@ class Writer:
         self.ticket_fields = [f for f in Ticket._meta.concrete_fields if not getattr(f, "generated", False)]
         self.ticket_defaults = {f.attname: f.get_default() for f in self.ticket_fields}
         self.ticket_attnames = [f.attname for f in self.ticket_fields]
-        self.ticket_cols = [f.column for f in self.ticket_fields]
+        self.ticket_cols = [str(f.column) for f in self.ticket_fields]
         self.message_cols, self.message_suffix = _columns(Message, MESSAGE_COLS)
         self.event_cols, self.event_suffix = _columns(TicketEvent, EVENT_COLS)
         self.tags_table = Ticket.tags.through._meta.db_table
@@ -160,7 +161,7 @@ class Writer:
     ) -> Prepared:
         if not self.pg:
             return Prepared(tickets=tickets, ticket_tags=ticket_tags, messages=messages, events=events)
-        copies = []
+        copies: list[tuple[str, list[str], str]] = []
         if tickets:
             copies.append((Ticket._meta.db_table, self.ticket_cols, self.tickets_text(tickets)))
         if ticket_tags:
@@ -194,7 +195,7 @@ class Writer:
         suffix = self.event_suffix + "\n"
         dumps = orjson.dumps
         iso_cache: dict[Any, str] = {}  # recorded_at is shared by a batch
-        out = []
+        out: list[str] = []
         append = out.append
         for _, tid, kind, actor, role, at, vis, auto, data, rec in rows:
             rec_text = iso_cache.get(rec)

@@ -33,6 +33,7 @@ from tickets.forms import (
 )
 from tickets.models import Message, Ticket
 from tickets.views.common import staff_required
+from tickets.views.list_rows import form_fragment_key, list_rows
 from tickets.workflow import InvalidTransition
 
 PAGE_SIZE = 50
@@ -155,9 +156,14 @@ def _ticket_list_response(
     first_url = "?" + nav.urlencode() if params.get("cursor") else None
     filters_for_save = {k: params.get(k) for k in ("q", "view", *WorkspaceFilterForm.FILTER_FIELDS) if params.get(k)}
     results_by_id = {r.ticket_id: r for r in (bulk_outcome or {}).get("results", [])}
+    selected_ids = set(bulk_form.selected_ids()) if bulk_form is not None else set()
+    terms = search.search_terms(state["search"])
+    if bulk_form is None:
+        bulk_form = BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()})
     context = {
         "form": state["form"],
         "page": page,
+        "rows": list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id),
         "view": view,
         "view_label": workspace.VIEW_LABELS.get(view) or _queue_label(view, queues),
         "sort": sort,
@@ -169,15 +175,17 @@ def _ticket_list_response(
         "saved": saved,
         "save_form": SavedViewForm(),
         "filters_json": json.dumps(filters_for_save),
-        "bulk_form": bulk_form
-        if bulk_form is not None
-        else BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()}),
+        "bulk_form": bulk_form,
+        # Rendered form fields cached by their inputs (list_rows.form_fragment_key);
+        # a bound bulk form (errors, kept selection) is rendered every time.
+        "filter_fields_key": form_fragment_key(form=state["form"], queues=queues, agents=state["agents"]),
+        "bulk_fields_key": form_fragment_key(form=bulk_form, queues=queues, agents=state["agents"]),
+        "bulk_fields_timeout": 0 if bulk_form.is_bound else 600,
         "bulk_next": bulk_next,
         "bulk_outcome": bulk_outcome,
-        "bulk_results_by_id": results_by_id,
-        "selected_ids": set(bulk_form.selected_ids()) if bulk_form is not None else set(),
+        "selected_ids": selected_ids,
         "query_string": nav.urlencode(),
-        "terms": search.search_terms(state["search"]),
+        "terms": terms,
         "recent_searches": workspace.recent_search_list(request.session),
         "htmx_available": htmx_available(),
     }

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -93,6 +94,6 @@ class WebhookViewSet(viewsets.GenericViewSet):
         subscription is not active)."""
         sub = self._subscription()
         if not selectors.delivery_exists(subscription=sub, delivery_id=int(delivery_id)):
-            raise Http404("No such delivery.")
+            raise Http404(_("No such delivery."))
         row = services.delivery_replay(delivery_id=int(delivery_id), actor=request.user)
         return Response(s.WebhookDeliveryOutputSerializer(row).data, status=status.HTTP_202_ACCEPTED)

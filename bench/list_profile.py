@@ -1,0 +1,163 @@
+"""Python vs SQL time of the agent HTML list and the portal "My requests"
+page (issue #22), in-process through the test client, on an existing database:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench \
+        .venv/bin/python bench/list_profile.py [--n 30] [--profile agent-all]
+
+For each case: p50/p95 (ms) of the whole response, of the SQL inside it
+(every statement timed by a `connection.execute_wrapper`), of the rest (wall
+time of view, forms, template) and the process CPU time of the request (the
+Python time proper: it does not grow with the queueing for a core that the
+wall times suffer on a loaded machine, though it still includes psycopg2's
+row decoding). `--profile CASE` prints the cProfile of that case
+(20 requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
+customer page's ticket query for the customer with the fewest tickets.
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("HELPDESK_2FA_REQUIRED_ROLES", "")  # the manager signs in without a device
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from tickets import selectors  # noqa: E402
+from tickets.models import Ticket  # noqa: E402
+
+
+class SqlTimer:
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.count = 0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms += (time.perf_counter() - t0) * 1000
+            self.count += 1
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round((len(values) - 1) * p))]
+
+
+def users() -> dict[str, User]:
+    agent = User.objects.filter(role="agent", queues__isnull=False).distinct().order_by("pk").first()
+    manager = User.objects.filter(role__in=["manager", "admin"]).order_by("pk").first()
+    customers = (
+        User.objects.filter(role="customer", is_active=True)
+        .annotate(n=Count("requested_tickets"))
+        .filter(n__gt=0)
+        .order_by("n", "pk")
+    )
+    few = customers.first()
+    many = customers.last()
+    if not (agent and manager and few and many):
+        raise SystemExit("needs an agent in a queue, a manager and customers with tickets")
+    return {"agent": agent, "manager": manager, "customer-few": few, "customer-many": many}
+
+
+def cases(who: dict[str, User]) -> list[tuple[str, str, User]]:
+    return [
+        ("agent-mine", "/agent/tickets/?view=mine", who["agent"]),
+        ("agent-all", "/agent/tickets/?view=all", who["agent"]),
+        ("manager-all", "/agent/tickets/?view=all", who["manager"]),
+        ("agent-unassigned", "/agent/tickets/?view=unassigned", who["agent"]),
+        ("customer-few", "/portal/", who["customer-few"]),
+        ("customer-many", "/portal/", who["customer-many"]),
+    ]
+
+
+def time_case(url: str, user: User, n: int) -> tuple[list[float], list[float], list[float], int]:
+    client = Client()
+    client.force_login(user)
+    totals, sqls, cpus, queries = [], [], [], 0
+    for i in range(n + 3):
+        timer = SqlTimer()
+        with connection.execute_wrapper(timer):
+            c0, t0 = time.process_time(), time.perf_counter()
+            response = client.get(url)
+            total, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {response.status_code}")
+        if i >= 3:  # warm-up
+            totals.append(total)
+            sqls.append(timer.ms)
+            cpus.append(cpu)
+            queries = timer.count
+    return totals, sqls, cpus, queries
+
+
+def explain_customer(user: User) -> None:
+    qs = selectors.ticket_list_for_user(user=user).order_by("-updated_at", "-id")[:26]
+    print(f"\nEXPLAIN ANALYZE, My requests of {user.email} ({Ticket.objects.filter(requester=user).count()} requested)")
+    print(qs.explain(analyze=True, buffers=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=30)
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG = False
+    who = users()
+    print(f"database {connection.settings_dict['NAME']}: {Ticket.objects.count():,} tickets; load {os.getloadavg()}")
+    if args.explain:
+        explain_customer(who["customer-few"])
+    heads = ("total p50/p95", "SQL p50/p95", "rest p50/p95", "CPU p50/p95", "queries")
+    print(f"{'case':18} " + " ".join(f"{h:>15}" for h in heads))
+    for label, url, user in cases(who):
+        if args.only and label not in args.only.split(","):
+            continue
+        if label == args.profile:
+            client = Client()
+            client.force_login(user)
+            client.get(url)
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(20):
+                client.get(url)
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(35)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+            continue
+        totals, sqls, cpus, queries = time_case(url, user, args.n)
+        py = [t - s for t, s in zip(totals, sqls, strict=True)]
+        print(
+            f"{label:18} {statistics.median(totals):7.1f}/{pct(totals, 0.95):<7.1f}"
+            f"{statistics.median(sqls):6.1f}/{pct(sqls, 0.95):<6.1f}"
+            f"{statistics.median(py):7.1f}/{pct(py, 0.95):<7.1f}"
+            f"{statistics.median(cpus):7.1f}/{pct(cpus, 0.95):<7.1f} {queries:8}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
