@@ -7,17 +7,22 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from helpdesk.lib import throttle
 
-THROTTLED_MESSAGE = "Too many failed attempts. Wait 15 minutes before trying again, or reset your password."
-INVALID_MESSAGE = "That email and password do not match an account."
+THROTTLED_MESSAGE = _("Too many failed attempts. Wait 15 minutes before trying again, or reset your password.")
+INVALID_MESSAGE = _("That email and password do not match an account.")
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.request = request
@@ -71,32 +76,32 @@ def _canonical_email(email: str) -> str:
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    name = forms.CharField(label=_("Name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean_password2(self) -> str:
         p1, p2 = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
         if p1 and p2 and p1 != p2:
-            raise forms.ValidationError("The two passwords differ.", code="password_mismatch")
+            raise forms.ValidationError(_("The two passwords differ."), code="password_mismatch")
         return p2 or ""
 
 
 class MagicLinkForm(forms.Form):
-    email = forms.EmailField(label="Email", max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 class PasswordResetRequestForm(forms.Form):
     email = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
     )
 
 
@@ -104,13 +109,13 @@ class PasswordSetForm(forms.Form):
     """A new password, twice; validated against the account."""
 
     new_password1 = forms.CharField(
-        label="New password",
+        label=_("New password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
         help_text=password_validators_help_text_html(),
     )
     new_password2 = forms.CharField(
-        label="New password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
@@ -122,7 +127,7 @@ class PasswordSetForm(forms.Form):
 
         p1, p2 = self.cleaned_data.get("new_password1"), self.cleaned_data.get("new_password2")
         if p1 and p2 and p1 != p2:
-            raise forms.ValidationError("The two passwords differ.", code="password_mismatch")
+            raise forms.ValidationError(_("The two passwords differ."), code="password_mismatch")
         if p2:
             validate_password(p2, user=self.user)
         return p2 or ""
@@ -130,29 +135,31 @@ class PasswordSetForm(forms.Form):
 
 class PasswordChangeForm(PasswordSetForm):
     old_password = forms.CharField(
-        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
     field_order = ["old_password", "new_password1", "new_password2"]
 
     def clean_old_password(self) -> str:
         value = self.cleaned_data.get("old_password") or ""
         if not self.user.check_password(value):
-            raise forms.ValidationError("Your current password is not correct.", code="password_incorrect")
+            raise forms.ValidationError(_("Your current password is not correct."), code="password_incorrect")
         return value
 
 
 def _language_choices() -> list[tuple[str, str]]:
     from django.conf import settings
 
-    return [("", "Site default"), *sorted(settings.LANGUAGES, key=lambda c: str(c[1]))]
+    return [("", _("Site default")), *sorted(settings.LANGUAGES, key=lambda c: str(c[1]))]
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    language = forms.ChoiceField(label="Language", required=False, choices=_language_choices)
+    name = forms.CharField(
+        label=_("Name"), max_length=200, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=_language_choices)
 
 
 class EmailChangeForm(forms.Form):
     email = forms.EmailField(
-        label="New email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )

@@ -17,9 +17,13 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.language import recipient_language
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from helpdesk.lib.links import absolute_url
@@ -93,10 +97,10 @@ def _token_consume(token: str, *, salt: str, max_age: int) -> tuple[User, dict[s
     """
     data = _token_payload(token, salt=salt, max_age=max_age)
     if data is None:
-        raise LinkInvalid("This link no longer works.")
+        raise LinkInvalid(gettext("This link no longer works."))
     user = User.objects.select_for_update(no_key=True).filter(pk=int(data["u"])).first()
     if user is None or not _token_matches(user, data):
-        raise LinkInvalid("This link no longer works.")
+        raise LinkInvalid(gettext("This link no longer works."))
     return user, data
 
 
@@ -136,7 +140,7 @@ def _link(name: str, token: str, next_path: str = "") -> str:
     return absolute_url(path + (f"?{urlencode({'next': next_path})}" if next_path else ""))
 
 
-def _mail(*, to: str, subject: str, template: str, context: dict[str, Any], recipient: User) -> None:
+def _mail(*, to: str, subject: str | Promise, template: str, context: dict[str, Any], recipient: User) -> None:
     """Put one account mail in the notifications outbox, in the caller's
     transaction; the worker sends it after the commit and retries while the
     mail server is down, so nothing is lost and the page answers without
@@ -146,8 +150,10 @@ def _mail(*, to: str, subject: str, template: str, context: dict[str, Any], reci
     send = providers.provider(providers.ACCOUNT_MAIL)  # mail offers it (mail imports accounts)
     if send is None:
         raise RuntimeError("no mail channel is installed for account e-mails")
-    body = render_to_string(f"accounts/email/{template}.txt", context)
-    send(recipient=recipient, to_email=to, subject=subject, body=body)
+    # In the recipient's language, whoever triggered it (docs/languages.md, E-mails).
+    with translation.override(recipient_language(recipient)):
+        body = render_to_string(f"accounts/email/{template}.txt", context)
+        send(recipient=recipient, to_email=to, subject=str(subject), body=body)
 
 
 def _eligible(email: str) -> User | None:
@@ -208,7 +214,7 @@ def magic_link_send(*, email: str, next_path: str = "") -> bool:
     _mail(
         to=user.email,
         recipient=user,
-        subject="Your sign-in link",
+        subject=_("Your sign-in link"),
         template="magic_link",
         context={"user": user, "url": url, "minutes": MAGIC_LINK_MAX_AGE // 60, "claim": user.is_claimable},
     )
@@ -229,7 +235,7 @@ def password_reset_send(*, email: str) -> bool:
     _mail(
         to=user.email,
         recipient=user,
-        subject="Set your password",
+        subject=_("Set your password"),
         template="password_reset",
         context={"user": user, "url": url, "minutes": PASSWORD_RESET_MAX_AGE // 60, "claim": user.is_claimable},
     )
@@ -286,7 +292,7 @@ def customer_signup(*, email: str, password: str, name: str = "") -> None:
         _mail(
             to=candidate.email,
             recipient=candidate,
-            subject="Confirm your e-mail address",
+            subject=_("Confirm your e-mail address"),
             template="signup_confirm",
             context={"user": candidate, "url": url, "hours": SIGNUP_CONFIRM_MAX_AGE // 3600},
         )
@@ -296,7 +302,7 @@ def customer_signup(*, email: str, password: str, name: str = "") -> None:
     _mail(
         to=existing.email,
         recipient=existing,
-        subject="You already have an account",
+        subject=_("You already have an account"),
         template="signup_existing",
         context={
             "user": existing,
@@ -318,7 +324,7 @@ def signup_confirm(*, token: str) -> User:
     user, _data = _token_consume(token, salt=SIGNUP_CONFIRM_SALT, max_age=SIGNUP_CONFIRM_MAX_AGE)
     fields = _claim(user, keep_password=True)
     if not fields:
-        raise LinkInvalid("This link no longer works.")
+        raise LinkInvalid(gettext("This link no longer works."))
     user.save(update_fields=fields)
     return user
 
@@ -347,7 +353,7 @@ def password_change(*, user: User, password: str) -> User:
     _mail(
         to=user.email,
         recipient=user,
-        subject="Your password was changed",
+        subject=_("Your password was changed"),
         template="password_changed",
         context={"user": user, "reset_url": absolute_url(reverse("accounts:password-reset"))},
     )
@@ -363,14 +369,14 @@ def email_change_request(*, user: User, new_email: str) -> None:
     """
     new_email = User.objects.normalize_email(new_email.strip())
     if new_email.lower() == user.email.lower():
-        raise EmailChangeRefused("That is already your address.")
+        raise EmailChangeRefused(gettext("That is already your address."))
     if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
         return
     url = _link("accounts:email-change-confirm", _token_make(user, salt=EMAIL_CHANGE_SALT, e=new_email))
     _mail(
         to=new_email,
         recipient=user,
-        subject="Confirm your new e-mail address",
+        subject=_("Confirm your new e-mail address"),
         template="email_change_confirm",
         context={"user": user, "new_email": new_email, "url": url, "hours": EMAIL_CHANGE_MAX_AGE // 3600},
     )
@@ -383,13 +389,13 @@ def email_change_confirm(*, token: str) -> User:
     Raises LinkInvalid; EmailChangeRefused if another account took the
     address since the link was sent.
     """
-    refused = EmailChangeRefused("This address is no longer available.")
+    refused = EmailChangeRefused(gettext("This address is no longer available."))
     try:
         with transaction.atomic():
             user, data = _token_consume(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
             new_email = data.get("e")
             if not user.is_active or not isinstance(new_email, str):
-                raise LinkInvalid("This link no longer works.")
+                raise LinkInvalid(gettext("This link no longer works."))
             old = user.email
             if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
                 raise refused
@@ -401,7 +407,7 @@ def email_change_confirm(*, token: str) -> User:
     _mail(
         to=old,
         recipient=user,
-        subject="Your e-mail address was changed",
+        subject=_("Your e-mail address was changed"),
         template="email_changed_notice",
         context={
             "user": user,

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -71,7 +73,7 @@ def _oidc_provider_name() -> str:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "You are logged out.")
+    messages.info(request, _("You are logged out."))
     return redirect("accounts:login")
 
 
@@ -84,7 +86,7 @@ MAGIC_LINK_THROTTLE = Throttle(scope="magic-link", limit=5, window=15 * 60)
 PASSWORD_RESET_THROTTLE = Throttle(scope="password-reset", limit=5, window=15 * 60)
 SIGNUP_THROTTLE = Throttle(scope="signup", limit=5, window=15 * 60)
 ACCOUNT_MAIL_PER_IP = Throttle(scope="account-mail-ip", limit=30, window=15 * 60)
-THROTTLED_MAIL_MESSAGE = "Too many requests. Try again in 15 minutes."
+THROTTLED_MAIL_MESSAGE = gettext_lazy("Too many requests. Try again in 15 minutes.")
 
 
 def _mail_throttled(request: HttpRequest, throttle: Throttle, email: str) -> bool:
@@ -136,7 +138,7 @@ def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     except services.LinkInvalid:
         return render(request, "accounts/link_invalid.html", {"what": "confirmation"}, status=400)
     login(request, user, backend=_BACKEND)
-    messages.success(request, "Your address is confirmed. Welcome!")
+    messages.success(request, _("Your address is confirmed. Welcome!"))
     return redirect(_home_for(user))
 
 
@@ -150,7 +152,7 @@ def magic_link_request_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         if _mail_throttled(request, MAGIC_LINK_THROTTLE, email):
-            form.add_error("email", "Too many links requested. Try again in 15 minutes.")
+            form.add_error("email", _("Too many links requested. Try again in 15 minutes."))
         else:
             services.magic_link_send(email=email, next_path=next_path)
             return render(request, "accounts/magic_link.html", {"form": form, "sent": True})
@@ -207,7 +209,7 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
         except services.LinkInvalid:
             return render(request, "accounts/link_invalid.html", {"what": "reset"}, status=400)
         login(request, user, backend=_BACKEND)
-        messages.success(request, "Your password is set.")
+        messages.success(request, _("Your password is set."))
         return redirect(_home_for(user))
     response = render(request, "accounts/password_reset_confirm.html", {"form": form, "account": user})
     response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
@@ -247,7 +249,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _profile_page(request, profile_form=form)
         services.profile_update(user=user, name=form.cleaned_data["name"], language=form.cleaned_data["language"])
-        messages.success(request, "Profile saved.")
+        messages.success(request, _("Profile saved."))
         return redirect("accounts:profile")
     return _profile_page(request)
 
@@ -270,7 +272,7 @@ def profile_email_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"We sent a link to {email}. Your address changes when you follow it.",
+                    _("We sent a link to %(email)s. Your address changes when you follow it.") % {"email": email},
                 )
                 return redirect("accounts:profile")
     return _profile_page(request, email_form=form)
@@ -292,7 +294,7 @@ def email_change_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/link_invalid.html", {"what": "email"}, status=400)
     except services.EmailChangeRefused as exc:
         return render(request, "accounts/link_invalid.html", {"what": "email", "reason": exc.message}, status=409)
-    messages.success(request, f"Your address is now {new_email}.")
+    messages.success(request, _("Your address is now %(email)s.") % {"email": new_email})
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
 
 
@@ -306,5 +308,5 @@ def profile_password_view(request: HttpRequest) -> HttpResponse:
         return _profile_page(request, password_form=form)
     services.password_change(user=user, password=form.cleaned_data["new_password1"])
     update_session_auth_hash(request, user)  # stay signed in here, out elsewhere
-    messages.success(request, "Password changed.")
+    messages.success(request, _("Password changed."))
     return redirect("accounts:profile")

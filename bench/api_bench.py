@@ -67,11 +67,26 @@ agent = user("bench-agent@bench.test", "agent")
 customer = user("bench-customer@bench.test", "customer")
 queue.members.add(agent)
 rt, _ = RequestType.objects.get_or_create(slug="bench-type", defaults={"name": "Bench", "queue": queue})
+# The write scenarios pay for the SLA like a real desk: the queue has a policy.
+from tickets.models import SLAPolicy
+hours = {"first_response": 4 * 3600, "next_reply": 8 * 3600, "resolution": 48 * 3600, "business_hours": False}
+policy, _ = SLAPolicy.objects.get_or_create(
+    name="bench-sla", defaults={"targets": {p: hours for p in ("low", "normal", "high", "urgent")}}
+)
+if queue.sla_policy_id is None:
+    queue.sla_policy = policy
+    queue.save(update_fields=["sla_policy"])
+reply_to = list(
+    Ticket.objects.filter(queue=queue, status__in=["new", "open", "pending"])
+    .order_by("-id")
+    .values_list("id", flat=True)[:400]
+)
 print(json.dumps({
     "tickets": Ticket.objects.count(),
     "queue": queue.slug,
     "queue_tickets": queue.n,
     "request_type": rt.slug,
+    "reply_to": reply_to,
     "manager": api_token_create(user=manager, name="bench").key,
     "agent": api_token_create(user=agent, name="bench").key,
     "customer": api_token_create(user=customer, name="bench").key,
@@ -101,17 +116,59 @@ def start_gunicorn(db: str, port: int, workers: int) -> subprocess.Popen:
         cwd=ROOT,
         env=env_for(db),
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             conn = HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/schema/")
+            conn.request("GET", "/api/v1/queues/")  # 401: cheap (the schema takes seconds under load)
             if conn.getresponse().status in (200, 401, 403):
                 return proc
         except OSError:
             time.sleep(0.3)
     proc.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def start_worker(db: str) -> subprocess.Popen:
+    """A Celery worker (one process) doing the after-commit work the writes
+    enqueue: SLA refresh, notification rendering and sending (console
+    backend, to /dev/null), metrics recompute, webhooks."""
+    env = {**env_for(db), "EMAIL_URL": "consolemail://"}
+    return subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "--pool=solo",
+            "-l",
+            "warning",
+            "-Q",
+            "default,outbox,metrics",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def backlog(db: str) -> str:
+    """What the worker still has to do after a run (dirty marks, unsent mail)."""
+    code = (
+        "from tickets.models import SLADirty; from metrics.models import MetricsDirty; "
+        "from mail.models import Notification as N; "
+        "print(SLADirty.objects.count(), MetricsDirty.objects.count(), N.objects.filter(status='pending').count())"
+    )
+    out = subprocess.run(
+        [PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=env_for(db), capture_output=True, text=True, check=True
+    )
+    sla, metrics, mail = out.stdout.strip().splitlines()[-1].split()
+    return f"backlog: {sla} SLA marks, {metrics} metrics marks, {mail} pending notifications"
 
 
 # --- the load process -------------------------------------------------------
@@ -134,12 +191,17 @@ def load(args: argparse.Namespace) -> None:
         while time.monotonic() < stop_at:
             i += 1
             body = None
-            if scenario["method"] == "POST":
+            path = scenario["path"]
+            if scenario.get("paths"):  # spread over tickets: thread n takes every n-th one
+                paths = scenario["paths"]
+                path = paths[(n + i * args.concurrency) % len(paths)]
+                body = json.dumps({"body": f"Bench reply {n}-{i}"})
+            elif scenario["method"] == "POST":
                 body = json.dumps(
                     {"subject": f"Bench {n}-{i}", "body": "Load test ticket", "request_type": scenario["request_type"]}
                 )
             started = time.perf_counter()
-            conn.request(scenario["method"], scenario["path"], body=body, headers=headers)
+            conn.request(scenario["method"], path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
@@ -193,6 +255,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument(
+        "--only", choices=("all", "read", "write"), default="all", help="write: create and reply only (issue 22)"
+    )
+    parser.add_argument("--worker", action="store_true", help="run a Celery worker beside the web workers")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
@@ -204,6 +270,7 @@ def main() -> None:
         f"gunicorn {args.workers} sync workers; {args.concurrency} client threads x {args.seconds:.0f} s each"
     )
     server = start_gunicorn(args.db, args.port, args.workers)
+    worker = start_worker(args.db) if args.worker else None
     try:
         page2, newest = first_page(args.port, info["manager"], "/api/v1/tickets/?page_size=50")
         scenarios = [
@@ -219,11 +286,18 @@ def main() -> None:
             ("list, customer (own tickets)", "GET", "/api/v1/tickets/", info["customer"]),
             ("retrieve, manager", "GET", f"/api/v1/tickets/{newest}/", info["manager"]),
             ("events feed, manager, 500 after id 0", "GET", "/api/v1/events/?after=0&limit=500", info["manager"]),
-            ("create, customer (request type)", "POST", "/api/v1/tickets/", info["customer"]),
         ]
+        writes = [
+            ("create, customer (request type)", "POST", "/api/v1/tickets/", info["customer"]),
+            ("reply, agent of the queue (public)", "POST", "reply", info["agent"]),
+        ]
+        scenarios = {"all": scenarios + writes, "read": scenarios, "write": writes}[args.only]
         print(f"{'scenario':45} {'req':>7} {'err':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for name, method, path, token in scenarios:
-            spec = json.dumps({"method": method, "path": path, "token": token, "request_type": info["request_type"]})
+            paths = [f"/api/v1/tickets/{tid}/reply/" for tid in info["reply_to"]] if path == "reply" else []
+            spec = json.dumps(
+                {"method": method, "path": path, "paths": paths, "token": token, "request_type": info["request_type"]}
+            )
             out = subprocess.run(
                 [
                     PY,
@@ -245,12 +319,17 @@ def main() -> None:
             codes = f" codes {r['error_codes']}" if r["errors"] else ""
             print(
                 f"{name:45} {r['requests']:>7} {r['errors']:>5} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} "
-                f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f}{codes}",
+                f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f}  load {os.getloadavg()[0]:.1f}{codes}",
                 flush=True,
             )
+        if args.only == "write":
+            print(backlog(args.db), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
 
 
 if __name__ == "__main__":

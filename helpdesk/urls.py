@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from accounts.language import set_language_view
 from accounts.views import home
 from helpdesk import api_urls
 
@@ -19,6 +20,10 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", _favicon),
     path("accounts/", include("accounts.urls")),
+    # The language switcher: Django's set_language, which also saves a
+    # signed-in user's choice (docs/languages.md).
+    path("i18n/setlang/", set_language_view, name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("mail/", include("mail.urls")),
     path("kb/", include("knowledge_base.urls")),
     path("privacy/", include("privacy.urls")),

@@ -28,6 +28,15 @@ class ArticleForm(forms.Form):
     note = forms.CharField(max_length=200, required=False, label=_("Change note"))
 
 
+class TranslationForm(forms.Form):
+    """An article's text in another language (docs/languages.md)."""
+
+    title = forms.CharField(max_length=300, label=_("Title"))
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16}), required=False, max_length=200_000, label=_("Text (Markdown)")
+    )
+
+
 class FeedbackForm(forms.Form):
     helpful = forms.TypedChoiceField(choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes")
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)

@@ -167,6 +167,32 @@ class ArticleVersion(models.Model):
         return f"{self.article_id} v{self.number}"
 
 
+class ArticleTranslation(models.Model):
+    """An article in another shipped language (docs/languages.md, Help-centre
+    translations). The original article is in settings.LANGUAGE_CODE; a
+    reader whose language has a translation sees it, everyone else the
+    original. Written by `services.article_translation_save` (same rules
+    as the article: staff write drafts, managers change published ones)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=16)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)  # Markdown source
+    # Derived on write, sanitised like the article's (knowledge_base.rendering).
+    body_html = models.TextField(blank=True, editable=False)
+    body_text = models.TextField(blank=True, editable=False)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [models.UniqueConstraint(fields=["article", "language"], name="kb_translation_unique_language")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} [{self.language}]"
+
+
 class ArticleFeedback(models.Model):
     """'Was this helpful?': one per user (or anonymous session) per article;
     a later answer replaces the earlier one."""

@@ -8,9 +8,11 @@ Who sees what:
   only through the staff management list (`article_list_for_staff`).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
@@ -20,6 +22,7 @@ from knowledge_base import search as kb_search
 from knowledge_base.models import (
     Article,
     ArticleImage,
+    ArticleTranslation,
     ArticleVersion,
     Audience,
     Category,
@@ -63,6 +66,33 @@ def article_get_for_user(*, user: Any, slug: str) -> Article:
         return qs.get(slug=slug)
     except Article.DoesNotExist:
         raise Http404("No such article.") from None
+
+
+@dataclass(frozen=True)
+class ArticleReading:
+    """What a reader sees of an article: its translation in their language
+    when there is one, else the original (docs/languages.md)."""
+
+    title: str
+    body_html: str
+    language: str
+    updated_at: datetime
+    translated: bool
+
+
+def article_reading(*, article: Article, language: str) -> ArticleReading:
+    """The `language` version of `article`, else the original (one query)."""
+    found = ArticleTranslation.objects.filter(article=article, language=language).first()
+    if found is None:
+        return ArticleReading(article.title, article.body_html, settings.LANGUAGE_CODE, article.updated_at, False)
+    return ArticleReading(found.title, found.body_html, found.language, found.updated_at, True)
+
+
+def article_translation_get(*, article: Article, language: str) -> ArticleTranslation:
+    try:
+        return ArticleTranslation.objects.get(article=article, language=language)
+    except ArticleTranslation.DoesNotExist:
+        raise Http404("No such translation.") from None
 
 
 def article_list_for_staff(*, user: Any, status: str | None = None) -> QuerySet[Article]:

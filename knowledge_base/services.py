@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from helpdesk.lib.exceptions import ApplicationError, PermissionDenied
+from helpdesk.lib.exceptions import ApplicationError, NotFound, PermissionDenied
 from knowledge_base.db import INDEX_UPSERT_SQL
 from knowledge_base.models import (
     Article,
     ArticleFeedback,
     ArticleTag,
+    ArticleTranslation,
     ArticleVersion,
     Audience,
     Category,
@@ -111,6 +112,54 @@ def _version_write(article: Article, actor: Any, note: str) -> ArticleVersion:
     return ArticleVersion.objects.create(
         article=article, number=last + 1, title=article.title, body=article.body, author=actor, note=note[:200]
     )
+
+
+def translation_languages() -> list[tuple[str, str]]:
+    """The languages an article may be translated into: every shipped
+    language but the original's (settings.LANGUAGE_CODE)."""
+    return [(code, str(name)) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+@transaction.atomic
+def article_translation_save(
+    *, article_id: int, language: str, title: str, body: str, actor: Any
+) -> ArticleTranslation:
+    """Add or change the `language` version of an article (one per
+    language). The body is rendered and sanitised like the article's.
+    Same rules as article_update: staff write, and only managers change a
+    published article's text. Raises PermissionDenied, ApplicationError."""
+    _require_staff(actor)
+    if language not in dict(translation_languages()):
+        raise ApplicationError(gettext("Choose one of the shipped languages."), code="invalid_language")
+    article = _lock(article_id)
+    if article.is_published:
+        _require_manager(actor, gettext("Only managers change a published article; ask a manager or unpublish first."))
+    if not title.strip():
+        raise ApplicationError(gettext("A translation needs a title."), code="invalid_title")
+    found = ArticleTranslation.objects.filter(article=article, language=language).first()
+    version = found or ArticleTranslation(article=article, language=language)
+    version.title = title.strip()
+    version.body = body
+    version.body_html = str(render_article_markdown(body))
+    version.body_text = _plain_text(version.body_html)
+    version.updated_by = actor
+    version.updated_at = timezone.now()
+    version.full_clean(exclude=["article", "updated_by"])
+    version.save()
+    return version
+
+
+@transaction.atomic
+def article_translation_delete(*, article_id: int, language: str, actor: Any) -> None:
+    """Remove a translation (readers see the original again). Same rules
+    as article_translation_save. Raises PermissionDenied, NotFound."""
+    _require_staff(actor)
+    article = _lock(article_id)
+    if article.is_published:
+        _require_manager(actor, gettext("Only managers change a published article; ask a manager or unpublish first."))
+    deleted, _ = ArticleTranslation.objects.filter(article=article, language=language).delete()
+    if not deleted:
+        raise NotFound(gettext("This article has no translation in that language."))
 
 
 def _render(article: Article) -> None:

@@ -16,6 +16,11 @@ urlpatterns = [
     path("manage/report/", views.manager_kb_report, name="manager-report"),
     path("manage/<int:article_id>/edit/", views.staff_article_edit, name="staff-edit"),
     path("manage/<int:article_id>/publish/", views.staff_article_publish, name="staff-publish"),
+    path(
+        "manage/<int:article_id>/translations/<str:language>/",
+        views.staff_article_translation,
+        name="staff-translation",
+    ),
     path("manage/<int:article_id>/history/", views.staff_article_history, name="staff-history"),
     path("manage/<int:article_id>/restore/", views.staff_article_restore, name="staff-restore"),
     path("images/<str:token>/", views.kb_image, name="image"),

@@ -16,14 +16,16 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib.access import manager_required, staff_required
 from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import ApplicationError
 from knowledge_base import selectors, services
-from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm
+from knowledge_base.forms import ArticleForm, CategoryForm, FeedbackForm, RestoreForm, SynonymsForm, TranslationForm
 from knowledge_base.models import Article, ArticleVersion, Category, SearchLog, SynonymGroup
 from knowledge_base.rendering import render_article_markdown
 
@@ -77,6 +79,8 @@ def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )
     context = {
         "article": article,
+        # The reader's language version when there is one (docs/languages.md).
+        "version": selectors.article_reading(article=article, language=translation.get_language()),
         "related": selectors.article_related(user=request.user, article=article),
         "feedback_form": FeedbackForm(),
     }
@@ -87,7 +91,7 @@ def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, slug=slug)
     if not article.is_published:
-        raise Http404("No such article.")
+        raise Http404(_("No such article."))
     form = FeedbackForm(request.POST)
     saved = False
     if form.is_valid():
@@ -102,7 +106,7 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"article": article, "feedback_form": form, "feedback_saved": saved}
     if request.headers.get("HX-Request") or not saved:
         return render(request, "knowledge_base/partials/feedback.html", context, status=200 if saved else 400)
-    messages.success(request, "Thank you for your feedback.")
+    messages.success(request, _("Thank you for your feedback."))
     return redirect("knowledge_base:article", slug=article.slug)
 
 
@@ -217,6 +221,41 @@ def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
             messages.success(request, gettext("Saved."))
             return redirect("knowledge_base:staff-edit", article_id=article.pk)
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": article}, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def staff_article_translation(request: HttpRequest, article_id: int, language: str) -> HttpResponse:
+    """Add, change or remove the `language` version of an article
+    (docs/languages.md, Help-centre translations)."""
+    article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
+    names = dict(services.translation_languages())
+    if language not in names:
+        raise Http404(_("No such language."))
+    existing = article.translations.filter(language=language).first()
+    initial = {"title": existing.title, "body": existing.body} if existing else {"title": article.title}
+    form = TranslationForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                services.article_translation_delete(article_id=article.pk, language=language, actor=request.user)
+                messages.success(request, _("Translation removed."))
+                return redirect("knowledge_base:staff-edit", article_id=article.pk)
+            if form.is_valid():
+                data = form.cleaned_data
+                services.article_translation_save(
+                    article_id=article.pk, language=language, title=data["title"], body=data["body"], actor=request.user
+                )
+                messages.success(request, _("Translation saved."))
+                return redirect("knowledge_base:staff-edit", article_id=article.pk)
+            status = 400
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+    context = {"form": form, "article": article, "language": language, "language_name": names[language]}
+    context["translation"] = existing
+    return render(request, "knowledge_base/staff/translation_form.html", context, status=status)
 
 
 @staff_required

@@ -192,6 +192,10 @@ class Notification(models.Model):
     # Idempotency key of a ticketless row, e.g. "weekly_report:<user>:<week
     # start>": unique when not empty, so a redelivered task enqueues nothing.
     dedupe_key = models.CharField(max_length=200, blank=True, default="")
+    # Written with its event without subject body and HTML: the delivery
+    # worker renders them at its first attempt and stores them, so retries
+    # send the same text (docs/delivery.md, "Rendering at send time").
+    render_pending = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -95,12 +95,32 @@ def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     _fcr_fields(row, tl, d)
     row["assignee_stations"] = len(tl.assignees_seen)
     row["group_stations"] = len(tl.queues_seen)
+    _escalation_fields(row, tl, d, clock)
     _csat_fields(row, tl)
     row.update(ces_fields(evs))
     _handle_fields(row, tl)
     # M14 SLA targets.
     sla_fields(row, tl, d, context, clock)
     return row
+
+
+def _escalation_fields(row: dict[str, Any], tl: Timeline, d: Derived, clock: Clock) -> None:
+    """Escalations (docs/metrics.md#escalations): queue moves that change kind, per direction; the
+    first one's instant and time from creation; full resolution split by escalated (an escalation
+    before the last resolution) or not."""
+    esc = tl.escalations
+    row["escalations"] = len(esc)
+    row["escalations_to_service"] = sum(1 for _t, _a, b in esc if b == "service")
+    row["escalations_to_support"] = sum(1 for _t, _a, b in esc if b == "support")
+    first = esc[0][0] if esc else None
+    row["first_escalated_at"] = dt_or_none(first)
+    row["time_to_escalation_cal_s"] = first - tl.created_at if first is not None else None
+    row["time_to_escalation_bus_s"] = clock.bus(tl.created_at, first) if first is not None else None
+    escalated = first is not None and d.last_resolved is not None and first < d.last_resolved
+    for clk in ("cal", "bus"):
+        value = row.get(f"full_resolution_{clk}_s")
+        row[f"resolution_escalated_{clk}_s"] = value if escalated else None
+        row[f"resolution_not_escalated_{clk}_s"] = None if escalated else value
 
 
 def _status_time_fields(row: dict[str, Any], tl: Timeline, d: Derived, clock: Clock) -> None:

@@ -87,6 +87,18 @@ class TicketMetrics(models.Model):
     zero_touch = models.BooleanField(default=False)
     assignee_stations = models.PositiveIntegerField(default=0)
     group_stations = models.PositiveIntegerField(default=0)
+    # Escalations (docs/metrics.md#escalations): kind-changing queue moves, per direction.
+    escalations = models.PositiveIntegerField(default=0)
+    escalations_to_service = models.PositiveIntegerField(default=0)
+    escalations_to_support = models.PositiveIntegerField(default=0)
+    first_escalated_at = models.DateTimeField(null=True)
+    time_to_escalation_cal_s = _dur()
+    time_to_escalation_bus_s = _dur()
+    # Full resolution time of tickets escalated before their last resolution, and of the others.
+    resolution_escalated_cal_s = _dur()
+    resolution_escalated_bus_s = _dur()
+    resolution_not_escalated_cal_s = _dur()
+    resolution_not_escalated_bus_s = _dur()
 
     csat_offered = models.BooleanField(default=False)
     csat_offered_at = models.DateTimeField(null=True)
@@ -157,6 +169,10 @@ class TicketMetrics(models.Model):
                     "fcr",
                     "fcr_eligible",
                     "zero_touch",
+                    "resolution_escalated_cal_s",
+                    "resolution_escalated_bus_s",
+                    "resolution_not_escalated_cal_s",
+                    "resolution_not_escalated_bus_s",
                 ],
                 name="tm_last_resolved",
                 condition=models.Q(excluded=False),
@@ -175,8 +191,27 @@ class TicketMetrics(models.Model):
             ),
             models.Index(
                 fields=["created_at"],
-                include=[*_FILTER_INCLUDE, "assignee_id", "last_resolved_at"],
+                include=[
+                    *_FILTER_INCLUDE,
+                    "assignee_id",
+                    "last_resolved_at",
+                    "escalations",
+                    "escalations_to_service",
+                    "escalations_to_support",
+                ],
                 name="tm_created",
+                condition=models.Q(excluded=False),
+            ),
+            models.Index(
+                fields=["first_escalated_at"],
+                include=[
+                    *_FILTER_INCLUDE,
+                    "assignee_id",
+                    "escalations",
+                    "time_to_escalation_cal_s",
+                    "time_to_escalation_bus_s",
+                ],
+                name="tm_first_escalated",
                 condition=models.Q(excluded=False),
             ),
             models.Index(
@@ -232,6 +267,34 @@ class TicketAgentHandle(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket_id", "agent_id"], name="tah_ticket_agent")]
         indexes = [models.Index(fields=["agent_id"], name="tah_agent")]
+
+
+class TicketNextReply(models.Model):
+    """One answered next-reply run (M2, docs/metrics.md#next-reply-time-aggregates): the reply instant
+    (the cohort), its calendar and business seconds, the replier, and the ticket's filter columns
+    (written with the ticket's TicketMetrics row, so the dashboard reads this table alone)."""
+
+    ticket_id = models.BigIntegerField()
+    replied_at = models.DateTimeField()
+    next_reply_cal_s = models.FloatField()
+    next_reply_bus_s = models.FloatField()
+    agent_id = models.BigIntegerField(null=True)
+    excluded = models.BooleanField(default=False)
+    queue_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=16, blank=True)
+    priority = models.CharField(max_length=16, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket_id"], name="tnr_ticket"),
+            models.Index(
+                fields=["replied_at"],
+                include=[*_FILTER_INCLUDE, "agent_id", "next_reply_cal_s", "next_reply_bus_s"],
+                name="tnr_replied",
+                condition=models.Q(excluded=False),
+            ),
+        ]
 
 
 class TicketStatusInterval(models.Model):

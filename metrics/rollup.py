@@ -99,8 +99,16 @@ for _clock in ("cal", "bus"):
         False,
         False,
     )
-    for _stem in ("full_resolution", "requester_wait", "agent_wait", "time_in_progress"):
+    for _stem in (
+        "full_resolution",
+        "requester_wait",
+        "agent_wait",
+        "time_in_progress",
+        "resolution_escalated",
+        "resolution_not_escalated",
+    ):
         DURATIONS[f"{_stem}_{_clock}_s"] = ("last_resolved_at", "resolver_id", None, False, False)
+    DURATIONS[f"time_to_escalation_{_clock}_s"] = ("first_escalated_at", "assignee_id", None, False, False)
 DURATIONS["handle_s"] = ("last_resolved_at", "resolver_id", None, True, False)
 
 # Count metrics per cohort: metric -> (instant, agent, agent dim). Slots: see `_count_values`.
@@ -112,6 +120,7 @@ COUNTS: dict[str, tuple[str, str, bool]] = {
     "c:created": ("created_at", "assignee_id", True),
     "c:sla_fr": ("sla_first_reply_outcome_at", "assignee_id", False),
     "c:sla_res": ("sla_resolution_outcome_at", "assignee_id", False),
+    "c:first_esc": ("first_escalated_at", "assignee_id", False),
 }
 
 
@@ -126,8 +135,10 @@ def _count_values(metric: str, m: Any) -> tuple[float, float, int, int] | None:
         return (1, float(m.csat_score or 0) if scored else 0.0, int(bool(m.csat_satisfied)), int(scored))
     if metric == "c:offered":  # n = offered, num = responded
         return (1, 0.0, int(m.csat_at is not None), 0)
-    if metric == "c:created":
-        return (1, 0.0, 0, 0)
+    if metric == "c:created":  # sum = escalated, num = escalated to service, den = escalated to support
+        return (1, float(m.escalations > 0), int(m.escalations_to_service > 0), int(m.escalations_to_support > 0))
+    if metric == "c:first_esc":  # n = escalated (first escalation in the cell), num = ping-pong
+        return None if m.first_escalated_at is None else (1, 0.0, int(m.escalations >= 2), 0)
     outcome = m.sla_first_reply_outcome if metric == "c:sla_fr" else m.sla_resolution_outcome
     if outcome not in ("achieved", "breached"):
         return None
@@ -302,7 +313,13 @@ def _values_sql() -> str:
             "(m.csat_score IS NOT NULL)::int",
         ),
         "c:offered": ("TRUE", "0.0", "(m.csat_at IS NOT NULL)::int", "0"),
-        "c:created": ("TRUE", "0.0", "0", "0"),
+        "c:created": (
+            "TRUE",
+            "(m.escalations > 0)::int::float8",
+            "(m.escalations_to_service > 0)::int",
+            "(m.escalations_to_support > 0)::int",
+        ),
+        "c:first_esc": ("TRUE", "0.0", "(m.escalations >= 2)::int", "0"),
         "c:sla_fr": (
             "m.sla_first_reply_outcome IN ('achieved', 'breached')",
             "0.0",

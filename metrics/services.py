@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from metrics import rollup
 from metrics.compute import compute
-from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketStatusInterval
+from metrics.models import MetricsDirty, TicketAgentHandle, TicketMetrics, TicketNextReply, TicketStatusInterval
 from tickets.clock import Context, Ev
 from tickets.clock_context import clock_context, clock_events_by_ticket
 
@@ -317,6 +317,7 @@ class _Recompute:
     new_rows: list[TicketMetrics] = field(default_factory=list)
     handles: list[TicketAgentHandle] = field(default_factory=list)
     intervals: list[TicketStatusInterval] = field(default_factory=list)
+    next_replies: list[TicketNextReply] = field(default_factory=list)
     delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
     dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
 
@@ -338,7 +339,35 @@ class _Recompute:
             for s, e, st in row["status_intervals"]
         ]
         self.intervals.extend(ticket_intervals)
+        self.next_replies.extend(next_reply_rows(tid, m, row))
         rollup.base(m, ticket_intervals, self.cells_zone, self.dash)
+
+
+def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[TicketNextReply]:
+    """The answered next-reply runs of one ticket (docs/metrics.md#next-reply-time-aggregates), with
+    the ticket's filter columns."""
+    runs = zip(
+        row.get("next_reply_at") or [],
+        row.get("next_reply_cal_s") or [],
+        row.get("next_reply_bus_s") or [],
+        row.get("next_reply_agent_id") or [],
+        strict=True,
+    )
+    return [
+        TicketNextReply(
+            ticket_id=tid,
+            replied_at=at,
+            next_reply_cal_s=cal,
+            next_reply_bus_s=bus,
+            agent_id=agent,
+            excluded=m.excluded,
+            queue_id=m.queue_id,
+            kind=m.kind,
+            priority=m.priority,
+            channel=m.channel,
+        )
+        for at, cal, bus, agent in runs
+    ]
 
 
 def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recompute) -> None:
@@ -358,6 +387,8 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketAgentHandle.objects.bulk_create(acc.handles, batch_size=2000)
     TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
     TicketStatusInterval.objects.bulk_create(acc.intervals, batch_size=5000)
+    TicketNextReply.objects.filter(ticket_id__in=ids).delete()
+    TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
     _rollup_apply(acc.delta)
     rollup.apply(rollup.expand(acc.dash))  # the base delta is zero where nothing changed
 

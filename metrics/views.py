@@ -218,7 +218,19 @@ def _survey_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, 
     return {"kind": "survey", "cols": [_survey_col(dash, link, kpi, side) for side in dash.sides]}
 
 
-_CARDS = {"duration": _duration_card, "ratio": _ratio_card, "backlog": _backlog_card, "survey": _survey_card}
+def _awaiting_card(dash: dashboard.Dashboard, link: Links, kpi: Kpi) -> dict[str, Any]:
+    """Live: the count and the oldest's age per side (docs/metrics.md#awaiting-first-reply-now)."""
+    tiles = dash.tiles[kpi.key]
+    return {"kind": "awaiting", "cols": [{"side": s, "href": link(kpi.key, s), **tiles[s]["now"]} for s in dash.sides]}
+
+
+_CARDS = {
+    "duration": _duration_card,
+    "ratio": _ratio_card,
+    "backlog": _backlog_card,
+    "survey": _survey_card,
+    "awaiting": _awaiting_card,
+}
 
 
 def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
@@ -275,7 +287,7 @@ def _iso(v: Any) -> Any:
 
 
 TILE_CSV_HEADER = ["metric", "side", "period", "n", "mean_s", "median_s", "p90_s", "numerator", "denominator", "pct",
-                   "mean_score", "offered", "responded", "response_rate_pct"]  # fmt: skip
+                   "mean_score", "offered", "responded", "response_rate_pct", "max_s"]  # fmt: skip
 
 
 def _tile_csv_row(kpi: Kpi, v: dict[str, Any]) -> list[Any]:
@@ -311,7 +323,11 @@ def _tiles_csv(dash: dashboard.Dashboard) -> list[list[Any]]:
     for side in dash.sides:
         b = (dash.backlog or {}).get(side) or {}
         rows.append(["backlog", side, "at_end", b.get("backlog", 0), "", b.get("median_age_s"), b.get("p90_age_s"),
-                     b.get("actionable", 0), "", "", "", "", "", ""])  # fmt: skip
+                     b.get("actionable", 0), "", "", "", "", "", "", b.get("max_age_s")])  # fmt: skip
+    # Awaiting first reply now (live): n, and the oldest's age in the max_s column.
+    for side in dash.sides:
+        a = dash.tiles["awaiting_first_reply"][side]["now"]
+        rows.append(["awaiting_first_reply", side, "now", a["n"], *[""] * 10, a["oldest_age_s"]])
     return rows
 
 

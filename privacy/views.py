@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
@@ -33,7 +34,7 @@ def admin_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not services.user_may_erase(request.user):
-            raise Http404("No such page.")
+            raise Http404(_("No such page."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -52,7 +53,7 @@ def _person_or_404(user_id: int) -> User:
     try:
         return selectors.person_get(user_id=user_id)
     except User.DoesNotExist as exc:
-        raise Http404("No such person.") from exc
+        raise Http404(_("No such person.")) from exc
 
 
 @require_GET
@@ -112,7 +113,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 def my_data_export(request: HttpRequest) -> HttpResponse:
     """The signed-in person's own export, at once (10 per hour)."""
     if SELF_EXPORT_THROTTLE.is_blocked(str(request.user.pk)):
-        messages.error(request, "You downloaded your data several times this hour; please try again later.")
+        messages.error(request, _("You downloaded your data several times this hour; please try again later."))
         return render(request, "privacy/my_data.html", {}, status=429)
     SELF_EXPORT_THROTTLE.failure_record(str(request.user.pk))
     me = signed_in(request)

@@ -38,6 +38,13 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libmagic1 >/dev/null
   fi
 fi
+# gettext's msgfmt compiles the language catalogues (docs/languages.md).
+if ! command -v msgfmt >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq gettext >/dev/null
+  fi
+fi
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   # Front-end libraries (Chart.js, ...) served as static files, no CDN.
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi
@@ -50,6 +57,7 @@ if [ ! -f .env ]; then
   echo "Wrote .env (development settings)."
 fi
 
+.venv/bin/python manage.py compilemessages --ignore ".venv" --ignore "node_modules" -v0
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py seed_demo --tickets "$DEMO_TICKETS"
 

@@ -29,6 +29,13 @@ if grep -qi '^playwright' requirements-dev.txt && [ ! -x /usr/bin/chromium ]; th
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
   fi
 fi
+# gettext's msgfmt compiles the language catalogues (docs/languages.md).
+if ! command -v msgfmt >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq gettext >/dev/null
+  fi
+fi
 if [ -f package.json ]; then
   npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
 fi
@@ -65,6 +72,9 @@ with conn.cursor() as cur:
 conn.close()
 PY
 redis-cli -n 15 flushdb >/dev/null 2>&1 || true
+
+echo "== compiled language catalogues"
+.venv/bin/python manage.py compilemessages --ignore ".venv" --ignore "node_modules" -v0
 
 echo "== ruff"
 .venv/bin/ruff check .

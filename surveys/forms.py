@@ -1,6 +1,7 @@
 from typing import cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from surveys.services import LABELS, SCALES
 
@@ -8,9 +9,9 @@ from surveys.services import LABELS, SCALES
 class SurveyAnswerForm(forms.Form):
     """One answer: the value on the survey's scale and an optional comment."""
 
-    value = forms.TypedChoiceField(coerce=int, widget=forms.RadioSelect, label="Your answer")
+    value = forms.TypedChoiceField(coerce=int, widget=forms.RadioSelect, label=_("Your answer"))
     comment = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), label=_("Comment (optional)")
     )
 
     def __init__(self, *args: object, survey: str, **kwargs: object) -> None:

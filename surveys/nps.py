@@ -16,8 +16,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from accounts.language import recipient_language
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from mail.conf import mail_setting
@@ -153,7 +155,13 @@ def nps_url(*, customer_id: int, notification_id: int, value: int | None = None)
 
 def _render(notification: Notification, customer: User) -> str:
     links = [(v, nps_url(customer_id=customer.pk, notification_id=notification.pk, value=v)) for v in range(11)]
-    return render_to_string("mail/nps_survey.txt", {"recipient": customer, "links": links}).strip() + "\n"
+    with translation.override(recipient_language(customer)):  # docs/languages.md, E-mails
+        return render_to_string("mail/nps_survey.txt", {"recipient": customer, "links": links}).strip() + "\n"
+
+
+def _subject(customer: User) -> str:
+    with translation.override(recipient_language(customer)):
+        return gettext("How likely are you to recommend us?")
 
 
 def nps_offer_write(*, target: Target, config: dict[str, Any], now: datetime) -> Notification | None:
@@ -176,7 +184,7 @@ def nps_offer_write(*, target: Target, config: dict[str, Any], now: datetime) ->
                     recipient=customer,
                     to_email=customer.email,
                     kind=NK.NPS_SURVEY,
-                    subject="How likely are you to recommend us?",
+                    subject=_subject(customer),
                     body="",
                     dedupe_key=f"{target.key}:{now.date().isoformat()}",
                 )
@@ -226,15 +234,15 @@ def nps_token_read(token: str) -> NpsClaim:
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise NpsLinkInvalid("This survey link has expired.") from exc
+        raise NpsLinkInvalid(gettext("This survey link has expired.")) from exc
     except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise NpsLinkInvalid("This survey link is not valid.") from exc
+        raise NpsLinkInvalid(gettext("This survey link is not valid.")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("n"), int):
-        raise NpsLinkInvalid("This survey link is not valid.")
+        raise NpsLinkInvalid(gettext("This survey link is not valid."))
     value = data.get("v")
     customer = User.objects.filter(pk=data["c"], role=User.Role.CUSTOMER).first()
     if customer is None or (value is not None and (not isinstance(value, int) or not 0 <= value <= 10)):
-        raise NpsLinkInvalid("This survey link is not valid.")
+        raise NpsLinkInvalid(gettext("This survey link is not valid."))
     return NpsClaim(customer=customer, notification_id=data["n"], value=value)
 
 

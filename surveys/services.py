@@ -10,6 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
@@ -29,15 +32,23 @@ SALT = "surveys.link.v1"
 
 # survey -> (scale, lowest, highest) of the answers a link or form carries.
 SCALES: dict[str, tuple[str, int, int]] = {"csat": ("1-5", 1, 5), "ces": ("1-7", 1, 7), "nps": ("0-10", 0, 10)}
-QUESTIONS = {
-    "csat": "How would you rate the help you received?",
-    "ces": "How easy was it to get your issue solved?",
-    "nps": "How likely are you to recommend us to a friend or colleague?",
+QUESTIONS: dict[str, str | Promise] = {
+    "csat": _("How would you rate the help you received?"),
+    "ces": _("How easy was it to get your issue solved?"),
+    "nps": _("How likely are you to recommend us to a friend or colleague?"),
 }
-LABELS = {
-    "csat": {5: "Great", 4: "Good", 3: "Okay", 2: "Poor", 1: "Bad"},
-    "ces": {7: "Very easy", 6: "Easy", 5: "Fairly easy", 4: "Neither", 3: "Fairly hard", 2: "Hard", 1: "Very hard"},
-    "nps": {10: "Extremely likely", 0: "Not at all likely"},
+LABELS: dict[str, dict[int, str | Promise]] = {
+    "csat": {5: _("Great"), 4: _("Good"), 3: _("Okay"), 2: _("Poor"), 1: _("Bad")},
+    "ces": {
+        7: _("Very easy"),
+        6: _("Easy"),
+        5: _("Fairly easy"),
+        4: _("Neither"),
+        3: _("Fairly hard"),
+        2: _("Hard"),
+        1: _("Very hard"),
+    },
+    "nps": {10: _("Extremely likely"), 0: _("Not at all likely")},
 }
 KIND_OF = {"csat": TicketEvent.Kind.CSAT, "ces": TicketEvent.Kind.CES, "nps": TicketEvent.Kind.NPS}
 
@@ -72,14 +83,17 @@ def surveys_for_ticket(*, ticket: Ticket) -> list[str]:
 def survey_value_check(survey: str, value: Any) -> int:
     """The answer as an int inside the survey's scale, else ApplicationError."""
     if survey not in SCALES:
-        raise ApplicationError(f"Unknown survey '{survey}'.", code="invalid_survey")
+        raise ApplicationError(gettext("Unknown survey '%(survey)s'.") % {"survey": survey}, code="invalid_survey")
     _, low, high = SCALES[survey]
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = None
     if number is None or isinstance(value, bool) or not low <= number <= high:
-        raise ApplicationError(f"Choose a whole number from {low} to {high}.", code="invalid_rating")
+        raise ApplicationError(
+            gettext("Choose a whole number from %(low)s to %(high)s.") % {"low": low, "high": high},
+            code="invalid_rating",
+        )
     return number
 
 
@@ -98,7 +112,7 @@ def survey_links(*, ticket: Ticket, survey: str) -> list[tuple[int, str, str]]:
     """(value, label, url) for every answer, best first, for an e-mail."""
     _, low, high = SCALES[survey]
     return [
-        (v, LABELS[survey].get(v, ""), survey_url(ticket_id=ticket.pk, survey=survey, value=v))
+        (v, str(LABELS[survey].get(v, "")), survey_url(ticket_id=ticket.pk, survey=survey, value=v))
         for v in range(high, low - 1, -1)
     ]
 
@@ -109,17 +123,17 @@ def survey_token_read(token: str) -> SurveyClaim:
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise SurveyLinkExpired("This rating link has expired.") from exc
+        raise SurveyLinkExpired(gettext("This rating link has expired.")) from exc
     except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise SurveyLinkInvalid("This rating link is not valid.") from exc
+        raise SurveyLinkInvalid(gettext("This rating link is not valid.")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("t"), int) or data.get("s") not in SCALES:
-        raise SurveyLinkInvalid("This rating link is not valid.")
+        raise SurveyLinkInvalid(gettext("This rating link is not valid."))
     try:
         value = survey_value_check(data["s"], data.get("v"))
     except ApplicationError as exc:
-        raise SurveyLinkInvalid("This rating link is not valid.") from exc
+        raise SurveyLinkInvalid(gettext("This rating link is not valid.")) from exc
     if not isinstance(data.get("v"), int) or not Ticket.objects.filter(pk=data["t"], is_deleted=False).exists():
-        raise SurveyLinkInvalid("This rating link is not valid.")
+        raise SurveyLinkInvalid(gettext("This rating link is not valid."))
     return SurveyClaim(ticket_id=data["t"], survey=data["s"], value=value)
 
 
@@ -133,9 +147,9 @@ def survey_answer(*, ticket: Ticket, survey: str, value: Any, comment: str, acto
     comment writes nothing new (a double click). Raises SurveyNotOpen when
     the ticket is not resolved or the survey does not apply to it."""
     if not ticket.is_resolved:
-        raise SurveyNotOpen("You can rate a request once it is solved.")
+        raise SurveyNotOpen(gettext("You can rate a request once it is solved."))
     if survey not in surveys_for_ticket(ticket=ticket):
-        raise SurveyNotOpen("This survey is not asked for this request.")
+        raise SurveyNotOpen(gettext("This survey is not asked for this request."))
     number = survey_value_check(survey, value)
     comment = (comment or "").strip()[:2000]
     latest = survey_latest(ticket_id=ticket.pk, survey=survey)

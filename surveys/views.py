@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib.access import staff_required
@@ -100,10 +101,10 @@ def nps_answer_page(request: HttpRequest, token: str) -> HttpResponse:
 def customer_survey_answer(request: HttpRequest, ticket_id: int, survey: str) -> HttpResponse:
     """The portal ticket page's CSAT/CES form (the requester, once solved)."""
     if getattr(request.user, "is_staff_role", False) or survey not in services.SCALES:
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
     if ticket.requester_id != request.user.pk:
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
     form = SurveyAnswerForm(request.POST, survey=survey, prefix=survey)
     if form.is_valid():
         try:
@@ -117,7 +118,7 @@ def customer_survey_answer(request: HttpRequest, ticket_id: int, survey: str) ->
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Thank you for your feedback.")
+            messages.success(request, _("Thank you for your feedback."))
         return redirect("tickets:customer-ticket-detail", ticket_id=ticket.pk)
     from tickets.views.customer import customer_ticket_page
 
@@ -126,7 +127,7 @@ def customer_survey_answer(request: HttpRequest, ticket_id: int, survey: str) ->
 
 def _require_manager(request: HttpRequest) -> None:
     if not getattr(request.user, "is_manager_role", False):
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
 
 
 def _window(request: HttpRequest) -> tuple[Window, date, date, list[str]]:

@@ -14,20 +14,30 @@ class TicketsConfig(AppConfig):
         providers.provide(providers.SETTING_WRITE, setting_write)
         from tickets import (
             attachments,  # noqa: F401  registers the libmagic system check
+            first_reply,
             live,
-            sla_services,
+            sla_dirty,
             subscribers,
         )
 
         # tickets' own followers of its event log (docs/architecture.md):
-        # the stored SLA due instants follow every event, in the writing
-        # transaction (after the metrics dirty mark, order 10) ...
+        # the stored SLA due instants follow every event: a dirty mark in the
+        # writing transaction (after the metrics dirty mark, order 10), the
+        # refresh in a worker after the commit (docs/delivery.md) ...
         subscribers.subscribe(
             "tickets.sla_refresh",
-            sla_services.sla_refresh_subscriber,
+            sla_dirty.sla_refresh_subscriber,
             topic=subscribers.TICKETS_CHANGED,
             phase=subscribers.IN_TRANSACTION,
             order=20,
+        )
+        # ... the first-reply clock's start while no reply followed (awaiting first reply) ...
+        subscribers.subscribe(
+            "tickets.first_reply_refresh",
+            first_reply.first_reply_refresh_subscriber,
+            topic=subscribers.TICKETS_CHANGED,
+            phase=subscribers.IN_TRANSACTION,
+            order=25,
         )
         # ... and open ticket pages learn of the change once it commits
         # (a cache hint; the log is the truth).

@@ -22,11 +22,12 @@ from typing import Any
 
 from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, from_ts
 
-DEFINITION_VERSION = 2
+DEFINITION_VERSION = 3
 
 UNSOLVED = frozenset({"new", "open", "pending", "on_hold"})
 RESOLVED = frozenset({"solved", "closed"})
 DEFAULT_PAUSE = ("pending",)
+KINDS = ("support", "service")
 
 K_CREATED = "ticket.created"
 K_MESSAGE = "message.created"
@@ -237,6 +238,8 @@ class Timeline:
     status_changes: list[tuple[float, str]] = field(default_factory=list)
     queue_segments: list[tuple[float, int | None]] = field(default_factory=list)
     queues_seen: set[int] = field(default_factory=set)
+    # Escalations (queue moves that change kind, docs/metrics.md#escalations): (ts, from kind, to kind).
+    escalations: list[tuple[float, str, str]] = field(default_factory=list)
     assignee: int | None = None
     assignees_seen: set[int] = field(default_factory=set)
     replies: list[tuple[float, int | None]] = field(default_factory=list)
@@ -296,7 +299,10 @@ def _on_assignee(tl: Timeline, e: Ev, t: float) -> None:
 
 def _on_queue(tl: Timeline, e: Ev, t: float) -> None:
     tl.queue_id = e.data.get("to")
+    before = tl.queue_kind
     tl.queue_kind = e.data.get("to_kind", tl.queue_kind)
+    if before in KINDS and tl.queue_kind in KINDS and before != tl.queue_kind:
+        tl.escalations.append((t, before, tl.queue_kind))
     tl.queue_segments.append((t, tl.queue_id))
     if tl.queue_id is not None:
         tl.queues_seen.add(tl.queue_id)
@@ -501,6 +507,8 @@ def next_reply_fields(row: dict[str, Any], tl: Timeline, d: Derived, bus: Measur
     row["next_reply_cal_s"] = [stop - start for start, stop in replied]
     row["next_reply_bus_s"] = [bus(start, stop) for start, stop in replied]
     row["next_reply_at"] = [from_ts(stop) for _start, stop in replied]
+    repliers = dict(tl.replies)
+    row["next_reply_agent_id"] = [repliers.get(stop) for _start, stop in replied]
 
 
 def resolution_fields(row: dict[str, Any], tl: Timeline, d: Derived, bus: Measure) -> None:

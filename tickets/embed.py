@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import RequestType, Ticket
@@ -76,9 +77,9 @@ def embed_token_read(token: str) -> EmbedRequest:
     try:
         data = signing.loads(token, salt=SALT, max_age=MAX_AGE_S)
     except signing.SignatureExpired as exc:
-        raise EmbedLinkInvalid("This confirmation link has expired. Please send your request again.") from exc
+        raise EmbedLinkInvalid(_("This confirmation link has expired. Please send your request again.")) from exc
     except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise EmbedLinkInvalid("This confirmation link is not valid.") from exc
+        raise EmbedLinkInvalid(_("This confirmation link is not valid.")) from exc
     try:
         return EmbedRequest(
             email=str(data["e"]),
@@ -88,7 +89,7 @@ def embed_token_read(token: str) -> EmbedRequest:
             body=str(data["b"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise EmbedLinkInvalid("This confirmation link is not valid.") from exc
+        raise EmbedLinkInvalid(_("This confirmation link is not valid.")) from exc
 
 
 def embed_confirmation_send(*, request: EmbedRequest) -> None:
@@ -99,7 +100,7 @@ def embed_confirmation_send(*, request: EmbedRequest) -> None:
     url = settings.HELPDESK_BASE_URL.rstrip("/") + reverse("tickets:embed-confirm", args=[token])
     body = render_to_string("tickets/embed/confirm_email.txt", {"request": request, "url": url})
     EmailMessage(
-        subject=f"Please confirm your request: {request.subject}"[:998],
+        subject=(_("Please confirm your request: %(subject)s") % {"subject": request.subject})[:998],
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[request.email],
@@ -125,7 +126,7 @@ def embed_request_confirm(*, token: str) -> Ticket:
         return existing
     request_type = RequestType.objects.filter(pk=req.request_type_id, is_active=True).select_related("queue").first()
     if request_type is None:
-        raise EmbedLinkInvalid("This kind of request is no longer accepted. Please send your request again.")
+        raise EmbedLinkInvalid(_("This kind of request is no longer accepted. Please send your request again."))
     requester = user_for_address(req.email, req.name)
     try:
         with transaction.atomic():

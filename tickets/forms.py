@@ -46,7 +46,7 @@ class ReplyForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not (data.get("body") or "").strip() and not data.get("attachments") and "attachments" not in self.errors:
-            self.add_error("body", gettext("Write a message or attach a file."))
+            self.add_error("body", _("Write a message or attach a file."))
         return data
 
 
@@ -92,11 +92,11 @@ class PriorityForm(forms.Form):
 
 class PortalTicketForm(forms.Form):
     request_type = forms.ModelChoiceField(
-        queryset=RequestType.objects.none(), label="What do you need help with?", empty_label=None
+        queryset=RequestType.objects.none(), label=_("What do you need help with?"), empty_label=None
     )
-    subject = forms.CharField(max_length=500)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
-    attachments = MultipleFileField(label="Attach files")
+    subject = forms.CharField(label=_("Subject"), max_length=500)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 8}))
+    attachments = MultipleFileField(label=_("Attach files"))
 
     def __init__(self, *args: Any, request_types: QuerySet[RequestType], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -280,7 +280,7 @@ class BulkForm(forms.Form):
         """When the field of another action was filled in instead (a
         priority chosen while the action is still "Assign"), say so."""
         labels = dict(self.ACTIONS)
-        for other, (field, _msg) in self.ACTION_FIELDS.items():
+        for other, (field, _message) in self.ACTION_FIELDS.items():
             if other != action and self.data.get(field) not in (None, ""):
                 return " " + gettext(
                     "The action is “%(action)s”: to apply %(chosen)s, pick “%(other)s” as the action."

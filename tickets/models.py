@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class QueueKind(models.TextChoices):
@@ -128,12 +129,12 @@ class Tag(models.Model):
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
-        NEW = "new", _("New")
-        OPEN = "open", _("Open")
-        PENDING = "pending", _("Pending")
-        ON_HOLD = "on_hold", _("On hold")
-        SOLVED = "solved", _("Solved")
-        CLOSED = "closed", _("Closed")
+        NEW = "new", pgettext_lazy("ticket status", "New")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
+        PENDING = "pending", pgettext_lazy("ticket status", "Pending")
+        ON_HOLD = "on_hold", pgettext_lazy("ticket status", "On hold")
+        SOLVED = "solved", pgettext_lazy("ticket status", "Solved")
+        CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
     class Priority(models.TextChoices):
         LOW = "low", _("Low")
@@ -205,6 +206,9 @@ class Ticket(models.Model):
     next_reply_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)  # earliest of the above
+    # The first-response clock's start while no first reply followed it (tickets/first_reply.py,
+    # docs/metrics.md#awaiting-first-reply-now); NULL once replied or when no clock runs.
+    awaiting_first_reply_since = models.DateTimeField(null=True, blank=True)
     # Next instant the SLA scan must look at this ticket (a warning or a
     # breach to mark); NULL = nothing scheduled. Drives tickets.sla_services.
     sla_next_check_at = models.DateTimeField(null=True, blank=True)
@@ -252,6 +256,18 @@ class Ticket(models.Model):
                 name="ticket_open_assignee_upd",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
+            # Awaiting first reply now, per queue: count and oldest (tickets/first_reply.py).
+            models.Index(
+                fields=["queue", "awaiting_first_reply_since"],
+                include=["kind", "priority", "channel", "assignee"],
+                name="ticket_awaiting_first_reply",
+                condition=models.Q(
+                    awaiting_first_reply_since__isnull=False,
+                    status__in=["new", "open", "pending", "on_hold"],
+                    is_spam=False,
+                    is_deleted=False,
+                ),
+            ),
             models.Index(
                 fields=["queue", "-updated_at", "-id"],
                 name="ticket_open_unassigned_upd",
@@ -283,7 +299,8 @@ class Ticket(models.Model):
             # one grouped index-only scan over the unsolved, visible tickets.
             models.Index(
                 fields=["queue"],
-                include=["status", "assignee", "sla_due_at", "updated_at", "id"],
+                # awaiting_first_reply_since: the "Awaiting first reply" count and oldest (tickets/first_reply.py)
+                include=["status", "assignee", "sla_due_at", "updated_at", "id", "awaiting_first_reply_since"],
                 name="ticket_ws_counts",
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
             ),
@@ -593,3 +610,23 @@ class SLAMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target}#{self.cycle} on #{self.ticket_id}"
+
+
+class SLADirty(models.Model):
+    """Tickets whose stored SLA due instants must be recomputed (a
+    transactional outbox, like metrics.MetricsDirty: docs/delivery.md, "SLA
+    due instants").
+
+    A row is upserted in every event transaction; the worker task
+    `tickets.sla_refresh_dirty` (woken on commit) and the breach scan (every
+    20 s, the sweep) claim rows with FOR UPDATE SKIP LOCKED, refresh the
+    tickets and delete the rows in one transaction. No foreign key: the mark
+    must cost one index insert.
+    """
+
+    ticket_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "SLA dirty ticket"
+        verbose_name_plural = "SLA dirty tickets"

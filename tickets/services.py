@@ -16,7 +16,7 @@ from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, Conflict, NotFound
 from tickets import policy, workflow
 from tickets.attachments import AttachmentRejected, IncomingFile, attachments_validate
-from tickets.events import actor_role_of, event_record
+from tickets.events import actor_role_of, event_record, events_batched
 from tickets.models import Attachment, Message, Queue, Tag, Ticket, TicketEvent
 
 K = TicketEvent.Kind
@@ -309,6 +309,44 @@ def message_post(
             body_format=body_format,
             email_message_id=email_message_id,
         )
+    # One set of dirty marks for the message and the status it moves (a
+    # first agent reply opens the ticket): events_batched (docs/architecture.md).
+    with events_batched():
+        message = _message_record(
+            ticket,
+            author,
+            role,
+            body,
+            visibility,
+            is_automated,
+            attachments,
+            at=at,
+            body_format=body_format,
+            channel=channel,
+            email_message_id=email_message_id,
+        )
+        _touch(ticket, at, [])
+        _search_refresh(ticket.pk)
+        if apply_rules:
+            _status_after_reply(ticket, message, actor=author, open_on_reply=open_on_reply, at=at)
+    return message
+
+
+def _message_record(
+    ticket: Ticket,
+    author: User | None,
+    role: str,
+    body: str,
+    visibility: str,
+    is_automated: bool,
+    attachments: Sequence[IncomingFile],
+    *,
+    at: datetime,
+    body_format: str,
+    channel: str,
+    email_message_id: str,
+) -> Message:
+    """The message row, its attachments and its `message.created` event."""
     message = Message.objects.create(
         ticket=ticket,
         author=author,
@@ -338,10 +376,6 @@ def message_post(
             "via_merge": False,
         },
     )
-    _touch(ticket, at, [])
-    _search_refresh(ticket.pk)
-    if apply_rules:
-        _status_after_reply(ticket, message, actor=author, open_on_reply=open_on_reply, at=at)
     return message
 
 

@@ -2,11 +2,11 @@
 
 * `tickets_sla_refresh(ticket_ids)` recomputes the SLA state (tickets.sla,
   pure) of tickets and stores their due instants and the next instant the
-  scan must look at them (`sla_next_check_at`). It runs in every event-writing
-  transaction (an in-transaction TICKETS_CHANGED subscriber, tickets.apps;
-  docs/architecture.md), so the due times follow every
-  reply, status, priority or queue change, the import and the embedded default
-  included.
+  scan must look at them (`sla_next_check_at`). Every event-writing
+  transaction marks its tickets dirty (tickets.sla_dirty, an in-transaction
+  TICKETS_CHANGED subscriber); a worker refreshes them after the commit and
+  the scan drains what is left first, so the due times follow every reply,
+  status, priority or queue change (docs/delivery.md, "SLA due instants").
 * `sla_breach_scan(now)` (Celery beat, every minute) claims the tickets whose
   `sla_next_check_at` has passed (a range scan on a partial index, FOR NO KEY
   UPDATE SKIP LOCKED), marks each warning and breach EXACTLY ONCE (a unique
@@ -157,11 +157,6 @@ def tickets_sla_refresh(*, ticket_ids: Iterable[int], now: datetime | None = Non
     return changed
 
 
-def sla_refresh_subscriber(ticket_ids: Sequence[int]) -> None:
-    """tickets.subscribers TICKETS_CHANGED handler (tickets.apps)."""
-    tickets_sla_refresh(ticket_ids=ticket_ids)
-
-
 def _refresh_chunk(ids: list[int], now: datetime) -> int:
     tickets = list(
         Ticket.objects.filter(pk__in=ids)
@@ -224,6 +219,11 @@ def sla_breach_scan(*, now: datetime | None = None, batch: int = SCAN_BATCH, max
     with SKIP LOCKED and each mark is a unique row written with its event.
     """
     now = now or timezone.now()
+    from tickets.sla_dirty import sla_dirty_drain
+
+    # The sweep of the dirty marks (a wake-up lost between commit and
+    # broker): every stored next check is fresh before the scan reads them.
+    sla_dirty_drain(now=now)
     result = ScanResult()
     for _ in range(max_batches):
         with transaction.atomic():

@@ -26,6 +26,18 @@ def sla_breach_scan(**kwargs: object) -> dict[str, int]:
     return {"tickets": r.tickets, "breaches": r.breaches, "warnings": r.warnings, "escalations": r.escalations}
 
 
+@shared_task(name="tickets.sla_refresh_dirty", soft_time_limit=50, time_limit=60)
+def sla_refresh_dirty(**kwargs: object) -> int:
+    """Refresh the stored SLA due instants of tickets marked dirty by event
+    transactions (woken on commit; the breach scan is the sweep).
+
+    Idempotent: marks are claimed with SKIP LOCKED and deleted with the refresh.
+    """
+    from tickets.sla_dirty import sla_dirty_drain
+
+    return sla_dirty_drain()
+
+
 @shared_task(name="tickets.pending_remind", soft_time_limit=50, time_limit=60)
 def pending_remind(**kwargs: object) -> int:
     """Remind requesters of tickets pending for their queue's number of days."""

@@ -3,7 +3,8 @@
 from collections.abc import Mapping
 from typing import Final
 
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import Ticket
@@ -97,16 +98,16 @@ def status_after_agent_reply(current: str, *, visibility: str, is_automated: boo
 # What customers read for each status (portal, customer e-mails, API). The
 # agent-side names (On hold, Pending) describe our side of the work; the
 # customer only needs to know whose turn it is.
-CUSTOMER_STATUS_LABELS: Final[Mapping[str, str]] = {
-    S.NEW: "Received",
-    S.OPEN: "In progress",
-    S.PENDING: "Awaiting your reply",
-    S.ON_HOLD: "In progress",
-    S.SOLVED: "Solved",
-    S.CLOSED: "Closed",
+CUSTOMER_STATUS_LABELS: Final[Mapping[str, str | Promise]] = {
+    S.NEW: pgettext_lazy("customer status", "Received"),
+    S.OPEN: pgettext_lazy("customer status", "In progress"),
+    S.PENDING: pgettext_lazy("customer status", "Awaiting your reply"),
+    S.ON_HOLD: pgettext_lazy("customer status", "In progress"),
+    S.SOLVED: pgettext_lazy("customer status", "Solved"),
+    S.CLOSED: pgettext_lazy("customer status", "Closed"),
 }
 
 
 def customer_status_label(status: str) -> str:
     """The customer-facing label of a status (one place for every surface)."""
-    return CUSTOMER_STATUS_LABELS.get(status, str(status))
+    return str(CUSTOMER_STATUS_LABELS.get(status, status))

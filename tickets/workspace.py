@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +59,7 @@ VIEW_LABELS = {
     "at_risk": _("SLA at risk"),
     "breached": _("SLA breached"),
     "recent": _("Recently updated"),
+    "awaiting_first_reply": _("Awaiting first reply"),
     "all": _("All tickets"),
 }
 
@@ -97,6 +98,8 @@ def view_q(view: str, *, user: Any, now: datetime) -> Q:
         return Q(status__in=UNSOLVED, sla_due_at__lt=now)
     if view == "recent":
         return Q(updated_at__gte=now - RECENT_WINDOW)
+    if view == "awaiting_first_reply":  # docs/metrics.md#awaiting-first-reply-now
+        return Q(status__in=UNSOLVED, awaiting_first_reply_since__isnull=False)
     if view.startswith("queue:"):
         try:
             return Q(queue_id=int(view.split(":", 1)[1]), status__in=UNSOLVED)
@@ -109,6 +112,15 @@ def view_q(view: str, *, user: Any, now: datetime) -> Q:
 class WorkspaceCounts:
     views: dict[str, int]
     queues: list[dict[str, Any]] = field(default_factory=list)  # {id, name, kind, open}
+    # The oldest ticket awaiting its first reply in these queues: its FRT start (docs/metrics.md).
+    awaiting_oldest: datetime | None = None
+    now: datetime | None = None
+
+    @property
+    def awaiting_oldest_age_s(self) -> float | None:
+        if self.awaiting_oldest is None or self.now is None:
+            return None
+        return max((self.now - self.awaiting_oldest).total_seconds(), 0.0)
 
 
 def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datetime | None = None) -> WorkspaceCounts:
@@ -123,9 +135,11 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     queues = sorted(queues, key=lambda q: (q.kind, q.name))
     qids = [q.pk for q in queues]
     visible = Ticket.objects.filter(queue_id__in=qids, is_spam=False, is_deleted=False)
-    names = ("mine", "unassigned", "pending", "on_hold", "at_risk", "breached", "recent")
-    aggregates = {name: Count("pk", filter=view_q(name, user=user, now=now)) for name in names}
+    names = ("mine", "unassigned", "pending", "on_hold", "at_risk", "breached", "recent", "awaiting_first_reply")
+    aggregates: dict[str, Any] = {name: Count("pk", filter=view_q(name, user=user, now=now)) for name in names}
     aggregates["open"] = Count("pk", filter=Q(status__in=UNSOLVED))
+    awaiting = view_q("awaiting_first_reply", user=user, now=now)
+    aggregates["awaiting_oldest"] = Min("awaiting_first_reply_since", filter=awaiting)
     unsolved = visible.filter(status__in=UNSOLVED)
     # Solved/closed tickets only ever count in "recent"; a separate branch so
     # each one has its own index (no OR over two indexes).
@@ -135,12 +149,17 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     branches = [qs.values("queue_id").annotate(**aggregates).order_by() for qs in (unsolved, resolved_recent)]
     totals = dict.fromkeys(names, 0)
     per_queue: dict[int, int] = {}
+    oldest = []
     rows: list[dict[str, Any]] = list(branches[0].union(branches[1], all=True))  # type: ignore[arg-type]
     for row in rows:
         for name in names:
             totals[name] += row[name]
         per_queue[row["queue_id"]] = per_queue.get(row["queue_id"], 0) + row["open"]
+        if row["awaiting_oldest"] is not None:
+            oldest.append(row["awaiting_oldest"])
     return WorkspaceCounts(
+        awaiting_oldest=min(oldest) if oldest else None,
+        now=now,
         views=totals,
         queues=[
             {"id": q.pk, "view": f"queue:{q.pk}", "name": q.name, "kind": q.kind, "open": per_queue.get(q.pk, 0)}

@@ -66,12 +66,14 @@ MIDDLEWARE = [
     # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
     "helpdesk.lib.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The browser's language (Accept-Language) or the language cookie; a
-    # signed-in user's own preference wins (docs/languages.md).
+    # The language cookie, then the browser's Accept-Language; a signed-in
+    # user's own preference wins (accounts.language, docs/languages.md).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's own language wins over cookie and browser.
+    "accounts.language.UserLanguageMiddleware",
     # request.user.is_verified(), then staff who still owe a second factor
     # reach only the code or enrolment page (docs/sign-in.md).
     "django_otp.middleware.OTPMiddleware",
@@ -173,6 +175,8 @@ LANGUAGE_CODE = "en"
 # The shipped languages: each has a complete catalogue in locale/ (docs/languages.md).
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Per-language date formats on top of Django's (helpdesk/formats/, docs/languages.md).
+FORMAT_MODULE_PATH = ["helpdesk.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -220,6 +224,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 HELPDESK_AUTO_CLOSE_DAYS = env.int("HELPDESK_AUTO_CLOSE_DAYS", default=4)
 HELPDESK_REPORTING_TIMEZONE = env("HELPDESK_REPORTING_TIMEZONE", default="UTC")
+# The write path (docs/delivery.md): "worker" refreshes stored SLA due instants
+# after the commit from a dirty mark, "inline" in the event's transaction;
+# "send" renders notification e-mails in the delivery worker, "event" with the event.
+HELPDESK_SLA_REFRESH = env("HELPDESK_SLA_REFRESH", default="worker")
+HELPDESK_NOTIFY_RENDER = env("HELPDESK_NOTIFY_RENDER", default="send")
 # Config audit (docs/settings.md): store before/after as JSON values, not their str().
 AUDITLOG_STORE_JSON_CHANGES = True
 # Above this many tickets created in a dashboard period, long-range medians / p90 come from the

@@ -15,3 +15,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # in with force_login and the login form (tests/accounts/test_two_factor.py
 # sets it).
 HELPDESK_2FA_REQUIRED_ROLES = []
+# The tests of the SLA and notification rules read stored due instants and
+# e-mail bodies right after a service call in a transaction that never commits,
+# so they run the same code inline; the deferred paths (the defaults) have
+# their own tests (tests/tickets/test_sla_dirty.py, tests/mail/test_render_at_send.py),
+# which set these to "worker" / "send" (docs/delivery.md).
+HELPDESK_SLA_REFRESH = env("HELPDESK_SLA_REFRESH", default="inline")
+HELPDESK_NOTIFY_RENDER = env("HELPDESK_NOTIFY_RENDER", default="event")

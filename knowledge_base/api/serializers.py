@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from knowledge_base.models import Article
+from knowledge_base.models import Article, ArticleTranslation
 
 
 class KbSearchInputSerializer(serializers.Serializer):
@@ -68,3 +68,17 @@ class KbFeedbackOutputSerializer(serializers.Serializer):
     helpful = serializers.BooleanField()
     comment = serializers.CharField()
     updated_at = serializers.DateTimeField()
+
+
+class KbTranslationInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    body = serializers.CharField(max_length=200_000, allow_blank=True, default="")
+
+
+class KbTranslationOutputSerializer(serializers.ModelSerializer):
+    """An article in another language (docs/languages.md, Help-centre translations)."""
+
+    class Meta:
+        model = ArticleTranslation
+        fields = ["language", "title", "body", "body_html", "updated_at"]
+        read_only_fields = fields

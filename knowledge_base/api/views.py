@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +20,8 @@ from knowledge_base.api.serializers import (
     KbFeedbackOutputSerializer,
     KbSearchInputSerializer,
     KbSearchOutputSerializer,
+    KbTranslationInputSerializer,
+    KbTranslationOutputSerializer,
 )
 from knowledge_base.models import Article, SearchLog
 
@@ -104,3 +106,49 @@ class KbArticleFeedbackView(generics.GenericAPIView):
                 "updated_at": serializers.DateTimeField().to_representation(feedback.updated_at),
             }
         )
+
+
+class KbArticleTranslationListView(generics.GenericAPIView):
+    """The translations of an article you may read (docs/languages.md)."""
+
+    permission_classes = [AllowAny]
+    serializer_class = KbTranslationOutputSerializer
+    pagination_class = None
+
+    @extend_schema(responses=KbTranslationOutputSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        article = kb_selectors.article_get_for_user(user=request.user, slug=slug)
+        return Response(KbTranslationOutputSerializer(article.translations.all(), many=True).data)
+
+
+class KbArticleTranslationView(generics.GenericAPIView):
+    """One language version of an article: anyone who may read the article
+    reads it; staff add or change it with PUT and remove it with DELETE
+    (managers only once the article is published)."""
+
+    serializer_class = KbTranslationOutputSerializer
+    pagination_class = None
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    @extend_schema(responses=KbTranslationOutputSerializer)
+    def get(self, request: Request, slug: str, language: str) -> Response:
+        article = kb_selectors.article_get_for_user(user=request.user, slug=slug)
+        found = kb_selectors.article_translation_get(article=article, language=language)
+        return Response(KbTranslationOutputSerializer(found).data)
+
+    @extend_schema(request=KbTranslationInputSerializer, responses={200: KbTranslationOutputSerializer})
+    def put(self, request: Request, slug: str, language: str) -> Response:
+        article = kb_selectors.article_get_for_user(user=request.user, slug=slug)
+        data = _input(KbTranslationInputSerializer, request.data)
+        saved = kb_services.article_translation_save(
+            article_id=article.pk, language=language, title=data["title"], body=data["body"], actor=request.user
+        )
+        return Response(KbTranslationOutputSerializer(saved).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, language: str) -> Response:
+        article = kb_selectors.article_get_for_user(user=request.user, slug=slug)
+        kb_services.article_translation_delete(article_id=article.pk, language=language, actor=request.user)
+        return Response(status=204)

@@ -11,8 +11,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from accounts.language import recipient_language
 from accounts.models import User
 from helpdesk.lib import providers
 from helpdesk.lib.markdown import render_body
@@ -194,25 +196,19 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     users = {u.pk: u for u in User.objects.filter(pk__in={pk for pk, _ in plan})}
     disabled = _disabled(list(users), {kind for _, kind in plan})
     rows = []
+    at_send = render_at_send()
     for pk, kind in plan:
         user = users.get(pk)
         if user is None or not user.email or (pk, kind) in disabled:
             continue
         if kind not in CUSTOMER_KINDS and not user.is_staff_role:
             continue
-        subject, body, body_html = _render(kind=kind, event=event, ticket=ticket, recipient=user)
-        rows.append(
-            Notification(
-                event=event,
-                ticket=ticket,
-                recipient=user,
-                to_email=user.email,
-                kind=kind,
-                subject=subject,
-                body=body,
-                body_html=body_html,
-            )
-        )
+        row = Notification(event=event, ticket=ticket, recipient=user, to_email=user.email, kind=kind)
+        if at_send:  # the worker renders it (docs/delivery.md, "Rendering at send time")
+            row.subject, row.render_pending = _subject(ticket), True
+        else:
+            row.subject, row.body, row.body_html = _render(kind=kind, event=event, ticket=ticket, recipient=user)
+        rows.append(row)
     if not rows:
         return []
     # Once per (event, recipient, kind): a second call for the same event
@@ -230,8 +226,6 @@ def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence
     """Outbox rows for an SLA escalation (a tickets.subscribers SLA_NOTIFY
     handler, mail.apps): one per user with an address; delivered on commit.
     `target` is the tickets.sla.TargetState escalated."""
-    what = "breached" if on == SLAMark.Kind.BREACH else "is at risk of breaching"
-    due = f" (due {target.due_at:%Y-%m-%d %H:%M} UTC)" if target.due_at else ""
     rows = [
         Notification(
             event=event,
@@ -239,8 +233,7 @@ def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence
             recipient=u,
             to_email=u.email,
             kind=Notification.Kind.SLA_WARNING,
-            subject=f"[#{ticket.pk}] SLA {target.target.replace('_', ' ')} {what}: {ticket.subject}"[:998],
-            body=f'Ticket #{ticket.pk} "{ticket.subject}": the {target.target.replace("_", " ")} target {what}{due}.\n',
+            **_sla_escalation_text(ticket=ticket, breach=on == SLAMark.Kind.BREACH, target=target, recipient=u),
         )
         for u in users
         if u.email
@@ -314,6 +307,26 @@ def notification_enqueue_account(*, recipient: User, to_email: str, subject: str
     return n
 
 
+def _sla_escalation_text(*, ticket: Ticket, breach: bool, target: Any, recipient: User) -> dict[str, str]:
+    """Subject and body of an SLA escalation, in the recipient's language."""
+    with translation.override(recipient_language(recipient)):
+        values = {
+            "number": ticket.pk,
+            "subject": ticket.subject,
+            "target": target.target.replace("_", " "),
+            "due": f"{target.due_at:%Y-%m-%d %H:%M}" if target.due_at else "",
+        }
+        if breach:
+            subject = gettext("[#%(number)s] SLA %(target)s breached: %(subject)s") % values
+            body = gettext('Ticket #%(number)s "%(subject)s": the %(target)s target breached') % values
+        else:
+            subject = gettext("[#%(number)s] SLA %(target)s is at risk of breaching: %(subject)s") % values
+            body = gettext('Ticket #%(number)s "%(subject)s": the %(target)s target is at risk of breaching') % values
+        if target.due_at:
+            body += gettext(" (due %(due)s UTC)") % values
+    return {"subject": subject[:998], "body": body + ".\n"}
+
+
 def _url(name: str, *args: Any) -> str:
     try:
         path = reverse(name, args=args)
@@ -329,7 +342,33 @@ def _ces_links(ticket: Ticket) -> list[tuple[int, str, str]]:
     return links(ticket=ticket) if links else []
 
 
+def render_at_send() -> bool:
+    """Render ticket notifications in the delivery worker (the default),
+    not in the event's transaction (HELPDESK_NOTIFY_RENDER = "event")."""
+    return getattr(settings, "HELPDESK_NOTIFY_RENDER", "send") != "event"
+
+
+def _subject(ticket: Ticket) -> str:
+    return f"[#{ticket.pk}] {ticket.subject}"[:998]
+
+
+def _render_pending(n: Notification) -> None:
+    """Render a row written without its text (at its first attempt, under
+    the row lock): the event's message and author, the ticket as it is now."""
+    event = TicketEvent.objects.select_related("actor").get(pk=n.event_id)
+    ticket = Ticket.objects.select_related("queue").get(pk=n.ticket_id)
+    n.subject, n.body, n.body_html = _render(kind=n.kind, event=event, ticket=ticket, recipient=n.recipient)
+    n.render_pending = False
+
+
 def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
+    """Subject, text and HTML body in the recipient's language, whoever
+    triggered the event (docs/languages.md, E-mails)."""
+    with translation.override(recipient_language(recipient)):
+        return _render_in_language(kind=kind, event=event, ticket=ticket, recipient=recipient)
+
+
+def _render_in_language(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
     from mail.services.csat import csat_url
 
     message = None
@@ -353,7 +392,7 @@ def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -
         "status_label": customer_status_label(ticket.status) if customer else ticket.get_status_display(),
         "reply_marker": customer,
     }
-    subject = f"[#{ticket.pk}] {ticket.subject}"[:998]
+    subject = _subject(ticket)
     body = render_to_string(f"mail/notification_{kind}.txt", context).strip() + "\n"
     body_html = render_to_string("mail/notification.html", context)
     return subject, body, body_html
@@ -452,11 +491,15 @@ def _attempt_claim(notification_id: int) -> str | tuple[Notification, int]:
             return n.status
         if n.attempt_started_at is not None and n.attempt_started_at > now - _attempt_timeout():
             return "in_flight"  # another worker is sending it (or died; retried after the timeout)
+        fields = ["message_id", "attempts", "attempt_started_at"]
+        if n.render_pending:
+            _render_pending(n)
+            fields += ["subject", "body", "body_html", "render_pending"]
         if not n.message_id:
             n.message_id = message_id_for(n)
         n.attempts += 1
         n.attempt_started_at = now
-        n.save(update_fields=["message_id", "attempts", "attempt_started_at"])
+        n.save(update_fields=fields)
         return n, n.attempts
 
 

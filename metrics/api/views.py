@@ -115,6 +115,7 @@ class MetricsSummaryView(APIView):
             "tickets_created": len(selectors.count_created(start=start, end=end, **filters)),
             "tickets_resolved": len(selectors.count_resolved(start=start, end=end, **filters)),
             **_survey_kpis(start_day, end_day, filters),
+            **_escalation_kpis(start_day, end_day, filters),
         }
         return Response(body)
 
@@ -129,6 +130,36 @@ def _survey_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, 
     tiles = survey_tiles(scope)
     sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
     return {key: {side: tiles[key][side]["cur"] for side in sides} if key in tiles else None for key in ("ces", "nps")}
+
+
+ESCALATION_SUMMARY_KPIS = (
+    "escalation_rate",
+    "esc_to_service",
+    "esc_to_support",
+    "time_to_escalation",
+    "ping_pong",
+    "resolution_escalated",
+    "resolution_not_escalated",
+    "next_reply",
+)
+
+
+def _escalation_kpis(first: date, last: date, filters: dict[str, Any]) -> dict[str, Any]:
+    """Escalation KPIs, next-reply aggregates (per side, current period) and the tickets awaiting their
+    first reply now, from the dashboard's KPI registry (docs/metrics.md#escalations)."""
+    from django.utils import timezone
+
+    from metrics.dashboard import Period, Scope
+    from metrics.dashboard.awaiting import awaiting_tiles
+    from metrics.dashboard.build import kpi_values
+
+    scope = Scope(period=Period(first, last, reporting_zone()), with_agents=False, **filters)
+    values = kpi_values(scope=scope, keys=ESCALATION_SUMMARY_KPIS)
+    awaiting = awaiting_tiles(scope, timezone.now())["awaiting_first_reply"]
+    sides = (scope.kind, "all") if scope.kind else ("support", "service", "all")
+    live = {side: {k: v for k, v in awaiting[side]["now"].items() if k != "oldest_fmt"} for side in sides}
+    next_reply = values.pop("next_reply")
+    return {"escalations": values, "next_reply": next_reply, "awaiting_first_reply": live}
 
 
 class SurveyInputSerializer(serializers.Serializer):

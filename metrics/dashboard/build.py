@@ -10,10 +10,22 @@ from django.db import connection
 
 from helpdesk.lib.db_router import data_as_of, read_alias, read_connection
 from metrics.dashboard import rollup as rollup_cells
+from metrics.dashboard.awaiting import awaiting_tiles
 from metrics.dashboard.backlog import backlog_series
 from metrics.dashboard.comments import csat_comments
 from metrics.dashboard.db import CohortResult, _use_sql
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, HIST_LABELS, KINDS, KPIS, PERIODS, SIDES, Kpi
+from metrics.dashboard.kpis import (
+    COHORTS,
+    DURATION_KPIS,
+    EXACT_COHORTS,
+    HIST_KPIS,
+    HIST_LABELS,
+    KINDS,
+    KPIS,
+    PERIODS,
+    SIDES,
+    Kpi,
+)
 from metrics.dashboard.period import Scope, bucket_starts
 from metrics.dashboard.py_cohorts import _cohort_result_py
 from metrics.dashboard.sql_cohorts import _cohort_result_sql
@@ -86,7 +98,10 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     dash.approx = rollup_cells.use_rollup(scope)
     if dash.approx:
         with rollup_cells.hash_grouping():
-            return _dashboard_fill(dash, rollup_cells.cohort_results(scope))
+            results = rollup_cells.cohort_results(scope)
+            # Per-reply cohorts have no rollup cells: exact on every path (one index range, docs/metrics.md).
+            results.update({cohort: _cohort_result(cohort, scope) for cohort in EXACT_COHORTS})
+            return _dashboard_fill(dash, results)
     return _dashboard_fill(dash, {cohort: _cohort_result(cohort, scope) for cohort in COHORTS})
 
 
@@ -148,6 +163,7 @@ def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashbo
     dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=dash.approx)
     dash.comments = csat_comments(scope=scope)
     dash.tiles.update(survey_tiles(scope))  # exact on both paths (few rows)
+    dash.tiles.update(awaiting_tiles(scope, dash.as_of))  # live, from the tickets (one index range per queue)
     return dash
 
 
@@ -201,3 +217,13 @@ def _cohort_result(cohort: str, scope: Scope) -> CohortResult:
     if _use_sql():
         return _cohort_result_sql(cohort, scope)
     return _cohort_result_py(cohort, scope)
+
+
+def kpi_values(*, scope: Scope, keys: tuple[str, ...]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The current-period values of some duration / ratio / count KPIs, per side: one exact statement
+    per cohort they read (the API summary's escalation and next-reply figures)."""
+    kpis = [k for k in KPIS if k.key in keys and k.unit in ("duration", "ratio", "count")]
+    cohorts = {c for k in kpis for c in k.cohorts}
+    merged = _Merged(cells={c: _cohort_result(c, scope).cells for c in cohorts})
+    sides = (scope.kind, "all") if scope.kind in KINDS else SIDES
+    return {k.key: {side: tile_value(k, merged, side, "cur") for side in sides} for k in kpis}

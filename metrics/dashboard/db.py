@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from helpdesk.lib.db_router import read_connection
 from metrics.dashboard.kpis import DURATION_KPIS, FILTER_COLUMNS, HIST_EDGES, KINDS
@@ -107,13 +108,15 @@ def fmt_duration(seconds: float | None) -> str:
     d, rem = divmod(s, 86400)
     h, rem = divmod(rem, 3600)
     m, sec = divmod(rem, 60)
+    # Unit letters per language (docs/languages.md, Dates and numbers).
+    values = {"d": d, "h": h, "m": m, "s": sec}
     if d:
-        return f"{d}d {h}h {m}m"
+        return gettext("%(d)sd %(h)sh %(m)sm") % values
     if h:
-        return f"{h}h {m}m"
+        return gettext("%(h)sh %(m)sm") % values
     if m:
-        return f"{m}m {sec}s"
-    return f"{sec}s"
+        return gettext("%(m)sm %(s)ss") % values
+    return gettext("%(s)ss") % values
 
 
 def fmt_pct(value: float | None) -> str:

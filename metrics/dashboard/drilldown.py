@@ -9,11 +9,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from metrics.dashboard.awaiting import AWAITING_DRILL_COLUMNS, awaiting_drill_rows
 from metrics.dashboard.backlog import _backlog_tickets, _snapshot_instants
 from metrics.dashboard.db import _duration_column, _filters_sql, _hist_bucket, _orm_filters, _run, _use_sql
-from metrics.dashboard.kpis import COHORTS, HIST_EDGES, KINDS, KPI_BY_KEY, KPIS, Kpi
+from metrics.dashboard.kpis import COHORTS, HIST_EDGES, KINDS, KPI_BY_KEY, KPIS, Kpi, cohort_table
 from metrics.dashboard.period import Scope, _midnight
-from metrics.dashboard.py_cohorts import _COHORT_Q
+from metrics.dashboard.py_cohorts import _COHORT_Q, cohort_model
 
 DRILL_METRICS = tuple(k.key for k in KPIS if k.drill)
 _BASE = ["ticket_id", "kind", "queue_id", "agent_id"]
@@ -28,6 +29,9 @@ _DRILL_PY_COLUMNS = (
     "public_agent_replies",
     "reopens",
     "status",
+    "escalations",
+    "escalations_to_service",
+    "escalations_to_support",
 )
 
 
@@ -58,6 +62,8 @@ def drill_columns(metric: str) -> list[str]:
         return [*_BASE, "instant", "value_s"]
     if kpi.unit == "backlog":
         return [*_BASE, "status", "age_s"]
+    if kpi.unit == "awaiting":
+        return list(AWAITING_DRILL_COLUMNS)
     if kpi.unit == "survey":
         from metrics.dashboard.surveys import SURVEY_DRILL_COLUMNS
 
@@ -75,6 +81,8 @@ def drill_rows(*, scope: Scope, drill: Drill, limit: int | None = None, now: dat
     start, end = _drill_window(scope, drill)
     if kpi.unit == "backlog":
         rows = _backlog_drill(scope, drill, end, now or timezone.now())
+    elif kpi.unit == "awaiting":
+        rows = awaiting_drill_rows(scope, drill.side, now or timezone.now())
     elif kpi.unit == "survey":
         from metrics.dashboard.surveys import survey_drill_rows
 
@@ -158,9 +166,9 @@ def _cohort_drill_sql(
         params.append(drill.agent)
     sql = f"""
         SELECT m.ticket_id, m.kind, m.queue_id, m.{spec["agent"]} AS agent_id, m.{spec["instant"]} AS instant, {select}
-        FROM metrics_ticketmetrics m
+        FROM {cohort_table(kpi.cohort)} m
         WHERE NOT m.excluded AND m.{spec["instant"]} >= %s AND m.{spec["instant"]} < %s {where}{side_sql}{cond}
-        ORDER BY m.ticket_id{_limit_sql(limit)}
+        ORDER BY m.ticket_id, m.{spec["instant"]}{_limit_sql(limit)}
     """  # noqa: S608
     return sql, [start, end, *params, *side_params]
 
@@ -171,10 +179,8 @@ def _cohort_drill_sql(
 def _fetch_py(
     scope: Scope, drill: Drill, window: tuple[datetime, datetime], cohort: str, extra: dict[str, Any], columns: list
 ) -> list[dict]:
-    from metrics.models import TicketMetrics
-
     spec = COHORTS[cohort]
-    qs = TicketMetrics.objects.filter(
+    qs = cohort_model(cohort).objects.filter(
         excluded=False,
         **{f"{spec['instant']}__gte": window[0], f"{spec['instant']}__lt": window[1]},
         **{**_COHORT_Q.get(cohort, {}), **_orm_filters(scope, spec["agent"]), **extra},
@@ -241,5 +247,5 @@ def _drill_rows_py(*, scope: Scope, drill: Drill, start: datetime, end: datetime
         assert kpi.drill_values is not None  # noqa: S101 - every ratio / count KPI with a drill-down has one
         rows = _fetch_py(scope, drill, window, kpi.cohort, kpi.drill_orm, list(_DRILL_PY_COLUMNS))
         out = [{**_base_py(r, kpi.cohort), **kpi.drill_values(r)} for r in rows]
-    out.sort(key=lambda r: r["ticket_id"])
+    out.sort(key=lambda r: (r["ticket_id"], r["instant"]))
     return out

@@ -33,7 +33,8 @@ class Kpi:
     duration: n / mean / median / p90 of `<stem>_<clock>_s` (or `stem` when `fixed_clock`);
     ratio: sum(`num`) / sum(`den`) over `cohort` and `extra_cohorts`;
     count: the cell field `num`; backlog: snapshots (metrics.dashboard.backlog);
-    survey: computed from the event log (metrics.dashboard.surveys).
+    survey: computed from the event log (metrics.dashboard.surveys);
+    awaiting: live count and oldest age from the tickets (metrics.dashboard.awaiting).
     """
 
     key: str
@@ -272,6 +273,125 @@ KPIS: tuple[Kpi, ...] = (
         definition=_("Resolved tickets without any public agent reply (excluded from FCR)."),
     ),
     Kpi(
+        key="next_reply",
+        docs="docs/metrics.md#next-reply-time-aggregates",
+        label=_("Next reply time"),
+        unit="duration",
+        cohort="next_reply",
+        stem="next_reply",
+        definition=_(
+            "Next reply time (M2): after the first reply, each run of customer public messages waits from its "
+            "first message to the next public agent reply; a resolution before a reply cancels the run. One "
+            "value per reply (a ticket can count several times). Cohort: the reply instant."
+        ),
+    ),
+    Kpi(
+        key="escalation_rate",
+        docs="docs/metrics.md#escalation-rate",
+        drill_values=lambda r: {"counted": (r["escalations"] or 0) > 0, "value": r["escalations"]},
+        label=_("Escalation rate"),
+        unit="ratio",
+        cohort="created",
+        num="escalated",
+        den="created",
+        drill_sql=("(m.escalations > 0) AS counted, m.escalations AS value", ""),
+        definition=_(
+            "Escalation rate: tickets created in the period with at least one escalation (a queue move "
+            "between a support and a service queue, either way) / tickets created. Cohort: creation."
+        ),
+    ),
+    Kpi(
+        key="esc_to_service",
+        docs="docs/metrics.md#escalations-support-to-service-and-service-to-support",
+        drill_values=lambda r: {
+            "counted": (r["escalations_to_service"] or 0) > 0,
+            "value": r["escalations_to_service"],
+        },
+        label=_("Escalated support → service"),
+        unit="ratio",
+        cohort="created",
+        num="escalated_to_service",
+        den="created",
+        drill_sql=("(m.escalations_to_service > 0) AS counted, m.escalations_to_service AS value", ""),
+        definition=_(
+            "Escalations support → service: tickets created in the period that moved at least once from a "
+            "support queue to a service queue (count), and that count / tickets created (rate). Value in the "
+            "drill-down: the number of such moves. Cohort: creation."
+        ),
+    ),
+    Kpi(
+        key="esc_to_support",
+        docs="docs/metrics.md#escalations-support-to-service-and-service-to-support",
+        drill_values=lambda r: {
+            "counted": (r["escalations_to_support"] or 0) > 0,
+            "value": r["escalations_to_support"],
+        },
+        label=_("Escalated service → support"),
+        unit="ratio",
+        cohort="created",
+        num="escalated_to_support",
+        den="created",
+        drill_sql=("(m.escalations_to_support > 0) AS counted, m.escalations_to_support AS value", ""),
+        definition=_(
+            "Escalations service → support: tickets created in the period that moved at least once from a "
+            "service queue to a support queue (count), and that count / tickets created (rate). Cohort: "
+            "creation."
+        ),
+    ),
+    Kpi(
+        key="time_to_escalation",
+        docs="docs/metrics.md#time-to-first-escalation",
+        label=_("Time to first escalation"),
+        unit="duration",
+        cohort="first_esc",
+        stem="time_to_escalation",
+        definition=_(
+            "Time to first escalation: from creation to the ticket's first escalation (queue move between "
+            "support and service), calendar or business hours. Cohort: the first-escalation instant."
+        ),
+    ),
+    Kpi(
+        key="ping_pong",
+        docs="docs/metrics.md#ping-pong",
+        drill_values=lambda r: {"counted": (r["escalations"] or 0) >= 2, "value": r["escalations"]},
+        label=_("Ping-pong"),
+        unit="ratio",
+        cohort="first_esc",
+        num="ping_pong",
+        den="escalated_first",
+        drill_sql=("(m.escalations >= 2) AS counted, m.escalations AS value", ""),
+        definition=_(
+            "Ping-pong: escalated tickets that were escalated more than once (e.g. support → service → "
+            "support) / escalated tickets. Cohort: the first-escalation instant."
+        ),
+    ),
+    Kpi(
+        key="resolution_escalated",
+        docs="docs/metrics.md#resolution-time-escalated-vs-not-escalated",
+        label=_("Resolution time, escalated"),
+        unit="duration",
+        cohort="last_res",
+        stem="resolution_escalated",
+        definition=_(
+            "Resolution time (M4, creation to the last resolution) of tickets escalated at least once before their "
+            "last resolution. "
+            "Compare with the not-escalated tile. Cohort: the last-resolution instant."
+        ),
+    ),
+    Kpi(
+        key="resolution_not_escalated",
+        docs="docs/metrics.md#resolution-time-escalated-vs-not-escalated",
+        label=_("Resolution time, not escalated"),
+        unit="duration",
+        cohort="last_res",
+        stem="resolution_not_escalated",
+        definition=_(
+            "Resolution time (M4, creation to the last resolution) of tickets never escalated before their last "
+            "resolution (every "
+            "resolved ticket is in exactly one of the two tiles). Cohort: the last-resolution instant."
+        ),
+    ),
+    Kpi(
         key="ces",
         docs="docs/metrics.md#m15-customer-effort-score-ces",
         label=_("Customer effort (CES)"),
@@ -293,6 +413,18 @@ KPIS: tuple[Kpi, ...] = (
             "Net promoter score (M16): per customer, the latest answer (0–10) in the period; NPS = % promoters "
             "(9–10) − % detractors (0–6), from −100 to 100, with n. Per side: among the answers given on "
             "tickets of that side. Computed exactly from the event log (docs/surveys.md)."
+        ),
+    ),
+    Kpi(
+        key="awaiting_first_reply",
+        docs="docs/metrics.md#awaiting-first-reply-now",
+        label=_("Awaiting first reply now"),
+        unit="awaiting",
+        definition=_(
+            "Tickets awaiting their first reply now: unsolved tickets whose first-response clock runs (created "
+            "by the customer, or the customer has written) with no public agent reply yet, and the age of the "
+            "oldest (now − the clock's start). Live, not a cohort: the period does not change it. Reported "
+            "beside FRT, which only counts replied tickets."
         ),
     ),
     Kpi(
@@ -344,7 +476,18 @@ COHORTS: dict[str, dict[str, str]] = {
         "agent": "assignee_id",
         "where": "sla_resolution_outcome IN ('achieved', 'breached')",
     },
+    "first_esc": {"instant": "first_escalated_at", "agent": "assignee_id", "where": ""},
+    # One row per answered next-reply run (metrics.TicketNextReply), not per ticket; agent = the replier.
+    "next_reply": {"instant": "replied_at", "agent": "agent_id", "where": "", "table": "metrics_ticketnextreply"},
 }
+
+
+def cohort_table(cohort: str) -> str:
+    return COHORTS[cohort].get("table", "metrics_ticketmetrics")
+
+
+# Cohorts computed exactly from their rows on every path, also when the other tiles come from rollup cells.
+EXACT_COHORTS = ("next_reply",)
 
 # Histogram edges in seconds (width_bucket): <1h, 1–4h, 4–8h, 8–24h, 1–2d, 2–3d, 3–7d, ≥7d
 HIST_EDGES = (3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400)

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from metrics.dashboard.db import CohortResult, _duration_column, _hist_bucket, _orm_filters, _side_of
-from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS
+from metrics.dashboard.kpis import COHORTS, DURATION_KPIS, HIST_KPIS, cohort_table
 from metrics.dashboard.period import Scope
 from metrics.dashboard.sql_cohorts import _cohort_sets, _cohort_value_columns
 
@@ -23,11 +23,9 @@ _COHORT_Q: dict[str, dict[str, Any]] = {
 
 
 def _cohort_rows_py(cohort: str, scope: Scope, start: datetime, end: datetime, columns: list[str]) -> list[dict]:
-    from metrics.models import TicketMetrics
-
     spec = COHORTS[cohort]
     inst = spec["instant"]
-    qs = TicketMetrics.objects.filter(
+    qs = cohort_model(cohort).objects.filter(
         excluded=False,
         **{f"{inst}__gte": start, f"{inst}__lt": end},
         **_COHORT_Q.get(cohort, {}),
@@ -35,6 +33,13 @@ def _cohort_rows_py(cohort: str, scope: Scope, start: datetime, end: datetime, c
     )
     wanted = sorted({"ticket_id", "kind", "queue_id", inst, spec["agent"], *columns})
     return list(qs.values(*wanted))
+
+
+def cohort_model(cohort: str) -> Any:
+    """The model whose rows a cohort counts: TicketMetrics, or TicketNextReply (one row per reply)."""
+    from metrics.models import TicketMetrics, TicketNextReply
+
+    return TicketNextReply if cohort_table(cohort) == TicketNextReply._meta.db_table else TicketMetrics
 
 
 def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: bool = True) -> dict[str, Any]:
@@ -73,7 +78,14 @@ def _aggregate_py(rows: list[dict[str, Any]], cohort: str, clock: str, *, pct: b
     elif cohort == "offered":
         out.update(offered=len(rows), responded=count(lambda r: r["csat_at"] is not None))
     elif cohort == "created":
-        out.update(created=len(rows))
+        out.update(
+            created=len(rows),
+            escalated=count(lambda r: r["escalations"] > 0),
+            escalated_to_service=count(lambda r: r["escalations_to_service"] > 0),
+            escalated_to_support=count(lambda r: r["escalations_to_support"] > 0),
+        )
+    elif cohort == "first_esc":
+        out.update(escalated_first=len(rows), ping_pong=count(lambda r: r["escalations"] >= 2))
     elif cohort in ("sla_fr", "sla_res"):
         col = "sla_first_reply_outcome" if cohort == "sla_fr" else "sla_resolution_outcome"
         out.update(

@@ -28,6 +28,7 @@ from metrics.dashboard.kpis import (
     AGENT_COHORTS,
     COHORTS,
     DURATION_KPIS,
+    EXACT_COHORTS,
     HIST_EDGES,
     HIST_KPIS,
     KINDS,
@@ -43,7 +44,11 @@ _COUNT_ALIASES: dict[str, tuple[str, dict[str, str]]] = {
     "last_res": ("c:last_res", {"n": "resolved", "num": "fcr", "den": "fcr_eligible", "s": "zero_touch"}),
     "csat": ("c:csat", {"n": "responses", "num": "satisfied", "den": "score_n", "s": "score_sum"}),
     "offered": ("c:offered", {"n": "offered", "num": "responded"}),
-    "created": ("c:created", {"n": "created"}),
+    "created": (
+        "c:created",
+        {"n": "created", "s": "escalated", "num": "escalated_to_service", "den": "escalated_to_support"},
+    ),
+    "first_esc": ("c:first_esc", {"n": "escalated_first", "num": "ping_pong"}),
     "sla_fr": ("c:sla_fr", {"n": "with_outcome", "num": "achieved", "den": "breached"}),
     "sla_res": ("c:sla_res", {"n": "with_outcome", "num": "achieved", "den": "breached"}),
 }
@@ -126,7 +131,7 @@ def _cover_values(cells: list[tuple[str, str | None, str, date]]) -> tuple[str, 
 
 
 def _metrics_for(scope: Scope) -> list[str]:
-    durations = [_duration_column(k, scope.clock) for k in DURATION_KPIS]
+    durations = [_duration_column(k, scope.clock) for k, s in DURATION_KPIS.items() if s["cohort"] not in EXACT_COHORTS]
     return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
 
 
@@ -189,7 +194,8 @@ class _Acc:
             metric, aliases = _COUNT_ALIASES[cohort]
             slots = self.stat.get((group, side, metric), [0, 0.0, 0, 0])
             for slot, alias in aliases.items():
-                out[alias] = slots[_SLOT[slot]]
+                value = slots[_SLOT[slot]]
+                out[alias] = value if alias == "score_sum" else int(value)
             out["n_rows"] = slots[0]
             if cohort == "csat" and not out["score_n"]:
                 out["score_sum"] = None
@@ -271,7 +277,9 @@ def cohort_results(scope: Scope) -> dict[str, CohortResult]:
     """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
     dim = _dim(scope)
     acc, trend, agents = _tile_acc(scope, dim), _trend_acc(scope, dim), _agent_acc(scope, dim)
-    return {cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS}
+    return {
+        cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS if cohort not in EXACT_COHORTS
+    }
 
 
 def _agent_fetch(scope: Scope, cells: list, metrics: list[str], queue: int | None) -> list[tuple]:

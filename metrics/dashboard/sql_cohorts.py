@@ -15,6 +15,7 @@ from metrics.dashboard.kpis import (
     KINDS,
     SIDES,
     TREND_COHORTS,
+    cohort_table,
 )
 from metrics.dashboard.period import Scope
 
@@ -48,7 +49,13 @@ def _cohort_aggregates(cohort: str, clock: str) -> list[tuple[str, str]]:
             ("score_sum", "SUM(csat_score)"),
         ],
         "offered": [("offered", "COUNT(*)"), ("responded", "COUNT(csat_at)")],
-        "created": [("created", "COUNT(*)")],
+        "created": [
+            ("created", "COUNT(*)"),
+            ("escalated", "COUNT(*) FILTER (WHERE escalations > 0)"),
+            ("escalated_to_service", "COUNT(*) FILTER (WHERE escalations_to_service > 0)"),
+            ("escalated_to_support", "COUNT(*) FILTER (WHERE escalations_to_support > 0)"),
+        ],
+        "first_esc": [("escalated_first", "COUNT(*)"), ("ping_pong", "COUNT(*) FILTER (WHERE escalations >= 2)")],
         "sla_fr": [
             ("with_outcome", "COUNT(*)"),
             ("achieved", "COUNT(*) FILTER (WHERE sla_first_reply_outcome = 'achieved')"),
@@ -70,6 +77,8 @@ _COHORT_NEEDS: dict[str, list[str]] = {
     "offered": ["csat_at"],
     "sla_fr": ["sla_first_reply_outcome"],
     "sla_res": ["sla_resolution_outcome"],
+    "created": ["escalations", "escalations_to_service", "escalations_to_support"],
+    "first_esc": ["escalations"],
 }
 
 
@@ -100,6 +109,7 @@ class _Source:
 
     inst: str
     agent: str
+    table: str
     inner_cols: str
     where: str
     params: list[Any]
@@ -111,7 +121,7 @@ def _cohort_source(cohort: str, scope: Scope) -> _Source:
     if spec["where"]:
         where += f" AND ({spec['where']})"
     inner_cols = "".join(f", m.{c}" for c in _cohort_value_columns(cohort, scope.clock))
-    return _Source(spec["instant"], spec["agent"], inner_cols, where, fparams)
+    return _Source(spec["instant"], spec["agent"], cohort_table(cohort), inner_cols, where, fparams)
 
 
 def _side_filtered(agg: str, side: str) -> str:
@@ -143,7 +153,7 @@ def _period_branch(aggs: list[tuple[str, str]], src: _Source, period: str) -> st
             SELECT {", ".join(cell_aggs)}
             FROM (
                 SELECT m.kind {src.inner_cols}
-                FROM metrics_ticketmetrics m
+                FROM {src.table} m
                 WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
             ) c
         ) a CROSS JOIN LATERAL (VALUES {values}) AS v({names})
@@ -180,7 +190,7 @@ def _grouped_part(
         SELECT 1, GROUPING({", ".join(sets)}), NULL::boolean, NULL::varchar, {cols}, {select}
         FROM (
             SELECT m.kind {src.inner_cols}{extra_cols}
-            FROM metrics_ticketmetrics m
+            FROM {src.table} m
             WHERE NOT m.excluded AND m.{src.inst} >= %s AND m.{src.inst} < %s {src.where}
         ) c GROUP BY GROUPING SETS ({", ".join(f"({s})" for s in sets)})
     """  # noqa: S608

@@ -128,6 +128,12 @@ EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:kb-search", "GET"): OPEN,
     ("api:kb-article", "GET"): OPEN,
     ("api:kb-article-feedback", "POST"): AUTHED,
+    # KB translations (docs/languages.md): read with the article; the article
+    # is published, so only managers change or remove its translations.
+    ("api:kb-article-translations", "GET"): OPEN,
+    ("api:kb-article-translation", "GET"): OPEN,
+    ("api:kb-article-translation", "PUT"): MANAGER_ONLY,
+    ("api:kb-article-translation", "DELETE"): (401, 403, 403, 403, 403, 204),
     # Privacy (export / erasure of a person): admins only, and the matrix
     # has no admin role (tests/privacy cover admins).
     ("api:person-export", "GET"): (401, 403, 403, 403, 403, 403),
@@ -199,6 +205,14 @@ def _request(endpoint, world, user, client):
         kwargs["slug"] = world["article"].slug
     if name == "api:kb-article-feedback":
         payload = {"helpful": True, "comment": "Nice"}
+    if name == "api:kb-article-translation":
+        from knowledge_base import services as kb_services
+
+        kb_services.article_translation_save(
+            article_id=world["article"].pk, language="de", title="Drucker", body="Text", actor=world["users"]["manager"]
+        )
+        kwargs["language"] = "de"
+        payload = {"title": "Drucker reparieren", "body": "So geht es."}
     if name == "api:ticket-csat":
         from tickets import services as ticket_services
 

@@ -92,6 +92,7 @@ def test_the_apps_consumers_are_registered_in_their_order_and_phase():
     assert names(subscribers.TICKETS_CHANGED) == [
         ("metrics.dirty", "in_transaction"),
         ("tickets.sla_refresh", "in_transaction"),
+        ("tickets.first_reply_refresh", "in_transaction"),
         ("tickets.live", "on_commit"),
     ]
     assert names(subscribers.EVENT_RECORDED) == [

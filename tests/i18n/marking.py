@@ -47,7 +47,7 @@ _DROP = [
     re.compile(r"{%\s*blocktrans(?:late)?\b.*?{%\s*endblocktrans(?:late)?\s*%}", re.S),
     re.compile(r"<script\b.*?</script>", re.S | re.I),
     re.compile(r"<style\b.*?</style>", re.S | re.I),
-    # A CSS class name, never shown.
+    # The page's CSS class, not text.
     re.compile(r"{%\s*block\s+body_class\s*%}.*?{%\s*endblock\s*%}", re.S),
 ]
 _ATTR = re.compile(r"""\b(?:title|placeholder|aria-label|alt)\s*=\s*(["'])(.*?)\1""", re.S | re.I)

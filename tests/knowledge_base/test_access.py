@@ -82,6 +82,7 @@ def test_agents_see_internal_published_but_not_drafts_in_search(kb, agent, clien
         ("knowledge_base:staff-create", []),
         ("knowledge_base:staff-edit", ["id"]),
         ("knowledge_base:staff-history", ["id"]),
+        ("knowledge_base:staff-translation", ["id", "de"]),
         ("knowledge_base:manager-report", []),
     ],
 )

@@ -21,6 +21,8 @@ PLAIN = {
     "tickets:agent-ticket-list": ("GET", None),
     "tickets:customer-ticket-list": ("GET", None),
     "tickets:customer-ticket-create": ("GET", None),
+    # The language switcher (docs/languages.md): anyone, back to `next`.
+    "set_language": ("POST", {"language": "de", "next": "/accounts/login/"}),
 }
 PLAIN_EXPECTED = {
     #                                anonymous owner other_c agent_a agent_b manager
@@ -30,6 +32,7 @@ PLAIN_EXPECTED = {
     "tickets:agent-ticket-list": (302, 404, 404, 200, 200, 200),
     "tickets:customer-ticket-list": (302, 200, 200, 302, 302, 302),
     "tickets:customer-ticket-create": (302, 200, 200, 302, 302, 302),
+    "set_language": (302, 302, 302, 302, 302, 302),
 }
 
 # Pages about one ticket: (method, POST data).

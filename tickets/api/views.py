@@ -30,6 +30,7 @@ from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.attachments import attachment_file_response
 from tickets.models import Attachment, Message, Queue, RequestType, Ticket
+from tickets.sla_dirty import sla_fresh
 
 CONFLICT = {409: ErrorSerializer}
 
@@ -74,6 +75,11 @@ class TicketViewSet(viewsets.GenericViewSet):
     def _ticket(self) -> Ticket:
         return api_selectors.ticket_get_for_api(user=self.request.user, ticket_id=self.kwargs["pk"])
 
+    def _ticket_checked(self) -> Ticket:
+        """The access check alone (one query), for commands that answer
+        with something other than the ticket (reply, note)."""
+        return selectors.ticket_get_for_user(user=self.request.user, ticket_id=self.kwargs["pk"])
+
     def _answer(self, ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
         """The ticket as the caller may now see it (an escalation may move it
         out of the caller's queues: the service's row is shown then)."""
@@ -88,7 +94,8 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=s.TicketOutputSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(s.TicketOutputSerializer(self._ticket()).data)
+        # Due instants computed on read while a refresh is pending (tickets/sla_dirty.py).
+        return Response(s.TicketOutputSerializer(sla_fresh([self._ticket()])[0]).data)
 
     @extend_schema(request=s.TicketCreateInputSerializer, responses={201: s.TicketOutputSerializer})
     def create(self, request: Request) -> Response:
@@ -180,14 +187,14 @@ class TicketViewSet(viewsets.GenericViewSet):
         on a closed ticket it starts a linked follow-up ticket. Agents may
         give `status` ("send as"): the reply and the status change are one
         transaction (409 and nothing saved when the move is refused)."""
-        return self._message(self._ticket(), Message.Visibility.PUBLIC)
+        return self._message(self._ticket_checked(), Message.Visibility.PUBLIC)
 
     @extend_schema(request=s.TicketReplyInputSerializer, responses={201: s.MessageOutputSerializer, **CONFLICT})
     @action(detail=True, methods=["post"])
     def note(self, request: Request, pk: str) -> Response:
         """An internal note (agents only; never shown to customers); with
         `status`, also sets the status in the same transaction."""
-        ticket = self._ticket()
+        ticket = self._ticket_checked()
         require_staff(request.user)
         return self._message(ticket, Message.Visibility.INTERNAL)
 

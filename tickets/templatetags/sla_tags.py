@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -17,11 +17,12 @@ def _human(seconds: float) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    # Unit letters per language (docs/languages.md, Dates and numbers).
     if days:
-        return pgettext("SLA duration", "%(days)sd %(hours)sh") % {"days": days, "hours": hours}
+        return gettext("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
     if hours:
-        return pgettext("SLA duration", "%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
-    return pgettext("SLA duration", "%sm") % minutes
+        return gettext("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)sm") % {"minutes": minutes}
 
 
 def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
@@ -31,9 +32,13 @@ def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any
         return {"sla_state": "none", "sla_text": "", "sla_due": None}
     delta = (due - (now or timezone.now())).total_seconds()
     if delta <= 0:
-        return {"sla_state": "breached", "sla_text": gettext("breached %s ago") % _human(delta), "sla_due": due}
+        return {
+            "sla_state": "breached",
+            "sla_text": gettext("breached %(time)s ago") % {"time": _human(delta)},
+            "sla_due": due,
+        }
     state = "at_risk" if delta <= AT_RISK_S else "ok"
-    return {"sla_state": state, "sla_text": gettext("due in %s") % _human(delta), "sla_due": due}
+    return {"sla_state": state, "sla_text": gettext("due in %(time)s") % {"time": _human(delta)}, "sla_due": due}
 
 
 @register.inclusion_tag("components/sla_badge.html")
@@ -52,4 +57,4 @@ def sla_problem(ticket: Any) -> str:
         return ""
     rows = [r for r in (queue.calendar, queue.sla_policy) if r is not None]
     problems = [p for p in (config_health_of(r) for r in rows) if p]
-    return gettext("SLA not computable: %s") % "; ".join(problems) if problems else ""
+    return f"SLA not computable: {'; '.join(problems)}" if problems else ""

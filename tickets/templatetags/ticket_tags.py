@@ -33,7 +33,7 @@ def _actor(event: TicketEvent) -> str:
 
 
 def _agent_status(value: Any) -> str:
-    return str(STATUS_LABELS.get(value, str(value or "?")))
+    return STATUS_LABELS.get(value, str(value or "?"))
 
 
 @dataclass(frozen=True)
@@ -48,42 +48,45 @@ class _Say:
     queues: dict[int, str]
 
 
+def _say(sentence: str, **values: Any) -> SafeString:
+    """A translated sentence with named {placeholders}; every value escaped."""
+    return format_html(sentence, **values)
+
+
 def _say_created(s: _Say) -> SafeString:
     d = s.d
-    channel = d.get("channel", "?")
     if d.get("follow_up_of"):
-        return format_html(
-            gettext("{who} created this request (follow-up to #{ticket}) via {channel}"),
+        return _say(
+            gettext("{who} created this request (follow-up to #{number}) via {channel}"),
             who=s.who,
-            ticket=d["follow_up_of"],
-            channel=channel,
+            number=d["follow_up_of"],
+            channel=d.get("channel", "?"),
         )
-    return format_html(gettext("{who} created this request via {channel}"), who=s.who, channel=channel)
+    return _say(gettext("{who} created this request via {channel}"), who=s.who, channel=d.get("channel", "?"))
 
 
 def _say_status(s: _Say) -> SafeString:
     d = s.d
-    old, new, note = s.status(d.get("from")), s.status(d.get("to")), d.get("note")
+    note = d.get("note")
+    values = {"who": s.who, "old": s.status(d.get("from")), "new": s.status(d.get("to"))}
     if note:
-        text = gettext("{who} changed the status from {old} to {new} ({note})")
-        return format_html(text, who=s.who, old=old, new=new, note=note)
-    return format_html(gettext("{who} changed the status from {old} to {new}"), who=s.who, old=old, new=new)
+        return _say(gettext("{who} changed the status from {old} to {new} ({note})"), note=note, **values)
+    return _say(gettext("{who} changed the status from {old} to {new}"), **values)
 
 
 def _say_assignee(s: _Say) -> SafeString:
     d = s.d
     to = d.get("to")
     if to is None:
-        return format_html(gettext("{who} unassigned the ticket"), who=s.who)
-    name = s.people.get(to) or d.get("to_email") or gettext("user %s") % to
+        return _say(gettext("{who} unassigned the ticket"), who=s.who)
+    name = s.people.get(to) or d.get("to_email") or gettext("user %(id)s") % {"id": to}
     if d.get("reason"):
-        text = gettext("{who} assigned the ticket to {name} ({reason})")
-        return format_html(text, who=s.who, name=name, reason=d["reason"])
-    return format_html(gettext("{who} assigned the ticket to {name}"), who=s.who, name=name)
+        return _say(gettext("{who} assigned the ticket to {name} ({reason})"), who=s.who, name=name, reason=d["reason"])
+    return _say(gettext("{who} assigned the ticket to {name}"), who=s.who, name=name)
 
 
 def _say_priority(s: _Say) -> SafeString:
-    return format_html(
+    return _say(
         gettext("{who} changed the priority from {old} to {new}"),
         who=s.who,
         old=PRIORITY_LABELS.get(s.d.get("from"), s.d.get("from")),
@@ -95,41 +98,45 @@ def _say_queue(s: _Say) -> SafeString:
     d = s.d
     src = s.queues.get(d.get("from")) or d.get("from_slug")
     dst = s.queues.get(d.get("to")) or d.get("to_slug")
+    values = {"who": s.who, "old": src, "new": dst}
     if d.get("escalation"):
-        text = gettext("{who} escalated the ticket from {old} to {new}")
-    else:
-        text = gettext("{who} moved the ticket from {old} to {new}")
+        if d.get("reason"):
+            return _say(
+                gettext("{who} escalated the ticket from {old} to {new}: {reason}"), reason=d["reason"], **values
+            )
+        return _say(gettext("{who} escalated the ticket from {old} to {new}"), **values)
     if d.get("reason"):
-        return format_html(text + ": {reason}", who=s.who, old=src, new=dst, reason=d["reason"])
-    return format_html(text, who=s.who, old=src, new=dst)
+        return _say(gettext("{who} moved the ticket from {old} to {new}: {reason}"), reason=d["reason"], **values)
+    return _say(gettext("{who} moved the ticket from {old} to {new}"), **values)
 
 
 def _say_tags(s: _Say) -> SafeString:
-    add, remove = ", ".join(s.d.get("add") or []), ", ".join(s.d.get("remove") or [])
-    if add and remove:
-        text = gettext("{who} added tags {add} and removed tags {remove}")
-    elif add:
-        text = gettext("{who} added tags {add}")
-    elif remove:
-        text = gettext("{who} removed tags {remove}")
-    else:
-        text = gettext("{who} changed tags")
-    return format_html(text, who=s.who, add=add, remove=remove)
+    added, removed = ", ".join(s.d.get("add") or []), ", ".join(s.d.get("remove") or [])
+    if added and removed:
+        return _say(
+            gettext("{who} added tags {added} and removed tags {removed}"), who=s.who, added=added, removed=removed
+        )
+    if added:
+        return _say(gettext("{who} added tags {added}"), who=s.who, added=added)
+    if removed:
+        return _say(gettext("{who} removed tags {removed}"), who=s.who, removed=removed)
+    return _say(gettext("{who} changed tags"), who=s.who)
 
 
 def _say_rating(s: _Say) -> SafeString:
-    text = gettext("The customer rated {value} ({survey})")
-    return format_html(text, value=s.d.get("value"), survey=s.event.get_kind_display())
+    return _say(
+        gettext("The customer rated {value} ({survey})"), value=s.d.get("value"), survey=s.event.get_kind_display()
+    )
+
+
+def _say_time_entry(s: _Say) -> SafeString:
+    minutes = round(int(s.d.get("seconds", 0)) / 60)
+    text = ngettext("{who} logged {minutes} minute", "{who} logged {minutes} minutes", minutes)
+    return _say(text, who=s.who, minutes=minutes)
 
 
 def _say_sla(s: _Say) -> SafeString:
     return format_html("{}: {}", s.event.get_kind_display(), s.d.get("metric", ""))
-
-
-def _say_time(s: _Say) -> SafeString:
-    minutes = round(int(s.d.get("seconds", 0)) / 60)
-    text = ngettext("{who} logged {minutes} minute", "{who} logged {minutes} minutes", minutes)
-    return format_html(text, who=s.who, minutes=minutes)
 
 
 # A sentence per event kind; other kinds: "<who>: <kind>".
@@ -140,20 +147,16 @@ SENTENCES: dict[str, Callable[[_Say], SafeString]] = {
     K.PRIORITY: _say_priority,
     K.QUEUE: _say_queue,
     K.TAGS: _say_tags,
-    K.MERGED_INTO: lambda s: format_html(
-        gettext("{who} merged this ticket into #{ticket}"), who=s.who, ticket=s.d.get("target_id")
+    K.MERGED_INTO: lambda s: _say(
+        gettext("{who} merged this ticket into #{number}"), who=s.who, number=s.d.get("target_id")
     ),
-    K.MERGED_FROM: lambda s: format_html(
-        gettext("{who} merged #{ticket} into this ticket"), who=s.who, ticket=s.d.get("source_id")
+    K.MERGED_FROM: lambda s: _say(
+        gettext("{who} merged #{number} into this ticket"), who=s.who, number=s.d.get("source_id")
     ),
-    K.LINKED: lambda s: format_html(
-        gettext("{who} linked this ticket to #{ticket}"), who=s.who, ticket=s.d.get("other_id")
-    ),
-    K.WORK_SESSION: lambda s: format_html(gettext("{who} worked on the ticket"), who=s.who),
-    K.TIME_ENTRY: _say_time,
-    K.SURVEY_OFFERED: lambda s: format_html(
-        gettext("A {survey} survey was sent"), survey=str(s.d.get("survey", "")).upper()
-    ),
+    K.LINKED: lambda s: _say(gettext("{who} linked this ticket to #{number}"), who=s.who, number=s.d.get("other_id")),
+    K.WORK_SESSION: lambda s: _say(gettext("{who} worked on the ticket"), who=s.who),
+    K.TIME_ENTRY: _say_time_entry,
+    K.SURVEY_OFFERED: lambda s: _say(gettext("A {survey} survey was sent"), survey=str(s.d.get("survey", "")).upper()),
     K.CSAT: _say_rating,
     K.CES: _say_rating,
     K.NPS: _say_rating,

@@ -32,6 +32,7 @@ from tickets.forms import (
     WorkspaceFilterForm,
 )
 from tickets.models import Message, Ticket
+from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
 from tickets.views.list_rows import form_fragment_key, list_rows
 from tickets.workflow import InvalidTransition
@@ -358,6 +359,7 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
                 messages.error(request, exc.message)
         reply_form = AgentReplyForm(initial=initial)
     chosen_macro = next((m for m in macro_list if str(m.pk) == str(reply_form["macro"].value() or "")), None)
+    sla_fresh([ticket])  # due instants computed on read while a refresh is pending (tickets/sla_dirty.py)
     context = {
         "ticket": ticket,
         **ticket_page_context(request, ticket, forms),

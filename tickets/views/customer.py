@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.lib import providers
@@ -63,7 +64,7 @@ def customer_ticket_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Thanks! Your request #{ticket.pk} was received.")
+            messages.success(request, _("Thanks! Your request #%(number)s was received.") % {"number": ticket.pk})
             return redirect("tickets:customer-ticket-detail", ticket_id=ticket.pk)
     return render(request, "tickets/customer/ticket_create.html", {"form": form, "has_types": request_types.exists()})
 
@@ -103,7 +104,7 @@ def customer_ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse
 
 def _customer_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
     if _is_staff(request):
-        raise Http404("No such page.")
+        raise Http404(_("No such page."))
     return selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
 
 
@@ -130,10 +131,11 @@ def customer_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             if message.ticket_id != ticket.pk:
                 messages.info(
                     request,
-                    f"Request #{ticket.pk} was closed, so your message opened a new request #{message.ticket_id}.",
+                    _("Request #%(old)s was closed, so your message opened a new request #%(new)s.")
+                    % {"old": ticket.pk, "new": message.ticket_id},
                 )
             else:
-                messages.success(request, "Your reply was sent.")
+                messages.success(request, _("Your reply was sent."))
             return redirect("tickets:customer-ticket-detail", ticket_id=message.ticket_id)
     return _detail(request, ticket, reply_form=form)
 
@@ -147,5 +149,5 @@ def customer_ticket_solve(request: HttpRequest, ticket_id: int) -> HttpResponse:
         services.ticket_transition(ticket_id=ticket.pk, target=Ticket.Status.SOLVED, actor=request.user)
     except InvalidTransition as exc:
         return _detail(request, ticket, solve_error=exc.message)
-    messages.success(request, "Marked as solved. Reply any time to reopen it.")
+    messages.success(request, _("Marked as solved. Reply any time to reopen it."))
     return redirect("tickets:customer-ticket-detail", ticket_id=ticket.pk)

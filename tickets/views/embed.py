@@ -9,6 +9,7 @@ import logging
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -19,11 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 class EmbedForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Your name")
-    email = forms.EmailField(label="Your e-mail address")
-    request_type = forms.ModelChoiceField(queryset=None, label="What do you need help with?", empty_label=None)
-    subject = forms.CharField(max_length=200)
-    description = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 6}))
+    name = forms.CharField(max_length=200, label=_("Your name"))
+    email = forms.EmailField(label=_("Your e-mail address"))
+    request_type = forms.ModelChoiceField(queryset=None, label=_("What do you need help with?"), empty_label=None)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(label=_("Description"), max_length=4000, widget=forms.Textarea(attrs={"rows": 6}))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -61,7 +62,7 @@ def embed_request_form(request: HttpRequest) -> HttpResponse:
                 status = exc.status_code
             except Exception:  # SMTP down: say so; nothing was stored
                 logger.exception("embed confirmation e-mail not sent")
-                form.add_error(None, "We could not send the confirmation e-mail just now. Please try again later.")
+                form.add_error(None, _("We could not send the confirmation e-mail just now. Please try again later."))
                 status = 503
             else:
                 response = render(request, "tickets/embed/sent.html", {"email": req.email})
