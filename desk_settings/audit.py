@@ -75,13 +75,23 @@ def _skip_customer_signups(sender: type, instance: Any, action: int, **kwargs: A
 
 def register_config_models() -> None:
     from accounts.models import User
-    from tickets.models import Calendar, HelpdeskSetting, Queue, QueueMembership, RequestType, SLAPolicy
+    from tickets.models import (
+        Calendar,
+        CalendarVersion,
+        HelpdeskSetting,
+        Queue,
+        QueueMembership,
+        RequestType,
+        SLAPolicy,
+    )
 
     for model in (Calendar, SLAPolicy, Queue, RequestType, HelpdeskSetting):
         if not auditlog.contains(model):
             auditlog.register(model, exclude_fields=["updated_at"])
     if not auditlog.contains(QueueMembership):
         auditlog.register(QueueMembership)
+    if not auditlog.contains(CalendarVersion):  # who made each version (the Calendar page lists them)
+        auditlog.register(CalendarVersion, exclude_fields=["created_at"])
     if not auditlog.contains(User):
         auditlog.register(User, include_fields=["role", "is_active", "is_superuser", "capacity"])
         pre_log.connect(_skip_customer_signups, sender=User, dispatch_uid="desk_settings_skip_customers")
@@ -117,6 +127,15 @@ def entry_changes(entry: LogEntry) -> list[tuple[str, Any, Any]]:
             before, after = [*pair, None, None][:2]
             rows.append((name, before, after))
     return rows
+
+
+def latest_entries(model: type, object_pks: list[Any]) -> dict[str, LogEntry]:
+    """object pk (as text) -> its newest LogEntry (one query)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(model)
+    entries = LogEntry.objects.filter(content_type=ct, object_pk__in=[str(pk) for pk in object_pks]).order_by("id")
+    return {e.object_pk: e for e in entries.select_related("actor")}
 
 
 def content_type_id(label: str) -> int | None:

@@ -4,6 +4,7 @@ validation layer (desk_settings.validation -> tickets.config)."""
 
 import re
 import zoneinfo
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -81,6 +82,31 @@ def intervals_format(intervals: Any) -> str:
     return ", ".join("-".join(map(str, iv)) if isinstance(iv, list) else str(iv) for iv in intervals)
 
 
+def local_instant(text: str, zone_name: Any) -> str:
+    """'2026-12-01T09:00' read in the calendar's zone -> ISO 8601 with its
+    offset; anything else is passed on for the validator to name."""
+    try:
+        local = datetime.fromisoformat(text)
+        zone = zoneinfo.ZoneInfo(zone_name) if isinstance(zone_name, str) and zone_name else UTC
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return text
+    return (local if local.tzinfo else local.replace(tzinfo=zone)).isoformat()
+
+
+def _scheduled_from(calendar: Calendar) -> datetime | None:
+    """The effective instant of the calendar's latest version if it is not in force yet."""
+    from django.utils import timezone
+
+    from tickets.calendar_versions import latest_effective_from
+
+    when = latest_effective_from([calendar.pk]).get(calendar.pk)
+    try:
+        zoneinfo.ZoneInfo(calendar.timezone)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return None
+    return when if when is not None and when > timezone.now() else None
+
+
 class CalendarForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     timezone = forms.CharField(
@@ -102,6 +128,16 @@ class CalendarForm(forms.Form):
         help_text=gettext_lazy(
             "One date per line with its hours, e.g. <code>2026-12-24 09:00-12:00</code>; "
             "a date alone is closed. Wins over the weekly hours and the holidays."
+        ),
+    )
+
+    effective_from = forms.CharField(
+        label=gettext_lazy("Takes effect"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy(
+            "Empty = now. A later date and time (in the calendar's time zone) schedules the change."
+            " Earlier business values never move."
         ),
     )
 
@@ -133,6 +169,10 @@ class CalendarForm(forms.Form):
         }
         for day in DAYS:
             data[f"hours_{day}"] = intervals_format((calendar.hours or {}).get(day, []))
+        scheduled = _scheduled_from(calendar)
+        if scheduled is not None:  # the values shown are those of a scheduled version: saving amends it
+            local = scheduled.astimezone(zoneinfo.ZoneInfo(calendar.timezone)).replace(tzinfo=None)
+            data["effective_from"] = local.isoformat("T", "seconds")
         return data
 
     def item(self) -> dict[str, Any]:
@@ -143,13 +183,16 @@ class CalendarForm(forms.Form):
             if line.strip():
                 day, _, rest = line.strip().partition(" ")
                 overrides.append({"date": day, "hours": intervals_parse(rest)})
-        return {
+        item = {
             "name": d.get("name"),
             "timezone": d.get("timezone"),
             "hours": {day: ivs for day in DAYS if (ivs := intervals_parse(d.get(f"hours_{day}") or ""))},
             "holidays": [x.strip() for x in (d.get("holidays") or "").splitlines() if x.strip()],
             "overrides": overrides,
         }
+        if (d.get("effective_from") or "").strip():
+            item["effective_from"] = local_instant(d["effective_from"].strip(), d.get("timezone"))
+        return item
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -2,7 +2,7 @@
 through `tickets.config.config_apply`, the path of the config file and the
 API: the same validation, the same SLA refresh of open tickets."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,51 @@ def _rename(row: Calendar | SLAPolicy | None, name: str) -> None:
     if row is not None and row.name != name:
         row.name = name
         row.save(update_fields=["name", "updated_at"])
+
+
+def calendar_versions_rows(calendar: Calendar) -> list[dict[str, Any]]:
+    """The calendar's versions, newest first, for its Settings page: when
+    each takes effect, a summary of its values, who made it and by which
+    path (the configuration audit), and whether it is in force, past or
+    scheduled (docs/settings.md#calendars)."""
+    from desk_settings.audit import entry_via, latest_entries
+    from tickets.calendar_versions import calendar_versions_by_id
+    from tickets.models import CalendarVersion
+
+    versions = calendar_versions_by_id([calendar.pk]).get(calendar.pk, [])
+    entries = latest_entries(CalendarVersion, [v.pk for v in versions])
+    now = timezone.now()
+    started = [i for i, v in enumerate(versions) if v.effective_from is None or v.effective_from <= now]
+    in_force = max(started, default=0)
+    rows = []
+    for i, v in enumerate(versions):
+        entry = entries.get(str(v.pk))
+        hours = v.hours if isinstance(v.hours, dict) else {}
+        rows.append(
+            {
+                "version": v,
+                "state": "scheduled" if i > in_force else ("current" if i == in_force else "past"),
+                "open_days": sum(1 for d in DAYS if hours.get(d)),
+                "weekly_hours": _weekly_hours(hours),
+                "holidays": len(v.holidays or []),
+                "overrides": len(v.overrides or []),
+                "who": (entry.actor_email or (entry.actor.email if entry.actor else "")) if entry else "",
+                "via": entry_via(entry) if entry else "",
+            }
+        )
+    return rows[::-1]
+
+
+def _weekly_hours(hours: dict[str, Any]) -> float:
+    total = 0
+    for intervals in hours.values():
+        for iv in intervals if isinstance(intervals, list) else []:
+            try:
+                (h1, m1), (h2, m2) = (map(int, str(t).split(":")) for t in iv)
+            except (TypeError, ValueError):
+                continue
+            total += max(h2 * 60 + m2 - h1 * 60 - m1, 0)
+    return round(total / 60, 2)
 
 
 def calendar_save(*, calendar: Calendar | None, item: dict[str, Any]) -> tuple[Calendar, ConfigReport]:
@@ -85,20 +130,28 @@ def request_type_save(*, request_type: RequestType | None, values: dict[str, Any
 
 def calendar_preview(calendar: Calendar, *, days: int = 14, today: date | None = None) -> list[dict[str, Any]]:
     """Open hours of the next `days` local days: an override wins, then a
-    holiday closes the day, else the weekly hours (as the SLA clock reads them)."""
+    holiday closes the day, else the weekly hours (as the SLA clock reads
+    them), each day with the version in force at its start (a scheduled
+    change shows from its day on)."""
+    from tickets.calendar_versions import calendar_versions_by_id
+
     zone = ZoneInfo(calendar.timezone)
     start = today or timezone.now().astimezone(zone).date()
-    overrides = {o["date"]: o.get("hours") or [] for o in calendar.overrides or []}
-    holidays = set(calendar.holidays or [])
+    versions: list[Any] = calendar_versions_by_id([calendar.pk]).get(calendar.pk) or [calendar]
     out = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        key = day.isoformat()
-        if key in overrides:
-            hours, why = overrides[key], "one-off hours"
-        elif key in holidays:
-            hours, why = [], "holiday"
-        else:
-            hours, why = (calendar.hours or {}).get(DAYS[day.weekday()], []), ""
-        out.append({"date": day, "hours": hours, "why": why})
+        midnight = datetime.combine(day, time(0), tzinfo=zone)
+        version = [v for v in versions if (getattr(v, "effective_from", None) or midnight) <= midnight][-1]
+        out.append({"date": day, **_day_hours(version, day)})
     return out
+
+
+def _day_hours(version: Any, day: date) -> dict[str, Any]:
+    key = day.isoformat()
+    overrides = {o["date"]: o.get("hours") or [] for o in version.overrides or []}
+    if key in overrides:
+        return {"hours": overrides[key], "why": "one-off hours"}
+    if key in set(version.holidays or []):
+        return {"hours": [], "why": "holiday"}
+    return {"hours": (version.hours or {}).get(DAYS[day.weekday()], []), "why": ""}

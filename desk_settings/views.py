@@ -88,18 +88,29 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST":
         form = CalendarForm(request.POST)
         if form.is_valid():
-            saved, report = services.calendar_save(calendar=calendar, item=form.item())
+            try:
+                saved, report = services.calendar_save(calendar=calendar, item=form.item())
+            except ConfigInvalid as exc:  # judged after a rename: a scheduled version of the stored calendar
+                for problem in exc.problems:
+                    field = "effective_from" if problem.path.endswith(".effective_from") else None
+                    form.add_error(field, problem.message)
+                return _bad(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
             messages.success(
                 request,
                 _("Calendar '%(name)s' saved; open tickets whose SLA due times moved: %(moved)s.")
                 % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
             )
             return redirect("desk_settings:calendar-edit", pk=saved.pk)
-        return _bad(request, "calendar_form.html", {**context, "form": form})
+        return _bad(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
     form = CalendarForm(initial=CalendarForm.initial_for(calendar) if calendar else {"timezone": "UTC"})
     if calendar is not None and not [p for p in config_health() if f"'{calendar.name}'" in p]:
         context["preview"] = services.calendar_preview(calendar)
-    return _render(request, "calendar_form.html", {**context, "form": form})
+    return _render(request, "calendar_form.html", {**_calendar_context(calendar, context), "form": form})
+
+
+def _calendar_context(calendar: Calendar | None, context: dict[str, Any]) -> dict[str, Any]:
+    """The page's list of versions (docs/settings.md#calendars)."""
+    return {**context, "versions": services.calendar_versions_rows(calendar) if calendar else []}
 
 
 @require_POST

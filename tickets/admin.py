@@ -5,10 +5,30 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
+from tickets.calendar_versions import (
+    calendar_content,
+    calendar_edit_record,
+    calendar_row_mirror,
+    calendar_versions_by_id,
+    calendar_versions_of,
+    effective_from_parse,
+)
 from tickets.config import config_item_problems
-from tickets.models import Calendar, Queue, QueueMembership, RequestType, SLAPolicy, Tag, Ticket, TicketEvent
+from tickets.models import (
+    Calendar,
+    Queue,
+    QueueMembership,
+    RequestType,
+    SLAPolicy,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 
 
 class _ConfigItemForm(forms.ModelForm):
@@ -30,8 +50,19 @@ class _ConfigItemForm(forms.ModelForm):
 
 
 class CalendarForm(_ConfigItemForm):
+    """A change is a new version (docs/metrics.md#calendar-versions):
+    effective now, or at `effective_from`, never in the past."""
+
     section = "calendars"
-    item_fields = ("name", "timezone", "hours", "holidays", "overrides")
+    item_fields = ("name", "timezone", "hours", "holidays", "overrides", "effective_from")
+    effective_from = forms.CharField(
+        required=False,
+        help_text="When the change takes effect: empty = now, or a later ISO 8601 date-time with its offset,"
+        " e.g. 2026-12-01T09:00:00+01:00. Past business values never move.",
+    )
+
+    def clean_effective_from(self) -> str | None:
+        return self.cleaned_data.get("effective_from") or None
 
     class Meta:
         model = Calendar
@@ -146,6 +177,34 @@ class QueueAdmin(admin.ModelAdmin):
 class CalendarAdmin(admin.ModelAdmin):
     form = CalendarForm
     list_display = ["name", "timezone", "updated_at"]
+    readonly_fields = ["versions"]
+
+    @admin.display(description="Versions")
+    def versions(self, obj: Calendar) -> str:
+        """Read-only: saving the calendar writes them (docs/metrics.md#calendar-versions)."""
+        rows = [
+            (v.effective_from.isoformat() if v.effective_from else "the beginning", v.timezone, v.hours)
+            for v in calendar_versions_by_id([obj.pk]).get(obj.pk, [])
+        ]
+        return format_html_join(mark_safe("<br>"), "from {}: {} {}", rows) if rows else "-"
+
+    def save_model(self, request: HttpRequest, obj: Calendar, form: forms.ModelForm, change: bool) -> None:
+        """The row's new values become a version (through the one service);
+        the row then mirrors the latest version."""
+        content = calendar_content(obj)
+        with transaction.atomic():
+            if change:
+                stored = Calendar.objects.get(pk=obj.pk)
+                calendar_versions_of(stored)  # the values so far, if it had no version yet
+                for name, value in calendar_content(stored).items():
+                    setattr(obj, name, value)
+            obj.save()
+            if change:
+                when = effective_from_parse(form.cleaned_data.get("effective_from"))
+                calendar_edit_record(calendar=obj, effective_from=when, content=content)
+            else:
+                calendar_versions_of(obj)
+            calendar_row_mirror(obj)
 
 
 @admin.register(SLAPolicy)

@@ -20,13 +20,14 @@ _context_cache: dict[str, Any] = {"key": None}
 
 def clock_context(*, as_of: datetime | None = None) -> Context:
     """Calendars and SLA policies per queue (cached until a row changes)."""
-    from django.db.models import Max
+    from django.db.models import Count, Max
 
     from tickets.models import Calendar, Queue, SLAPolicy
 
     key = (
         Queue.objects.count(),
-        Calendar.objects.aggregate(m=Max("updated_at"))["m"],
+        # A version write also saves its calendar row; the count catches versions written alone.
+        tuple(Calendar.objects.aggregate(m=Max("updated_at"), v=Count("versions"), x=Max("versions__pk")).values()),
         SLAPolicy.objects.aggregate(m=Max("updated_at"))["m"],
         tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
     )
@@ -45,6 +46,7 @@ def _context_build() -> dict[str, Any]:
     before validation existed, edited in the database, a time zone the system
     lost) never raises here: its queue's SLA becomes not computable and its
     business time falls back to 24/7, and `config_health` tells managers."""
+    from tickets.calendar_versions import calendar_versions_by_id
     from tickets.config import config_health_of
     from tickets.models import Queue
 
@@ -52,11 +54,13 @@ def _context_build() -> dict[str, Any]:
     by_calendar: dict[int, BusinessCalendar | str] = {}
     policies: dict[int, Any] = {}
     unusable: dict[int, str] = {}
-    for q in Queue.objects.select_related("calendar", "sla_policy"):
+    queues = list(Queue.objects.select_related("calendar", "sla_policy"))
+    versions = calendar_versions_by_id({q.calendar_id for q in queues if q.calendar_id})  # one query for all
+    for q in queues:
         calendars[q.pk] = ALWAYS_OPEN
         if q.calendar_id:
             if q.calendar_id not in by_calendar:
-                by_calendar[q.calendar_id] = _calendar_load(q.calendar)
+                by_calendar[q.calendar_id] = _calendar_load(q.calendar, versions.get(q.calendar_id, []))
             loaded = by_calendar[q.calendar_id]
             if isinstance(loaded, str):
                 unusable[q.pk] = f"calendar '{q.calendar.name}': {loaded}"
@@ -71,15 +75,17 @@ def _context_build() -> dict[str, Any]:
     return {"calendars": calendars, "policies": policies, "unusable": unusable}
 
 
-def _calendar_load(row: Any) -> BusinessCalendar | str:
-    """The calendar, or why it cannot be used."""
+def _calendar_load(row: Any, versions: list[Any]) -> BusinessCalendar | str:
+    """The calendar with its versions over time (docs/metrics.md#calendar-versions),
+    or why it cannot be used."""
+    from tickets.calendar_versions import business_calendar_of
     from tickets.config import config_health_of
 
     problem = config_health_of(row)
     if problem:
         return problem
     try:
-        return BusinessCalendar.from_model(row)
+        return business_calendar_of(row, versions)
     except Exception as exc:  # any malformed value: reported, never raised
         logger.warning("calendar %s is unusable: %s", row.pk, exc)
         return str(exc) or exc.__class__.__name__

@@ -12,7 +12,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -20,12 +20,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import policy as accounts_policy
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
+from tickets import calendar_versions as cv
 from tickets.models import (
     Calendar,
     HelpdeskSetting,
@@ -252,7 +254,7 @@ def _valid_tz(name: Any) -> bool:
     return True
 
 
-def config_validate(document: Any) -> list[ConfigProblem]:
+def config_validate(document: Any, *, history: bool = True) -> list[ConfigProblem]:
     """Every problem of the document, each with its JSON path (empty = valid).
 
     References (a queue's calendar, an agent's queues...) may name objects
@@ -267,7 +269,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     for section in SECTIONS:
         if section not in OBJECT_SECTIONS and section in document and not isinstance(document[section], list):
             c.add(section, _("must be a list"))
-    calendars = _validate_calendars(c, document)
+    calendars = _validate_calendars(c, document, history=history)
     policies = _validate_policies(c, document)
     queues = _validate_queues(c, document, calendars, policies)
     refers = any(document.get(k) for k in ("request_types", "agents"))
@@ -313,22 +315,111 @@ def _unique(c: _Checker, path: str, seen: dict[str, str], key: Any, label: str) 
         seen[norm] = path
 
 
-def _validate_calendars(c: _Checker, document: dict[str, Any]) -> dict[str, str]:
+CALENDAR_CONTENT_KEYS = {"timezone", "hours", "holidays", "overrides"}
+
+
+def _validate_calendars(c: _Checker, document: dict[str, Any], *, history: bool) -> dict[str, str]:
     calendars: dict[str, str] = {}
-    for path, cal in _items(c, document, "calendars"):
-        c.unknown_keys(cal, {"name", "timezone", "hours", "holidays", "overrides"}, path)
+    items = _items(c, document, "calendars")
+    for path, cal in items:
+        c.unknown_keys(cal, {"name", "effective_from", "versions", *CALENDAR_CONTENT_KEYS}, path)
         _unique(c, f"{path}.name", calendars, c.text(cal, "name", path, max_len=100), _("calendar"))
-        if not _valid_tz(cal.get("timezone")):
-            c.add(f"{path}.timezone", _unknown_zone(cal.get("timezone")))
-        _validate_hours(c, cal.get("hours", {}), f"{path}.hours")
-        holidays = cal.get("holidays", [])
-        if not isinstance(holidays, list):
-            c.add(f"{path}.holidays", _("must be a list of dates"))
-        else:
-            for j, d in enumerate(holidays):
-                c.date(d, f"{path}.holidays[{j}]")
-        _validate_overrides(c, cal.get("overrides", []), f"{path}.overrides")
+        _validate_calendar_content(c, cal, path)
+        if cal.get("effective_from") is not None:
+            problem = cv.effective_from_problem(cal["effective_from"])
+            if problem:
+                c.add(f"{path}.effective_from", problem)
+        _validate_versions(c, cal.get("versions"), f"{path}.versions")
+    if history and not c.problems:  # a write: judged against the stored versions
+        _validate_calendar_history(c, items)
     return calendars
+
+
+def _validate_calendar_content(c: _Checker, cal: dict[str, Any], path: str) -> None:
+    if not _valid_tz(cal.get("timezone")):
+        c.add(f"{path}.timezone", _unknown_zone(cal.get("timezone")))
+    _validate_hours(c, cal.get("hours", {}), f"{path}.hours")
+    holidays = cal.get("holidays", [])
+    if not isinstance(holidays, list):
+        c.add(f"{path}.holidays", _("must be a list of dates"))
+    else:
+        for j, d in enumerate(holidays):
+            c.date(d, f"{path}.holidays[{j}]")
+    _validate_overrides(c, cal.get("overrides", []), f"{path}.overrides")
+
+
+def _validate_versions(c: _Checker, versions: Any, path: str) -> None:
+    """A calendar's history in the config file: the first version in force
+    since the beginning (effective_from null), the others in time order."""
+    if versions is None:
+        return
+    if not isinstance(versions, list) or not versions:
+        c.add(path, "must be a non-empty list of versions")
+        return
+    previous: datetime | None = None
+    for j, v in enumerate(versions):
+        p = f"{path}[{j}]"
+        if not c.obj(v, p):
+            continue
+        c.unknown_keys(v, {"effective_from", *CALENDAR_CONTENT_KEYS}, p)
+        _validate_calendar_content(c, v, p)
+        when = cv.effective_from_parse(v.get("effective_from"))
+        if j == 0 and v.get("effective_from") is not None:
+            c.add(f"{p}.effective_from", "the first version is in force since the beginning: null")
+        elif j > 0 and when is None:
+            c.add(f"{p}.effective_from", "must be an ISO 8601 date-time with its offset")
+        elif j > 0 and previous is not None and when is not None and when <= previous:
+            c.add(f"{p}.effective_from", "versions must be in time order")
+        previous = when or previous
+
+
+def calendar_wanted(cal: dict[str, Any]) -> dict[str, Any]:
+    """A calendar item's (or version's) values as stored."""
+    hours = cal.get("hours", {})
+    return {
+        "timezone": cal["timezone"],
+        "hours": {d: hours[d] for d in DAYS if d in hours},
+        "holidays": sorted(cal.get("holidays", [])),
+        "overrides": sorted(cal.get("overrides", []), key=lambda o: o["date"]),
+    }
+
+
+def _listed_versions(cal: dict[str, Any]) -> list[tuple[datetime | None, dict[str, Any]]]:
+    return [(cv.effective_from_parse(v.get("effective_from")), calendar_wanted(v)) for v in cal.get("versions") or []]
+
+
+def _validate_calendar_history(c: _Checker, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Past values never move (docs/metrics.md#calendar-versions): against
+    the stored versions of the calendars the document names."""
+    named = {cal["name"].lower(): (path, cal) for path, cal in items}
+    if not named:
+        return
+    rows = list(Calendar.objects.annotate(lname=Lower("name")).filter(lname__in=list(named)))
+    stored = cv.calendar_versions_by_id(r.pk for r in rows)
+    now = timezone.now()
+    for row in rows:
+        path, cal = named[row.name.lower()]
+        history = [(v.effective_from, cv.calendar_content(v)) for v in stored.get(row.pk, [])]
+        history = history or [(None, cv.calendar_content(row))]
+        listed = _listed_versions(cal)
+        _check_listed_versions(c, f"{path}.versions", listed, dict(history), now)
+        latest_from = max((w for w, _ in [*history, *listed] if w is not None), default=None)
+        latest = (listed or history)[-1][1]
+        if calendar_wanted(cal) != latest:
+            problem = cv.scheduled_problem(latest_from, cv.effective_from_parse(cal.get("effective_from")) or now)
+            if problem:
+                c.add(f"{path}.effective_from", problem)
+
+
+def _check_listed_versions(
+    c: _Checker, path: str, listed: list[tuple[datetime | None, dict[str, Any]]], stored: dict[Any, Any], now: datetime
+) -> None:
+    for j, (when, content) in enumerate(listed):
+        in_force = when is None or when <= now
+        if when in stored and stored[when] != content and in_force:
+            c.add(f"{path}[{j}]", "a version already in force cannot change (past business values never move)")
+        elif when not in stored and in_force:
+            c.add(f"{path}[{j}].effective_from", cv.PAST_MESSAGE)
 
 
 def _validate_hours(c: _Checker, hours: Any, path: str) -> None:
@@ -523,13 +614,18 @@ def _sync(obj: Any, wanted: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _record(report: ConfigReport, section: str, key: str, obj: Any, changed: list[str], created: bool) -> None:
+def _record(
+    report: ConfigReport, section: str, key: str, obj: Any, changed: list[str], created: bool, *, saved: bool = False
+) -> None:
+    """Save (unless `saved`) and report one item's change."""
     if created:
-        obj.save()
+        if not saved:
+            obj.save()
         report.changes.append(ConfigChange(section, key, "create"))
     elif changed:
         extra = ["updated_at"] if hasattr(obj, "updated_at") else []
-        obj.save(update_fields=[*changed, *extra])
+        if not saved:
+            obj.save(update_fields=[*changed, *extra])
         report.changes.append(ConfigChange(section, key, "update", changed))
     else:
         report.changes.append(ConfigChange(section, key, "unchanged"))
@@ -591,24 +687,28 @@ def _apply(doc: dict[str, Any], report: ConfigReport, *, actor: User | None) -> 
 
 
 def _apply_calendars(items: list[dict[str, Any]], report: ConfigReport) -> tuple[dict[str, Calendar], set[int]]:
-    """(calendars by lower-case name, ids of existing calendars that changed)."""
+    """(calendars by lower-case name, ids of existing calendars that changed).
+
+    A change of values is a new version effective `effective_from` or now;
+    listed `versions` seed a new calendar's history or schedule later ones
+    (docs/metrics.md#calendar-versions). The row mirrors the latest version."""
     changed_ids: set[int] = set()
     calendars = {c.name.lower(): c for c in Calendar.objects.all()}
     for cal in items:
         obj = calendars.get(cal["name"].lower())
         created = obj is None
+        listed = _listed_versions(cal)
         if obj is None:
-            obj = Calendar(name=cal["name"])
-        changed = _sync(
-            obj,
-            {
-                "timezone": cal["timezone"],
-                "hours": {d: cal.get("hours", {})[d] for d in DAYS if d in cal.get("hours", {})},
-                "holidays": sorted(cal.get("holidays", [])),
-                "overrides": sorted(cal.get("overrides", []), key=lambda o: o["date"]),
-            },
-        )
-        _record(report, "calendar", cal["name"], obj, changed, created)
+            obj = Calendar(name=cal["name"], **(listed[0][1] if listed else calendar_wanted(cal)))
+            obj.save()
+            cv.calendar_history_seed(calendar=obj, versions=listed)
+        written = False
+        for when, content in [] if created else listed:
+            written |= cv.calendar_version_put(calendar=obj, effective_from=when, content=content)
+        when = cv.effective_from_parse(cal.get("effective_from"))
+        written |= cv.calendar_edit_record(calendar=obj, effective_from=when, content=calendar_wanted(cal))
+        changed = cv.calendar_row_mirror(obj) or (["versions"] if written else [])
+        _record(report, "calendar", cal["name"], obj, [] if created else changed, created, saved=True)
         calendars[cal["name"].lower()] = obj
         if changed and not created:
             changed_ids.add(obj.pk)
@@ -839,19 +939,27 @@ def _policy_dump(p: SLAPolicy) -> dict[str, Any]:
     return item
 
 
+def _calendars_dump() -> list[dict[str, Any]]:
+    """Each calendar's latest values; `versions` (its history, oldest first)
+    once it has more than the first one."""
+    rows = list(Calendar.objects.order_by("name"))
+    versions = cv.calendar_versions_by_id(c.pk for c in rows)
+    out = []
+    for c in rows:
+        item = {"name": c.name, **cv.calendar_content(c)}
+        if len(versions.get(c.pk, [])) > 1:
+            item["versions"] = [
+                {"effective_from": v.effective_from.isoformat() if v.effective_from else None, **cv.calendar_content(v)}
+                for v in versions[c.pk]
+            ]
+        out.append(item)
+    return out
+
+
 def config_dump() -> dict[str, Any]:
     """The current configuration as a document `config_apply` accepts."""
     doc: dict[str, Any] = {
-        "calendars": [
-            {
-                "name": c.name,
-                "timezone": c.timezone,
-                "hours": c.hours,
-                "holidays": c.holidays,
-                "overrides": c.overrides,
-            }
-            for c in Calendar.objects.order_by("name")
-        ],
+        "calendars": _calendars_dump(),
         "sla_policies": [_policy_dump(p) for p in SLAPolicy.objects.order_by("name")],
         "queues": [],
         "request_types": [
@@ -907,14 +1015,14 @@ def config_dump() -> dict[str, Any]:
     return doc
 
 
-def config_item_problems(section: str, item: dict[str, Any]) -> dict[str, list[str]]:
+def config_item_problems(section: str, item: dict[str, Any], *, history: bool = True) -> dict[str, list[str]]:
     """Problems of one calendar or SLA policy, by top-level field.
 
     The same checks as `config_validate` (so the Django admin and the config
     file refuse the same values), keyed by the model field they concern."""
     by_field: dict[str, list[str]] = {}
     prefix = f"{section}[0]."
-    for problem in config_validate({section: [item]}):
+    for problem in config_validate({section: [item]}, history=history):
         rest = problem.path.removeprefix(prefix)
         name = re.split(r"[.\[]", rest, maxsplit=1)[0] or "__all__"
         detail = rest if rest != name else ""
@@ -928,7 +1036,8 @@ def config_health_of(row: Calendar | SLAPolicy) -> str:
         section, names = "calendars", ("name", "timezone", "hours", "holidays", "overrides")
     else:
         section, names = "sla_policies", ("name", "pause_statuses", "targets", "warning_fraction", "escalations")
-    problems = config_item_problems(section, {n: getattr(row, n) for n in names})
+    # The values alone (no query): the history rules are for changes.
+    problems = config_item_problems(section, {n: getattr(row, n) for n in names}, history=False)
     return "; ".join(f"{field}: {'; '.join(messages)}" for field, messages in problems.items())
 
 

@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.timezone import now as _now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -32,6 +33,36 @@ class Calendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CalendarVersion(models.Model):
+    """One version of a calendar's business hours (docs/metrics.md
+    #calendar-versions). Business time at an instant uses the version in
+    force then: the one with the latest `effective_from` at or before it.
+    `effective_from` NULL = since the beginning of time (a calendar's first
+    version). Versions are written by `tickets.calendar_versions` only;
+    one already in force never changes."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="versions")
+    effective_from = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    hours = models.JSONField(default=dict, blank=True)
+    holidays = models.JSONField(default=list, blank=True)
+    overrides = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=_now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "effective_from"], name="calendar_version_once"),
+            models.UniqueConstraint(
+                fields=["calendar"], condition=models.Q(effective_from__isnull=True), name="calendar_version_first"
+            ),
+        ]
+        ordering = [models.F("effective_from").asc(nulls_first=True)]
+
+    def __str__(self) -> str:
+        since = self.effective_from.isoformat() if self.effective_from else "the beginning"
+        return f"{self.calendar_id} from {since}"
 
 
 class SLAPolicy(models.Model):
@@ -197,7 +228,7 @@ class Ticket(models.Model):
     is_spam = models.BooleanField(default=False)
     is_deleted = models.BooleanField(default=False)
 
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
     updated_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -346,7 +377,7 @@ class Message(models.Model):
     is_description = models.BooleanField(default=False)  # the creation message
     channel = models.CharField(max_length=16, blank=True)
     email_message_id = models.CharField(max_length=998, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
 
     class Meta:
         indexes = [models.Index(fields=["ticket", "created_at", "id"], name="message_ticket_created")]
@@ -375,7 +406,7 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     is_inline = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
 
     def __str__(self) -> str:
         return self.filename
@@ -479,7 +510,7 @@ class SavedView(models.Model):
     # tags, requester, created/updated range) and its sort key.
     filters = models.JSONField(default=dict, blank=True)
     sort = models.CharField(max_length=16, default="updated")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=_now)
     # Order of the shared views in the rail (Settings → Saved views);
     # a disabled view is kept but shown to nobody.
     position = models.PositiveIntegerField(default=0)

@@ -27,6 +27,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Materialise whole years around the first query, then grow on demand.
 _PAD_DAYS = 366
+INF = float("inf")
 
 
 def _parse_hhmm(value: str) -> tuple[int, int]:
@@ -267,6 +268,72 @@ class AlwaysOpenCalendar(BusinessCalendar):
 
 
 ALWAYS_OPEN = AlwaysOpenCalendar()
+
+
+class VersionedCalendar(BusinessCalendar):
+    """A calendar's versions over time (docs/metrics.md#calendar-versions):
+    `versions` = [(effective_from_ts, calendar)], the first from -inf, the
+    others sorted. Each instant is measured with the version in force then,
+    so [a, b) spanning a change is split at its effective instant and
+    bus() stays additive. A past version never changes, so neither do the
+    business values of intervals before a new version's effective instant.
+    """
+
+    def __init__(self, versions: Sequence[tuple[float, BusinessCalendar]], name: str = "") -> None:
+        if not versions:
+            raise ValueError("a calendar needs at least one version")
+        self.name = name
+        self._froms = [-INF, *(f for f, _ in versions[1:])]
+        self._cals = [c for _, c in versions]
+        self.zone = self._cals[-1].zone
+        self._never_open = all(getattr(c, "_never_open", False) for c in self._cals)
+
+    def _pieces(self, a: float, b: float) -> Iterable[tuple[float, float, BusinessCalendar]]:
+        """[lo, hi) sub-intervals of [a, b), each with its version."""
+        i = max(bisect.bisect_right(self._froms, a) - 1, 0)
+        while i < len(self._cals) and self._froms[i] < b:
+            hi = self._froms[i + 1] if i + 1 < len(self._froms) else INF
+            lo, up = max(a, self._froms[i]), min(b, hi)
+            if up > lo:
+                yield lo, up, self._cals[i]
+            i += 1
+
+    def at(self, ts: float) -> BusinessCalendar:
+        """The version in force at `ts`."""
+        return self._cals[max(bisect.bisect_right(self._froms, ts) - 1, 0)]
+
+    def cum(self, ts: float) -> float:
+        # Relative to the first version's effective instant: only differences are meaningful.
+        return self.seconds_ts(self._froms[1], ts) if len(self._froms) > 1 else self._cals[0].cum(ts)
+
+    def seconds_ts(self, a: float, b: float) -> float:
+        if b <= a:
+            return 0.0
+        if len(self._cals) == 1:
+            return self._cals[0].seconds_ts(a, b)
+        return sum(cal.seconds_ts(lo, hi) for lo, hi, cal in self._pieces(a, b))
+
+    def add_ts(self, a: float, secs: float) -> float:
+        if secs <= 0:
+            return a
+        remaining = secs
+        for lo, hi, cal in self._pieces(a, INF):
+            if hi == INF:
+                return cal.add_ts(lo, remaining)
+            avail = cal.seconds_ts(lo, hi)
+            if remaining <= avail:
+                return cal.add_ts(lo, remaining)
+            remaining -= avail
+        raise ValueError(f"calendar {self.name!r} never reaches {secs} business seconds")
+
+    def is_open_ts(self, ts: float) -> bool:
+        return self.at(ts).is_open_ts(ts)
+
+    def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+        out: list[tuple[datetime, datetime]] = []
+        for lo, hi, cal in self._pieces(to_ts(a), to_ts(b)):
+            out.extend(cal.intervals(from_ts(lo), from_ts(hi)))
+        return out
 
 
 def calendar_for(calendar_row: Any | None) -> BusinessCalendar:

@@ -106,3 +106,42 @@ def test_manager_sets_up_hours_and_sla_and_a_portal_request_gets_the_due_time(li
     local = ticket.first_response_due_at.astimezone(ZoneInfo("Europe/Paris"))
     assert local.weekday() < 5 and 9 <= local.hour + local.minute / 60 <= 17
     assert not errors, errors
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_manager_schedules_a_calendar_change_and_sees_its_versions(live_server, page):
+    """A past "Takes effect" is refused on its input; a later one schedules a
+    version, listed with who made it (docs/settings.md#calendars)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.config import config_apply
+
+    User.objects.create_user(email="mia@acme.test", password=PASSWORD, role="manager", name="Mia Manager")
+    config_apply(
+        {"calendars": [{"name": "Paris office", "timezone": "Europe/Paris", "hours": {"mon": [["09:00", "17:00"]]}}]}
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if "Refused" in msg.text else None)
+    _login(page, live_server.url, "mia@acme.test")
+    page.goto(f"{live_server.url}/settings/calendars/")
+    page.get_by_role("link", name="Paris office").click()
+    assert page.locator("#calendar-versions tbody tr").count() == 1
+
+    page.get_by_label("Monday").fill("10:00-18:00")
+    page.get_by_label("Takes effect").fill("2020-01-06T09:00")
+    page.get_by_role("button", name="Save calendar").click()
+    assert "must not be in the past" in page.locator("#id_effective_from-errors").inner_text()
+
+    later = (timezone.now() + timedelta(days=3)).astimezone(ZoneInfo("Europe/Paris"))
+    page.get_by_label("Takes effect").fill(later.strftime("%Y-%m-%dT09:00"))
+    page.get_by_role("button", name="Save calendar").click()
+    page.wait_for_selector("text=Calendar 'Paris office' saved")
+    rows = page.locator("#calendar-versions tbody tr")
+    assert rows.count() == 2
+    assert rows.first.get_attribute("data-state") == "scheduled" and "mia@acme.test" in rows.first.inner_text()
+    assert later.strftime("%Y-%m-%d") in rows.first.inner_text()
+    assert errors == []

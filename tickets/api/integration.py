@@ -74,7 +74,8 @@ class ConfigView(generics.GenericAPIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        """The current configuration, in the shape PUT accepts."""
+        """The current configuration, in the shape PUT accepts (a calendar
+        changed since its creation lists its `versions`, oldest first)."""
         return Response(config.config_dump())
 
     @extend_schema(
@@ -90,7 +91,11 @@ class ConfigView(generics.GenericAPIView):
         with its JSON path (`details.problems[].path`). Only admins grant or
         revoke the manager/admin role or change a staff account's active
         flag, and the last active admin cannot be demoted or deactivated
-        (a 400 naming `agents[i].role` / `agents[i].active`)."""
+        (a 400 naming `agents[i].role` / `agents[i].active`). A calendar
+        change is a version effective now, or at the item's `effective_from`
+        (ISO 8601, never in the past: a 400 naming
+        `calendars[i].effective_from`); `versions` as GET returns them
+        (docs/metrics.md#calendar-versions)."""
         params = _input(ConfigApplyInputSerializer, request.query_params)
         report = config.config_apply(request.data, dry_run=params["dry_run"], actor=signed_in(request))
         return Response(_report(report))
