@@ -14,6 +14,7 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -29,8 +30,8 @@ RECOVERY_NAME = "Recovery codes"
 # Per account, not per address: the password is already known to whoever
 # is guessing, so the second factor's guesses are what must be bounded.
 CODE_LOCK = Throttle(scope="otp-code", limit=5, window=15 * 60)
-LOCKED_MESSAGE = "Too many wrong codes. Signing in with a code is locked for 15 minutes; try again later."
-WRONG_CODE_MESSAGE = "That code is not valid. Enter the current 6-digit code or an unused recovery code."
+LOCKED_MESSAGE = _("Too many wrong codes. Signing in with a code is locked for 15 minutes; try again later.")
+WRONG_CODE_MESSAGE = _("That code is not valid. Enter the current 6-digit code or an unused recovery code.")
 # Session key: how this session signed in ("oidc" for single sign-on).
 SIGNIN_METHOD_KEY = "signin_method"
 METHOD_OIDC = "oidc"

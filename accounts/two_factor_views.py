@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -17,12 +19,12 @@ from helpdesk.lib.redirects import safe_next_url
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "off", "spellcheck": "false"}
         ),
-        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
     )
 
 
@@ -75,12 +77,14 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     device = two_factor.enrolment_device(request.user)
     form = CodeForm(request.POST if request.method == "POST" else None)
-    form.fields["code"].help_text = "The 6-digit code your app shows now."
+    form.fields["code"].help_text = gettext("The 6-digit code your app shows now.")
     if request.method == "POST" and form.is_valid():
         codes = two_factor.enrolment_confirm(request, device=device, code=form.cleaned_data["code"])
         if codes is not None:
             return render(request, "accounts/two_factor/recovery_codes.html", {"codes": codes, "next": _next(request)})
-        form.add_error("code", "That code does not match. Check the time on your phone and try the current code.")
+        form.add_error(
+            "code", gettext("That code does not match. Check the time on your phone and try the current code.")
+        )
     context = {
         "form": form,
         "qr_svg": two_factor.qr_svg(device),
@@ -111,7 +115,7 @@ def recovery_codes_view(request: HttpRequest) -> HttpResponse:
     """New recovery codes, shown once; the old ones stop working."""
     _staff_only(request)
     if not two_factor.has_device(request.user):
-        messages.error(request, "Set up an authenticator app first.")
+        messages.error(request, gettext("Set up an authenticator app first."))
         return redirect("accounts:two-factor")
     codes = two_factor.recovery_codes_regenerate(request.user)
     return render(
@@ -125,8 +129,10 @@ def remove_view(request: HttpRequest) -> HttpResponse:
     """Turn two-factor off, only for a role that is not required to have it."""
     _staff_only(request)
     if two_factor.must_have_device(request.user):
-        messages.error(request, "Your role must use two-factor sign-in: you can replace the app, not remove it.")
+        messages.error(
+            request, gettext("Your role must use two-factor sign-in: you can replace the app, not remove it.")
+        )
         return redirect("accounts:two-factor")
     two_factor.two_factor_remove(request.user)
-    messages.success(request, "Two-factor sign-in is off for your account.")
+    messages.success(request, gettext("Two-factor sign-in is off for your account."))
     return redirect("accounts:two-factor")

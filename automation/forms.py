@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from tickets.macros import PLACEHOLDERS, MacroError, macro_validate_actions
@@ -19,12 +21,15 @@ from tickets.models import Macro, Message, Queue, RequestType, RoutingRule, Save
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,49}$")
 ROUTABLE_CHANNELS = [
-    (Ticket.Channel.PORTAL, "Portal"),
-    (Ticket.Channel.EMAIL, "Email"),
-    (Ticket.Channel.API, "API"),
-    (Ticket.Channel.AGENT, "Agent"),
-    (Ticket.Channel.PHONE, "Phone"),
-    (Ticket.Channel.CHAT, "Chat"),
+    (c, c.label)
+    for c in (
+        Ticket.Channel.PORTAL,
+        Ticket.Channel.EMAIL,
+        Ticket.Channel.API,
+        Ticket.Channel.AGENT,
+        Ticket.Channel.PHONE,
+        Ticket.Channel.CHAT,
+    )
 ]
 
 
@@ -40,7 +45,9 @@ def tags_clean(value: Any) -> list[str]:
     tags = sorted({t.lower() for t in split_list(value)})
     bad = [t for t in tags if not TAG_RE.match(t)]
     if bad:
-        raise ValidationError(f"Not a valid tag: {', '.join(bad)} (letters, digits, - _ . :, at most 50 characters).")
+        raise ValidationError(
+            gettext("Not a valid tag: %s (letters, digits, - _ . :, at most 50 characters).") % ", ".join(bad)
+        )
     return tags
 
 
@@ -48,7 +55,7 @@ def domains_clean(value: Any) -> list[str]:
     domains = sorted({d.lower().lstrip("@") for d in split_list(value)})
     bad = [d for d in domains if not DOMAIN_RE.match(d)]
     if bad:
-        raise ValidationError(f"Not a domain name: {', '.join(bad)} (expected e.g. example.com).")
+        raise ValidationError(gettext("Not a domain name: %s (expected e.g. example.com).") % ", ".join(bad))
     return domains
 
 
@@ -62,7 +69,7 @@ class ListField(forms.CharField):
 
 
 def placeholders_help() -> str:
-    return "Placeholders: " + ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)
+    return gettext("Placeholders: %s") % ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)
 
 
 class MacroForm(forms.Form):
@@ -71,32 +78,33 @@ class MacroForm(forms.Form):
     `actor` decides what may be saved: managers and admins keep shared or
     personal macros, agents only their own personal ones."""
 
-    name = forms.CharField(max_length=100)
-    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}), label="Reply text")
+    name = forms.CharField(max_length=100, label=_("Name"))
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}), label=_("Reply text"))
     visibility = forms.ChoiceField(
         choices=Message.Visibility.choices,
         initial=Message.Visibility.PUBLIC,
         required=False,
-        help_text="default public",
+        label=_("Visibility"),
+        help_text=_("default public"),
     )
-    personal = forms.BooleanField(required=False, label="Personal (only I see and use it)")
+    personal = forms.BooleanField(required=False, label=_("Personal (only I see and use it)"))
     queue = forms.ModelChoiceField(
-        queryset=Queue.objects.none(), required=False, empty_label="Every queue", label="Offered in queue"
+        queryset=Queue.objects.none(), required=False, empty_label=_("Every queue"), label=_("Offered in queue")
     )
-    is_active = forms.BooleanField(required=False, initial=True, label="Enabled")
-    set_status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False, label="Set status")
+    is_active = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
+    set_status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False, label=_("Set status"))
     set_priority = forms.ChoiceField(
-        choices=[("", "—"), *Ticket.Priority.choices], required=False, label="Set priority"
+        choices=[("", "—"), *Ticket.Priority.choices], required=False, label=_("Set priority")
     )
-    add_tags = ListField(required=False, max_length=500, help_text="comma-separated")
-    remove_tags = ListField(required=False, max_length=500, help_text="comma-separated")
+    add_tags = ListField(required=False, max_length=500, label=_("Add tags"), help_text=_("comma-separated"))
+    remove_tags = ListField(required=False, max_length=500, label=_("Remove tags"), help_text=_("comma-separated"))
     set_assignee = forms.ChoiceField(
-        choices=[("", "—"), ("me", "The agent applying it"), ("none", "Nobody (unassign)")],
+        choices=[("", "—"), ("me", _("The agent applying it")), ("none", _("Nobody (unassign)"))],
         required=False,
-        label="Set assignee",
+        label=_("Set assignee"),
     )
     set_queue = forms.ModelChoiceField(
-        queryset=Queue.objects.none(), required=False, empty_label="—", label="Move to queue"
+        queryset=Queue.objects.none(), required=False, empty_label="—", label=_("Move to queue")
     )
 
     def __init__(self, *args: Any, actor: User, instance: Macro | None = None, **kwargs: Any) -> None:
@@ -111,17 +119,17 @@ class MacroForm(forms.Form):
         self.fields["body"].help_text = placeholders_help()
         if not actor.is_manager_role:
             self.fields["personal"].initial = True
-            self.fields["personal"].help_text = "Agents keep personal macros; a manager shares them."
+            self.fields["personal"].help_text = gettext("Agents keep personal macros; a manager shares them.")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise ValidationError("Give the macro a name.")
+            raise ValidationError(gettext("Give the macro a name."))
         others = Macro.objects.filter(name__iexact=name)
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise ValidationError("A macro with this name already exists.")
+            raise ValidationError(gettext("A macro with this name already exists."))
         return name
 
     def clean_body(self) -> str:
@@ -131,7 +139,10 @@ class MacroForm(forms.Form):
         try:
             Engine(libraries={}, builtins=["django.template.defaultfilters", "tickets.macros"]).from_string(body)
         except Exception as exc:  # TemplateSyntaxError and friends: say what is wrong
-            raise ValidationError(f"The text has a template error: {exc}. {placeholders_help()}.") from None
+            raise ValidationError(
+                gettext("The text has a template error: %(error)s. %(help)s.")
+                % {"error": exc, "help": placeholders_help()}
+            ) from None
         return body
 
     def clean_visibility(self) -> str:
@@ -140,7 +151,7 @@ class MacroForm(forms.Form):
     def clean_personal(self) -> bool:
         personal = bool(self.cleaned_data.get("personal"))
         if not personal and not self.actor.is_manager_role:
-            raise ValidationError("Only a manager or an admin can share a macro; keep it personal.")
+            raise ValidationError(gettext("Only a manager or an admin can share a macro; keep it personal."))
         return personal
 
     def clean_add_tags(self) -> list[str]:
@@ -158,7 +169,7 @@ class MacroForm(forms.Form):
         except MacroError as exc:
             raise ValidationError(exc.message) from None
         if not (data.get("body") or "").strip() and not data["actions"]:
-            raise ValidationError("A macro needs reply text or at least one action.")
+            raise ValidationError(gettext("A macro needs reply text or at least one action."))
         return data
 
     @staticmethod
@@ -198,33 +209,38 @@ def macro_initial(macro: Macro) -> dict[str, Any]:
 
 
 class MacroPreviewForm(forms.Form):
-    body = forms.CharField(required=False, widget=forms.Textarea)
-    ticket = forms.IntegerField(min_value=1, label="Preview with ticket #")
+    body = forms.CharField(required=False, widget=forms.Textarea, label=_("Body"))
+    ticket = forms.IntegerField(min_value=1, label=_("Preview with ticket #"))
 
 
 class RoutingRuleForm(forms.Form):
     """Conditions (all must hold; within a list any value) and actions."""
 
-    name = forms.CharField(max_length=100)
-    is_active = forms.BooleanField(required=False, initial=True, label="Enabled")
+    name = forms.CharField(max_length=100, label=_("Name"))
+    is_active = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
     channels = forms.MultipleChoiceField(
-        choices=ROUTABLE_CHANNELS, required=False, widget=forms.CheckboxSelectMultiple, label="Channel is one of"
+        choices=ROUTABLE_CHANNELS, required=False, widget=forms.CheckboxSelectMultiple, label=_("Channel is one of")
     )
     requester_domains = ListField(
-        required=False, max_length=1000, label="Requester's email domain is one of", help_text="e.g. acme.com, acme.org"
+        required=False,
+        max_length=1000,
+        label=_("Requester's email domain is one of"),
+        help_text=_("e.g. acme.com, acme.org"),
     )
     keywords = ListField(
-        required=False, max_length=1000, label="Subject or text contains one of", help_text="comma-separated"
+        required=False, max_length=1000, label=_("Subject or text contains one of"), help_text=_("comma-separated")
     )
-    request_type = forms.ModelChoiceField(queryset=RequestType.objects.none(), required=False, empty_label="Any")
+    request_type = forms.ModelChoiceField(
+        queryset=RequestType.objects.none(), required=False, empty_label=_("Any"), label=_("Request type")
+    )
     set_queue = forms.ModelChoiceField(
-        queryset=Queue.objects.none(), required=False, empty_label="—", label="Move to queue"
+        queryset=Queue.objects.none(), required=False, empty_label="—", label=_("Move to queue")
     )
     set_priority = forms.ChoiceField(
-        choices=[("", "—"), *Ticket.Priority.choices], required=False, label="Set priority"
+        choices=[("", "—"), *Ticket.Priority.choices], required=False, label=_("Set priority")
     )
-    add_tags = ListField(required=False, max_length=500, help_text="comma-separated")
-    stop_processing = forms.BooleanField(required=False, label="Stop: apply no later rule when this one matches")
+    add_tags = ListField(required=False, max_length=500, label=_("Add tags"), help_text=_("comma-separated"))
+    stop_processing = forms.BooleanField(required=False, label=_("Stop: apply no later rule when this one matches"))
 
     def __init__(self, *args: Any, instance: RoutingRule | None = None, **kwargs: Any) -> None:
         if instance is not None and "initial" not in kwargs:
@@ -251,7 +267,7 @@ class RoutingRuleForm(forms.Form):
     def clean_keywords(self) -> list[str]:
         words = split_list(self.cleaned_data.get("keywords"))
         if any(len(w) > 100 for w in words):
-            raise ValidationError("A keyword is at most 100 characters.")
+            raise ValidationError(gettext("A keyword is at most 100 characters."))
         return words
 
     def clean_add_tags(self) -> list[str]:
@@ -262,20 +278,20 @@ class RoutingRuleForm(forms.Form):
         if self.errors:
             return data
         if not (data.get("set_queue") or data.get("set_priority") or data.get("add_tags")):
-            raise ValidationError("Choose at least one action: a queue, a priority or tags.")
+            raise ValidationError(gettext("Choose at least one action: a queue, a priority or tags."))
         return data
 
 
 class RuleTestForm(forms.Form):
-    ticket = forms.IntegerField(min_value=1, label="Test against ticket #")
+    ticket = forms.IntegerField(min_value=1, label=_("Test against ticket #"))
 
 
 class SharedViewForm(forms.Form):
     """Name and sort of a shared view; its filters come from the workspace's
     own filter form (tickets.forms.TicketFilterForm)."""
 
-    name = forms.CharField(max_length=100, label="View name")
-    is_active = forms.BooleanField(required=False, initial=True, label="Enabled")
+    name = forms.CharField(max_length=100, label=_("View name"))
+    is_active = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
 
     def __init__(self, *args: Any, owner: User, instance: SavedView | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -289,5 +305,5 @@ class SharedViewForm(forms.Form):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError("A shared view (or one of yours) already has this name.")
+            raise ValidationError(gettext("A shared view (or one of yours) already has this name."))
         return name

@@ -9,6 +9,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import policy
 from accounts.models import Organisation, User
@@ -17,23 +19,26 @@ from tickets.models import Queue
 
 
 class StaffForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(max_length=200, required=False, label=_("Name"))
     role = forms.ChoiceField(
-        choices=User.Role.choices, help_text="Only an admin grants or revokes the manager and admin roles."
+        choices=User.Role.choices,
+        label=_("Role"),
+        help_text=_("Only an admin grants or revokes the manager and admin roles."),
     )
     is_active = forms.BooleanField(
-        required=False, label="Active", help_text="Only an admin deactivates or reactivates a staff account."
+        required=False, label=_("Active"), help_text=_("Only an admin deactivates or reactivates a staff account.")
     )
     queues = forms.ModelMultipleChoiceField(
-        queryset=Queue.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Queue.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label=_("Queues")
     )
     capacity = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=1000,
-        help_text="Most open tickets auto-assignment gives; empty: no limit.",
+        label=_("Capacity"),
+        help_text=_("Most open tickets auto-assignment gives; empty: no limit."),
     )
-    is_away = forms.BooleanField(required=False, label="Away (no automatic assignments)")
+    is_away = forms.BooleanField(required=False, label=_("Away (no automatic assignments)"))
 
     def __init__(self, *args: Any, actor: User, account: User, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -81,17 +86,17 @@ class StaffForm(forms.Form):
 
 
 class OrganisationForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, label=_("Name"))
     domain = forms.CharField(
         max_length=200,
         required=False,
-        label="Email domain",
-        help_text="New customers with this email domain join the organisation (e.g. acme.com).",
+        label=_("Email domain"),
+        help_text=_("New customers with this email domain join the organisation (e.g. acme.com)."),
     )
     shares_tickets = forms.BooleanField(
         required=False,
-        label="Members see each other's tickets",
-        help_text="Every member sees every ticket of the organisation.",
+        label=_("Members see each other's tickets"),
+        help_text=_("Every member sees every ticket of the organisation."),
     )
 
     def __init__(self, *args: Any, instance: Organisation | None = None, **kwargs: Any) -> None:
@@ -108,7 +113,7 @@ class OrganisationForm(forms.Form):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError("An organisation with this name already exists.")
+            raise ValidationError(gettext("An organisation with this name already exists."))
         return name
 
     def clean_domain(self) -> str:
@@ -116,10 +121,12 @@ class OrganisationForm(forms.Form):
         if not domain:
             return ""
         if not DOMAIN_RE.match(domain):
-            raise ValidationError(f"Not a domain name: {domain} (expected e.g. acme.com).")
+            raise ValidationError(gettext("Not a domain name: %s (expected e.g. acme.com).") % domain)
         clash = Organisation.objects.filter(domain__iexact=domain)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError(f"{domain} already belongs to {clash.first()}.")
+            raise ValidationError(
+                gettext("%(domain)s already belongs to %(org)s.") % {"domain": domain, "org": clash.first()}
+            )
         return domain

@@ -4,6 +4,7 @@ customers 404); any staff member flips their own away switch."""
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation, User
@@ -38,7 +39,7 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             except staff_services.StaffChangeRefused as exc:
                 form.add_error(exc.problem.field if exc.problem.field in form.fields else None, exc.problem.message)
             else:
-                messages.success(request, f"{account.display_name} saved.")
+                messages.success(request, gettext("%s saved.") % account.display_name)
                 return redirect("staff:agent-list")
         status = 400
     return render(request, "accounts/staff/agent_form.html", {"form": form, "account": account}, status=status)
@@ -49,7 +50,10 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 def away_toggle(request: HttpRequest) -> HttpResponse:
     away = request.POST.get("away") == "1"
     staff_services.staff_set_away(user=request.user, away=away)
-    messages.success(request, "You are away: no new tickets are assigned to you." if away else "You are available.")
+    messages.success(
+        request,
+        gettext("You are away: no new tickets are assigned to you.") if away else gettext("You are available."),
+    )
     return redirect(safe_next_url(request, request.POST.get("next", ""), "/agent/tickets/"))
 
 
@@ -71,7 +75,7 @@ def organisation_edit(request: HttpRequest, org_id: int | None = None) -> HttpRe
     if request.method == "POST":
         if form.is_valid():
             org = staff_services.organisation_save(data=form.cleaned_data, instance=instance)
-            messages.success(request, f"{org.name} saved.")
+            messages.success(request, gettext("%s saved.") % org.name)
             return redirect("staff:organisation-list")
         status = 400
     members = instance.members.order_by("name", "email") if instance else []

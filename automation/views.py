@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from automation import services
@@ -57,7 +58,7 @@ def macro_edit(request: HttpRequest, macro_id: int | None = None) -> HttpRespons
     if request.method == "POST":
         if form.is_valid():
             macro = _as_django_403(services.macro_save, actor=request.user, data=form.cleaned_data, instance=instance)
-            messages.success(request, f"Macro “{macro.name}” saved.")
+            messages.success(request, gettext("Macro “%s” saved.") % macro.name)
             return redirect("automation:macro-list")
         status = 400
     context = {
@@ -99,7 +100,8 @@ def macro_toggle(request: HttpRequest, macro_id: int) -> HttpResponse:
     macro = _as_django_403(services.macro_get_for_edit, user=request.user, macro_id=macro_id)
     macro.is_active = not macro.is_active
     macro.save(update_fields=["is_active", "updated_at"])
-    messages.success(request, f"Macro “{macro.name}” {'enabled' if macro.is_active else 'disabled'}.")
+    done = gettext("Macro “%s” enabled.") if macro.is_active else gettext("Macro “%s” disabled.")
+    messages.success(request, done % macro.name)
     return redirect("automation:macro-list")
 
 
@@ -134,7 +136,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             rule = services.routing_rule_save(actor=request.user, data=form.cleaned_data, instance=instance)
-            messages.success(request, f"Routing rule “{rule.name}” saved.")
+            messages.success(request, gettext("Routing rule “%s” saved.") % rule.name)
             return redirect("automation:rule-list")
         status = 400
     return render(request, "automation/rule_form.html", {"form": form, "rule": instance}, status=status)
@@ -205,7 +207,7 @@ def view_edit(request: HttpRequest, view_id: int | None = None) -> HttpResponse:
                 sort=sort,
                 instance=instance,
             )
-            messages.success(request, f"Shared view “{view.name}” saved.")
+            messages.success(request, gettext("Shared view “%s” saved.") % view.name)
             return redirect("automation:view-list")
         status = 400
     fields = [filter_form[name] for name in (*WorkspaceFilterForm.FILTER_FIELDS, "sort")]

@@ -10,14 +10,15 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Audience(models.TextChoices):
     """Which team an article serves (matches tickets.QueueKind, plus both)."""
 
-    SUPPORT = "support", "Support"
-    SERVICE = "service", "Service"
-    BOTH = "both", "Support and service"
+    SUPPORT = "support", _("Support")
+    SERVICE = "service", _("Service")
+    BOTH = "both", _("Support and service")
 
 
 class Category(models.Model):
@@ -47,12 +48,12 @@ class ArticleTag(models.Model):
 
 class Article(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        INTERNAL = "internal", "Internal (staff only)"
+        PUBLIC = "public", _("Public")
+        INTERNAL = "internal", _("Internal (staff only)")
 
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles")
     title = models.CharField(max_length=300)

@@ -48,7 +48,7 @@ def search_config() -> str:
 
 def _require_staff(actor: Any) -> None:
     if not getattr(actor, "is_staff_role", False):
-        raise PermissionDenied("Only agents and managers write knowledge-base articles.")
+        raise PermissionDenied(gettext("Only agents and managers write knowledge-base articles."))
 
 
 def _require_manager(actor: Any, message: str) -> None:
@@ -170,7 +170,7 @@ def _render(article: Article) -> None:
 @transaction.atomic
 def category_create(*, name: str, actor: Any, description: str = "", slug: str = "", position: int = 0) -> Category:
     """Create a category (managers only). Raises PermissionDenied."""
-    _require_manager(actor, "Only managers create categories.")
+    _require_manager(actor, gettext("Only managers create categories."))
     category = Category(
         name=name.strip(), slug=slugify(slug or name) or "category", description=description, position=position
     )
@@ -247,7 +247,7 @@ def article_update(
     _require_staff(actor)
     article = _lock(article_id)
     if article.is_published:
-        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+        _require_manager(actor, gettext("Only managers change a published article; ask a manager or unpublish first."))
     fields = ["updated_at"]
     content_changed = False
     if title is not None and title.strip() != article.title:
@@ -287,7 +287,7 @@ def article_update(
 @transaction.atomic
 def article_publish(*, article_id: int, actor: Any) -> Article:
     """Publish (managers and admins only). Raises PermissionDenied."""
-    _require_manager(actor, "Only managers publish articles.")
+    _require_manager(actor, gettext("Only managers publish articles."))
     article = _lock(article_id)
     if not article.is_published:
         article.status = Article.Status.PUBLISHED
@@ -301,7 +301,7 @@ def article_publish(*, article_id: int, actor: Any) -> Article:
 @transaction.atomic
 def article_unpublish(*, article_id: int, actor: Any) -> Article:
     """Back to draft (managers and admins only). Raises PermissionDenied."""
-    _require_manager(actor, "Only managers unpublish articles.")
+    _require_manager(actor, gettext("Only managers unpublish articles."))
     article = _lock(article_id)
     if article.is_published:
         article.status = Article.Status.DRAFT
@@ -317,7 +317,7 @@ def article_restore_version(*, article_id: int, version_id: int, actor: Any) -> 
     ApplicationError (version of another article)."""
     version = ArticleVersion.objects.filter(pk=version_id, article_id=article_id).first()
     if version is None:
-        raise ApplicationError("No such version of this article.", code="version_not_found")
+        raise ApplicationError(gettext("No such version of this article."), code="version_not_found")
     return article_update(
         article_id=article_id,
         actor=actor,
@@ -340,7 +340,7 @@ def article_feedback_record(
     when there is neither a user nor a session."""
     is_user = bool(getattr(user, "is_authenticated", False))
     if not is_user and not session_key:
-        raise ApplicationError("Feedback needs a session.", code="no_session")
+        raise ApplicationError(gettext("Feedback needs a session."), code="no_session")
     key = (
         {"article_id": article_id, "user": user} if is_user else {"article_id": article_id, "session_key": session_key}
     )
@@ -354,7 +354,7 @@ def article_feedback_record(
                 return feedback
         except IntegrityError:
             continue
-    raise ApplicationError("Please try again.", code="feedback_conflict")
+    raise ApplicationError(gettext("Please try again."), code="feedback_conflict")
 
 
 def normalise_query(query: str) -> str:
@@ -404,7 +404,7 @@ def article_draft_from_ticket(*, ticket_id: int, actor: Any) -> Article:
     _require_staff(actor)
     ticket = ticket_selectors.ticket_get_for_user(user=actor, ticket_id=ticket_id)
     if ticket.status not in (Ticket.Status.SOLVED, Ticket.Status.CLOSED):
-        raise ApplicationError("Only a solved ticket can become an article.", code="ticket_not_solved")
+        raise ApplicationError(gettext("Only a solved ticket can become an article."), code="ticket_not_solved")
     messages = list(
         ticket_selectors.message_list_for_ticket(user=actor, ticket=ticket).filter(
             visibility=Message.Visibility.PUBLIC, is_automated=False
@@ -414,7 +414,8 @@ def article_draft_from_ticket(*, ticket_id: int, actor: Any) -> Article:
     answer = next((m for m in reversed(messages) if m.author_role == Message.AuthorRole.AGENT), None)
     if question is None or answer is None:
         raise ApplicationError(
-            "This ticket has no customer question and public agent answer to start from.", code="ticket_no_answer"
+            gettext("This ticket has no customer question and public agent answer to start from."),
+            code="ticket_no_answer",
         )
     body = f"## Question\n\n{question.body.strip()}\n\n## Answer\n\n{answer.body.strip()}\n"
     audience = ticket.kind if ticket.kind in (Audience.SUPPORT, Audience.SERVICE) else Audience.BOTH
@@ -439,7 +440,7 @@ def article_delete(*, article_id: int, actor: Any) -> None:
     """Delete an article with its versions, feedback and images (managers
     only). The search index follows in the same transaction (PostgreSQL:
     cascade; SQLite: trigger). Raises PermissionDenied."""
-    _require_manager(actor, "Only managers delete articles.")
+    _require_manager(actor, gettext("Only managers delete articles."))
     article = _lock(article_id)
     for image in article.images.all():
         image.file.delete(save=False)
@@ -464,7 +465,7 @@ def article_related_set(*, article_id: int, actor: Any, related_ids: Iterable[in
     _require_staff(actor)
     article = _lock(article_id)
     if article.is_published:
-        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+        _require_manager(actor, gettext("Only managers change a published article; ask a manager or unpublish first."))
     ids = {int(i) for i in related_ids} - {article.pk}
     article.related_articles.set(Article.objects.filter(pk__in=ids))
     return article
@@ -476,7 +477,7 @@ def category_update(
 ) -> Category:
     """Rename or reorder a category (managers only). Raises PermissionDenied,
     ValidationError."""
-    _require_manager(actor, "Only managers change categories.")
+    _require_manager(actor, gettext("Only managers change categories."))
     category = Category.objects.select_for_update(no_key=True).get(pk=category_id)
     category.name = name.strip()
     category.slug = slugify(slug or name) or "category"
@@ -490,7 +491,7 @@ def category_update(
 @transaction.atomic
 def category_delete(*, category_id: int, actor: Any) -> None:
     """Delete a category (managers only); its articles become uncategorised."""
-    _require_manager(actor, "Only managers delete categories.")
+    _require_manager(actor, gettext("Only managers delete categories."))
     Category.objects.filter(pk=category_id).delete()
 
 
@@ -519,7 +520,7 @@ def synonyms_parse(text: str) -> list[list[str]]:
     seen: dict[str, int] = {}
     lines = [(n, line) for n, line in enumerate((text or "").splitlines(), start=1) if line.strip()]
     if len(lines) > MAX_SYNONYM_GROUPS:
-        raise SynonymError([f"At most {MAX_SYNONYM_GROUPS} groups."])
+        raise SynonymError([gettext("At most %s groups.") % MAX_SYNONYM_GROUPS])
     for number, line in lines:
         terms: list[str] = []
         for raw in line.split(","):
@@ -527,16 +528,25 @@ def synonyms_parse(text: str) -> list[list[str]]:
             if not raw.strip():
                 continue
             if not term or not any(is_meaningful(w) for w in term.split()):
-                errors.append(f"Line {number}: “{raw.strip()}” has no searchable word (stop words only).")
+                errors.append(
+                    gettext("Line %(line)s: “%(term)s” has no searchable word (stop words only).")
+                    % {"line": number, "term": raw.strip()}
+                )
             elif len(term.split()) > 4:
-                errors.append(f"Line {number}: “{raw.strip()}” is longer than four words.")
+                errors.append(
+                    gettext("Line %(line)s: “%(term)s” is longer than four words.")
+                    % {"line": number, "term": raw.strip()}
+                )
             elif term in seen and seen[term] != number:
-                errors.append(f"Line {number}: “{term}” is already in line {seen[term]}.")
+                errors.append(
+                    gettext("Line %(line)s: “%(term)s” is already in line %(other)s.")
+                    % {"line": number, "term": term, "other": seen[term]}
+                )
             elif term not in terms:
                 terms.append(term)
                 seen[term] = number
         if len(terms) < 2:
-            errors.append(f"Line {number}: a group needs at least two different terms, separated by commas.")
+            errors.append(gettext("Line %s: a group needs at least two different terms, separated by commas.") % number)
         groups.append(terms)
     if errors:
         raise SynonymError(errors)
@@ -552,7 +562,7 @@ def synonyms_replace(*, text: str, actor: Any) -> int:
     PermissionDenied, SynonymError. Returns the number of groups."""
     from knowledge_base.models import SynonymGroup
 
-    _require_manager(actor, "Only managers edit synonyms.")
+    _require_manager(actor, gettext("Only managers edit synonyms."))
     groups = synonyms_parse(text)
     existing = list(SynonymGroup.objects.select_for_update().order_by("pk"))
     now = timezone.now()
@@ -630,7 +640,7 @@ def article_image_upload(*, article_id: int, actor: Any, filename: str, content:
     _require_staff(actor)
     article = _lock(article_id)
     if article.is_published:
-        _require_manager(actor, "Only managers change a published article; ask a manager or unpublish first.")
+        _require_manager(actor, gettext("Only managers change a published article; ask a manager or unpublish first."))
     name = os.path.basename(filename or "image")[:255] or "image"
     try:
         attachments_validate([IncomingFile(filename=name, content=content)])

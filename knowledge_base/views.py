@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -184,7 +185,7 @@ def staff_article_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Draft saved.")
+            messages.success(request, gettext("Draft saved."))
             return redirect("knowledge_base:staff-edit", article_id=article.pk)
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": None})
 
@@ -217,7 +218,7 @@ def staff_article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status_code
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("knowledge_base:staff-edit", article_id=article.pk)
     return render(request, "knowledge_base/staff/article_form.html", {"form": form, "article": article}, status=status)
 
@@ -270,7 +271,7 @@ def staff_article_publish(request: HttpRequest, article_id: int) -> HttpResponse
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("knowledge_base:staff-edit", article_id=article.pk)
-    messages.success(request, "Published." if publish else "Moved back to draft.")
+    messages.success(request, gettext("Published.") if publish else gettext("Moved back to draft."))
     return redirect("knowledge_base:staff-edit", article_id=article.pk)
 
 
@@ -311,7 +312,7 @@ def staff_article_restore(request: HttpRequest, article_id: int) -> HttpResponse
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
     form = RestoreForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a version to restore.")
+        messages.error(request, gettext("Choose a version to restore."))
         return redirect("knowledge_base:staff-history", article_id=article.pk)
     try:
         services.article_restore_version(
@@ -320,7 +321,7 @@ def staff_article_restore(request: HttpRequest, article_id: int) -> HttpResponse
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Version restored (as a new version).")
+        messages.success(request, gettext("Version restored (as a new version)."))
     return redirect("knowledge_base:staff-history", article_id=article.pk)
 
 
@@ -334,7 +335,7 @@ def staff_article_from_ticket(request: HttpRequest, ticket_id: int) -> HttpRespo
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("knowledge_base:staff-list")
-    messages.success(request, "Draft created from the ticket. Review it before publishing.")
+    messages.success(request, gettext("Draft created from the ticket. Review it before publishing."))
     return redirect("knowledge_base:staff-edit", article_id=article.pk)
 
 
@@ -392,7 +393,7 @@ def staff_article_image_upload(request: HttpRequest, article_id: int) -> HttpRes
     error = None
     image = None
     if upload is None:
-        error = "Choose an image to upload."
+        error = gettext("Choose an image to upload.")
     else:
         try:
             image = services.article_image_upload(
@@ -403,14 +404,14 @@ def staff_article_image_upload(request: HttpRequest, article_id: int) -> HttpRes
     if image is None:
         if wants_json:
             return JsonResponse({"error": error}, status=400)
-        messages.error(request, error or "Upload failed.")
+        messages.error(request, error or gettext("Upload failed."))
         return redirect("knowledge_base:staff-edit", article_id=article.pk)
     url = reverse("knowledge_base:image", args=[image.token])
     alt = image.filename.rsplit(".", 1)[0].replace("]", "")[:80]
     markdown = f"![{alt}]({url})"
     if wants_json:
         return JsonResponse({"markdown": markdown, "url": url})
-    messages.success(request, f"Image uploaded. Add it to the text with: {markdown}")
+    messages.success(request, gettext("Image uploaded. Add it to the text with: %s") % markdown)
     return redirect("knowledge_base:staff-edit", article_id=article.pk)
 
 
@@ -431,7 +432,7 @@ def kb_image(request: HttpRequest, token: str) -> HttpResponseBase:
 def staff_article_reviewed(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_staff(user=request.user, article_id=article_id)
     services.article_mark_reviewed(article_id=article.pk, actor=request.user)
-    messages.success(request, "Marked as reviewed today.")
+    messages.success(request, gettext("Marked as reviewed today."))
     back = request.POST.get("next", "")
     # Only back to a management page (never an open redirect).
     if not back.startswith("/kb/manage/") or "//" in back:
@@ -462,7 +463,7 @@ def manager_categories(request: HttpRequest) -> HttpResponse:
         try:
             if action == "delete" and category_id:
                 services.category_delete(category_id=int(category_id), actor=request.user)
-                messages.success(request, "Category deleted; its articles are now uncategorised.")
+                messages.success(request, gettext("Category deleted; its articles are now uncategorised."))
                 return redirect("knowledge_base:manager-categories")
             if form.is_valid():
                 data = form.cleaned_data
@@ -470,7 +471,7 @@ def manager_categories(request: HttpRequest) -> HttpResponse:
                     services.category_update(category_id=int(category_id), actor=request.user, **data)
                 else:
                     services.category_create(actor=request.user, **data)
-                messages.success(request, "Category saved.")
+                messages.success(request, gettext("Category saved."))
                 return redirect("knowledge_base:manager-categories")
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -499,6 +500,6 @@ def manager_synonyms(request: HttpRequest) -> HttpResponse:
                 form.add_error("synonyms", error)
             status = 400
         else:
-            messages.success(request, f"Saved {count} synonym group{'s' if count != 1 else ''}.")
+            messages.success(request, ngettext("Saved %d synonym group.", "Saved %d synonym groups.", count) % count)
             return redirect("knowledge_base:manager-synonyms")
     return render(request, "knowledge_base/staff/synonyms.html", {"form": form}, status=status)

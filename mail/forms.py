@@ -1,6 +1,7 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-RATINGS = [(5, "5 - Great"), (4, "4 - Good"), (3, "3 - Okay"), (2, "2 - Poor"), (1, "1 - Bad")]
+RATINGS = [(5, _("5 - Great")), (4, _("4 - Good")), (3, _("3 - Okay")), (2, _("2 - Poor")), (1, _("1 - Bad"))]
 
 
 class CsatCommentForm(forms.Form):

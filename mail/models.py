@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Mailbox(models.Model):
@@ -149,15 +150,15 @@ class Notification(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RECEIVED = "received", "Request received (to requester)"
-        AGENT_REPLY = "agent_reply", "Agent reply (to requester and CCs)"
-        SOLVED = "solved", "Ticket solved, with CSAT (to requester)"
-        ASSIGNED = "assigned", "Ticket assigned (to assignee)"
-        CUSTOMER_REPLY = "customer_reply", "Customer reply (to assignee)"
-        SLA_WARNING = "sla_warning", "SLA at risk (to assignee)"
-        WEEKLY_REPORT = "weekly_report", "Weekly KPI report (to managers)"
-        NPS_SURVEY = "nps_survey", "NPS relationship survey (to customers)"
-        ACCOUNT = "account", "Account e-mail: sign-in link, password, address (to the person)"
+        RECEIVED = "received", _("Request received (to requester)")
+        AGENT_REPLY = "agent_reply", _("Agent reply (to requester and CCs)")
+        SOLVED = "solved", _("Ticket solved, with CSAT (to requester)")
+        ASSIGNED = "assigned", _("Ticket assigned (to assignee)")
+        CUSTOMER_REPLY = "customer_reply", _("Customer reply (to assignee)")
+        SLA_WARNING = "sla_warning", _("SLA at risk (to assignee)")
+        WEEKLY_REPORT = "weekly_report", _("Weekly KPI report (to managers)")
+        NPS_SURVEY = "nps_survey", _("NPS relationship survey (to customers)")
+        ACCOUNT = "account", _("Account e-mail: sign-in link, password, address (to the person)")
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -127,7 +128,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         for kind, _label in kinds:
             services.notification_preference_set(user=request.user, kind=kind, enabled=request.POST.get(kind) == "on")
-        messages.success(request, "Email preferences saved.")
+        messages.success(request, gettext("Email preferences saved."))
     disabled = set(
         NotificationPreference.objects.filter(user=request.user, enabled=False).values_list("kind", flat=True)
     )
@@ -159,7 +160,7 @@ def agent_held_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Released: {inbound.reason.split('; was ')[0]}.")
+        messages.success(request, gettext("Released: %s.") % inbound.reason.split("; was ")[0])
     return _held_back(request)
 
 
@@ -171,5 +172,5 @@ def agent_held_discard(request: HttpRequest, inbound_id: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Held email discarded.")
+        messages.success(request, gettext("Held email discarded."))
     return _held_back(request)

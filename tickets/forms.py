@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -51,26 +52,34 @@ class ReplyForm(forms.Form):
 
 class AgentReplyForm(ReplyForm):
     visibility = forms.ChoiceField(
-        choices=Message.Visibility.choices, initial=Message.Visibility.PUBLIC, widget=forms.RadioSelect
+        choices=Message.Visibility.choices,
+        initial=Message.Visibility.PUBLIC,
+        widget=forms.RadioSelect,
+        label=_("Visibility"),
     )
     # Set when the text came from a macro: its actions are applied on send.
     macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # "Send as Open / Pending / Solved / On hold" (the button pressed); empty
     # keeps the status.
     send_as = forms.ChoiceField(
-        choices=[("", "Keep status"), *[(s, Ticket.Status(s).label) for s in ("open", "pending", "solved", "on_hold")]],
+        choices=[
+            ("", _("Keep status")),
+            *[(s, Ticket.Status(s).label) for s in ("open", "pending", "solved", "on_hold")],
+        ],
         required=False,
         widget=forms.HiddenInput,
     )
 
 
 class TransitionForm(forms.Form):
-    target = forms.ChoiceField(choices=Ticket.Status.choices, label="Status")
-    note = forms.CharField(max_length=500, required=False, label="Why (optional)")
+    target = forms.ChoiceField(choices=Ticket.Status.choices, label=_("Status"))
+    note = forms.CharField(max_length=500, required=False, label=_("Why (optional)"))
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label=_("Unassigned"), label=_("Assignee")
+    )
 
     def __init__(self, *args: Any, members: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +87,7 @@ class AssignForm(forms.Form):
 
 
 class PriorityForm(forms.Form):
-    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, label=_("Priority"))
 
 
 class PortalTicketForm(forms.Form):
@@ -106,22 +115,32 @@ class PortalTicketForm(forms.Form):
 class WorkspaceFilterForm(forms.Form):
     """The workspace list's GET parameters; bad values are dropped, not errors."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     view = forms.CharField(required=False, max_length=32)
-    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    kind = forms.ChoiceField(choices=[("", "Any kind"), *QueueKind.choices], required=False)
+    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=_("Queue"))
+    kind = forms.ChoiceField(choices=[("", _("Any kind")), *QueueKind.choices], required=False, label=_("Kind"))
     status = forms.ChoiceField(
-        choices=[("", "Any status"), (STATUS_FILTER_UNSOLVED, "Unsolved"), *Ticket.Status.choices], required=False
+        choices=[("", _("Any status")), (STATUS_FILTER_UNSOLVED, _("Unsolved")), *Ticket.Status.choices],
+        required=False,
+        label=_("Status"),
     )
-    priority = forms.ChoiceField(choices=[("", "Any priority"), *Ticket.Priority.choices], required=False)
-    assignee = forms.ChoiceField(required=False)
-    tags = forms.CharField(required=False, max_length=200, help_text="comma-separated; all must match")
-    requester = forms.CharField(required=False, max_length=254, label="Requester email")
-    created_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    updated_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    updated_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    sort = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(
+        choices=[("", _("Any priority")), *Ticket.Priority.choices], required=False, label=_("Priority")
+    )
+    assignee = forms.ChoiceField(required=False, label=_("Assignee"))
+    tags = forms.CharField(
+        required=False, max_length=200, label=_("Tags"), help_text=_("comma-separated; all must match")
+    )
+    requester = forms.CharField(required=False, max_length=254, label=_("Requester email"))
+    created_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Created from")
+    )
+    created_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Created to"))
+    updated_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Updated from")
+    )
+    updated_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Updated to"))
+    sort = forms.ChoiceField(required=False, label=_("Sort"))
 
     FILTER_FIELDS = (
         "queue",
@@ -141,11 +160,14 @@ class WorkspaceFilterForm(forms.Form):
         from tickets.workspace import SORTS
 
         super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", "All my queues"), *[(q.pk, f"{q.name} ({q.kind})") for q in queues]]
+        self.fields["queue"].choices = [
+            ("", gettext("All my queues")),
+            *[(q.pk, f"{q.name} ({q.get_kind_display()})") for q in queues],
+        ]
         self.fields["assignee"].choices = [
-            ("", "Anyone"),
-            ("me", "Me"),
-            ("none", "Unassigned"),
+            ("", gettext("Anyone")),
+            ("me", gettext("Me")),
+            ("none", gettext("Unassigned")),
             *[(str(u.pk), u.display_name) for u in agents],
         ]
         self.fields["sort"].choices = [(s.key, s.label) for s in SORTS.values()]
@@ -161,8 +183,8 @@ class WorkspaceFilterForm(forms.Form):
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=100, label="View name")
-    is_shared = forms.BooleanField(required=False, label="Share with every agent")
+    name = forms.CharField(max_length=100, label=_("View name"))
+    is_shared = forms.BooleanField(required=False, label=_("Share with every agent"))
 
 
 class BulkForm(forms.Form):
@@ -174,24 +196,24 @@ class BulkForm(forms.Form):
     filter form's fields on the same page; the posted names stay short."""
 
     ACTIONS = [
-        ("update", "Update properties"),
-        ("assign", "Assign"),
-        ("status", "Set status"),
-        ("priority", "Set priority"),
-        ("tag", "Add tags"),
-        ("merge", "Merge into…"),
+        ("update", _("Update properties")),
+        ("assign", _("Assign")),
+        ("status", _("Set status")),
+        ("priority", _("Set priority")),
+        ("tag", _("Add tags")),
+        ("merge", _("Merge into…")),
     ]
-    SCOPES = [("selected", "Selected tickets"), ("matching", "All tickets matching this list")]
-    ids = forms.TypedMultipleChoiceField(coerce=int, required=False, label="Tickets")
-    action = forms.ChoiceField(choices=ACTIONS, label="Action")
-    scope = forms.ChoiceField(choices=SCOPES, required=False, initial="selected", label="Apply to")
+    SCOPES = [("selected", _("Selected tickets")), ("matching", _("All tickets matching this list"))]
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False, label=_("Tickets"))
+    action = forms.ChoiceField(choices=ACTIONS, label=_("Action"))
+    scope = forms.ChoiceField(choices=SCOPES, required=False, initial="selected", label=_("Apply to"))
     query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False, label="Status")
-    priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False, label="Priority")
-    assignee = forms.ChoiceField(required=False, label="Assignee")
-    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Queue")
-    tags = forms.CharField(required=False, max_length=200, label="Add tags")
-    merge_target = forms.IntegerField(required=False, min_value=1, label="Merge into ticket #")
+    status = forms.ChoiceField(choices=[("", "—"), *Ticket.Status.choices], required=False, label=_("Status"))
+    priority = forms.ChoiceField(choices=[("", "—"), *Ticket.Priority.choices], required=False, label=_("Priority"))
+    assignee = forms.ChoiceField(required=False, label=_("Assignee"))
+    queue = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=_("Queue"))
+    tags = forms.CharField(required=False, max_length=200, label=_("Add tags"))
+    merge_target = forms.IntegerField(required=False, min_value=1, label=_("Merge into ticket #"))
     confirm = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, agents: QuerySet[User], queues: Any = (), **kwargs: Any) -> None:
@@ -201,8 +223,8 @@ class BulkForm(forms.Form):
         self.queues = {q.pk: q for q in queues}
         self.fields["assignee"].choices = [
             ("", "—"),
-            ("me", "Me"),
-            ("none", "Nobody"),
+            ("me", gettext("Me")),
+            ("none", gettext("Nobody")),
             *[(k, u.display_name) for k, u in self.agents.items()],
         ]
         self.fields["queue"].choices = [("", "—"), *[(q.pk, q.name) for q in self.queues.values()]]
@@ -210,12 +232,20 @@ class BulkForm(forms.Form):
         self.fields["ids"].choices = [(i, i) for i in raw_ids if str(i).isdigit()]
 
     # The field each action reads, and what to say when it is empty.
-    ACTION_FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
-        "assign": ("assignee", "Choose who to assign."),
-        "status": ("status", "Choose a status."),
-        "priority": ("priority", "Choose a priority."),
-        "tag": ("tags", "Give at least one tag."),
-        "merge": ("merge_target", "Give the ticket number to merge into."),
+    ACTION_FIELDS: ClassVar[dict[str, tuple[str, Any]]] = {
+        "assign": ("assignee", _("Choose who to assign.")),
+        "status": ("status", _("Choose a status.")),
+        "priority": ("priority", _("Choose a priority.")),
+        "tag": ("tags", _("Give at least one tag.")),
+        "merge": ("merge_target", _("Give the ticket number to merge into.")),
+    }
+    # What the other action's field holds, for the hint in _other_action_hint.
+    CHOSEN: ClassVar[dict[str, Any]] = {
+        "assignee": _("the assignee you chose"),
+        "status": _("the status you chose"),
+        "priority": _("the priority you chose"),
+        "tags": _("the tags you gave"),
+        "merge_target": _("the ticket number you gave"),
     }
     UPDATE_FIELDS = ("status", "priority", "assignee", "queue", "tags")
 
@@ -233,17 +263,17 @@ class BulkForm(forms.Form):
         action = data.get("action")
         data["tag_list"] = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
         if data.get("scope") != "matching" and not data.get("ids"):
-            self.add_error("ids", "Select tickets.")
+            self.add_error("ids", gettext("Select tickets."))
         if data.get("scope") == "matching" and action == "merge":
-            self.add_error("scope", "Merge works on selected tickets only.")
+            self.add_error("scope", gettext("Merge works on selected tickets only."))
         if action == "update":
             if not any(data.get("tag_list") if f == "tags" else data.get(f) for f in self.UPDATE_FIELDS):
-                self.add_error("action", "Choose at least one property to change.")
+                self.add_error("action", gettext("Choose at least one property to change."))
         elif action in self.ACTION_FIELDS:
             field, message = self.ACTION_FIELDS[action]
             value = data.get("tag_list") if action == "tag" else data.get(field)
             if not value:
-                self.add_error(field, message + self._other_action_hint(action))
+                self.add_error(field, str(message) + self._other_action_hint(action))
         return data
 
     def _other_action_hint(self, action: str) -> str:
@@ -252,10 +282,13 @@ class BulkForm(forms.Form):
         labels = dict(self.ACTIONS)
         for other, (field, _message) in self.ACTION_FIELDS.items():
             if other != action and self.data.get(field) not in (None, ""):
-                return (
-                    f" The action is “{labels[action]}”: to apply the {str(self[field].label).lower()} "
-                    f"you chose, pick “{labels[other]}” as the action."
-                )
+                return " " + gettext(
+                    "The action is “%(action)s”: to apply %(chosen)s, pick “%(other)s” as the action."
+                ) % {
+                    "action": labels[action],
+                    "chosen": self.CHOSEN[field],
+                    "other": labels[other],
+                }
         return ""
 
     def _assignee_for(self, user: User) -> User | None:
@@ -293,9 +326,9 @@ class BulkForm(forms.Form):
 
 
 class QueueMoveForm(forms.Form):
-    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None, label=_("Queue"))
     reason = forms.CharField(
-        max_length=500, required=False, label="Reason", help_text="Required when escalating support ↔ service."
+        max_length=500, required=False, label=_("Reason"), help_text=_("Required when escalating support ↔ service.")
     )
 
     def __init__(self, *args: Any, queues: QuerySet[Any], **kwargs: Any) -> None:
@@ -305,38 +338,38 @@ class QueueMoveForm(forms.Form):
 
 
 class TagsForm(forms.Form):
-    add = forms.CharField(max_length=300, required=False, label="Add tags", help_text="comma-separated")
-    remove = forms.CharField(max_length=300, required=False, label="Remove tags")
+    add = forms.CharField(max_length=300, required=False, label=_("Add tags"), help_text=_("comma-separated"))
+    remove = forms.CharField(max_length=300, required=False, label=_("Remove tags"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         data["add_list"] = [t.strip() for t in (data.get("add") or "").split(",") if t.strip()]
         data["remove_list"] = [t.strip() for t in (data.get("remove") or "").split(",") if t.strip()]
         if not data["add_list"] and not data["remove_list"]:
-            self.add_error("add", "Give a tag to add or remove.")
+            self.add_error("add", gettext("Give a tag to add or remove."))
         return data
 
 
 class TimeEntryForm(forms.Form):
-    minutes = forms.IntegerField(min_value=1, max_value=24 * 60, label="Minutes")
-    note = forms.CharField(max_length=300, required=False)
+    minutes = forms.IntegerField(min_value=1, max_value=24 * 60, label=_("Minutes"))
+    note = forms.CharField(max_length=300, required=False, label=pgettext_lazy("time entry", "Note"))
 
 
 class AgentTicketCreateForm(forms.Form):
     """A ticket an agent opens for a customer: a phone call taken, or an
     outbound (proactive) follow-up, which belongs to a service queue."""
 
-    HOW = [("phone", "Phone call from the customer"), ("outbound", "Outbound follow-up (we contact them)")]
-    how = forms.ChoiceField(choices=HOW, initial="phone", widget=forms.RadioSelect, label="Type")
-    requester_email = forms.EmailField(label="Customer e-mail", max_length=254)
+    HOW = [("phone", _("Phone call from the customer")), ("outbound", _("Outbound follow-up (we contact them)"))]
+    how = forms.ChoiceField(choices=HOW, initial="phone", widget=forms.RadioSelect, label=_("Type"))
+    requester_email = forms.EmailField(label=_("Customer e-mail"), max_length=254)
     requester_name = forms.CharField(
-        required=False, max_length=200, label="Customer name", help_text="Used when a new customer is created."
+        required=False, max_length=200, label=_("Customer name"), help_text=_("Used when a new customer is created.")
     )
-    create_customer = forms.BooleanField(required=False, label="Create the customer if there is no account")
-    queue = forms.TypedChoiceField(coerce=int, label="Queue")
-    subject = forms.CharField(max_length=500, label="Subject")
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Description")
-    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label="Priority")
+    create_customer = forms.BooleanField(required=False, label=_("Create the customer if there is no account"))
+    queue = forms.TypedChoiceField(coerce=int, label=_("Queue"))
+    subject = forms.CharField(max_length=500, label=_("Subject"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label=_("Description"))
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL, label=_("Priority"))
 
     def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "new_%s")
@@ -348,7 +381,7 @@ class AgentTicketCreateForm(forms.Form):
         data = super().clean()
         queue = self.queues.get(data.get("queue") or 0)
         if queue is not None and data.get("how") == "outbound" and queue.kind != QueueKind.SERVICE:
-            self.add_error("queue", "An outbound follow-up is customer service: choose a service queue.")
+            self.add_error("queue", gettext("An outbound follow-up is customer service: choose a service queue."))
         data["queue_obj"] = queue
         return data
 
@@ -368,20 +401,22 @@ class TicketPropertiesForm(forms.Form):
 
     prefix = "prop"
 
-    status = forms.ChoiceField(choices=Ticket.Status.choices)
-    priority = forms.ChoiceField(choices=Ticket.Priority.choices)
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
-    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None)
-    reason = forms.CharField(
-        max_length=500, required=False, label="Reason for a queue move", help_text="Required for an escalation."
+    status = forms.ChoiceField(choices=Ticket.Status.choices, label=_("Status"))
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, label=_("Priority"))
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label=_("Unassigned"), label=_("Assignee")
     )
-    tags = forms.CharField(max_length=1000, required=False, help_text="Comma-separated.")
+    queue = forms.ModelChoiceField(queryset=Queue.objects.none(), empty_label=None, label=_("Queue"))
+    reason = forms.CharField(
+        max_length=500, required=False, label=_("Reason for a queue move"), help_text=_("Required for an escalation.")
+    )
+    tags = forms.CharField(max_length=1000, required=False, label=_("Tags"), help_text=_("Comma-separated."))
     ccs = forms.CharField(
         max_length=2000,
         required=False,
         label="CCs",
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="E-mail addresses of people with an account, comma-separated.",
+        help_text=_("E-mail addresses of people with an account, comma-separated."),
     )
 
     def __init__(self, *args: Any, ticket: Ticket, members: QuerySet[User], queues: QuerySet[Any], **kwargs: Any):
@@ -412,9 +447,9 @@ class TicketPropertiesForm(forms.Form):
 
 
 class LinkForm(forms.Form):
-    other = forms.IntegerField(min_value=1, label="Link to ticket #")
+    other = forms.IntegerField(min_value=1, label=_("Link to ticket #"))
 
 
 class SplitForm(forms.Form):
     message = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    subject = forms.CharField(max_length=500, required=False)
+    subject = forms.CharField(max_length=500, required=False, label=_("Subject"))

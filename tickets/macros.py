@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaulttags
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
@@ -77,9 +78,9 @@ def macro_render(*, body: str, ticket: Ticket, agent: User) -> str:
         template = _ENGINE.from_string(body)
         return template.render(Context(macro_context(ticket=ticket, agent=agent), autoescape=True))
     except TemplateSyntaxError as exc:
-        raise MacroError(f"The macro text has a template error: {exc}") from None
+        raise MacroError(gettext("The macro text has a template error: %s") % exc) from None
     except Exception as exc:
-        raise MacroError(f"The macro text could not be rendered: {exc.__class__.__name__}") from None
+        raise MacroError(gettext("The macro text could not be rendered: %s") % exc.__class__.__name__) from None
 
 
 def macro_list_for_ticket(*, ticket: Ticket, agent: Any = None) -> QuerySet[Macro]:
@@ -92,22 +93,22 @@ def macro_list_for_ticket(*, ticket: Ticket, agent: Any = None) -> QuerySet[Macr
 def macro_validate_actions(actions: Any) -> dict[str, Any]:
     """Raise MacroError unless `actions` has only known, valid keys."""
     if not isinstance(actions, dict):
-        raise MacroError("Macro actions must be an object.")
+        raise MacroError(gettext("Macro actions must be an object."))
     allowed = {"status", "priority", "add_tags", "remove_tags", "assignee", "queue"}
     unknown = set(actions) - allowed
     if unknown:
-        raise MacroError(f"Unknown macro actions: {', '.join(sorted(unknown))}.")
+        raise MacroError(gettext("Unknown macro actions: %s.") % ", ".join(sorted(unknown)))
     if actions.get("status") and actions["status"] not in Ticket.Status.values:
-        raise MacroError(f"Unknown status '{actions['status']}'.")
+        raise MacroError(gettext("Unknown status '%s'.") % actions["status"])
     if actions.get("priority") and actions["priority"] not in Ticket.Priority.values:
-        raise MacroError(f"Unknown priority '{actions['priority']}'.")
+        raise MacroError(gettext("Unknown priority '%s'.") % actions["priority"])
     if actions.get("assignee") not in (None, "", "me", "none"):
-        raise MacroError("Macro assignee must be 'me' or 'none'.")
+        raise MacroError(gettext("Macro assignee must be 'me' or 'none'."))
     if (
         actions.get("queue") not in (None, "")
         and not Queue.objects.filter(pk=actions["queue"], is_active=True).exists()
     ):
-        raise MacroError("Macro queue must be an active queue.")
+        raise MacroError(gettext("Macro queue must be an active queue."))
     return actions
 
 

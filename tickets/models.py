@@ -11,11 +11,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.timezone import now as _now
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class QueueKind(models.TextChoices):
-    SUPPORT = "support", "Support"
-    SERVICE = "service", "Service"
+    SUPPORT = "support", _("Support")
+    SERVICE = "service", _("Service")
 
 
 class Calendar(models.Model):
@@ -158,27 +160,27 @@ class Tag(models.Model):
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        OPEN = "open", "Open"
-        PENDING = "pending", "Pending"
-        ON_HOLD = "on_hold", "On hold"
-        SOLVED = "solved", "Solved"
-        CLOSED = "closed", "Closed"
+        NEW = "new", pgettext_lazy("ticket status", "New")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
+        PENDING = "pending", pgettext_lazy("ticket status", "Pending")
+        ON_HOLD = "on_hold", pgettext_lazy("ticket status", "On hold")
+        SOLVED = "solved", pgettext_lazy("ticket status", "Solved")
+        CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
     class Priority(models.TextChoices):
-        LOW = "low", "Low"
-        NORMAL = "normal", "Normal"
-        HIGH = "high", "High"
-        URGENT = "urgent", "Urgent"
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
 
     class Channel(models.TextChoices):
-        PORTAL = "portal", "Portal"
-        EMAIL = "email", "Email"
+        PORTAL = "portal", _("Portal")
+        EMAIL = "email", _("Email")
         API = "api", "API"
-        AGENT = "agent", "Agent"
-        PHONE = "phone", "Phone"
-        CHAT = "chat", "Chat"
-        IMPORT = "import", "Import"
+        AGENT = "agent", _("Agent")
+        PHONE = "phone", _("Phone")
+        CHAT = "chat", _("Chat")
+        IMPORT = "import", _("Import")
 
     UNSOLVED = ("new", "open", "pending", "on_hold")
 
@@ -349,8 +351,8 @@ class Ticket(models.Model):
 
 class Message(models.Model):
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public reply"
-        INTERNAL = "internal", "Internal note"
+        PUBLIC = "public", _("Public reply")
+        INTERNAL = "internal", _("Internal note")
 
     class Format(models.TextChoices):
         MARKDOWN = "markdown", "Markdown"

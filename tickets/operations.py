@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, NotFound
@@ -102,7 +103,7 @@ def reply_status_set(*, ticket_id: int, actor: User, status: str) -> None:
     """The status half of "send as": a `status.changed` unless the ticket
     already has it. Call in the reply's transaction."""
     if status not in SEND_AS:
-        raise ApplicationError(f"A reply cannot set the status '{status}'.", code="invalid_status")
+        raise ApplicationError(gettext("A reply cannot set the status '%s'.") % status, code="invalid_status")
     if Ticket.objects.only("status").get(pk=ticket_id).status != status:
         services.ticket_transition(ticket_id=ticket_id, target=status, actor=actor)
 
@@ -262,17 +263,19 @@ def properties_undo_plan(*, ticket: Ticket, actor: User, after_event_id: int) ->
         .order_by("pk")
     )
     if not events:
-        return UndoPlan(False, "There is nothing to undo.", {})
+        return UndoPlan(False, gettext("There is nothing to undo."), {})
     if any(e.actor_id != actor.pk or e.kind not in UNDOABLE_KINDS for e in events):
-        return UndoPlan(False, "The ticket has changed since; undo is no longer possible.", {})
+        return UndoPlan(False, gettext("The ticket has changed since; undo is no longer possible."), {})
     if timezone.now() - events[0].occurred_at > timedelta(seconds=UNDO_SECONDS):
-        return UndoPlan(False, f"Undo is possible for {UNDO_SECONDS // 60} minutes after a change.", {})
+        minutes = UNDO_SECONDS // 60
+        return UndoPlan(False, gettext("Undo is possible for %s minutes after a change.") % minutes, {})
     changes: dict[str, Any] = {}
     for e in reversed(events):
         d = e.data or {}
         if e.kind == K.STATUS:
             if d.get("from") not in workflow.TRANSITIONS.get(ticket.status, frozenset()):
-                return UndoPlan(False, f"The status cannot go back from {ticket.get_status_display()}.", {})
+                label = ticket.get_status_display()
+                return UndoPlan(False, gettext("The status cannot go back from %s.") % label, {})
             changes["status"] = d.get("from")
         elif e.kind == K.PRIORITY:
             changes["priority"] = d.get("from")
@@ -329,7 +332,7 @@ def ticket_link_for_user(*, actor: User, ticket: Ticket, other_id: Any, field: s
     policy.staff_check(actor=actor)
     other = policy.related_target_get(actor=actor, target_id=other_id, field=field, ticket=ticket)
     if ticket.related.filter(pk=other.pk).exists():
-        raise policy.Refused(f"#{other.pk} is already linked.", field=field, code="already_linked")
+        raise policy.Refused(gettext("#%s is already linked.") % other.pk, field=field, code="already_linked")
     services.ticket_link(ticket_id=ticket.pk, other_id=other.pk, actor=actor)
     return other
 
@@ -342,7 +345,7 @@ def ticket_unlink(*, ticket_id: int, other_id: int, actor: User | None) -> None:
     locked = {t.pk: t for t in Ticket.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")}
     ticket, other = locked.get(ticket_id), locked.get(other_id)
     if ticket is None or other is None or not ticket.related.filter(pk=other_id).exists():
-        raise NotFound(f"#{ticket_id} is not linked to #{other_id}.")
+        raise NotFound(gettext("#%(ticket)s is not linked to #%(other)s.") % {"ticket": ticket_id, "other": other_id})
     ticket.related.remove(other)
     event_record(ticket, K.UNLINKED, actor=actor, data={"other_id": other.pk})
     event_record(other, K.UNLINKED, actor=actor, data={"other_id": ticket.pk})
@@ -353,7 +356,7 @@ def ticket_unlink_for_user(*, actor: User, ticket: Ticket, other_id: Any, field:
     policy.staff_check(actor=actor)
     other = policy.related_target_get(actor=actor, target_id=other_id, field=field, ticket=ticket)
     if not ticket.related.filter(pk=other.pk).exists():
-        raise policy.Refused(f"#{other.pk} is not linked to this ticket.", field=field, code="not_linked")
+        raise policy.Refused(gettext("#%s is not linked to this ticket.") % other.pk, field=field, code="not_linked")
     ticket_unlink(ticket_id=ticket.pk, other_id=other.pk, actor=actor)
 
 
@@ -415,10 +418,12 @@ def ticket_split(*, ticket_id: int, message_id: int, actor: User, subject: str =
         selectors.message_list_for_ticket(user=actor, ticket=source).filter(pk=message_id).select_related("author")
     ).first()
     if message is None:
-        raise policy.Refused("No such message on this ticket.", field="message", code="not_found")
+        raise policy.Refused(gettext("No such message on this ticket."), field="message", code="not_found")
     if message.is_description and message.ticket_id == source.pk:
         raise policy.Refused(
-            "The request itself cannot be split off; split a later message.", field="message", code="invalid_split"
+            gettext("The request itself cannot be split off; split a later message."),
+            field="message",
+            code="invalid_split",
         )
     files = []
     for a in message.attachments.all():

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
@@ -55,9 +56,13 @@ def merge_target_get(*, actor: Any, target_id: Any, field: str) -> Ticket:
     try:
         target = selectors.ticket_get_for_user(user=actor, ticket_id=target_id)
     except Http404:
-        raise Refused(f"There is no ticket #{target_id} that you can see.", field=field, code="not_found") from None
+        raise Refused(
+            gettext("There is no ticket #%s that you can see.") % target_id, field=field, code="not_found"
+        ) from None
     if target.is_spam or target.is_deleted:
-        raise Refused(f"Ticket #{target.pk} is in spam or trash; choose another.", field=field, code="invalid_merge")
+        raise Refused(
+            gettext("Ticket #%s is in spam or trash; choose another.") % target.pk, field=field, code="invalid_merge"
+        )
     return target
 
 
@@ -77,7 +82,8 @@ def assignee_check(*, actor: Any, ticket: Ticket, assignee: User | None, field: 
         return
     if not assignee_choices(actor=actor, ticket=ticket).filter(pk=assignee.pk).exists():
         raise Refused(
-            f"{assignee.display_name} is not an active agent of the queue {ticket.queue.name}.",
+            gettext("%(name)s is not an active agent of the queue %(queue)s.")
+            % {"name": assignee.display_name, "queue": ticket.queue.name},
             field=field,
             code="invalid_assignee",
         )
@@ -102,7 +108,7 @@ def queue_check(*, actor: Any, ticket: Ticket, queue: Queue | None, field: str) 
     """Raises Refused(field) unless `queue` is one of `queue_choices`."""
     if queue is None or not queue_choices(actor=actor, ticket=ticket).filter(pk=queue.pk).exists():
         raise Refused(
-            "No such queue among those you may move this ticket to (your queues, or one of the other kind).",
+            gettext("No such queue among those you may move this ticket to (your queues, or one of the other kind)."),
             field=field,
             code="invalid_queue",
         )
@@ -118,7 +124,7 @@ def staff_check(*, actor: Any) -> None:
     from helpdesk.lib.exceptions import PermissionDenied
 
     if not getattr(actor, "is_staff_role", False):
-        raise PermissionDenied("Only agents and managers can do this.")
+        raise PermissionDenied(gettext("Only agents and managers can do this."))
 
 
 def delete_check(*, actor: Any) -> None:
@@ -128,7 +134,7 @@ def delete_check(*, actor: Any) -> None:
     from helpdesk.lib.exceptions import PermissionDenied
 
     if not getattr(actor, "is_manager_role", False):
-        raise PermissionDenied("Only managers and admins can delete tickets or restore deleted ones.")
+        raise PermissionDenied(gettext("Only managers and admins can delete tickets or restore deleted ones."))
 
 
 def related_target_get(*, actor: Any, target_id: Any, field: str, ticket: Ticket) -> Ticket:
@@ -139,9 +145,11 @@ def related_target_get(*, actor: Any, target_id: Any, field: str, ticket: Ticket
     try:
         target = selectors.ticket_get_for_user(user=actor, ticket_id=target_id)
     except Http404:
-        raise Refused(f"There is no ticket #{target_id} that you can see.", field=field, code="not_found") from None
+        raise Refused(
+            gettext("There is no ticket #%s that you can see.") % target_id, field=field, code="not_found"
+        ) from None
     if target.pk == ticket.pk:
-        raise Refused("A ticket cannot be linked to itself.", field=field, code="invalid_link")
+        raise Refused(gettext("A ticket cannot be linked to itself."), field=field, code="invalid_link")
     return target
 
 
@@ -156,12 +164,12 @@ def cc_users_get(*, emails: list[str], field: str) -> list[User]:
     wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
     limit = int(getattr(settings, "HELPDESK_MAIL_MAX_CCS", 20))
     if len(wanted) > limit:
-        raise Refused(f"At most {limit} CCs.", field=field, code="too_many_ccs")
+        raise Refused(gettext("At most %s CCs.") % limit, field=field, code="too_many_ccs")
     match = Q(pk__in=[])
     for email in wanted:
         match |= Q(email__iexact=email)
     found = {u.email.lower(): u for u in User.objects.filter(match, is_active=True)}
     for email in wanted:
         if email not in found:
-            raise Refused(f"No active user with the address {email}.", field=field, code="unknown_cc")
+            raise Refused(gettext("No active user with the address %s.") % email, field=field, code="unknown_cc")
     return [found[e] for e in wanted]

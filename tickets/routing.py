@@ -9,6 +9,7 @@ services, so each one is an event; each matching rule adds a
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext
 
 from accounts.models import User
 from tickets.events import event_record
@@ -26,20 +27,27 @@ def routing_rule_explain(rule: RoutingRule, *, ticket: Ticket, body: str) -> lis
     ticket: the one definition used both to route and to explain a route."""
     checks: list[tuple[str, bool]] = []
     if rule.channels:
+        text = gettext("channel is one of %(wanted)s (is %(actual)s)")
         checks.append(
-            (f"channel is one of {', '.join(rule.channels)} (is {ticket.channel})", ticket.channel in rule.channels)
+            (text % {"wanted": ", ".join(rule.channels), "actual": ticket.channel}, ticket.channel in rule.channels)
         )
     if rule.requester_domains:
         wanted = {d.lower().lstrip("@") for d in rule.requester_domains}
         domain = _domain(ticket.requester.email)
-        checks.append((f"requester domain is one of {', '.join(sorted(wanted))} (is {domain})", domain in wanted))
+        text = gettext("requester domain is one of %(wanted)s (is %(actual)s)")
+        checks.append((text % {"wanted": ", ".join(sorted(wanted)), "actual": domain}, domain in wanted))
     if rule.keywords:
-        text = f"{ticket.subject}\n{body}".lower()
-        found = [k for k in rule.keywords if k.strip() and k.lower() in text]
-        label = f"subject or text contains one of {', '.join(rule.keywords)}"
-        checks.append((f"{label} (found {', '.join(found)})" if found else f"{label} (none found)", bool(found)))
+        haystack = f"{ticket.subject}\n{body}".lower()
+        found = [k for k in rule.keywords if k.strip() and k.lower() in haystack]
+        words = {"wanted": ", ".join(rule.keywords), "found": ", ".join(found)}
+        if found:
+            text = gettext("subject or text contains one of %(wanted)s (found %(found)s)")
+        else:
+            text = gettext("subject or text contains one of %(wanted)s (none found)")
+        checks.append((text % words, bool(found)))
     if rule.request_type_id:
-        checks.append((f"request type is {rule.request_type}", ticket.request_type_id == rule.request_type_id))
+        text = gettext("request type is %s") % rule.request_type
+        checks.append((text, ticket.request_type_id == rule.request_type_id))
     return checks
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, Conflict, NotFound
@@ -191,13 +192,13 @@ def _ticket_fields_check(subject: str, *, status: str, priority: str, channel: s
     """The stripped subject; ApplicationError for an empty subject or an unknown choice."""
     subject = (subject or "").strip()
     if not subject:
-        raise ApplicationError("A subject is required.", code="subject_required")
+        raise ApplicationError(gettext("A subject is required."), code="subject_required")
     if status not in S.values:
-        raise ApplicationError(f"Unknown status '{status}'.", code="invalid_status")
+        raise ApplicationError(gettext("Unknown status '%s'.") % status, code="invalid_status")
     if priority not in Ticket.Priority.values:
-        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+        raise ApplicationError(gettext("Unknown priority '%s'.") % priority, code="invalid_priority")
     if channel not in Ticket.Channel.values:
-        raise ApplicationError(f"Unknown channel '{channel}'.", code="invalid_channel")
+        raise ApplicationError(gettext("Unknown channel '%s'.") % channel, code="invalid_channel")
     return subject
 
 
@@ -297,7 +298,7 @@ def message_post(
     at = occurred_at or timezone.now()
     if apply_rules and ticket.status == S.CLOSED:
         if role != "customer":
-            raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+            raise Conflict(gettext("This ticket is closed; it can no longer be changed."), code="ticket_closed")
         return _follow_up_create(
             ticket,
             author,
@@ -382,11 +383,11 @@ def _message_check(body: str, attachments: Sequence[IncomingFile], *, visibility
     """The author's role; ApplicationError for an empty message, an unknown
     visibility or a customer's internal note."""
     if not (body or "").strip() and not attachments:
-        raise ApplicationError("The message is empty.", code="empty_message")
+        raise ApplicationError(gettext("The message is empty."), code="empty_message")
     if visibility not in Message.Visibility.values:
-        raise ApplicationError(f"Unknown visibility '{visibility}'.", code="invalid_visibility")
+        raise ApplicationError(gettext("Unknown visibility '%s'.") % visibility, code="invalid_visibility")
     if role == "customer" and visibility == Message.Visibility.INTERNAL:
-        raise ApplicationError("Customers cannot write internal notes.", code="permission_denied")
+        raise ApplicationError(gettext("Customers cannot write internal notes."), code="permission_denied")
     return role
 
 
@@ -419,9 +420,9 @@ def ticket_assign(
     """Set or clear the assignee; records `assignee.changed` with the reason."""
     ticket = _lock(ticket_id)
     if assignee is not None and not assignee.is_staff_role:
-        raise ApplicationError("Only agents can be assigned tickets.", code="invalid_assignee")
+        raise ApplicationError(gettext("Only agents can be assigned tickets."), code="invalid_assignee")
     if ticket.status == S.CLOSED:
-        raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+        raise Conflict(gettext("This ticket is closed; it can no longer be changed."), code="ticket_closed")
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     at = occurred_at or timezone.now()
@@ -456,13 +457,14 @@ def ticket_move_queue(
     """
     ticket = _lock(ticket_id)
     if ticket.status == S.CLOSED:
-        raise Conflict("This ticket is closed; it can no longer be changed.", code="ticket_closed")
+        raise Conflict(gettext("This ticket is closed; it can no longer be changed."), code="ticket_closed")
     if ticket.queue_id == queue.pk:
         return ticket
     escalation = ticket.kind != queue.kind
     if escalation and actor is not None and not reason.strip():
         raise ApplicationError(
-            f"Moving a ticket from {ticket.kind} to {queue.kind} is an escalation: give a reason.",
+            gettext("Moving a ticket from %(from)s to %(to)s is an escalation: give a reason.")
+            % {"from": ticket.kind, "to": queue.kind},
             code="reason_required",
         )
     at = occurred_at or timezone.now()
@@ -492,7 +494,7 @@ def ticket_move_queue(
 def ticket_escalate(*, ticket_id: int, queue: Queue, actor: User | None, reason: str) -> Ticket:
     """Escalate service <-> support (a queue move that requires a reason)."""
     if not reason.strip():
-        raise ApplicationError("An escalation needs a reason.", code="reason_required")
+        raise ApplicationError(gettext("An escalation needs a reason."), code="reason_required")
     return ticket_move_queue(ticket_id=ticket_id, queue=queue, actor=actor, reason=reason)
 
 
@@ -502,7 +504,7 @@ def ticket_set_priority(
 ) -> Ticket:
     """Change the priority; records `priority.changed`."""
     if priority not in Ticket.Priority.values:
-        raise ApplicationError(f"Unknown priority '{priority}'.", code="invalid_priority")
+        raise ApplicationError(gettext("Unknown priority '%s'.") % priority, code="invalid_priority")
     ticket = _lock(ticket_id)
     if ticket.priority == priority:
         return ticket
@@ -568,7 +570,7 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred
     what is decided by the caller through policy.merge_target_get.
     """
     if source_id == target_id:
-        raise ApplicationError("A ticket cannot be merged into itself.", code="invalid_merge")
+        raise ApplicationError(gettext("A ticket cannot be merged into itself."), code="invalid_merge")
     # Lock in id order so two concurrent merges cannot deadlock.
     locked = {
         t.pk: t
@@ -578,12 +580,12 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred
     }
     missing = [pk for pk in (source_id, target_id) if pk not in locked]
     if missing:
-        raise NotFound(f"There is no ticket #{missing[0]}.")
+        raise NotFound(gettext("There is no ticket #%s.") % missing[0])
     source, target = locked[source_id], locked[target_id]
     if source.merged_into_id:
-        raise Conflict(f"#{source.pk} is already merged.", code="already_merged")
+        raise Conflict(gettext("#%s is already merged.") % source.pk, code="already_merged")
     if target.merged_into_id or target.status == S.CLOSED:
-        raise Conflict(f"#{target.pk} is closed or merged; choose another target.", code="invalid_merge")
+        raise Conflict(gettext("#%s is closed or merged; choose another target.") % target.pk, code="invalid_merge")
     at = occurred_at or timezone.now()
     source.merged_into = target
     _touch(source, at, ["merged_into"])
@@ -601,7 +603,7 @@ def ticket_merge(*, source_id: int, target_id: int, actor: User | None, occurred
 def ticket_link(*, ticket_id: int, other_id: int, actor: User | None) -> Ticket:
     """Link two related tickets (both get a `ticket.linked` event)."""
     if ticket_id == other_id:
-        raise ApplicationError("A ticket cannot be linked to itself.", code="invalid_link")
+        raise ApplicationError(gettext("A ticket cannot be linked to itself."), code="invalid_link")
     ticket = _lock(ticket_id)
     other = _lock(other_id)
     ticket.related.add(other)
@@ -654,7 +656,7 @@ def work_session_record(
 ) -> TicketEvent:
     """Record one handle-time session (docs/metrics.md M9); `occurred_at` is its end."""
     if ended_at <= started_at:
-        raise ApplicationError("A work session must end after it starts.", code="invalid_session")
+        raise ApplicationError(gettext("A work session must end after it starts."), code="invalid_session")
     ticket = _lock(ticket_id)
     return event_record(
         ticket,
@@ -676,7 +678,7 @@ def time_entry_log(
 ) -> TicketEvent:
     """Log manual time (reported apart from handle time, docs/metrics.md M9)."""
     if seconds <= 0 or seconds > 24 * 3600:
-        raise ApplicationError("Time logged must be between 1 second and 24 hours.", code="invalid_time")
+        raise ApplicationError(gettext("Time logged must be between 1 second and 24 hours."), code="invalid_time")
     ticket = _lock(ticket_id)
     return event_record(
         ticket,

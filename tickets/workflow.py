@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from django.utils.functional import Promise
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import Ticket
@@ -37,19 +37,19 @@ class InvalidTransition(ApplicationError):
 
     def __init__(self, *, current: str, target: str, reason: str = ""):
         self.current, self.target = current, target
-        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or "none (closed is final)"
-        message = reason or (
-            f"A ticket cannot move from '{current}' to '{target}'. Allowed from '{current}': {allowed}."
-        )
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or gettext("none (closed is final)")
+        message = reason or gettext(
+            "A ticket cannot move from '%(current)s' to '%(target)s'. Allowed from '%(current)s': %(allowed)s."
+        ) % {"current": current, "target": target, "allowed": allowed}
         super().__init__(message, extra={"from": current, "to": target})
 
 
 def check_transition(current: str, target: str) -> None:
     """Raise InvalidTransition unless `current` -> `target` is in the table."""
     if target not in S.values:
-        raise InvalidTransition(current=current, target=target, reason=f"Unknown status '{target}'.")
+        raise InvalidTransition(current=current, target=target, reason=gettext("Unknown status '%s'.") % target)
     if current == target:
-        raise InvalidTransition(current=current, target=target, reason=f"The ticket is already '{current}'.")
+        raise InvalidTransition(current=current, target=target, reason=gettext("The ticket is already '%s'.") % current)
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(current=current, target=target)
 
@@ -59,7 +59,9 @@ def check_actor_may_transition(*, actor_role: str, current: str, target: str) ->
     check_transition(current, target)
     if actor_role == "customer" and target not in CUSTOMER_TARGETS:
         raise InvalidTransition(
-            current=current, target=target, reason="Customers can only mark a ticket solved; reply to reopen it."
+            current=current,
+            target=target,
+            reason=gettext("Customers can only mark a ticket solved; reply to reopen it."),
         )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from tickets import selectors
@@ -33,7 +34,7 @@ RECENT_WINDOW = timedelta(hours=24)
 @dataclass(frozen=True)
 class Sort:
     key: str
-    label: str
+    label: Any
     field: str
     descending: bool
 
@@ -41,25 +42,25 @@ class Sort:
 SORTS: dict[str, Sort] = {
     s.key: s
     for s in (
-        Sort("updated", "Last updated", "updated_at", True),
-        Sort("created", "Newest", "created_at", True),
-        Sort("priority", "Priority", "priority_rank", True),
-        Sort("sla", "SLA due", "sla_due_at", False),
+        Sort("updated", _("Last updated"), "updated_at", True),
+        Sort("created", _("Newest"), "created_at", True),
+        Sort("priority", _("Priority"), "priority_rank", True),
+        Sort("sla", _("SLA due"), "sla_due_at", False),
     )
 }
 DEFAULT_SORT = "updated"
 
 # The built-in views (the left rail). "queue:<id>" is per queue.
 VIEW_LABELS = {
-    "mine": "My open tickets",
-    "unassigned": "Unassigned in my queues",
-    "pending": "Pending",
-    "on_hold": "On hold",
-    "at_risk": "SLA at risk",
-    "breached": "SLA breached",
-    "recent": "Recently updated",
-    "awaiting_first_reply": "Awaiting first reply",
-    "all": "All tickets",
+    "mine": _("My open tickets"),
+    "unassigned": _("Unassigned in my queues"),
+    "pending": _("Pending"),
+    "on_hold": _("On hold"),
+    "at_risk": _("SLA at risk"),
+    "breached": _("SLA breached"),
+    "recent": _("Recently updated"),
+    "awaiting_first_reply": _("Awaiting first reply"),
+    "all": _("All tickets"),
 }
 
 
@@ -366,7 +367,7 @@ def saved_view_get_for_user(*, user: Any, view_id: int) -> SavedView:
 
 
 def queue_kinds() -> dict[str, str]:
-    return dict(QueueKind.choices)
+    return {value: str(label) for value, label in QueueKind.choices}
 
 
 # --- Recent searches ----------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.cache import REDIS_DOWN_ERRORS
@@ -42,6 +43,7 @@ class BulkResult:
     ticket_id: int
     ok: bool
     message: str
+    found: bool = True
 
 
 def tickets_bulk_apply(*, user: User, ticket_ids: list[int], action: str, value: Any) -> list[BulkResult]:
@@ -53,14 +55,14 @@ def tickets_bulk_apply(*, user: User, ticket_ids: list[int], action: str, value:
     too: the merge target once, up front (raises policy.Refused on the
     `merge_target` field), the assignee against each ticket's queue."""
     if action not in BULK_ACTIONS:
-        raise ApplicationError(f"Unknown bulk action '{action}'.", code="invalid_action")
+        raise ApplicationError(gettext("Unknown bulk action '%s'.") % action, code="invalid_action")
     if action == "merge":
         value = policy.merge_target_get(actor=user, target_id=value, field="merge_target").pk
     visible = set(selectors.ticket_list_for_user(user=user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
     results: list[BulkResult] = []
     for pk in dict.fromkeys(ticket_ids):
         if pk not in visible:
-            results.append(BulkResult(pk, False, "not found"))
+            results.append(BulkResult(pk, False, gettext("not found"), found=False))
             continue
         try:
             results.append(BulkResult(pk, True, _bulk_one(user=user, ticket_id=pk, action=action, value=value)))
@@ -80,7 +82,7 @@ def tickets_bulk_apply_matching(
     rule. Returns (results, truncated): at most `limit` tickets are done.
     Merge is refused (it needs a confirmed, explicit selection)."""
     if action == "merge":
-        raise policy.Refused("Merge works on selected tickets only.", field="scope")
+        raise policy.Refused(gettext("Merge works on selected tickets only."), field="scope")
     results: list[BulkResult] = []
     last = 0
     while len(results) < limit:
@@ -108,27 +110,33 @@ def _bulk_update(*, user: User, ticket_id: int, changes: dict[str, Any]) -> str:
             else:
                 services.ticket_move_queue(ticket_id=ticket_id, queue=queue, actor=user, reason="bulk action")
             ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
-            done.append(f"moved to {queue.name}")
+            done.append(gettext("moved to %s") % queue.name)
         if "assignee" in changes:
             assignee = changes["assignee"]
             if assignee is None or assignee.pk != ticket.assignee_id:
                 policy.assignee_check(actor=user, ticket=ticket, assignee=assignee, field="assignee")
                 services.ticket_assign(ticket_id=ticket_id, assignee=assignee, actor=user, reason="bulk action")
-            done.append(f"assigned to {assignee.display_name if assignee else 'nobody'}")
+            done.append(_assigned_to(assignee))
         if "priority" in changes:
             if changes["priority"] != ticket.priority:
                 services.ticket_set_priority(ticket_id=ticket_id, priority=changes["priority"], actor=user)
-            done.append(f"priority {changes['priority']}")
+            done.append(gettext("priority %s") % Ticket.Priority(changes["priority"]).label)
         if changes.get("tags"):
             services.ticket_tag(ticket_id=ticket_id, actor=user, add=list(changes["tags"]))
-            done.append("tagged " + ", ".join(changes["tags"]))
+            done.append(gettext("tagged %s") % ", ".join(changes["tags"]))
         if "status" in changes:
             if changes["status"] != ticket.status:
                 services.ticket_transition(
                     ticket_id=ticket_id, target=changes["status"], actor=user, note="bulk action"
                 )
-            done.append(f"status {changes['status']}")
+            done.append(gettext("status %s") % Ticket.Status(changes["status"]).label)
     return "; ".join(done)
+
+
+def _assigned_to(assignee: User | None) -> str:
+    if assignee is None:
+        return gettext("assigned to nobody")
+    return gettext("assigned to %s") % assignee.display_name
 
 
 def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
@@ -136,24 +144,24 @@ def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
         return _bulk_update(user=user, ticket_id=ticket_id, changes=value)
     if action == "status":
         services.ticket_transition(ticket_id=ticket_id, target=value, actor=user, note="bulk action")
-        return f"status set to {value}"
+        return gettext("status set to %s") % Ticket.Status(value).label
     if action == "priority":
         services.ticket_set_priority(ticket_id=ticket_id, priority=value, actor=user)
-        return f"priority set to {value}"
+        return gettext("priority set to %s") % Ticket.Priority(value).label
     if action == "tag":
         services.ticket_tag(ticket_id=ticket_id, actor=user, add=list(value))
-        return "tagged " + ", ".join(value)
+        return gettext("tagged %s") % ", ".join(value)
     if action == "assign":
         assignee = value  # a User or None
         ticket = Ticket.objects.select_related("queue").get(pk=ticket_id)
         policy.assignee_check(actor=user, ticket=ticket, assignee=assignee, field="assignee")
         services.ticket_assign(ticket_id=ticket_id, assignee=assignee, actor=user, reason="bulk action")
-        return f"assigned to {assignee.display_name if assignee else 'nobody'}"
+        return _assigned_to(assignee)
     # merge: value is the target ticket id
     if ticket_id == value:
-        return "merge target"
+        return gettext("merge target")
     services.ticket_merge(source_id=ticket_id, target_id=value, actor=user)
-    return f"merged into #{value}"
+    return gettext("merged into #%s") % (value,)
 
 
 # --- Saved views --------------------------------------------------------------
@@ -162,16 +170,16 @@ def _bulk_one(*, user: User, ticket_id: int, action: str, value: Any) -> str:
 def saved_view_create(*, owner: User, name: str, filters: dict[str, Any], sort: str, is_shared: bool) -> SavedView:
     name = name.strip()
     if not name:
-        raise ApplicationError("Give the view a name.", code="name_required")
+        raise ApplicationError(gettext("Give the view a name."), code="name_required")
     if SavedView.objects.filter(owner=owner, name=name).exists():
-        raise ApplicationError("You already have a view with this name.", code="duplicate_name")
+        raise ApplicationError(gettext("You already have a view with this name."), code="duplicate_name")
     return SavedView.objects.create(owner=owner, name=name[:100], filters=filters, sort=sort, is_shared=is_shared)
 
 
 def saved_view_delete(*, user: User, view_id: int) -> None:
     deleted, _ = SavedView.objects.filter(pk=view_id, owner=user).delete()
     if not deleted:
-        raise ApplicationError("Only the owner can delete a view.", code="not_owner")
+        raise ApplicationError(gettext("Only the owner can delete a view."), code="not_owner")
 
 
 # --- Presence (collision notice) -----------------------------------------------
@@ -353,10 +361,10 @@ def customer_get_or_create(*, email: str, name: str = "", create: bool) -> User:
     found = User.objects.filter(email__iexact=email).first()
     if found is not None:
         if not found.is_active:
-            raise CustomerNotFound("This account is deactivated.")
+            raise CustomerNotFound(gettext("This account is deactivated."))
         return found
     if not create:
-        raise CustomerNotFound("No customer with this e-mail. Tick “Create the customer” to add one.")
+        raise CustomerNotFound(gettext("No customer with this e-mail. Tick “Create the customer” to add one."))
     user = User(email=email, username=email, name=name.strip()[:200], role=User.Role.CUSTOMER)
     user.set_unusable_password()
     user.save()
@@ -383,7 +391,7 @@ def ticket_create_on_behalf(
 
     Raises CustomerNotFound, policy.Refused (queue), ApplicationError."""
     if not selectors.queue_list_for_user(user=agent).filter(pk=queue.pk).exists():
-        raise policy.Refused("No such queue among yours.", field="queue")
+        raise policy.Refused(gettext("No such queue among yours."), field="queue")
     requester = customer_get_or_create(email=requester_email, name=requester_name, create=create_customer)
     outbound = how == "outbound"
     return services.ticket_create(

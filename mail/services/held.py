@@ -8,6 +8,7 @@ ticket), exactly as if it had been trusted.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, Conflict, PermissionDenied
@@ -36,9 +37,11 @@ def inbound_may_resolve(*, user: User, inbound: InboundMessage) -> bool:
 def _lock_held(inbound_id: int, actor: User) -> InboundMessage:
     inbound = InboundMessage.objects.select_for_update(no_key=True).filter(pk=inbound_id).first()
     if inbound is None or not inbound_may_resolve(user=actor, inbound=inbound):
-        raise PermissionDenied("You may not act on this mail.", code="permission_denied")
+        raise PermissionDenied(gettext("You may not act on this mail."), code="permission_denied")
     if inbound.status != IS.HELD:
-        raise Conflict(f"This mail is no longer held (it is {inbound.get_status_display().lower()}).", code="not_held")
+        raise Conflict(
+            gettext("This mail is no longer held (it is %s).") % inbound.get_status_display().lower(), code="not_held"
+        )
     return inbound
 
 
@@ -68,7 +71,9 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket is not None else None
     if known is not None and known.is_staff_role:
         if ticket is None:
-            raise ApplicationError("Mail from a staff address never becomes a ticket; discard it.", code="staff_sender")
+            raise ApplicationError(
+                gettext("Mail from a staff address never becomes a ticket; discard it."), code="staff_sender"
+            )
         files, refused = inbound_services._files_accepted(parsed)
         note = inbound_services._refused_note(refused)
         body = f"Mail from {parsed.from_email} ({parsed.subject}), held as unauthenticated, added by "

@@ -78,9 +78,9 @@
         }).then(function (r) { return r.json(); })
           .then(function (data) {
             if (data.markdown) { insertAtCursor(area, data.markdown); imageForm.reset(); }
-            else { error.textContent = data.error || "Upload failed."; error.hidden = false; }
+            else { error.textContent = data.error || error.dataset.failedText; error.hidden = false; }
           })
-          .catch(function () { error.textContent = "Upload failed."; error.hidden = false; });
+          .catch(function () { error.textContent = error.dataset.failedText; error.hidden = false; });
       });
     }
   }

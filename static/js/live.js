@@ -37,7 +37,7 @@
       strong.textContent = o.name;
       div.appendChild(strong);
       div.appendChild(document.createTextNode(
-        " is " + (o.typing ? "typing a reply" : "viewing this ticket") + (i < others.length - 1 ? "; " : ".")));
+        " " + (o.typing ? box.dataset.typingText : box.dataset.viewingText) + (i < others.length - 1 ? "; " : ".")));
     });
     box.appendChild(div);
   }

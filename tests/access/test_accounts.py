@@ -254,7 +254,7 @@ def test_admin_login_locks_out_after_failures(superuser, client):
         assert response.status_code == 200
     response = client.post("/admin/login/?next=/admin/", {"username": superuser.email, "password": "root-pass-123"})
     assert response.status_code == 200
-    assert THROTTLED_MESSAGE in response.content.decode()
+    assert str(THROTTLED_MESSAGE) in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

@@ -76,7 +76,7 @@ def test_an_english_agent_solving_reaches_a_german_customer_in_german(mail_setti
     german = CustomerFactory(email="greta@example.de", language="de")
     _solved_by(agent, german, queue, "en")
     [msg] = _delivered()
-    assert "(status: Gelöst)" in _text(msg)
+    assert "(Status: Gelöst)" in _text(msg)
     assert "7 - Sehr einfach" in _text(msg)  # the survey answers, too
 
 
@@ -94,4 +94,4 @@ def test_spanish_customer(mail_settings, queue, agent):  # noqa: F811
     spanish = CustomerFactory(email="lucia@example.es", language="es")
     _solved_by(agent, spanish, queue, "de")
     [msg] = _delivered()
-    assert "(status: Resuelta)" in _text(msg)
+    assert "(estado: Resuelta)" in _text(msg)

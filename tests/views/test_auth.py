@@ -58,7 +58,7 @@ def test_wrong_password_shows_form_error(client):
     CustomerFactory(email="w@example.com")
     response = _login(client, "w@example.com", "nope")
     assert response.status_code == 200
-    assert INVALID_MESSAGE in response.content.decode()
+    assert str(INVALID_MESSAGE) in response.content.decode()
     assert SESSION_KEY not in client.session
 
 
@@ -70,13 +70,13 @@ def test_throttle_after_five_failures_refuses_even_the_right_password(client):
     CustomerFactory(email="u@example.com")
     for _ in range(5):
         response = _login(client, "t@example.com", "wrong")
-        assert INVALID_MESSAGE in response.content.decode()
+        assert str(INVALID_MESSAGE) in response.content.decode()
     blocked = _login(client, "t@example.com", PASSWORD)
     assert blocked.status_code == 200
-    assert THROTTLED_MESSAGE in blocked.content.decode()
+    assert str(THROTTLED_MESSAGE) in blocked.content.decode()
     assert SESSION_KEY not in client.session
     # Case variations of the email hit the same counter.
-    assert THROTTLED_MESSAGE in _login(client, "T@Example.com", PASSWORD).content.decode()
+    assert str(THROTTLED_MESSAGE) in _login(client, "T@Example.com", PASSWORD).content.decode()
 
     other_ip = _login(client, "t@example.com", PASSWORD, ip="10.0.0.2")
     assert other_ip.status_code == 302
@@ -94,7 +94,7 @@ def test_throttle_window_expires(client, time_machine):
     CustomerFactory(email="x@example.com")
     for _ in range(5):
         _login(client, "x@example.com", "wrong")
-    assert THROTTLED_MESSAGE in _login(client, "x@example.com", PASSWORD).content.decode()
+    assert str(THROTTLED_MESSAGE) in _login(client, "x@example.com", PASSWORD).content.decode()
     time_machine.move_to(dt.datetime(2026, 1, 5, 9, 16, tzinfo=dt.UTC), tick=False)
     assert _login(client, "x@example.com", PASSWORD).status_code == 302
 
@@ -164,5 +164,5 @@ def test_one_ip_spraying_many_accounts_is_throttled(client):
     CustomerFactory(email="victim@example.com")
     for i in range(50):
         _login(client, f"nobody{i}@example.com", "wrong", ip="10.9.9.9")
-    assert THROTTLED_MESSAGE in _login(client, "victim@example.com", PASSWORD, ip="10.9.9.9").content.decode()
+    assert str(THROTTLED_MESSAGE) in _login(client, "victim@example.com", PASSWORD, ip="10.9.9.9").content.decode()
     assert _login(client, "victim@example.com", PASSWORD, ip="10.9.9.10").status_code == 302

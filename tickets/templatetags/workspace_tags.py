@@ -26,3 +26,11 @@ def highlight(text: Any, terms: Any) -> SafeString:
         last = match.end()
     out.append(escape(text[last:]))
     return mark_safe("".join(out))  # every piece is escaped above
+
+
+@register.filter
+def kind_label(kind: Any) -> str:
+    """A queue kind ("support", "service") in the reader's language."""
+    from tickets.models import QueueKind
+
+    return str(QueueKind(kind).label) if kind in QueueKind.values else str(kind or "")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib import providers
@@ -200,7 +201,7 @@ def _queue_label(view: str, queues: Any) -> str:
         for q in queues:
             if f"queue:{q.pk}" == view:
                 return f"{q.name} ({q.get_kind_display()})"
-    return "Tickets"
+    return gettext("Tickets")
 
 
 @require_GET
@@ -241,7 +242,7 @@ def agent_saved_view_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"View “{view.name}” saved.")
+            messages.success(request, gettext("View “%s” saved.") % view.name)
             return redirect(f"{reverse('tickets:agent-ticket-list')}?saved={view.pk}")
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
@@ -257,8 +258,8 @@ def agent_saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
     try:
         workspace_services.saved_view_delete(user=request.user, view_id=view_id)
     except ApplicationError:
-        raise Http404("No such view.") from None
-    messages.success(request, "View deleted.")
+        raise Http404(gettext("No such view.")) from None
+    messages.success(request, gettext("View deleted."))
     return redirect("tickets:agent-ticket-list")
 
 
@@ -484,9 +485,9 @@ def agent_ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             form.add_error("body", exc.message)
         else:
             internal = form.cleaned_data["visibility"] == Message.Visibility.INTERNAL
-            done = "Internal note added." if internal else "Reply sent."
+            done = gettext("Internal note added.") if internal else gettext("Reply sent.")
             if status:
-                done += f" Status: {Ticket.Status(status).label}."
+                done += " " + gettext("Status: %s.") % Ticket.Status(status).label
             messages.success(request, done)
             return _back(ticket)
     return _detail(request, ticket, reply_form=form)
@@ -571,7 +572,7 @@ def agent_ticket_transition(request: HttpRequest, ticket_id: int) -> HttpRespons
         except InvalidTransition as exc:
             form.add_error("target", exc.message)
         else:
-            messages.success(request, f"Status set to {ticket.get_status_display()}.")
+            messages.success(request, gettext("Status set to %s.") % ticket.get_status_display())
             return _back(ticket)
     return _detail(request, ticket, transition_form=form)
 
@@ -594,7 +595,7 @@ def agent_ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
             form.add_error("assignee", exc.message)
         else:
             who = ticket.assignee.display_name if ticket.assignee else "nobody"
-            messages.success(request, f"Assigned to {who}.")
+            messages.success(request, gettext("Assigned to %s.") % who)
             return _back(ticket)
     return _detail(request, ticket, assign_form=form)
 
@@ -612,7 +613,7 @@ def agent_ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("priority", exc.message)
         else:
-            messages.success(request, f"Priority set to {ticket.get_priority_display()}.")
+            messages.success(request, gettext("Priority set to %s.") % ticket.get_priority_display())
             return _back(ticket)
     return _detail(request, ticket, priority_form=form)
 
@@ -634,7 +635,7 @@ def agent_ticket_queue(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("reason" if exc.code == "reason_required" else "queue", exc.message)
         else:
-            messages.success(request, f"Moved to {queue.name}.")
+            messages.success(request, gettext("Moved to %s.") % queue.name)
             if selectors.ticket_list_for_user(user=request.user).filter(pk=ticket.pk).exists():
                 return _back(ticket)
             return redirect("tickets:agent-ticket-list")
@@ -657,7 +658,7 @@ def agent_ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("add", exc.message)
         else:
-            messages.success(request, "Tags updated.")
+            messages.success(request, gettext("Tags updated."))
             return _back(ticket)
     return _detail(request, ticket, tags_form=form)
 
@@ -679,7 +680,8 @@ def agent_ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error("minutes", exc.message)
         else:
-            messages.success(request, f"Logged {form.cleaned_data['minutes']} minutes.")
+            minutes = form.cleaned_data["minutes"]
+            messages.success(request, ngettext("Logged %d minute.", "Logged %d minutes.", minutes) % minutes)
             return _back(ticket)
     return _detail(request, ticket, time_form=form)
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.request_user import signed_in
@@ -51,7 +52,11 @@ def agent_ticket_new(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Ticket #{ticket.pk} created for {ticket.requester.display_name}.")
+            messages.success(
+                request,
+                gettext("Ticket #%(pk)s created for %(name)s.")
+                % {"pk": ticket.pk, "name": ticket.requester.display_name},
+            )
             return redirect("tickets:agent-ticket-detail", ticket_id=ticket.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "tickets/agent/ticket_new.html", {"form": form, "has_queues": bool(queues)}, status=status)

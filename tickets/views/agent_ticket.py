@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
@@ -131,14 +132,14 @@ def agent_ticket_properties(request: HttpRequest, ticket_id: int) -> HttpRespons
         and not selectors.ticket_list_for_user(user=request.user, include_hidden=True).filter(pk=ticket.pk).exists()
     ):
         # Escalated out of the agent's queues: nothing more to show here.
-        messages.success(request, "Saved. The ticket moved to a queue you do not work in.")
+        messages.success(request, gettext("Saved. The ticket moved to a queue you do not work in."))
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("tickets:agent-ticket-list")
         return response if request.htmx else redirect("tickets:agent-ticket-list")
     ticket = result.ticket
     undo = _undo_for(request.user, ticket, result.undo_after) if result.undo_after is not None else None
     if not request.htmx:
-        messages.success(request, "Saved." if result.changed else "Nothing changed.")
+        messages.success(request, gettext("Saved.") if result.changed else gettext("Nothing changed."))
         query = {"undo": result.undo_after} if result.undo_after is not None else {}
         return redirect(_page_url(ticket, **query))
     form = properties_form(user=request.user, ticket=ticket)
@@ -155,10 +156,10 @@ def agent_ticket_properties_undo(request: HttpRequest, ticket_id: int) -> HttpRe
     form = properties_form(user=request.user, ticket=ticket)
     try:
         if not raw.isdigit():
-            raise ApplicationError("Nothing to undo.", code="undo_unavailable")
+            raise ApplicationError(gettext("Nothing to undo."), code="undo_unavailable")
         result = operations.ticket_properties_undo(ticket_id=ticket.pk, actor=request.user, after_event_id=int(raw))
     except operations.PropertiesRefused as exc:
-        refused = {"after": raw, "possible": False, "reason": "Undo refused: " + exc.message}
+        refused = {"after": raw, "possible": False, "reason": gettext("Undo refused: %s") % exc.message}
         return _panel_response(request, ticket, form, undo=refused, status=409)
     except ApplicationError as exc:
         # The form is unbound (nothing was posted to it): the reason is shown
@@ -166,7 +167,7 @@ def agent_ticket_properties_undo(request: HttpRequest, ticket_id: int) -> HttpRe
         refused = {"after": raw, "possible": False, "reason": exc.message}
         return _panel_response(request, ticket, form, undo=refused, status=409)
     if not request.htmx:
-        messages.success(request, "Undone.")
+        messages.success(request, gettext("Undone."))
         return redirect(_page_url(result.ticket))
     form = properties_form(user=request.user, ticket=result.ticket)
     form.undone = True  # type: ignore[attr-defined]
@@ -212,7 +213,7 @@ def agent_ticket_link(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except policy.Refused as exc:
             form.add_error("other", exc.message)
         else:
-            return _done(request, ticket, f"Linked to #{other.pk}.")
+            return _done(request, ticket, gettext("Linked to #%s.") % other.pk)
     return _op_error(request, ticket, link_form=form)
 
 
@@ -229,7 +230,7 @@ def agent_ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except policy.Refused as exc:
             form.add_error("other", exc.message)
         else:
-            return _done(request, ticket, f"Unlinked #{form.cleaned_data['other']}.")
+            return _done(request, ticket, gettext("Unlinked #%s.") % form.cleaned_data["other"])
     return _op_error(request, ticket, link_form=form)
 
 
@@ -238,7 +239,7 @@ def agent_ticket_unlink(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def agent_ticket_spam(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
     operations.ticket_mark_spam_for_user(actor=request.user, ticket=ticket)
-    return _done(request, ticket, "Marked as spam: the ticket left every list and metric. Restore undoes it.")
+    return _done(request, ticket, gettext("Marked as spam: the ticket left every list and metric. Restore undoes it."))
 
 
 @require_POST
@@ -249,7 +250,7 @@ def agent_ticket_delete(request: HttpRequest, ticket_id: int) -> HttpResponse:
         operations.ticket_delete_for_user(actor=request.user, ticket=ticket)
     except ApplicationError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
-    return _done(request, ticket, "Deleted: the ticket is in the trash. Restore undoes it.")
+    return _done(request, ticket, gettext("Deleted: the ticket is in the trash. Restore undoes it."))
 
 
 @require_POST
@@ -260,7 +261,7 @@ def agent_ticket_restore(request: HttpRequest, ticket_id: int) -> HttpResponse:
         operations.ticket_restore_for_user(actor=request.user, ticket=ticket)
     except ApplicationError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
-    return _done(request, ticket, "Restored.")
+    return _done(request, ticket, gettext("Restored."))
 
 
 @require_POST
@@ -270,7 +271,7 @@ def agent_ticket_split(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
     form = SplitForm(request.POST)
     if not form.is_valid():
-        return _op_error(request, ticket, split_error="Choose a message to split off.")
+        return _op_error(request, ticket, split_error=gettext("Choose a message to split off."))
     try:
         new = operations.ticket_split(
             ticket_id=ticket.pk,
@@ -280,5 +281,9 @@ def agent_ticket_split(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
     except ApplicationError as exc:
         return _op_error(request, ticket, split_error=exc.message)
-    messages.success(request, f"Split off from #{ticket.pk} into this new ticket #{new.pk}; both are linked.")
+    messages.success(
+        request,
+        gettext("Split off from #%(old)s into this new ticket #%(new)s; both are linked.")
+        % {"old": ticket.pk, "new": new.pk},
+    )
     return redirect("tickets:agent-ticket-detail", ticket_id=new.pk)
