@@ -574,8 +574,9 @@ _PER_TICKET_TABLES = (
     "metrics_ticketsegment",
     "metrics_ticketnextreply",
 )
-_NR_NAMES = [f.name for f in TicketNextReply._meta.concrete_fields if f.name != "id"]
-_NR_COLUMNS = ", ".join(str(TicketNextReply._meta.get_field(n).column) for n in _NR_NAMES)
+_NR_FIELDS = [f for f in TicketNextReply._meta.concrete_fields if f.name != "id"]
+_NR_NAMES = [f.name for f in _NR_FIELDS]
+_NR_COLUMNS = ", ".join(str(f.column) for f in _NR_FIELDS)
 
 
 def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, int]:
