@@ -4,6 +4,7 @@ with a misspelt subject on the new-request form, picks it with the
 keyboard, and sees the article with its image (deflection recorded)."""
 
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -14,6 +15,16 @@ from knowledge_base.models import Article, ArticleImage, DeflectionEvent
 from tickets.models import RequestType
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _wait_until(locator, predicate, timeout_s=5.0):
+    """Poll `predicate` on the element. Not page.wait_for_function: it compiles
+    its expression with eval, which the pages' CSP (script-src 'self') refuses;
+    locator.evaluate is called through the debugger protocol instead."""
+    deadline = time.monotonic() + timeout_s
+    while not locator.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.1)
 
 
 def png(width=120, height=60):
@@ -63,10 +74,10 @@ def test_write_with_preview_and_image_publish_then_customer_finds_it_misspelt(
     image_file.write_bytes(png())
     page.locator("#kb-image").set_input_files(str(image_file))
     page.get_by_role("button", name="Upload image").click()
-    page.wait_for_function("document.querySelector('#id_body').value.includes('![gyro](/kb/images/')")
+    _wait_until(page.locator("#id_body"), "el => el.value.includes('![gyro](/kb/images/')")
     preview_image = page.locator("#kb-preview img")
     preview_image.wait_for(timeout=5000)
-    page.wait_for_function("document.querySelector('#kb-preview img').naturalWidth > 0")
+    _wait_until(preview_image, "img => img.naturalWidth > 0")
     page.locator("#kb-save").click()
     page.get_by_text("Saved.").wait_for(timeout=5000)
     page.locator("#kb-publish").click()
@@ -92,7 +103,7 @@ def test_write_with_preview_and_image_publish_then_customer_finds_it_misspelt(
     article_page = opened.value
     article_page.wait_for_load_state()
     assert article_page.locator("#article-title").inner_text() == "Calibrating the gyroscope"
-    article_page.wait_for_function("document.querySelector('.kb-body img').naturalWidth === 120")
+    _wait_until(article_page.locator(".kb-body img"), "img => img.naturalWidth === 120")
     article_page.screenshot(path=str(ARTIFACTS / "kb_customer_found_misspelt.png"), full_page=True)
     event = DeflectionEvent.objects.get(article=article)
     assert event.user_id == customer.pk and event.query == "gyroskope calibraton"
