@@ -10,6 +10,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from helpdesk.lib.db_router import replica_reads
 from knowledge_base import selectors as kb_selectors
@@ -121,13 +122,11 @@ class KbArticleTranslationListView(generics.GenericAPIView):
         return Response(KbTranslationOutputSerializer(article.translations.all(), many=True).data)
 
 
-class KbArticleTranslationView(generics.GenericAPIView):
+class KbArticleTranslationView(APIView):
     """One language version of an article: anyone who may read the article
     reads it; staff add or change it with PUT and remove it with DELETE
-    (managers only once the article is published)."""
-
-    serializer_class = KbTranslationOutputSerializer
-    pagination_class = None
+    (managers only once the article is published). An APIView, not a
+    generic one: OPTIONS then describes it without looking up an object."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
