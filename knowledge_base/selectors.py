@@ -8,6 +8,7 @@ Who sees what:
   only through the staff management list (`article_list_for_staff`).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,23 @@ def article_reading(*, article: Article, language: str) -> ArticleReading:
     if found is None:
         return ArticleReading(article.title, article.body_html, settings.LANGUAGE_CODE, article.updated_at, False)
     return ArticleReading(found.title, found.body_html, found.language, found.updated_at, True)
+
+
+def titles_in_language(articles: Iterable[Article], language: str) -> list[Article]:
+    """The articles with their titles in `language` where a translation has
+    one, for lists, search results and suggestions (display only, never
+    saved; docs/languages.md). One query; none in the site language."""
+    found = list(articles)
+    if language == settings.LANGUAGE_CODE or not found:
+        return found
+    titles = dict(
+        ArticleTranslation.objects.filter(article_id__in={a.pk for a in found}, language=language).values_list(
+            "article_id", "title"
+        )
+    )
+    for article in found:
+        article.title = titles.get(article.pk, article.title)
+    return found
 
 
 def article_translation_get(*, article: Article, language: str) -> ArticleTranslation:

@@ -50,10 +50,13 @@ def _audience(request: HttpRequest) -> str | None:
 @require_GET
 def kb_home(request: HttpRequest) -> HttpResponse:
     visible = selectors.article_list_for_user(user=request.user)
+    language = translation.get_language()
     context = {
         "categories": selectors.category_list(),
-        "popular": visible.order_by("-view_count", "title")[:10],
-        "uncategorised": visible.filter(category__isnull=True).order_by("title")[:50],
+        "popular": selectors.titles_in_language(visible.order_by("-view_count", "title")[:10], language),
+        "uncategorised": selectors.titles_in_language(
+            visible.filter(category__isnull=True).order_by("title")[:50], language
+        ),
     }
     return render(request, "knowledge_base/home.html", context)
 
@@ -61,7 +64,8 @@ def kb_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def kb_category(request: HttpRequest, slug: str) -> HttpResponse:
     category = selectors.category_get(slug=slug)
-    articles = selectors.article_list_for_user(user=request.user).filter(category=category).order_by("title")
+    visible = selectors.article_list_for_user(user=request.user).filter(category=category).order_by("title")
+    articles = selectors.titles_in_language(visible, translation.get_language())
     return render(request, "knowledge_base/category.html", {"category": category, "articles": articles})
 
 
@@ -81,7 +85,9 @@ def kb_article_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "article": article,
         # The reader's language version when there is one (docs/languages.md).
         "version": selectors.article_reading(article=article, language=translation.get_language()),
-        "related": selectors.article_related(user=request.user, article=article),
+        "related": selectors.titles_in_language(
+            selectors.article_related(user=request.user, article=article), translation.get_language()
+        ),
         "feedback_form": FeedbackForm(),
     }
     return render(request, "knowledge_base/article_detail.html", context)
@@ -115,6 +121,7 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 def kb_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_search(user=request.user, query=query, audience=_audience(request)) if query else []
+    selectors.titles_in_language([r.article for r in results], translation.get_language())
     if query:
         source = SearchLog.Source.AGENT if getattr(request.user, "is_staff_role", False) else SearchLog.Source.KB
         services.search_log_record(query=query, result_count=len(results), user=request.user, source=source)
@@ -129,6 +136,7 @@ def kb_suggest(request: HttpRequest) -> HttpResponse:
     Not logged: every keystroke would flood the search log."""
     query = (request.GET.get("q") or request.GET.get("subject") or "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_suggest_for_user(user=request.user, query=query, audience=_audience(request))
+    selectors.titles_in_language([r.article for r in results], translation.get_language())
     for result in results:
         result.url = (
             reverse("knowledge_base:article", args=[result.article.slug])

@@ -143,3 +143,23 @@ def test_the_api_adds_reads_and_removes_a_translation(article, manager):
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_language"
     assert api.delete(url).status_code == 204
     assert APIClient().get(url).status_code == 404
+
+
+def test_lists_search_and_suggestions_show_the_readers_title(translated, customer, client_for):
+    """Not only the article page: the help-centre home, search results and the
+    suggestions while typing carry the German title for a German reader and
+    the original for everyone else (search still matches the original words)."""
+    customer.language = "de"
+    customer.save(update_fields=["language"])
+    german = client_for(customer)
+    pages = {
+        "home": german.get(reverse("knowledge_base:home")),
+        "search": german.get(reverse("knowledge_base:search"), {"q": "router reset"}),
+        "suggest": german.get(reverse("knowledge_base:suggest"), {"q": "router reset"}),
+    }
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert "Router zurücksetzen" in html and "Reset your router" not in html, name
+    english = client_for(None).get(reverse("knowledge_base:search"), {"q": "router reset"}).content.decode()
+    assert "Reset your router" in english and "Router zurücksetzen" not in english
