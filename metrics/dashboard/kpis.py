@@ -63,6 +63,15 @@ class Kpi:
         return (self.cohort, *self.extra_cohorts) if self.cohort else ()
 
 
+def _count_at_least(column: str, least: int = 1) -> dict[str, Any]:
+    """Drill-down of a per-ticket count: counted when it is at least `least`,
+    the count as the value (the SQL and the Python path say the same)."""
+    return {
+        "drill_values": lambda r: {"counted": (r[column] or 0) >= least, "value": r[column]},
+        "drill_sql": (f"(m.{column} >= {least}) AS counted, m.{column} AS value", ""),
+    }
+
+
 KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="frt",
@@ -208,13 +217,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="reopen",
         docs="docs/metrics.md#m12-reopens-and-reopen-rate",
-        drill_values=lambda r: {"counted": (r["reopens"] or 0) > 0, "value": r["reopens"]},
+        **_count_at_least("reopens"),
         label=_("Reopen rate"),
         unit="ratio",
         cohort="first_res",
         num="reopened",
         den="resolved_first",
-        drill_sql=("(m.reopens > 0) AS counted, m.reopens AS value", ""),
         drill_orm={},
         definition=_(
             "Reopen rate (M12): tickets with at least one reopen (solved/closed → unsolved) / tickets with a "
@@ -288,13 +296,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="escalation_rate",
         docs="docs/metrics.md#escalation-rate",
-        drill_values=lambda r: {"counted": (r["escalations"] or 0) > 0, "value": r["escalations"]},
+        **_count_at_least("escalations"),
         label=_("Escalation rate"),
         unit="ratio",
         cohort="created",
         num="escalated",
         den="created",
-        drill_sql=("(m.escalations > 0) AS counted, m.escalations AS value", ""),
         definition=_(
             "Escalation rate: tickets created in the period with at least one escalation (a queue move "
             "between a support and a service queue, either way) / tickets created. Cohort: creation."
@@ -303,16 +310,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="esc_to_service",
         docs="docs/metrics.md#escalations-support-to-service-and-service-to-support",
-        drill_values=lambda r: {
-            "counted": (r["escalations_to_service"] or 0) > 0,
-            "value": r["escalations_to_service"],
-        },
+        **_count_at_least("escalations_to_service"),
         label=_("Escalated support → service"),
         unit="ratio",
         cohort="created",
         num="escalated_to_service",
         den="created",
-        drill_sql=("(m.escalations_to_service > 0) AS counted, m.escalations_to_service AS value", ""),
         definition=_(
             "Escalations support → service: tickets created in the period that moved at least once from a "
             "support queue to a service queue (count), and that count / tickets created (rate). Value in the "
@@ -322,16 +325,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="esc_to_support",
         docs="docs/metrics.md#escalations-support-to-service-and-service-to-support",
-        drill_values=lambda r: {
-            "counted": (r["escalations_to_support"] or 0) > 0,
-            "value": r["escalations_to_support"],
-        },
+        **_count_at_least("escalations_to_support"),
         label=_("Escalated service → support"),
         unit="ratio",
         cohort="created",
         num="escalated_to_support",
         den="created",
-        drill_sql=("(m.escalations_to_support > 0) AS counted, m.escalations_to_support AS value", ""),
         definition=_(
             "Escalations service → support: tickets created in the period that moved at least once from a "
             "service queue to a support queue (count), and that count / tickets created (rate). Cohort: "
@@ -353,13 +352,12 @@ KPIS: tuple[Kpi, ...] = (
     Kpi(
         key="ping_pong",
         docs="docs/metrics.md#ping-pong",
-        drill_values=lambda r: {"counted": (r["escalations"] or 0) >= 2, "value": r["escalations"]},
+        **_count_at_least("escalations", 2),
         label=_("Ping-pong"),
         unit="ratio",
         cohort="first_esc",
         num="ping_pong",
         den="escalated_first",
-        drill_sql=("(m.escalations >= 2) AS counted, m.escalations AS value", ""),
         definition=_(
             "Ping-pong: escalated tickets that were escalated more than once (e.g. support → service → "
             "support) / escalated tickets. Cohort: the first-escalation instant."
