@@ -318,6 +318,9 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless
+# this is set; helpdesk/celery.py keeps it by Django's rules instead (CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = env.int("HELPDESK_CELERY_DB_REUSE_MAX", default=100_000)
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SERIALIZER = "json"
