@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
+from accounts.services import user_by_address
 from helpdesk.lib.exceptions import ApplicationError, Conflict, PermissionDenied
 from mail import parsing
 from mail.models import InboundMessage
@@ -67,7 +68,7 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     inbound = _lock_held(inbound_id, actor)
     held_reason = inbound.reason
     parsed = parsing.mail_parse(inbound_raw(inbound))
-    known = User.objects.filter(email__iexact=parsed.from_email).first()
+    known = user_by_address(parsed.from_email)
     ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket is not None else None
     if known is not None and known.is_staff_role:
         if ticket is None:
