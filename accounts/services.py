@@ -435,15 +435,18 @@ def user_for_address(email: str, name: str) -> User:
     """The user with this email (case-insensitive), else a new inactive customer
     (a requester known only by address: mail, the embedded form)."""
     email = email.strip().lower()
-    user = user_by_address(email)
-    if user is not None:
-        return user
+    return user_by_address(email) or user_create_for_address(email, name)
+
+
+def user_create_for_address(email: str, name: str) -> User:
+    """A new inactive customer at `email`, which the caller found unknown; the
+    user that another transaction created meanwhile, if one did."""
+    email = email.strip().lower()
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
+            return User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)  # type: ignore[no-any-return]
     except IntegrityError:
-        user = _by_lower_email().get(email_lower=email)
-    return user
+        return _by_lower_email().get(email_lower=email)  # type: ignore[no-any-return]
 
 
 def users_for_addresses(emails: list[str]) -> list[User]:
@@ -453,4 +456,4 @@ def users_for_addresses(emails: list[str]) -> list[User]:
     if not wanted:
         return []
     known = {u.email.lower(): u for u in _by_lower_email().filter(email_lower__in=wanted)}
-    return [known.get(e) or user_for_address(e, "") for e in wanted]
+    return [known.get(e) or user_create_for_address(e, "") for e in wanted]

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import user_by_address, user_for_address, users_for_addresses
+from accounts.services import user_by_address, user_create_for_address, users_for_addresses
 from helpdesk.lib.exceptions import ApplicationError
 from mail import identity, parsing
 from mail import storage as mail_storage
@@ -196,7 +196,7 @@ def _apply(inbound: InboundMessage) -> None:
         inbound.ticket = thread.ticket if joins and thread else None
         inbound.threaded_by = thread.method if joins and thread else ""
         return
-    sender = known if known is not None else user_for_address(parsed.from_email, parsed.from_name)
+    sender = known if known is not None else user_create_for_address(parsed.from_email, parsed.from_name)
     if thread is not None and not sender_may_reply(sender, thread.ticket):
         if mail_setting("HELPDESK_MAIL_STRANGER_REPLY") == "quarantine":
             inbound.status = IS.QUARANTINED
