@@ -71,7 +71,7 @@ def bench_env(db: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
         "DJANGO_DEFAULT_FROM_EMAIL": "helpdesk@acme.test",
-        "DJANGO_MEDIA_ROOT": os.environ.get("DJANGO_MEDIA_ROOT", f"/tmp/{db}-media"),
+        "DJANGO_MEDIA_ROOT": os.environ.get("DJANGO_MEDIA_ROOT", str(ROOT / "media" / db)),
         "HELPDESK_MAIL_REPLY_ADDRESS": SUPPORT,
         "HELPDESK_MAIL_DEFAULT_QUEUE": "support",
         "HELPDESK_MAIL_TRUSTED_AUTHSERV_IDS": AUTHSERV,
@@ -151,7 +151,10 @@ BODY = (
     "    Error 0x{code:04x}: the operation could not be completed\n\n"
     "Could you please have a look? It is blocking the whole team.\n\nBest regards\n{name}\n"
 )
-QUOTE = "\n\nOn Mon, 7 Dec 2026 at 09:00, Support <support@acme.test> wrote:\n> We are looking into it.\n> \n> -- \n> Acme\n"
+QUOTE = (
+    "\n\nOn Mon, 7 Dec 2026 at 09:00, Support <support@acme.test> wrote:\n"
+    "> We are looking into it.\n> \n> -- \n> Acme\n"
+)
 
 
 def _msg(sender: str, to: str, subject: str, body: str, **headers: str) -> EmailMessage:
@@ -422,7 +425,8 @@ def run(args: argparse.Namespace) -> None:
         sampler = BackendSampler(args.db, {cur.fetchone()[0]})
     worker = subprocess.Popen(
         [PY, "-m", "celery", "-A", "helpdesk", "worker", "--concurrency", str(args.concurrency), "-Q", args.queues,
-         "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"mailbench-{os.getpid()}@%h"],
+         "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle",
+         "-n", f"mailbench-{os.getpid()}@%h"],
         cwd=args.code_root, env={**bench_env(args.db), "BENCH_IMAP_PASSWORD": "x"},
     )  # fmt: skip
     try:
@@ -530,7 +534,8 @@ def profile(args: argparse.Namespace) -> None:
     for kind in sorted(queries):
         q, c = queries[kind], cpu[kind]
         print(
-            f"  {kind:15} n={len(q):4} queries max {max(q):3} mean {sum(q) / len(q):5.1f}  CPU ms {sum(c) / len(c):6.1f}"
+            f"  {kind:15} n={len(q):4} queries max {max(q):3} mean {sum(q) / len(q):5.1f}"
+            f"  CPU ms {sum(c) / len(c):6.1f}"
         )
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats(args.sort).print_stats(args.top)
