@@ -428,7 +428,7 @@ def _by_lower_email() -> Any:
 
 def user_by_address(email: str) -> User | None:
     """The user with this email, case-insensitively (one index probe)."""
-    return _by_lower_email().filter(email_lower=email.strip().lower()).first()  # type: ignore[no-any-return]
+    return _by_lower_email().filter(email_lower=email.strip().lower()).first()
 
 
 def user_for_address(email: str, name: str) -> User:
@@ -444,9 +444,9 @@ def user_create_for_address(email: str, name: str) -> User:
     email = email.strip().lower()
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)  # type: ignore[no-any-return]
+            return User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
     except IntegrityError:
-        return _by_lower_email().get(email_lower=email)  # type: ignore[no-any-return]
+        return _by_lower_email().get(email_lower=email)
 
 
 def users_for_addresses(emails: list[str]) -> list[User]:

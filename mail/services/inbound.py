@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -434,7 +434,7 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
             InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False, status=IS.PROCESSED),
         )
         for source in sources:
-            ticket = Ticket.objects.filter(pk__in=source.order_by("-id").values("ticket_id")[:1]).first()
+            ticket = Ticket.objects.filter(pk=Subquery(source.order_by("-id").values("ticket_id")[:1])).first()
             if ticket is not None:
                 return Thread(_follow_merge(ticket), "header")
     match = TICKET_REF.search(parsed.subject)
