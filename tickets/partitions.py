@@ -35,6 +35,16 @@ class PartitionError(Exception):
     pass
 
 
+# Months created ahead: at least the next one (a conversion without the
+# current month's partition would make every new event fail), at most five years.
+MAX_AHEAD = 60
+
+
+def _check_ahead(ahead: int) -> None:
+    if not 1 <= ahead <= MAX_AHEAD:
+        raise PartitionError(f"--ahead must be between 1 and {MAX_AHEAD} months, not {ahead}.")
+
+
 @dataclass(frozen=True)
 class Partition:
     name: str
@@ -99,6 +109,7 @@ def _create_partition(cur: CursorWrapper, parent: str, month: date) -> str:
 def partitions_ensure(*, ahead: int = 3, now: datetime | None = None) -> list[str]:
     """Create the partitions of this month and the next `ahead` months that
     do not exist yet; the names created. Idempotent (the periodic task)."""
+    _check_ahead(ahead)
     if not is_partitioned():
         return []
     first = _month(now or timezone.now())
@@ -250,6 +261,7 @@ def convert(*, batch: int = 50_000, ahead: int = 3, log: Callable[[str], None] =
     keeps writing; then a short exclusive lock (writers wait, readers do
     not) copies the rest and swaps the names. Restartable: an aborted run
     leaves the plain table untouched and is redone from scratch."""
+    _check_ahead(ahead)
     if connection.vendor != "postgresql":
         raise PartitionError("Partitioning needs PostgreSQL; SQLite keeps the plain table.")
     if is_partitioned():

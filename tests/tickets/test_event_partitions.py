@@ -252,3 +252,16 @@ def test_convert_online_loses_no_event_while_writers_keep_writing(queue, custome
                 thread.join(10)
         _restore_plain()
     assert not partitions.is_partitioned()
+
+
+@pytest.mark.parametrize("ahead", ["-1", "0", "61", "x"])
+def test_ahead_outside_its_range_is_refused(history, ahead):
+    """A conversion without the current month's partition would make every
+    new event fail after the swap: --ahead is at least 1 (and bounded)."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="ahead"):
+        call_command("events_partition", "--convert", "--ahead", ahead)
+    assert not partitions.is_partitioned()
+    with pytest.raises(partitions.PartitionError, match="ahead"):
+        partitions.convert(ahead=int(ahead) if ahead != "x" else 0, log=lambda line: None)
