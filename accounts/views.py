@@ -212,7 +212,10 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
         messages.success(request, _("Your password is set."))
         return redirect(_home_for(user))
     response = render(request, "accounts/password_reset_confirm.html", {"form": form, "account": user})
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: no other site may see it as a referrer. Not
+    # "no-referrer": Chromium then sends `Origin: null` with the form's POST
+    # and Django's CSRF check refuses it (403 for every customer).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
