@@ -10,7 +10,7 @@ from the URL, so they do not end up in logs that print settings.
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-FILESYSTEM = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+FILESYSTEM = {"BACKEND": "helpdesk.lib.durable_storage.DurableFileSystemStorage"}
 S3_BACKEND = "storages.backends.s3.S3Storage"
 # Query parameters passed through to S3Storage as they are (strings).
 _STRING_OPTIONS = {"endpoint_url", "region_name", "location", "signature_version", "addressing_style"}

@@ -7,7 +7,7 @@ from helpdesk.lib.storage_url import S3_BACKEND, StorageUrlError, storage_from_u
 
 
 def test_empty_is_the_local_disk():
-    assert storage_from_url("") == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    assert storage_from_url("") == {"BACKEND": "helpdesk.lib.durable_storage.DurableFileSystemStorage"}
 
 
 def test_s3_url_options():
