@@ -394,6 +394,26 @@ class DashboardRollup(models.Model):
         return f"{self.dim}{self.key} {self.span}{self.start} {self.metric}[{self.bin}]"
 
 
+class DashboardRollupStale(models.Model):
+    """A week or month of `DashboardRollup` cells not yet summed from its day cells.
+
+    The recompute path writes day cells only and marks the week and month of each day it
+    touched here; `metrics.rollup.fold` (periodic) recomputes those cells from the day
+    cells and clears the mark. The dashboard reads a marked span from its days, so it is
+    exact before the fold (docs/metrics.md#deferred-week-and-month-cells).
+    """
+
+    span = models.CharField(max_length=1)
+    start = models.DateField()
+    last = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["span", "start"], name="dashboard_rollup_stale_span")]
+
+    def __str__(self) -> str:
+        return f"{self.span}{self.start}"
+
+
 class TicketSegment(models.Model):
     """One queue segment of one ticket and the values attributed to it
     (docs/metrics.md#18-queue-and-kind-attribution-across-escalations).
