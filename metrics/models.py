@@ -374,10 +374,11 @@ class DashboardRollup(models.Model):
     metric = models.CharField(max_length=40)
     kind = models.CharField(max_length=16, blank=True)
     bin = models.SmallIntegerField(default=-1)
-    n = models.BigIntegerField(default=0)
+    # Counts of tickets per cell: 4 bytes (in the heap and again in the covering index) is ample.
+    n = models.IntegerField(default=0)
     sum_s = models.FloatField(default=0)
-    num = models.BigIntegerField(default=0)
-    den = models.BigIntegerField(default=0)
+    num = models.IntegerField(default=0)
+    den = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

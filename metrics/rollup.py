@@ -476,24 +476,54 @@ def stale_spans() -> frozenset[tuple[str, date]]:
 _DIMS = ("", "a", "q", "qa")
 _METRICS = (*DURATIONS, *COUNTS, "bl_open", "bl_in", "bl_out")
 
+# PostgreSQL: one index range of dashboard_rollup_cell per (dim, metric, marked span), so a fold
+# costs the marked spans' cells, never a scan of the table (OFFSET 0: the LATERAL subquery is not
+# flattened into a join the planner would answer with one).
+_FOLD_RANGES = """
+  FROM metrics_dashboardrollupstale s
+  CROSS JOIN (VALUES {dims}) AS d(dim) CROSS JOIN (VALUES {metrics}) AS m(metric)
+  CROSS JOIN LATERAL (SELECT r.* FROM metrics_dashboardrollup r
+                      WHERE r.dim = d.dim AND r.metric = m.metric AND r.span = {span}
+                        AND r.start >= s.start AND r.start <= {last} OFFSET 0) AS r"""
+_FOLD_SUMS = """
+INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
+SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
+{ranges}
+GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
+HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
+"""
 _FOLD_DELETE = {
-    "postgresql": """DELETE FROM metrics_dashboardrollup r USING metrics_dashboardrollupstale s
-  WHERE r.span = s.span AND r.start = s.start AND r.dim IN ({dims}) AND r.metric IN ({metrics})""",
-    # SQLite has no DELETE ... USING
+    "postgresql": "DELETE FROM metrics_dashboardrollup WHERE id = ANY(ARRAY(SELECT r.id {ranges}))",
+    # SQLite (the embedded default, small): no LATERAL; plain joins.
     "sqlite": """DELETE FROM metrics_dashboardrollup WHERE id IN (
   SELECT r.id FROM metrics_dashboardrollupstale s
-  JOIN metrics_dashboardrollup r ON r.span = s.span AND r.start = s.start
-  WHERE r.dim IN ({dims}) AND r.metric IN ({metrics}))""",
+  JOIN metrics_dashboardrollup r ON r.span = s.span AND r.start = s.start)""",
 }
-_FOLD_INSERT = """
+_FOLD_INSERT = {
+    "postgresql": _FOLD_SUMS,
+    "sqlite": """
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
 SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
 FROM metrics_dashboardrollupstale s
 JOIN metrics_dashboardrollup r ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
-WHERE r.dim IN ({dims}) AND r.metric IN ({metrics})
 GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
 HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
-"""
+""",
+}
+
+
+def _fold_sql(which: str) -> str:
+    sql = (_FOLD_DELETE if which == "delete" else _FOLD_INSERT)[connection.vendor]
+    if "{ranges}" not in sql:
+        return sql
+    span, last = ("s.span", "s.start") if which == "delete" else ("'d'", "s.last")
+    ranges = _FOLD_RANGES.format(
+        dims=", ".join(f"('{d}')" for d in _DIMS),
+        metrics=", ".join(f"('{m}')" for m in _METRICS),
+        span=span,
+        last=last,
+    )
+    return sql.format(ranges=ranges)
 
 
 def fold() -> int:
@@ -501,21 +531,18 @@ def fold() -> int:
     (one transaction). Returns the spans folded."""
     from django.db import transaction
 
-    lists = {
-        "dims": ", ".join(f"'{d}'" for d in _DIMS),
-        "metrics": ", ".join(f"'{m}'" for m in _METRICS),
-    }
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # Writers upsert cells (ROW EXCLUSIVE) before they mark spans: once this lock is
             # held every committed mark's day cells are visible and no new ones can arrive.
             cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
+            cur.execute("SET LOCAL jit = off")  # short index ranges; compiling took longer than the fold
         cur.execute("SELECT COUNT(*) FROM metrics_dashboardrollupstale")
         spans = int(cur.fetchone()[0])
         if not spans:
             return 0
-        cur.execute(_FOLD_DELETE[connection.vendor].format(**lists))
-        cur.execute(_FOLD_INSERT.format(**lists))
+        cur.execute(_fold_sql("delete"))
+        cur.execute(_fold_sql("insert"))
         cur.execute("DELETE FROM metrics_dashboardrollupstale")
     return spans
 
