@@ -363,8 +363,9 @@ class DashboardRollup(models.Model):
     `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
     of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
     which long-range percentiles are interpolated (docs/metrics.md §4.3).
-    Maintained by retract-and-apply in the recompute transaction, rebuilt
-    set-based by `metrics_rollups_rebuild`.
+    Maintained by retract-and-apply in the recompute transaction (day cells only;
+    the week and month cells follow by `metrics.rollup.fold`, see
+    `DashboardRollupStale`), rebuilt set-based by `metrics_rollups_rebuild`.
     """
 
     dim = models.CharField(max_length=2, blank=True)
