@@ -93,6 +93,7 @@ TASK_ROUTES = {
     "webhooks.sweep": QUEUE_OUTBOX,
     "metrics.recompute_dirty": QUEUE_METRICS,
     "metrics.sweep": QUEUE_METRICS,
+    "metrics.rollup_fold": QUEUE_METRICS,
     "metrics.weekly_report": QUEUE_METRICS,
     "metrics.rebuild_range": QUEUE_LONG,
 }
@@ -106,6 +107,13 @@ app.conf.beat_schedule = {
         "task": "metrics.sweep",
         "schedule": crontab(minute="*"),
         "options": {"expires": 90},
+    },
+    # Dashboard week / month cells summed from the day cells the recompute wrote
+    # (metrics.rollup.fold; the dashboard is exact before it runs, only reads more cells).
+    "metrics-rollup-fold": {
+        "task": "metrics.rollup_fold",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 450},
     },
     "tickets-solved-auto-close": {
         "task": "tickets.solved_auto_close",
