@@ -9,7 +9,8 @@ For each case: p50/p95 (ms) of the whole response, of the SQL inside it
 time of view, forms, template) and the process CPU time of the request (the
 Python time proper: it does not grow with the queueing for a core that the
 wall times suffer on a loaded machine, though it still includes psycopg2's
-row decoding). `--profile CASE` prints the cProfile (CPU clock) of that case
+row decoding), and the Python function calls per request (cProfile's
+count, deterministic: it compares runs at different loads). `--profile CASE` prints the cProfile (CPU clock) of that case
 (20 requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
 customer page's ticket query for the customer with the fewest tickets;
 `--queries CASE [--explain-queries]` lists the statements of one request
@@ -146,6 +147,21 @@ def time_case(urls: list[str], user: User, n: int) -> tuple[list[float], list[fl
     return totals, sqls, cpus, queries
 
 
+def calls_per_request(urls: list[str], user: User, n: int = 5) -> int:
+    """Python function calls per request (cProfile's count): deterministic,
+    so it compares runs made at different loads."""
+    client = Client()
+    client.force_login(user)
+    for url in urls[:n]:
+        client.get(url)
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(n):
+        client.get(urls[i % len(urls)])
+    prof.disable()
+    return round(pstats.Stats(prof).total_calls / n)  # type: ignore[attr-defined]
+
+
 def explain_customer(user: User) -> None:
     qs = selectors.ticket_list_for_user(user=user).order_by("-updated_at", "-id")[:26]
     print(f"\nEXPLAIN ANALYZE, My requests of {user.email} ({Ticket.objects.filter(requester=user).count()} requested)")
@@ -167,7 +183,7 @@ def main() -> None:
     print(f"database {connection.settings_dict['NAME']}: {Ticket.objects.count():,} tickets; load {os.getloadavg()}")
     if args.explain:
         explain_customer(who["customer-few"])
-    heads = ("total p50/p95", "SQL p50/p95", "rest p50/p95", "CPU p50/p95", "queries")
+    heads = ("total p50/p95", "SQL p50/p95", "rest p50/p95", "CPU p50/p95", "queries", "calls/req")
     print(f"{'case':18} " + " ".join(f"{h:>15}" for h in heads))
     for label, urls, user in cases(who):
         if args.only and label not in args.only.split(","):
@@ -190,11 +206,12 @@ def main() -> None:
             continue
         totals, sqls, cpus, queries = time_case(urls, user, args.n)
         py = [t - s for t, s in zip(totals, sqls, strict=True)]
+        calls = calls_per_request(urls, user)
         print(
             f"{label:18} {statistics.median(totals):7.1f}/{pct(totals, 0.95):<7.1f}"
             f"{statistics.median(sqls):6.1f}/{pct(sqls, 0.95):<6.1f}"
             f"{statistics.median(py):7.1f}/{pct(py, 0.95):<7.1f}"
-            f"{statistics.median(cpus):7.1f}/{pct(cpus, 0.95):<7.1f} {queries:8}",
+            f"{statistics.median(cpus):7.1f}/{pct(cpus, 0.95):<7.1f} {queries:8} {calls:9,}",
             flush=True,
         )
     print(f"load after: {os.getloadavg()}")
