@@ -1,5 +1,5 @@
-"""Python vs SQL time of the agent HTML list and the portal "My requests"
-page (issue #22), in-process through the test client, on an existing database:
+"""Python vs SQL time of the agent HTML list, the agent ticket page and the
+portal "My requests" page (issue #22), in-process through the test client, on an existing database:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench \
         .venv/bin/python bench/list_profile.py [--n 30] [--profile agent-all]
@@ -10,8 +10,9 @@ time of view, forms, template) and the process CPU time of the request (the
 Python time proper: it does not grow with the queueing for a core that the
 wall times suffer on a loaded machine, though it still includes psycopg2's
 row decoding), and the Python function calls per request (cProfile's
-count, deterministic: it compares runs at different loads). `--profile CASE` prints the cProfile (CPU clock) of that case
-(20 requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
+count, deterministic: it compares runs at different loads).
+`--profile CASE` prints the cProfile (CPU clock) of that case (20
+requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
 customer page's ticket query for the customer with the fewest tickets;
 `--queries CASE [--explain-queries]` lists the statements of one request
 (with EXPLAIN ANALYZE of each SELECT). The ticket-page cases cycle over

@@ -34,7 +34,7 @@ from tickets.forms import (
 from tickets.models import Message, Ticket
 from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
-from tickets.views.list_rows import form_fragment_key, list_rows
+from tickets.views.list_rows import form_fragment_key, list_rows, rows_html
 from tickets.workflow import InvalidTransition
 
 PAGE_SIZE = 50
@@ -161,10 +161,12 @@ def _ticket_list_response(
     terms = search.search_terms(state["search"])
     if bulk_form is None:
         bulk_form = BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()})
+    rows = list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id)
     context = {
         "form": state["form"],
         "page": page,
-        "rows": list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id),
+        "rows": rows,
+        "rows_html": rows_html(rows),
         "view": view,
         "view_label": workspace.VIEW_LABELS.get(view) or _queue_label(view, queues),
         "sort": sort,
