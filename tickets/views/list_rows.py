@@ -14,6 +14,7 @@ docs/workspace-list.md, "Rendering cost of the list".
 """
 
 import hashlib
+import html
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,6 @@ from django.forms import Form
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
@@ -114,6 +114,15 @@ def _kind_labels() -> dict[str, str]:
     return {value: str(label) for value, label in QueueKind.choices}
 
 
+def _escape(value: Any) -> str:
+    """`conditional_escape` without its per-call overhead (~1,000 calls a
+    page): markup-safe values (`highlight`) as they are, the rest through
+    `html.escape`, as `django.utils.html.escape` does."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
+
+
 def rows_html(rows: Iterable[Mapping[str, Any]]) -> SafeString:
     """The `<tr>`s of `tickets/agent/ticket_list.html#results` for `rows`
     (list_rows), the markup the template's row loop wrote: same elements,
@@ -122,7 +131,7 @@ def rows_html(rows: Iterable[Mapping[str, Any]]) -> SafeString:
     translated once (gettext of the template's own msgids; as in
     `{% blocktranslate %}` the translation itself is not escaped, its
     values are)."""
-    e = conditional_escape
+    e = _escape
     label = {  # the `{% translate %}` of each cell's data-label
         "Requester": e(gettext("Requester")),
         "Status": e(gettext("Status")),
