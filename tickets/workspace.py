@@ -117,6 +117,13 @@ class WorkspaceCounts:
     now: datetime | None = None
 
     @property
+    def rail(self) -> list[tuple[str, str, int | str]]:
+        """(view, label, count) of each built-in view in VIEW_LABELS order,
+        the label in the active language: one loop in the template instead of
+        a search of `views` per view ("" where there is no count, as "all")."""
+        return [(key, str(label), self.views.get(key, "")) for key, label in VIEW_LABELS.items()]
+
+    @property
     def awaiting_oldest_age_s(self) -> float | None:
         if self.awaiting_oldest is None or self.now is None:
             return None
@@ -383,7 +390,38 @@ def workspace_ticket_page(
     if not getattr(user, "is_staff_role", False):
         return Page(items=[], next_cursor=None, sort=sort)
     qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
-    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit)
+    return keyset_page(_list_columns(qs), sort_key=sort, cursor=cursor, limit=limit)
+
+
+# What a list row shows (tickets/views/list_rows.py) and the sort keys of the
+# cursor: the page reads these columns only, not every column of the ticket,
+# its queue, requester and assignee (~200 model instances a page).
+LIST_COLUMNS = (
+    "id",
+    "subject",
+    "kind",
+    "status",
+    "priority",
+    "queue_id",
+    "requester_id",
+    "assignee_id",
+    "sla_due_at",
+    "updated_at",
+    "created_at",
+    "priority_rank",
+    "queue__name",
+    "requester__name",
+    "requester__email",
+    "requester__organisation_id",
+    "assignee__name",
+    "assignee__email",
+)
+
+
+def _list_columns(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    related = qs.query.select_related
+    searching = isinstance(related, dict) and "organisation" in related.get("requester", {})
+    return qs.only(*LIST_COLUMNS, *(("requester__organisation__name",) if searching else ()))
 
 
 def workspace_matching_qs(

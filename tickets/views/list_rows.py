@@ -77,7 +77,7 @@ def list_rows(
     # Labels in the active language, looked up once a page (not per row):
     # `date:"M"` is the capitalised three-letter month.
     months = {m: str(name).title() for m, name in MONTHS_3.items()}
-    statuses = {value: status_label(value) for value in Ticket.Status.values}
+    statuses = {value: str(status_label(value)) for value in Ticket.Status.values}
     priorities = {value: str(label) for value, label in PRIORITY_LABELS.items()}
     rows = []
     for t in tickets:
@@ -97,7 +97,7 @@ def list_rows(
                 "requester": _text(requester.display_name, terms),
                 "organisation": _text(organisation, terms) if organisation is not None else "",
                 "status": t.status,
-                "status_label": statuses.get(t.status) or status_label(t.status),
+                "status_label": statuses[t.status] if t.status in statuses else status_label(t.status),
                 "priority": t.priority,
                 "priority_label": priorities.get(t.priority, t.priority),
                 "queue": t.queue.name,
