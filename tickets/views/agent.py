@@ -34,6 +34,7 @@ from tickets.forms import (
 from tickets.models import Message, Ticket
 from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
+from tickets.views.fragments import form_fields_fragment
 from tickets.views.list_rows import form_fragment_key, list_rows, rows_html
 from tickets.workflow import InvalidTransition
 
@@ -382,6 +383,11 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "live_last_event": live_last_event,
         "collision": forms.get("collision") or [],
     }
+    # Rendered fields cached by their inputs (tickets/views/fragments.py).
+    context["reply_fields"] = form_fields_fragment(reply_form)
+    context["time_fields"] = form_fields_fragment(context["time_form"])
+    context["link_fields"] = form_fields_fragment(context["link_form"])
+    context["props_fields"] = form_fields_fragment(context["props_form"])
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
 
 
