@@ -208,3 +208,31 @@ def test_fragment_keys_cover_language_values_choices_and_boundness(queue, agent,
     # A macro's text in the reply box is part of the key.
     with_macro = form_fields_fragment(AgentReplyForm(initial={"body": "Hello"}))[0]
     assert with_macro != form_fields_fragment(AgentReplyForm())[0]
+
+
+@pytest.mark.django_db
+def test_fragments_render_when_redis_is_down(client, settings, queue, agent, customer):
+    """The fragment cache is an optimisation: with Redis configured but not
+    answering, the list and the ticket page render their fields uncached
+    (Django's own tag would let the cache error through: a 500)."""
+    import socket
+
+    from helpdesk.lib.breaker import cache_breaker
+    from helpdesk.lib.cache import redis_cache_config
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.CACHES = {"default": redis_cache_config(f"redis://127.0.0.1:{port}/0", timeout=0.5)}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    cache_breaker.reset()
+    try:
+        ticket = ticket_make(queue=queue, requester=customer)
+        client.force_login(agent)
+        listing = client.get("/agent/tickets/?view=all")
+        assert listing.status_code == 200 and b'id="bulk_status"' in listing.content
+        page = client.get(f"/agent/tickets/{ticket.pk}/")
+        assert page.status_code == 200
+        assert b'name="prop-status"' in page.content and b'name="visibility"' in page.content
+    finally:
+        cache_breaker.reset()
