@@ -11,7 +11,6 @@ from typing import Any
 
 from django import template
 from django.templatetags.cache import CacheNode, do_cache
-from django.utils.safestring import SafeString
 
 from helpdesk.lib.cache import REDIS_DOWN_ERRORS
 
@@ -19,11 +18,11 @@ register = template.Library()
 
 
 class FailSoftCacheNode(CacheNode):
-    def render(self, context: Any) -> SafeString:
+    def render(self, context: Any) -> str:
         try:
-            return super().render(context)  # type: ignore[no-any-return]
+            return str(super().render(context))
         except REDIS_DOWN_ERRORS:
-            return self.nodelist.render(context)
+            return str(self.nodelist.render(context))
 
 
 @register.tag("cache")
