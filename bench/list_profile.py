@@ -1,5 +1,5 @@
-"""Python vs SQL time of the agent HTML list and the portal "My requests"
-page (issue #22), in-process through the test client, on an existing database:
+"""Python vs SQL time of the agent HTML list, the agent ticket page and the
+portal "My requests" page (issue #22), in-process through the test client, on an existing database:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench \
         .venv/bin/python bench/list_profile.py [--n 30] [--profile agent-all]
@@ -9,9 +9,15 @@ For each case: p50/p95 (ms) of the whole response, of the SQL inside it
 time of view, forms, template) and the process CPU time of the request (the
 Python time proper: it does not grow with the queueing for a core that the
 wall times suffer on a loaded machine, though it still includes psycopg2's
-row decoding). `--profile CASE` prints the cProfile of that case
-(20 requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
-customer page's ticket query for the customer with the fewest tickets.
+row decoding), and the Python function calls per request (cProfile's
+count, deterministic: it compares runs at different loads).
+`--profile CASE` prints the cProfile (CPU clock) of that case (20
+requests, sorted by own time). `--explain` prints EXPLAIN ANALYZE of the
+customer page's ticket query for the customer with the fewest tickets;
+`--queries CASE [--explain-queries]` lists the statements of one request
+(with EXPLAIN ANALYZE of each SELECT). The ticket-page cases cycle over
+the first 30 tickets of the user's "all" list (the ids bench/peer/compare.py
+uses); "queries" is the most any of their requests made.
 """
 
 import argparse
@@ -81,22 +87,52 @@ def users() -> dict[str, User]:
     return {"agent": agent, "manager": manager, "customer-few": few, "customer-many": many}
 
 
-def cases(who: dict[str, User]) -> list[tuple[str, str, User]]:
+def ticket_urls(user: User, n: int = 30) -> list[str]:
+    """The ticket pages of the first `n` rows of the user's "all" list (the
+    ids bench/peer/compare.py times on both products)."""
+    ids = selectors.ticket_list_for_user(user=user).order_by("-updated_at", "-id").values_list("pk", flat=True)[:n]
+    return [f"/agent/tickets/{pk}/" for pk in ids]
+
+
+def cases(who: dict[str, User]) -> list[tuple[str, list[str], User]]:
     return [
-        ("agent-mine", "/agent/tickets/?view=mine", who["agent"]),
-        ("agent-all", "/agent/tickets/?view=all", who["agent"]),
-        ("manager-all", "/agent/tickets/?view=all", who["manager"]),
-        ("agent-unassigned", "/agent/tickets/?view=unassigned", who["agent"]),
-        ("customer-few", "/portal/", who["customer-few"]),
-        ("customer-many", "/portal/", who["customer-many"]),
+        ("agent-mine", ["/agent/tickets/?view=mine"], who["agent"]),
+        ("agent-all", ["/agent/tickets/?view=all"], who["agent"]),
+        ("manager-all", ["/agent/tickets/?view=all"], who["manager"]),
+        ("agent-unassigned", ["/agent/tickets/?view=unassigned"], who["agent"]),
+        ("agent-ticket", ticket_urls(who["agent"]), who["agent"]),
+        ("manager-ticket", ticket_urls(who["manager"]), who["manager"]),
+        ("customer-few", ["/portal/"], who["customer-few"]),
+        ("customer-many", ["/portal/"], who["customer-many"]),
     ]
 
 
-def time_case(url: str, user: User, n: int) -> tuple[list[float], list[float], list[float], int]:
+def show_queries(url: str, user: User, explain: bool) -> None:
+    """Every statement of one (warm) request with its time; with `explain`
+    also EXPLAIN ANALYZE of each SELECT."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(user)
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    print(f"\n{url}: {len(ctx.captured_queries)} statements")
+    for q in ctx.captured_queries:
+        print(f"  {float(q['time']) * 1000:7.2f} ms  {q['sql'][:220]}")
+        if explain and q["sql"].lstrip().upper().startswith("SELECT"):
+            with connection.cursor() as cur:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + q["sql"])
+                for (line,) in cur.fetchall():
+                    print("      " + line)
+
+
+def time_case(urls: list[str], user: User, n: int) -> tuple[list[float], list[float], list[float], int]:
     client = Client()
     client.force_login(user)
     totals, sqls, cpus, queries = [], [], [], 0
     for i in range(n + 3):
+        url = urls[i % len(urls)]
         timer = SqlTimer()
         with connection.execute_wrapper(timer):
             c0, t0 = time.process_time(), time.perf_counter()
@@ -108,8 +144,23 @@ def time_case(url: str, user: User, n: int) -> tuple[list[float], list[float], l
             totals.append(total)
             sqls.append(timer.ms)
             cpus.append(cpu)
-            queries = timer.count
+            queries = max(queries, timer.count)
     return totals, sqls, cpus, queries
+
+
+def calls_per_request(urls: list[str], user: User, n: int = 5) -> int:
+    """Python function calls per request (cProfile's count): deterministic,
+    so it compares runs made at different loads."""
+    client = Client()
+    client.force_login(user)
+    for url in urls[:n]:
+        client.get(url)
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(n):
+        client.get(urls[i % len(urls)])
+    prof.disable()
+    return round(pstats.Stats(prof).total_calls / n)  # type: ignore[attr-defined]
 
 
 def explain_customer(user: User) -> None:
@@ -124,6 +175,8 @@ def main() -> None:
     parser.add_argument("--profile", default="")
     parser.add_argument("--only", default="")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--queries", default="", help="CASE: list the statements of one request")
+    parser.add_argument("--explain-queries", action="store_true", help="with --queries: EXPLAIN ANALYZE each")
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     settings.DEBUG = False
@@ -131,32 +184,38 @@ def main() -> None:
     print(f"database {connection.settings_dict['NAME']}: {Ticket.objects.count():,} tickets; load {os.getloadavg()}")
     if args.explain:
         explain_customer(who["customer-few"])
-    heads = ("total p50/p95", "SQL p50/p95", "rest p50/p95", "CPU p50/p95", "queries")
+    heads = ("total p50/p95", "SQL p50/p95", "rest p50/p95", "CPU p50/p95", "queries", "calls/req")
     print(f"{'case':18} " + " ".join(f"{h:>15}" for h in heads))
-    for label, url, user in cases(who):
+    for label, urls, user in cases(who):
         if args.only and label not in args.only.split(","):
+            continue
+        if label == args.queries:
+            show_queries(urls[0], user, args.explain_queries)
             continue
         if label == args.profile:
             client = Client()
             client.force_login(user)
-            client.get(url)
-            prof = cProfile.Profile()
-            prof.enable()
-            for _ in range(20):
+            for url in urls:
                 client.get(url)
+            prof = cProfile.Profile(time.process_time)  # CPU, not the wait for SQL or a core
+            prof.enable()
+            for i in range(20):
+                client.get(urls[i % len(urls)])
             prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(35)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
             continue
-        totals, sqls, cpus, queries = time_case(url, user, args.n)
+        totals, sqls, cpus, queries = time_case(urls, user, args.n)
         py = [t - s for t, s in zip(totals, sqls, strict=True)]
+        calls = calls_per_request(urls, user)
         print(
             f"{label:18} {statistics.median(totals):7.1f}/{pct(totals, 0.95):<7.1f}"
             f"{statistics.median(sqls):6.1f}/{pct(sqls, 0.95):<6.1f}"
             f"{statistics.median(py):7.1f}/{pct(py, 0.95):<7.1f}"
-            f"{statistics.median(cpus):7.1f}/{pct(cpus, 0.95):<7.1f} {queries:8}",
+            f"{statistics.median(cpus):7.1f}/{pct(cpus, 0.95):<7.1f} {queries:8} {calls:9,}",
             flush=True,
         )
+    print(f"load after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

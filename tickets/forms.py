@@ -438,6 +438,18 @@ class TicketPropertiesForm(forms.Form):
         self.fields["queue"].queryset = Queue.objects.filter(
             Q(pk__in=queues.values("pk")) | Q(pk=ticket.queue_id)
         ).order_by("name")
+        if not self.is_bound:
+            # The page renders the choices: read each list once (a ModelChoiceField
+            # queries on every iteration, twice for the queue select: the
+            # "required" check reads its first choice). Validation still asks the
+            # querysets above. docs/workspace-list.md, "Rendering cost".
+            for name in ("assignee", "queue"):
+                field = self.fields[name]
+                empty = [("", field.empty_label)] if field.empty_label is not None else []
+                field.choices = [
+                    *empty,
+                    *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset),
+                ]
 
     def clean_tags(self) -> list[str]:
         return _split_list(self.cleaned_data.get("tags") or "")

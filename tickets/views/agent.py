@@ -34,7 +34,8 @@ from tickets.forms import (
 from tickets.models import Message, Ticket
 from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
-from tickets.views.list_rows import form_fragment_key, list_rows
+from tickets.views.fragments import form_fields_fragment
+from tickets.views.list_rows import form_fragment_key, list_rows, rows_html
 from tickets.workflow import InvalidTransition
 
 PAGE_SIZE = 50
@@ -161,10 +162,12 @@ def _ticket_list_response(
     terms = search.search_terms(state["search"])
     if bulk_form is None:
         bulk_form = BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()})
+    rows = list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id)
     context = {
         "form": state["form"],
         "page": page,
-        "rows": list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id),
+        "rows": rows,
+        "rows_html": rows_html(rows),
         "view": view,
         "view_label": workspace.VIEW_LABELS.get(view) or _queue_label(view, queues),
         "sort": sort,
@@ -380,6 +383,11 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "live_last_event": live_last_event,
         "collision": forms.get("collision") or [],
     }
+    # Rendered fields cached by their inputs (tickets/views/fragments.py).
+    context["reply_fields"] = form_fields_fragment(reply_form)
+    context["time_fields"] = form_fields_fragment(context["time_form"])
+    context["link_fields"] = form_fields_fragment(context["link_form"])
+    context["props_fields"] = form_fields_fragment(context["props_form"])
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
 
 

@@ -1,16 +1,20 @@
-"""Display values of the agent list's rows, computed once per row in Python.
+"""The agent list's rows: display values computed once per row, markup
+written once per page.
 
 The list template used to derive them per cell: three `{% url %}` tags, two
 includes (status, SLA badge through an inclusion tag), `highlight` and `date`
 filters and a loop over the bulk results, i.e. ~40 template nodes a row, 64 %
-of the page's profile at 50 rows. Here each row is one dict of ready values
-(dicts because the template engine tries `row[key]` first), and the row
-markup is plain variable output. Why and figures: docs/workspace-list.md.
-Everything is still escaped by the template, except the highlighted subject,
-requester and organisation, which `highlight` escapes piece by piece.
+of the page's profile at 50 rows. Then (first pass) each row became one dict
+of ready values printed by ~25 variable and 8 `{% translate %}` nodes a row,
+still ~40 % of the page's CPU. Now `rows_html` writes the `<tbody>` rows in
+Python: the column labels are translated once per page, every value goes
+through `escape` (the highlighted subject, requester and organisation are
+already escaped piece by piece by `highlight`). Why and figures:
+docs/workspace-list.md, "Rendering cost of the list".
 """
 
 import hashlib
+import html
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -18,13 +22,13 @@ from typing import Any
 from django.forms import Form
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.safestring import SafeString
-from django.utils.translation import get_language
+from django.utils.dates import MONTHS_3
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 
-from tickets.models import Ticket
+from tickets.models import QueueKind, Ticket
 from tickets.templatetags.sla_tags import sla_badge_context
-from tickets.templatetags.ticket_tags import status_label
+from tickets.templatetags.ticket_tags import PRIORITY_LABELS, status_label
 from tickets.templatetags.workspace_tags import highlight
 
 ID_PLACEHOLDER = 2147483647  # reversed once, then replaced by each row's id
@@ -40,13 +44,19 @@ def _local(value: datetime) -> datetime:
     return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
+def _due(value: datetime) -> str:
+    """`date:"Y-m-d H:i e"` (e: the zone's abbreviation, empty when naive)."""
+    local = _local(value)
+    return f"{local:%Y-%m-%d %H:%M} {(local.tzname() or '') if local.tzinfo else ''}"
+
+
 def _sla(ticket: Ticket, now: datetime) -> dict[str, Any]:
     badge = sla_badge_context(ticket, now)
     due = badge["sla_due"]
     return {
         "sla_state": badge["sla_state"],
         "sla_text": badge["sla_text"],
-        "sla_due": date_format(_local(due), "Y-m-d H:i e") if due else "",
+        "sla_due": _due(due) if due else "",
     }
 
 
@@ -64,6 +74,11 @@ def list_rows(
     now = now or timezone.now()
     url = reverse("tickets:agent-ticket-detail", args=[ID_PLACEHOLDER])
     placeholder = str(ID_PLACEHOLDER)
+    # Labels in the active language, looked up once a page (not per row):
+    # `date:"M"` is the capitalised three-letter month.
+    months = {m: str(name).title() for m, name in MONTHS_3.items()}
+    statuses = {value: str(status_label(value)) for value in Ticket.Status.values}
+    priorities = {value: str(label) for value, label in PRIORITY_LABELS.items()}
     rows = []
     for t in tickets:
         requester = t.requester
@@ -82,17 +97,89 @@ def list_rows(
                 "requester": _text(requester.display_name, terms),
                 "organisation": _text(organisation, terms) if organisation is not None else "",
                 "status": t.status,
-                "status_label": status_label(t.status),
+                "status_label": statuses[t.status] if t.status in statuses else status_label(t.status),
                 "priority": t.priority,
-                "priority_label": t.get_priority_display(),
+                "priority_label": priorities.get(t.priority, t.priority),
                 "queue": t.queue.name,
                 "assignee": t.assignee.display_name if t.assignee_id and t.assignee else "",
-                "updated_iso": date_format(updated, "c"),
-                "updated": date_format(updated, "M j, H:i"),
+                "updated_iso": updated.isoformat(),  # date:"c"
+                "updated": f"{months[updated.month]} {updated.day}, {updated:%H:%M}",  # date:"M j, H:i"
                 **_sla(t, now),
             }
         )
     return rows
+
+
+def _kind_labels() -> dict[str, str]:
+    return {value: str(label) for value, label in QueueKind.choices}
+
+
+def _escape(value: Any) -> str:
+    """`conditional_escape` without its per-call overhead (~1,000 calls a
+    page): markup-safe values (`highlight`) as they are, the rest through
+    `html.escape`, as `django.utils.html.escape` does."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
+
+
+def rows_html(rows: Iterable[Mapping[str, Any]]) -> SafeString:
+    """The `<tr>`s of `tickets/agent/ticket_list.html#results` for `rows`
+    (list_rows), the markup the template's row loop wrote: same elements,
+    attributes, classes and texts (tests/workspace/test_list_rows_html.py
+    compares the two). Every value is escaped here; the labels are
+    translated once (gettext of the template's own msgids; as in
+    `{% blocktranslate %}` the translation itself is not escaped, its
+    values are)."""
+    e = _escape
+    label = {  # the `{% translate %}` of each cell's data-label
+        "Requester": e(gettext("Requester")),
+        "Status": e(gettext("Status")),
+        "Priority": e(gettext("Priority")),
+        "Queue": e(gettext("Queue")),
+        "Assignee": e(gettext("Assignee")),
+        "SLA due": e(gettext("SLA due")),
+        "Updated": e(gettext("Updated")),
+    }
+    select, due_title = gettext("Select #%(pk)s"), gettext("SLA due %(due)s")
+    kinds = {value: e(text) for value, text in _kind_labels().items()}
+    muted = '<span class="muted">—</span>'
+    out = []
+    for r in rows:
+        url, kind, pk = e(r["url"]), e(r["kind"]), r["pk"]
+        result = r["result"]
+        result_html = (
+            f' <span class="bulk-row-result {"ok" if result.ok else "failed"}">{e(result.message)}</span>'
+            if result
+            else ""
+        )
+        organisation = f' <span class="muted">· {e(r["organisation"])}</span>' if r["organisation"] else ""
+        sla_state = r["sla_state"]
+        sla = (
+            f'<span class="badge sla sla-{e(sla_state)}{" badge-warn" if sla_state == "breached" else ""}"'
+            f' title="{due_title % {"due": e(r["sla_due"])}}">{e(r["sla_text"])}</span>'
+            if r["sla_text"]
+            else muted
+        )
+        out.append(
+            f'<tr data-row data-href="{url}" class="kind-row-{kind}">'
+            f'<td class="cell-select"><input type="checkbox" name="ids" value="{pk}"'
+            f' aria-label="{select % {"pk": pk}}"{" checked" if r["selected"] else ""}></td>'
+            f'<td class="cell-id"><a href="{url}">#{pk}</a></td>'
+            f'<td class="cell-subject"><a href="{url}" class="subject">{e(r["subject"])}</a>{result_html}</td>'
+            f'<td data-label="{label["Requester"]}">{e(r["requester"])}{organisation}</td>'
+            f'<td data-label="{label["Status"]}"><span class="status status-{e(r["status"])}">'
+            f"{e(r['status_label'])}</span></td>"
+            f'<td data-label="{label["Priority"]}"><span class="prio prio-{e(r["priority"])}">'
+            f"{e(r['priority_label'])}</span></td>"
+            f'<td data-label="{label["Queue"]}"><span class="kind-dot kind-{kind}"></span>{e(r["queue"])}'
+            f' <span class="kind-label">{kinds.get(r["kind"], kind)}</span></td>'
+            f'<td data-label="{label["Assignee"]}">{e(r["assignee"]) if r["assignee"] else muted}</td>'
+            f'<td data-label="{label["SLA due"]}">{sla}</td>'
+            f'<td data-label="{label["Updated"]}"><time datetime="{e(r["updated_iso"])}">{e(r["updated"])}</time></td>'
+            "</tr>\n"
+        )
+    return mark_safe("".join(out))  # every value above is escaped
 
 
 def form_fragment_key(*, form: Form, queues: Iterable[Any], agents: Iterable[Any]) -> str:
