@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from desk_settings import audit, services
 from desk_settings.access import manager_required
 from desk_settings.forms import CalendarForm, NpsSurveyForm, QueueForm, RequestTypeForm, SLAPolicyForm
+from tickets.calendar_versions import calendar_was_assigned
 from tickets.config import ConfigInvalid, config_apply, config_health
 from tickets.models import Calendar, Queue, RequestType, SLAPolicy
 
@@ -131,6 +132,13 @@ def _delete_unreferenced(
             % {"what": label, "name": row.name, "queues": ", ".join(users)},
         )
         return redirect(f"desk_settings:{back.replace('-list', '-edit')}", pk=row.pk)
+    if isinstance(row, Calendar) and calendar_was_assigned(row.pk):  # past business values were computed with it
+        messages.error(
+            request,
+            _("Calendar '%(name)s' was used by a queue: past business-hours values depend on it, so it stays.")
+            % {"name": row.name},
+        )
+        return redirect("desk_settings:calendar-edit", pk=row.pk)
     row.delete()
     messages.success(request, _("%(what)s '%(name)s' deleted.") % {"what": label, "name": row.name})
     return redirect(f"desk_settings:{back}")
