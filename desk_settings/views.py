@@ -68,9 +68,15 @@ def queue_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
             )
             return redirect("desk_settings:queue-list")
-        return _bad(request, "queue_form.html", {"form": form, "queue": queue, "section": "queues"})
+        return _bad(request, "queue_form.html", _queue_context(queue, form))
     form = QueueForm(instance=queue, initial=QueueForm.initial_for(queue))
-    return _render(request, "queue_form.html", {"form": form, "queue": queue, "section": "queues"})
+    return _render(request, "queue_form.html", _queue_context(queue, form))
+
+
+def _queue_context(queue: Queue | None, form: QueueForm) -> dict[str, Any]:
+    """The page's calendar history (docs/settings.md#a-queues-calendar-over-time)."""
+    history = services.queue_calendar_rows(queue) if queue else []
+    return {"form": form, "queue": queue, "section": "queues", "calendar_history": history}
 
 
 # --- calendars ---------------------------------------------------------------

@@ -178,7 +178,12 @@ class QueueAdmin(admin.ModelAdmin):
         with transaction.atomic():
             before = Queue.objects.filter(pk=obj.pk).values_list("calendar_id", flat=True).first() if change else None
             obj.save()
-            queue_calendar_record(queue_id=obj.pk, before=before, after=obj.calendar_id, created=not change)
+            moved = queue_calendar_record(queue_id=obj.pk, before=before, after=obj.calendar_id, created=not change)
+            if change and (moved or "sla_policy" in form.changed_data):  # open tickets' due instants, as config does
+                from tickets.sla_services import tickets_sla_refresh
+
+                open_ids = Ticket.objects.filter(queue=obj, status__in=Ticket.UNSOLVED).values_list("pk", flat=True)
+                tickets_sla_refresh(ticket_ids=list(open_ids))
 
 
 @admin.register(Calendar)

@@ -148,6 +148,10 @@ def test_settings_page_records_a_change_from_now(client, manager, desk):
         {"name": "Support", "kind": "support", "auto_assign": "none", "calendar": mornings.pk, "is_active": "on"},
     )
     assert len(_assignments(desk)) == 2
+    # The page lists the history, newest first, with who changed it.
+    html = client.get(f"/settings/queues/{desk.pk}/").content.decode()
+    table = html[html.index('id="queue-calendar-history"') :]
+    assert table.index("Mornings") < table.index("NY") and manager.email in table and "the beginning" in table
 
 
 def test_api_and_config_file_record_a_change(client, manager, desk, tmp_path):
