@@ -1,6 +1,6 @@
 """Tickets, queues and the append-only event log.
 
-Only `tickets.services` writes these rows (see STYLE.md 2.2); models hold
+Only `tickets.services` writes these rows (docs/architecture.md); models hold
 fields, choices, constraints and indexes.
 """
 
