@@ -138,6 +138,14 @@ def test_a_never_open_latest_version_stored_in_the_database_makes_the_sla_not_co
     assert "no open hours on any weekday" in page.content.decode()
     assert client.get("/manager/dashboard/").status_code == 200
     assert client.get(f"/settings/calendars/{queue.calendar.pk}/").status_code == 200  # the preview
+    # The policy page's dry run and a save recompute the open tickets' SLA: no crash, still none.
+    post = {"name": "Gold", "pause_statuses": ["pending"], "warning_percent": "75"}
+    post["target_normal_first_response"] = "2 business hours"
+    dry = client.post(f"/settings/sla/{queue.sla_policy.pk}/", {**post, "dry_run": "1"})
+    assert dry.status_code == 200
+    assert client.post(f"/settings/sla/{queue.sla_policy.pk}/", post).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.sla_due_at is None
 
 
 def _content(hours):
