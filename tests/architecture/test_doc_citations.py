@@ -40,7 +40,7 @@ def test_every_cited_docs_page_exists():
 
 
 def test_a_metric_named_by_number_cites_its_definitions():
-    """"M13" alone is a name from a document a reader may not have: a Python
+    """A bare "M13" names a definition a reader may not find: a Python
     file that uses the numbers cites docs/metrics.md (or docs/surveys.md) too."""
     found = []
     for path in _sources():
