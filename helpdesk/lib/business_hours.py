@@ -117,7 +117,8 @@ class BusinessCalendar:
         self._safe_lo = self._safe_hi = 0.0  # empty fast-path range until the first build
         self._never_open = not any(self.weekly) and not any(self.overrides.values())
         # Holidays and overrides are finite: past the last of them the weekly hours repeat.
-        self._last_special = max([*self.holidays, *self.overrides], default=None)
+        # (Dates from year 3000 on are typos: ignored here, so the jump below cannot overflow.)
+        self._last_special = max((d for d in [*self.holidays, *self.overrides] if d.year < 3000), default=None)
 
     @classmethod
     def from_model(cls, calendar: Any) -> BusinessCalendar:

@@ -168,6 +168,8 @@ def test_the_clock_raises_never_open_instead_of_looping_and_answers_past_long_ho
     busy = BusinessCalendar("UTC", NINE_FIVE, holidays=days)
     due = busy.add(start, 3600)
     assert due.year == 2046 and busy.seconds(start, due) == 3600
+    typo = BusinessCalendar("UTC", NINE_FIVE, holidays=["9999-12-31"])
+    assert typo.add(start, 5 * 365 * 8 * 3600).year > 2030  # grows past the first years without overflowing
     versioned = VersionedCalendar([(float("-inf"), BusinessCalendar("UTC", NINE_FIVE)), (start.timestamp(), closed)])
     assert versioned.closes_for_good()
     with pytest.raises(NeverOpen):
