@@ -15,6 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -419,16 +420,40 @@ def email_change_confirm(*, token: str) -> User:
     return user
 
 
+def _by_lower_email() -> Any:
+    # lower(email) is what the unique index user_email_ci_unique covers;
+    # `email__iexact` compiles to UPPER(email) = UPPER(%s) and scans the table.
+    return User.objects.alias(email_lower=Lower("email"))
+
+
+def user_by_address(email: str) -> User | None:
+    """The user with this email, case-insensitively (one index probe)."""
+    return _by_lower_email().filter(email_lower=email.strip().lower()).first()
+
+
 def user_for_address(email: str, name: str) -> User:
     """The user with this email (case-insensitive), else a new inactive customer
     (a requester known only by address: mail, the embedded form)."""
     email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        return user
+    return user_by_address(email) or user_create_for_address(email, name)
+
+
+def user_create_for_address(email: str, name: str) -> User:
+    """A new inactive customer at `email`, which the caller found unknown; the
+    user that another transaction created meanwhile, if one did."""
+    email = email.strip().lower()
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
+            return User.objects.create_user(email=email, password=None, name=name[:200], is_active=False)
     except IntegrityError:
-        user = User.objects.get(email__iexact=email)
-    return user
+        return _by_lower_email().get(email_lower=email)
+
+
+def users_for_addresses(emails: list[str]) -> list[User]:
+    """user_for_address for each distinct address, in order: one query for
+    the known ones, a creation (as inactive customers) for each other."""
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+    if not wanted:
+        return []
+    known = {u.email.lower(): u for u in _by_lower_email().filter(email_lower__in=wanted)}
+    return [known.get(e) or user_create_for_address(e, "") for e in wanted]

@@ -5,6 +5,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 from kombu import Queue
 from kombu.exceptions import OperationalError
 
@@ -38,6 +39,39 @@ app = HelpdeskCelery("helpdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+# Database connections in the worker: one per process, kept across tasks as
+# Django keeps them across requests (CONN_MAX_AGE), instead of Celery's
+# default of a new connection before and after every task. A new PostgreSQL
+# backend costs ~6 ms of server CPU plus its cold catalogue caches, more than
+# many tasks themselves (an inbound mail is ~30 ms; bench/MAIL.md). Before
+# and after each task a broken, aged or mid-transaction connection is closed
+# (close_if_unusable_or_obsolete, Django's request rule), and before it one
+# that the server dropped while idle is replaced (SELECT 1), so a restarted
+# PostgreSQL costs a reconnect, never a failed task. CELERY_DB_REUSE_MAX in the
+# settings turns Celery's own close off. Eager tasks run inside the caller's
+# transaction: their connection is the caller's and is left alone.
+def _db_connections_refresh(task: Any = None, *, check: bool, **kwargs: Any) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
+        if check and conn.connection is not None and not conn.is_usable():
+            conn.close()
+
+
+@task_prerun.connect(weak=False, dispatch_uid="helpdesk-db-prerun")
+def _db_before_task(task: Any = None, **kwargs: Any) -> None:
+    _db_connections_refresh(task, check=True)
+
+
+@task_postrun.connect(weak=False, dispatch_uid="helpdesk-db-postrun")
+def _db_after_task(task: Any = None, **kwargs: Any) -> None:
+    _db_connections_refresh(task, check=False)
+
+
 # Queues and routing, in this one place (docs/scaling.md). Each queue has its
 # own worker service in docker-compose.yml so one kind of work cannot starve
 # another (a 30-minute rebuild never delays a customer's e-mail). A worker
@@ -59,6 +93,7 @@ TASK_ROUTES = {
     "webhooks.sweep": QUEUE_OUTBOX,
     "metrics.recompute_dirty": QUEUE_METRICS,
     "metrics.sweep": QUEUE_METRICS,
+    "metrics.rollup_fold": QUEUE_METRICS,
     "metrics.weekly_report": QUEUE_METRICS,
     "metrics.rebuild_range": QUEUE_LONG,
 }
@@ -72,6 +107,13 @@ app.conf.beat_schedule = {
         "task": "metrics.sweep",
         "schedule": crontab(minute="*"),
         "options": {"expires": 90},
+    },
+    # Dashboard week / month cells summed from the day cells the recompute wrote
+    # (metrics.rollup.fold; the dashboard is exact before it runs, only reads more cells).
+    "metrics-rollup-fold": {
+        "task": "metrics.rollup_fold",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 450},
     },
     "tickets-solved-auto-close": {
         "task": "tickets.solved_auto_close",

@@ -363,8 +363,9 @@ class DashboardRollup(models.Model):
     `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
     of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
     which long-range percentiles are interpolated (docs/metrics.md §4.3).
-    Maintained by retract-and-apply in the recompute transaction, rebuilt
-    set-based by `metrics_rollups_rebuild`.
+    Maintained by retract-and-apply in the recompute transaction (day cells only;
+    the week and month cells follow by `metrics.rollup.fold`, see
+    `DashboardRollupStale`), rebuilt set-based by `metrics_rollups_rebuild`.
     """
 
     dim = models.CharField(max_length=2, blank=True)
@@ -374,10 +375,11 @@ class DashboardRollup(models.Model):
     metric = models.CharField(max_length=40)
     kind = models.CharField(max_length=16, blank=True)
     bin = models.SmallIntegerField(default=-1)
-    n = models.BigIntegerField(default=0)
+    # Counts of tickets per cell: 4 bytes (in the heap and again in the covering index) is ample.
+    n = models.IntegerField(default=0)
     sum_s = models.FloatField(default=0)
-    num = models.BigIntegerField(default=0)
-    den = models.BigIntegerField(default=0)
+    num = models.IntegerField(default=0)
+    den = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -392,6 +394,26 @@ class DashboardRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dim}{self.key} {self.span}{self.start} {self.metric}[{self.bin}]"
+
+
+class DashboardRollupStale(models.Model):
+    """A week or month of `DashboardRollup` cells not yet summed from its day cells.
+
+    The recompute path writes day cells only and marks the week and month of each day it
+    touched here; `metrics.rollup.fold` (periodic) recomputes those cells from the day
+    cells and clears the mark. The dashboard reads a marked span from its days, so it is
+    exact before the fold (docs/metrics.md#deferred-week-and-month-cells).
+    """
+
+    span = models.CharField(max_length=1)
+    start = models.DateField()
+    last = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["span", "start"], name="dashboard_rollup_stale_span")]
+
+    def __str__(self) -> str:
+        return f"{self.span}{self.start}"
 
 
 class TicketSegment(models.Model):

@@ -369,15 +369,19 @@ def _backlog_cells(m: Any, intervals: list[Any], segments: list[Any], whole: Any
                 add(hi, "bl_out", STAT, None, False, v)
 
 
-def expand(base_delta: Delta, out: Delta | None = None) -> Delta:
-    """Spread base cells into the rollup cells: day, week and month x (all queues and the agent,
-    or the queue and the agent within it). Zero cells are skipped, so an unchanged ticket
-    costs nothing to re-apply."""
+def _spans(day: date) -> tuple[tuple[str, date], ...]:
+    return (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1)))
+
+
+def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = False) -> Delta:
+    """Spread base cells into the rollup cells: day, week and month (`days_only`: day) x (all
+    queues and the agent, or the queue and the agent within it). Zero cells are skipped, so
+    an unchanged ticket costs nothing to re-apply."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     for (day, kind, queue, metric, b, agent), v in base_delta.items():
         if not any(v):
             continue
-        for span, start in (("d", day), ("w", day - timedelta(days=day.weekday())), ("m", day.replace(day=1))):
+        for span, start in _spans(day)[:1] if days_only else _spans(day):
             if queue is None:
                 keys = [("", 0, span, start, metric, kind, b)]
                 if agent is not None:
@@ -425,6 +429,122 @@ def apply(delta: Delta) -> int:
         else:
             cur.executemany(_UPSERT.format(values="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"), rows)
     return len(rows)
+
+
+# --- deferred week and month cells ------------------------------------------
+# A ticket's recompute writes its day cells only (a third of the cells) and marks the weeks and
+# months of those days stale; `fold` sums them from the day cells later, once for every ticket
+# of the span. The dashboard covers a stale span with its days (docs/metrics.md#deferred-week-
+# and-month-cells), so its numbers never depend on whether the fold has run.
+
+
+def _span_last(span: str, start: date) -> date:
+    if span == "w":
+        return start + timedelta(days=6)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def apply_days(base_delta: Delta) -> int:
+    """Upsert the day cells of `base_delta` and mark their weeks and months stale (call inside
+    the recompute transaction, after which `fold` completes the coarser cells)."""
+    written = apply(expand(base_delta, days_only=True))
+    if not written:
+        return 0
+    days = {key[0] for key, v in base_delta.items() if any(v)}
+    marks = sorted({(span, start) for day in days for span, start in _spans(day)[1:]})
+    rows = [(span, start, _span_last(span, start)) for span, start in marks]
+    with connection.cursor() as cur:  # after the cell upsert: `fold` holds the cells' lock
+        cur.executemany(
+            "INSERT INTO metrics_dashboardrollupstale (span, start, last) VALUES (%s, %s, %s)"
+            " ON CONFLICT (span, start) DO NOTHING",
+            rows,
+        )
+    return written
+
+
+def stale_spans() -> frozenset[tuple[str, date]]:
+    """The (span, start) of the week and month cells not yet folded (read before the cells)."""
+    from helpdesk.lib.db_router import read_connection
+
+    with read_connection().cursor() as cur:
+        cur.execute("SELECT span, start FROM metrics_dashboardrollupstale")
+        return frozenset((span, start if isinstance(start, date) else date.fromisoformat(start)) for span, start in cur)
+
+
+# Every metric name a cell can have, so the fold's reads and deletes are index ranges of
+# dashboard_rollup_cell (dim, metric, span, start, ...) rather than a scan of the table.
+_DIMS = ("", "a", "q", "qa")
+_METRICS = (*DURATIONS, *COUNTS, "bl_open", "bl_in", "bl_out")
+
+# PostgreSQL: one index range of dashboard_rollup_cell per (dim, metric, marked span), so a fold
+# costs the marked spans' cells, never a scan of the table (OFFSET 0: the LATERAL subquery is not
+# flattened into a join the planner would answer with one).
+_FOLD_RANGES = """
+  FROM metrics_dashboardrollupstale s
+  CROSS JOIN (VALUES {dims}) AS d(dim) CROSS JOIN (VALUES {metrics}) AS m(metric)
+  CROSS JOIN LATERAL (SELECT r.* FROM metrics_dashboardrollup r
+                      WHERE r.dim = d.dim AND r.metric = m.metric AND r.span = {span}
+                        AND r.start >= s.start AND r.start <= {last} OFFSET 0) AS r"""
+_FOLD_SUMS = """
+INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
+SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
+{ranges}
+GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
+HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
+"""
+_FOLD_DELETE = {
+    "postgresql": "DELETE FROM metrics_dashboardrollup WHERE id = ANY(ARRAY(SELECT r.id {ranges}))",
+    # SQLite (the embedded default, small): no LATERAL; plain joins.
+    "sqlite": """DELETE FROM metrics_dashboardrollup WHERE id IN (
+  SELECT r.id FROM metrics_dashboardrollupstale s
+  JOIN metrics_dashboardrollup r ON r.span = s.span AND r.start = s.start)""",
+}
+_FOLD_INSERT = {
+    "postgresql": _FOLD_SUMS,
+    "sqlite": """
+INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
+SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
+FROM metrics_dashboardrollupstale s
+JOIN metrics_dashboardrollup r ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
+GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
+HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
+""",
+}
+
+
+def _fold_sql(which: str) -> str:
+    sql = (_FOLD_DELETE if which == "delete" else _FOLD_INSERT)[connection.vendor]
+    if "{ranges}" not in sql:
+        return sql
+    span, last = ("s.span", "s.start") if which == "delete" else ("'d'", "s.last")
+    ranges = _FOLD_RANGES.format(
+        dims=", ".join(f"('{d}')" for d in _DIMS),
+        metrics=", ".join(f"('{m}')" for m in _METRICS),
+        span=span,
+        last=last,
+    )
+    return sql.format(ranges=ranges)
+
+
+def fold() -> int:
+    """Recompute the stale week and month cells from their day cells and clear the marks
+    (one transaction). Returns the spans folded."""
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # Writers upsert cells (ROW EXCLUSIVE) before they mark spans: once this lock is
+            # held every committed mark's day cells are visible and no new ones can arrive.
+            cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
+            cur.execute("SET LOCAL jit = off")  # short index ranges; compiling took longer than the fold
+        cur.execute("SELECT COUNT(*) FROM metrics_dashboardrollupstale")
+        spans = int(cur.fetchone()[0])
+        if not spans:
+            return 0
+        cur.execute(_fold_sql("delete"))
+        cur.execute(_fold_sql("insert"))
+        cur.execute("DELETE FROM metrics_dashboardrollupstale")
+    return spans
 
 
 # --- set-based rebuild (PostgreSQL) -----------------------------------------
@@ -590,6 +710,7 @@ def rebuild() -> int:
     with connection.cursor() as cur:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
+        cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
         cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS})
         for dim, key, where in (
             ("''", "0", "WHERE q IS NULL"),
@@ -605,7 +726,13 @@ def rebuild() -> int:
 
 
 def _rebuild_python(zone: ZoneInfo) -> int:
-    from metrics.models import DashboardRollup, TicketMetrics, TicketSegment, TicketStatusInterval
+    from metrics.models import (
+        DashboardRollup,
+        DashboardRollupStale,
+        TicketMetrics,
+        TicketSegment,
+        TicketStatusInterval,
+    )
 
     total: Delta = defaultdict(lambda: [0, 0.0, 0, 0])
     intervals: dict[int, list[Any]] = defaultdict(list)
@@ -617,4 +744,5 @@ def _rebuild_python(zone: ZoneInfo) -> int:
     for m in TicketMetrics.objects.iterator(chunk_size=2000):
         contributions(m, intervals.get(m.ticket_id, []), zone, total, segments=segments.get(m.ticket_id, []))
     DashboardRollup.objects.all().delete()
+    DashboardRollupStale.objects.all().delete()
     return apply(total)

@@ -420,7 +420,7 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketNextReply.objects.filter(ticket_id__in=ids).delete()
     TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
     _rollup_apply(acc.delta)
-    rollup.apply(rollup.expand(acc.dash))  # the base delta is zero where nothing changed
+    rollup.apply_days(acc.dash)  # the base delta is zero where nothing changed; weeks / months: rollup.fold
 
 
 def metrics_dirty_claim_and_recompute(*, batch: int = CLAIM_BATCH) -> int:
@@ -490,6 +490,7 @@ def metrics_reset() -> None:
         "metrics_ticketsegment",
         "metrics_ticketnextreply",
         "metrics_dashboardrollup",
+        "metrics_dashboardrollupstale",
     )
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":

@@ -44,6 +44,14 @@ def sweep(**kwargs: object) -> int:
     return total
 
 
+@shared_task(name="metrics.rollup_fold", soft_time_limit=240, time_limit=300)
+def rollup_fold(**kwargs: object) -> int:
+    """Periodic: sum the week and month dashboard cells marked stale by recent recomputes."""
+    from metrics.rollup import fold
+
+    return fold()
+
+
 @shared_task(name="metrics.rebuild_range", soft_time_limit=1800, time_limit=1900)
 def rebuild_range(*, lo: int, hi: int, batch: int = 1000, as_of: str | None = None, **kwargs: object) -> int:
     """Bulk rebuild of the ticket ids in [lo, hi) (metrics_rebuild in broker mode).

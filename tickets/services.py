@@ -110,7 +110,7 @@ def ticket_create(
     if tags:
         ticket.tags.set(_tags_get_or_create(tags))
     if ccs:
-        ticket.ccs.set(ccs)
+        ticket.ccs.add(*ccs)  # a new ticket has none: no read of the current set
     message = Message.objects.create(
         ticket=ticket,
         author=author,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
+from accounts.services import user_by_address, user_create_for_address
 from helpdesk.lib.exceptions import ApplicationError, Conflict, PermissionDenied
 from mail import parsing
 from mail.models import InboundMessage
@@ -67,7 +68,7 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
     inbound = _lock_held(inbound_id, actor)
     held_reason = inbound.reason
     parsed = parsing.mail_parse(inbound_raw(inbound))
-    known = User.objects.filter(email__iexact=parsed.from_email).first()
+    known = user_by_address(parsed.from_email)
     ticket = inbound_services._follow_merge(inbound.ticket) if inbound.ticket is not None else None
     if known is not None and known.is_staff_role:
         if ticket is None:
@@ -92,7 +93,7 @@ def inbound_release(*, inbound_id: int, actor: User) -> InboundMessage:
         inbound.status = IS.PROCESSED
         return _resolved(inbound, actor, f"released by {actor.email} as an internal note on #{ticket.pk}; "
                                          f"was {held_reason}")  # fmt: skip
-    sender = inbound_services.user_for_address(parsed.from_email, parsed.from_name)
+    sender = known if known is not None else user_create_for_address(parsed.from_email, parsed.from_name)
     if ticket is not None:
         inbound_services._reply_post(inbound, parsed, ticket, author=sender, method=inbound.threaded_by or "agent")
     else:

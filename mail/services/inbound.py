@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import user_for_address
+from accounts.services import user_by_address, user_create_for_address, users_for_addresses
 from helpdesk.lib.exceptions import ApplicationError
 from mail import identity, parsing
 from mail import storage as mail_storage
@@ -115,7 +115,12 @@ def inbound_process(*, inbound_id: int, replay: bool = False) -> InboundMessage:
     allowed = {IS.RECEIVED, IS.QUARANTINED} if replay else {IS.RECEIVED}
     try:
         with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update(no_key=True).get(pk=inbound_id)
+            # The mailbox (for its queue) in the same statement; only the row is locked.
+            inbound = (
+                InboundMessage.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("mailbox")
+                .get(pk=inbound_id)
+            )
             if inbound.status not in allowed:
                 return inbound
             inbound.attempts += 1
@@ -168,14 +173,19 @@ def _apply(inbound: InboundMessage) -> None:
     inbound.subject = parsed.subject[:500]
     if parsed.invalid_reason:  # e.g. an encoded word as the From address: kept for an admin
         raise Quarantine(parsed.invalid_reason)
-    reason = parsing.drop_reason(parsed) or _own_address_reason(parsed)
+    reason = parsing.drop_reason(parsed)
+    if reason:
+        inbound.status, inbound.reason = IS.DROPPED, reason
+        return
+    queues = _queues_load(inbound.mailbox)
+    reason = _own_address_reason(parsed, _our_addresses(queues))
     if reason:
         inbound.status, inbound.reason = IS.DROPPED, reason
         return
     verdict = identity.sender_verdict(identity.trusted_results(raw, trusted_authserv_ids()), parsed.from_email)
     inbound.auth_status, inbound.auth_detail = verdict.status, verdict.detail
     thread = thread_find(parsed)
-    known = User.objects.filter(email__iexact=parsed.from_email).first()
+    known = user_by_address(parsed.from_email)
     joins = thread is not None and known is not None and sender_may_reply(known, thread.ticket)
     hold = _hold_reason(parsed, verdict, thread if joins else None, known)
     if hold:
@@ -186,7 +196,7 @@ def _apply(inbound: InboundMessage) -> None:
         inbound.ticket = thread.ticket if joins and thread else None
         inbound.threaded_by = thread.method if joins and thread else ""
         return
-    sender = user_for_address(parsed.from_email, parsed.from_name)
+    sender = known if known is not None else user_create_for_address(parsed.from_email, parsed.from_name)
     if thread is not None and not sender_may_reply(sender, thread.ticket):
         if mail_setting("HELPDESK_MAIL_STRANGER_REPLY") == "quarantine":
             inbound.status = IS.QUARANTINED
@@ -199,7 +209,7 @@ def _apply(inbound: InboundMessage) -> None:
     if thread is not None:
         _reply_post(inbound, parsed, thread.ticket, author=sender, method=thread.method)
     else:
-        _ticket_open(inbound, parsed, sender)
+        _ticket_open(inbound, parsed, sender, queues=queues)
 
 
 def trusted_authserv_ids() -> set[str]:
@@ -262,8 +272,12 @@ def _reply_post(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, *, 
     inbound.reason = f"reply on #{message.ticket_id} (by {method})" + _refused_reason(refused)
 
 
-def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> None:
-    queue = _queue_for(parsed, inbound.mailbox)
+def _ticket_open(
+    inbound: InboundMessage, parsed: ParsedMail, sender: User, *, queues: list[Queue] | None = None
+) -> None:
+    """A new ticket from this mail. `queues` as _queues_load gave them (loaded when not given)."""
+    queues = _queues_load(inbound.mailbox) if queues is None else queues
+    queue = _queue_for(parsed, inbound.mailbox, queues)
     if queue is None:
         raise Quarantine("no queue: the mailbox has none, no Queue.inbound_email matches and no default is set")
     files, refused = _files_accepted(parsed)
@@ -274,10 +288,10 @@ def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> N
         body = f"{body}\n\n(This email was encrypted; the encrypted part is attached.)".strip()
     if note:
         body = f"{body}\n\n{note}".strip()
-    cc_addresses, cc_dropped = _cc_addresses_kept(parsed)
+    cc_addresses, cc_dropped = _cc_addresses_kept(parsed, _our_addresses(queues))
     if cc_dropped:
         body = f"{body}\n\n({cc_dropped} more Cc address(es) were not added: at most {len(cc_addresses)} are kept.)"
-    ccs = [user_for_address(a, "") for a in cc_addresses]
+    ccs = users_for_addresses(cc_addresses)
     ticket = ticket_services.ticket_create(
         subject=subject,
         body=body,
@@ -296,10 +310,9 @@ def _ticket_open(inbound: InboundMessage, parsed: ParsedMail, sender: User) -> N
     inbound.status, inbound.reason = IS.PROCESSED, f"new ticket #{ticket.pk}" + _refused_reason(refused)
 
 
-def _cc_addresses_kept(parsed: ParsedMail) -> tuple[list[str], int]:
+def _cc_addresses_kept(parsed: ParsedMail, ours: set[str]) -> tuple[list[str], int]:
     """The Cc addresses that become CCs (at most HELPDESK_MAIL_MAX_CCS) and
     how many more were left out. Users are created only for the kept ones."""
-    ours = _our_addresses()
     candidates = [a for a in dict.fromkeys(parsed.cc) if a != parsed.from_email and not _is_ours(a, ours)]
     limit = max(int(mail_setting("HELPDESK_MAIL_MAX_CCS")), 0)
     return candidates[:limit], max(len(candidates) - limit, 0)
@@ -343,12 +356,28 @@ def _refused_reason(refused: list[str]) -> str:
     return f"; {len(refused)} attachment(s) refused: " + "; ".join(refused)[:1000]
 
 
-def _our_addresses() -> set[str]:
+def _queues_load(mailbox: Mailbox | None) -> list[Queue]:
+    """In one query, every queue one message may need: those with an
+    inbound address (ours, so mail from them is a loop; and where a new
+    ticket goes), the default queue and the mailbox's queue. By pk."""
+    match = ~Q(inbound_email="")
+    slug = mail_setting("HELPDESK_MAIL_DEFAULT_QUEUE")
+    if slug:
+        match |= Q(slug=slug)
+    if mailbox is not None and mailbox.queue_id:
+        match |= Q(pk=mailbox.queue_id)
+    return list(Queue.objects.filter(match).order_by("pk"))
+
+
+def _our_addresses(queues: list[Queue] | None = None) -> set[str]:
     ours = {reply_address().lower()}
     from django.conf import settings
 
     ours.add(settings.DEFAULT_FROM_EMAIL.lower())
-    ours.update(e.lower() for e in Queue.objects.exclude(inbound_email="").values_list("inbound_email", flat=True))
+    if queues is None:
+        ours.update(e.lower() for e in Queue.objects.exclude(inbound_email="").values_list("inbound_email", flat=True))
+    else:
+        ours.update(q.inbound_email.lower() for q in queues if q.inbound_email)
     return {a.split("<")[-1].strip(">").strip() for a in ours}
 
 
@@ -358,8 +387,8 @@ def _is_ours(address: str, ours: set[str] | None = None) -> bool:
     return base in (ours if ours is not None else _our_addresses())
 
 
-def _own_address_reason(parsed: ParsedMail) -> str:
-    if _is_ours(parsed.from_email):
+def _own_address_reason(parsed: ParsedMail, ours: set[str] | None = None) -> str:
+    if _is_ours(parsed.from_email, ours):
         return "loop (sent from one of our own addresses)"
     return ""
 
@@ -397,26 +426,17 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
     ids = [*reversed(parsed.in_reply_to), *reversed(parsed.references)]
     ids = [i for i in dict.fromkeys(ids) if i != parsed.message_id][:50]
     if ids:
-        ticket_id = (
-            Notification.objects.filter(message_id__in=ids, ticket__isnull=False)
-            .order_by("-id")
-            .values_list("ticket_id", flat=True)
-            .first()
-        )
-        if ticket_id is None:
-            ticket_id = (
-                Message.objects.filter(email_message_id__in=ids).order_by("-id").values_list("ticket_id", flat=True)
-            ).first()
-        if ticket_id is None:
+        # Each source in turn; the ticket comes in the same statement.
+        sources = (
+            Notification.objects.filter(message_id__in=ids, ticket__isnull=False),
+            Message.objects.filter(email_message_id__in=ids),
             # Processed mail only: a held mail's ticket is a claim, not a fact.
-            ticket_id = (
-                InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False, status=IS.PROCESSED)
-                .order_by("-id")
-                .values_list("ticket_id", flat=True)
-                .first()
-            )
-        if ticket_id is not None:
-            return Thread(_follow_merge(Ticket.objects.get(pk=ticket_id)), "header")
+            InboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False, status=IS.PROCESSED),
+        )
+        for source in sources:
+            ticket = Ticket.objects.filter(pk=Subquery(source.order_by("-id").values("ticket_id")[:1])).first()
+            if ticket is not None:
+                return Thread(_follow_merge(ticket), "header")
     match = TICKET_REF.search(parsed.subject)
     if match:
         ticket = Ticket.objects.filter(pk=int(match.group(1)), is_deleted=False).first()
@@ -425,24 +445,22 @@ def thread_find(parsed: ParsedMail) -> Thread | None:
     return None
 
 
-def _queue_for(parsed: ParsedMail, mailbox: Mailbox | None) -> Queue | None:
+def _queue_for(parsed: ParsedMail, mailbox: Mailbox | None, queues: list[Queue]) -> Queue | None:
+    """The mailbox's queue, else the first active queue (by pk) whose
+    inbound address is a recipient's (plus-part dropped), else the default."""
+    by_pk = {q.pk: q for q in queues}
     if mailbox is not None and mailbox.queue_id:
-        return mailbox.queue
-    recipients = [*parsed.delivered_to, *parsed.to, *parsed.cc]
-    bases = []
-    for a in recipients:
-        local, _, domain = a.partition("@")
-        bases.append(f"{local.split('+')[0]}@{domain}")
-    if bases:
-        q = Q()
-        for b in bases:
-            q |= Q(inbound_email__iexact=b)
-        queue = Queue.objects.filter(q, is_active=True).order_by("pk").first()
-        if queue is not None:
+        return by_pk.get(mailbox.queue_id) or mailbox.queue
+    bases = set()
+    for a in [*parsed.delivered_to, *parsed.to, *parsed.cc]:
+        local, _, domain = a.lower().partition("@")
+        bases.add(f"{local.split('+')[0]}@{domain}")
+    for queue in queues:  # by pk
+        if queue.is_active and queue.inbound_email and queue.inbound_email.lower() in bases:
             return queue
     slug = mail_setting("HELPDESK_MAIL_DEFAULT_QUEUE")
     if slug:
-        return Queue.objects.filter(slug=slug).first()
+        return next((q for q in queues if q.slug == slug), None)
     return None
 
 

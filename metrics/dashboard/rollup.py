@@ -111,9 +111,10 @@ def _month_end(d: date) -> date:
     return nxt - timedelta(days=1)
 
 
-def cover(first: date, last: date) -> list[tuple[str, date]]:
+def cover(first: date, last: date, stale: frozenset[tuple[str, date]] = frozenset()) -> list[tuple[str, date]]:
     """The fewest (span, start) cells whose union is exactly the local days [first, last]:
-    whole calendar months ('m'), Monday weeks ('w') and days ('d'). Weeks straddle month
+    whole calendar months ('m'), Monday weeks ('w') and days ('d'), never a `stale` week or
+    month (not yet folded from its days, metrics.rollup.fold). Weeks straddle month
     starts, so a greedy choice is not minimal: shortest path over the days instead."""
     n = (last - first).days + 1
     if n <= 0:
@@ -122,9 +123,9 @@ def cover(first: date, last: date) -> list[tuple[str, date]]:
     for i in range(n):
         d = first + timedelta(days=i)
         steps = [("d", 1)]
-        if d.weekday() == 0:
+        if d.weekday() == 0 and ("w", d) not in stale:
             steps.append(("w", 7))
-        if d.day == 1:
+        if d.day == 1 and ("m", d) not in stale:
             steps.append(("m", (_month_end(d) - d).days + 1))
         for span, length in steps:
             j = i + length
@@ -232,11 +233,11 @@ def hash_grouping() -> Iterator[None]:
         _run_plain("SET LOCAL enable_sort = on")
 
 
-def _tile_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+def _tile_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
     """Both periods' tile cells, per side."""
     period, prev = scope.period, scope.period.previous
-    tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last)]
-    tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last)]
+    tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last, stale)]
+    tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last, stale)]
     acc = _Acc()
     for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim, sides=True):
         for side in _sides(kind, dim, scope):
@@ -244,14 +245,14 @@ def _tile_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     return acc
 
 
-def _trend_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
     """Each trend bucket's days inside the period."""
     period = scope.period
     trend_cells = []
     step = 7 if scope.bucket == "week" else 1
     for b in bucket_starts(scope):
         lo, hi = max(b, period.first), min(b + timedelta(days=step - 1), period.last)
-        trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi)]
+        trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi, stale)]
     frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
     for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
@@ -259,10 +260,10 @@ def _trend_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
     return trend
 
 
-def _agent_acc(scope: Scope, dim: tuple[str, int]) -> _Acc:
+def _agent_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
     agents = _Acc()
     if scope.with_agents:
-        cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last)]
+        cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last, stale)]
         metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
         for key, *rest in _agent_fetch(scope, cells, metrics, dim):
             agents.add(key & 0xFFFFFFFF, "all", *rest)
@@ -291,7 +292,8 @@ def _cohort_result(cohort: str, scope: Scope, acc: _Acc, trend: _Acc, agents: _A
 def cohort_results(scope: Scope) -> dict[str, CohortResult]:
     """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
     dim = _dim(scope)
-    acc, trend, agents = _tile_acc(scope, dim), _trend_acc(scope, dim), _agent_acc(scope, dim)
+    stale = metric_rollup.stale_spans()  # weeks / months to read from their days
+    acc, trend, agents = _tile_acc(scope, dim, stale), _trend_acc(scope, dim, stale), _agent_acc(scope, dim, stale)
     return {
         cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS if cohort not in EXACT_COHORTS
     }

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from metrics import dashboard, rollup, services
 from metrics.dashboard import rollup as dashboard_rollup
-from metrics.models import DashboardRollup
+from metrics.models import DashboardRollup, DashboardRollupStale
 from metrics.services import reporting_zone
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
 from tests.metrics.histories import random_action
@@ -100,6 +100,10 @@ def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
         ids = list(Ticket.objects.values_list("pk", flat=True))
         with transaction.atomic():
             services.tickets_recompute(ticket_ids=ids, as_of=base + timedelta(days=90))
+        assert DashboardRollupStale.objects.exists()  # the recompute wrote day cells only
+        assert not any(k[3] != "d" for k in _cells()) or seed != 11
+        rollup.fold()
+        assert not DashboardRollupStale.objects.exists()
         incremental = _cells()
         assert len({k[2] for k in incremental}) >= 10  # durations, counts and backlog cells exist
         assert any(k[0] == "a" for k in incremental) and any(k[6] >= 0 for k in incremental)
@@ -306,3 +310,65 @@ def test_backlog_now_from_cells_equals_the_exact_backlog(db, settings):
                 # young ranks are exact; old ones within half a day
                 assert abs(e[k] - a[k]) <= 43200, (kind, side, k, e[k], a[k])
         assert [r["backlog"] for r in exact.backlog_trend] == [r["backlog"] for r in approx.backlog_trend]
+
+
+# --- deferred week / month cells (metrics.rollup.fold) -------------------------------------
+
+# The cells one ticket's first computation writes (docs/metrics.md#deferred-week-and-month-cells):
+# its day cells only. Measured on the worked examples; before the fold was deferred the same
+# tickets wrote three times as many (day + week + month).
+FIRST_COMPUTATION_MAX_CELLS = 190
+FIRST_COMPUTATION_MEAN_CELLS = 150
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_first_computation_writes_day_cells_only(examples):
+    ids = sorted(examples.values())
+    written, coarse, marked = [], [], []
+    for tid in ids:
+        services.metrics_reset()  # an empty cell table: every row below is a cell this ticket wrote
+        with transaction.atomic():
+            services.tickets_recompute(ticket_ids=[tid], as_of=AS_OF)
+        marks = set(DashboardRollupStale.objects.values_list("span", "start"))
+        days = set(DashboardRollup.objects.values_list("start", flat=True))
+        if not days:  # an excluded (spam) ticket adds no cell and marks nothing
+            assert not marks
+            continue
+        written.append(DashboardRollup.objects.count())
+        coarse.append(DashboardRollup.objects.exclude(span="d").count())
+        marked.append({s for s, _ in marks} == {"w", "m"} and len(marks) <= 2 * len(days))
+    assert len(written) >= 12 and min(written) > 5  # real cells were counted
+    assert max(written) <= FIRST_COMPUTATION_MAX_CELLS, written
+    assert sum(written) / len(written) <= FIRST_COMPUTATION_MEAN_CELLS, written
+    assert not any(coarse) and all(marked)  # weeks and months are the fold's
+
+
+def test_cover_reads_a_stale_week_or_month_from_its_days():
+    first, last = date(2025, 10, 1), date(2025, 12, 31)
+    stale = frozenset({("m", date(2025, 11, 1)), ("w", date(2025, 11, 3))})
+    spans = dashboard_rollup.cover(first, last, stale)
+    assert ("m", date(2025, 11, 1)) not in spans and ("w", date(2025, 11, 3)) not in spans
+    assert ("w", date(2025, 11, 10)) in spans and ("m", date(2025, 10, 1)) in spans
+    days = []
+    for span, start in spans:
+        length = {"d": 1, "w": 7, "m": (dashboard_rollup._month_end(start) - start).days + 1}[span]
+        days += [start + timedelta(days=i) for i in range(length)]
+    assert days == [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup path is PostgreSQL's")
+def test_the_dashboard_is_the_same_before_and_after_the_fold(examples, settings):
+    """The worker wrote day cells only; the page reads the stale weeks / months from their days."""
+    assert DashboardRollupStale.objects.exists()
+    settings.DASHBOARD_EXACT_MAX_TICKETS = -1
+    before = [_comparable(dashboard.dashboard_build(scope=scope)) for scope in _scopes()]
+    assert rollup.fold() > 0
+    assert not DashboardRollupStale.objects.exists()
+    assert DashboardRollup.objects.filter(span="m").exists()
+    after = [_comparable(dashboard.dashboard_build(scope=scope)) for scope in _scopes()]
+    settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
+    exact = [_comparable(dashboard.dashboard_build(scope=scope)) for scope in _scopes()]
+    for b, a, e in zip(before, after, exact, strict=True):
+        _close(a, b)
+        _close(e, b)
+    assert rollup.fold() == 0  # nothing left to fold

@@ -129,3 +129,23 @@ def test_wrong_password_is_recorded(mail_settings):
         assert result.startswith("error:")
         mailbox.refresh_from_db()
         assert "LOGIN" in mailbox.last_error or "login" in mailbox.last_error
+
+
+def test_a_full_batch_polls_again_at_once(mail_settings, queue, celery_eager):
+    """Beat polls each mailbox once a minute; a backlog larger than a batch
+    is fetched by the task enqueueing itself again, not 50 a minute."""
+    from mail.tasks import mailbox_poll
+
+    mail_settings.HELPDESK_IMAP_BATCH = 2
+    messages = {uid: mime(subject=f"Backlog {uid}") for uid in range(1, 6)}
+    with FakeImap(messages, password="imap-pw") as server:
+        mailbox = Mailbox.objects.create(
+            name="busy", host="127.0.0.1", port=server.port, use_ssl=False, username="support", queue=queue
+        )
+        services.mailbox_set_password(mailbox=mailbox, password="imap-pw")
+        assert mailbox_poll.apply(kwargs={"mailbox_id": mailbox.pk}).get() == 2
+        assert server.seen == {1, 2, 3, 4, 5}
+        assert server.logins == ["imap-pw"] * 3  # 2 + 2 + 1: the short batch ends the chain
+        assert (
+            sorted(InboundMessage.objects.filter(mailbox=mailbox).values_list("status", flat=True)) == ["processed"] * 5
+        )

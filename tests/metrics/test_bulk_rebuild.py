@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from metrics import services
+from metrics import rollup, services
 from metrics.models import (
     DashboardRollup,
     MetricsDaily,
@@ -142,6 +142,7 @@ def test_sql_rollups_equal_the_sum_of_contributions_after_random_histories(db):
         ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
         as_of = base + timedelta(days=60)
         (inc_rows, inc_handles, _), inc_rollups = _incremental(ids, as_of)
+        rollup.fold()  # the week / month cells the recompute left to the fold
         inc_cells = _dash_cells()
         assert len(inc_rollups) > 10
         if seed == 4:  # several tickets crossed kinds, some more than once
