@@ -80,6 +80,7 @@ def register_config_models() -> None:
         CalendarVersion,
         HelpdeskSetting,
         Queue,
+        QueueCalendarChange,
         QueueMembership,
         RequestType,
         SLAPolicy,
@@ -92,6 +93,8 @@ def register_config_models() -> None:
         auditlog.register(QueueMembership)
     if not auditlog.contains(CalendarVersion):  # who made each version (the Calendar page lists them)
         auditlog.register(CalendarVersion, exclude_fields=["created_at"])
+    if not auditlog.contains(QueueCalendarChange):  # who changed a queue's calendar, when
+        auditlog.register(QueueCalendarChange, exclude_fields=["created_at"])
     if not auditlog.contains(User):
         auditlog.register(User, include_fields=["role", "is_active", "is_superuser", "capacity"])
         pre_log.connect(_skip_customer_signups, sender=User, dispatch_uid="desk_settings_skip_customers")

@@ -203,7 +203,7 @@ class CalendarForm(forms.Form):
 def _calendar_field(path: str) -> str | None:
     head = re.split(r"[.\[]", path, maxsplit=1)[0]
     if head == "hours":
-        day = re.split(r"[.\[]", path)[1] if "." in path else ""
+        day = re.split(r"[.\[]", path)[1] if "." in path else DAYS[0]  # the whole week: on its first day
         return f"hours_{day}" if day in DAYS else None
     return head
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tickets.config import DAYS, ConfigReport, config_apply
-from tickets.models import Calendar, Queue, QueueMembership, RequestType, SLAPolicy
+from tickets.models import Calendar, Queue, QueueCalendarChange, QueueMembership, RequestType, SLAPolicy
 
 
 def _rename(row: Calendar | SLAPolicy | None, name: str) -> None:
@@ -46,6 +46,31 @@ def calendar_versions_rows(calendar: Calendar) -> list[dict[str, Any]]:
                 "weekly_hours": _weekly_hours(hours),
                 "holidays": len(v.holidays or []),
                 "overrides": len(v.overrides or []),
+                "who": (entry.actor_email or (entry.actor.email if entry.actor else "")) if entry else "",
+                "via": entry_via(entry) if entry else "",
+            }
+        )
+    return rows[::-1]
+
+
+def queue_calendar_rows(queue: Queue) -> list[dict[str, Any]]:
+    """The queue's calendar assignments, newest first, for its Settings page:
+    from when, which calendar (or none: round the clock) and who changed it by
+    which path (docs/settings.md#a-queues-calendar-over-time)."""
+    from desk_settings.audit import entry_via, latest_entries
+
+    changes = list(QueueCalendarChange.objects.filter(queue=queue).order_by("pk"))
+    changes.sort(key=lambda c: c.effective_from.timestamp() if c.effective_from else float("-inf"))
+    names = dict(Calendar.objects.filter(pk__in={c.calendar_id for c in changes}).values_list("pk", "name"))
+    entries = latest_entries(QueueCalendarChange, [c.pk for c in changes])
+    rows = []
+    for i, c in enumerate(changes):
+        entry = entries.get(str(c.pk))
+        rows.append(
+            {
+                "effective_from": c.effective_from,
+                "calendar": names.get(c.calendar_id, "") if c.calendar_id else "",
+                "current": i == len(changes) - 1,
                 "who": (entry.actor_email or (entry.actor.email if entry.actor else "")) if entry else "",
                 "via": entry_via(entry) if entry else "",
             }

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from desk_settings import audit, services
 from desk_settings.access import manager_required
 from desk_settings.forms import CalendarForm, NpsSurveyForm, QueueForm, RequestTypeForm, SLAPolicyForm
+from tickets.calendar_versions import calendar_was_assigned
 from tickets.config import ConfigInvalid, config_apply, config_health
 from tickets.models import Calendar, Queue, RequestType, SLAPolicy
 
@@ -67,9 +68,15 @@ def queue_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 % {"name": saved.name, "moved": report.sla_state_changed_open_tickets},
             )
             return redirect("desk_settings:queue-list")
-        return _bad(request, "queue_form.html", {"form": form, "queue": queue, "section": "queues"})
+        return _bad(request, "queue_form.html", _queue_context(queue, form))
     form = QueueForm(instance=queue, initial=QueueForm.initial_for(queue))
-    return _render(request, "queue_form.html", {"form": form, "queue": queue, "section": "queues"})
+    return _render(request, "queue_form.html", _queue_context(queue, form))
+
+
+def _queue_context(queue: Queue | None, form: QueueForm) -> dict[str, Any]:
+    """The page's calendar history (docs/settings.md#a-queues-calendar-over-time)."""
+    history = services.queue_calendar_rows(queue) if queue else []
+    return {"form": form, "queue": queue, "section": "queues", "calendar_history": history}
 
 
 # --- calendars ---------------------------------------------------------------
@@ -131,6 +138,13 @@ def _delete_unreferenced(
             % {"what": label, "name": row.name, "queues": ", ".join(users)},
         )
         return redirect(f"desk_settings:{back.replace('-list', '-edit')}", pk=row.pk)
+    if isinstance(row, Calendar) and calendar_was_assigned(row.pk):  # past business values were computed with it
+        messages.error(
+            request,
+            _("Calendar '%(name)s' was used by a queue: past business-hours values depend on it, so it stays.")
+            % {"name": row.name},
+        )
+        return redirect("desk_settings:calendar-edit", pk=row.pk)
     row.delete()
     messages.success(request, _("%(what)s '%(name)s' deleted.") % {"what": label, "name": row.name})
     return redirect(f"desk_settings:{back}")

@@ -1,4 +1,4 @@
-"""Email channel rows. Only `mail.services` writes them (STYLE.md 2.2)."""
+"""Email channel rows. Only `mail.services` writes them (docs/architecture.md)."""
 
 from django.conf import settings
 from django.db import models

@@ -17,6 +17,7 @@ from tickets.calendar_versions import (
     calendar_versions_by_id,
     calendar_versions_of,
     effective_from_parse,
+    queue_calendar_record,
 )
 from tickets.config import config_item_problems
 from tickets.models import (
@@ -171,6 +172,18 @@ class QueueAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["slug", "name"]
     inlines = [QueueMembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Queue, form: forms.ModelForm, change: bool) -> None:
+        """A change of calendar is recorded from now (docs/metrics.md#calendar-assignments)."""
+        with transaction.atomic():
+            before = Queue.objects.filter(pk=obj.pk).values_list("calendar_id", flat=True).first() if change else None
+            obj.save()
+            moved = queue_calendar_record(queue_id=obj.pk, before=before, after=obj.calendar_id, created=not change)
+            if change and (moved or "sla_policy" in form.changed_data):  # open tickets' due instants, as config does
+                from tickets.sla_services import tickets_sla_refresh
+
+                open_ids = Ticket.objects.filter(queue=obj, status__in=Ticket.UNSOLVED).values_list("pk", flat=True)
+                tickets_sla_refresh(ticket_ids=list(open_ids))
 
 
 @admin.register(Calendar)

@@ -12,6 +12,11 @@ Writes: `calendar_version_record` (called by tickets.config for the Settings
 page, the API and the config file, and by the Django admin). Reads:
 `calendar_versions_by_id` (one query for every calendar of a clock context)
 and `business_calendar_of`.
+
+Which calendar a queue uses is history too (docs/metrics.md#calendar-assignments):
+`queue_calendar_record` writes a `QueueCalendarChange` effective now for
+every path that changes it, `queue_calendar_histories` reads them and
+`queue_calendar_compose` makes the queue's calendar over time.
 """
 
 from collections.abc import Iterable
@@ -20,9 +25,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from helpdesk.lib.business_hours import BusinessCalendar, VersionedCalendar
+from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, VersionedCalendar
 from helpdesk.lib.exceptions import ApplicationError
-from tickets.models import Calendar, CalendarVersion
+from tickets.models import Calendar, CalendarVersion, QueueCalendarChange
 
 CONTENT_FIELDS = ("timezone", "hours", "holidays", "overrides")
 LAST_YEAR = 3000  # anything later is a typo (and near datetime's limits)
@@ -195,3 +200,70 @@ def business_calendar_of(row: Calendar, versions: list[CalendarVersion]) -> Busi
         cal.name = row.name
         return cal
     return VersionedCalendar(pieces, name=row.name)
+
+
+# --- which calendar a queue uses, over time ----------------------------------------
+
+Assignment = tuple[datetime | None, int | None]  # (effective_from, calendar id); None calendar = 24/7
+
+
+def queue_calendar_histories(queue_ids: Iterable[int]) -> dict[int, list[Assignment]]:
+    """queue id -> its calendar assignments, oldest first (one query); a
+    queue without any is absent (its current calendar since the beginning)."""
+    out: dict[int, list[Assignment]] = {}
+    rows = QueueCalendarChange.objects.filter(queue_id__in=list(queue_ids)).order_by("queue_id", "pk")
+    for queue_id, when, calendar_id in rows.values_list("queue_id", "effective_from", "calendar_id"):
+        out.setdefault(queue_id, []).append((when, calendar_id))
+    for history in out.values():
+        history.sort(key=lambda a: a[0].timestamp() if a[0] else float("-inf"))
+    return out
+
+
+def queue_calendar_record(
+    *, queue_id: int, before: int | None, after: int | None, created: bool = False, now: datetime | None = None
+) -> bool:
+    """Record that the queue uses calendar `after` (None: 24/7) from now on;
+    `before` is the calendar it used so far (kept since the beginning for a
+    queue with no recorded history). A new queue's first calendar is in
+    force since the beginning (nothing was computed with it). Every path
+    that changes a queue's calendar calls this (tickets.config for the
+    Settings page, the API and the config file; the Django admin). True when
+    something was written."""
+    history = queue_calendar_histories([queue_id]).get(queue_id, [])
+    if created or not history:
+        first = after if created else before
+        if not history:
+            QueueCalendarChange.objects.create(queue_id=queue_id, calendar_id=first, effective_from=None)
+            history = [(None, first)]
+        if created:
+            return True
+    if history[-1][1] == after:
+        return False
+    now = now or timezone.now()
+    latest_from = history[-1][0]
+    when = now if latest_from is None or now > latest_from else latest_from  # never before a recorded change
+    QueueCalendarChange.objects.update_or_create(
+        queue_id=queue_id, effective_from=when, defaults={"calendar_id": after}
+    )
+    return True
+
+
+def queue_calendar_compose(
+    history: list[Assignment], calendars: dict[int, BusinessCalendar], name: str = ""
+) -> BusinessCalendar:
+    """The queue's calendar over time: each assignment's calendar (with its
+    own versions) from its effective instant, 24/7 while it had none."""
+    pieces = [
+        (when.timestamp() if when else float("-inf"), calendars[cid] if cid is not None else ALWAYS_OPEN)
+        for when, cid in history
+    ]
+    # Adjacent assignments of the same calendar are one piece (a no-op change).
+    merged = [p for i, p in enumerate(pieces) if i == 0 or p[1] is not pieces[i - 1][1]]
+    if len(merged) == 1:
+        return merged[0][1]
+    return VersionedCalendar(merged, name=name)
+
+
+def calendar_was_assigned(calendar_id: int) -> bool:
+    """A queue used it at some time: it cannot be deleted (PROTECT), past values depend on it."""
+    return QueueCalendarChange.objects.filter(calendar_id=calendar_id).exists()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, from_ts
+from helpdesk.lib.business_hours import ALWAYS_OPEN, BusinessCalendar, NeverOpen, from_ts
 
 DEFINITION_VERSION = 4  # 4: per queue segment values (docs/metrics.md §1.8)
 
@@ -718,7 +718,11 @@ def sla_fields(row: dict[str, Any], tl: Timeline, d: Derived, context: Context, 
     targets = (policy.get("targets") or {}).get(tl.priority) or {}
     measure, add = clock_fns(clock, targets.get("business_hours", True))
     c = SLAClock(policy=policy, targets=targets, measure=measure, add=add, as_of=tl.as_of)
-    _sla_first_reply(row, d, c)
-    _sla_next_reply(row, d, c)
-    _sla_resolution(row, tl, d, c)
+    try:
+        _sla_first_reply(row, d, c)
+        _sla_next_reply(row, d, c)
+        _sla_resolution(row, tl, d, c)
+    except NeverOpen:  # no open hours ahead: not computable (the context names the calendar)
+        clear_sla_fields(row)
+        return
     row["sla_next_breach_at"] = dt_or_none(min(c.upcoming)) if c.upcoming else None

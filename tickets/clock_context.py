@@ -22,7 +22,7 @@ def clock_context(*, as_of: datetime | None = None) -> Context:
     """Calendars and SLA policies per queue (cached until a row changes)."""
     from django.db.models import Count, Max
 
-    from tickets.models import Calendar, Queue, SLAPolicy
+    from tickets.models import Calendar, Queue, QueueCalendarChange, SLAPolicy
 
     key = (
         Queue.objects.count(),
@@ -30,6 +30,7 @@ def clock_context(*, as_of: datetime | None = None) -> Context:
         tuple(Calendar.objects.aggregate(m=Max("updated_at"), v=Count("versions"), x=Max("versions__pk")).values()),
         SLAPolicy.objects.aggregate(m=Max("updated_at"))["m"],
         tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
+        tuple(QueueCalendarChange.objects.aggregate(n=Count("pk"), x=Max("pk")).values()),
     )
     if _context_cache["key"] != key:
         _context_cache.update(key=key, **_context_build())
@@ -42,30 +43,41 @@ def clock_context(*, as_of: datetime | None = None) -> Context:
 
 
 def _context_build() -> dict[str, Any]:
-    """Calendars and policies per queue. A row that cannot be used (stored
+    """Calendars and policies per queue. A queue's calendar is composed over
+    time from its calendar assignments (docs/metrics.md#calendar-assignments),
+    each calendar with its versions. A row that cannot be used (stored
     before validation existed, edited in the database, a time zone the system
     lost) never raises here: its queue's SLA becomes not computable and its
     business time falls back to 24/7, and `config_health` tells managers."""
-    from tickets.calendar_versions import calendar_versions_by_id
+    from tickets.calendar_versions import calendar_versions_by_id, queue_calendar_compose
     from tickets.config import config_health_of
-    from tickets.models import Queue
+    from tickets.models import Calendar, Queue
 
     calendars: dict[int, BusinessCalendar] = {}
-    by_calendar: dict[int, BusinessCalendar | str] = {}
     policies: dict[int, Any] = {}
     unusable: dict[int, str] = {}
-    queues = list(Queue.objects.select_related("calendar", "sla_policy"))
-    versions = calendar_versions_by_id({q.calendar_id for q in queues if q.calendar_id})  # one query for all
+    queues = list(Queue.objects.select_related("sla_policy"))
+    histories = _queue_histories(queues)
+    calendar_ids = {cid for history in histories.values() for _, cid in history if cid is not None}
+    rows = {c.pk: c for c in Calendar.objects.filter(pk__in=calendar_ids)}
+    versions = calendar_versions_by_id(calendar_ids)  # one query for all
+    loaded = {pk: _calendar_load(row, versions.get(pk, [])) for pk, row in rows.items()}
+    usable = {pk: cal for pk, cal in loaded.items() if not isinstance(cal, str)}
+    composed: dict[tuple[Any, ...], BusinessCalendar] = {}  # queues with the same history share one object
     for q in queues:
+        history = histories[q.pk]
         calendars[q.pk] = ALWAYS_OPEN
-        if q.calendar_id:
-            if q.calendar_id not in by_calendar:
-                by_calendar[q.calendar_id] = _calendar_load(q.calendar, versions.get(q.calendar_id, []))
-            loaded = by_calendar[q.calendar_id]
-            if isinstance(loaded, str):
-                unusable[q.pk] = f"calendar '{q.calendar.name}': {loaded}"
-            else:
-                calendars[q.pk] = loaded
+        problems = [f"calendar '{rows[cid].name}': {loaded[cid]}" for cid in _ids(history) if cid not in usable]
+        if problems:
+            unusable[q.pk] = "; ".join(problems)
+        else:
+            key = tuple(history)
+            if key not in composed:
+                composed[key] = queue_calendar_compose(history, usable, name=q.name)
+            calendars[q.pk] = composed[key]
+            if composed[key].closes_for_good():  # e.g. a version stored before this was refused
+                name = rows[history[-1][1]].name if history[-1][1] is not None else q.name
+                unusable[q.pk] = f"calendar '{name}': no open hours on any weekday (business-hours targets unreachable)"
         if q.sla_policy_id:
             problem = config_health_of(q.sla_policy)
             if problem:
@@ -73,6 +85,36 @@ def _context_build() -> dict[str, Any]:
             policy = {"pause_statuses": q.sla_policy.pause_statuses, "targets": q.sla_policy.targets}
             policies[q.pk] = None if q.pk in unusable else policy
     return {"calendars": calendars, "policies": policies, "unusable": unusable}
+
+
+def _ids(history: list[Any]) -> list[int]:
+    """The distinct calendar ids of a history, latest first (the current one's problem first)."""
+    return list(dict.fromkeys(cid for _, cid in reversed(history) if cid is not None))
+
+
+def _queue_histories(queues: list[Any]) -> dict[int, list[Any]]:
+    """queue id -> its calendar assignments. A queue with none uses its
+    calendar since the beginning; one whose calendar was changed without
+    going through `queue_calendar_record` (a raw update) gets that change
+    recorded now, the first instant it is seen: the past stays as computed."""
+    from django.db import DatabaseError, transaction
+
+    from tickets.calendar_versions import queue_calendar_histories, queue_calendar_record
+
+    histories = queue_calendar_histories(q.pk for q in queues)
+    for q in queues:
+        history = histories.get(q.pk)
+        if not history:
+            histories[q.pk] = [(None, q.calendar_id)]
+        elif history[-1][1] != q.calendar_id:
+            logger.warning("queue %s changed calendar outside the services: recorded from now", q.pk)
+            try:
+                with transaction.atomic():
+                    queue_calendar_record(queue_id=q.pk, before=history[-1][1], after=q.calendar_id)
+            except DatabaseError:  # a read-only connection: composed the same way, recorded next time
+                pass
+            histories[q.pk] = [*history, (timezone.now(), q.calendar_id)]
+    return histories
 
 
 def _calendar_load(row: Any, versions: list[Any]) -> BusinessCalendar | str:

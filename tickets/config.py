@@ -430,6 +430,16 @@ def _validate_hours(c: _Checker, hours: Any, path: str) -> None:
             c.add(f"{path}.{day}", _("unknown day (use %(values)s)") % {"values": ", ".join(DAYS)})
         else:
             c.intervals(ivs, f"{path}.{day}")
+    # A calendar never open (or only on one-off dates) would make business-hours
+    # targets unreachable (docs/metrics.md#calendars-with-no-open-hours).
+    if not any(isinstance(hours.get(day), list) and hours[day] for day in DAYS):
+        c.add(
+            path,
+            _(
+                "needs open hours on at least one weekday: a calendar that is never open makes every"
+                " business-hours target unreachable (a queue without a calendar runs round the clock)"
+            ),
+        )
 
 
 def _validate_overrides(c: _Checker, overrides: Any, path: str) -> None:
@@ -774,8 +784,11 @@ def _apply_queues(
         created = obj is None
         if obj is None:
             obj = Queue(slug=q["slug"])
+        before = obj.calendar_id
         changed = _sync(obj, _queue_wanted(q, calendars, policies))
         _record(report, "queue", q["slug"], obj, changed, created)
+        if created or "calendar_id" in changed:  # from now on; the past keeps its calendar
+            cv.queue_calendar_record(queue_id=obj.pk, before=before, after=obj.calendar_id, created=created)
         queues[q["slug"].lower()] = obj
         if not created and ({"calendar_id", "sla_policy_id"} & set(changed)):
             sla_queue_ids.add(obj.pk)

@@ -1,6 +1,6 @@
 """Tickets, queues and the append-only event log.
 
-Only `tickets.services` writes these rows (see STYLE.md 2.2); models hold
+Only `tickets.services` writes these rows (docs/architecture.md); models hold
 fields, choices, constraints and indexes.
 """
 
@@ -122,6 +122,34 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class QueueCalendarChange(models.Model):
+    """Which calendar a queue uses, from when (docs/metrics.md#calendar-assignments).
+    Business time at an instant uses the calendar assigned to the queue then
+    (NULL calendar = 24/7), each with its own versions, so changing a queue's
+    calendar never moves a value of an earlier instant. `effective_from` NULL
+    = since the beginning of time (the queue's first assignment). Written by
+    `tickets.calendar_versions.queue_calendar_record` only; the Queue row's
+    `calendar` is the latest assignment. A calendar once assigned cannot be
+    deleted (PROTECT): past values were computed with it."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="calendar_changes")
+    calendar = models.ForeignKey(Calendar, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    effective_from = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=_now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "effective_from"], name="queue_calendar_change_once"),
+            models.UniqueConstraint(
+                fields=["queue"], condition=models.Q(effective_from__isnull=True), name="queue_calendar_change_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        since = self.effective_from.isoformat() if self.effective_from else "the beginning"
+        return f"queue {self.queue_id}: calendar {self.calendar_id} from {since}"
 
 
 class QueueMembership(models.Model):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from helpdesk.lib.business_hours import from_ts
+from helpdesk.lib.business_hours import NeverOpen, from_ts
 from tickets.clock import (
     DEFAULT_PAUSE,
     INF,
@@ -197,9 +197,12 @@ def sla_state(
         as_of=as_of,
         currently_resolved=row["status_at_as_of"] not in UNSOLVED,
     )
-    state.targets.extend(_first_response(ctx))
-    state.targets.extend(_next_reply(ctx))
-    state.targets.extend(_resolution(ctx))
+    try:
+        found = [*_first_response(ctx), *_next_reply(ctx), *_resolution(ctx)]
+    except NeverOpen:  # no open hours ahead: no due instant (docs/metrics.md#calendars-with-no-open-hours)
+        state.applies = False
+        return state
+    state.targets.extend(found)
     return state
 
 

@@ -48,7 +48,7 @@ def pending_remind(**kwargs: object) -> int:
 
 @shared_task(name="tickets.work_sessions_close_idle", soft_time_limit=50, time_limit=60)
 def work_sessions_close_idle(**kwargs: object) -> int:
-    """Write handle-time sessions with no heartbeat for over 120 s (M9)."""
+    """Write handle-time sessions with no heartbeat for over 120 s (M9, docs/metrics.md)."""
     from tickets.workspace_services import work_sessions_close_idle as close
 
     return close()

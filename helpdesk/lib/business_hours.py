@@ -75,6 +75,11 @@ def from_ts(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+class NeverOpen(ValueError):
+    """A business-hours target can never be reached: the calendar has no open
+    hours from the instant on (docs/metrics.md#calendars-with-no-open-hours)."""
+
+
 class BusinessCalendar:
     """Weekly hours + holidays + overrides in one IANA zone.
 
@@ -110,10 +115,10 @@ class BusinessCalendar:
         self._first_day: date | None = None
         self._last_day: date | None = None  # exclusive
         self._safe_lo = self._safe_hi = 0.0  # empty fast-path range until the first build
-        if not any(self.weekly) and not any(self.overrides.values()):
-            self._never_open = True
-        else:
-            self._never_open = False
+        self._never_open = not any(self.weekly) and not any(self.overrides.values())
+        # Holidays and overrides are finite: past the last of them the weekly hours repeat.
+        # (Dates from year 3000 on are typos: ignored here, so the jump below cannot overflow.)
+        self._last_special = max((d for d in [*self.holidays, *self.overrides] if d.year < 3000), default=None)
 
     @classmethod
     def from_model(cls, calendar: Any) -> BusinessCalendar:
@@ -199,21 +204,37 @@ class BusinessCalendar:
         self._ensure(b)
         return self.cum(b) - self.cum(a)
 
+    def closes_for_good(self) -> bool:
+        """No weekly hours: after its last one-off hours the calendar is never
+        open again, so a business-hours target can become unreachable."""
+        return not any(self.weekly)
+
+    def _no_hours_after(self, ts: float) -> bool:
+        day = datetime.fromtimestamp(ts, tz=self.zone).date()
+        return not any(hours and d >= day for d, hours in self.overrides.items())
+
     def add_ts(self, a: float, secs: float) -> float:
-        """The earliest instant t >= a with bus(a, t) == secs."""
+        """The earliest instant t >= a with bus(a, t) == secs. Raises
+        NeverOpen when no open hours follow `a` (never reached)."""
         if secs <= 0:
             return a
-        if self._never_open:
-            raise ValueError(f"calendar {self.name!r} has no business hours")
+        if self._never_open or (self.closes_for_good() and self._no_hours_after(a)):
+            raise NeverOpen(f"calendar {self.name!r} has no open hours")
         target = self.cum(a) + secs
         for _ in range(100):
             k = bisect.bisect_left(self._cum_end, target)
             if k < len(self._cum_end):
                 return max(a, self._starts[k] + (target - self._cum[k]))
-            # Not enough materialised hours: grow forward a year and retry.
+            # Not enough materialised hours: grow forward a year (or at once past the last holiday
+            # or override, after which the weekly hours repeat) and retry.
             last_day = self._last_day or date.today()  # noqa: DTZ011 - only a materialisation bound
-            self._build(self._first_day or last_day, last_day + timedelta(days=_PAD_DAYS))
-        raise ValueError(f"calendar {self.name!r} never reaches {secs} business seconds")
+            if self.closes_for_good() and (self._last_special is None or last_day > self._last_special):
+                break  # past its last one-off hours: never open again
+            last = last_day + timedelta(days=_PAD_DAYS)
+            if self._last_special is not None and self._last_special + timedelta(days=8) > last:
+                last = self._last_special + timedelta(days=8 + _PAD_DAYS)
+            self._build(self._first_day or last_day, last)
+        raise NeverOpen(f"calendar {self.name!r} never reaches {secs} business seconds")
 
     def is_open_ts(self, ts: float) -> bool:
         self._ensure(ts)
@@ -262,6 +283,9 @@ class AlwaysOpenCalendar(BusinessCalendar):
 
     def is_open_ts(self, ts: float) -> bool:
         return True
+
+    def closes_for_good(self) -> bool:
+        return False
 
     def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
         return [(a.astimezone(UTC), b.astimezone(UTC))] if b > a else []
@@ -324,10 +348,14 @@ class VersionedCalendar(BusinessCalendar):
             if remaining <= avail:
                 return cal.add_ts(lo, remaining)
             remaining -= avail
-        raise ValueError(f"calendar {self.name!r} never reaches {secs} business seconds")
+        raise NeverOpen(f"calendar {self.name!r} never reaches {secs} business seconds")
 
     def is_open_ts(self, ts: float) -> bool:
         return self.at(ts).is_open_ts(ts)
+
+    def closes_for_good(self) -> bool:
+        """The last version decides: it is in force for ever."""
+        return self._cals[-1].closes_for_good()
 
     def intervals(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
         out: list[tuple[datetime, datetime]] = []

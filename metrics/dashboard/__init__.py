@@ -5,7 +5,7 @@ the current and previous period per kind (support / service) and overall, the
 trend per day or week, the per-agent figures and the histogram buckets, with
 exact `percentile_cont` over `metrics_ticketmetrics` (n with every duration,
 NULL where n = 0, ratios as sums of numerators over denominators). Backlog comes
-from the status intervals at local midnights (M13). Every aggregate has a
+from the status intervals at local midnights (M13, docs/metrics.md#m13-backlog). Every aggregate has a
 drill-down listing the tickets behind it with their values.
 
 Modules, by concern (each imports only those listed before it):

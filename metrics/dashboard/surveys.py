@@ -1,4 +1,4 @@
-"""Survey KPIs on the dashboard: CES (M15) and NPS (M16) from the event log.
+"""Survey KPIs on the dashboard: CES (M15) and NPS (M16) from the event log (docs/metrics.md, docs/surveys.md).
 
 Computed exactly on every path (also when the other tiles come from rollup cells):
 answers are few rows, and `metrics.surveys` already computes them from the events

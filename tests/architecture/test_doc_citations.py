@@ -6,7 +6,11 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTSIDE = re.compile(r"\bSPEC(\.md)? ?§?\d|(?<![/\w])METRICS(\.md)? ?(§|M\d|E\d|\d)|\.\./shared/")
+OUTSIDE = re.compile(
+    r"\bSPEC(\.md)? ?§?\d|(?<![/\w])METRICS(\.md)? ?(§|M\d|E\d|\d)|\.\./shared/|(?<![/\w])(STYLE|RECIPES)\.md"
+)
+METRIC_NUMBER = re.compile(r"\bM1?\d\b")  # M1..M19: the definitions in docs/metrics.md
+DEFINITIONS = ("docs/metrics.md", "docs/surveys.md")
 CITED = re.compile(r"\bdocs/([\w.-]+\.md)")
 
 
@@ -33,3 +37,16 @@ def test_every_cited_docs_page_exists():
             if not (ROOT / "docs" / name).exists():
                 missing.add(f"{path.relative_to(ROOT)} cites docs/{name}")
     assert not missing, sorted(missing)
+
+
+def test_a_metric_named_by_number_cites_its_definitions():
+    """A bare "M13" names a definition a reader may not find: a Python
+    file that uses the numbers cites docs/metrics.md (or docs/surveys.md) too."""
+    found = []
+    for path in _sources():
+        if path.suffix != ".py":
+            continue
+        text = path.read_text(errors="replace")
+        if METRIC_NUMBER.search(text) and not any(d in text for d in DEFINITIONS):
+            found.append(str(path.relative_to(ROOT)))
+    assert not found, "cite docs/metrics.md where the numbers are defined:\n" + "\n".join(found)

@@ -1,4 +1,4 @@
-"""CES (M15) and NPS (M16) on the main manager dashboard, through the KPI registry.
+"""CES (M15) and NPS (M16, docs/metrics.md) on the main manager dashboard, through the KPI registry.
 
 The fixture is tests/portal/test_surveys.py's `history` (its docstring has the arithmetic):
 window 2026-11-02..08 (UTC). CES support: t1 = 6 (replaces 2), t2 = 3 -> n 2, mean 4.5,

@@ -14,6 +14,7 @@ from tests.factories import CustomerFactory
 from tickets.models import Calendar, Queue, QueueMembership, SLAPolicy
 
 pytestmark = pytest.mark.django_db
+MONDAY = {"mon": [["09:00", "17:00"]]}  # a calendar needs open hours (docs/metrics.md#calendars-with-no-open-hours)
 
 
 def _entries(model, obj=None):
@@ -65,7 +66,7 @@ def test_api_change_is_audited_with_the_token_owner(client, manager):
     key = api_token_create(user=manager, name="ci").key
     response = client.put(
         "/api/v1/config/",
-        json.dumps({"calendars": [{"name": "Office", "timezone": "Asia/Tokyo", "hours": {}}]}),
+        json.dumps({"calendars": [{"name": "Office", "timezone": "Asia/Tokyo", "hours": MONDAY}]}),
         content_type="application/json",
         headers={"Authorization": f"Bearer {key}"},
     )
@@ -84,7 +85,7 @@ def test_file_apply_is_audited_as_the_operator(tmp_path, agent, queue):
     path.write_text(
         json.dumps(
             {
-                "calendars": [{"name": "Office", "timezone": "America/New_York", "hours": {}}],
+                "calendars": [{"name": "Office", "timezone": "America/New_York", "hours": MONDAY}],
                 "agents": [{"email": agent.email, "role": "agent", "queues": ["tech", "vip"]}],
             }
         )
@@ -102,7 +103,7 @@ def test_file_apply_is_audited_as_the_operator(tmp_path, agent, queue):
 
 def test_dry_run_leaves_no_entry(tmp_path):
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"calendars": [{"name": "Office", "timezone": "UTC", "hours": {}}]}))
+    path.write_text(json.dumps({"calendars": [{"name": "Office", "timezone": "UTC", "hours": MONDAY}]}))
     call_command("helpdesk_config", "apply", str(path), "--dry-run")
     assert not Calendar.objects.exists() and not LogEntry.objects.exists()
 

@@ -1,4 +1,5 @@
-"""M14 next-reply SLA outcomes per cycle (issue 7): row, rollups (incremental == SQL rebuild), summary, export."""
+"""M14 (docs/metrics.md) next-reply SLA outcomes per cycle (issue 7): row, rollups (incremental ==
+SQL rebuild), summary, export."""
 
 import io
 import json

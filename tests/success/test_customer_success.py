@@ -196,3 +196,19 @@ def test_relationship_survey_answers_count_for_the_organisation(world):
     relationship_survey_respond(customer=g2, value=10, organisation_id=world["globex"].pk)
     body = _client(ManagerFactory()).get(f"/api/v1/success/accounts/org/{world['globex'].pk}/").json()
     assert (body["nps"], body["nps_responses"]) == (0.0, 2)
+
+
+def test_trend_values_are_the_hand_checked_ones(world):
+    """Per month, tickets created in it: G-1 first replied 5 days after creation
+    (432000 s) and last solved after 7 (604800 s); G-4 replied and solved after
+    one day (86400 s); G-2 and G-3 have no reply. G-1's month also holds its
+    reopen, breach and survey answers, G-2's its escalation (all within the
+    six months)."""
+    body = _client(ManagerFactory()).get(f"/api/v1/success/accounts/org/{world['globex'].pk}/").json()
+    trend = body["trend"]
+    assert {t["frt_median_s"] for t in trend} - {None} == {432000.0, 86400.0}
+    assert {t["resolution_median_s"] for t in trend} - {None} == {604800.0, 86400.0}
+    for key, total in (("reopens", 1), ("escalations", 1), ("sla_breaches", 1), ("csat_n", 1), ("nps_n", 1)):
+        assert sum(t[key] for t in trend) == total, key
+    g1_month = next(t for t in trend if t["frt_median_s"] == 432000.0)
+    assert (g1_month["csat_pct"], g1_month["nps"], g1_month["reopens"]) == (0.0, -100.0, 1)

@@ -50,11 +50,12 @@ def sla_badge(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
 def sla_problem(ticket: Any) -> str:
     """Why this ticket has no SLA although its queue has a policy ('' otherwise):
     the queue's calendar or policy cannot be used (docs/resilience-config.md)."""
-    from tickets.config import config_health_of
+    from tickets.clock_context import clock_context
 
     queue = ticket.queue
     if not queue.sla_policy_id or getattr(ticket, "sla_due_at", None) is not None:
         return ""
-    rows = [r for r in (queue.calendar, queue.sla_policy) if r is not None]
-    problems = [p for p in (config_health_of(r) for r in rows) if p]
-    return f"SLA not computable: {'; '.join(problems)}" if problems else ""
+    # The clock's own verdict: every calendar the queue used (docs/metrics.md#calendar-assignments)
+    # and its versions, and the policy.
+    problem = clock_context().unusable.get(queue.pk, "")
+    return f"SLA not computable: {problem}" if problem else ""
