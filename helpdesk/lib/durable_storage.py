@@ -22,8 +22,8 @@ def _fsync_path(path: str) -> None:
 
 
 class DurableFileSystemStorage(FileSystemStorage):
-    def _save(self, name: str, content: Any) -> str:
-        name = super()._save(name, content)
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        name = super().save(name, content, max_length=max_length)
         path = self.path(name)
         _fsync_path(path)
         _fsync_path(os.path.dirname(path))
