@@ -432,7 +432,7 @@ class TicketPropertiesForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         # The panel posts the values it was rendered with (hidden
-        # `prop-initial-*` inputs) so the save writes only what this agent
+        # `initial-prop-*` inputs) so the save writes only what this agent
         # changed, never setting back a change someone else made meanwhile
         # (`changed_fields`).
         for name in self.PROPERTIES:

@@ -527,10 +527,11 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
         force_db=request.GET.get("full") == "1",
     )
     others = workspace_services.presence_others(ticket_id=ticket.pk, user=request.user)
-    timeline_html = None
+    timeline_html = head_html = None
     if any(e["actor_id"] != request.user.pk for e in state.events):
-        # The timeline comes with the answer (one round trip less on the
-        # page's critical path); the head and properties follow by refetch.
+        # The timeline and the head (status, priority) come with the answer
+        # (one round trip less on the page's critical path); the properties
+        # card follows by refetch.
         from tickets.views.agent_ticket import timeline_for  # the page's own (folded) timeline
 
         context = {
@@ -540,6 +541,7 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "is_closed": ticket.status == Ticket.Status.CLOSED,
         }
         timeline_html = render_to_string("tickets/agent/_timeline.html", context, request=request)
+        head_html = render_to_string("tickets/agent/_head.html", context, request=request)
     response = JsonResponse(
         {
             "v": state.version,
@@ -548,6 +550,7 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "events": state.events,
             "others": others,
             "timeline_html": timeline_html,
+            "head_html": head_html,
         }
     )
     response["Cache-Control"] = "no-store"
