@@ -469,12 +469,28 @@ def test_page_offers_every_operation_and_the_kb_link(queue, agent, client):
         'id="link-form"',
         'id="spam-form"',
         "Split into a new ticket",
-        reverse("knowledge_base:staff-from-ticket", args=[ticket.pk]),
+        'id="kb-from-ticket-hint"',
         'value="solved"',
         "Send as Pending",
     ):
         assert needle in html, needle
     assert 'id="delete-form"' not in html  # managers only
+    # Only a solved ticket can become an article: no link that fails before.
+    assert reverse("knowledge_base:staff-from-ticket", args=[ticket.pk]) not in html
+
+
+@pytest.mark.django_db
+def test_kb_article_from_a_solved_ticket_is_offered_and_works(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    services.message_post(ticket_id=ticket.pk, author=agent, body="Restart the router, then sign in again.")
+    services.ticket_transition(ticket_id=ticket.pk, target="solved", actor=agent)
+    client.force_login(agent)
+    html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    url = reverse("knowledge_base:staff-from-ticket", args=[ticket.pk])
+    assert url in html and 'id="kb-from-ticket-hint"' not in html
+    response = client.post(url)
+    assert response.status_code == 302 and "/kb/manage/" in response["Location"]
+    assert "Only a solved ticket" not in client.get(response["Location"]).content.decode()
 
 
 @pytest.mark.django_db
