@@ -400,6 +400,7 @@ class TicketPropertiesForm(forms.Form):
     with other forms of the page."""
 
     prefix = "prop"
+    PROPERTIES = ("status", "priority", "assignee", "queue", "tags", "ccs")
 
     status = forms.ChoiceField(choices=Ticket.Status.choices, label=_("Status"))
     priority = forms.ChoiceField(choices=Ticket.Priority.choices, label=_("Priority"))
@@ -430,6 +431,12 @@ class TicketPropertiesForm(forms.Form):
                 "ccs": ", ".join(ticket.ccs.order_by("email").values_list("email", flat=True)),
             }
         super().__init__(*args, **kwargs)
+        # The panel posts the values it was rendered with (hidden
+        # `initial-prop-*` inputs) so the save writes only what this agent
+        # changed, never setting back a change someone else made meanwhile
+        # (`changed_fields`).
+        for name in self.PROPERTIES:
+            self.fields[name].show_hidden_initial = True
         # The choices are the policy's (tickets.policy); the service asks it
         # again, so a crafted value is refused either way.
         from django.db.models import Q
@@ -450,6 +457,16 @@ class TicketPropertiesForm(forms.Form):
                     *empty,
                     *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset),
                 ]
+
+    def changed_fields(self) -> set[str]:
+        """The properties the agent changed on the panel: compared with the
+        values the panel was rendered with when the post carries them, else
+        (a script, an old page) every property (the service then writes
+        what differs from the ticket, as before)."""
+        posted = [name for name in self.PROPERTIES if self[name].html_initial_name in self.data]
+        if len(posted) < len(self.PROPERTIES):
+            return set(self.PROPERTIES)
+        return {name for name in self.PROPERTIES if name in self.changed_data}
 
     def clean_tags(self) -> list[str]:
         return _split_list(self.cleaned_data.get("tags") or "")

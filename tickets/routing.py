@@ -57,9 +57,14 @@ def routing_rule_matches(rule: RoutingRule, *, ticket: Ticket, body: str) -> boo
 
 
 def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
-    """Apply matching routing rules in order, then the queue's auto-assignment."""
+    """Apply matching routing rules in order, then the queue's auto-assignment.
+
+    Routing is part of the creation: its events carry the ticket's creation
+    instant, so a ticket created with an earlier `occurred_at` (the demo's
+    live workload) reads in time order."""
     from tickets import services
 
+    at = ticket.created_at
     rules = list(RoutingRule.objects.filter(is_active=True).select_related("set_queue").order_by("position", "id"))
     for rule in rules:
         if not routing_rule_matches(rule, ticket=ticket, body=body):
@@ -67,17 +72,27 @@ def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
         applied: dict[str, Any] = {}
         if rule.set_queue is not None and rule.set_queue_id != ticket.queue_id:
             ticket = services.ticket_move_queue(
-                ticket_id=ticket.pk, queue=rule.set_queue, actor=None, reason=f"routing rule: {rule.name}"
+                ticket_id=ticket.pk,
+                queue=rule.set_queue,
+                actor=None,
+                reason=f"routing rule: {rule.name}",
+                occurred_at=at,
             )
             applied["queue"] = rule.set_queue.slug
         if rule.set_priority and rule.set_priority != ticket.priority:
-            ticket = services.ticket_set_priority(ticket_id=ticket.pk, priority=rule.set_priority, actor=None)
+            ticket = services.ticket_set_priority(
+                ticket_id=ticket.pk, priority=rule.set_priority, actor=None, occurred_at=at
+            )
             applied["priority"] = rule.set_priority
         if rule.add_tags:
-            ticket = services.ticket_tag(ticket_id=ticket.pk, actor=None, add=list(rule.add_tags))
+            ticket = services.ticket_tag(ticket_id=ticket.pk, actor=None, add=list(rule.add_tags), occurred_at=at)
             applied["tags"] = sorted(t.lower() for t in rule.add_tags)
         event_record(
-            ticket, TicketEvent.Kind.ROUTING, actor=None, data={"rule_id": rule.pk, "rule": rule.name, **applied}
+            ticket,
+            TicketEvent.Kind.ROUTING,
+            actor=None,
+            occurred_at=at,
+            data={"rule_id": rule.pk, "rule": rule.name, **applied},
         )
         if rule.stop_processing:
             break
@@ -140,4 +155,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
         state.last_assignee = chosen
         state.save(update_fields=["last_assignee"])
         reason = f"round-robin of {len(available)} available, {cap(chosen)} open"
-    return services.ticket_assign(ticket_id=ticket.pk, assignee=chosen, actor=None, reason=reason)
+    # At the ticket's creation instant, as the rest of routing.
+    return services.ticket_assign(
+        ticket_id=ticket.pk, assignee=chosen, actor=None, reason=reason, occurred_at=ticket.created_at
+    )

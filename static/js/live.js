@@ -1,7 +1,7 @@
 /* Live ticket page: polls the ticket's live endpoint about once a second.
- * When events by others arrive, the page refetches itself and swaps the
- * regions marked [data-live-region] (head, timeline, properties), never a
- * form the agent is editing. It also shows who is viewing or typing, and
+ * When events by others arrive, the timeline and the head come with the
+ * poll's answer; the page then refetches itself for the other regions
+ * marked [data-live-region] (properties), never a form the agent is editing. It also shows who is viewing or typing, and
  * the collision warning when someone else replied publicly since the page
  * was opened. The server re-checks the collision on send (seen_event).
  * No inline script (CSP); the page works without this file. */
@@ -79,6 +79,35 @@
     return true;
   }
 
+  function swapHead(html) {
+    // Subject, status and priority: from the poll answer, no refetch.
+    var region = document.getElementById("live-head");
+    if (!region || busy(region)) return false;
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    region.replaceChildren.apply(region, Array.prototype.slice.call(doc.body.childNodes));
+    return true;
+  }
+
+  function refreshPanel(doc) {
+    // The properties form is no region (a half-edited panel must survive),
+    // but a field the agent has not touched (its value is still the one it
+    // was rendered with, the hidden initial-prop-*) takes the fresh value,
+    // so the panel does not show a priority someone else has changed.
+    var form = document.getElementById("properties-form");
+    var fresh = doc.getElementById("properties-form");
+    if (!form || !fresh) return;
+    fresh.querySelectorAll("[name^='initial-prop-']").forEach(function (freshInitial) {
+      var name = freshInitial.name.slice("initial-".length);
+      var initial = form.elements[freshInitial.name];
+      var field = form.elements[name];
+      var freshField = fresh.querySelector("[name='" + name + "']");
+      if (!initial || !field || !freshField || field === document.activeElement) return;
+      if (field.value !== initial.value) return;  // changed by the agent: keep it
+      field.value = freshField.tagName === "TEXTAREA" ? freshField.textContent : freshField.value;
+      initial.value = freshInitial.value;
+    });
+  }
+
   function refreshRegions(skip) {
     return fetch(url.replace(/live\/$/, ""), { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
@@ -88,9 +117,10 @@
         var known = timelineTexts();
         document.querySelectorAll("[data-live-region]").forEach(function (region) {
           var fresh = doc.getElementById(region.id);
-          if (!fresh || region.id === skip || busy(region)) return;
+          if (!fresh || skip.indexOf(region.id) >= 0 || busy(region)) return;
           region.replaceWith(fresh);
         });
+        refreshPanel(doc);
         markNew(known);
       });
   }
@@ -108,8 +138,10 @@
     showCollision();
     // Own changes reload the page already (post/redirect); refetch for others'.
     if (!byOthers) return Promise.resolve();
-    var swapped = data.timeline_html ? swapTimeline(data.timeline_html) : false;
-    return refreshRegions(swapped ? "live-timeline" : null);
+    var skip = [];
+    if (data.timeline_html && swapTimeline(data.timeline_html)) skip.push("live-timeline");
+    if (data.head_html && swapHead(data.head_html)) skip.push("live-head");
+    return refreshRegions(skip);
   }
 
   function poll() {

@@ -231,6 +231,52 @@ def test_no_horizontal_scroll_at_390px(live_server, browser):
     assert found == {}, json.dumps(found, indent=1)
 
 
+# --- desktop widths: words stay whole --------------------------------------------------
+
+# Single words that a line break may not cut (a break at a space is fine).
+_WHOLE_WORDS = """() => {
+  const cut = el => {
+    const r = document.createRange(); r.selectNodeContents(el);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1;
+  };
+  const sel = 'table.tickets thead th, table.tickets .status, table.tickets .prio, '
+    + 'table.tickets td.cell-id a, .ws-rail .count, .ws-rail .kind-label';
+  const bad = [...document.querySelectorAll(sel)]
+    .filter(el => el.offsetParent && !/\\s/.test(el.textContent.trim()) && cut(el))
+    .map(el => el.tagName + ':' + el.textContent.trim());
+  const list = document.querySelector('#results');
+  return {bad: [...new Set(bad)], page: document.documentElement.scrollWidth - innerWidth,
+          list: list.scrollWidth - list.clientWidth};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_list_keeps_words_whole_at_desktop_widths(live_server, browser):
+    """At 1280 px the list's column headers, status and priority badges,
+    ticket numbers and the rail's counts are not cut mid-word ("Ope|n",
+    "Requeste|r", "#10|28": `overflow-wrap: anywhere` on the page let the
+    table shrink its columns to one letter), the list fits its box, and
+    at tablet widths nothing scrolls the page sideways (the list may
+    scroll inside its own box)."""
+    w = _world()
+    base = live_server.url
+    for email in ("alice@acme.test", "morgan@acme.test"):
+        for width, list_fits in ((1440, True), (1280, True), (1024, False), (768, False)):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            _login(page, base, email)
+            page.goto(f"{base}/agent/tickets/?view=all&q=walker")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("tr[data-row]").count() >= len(w["tickets"])
+            found = page.evaluate(_WHOLE_WORDS)
+            context.close()
+            assert found["bad"] == [], (email, width, found)
+            assert found["page"] <= 0, (email, width, found)
+            if list_fits:
+                assert found["list"] <= 0, (email, width, found)
+
+
 # --- axe-core ----------------------------------------------------------------------------
 
 AXE_PAGES = [

@@ -91,11 +91,14 @@ def test_poll_lists_events_after_since_including_notes_for_staff_only(client, ag
     # Changes by others bring the rendered timeline along (notes included: staff).
     assert "Public answer 42" in data["timeline_html"]
     assert "Secret note 77" in data["timeline_html"]
+    # ...and the head (subject, status, priority): a property change shows
+    # without waiting for the page's refetch of itself.
+    assert 'class="prio prio-high"' in data["head_html"] and 'id="ticket-status-line"' in data["head_html"]
     # Only own events: no timeline (the page reloaded itself already).
     services.message_post(ticket_id=ticket.pk, author=agent, body="Mine")
     own = _live(client, ticket, since=data["last"]).json()
     assert own["changed"] is True
-    assert own["timeline_html"] is None
+    assert own["timeline_html"] is None and own["head_html"] is None
     data = own
     # Nothing newer: an empty answer.
     again = _live(client, ticket, since=data["last"]).json()

@@ -62,6 +62,13 @@ def _bob_replies(bob_page, text, visibility="public"):
     return time.monotonic()
 
 
+def _until(check, timeout=6.0):
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.1)
+
+
 def _seconds_until_visible(page, text, start, timeout=6_000):
     page.locator("#live-timeline").get_by_text(text).wait_for(timeout=timeout)
     return time.monotonic() - start
@@ -89,11 +96,16 @@ def _run_two_agents(live_server, browser):
         # A note and a priority change by Bob also arrive.
         sent = _bob_replies(b, "Customer called twice", visibility="internal")
         note_s = _seconds_until_visible(a, "Customer called twice", sent)
+        a.select_option("#id_prop-status", "pending")  # Alice's unsaved panel change
+        a.locator("#reply-form textarea[name=body]").focus()
         b.select_option("#id_prop-priority", "urgent")  # the properties panel
         b.locator("#properties-form button.primary").click()
         t_prio = time.monotonic()
         a.locator("#live-head .prio-urgent").wait_for(timeout=6_000)
         prio_s = time.monotonic() - t_prio
+        # Her properties panel follows for the fields she has not touched.
+        _until(lambda: a.locator("#id_prop-priority").input_value() == "urgent")
+        assert a.locator("#id_prop-status").input_value() == "pending"  # hers stays
 
         # Alice presses Send anyway-less "Send": the server holds it (409),
         # shows the warning and keeps her text; "Send anyway" posts it.

@@ -105,3 +105,23 @@ def test_least_loaded_is_race_safe_with_two_threads():
     assert not errors
     assignees = sorted(Ticket.objects.filter(queue=q).values_list("assignee_id", flat=True))
     assert assignees == sorted([a.pk, b.pk])
+
+
+@pytest.mark.django_db
+def test_routing_of_a_backdated_ticket_happens_at_its_creation(queue, service_queue):
+    """A ticket created with an earlier `occurred_at` (the demo's live
+    workload, a replayed channel) is routed and auto-assigned at its
+    creation instant, not at the wall clock: its timeline read "assigned to
+    Alex" (06:09), then "System assigned to Morgan" (09:09, the seed's run)
+    although Alex had it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    RoutingRule.objects.create(name="All high", position=1, set_priority="high")
+    q, _agents = _queue_with(Queue.AutoAssign.LEAST_LOADED, None)
+    at = timezone.now() - timedelta(hours=3)
+    t = ticket_make(queue=q, occurred_at=at)
+    routed = TicketEvent.objects.filter(ticket=t).exclude(kind=K.CREATED)
+    assert {e.kind for e in routed} == {K.PRIORITY, K.ROUTING, K.ASSIGNEE}
+    assert {e.occurred_at for e in routed} == {at}

@@ -3,7 +3,9 @@ action, the consolidated properties panel with errors by the field and undo,
 the folded timeline and its filter, and the ticket operations (link, unlink,
 CCs, spam, delete, restore, split) on the page and in the API."""
 
+import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -118,6 +120,90 @@ def test_properties_saved_in_one_action(queue, agent, client):
     assert sorted(_kinds(ticket)[1:]) == sorted([K.ASSIGNEE, K.PRIORITY, K.TAGS, K.CCS, K.STATUS])
 
 
+class _FormReader(HTMLParser):
+    """What a browser would post for one form of a page: its inputs
+    (hidden ones included), selected options and textareas."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inside, self.data = form_id, False, {}
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        elif not self.inside:
+            return
+        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "checkbox", "radio"):
+            self.data[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._select = a.get("name")
+            self.data.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.data[self._select] = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.data[self._textarea] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data.lstrip("\n")
+
+
+def _form_data(html, form_id):
+    reader = _FormReader(form_id)
+    reader.feed(html)
+    return dict(reader.data)
+
+
+@pytest.mark.django_db
+def test_properties_save_keeps_what_someone_else_changed_meanwhile(queue, agent, manager, client):
+    """Alice opens the ticket; meanwhile a manager sets the priority to
+    urgent and adds a tag; Alice, her panel still showing the old values,
+    assigns the ticket to herself. Only her change is written: the panel
+    posts the values it was rendered with (hidden initials) and the save
+    writes only the fields she changed, so it never silently sets back
+    another agent's change (before: every field that differed from the
+    database was written, priority back to normal, the tag removed)."""
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    page = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    data = _form_data(page, "properties-form")
+    assert data["prop-priority"] == "normal"
+    services.ticket_set_priority(ticket_id=ticket.pk, priority="urgent", actor=manager)
+    services.ticket_tag(ticket_id=ticket.pk, actor=manager, add=["vip"])
+    before = _last_id(ticket)
+    data["prop-assignee"] = str(agent.pk)
+    response = client.post(reverse("tickets:agent-ticket-properties", args=[ticket.pk]), data)
+    assert response.status_code == 302
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.priority, ticket.assignee_id) == ("urgent", agent.pk)
+    assert list(ticket.tags.values_list("name", flat=True)) == ["vip"]
+    assert _kinds(ticket, before) == [K.ASSIGNEE]
+
+
+@pytest.mark.django_db
+def test_properties_save_without_initials_writes_every_differing_field(queue, agent, client):
+    """A post without the hidden initials (a script, an old page) is
+    compared with the database as before: every field that differs."""
+    ticket = ticket_make(queue=queue)
+    client.force_login(agent)
+    data = _props(ticket, priority="high", assignee=agent.pk)
+    response = client.post(reverse("tickets:agent-ticket-properties", args=[ticket.pk]), data)
+    assert response.status_code == 302
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert (ticket.priority, ticket.assignee_id) == ("high", agent.pk)
+
+
 @pytest.mark.django_db
 def test_properties_error_next_to_field_and_nothing_saved(queue, service_queue, agent, client):
     """An escalation without a reason is refused next to the reason field;
@@ -149,6 +235,25 @@ def test_properties_htmx_answers_panel_status_line_and_timeline(queue, agent, cl
     assert html.lstrip().startswith('<section class="card" id="properties-panel"')
     assert 'id="timeline" hx-swap-oob="true"' in html and 'id="ticket-status-line" hx-swap-oob="true"' in html
     assert "changed the priority from Normal to High" in html and 'id="undo-form"' in html
+    # What was saved is named by the fields' labels (in the reader's
+    # language), not by the code's field names.
+    assert "Saved: Priority." in html
+
+
+@pytest.mark.django_db
+def test_properties_saved_note_names_fields_in_the_agents_language(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    agent.language = "de"
+    agent.save(update_fields=["language"])
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:agent-ticket-properties", args=[ticket.pk]),
+        _props(ticket, priority="high", status="open"),
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    saved = re.search(r'<p class="saved" role="status">(.*?)</p>', response.content.decode()).group(1)
+    assert saved == "Gespeichert: Priorität, Status."
 
 
 @pytest.mark.django_db
@@ -364,12 +469,28 @@ def test_page_offers_every_operation_and_the_kb_link(queue, agent, client):
         'id="link-form"',
         'id="spam-form"',
         "Split into a new ticket",
-        reverse("knowledge_base:staff-from-ticket", args=[ticket.pk]),
+        'id="kb-from-ticket-hint"',
         'value="solved"',
         "Send as Pending",
     ):
         assert needle in html, needle
     assert 'id="delete-form"' not in html  # managers only
+    # Only a solved ticket can become an article: no link that fails before.
+    assert reverse("knowledge_base:staff-from-ticket", args=[ticket.pk]) not in html
+
+
+@pytest.mark.django_db
+def test_kb_article_from_a_solved_ticket_is_offered_and_works(queue, agent, client):
+    ticket = ticket_make(queue=queue)
+    services.message_post(ticket_id=ticket.pk, author=agent, body="Restart the router, then sign in again.")
+    services.ticket_transition(ticket_id=ticket.pk, target="solved", actor=agent)
+    client.force_login(agent)
+    html = client.get(reverse("tickets:agent-ticket-detail", args=[ticket.pk])).content.decode()
+    url = reverse("knowledge_base:staff-from-ticket", args=[ticket.pk])
+    assert url in html and 'id="kb-from-ticket-hint"' not in html
+    response = client.post(url)
+    assert response.status_code == 302 and "/kb/manage/" in response["Location"]
+    assert "Only a solved ticket" not in client.get(response["Location"]).content.decode()
 
 
 @pytest.mark.django_db

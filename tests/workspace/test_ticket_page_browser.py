@@ -177,3 +177,38 @@ def test_agent_creates_a_ticket_for_a_customer_picked_by_name(desk, live_server,
     assert TicketEvent.objects.get(ticket=ticket, kind=K.CREATED).actor_id == desk["alice"].pk
     assert "Third time this week." in page.content()
     assert problems == []
+
+
+def _in_view(page, selector):
+    return page.locator(selector).first.evaluate(
+        "e => { const b = e.getBoundingClientRect(); return b.top >= 0 && b.bottom <= innerHeight; }"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)])
+def test_a_refused_operation_shows_its_error_on_screen(desk, live_server, browser, viewport):
+    """A refused post (link to a ticket you cannot see) renders the page
+    again, which opens at the top: the error sat in the "Linked tickets"
+    card 1,500 px below (3,300 px on a phone). The field in error is
+    focused (`autofocus`, no script), which brings it and its error into
+    view."""
+    hidden_queue = QueueFactory(slug="hw", name="Hardware", kind="support")
+    hidden = ticket_make(queue=hidden_queue, subject="Not yours")
+    ticket = ticket_make(queue=desk["support"], requester=desk["ann"], subject="Printer jams")
+    services.message_post(ticket_id=ticket.pk, author=desk["alice"], body="Looking into it.")
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    problems = _watch(page)
+    _login(page, live_server.url, "alice@acme.test")
+    page.goto(f"{live_server.url}/agent/tickets/{ticket.pk}/")
+    page.get_by_label("Link to ticket #").fill(str(hidden.pk))
+    page.get_by_role("button", name="Link", exact=True).click()
+    page.wait_for_load_state()
+    error = page.locator("#link-form .errors")
+    assert f"There is no ticket #{hidden.pk} that you can see." in error.inner_text()
+    assert _in_view(page, "#link-form .errors"), page.evaluate("scrollY")
+    assert page.evaluate("document.activeElement.name") == "other"
+    assert problems == []
+    context.close()

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -339,9 +340,25 @@ def _bulk_list(request: HttpRequest, back: str, *, status: int = 200, **kwargs: 
     return _ticket_list_response(request, query, bulk_next=back, status=status, **kwargs)
 
 
+def _focus_first_error(forms: dict[str, Any]) -> None:
+    """A refused post renders the page again, which opens at the top; the
+    form in error may sit far below (the "Linked tickets" card: 1,500 px at
+    1280x800, 3,300 px on a phone). `autofocus` on its first field in error
+    brings the field and its error into view, without script (CSP)."""
+    for form in forms.values():
+        if not isinstance(form, BaseForm) or not form.is_bound or not form.errors:
+            continue
+        for name in form.errors:
+            field = form.fields.get(name)
+            if field is not None and not field.widget.is_hidden:
+                field.widget.attrs["autofocus"] = True
+                return
+
+
 def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The ticket page, with any bound (erroring) form passed in `forms`."""
     user = request.user
+    _focus_first_error(forms)
     # Read before the timeline: an event committed in between is shown but
     # counts as unseen, so the collision check errs towards warning.
     live_last_event = live.last_event_id(ticket_id=ticket.pk)
@@ -535,10 +552,11 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
         force_db=request.GET.get("full") == "1",
     )
     others = workspace_services.presence_others(ticket_id=ticket.pk, user=request.user)
-    timeline_html = None
+    timeline_html = head_html = None
     if any(e["actor_id"] != request.user.pk for e in state.events):
-        # The timeline comes with the answer (one round trip less on the
-        # page's critical path); the head and properties follow by refetch.
+        # The timeline and the head (status, priority) come with the answer
+        # (one round trip less on the page's critical path); the properties
+        # card follows by refetch.
         from tickets.views.agent_ticket import timeline_for  # the page's own (folded) timeline
 
         context = {
@@ -548,6 +566,7 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "is_closed": ticket.status == Ticket.Status.CLOSED,
         }
         timeline_html = render_to_string("tickets/agent/_timeline.html", context, request=request)
+        head_html = render_to_string("tickets/agent/_head.html", context, request=request)
     response = JsonResponse(
         {
             "v": state.version,
@@ -556,6 +575,7 @@ def agent_ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "events": state.events,
             "others": others,
             "timeline_html": timeline_html,
+            "head_html": head_html,
         }
     )
     response["Cache-Control"] = "no-store"

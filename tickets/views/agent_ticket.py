@@ -88,18 +88,20 @@ def _panel_response(
 
 
 def _properties_apply(request: HttpRequest, ticket: Ticket, form: TicketPropertiesForm) -> Any:
+    """Only the fields the agent changed go to the service (None: leave
+    alone), so a stale panel never undoes another agent's change."""
     data = form.cleaned_data
-    users = policy.cc_users_get(emails=data["ccs"], field="ccs")
+    changed = form.changed_fields()
     return operations.ticket_properties_update(
         ticket_id=ticket.pk,
         actor=request.user,
-        status=data["status"],
-        priority=data["priority"],
-        assignee=data["assignee"],
-        queue=data["queue"],
+        status=data["status"] if "status" in changed else None,
+        priority=data["priority"] if "priority" in changed else None,
+        assignee=data["assignee"] if "assignee" in changed else "unchanged",
+        queue=data["queue"] if "queue" in changed else None,
         reason=data["reason"],
-        tags=data["tags"],
-        ccs=users,
+        tags=data["tags"] if "tags" in changed else None,
+        ccs=policy.cc_users_get(emails=data["ccs"], field="ccs") if "ccs" in changed else None,
     )
 
 
@@ -143,7 +145,8 @@ def agent_ticket_properties(request: HttpRequest, ticket_id: int) -> HttpRespons
         query = {"undo": result.undo_after} if result.undo_after is not None else {}
         return redirect(_page_url(ticket, **query))
     form = properties_form(user=request.user, ticket=ticket)
-    form.saved_fields = result.changed  # type: ignore[attr-defined]
+    # Named by the fields' labels (translated), not the code's names.
+    form.saved_fields = [str(form.fields[f].label) for f in result.changed if f in form.fields]  # type: ignore[attr-defined]
     return _panel_response(request, ticket, form, undo=undo)
 
 
