@@ -265,6 +265,9 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
         "frt_median_h": [hours(r["frt_median_s"]) for r in dash.trend],
         "frt_p90_h": [hours(r["frt_p90_s"]) for r in dash.trend],
         "frt_n": [r["frt_n"] for r in dash.trend],
+        # Tooltips: formatted here, in the reader's language (no formatter in JS).
+        "frt_median_fmt": [dashboard.fmt_duration(r["frt_median_s"]) for r in dash.trend],
+        "frt_p90_fmt": [dashboard.fmt_duration(r["frt_p90_s"]) for r in dash.trend],
         "csat_pct": [r["csat"]["pct"] for r in dash.trend],
         "csat_n": [r["csat"]["den"] for r in dash.trend],
         "drill": {
@@ -273,7 +276,7 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
         "backlog_labels": [r["day"].isoformat() for r in dash.backlog_trend],
         "backlog": [r["backlog"] for r in dash.backlog_trend],
         "actionable": [r["actionable"] for r in dash.backlog_trend],
-        "hist_labels": list(dashboard.HIST_LABELS),
+        "hist_labels": [str(label) for label in dashboard.HIST_LABELS_SHOWN],
         "hist": {k: [b["n"] for b in v] for k, v in dash.histograms.items()},
         "hist_drill": {k: [link(k, hist=b["bucket"]) for b in v] for k, v in dash.histograms.items()},
     }
@@ -467,7 +470,10 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
             {
                 "kpi": k,
                 "label": KPI_BY_KEY[k].label,
-                "buckets": [{**b, "href": link(k, hist=b["bucket"])} for b in v],
+                "buckets": [
+                    {**b, "label": dashboard.HIST_LABELS_SHOWN[b["bucket"]], "href": link(k, hist=b["bucket"])}
+                    for b in v
+                ],
             }
             for k, v in dash.histograms.items()
         ],
