@@ -2,6 +2,8 @@
 the customer's profile and the role-based home redirect
 (docs/accounts.md)."""
 
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -89,6 +91,20 @@ ACCOUNT_MAIL_PER_IP = Throttle(scope="account-mail-ip", limit=30, window=15 * 60
 THROTTLED_MAIL_MESSAGE = gettext_lazy("Too many requests. Try again in 15 minutes.")
 
 
+# A neutral answer takes at least this long (seconds), whatever the address:
+# a known one costs a token, a rendered mail, an outbox INSERT and a broker
+# push (10-20 ms more than an unknown one, measurable over many requests),
+# so every answer waits for the same floor (docs/accounts.md, "Timing").
+NEUTRAL_ANSWER_FLOOR_S = 0.3
+
+
+def _neutral_answer_wait(started: float) -> None:
+    """Sleep until NEUTRAL_ANSWER_FLOOR_S after `started` (time.monotonic())."""
+    remaining = NEUTRAL_ANSWER_FLOOR_S - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
 def _mail_throttled(request: HttpRequest, throttle: Throttle, email: str) -> bool:
     """True when this request must be refused; else counts it."""
     ip = client_ip(request)
@@ -107,6 +123,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     gets a confirmation link, a known one a sign-in offer (no enumeration)."""
     if request.user.is_authenticated:
         return redirect(_home_for(request.user))
+    started = time.monotonic()
     form = SignupForm(data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -120,6 +137,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("password1", exc)
             else:
+                _neutral_answer_wait(started)
                 return render(request, "accounts/check_email.html", {"what": "signup"})
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -147,6 +165,7 @@ def signup_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 def magic_link_request_view(request: HttpRequest) -> HttpResponse:
     """Ask for an emailed sign-in link; the answer never says whether the
     address has an account. Also claims accounts created by e-mail."""
+    started = time.monotonic()
     next_path = safe_next_path(request.POST.get("next") or request.GET.get("next"))
     form = MagicLinkForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -155,6 +174,7 @@ def magic_link_request_view(request: HttpRequest) -> HttpResponse:
             form.add_error("email", _("Too many links requested. Try again in 15 minutes."))
         else:
             services.magic_link_send(email=email, next_path=next_path)
+            _neutral_answer_wait(started)
             return render(request, "accounts/magic_link.html", {"form": form, "sent": True})
     return render(request, "accounts/magic_link.html", {"form": form, "sent": False, "next": next_path})
 
@@ -182,6 +202,7 @@ def magic_link_login_view(request: HttpRequest, token: str) -> HttpResponse:
 def password_reset_request_view(request: HttpRequest) -> HttpResponse:
     """Ask for a link to set a password (also how an account created by
     e-mail gets its first one); same answer for every address."""
+    started = time.monotonic()
     form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -189,6 +210,7 @@ def password_reset_request_view(request: HttpRequest) -> HttpResponse:
             form.add_error("email", THROTTLED_MAIL_MESSAGE)
         else:
             services.password_reset_send(email=email)
+            _neutral_answer_wait(started)
             return render(request, "accounts/check_email.html", {"what": "reset"})
     return render(request, "accounts/password_reset.html", {"form": form})
 
@@ -212,7 +234,10 @@ def password_reset_confirm_view(request: HttpRequest, token: str) -> HttpRespons
         messages.success(request, _("Your password is set."))
         return redirect(_home_for(user))
     response = render(request, "accounts/password_reset_confirm.html", {"form": form, "account": user})
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: no other site may see it as a referrer. Not
+    # "no-referrer": Chromium then sends `Origin: null` with the form's POST
+    # and Django's CSRF check refuses it (403 for every customer).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -259,6 +284,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 def profile_email_view(request: HttpRequest) -> HttpResponse:
     """Ask to change the address: a link goes to the new one."""
     user = _customer(request)
+    started = time.monotonic()
     form = EmailChangeForm(request.POST)
     if form.is_valid():
         email = form.cleaned_data["email"]
@@ -274,6 +300,7 @@ def profile_email_view(request: HttpRequest) -> HttpResponse:
                     request,
                     _("We sent a link to %(email)s. Your address changes when you follow it.") % {"email": email},
                 )
+                _neutral_answer_wait(started)  # a taken address gets no mail, and no quicker answer
                 return redirect("accounts:profile")
     return _profile_page(request, email_form=form)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
@@ -33,6 +33,16 @@ _NAME = re.compile(r"^tickets_ticketevent_y(\d{4})m(\d{2})$")
 
 class PartitionError(Exception):
     pass
+
+
+# Months created ahead: at least the next one (a conversion without the
+# current month's partition would make every new event fail), at most five years.
+MAX_AHEAD = 60
+
+
+def _check_ahead(ahead: int) -> None:
+    if not 1 <= ahead <= MAX_AHEAD:
+        raise PartitionError(f"--ahead must be between 1 and {MAX_AHEAD} months, not {ahead}.")
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ def _create_partition(cur: CursorWrapper, parent: str, month: date) -> str:
 def partitions_ensure(*, ahead: int = 3, now: datetime | None = None) -> list[str]:
     """Create the partitions of this month and the next `ahead` months that
     do not exist yet; the names created. Idempotent (the periodic task)."""
+    _check_ahead(ahead)
     if not is_partitioned():
         return []
     first = _month(now or timezone.now())
@@ -250,19 +261,22 @@ def convert(*, batch: int = 50_000, ahead: int = 3, log: Callable[[str], None] =
     keeps writing; then a short exclusive lock (writers wait, readers do
     not) copies the rest and swaps the names. Restartable: an aborted run
     leaves the plain table untouched and is redone from scratch."""
+    _check_ahead(ahead)
     if connection.vendor != "postgresql":
         raise PartitionError("Partitioning needs PostgreSQL; SQLite keeps the plain table.")
     if is_partitioned():
         raise PartitionError("The event log is already partitioned.")
     started = timezone.now()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f'SELECT min(recorded_at), coalesce(max(id), 0), pg_current_snapshot() FROM "{TABLE}"')
-        oldest, top, snapshot = cur.fetchone()
+        # A full scan (no index on recorded_at), so no lock is held here;
+        # rows written from now on are recorded this month or later.
+        cur.execute(f'SELECT min(recorded_at) FROM "{TABLE}"')
+        oldest = cur.fetchone()[0]
         first = _month(oldest or started)
         months = [add_months(first, i) for i in range(_months_between(first, _month(started)) + ahead + 1)]
         _create_new_table(cur, months)
+    top = _settled_top()
     log(f"created {NEW} with {len(months)} monthly partitions; copying ids up to {top}")
-    _wait_for_transactions(snapshot)
     copied, after = 0, 0
     while after < top:
         upto = min(after + batch, top)
@@ -270,34 +284,33 @@ def convert(*, batch: int = 50_000, ahead: int = 3, log: Callable[[str], None] =
             copied += _copy_batch(cur, after, upto)
         after = upto
         log(f"copied {copied} (id <= {upto})")
-    with transaction.atomic(), connection.cursor() as cur:
-        copied += _swap(cur, after, started)
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            copied += _swap(cur, after, started)
+    except OperationalError as exc:  # lock_timeout: a long writer held the table
+        raise PartitionError(f"Could not lock the event table ({exc}); run events_partition --convert again.") from exc
     log(f"swapped: {TABLE} is partitioned ({copied} rows); the old table is kept as {OLD}")
     return copied
 
 
-def _wait_for_transactions(snapshot: str, timeout_s: float = 600) -> None:
-    """Wait until every transaction running when `top` was read has ended:
-    then no row with an id up to `top` can still appear, and the batches
-    see them all (later ids are copied under the lock)."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with connection.cursor() as cur:
-            # Only this database's transactions matter (xids are cluster-wide).
-            cur.execute(
-                "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()"
-                " AND a.pid <> pg_backend_pid() AND a.backend_xid IS NOT NULL"
-                " AND a.backend_xid::text::bigint IN"
-                " (SELECT x::text::bigint %% 4294967296 FROM pg_snapshot_xip(%s::pg_snapshot) x))",
-                [snapshot],
-            )
-            if cur.fetchone()[0]:
-                return
-        if time.monotonic() > deadline:
-            raise PartitionError("Transactions older than the conversion are still running; try again later.")
-        time.sleep(0.5)
+def _settled_top() -> int:
+    """The highest id, read while no insert is in flight, so that every id up
+    to it is committed (or never will be) and every later insert draws a
+    larger one. SHARE mode waits for the transactions writing the table (an
+    INSERT takes its lock before it draws its id and keeps it until commit)
+    and holds new writers back only for one index probe. Waiting for the
+    transactions of a snapshot is not enough: an INSERT that has drawn its
+    id but not yet written its row may have no transaction id to wait for,
+    and its row, committed later below the top, would be missed
+    (tests/tickets/test_event_partitions.py, the online conversion test)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '10s'")
+            cur.execute(f'LOCK TABLE "{TABLE}" IN SHARE MODE')
+            cur.execute(f'SELECT coalesce(max(id), 0) FROM "{TABLE}"')
+            return int(cur.fetchone()[0])
+    except OperationalError as exc:
+        raise PartitionError(f"Could not lock the event table ({exc}); run events_partition --convert again.") from exc
 
 
 def _months_between(a: date, b: date) -> int:

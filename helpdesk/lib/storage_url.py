@@ -53,10 +53,14 @@ def storage_from_url(url: str) -> dict[str, Any]:
         options["location"] = path_prefix
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key in _STRING_OPTIONS:
+            if not value.strip():  # an empty endpoint would silently mean AWS
+                raise StorageUrlError(f"STORAGE_URL: {key} is empty.")
             options[key] = value
         elif key in _BOOL_OPTIONS:
             options[key] = _bool(key, value)
         elif key == "querystring_expire":
+            if not value.isdigit() or int(value) < 1:
+                raise StorageUrlError(f"STORAGE_URL: querystring_expire must be a number of seconds, not {value!r}.")
             options[key] = int(value)
         else:
             raise StorageUrlError(f"STORAGE_URL: unknown parameter {key!r} (docs/storage.md lists them).")

@@ -8,6 +8,7 @@ in-process, so a new user can run the app with one command.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.lib.cache import redis_cache_config
 from helpdesk.lib.storage_url import storage_from_url
@@ -119,6 +120,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
+_POSTGRESQL = "django.db.backends.postgresql"
 # Read replicas (docs/scaling.md): DATABASE_REPLICA_URL, one or more
 # comma-separated URLs of hot standbys of DATABASE_URL. Reads go to one only
 # where a view opts in (helpdesk.lib.db_router.use_replica) and only while its lag
@@ -126,8 +128,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 HELPDESK_DB_REPLICAS = []
 for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", default=[]) if u.strip()):
     _alias = "replica" if _n == 0 else f"replica{_n + 1}"
+    _replica = env.db_url_config(_url)
+    if _replica.get("ENGINE") != DATABASES["default"]["ENGINE"] or _replica["ENGINE"] != _POSTGRESQL:
+        # A hot standby is a PostgreSQL copy of DATABASE_URL; anything else
+        # would be read as if it held the same rows.
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL: every replica must be a postgres:// URL, and DATABASE_URL PostgreSQL too."
+        )
     DATABASES[_alias] = {
-        **env.db_url_config(_url),
+        **_replica,
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
         # Tests: the standby already holds the test database (replication).
         "TEST": {"MIRROR": "default"},
@@ -135,6 +144,8 @@ for _n, _url in enumerate(u.strip() for u in env.list("DATABASE_REPLICA_URL", de
     HELPDESK_DB_REPLICAS.append(_alias)
 DATABASE_ROUTERS = ["helpdesk.lib.db_router.ReplicaRouter"]
 HELPDESK_REPLICA_MAX_LAG_SECONDS = env.float("HELPDESK_REPLICA_MAX_LAG_SECONDS", default=30)
+if not 0 < HELPDESK_REPLICA_MAX_LAG_SECONDS <= 3600:
+    raise ImproperlyConfigured("HELPDESK_REPLICA_MAX_LAG_SECONDS must be more than 0 and at most 3600 seconds.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

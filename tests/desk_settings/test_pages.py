@@ -19,6 +19,7 @@ PAGES = [
     "/settings/request-types/",
     "/settings/request-types/new/",
     "/settings/history/",
+    "/settings/surveys/",  # issue 15: the NPS relationship survey
 ]
 
 

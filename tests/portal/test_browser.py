@@ -65,3 +65,36 @@ def test_customer_rates_on_the_portal_and_through_the_link(live_server, page, qu
     assert _values(ticket, K.CES) == [6]
     assert "Your answer: 6" in page.locator("#survey-ces").inner_text()
     assert page.evaluate("window.__csp") == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_nps_link_in_chromium_records_only_the_click(live_server, page, settings, customer):
+    """The NPS relationship survey's e-mailed link opened in Chromium (signed
+    out): the link's value is selected and nothing is recorded until Send;
+    the click records one ticketless nps.responded. No CSP violations."""
+    from mail.models import Notification
+    from surveys import nps
+
+    settings.HELPDESK_BASE_URL = live_server.url
+    row = Notification.objects.create(
+        recipient=customer, to_email=customer.email, kind=Notification.Kind.NPS_SURVEY, subject="NPS", body=""
+    )
+    page.add_init_script(CSP_LISTENER)
+    page.goto(nps.nps_url(customer_id=customer.pk, notification_id=row.pk, value=8))
+    form = page.locator("#survey-nps")
+    assert form.locator("input[value='8']").is_checked()
+    assert not TicketEvent.objects.filter(kind=K.NPS).exists()
+    form.locator("input[value='9']").check()
+    form.locator("textarea").fill("Friendly and quick")
+    form.get_by_role("button", name="Send").click()
+    page.wait_for_load_state()
+    assert "Thank you" in form.inner_text()
+    [answer] = TicketEvent.objects.filter(kind=K.NPS)
+    assert (answer.ticket_id, answer.actor_id, answer.data["value"], answer.data["comment"]) == (
+        None,
+        customer.pk,
+        9,
+        "Friendly and quick",
+    )
+    assert page.evaluate("window.__csp") == []

@@ -311,6 +311,11 @@ def test_manager_page_csv_and_api(client, settings, history, manager, agent, cus
     for user in (agent, customer):
         client.force_login(user)
         assert client.get(f"/manager/surveys/?{q}").status_code == 404
+        for survey in ("csat", "ces", "nps"):  # answers and comments: managers only
+            assert client.get(f"/manager/surveys/responses/?survey={survey}&{q}").status_code == 404
+            assert client.get(f"/manager/surveys/responses/?survey={survey}&format=csv&{q}").status_code == 404
+    client.logout()
+    assert client.get(f"/manager/surveys/responses/?survey=nps&{q}").status_code == 302  # to the login page
     api = APIClient()
     api.force_authenticate(manager)
     body = api.get("/api/v1/metrics/surveys/?start=2026-11-02&end=2026-11-08").json()

@@ -70,6 +70,9 @@ class Pair:
 
     def run(self, tool: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
         cmd = [*_as_postgres(), str(pg_bin() / tool), *args]
+        # From the clusters' own directory: the checkout may be one the
+        # postgres user cannot enter (a CI machine's /root).
+        kwargs.setdefault("cwd", self.root)
         return subprocess.run(cmd, check=True, capture_output=True, timeout=300, **kwargs)
 
     def pg_ctl(self, data: Path, *args: str) -> None:

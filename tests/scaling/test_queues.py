@@ -79,7 +79,10 @@ def test_compose_runs_one_scalable_worker_service_per_queue_and_one_beat():
         words = str(service.get("command", "")).split()
         if "worker" in words:
             consumed[name] = words[words.index("-Q") + 1].split(",")
-            assert "container_name" not in service  # --scale needs generated names
+            # `--scale worker-metrics=4` needs generated names, no host port
+            # (two containers cannot bind one) and no fixed replica count.
+            assert "container_name" not in service and "ports" not in service, name
+            assert "replicas" not in service.get("deploy", {}), name
     assert sorted(q for queues in consumed.values() for q in queues) == sorted(QUEUES)
     assert consumed["worker-metrics"] == ["metrics"] and consumed["worker-mail"] == ["mail"]
     beats = [n for n, s in services.items() if "beat" in str(s.get("command", "")).split()]
@@ -105,3 +108,18 @@ def test_a_worker_started_without_q_consumes_every_queue(scratch_redis, tmp_path
         log.close()
     assert len(active) == 1
     assert sorted(q["name"] for q in next(iter(active.values()))) == sorted(QUEUES)
+
+
+def test_compose_passes_storage_and_replica_settings_to_every_app_service():
+    """Object storage and read replicas are chosen by environment
+    (docs/storage.md, docs/scaling.md): every process of the app must get
+    the same values, or a worker would write attachments to its own disk."""
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    app_services = [n for n, s in services.items() if s.get("image") == "helpdesk:latest"]
+    assert {"web", "worker-mail", "worker-metrics", "beat"} <= set(app_services)
+    for name in app_services:
+        env = services[name]["environment"]
+        for key in ("STORAGE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_REPLICA_URL"):
+            assert env.get(key) == f"${{{key}:-}}", (name, key)  # empty by default: disk, no replica

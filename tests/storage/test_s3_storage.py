@@ -154,3 +154,33 @@ def test_legacy_raw_rows_move_to_the_bucket(s3_bucket, mail_settings):
     old.refresh_from_db()
     assert bytes(old.raw) == b"" and s3_bucket.get(f"helpdesk/{old.raw_file.name}") == raw
     assert inbound_raw(old) == raw
+
+
+def test_kb_article_image_lives_in_the_bucket_and_follows_the_article(s3_bucket, settings, client, manager, customer):
+    """Knowledge-base images use the same storage (docs/storage.md): the
+    object is in the bucket and /kb/images/<token>/ streams it only to
+    people who may read the article."""
+    from knowledge_base import services as kb_services
+    from knowledge_base.models import ArticleImage
+    from tests.knowledge_base.test_editor_and_images import PNG
+
+    article = kb_services.article_create(title="Jammed tray", body="Body", actor=manager, visibility="public")
+    client.force_login(manager)
+    response = client.post(
+        reverse("knowledge_base:staff-image-upload", args=[article.pk]),
+        {"image": SimpleUploadedFile("tray.png", PNG, content_type="image/png")},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200, response.content
+    image = ArticleImage.objects.get(article=article)
+    assert s3_bucket.keys() == [f"helpdesk/{image.file.name}"] and image.file.name.startswith("kb-images/")
+    assert s3_bucket.get(f"helpdesk/{image.file.name}") == PNG
+    assert _files_on_disk(settings) == []
+    url = reverse("knowledge_base:image", args=[image.token])
+    got = client.get(url)  # staff see a draft's image
+    assert got.status_code == 200 and b"".join(got.streaming_content) == PNG
+    client.force_login(customer)
+    assert client.get(url).status_code == 404  # a draft: not for customers
+    kb_services.article_publish(article_id=article.pk, actor=manager)
+    got = client.get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content) == PNG

@@ -23,7 +23,16 @@ def test_s3_url_options():
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///tmp/x", "s3://", "s3://key:secret@bucket", "s3://b?acl=public-read", "s3://b?use_ssl=maybe"],
+    [
+        "file:///tmp/x",
+        "s3://",
+        "s3://key:secret@bucket",
+        "s3://b?acl=public-read",
+        "s3://b?use_ssl=maybe",
+        "s3://b?querystring_expire=soon",
+        "s3://b?querystring_expire=-5",
+        "s3://b?endpoint_url=",
+    ],
 )
 def test_bad_urls_are_refused(url):
     with pytest.raises(StorageUrlError):

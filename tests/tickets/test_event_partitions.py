@@ -149,3 +149,119 @@ def test_the_privacy_redaction_still_passes_the_trigger_after_the_conversion(his
         )
     event.refresh_from_db()
     assert event.data == {"note": "[erased]"}
+
+
+# --- The conversion while the application writes (real concurrent connections) ---
+
+
+def _restore_plain() -> None:
+    """Undo a committed (or half-done) conversion: the next tests expect the
+    plain table. Drops the partitioned copy, renames the kept table back."""
+    _sql("DROP TRIGGER IF EXISTS test_slow_insert ON tickets_ticketevent")
+    _sql(f'DROP TABLE IF EXISTS "{partitions.NEW}" CASCADE')
+    if partitions.is_partitioned():
+        _sql(f'DROP TABLE "{partitions.TABLE}" CASCADE')
+        _sql(f'ALTER TABLE "{partitions.OLD}" RENAME TO "{partitions.TABLE}"')
+        _sql("DROP TRIGGER IF EXISTS test_slow_insert ON tickets_ticketevent")
+        for (name,) in _sql("SELECT indexname FROM pg_indexes WHERE tablename = %s", [partitions.TABLE]):
+            if name.endswith("_old"):
+                _sql(f'ALTER INDEX "{name}" RENAME TO "{name[:-4]}"')
+    _sql("DROP FUNCTION IF EXISTS test_slow_insert()")
+
+
+def _waiting_in(event: str) -> bool:
+    return _sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = %s", [event]
+    ) == [(1,)]
+
+
+def wait_for_true(predicate, timeout: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_convert_online_loses_no_event_while_writers_keep_writing(queue, customer):
+    """Writers insert events from their own connections during the whole
+    conversion, one of them slowly: its INSERT has drawn its id and then
+    sits in a BEFORE trigger (the window between drawing an id and
+    committing it, widened to seconds) while a later id commits. Every
+    committed event must end up in the partitioned table, no writer may
+    fail, and the ids must stay unique."""
+    import threading
+    import time
+
+    ticket = ticket_make(queue=queue, requester=customer)
+    committed: list[int] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write(data: dict, *, repeat: bool) -> None:
+        try:
+            while True:
+                event = TicketEvent.objects.create(ticket_id=ticket.pk, kind=TicketEvent.Kind.FIELDS, data=data)
+                committed.append(event.pk)
+                if not repeat or stop.is_set():
+                    return
+                time.sleep(0.005)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    _sql(
+        "CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN IF NEW.data ? 'slow' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$"
+    )
+    _sql(
+        "CREATE TRIGGER test_slow_insert BEFORE INSERT ON tickets_ticketevent"
+        " FOR EACH ROW EXECUTE FUNCTION test_slow_insert()"
+    )
+    slow = threading.Thread(target=write, args=({"slow": 1},), kwargs={"repeat": False})
+    steady = threading.Thread(target=write, args=({"steady": 1},), kwargs={"repeat": True})
+    try:
+        slow.start()
+        assert wait_for_true(lambda: _waiting_in("PgSleep")), "the slow insert never reached its trigger"
+        steady.start()
+        assert wait_for_true(lambda: len(committed) >= 5)  # later ids than the slow one, committed
+        lines: list[str] = []
+        assert partitions.convert(batch=3, log=lines.append) > 0
+        after_swap = len(committed)
+        assert wait_for_true(lambda: len(committed) >= after_swap + 5)  # writers go on, into the new table
+        stop.set()
+        for thread in (slow, steady):
+            thread.join(10)
+        assert errors == []
+        assert partitions.is_partitioned()
+        stored = list(TicketEvent.objects.filter(ticket_id=ticket.pk).values_list("id", flat=True))
+        assert len(stored) == len(set(stored))
+        missing = set(committed) - set(stored)
+        assert missing == set(), f"events lost by the conversion: {sorted(missing)}"
+    finally:
+        stop.set()
+        for thread in (slow, steady):
+            if thread.is_alive():
+                thread.join(10)
+        _restore_plain()
+    assert not partitions.is_partitioned()
+
+
+@pytest.mark.parametrize("ahead", ["-1", "0", "61", "x"])
+def test_ahead_outside_its_range_is_refused(history, ahead):
+    """A conversion without the current month's partition would make every
+    new event fail after the swap: --ahead is at least 1 (and bounded)."""
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="ahead"):
+        call_command("events_partition", "--convert", "--ahead", ahead)
+    assert not partitions.is_partitioned()
+    with pytest.raises(partitions.PartitionError, match="ahead"):
+        partitions.convert(ahead=int(ahead) if ahead != "x" else 0, log=lambda line: None)

@@ -66,3 +66,41 @@ def test_demo_lines_are_deterministic_and_stream():
     assert first != list(demo.demo_lines(5, seed=2, anchor=anchor))
     # A larger N starts with the same tickets (so growing a demo only adds).
     assert list(demo.demo_lines(500, seed=1, anchor=anchor))[:5] == first
+
+
+def test_demo_has_ces_and_nps_answers_for_the_dashboard(client):
+    """A manager opening the demo's dashboard sees CES and NPS (issue 15):
+    CES is offered and answered on support tickets only, with its offer in
+    the same solved e-mail as CSAT; NPS answers exist; the tiles over the
+    demo's history are not empty and agree with the events."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from metrics import dashboard
+
+    seed(200, seed=11)
+    ces = TicketEvent.objects.filter(kind=K.CES)
+    assert ces.count() >= 10 and TicketEvent.objects.filter(kind=K.NPS).count() >= 5
+    offered = TicketEvent.objects.filter(kind=K.SURVEY_OFFERED, data__survey="ces")
+    assert set(ces.values_list("ticket_id", flat=True)) <= set(offered.values_list("ticket_id", flat=True))
+    assert set(offered.values_list("ticket__queue__kind", flat=True)) == {"support"}
+    assert all(1 <= v <= 7 for v in ces.values_list("data__value", flat=True))
+
+    zone = ZoneInfo("America/New_York")  # the demo's reporting time zone
+    last = max(TicketEvent.objects.values_list("occurred_at", flat=True)).astimezone(zone).date()
+    period = dashboard.Period(last - timedelta(days=demo.HISTORY_DAYS + 10), last, zone)
+    tiles = dashboard.dashboard_build(scope=dashboard.Scope(period=period)).tiles
+    assert tiles["ces"]["support"]["cur"]["n"] == ces.values("ticket_id").distinct().count()
+    assert tiles["ces"]["service"]["cur"]["n"] == 0
+    assert tiles["nps"]["all"]["cur"]["n"] > 0 and tiles["nps"]["all"]["cur"]["nps"] is not None
+
+    client.force_login(User.objects.get(email="manager@example.com"))
+    params = {"range": "custom", "start": period.first.isoformat(), "end": period.last.isoformat()}
+    page = client.get("/manager/dashboard/", params)
+    assert page.status_code == 200
+    from tests.dashboard.test_dashboard import _values
+
+    shown = _values(page.content.decode())
+    assert shown[("ces", "support", "n")] == tiles["ces"]["support"]["cur"]["n"] > 0
+    assert shown[("ces", "service", "n")] == 0
+    assert shown[("nps", "all", "n")] == tiles["nps"]["all"]["cur"]["n"] > 0

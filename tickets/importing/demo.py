@@ -232,7 +232,11 @@ def _demo_resolve(d: _DemoTicket) -> None:
         return
     d.move("solved")
     if r() < 0.6 and d.step(3600, 86400):
+        # The solved e-mail offers CSAT, and CES on support queues (docs/surveys.md).
+        support = QUEUE_KIND[d.queue] == "support"
         d.ev(type="survey_offered", survey="csat")
+        if support:
+            d.ev(type="survey_offered", survey="ces")
         if r() < 0.5 and d.step(600, 86400):
             d.ev(
                 type="csat",
@@ -240,6 +244,7 @@ def _demo_resolve(d: _DemoTicket) -> None:
                 value=rng.choices((1, 2, 3, 4, 5), (1, 1, 2, 5, 10))[0],
                 comment=rng.choice(("", "", "Quick and helpful", "Took too long")),
             )
+            _demo_effort_and_nps(d, support=support)
     if r() < 0.08 and d.step(3600, 72 * 3600):
         d.customer("It broke again.")
         d.move("open")
@@ -248,6 +253,19 @@ def _demo_resolve(d: _DemoTicket) -> None:
             d.move("solved")
     if d.status == "solved" and d.step(4 * 86400, 4 * 86400 + 60):
         d.move("closed")
+
+
+def _demo_effort_and_nps(d: _DemoTicket, *, support: bool) -> None:
+    """With the CSAT answer: often a CES answer (support queues), sometimes an
+    NPS answer, so the dashboard's CES and NPS tiles have demo data. A
+    second generator, seeded from the ticket's own history, draws them: the
+    main generator's draws (every other demo value) stay as they were."""
+    rng = random.Random(f"{d.requester}|{d.t.isoformat()}")  # noqa: S311 (demo data, not security)
+    if support and rng.random() < 0.8:
+        d.ev(type="ces", scale="1-7", value=rng.choices(range(1, 8), (1, 1, 2, 3, 5, 8, 6))[0])
+    if rng.random() < 0.3:
+        value = rng.choices(range(11), (1, 1, 1, 1, 2, 2, 3, 6, 8, 10, 8))[0]
+        d.ev(type="nps", scale="0-10", value=value, comment=rng.choice(("", "", "", "Reliable product")))
 
 
 def demo_line(i: int, *, seed: int, anchor: datetime) -> dict[str, Any]:
