@@ -252,6 +252,15 @@ def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
     return cards
 
 
+def _frt_tooltips(dash: dashboard.Dashboard) -> dict[str, list[str]]:
+    """FRT chart tooltips, formatted here in the reader's language
+    (static/js/dashboard.js formats no duration; docs/languages.md)."""
+    return {
+        key: [dashboard.fmt_duration(r[field]) for r in dash.trend]
+        for key, field in (("frt_median_fmt", "frt_median_s"), ("frt_p90_fmt", "frt_p90_s"))
+    }
+
+
 def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     def hours(v: float | None) -> float | None:
         return None if v is None else round(v / 3600, 3)
@@ -265,9 +274,7 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
         "frt_median_h": [hours(r["frt_median_s"]) for r in dash.trend],
         "frt_p90_h": [hours(r["frt_p90_s"]) for r in dash.trend],
         "frt_n": [r["frt_n"] for r in dash.trend],
-        # Tooltips: formatted here, in the reader's language (no formatter in JS).
-        "frt_median_fmt": [dashboard.fmt_duration(r["frt_median_s"]) for r in dash.trend],
-        "frt_p90_fmt": [dashboard.fmt_duration(r["frt_p90_s"]) for r in dash.trend],
+        **_frt_tooltips(dash),
         "csat_pct": [r["csat"]["pct"] for r in dash.trend],
         "csat_n": [r["csat"]["den"] for r in dash.trend],
         "drill": {
