@@ -215,6 +215,12 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     from metrics.services import reporting_zone
     from tickets.models import Queue
 
+    if os.environ.get("BENCH_NO_SURVEYS"):
+        # Isolate the rest of the page from the survey tiles (bench/METRICS.md, 1M section).
+        from metrics.dashboard import build as _build
+
+        _build.survey_tiles = lambda scope: {}
+
     manager, _ = User.objects.get_or_create(email="bench-manager@acme.test", defaults={"role": "manager"})
     for q in range(1, 9):  # the synthetic rows' queues, so the page's queue filter is valid
         kind = "support" if q <= 4 else "service"
@@ -230,7 +236,7 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
         "  load (1-min avg before / after)"
     )
     for days in days_list:
-        for label, extra in (("none", {}), ("queue", {"queue": "3"})):
+        for label, extra in (("none", {}), ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")})):
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
             page, build = [], []
             scope = dashboard.Scope(
