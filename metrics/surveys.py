@@ -285,6 +285,13 @@ def survey_report(
     }
 
 
+def _kind(value: str | None) -> str | None:
+    """A place's kind as the walk holds it: "" before any, None for a null value."""
+    from tickets.selectors import NULL_KIND
+
+    return "" if value is None else (None if value == NULL_KIND else value)
+
+
 def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces", "nps")) -> list[SurveyTicket]:
     """The non-excluded tickets with a survey event in the window, as far as the
     window's KPIs need them: first offers in the window (with `answered`), latest
@@ -307,6 +314,7 @@ def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ce
         t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
         t.requester_id = requester_id
         # The walk's rule: the place at the last resolution if its kind is set, else the place now.
+        kind_res, kind_now = (_kind(k) for k in (kind_res, kind_now))
         side, queue_id = (kind_res, queue_res) if kind_res else (kind_now, queue_now)
         if k == "survey.offered":
             if survey in wanted:

@@ -337,11 +337,14 @@ SURVEY_EVENT_FIELDS = (
     "survey",  # survey.offered: data.survey (default csat)
     "answered",  # survey.offered: the ticket has an answer to that survey (any time)
     "requester_id",  # data.requester_id of ticket.created before the event
-    "kind_now",  # queue kind / id at the event
+    "kind_now",  # queue kind / id at the event (kind: NULL_KIND for a null value)
     "queue_now",
     "kind_res",  # ... at the last resolution before the event (NULL: none)
     "queue_res",
 )
+
+
+NULL_KIND = "~null~"
 
 
 def _before(at: Any, pk: Any) -> Q:
@@ -367,7 +370,7 @@ def survey_events_for_metrics(*, start: datetime, end: datetime, kinds: Iterable
     """
     from django.db.models import BigIntegerField, BooleanField, Case, Exists, OuterRef, Subquery, TextField, Value, When
     from django.db.models.fields.json import KT
-    from django.db.models.functions import Cast
+    from django.db.models.functions import Cast, Coalesce
 
     from tickets.workflow import UNSOLVED
 
@@ -376,7 +379,9 @@ def survey_events_for_metrics(*, start: datetime, end: datetime, kinds: Iterable
     same = {"ticket_id": OuterRef("ticket_id")}
     this = _before(OuterRef("occurred_at"), OuterRef("id"))
     kind_key = Q(kind=K.CREATED, data__has_key="kind") | Q(kind=K.QUEUE, data__has_key="to_kind")
-    kind_val = Case(When(kind=K.CREATED, then=KT("data__kind")), default=KT("data__to_kind"), output_field=text)
+    # A kind key holding null reads as NULL_KIND (no place event before: NULL; the walk's "").
+    kind_at = Case(When(kind=K.CREATED, then=KT("data__kind")), default=KT("data__to_kind"), output_field=text)
+    kind_val = Coalesce(kind_at, Value(NULL_KIND), output_field=text)
     queue_key = Q(kind=K.CREATED, data__has_key="queue_id") | Q(kind=K.QUEUE, data__has_key="to")
     queue_at = Case(When(kind=K.CREATED, then=KT("data__queue_id")), default=KT("data__to"), output_field=text)
     queue_val = Cast(queue_at, BigIntegerField())
