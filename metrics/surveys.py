@@ -285,8 +285,9 @@ def survey_report(
     }
 
 
-def _kind(value: str | None) -> str | None:
-    """A place's kind as the walk holds it: "" before any, None for a null value."""
+def _kind(value: str | None) -> Any:
+    """A place's kind as the walk holds it: "" before any, None for a null value (typed
+    like the walk's `data.get`)."""
     from tickets.selectors import NULL_KIND
 
     return "" if value is None else (None if value == NULL_KIND else value)

@@ -404,9 +404,7 @@ def survey_events_for_metrics(*, start: datetime, end: datetime, kinds: Iterable
     restored_after = TicketEvent.objects.filter(kind=K.RESTORED, **same).filter(
         _after(OuterRef("occurred_at"), OuterRef("id"))
     )
-    spam_or_deleted = TicketEvent.objects.filter(kind__in=[K.SPAM, K.DELETED], **same).filter(
-        ~Exists(restored_after)
-    )
+    spam_or_deleted = TicketEvent.objects.filter(kind__in=[K.SPAM, K.DELETED], **same).filter(~Exists(restored_after))
     events = TicketEvent.objects.filter(
         ticket__isnull=False, kind__in=list(kinds), occurred_at__gte=start, occurred_at__lt=end
     )

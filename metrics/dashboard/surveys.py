@@ -2,9 +2,10 @@
 
 Computed exactly on every path (also when the other tiles come from rollup cells) from
 the survey events in the window only (`metrics.surveys.survey_tickets_load`, one query
-whose cost does not grow with the surveyed tickets' other events; docs/surveys.md). The survey events carry no queue, agent, priority or channel, so
-the tiles are computed only without those filters; the queue filter applies to the queue at
-the last resolution before the answer (docs/architecture-kpis.md).
+whose cost does not grow with the surveyed tickets' other events; docs/surveys.md). The
+survey events carry no queue, agent, priority or channel, so the tiles are computed
+only without those filters; the queue filter applies to the queue at the last resolution
+before the answer (docs/architecture-kpis.md).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from django.db import connection
 
 from metrics import dashboard
 from metrics.dashboard.surveys import TILE_SURVEYS, _nps_latest, _tally, survey_tiles
-from metrics.surveys import SURVEY_KINDS, SIDES, Window, survey_report, survey_tickets_load, ticket_surveys
+from metrics.surveys import SIDES, SURVEY_KINDS, Window, survey_report, survey_tickets_load, ticket_surveys
 from tests.factories import CustomerFactory, QueueFactory, ticket_make
 from tickets import selectors
 from tickets.models import TicketEvent
@@ -75,7 +75,9 @@ WEIGHTED = (
 def _random_log(rnd, queues, customers, n_tickets=24):
     for _ in range(n_tickets):
         t = ticket_make(
-            queue=rnd.choice(queues), requester=rnd.choice(customers), occurred_at=T0 + timedelta(hours=rnd.randint(0, 9))
+            queue=rnd.choice(queues),
+            requester=rnd.choice(customers),
+            occurred_at=T0 + timedelta(hours=rnd.randint(0, 9)),
         )
         for _ in range(rnd.randint(0, 18)):
             kind = rnd.choice(WEIGHTED)
@@ -141,7 +143,7 @@ def _rows_read(fn):
     with connection.cursor() as cur:
         for sql, params in seen:
             if sql.lstrip().upper().startswith("SELECT"):
-                cur.execute(f"SELECT COUNT(*) FROM ({sql}) AS q", params)
+                cur.execute(f"SELECT COUNT(*) FROM ({sql}) AS q", params)  # noqa: S608 - our own captured SQL
                 rows += cur.fetchone()[0]
     return len(seen), rows
 
@@ -156,7 +158,9 @@ def test_rows_read_do_not_grow_with_the_surveyed_tickets_other_events(settings, 
     tickets = []
     for i in range(3):
         t = ticket_make(queue=queue, occurred_at=T0 + timedelta(days=i, hours=1))
-        services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=T0 + timedelta(days=i, hours=2))
+        services.ticket_transition(
+            ticket_id=t.pk, target="solved", actor=agent, occurred_at=T0 + timedelta(days=i, hours=2)
+        )
         services.survey_offer(ticket_id=t.pk, survey="ces", occurred_at=T0 + timedelta(days=i, hours=3))
         services.survey_respond(ticket_id=t.pk, survey="ces", value=6, occurred_at=T0 + timedelta(days=i, hours=4))
         services.survey_respond(ticket_id=t.pk, survey="nps", value=9, occurred_at=T0 + timedelta(days=i, hours=4))
