@@ -307,9 +307,8 @@ def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ce
     from tickets import selectors
 
     wanted = set(surveys)
-    kinds = ["survey.offered", *(SURVEY_KINDS[s] for s in SURVEY_KINDS if s in wanted)]
     out: dict[int, SurveyTicket] = {}
-    for row in selectors.survey_events_for_metrics(start=window.start, end=window.end, kinds=kinds):
+    for row in selectors.survey_events_for_metrics(start=window.start, end=window.end, surveys=wanted):
         tid, _id, k, at, actor_id, data, survey, answered, requester_id, kind_now, queue_now, kind_res, queue_res = row
         data = data or {}
         t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
