@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from accounts.models import User
 from helpdesk.lib.exceptions import PermissionDenied
@@ -80,7 +81,7 @@ def macro_preview(*, user: User, body: str, ticket_id: int) -> str:
     try:
         ticket = selectors.ticket_get_for_user(user=user, ticket_id=ticket_id)
     except Http404:
-        raise Http404(f"No ticket #{ticket_id} you can see.") from None
+        raise Http404(gettext("No ticket #%(number)s you can see.") % {"number": ticket_id}) from None
     posted = html.unescape(macro_render(body=body, ticket=ticket, agent=user))
     return str(render_body(posted, Message._meta.get_field("body_format").default))
 

@@ -184,10 +184,17 @@ class ArticleTranslation(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Title (A) + body (C) with the text-search configuration of `language`
+    # (PostgreSQL; services.translation_index). SQLite: kb_translation_fts.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["language"]
         constraints = [models.UniqueConstraint(fields=["article", "language"], name="kb_translation_unique_language")]
+        indexes = [
+            # PostgreSQL only (migration 0006: PostgresOnlyAddIndex).
+            GinIndex(fields=["search_vector"], name="kb_translation_vector_gin"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.article_id} [{self.language}]"

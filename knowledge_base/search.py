@@ -20,6 +20,13 @@ A query goes through four steps; only step 3 differs by database:
    is among them and by how much of the query a row covers), whole-word
    highlights. The same code on both databases is what makes them order
    alike; the measured agreement is in bench/KB.md.
+
+Translations (docs/knowledge-base.md, Searching translations): a reader
+whose language is not the site's also searches the translations in their
+language (`ArticleTranslation.search_vector` with that language's
+configuration on PostgreSQL, `kb_translation_fts` on SQLite). An article
+is scored once, per concept by the better of its original and its
+translation, and shown with the translation's title and snippet.
 """
 
 import math
@@ -28,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 
 import snowballstemmer
@@ -39,7 +47,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from helpdesk.lib.db_router import read_alias, read_connection
-from knowledge_base.models import Article, ArticleSearchDoc, SearchTerm, SynonymGroup
+from knowledge_base.models import Article, ArticleSearchDoc, ArticleTranslation, SearchTerm, SynonymGroup
 
 CANDIDATES = 60
 MAX_CONCEPTS = 8
@@ -66,27 +74,65 @@ _STOP_WORDS_TEXT = """
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
+# The scorer's language of the original articles (Snowball English, the
+# algorithm of the `english` configuration of ArticleSearchDoc).
+ORIGINAL = "en"
+# Reader languages whose translations are searched: the Snowball algorithm
+# and PostgreSQL text-search configuration (same names). Any other language
+# is matched word for word (PostgreSQL's `simple`).
+SNOWBALL = {"en": "english", "de": "german", "es": "spanish"}
+# Query-only stop words, like the English question words above: how a
+# customer asks, not what about. The index keeps them.
+_QUESTION_WORDS = {
+    "de": "warum wieso weshalb bitte hallo danke hilfe brauche möchte geht gibt",
+    "es": "cómo dónde cuándo puedo puede favor hola gracias ayuda necesito quiero",
+}
+_STOP_DIR = Path(__file__).resolve().parent / "stopwords"
+
 
 @cache
-def _stemmer() -> Any:
-    return snowballstemmer.stemmer("english")
+def stop_words(language: str = ORIGINAL) -> frozenset[str]:
+    """English stop words, plus for another reader language the stop words
+    of its PostgreSQL configuration (`stopwords/<code>.txt`, copied from
+    PostgreSQL) and its question words: a German reader may type English
+    too."""
+    if language == ORIGINAL:
+        return STOP_WORDS
+    path = _STOP_DIR / f"{language}.txt"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    listed = {w for line in lines if not line.startswith("#") for w in words(line)}
+    return STOP_WORDS | listed | set(words(_QUESTION_WORDS.get(language, "")))
+
+
+def pg_config(language: str) -> str:
+    """PostgreSQL text-search configuration of a reader language."""
+    return SNOWBALL.get(language, "simple")
+
+
+@cache
+def _stemmer(algorithm: str = "english") -> Any:
+    return snowballstemmer.stemmer(algorithm)
 
 
 @lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """Snowball English, as PostgreSQL's `english` configuration. Cached:
+def stem(word: str, language: str = ORIGINAL) -> str:
+    """Snowball in `language` (English: as PostgreSQL's `english`
+    configuration); a language without a stemmer keeps the word. Cached:
     ranking stems every word of up to CANDIDATES articles, and a help
     centre's vocabulary is small."""
-    return str(_stemmer().stemWord(word.lower()))
+    algorithm = SNOWBALL.get(language)
+    if algorithm is None:
+        return word.lower()
+    return str(_stemmer(algorithm).stemWord(word.lower()))
 
 
 def words(text: str) -> list[str]:
     return _WORD_RE.findall((text or "").lower())
 
 
-def is_meaningful(word: str) -> bool:
+def is_meaningful(word: str, language: str = ORIGINAL) -> bool:
     """One-letter tokens and stop words never match on their own."""
-    return len(word) >= 2 and word not in STOP_WORDS
+    return len(word) >= 2 and word not in stop_words(language)
 
 
 def trigrams(word: str) -> set[str]:
@@ -118,6 +164,9 @@ class Alternative:
     @cached_property
     def stems(self) -> tuple[str, ...]:
         return tuple(stem(w) for w in self.words)
+
+    def stems_in(self, language: str) -> tuple[str, ...]:
+        return self.stems if language == ORIGINAL else tuple(stem(w, language) for w in self.words)
 
 
 @dataclass
@@ -169,15 +218,16 @@ def _synonym_concepts(tokens: list[str], groups: list[list[tuple[str, ...]]]) ->
     return concepts, used
 
 
-def parse_query(query: str, *, prefix_last: bool = False) -> ParsedQuery:
-    """Split a query into concepts (see the module docstring, step 1)."""
+def parse_query(query: str, *, prefix_last: bool = False, language: str = ORIGINAL) -> ParsedQuery:
+    """Split a query into concepts (see the module docstring, step 1);
+    `language`: the reader's, whose stop words are dropped too."""
     concepts: list[Concept] = []
     for phrase in _PHRASE_RE.findall(query or ""):
         phrase_words = tuple(words(phrase))
-        if any(is_meaningful(w) for w in phrase_words):
+        if any(is_meaningful(w, language) for w in phrase_words):
             concepts.append(Concept(label=" ".join(phrase_words), alternatives=[Alternative(words=phrase_words)]))
     rest = _PHRASE_RE.sub(" ", query or "")
-    tokens = [w for w in words(rest) if is_meaningful(w)]
+    tokens = [w for w in words(rest) if is_meaningful(w, language)]
     syn_concepts, used = _synonym_concepts(tokens, synonym_groups()) if tokens else ([], [])
     concepts += syn_concepts
     for i, token in enumerate(tokens):
@@ -247,14 +297,14 @@ def add_typo_alternatives(parsed: ParsedQuery) -> None:
             concept.alternatives.append(Alternative(words=(word,), weight=round(0.9 * similarity + 0.1, 3)))
 
 
-def vocabulary_add(texts: Iterable[str]) -> None:
-    """Add the words of `texts` to the vocabulary (idempotent)."""
+def vocabulary_add(texts: Iterable[str], language: str = ORIGINAL) -> None:
+    """Add the words of `texts` (in `language`) to the vocabulary (idempotent)."""
     # Words and their stems ("tracking" -> "track"): a misspelt query word
     # is often closer to the stem than to any inflected form.
     # Numbers are left out: typo tolerance never applies to them, and
     # order or invoice numbers would swamp the vocabulary.
     found = {w for text in texts for w in words(text) if 3 <= len(w) <= 64 and not w.isdigit()}
-    new = found | {s for s in (stem(w) for w in found) if len(s) >= 3}
+    new = found | {s for s in (stem(w, language) for w in found) if len(s) >= 3}
     if new:
         SearchTerm.objects.bulk_create([SearchTerm(word=w) for w in sorted(new)], ignore_conflicts=True)
 
@@ -294,6 +344,54 @@ def _candidates_postgresql(alternatives: Sequence[Alternative], access_q: Any, c
     )
 
 
+def _translation_candidates_postgresql(
+    alternatives: Sequence[Alternative], qs: QuerySet[Article], language: str, count: int
+) -> list[int]:
+    """Articles of `qs` whose `language` translation matches (its vector is
+    built with that language's configuration: services.translation_index)."""
+    tsq = SearchQuery(_tsquery_text(alternatives), config=pg_config(language), search_type="raw")
+    return list(
+        ArticleTranslation.objects.filter(language=language, search_vector=tsq, article__in=qs.values("pk"))
+        .annotate(db_rank=SearchRank(F("search_vector"), tsq))
+        .order_by("-db_rank", "pk")
+        .values_list("article_id", flat=True)[:count]
+    )
+
+
+def _fts5_translation_query(alternatives: Sequence[Alternative], language: str) -> str:
+    # kb_translation_fts has no stemmer (FTS5's porter is English): each
+    # word matches as typed or by its Snowball stem as a prefix
+    # ("Passwörter" -> passwort*); phrases as all their words, the scorer
+    # checks the order.
+    def one(word: str, prefix: bool) -> str:
+        stemmed = stem(word, language)
+        options = [f'"{word}"' + (" *" if prefix else "")]
+        if len(stemmed) >= 3 and stemmed != word:
+            options.append(f'"{stemmed}" *')
+        return "(" + " OR ".join(options) + ")"
+
+    parts = []
+    for alt in alternatives:
+        last = len(alt.words) - 1
+        terms = [one(w, alt.prefix and i == last) for i, w in enumerate(alt.words)]
+        parts.append(terms[0] if len(terms) == 1 else "(" + " AND ".join(terms) + ")")
+    return " OR ".join(parts)
+
+
+def _translation_candidates_sqlite(
+    alternatives: Sequence[Alternative], qs: QuerySet[Article], language: str, count: int
+) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT article_id FROM kb_translation_fts WHERE kb_translation_fts MATCH %s AND language = %s "
+            "ORDER BY rank LIMIT %s",
+            [_fts5_translation_query(alternatives, language), language, count * 5],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    allowed = set(qs.filter(pk__in=ids).values_list("pk", flat=True))
+    return [i for i in ids if i in allowed][:count]
+
+
 def _candidates_sqlite(alternatives: Sequence[Alternative], qs: QuerySet[Article], count: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -311,21 +409,33 @@ def _candidates_sqlite(alternatives: Sequence[Alternative], qs: QuerySet[Article
 @dataclass
 class _Doc:
     article: Article
+    language: str
     fields: dict[str, list[str]]  # field -> words
     stems: dict[str, list[str]]
     stem_counts: dict[str, Counter[str]]
 
 
-def _doc(article: Article) -> _Doc:
-    texts = {"title": article.title, "tags": article.tags_text, "body": article.body_text}
+def _doc(article: Article, translated: Any = None, language: str = ORIGINAL) -> _Doc:
+    """The scored text of an article, or of its `translated` version (title
+    and body; tags stay with the original)."""
+    if translated is None:
+        texts = {"title": article.title, "tags": article.tags_text, "body": article.body_text}
+    else:
+        texts = {"title": translated.title, "tags": "", "body": translated.body_text}
     fw = {k: words(v) for k, v in texts.items()}
-    stems = {k: [stem(w) for w in v] for k, v in fw.items()}
-    return _Doc(article=article, fields=fw, stems=stems, stem_counts={k: Counter(v) for k, v in stems.items()})
+    stems = {k: [stem(w, language) for w in v] for k, v in fw.items()}
+    return _Doc(
+        article=article,
+        language=language,
+        fields=fw,
+        stems=stems,
+        stem_counts={k: Counter(v) for k, v in stems.items()},
+    )
 
 
-def _count(alt: Alternative, raw: list[str], stems: list[str], counts: Counter[str]) -> int:
+def _count(alt: Alternative, raw: list[str], stems: list[str], counts: Counter[str], language: str) -> int:
     """How often `alt` occurs in one field (phrases: consecutive words)."""
-    target = alt.stems
+    target = alt.stems_in(language)
     n = len(target)
     if n == 1 and not alt.prefix:
         return counts[target[0]]
@@ -342,7 +452,10 @@ def _count(alt: Alternative, raw: list[str], stems: list[str], counts: Counter[s
 def _concept_score(concept: Concept, doc: _Doc) -> tuple[float, list[Alternative]]:
     best, matched = 0.0, []
     for alt in concept.alternatives:
-        counts = {f: _count(alt, doc.fields[f], doc.stems[f], doc.stem_counts[f]) for f in ("title", "tags", "body")}
+        counts = {
+            f: _count(alt, doc.fields[f], doc.stems[f], doc.stem_counts[f], doc.language)
+            for f in ("title", "tags", "body")
+        }
         if not any(counts.values()):
             continue
         matched.append(alt)
@@ -363,16 +476,33 @@ class SearchResult:
 MAX_PER_CONCEPT = TITLE + TAGS + BODY * 1.5
 
 
-def rank(parsed: ParsedQuery, articles: Iterable[Article]) -> list[tuple[float, float, Article, list[Alternative]]]:
-    """Score articles against the parsed query; best first, zero dropped."""
-    docs = [_doc(a) for a in articles]
-    if not docs:
+def _best_of(concept: Concept, docs: list[_Doc]) -> tuple[float, list[Alternative]]:
+    """A concept's score in an article: the better of its original and its
+    translation; the alternatives matched in either."""
+    scored = [_concept_score(concept, d) for d in docs]
+    matched = list(dict.fromkeys(a for _s, m in scored for a in m))
+    return max(s for s, _m in scored), matched
+
+
+def rank(
+    parsed: ParsedQuery,
+    articles: Iterable[Article],
+    translations: dict[int, Any] | None = None,
+    language: str = ORIGINAL,
+) -> list[tuple[float, float, Article, list[Alternative]]]:
+    """Score articles against the parsed query; best first, zero dropped.
+    `translations`: article id -> its `language` version, scored with it
+    (each article once)."""
+    translations = translations or {}
+    groups = [[_doc(a)] + ([_doc(a, translations[a.pk], language)] if a.pk in translations else []) for a in articles]
+    if not groups:
         return []
-    per_doc = [[_concept_score(c, d) for c in parsed.concepts] for d in docs]
+    per_doc = [[_best_of(c, g) for c in parsed.concepts] for g in groups]
     idf, present = _concept_weights(len(parsed.concepts), per_doc)
     total_idf = sum(idf[ci] for ci in present) or 1.0
     ranked = []
-    for doc, row in zip(docs, per_doc, strict=True):
+    for group, row in zip(groups, per_doc, strict=True):
+        doc = group[0]
         raw = sum(i * s for i, (s, _m) in zip(idf, row, strict=True))
         if raw <= 0:
             continue
@@ -404,16 +534,19 @@ def _concept_weights(n_concepts: int, per_doc: list[list[tuple[float, Any]]]) ->
 _MARK_START, _MARK_END = "\u2983kbm\u2984", "\u2983/kbm\u2984"
 
 
-def highlight(text: str, matched: Sequence[Alternative]) -> SafeString:
+def highlight(text: str, matched: Sequence[Alternative], language: str = ORIGINAL) -> SafeString:
     """Escape `text`, then mark every whole word that a matched alternative
-    matches (by stem, or by prefix while typing). Never parts of words."""
-    stems = {s for a in matched for s in a.stems}
+    matches (by stem in `language`, or by prefix while typing). Never parts
+    of words."""
+    stems = {s for a in matched for s in a.stems_in(language)}
     prefixes = tuple(a.words[-1] for a in matched if a.prefix)
 
     def mark(m: re.Match[str]) -> str:
         word = m.group(0)
         lower = word.lower()
-        if is_meaningful(lower) and (stem(lower) in stems or (prefixes and lower.startswith(prefixes))):
+        if is_meaningful(lower, language) and (
+            stem(lower, language) in stems or (prefixes and lower.startswith(prefixes))
+        ):
             return f"{_MARK_START}{word}{_MARK_END}"
         return word
 
@@ -421,13 +554,13 @@ def highlight(text: str, matched: Sequence[Alternative]) -> SafeString:
     return mark_safe(escape(marked).replace(_MARK_START, "<mark>").replace(_MARK_END, "</mark>"))  # escaped
 
 
-def snippet(text: str, matched: Sequence[Alternative], width: int = 28) -> SafeString:
+def snippet(text: str, matched: Sequence[Alternative], width: int = 28, language: str = ORIGINAL) -> SafeString:
     """The window of `width` words with the most matched words, highlighted."""
     tokens = list(_WORD_RE.finditer(text or ""))
     if not tokens:
         return mark_safe("")
-    stems = {s for a in matched for s in a.stems}
-    hits = [is_meaningful(t.group(0).lower()) and stem(t.group(0)) in stems for t in tokens]
+    stems = {s for a in matched for s in a.stems_in(language)}
+    hits = [is_meaningful(t.group(0).lower(), language) and stem(t.group(0), language) in stems for t in tokens]
     # Sliding window with a running count (first best window wins).
     count = sum(hits[:width])
     best_start, best = 0, count
@@ -440,7 +573,7 @@ def snippet(text: str, matched: Sequence[Alternative], width: int = 28) -> SafeS
     end = tokens[end_index].end() if end_index < len(tokens) - 1 else len(text)
     prefix = "… " if begin else ""
     suffix = " …" if end < len(text) else ""
-    return mark_safe(prefix + highlight(text[begin:end], matched) + suffix)  # highlight() escapes
+    return mark_safe(prefix + highlight(text[begin:end], matched, language) + suffix)  # highlight() escapes
 
 
 def search(
@@ -452,12 +585,16 @@ def search(
     prefix_last: bool = False,
     floor: float = 0.0,
     min_coverage: float = 0.0,
+    language: str | None = None,
 ) -> list[SearchResult]:
     """Articles of `qs` matching `query`, best first (see module docstring).
     `floor`: minimum rank (0..1); suggestions use one so that nothing is
     better than an irrelevant suggestion. `min_coverage`: the share of the
-    query (weighted by rarity) a result must match."""
-    parsed = parse_query(query, prefix_last=prefix_last)
+    query (weighted by rarity) a result must match. `language`: the
+    reader's, when it is not the site's: its translations are searched too
+    and shown (title and snippet; the article object is not saved)."""
+    reader = language or ORIGINAL
+    parsed = parse_query(query, prefix_last=prefix_last, language=reader)
     if not parsed.concepts:
         return []
     add_typo_alternatives(parsed)
@@ -466,21 +603,37 @@ def search(
     count = min(CANDIDATES, max(30, 3 * limit))
     if connection.vendor == "postgresql":
         ids = _candidates_postgresql(alternatives, access_q, count)
+        if language:
+            ids += _translation_candidates_postgresql(alternatives, qs, language, count)
     else:
         ids = _candidates_sqlite(alternatives, qs, count)
+        if language:
+            ids += _translation_candidates_sqlite(alternatives, qs, language, count)
     if not ids:
         return []
+    ids = list(dict.fromkeys(ids))
     # Only the columns the scorer and the result lists read.
     articles = list(qs.filter(pk__in=ids).defer("body", "body_html"))
+    translations: dict[int, Any] = {}
+    if language:
+        # Every candidate's version in the reader's language (one query):
+        # scored, and shown even when the original matched.
+        found = ArticleTranslation.objects.filter(article_id__in=ids, language=language)
+        translations = {t.article_id: t for t in found.only("article_id", "language", "title", "body_text")}
     results = []
-    for score, coverage, article, matched in rank(parsed, articles):
+    for score, coverage, article, matched in rank(parsed, articles, translations, reader):
         if score < floor or coverage < min_coverage:
             continue
+        shown = translations.get(article.pk)
+        if shown is not None:
+            article.title = shown.title  # display only (as selectors.titles_in_language)
         results.append(
             SearchResult(
                 article=article,
                 rank=score,
-                snippet=snippet(article.body_text, matched),
+                snippet=snippet(shown.body_text, matched, language=reader)
+                if shown is not None
+                else snippet(article.body_text, matched),
                 matched=sorted({" ".join(a.words) for a in matched}),
             )
         )

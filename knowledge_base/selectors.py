@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from knowledge_base import search as kb_search
 from knowledge_base.models import (
@@ -83,7 +83,7 @@ class ArticleReading:
 
 def article_reading(*, article: Article, language: str) -> ArticleReading:
     """The `language` version of `article`, else the original (one query)."""
-    found = ArticleTranslation.objects.filter(article=article, language=language).first()
+    found = ArticleTranslation.objects.filter(article=article, language=language).defer("search_vector").first()
     if found is None:
         return ArticleReading(article.title, article.body_html, settings.LANGUAGE_CODE, article.updated_at, False)
     return ArticleReading(found.title, found.body_html, found.language, found.updated_at, True)
@@ -216,9 +216,14 @@ def article_search(
     match_all: bool = True,
     prefix_last: bool = False,
     floor: float = 0.0,
+    language: str | None = None,
 ) -> list[SearchResult]:
     """Articles `user` may read that match `query`, best first, each with a
     snippet (HTML-escaped; whole matched words in <mark>).
+
+    `language` (default: the active one): the reader's. Unless it is the
+    site's, the translations in it are searched too, and every result that
+    has one carries its title and snippet (docs/knowledge-base.md).
 
     The same behaviour on PostgreSQL and SQLite (`knowledge_base.search`):
     stop words and one-letter words never match on their own, "quoted
@@ -228,6 +233,7 @@ def article_search(
     """
     limit = max(1, min(limit, 100))
     access_q = article_visible_q(user=user) & _audience_q(audience)
+    reader = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
     return kb_search.search(
         qs=article_list_for_user(user=user, audience=audience),
         access_q=access_q,
@@ -236,6 +242,7 @@ def article_search(
         prefix_last=prefix_last,
         floor=floor,
         min_coverage=SEARCH_MIN_COVERAGE if match_all else 0.0,
+        language=None if reader == settings.LANGUAGE_CODE.split("-")[0] else reader,
     )
 
 

@@ -107,6 +107,43 @@ def article_index(*, article_ids: Sequence[int] | None = None) -> None:
         cursor.execute(INDEX_UPSERT_SQL % {"where": where}, params)
 
 
+# Title (A) and body (C) of translations, each with its language's
+# configuration (knowledge_base.search.pg_config). %(where)s is a trusted literal.
+TRANSLATION_INDEX_SQL = """
+UPDATE knowledge_base_articletranslation t
+SET search_vector = setweight(to_tsvector(%(cfg)s, coalesce(t.title, '')), 'A')
+    || setweight(to_tsvector(%(cfg)s, coalesce(t.body_text, '')), 'C')
+WHERE %(where)s
+"""
+
+
+def translation_index(*, translation_ids: Sequence[int] | None = None) -> None:
+    """Index translations for search (docs/knowledge-base.md, Searching
+    translations): their words join the typo-tolerance vocabulary (with
+    their language's stems); on PostgreSQL their `search_vector` is
+    rewritten (SQLite: triggers keep kb_translation_fts). Called in the same
+    transaction as every translation write."""
+    from knowledge_base.search import SNOWBALL, vocabulary_add
+
+    rows = ArticleTranslation.objects.all()
+    if translation_ids is not None:
+        rows = rows.filter(pk__in=translation_ids)
+    for language, title, body_text in rows.values_list("language", "title", "body_text").iterator():
+        vocabulary_add([title, body_text], language)
+    if connection.vendor != "postgresql":
+        return
+    # Codes and configuration names are ours (search.SNOWBALL), never input.
+    cases = " ".join(f"WHEN '{code}' THEN '{config}'" for code, config in SNOWBALL.items())
+    cfg = f"(CASE t.language {cases} ELSE 'simple' END)::regconfig"
+    params: dict[str, Any] = {}
+    where = "TRUE"
+    if translation_ids is not None:
+        where = "t.id = ANY(%(ids)s)"
+        params["ids"] = [int(i) for i in translation_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(TRANSLATION_INDEX_SQL % {"cfg": cfg, "where": where}, params)
+
+
 def _version_write(article: Article, actor: Any, note: str) -> ArticleVersion:
     last = article.versions.aggregate(n=Max("number"))["n"] or 0
     return ArticleVersion.objects.create(
@@ -146,6 +183,7 @@ def article_translation_save(
     version.updated_at = timezone.now()
     version.full_clean(exclude=["article", "updated_by"])
     version.save()
+    translation_index(translation_ids=[version.pk])
     return version
 
 

@@ -120,8 +120,8 @@ def kb_article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
 @replica_reads
 def kb_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: services.MAX_QUERY_LENGTH]
+    # In the reader's language: translations searched, titles and snippets shown.
     results = selectors.article_search(user=request.user, query=query, audience=_audience(request)) if query else []
-    selectors.titles_in_language([r.article for r in results], translation.get_language())
     if query:
         source = SearchLog.Source.AGENT if getattr(request.user, "is_staff_role", False) else SearchLog.Source.KB
         services.search_log_record(query=query, result_count=len(results), user=request.user, source=source)
@@ -136,7 +136,6 @@ def kb_suggest(request: HttpRequest) -> HttpResponse:
     Not logged: every keystroke would flood the search log."""
     query = (request.GET.get("q") or request.GET.get("subject") or "").strip()[: services.MAX_QUERY_LENGTH]
     results = selectors.article_suggest_for_user(user=request.user, query=query, audience=_audience(request))
-    selectors.titles_in_language([r.article for r in results], translation.get_language())
     for result in results:
         result.url = (
             reverse("knowledge_base:article", args=[result.article.slug])

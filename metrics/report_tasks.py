@@ -6,6 +6,11 @@ manager and week, written in one transaction and delivered by the outbox
 sender (retries, backoff, sweeper, status). The row's dedupe key
 "weekly_report:<user id>:<week start>" makes a redelivered or retried task
 enqueue nothing twice.
+
+Each manager reads it in their own language (accounts.language.
+recipient_language, as every other e-mail; docs/languages.md): the dashboard
+is computed once, then subject and body are rendered once per language
+among the recipients, inside `translation.override`.
 """
 
 import logging
@@ -17,9 +22,11 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from accounts.language import recipient_language
 from helpdesk.lib import providers
 from metrics import dashboard
 
@@ -31,12 +38,21 @@ def last_full_week(today: date) -> tuple[date, date]:
     return monday - timedelta(days=7), monday - timedelta(days=1)
 
 
-def weekly_report_context(*, first: date, last: date) -> dict[str, Any]:
+def _report_dashboard(*, first: date, last: date) -> Any:
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
     scope = dashboard.Scope(period=dashboard.Period(first, last, zone), bucket="day", with_agents=False)
-    dash = dashboard.dashboard_build(scope=scope)
+    return dashboard.dashboard_build(scope=scope)
+
+
+def weekly_report_context(*, first: date, last: date, dash: Any = None) -> dict[str, Any]:
+    """The template context in the active language (durations and
+    percentages are formatted here); `dash`: an already built dashboard."""
+    from metrics.services import reporting_zone
+
+    zone = reporting_zone()
+    dash = dash if dash is not None else _report_dashboard(first=first, last=last)
     lines = []
     for side in dashboard.SIDES:
         t = dash.tiles
@@ -75,6 +91,17 @@ def weekly_report_context(*, first: date, last: date) -> dict[str, Any]:
     }
 
 
+def _report_render(*, first: date, last: date, dash: Any, language: str) -> tuple[str, str]:
+    """(subject, body) of the report in `language`."""
+    with translation.override(language):
+        subject = _("Help desk weekly KPIs %(first)s – %(last)s") % {
+            "first": f"{first:%Y-%m-%d}",
+            "last": f"{last:%Y-%m-%d}",
+        }
+        body = render_to_string("metrics/weekly_report.txt", weekly_report_context(first=first, last=last, dash=dash))
+    return subject, body
+
+
 def weekly_report_dedupe_key(*, user_id: int, first: date) -> str:
     """The outbox dedupe key of one manager's report for the week starting `first`."""
     return f"weekly_report:{user_id}:{first.isoformat()}"
@@ -99,15 +126,15 @@ def weekly_report_send(*, today: date | None = None) -> int:
     notification_enqueue_report = providers.provider(providers.REPORT_MAIL)
     if not managers or notification_enqueue_report is None:
         return 0
-    context = weekly_report_context(first=first, last=last)
-    subject = _("Help desk weekly KPIs %(first)s – %(last)s") % {
-        "first": f"{first:%Y-%m-%d}",
-        "last": f"{last:%Y-%m-%d}",
-    }
-    body = render_to_string("metrics/weekly_report.txt", context)
+    dash = _report_dashboard(first=first, last=last)
+    rendered: dict[str, tuple[str, str]] = {}  # language -> (subject, body): one render per language
     enqueued = 0
     with transaction.atomic():
         for user in managers:
+            language = recipient_language(user)
+            if language not in rendered:
+                rendered[language] = _report_render(first=first, last=last, dash=dash, language=language)
+            subject, body = rendered[language]
             row = notification_enqueue_report(
                 recipient=user,
                 subject=subject,

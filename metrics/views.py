@@ -252,6 +252,15 @@ def _tiles(dash: dashboard.Dashboard, link: Links) -> list[dict[str, Any]]:
     return cards
 
 
+def _frt_tooltips(dash: dashboard.Dashboard) -> dict[str, list[str]]:
+    """FRT chart tooltips, formatted here in the reader's language
+    (static/js/dashboard.js formats no duration; docs/languages.md)."""
+    return {
+        key: [dashboard.fmt_duration(r[field]) for r in dash.trend]
+        for key, field in (("frt_median_fmt", "frt_median_s"), ("frt_p90_fmt", "frt_p90_s"))
+    }
+
+
 def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
     def hours(v: float | None) -> float | None:
         return None if v is None else round(v / 3600, 3)
@@ -265,6 +274,7 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
         "frt_median_h": [hours(r["frt_median_s"]) for r in dash.trend],
         "frt_p90_h": [hours(r["frt_p90_s"]) for r in dash.trend],
         "frt_n": [r["frt_n"] for r in dash.trend],
+        **_frt_tooltips(dash),
         "csat_pct": [r["csat"]["pct"] for r in dash.trend],
         "csat_n": [r["csat"]["den"] for r in dash.trend],
         "drill": {
@@ -273,7 +283,7 @@ def _chart_data(dash: dashboard.Dashboard, link: Links) -> dict[str, Any]:
         "backlog_labels": [r["day"].isoformat() for r in dash.backlog_trend],
         "backlog": [r["backlog"] for r in dash.backlog_trend],
         "actionable": [r["actionable"] for r in dash.backlog_trend],
-        "hist_labels": list(dashboard.HIST_LABELS),
+        "hist_labels": [str(label) for label in dashboard.HIST_LABELS_SHOWN],
         "hist": {k: [b["n"] for b in v] for k, v in dash.histograms.items()},
         "hist_drill": {k: [link(k, hist=b["bucket"]) for b in v] for k, v in dash.histograms.items()},
     }
@@ -467,7 +477,10 @@ def _page(request: HttpRequest, *, personal: bool) -> HttpResponse:
             {
                 "kpi": k,
                 "label": KPI_BY_KEY[k].label,
-                "buckets": [{**b, "href": link(k, hist=b["bucket"])} for b in v],
+                "buckets": [
+                    {**b, "label": dashboard.HIST_LABELS_SHOWN[b["bucket"]], "href": link(k, hist=b["bucket"])}
+                    for b in v
+                ],
             }
             for k, v in dash.histograms.items()
         ],

@@ -17,6 +17,7 @@ from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from accounts.models import User
 from apikeys.models import ApiToken
@@ -82,7 +83,7 @@ def person_export_record(*, subject: User, actor: User | None, via: str) -> dict
     (actor None = an operator at the command line).
     """
     if actor is not None and not user_may_export(actor=actor, subject=subject):
-        raise PermissionDenied("Only admins can export another person's data.")
+        raise PermissionDenied(gettext("Only admins can export another person's data."))
     data = selectors.person_export(user=subject)
     PrivacyAuditEvent.objects.create(
         kind=PrivacyAuditEvent.Kind.EXPORTED,
@@ -99,7 +100,7 @@ def person_export_record(*, subject: User, actor: User | None, via: str) -> dict
 
 def _check_may_erase(subject: User, actor: User | None, confirm_email: str | None) -> None:
     if actor is not None and not user_may_erase(actor):
-        raise PermissionDenied("Only admins can erase a person.")
+        raise PermissionDenied(gettext("Only admins can erase a person."))
     if person_is_erased(subject):
         raise AlreadyErased(f"User #{subject.pk} is already erased.")
     if confirm_email is not None and confirm_email.strip().lower() != subject.email.lower():

@@ -3,17 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from helpdesk.lib.human import fmt_duration
 from success.selectors import Account
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours = minutes / 60
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+    """The product's one duration formatter, in the reader's language."""
+    return "–" if seconds is None else fmt_duration(seconds)
 
 
 def account_row(account: Account, *, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,12 @@ libraries) against a whitelist of plain strings, never model objects, with
 autoescape on: `{{ requester.first_name }}` cannot reach anything else and a
 name such as `<script>` comes out escaped. Actions go through the ordinary
 services, so each is an event; a refused status move undoes the whole macro.
+
+Language (docs/languages.md, Macros): text for a public reply is filled in
+the requester's language, the one their e-mail is written in (as Zendesk
+renders dynamic content in the requester's language): status, priority,
+dates and any filter output. An internal note stays in the language of the
+agent who writes it (the active one).
 """
 
 from typing import Any
@@ -12,11 +18,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaulttags
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
+from accounts.language import recipient_language
 from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError
 from tickets.models import Macro, Message, Queue, Ticket
+from tickets.workflow import customer_status_label
 
 PLACEHOLDERS = (
     "requester.first_name",
@@ -27,6 +36,7 @@ PLACEHOLDERS = (
     "ticket.status",
     "ticket.priority",
     "ticket.queue",
+    "ticket.created",
     "agent.name",
     "agent.first_name",
     "agent.email",
@@ -52,9 +62,16 @@ class MacroError(ApplicationError):
     status_code = 400
 
 
-def macro_context(*, ticket: Ticket, agent: User) -> dict[str, dict[str, str]]:
-    """Plain strings only (the whitelist)."""
+def _for_customer(visibility: str | None) -> bool:
+    return (visibility or Message.Visibility.PUBLIC) == Message.Visibility.PUBLIC
+
+
+def macro_context(*, ticket: Ticket, agent: User, visibility: str | None = None) -> dict[str, dict[str, str]]:
+    """Plain strings only (the whitelist), in the active language. A public
+    reply names the status as the customer reads it everywhere else
+    (portal, e-mails: workflow.customer_status_label)."""
     requester = ticket.requester
+    status = customer_status_label(ticket.status) if _for_customer(visibility) else ticket.get_status_display()
     return {
         "requester": {
             "first_name": requester.first_name_or_name,
@@ -64,19 +81,33 @@ def macro_context(*, ticket: Ticket, agent: User) -> dict[str, dict[str, str]]:
         "ticket": {
             "number": str(ticket.pk),
             "subject": ticket.subject,
-            "status": ticket.get_status_display(),
-            "priority": ticket.get_priority_display(),
+            "status": str(status),
+            "priority": str(ticket.get_priority_display()),
             "queue": ticket.queue.name,
+            "created": formats.date_format(timezone.localtime(ticket.created_at), "DATE_FORMAT"),
         },
         "agent": {"name": agent.display_name, "first_name": agent.first_name_or_name, "email": agent.email},
     }
 
 
-def macro_render(*, body: str, ticket: Ticket, agent: User) -> str:
-    """The macro text for this ticket; MacroError on a broken template."""
+def macro_language(*, ticket: Ticket, visibility: str | None = None) -> str:
+    """The language the macro text is filled in: the requester's for a
+    public reply, else the active one (the writing agent's)."""
+    if _for_customer(visibility):
+        return recipient_language(ticket.requester)
+    return translation.get_language() or recipient_language(None)
+
+
+def macro_render(*, body: str, ticket: Ticket, agent: User, visibility: str | None = None) -> str:
+    """The macro text for this ticket, filled in `macro_language` (`visibility`:
+    of the message it becomes, public by default); MacroError on a broken
+    template."""
     try:
         template = _ENGINE.from_string(body)
-        return template.render(Context(macro_context(ticket=ticket, agent=agent), autoescape=True))
+        with translation.override(macro_language(ticket=ticket, visibility=visibility)):
+            return template.render(
+                Context(macro_context(ticket=ticket, agent=agent, visibility=visibility), autoescape=True)
+            )
     except TemplateSyntaxError as exc:
         raise MacroError(gettext("The macro text has a template error: %s") % exc) from None
     except Exception as exc:
@@ -132,13 +163,14 @@ def macro_apply(
 
     ticket = Ticket.objects.select_related("requester", "queue").get(pk=ticket_id)
     actions = macro_validate_actions(macro.actions or {})
-    text = macro_render(body=macro.body, ticket=ticket, agent=agent) if body is None else body
+    visibility = visibility or macro.visibility or Message.Visibility.PUBLIC
+    text = macro_render(body=macro.body, ticket=ticket, agent=agent, visibility=visibility) if body is None else body
     if text.strip() or attachments:
         services.message_post(
             ticket_id=ticket.pk,
             author=agent,
             body=text,
-            visibility=visibility or macro.visibility or Message.Visibility.PUBLIC,
+            visibility=visibility,
             attachments=attachments,
         )
     if actions.get("priority"):

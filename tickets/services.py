@@ -696,7 +696,7 @@ SURVEY_KINDS = {"csat": K.CSAT, "ces": K.CES, "nps": K.NPS}
 def survey_offer(*, ticket_id: int, survey: str = "csat", occurred_at: datetime | None = None) -> TicketEvent:
     """Record that a survey was sent (the response-rate denominator)."""
     if survey not in SURVEY_KINDS:
-        raise ApplicationError(f"Unknown survey '{survey}'.", code="invalid_survey")
+        raise ApplicationError(gettext("Unknown survey '%(survey)s'.") % {"survey": survey}, code="invalid_survey")
     ticket = _lock(ticket_id)
     return event_record(ticket, K.SURVEY_OFFERED, occurred_at=occurred_at, data={"survey": survey})
 
@@ -705,15 +705,20 @@ def survey_validate(survey: str, scale: str, value: Any) -> None:
     """Raise ApplicationError unless `value` fits the survey's scale."""
     if survey == "csat" and scale == "good_bad":
         if value not in ("good", "bad"):
-            raise ApplicationError("A good/bad rating must be 'good' or 'bad'.", code="invalid_rating")
+            raise ApplicationError(gettext("A good/bad rating must be 'good' or 'bad'."), code="invalid_rating")
         return
     ranges = {("csat", "1-5"): (1, 5), ("ces", "1-7"): (1, 7), ("nps", "0-10"): (0, 10)}
     bounds = ranges.get((survey, scale))
     if bounds is None:
-        raise ApplicationError(f"Unknown scale '{scale}' for {survey}.", code="invalid_rating")
+        raise ApplicationError(
+            gettext("Unknown scale '%(scale)s' for %(survey)s.") % {"scale": scale, "survey": survey},
+            code="invalid_rating",
+        )
     if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
         raise ApplicationError(
-            f"A {survey} rating must be a whole number from {bounds[0]} to {bounds[1]}.", code="invalid_rating"
+            gettext("A %(survey)s rating must be a whole number from %(low)s to %(high)s.")
+            % {"survey": survey.upper(), "low": bounds[0], "high": bounds[1]},
+            code="invalid_rating",
         )
 
 
@@ -730,7 +735,7 @@ def survey_respond(
 ) -> TicketEvent:
     """Record a CSAT/CES/NPS response; a later one replaces it (as events)."""
     if survey not in SURVEY_KINDS:
-        raise ApplicationError(f"Unknown survey '{survey}'.", code="invalid_survey")
+        raise ApplicationError(gettext("Unknown survey '%(survey)s'.") % {"survey": survey}, code="invalid_survey")
     scale = scale or {"csat": "1-5", "ces": "1-7", "nps": "0-10"}[survey]
     survey_validate(survey, scale, value)
     ticket = _lock(ticket_id)

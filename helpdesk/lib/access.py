@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -81,4 +82,4 @@ def require_staff(user: Any) -> None:
     through the selectors (404 when it is not visible), then asks for the
     role, so a foreign ticket is always a 404."""
     if not is_staff(user):
-        raise exceptions.PermissionDenied("Only agents and managers can do this.")
+        raise exceptions.PermissionDenied(gettext("Only agents and managers can do this."))

@@ -20,7 +20,16 @@ This module re-exports the names the views, forms, report e-mail and tests use.
 from metrics.dashboard.build import Dashboard, dashboard_build
 from metrics.dashboard.db import fmt_duration, fmt_pct, portable
 from metrics.dashboard.drilldown import DRILL_METRICS, Drill, drill_columns, drill_rows
-from metrics.dashboard.kpis import DEFINITIONS, DURATION_KPIS, HIST_EDGES, HIST_LABELS, KINDS, RATIOS, SIDES
+from metrics.dashboard.kpis import (
+    DEFINITIONS,
+    DURATION_KPIS,
+    HIST_EDGES,
+    HIST_LABELS,
+    HIST_LABELS_SHOWN,
+    KINDS,
+    RATIOS,
+    SIDES,
+)
 from metrics.dashboard.period import Period, Scope, local_today, may_see_team, period_for_preset, scope_for_user
 
 __all__ = [
@@ -29,6 +38,7 @@ __all__ = [
     "DURATION_KPIS",
     "HIST_EDGES",
     "HIST_LABELS",
+    "HIST_LABELS_SHOWN",
     "KINDS",
     "RATIOS",
     "SIDES",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.utils.translation import gettext
 
 from helpdesk.lib.db_router import read_connection
+
+# Formatting (templates, e-mail): the one formatter of the product, re-exported.
+from helpdesk.lib.human import fmt_duration as fmt_duration
+from helpdesk.lib.human import fmt_pct as fmt_pct
 from metrics.dashboard.kpis import DURATION_KPIS, FILTER_COLUMNS, HIST_EDGES, KINDS
 from metrics.dashboard.period import Scope
 
@@ -95,29 +97,3 @@ class CohortResult:
     buckets: dict[datetime, dict[str, Any]] = field(default_factory=dict)
     agents: dict[int, dict[str, Any]] = field(default_factory=dict)
     hist: dict[int, int] = field(default_factory=dict)
-
-
-# --- formatting helpers (templates, CSV, e-mail) ----------------------------
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """2550 -> '42m 30s'; 178740 -> '2d 1h 39m'; None -> '—'."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "—"
-    s = round(float(seconds))
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
-    # Unit letters per language (docs/languages.md, Dates and numbers).
-    values = {"d": d, "h": h, "m": m, "s": sec}
-    if d:
-        return gettext("%(d)sd %(h)sh %(m)sm") % values
-    if h:
-        return gettext("%(h)sh %(m)sm") % values
-    if m:
-        return gettext("%(m)sm %(s)ss") % values
-    return gettext("%(s)ss") % values
-
-
-def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}%"

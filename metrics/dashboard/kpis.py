@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -495,7 +496,19 @@ EXACT_COHORTS = ("next_reply",)
 
 # Histogram edges in seconds (width_bucket): <1h, 1–4h, 4–8h, 8–24h, 1–2d, 2–3d, 3–7d, ≥7d
 HIST_EDGES = (3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400)
+# CSV and API keep these (docs/languages.md, Manager side); pages and charts
+# show HIST_LABELS_SHOWN, the same buckets in the reader's language.
 HIST_LABELS = ("< 1 h", "1–4 h", "4–8 h", "8–24 h", "1–2 d", "2–3 d", "3–7 d", "≥ 7 d")
+HIST_LABELS_SHOWN = (
+    pgettext_lazy("duration bucket", "< 1 h"),
+    pgettext_lazy("duration bucket", "1–4 h"),
+    pgettext_lazy("duration bucket", "4–8 h"),
+    pgettext_lazy("duration bucket", "8–24 h"),
+    pgettext_lazy("duration bucket", "1–2 d"),
+    pgettext_lazy("duration bucket", "2–3 d"),
+    pgettext_lazy("duration bucket", "3–7 d"),
+    pgettext_lazy("duration bucket", "≥ 7 d"),
+)
 HIST_KPIS = ("frt", "full_resolution")
 
 FILTER_COLUMNS = ("queue_id", "kind", "priority", "channel")

@@ -33,14 +33,12 @@
     return;
   }
 
-  function fmtHours(h) {
-    if (h === null || h === undefined) return "—";
-    var s = Math.round(h * 3600), dd = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600),
-      mm = Math.floor((s % 3600) / 60);
-    if (dd) return dd + "d " + hh + "h " + mm + "m";
-    if (hh) return hh + "h " + mm + "m";
-    return mm + "m " + (s % 60) + "s";
-  }
+  // Durations come formatted from the server, in the reader's language
+  // (helpdesk/lib/human.py; docs/languages.md): no unit letters here.
+  function fmtAt(list, i) { return (list && list[i]) || "—"; }
+  // Decimals with the page language's separator (<html lang>).
+  var lang = document.documentElement.lang || undefined;
+  function fmtDecimal(v) { return v.toLocaleString(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 }); }
   function drillOnClick(urls) {
     return function (evt, elements) {
       if (elements.length && urls && urls[elements[0].index]) window.location.href = urls[elements[0].index];
@@ -71,14 +69,18 @@
   new Chart(document.getElementById("chart-frt"), {
     type: "line",
     data: { labels: d.labels, datasets: [
-      { label: t("tFrtMedian", "FRT median") + " (h)", data: d.frt_median_h, borderColor: "#2357d9", backgroundColor: "#2357d9", spanGaps: true },
-      { label: t("tFrtP90", "FRT p90") + " (h)", data: d.frt_p90_h, borderColor: "#d9822b", backgroundColor: "#d9822b", borderDash: [5, 4], spanGaps: true }
+      { label: t("tFrtMedian", "FRT median") + " (" + t("tHoursUnit", "h") + ")", data: d.frt_median_h, borderColor: "#2357d9", backgroundColor: "#2357d9", spanGaps: true },
+      { label: t("tFrtP90", "FRT p90") + " (" + t("tHoursUnit", "h") + ")", data: d.frt_p90_h, borderColor: "#d9822b", backgroundColor: "#d9822b", borderDash: [5, 4], spanGaps: true }
     ] },
     options: Object.assign({}, common, {
       scales: axes(d.clock === "bus" ? t("tBusinessHours", "Business hours") : t("tHours", "Hours")),
       onClick: drillOnClick(d.drill.frt),
       plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
-        label: function (c) { return c.dataset.label.replace(" (h)", "") + ": " + fmtHours(c.parsed.y); },
+        label: function (c) {
+          var names = [t("tFrtMedian", "FRT median"), t("tFrtP90", "FRT p90")];
+          var texts = [d.frt_median_fmt, d.frt_p90_fmt];
+          return names[c.datasetIndex] + ": " + fmtAt(texts[c.datasetIndex], c.dataIndex);
+        },
         footer: function (items) { return items.length ? "n = " + d.frt_n[items[0].dataIndex] : ""; }
       } } })
     })
@@ -92,7 +94,7 @@
     options: Object.assign({}, common, {
       scales: axes(t("tSatisfied", "% satisfied"), { y: { min: 0, max: 100, title: { display: true, text: t("tSatisfied", "% satisfied") } } }),
       plugins: Object.assign({}, common.plugins, { tooltip: { callbacks: {
-        label: function (c) { return c.parsed.y === null ? t("tNoRatings", "no ratings") : "CSAT: " + c.parsed.y.toFixed(1) + "%"; },
+        label: function (c) { return c.parsed.y === null ? t("tNoRatings", "no ratings") : "CSAT: " + fmtDecimal(c.parsed.y) + "%"; },
         footer: function (items) { return items.length ? t("tResponses", "responses") + ": " + d.csat_n[items[0].dataIndex] : ""; }
       } } })
     })

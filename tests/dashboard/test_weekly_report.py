@@ -118,3 +118,38 @@ def test_beat_entry_and_task_registered():
     assert entry["task"] == "metrics.weekly_report"
     app.loader.import_default_modules()
     assert "metrics.weekly_report" in app.tasks
+
+
+def test_each_manager_reads_the_report_in_their_language(people):
+    """Subject and body in the recipient's language (docs/languages.md,
+    E-mails): durations with the German/Spanish unit words, percentages
+    with the language's decimal separator. One render per language, not
+    per recipient."""
+    from django.template import Template
+    from django.test.signals import template_rendered
+
+    User.objects.filter(pk=people["boss"].pk).update(language="de")
+    User.objects.filter(pk=people["root"].pk).update(language="de")
+    User.objects.filter(pk=people["deputy"].pk).update(language="es")
+    renders = []
+
+    def seen(sender, template: Template, **kwargs):
+        if template.origin and str(template.origin.template_name) == "metrics/weekly_report.txt":
+            renders.append(template)
+
+    template_rendered.connect(seen)
+    try:
+        assert weekly_report_send(today=MONDAY) == 3
+    finally:
+        template_rendered.disconnect(seen)
+    assert len(renders) == 2  # de and es; the two German managers share one
+    rows = {r.to_email: r for r in Notification.objects.filter(kind=REPORT)}
+    boss, deputy, root = rows["boss@acme.test"], rows["deputy@acme.test"], rows["root@acme.test"]
+    assert boss.subject == root.subject == "Wöchentliche Helpdesk-Kennzahlen 2025-10-27 – 2025-11-02"
+    assert boss.body == root.body
+    assert "Erstreaktion: Median 9 Std. 45 Min., p90 2 T. 1 Std. 39 Min., n=4" in boss.body
+    assert "CSAT 33,33% (n=3)" in boss.body
+    assert "First response" not in boss.body
+    assert "Primera respuesta: mediana 9 h 45 min, p90 2 d 1 h 39 min, n=4" in deputy.body
+    assert "CSAT 33,33% (n=3)" in deputy.body
+    assert "weekly KPIs" not in deputy.subject

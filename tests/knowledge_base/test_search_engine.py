@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from knowledge_base import query_set, selectors, services
 from knowledge_base.demo import seed_help_centre
@@ -143,3 +145,117 @@ def test_view_counts_do_not_rewrite_the_index(article_make):
     services.article_view_record(article_id=article.pk)
     assert fts_rows(article.pk) == 1
     assert titles(selectors.article_search(user=ANON, query="counter")) == ["Counter"]
+
+
+# --- translations (docs/knowledge-base.md, Searching translations) ---------------
+
+PASSWORD_DE = (
+    "Passwort zurücksetzen",
+    "Öffnen Sie die Anmeldeseite und wählen Sie „Passwort vergessen“. Wir senden Ihnen einen Link, "
+    "mit dem Sie ein neues Kennwort festlegen.",
+)
+INVOICE_ES = (
+    "Descargar sus facturas",
+    "En la página de su cuenta encontrará todas las facturas en PDF. Puede descargarlas cuando quiera.",
+)
+
+
+@pytest.fixture
+def translated_pair(article_make, manager):
+    password = article_make("Reset your password", "Open the sign-in page and choose 'Forgot password'.")
+    invoice = article_make("Download your invoices", "Every invoice is on your account page as a PDF.")
+    services.article_translation_save(
+        article_id=password.pk, language="de", title=PASSWORD_DE[0], body=PASSWORD_DE[1], actor=manager
+    )
+    services.article_translation_save(
+        article_id=invoice.pk, language="es", title=INVOICE_ES[0], body=INVOICE_ES[1], actor=manager
+    )
+    return password, invoice
+
+
+@pytest.mark.django_db
+def test_a_german_reader_finds_an_article_by_its_german_words(translated_pair):
+    """German words of the translation (inflected: "Kennwörter" for
+    "Kennwort", a German stop word in the question) find the article once,
+    with its German title and a German snippet that marks the words."""
+    password, _invoice = translated_pair
+    for query in ("Passwort vergessen", "Wie kann ich neue Kennwörter festlegen?", "anmeldeseite"):
+        results = selectors.article_search(user=ANON, query=query, language="de")
+        assert [r.article.pk for r in results] == [password.pk], query
+        assert titles(results) == ["Passwort zurücksetzen"], query
+        assert "Forgot" not in results[0].snippet and "<mark>" in results[0].snippet, query
+    suggestions = selectors.article_suggest_for_user(user=ANON, query="passwort zurück")
+    assert suggestions == []  # an English reader: the German words are not in the original
+    with translation.override("de"):  # the default: the active language
+        suggested = selectors.article_suggest_for_user(user=ANON, query="passwort zurück")
+    assert [r.article.pk for r in suggested] == [password.pk]
+    assert titles(suggested) == ["Passwort zurücksetzen"]
+
+
+@pytest.mark.django_db
+def test_original_words_still_find_it_and_it_is_shown_once_in_the_readers_language(translated_pair):
+    password, _invoice = translated_pair
+    results = selectors.article_search(user=ANON, query="password", language="de")
+    assert [r.article.pk for r in results] == [password.pk]
+    assert titles(results) == ["Passwort zurücksetzen"]
+    # Matching both versions still returns one row.
+    both = selectors.article_search(user=ANON, query="password passwort", language="de")
+    assert [r.article.pk for r in both] == [password.pk]
+
+
+@pytest.mark.django_db
+def test_translations_are_searched_in_the_readers_language_only(translated_pair):
+    _password, invoice = translated_pair
+    spanish = selectors.article_search(user=ANON, query="descargar facturas", language="es")
+    assert [r.article.pk for r in spanish] == [invoice.pk]
+    assert titles(spanish) == ["Descargar sus facturas"]
+    assert "<mark>facturas</mark>" in spanish[0].snippet
+    # The German translation is not searched for a Spanish or English reader.
+    assert selectors.article_search(user=ANON, query="Passwort vergessen", language="es") == []
+    assert selectors.article_search(user=ANON, query="Passwort vergessen", language="en") == []
+    assert selectors.article_search(user=ANON, query="facturas", language="de") == []
+
+
+@pytest.mark.django_db
+def test_translation_index_follows_save_change_and_delete(translated_pair, manager):
+    password, _invoice = translated_pair
+    services.article_translation_save(
+        article_id=password.pk, language="de", title="Zugang wiederherstellen", body="Neuer Text.", actor=manager
+    )
+    assert selectors.article_search(user=ANON, query="Anmeldeseite", language="de") == []
+    assert titles(selectors.article_search(user=ANON, query="wiederherstellen", language="de")) == [
+        "Zugang wiederherstellen"
+    ]
+    services.article_translation_delete(article_id=password.pk, language="de", actor=manager)
+    assert selectors.article_search(user=ANON, query="wiederherstellen", language="de") == []
+
+
+@pytest.mark.django_db
+def test_a_translation_of_an_unpublished_article_is_not_found(translated_pair, manager):
+    password, _invoice = translated_pair
+    services.article_unpublish(article_id=password.pk, actor=manager)
+    assert selectors.article_search(user=ANON, query="Passwort vergessen", language="de") == []
+
+
+@pytest.mark.django_db
+def test_translation_search_adds_no_query_per_result(article_make, manager):
+    """The same number of queries for one translated result as for five."""
+
+    def count(n):
+        for i in range(n):
+            a = article_make(f"Router {n}-{i}", "Hold the reset button.")
+            services.article_translation_save(
+                article_id=a.pk,
+                language="de",
+                title=f"Router {n}-{i} zurücksetzen",
+                body="Halten Sie die Taste.",
+                actor=manager,
+            )
+        with CaptureQueriesContext(connection) as ctx:
+            results = selectors.article_search(user=ANON, query="Taste", language="de")
+        return len(results), len(ctx.captured_queries)
+
+    one, queries_one = count(1)
+    five, queries_five = count(5)
+    assert (one, five) == (1, 6)
+    assert queries_five == queries_one

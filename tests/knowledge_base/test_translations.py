@@ -148,7 +148,8 @@ def test_the_api_adds_reads_and_removes_a_translation(article, manager):
 def test_lists_search_and_suggestions_show_the_readers_title(translated, customer, client_for):
     """Not only the article page: the help-centre home, search results and the
     suggestions while typing carry the German title for a German reader and
-    the original for everyone else (search still matches the original words)."""
+    the original for everyone else (here the original words match; German
+    words: test_search_engine.py, translations)."""
     customer.language = "de"
     customer.save(update_fields=["language"])
     german = client_for(customer)

@@ -212,3 +212,21 @@ def test_trend_values_are_the_hand_checked_ones(world):
         assert sum(t[key] for t in trend) == total, key
     g1_month = next(t for t in trend if t["frt_median_s"] == 432000.0)
     assert (g1_month["csat_pct"], g1_month["nps"], g1_month["reopens"]) == (0.0, -100.0, 1)
+
+
+def test_trend_durations_use_the_one_translated_formatter(world, client):
+    """The trend's first-reply and resolution medians are written like every
+    other duration (helpdesk/lib/human.py): German unit words on a German
+    page, never the hand-made "12 min" / "3.5 h" / "2.1 d"."""
+    import re
+
+    manager = ManagerFactory(language="de")
+    client.force_login(manager)
+    html = client.get(f"/success/org/{world['globex'].pk}/?days=90").content.decode()
+    table = html[html.index('<table id="trend">') : html.index("</table>", html.index('<table id="trend">'))]
+    rows = re.findall(r'<th scope="row">[^<]*</th><td>\d+</td><td>([^<]*)</td><td>([^<]*)</td>', table)
+    durations = [d for row in rows for d in row if d != "–"]
+    assert durations, table  # G-1 and G-4 were answered and solved
+    unit = r"\d+ (T\.|Std\.|Min\.|Sek\.)"
+    assert all(re.fullmatch(f"{unit}( {unit})*", d) for d in durations), durations
+    assert not re.search(r"\d+(\.\d)? (min|h|d)<", html)

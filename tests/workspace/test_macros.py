@@ -104,3 +104,43 @@ def test_reply_with_macro_through_the_page(ticket_and_macro, agent, client):
     ticket.refresh_from_db()
     assert ticket.status == "pending" and ticket.assignee_id == agent.pk
     assert Message.objects.filter(ticket=ticket, body="Hello Ann, edited").exists()
+
+
+LOCALISED = "{{ ticket.status }} / {{ ticket.priority }} / {{ ticket.created }} / {{ True|yesno }}"
+
+
+@pytest.fixture
+def spanish_ticket(queue):
+    from datetime import UTC, datetime
+
+    requester = CustomerFactory(name="Ana Ruiz", first_name="Ana", language="es")
+    ticket = ticket_make(queue=queue, requester=requester, subject="Factura", priority="high")
+    ticket.created_at = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    ticket.save(update_fields=["created_at"])
+    return ticket
+
+
+@pytest.mark.django_db
+def test_a_public_macro_is_filled_in_the_requesters_language(spanish_ticket, agent, client):
+    """docs/languages.md, Macros: an English-speaking agent applies a macro
+    to a Spanish customer's ticket: status (as the customer reads it),
+    priority, dates and filter output come out in Spanish; the agent's own
+    page stays English. An internal note stays in the agent's language."""
+    from django.utils import translation
+
+    agent.language = "en"
+    agent.save(update_fields=["language"])
+    macro = Macro.objects.create(name="Status", body=LOCALISED, actions={})
+    text = macros.macro_render(body=LOCALISED, ticket=spanish_ticket, agent=agent)
+    assert text == "Recibida / Alta / 5 de marzo de 2026 / sí"
+    with translation.override("de"):  # whatever the agent's page is in
+        assert macros.macro_render(body=LOCALISED, ticket=spanish_ticket, agent=agent) == text
+        note = macros.macro_render(body=LOCALISED, ticket=spanish_ticket, agent=agent, visibility="internal")
+    assert note == "Neu / Hoch / 5. März 2026 / Ja"
+
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{spanish_ticket.pk}/?macro={macro.pk}").content.decode()
+    assert "Recibida / Alta / 5 de marzo de 2026" in page
+    macros.macro_apply(macro=macro, ticket_id=spanish_ticket.pk, agent=agent)
+    posted = Message.objects.filter(ticket=spanish_ticket, is_description=False).get()
+    assert posted.body == "Recibida / Alta / 5 de marzo de 2026 / sí"

@@ -107,28 +107,28 @@ class TicketViewSet(viewsets.GenericViewSet):
         if not user.is_staff_role:
             for field in ("requester_email", "priority", "tags", "queue"):
                 if field in data:
-                    errors[field] = ["Only agents can set this."]
+                    errors[field] = [_("Only agents can set this.")]
             if "request_type" not in data:
-                errors["request_type"] = ["Choose a request type."]
+                errors["request_type"] = [_("Choose a request type.")]
         queue: Queue | None = None
         request_type: RequestType | None = None
         if "request_type" in data:
             request_type = api_selectors.request_type_get_active(slug=data["request_type"])
             if request_type is None:
-                errors["request_type"] = ["No such request type."]
+                errors["request_type"] = [_("No such request type.")]
             else:
                 queue = request_type.queue
         if "queue" in data and user.is_staff_role:
             queue = api_selectors.queue_get_active(slug=data["queue"])
             if queue is None or not api_selectors.queue_is_workable_by(user=user, queue=queue):
-                errors["queue"] = ["No such queue among yours."]
+                errors["queue"] = [_("No such queue among yours.")]
         if queue is None and not errors:
-            errors["queue"] = ["Give a request type or a queue."]
+            errors["queue"] = [_("Give a request type or a queue.")]
         requester = user
         if "requester_email" in data and user.is_staff_role:
             found = api_selectors.user_get_active_by_email(email=data["requester_email"])
             if found is None:
-                errors["requester_email"] = ["No active user with this email."]
+                errors["requester_email"] = [_("No active user with this email.")]
             else:
                 requester = found
         if errors or queue is None:
@@ -302,12 +302,12 @@ class TicketViewSet(viewsets.GenericViewSet):
             if data["assignee_id"] is not None:
                 assignee = api_selectors.staff_get_active(user_id=data["assignee_id"])
                 if assignee is None:
-                    errors["assignee_id"] = ["No active agent with this id."]
+                    errors["assignee_id"] = [_("No active agent with this id.")]
         queue = None
         if "queue" in data:
             queue = api_selectors.queue_get_active(slug=data["queue"])
             if queue is None:
-                errors["queue"] = ["No such queue."]
+                errors["queue"] = [_("No such queue.")]
         ccs = None
         if "cc_emails" in data:
             try:

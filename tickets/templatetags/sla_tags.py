@@ -7,22 +7,16 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from helpdesk.lib.human import fmt_duration
+
 register = template.Library()
 
 AT_RISK_S = 3600
 
 
 def _human(seconds: float) -> str:
-    seconds = int(abs(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    # Unit letters per language (docs/languages.md, Dates and numbers).
-    if days:
-        return gettext("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
-    if hours:
-        return gettext("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
-    return gettext("%(minutes)sm") % {"minutes": minutes}
+    # The product's one duration formatter (docs/languages.md), badge precision.
+    return fmt_duration(seconds, coarse=True)
 
 
 def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any]:

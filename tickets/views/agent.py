@@ -371,7 +371,9 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         if chosen is not None:
             try:
                 initial = {
-                    "body": macros.macro_render(body=chosen.body, ticket=ticket, agent=user),
+                    "body": macros.macro_render(
+                        body=chosen.body, ticket=ticket, agent=user, visibility=chosen.visibility
+                    ),
                     "macro": chosen.pk,
                     "visibility": chosen.visibility,
                 }
