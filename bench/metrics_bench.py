@@ -126,7 +126,26 @@ def escalated(line, i, percent):
     return {**line, "events": [*events, *moves]}
 
 
-def generate(n, seed=7, escalate=0):
+def with_ces_nps(line, i):
+    """--ces-nps: a CES survey offered after the resolution of 60 % of the tickets (answered by
+    half) and an NPS answer on 15 % (the dashboard's survey tiles, issue 22). Deterministic in i."""
+    rnd = random.Random(i)
+    events = list(line["events"])
+    solved = datetime.fromisoformat(next(e["at"] for e in events if e.get("to") == "solved"))
+    extra = []
+    if rnd.random() < 0.6:
+        offered = solved + timedelta(seconds=rnd.randint(3600, 86400))
+        extra.append({"at": iso(offered), "type": "survey_offered", "survey": "ces"})
+        if rnd.random() < 0.5:
+            extra.append({"at": iso(offered + timedelta(seconds=rnd.randint(60, 86400))), "type": "ces",
+                          "scale": "1-7", "value": rnd.randint(1, 7)})  # fmt: skip
+    if rnd.random() < 0.15:
+        extra.append({"at": iso(solved + timedelta(seconds=rnd.randint(3600, 172800))), "type": "nps",
+                      "scale": "0-10", "value": rnd.randint(0, 10)})  # fmt: skip
+    return {**line, "events": sorted([*events, *extra], key=lambda e: e["at"])}
+
+
+def generate(n, seed=7, escalate=0, ces_nps=False):
     call_command(
         "helpdesk_config", "apply", str(ROOT / "tests/fixtures/metrics_examples/config.json"), stdout=io.StringIO()
     )
@@ -134,7 +153,8 @@ def generate(n, seed=7, escalate=0):
     start = datetime.now(tz=UTC) - timedelta(days=180)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for i in range(n):
-            f.write(json.dumps(escalated(synthetic_line(i, start, rnd), i, escalate)) + "\n")
+            line = escalated(synthetic_line(i, start, rnd), i, escalate)
+            f.write(json.dumps(with_ces_nps(line, i) if ces_nps else line) + "\n")
         path = f.name
     t0 = time.monotonic()
     call_command("import_tickets", path, "--batch-size", "2000", stdout=io.StringIO(), stderr=io.StringIO())
@@ -158,9 +178,10 @@ def main():
     ap.add_argument("--skip-rebuild", action="store_true")
     ap.add_argument("--processes", default="1", help="comma-separated process counts to measure, e.g. 1,2")
     ap.add_argument("--skip-queries", action="store_true")
+    ap.add_argument("--ces-nps", action="store_true", help="also CES offers/answers and NPS answers")
     args = ap.parse_args()
     if args.generate:
-        generate(args.generate, escalate=args.escalate)
+        generate(args.generate, escalate=args.escalate, ces_nps=args.ces_nps)
     tickets = Ticket.objects.count()
     events = TicketEvent.objects.count()
     print(f"data: {tickets} tickets, {events} events")

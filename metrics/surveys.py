@@ -43,6 +43,8 @@ class SurveyTicket:
     offers: dict[str, tuple[datetime, str, int | None]] = field(default_factory=dict)
     latest: dict[str, Response] = field(default_factory=dict)  # survey -> latest answer
     nps: list[Response] = field(default_factory=list)  # every NPS answer (per customer later)
+    # Surveys answered at some time (when `latest` holds only the window's answers).
+    answered: set[str] = field(default_factory=set)
 
 
 def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyTicket:
@@ -192,7 +194,7 @@ class SurveyTally:
             for side in (offer[1], "all"):
                 if side in self.offered:
                     self.offered[side][survey] += 1
-                    self.responded[side][survey] += 1 if r is not None else 0
+                    self.responded[side][survey] += 1 if r is not None or survey in t.answered else 0
 
 
 def nps_latest_per_customer(
@@ -283,21 +285,60 @@ def survey_report(
     }
 
 
-def survey_tickets_load(*, window: Window) -> list[SurveyTicket]:
-    """The tickets with a survey event in the window, walked: one query, their events with the
-    tickets picked by a subquery on the (kind, occurred_at) index."""
-    from itertools import groupby
+def _kind(value: str | None) -> Any:
+    """A place's kind as the walk holds it: "" before any, None for a null value (typed
+    like the walk's `data.get`)."""
+    from tickets.selectors import NULL_KIND
 
+    return "" if value is None else (None if value == NULL_KIND else value)
+
+
+def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces", "nps")) -> list[SurveyTicket]:
+    """The non-excluded tickets with a survey event in the window, as far as the
+    window's KPIs need them: first offers in the window (with `answered`), latest
+    CSAT/CES answers in the window, NPS answers in the window.
+
+    One query over the survey events in the window (the (kind, occurred_at)
+    index); their attribution is read in SQL by index probes, so the cost does not
+    grow with the tickets' other events (issue 22, docs/surveys.md "Reading the
+    survey KPIs"). Equal, on the window, to walking each ticket's whole history
+    with `ticket_surveys` (tests/metrics/test_survey_load.py).
+    """
     from tickets import selectors
-    from tickets.models import TicketEvent
 
-    kinds = ["survey.offered", *SURVEY_KINDS.values()]
-    in_window = TicketEvent.objects.filter(kind__in=kinds, occurred_at__gte=window.start, occurred_at__lt=window.end)
-    ids = in_window.filter(ticket__isnull=False).values("ticket_id")
-    return [
-        ticket_surveys(tid, list(evs))
-        for tid, evs in groupby(selectors.ticket_events_for_metrics(ticket_ids=ids), key=lambda e: e[0])
-    ]
+    wanted = set(surveys)
+    out: dict[int, SurveyTicket] = {}
+    for row in selectors.survey_events_for_metrics(start=window.start, end=window.end, surveys=wanted):
+        tid, _id, k, at, actor_id, data, survey, answered, requester_id, kind_now, queue_now, kind_res, queue_res = row
+        data = data or {}
+        t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
+        t.requester_id = requester_id
+        # The walk's rule: the place at the last resolution if its kind is set, else the place now.
+        kind_res, kind_now = (_kind(k) for k in (kind_res, kind_now))
+        side, queue_id = (kind_res, queue_res) if kind_res else (kind_now, queue_now)
+        if k == "survey.offered":
+            if survey in wanted:
+                t.offers[survey] = (at, side, queue_id)
+                if answered:
+                    t.answered.add(survey)
+            continue
+        name = k.split(".")[0]
+        response = Response(
+            survey=name,
+            ticket_id=tid,
+            at=at,
+            value=data.get("value"),
+            scale=data.get("scale", ""),
+            comment=data.get("comment", ""),
+            side=side,
+            customer_id=actor_id or requester_id,
+            queue_id=queue_id,
+        )
+        if name == "nps":
+            t.nps.append(response)
+        else:
+            t.latest[name] = response
+    return list(out.values())
 
 
 def relationship_nps_load(*, window: Window) -> list[Response]:

@@ -325,6 +325,141 @@ def ticket_events_for_metrics(*, ticket_ids: Any) -> Any:
     )
 
 
+# --- Survey events with their attribution (docs/surveys.md, issue 22) --------
+
+SURVEY_EVENT_FIELDS = (
+    "ticket_id",
+    "id",
+    "kind",
+    "occurred_at",
+    "actor_id",
+    "data",
+    "survey",  # survey.offered: data.survey (default csat)
+    "answered",  # survey.offered: the ticket has an answer to that survey (any time)
+    "requester_id",  # data.requester_id of ticket.created before the event
+    "kind_now",  # queue kind / id at the event (kind: NULL_KIND for a null value)
+    "queue_now",
+    "kind_res",  # ... at the last resolution before the event (NULL: none)
+    "queue_res",
+)
+
+
+NULL_KIND = "~null~"
+
+
+def _before(at: Any, pk: Any) -> Q:
+    """Strictly earlier in log order (occurred_at, id) than (at, pk)."""
+    return Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk)
+
+
+def _after(at: Any, pk: Any) -> Q:
+    return Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=pk)
+
+
+def _survey_place_subqueries() -> dict[str, Any]:
+    """Correlated subqueries on the outer event's ticket: the queue kind and id at the event
+    and at the last resolution before it, and the requester (metrics.surveys.ticket_surveys)."""
+    from django.db.models import BigIntegerField, Case, Exists, OuterRef, Subquery, TextField, Value, When
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast
+
+    from tickets.workflow import UNSOLVED
+
+    K, text = TicketEvent.Kind, TextField()
+    same = {"ticket_id": OuterRef("ticket_id")}
+    this = _before(OuterRef("occurred_at"), OuterRef("id"))
+    kind_key = Q(kind=K.CREATED, data__has_key="kind") | Q(kind=K.QUEUE, data__has_key="to_kind")
+    # A kind key holding null reads as NULL_KIND (no place event before: NULL; the walk's "").
+    # (`data__kind=None` is JSON null; KT would read it as NULL on PostgreSQL, "null" on SQLite.)
+    kind_val = Case(
+        When(kind=K.CREATED, data__kind=None, then=Value(NULL_KIND)),
+        When(kind=K.CREATED, then=KT("data__kind")),
+        When(data__to_kind=None, then=Value(NULL_KIND)),
+        default=KT("data__to_kind"),
+        output_field=text,
+    )
+    queue_key = Q(kind=K.CREATED, data__has_key="queue_id") | Q(kind=K.QUEUE, data__has_key="to")
+    queue_at = Case(When(kind=K.CREATED, then=KT("data__queue_id")), default=KT("data__to"), output_field=text)
+    queue_val = Cast(queue_at, BigIntegerField())
+    resolution = Q(kind=K.STATUS) & (
+        Q(data__to=Ticket.Status.SOLVED) | Q(data__to=Ticket.Status.CLOSED, data__from__in=sorted(UNSOLVED))
+    )
+    # A resolution after the place event (outer) and before the survey event (outer's outer).
+    res_between = TicketEvent.objects.filter(
+        resolution,
+        _after(OuterRef("occurred_at"), OuterRef("id")),
+        _before(OuterRef(OuterRef("occurred_at")), OuterRef(OuterRef("id"))),
+        **same,
+    )
+
+    def latest(key: Q, val: Any, *extra: Any) -> Subquery:
+        place = TicketEvent.objects.filter(key, this, *extra, **same).order_by("-occurred_at", "-id")
+        return Subquery(place.annotate(v=val).values("v")[:1])
+
+    created = TicketEvent.objects.filter(kind=K.CREATED, **same).filter(this).order_by("-occurred_at", "-id")
+    return {
+        "requester_id": Subquery(created.annotate(v=Cast(KT("data__requester_id"), BigIntegerField())).values("v")[:1]),
+        "kind_now": latest(kind_key, kind_val),
+        "queue_now": latest(queue_key, queue_val),
+        "kind_res": latest(kind_key, kind_val, Exists(res_between)),
+        "queue_res": latest(queue_key, queue_val, Exists(res_between)),
+    }
+
+
+def survey_events_for_metrics(*, start: datetime, end: datetime, surveys: Iterable[str]) -> Any:
+    """The events of `surveys` (offers and answers) on non-excluded tickets in [start, end),
+    as SURVEY_EVENT_FIELDS tuples in log order, with only what the survey KPIs need:
+    a `survey.offered` only if it is the ticket's first offer of that survey, a
+    CSAT/CES answer only if it is the ticket's latest one, every NPS answer.
+
+    The ticket's other events are read by index probes per row (queue at the event
+    and at the last resolution before it, exclusion), never loaded: the cost is
+    O(survey events in the window), not O(history of the surveyed tickets). The
+    same walk in Python is metrics.surveys.ticket_surveys (the reference).
+    No access control: metrics only.
+    """
+    from django.db.models import BooleanField, Case, Exists, OuterRef, TextField, Value, When
+    from django.db.models.fields.json import KT
+
+    K = TicketEvent.Kind
+    wanted = sorted(set(surveys))
+    answers = {"csat": K.CSAT, "ces": K.CES, "nps": K.NPS}
+    same = {"ticket_id": OuterRef("ticket_id")}
+    after = _after(OuterRef("occurred_at"), OuterRef("id"))
+    survey_name = Case(
+        When(data__has_key="survey", then=KT("data__survey")), default=Value("csat"), output_field=TextField()
+    )
+    restored_after = TicketEvent.objects.filter(kind=K.RESTORED, **same).filter(after)
+    spam_or_deleted = TicketEvent.objects.filter(kind__in=[K.SPAM, K.DELETED], **same).filter(~Exists(restored_after))
+    earlier_offer = (
+        TicketEvent.objects.filter(kind=K.SURVEY_OFFERED, **same)
+        .filter(_before(OuterRef("occurred_at"), OuterRef("id")))
+        .annotate(s=survey_name)
+        .filter(s=OuterRef("survey"))
+    )
+    later_answer = TicketEvent.objects.filter(kind=OuterRef("kind"), **same).filter(after)
+    answer_to = Case(
+        *(When(survey=s, then=Exists(TicketEvent.objects.filter(kind=k, **same))) for s, k in answers.items()),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    kinds = [K.SURVEY_OFFERED, *(answers[s] for s in wanted if s in answers)]
+    return (
+        TicketEvent.objects.filter(ticket__isnull=False, kind__in=kinds, occurred_at__gte=start, occurred_at__lt=end)
+        .annotate(survey=survey_name)
+        .filter(
+            (Q(kind=K.SURVEY_OFFERED, survey__in=wanted) & ~Exists(earlier_offer))
+            | (Q(kind__in=[K.CSAT, K.CES]) & ~Exists(later_answer))
+            | Q(kind=K.NPS)
+        )
+        .exclude(Exists(TicketEvent.objects.filter(kind=K.MERGED_INTO, **same)))
+        .exclude(Exists(spam_or_deleted))
+        .annotate(answered=answer_to, **_survey_place_subqueries())
+        .order_by("ticket_id", "occurred_at", "id")
+        .values_list(*SURVEY_EVENT_FIELDS)
+    )
+
+
 # --- SLA lists (issue 7): "at risk" and "breached" over open tickets -----------
 
 

@@ -1,10 +1,11 @@
 """Survey KPIs on the dashboard: CES (M15) and NPS (M16) from the event log (docs/metrics.md, docs/surveys.md).
 
-Computed exactly on every path (also when the other tiles come from rollup cells):
-answers are few rows, and `metrics.surveys` already computes them from the events
-(docs/surveys.md). The survey events carry no queue, agent, priority or channel, so
-the tiles are computed only without those filters; the queue filter applies to the queue at
-the last resolution before the answer (docs/architecture-kpis.md).
+Computed exactly on every path (also when the other tiles come from rollup cells) from
+the survey events in the window only (`metrics.surveys.survey_tickets_load`, one query
+whose cost does not grow with the surveyed tickets' other events; docs/surveys.md). The
+survey events carry no queue, agent, priority or channel, so the tiles are computed
+only without those filters; the queue filter applies to the queue at the last resolution
+before the answer (docs/architecture-kpis.md).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SURVEY_DRILL_COLUMNS = ("ticket_id", "kind", "queue_id", "agent_id", "instant", 
                         "comment")  # fmt: skip
 # Filters the survey events cannot honour (they carry none of these).
 UNFILTERABLE = ("agent_id", "priority", "channel")
+# The surveys these tiles read (CSAT is a rollup tile): the loader skips the others' events.
+TILE_SURVEYS = ("ces", "nps")
 
 
 def survey_filterable(scope: Scope) -> bool:
@@ -83,7 +86,7 @@ def survey_tiles(scope: Scope) -> dict[str, dict[str, dict[str, Any]]]:
     if not survey_filterable(scope):
         return {}
     windows = _windows(scope)
-    loaded = survey_tickets_load(window=Window(windows["prev"].start, windows["cur"].end))
+    loaded = survey_tickets_load(window=Window(windows["prev"].start, windows["cur"].end), surveys=TILE_SURVEYS)
     tickets = [t for t in loaded if not t.excluded]
     relationship = relationship_nps_load(window=Window(windows["prev"].start, windows["cur"].end))
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -115,7 +118,7 @@ def survey_drill_rows(kpi: Kpi, *, scope: Scope, side: str, start: Any, end: Any
     if not survey_filterable(scope):
         return []
     window = Window(start, end)
-    tickets = [t for t in survey_tickets_load(window=window) if not t.excluded]
+    tickets = [t for t in survey_tickets_load(window=window, surveys=TILE_SURVEYS) if not t.excluded]
     relationship = relationship_nps_load(window=window) if kpi.key == "nps" else []
     rows = [
         {
