@@ -17,6 +17,7 @@ from helpdesk.lib.business_hours import BusinessCalendar, VersionedCalendar
 from metrics.models import MetricsDaily, TicketMetrics
 from metrics.services import tickets_recompute
 from tests.factories import AgentFactory, CustomerFactory, ticket_make
+from tests.metrics.histories import apply_action
 from tickets import services
 from tickets.config import config_apply
 from tickets.models import Calendar, CalendarVersion, Queue, Ticket
@@ -153,18 +154,9 @@ def _history(actions, seed) -> dict[int, datetime]:
         t.refresh_from_db()
         at = last[t.pk] + timedelta(seconds=secs)
         last[t.pk] = at
-        if action == "reply":
-            services.message_post(ticket_id=t.pk, author=agent, body="r", occurred_at=at, apply_rules=False)
-        elif action == "customer":
-            services.message_post(ticket_id=t.pk, author=t.requester, body="c", occurred_at=at, apply_rules=False)
-        elif action == "solve" and t.status in Ticket.UNSOLVED:
-            services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
-            services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
-        elif action == "reopen" and t.status == "solved":
-            services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=at)
-        elif action == "pending" and t.status in ("new", "open"):
-            services.ticket_transition(ticket_id=t.pk, target="pending", actor=agent, occurred_at=at)
-        elif action == "csat":
+        if apply_action(action, t, agent, at):
+            continue
+        if action == "csat":
             services.survey_respond(ticket_id=t.pk, survey="csat", value=rnd.randint(1, 5), occurred_at=at)
     return last
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from metrics.models import TicketMetrics
 from metrics.services import tickets_recompute
 from tests.factories import AgentFactory, ticket_make
+from tests.metrics.histories import apply_action
 from tests.metrics.test_calendar_versions import (
     BASE,
     MORNINGS,
@@ -229,18 +230,9 @@ def _history(actions) -> dict[int, datetime]:
         t.refresh_from_db()
         at = last[t.pk] + timedelta(seconds=secs)
         last[t.pk] = at
-        if action == "reply":
-            services.message_post(ticket_id=t.pk, author=agent, body="r", occurred_at=at, apply_rules=False)
-        elif action == "customer":
-            services.message_post(ticket_id=t.pk, author=t.requester, body="c", occurred_at=at, apply_rules=False)
-        elif action == "solve" and t.status in Ticket.UNSOLVED:
-            services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
-            services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
-        elif action == "reopen" and t.status == "solved":
-            services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=at)
-        elif action == "pending" and t.status in ("new", "open"):
-            services.ticket_transition(ticket_id=t.pk, target="pending", actor=agent, occurred_at=at)
-        elif action == "move" and t.status != "closed":
+        if apply_action(action, t, agent, at):
+            continue
+        if action == "move" and t.status != "closed":
             other = queues["care"] if t.queue_id == queues["support"].pk else queues["support"]
             services.ticket_move_queue(ticket_id=t.pk, queue=other, actor=agent, reason="r", occurred_at=at)
     return last

@@ -21,19 +21,11 @@ from mail.services.outbox import _email_for
 from metrics.surveys import Window, survey_report_load
 from surveys import nps, tasks
 from tests.factories import CustomerFactory, OrganisationFactory, ticket_make
+from tests.processes import wait_for
 from tickets import services
 from tickets.models import TicketEvent
 
 K = TicketEvent.Kind
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_beat_sends_the_task_hourly_and_it_expires_before_the_next_run():
@@ -60,7 +52,7 @@ def test_worker_sends_each_due_survey_once_with_its_offer_event(celery_worker, c
         celery_app.send_task(entry["task"], **entry["options"])
     rows = Notification.objects.filter(kind=Notification.Kind.NPS_SURVEY)
     # Per organisation: one of ann/ben (the latest solved: ben), and cat.
-    assert wait_for(lambda: rows.filter(status="sent").count() == 2)
+    assert wait_for(lambda: rows.filter(status="sent").count() == 2, timeout=30.0)
     time.sleep(1.0)  # the second run has finished too
     assert sorted(rows.values_list("recipient_id", flat=True)) == sorted([ben.pk, cat.pk])
     offers = TicketEvent.objects.filter(kind=K.SURVEY_OFFERED, ticket__isnull=True)
