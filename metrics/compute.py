@@ -31,7 +31,7 @@ from tickets.clock import (
     Ev,
     Timeline,
     dt_or_none,
-    fold,
+    fold_sorted,
     sla_fields,
     sorted_events,
     timeline_row,
@@ -76,7 +76,7 @@ def ces_fields(evs: list[Ev]) -> dict[str, Any]:
 def compute(events: Iterable[Ev | Any], context: Context) -> dict[str, Any]:
     """Every per-ticket metric of one ticket as of `context.as_of`."""
     evs = sorted_events(events, ts(context.as_of))
-    tl = fold(evs, context.as_of)
+    tl = fold_sorted(evs, ts(context.as_of))
     clock = Clock(tl.queue_segments, context.calendars)
     row, d = timeline_row(tl, context, clock)
     _status_time_fields(row, tl, d, clock)

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from auditlog.context import disable_auditlog
-from django.db import connection
+from django.db import connection, transaction
 
 from metrics.segments import LAST_RES_TICKET_COLUMNS, TICKET_COLUMNS, group_agg_sql, ticket_join
 
@@ -529,8 +529,6 @@ def _fold_sql(which: str) -> str:
 def fold() -> int:
     """Recompute the stale week and month cells from their day cells and clear the marks
     (one transaction). Returns the spans folded."""
-    from django.db import transaction
-
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # Writers upsert cells (ROW EXCLUSIVE) before they mark spans: once this lock is
@@ -596,6 +594,11 @@ def _values_sql() -> str:
     return ",\n  ".join(rows)
 
 
+def _in_chunk(alias: str) -> str:
+    """The rebuild's ticket-id range predicate (one chunk, see `rebuild`)."""
+    return f"{alias}.ticket_id >= %(lo)s AND {alias}.ticket_id < %(hi)s"
+
+
 # The columns of a row the VALUES list reads, for the whole-ticket rows and the segment groups.
 _ROW_COLUMNS = sorted(
     set(DURATIONS) | set(_ONE) | set(_ANY) | {"first_resolution_cal_s", "reopens"} | set(_WHOLE_ONLY) | TICKET_COLUMNS
@@ -623,8 +626,9 @@ def _group_select(key: str) -> str:
     select = ", ".join(cols)
     join = ticket_join(_ROW_COLUMNS)
     sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s {join}"  # noqa: S608
-    moved = "s.ticket_id IN (SELECT x.ticket_id FROM metrics_ticketsegment x WHERE x.idx > 0)"  # tickets that moved
-    return f"{sql} WHERE {moved} GROUP BY s.ticket_id, {group}"
+    moved_in = f"x.idx > 0 AND {_in_chunk('x')}"
+    moved = f"s.ticket_id IN (SELECT x.ticket_id FROM metrics_ticketsegment x WHERE {moved_in})"  # noqa: S608
+    return f"{sql} WHERE {moved} AND {_in_chunk('s')} GROUP BY s.ticket_id, {group}"
 
 
 # Whole tickets (kind ALL_KINDS) and, for a ticket that never moved (its one segment holds every
@@ -637,7 +641,7 @@ _WHOLE_SELECT += """
   CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint, TRUE),
                              (COALESCE(t.kind, ''), NULL::bigint, one.single),
                              (COALESCE(t.kind, ''), COALESCE(t.queue_id, 0), one.single)) AS k(kind_key, q, keep)
-  WHERE NOT t.excluded AND k.keep"""
+  WHERE NOT t.excluded AND k.keep AND t.ticket_id >= %(lo)s AND t.ticket_id < %(hi)s"""
 
 # The first-escalation cells of a kind and queue: escalated tickets (they moved) whole, at their
 # current kind and queue, every other column NULL (`_WholeOnly`).
@@ -649,10 +653,10 @@ _ESC_COLUMNS = ", ".join(
 _ESC_SELECT = f"""SELECT COALESCE(t.kind, ''), k.q, {_ESC_COLUMNS} FROM metrics_ticketmetrics t
   CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(t.queue_id, 0))) AS k(q)
   WHERE NOT t.excluded AND t.first_escalated_at IS NOT NULL
-    AND EXISTS (SELECT 1 FROM metrics_ticketsegment x WHERE x.ticket_id = t.ticket_id)"""  # noqa: S608
+    AND EXISTS (SELECT 1 FROM metrics_ticketsegment x WHERE x.ticket_id = t.ticket_id)
+    AND {_in_chunk("t")}"""  # noqa: S608
 
-_BASE_SQL = f"""
-CREATE TEMP TABLE _dash_base ON COMMIT DROP AS
+_BASE_SELECT = f"""
 SELECT (c.at AT TIME ZONE %(zone)s)::date AS day, c.kind, c.q, c.ag, c.metric, c.bin,
        SUM(c.n) AS n, SUM(c.s) AS s, SUM(c.num) AS num, SUM(c.den) AS den
 FROM (
@@ -667,13 +671,13 @@ FROM (
   FROM metrics_ticketmetrics m
   CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint), (m.kind, NULL::bigint),
                              (m.kind, COALESCE(m.queue_id, 0))) AS k(kind, q)
-  WHERE NOT m.excluded AND m.status IN {_UNSOLVED_SQL}
+  WHERE NOT m.excluded AND m.status IN {_UNSOLVED_SQL} AND {_in_chunk("m")}
   UNION ALL
   SELECT v.at, %(all)s, NULL::bigint, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
   FROM metrics_ticketstatusinterval i
   JOIN metrics_ticketmetrics m ON m.ticket_id = i.ticket_id
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, m.created_at), 'bl_in'), (i.ended_at, 'bl_out')) AS v(at, metric)
-  WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL
+  WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL AND {_in_chunk("i")}
   UNION ALL
   SELECT v.at, COALESCE(s.kind, ''), k.q, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
   FROM metrics_ticketstatusinterval i
@@ -684,7 +688,7 @@ FROM (
   CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(s.queue_id, 0))) AS k(q)
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, s.started_at, m.created_at), 'bl_in'),
                              (LEAST(i.ended_at, s.ended_at), 'bl_out')) AS v(at, metric)
-  WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL
+  WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL AND {_in_chunk("i")}
 ) c
 GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - fixed identifiers only
@@ -692,14 +696,28 @@ GROUP BY 1, 2, 3, 4, 5, 6
 _INSERT_SQL = """
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
 SELECT {dim}, {key}, {span}, {start}, metric, kind, bin, SUM(n), SUM(s), SUM(num), SUM(den)
-FROM _dash_base {where}
+FROM {base} {where}
 GROUP BY 2, 4, 5, 6, 7
 """
 _WEEK = "(day - (EXTRACT(ISODOW FROM day)::int - 1))"
 
 
-def rebuild() -> int:
-    """Recompute every DashboardRollup cell (call inside a transaction). Returns the cells."""
+# The set-based rebuild groups the per-ticket rows one ticket-id range at a time: the cells are
+# sums, so each chunk's partial base rows are appended to the base table and the span inserts
+# sum them. A chunk's hash aggregate then fits in REBUILD_WORK_MEM instead of spilling, and with
+# `workers` the chunks run on that many connections at once (docs/metrics.md#rebuilding-the-
+# dashboard-cells, bench/METRICS.md).
+REBUILD_CHUNK = 25000  # tickets per chunk
+REBUILD_WORK_MEM = "64MB"  # per sort / hash of a chunk (x hash_mem_multiplier for hashes)
+_STAGE = "metrics_dashboardrollup_rebuild"  # unlogged: the base rows of a parallel rebuild
+_SESSION = (f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'", "SET LOCAL jit = off")  # jit: compiling cost more
+
+
+def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
+    """Recompute every DashboardRollup cell (call inside a transaction). Returns the cells.
+
+    `workers` > 1: the chunks' base rows are computed on that many extra connections, which read
+    committed rows only (the bulk rebuild's case; not for rows written in this transaction)."""
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
@@ -707,11 +725,25 @@ def rebuild() -> int:
     if connection.vendor != "postgresql":
         return _rebuild_python(zone)
     total = 0
+    params: dict[str, Any] = {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS, "lo": 0, "hi": 0}
     with connection.cursor() as cur:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
-        cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS})
+        for statement in _SESSION:
+            cur.execute(statement)
+        cur.execute("SELECT min(ticket_id), max(ticket_id) FROM metrics_ticketmetrics")
+        lo, hi = cur.fetchone()
+        step = max(chunk, 1)
+        chunks = [{**params, "lo": a, "hi": a + step} for a in range(lo, hi + 1, step)] if lo is not None else []
+        if workers > 1 and len(chunks) > 1:
+            base = _STAGE
+            _base_parallel(chunks, params, workers)
+        else:
+            base = "_dash_base"
+            cur.execute(f"CREATE TEMP TABLE _dash_base ON COMMIT DROP AS {_BASE_SELECT} WITH NO DATA", params)
+            for chunk_params in chunks:
+                cur.execute(f"INSERT INTO _dash_base {_BASE_SELECT}", chunk_params)
         for dim, key, where in (
             ("''", "0", "WHERE q IS NULL"),
             ("'q'", "q", "WHERE q IS NOT NULL"),
@@ -719,10 +751,55 @@ def rebuild() -> int:
             ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
         ):
             for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
-                cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where))
+                cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where, base=base))
                 total += cur.rowcount
-        cur.execute("DROP TABLE _dash_base")
+        cur.execute(f"DROP TABLE {base}")
     return total
+
+
+def _base_parallel(chunks: list[dict[str, Any]], params: dict[str, Any], workers: int) -> None:
+    """Fill the unlogged stage table with the chunks' base rows, `workers` threads each on its
+    own connection (autocommit). The caller's EXCLUSIVE lock on the cells is held meanwhile, so
+    a concurrent recompute cannot commit a cell delta the stage rows would miss."""
+    import queue
+    import threading
+
+    todo: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+    for chunk_params in chunks:
+        todo.put(chunk_params)
+    errors: list[BaseException] = []
+
+    def run(create: bool) -> None:
+        try:
+            with connection.cursor() as cur:  # this thread's own connection
+                if create:
+                    cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")  # left by an interrupted rebuild
+                    cur.execute(f"CREATE UNLOGGED TABLE {_STAGE} AS {_BASE_SELECT} WITH NO DATA", params)
+                    return
+                while not errors:
+                    try:
+                        chunk_params = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    with transaction.atomic():
+                        for statement in _SESSION:
+                            cur.execute(statement)
+                        cur.execute(f"INSERT INTO {_STAGE} {_BASE_SELECT}", chunk_params)
+        except BaseException as exc:  # re-raised by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(True,))]  # the table exists (committed) first
+    threads[0].start()
+    threads[0].join()
+    threads = [threading.Thread(target=run, args=(False,)) for _ in range(workers)] if not errors else []
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _rebuild_python(zone: ZoneInfo) -> int:

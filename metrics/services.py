@@ -534,7 +534,6 @@ _EVENTS_SQL = (
     "SELECT ticket_id, id, kind, occurred_at, actor_id, actor_role, visibility, is_automated, data::text"
     " FROM tickets_ticketevent WHERE ticket_id >= %s AND ticket_id < %s ORDER BY ticket_id, occurred_at, id"
 )
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -551,12 +550,12 @@ def _copy_field(value: Any) -> str:
     elif kind is float or kind is int:
         return repr(value)
     elif kind is datetime:
-        return str(value.isoformat())
+        return value.isoformat()
     elif kind is dict or kind is list:
         text = _json_dumps(value)
     else:
         text = str(value)
-    if any(ch in text for ch in _COPY_SPECIAL):
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # (a generator here cost 5 % of the rebuild)
         return text.translate(_COPY_ESCAPES)
     return text
 
@@ -637,10 +636,26 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     return tickets, len(rows)
 
 
+_NR_TICKET_COLUMNS = ("excluded", "queue_id", "kind", "priority", "channel")
+
+
 def _next_reply_lines(tid: int, values: dict[str, Any], row: dict[str, Any]) -> list[str]:
-    """COPY lines of `next_reply_rows` (the answered next-reply runs of one ticket)."""
-    m = TicketMetrics(**{k: values[k] for k in ("excluded", "queue_id", "kind", "priority", "channel")})
-    return ["\t".join(_copy_field(getattr(nr, n)) for n in _NR_NAMES) + "\n" for nr in next_reply_rows(tid, m, row)]
+    """COPY lines of `next_reply_rows` (the answered next-reply runs of one ticket), built from
+    the values directly: a model instance per ticket and run was a tenth of the rebuild's Python."""
+    runs = zip(
+        row.get("next_reply_at") or [],
+        row.get("next_reply_cal_s") or [],
+        row.get("next_reply_bus_s") or [],
+        row.get("next_reply_agent_id") or [],
+        strict=True,
+    )
+    ticket = {name: values[name] for name in _NR_TICKET_COLUMNS}
+    lines = []
+    for at, cal, bus, agent in runs:
+        rec = {"ticket_id": tid, "replied_at": at, "next_reply_cal_s": cal, "next_reply_bus_s": bus, "agent_id": agent}
+        rec.update(ticket)
+        lines.append("\t".join(_copy_field(rec[name]) for name in _NR_NAMES) + "\n")
+    return lines
 
 
 def metrics_bulk_rebuild_range(
@@ -737,7 +752,7 @@ def metrics_bulk_rebuild(
         if reset:
             with connection.cursor() as cur:
                 cur.execute("RESET max_parallel_maintenance_workers")
-    stats["rollup_cells"] = metrics_rollups_rebuild()
+    stats["rollup_cells"] = metrics_rollups_rebuild(workers=processes)
     stats["py_cpu_s"] += _time.process_time() - t0
     stats["pg_cpu_s"] += pg_parent + _backend_cpu() - pg0
     return stats
@@ -862,12 +877,13 @@ HAVING sum(c.n) <> 0 OR sum(c.s) <> 0 OR sum(c.num) <> 0 OR sum(c.den) <> 0
 """  # noqa: S608 - built from fixed column names only
 
 
-def metrics_rollups_rebuild() -> int:
+def metrics_rollups_rebuild(*, workers: int = 1) -> int:
     """Recompute every MetricsDaily cell set-based from TicketMetrics (PostgreSQL).
 
     Equal to the sum of contributions() over all rows. The table is locked
     EXCLUSIVE first, so a concurrent recompute's retract-and-apply waits and
     then applies its delta on top of a state that already counts its old row.
+    `workers`: connections for the dashboard cells' chunks (`rollup.rebuild`).
     Returns the number of cells.
     """
     if connection.vendor != "postgresql":
@@ -878,7 +894,7 @@ def metrics_rollups_rebuild() -> int:
         cur.execute("DELETE FROM metrics_metricsdaily")
         cur.execute(_ROLLUPS_SQL, [zone])
         cells = int(cur.rowcount)
-        return cells + rollup.rebuild()
+        return cells + rollup.rebuild(workers=workers)
 
 
 def _rollups_rebuild_python() -> int:
