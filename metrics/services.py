@@ -550,7 +550,7 @@ def _copy_field(value: Any) -> str:
     elif kind is float or kind is int:
         return repr(value)
     elif kind is datetime:
-        return value.isoformat()
+        return str(value.isoformat())
     elif kind is dict or kind is list:
         text = _json_dumps(value)
     else:
