@@ -529,3 +529,42 @@ class TicketSegment(models.Model):
 
     def __str__(self) -> str:
         return f"segment {self.idx} of #{self.ticket_id}"
+
+
+class SurveyFact(models.Model):
+    """One survey offer or answer a window's survey KPIs count (docs/surveys.md "Survey facts"):
+    per ticket, the first offer of CSAT and of CES (with `answered`: the ticket has an answer to it,
+    any time), the latest CSAT and CES answer, and every NPS answer; each with its attribution
+    (the queue kind and id at the last resolution before it, as `metrics.surveys.ticket_surveys`).
+
+    Written with the ticket's TicketMetrics row (recompute and bulk rebuild) from the same walk;
+    excluded tickets (spam, deleted, merged) have none. The dashboard's survey tiles aggregate an
+    index range of this table instead of reading the event log."""
+
+    ticket_id = models.BigIntegerField()
+    event_id = models.BigIntegerField()  # log order among answers at the same instant
+    survey = models.CharField(max_length=8)  # csat / ces / nps
+    offer = models.BooleanField()  # True: the first offer; False: an answer
+    at = models.DateTimeField()
+    side = models.CharField(max_length=32, null=True)  # queue kind ("" before any place, null: a null kind)
+    queue_id = models.BigIntegerField(null=True)
+    customer_id = models.BigIntegerField(null=True)  # answers: the answering customer (else the requester)
+    score = models.BigIntegerField(null=True)  # an integer answer (what the aggregates count)
+    satisfied = models.BooleanField(null=True)  # CSAT answers: M10 satisfied
+    answered = models.BooleanField(default=False)  # offers: answered at some time
+    value = models.JSONField(null=True)  # answers: the value, scale and comment as given
+    scale = models.TextField(null=True)
+    comment = models.TextField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket_id"], name="sf_ticket"),
+            models.Index(
+                fields=["survey", "offer", "at"],
+                include=["side", "queue_id", "score", "answered", "customer_id", "ticket_id", "event_id"],
+                name="sf_survey_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} {'offer' if self.offer else 'answer'} of #{self.ticket_id}"

@@ -21,10 +21,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics import rollup
+from metrics import rollup, survey_facts
 from metrics.compute import compute
 from metrics.models import (
     MetricsDirty,
+    SurveyFact,
     TicketAgentHandle,
     TicketMetrics,
     TicketNextReply,
@@ -329,6 +330,7 @@ def tickets_recompute(
         if not evs or not any(e.kind == "ticket.created" for e in evs):
             continue  # no events (deleted row, or not yet committed): drop metrics
         acc.add(tid, compute(evs, ctx))
+        acc.survey_facts.extend(survey_facts.survey_facts_of(tid, evs))
     _recompute_store(ids, old, acc)
     return len(ids)
 
@@ -344,6 +346,7 @@ class _Recompute:
     intervals: list[TicketStatusInterval] = field(default_factory=list)
     segments: list[TicketSegment] = field(default_factory=list)
     next_replies: list[TicketNextReply] = field(default_factory=list)
+    survey_facts: list[SurveyFact] = field(default_factory=list)
     delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
     dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
 
@@ -419,6 +422,8 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
     TicketNextReply.objects.filter(ticket_id__in=ids).delete()
     TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
+    SurveyFact.objects.filter(ticket_id__in=ids).delete()
+    SurveyFact.objects.bulk_create(acc.survey_facts, batch_size=2000)
     _rollup_apply(acc.delta)
     rollup.apply_days(acc.dash)  # the base delta is zero where nothing changed; weeks / months: rollup.fold
 
@@ -489,6 +494,7 @@ def metrics_reset() -> None:
         "metrics_ticketstatusinterval",
         "metrics_ticketsegment",
         "metrics_ticketnextreply",
+        "metrics_surveyfact",
         "metrics_dashboardrollup",
         "metrics_dashboardrollupstale",
     )
@@ -574,6 +580,7 @@ _PER_TICKET_TABLES = (
     "metrics_ticketstatusinterval",
     "metrics_ticketsegment",
     "metrics_ticketnextreply",
+    "metrics_surveyfact",
 )
 _NR_FIELDS = [f for f in TicketNextReply._meta.concrete_fields if f.name != "id"]
 _NR_NAMES = [f.name for f in _NR_FIELDS]
@@ -602,6 +609,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     interval_lines: list[str] = []
     segment_lines: list[str] = []
     reply_lines: list[str] = []
+    fact_lines: list[str] = []
     tickets = 0
     for tid, group in groupby(rows, key=itemgetter(0)):
         evs = [
@@ -627,6 +635,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
             seg_values = segment_values(seg)
             segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
         reply_lines.extend(_next_reply_lines(tid, values, row))
+        fact_lines.extend(survey_facts.copy_lines(survey_facts.survey_facts_of(tid, evs), _copy_field, _json_dumps))
     for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
@@ -634,6 +643,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     _copy_rows(cur, "metrics_ticketstatusinterval", "ticket_id, status, started_at, ended_at", interval_lines)
     _copy_rows(cur, "metrics_ticketsegment", _SEG_COLUMNS, segment_lines)
     _copy_rows(cur, "metrics_ticketnextreply", _NR_COLUMNS, reply_lines)
+    _copy_rows(cur, "metrics_surveyfact", ", ".join(survey_facts.COPY_COLUMNS), fact_lines)
     return tickets, len(rows)
 
 
