@@ -102,54 +102,70 @@ def survey_tiles(scope: Scope) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-# CES per (period, offer, side): answers (counted if an integer, easy if >= 5, summed for the mean)
-# and first offers (answered at some time). The side is folded into support / service / all here.
-_CES_SQL = """
-    SELECT CASE WHEN f.at >= %(cur)s THEN 'cur' ELSE 'prev' END AS period, f.offer, f.side,
-           count(*) AS rows, count(f.score) AS n, count(*) FILTER (WHERE f.score >= 5) AS easy,
-           sum(f.score) AS total, count(*) FILTER (WHERE f.answered) AS answered
-    FROM metrics_surveyfact f
-    WHERE f.survey = 'ces' AND f.offer IN (true, false) AND f.at >= %(start)s AND f.at < %(end)s {queue}
-    GROUP BY 1, 2, 3
-"""
+# CES per (offer, side) and period: answers (counted if an integer, easy if >= 5, summed for the mean)
+# and first offers (answered at some time); the side is folded into support / service / all below.
+# One index range of sf_survey_at; the periods are FILTERs, so the few groups hash.
+_CES_MEASURES = {"rows": "true", "n": "f.score IS NOT NULL", "easy": "f.score >= 5", "answered": "f.answered"}
+_CES_COLUMNS = ", ".join(
+    [
+        f"count(*) FILTER (WHERE f.at {op} %(cur)s AND {cond}) AS {period}_{name}"
+        for period, op in (("cur", ">="), ("prev", "<"))
+        for name, cond in _CES_MEASURES.items()
+    ]
+    + [f"sum(f.score) FILTER (WHERE f.at {op} %(cur)s) AS {p}_total" for p, op in (("cur", ">="), ("prev", "<"))]
+)
+_CES_SQL = (
+    f"SELECT f.offer, f.side, {_CES_COLUMNS} FROM metrics_surveyfact f"  # noqa: S608 - fixed column names
+    " WHERE f.survey = 'ces' AND f.offer IN (true, false) AND f.at >= %(start)s AND f.at < %(end)s {queue}"
+    " GROUP BY 1, 2"
+)
 
 # NPS per (period, side): each customer's latest answer in the period (M16), among the answers on
 # tickets of the side, or among all answers and the relationship survey's for "all"; ties in time
 # go to the higher ticket id, then to the later event (the order of metrics.surveys.nps_keep_latest).
+# Periods and sides are small integers (p: 0 cur, 1 prev; s: 0 all, 1 support, 2 service): the sort
+# compares no text.
 _NPS_SQL = """
     WITH a AS (
-      SELECT CASE WHEN f.at >= %(cur)s THEN 'cur' ELSE 'prev' END AS period, f.side, f.customer_id AS c,
-             f.at, f.ticket_id AS t, f.event_id AS e, f.score
+      SELECT CASE WHEN f.at >= %(cur)s THEN 0 ELSE 1 END AS p,
+             CASE f.side WHEN 'support' THEN 1 WHEN 'service' THEN 2 END AS side,
+             f.customer_id AS c, f.at, f.ticket_id AS t, f.event_id AS e, f.score
       FROM metrics_surveyfact f
       WHERE f.survey = 'nps' AND NOT f.offer AND f.at >= %(start)s AND f.at < %(end)s {queue}
       {relationship}
-    ), g AS (
-      SELECT period, 'all' AS side, c, at, t, e, score FROM a
-      UNION ALL
-      SELECT period, side, c, at, t, e, score FROM a WHERE t IS NOT NULL AND side IN ('support', 'service')
     ), latest AS (
-      SELECT DISTINCT ON (period, side, c) period, side, score
-      FROM g ORDER BY period, side, c, at DESC, COALESCE(t, 0) DESC, e DESC
+      SELECT DISTINCT ON (a.p, g.s, a.c) a.p, g.s, a.score
+      FROM a CROSS JOIN LATERAL (VALUES (0), (a.side)) AS g(s)
+      WHERE g.s IS NOT NULL
+      ORDER BY a.p, g.s, a.c, a.at DESC, COALESCE(a.t, 0) DESC, a.e DESC
     )
-    SELECT period, side, count(score) AS n, count(*) FILTER (WHERE score >= 9) AS promoters,
+    SELECT p, s, count(score) AS n, count(*) FILTER (WHERE score >= 9) AS promoters,
            count(*) FILTER (WHERE score <= 6) AS detractors
     FROM latest GROUP BY 1, 2
 """
 
-# The relationship survey's answers (ticketless nps.responded events, `event_kind_occurred`): the
-# customer is the actor (else data.customer_id), counted if the value is an integer (as in Python).
+# The relationship survey's answers (ticketless nps.responded events): the customer is the actor
+# (else data.customer_id), counted if the value is an integer (as `isinstance(value, int)`).
 _RELATIONSHIP_SQL = """
       UNION ALL
-      SELECT CASE WHEN e.occurred_at >= %(cur)s THEN 'cur' ELSE 'prev' END, '', COALESCE(e.actor_id,
+      SELECT CASE WHEN e.occurred_at >= %(cur)s THEN 0 ELSE 1 END, NULL, COALESCE(e.actor_id,
                CASE WHEN jsonb_typeof(e.data->'customer_id') = 'number'
-                    AND e.data->>'customer_id' ~ '^-?[0-9]+$' THEN (e.data->>'customer_id')::numeric END),
+                    AND e.data->>'customer_id' ~ '^-?[0-9]{1,18}$' THEN (e.data->>'customer_id')::bigint END),
              e.occurred_at, NULL, e.id,
              CASE jsonb_typeof(e.data->'value')
-               WHEN 'number' THEN CASE WHEN e.data->>'value' ~ '^-?[0-9]+$' THEN (e.data->>'value')::numeric END
+               WHEN 'number' THEN CASE WHEN e.data->>'value' ~ '^-?[0-9]{1,18}$' THEN (e.data->>'value')::bigint END
                WHEN 'boolean' THEN (e.data->>'value')::boolean::int END
-      FROM tickets_ticketevent e
-      WHERE e.kind = 'nps.responded' AND e.ticket_id IS NULL AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
+      FROM (
+        -- The window's ticketless events on event_ticket_occurred (ticket_id IS NULL): OFFSET 0 keeps
+        -- the kind test outside, else the planner takes event_kind_occurred and reads every ticket's
+        -- NPS answer from the heap to drop it.
+        SELECT * FROM tickets_ticketevent
+        WHERE ticket_id IS NULL AND occurred_at >= %(start)s AND occurred_at < %(end)s OFFSET 0
+      ) e
+      WHERE e.kind = 'nps.responded'
 """
+_PERIOD_OF = {0: "cur", 1: "prev"}
+_SIDE_OF = {0: "all", 1: "support", 2: "service"}
 
 
 def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -165,16 +181,18 @@ def _survey_tiles_sql(windows: dict[str, Window], queue: int | None) -> dict[str
     ces = {(p, s): {"n": 0, "easy": 0, "total": 0, "offered": 0, "responded": 0} for p in PERIODS for s in SIDES}
     for row in _rows(_CES_SQL.format(queue=where), params):
         for side in {row["side"], "all"} & set(SIDES):
-            cell = ces[(row["period"], side)]
-            if row["offer"]:
-                cell["offered"] += row["rows"]
-                cell["responded"] += row["answered"]
-            else:
-                cell["n"] += row["n"]
-                cell["easy"] += row["easy"]
-                cell["total"] += int(row["total"] or 0)
+            for p in PERIODS:
+                cell = ces[(p, side)]
+                if row["offer"]:
+                    cell["offered"] += row[f"{p}_rows"]
+                    cell["responded"] += row[f"{p}_answered"]
+                else:
+                    cell["n"] += row[f"{p}_n"]
+                    cell["easy"] += row[f"{p}_easy"]
+                    cell["total"] += int(row[f"{p}_total"] or 0)
     relationship = _RELATIONSHIP_SQL if queue is None else ""
-    nps = {(r["period"], r["side"]): r for r in _rows(_NPS_SQL.format(queue=where, relationship=relationship), params)}
+    nps_sql = _NPS_SQL.format(queue=where, relationship=relationship)
+    nps = {(_PERIOD_OF[r["p"]], _SIDE_OF[r["s"]]): r for r in _rows(nps_sql, params)}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for kpi in kpis_of("survey"):
         if kpi.key == "ces":
