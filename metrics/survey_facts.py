@@ -40,10 +40,9 @@ COPY_COLUMNS = (
     "answered",
     "value",
     "scale",
-    "comment",
 )
 LOAD_COLUMNS = ("ticket_id", "event_id", "survey", "offer", "at", "side", "queue_id", "customer_id", "answered",
-                "value", "scale", "comment")  # fmt: skip
+                "value", "scale")  # fmt: skip
 _BIGINT = (-(2**63), 2**63 - 1)
 
 
@@ -76,7 +75,6 @@ def _answer(tid: int, r: Response) -> SurveyFact:
         satisfied=csat_satisfied(r) if r.survey == "csat" else None,
         value=r.value,
         scale=r.scale,
-        comment=r.comment,
     )
 
 
@@ -135,7 +133,7 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
         .values_list(*LOAD_COLUMNS)
     )
     out: dict[int, SurveyTicket] = {}
-    for tid, event_id, survey, offer, at, side, queue_id, customer_id, answered, value, scale, comment in rows:
+    for tid, event_id, survey, offer, at, side, queue_id, customer_id, answered, value, scale in rows:
         t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
         if offer:
             t.offers[survey] = (at, side, queue_id)
@@ -149,7 +147,7 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
             at=at,
             value=value,
             scale=scale,
-            comment=comment,
+            comment="",
             side=side,
             customer_id=customer_id,
             queue_id=queue_id,
@@ -159,4 +157,17 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
             t.nps.append(r)
         else:
             t.latest[survey] = r
+    _comments(t for t in out.values())
     return list(out.values())
+
+
+def _comments(tickets: Iterable[SurveyTicket], chunk: int = 2000) -> None:
+    """Fill the answers' comments from their events (the facts keep none: an erasure redacts the
+    event, docs/privacy.md). By primary key, in chunks."""
+    from tickets.models import TicketEvent
+
+    answers = {r.event_id: r for t in tickets for r in [*t.latest.values(), *t.nps]}
+    ids = list(answers)
+    for i in range(0, len(ids), chunk):
+        for pk, data in TicketEvent.objects.filter(pk__in=ids[i : i + chunk]).values_list("pk", "data"):
+            answers[pk].comment = (data or {}).get("comment", "")
