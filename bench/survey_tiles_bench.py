@@ -20,7 +20,7 @@ from datetime import timedelta
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -72,7 +72,7 @@ def main() -> None:
                     cpus.append((time.process_time() - cpu0) * 1000)
                     pgs.append((_backend_cpu() - pg0) * 1000)
             n = len(walls)
-            p95 = sorted(walls)[max(0, int(round(0.95 * n)) - 1)]
+            p95 = sorted(walls)[max(0, round(0.95 * n) - 1)]
             per_call = (len(statements) - 2 * n) / n  # minus the two pid probes per call
             print(
                 f"{days:>3} d filter={label:<5} wall p50 {statistics.median(walls):8.1f} ms  p95 {p95:8.1f} ms"

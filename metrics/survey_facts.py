@@ -64,7 +64,7 @@ def _score(value: Any) -> int | None:
 def _answer(tid: int, r: Response) -> SurveyFact:
     return SurveyFact(
         ticket_id=tid,
-        event_id=r.event_id,
+        event_id=r.event_id or 0,  # always set by the walk
         survey=r.survey,
         offer=False,
         at=r.at,
@@ -166,7 +166,7 @@ def _comments(tickets: Iterable[SurveyTicket], chunk: int = 2000) -> None:
     event, docs/privacy.md). By primary key, in chunks."""
     from tickets.models import TicketEvent
 
-    answers = {r.event_id: r for t in tickets for r in [*t.latest.values(), *t.nps]}
+    answers = {r.event_id or 0: r for t in tickets for r in [*t.latest.values(), *t.nps]}
     ids = list(answers)
     for i in range(0, len(ids), chunk):
         for pk, data in TicketEvent.objects.filter(pk__in=ids[i : i + chunk]).values_list("pk", "data"):
