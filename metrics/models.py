@@ -552,8 +552,8 @@ class SurveyFact(models.Model):
     score = models.BigIntegerField(null=True)  # an integer answer (what the aggregates count)
     satisfied = models.BooleanField(null=True)  # CSAT answers: M10 satisfied
     answered = models.BooleanField(default=False)  # offers: answered at some time
-    value = models.JSONField(null=True)  # answers: the value and scale as given (the comment stays in the
-    scale = models.TextField(null=True)  # event only, where a person's erasure redacts it: docs/privacy.md)
+    # The value, scale and comment as given stay in the event only (drill-downs read them by id; an
+    # erasure redacts the comment there: docs/privacy.md): a fact is the few columns the aggregates read.
 
     class Meta:
         indexes = [

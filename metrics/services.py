@@ -635,7 +635,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
             seg_values = segment_values(seg)
             segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
         reply_lines.extend(_next_reply_lines(tid, values, row))
-        fact_lines.extend(survey_facts.copy_lines(survey_facts.survey_facts_of(tid, evs), _copy_field, _json_dumps))
+        fact_lines.extend(survey_facts.copy_lines(survey_facts.survey_facts_of(tid, evs), _copy_field))
     for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)

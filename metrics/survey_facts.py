@@ -38,11 +38,8 @@ COPY_COLUMNS = (
     "score",
     "satisfied",
     "answered",
-    "value",
-    "scale",
 )
-LOAD_COLUMNS = ("ticket_id", "event_id", "survey", "offer", "at", "side", "queue_id", "customer_id", "answered",
-                "value", "scale")  # fmt: skip
+LOAD_COLUMNS = ("ticket_id", "event_id", "survey", "offer", "at", "side", "queue_id", "customer_id", "answered")
 _BIGINT = (-(2**63), 2**63 - 1)
 
 
@@ -73,8 +70,6 @@ def _answer(tid: int, r: Response) -> SurveyFact:
         customer_id=_int_or_none(r.customer_id),
         score=_score(r.value),
         satisfied=csat_satisfied(r) if r.survey == "csat" else None,
-        value=r.value,
-        scale=r.scale,
     )
 
 
@@ -112,12 +107,11 @@ def survey_facts_of(tid: int, evs: Sequence[Ev]) -> list[SurveyFact]:
     return out
 
 
-def copy_lines(facts: Iterable[SurveyFact], field: Any, dumps: Any) -> list[str]:
-    """COPY text lines of `facts` (the bulk rebuild's writer; `field` formats one value, `dumps` JSON)."""
+def copy_lines(facts: Iterable[SurveyFact], field: Any) -> list[str]:
+    """COPY text lines of `facts` (the bulk rebuild's writer; `field` formats one value)."""
     lines = []
     for f in facts:
         values = [getattr(f, c) for c in COPY_COLUMNS]
-        values[COPY_COLUMNS.index("value")] = None if f.value is None else dumps(f.value)
         lines.append("\t".join(field(v) for v in values) + "\n")
     return lines
 
@@ -133,7 +127,7 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
         .values_list(*LOAD_COLUMNS)
     )
     out: dict[int, SurveyTicket] = {}
-    for tid, event_id, survey, offer, at, side, queue_id, customer_id, answered, value, scale in rows:
+    for tid, event_id, survey, offer, at, side, queue_id, customer_id, answered in rows:
         t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
         if offer:
             t.offers[survey] = (at, side, queue_id)
@@ -145,8 +139,8 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
             survey=survey,
             ticket_id=tid,
             at=at,
-            value=value,
-            scale=scale,
+            value=None,  # from the event, below
+            scale="",
             comment="",
             side=side,
             customer_id=customer_id,
@@ -157,17 +151,19 @@ def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces"
             t.nps.append(r)
         else:
             t.latest[survey] = r
-    _comments(t for t in out.values())
+    _as_given(t for t in out.values())
     return list(out.values())
 
 
-def _comments(tickets: Iterable[SurveyTicket], chunk: int = 2000) -> None:
-    """Fill the answers' comments from their events (the facts keep none: an erasure redacts the
-    event, docs/privacy.md). By primary key, in chunks."""
+def _as_given(tickets: Iterable[SurveyTicket], chunk: int = 2000) -> None:
+    """Fill the answers' value, scale and comment from their events (the facts keep none: an erasure
+    redacts the comment in the event, docs/privacy.md). By primary key, in chunks."""
     from tickets.models import TicketEvent
 
     answers = {r.event_id or 0: r for t in tickets for r in [*t.latest.values(), *t.nps]}
     ids = list(answers)
     for i in range(0, len(ids), chunk):
         for pk, data in TicketEvent.objects.filter(pk__in=ids[i : i + chunk]).values_list("pk", "data"):
-            answers[pk].comment = (data or {}).get("comment", "")
+            data = data or {}
+            r = answers[pk]
+            r.value, r.scale, r.comment = data.get("value"), data.get("scale", ""), data.get("comment", "")
