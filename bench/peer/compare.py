@@ -165,7 +165,7 @@ ROWS: list[Row] = [
     ),
     Row(
         "list-deep",
-        "ticket list JSON, deep page (page 100 of 25 rows)",
+        "ticket list JSON, deep page (page {deep_page} of 25 rows)",
         Side("agent", lambda c, i: [c.deep_url], "the API list's cursor for page 100 (walked once, untimed)"),
         Side(
             "agent",
@@ -408,7 +408,8 @@ class Bench:
             ours, peer, detail = self.measure(row)
             after = hb.load1()
             ratio = f"{statistics.median(peer) / statistics.median(ours):.2f}" if peer else "—"
-            print(f"| {row.label} | {cell(ours, a.n)} | {cell(peer, a.n) if peer else '—'} | {ratio} | "
+            label = row.label.format(deep_page=self.ctx.deep_page)
+            print(f"| {label} | {cell(ours, a.n)} | {cell(peer, a.n) if peer else '—'} | {ratio} | "
                   f"{before:.1f} → {after:.1f} |", flush=True)  # fmt: skip
             notes.append(f"- `{row.key}`: ours {row.ours.what} [{detail['ours']}]; theirs "
                          f"{row.peer.what + ' [' + detail['peer'] + ']' if row.peer and peer else '—'}"
@@ -453,7 +454,11 @@ def describe(r: requests.Response) -> str:
             return f"{len(body['data'])} rows of {body['recordsFiltered']:,}"
         if isinstance(body, dict) and "results" in body:
             return f"{len(body['results'])} rows"
-    return f"{len(r.content) / 1024:.0f} KB"
+    size = f"{len(r.content) / 1024:.0f} KB"
+    if "/agent/tickets/?" in r.url:  # our list: how many tickets the page shows
+        shown = set(re.findall(rb"href=.?/agent/tickets/(\d+)/", r.content))
+        return f"{len(shown)} tickets, {size}"
+    return size
 
 
 def cell(values: list[float], n: int) -> str:
