@@ -2,6 +2,22 @@
 
 from django.db import migrations, models
 
+SURVEY_KINDS = ("survey.offered", "csat.responded", "ces.responded", "nps.responded")
+
+
+def _mark_surveyed_dirty(apps, schema_editor):
+    """The facts are written by the metrics engine: mark every ticket with a survey event dirty, so the
+    workers fill them (docs/surveys.md "Reading the survey KPIs"); `metrics_rebuild` does the same."""
+    connection = schema_editor.connection
+    if "tickets_ticketevent" not in connection.introspection.table_names():
+        return  # a new database: no events yet
+    schema_editor.execute(
+        "INSERT INTO metrics_metricsdirty (ticket_id, marked_at)"
+        " SELECT DISTINCT ticket_id, CURRENT_TIMESTAMP FROM tickets_ticketevent"
+        " WHERE ticket_id IS NOT NULL AND kind IN (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        params=list(SURVEY_KINDS),
+    )
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -36,4 +52,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(_mark_surveyed_dirty, migrations.RunPython.noop),
     ]
