@@ -402,7 +402,9 @@ def _spans(day: date) -> tuple[tuple[str, date], ...]:
 def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = False) -> Delta:
     """Spread base cells into the rollup cells: day, week and month (`days_only`: day) x (all
     queues and the agent, or the queue and the agent within it). Zero cells are skipped, so
-    an unchanged ticket costs nothing to re-apply."""
+    an unchanged ticket costs nothing to re-apply. Day cells of dims '' / 'a' hold the
+    differences of `_nest`; week and month cells of dims '' / 'a' also take the queue cells, so
+    there a kind's cells are whole (a long range reads them alone, not every queue's)."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     for (day, kind, queue, metric, b, agent), v in base_delta.items():
         if not any(v):
@@ -416,6 +418,10 @@ def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = Fal
                 keys = [("q", queue, span, start, metric, kind, b)]
                 if agent is not None:
                     keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
+                if span != "d":
+                    keys.append(("", 0, span, start, metric, kind, b))
+                    if agent is not None:
+                        keys.append(("a", agent, span, start, metric, kind, b))
             for key in keys:
                 cell = out[key]
                 for i in range(4):
@@ -511,11 +517,18 @@ _FOLD_RANGES = """
   CROSS JOIN LATERAL (SELECT r.* FROM metrics_dashboardrollup r
                       WHERE r.dim = d.dim AND r.metric = m.metric AND r.span = {span}
                         AND r.start >= s.start AND r.start <= {last} OFFSET 0) AS r"""
-_FOLD_SUMS = """
+# A day cell of a queue (of an agent in a queue) also adds to the week / month cell of dim ''
+# ('a'): there the kinds are whole (`expand`).
+_FOLD_TARGETS = """(VALUES (r.dim, r.key),
+         (CASE r.dim WHEN 'q' THEN '' WHEN 'qa' THEN 'a' END,
+          CASE r.dim WHEN 'q' THEN 0 ELSE r.key & 4294967295 END)) AS t(dim, key)"""
+_FOLD_SUMS = f"""
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
-SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
-{ranges}
-GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
+SELECT t.dim, t.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
+{{ranges}}
+  CROSS JOIN LATERAL {_FOLD_TARGETS}
+WHERE t.dim IS NOT NULL
+GROUP BY t.dim, t.key, s.span, s.start, r.metric, r.kind, r.bin
 HAVING SUM(r.n) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0 OR abs(SUM(r.sum_s)) >= 1e-6
 """
 _FOLD_DELETE = {
@@ -531,7 +544,12 @@ _FOLD_INSERT = {
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
 SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
 FROM metrics_dashboardrollupstale s
-JOIN metrics_dashboardrollup r ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
+JOIN (SELECT dim, key, span, start, metric, kind, bin, n, sum_s, num, den FROM metrics_dashboardrollup
+      UNION ALL
+      SELECT CASE dim WHEN 'q' THEN '' ELSE 'a' END, CASE dim WHEN 'q' THEN 0 ELSE key & 4294967295 END,
+             span, start, metric, kind, bin, n, sum_s, num, den
+      FROM metrics_dashboardrollup WHERE dim IN ('q', 'qa')) r
+  ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
 GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
 HAVING SUM(r.n) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0 OR abs(SUM(r.sum_s)) >= 1e-6
 """,
@@ -718,7 +736,7 @@ GROUP BY 1, 2, 3, 4, 5, 6
 # cells as the per-ticket differences, since every term is additive.
 _NET_SQL = """
 CREATE TEMP TABLE _dash_net ON COMMIT DROP AS
-SELECT day, kind, ag, metric, bin, SUM(n) AS n, SUM(s) AS s, SUM(num) AS num, SUM(den) AS den
+SELECT day, kind, NULL::bigint AS q, ag, metric, bin, SUM(n) AS n, SUM(s) AS s, SUM(num) AS num, SUM(den) AS den
 FROM (
   SELECT day, kind, ag, metric, bin, n, s, num, den FROM _dash_base WHERE q IS NULL
   UNION ALL
@@ -726,8 +744,14 @@ FROM (
   UNION ALL
   SELECT day, kind, ag, metric, bin, -n, -s, -num, -den FROM _dash_base WHERE q IS NOT NULL
 ) x
-GROUP BY 1, 2, 3, 4, 5
+GROUP BY 1, 2, 4, 5, 6
 """
+# Week and month cells of dims '' / 'a': each kind whole (its segments), ALL_KINDS the difference.
+_WHOLE_KINDS = f"""(SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_net
+                    WHERE kind = '{ALL_KINDS}'
+                    UNION ALL
+                    SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_base
+                    WHERE q IS NULL AND kind <> '{ALL_KINDS}') AS x"""  # noqa: S608 - fixed identifiers only
 # A cell is kept when a count or its sum differs from zero (`_EPS`: see `_nest`).
 _NONZERO = f"SUM(n) <> 0 OR SUM(num) <> 0 OR SUM(den) <> 0 OR abs(SUM(s)) >= {_EPS}"
 _INSERT_SQL = f"""
@@ -755,13 +779,15 @@ def rebuild() -> int:
         cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
         cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS})
         cur.execute(_NET_SQL, {"all": ALL_KINDS})
-        for dim, key, source, where in (
-            ("''", "0", "_dash_net", ""),
-            ("'q'", "q", "_dash_base", "WHERE q IS NOT NULL"),
-            ("'a'", "ag", "_dash_net", "WHERE ag IS NOT NULL"),
-            ("'qa'", "(q::bigint << 32) | ag", "_dash_base", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
+        for dim, key, where in (
+            ("''", "0", "WHERE q IS NULL"),
+            ("'q'", "q", "WHERE q IS NOT NULL"),
+            ("'a'", "ag", "WHERE q IS NULL AND ag IS NOT NULL"),
+            ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
         ):
             for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
+                # dims '' / 'a': differences in day cells, whole kinds in week / month cells (`expand`)
+                source = "_dash_base" if dim.startswith("'q") else "_dash_net" if span == "'d'" else _WHOLE_KINDS
                 sql = _INSERT_SQL.format(dim=dim, key=key, span=span, start=start, source=source, where=where)
                 cur.execute(sql)
                 total += cur.rowcount

@@ -64,14 +64,17 @@ def eligible(scope: Scope) -> bool:
     return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
 
 
-def _dim_sql(dim: tuple[str, int], *, agents: bool = False) -> tuple[str, list[Any]]:
-    """The cells of one queue (dim 'q', or its agents 'qa'), or of every queue: all queue cells
-    plus the differences of dims '' / 'a' (kind k = its segments in kind k minus its queue
-    cells of kind k, kind ALL_KINDS = whole tickets minus their kinds; docs/metrics.md#rollup-
-    cell-shape), so a ticket that never moved is read from its queue cells alone."""
+def _dim_sql(dim: tuple[str, int], *, agents: bool = False, span: str = "'d'") -> tuple[str, list[Any]]:
+    """The cells of one queue (dim 'q', or its agents 'qa'), or of every queue: in day cells
+    (`span` 'd') all queue cells plus the differences of dims '' / 'a' (kind k = its segments in
+    kind k minus its queue cells of kind k, kind ALL_KINDS = whole tickets minus their kinds), so
+    a ticket that never moved is stored in its queue cells alone; week and month cells of dims
+    '' / 'a' hold whole kinds (docs/metrics.md#rollup-cell-shape)."""
     if dim[0] == "q":
         return ("r.dim = 'qa'", []) if agents else ("r.dim = 'q' AND r.key = %s", [dim[1]])
-    return ("r.dim IN ('a', 'qa')", []) if agents else ("r.dim IN ('', 'q')", [])
+    coarse, fine = ("a", "qa") if agents else ("", "q")
+    sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['{coarse}', '{fine}'] ELSE ARRAY['{coarse}'] END::varchar[])"
+    return sql, []
 
 
 def _kind_sql(scope: Scope) -> tuple[str, list[Any]]:
@@ -159,17 +162,19 @@ def _metrics_for(scope: Scope) -> list[str]:
 def _fetch(scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
     """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
     values, params = _cover_values(cells)
-    dsql, dparams = _dim_sql(dim)
+    dsql, dparams = _dim_sql(dim, span="c.span")
     ksql, kparams = _kind_sql(scope)
-    # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules.
+    # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules. LATERAL ... OFFSET 0:
+    # one index range per cover cell; as a join over two dims the planner scanned the whole table.
     sql = f"""
         SELECT {group} AS g, r.kind COLLATE "C" AS kind, r.metric COLLATE "C" AS metric, r.bin,
                SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
-        JOIN metrics_dashboardrollup r
-          ON {dsql} AND r.metric = ANY(%s) AND r.span = c.span AND r.start = c.start
-        WHERE TRUE {ksql}
+        CROSS JOIN LATERAL (
+            SELECT r.kind, r.metric, r.bin, r.n, r.sum_s, r.num, r.den FROM metrics_dashboardrollup r
+            WHERE {dsql} AND r.metric = ANY(%s) AND r.span = c.span AND r.start = c.start {ksql} OFFSET 0
+        ) r
         GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - fixed identifiers only
     return _tuples(sql, [*params, *dparams, metrics, *kparams])
@@ -305,7 +310,7 @@ def _agent_fetch(scope: Scope, cells: list, metrics: list[str], dim: tuple[str, 
     """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
     queue = dim[1] if dim[0] == "q" else None
     values, params = _cover_values(cells)
-    dsql, dparams = _dim_sql(dim, agents=True)
+    dsql, dparams = _dim_sql(dim, agents=True, span="c.span")
     ksql, kparams = _kind_sql(scope)
     if queue is not None:
         ksql += " AND r.key >= %s AND r.key < %s"

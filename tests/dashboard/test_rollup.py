@@ -107,8 +107,9 @@ def test_retract_and_apply_equals_set_based_rebuild_after_random_histories(db):
         incremental = _cells()
         assert len({k[2] for k in incremental}) >= 10  # durations, counts and backlog cells exist
         assert any(k[0] == "qa" for k in incremental) and any(k[6] >= 0 for k in incremental)
-        # dims '' / 'a' hold differences: only tickets that moved between queues have them
-        assert any(k[0] in ("", "a") for k in incremental) == (seed == 13)
+        # day cells of dims '' / 'a' hold differences: only tickets that moved between queues have them
+        assert any(k[0] in ("", "a") and k[3] == "d" for k in incremental) == (seed == 13)
+        assert any(k[0] == "" and k[3] == "m" for k in incremental)  # months: whole kinds
         services.metrics_rollups_rebuild()
         assert _cells() == incremental, seed
         # every cell equals the sum of the Python contributions (the SQLite rebuild)
