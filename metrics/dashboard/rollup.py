@@ -159,15 +159,19 @@ def _metrics_for(scope: Scope) -> list[str]:
     return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
 
 
-def _fetch(scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int]) -> list[tuple]:
-    """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
+def _fetch(
+    scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int], *, by_kind: bool = True
+) -> list[tuple]:
+    """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den);
+    without `by_kind` every kind in one row (kind '')."""
     values, params = _cover_values(cells)
     dsql, dparams = _dim_sql(dim, span="c.span")
     ksql, kparams = _kind_sql(scope)
+    kind = 'r.kind COLLATE "C"' if by_kind else "''"
     # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules. LATERAL ... OFFSET 0:
     # one index range per cover cell; as a join over two dims the planner scanned the whole table.
     sql = f"""
-        SELECT {group} AS g, r.kind COLLATE "C" AS kind, r.metric COLLATE "C" AS metric, r.bin,
+        SELECT {group} AS g, {kind} AS kind, r.metric COLLATE "C" AS metric, r.bin,
                SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
@@ -262,7 +266,7 @@ def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
         trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi, stale)]
     frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
-    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
+    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim, by_kind=False):
         trend.add(r[0], "all", *r[2:])
     return trend
 
@@ -316,7 +320,8 @@ def _agent_fetch(scope: Scope, cells: list, metrics: list[str], dim: tuple[str, 
         ksql += " AND r.key >= %s AND r.key < %s"
         kparams += [metric_rollup.qa_key(queue, 0), metric_rollup.qa_key(queue + 1, 0)]
     sql = f"""
-        SELECT r.key, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
+        SELECT r.key & 4294967295 AS agent, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n,
+               SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
         CROSS JOIN LATERAL (
