@@ -360,9 +360,12 @@ class DashboardRollup(models.Model):
     local day in the reporting zone, 'w' = the local week starting Monday
     `start`, 'm' = the calendar month starting `start`, so a long range reads a
     few month and week cells plus its edge days.
-    `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
-    of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
-    which long-range percentiles are interpolated (docs/metrics.md §4.3).
+    `bin` -1 holds n / sum / numerator / denominator of a count or backlog metric; a
+    duration's cells are its log-spaced histogram bins (metrics/rollup.py EDGES),
+    each with the count and sum of its values, from which long-range percentiles
+    are interpolated (docs/metrics.md §4.3). Day cells of dims '' / 'a' hold only
+    the differences of kinds and whole tickets to the queue cells
+    (docs/metrics.md#rollup-cell-shape).
     Maintained by retract-and-apply in the recompute transaction (day cells only;
     the week and month cells follow by `metrics.rollup.fold`, see
     `DashboardRollupStale`), rebuilt set-based by `metrics_rollups_rebuild`.
