@@ -21,7 +21,7 @@ def _mark_surveyed_dirty(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0009_rollup_deferred_spans"),
+        ("metrics", "0010_rollup_cell_differences"),
     ]
 
     operations = [
