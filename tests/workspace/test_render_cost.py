@@ -500,3 +500,17 @@ def test_chrome_and_portal_render_when_redis_is_down(client, settings, queue, ag
         assert portal.status_code == 200 and f"#{ticket.pk}".encode() in portal.content
     finally:
         cache_breaker.reset()
+
+
+@pytest.mark.django_db
+def test_ticket_page_checks_held_mail_without_the_visibility_subquery(client, queue, agent, customer, monkeypatch):
+    """The held-mail panel asks first whether the ticket has any held mail
+    (nearly never) instead of compiling its access sub-query on every view."""
+    ticket = ticket_make(queue=queue, requester=customer)
+    client.force_login(agent)
+    url = f"/agent/tickets/{ticket.pk}/"
+    client.get(url)
+    compiled = _compiled_statements(monkeypatch)
+    assert client.get(url).status_code == 200
+    held = [s for s in compiled if "mail_inboundmessage" in s]
+    assert len(held) == 1 and "tickets_ticket" not in held[0], held
