@@ -320,35 +320,6 @@ class TicketStatusInterval(models.Model):
         ]
 
 
-class MetricsDaily(models.Model):
-    """Rollup cell: (local day in the reporting zone, queue, kind, agent, metric).
-
-    Maintained by retract-and-apply: a ticket's old contribution is
-    subtracted and its new one added in the recompute transaction. Queue and
-    agent 0 mean "none".
-    """
-
-    day = models.DateField()
-    queue_id = models.BigIntegerField(default=0)
-    kind = models.CharField(max_length=16, blank=True)
-    agent_id = models.BigIntegerField(default=0)
-    metric = models.CharField(max_length=40)
-    n = models.BigIntegerField(default=0)
-    sum_s = models.FloatField(default=0)
-    numerator = models.BigIntegerField(default=0)
-    denominator = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name_plural = "metrics daily"
-        constraints = [
-            models.UniqueConstraint(fields=["day", "queue_id", "kind", "agent_id", "metric"], name="metrics_daily_cell")
-        ]
-        indexes = [models.Index(fields=["metric", "day"], name="md_metric_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.metric}"
-
-
 class DashboardRollup(models.Model):
     """Dashboard rollup cell (docs/metrics.md §4.1 `metrics_daily` with histograms).
 
