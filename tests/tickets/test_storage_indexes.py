@@ -109,3 +109,13 @@ def test_each_query_can_use_its_partial_index(name, query, index):
 def test_the_survey_metrics_query_uses_the_kinds_index():
     plan = _plan(selectors.survey_events_for_metrics(start=START, end=END, surveys=["csat", "ces", "nps"]))
     assert "event_kind_occurred" in plan
+
+
+def test_no_index_duplicates_another_or_serves_no_query():
+    """The LIKE-prefix copy of external_id's unique index (lookups are exact) and the tags link's
+    ticket_id index (the leading column of its unique index) are gone."""
+    assert not [d for d in _indexes("tickets_ticket").values() if "varchar_pattern_ops" in d]
+    tags = _indexes("tickets_ticket_tags").values()
+    assert [d for d in tags if "UNIQUE" in d and "(ticket_id, tag_id)" in d]
+    assert not [d for d in tags if d.endswith("btree (ticket_id)")]
+    assert "_uniq" in _plan(Ticket.tags.through.objects.filter(ticket_id=1))  # a ticket's tags: the unique index

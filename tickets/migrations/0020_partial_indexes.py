@@ -7,6 +7,10 @@
   `Message.email_message_id` (empty except on e-mail messages) become partial `IS NOT NULL` /
   `<> ''` indexes: every lookup (`= x`, `IN (...)`, the foreign-key checks) implies the condition.
 
+Two indexes go without replacement (PostgreSQL): the `varchar_pattern_ops` copy of the
+`external_id` unique index (for LIKE 'prefix%', which no query does; lookups are exact) and the
+`ticket_id` index of the tags link table (the leading column of its (ticket_id, tag_id) unique index).
+
 The field changes are state-only: Django's AlterField would drop and re-add the foreign-key
 constraints, i.e. re-validate every event row. Only the old indexes are dropped (found by
 introspection, so any database and any index name qualifies).
@@ -33,6 +37,28 @@ def drop_old_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
                 plain = info["index"] and not (info["unique"] or info["primary_key"] or info["foreign_key"])
                 if plain and info["columns"] == [column]:
                     schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def drop_redundant_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND ("
+            " (tablename = 'tickets_ticket' AND indexdef LIKE '%%(external_id varchar_pattern_ops)')"
+            " OR (tablename = 'tickets_ticket_tags' AND indexdef NOT LIKE '%%UNIQUE%%'"
+            " AND indexdef LIKE '%%btree (ticket_id)'))"
+        )
+        for (name,) in cur.fetchall():
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def recreate_redundant_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "CREATE INDEX tickets_ticket_external_id_like ON tickets_ticket (external_id varchar_pattern_ops)"
+        )
+        schema_editor.execute("CREATE INDEX tickets_ticket_tags_ticket_id_old ON tickets_ticket_tags (ticket_id)")
 
 
 def recreate_old_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -99,6 +125,7 @@ class Migration(migrations.Migration):
             ],
             database_operations=[migrations.RunPython(drop_old_indexes, recreate_old_indexes)],
         ),
+        migrations.RunPython(drop_redundant_indexes, recreate_redundant_indexes),
         migrations.AddIndex(
             model_name="message",
             index=models.Index(
