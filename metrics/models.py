@@ -308,7 +308,8 @@ class TicketStatusInterval(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["ticket_id"], name="tsi_ticket"),
-            models.Index(fields=["started_at", "ended_at"], name="tsi_during"),
+            # No (started_at, ended_at) index: no backlog query's plan used one (bench/PERF_SECOND_PASS.md,
+            # "Storage, second round"); the backlog reads tsi_unsolved_end.
             # Backlog over a period: unsolved intervals still open at its start (ended_at >= start or NULL),
             # read index-only.
             models.Index(

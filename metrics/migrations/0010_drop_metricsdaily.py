@@ -1,6 +1,6 @@
-"""Drop MetricsDaily: written on every recompute, read by nothing since the dashboard reads its own
-cells (DashboardRollup). 33 MB of heap and as much again of indexes per 100,000 tickets
-(bench/PERF_SECOND_PASS.md, "Storage, second round")."""
+"""Drop MetricsDaily (written on every recompute, read by nothing: the dashboard reads its own cells,
+DashboardRollup; 61 MB per 100,000 tickets) and the status intervals' (started_at, ended_at) index
+(no backlog query's plan used it; 17 MB). bench/PERF_SECOND_PASS.md, "Storage, second round"."""
 
 from django.db import migrations
 
@@ -11,6 +11,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # No backlog query's plan used it (bench/PERF_SECOND_PASS.md, "Storage, second round").
+        migrations.RemoveIndex(model_name="ticketstatusinterval", name="tsi_during"),
         migrations.DeleteModel(
             name="MetricsDaily",
         ),

@@ -157,7 +157,7 @@ def test_rebuild_command_with_two_processes_equals_expected():
     """`metrics_rebuild --reset --inline --processes 2`: forked workers, own connections."""
     _load_fixture()
     indexes_before = _index_definitions()
-    assert "tm_first_reply" in indexes_before and "tsi_during" in indexes_before
+    assert "tm_first_reply" in indexes_before and "tsi_unsolved_end" in indexes_before
     out = io.StringIO()
     call_command(
         "metrics_rebuild",

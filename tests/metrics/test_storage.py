@@ -38,8 +38,11 @@ def _export() -> dict[str, dict]:
     return {row["external_id"]: row for row in map(json.loads, out.getvalue().splitlines())}
 
 
-def test_metrics_daily_is_gone(db):
+def test_metrics_daily_and_the_unused_interval_index_are_gone(db):
     assert "metrics_metricsdaily" not in connection.introspection.table_names()
+    with connection.cursor() as cur:
+        indexes = connection.introspection.get_constraints(cur, "metrics_ticketstatusinterval")
+    assert not [name for name, info in indexes.items() if info["index"] and info["columns"][:1] == ["started_at"]]
 
 
 def test_data_holds_only_values_no_column_holds(loaded):
