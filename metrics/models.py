@@ -308,7 +308,8 @@ class TicketStatusInterval(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["ticket_id"], name="tsi_ticket"),
-            models.Index(fields=["started_at", "ended_at"], name="tsi_during"),
+            # No (started_at, ended_at) index: no backlog query's plan used one (bench/PERF_SECOND_PASS.md,
+            # "Storage, second round"); the backlog reads tsi_unsolved_end.
             # Backlog over a period: unsolved intervals still open at its start (ended_at >= start or NULL),
             # read index-only.
             models.Index(
@@ -318,35 +319,6 @@ class TicketStatusInterval(models.Model):
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
         ]
-
-
-class MetricsDaily(models.Model):
-    """Rollup cell: (local day in the reporting zone, queue, kind, agent, metric).
-
-    Maintained by retract-and-apply: a ticket's old contribution is
-    subtracted and its new one added in the recompute transaction. Queue and
-    agent 0 mean "none".
-    """
-
-    day = models.DateField()
-    queue_id = models.BigIntegerField(default=0)
-    kind = models.CharField(max_length=16, blank=True)
-    agent_id = models.BigIntegerField(default=0)
-    metric = models.CharField(max_length=40)
-    n = models.BigIntegerField(default=0)
-    sum_s = models.FloatField(default=0)
-    numerator = models.BigIntegerField(default=0)
-    denominator = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name_plural = "metrics daily"
-        constraints = [
-            models.UniqueConstraint(fields=["day", "queue_id", "kind", "agent_id", "metric"], name="metrics_daily_cell")
-        ]
-        indexes = [models.Index(fields=["metric", "day"], name="md_metric_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.metric}"
 
 
 class DashboardRollup(models.Model):
