@@ -2,7 +2,10 @@
 # make loadtest: a bounded, headless mixed load (locust) against gunicorn on
 # PostgreSQL + Redis with a real worker; prints throughput, p50/p95 and the
 # error rate per endpoint. Knobs: LOAD_USERS (8), LOAD_TIME (60s),
-# LOAD_TICKETS (2000 demo tickets), LOAD_WEB_WORKERS (2), LOAD_PORT (8765).
+# LOAD_TICKETS (2000 demo tickets), LOAD_WEB_WORKERS (2), LOAD_PORT (8765),
+# LOAD_WAIT ("0.5,2.0": think time between a user's requests, seconds).
+# LOAD_CURVE="4 8 16 32": one run per user count on the same servers and
+# data (LOAD_TIME each), then one table: users | req/s | p50 | p95 | errors | load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,9 +52,25 @@ pids+=($!)
 pids+=($!)
 for _ in $(seq 1 60); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break; sleep 0.5; done
 
-echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg); ${USERS} users for ${DURATION}"
 out=$(mktemp -d)
-.venv-load/bin/locust -f bench/loadtest/locustfile.py --headless -u "$USERS" -r "$USERS" -t "$DURATION" \
-  --host "http://127.0.0.1:$PORT" --csv "$out/load" --only-summary --loglevel WARNING >/dev/null 2>&1 || true
-echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-.venv/bin/python bench/loadtest/report.py "$out/load_stats.csv"
+run_load() {  # users csv-prefix
+  .venv-load/bin/locust -f bench/loadtest/locustfile.py --headless -u "$1" -r "$1" -t "$DURATION" \
+    --host "http://127.0.0.1:$PORT" --csv "$2" --only-summary --loglevel WARNING >/dev/null 2>&1 || true
+}
+if [ -z "${LOAD_CURVE:-}" ]; then
+  echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg); ${USERS} users for ${DURATION}, think time ${LOAD_WAIT:-0.5,2.0} s"
+  run_load "$USERS" "$out/load"
+  echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  .venv/bin/python bench/loadtest/report.py "$out/load_stats.csv"
+else
+  echo "== curve: ${LOAD_CURVE} users, ${DURATION} each, think time ${LOAD_WAIT:-0.5,2.0} s," \
+    "${LOAD_WEB_WORKERS:-2} web workers, ${LOAD_TICKETS:-2000} demo tickets"
+  points=()
+  for users in $LOAD_CURVE; do
+    before=$(cut -d' ' -f1 /proc/loadavg)
+    run_load "$users" "$out/u$users"
+    points+=("$users:$out/u${users}_stats.csv:$before:$(cut -d' ' -f1 /proc/loadavg)")
+    echo "   $users users done"
+  done
+  .venv/bin/python bench/loadtest/report.py --curve "${points[@]}"
+fi

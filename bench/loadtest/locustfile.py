@@ -11,11 +11,14 @@ import random
 from locust import HttpUser, between, task
 
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "demo-pass-123")
+# Think time between one user's requests, "min,max" seconds (LOAD_WAIT): the
+# default is a person's pace; "0,0" sends back to back (the server's capacity).
+WAIT_MIN, WAIT_MAX = (float(x) for x in os.environ.get("LOAD_WAIT", "0.5,2.0").split(","))
 
 
 class _SessionUser(HttpUser):
     abstract = True
-    wait_time = between(0.5, 2.0)
+    wait_time = between(WAIT_MIN, WAIT_MAX)
     email = ""
 
     def on_start(self) -> None:
@@ -107,7 +110,7 @@ class Customer(_SessionUser):
 
 class ApiClient(HttpUser):
     weight = 2
-    wait_time = between(0.5, 2.0)
+    wait_time = between(WAIT_MIN, WAIT_MAX)
 
     def on_start(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {os.environ.get('LOADTEST_API_TOKEN', '')}"

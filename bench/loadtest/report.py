@@ -1,4 +1,8 @@
-"""Print locust's CSV stats as one table: endpoint, requests, req/s, p50, p95, errors."""
+"""Print locust's CSV stats as one table: endpoint, requests, req/s, p50, p95, errors.
+
+report.py STATS.csv                                   # one run, a row per endpoint
+report.py --curve USERS:STATS.csv:LOAD0:LOAD1 ...     # LOAD_CURVE: a row per user count
+"""
 
 import csv
 import sys
@@ -26,5 +30,31 @@ def main(path: str) -> int:
     return 1 if failed else 0
 
 
+def curve(points: list[str]) -> int:
+    """users | req/s | p50 | p95 | errors | load, from each run's Aggregated row (all endpoints)."""
+    print("| users | req/s | p50 ms | p95 ms | errors | load (1-min, before → after) |")
+    print("|---:|---:|---:|---:|---:|---|")
+    failed = 0
+    for point in points:
+        users, path, before, after = point.split(":")
+        try:
+            with open(path, newline="") as fh:
+                total = next(row for row in csv.DictReader(fh) if row["Name"] == "Aggregated")
+        except (FileNotFoundError, StopIteration):
+            print(
+                f"| {users} | no stats (locust failed; run without LOAD_CURVE to see why) | | | | {before} → {after} |"
+            )
+            failed += 1
+            continue
+        n, errors = int(total["Request Count"]), int(total["Failure Count"])
+        rate = f"{errors} ({100 * errors / n:.1f} %)" if n else "-"
+        print(f"| {users} | {float(total['Requests/s']):.1f} | {total['50%']} | {total['95%']} | {rate} | "
+              f"{before} → {after} |")  # fmt: skip
+        failed += errors
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--curve":
+        sys.exit(curve(sys.argv[2:]))
     sys.exit(main(sys.argv[1]))

@@ -104,3 +104,31 @@ def test_demo_has_ces_and_nps_answers_for_the_dashboard(client):
     assert shown[("ces", "support", "n")] == tiles["ces"]["support"]["cur"]["n"] > 0
     assert shown[("ces", "service", "n")] == 0
     assert shown[("nps", "all", "n")] == tiles["nps"]["all"]["cur"]["n"] > 0
+
+
+@pytest.fixture
+def in_process_tasks(monkeypatch):
+    """Tasks run in-process, as in `make run` without REDIS_URL (commits are real)."""
+    from helpdesk.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_console_backend_the_seed_keeps_its_mails_out_of_the_terminal(in_process_tasks, capsys, settings):
+    """`make run` (console backend) prints the URL and logins, not ~100 demo e-mails (docs/import.md)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    out = seed(20)
+    printed = capsys.readouterr().out
+    assert "Subject:" not in printed
+    kept = int(out.split("Open workload")[1].split("demo e-mails were sent to memory")[0].split()[-1])
+    assert kept > 0
+    assert out.rstrip().endswith("admin@example.com")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_another_backend_the_seed_sends_as_usual(in_process_tasks, mailoutbox):
+    """Only the console backend is quietened: the test backend still receives the demo's mails."""
+    out = seed(20)
+    assert "sent to memory" not in out
+    assert len(mailoutbox) > 0
