@@ -145,3 +145,47 @@ def test_reply_python_call_budget(write_path, redis_cache, token_client, agent, 
     # calls; after it 22,700.
     print(f"reply: {calls:.0f} calls")
     assert calls <= 25_500, calls
+
+
+# --- the answers built from the rows in hand -------------------------------------------------
+
+DUE = ("first_response_due_at", "next_reply_due_at", "resolution_due_at")
+
+
+def _same_as_read(client, created):
+    read = client.get(reverse("api:ticket-detail", args=[created["id"]])).json()
+    assert {k: v for k, v in created.items() if k not in DUE} == {k: v for k, v in read.items() if k not in DUE}
+
+
+def test_create_answer_from_the_rows_in_hand_equals_a_read(settings, api_client_for, agent, queue, customer):
+    settings.HELPDESK_SLA_REFRESH = "worker"
+    client = api_client_for(agent)
+    body = {"subject": "On behalf", "body": "x", "queue": queue.slug, "requester_email": customer.email}
+    response = client.post(reverse("api:ticket-list"), {**body, "tags": ["Vip", "billing"], "priority": "high"})
+    assert response.status_code == 201, response.content
+    assert response.json()["tags"] == ["billing", "vip"]
+    _same_as_read(client, response.json())
+
+
+def test_create_answer_after_routing_shows_what_routing_did(settings, api_client_for, agent, queue, customer):
+    """A rule that changes the ticket gives the service a new instance: the
+    answer is read again and shows the rule's tag and priority."""
+    from tickets.models import RoutingRule
+
+    settings.HELPDESK_SLA_REFRESH = "worker"
+    RoutingRule.objects.create(name="vip", keywords=["urgent"], add_tags=["routed"], set_priority="urgent")
+    client = api_client_for(agent)
+    response = client.post(reverse("api:ticket-list"), {"subject": "Urgent", "body": "x", "queue": queue.slug})
+    assert response.status_code == 201, response.content
+    assert response.json()["tags"] == ["routed"]
+    assert response.json()["priority"] == "urgent"
+    _same_as_read(client, response.json())
+
+
+def test_reply_answer_from_the_rows_in_hand_equals_the_messages_list(settings, api_client_for, agent, customer, queue):
+    ticket = ticket_make(queue=queue, requester=customer)
+    client = api_client_for(agent)
+    response = client.post(reverse("api:ticket-reply", args=[ticket.pk]), {"body": "**On it.**"}, format="json")
+    assert response.status_code == 201, response.content
+    listed = client.get(reverse("api:ticket-messages", args=[ticket.pk])).json()["results"]
+    assert [m for m in listed if m["id"] == response.json()["id"]] == [response.json()]
