@@ -12,7 +12,7 @@ from typing import Any
 
 import segno
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
@@ -105,7 +105,15 @@ def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
 
 
 def has_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """`TOTPDevice.objects.filter(user=user, confirmed=True).exists()`, written
+    out: `requirement` asks it on every staff request, and the ORM's compile
+    cost ~0.7 ms of CPU for a 0.1 ms statement (docs/sign-in.md). Read from
+    the database every time: a device confirmed in another session must be
+    asked for at once."""
+    table = TOTPDevice._meta.db_table
+    with connections[router.db_for_read(TOTPDevice)].cursor() as cursor:
+        cursor.execute(f'SELECT 1 FROM "{table}" WHERE "user_id" = %s AND "confirmed" LIMIT 1', [user.pk])  # noqa: S608
+        return cursor.fetchone() is not None
 
 
 def recovery_codes_left(user: User) -> int:

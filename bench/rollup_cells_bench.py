@@ -45,7 +45,7 @@ def _kind_of_row(metric: str, b: int) -> str:
         return "backlog"
     if metric.startswith("c:"):
         return "count"
-    return "duration stat" if b == rollup.STAT else "duration bin"
+    return "duration stat" if b == rollup.STAT else "duration (bin with n and sum)"
 
 
 def cells(n: int) -> None:
@@ -63,6 +63,7 @@ def cells(n: int) -> None:
     by_group: Counter = Counter()
     by_row: Counter = Counter()
     by_span: Counter = Counter()
+    by_moved: Counter = Counter()
     moved = 0
     for tid in ids:
         base = rollup.base(rows[tid], intervals[tid], zone, segments=segments[tid])
@@ -76,6 +77,8 @@ def cells(n: int) -> None:
             by_dim[dim] += 1
             by_span[span] += 1
             group = "whole" if kind == rollup.ALL_KINDS else ("queue" if dim in ("q", "qa") else "kind")
+            moved_tag = "moved" if len(segments[tid]) > 1 else "unmoved"
+            by_moved[moved_tag] += 1
             by_group[group] += 1
             by_row[_kind_of_row(metric, b)] += 1
     k = len(ids)
@@ -86,7 +89,15 @@ def cells(n: int) -> None:
         f"cells written by a first computation, day cells only (after): {after / k:.1f} per ticket"
         f" (p50 {per_ticket_after[k // 2]}, p95 {per_ticket_after[int(k * 0.95)]}, max {per_ticket_after[-1]})"
     )
-    for title, counter in (("span", by_span), ("dim", by_dim), ("group", by_group), ("row", by_row)):
+    by_moved["moved"] = by_moved["moved"] * k / max(moved, 1)  # per moved ticket
+    by_moved["unmoved"] = by_moved["unmoved"] * k / max(k - moved, 1)
+    for title, counter in (
+        ("span", by_span),
+        ("dim", by_dim),
+        ("group", by_group),
+        ("row", by_row),
+        ("ticket (per moved / unmoved ticket)", by_moved),
+    ):
         print(f"  before, by {title}: " + ", ".join(f"{key or '-'} {v / k:.1f}" for key, v in counter.most_common()))
 
 
@@ -116,7 +127,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--sample", type=int, default=3000)
     ap.add_argument("--skip-cells", action="store_true")
+    ap.add_argument("--skip-sizes", action="store_true")
     args = ap.parse_args()
     if not args.skip_cells:
         cells(args.sample)
-    sizes()
+    if not args.skip_sizes:
+        sizes()

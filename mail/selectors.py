@@ -23,6 +23,13 @@ def inbound_held_list_for_user(*, user: User, ticket_id: int | None = None) -> Q
     return qs.filter(visible).select_related("ticket").order_by("-received_at", "-id")
 
 
+def inbound_held_on_ticket(*, ticket_id: int) -> bool:
+    """Whether any mail is held on the ticket, whoever may act on it (the
+    cheap pre-check of the ticket page's panel; access is checked by
+    `inbound_held_list_for_user` when there is some)."""
+    return InboundMessage.objects.filter(status=InboundMessage.Status.HELD, ticket_id=ticket_id).exists()
+
+
 def inbound_held_rows(qs: QuerySet[InboundMessage], limit: int = 100) -> list[dict[str, object]]:
     """Rows for the held-mail pages: the row and the start of its text."""
     from mail import parsing

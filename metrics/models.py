@@ -308,7 +308,8 @@ class TicketStatusInterval(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["ticket_id"], name="tsi_ticket"),
-            models.Index(fields=["started_at", "ended_at"], name="tsi_during"),
+            # No (started_at, ended_at) index: no backlog query's plan used one (bench/PERF_SECOND_PASS.md,
+            # "Storage, second round"); the backlog reads tsi_unsolved_end.
             # Backlog over a period: unsolved intervals still open at its start (ended_at >= start or NULL),
             # read index-only.
             models.Index(
@@ -318,35 +319,6 @@ class TicketStatusInterval(models.Model):
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
         ]
-
-
-class MetricsDaily(models.Model):
-    """Rollup cell: (local day in the reporting zone, queue, kind, agent, metric).
-
-    Maintained by retract-and-apply: a ticket's old contribution is
-    subtracted and its new one added in the recompute transaction. Queue and
-    agent 0 mean "none".
-    """
-
-    day = models.DateField()
-    queue_id = models.BigIntegerField(default=0)
-    kind = models.CharField(max_length=16, blank=True)
-    agent_id = models.BigIntegerField(default=0)
-    metric = models.CharField(max_length=40)
-    n = models.BigIntegerField(default=0)
-    sum_s = models.FloatField(default=0)
-    numerator = models.BigIntegerField(default=0)
-    denominator = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name_plural = "metrics daily"
-        constraints = [
-            models.UniqueConstraint(fields=["day", "queue_id", "kind", "agent_id", "metric"], name="metrics_daily_cell")
-        ]
-        indexes = [models.Index(fields=["metric", "day"], name="md_metric_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.metric}"
 
 
 class DashboardRollup(models.Model):
@@ -360,9 +332,12 @@ class DashboardRollup(models.Model):
     local day in the reporting zone, 'w' = the local week starting Monday
     `start`, 'm' = the calendar month starting `start`, so a long range reads a
     few month and week cells plus its edge days.
-    `bin` -1 holds n / sum / numerator / denominator; bin >= 0 holds the count
-    of values in log-spaced histogram bin `bin` (metrics/rollup.py EDGES), from
-    which long-range percentiles are interpolated (docs/metrics.md §4.3).
+    `bin` -1 holds n / sum / numerator / denominator of a count or backlog metric; a
+    duration's cells are its log-spaced histogram bins (metrics/rollup.py EDGES),
+    each with the count and sum of its values, from which long-range percentiles
+    are interpolated (docs/metrics.md §4.3). Day cells of dims '' / 'a' hold only
+    the differences of kinds and whole tickets to the queue cells
+    (docs/metrics.md#rollup-cell-shape).
     Maintained by retract-and-apply in the recompute transaction (day cells only;
     the week and month cells follow by `metrics.rollup.fold`, see
     `DashboardRollupStale`), rebuilt set-based by `metrics_rollups_rebuild`.
@@ -529,3 +504,41 @@ class TicketSegment(models.Model):
 
     def __str__(self) -> str:
         return f"segment {self.idx} of #{self.ticket_id}"
+
+
+class SurveyFact(models.Model):
+    """One survey offer or answer a window's survey KPIs count (docs/surveys.md "Survey facts"):
+    per ticket, the first offer of CSAT and of CES (with `answered`: the ticket has an answer to it,
+    any time), the latest CSAT and CES answer, and every NPS answer; each with its attribution
+    (the queue kind and id at the last resolution before it, as `metrics.surveys.ticket_surveys`).
+
+    Written with the ticket's TicketMetrics row (recompute and bulk rebuild) from the same walk;
+    excluded tickets (spam, deleted, merged) have none. The dashboard's survey tiles aggregate an
+    index range of this table instead of reading the event log."""
+
+    ticket_id = models.BigIntegerField()
+    event_id = models.BigIntegerField()  # log order among answers at the same instant
+    survey = models.CharField(max_length=8)  # csat / ces / nps
+    offer = models.BooleanField()  # True: the first offer; False: an answer
+    at = models.DateTimeField()
+    side = models.CharField(max_length=32, null=True)  # queue kind ("" before any place, null: a null kind)
+    queue_id = models.BigIntegerField(null=True)
+    customer_id = models.BigIntegerField(null=True)  # answers: the answering customer (else the requester)
+    score = models.BigIntegerField(null=True)  # an integer answer (what the aggregates count)
+    satisfied = models.BooleanField(null=True)  # CSAT answers: M10 satisfied
+    answered = models.BooleanField(default=False)  # offers: answered at some time
+    # The value, scale and comment as given stay in the event only (drill-downs read them by id; an
+    # erasure redacts the comment there: docs/privacy.md): a fact is the few columns the aggregates read.
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket_id"], name="sf_ticket"),
+            models.Index(
+                fields=["survey", "offer", "at"],
+                include=["side", "queue_id", "score", "answered", "customer_id", "ticket_id", "event_id"],
+                name="sf_survey_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} {'offer' if self.offer else 'answer'} of #{self.ticket_id}"

@@ -71,6 +71,60 @@ EXPORT_FIELDS = (
 )
 
 
+# The per-ticket values no TicketMetrics column holds, kept in its `data` JSON, with the value
+# a missing key stands for: only values that differ are written (docs/metrics.md#storage).
+# Every other export field is read from its column (`stored_row`); rows written before this
+# layout also carry the column values in `data`, and those copies are ignored.
+DATA_DEFAULTS: dict[str, Any] = {
+    "frt_zendesk_cal_s": None,
+    "frt_zendesk_bus_s": None,
+    "next_reply_cal_s": [],
+    "next_reply_bus_s": [],
+    "handle_by_agent_s": None,
+}
+# The same for TicketSegment: the split lists of one segment.
+SEGMENT_DATA_DEFAULTS: dict[str, Any] = {"next_reply_cal_s": [], "next_reply_bus_s": [], "handle_by_agent_s": None}
+# Export names stored in a column of another name.
+_COLUMN_OF = {"status_at_as_of": "status", "resolver": "resolver_id"}
+_BLANK_IS_NONE = frozenset({"excluded_reason", "sla_first_reply_outcome", "sla_resolution_outcome"})
+
+
+def csat_value_of(column: str, score: int | None) -> Any:
+    """The rating as given (5, "good") from the TicketMetrics columns `csat_value` (text) and
+    `csat_score` (the 1-5 number); None without a rating."""
+    if score is not None:
+        return score
+    return column or None
+
+
+def _with_defaults(data: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:
+    data = data or {}
+    return {name: list(empty) if isinstance(empty, list) else empty for name, empty in defaults.items()} | {
+        name: data[name] for name in defaults if name in data
+    }
+
+
+def stored_row(m: Any) -> dict[str, Any]:
+    """A stored TicketMetrics row as a compute() row of the export fields (for `row_present`):
+    the columns, plus the values only `data` holds."""
+    row: dict[str, Any] = {"resolver_id": m.resolver_id}
+    for name in EXPORT_FIELDS:
+        if name in DATA_DEFAULTS or name == "csat_value":
+            continue
+        value = getattr(m, _COLUMN_OF.get(name, name))
+        row[name] = (value or None) if name in _BLANK_IS_NONE else value
+    data = m.data or {}
+    row |= _with_defaults(data, DATA_DEFAULTS)
+    row["csat_value"] = data["csat_value"] if "csat_value" in data else csat_value_of(m.csat_value, m.csat_score)
+    return row
+
+
+def stored_segment(seg: dict[str, Any]) -> dict[str, Any]:
+    """A stored TicketSegment (`.values()` dict) with its `data` lists merged in (for `segment_present`)."""
+    data = seg.pop("data", None)
+    return seg | _with_defaults(data, SEGMENT_DATA_DEFAULTS)
+
+
 def iso_z(value: datetime | None) -> str | None:
     if value is None:
         return None

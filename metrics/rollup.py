@@ -90,17 +90,13 @@ def hist_percentiles(counts: dict[int, int], qs: tuple[float, ...]) -> list[floa
 
 # --- what one ticket contributes --------------------------------------------
 
-# Duration column -> (cohort instant, attributed agent, extra condition column, agent dim: stats, hist)
-DURATIONS: dict[str, tuple[str, str, str | None, bool, bool]] = {}
+# Duration column -> (cohort instant, attributed agent, extra condition column, agent cells).
+# A duration's cell is its histogram bin and holds that bin's count and sum (no separate
+# n / sum row): one cell per ticket and duration (docs/metrics.md#rollup-cell-shape).
+DURATIONS: dict[str, tuple[str, str, str | None, bool]] = {}
 for _clock in ("cal", "bus"):
-    DURATIONS[f"frt_{_clock}_s"] = ("first_reply_at", "first_replier_id", None, True, True)
-    DURATIONS[f"first_resolution_{_clock}_s"] = (
-        "first_resolved_at",
-        "resolver_id",
-        "first_resolution_cal_s",
-        False,
-        False,
-    )
+    DURATIONS[f"frt_{_clock}_s"] = ("first_reply_at", "first_replier_id", None, True)
+    DURATIONS[f"first_resolution_{_clock}_s"] = ("first_resolved_at", "resolver_id", "first_resolution_cal_s", False)
     for _stem in (
         "full_resolution",
         "requester_wait",
@@ -109,9 +105,9 @@ for _clock in ("cal", "bus"):
         "resolution_escalated",
         "resolution_not_escalated",
     ):
-        DURATIONS[f"{_stem}_{_clock}_s"] = ("last_resolved_at", "resolver_id", None, False, False)
-    DURATIONS[f"time_to_escalation_{_clock}_s"] = ("first_escalated_at", "assignee_id", None, False, False)
-DURATIONS["handle_s"] = ("last_resolved_at", "resolver_id", None, True, False)
+        DURATIONS[f"{_stem}_{_clock}_s"] = ("last_resolved_at", "resolver_id", None, False)
+    DURATIONS[f"time_to_escalation_{_clock}_s"] = ("first_escalated_at", "assignee_id", None, False)
+DURATIONS["handle_s"] = ("last_resolved_at", "resolver_id", None, True)
 
 # Count metrics per cohort: metric -> (instant, agent, agent dim). Slots: see `_count_values`.
 COUNTS: dict[str, tuple[str, str, bool]] = {
@@ -293,13 +289,11 @@ def _groups(segments: list[Any], m: Any) -> list[tuple[str, int | None, _Group]]
 
 def _row_cells(m: Any, add: Any) -> None:
     """The duration and count cells of one row (a TicketMetrics row or a segment group)."""
-    for col, (inst, agent_col, cond, agent_stats, agent_hist) in DURATIONS.items():
+    for col, (inst, agent_col, cond, to_agent) in DURATIONS.items():
         value = getattr(m, col)
         if value is None or (cond and getattr(m, cond) is None):
             continue
-        at, agent = getattr(m, inst), getattr(m, agent_col)
-        add(at, col, STAT, agent, agent_stats, (1, float(value), 0, 0))
-        add(at, col, bin_of(float(value)), agent, agent_hist, (1, 0.0, 0, 0))
+        add(getattr(m, inst), col, bin_of(float(value)), getattr(m, agent_col), to_agent, (1, float(value), 0, 0))
     for metric, (inst, agent_col, to_agent) in COUNTS.items():
         v = _count_values(metric, m)
         if v is not None:
@@ -322,20 +316,23 @@ def base(
     m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1, segments: list[Any] = ()
 ) -> Delta:
     """A ticket's contribution at its own grain: (local day, kind, queue, metric, bin, agent
-    or None when the metric has no agent cells) -> [n, sum_s, num, den]. `queue` None: the
-    cells of dims '' and 'a' (kind ALL_KINDS = the whole ticket, else its segments in that
-    kind); a queue id (0 = none): the cells of dims 'q' and 'qa' (its segments in that queue)."""
+    or None when the metric has no agent cells) -> [n, sum_s, num, den]. A queue id (0 = none):
+    the cells of dims 'q' and 'qa' (its segments in that queue). `queue` None: the cells of
+    dims '' and 'a', stored as differences (`_nest`): kind k = its segments in kind k minus its
+    queue cells of kind k, kind ALL_KINDS = the whole ticket minus its kind groups. Both are
+    zero for a ticket that never moved, so it writes its queue cells only."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     if m.excluded:
         return out
+    own: Delta = defaultdict(lambda: [0, 0.0, 0, 0])
 
     def adder(kind: str, queue: int | None) -> Any:
         def add(at: datetime | None, metric: str, b: int, agent: int | None, to_agent: bool, v: tuple) -> None:
             if at is None:
                 return
-            cell = out[(_local_day(at, zone), kind, queue, metric, b, (agent or 0) if to_agent else None)]
+            cell = own[(_local_day(at, zone), kind, queue, metric, b, (agent or 0) if to_agent else None)]
             for i in range(4):
-                cell[i] += sign * v[i]
+                cell[i] += v[i]
 
         return add
 
@@ -347,7 +344,36 @@ def base(
         for queue in (None, m.queue_id or 0):
             _row_cells(_WholeOnly(m), adder(m.kind or "", queue))
     _backlog_cells(m, intervals, list(segments), whole, adder)
+    _nest(own, out, sign)
     return out
+
+
+# A correction below this (seconds, with every count zero) is the rounding of two sums of the
+# same values in another order, not a difference: dropped, so an unmoved ticket writes nothing.
+_EPS = 1e-6
+
+
+def _nest(own: Delta, out: Delta, sign: int) -> None:
+    """Add a ticket's cells to `out` with each coarser family stored as its difference to the
+    finer one (docs/metrics.md#rollup-cell-shape): a kind's cells minus the queue cells of that
+    kind, the whole ticket's minus its kinds'. A reader of a coarser family sums the finer
+    cells and the differences, so the stored cells of an unmoved ticket are its queue cells."""
+    net: Delta = defaultdict(lambda: [0, 0.0, 0, 0])
+    for (day, kind, queue, metric, b, agent), v in own.items():
+        targets = [((day, kind, queue, metric, b, agent), 1)]
+        if queue is not None:
+            targets.append(((day, kind, None, metric, b, agent), -1))
+        elif kind != ALL_KINDS:
+            targets.append(((day, ALL_KINDS, None, metric, b, agent), -1))
+        for key, f in targets:
+            cell = net[key]
+            for i in range(4):
+                cell[i] += f * v[i]
+    for key, v in net.items():
+        if v[0] or v[2] or v[3] or abs(v[1]) >= _EPS:
+            cell = out[key]
+            for i in range(4):
+                cell[i] += sign * v[i]
 
 
 def _backlog_cells(m: Any, intervals: list[Any], segments: list[Any], whole: Any, adder: Any) -> None:
@@ -376,7 +402,9 @@ def _spans(day: date) -> tuple[tuple[str, date], ...]:
 def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = False) -> Delta:
     """Spread base cells into the rollup cells: day, week and month (`days_only`: day) x (all
     queues and the agent, or the queue and the agent within it). Zero cells are skipped, so
-    an unchanged ticket costs nothing to re-apply."""
+    an unchanged ticket costs nothing to re-apply. Day cells of dims '' / 'a' hold the
+    differences of `_nest`; week and month cells of dims '' / 'a' also take the queue cells, so
+    there a kind's cells are whole (a long range reads them alone, not every queue's)."""
     out = out if out is not None else defaultdict(lambda: [0, 0.0, 0, 0])
     for (day, kind, queue, metric, b, agent), v in base_delta.items():
         if not any(v):
@@ -390,6 +418,10 @@ def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = Fal
                 keys = [("q", queue, span, start, metric, kind, b)]
                 if agent is not None:
                     keys.append(("qa", qa_key(queue, agent), span, start, metric, kind, b))
+                if span != "d":
+                    keys.append(("", 0, span, start, metric, kind, b))
+                    if agent is not None:
+                        keys.append(("a", agent, span, start, metric, kind, b))
             for key in keys:
                 cell = out[key]
                 for i in range(4):
@@ -485,12 +517,19 @@ _FOLD_RANGES = """
   CROSS JOIN LATERAL (SELECT r.* FROM metrics_dashboardrollup r
                       WHERE r.dim = d.dim AND r.metric = m.metric AND r.span = {span}
                         AND r.start >= s.start AND r.start <= {last} OFFSET 0) AS r"""
-_FOLD_SUMS = """
+# A day cell of a queue (of an agent in a queue) also adds to the week / month cell of dim ''
+# ('a'): there the kinds are whole (`expand`).
+_FOLD_TARGETS = """(VALUES (r.dim, r.key),
+         (CASE r.dim WHEN 'q' THEN '' WHEN 'qa' THEN 'a' END,
+          CASE r.dim WHEN 'q' THEN 0 ELSE r.key & 4294967295 END)) AS t(dim, key)"""
+_FOLD_SUMS = f"""
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
-SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
-{ranges}
-GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
-HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
+SELECT t.dim, t.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
+{{ranges}}
+  CROSS JOIN LATERAL {_FOLD_TARGETS}
+WHERE t.dim IS NOT NULL
+GROUP BY t.dim, t.key, s.span, s.start, r.metric, r.kind, r.bin
+HAVING SUM(r.n) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0 OR abs(SUM(r.sum_s)) >= 1e-6
 """
 _FOLD_DELETE = {
     "postgresql": "DELETE FROM metrics_dashboardrollup WHERE id = ANY(ARRAY(SELECT r.id {ranges}))",
@@ -505,9 +544,14 @@ _FOLD_INSERT = {
 INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
 SELECT r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin, SUM(r.n), SUM(r.sum_s), SUM(r.num), SUM(r.den)
 FROM metrics_dashboardrollupstale s
-JOIN metrics_dashboardrollup r ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
+JOIN (SELECT dim, key, span, start, metric, kind, bin, n, sum_s, num, den FROM metrics_dashboardrollup
+      UNION ALL
+      SELECT CASE dim WHEN 'q' THEN '' ELSE 'a' END, CASE dim WHEN 'q' THEN 0 ELSE key & 4294967295 END,
+             span, start, metric, kind, bin, n, sum_s, num, den
+      FROM metrics_dashboardrollup WHERE dim IN ('q', 'qa')) r
+  ON r.span = 'd' AND r.start >= s.start AND r.start <= s.last
 GROUP BY r.dim, r.key, s.span, s.start, r.metric, r.kind, r.bin
-HAVING SUM(r.n) <> 0 OR SUM(r.sum_s) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0
+HAVING SUM(r.n) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0 OR abs(SUM(r.sum_s)) >= 1e-6
 """,
 }
 
@@ -552,13 +596,11 @@ def fold() -> int:
 
 def _values_sql() -> str:
     rows = []
-    for col, (inst, agent_col, cond, agent_stats, agent_hist) in DURATIONS.items():
+    for col, (inst, agent_col, cond, to_agent) in DURATIONS.items():
         when = f"m.{col} IS NOT NULL" + (f" AND m.{cond} IS NOT NULL" if cond else "")
         at = f"CASE WHEN {when} THEN m.{inst} END"
-        rows.append(f"({at}, '{col}', -1, m.{agent_col}, {agent_stats}, 1, m.{col}, 0, 0)")
-        rows.append(
-            f"({at}, '{col}', width_bucket(m.{col}, %(edges)s::float8[]), m.{agent_col}, {agent_hist}, 1, 0.0, 0, 0)"
-        )
+        b = f"width_bucket(m.{col}, %(edges)s::float8[])"
+        rows.append(f"({at}, '{col}', {b}, m.{agent_col}, {to_agent}, 1, m.{col}, 0, 0)")
     cnt = {
         "c:first_res": ("m.first_resolution_cal_s IS NOT NULL", "0.0", "(m.reopens > 0)::int", "0"),
         "c:last_res": ("m.last_res_here", "m.zero_touch::int::float8", "m.fcr::int", "m.fcr_eligible::int"),
@@ -689,12 +731,36 @@ FROM (
 GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - fixed identifiers only
 
-_INSERT_SQL = """
-INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
-SELECT {dim}, {key}, {span}, {start}, metric, kind, bin, SUM(n), SUM(s), SUM(num), SUM(den)
-FROM _dash_base {where}
-GROUP BY 2, 4, 5, 6, 7
+# Dims '' and 'a' store differences (`_nest`): a kind's rows minus the queue rows of that kind,
+# the whole tickets' (ALL_KINDS) minus the kinds'. Summed over all tickets at once: the same
+# cells as the per-ticket differences, since every term is additive.
+_NET_SQL = """
+CREATE TEMP TABLE _dash_net ON COMMIT DROP AS
+SELECT day, kind, NULL::bigint AS q, ag, metric, bin, SUM(n) AS n, SUM(s) AS s, SUM(num) AS num, SUM(den) AS den
+FROM (
+  SELECT day, kind, ag, metric, bin, n, s, num, den FROM _dash_base WHERE q IS NULL
+  UNION ALL
+  SELECT day, %(all)s, ag, metric, bin, -n, -s, -num, -den FROM _dash_base WHERE q IS NULL AND kind <> %(all)s
+  UNION ALL
+  SELECT day, kind, ag, metric, bin, -n, -s, -num, -den FROM _dash_base WHERE q IS NOT NULL
+) x
+GROUP BY 1, 2, 4, 5, 6
 """
+# Week and month cells of dims '' / 'a': each kind whole (its segments), ALL_KINDS the difference.
+_WHOLE_KINDS = f"""(SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_net
+                    WHERE kind = '{ALL_KINDS}'
+                    UNION ALL
+                    SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_base
+                    WHERE q IS NULL AND kind <> '{ALL_KINDS}') AS x"""  # noqa: S608 - fixed identifiers only
+# A cell is kept when a count or its sum differs from zero (`_EPS`: see `_nest`).
+_NONZERO = f"SUM(n) <> 0 OR SUM(num) <> 0 OR SUM(den) <> 0 OR abs(SUM(s)) >= {_EPS}"
+_INSERT_SQL = f"""
+INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
+SELECT {{dim}}, {{key}}, {{span}}, {{start}}, metric, kind, bin, SUM(n), SUM(s), SUM(num), SUM(den)
+FROM {{source}} {{where}}
+GROUP BY 2, 4, 5, 6, 7
+HAVING {_NONZERO}
+"""  # noqa: S608 - fixed identifiers only
 _WEEK = "(day - (EXTRACT(ISODOW FROM day)::int - 1))"
 
 
@@ -712,6 +778,7 @@ def rebuild() -> int:
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
         cur.execute(_BASE_SQL, {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS})
+        cur.execute(_NET_SQL, {"all": ALL_KINDS})
         for dim, key, where in (
             ("''", "0", "WHERE q IS NULL"),
             ("'q'", "q", "WHERE q IS NOT NULL"),
@@ -719,8 +786,12 @@ def rebuild() -> int:
             ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
         ):
             for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
-                cur.execute(_INSERT_SQL.format(dim=dim, key=key, span=span, start=start, where=where))
+                # dims '' / 'a': differences in day cells, whole kinds in week / month cells (`expand`)
+                source = "_dash_base" if dim.startswith("'q") else "_dash_net" if span == "'d'" else _WHOLE_KINDS
+                sql = _INSERT_SQL.format(dim=dim, key=key, span=span, start=start, source=source, where=where)
+                cur.execute(sql)
                 total += cur.rowcount
+        cur.execute("DROP TABLE _dash_net")
         cur.execute("DROP TABLE _dash_base")
     return total
 

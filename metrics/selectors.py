@@ -16,7 +16,7 @@ from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, 
 
 from helpdesk.lib.db_router import read_connection
 from helpdesk.lib.sqlite import percentile_cont
-from metrics.models import MetricsDaily, TicketAgentHandle, TicketMetrics, TicketSegment
+from metrics.models import TicketAgentHandle, TicketMetrics, TicketSegment
 from metrics.segments import SHARE_COLUMNS
 from tickets.clock import union_seconds
 
@@ -343,16 +343,6 @@ def backlog_at(*, instant: datetime, **filters: Any) -> dict[str, Any]:
         "p90_age_s": percentile_cont(ages, 0.9),
         "max_age_s": ages[-1] if ages else None,
     }
-
-
-def rollup_totals(*, metric: str, first: date, last: date, **filters: Any) -> dict[str, Any]:
-    """Σ n, sum, numerator, denominator of MetricsDaily cells over local days [first, last]."""
-    qs = MetricsDaily.objects.filter(metric=metric, day__gte=first, day__lte=last)
-    for key in ("queue_id", "kind", "agent_id"):
-        if filters.get(key) not in (None, ""):
-            qs = qs.filter(**{key: filters[key]})
-    agg = qs.aggregate(n=Sum("n"), sum_s=Sum("sum_s"), numerator=Sum("numerator"), denominator=Sum("denominator"))
-    return {k: (v or 0) for k, v in agg.items()}
 
 
 def ticket_metrics_get(*, ticket_id: int) -> TicketMetrics | None:

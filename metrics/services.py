@@ -4,16 +4,16 @@ Write path (docs/metrics.md §4.2): every event transaction calls tickets_mark_d
 (a row in MetricsDirty, same transaction) and registers one wake-up task on
 commit. Workers claim dirty tickets in batches with FOR UPDATE SKIP LOCKED,
 recompute them with the pure `metrics.compute.compute`, upsert
-TicketMetrics / TicketAgentHandle / TicketStatusInterval and apply the
-difference of the ticket's rollup contributions to MetricsDaily
-(retract-and-apply), all in one transaction: a crash rolls the claim back.
+TicketMetrics / TicketAgentHandle / TicketStatusInterval / TicketSegment and
+apply the difference of the ticket's dashboard cells (`metrics.rollup`,
+retract-and-apply), all in one transaction: a crash rolls the claim back.
 """
 
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,16 +21,18 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics import rollup
+from metrics import rollup, survey_facts
 from metrics.compute import compute
 from metrics.models import (
     MetricsDirty,
+    SurveyFact,
     TicketAgentHandle,
     TicketMetrics,
     TicketNextReply,
     TicketSegment,
     TicketStatusInterval,
 )
+from metrics.present import DATA_DEFAULTS, SEGMENT_DATA_DEFAULTS, csat_value_of
 from metrics.segments import SEGMENT_COLUMNS
 from tickets.clock import Context, Ev
 from tickets.clock_context import clock_context, clock_events_by_ticket
@@ -144,155 +146,32 @@ def metrics_row_build(ticket_id: int, row: dict[str, Any]) -> TicketMetrics:
 
 def _metrics_values(row: dict[str, Any]) -> dict[str, Any]:
     """TicketMetrics field values (all but ticket_id and computed_at) of a compute() row."""
-    from metrics.present import EXPORT_FIELDS
-
     values = {name: row.get(name) for name in _MODEL_FIELDS}
     values["status"] = row["status_at_as_of"]
     for name in ("excluded_reason", "kind", "priority", "channel", "sla_first_reply_outcome", "sla_resolution_outcome"):
         values[name] = values.get(name) or ""
     csat_value = row.get("csat_value")
-    values["csat_value"] = "" if csat_value is None else str(csat_value)
+    values["csat_value"] = csat_text = "" if csat_value is None else str(csat_value)
     values["csat_score"] = csat_value if isinstance(csat_value, int) and row.get("csat_scale") != "good_bad" else None
-    data = {name: _jsonable(row.get(name)) for name in EXPORT_FIELDS if name != "resolver"}
-    data["resolver_id"] = row.get("resolver_id")
-    data["work_sessions"] = _jsonable(row.get("work_sessions") or {})
-    data["next_reply_at"] = _jsonable(row.get("next_reply_at") or [])
+    data = _data(row, DATA_DEFAULTS)
+    if csat_value != csat_value_of(csat_text, values["csat_score"]):
+        data["csat_value"] = _jsonable(csat_value)  # a value the columns cannot spell (rare)
     values["data"] = data
     return values
+
+
+def _data(row: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The `data` JSON of a row: only the `defaults` keys (values no column holds), and of those only
+    the ones that differ from their default (the reader, `present.stored_row`, puts them back)."""
+    return {name: _jsonable(row[name]) for name, empty in defaults.items() if row.get(name, empty) != empty}
 
 
 def segment_values(seg: dict[str, Any]) -> dict[str, Any]:
     """TicketSegment field values (all but ticket_id) of one compute() segment
     (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
     values = {name: seg[name] for name in SEGMENT_COLUMNS}
-    values["data"] = {
-        "next_reply_cal_s": seg["next_reply_cal_s"],
-        "next_reply_bus_s": seg["next_reply_bus_s"],
-        "handle_by_agent_s": _jsonable(seg["handle_by_agent_s"]),
-    }
+    values["data"] = _data(seg, SEGMENT_DATA_DEFAULTS)
     return values
-
-
-def _day(instant: datetime | None, zone: ZoneInfo) -> date | None:
-    return None if instant is None else instant.astimezone(zone).date()
-
-
-DURATION_METRICS_LAST_RESOLVED = (
-    "full_resolution",
-    "requester_wait",
-    "agent_wait",
-    "on_hold",
-    "time_in_progress",
-    "queue_time",
-    "agent_work",
-)
-
-
-def contributions(m: TicketMetrics, zone: ZoneInfo) -> dict[tuple, list[float]]:
-    """The cells a ticket row adds to MetricsDaily: key -> [n, sum_s, num, den].
-
-    Excluded tickets contribute nothing. Cohorts and attribution follow
-    docs/metrics.md §0 and §1.7.
-    """
-    out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
-    if m.excluded:
-        return out
-    q, kind = m.queue_id or 0, m.kind or ""
-
-    def add(
-        instant: Any, metric: str, agent: int | None = None, n: int = 0, s: float = 0.0, num: int = 0, den: int = 0
-    ) -> None:
-        day = _day(instant, zone)
-        if day is None:
-            return
-        cell = out[(day, q, kind, agent or 0, metric)]
-        cell[0] += n
-        cell[1] += s
-        cell[2] += num
-        cell[3] += den
-
-    add(m.created_at, "created", m.assignee_id, n=1)
-    if m.frt_cal_s is not None:
-        add(m.first_reply_at, "frt_cal", m.first_replier_id, n=1, s=m.frt_cal_s)
-        add(m.first_reply_at, "frt_bus", m.first_replier_id, n=1, s=m.frt_bus_s)
-    if m.first_resolution_cal_s is not None:
-        add(m.first_resolved_at, "first_resolution_cal", m.resolver_id, n=1, s=m.first_resolution_cal_s)
-        add(m.first_resolved_at, "first_resolution_bus", m.resolver_id, n=1, s=m.first_resolution_bus_s)
-        add(m.first_resolved_at, "reopen", m.resolver_id, n=1, s=m.reopens, num=int(m.reopens > 0), den=1)
-        add(m.first_resolved_at, "substantive_reopen", m.resolver_id, num=int(m.substantive_reopens > 0), den=1)
-    if m.last_resolved_at is not None:
-        add(m.last_resolved_at, "resolved", m.resolver_id, n=1)
-        for name in DURATION_METRICS_LAST_RESOLVED:
-            for suffix in ("cal", "bus"):
-                value = getattr(m, f"{name}_{suffix}_s")
-                if value is not None:
-                    add(m.last_resolved_at, f"{name}_{suffix}", m.resolver_id, n=1, s=value)
-        if m.handle_s is not None:
-            add(m.last_resolved_at, "handle", m.resolver_id, n=1, s=m.handle_s)
-            for agent, secs in (m.data.get("handle_by_agent_s") or {}).items():
-                add(m.last_resolved_at, "handle_agent", int(agent), n=1, s=secs)
-        add(m.last_resolved_at, "fcr", m.resolver_id, num=int(m.fcr), den=int(m.fcr_eligible), n=int(m.zero_touch))
-    if m.csat_at is not None:
-        add(m.csat_at, "csat", m.csat_agent_id, num=int(bool(m.csat_satisfied)), den=1)
-        if m.csat_score is not None:
-            add(m.csat_at, "csat_score", m.csat_agent_id, n=1, s=m.csat_score)
-    if m.csat_offered_at is not None:
-        add(m.csat_offered_at, "csat_offered", m.resolver_id, n=1, num=int(m.csat_at is not None))
-    for target in ("first_reply", "resolution"):
-        outcome = getattr(m, f"sla_{target}_outcome")
-        if outcome in ("achieved", "breached"):
-            add(
-                getattr(m, f"sla_{target}_outcome_at"),
-                f"sla_{target}",
-                m.assignee_id,
-                num=int(outcome == "breached"),
-                den=1,
-            )
-    # Next reply: every decided cycle, cohort = the latest outcome instant (docs/metrics.md M14).
-    nr_decided = m.sla_next_reply_achieved + m.sla_next_reply_breached
-    if nr_decided:
-        add(m.sla_next_reply_outcome_at, "sla_next_reply", m.assignee_id, num=m.sla_next_reply_breached, den=nr_decided)
-    return out
-
-
-def _rollup_apply(delta: dict[tuple, list[float]]) -> None:
-    rows = [
-        (day, q, kind, agent, metric, int(v[0]), float(v[1]), int(v[2]), int(v[3]))
-        for (day, q, kind, agent, metric), v in sorted(delta.items())
-        if any(v)
-    ]
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        # The embedded default (SQLite): the same upsert, row by row.
-        with connection.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO metrics_metricsdaily"
-                " (day, queue_id, kind, agent_id, metric, n, sum_s, numerator, denominator)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (day, queue_id, kind, agent_id, metric) DO UPDATE SET"
-                " n = n + excluded.n, sum_s = sum_s + excluded.sum_s,"
-                " numerator = numerator + excluded.numerator, denominator = denominator + excluded.denominator",
-                rows,
-            )
-        return
-    from psycopg2.extras import execute_values
-
-    with connection.cursor() as cur:
-        execute_values(
-            cur.cursor if hasattr(cur, "cursor") else cur,
-            """
-            INSERT INTO metrics_metricsdaily (day, queue_id, kind, agent_id, metric, n, sum_s, numerator, denominator)
-            VALUES %s
-            ON CONFLICT (day, queue_id, kind, agent_id, metric) DO UPDATE SET
-              n = metrics_metricsdaily.n + EXCLUDED.n,
-              sum_s = metrics_metricsdaily.sum_s + EXCLUDED.sum_s,
-              numerator = metrics_metricsdaily.numerator + EXCLUDED.numerator,
-              denominator = metrics_metricsdaily.denominator + EXCLUDED.denominator
-            """,
-            rows,
-            page_size=1000,
-        )
 
 
 def tickets_recompute(
@@ -317,18 +196,18 @@ def tickets_recompute(
     old_segments: dict[int, list[TicketSegment]] = defaultdict(list)
     for seg in TicketSegment.objects.filter(ticket_id__in=list(old)).order_by("ticket_id", "idx"):
         old_segments[seg.ticket_id].append(seg)
-    acc = _Recompute(zone=reporting_zone(), cells_zone=rollup.cells_zone())
+    acc = _Recompute(cells_zone=rollup.cells_zone())
     events = events_by_ticket(ids)
     for tid in ids:
         if tid in old:
             rollup.base(
                 old[tid], old_intervals.get(tid, []), acc.cells_zone, acc.dash, sign=-1, segments=old_segments[tid]
             )
-            acc.contribute(old[tid], sign=-1)
         evs = events.get(tid)
         if not evs or not any(e.kind == "ticket.created" for e in evs):
             continue  # no events (deleted row, or not yet committed): drop metrics
         acc.add(tid, compute(evs, ctx))
+        acc.survey_facts.extend(survey_facts.survey_facts_of(tid, evs))
     _recompute_store(ids, old, acc)
     return len(ids)
 
@@ -337,26 +216,18 @@ def tickets_recompute(
 class _Recompute:
     """The rows and rollup deltas of one recompute batch."""
 
-    zone: Any
     cells_zone: Any
     new_rows: list[TicketMetrics] = field(default_factory=list)
     handles: list[TicketAgentHandle] = field(default_factory=list)
     intervals: list[TicketStatusInterval] = field(default_factory=list)
     segments: list[TicketSegment] = field(default_factory=list)
     next_replies: list[TicketNextReply] = field(default_factory=list)
-    delta: dict[tuple, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
+    survey_facts: list[SurveyFact] = field(default_factory=list)
     dash: rollup.Delta = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0, 0]))
-
-    def contribute(self, m: TicketMetrics, *, sign: int) -> None:
-        for key, v in contributions(m, self.zone).items():
-            cell = self.delta[key]
-            for i in range(4):
-                cell[i] += sign * v[i]
 
     def add(self, tid: int, row: dict[str, Any]) -> None:
         m = metrics_row_build(tid, row)
         self.new_rows.append(m)
-        self.contribute(m, sign=1)
         for agent, secs in (row.get("handle_by_agent_s") or {}).items():
             sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]
             self.handles.append(TicketAgentHandle(ticket_id=tid, agent_id=agent, handle_s=secs, sessions=sessions))
@@ -419,7 +290,8 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
     TicketNextReply.objects.filter(ticket_id__in=ids).delete()
     TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
-    _rollup_apply(acc.delta)
+    SurveyFact.objects.filter(ticket_id__in=ids).delete()
+    SurveyFact.objects.bulk_create(acc.survey_facts, batch_size=2000)
     rollup.apply_days(acc.dash)  # the base delta is zero where nothing changed; weeks / months: rollup.fold
 
 
@@ -484,11 +356,11 @@ def metrics_reset() -> None:
     """Empty every derived table (before a from-scratch rebuild)."""
     tables = (
         "metrics_ticketmetrics",
-        "metrics_metricsdaily",
         "metrics_ticketagenthandle",
         "metrics_ticketstatusinterval",
         "metrics_ticketsegment",
         "metrics_ticketnextreply",
+        "metrics_surveyfact",
         "metrics_dashboardrollup",
         "metrics_dashboardrollupstale",
     )
@@ -505,8 +377,8 @@ def metrics_reset() -> None:
 # A full rebuild does not need retract-and-apply: per id range it reads the
 # events with one ordered range scan (raw tuples, no model instances), runs
 # the same compute(), replaces the range's rows with COPY, and afterwards
-# MetricsDaily is rebuilt set-based from TicketMetrics by
-# metrics_rollups_rebuild() (the SQL twin of contributions()). Per batch, the
+# the dashboard cells are rebuilt set-based from the per-ticket rows by
+# metrics_rollups_rebuild(). Per batch, the
 # ids are locked with the same advisory locks as tickets_recompute, so a live
 # worker recomputing one of them waits and then overwrites with fresher data.
 
@@ -574,6 +446,7 @@ _PER_TICKET_TABLES = (
     "metrics_ticketstatusinterval",
     "metrics_ticketsegment",
     "metrics_ticketnextreply",
+    "metrics_surveyfact",
 )
 _NR_FIELDS = [f for f in TicketNextReply._meta.concrete_fields if f.name != "id"]
 _NR_NAMES = [f.name for f in _NR_FIELDS]
@@ -602,6 +475,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     interval_lines: list[str] = []
     segment_lines: list[str] = []
     reply_lines: list[str] = []
+    fact_lines: list[str] = []
     tickets = 0
     for tid, group in groupby(rows, key=itemgetter(0)):
         evs = [
@@ -627,6 +501,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
             seg_values = segment_values(seg)
             segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
         reply_lines.extend(_next_reply_lines(tid, values, row))
+        fact_lines.extend(survey_facts.copy_lines(survey_facts.survey_facts_of(tid, evs), _copy_field))
     for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
@@ -634,6 +509,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     _copy_rows(cur, "metrics_ticketstatusinterval", "ticket_id, status, started_at, ended_at", interval_lines)
     _copy_rows(cur, "metrics_ticketsegment", _SEG_COLUMNS, segment_lines)
     _copy_rows(cur, "metrics_ticketnextreply", _NR_COLUMNS, reply_lines)
+    _copy_rows(cur, "metrics_surveyfact", ", ".join(survey_facts.COPY_COLUMNS), fact_lines)
     return tickets, len(rows)
 
 
@@ -648,7 +524,7 @@ def metrics_bulk_rebuild_range(
 ) -> tuple[int, int]:
     """Rebuild TicketMetrics / handles / intervals for ids in [lo, hi), PostgreSQL only.
 
-    One transaction per `batch` ids. MetricsDaily is NOT touched: run
+    One transaction per `batch` ids. The dashboard cells are NOT touched: run
     metrics_rollups_rebuild() once every range is done. Returns (tickets, events).
     """
     if connection.vendor != "postgresql":
@@ -806,94 +682,12 @@ def _child_init() -> None:
         conn.connection = None
 
 
-# The SQL twin of contributions(): one row per (instant, metric, agent, n, s, num, den).
-_CONTRIB_VALUES = """
-  (m.created_at, 'created', m.assignee_id, 1, 0.0::float8, 0, 0),
-  (CASE WHEN m.frt_cal_s IS NOT NULL THEN m.first_reply_at END, 'frt_cal', m.first_replier_id, 1, m.frt_cal_s, 0, 0),
-  (CASE WHEN m.frt_cal_s IS NOT NULL THEN m.first_reply_at END, 'frt_bus', m.first_replier_id, 1, m.frt_bus_s, 0, 0),
-  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'first_resolution_cal',
-   m.resolver_id, 1, m.first_resolution_cal_s, 0, 0),
-  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'first_resolution_bus',
-   m.resolver_id, 1, m.first_resolution_bus_s, 0, 0),
-  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'reopen',
-   m.resolver_id, 1, m.reopens::float8, (m.reopens > 0)::int, 1),
-  (CASE WHEN m.first_resolution_cal_s IS NOT NULL THEN m.first_resolved_at END, 'substantive_reopen',
-   m.resolver_id, 0, 0.0, (m.substantive_reopens > 0)::int, 1),
-  (m.last_resolved_at, 'resolved', m.resolver_id, 1, 0.0, 0, 0),
-  {durations}
-  (CASE WHEN m.handle_s IS NOT NULL THEN m.last_resolved_at END, 'handle', m.resolver_id, 1, m.handle_s, 0, 0),
-  (m.last_resolved_at, 'fcr', m.resolver_id, m.zero_touch::int, 0.0, m.fcr::int, m.fcr_eligible::int),
-  (m.csat_at, 'csat', m.csat_agent_id, 0, 0.0, COALESCE(m.csat_satisfied, false)::int, 1),
-  (CASE WHEN m.csat_score IS NOT NULL THEN m.csat_at END, 'csat_score', m.csat_agent_id, 1, m.csat_score::float8, 0, 0),
-  (m.csat_offered_at, 'csat_offered', m.resolver_id, 1, 0.0, (m.csat_at IS NOT NULL)::int, 0),
-  (CASE WHEN m.sla_first_reply_outcome IN ('achieved', 'breached') THEN m.sla_first_reply_outcome_at END,
-   'sla_first_reply', m.assignee_id, 0, 0.0, (m.sla_first_reply_outcome = 'breached')::int, 1),
-  (CASE WHEN m.sla_resolution_outcome IN ('achieved', 'breached') THEN m.sla_resolution_outcome_at END,
-   'sla_resolution', m.assignee_id, 0, 0.0, (m.sla_resolution_outcome = 'breached')::int, 1),
-  (CASE WHEN m.sla_next_reply_achieved + m.sla_next_reply_breached > 0 THEN m.sla_next_reply_outcome_at END,
-   'sla_next_reply', m.assignee_id, 0, 0.0, m.sla_next_reply_breached,
-   m.sla_next_reply_achieved + m.sla_next_reply_breached)
-""".format(
-    durations="\n  ".join(
-        f"(CASE WHEN m.{name}_{suffix}_s IS NOT NULL THEN m.last_resolved_at END, '{name}_{suffix}',"
-        f" m.resolver_id, 1, m.{name}_{suffix}_s, 0, 0),"
-        for name in DURATION_METRICS_LAST_RESOLVED
-        for suffix in ("cal", "bus")
-    )
-)
-
-_ROLLUPS_SQL = f"""
-INSERT INTO metrics_metricsdaily (day, queue_id, kind, agent_id, metric, n, sum_s, numerator, denominator)
-SELECT (c.at AT TIME ZONE %s)::date, c.queue_id, c.kind, c.agent_id, c.metric,
-       sum(c.n), sum(c.s), sum(c.num), sum(c.den)
-FROM (
-  SELECT v.at, COALESCE(m.queue_id, 0) AS queue_id, m.kind, COALESCE(v.agent, 0) AS agent_id, v.metric,
-         v.n, v.s, v.num, v.den
-  FROM metrics_ticketmetrics m
-  CROSS JOIN LATERAL (VALUES {_CONTRIB_VALUES}) AS v(at, metric, agent, n, s, num, den)
-  WHERE NOT m.excluded AND v.at IS NOT NULL
-  UNION ALL
-  SELECT m.last_resolved_at, COALESCE(m.queue_id, 0), m.kind, h.agent_id, 'handle_agent', 1, h.handle_s, 0, 0
-  FROM metrics_ticketmetrics m JOIN metrics_ticketagenthandle h ON h.ticket_id = m.ticket_id
-  WHERE NOT m.excluded AND m.last_resolved_at IS NOT NULL AND m.handle_s IS NOT NULL
-) AS c
-GROUP BY 1, 2, 3, 4, 5
-HAVING sum(c.n) <> 0 OR sum(c.s) <> 0 OR sum(c.num) <> 0 OR sum(c.den) <> 0
-"""  # noqa: S608 - built from fixed column names only
-
-
 def metrics_rollups_rebuild() -> int:
-    """Recompute every MetricsDaily cell set-based from TicketMetrics (PostgreSQL).
+    """Recompute every dashboard cell (`DashboardRollup`) set-based from the per-ticket rows.
 
-    Equal to the sum of contributions() over all rows. The table is locked
-    EXCLUSIVE first, so a concurrent recompute's retract-and-apply waits and
-    then applies its delta on top of a state that already counts its old row.
-    Returns the number of cells.
+    `rollup.rebuild` locks the cell table EXCLUSIVE first, so a concurrent recompute's
+    retract-and-apply waits and then applies its delta on top of a state that already
+    counts its old row. Returns the number of cells.
     """
-    if connection.vendor != "postgresql":
-        return _rollups_rebuild_python()
-    zone = reporting_zone().key
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("LOCK TABLE metrics_metricsdaily IN EXCLUSIVE MODE")
-        cur.execute("DELETE FROM metrics_metricsdaily")
-        cur.execute(_ROLLUPS_SQL, [zone])
-        cells = int(cur.rowcount)
-        return cells + rollup.rebuild()
-
-
-def _rollups_rebuild_python() -> int:
-    """The same on other databases: the sum of contributions() of every row."""
-    from metrics.models import MetricsDaily
-
-    zone = reporting_zone()
-    total: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
     with transaction.atomic():
-        for m in TicketMetrics.objects.iterator(chunk_size=2000):
-            for key, v in contributions(m, zone).items():
-                cell = total[key]
-                for i in range(4):
-                    cell[i] += v[i]
-        MetricsDaily.objects.all().delete()
-        _rollup_apply(total)
-        cells = rollup.rebuild()
-    return sum(1 for v in total.values() if any(v)) + cells
+        return rollup.rebuild()

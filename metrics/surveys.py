@@ -30,6 +30,7 @@ class Response:
     customer_id: int | None
     organisation_id: int | None = None
     queue_id: int | None = None  # the queue at the last resolution before the answer (as `side`)
+    event_id: int | None = field(default=None, compare=False)  # log order among same-instant answers
 
 
 @dataclass
@@ -41,6 +42,7 @@ class SurveyTicket:
     requester_id: int | None = None
     # survey -> first offer (at, side, queue id)
     offers: dict[str, tuple[datetime, str, int | None]] = field(default_factory=dict)
+    offer_ids: dict[str, int] = field(default_factory=dict, compare=False)  # survey -> first offer's event id
     latest: dict[str, Response] = field(default_factory=dict)  # survey -> latest answer
     nps: list[Response] = field(default_factory=list)  # every NPS answer (per customer later)
     # Surveys answered at some time (when `latest` holds only the window's answers).
@@ -58,7 +60,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
     place: tuple[str, int | None] = ("", None)  # (queue kind, queue id) now
     at_resolution: tuple[str, int | None] | None = None  # ... at the last resolution
     restored_excluded = set()
-    for _tid, _id, k, at, actor_id, _role, _vis, _auto, data in events:
+    for _tid, event_id, k, at, actor_id, _role, _vis, _auto, data in events:
         data = data or {}
         attributed = at_resolution if at_resolution and at_resolution[0] else place
         if k == "ticket.created":
@@ -75,7 +77,9 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
             restored_excluded.discard("ticket.deleted")
         elif k == "survey.offered":
             survey = data.get("survey", "csat")
-            out.offers.setdefault(survey, (at, *attributed))
+            if survey not in out.offers:
+                out.offers[survey] = (at, *attributed)
+                out.offer_ids[survey] = event_id
         elif k in SURVEY_KINDS.values():
             survey = k.split(".")[0]
             response = Response(
@@ -88,6 +92,7 @@ def ticket_surveys(ticket_id: int, events: Iterable[tuple[Any, ...]]) -> SurveyT
                 side=attributed[0],
                 customer_id=actor_id or out.requester_id,
                 queue_id=attributed[1],
+                event_id=event_id,
             )
             if survey == "nps":
                 out.nps.append(response)
@@ -217,7 +222,7 @@ def relationship_responses(events: Iterable[tuple[Any, ...]]) -> list[Response]:
     """NPS answers of the relationship survey (ticketless `nps.responded`
     event tuples, METRICS_EVENT_FIELDS order): the customer is the actor."""
     out = []
-    for _tid, _id, _k, at, actor_id, _role, _vis, _auto, data in events:
+    for _tid, event_id, _k, at, actor_id, _role, _vis, _auto, data in events:
         data = data or {}
         out.append(
             Response(
@@ -230,6 +235,7 @@ def relationship_responses(events: Iterable[tuple[Any, ...]]) -> list[Response]:
                 side="",
                 customer_id=actor_id or data.get("customer_id"),
                 organisation_id=data.get("organisation_id"),
+                event_id=event_id,
             )
         )
     return out
@@ -309,7 +315,8 @@ def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ce
     wanted = set(surveys)
     out: dict[int, SurveyTicket] = {}
     for row in selectors.survey_events_for_metrics(start=window.start, end=window.end, surveys=wanted):
-        tid, _id, k, at, actor_id, data, survey, answered, requester_id, kind_now, queue_now, kind_res, queue_res = row
+        tid, event_id, k, at, actor_id, data, survey, answered, requester_id = row[:9]
+        kind_now, queue_now, kind_res, queue_res = row[9:]
         data = data or {}
         t = out.setdefault(tid, SurveyTicket(ticket_id=tid))
         t.requester_id = requester_id
@@ -319,6 +326,7 @@ def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ce
         if k == "survey.offered":
             if survey in wanted:
                 t.offers[survey] = (at, side, queue_id)
+                t.offer_ids[survey] = event_id
                 if answered:
                     t.answered.add(survey)
             continue
@@ -333,6 +341,7 @@ def survey_tickets_load(*, window: Window, surveys: Iterable[str] = ("csat", "ce
             side=side,
             customer_id=actor_id or requester_id,
             queue_id=queue_id,
+            event_id=event_id,
         )
         if name == "nps":
             t.nps.append(response)

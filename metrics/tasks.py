@@ -58,8 +58,8 @@ def rollup_fold(**kwargs: object) -> int:
 def rebuild_range(*, lo: int, hi: int, batch: int = 1000, as_of: str | None = None, **kwargs: object) -> int:
     """Bulk rebuild of the ticket ids in [lo, hi) (metrics_rebuild in broker mode).
 
-    Idempotent: a redelivered task rewrites the same rows. MetricsDaily is
-    rebuilt by the command once every range is done.
+    Idempotent: a redelivered task rewrites the same rows. The dashboard cells
+    are rebuilt by the command once every range is done.
     """
     from datetime import datetime
 

@@ -5,7 +5,7 @@ what. Pages, API, search, exports and notifications all go through here.
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -155,7 +155,7 @@ STATUS_FILTER_UNSOLVED = "unsolved"
 
 @dataclass(frozen=True)
 class TicketPage:
-    items: list[Ticket]
+    items: list[Any]  # Ticket, or PortalRow
     next_cursor: str | None
 
     @property
@@ -183,14 +183,21 @@ def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def ticket_page(qs: QuerySet[Ticket], *, cursor: str | None, limit: int) -> TicketPage:
-    """One keyset page of `qs` by (updated_at desc, id desc)."""
+def ticket_page(
+    qs: QuerySet[Ticket],
+    *,
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[QuerySet[Ticket]], list[Any]] = list,
+) -> TicketPage:
+    """One keyset page of `qs` by (updated_at desc, id desc); `fetch` turns
+    the sliced queryset into the items (default: the tickets)."""
     limit = max(1, min(limit, 200))
     position = cursor_decode(cursor)
     if position is not None:
         at, pk = position
         qs = qs.filter(Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=pk))
-    rows = list(qs.order_by("-updated_at", "-id")[: limit + 1])
+    rows = fetch(qs.order_by("-updated_at", "-id")[: limit + 1])
     items = rows[:limit]
     next_cursor = cursor_encode(items[-1]) if len(rows) > limit else None
     return TicketPage(items=items, next_cursor=next_cursor)
@@ -230,6 +237,33 @@ def ticket_page_for_agent(
 def ticket_page_for_customer(*, user: Any, cursor: str | None = None, limit: int = 25) -> TicketPage:
     """My requests: own, CC'd and (when shared) organisation tickets."""
     return ticket_page(ticket_list_for_user(user=user), cursor=cursor, limit=limit)
+
+
+@dataclass(slots=True)
+class PortalRow:
+    """What a row of "My requests" shows, read as plain values."""
+
+    pk: int
+    subject: str
+    status: str
+    requester_id: int
+    requester_name: str  # display name: name, else e-mail
+    updated_at: datetime
+
+
+def _portal_rows(qs: QuerySet[Ticket]) -> list[PortalRow]:
+    names = ("id", "subject", "status", "requester_id", "requester__name", "requester__email", "updated_at")
+    return [
+        PortalRow(pk=v[0], subject=v[1], status=v[2], requester_id=v[3], requester_name=v[4] or v[5], updated_at=v[6])
+        for v in qs.values_list(*names)
+    ]
+
+
+def ticket_rows_page_for_customer(*, user: Any, cursor: str | None = None, limit: int = 25) -> TicketPage:
+    """`ticket_page_for_customer` as PortalRows: the same visibility, order
+    and pages, the row's columns only (no ticket, queue, requester and
+    assignee instances: docs/portal.md)."""
+    return ticket_page(ticket_list_for_user(user=user), cursor=cursor, limit=limit, fetch=_portal_rows)
 
 
 def request_type_list_active() -> QuerySet[RequestType]:

@@ -13,7 +13,7 @@ The cursor holds the last row's key; the next page is `WHERE key <= v AND
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -298,7 +298,7 @@ def filters_q(filters: Mapping[str, Any], *, user: Any) -> Q:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Ticket]
+    items: list[Any]  # Ticket, or ListRow for workspace_list_page
     next_cursor: str | None
     sort: str
 
@@ -307,7 +307,7 @@ class Page:
         return self.next_cursor is not None
 
 
-def _encode(sort: Sort, ticket: Ticket) -> str:
+def _encode(sort: Sort, ticket: Any) -> str:
     value = getattr(ticket, sort.field)
     if isinstance(value, datetime):
         value = value.isoformat()
@@ -348,8 +348,16 @@ def _ordered(qs: QuerySet[Ticket], sort: Sort) -> QuerySet[Ticket]:
     return qs.order_by(F(sort.field).asc(), "id")
 
 
-def keyset_page(qs: QuerySet[Ticket], *, sort_key: str, cursor: str | None, limit: int = 50) -> Page:
-    """One page of `qs` in `sort_key` order, after `cursor`.
+def keyset_page(
+    qs: QuerySet[Ticket],
+    *,
+    sort_key: str,
+    cursor: str | None,
+    limit: int = 50,
+    fetch: Callable[[QuerySet[Ticket]], list[Any]] = list,
+) -> Page:
+    """One page of `qs` in `sort_key` order, after `cursor`; `fetch` turns a
+    sliced queryset into the page's items (default: the tickets).
 
     The SLA sort puts tickets without a due time last: its pages walk the
     dated tickets by (sla_due_at, id), then the undated ones by id.
@@ -358,17 +366,17 @@ def keyset_page(qs: QuerySet[Ticket], *, sort_key: str, cursor: str | None, limi
     limit = max(1, min(limit, 200))
     position = _decode(sort, cursor)
     nullable = sort.key == "sla"
-    rows: list[Ticket] = []
+    rows: list[Any] = []
     if not (nullable and position is not None and position[0] is None):
         page_qs = qs.filter(**{f"{sort.field}__isnull": False}) if nullable else qs
         if position is not None:
             page_qs = page_qs.filter(_after(sort, *position))
-        rows = list(_ordered(page_qs, sort)[: limit + 1])
+        rows = fetch(_ordered(page_qs, sort)[: limit + 1])
     if nullable and len(rows) <= limit:
         tail = qs.filter(sla_due_at__isnull=True)
         if position is not None and position[0] is None:
             tail = tail.filter(pk__gt=position[1])
-        rows += list(tail.order_by("id")[: limit + 1 - len(rows)])
+        rows += fetch(tail.order_by("id")[: limit + 1 - len(rows)])
     items = rows[:limit]
     next_cursor = _encode(sort, items[-1]) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor, sort=sort.key)
@@ -391,6 +399,119 @@ def workspace_ticket_page(
         return Page(items=[], next_cursor=None, sort=sort)
     qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
     return keyset_page(_list_columns(qs), sort_key=sort, cursor=cursor, limit=limit)
+
+
+@dataclass(slots=True)
+class ListRow:
+    """What a list row shows (tickets/views/list_rows.py) and the sort keys
+    of its cursor, read as plain values: the list's page is ~50 of these
+    instead of ~200 model instances (ticket, queue, requester, assignee)."""
+
+    pk: int
+    subject: str
+    kind: str
+    status: str
+    priority: str
+    sla_due_at: datetime | None
+    updated_at: datetime
+    created_at: datetime
+    priority_rank: int
+    queue_name: str
+    requester_name: str  # display name: name, else e-mail
+    assignee_id: int | None
+    assignee_name: str  # "" when unassigned
+    organisation: str | None  # the requester's, when searching
+
+    @classmethod
+    def from_ticket(cls, t: Ticket, *, organisation: bool = False) -> "ListRow":
+        requester, assignee = t.requester, t.assignee if t.assignee_id else None
+        org = requester.organisation if organisation and requester.organisation_id else None
+        return cls(
+            t.pk,
+            t.subject,
+            t.kind,
+            t.status,
+            t.priority,
+            t.sla_due_at,
+            t.updated_at,
+            t.created_at,
+            t.priority_rank,
+            t.queue.name,
+            requester.display_name,
+            t.assignee_id,
+            assignee.display_name if assignee is not None else "",
+            org.name if org is not None else None,
+        )
+
+
+# The columns of a ListRow, in its field order (the two names: name, else e-mail).
+ROW_VALUES = (
+    "id",
+    "subject",
+    "kind",
+    "status",
+    "priority",
+    "sla_due_at",
+    "updated_at",
+    "created_at",
+    "priority_rank",
+    "queue__name",
+    "requester__name",
+    "requester__email",
+    "assignee_id",
+    "assignee__name",
+    "assignee__email",
+)
+
+
+def _list_rows(searching: bool) -> Callable[[QuerySet[Ticket]], list[ListRow]]:
+    names = (*ROW_VALUES, "requester__organisation__name") if searching else ROW_VALUES
+
+    def fetch(qs: QuerySet[Ticket]) -> list[ListRow]:
+        return [
+            ListRow(
+                pk=v[0],
+                subject=v[1],
+                kind=v[2],
+                status=v[3],
+                priority=v[4],
+                sla_due_at=v[5],
+                updated_at=v[6],
+                created_at=v[7],
+                priority_rank=v[8],
+                queue_name=v[9],
+                requester_name=v[10] or v[11],
+                assignee_id=v[12],
+                assignee_name=(v[13] or v[14] or "") if v[12] is not None else "",
+                organisation=v[15] if searching else None,
+            )
+            for v in qs.values_list(*names)
+        ]
+
+    return fetch
+
+
+def workspace_list_page(
+    *,
+    user: Any,
+    view: str = "all",
+    filters: Mapping[str, Any] | None = None,
+    search: str = "",
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+    queue_ids: list[int] | None = None,
+) -> Page:
+    """`workspace_ticket_page` as ListRows (what the HTML list shows): the same
+    statement's joins and order, the row's columns read as values, no model
+    instances (docs/workspace-list.md, "Rendering cost of the list")."""
+    if not getattr(user, "is_staff_role", False):
+        return Page(items=[], next_cursor=None, sort=sort)
+    qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
+    related = qs.query.select_related
+    searching = isinstance(related, dict) and "organisation" in related.get("requester", {})
+    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit, fetch=_list_rows(searching))
 
 
 # What a list row shows (tickets/views/list_rows.py) and the sort keys of the

@@ -5,6 +5,7 @@ success; unit letters come from the catalogues, decimal separators from
 django.utils.formats."""
 
 import math
+from collections.abc import Callable
 
 from django.utils import formats
 from django.utils.translation import gettext
@@ -16,17 +17,13 @@ def fmt_duration(seconds: float | None, *, coarse: bool = False) -> str:
     `coarse` (badges): one unit less, '2d 1h', '3h 5m', '42m'."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "—"
-    s = int(abs(float(seconds))) if coarse else round(float(seconds))
+    if coarse:
+        return coarse_duration_formatter()(seconds)
+    s = round(float(seconds))
     d, rem = divmod(s, 86400)
     h, rem = divmod(rem, 3600)
     m, sec = divmod(rem, 60)
     values = {"d": d, "h": h, "m": m, "s": sec}
-    if coarse:
-        if d:
-            return gettext("%(d)sd %(h)sh") % values
-        if h:
-            return gettext("%(h)sh %(m)sm") % values
-        return gettext("%(m)sm") % values
     if d:
         return gettext("%(d)sd %(h)sh %(m)sm") % values
     if h:
@@ -34,6 +31,22 @@ def fmt_duration(seconds: float | None, *, coarse: bool = False) -> str:
     if m:
         return gettext("%(m)sm %(s)ss") % values
     return gettext("%(s)ss") % values
+
+
+def coarse_duration_formatter() -> Callable[[float], str]:
+    """`fmt_duration(seconds, coarse=True)` for a number, with its three
+    formats translated once in the active language: a list page formats
+    one per row."""
+    days, hours, minutes = gettext("%(d)sd %(h)sh"), gettext("%(h)sh %(m)sm"), gettext("%(m)sm")
+
+    def fmt(seconds: float) -> str:
+        d, rem = divmod(int(abs(float(seconds))), 86400)
+        h, rem = divmod(rem, 3600)
+        m, sec = divmod(rem, 60)
+        values = {"d": d, "h": h, "m": m, "s": sec}
+        return (days if d else hours if h else minutes) % values
+
+    return fmt
 
 
 def fmt_decimal(value: float, digits: int) -> str:

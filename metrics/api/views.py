@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from metrics import selectors
-from metrics.present import row_present
+from metrics.present import row_present, stored_row
 from metrics.services import reporting_zone
 from tickets.selectors import ticket_get_for_user
 
@@ -63,7 +63,7 @@ class TicketMetricsView(APIView):
         if m is None:
             raise exceptions.NotFound(_("Metrics for this ticket are not computed yet."))
         emails = dict(User.objects.filter(role__in=User.STAFF_ROLES).values_list("pk", "email"))
-        row = dict(m.data, excluded=m.excluded, excluded_reason=m.excluded_reason or None)
+        row = stored_row(m)
         body = {
             "ticket": ticket.pk,
             "external_id": ticket.external_id,

@@ -64,35 +64,41 @@ def eligible(scope: Scope) -> bool:
     return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
 
 
-def _kind_sql(scope: Scope, dim: tuple[str, int] | None = None, *, sides: bool = False) -> tuple[str, list[Any]]:
-    """The cells' kind: the filter's kind; unfiltered, the whole-ticket cells of dims '' and
-    'a' (kind ALL_KINDS; `sides` also reads the per-kind cells). A queue's cells (dims 'q'
-    and 'qa') hold each ticket's segments in it once, so their kinds add up to the whole
-    (docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
+def _dim_sql(dim: tuple[str, int], *, agents: bool = False, span: str = "'d'") -> tuple[str, list[Any]]:
+    """The cells of one queue (dim 'q', or its agents 'qa'), or of every queue: in day cells
+    (`span` 'd') all queue cells plus the differences of dims '' / 'a' (kind k = its segments in
+    kind k minus its queue cells of kind k, kind ALL_KINDS = whole tickets minus their kinds), so
+    a ticket that never moved is stored in its queue cells alone; week and month cells of dims
+    '' / 'a' hold whole kinds (docs/metrics.md#rollup-cell-shape)."""
+    if dim[0] == "q":
+        return ("r.dim = 'qa'", []) if agents else ("r.dim = 'q' AND r.key = %s", [dim[1]])
+    coarse, fine = ("a", "qa") if agents else ("", "q")
+    sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['{coarse}', '{fine}'] ELSE ARRAY['{coarse}'] END::varchar[])"
+    return sql, []
+
+
+def _kind_sql(scope: Scope) -> tuple[str, list[Any]]:
+    """The cells' kind: the filter's kind, else every kind (their sum is the whole, ALL_KINDS
+    holding what whole tickets add to their kinds;
+    docs/metrics.md#18-queue-and-kind-attribution-across-escalations)."""
     if scope.kind:
         return " AND r.kind = %s", [scope.kind]
-    if dim is not None and dim[0] == "" and not sides:
-        return " AND r.kind = %s", [metric_rollup.ALL_KINDS]
     return "", []
 
 
-def _sides(kind: str, dim: tuple[str, int], scope: Scope) -> tuple[str, ...]:
+def _sides(kind: str) -> tuple[str, ...]:
     """The page's sides a cell of `kind` adds to."""
-    if kind == metric_rollup.ALL_KINDS:
-        return ("all",)
-    if dim[0] == "" and not scope.kind:
-        return (kind,) if kind in KINDS else ()
     return (kind, "all") if kind in KINDS else ("all",)
 
 
 def created_count(scope: Scope) -> int:
     """Tickets created in the current period (from the day cells), to choose the path."""
-    dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope, (dim, key))
+    dsql, dparams = _dim_sql(_dim(scope))
+    ksql, kparams = _kind_sql(scope)
     sql = f"""SELECT COALESCE(SUM(r.n), 0) AS n FROM metrics_dashboardrollup r
-              WHERE r.dim = %s AND r.key = %s AND r.metric = 'c:created' AND r.span = 'd'
+              WHERE {dsql} AND r.metric = 'c:created' AND r.span = 'd'
                 AND r.start >= %s AND r.start <= %s AND r.bin = -1 {ksql}"""  # noqa: S608
-    return int(_run(sql, [dim, key, scope.period.first, scope.period.last, *kparams])[0]["n"])
+    return int(_run(sql, [*dparams, scope.period.first, scope.period.last, *kparams])[0]["n"])
 
 
 def use_rollup(scope: Scope) -> bool:
@@ -154,23 +160,28 @@ def _metrics_for(scope: Scope) -> list[str]:
 
 
 def _fetch(
-    scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int], *, sides: bool = False
+    scope: Scope, cells: list, metrics: list[str], group: str, dim: tuple[str, int], *, by_kind: bool = True
 ) -> list[tuple]:
-    """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den)."""
+    """Sum the cells' rows per (`group`, kind, metric, bin): (g, kind, metric, bin, n, s, num, den);
+    without `by_kind` every kind in one row (kind '')."""
     values, params = _cover_values(cells)
-    ksql, kparams = _kind_sql(scope, dim, sides=sides)
-    # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules.
+    dsql, dparams = _dim_sql(dim, span="c.span")
+    ksql, kparams = _kind_sql(scope)
+    kind = 'r.kind COLLATE "C"' if by_kind else "''"
+    # COLLATE "C": if grouping ever sorts, it compares bytes, not locale rules. LATERAL ... OFFSET 0:
+    # one index range per cover cell; as a join over two dims the planner scanned the whole table.
     sql = f"""
-        SELECT {group} AS g, r.kind COLLATE "C" AS kind, r.metric COLLATE "C" AS metric, r.bin,
+        SELECT {group} AS g, {kind} AS kind, r.metric COLLATE "C" AS metric, r.bin,
                SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
-        JOIN metrics_dashboardrollup r
-          ON r.dim = %s AND r.key = %s AND r.metric = ANY(%s) AND r.span = c.span AND r.start = c.start
-        WHERE TRUE {ksql}
+        CROSS JOIN LATERAL (
+            SELECT r.kind, r.metric, r.bin, r.n, r.sum_s, r.num, r.den FROM metrics_dashboardrollup r
+            WHERE {dsql} AND r.metric = ANY(%s) AND r.span = c.span AND r.start = c.start {ksql} OFFSET 0
+        ) r
         GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - fixed identifiers only
-    return _tuples(sql, [*params, dim[0], dim[1], metrics, *kparams])
+    return _tuples(sql, [*params, *dparams, metrics, *kparams])
 
 
 def _tuples(sql: str, params: list[Any]) -> list[tuple]:
@@ -187,14 +198,14 @@ class _Acc:
         self.hist: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
     def add(self, group: Any, side: str, metric: str, b: int, n: int, s: float, num: int, den: int) -> None:
+        """A duration's cells are its histogram bins, each with its count and sum."""
         key = (group, side, metric)
-        if b == metric_rollup.STAT:
-            cell = self.stat[key]
-            cell[0] += n
-            cell[1] += s or 0.0
-            cell[2] += num
-            cell[3] += den
-        else:
+        cell = self.stat[key]
+        cell[0] += n
+        cell[1] += s or 0.0
+        cell[2] += num
+        cell[3] += den
+        if b != metric_rollup.STAT:
             self.hist[key][b] += n
 
     def row(self, group: Any, side: str, cohort: str, clock: str, pct: bool = True) -> dict[str, Any]:
@@ -239,8 +250,8 @@ def _tile_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, da
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last, stale)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last, stale)]
     acc = _Acc()
-    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim, sides=True):
-        for side in _sides(kind, dim, scope):
+    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
+        for side in _sides(kind):
             acc.add(g, side, *rest)
     return acc
 
@@ -255,7 +266,7 @@ def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
         trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi, stale)]
     frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
-    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim):
+    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim, by_kind=False):
         trend.add(r[0], "all", *r[2:])
     return trend
 
@@ -303,21 +314,23 @@ def _agent_fetch(scope: Scope, cells: list, metrics: list[str], dim: tuple[str, 
     """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
     queue = dim[1] if dim[0] == "q" else None
     values, params = _cover_values(cells)
-    ksql, kparams = _kind_sql(scope, dim)
+    dsql, dparams = _dim_sql(dim, agents=True, span="c.span")
+    ksql, kparams = _kind_sql(scope)
     if queue is not None:
         ksql += " AND r.key >= %s AND r.key < %s"
         kparams += [metric_rollup.qa_key(queue, 0), metric_rollup.qa_key(queue + 1, 0)]
     sql = f"""
-        SELECT r.key, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n, SUM(r.sum_s) AS s,
+        SELECT r.key & 4294967295 AS agent, r.metric COLLATE "C" AS metric, r.bin, SUM(r.n)::bigint AS n,
+               SUM(r.sum_s) AS s,
                SUM(r.num)::bigint AS num, SUM(r.den)::bigint AS den
         FROM (VALUES {values}) AS c(part, grp, span, start)
         CROSS JOIN LATERAL (
             SELECT r.key, r.metric, r.bin, r.n, r.sum_s, r.num, r.den FROM metrics_dashboardrollup r
-            WHERE r.dim = %s AND r.span = c.span AND r.start = c.start AND r.metric = ANY(%s) {ksql}
+            WHERE {dsql} AND r.span = c.span AND r.start = c.start AND r.metric = ANY(%s) {ksql}
         ) r
         GROUP BY 1, 2, 3
     """  # noqa: S608
-    return _tuples(sql, [*params, "a" if queue is None else "qa", metrics, *kparams])
+    return _tuples(sql, [*params, *dparams, metrics, *kparams])
 
 
 def _coarse(hist: dict[int, int]) -> dict[int, int]:
@@ -337,20 +350,20 @@ def backlog_counts(scope: Scope, snaps: list[tuple[date, datetime]], now: dateti
     """(backlog, actionable) at each snapshot from the interval in/out day cells:
     at the end of local day D it is sum(in) - sum(out) over days <= D (an interval counts at
     midnight T iff max(start, created) < T <= end); at `now`, everything up to today."""
-    dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope, (dim, key))
+    dsql, dparams = _dim_sql(_dim(scope))
+    ksql, kparams = _kind_sql(scope)
     first = snaps[0][0]
     last = max(d for d, _ in snaps)
     sql = f"""
         SELECT CASE WHEN r.start < %s THEN NULL ELSE r.start END AS day, r.metric,
                SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS num
         FROM metrics_dashboardrollup r
-        WHERE r.dim = %s AND r.key = %s AND r.metric IN ('bl_in', 'bl_out') AND r.span = 'd'
+        WHERE {dsql} AND r.metric IN ('bl_in', 'bl_out') AND r.span = 'd'
           AND r.start <= %s AND r.bin = -1 {ksql}
         GROUP BY 1, 2
     """  # noqa: S608
     per_day: dict[date | None, list[int]] = defaultdict(lambda: [0, 0])
-    for r in _run(sql, [first, dim, key, last, *kparams]):
+    for r in _run(sql, [first, *dparams, last, *kparams]):
         sign = 1 if r["metric"] == "bl_in" else -1
         cell = per_day[r["day"]]
         cell[0] += sign * int(r["n"])
@@ -400,31 +413,22 @@ def backlog_now_summary(scope: Scope, instant: datetime) -> dict[str, Any]:
     for side in SIDES:
         rows = [x for v in young.values() for x in v] if side == "all" else list(young.get(side, ()))
         firsts = [f for k, f in first_by_kind.items() if side == "all" or k == side]
-        old_side = [r for r in old if r["kind"] in _old_kinds(side, scope)]
+        old_side = [r for r in old if side == "all" or r["kind"] == side]  # see `_sides`
         out[side] = _backlog_side(rows, old_side, bounds, firsts, instant)
     return out
 
 
-def _old_kinds(side: str, scope: Scope) -> tuple[str, ...]:
-    """The 'bl_open' cells' kinds one side reads (see `_kind_sql`)."""
-    if side in KINDS:
-        return (side,)
-    if _dim(scope)[0] == "" and not scope.kind:
-        return (metric_rollup.ALL_KINDS,)
-    return (*KINDS, "", scope.kind or "")
-
-
 def _backlog_old_days(scope: Scope, split_day: date) -> list[dict[str, Any]]:
     """Unsolved tickets per creation day and kind before `split_day`, from the 'bl_open' cells."""
-    dim, key = _dim(scope)
-    ksql, kparams = _kind_sql(scope, (dim, key), sides=True)
+    dsql, dparams = _dim_sql(_dim(scope))
+    ksql, kparams = _kind_sql(scope)
     return _run(
         f"""SELECT r.start AS day, r.kind, SUM(r.n)::bigint AS n, SUM(r.num)::bigint AS act
             FROM metrics_dashboardrollup r
-            WHERE r.dim = %s AND r.key = %s AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
+            WHERE {dsql} AND r.metric = 'bl_open' AND r.span = 'd' AND r.start < %s
               AND r.bin = -1 {ksql}
             GROUP BY 1, 2 HAVING SUM(r.n) <> 0""",  # noqa: S608
-        [dim, key, split_day, *kparams],
+        [*dparams, split_day, *kparams],
     )
 
 

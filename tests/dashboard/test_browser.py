@@ -101,3 +101,11 @@ def _survey_answers(numbers):
             email=f"{email}@survey.test", password="pw-Secret-123", role="customer"
         )
         services.survey_respond(ticket_id=numbers[ext], survey=survey, value=value, actor=customer, occurred_at=when)
+    # As the metrics worker does (the tiles read the survey facts), as of the examples' instant.
+    from django.db import transaction
+
+    from metrics.services import tickets_recompute
+    from tests.dashboard.conftest import AS_OF
+
+    with transaction.atomic():
+        tickets_recompute(ticket_ids=[numbers["T-103"], numbers["T-101"]], as_of=AS_OF)

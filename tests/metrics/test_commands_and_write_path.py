@@ -1,19 +1,16 @@
-"""metrics_rebuild, metrics_export, the dirty outbox and rollups under random histories."""
+"""metrics_rebuild, metrics_export and the dirty outbox (the dashboard cells under random histories:
+tests/dashboard/test_rollup.py)."""
 
 import csv
 import io
 import json
-import random
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from django.db import transaction
 
-from metrics.models import MetricsDaily, MetricsDirty, TicketMetrics
-from metrics.services import contributions, metrics_dirty_claim_and_recompute, reporting_zone, tickets_recompute
+from metrics.models import DashboardRollup, MetricsDirty, TicketMetrics
+from metrics.services import metrics_dirty_claim_and_recompute
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
 from tests.metrics.jsonl_events import FIXTURES
 from tests.metrics.test_compute import assert_same
@@ -66,9 +63,10 @@ def test_export_as_of_recomputes_without_storing_and_csv_has_every_field(importe
 
 def test_rebuild_reset_gives_the_same_rollups(imported):
     call_command("metrics_rebuild", "--as-of", EXPECTED["as_of"], stdout=io.StringIO(), stderr=io.StringIO())
-    before = sorted(MetricsDaily.objects.filter(n__gt=0).values_list("day", "metric", "agent_id", "n", "sum_s"))
+    cells = ("dim", "key", "metric", "span", "start", "kind", "bin", "n", "sum_s", "num", "den")
+    before = sorted(DashboardRollup.objects.filter(n__gt=0).values_list(*cells))
     call_command("metrics_rebuild", "--as-of", EXPECTED["as_of"], "--reset", stdout=io.StringIO(), stderr=io.StringIO())
-    after = sorted(MetricsDaily.objects.filter(n__gt=0).values_list("day", "metric", "agent_id", "n", "sum_s"))
+    after = sorted(DashboardRollup.objects.filter(n__gt=0).values_list(*cells))
     assert before == after
     assert len(after) > 20
 
@@ -107,84 +105,6 @@ def test_rolled_back_event_leaves_no_dirty_row():
         assert MetricsDirty.objects.filter(ticket_id=ticket.pk).exists()
         raise RuntimeError
     assert not MetricsDirty.objects.filter(ticket_id=ticket.pk).exists()
-
-
-def _rollup_state():
-    return {
-        (r.day, r.queue_id, r.kind, r.agent_id, r.metric): (r.n, r.sum_s, r.numerator, r.denominator)
-        for r in MetricsDaily.objects.all()
-        if (r.n, r.sum_s, r.numerator, r.denominator) != (0, 0.0, 0, 0)
-    }
-
-
-def _scratch_state():
-    zone = reporting_zone()
-    total: dict = {}
-    for m in TicketMetrics.objects.all():
-        for key, v in contributions(m, zone).items():
-            cell = total.setdefault(key, [0, 0.0, 0, 0])
-            for i in range(4):
-                cell[i] += v[i]
-    return {k: tuple(v) for k, v in total.items() if any(v)}
-
-
-ACTIONS = st.lists(
-    st.tuples(
-        st.integers(0, 2),  # ticket
-        st.sampled_from(["reply", "customer", "solve", "reopen", "pending", "spam", "restore", "late_reply", "csat"]),
-        st.integers(1, 6 * 3600),  # seconds later
-    ),
-    min_size=1,
-    max_size=25,
-)
-
-
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(actions=ACTIONS, seed=st.integers(0, 1000))
-def test_rollups_equal_from_scratch_after_random_histories(db, actions, seed):
-    """Recompute after every event (retract-and-apply) == the sum of fresh contributions."""
-    rnd = random.Random(seed)
-    with transaction.atomic():
-        TicketMetrics.objects.all().delete()
-        MetricsDaily.objects.all().delete()
-        queue = QueueFactory()
-        agents = [AgentFactory(), AgentFactory()]
-        base = datetime(2025, 11, 3, 14, 0, tzinfo=UTC)
-        tickets = [ticket_make(queue=queue, requester=CustomerFactory(), occurred_at=base) for _ in range(3)]
-        clock = {t.pk: base for t in tickets}
-        for idx, action, secs in actions:
-            t = tickets[idx]
-            t.refresh_from_db()
-            at = clock[t.pk] + timedelta(seconds=secs)
-            clock[t.pk] = at
-            agent = rnd.choice(agents)
-            if action == "reply":
-                services.message_post(ticket_id=t.pk, author=agent, body="r", occurred_at=at, apply_rules=False)
-            elif action == "late_reply":  # a late-arriving event, back in time
-                services.message_post(
-                    ticket_id=t.pk, author=agent, body="r", occurred_at=at - timedelta(hours=5), apply_rules=False
-                )
-            elif action == "customer":
-                services.message_post(ticket_id=t.pk, author=t.requester, body="c", occurred_at=at, apply_rules=False)
-            elif action == "solve" and t.status in ("new", "open", "pending", "on_hold"):
-                services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
-                services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
-            elif action == "reopen" and t.status == "solved":
-                services.ticket_transition(ticket_id=t.pk, target="open", actor=agent, occurred_at=at)
-            elif action == "pending" and t.status in ("new", "open"):
-                services.ticket_transition(ticket_id=t.pk, target="pending", actor=agent, occurred_at=at)
-            elif action == "spam":
-                services.ticket_mark_spam(ticket_id=t.pk, actor=agent, occurred_at=at)
-            elif action == "restore":
-                services.ticket_restore(ticket_id=t.pk, actor=agent)
-            elif action == "csat":
-                services.survey_respond(ticket_id=t.pk, survey="csat", value=rnd.randint(1, 5), occurred_at=at)
-            tickets_recompute(ticket_ids=[t.pk], as_of=base + timedelta(days=30))
-        assert _rollup_state() == _scratch_state()
-        with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM metrics_metricsdaily WHERE n < 0 OR numerator < 0 OR denominator < 0")
-            assert cur.fetchone()[0] == 0
-        transaction.set_rollback(True)
 
 
 def test_export_carries_queue_kind_assignee_and_organisation(imported):

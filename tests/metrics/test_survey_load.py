@@ -16,9 +16,21 @@ from itertools import groupby
 import pytest
 from django.db import connection
 
-from metrics import dashboard
-from metrics.dashboard.surveys import TILE_SURVEYS, _nps_latest, _tally, survey_tiles
-from metrics.surveys import SIDES, SURVEY_KINDS, Window, survey_report, survey_tickets_load, ticket_surveys
+from metrics import dashboard, services
+from metrics.dashboard.surveys import TILE_SURVEYS, _nps_latest, _survey_tiles_sql, _tally, survey_tiles
+from metrics.models import SurveyFact
+from metrics.survey_facts import survey_facts_load
+from metrics.surveys import (
+    SIDES,
+    SURVEY_KINDS,
+    Window,
+    aggregate_ces,
+    aggregate_nps,
+    relationship_nps_load,
+    survey_report,
+    survey_tickets_load,
+    ticket_surveys,
+)
 from tests.factories import CustomerFactory, QueueFactory, ticket_make
 from tickets import selectors
 from tickets.models import TicketEvent
@@ -95,6 +107,21 @@ def _random_log(rnd, queues, customers, n_tickets=24):
             )
 
 
+def _relationship_answers(rnd, customers, n=12):
+    """Ticketless NPS answers (the relationship survey): the actor, or only data.customer_id."""
+    for _ in range(n):
+        who = rnd.choice(customers)
+        by_actor = rnd.random() < 0.7
+        TicketEvent.objects.create(
+            ticket=None,
+            kind="nps.responded",
+            occurred_at=T0 + timedelta(hours=rnd.randint(0, 40) * 6),
+            actor=who if by_actor else None,
+            actor_role="customer",
+            data={"value": rnd.randint(0, 10), "scale": "0-10", **({} if by_actor else {"customer_id": who.pk})},
+        )
+
+
 def _windows(rnd):
     out = [Window(T0, T0 + timedelta(days=11))]
     for _ in range(5):
@@ -152,6 +179,7 @@ def test_rows_read_do_not_grow_with_the_surveyed_tickets_other_events(settings, 
     """Fails on the walk (it loads each surveyed ticket's whole history)."""
     from zoneinfo import ZoneInfo
 
+    from metrics import services as metrics_services
     from tickets import services
 
     settings.HELPDESK_REPORTING_TIMEZONE = "UTC"
@@ -165,6 +193,8 @@ def test_rows_read_do_not_grow_with_the_surveyed_tickets_other_events(settings, 
         services.survey_respond(ticket_id=t.pk, survey="ces", value=6, occurred_at=T0 + timedelta(days=i, hours=4))
         services.survey_respond(ticket_id=t.pk, survey="nps", value=9, occurred_at=T0 + timedelta(days=i, hours=4))
         tickets.append(t)
+    ids = [t.pk for t in tickets]
+    metrics_services.tickets_recompute(ticket_ids=ids)  # the survey facts the tiles read
     period = dashboard.Period(T0.date(), (T0 + timedelta(days=6)).date(), ZoneInfo("UTC"))
     scope = dashboard.Scope(period=period)
     before = survey_tiles(scope)
@@ -174,6 +204,56 @@ def test_rows_read_do_not_grow_with_the_surveyed_tickets_other_events(settings, 
             TicketEvent(ticket=t, kind="message.created", occurred_at=T0 + timedelta(days=2, minutes=m), data={})
             for m in range(200)
         )
+    metrics_services.tickets_recompute(ticket_ids=ids)
     assert survey_tiles(scope) == before
     assert before["ces"]["support"]["cur"]["n"] == 3
     assert _rows_read(lambda: survey_tiles(scope)) == (queries, rows)
+
+
+def _reference_tiles(walked, relationship, windows, queue):
+    """The dashboard's CES / NPS tiles counted in Python over whole-history walks."""
+    out = {"ces": {s: {} for s in SIDES}, "nps": {s: {} for s in SIDES}}
+    for p, window in windows.items():
+        tally = _tally(walked, window, queue)
+        for side in SIDES:
+            out["ces"][side][p] = aggregate_ces(
+                tally.rows[side]["ces"], tally.offered[side]["ces"], tally.responded[side]["ces"]
+            )
+            latest = _nps_latest(walked, window, side, queue, relationship)
+            out["nps"][side][p] = aggregate_nps(list(latest.values()))
+    return out
+
+
+def _fact_rows():
+    return sorted(SurveyFact.objects.values_list(*[f.name for f in SurveyFact._meta.concrete_fields if f.name != "id"]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_survey_facts_and_their_sql_aggregate_equal_the_walk_of_whole_histories(seed):
+    """The stored facts (written by the metrics engine) read back, and the dashboard's SQL
+    aggregate over them, give the walk's figures for every window, side and queue."""
+    rnd = random.Random(seed)
+    queues = [QueueFactory(kind="support"), QueueFactory(kind="service"), QueueFactory(kind="service")]
+    customers = [CustomerFactory() for _ in range(4)]
+    _random_log(rnd, queues, customers, n_tickets=30)
+    _relationship_answers(rnd, customers)
+    ids = list(TicketEvent.objects.filter(ticket__isnull=False).values_list("ticket_id", flat=True).distinct())
+    services.tickets_recompute(ticket_ids=ids)
+    assert SurveyFact.objects.filter(survey="nps").exists() and SurveyFact.objects.filter(offer=True).exists()
+    for window in _windows(rnd):
+        walked = [t for t in walked_load(window) if not t.excluded]
+        relationship = relationship_nps_load(window=window)
+        a = survey_report(survey_facts_load(window=window), window, relationship)
+        b = survey_report(walked, window, relationship)
+        for k in ("csat", "ces", "nps"):
+            assert a["responses"][k] == b["responses"][k], k
+        assert a == b, window
+        mid = window.start + (window.end - window.start) / 2
+        halves = {"prev": Window(window.start, mid), "cur": Window(mid, window.end)}
+        for queue in (None, *(q.pk for q in queues)):
+            ref = _reference_tiles(walked, relationship if queue is None else [], halves, queue)
+            assert _survey_tiles_sql(halves, queue) == ref, (window, queue)
+    # The bulk rebuild (metrics_rebuild) writes the same facts as the incremental recompute.
+    before = _fact_rows()
+    services.metrics_bulk_rebuild_range(lo=min(ids), hi=max(ids) + 1)
+    assert _fact_rows() == before

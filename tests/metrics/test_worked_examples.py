@@ -8,12 +8,13 @@ from datetime import date, datetime
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Sum
 
 from accounts.models import User
-from metrics import selectors
-from metrics.models import MetricsDaily, TicketMetrics
-from metrics.present import row_present
-from metrics.services import contributions, reporting_zone, tickets_recompute
+from metrics import rollup, selectors
+from metrics.models import DashboardRollup, TicketMetrics
+from metrics.present import row_present, stored_row
+from metrics.services import reporting_zone, tickets_recompute
 from tests.metrics.jsonl_events import FIXTURES
 from tests.metrics.test_compute import assert_same
 from tickets.models import Queue, Ticket
@@ -56,7 +57,7 @@ def test_every_ticket_value(loaded):
     emails = _emails()
     for ext, pk in loaded.items():
         stored = TicketMetrics.objects.get(ticket_id=pk)
-        row = dict(stored.data, excluded=stored.excluded, excluded_reason=stored.excluded_reason or None)
+        row = stored_row(stored)
         expected = dict(EXPECTED["tickets"][ext])
         expected.pop("external_id")
         assert_same(row_present(row, emails=emails), expected, ext)
@@ -167,39 +168,42 @@ def test_e9_backlog_snapshots(loaded):
             assert_same(got[key], snap[key], f"{snap['day']}.{key}")
 
 
-def test_rollups_equal_from_scratch_and_e10b_cells(loaded):
-    """MetricsDaily == Σ contributions of the stored rows; E10(b) from the rollup alone."""
-    zone = reporting_zone()
-    expected: dict = {}
-    for m in TicketMetrics.objects.all():
-        for key, v in contributions(m, zone).items():
-            cell = expected.setdefault(key, [0, 0.0, 0, 0])
-            for i in range(4):
-                cell[i] += v[i]
-    actual = {
-        (r.day, r.queue_id, r.kind, r.agent_id, r.metric): [r.n, r.sum_s, r.numerator, r.denominator]
-        for r in MetricsDaily.objects.all()
-    }
-    assert {k: v for k, v in actual.items() if any(v)} == {k: v for k, v in expected.items() if any(v)}
+def _day_cells(metric: str, first: date, last: date, *, dim: str = "", key: int = 0) -> dict:
+    """Σ n, sum_s, num, den of the dashboard's day cells (stat rows) over local days [first, last]."""
+    cells = DashboardRollup.objects.filter(dim=dim, key=key, metric=metric, span="d", start__range=(first, last))
+    if dim == "":
+        cells = cells.filter(kind=rollup.ALL_KINDS)  # the whole tickets, not their segments by kind
+    agg = cells.filter(bin=rollup.STAT).aggregate(n=Sum("n"), sum_s=Sum("sum_s"), num=Sum("num"), den=Sum("den"))
+    return {k: (v or 0) for k, v in agg.items()}
+
+
+def test_e10b_cells(loaded):
+    """E10(b) from the dashboard's day cells alone (retract-and-apply in the recompute)."""
     d = date(2025, 11, 4)
-    assert selectors.rollup_totals(metric="created", first=d, last=d)["n"] == 2
-    assert selectors.rollup_totals(metric="resolved", first=d, last=d)["n"] == 3
-    handle = selectors.rollup_totals(metric="handle", first=d, last=d)
+    assert _day_cells("c:created", d, d)["n"] == 2
+    resolved = _day_cells("c:last_res", d, d)  # n resolved, num FCR, den FCR-eligible
+    assert (resolved["n"], resolved["num"], resolved["den"]) == (3, 1, 3)
+    handle = _day_cells("handle_s", d, d)
     assert (handle["n"], handle["sum_s"]) == (2, 3420)
-    fcr = selectors.rollup_totals(metric="fcr", first=d, last=d)
-    assert (fcr["numerator"], fcr["denominator"]) == (1, 3)
-    sla_fr = selectors.rollup_totals(metric="sla_first_reply", first=d, last=d)
-    sla_res = selectors.rollup_totals(metric="sla_resolution", first=d, last=d)
-    assert (sla_fr["numerator"] + sla_res["numerator"], sla_fr["denominator"] + sla_res["denominator"]) == (1, 2)
-    tier2 = Queue.objects.get(slug="tier2").pk
-    week = selectors.rollup_totals(metric="frt_cal", first=date(2025, 10, 27), last=date(2025, 11, 2), queue_id=tier2)
-    assert (week["n"], week["sum_s"]) == (1, 3600)  # T-103: rows are attributed to the current queue
+    sla_fr, sla_res = _day_cells("c:sla_fr", d, d), _day_cells("c:sla_res", d, d)  # den = breached
+    assert (sla_fr["den"] + sla_res["den"], sla_fr["n"] + sla_res["n"]) == (1, 2)
+    # by queue, a value goes to the queue segment holding its instant (docs/metrics.md §1.8)
+    first, last = date(2025, 10, 27), date(2025, 11, 2)
+    week = _day_cells("frt_cal_s", first, last)
+    queues = [_day_cells("frt_cal_s", first, last, dim="q", key=q) for q in Queue.objects.values_list("pk", flat=True)]
+    assert week["n"] == sum(q["n"] for q in queues) > 0
+    assert week["sum_s"] == sum(q["sum_s"] for q in queues)
+
+
+def _cells() -> set:
+    rollup.fold()
+    return set(DashboardRollup.objects.exclude(n=0, sum_s=0, num=0, den=0).values_list())
 
 
 def test_recompute_is_idempotent(loaded):
-    before = {(r.day, r.queue_id, r.kind, r.agent_id, r.metric, r.n, r.sum_s) for r in MetricsDaily.objects.all()}
+    before = {c[1:] for c in _cells()}  # without the id
     with transaction.atomic():
         tickets_recompute(ticket_ids=list(loaded.values()), as_of=AS_OF)
         tickets_recompute(ticket_ids=list(loaded.values()), as_of=AS_OF)
-    after = {(r.day, r.queue_id, r.kind, r.agent_id, r.metric, r.n, r.sum_s) for r in MetricsDaily.objects.all()}
-    assert before == after
+    after = {c[1:] for c in _cells()}
+    assert before == after and len(before) > 100

@@ -11,6 +11,7 @@ from django.db import connection
 from accounts.models import User
 from metrics import services as metrics_services
 from metrics.models import TicketMetrics
+from metrics.present import stored_row
 from privacy import services
 from privacy.models import PrivacyAuditEvent
 from tests.privacy.conftest import EMAIL, MARKER, NEEDLES
@@ -61,7 +62,7 @@ def file_hits(root: str, needles: list[str]) -> list[tuple[str, str]]:
 
 def metrics_snapshot(ticket_ids: list[int]) -> dict[int, dict]:
     metrics_services.tickets_recompute(ticket_ids=ticket_ids, as_of=AS_OF)
-    return {m.ticket_id: m.data for m in TicketMetrics.objects.filter(ticket_id__in=ticket_ids)}
+    return {m.ticket_id: stored_row(m) for m in TicketMetrics.objects.filter(ticket_id__in=ticket_ids)}
 
 
 def erase(history, django_capture_on_commit_callbacks, celery_eager):

@@ -12,6 +12,7 @@ from helpdesk.lib.human import fmt_duration
 register = template.Library()
 
 AT_RISK_S = 3600
+SLA_STATUSES = frozenset({"new", "open", "pending", "on_hold"})  # the clock runs (Ticket.UNSOLVED)
 
 
 def _human(seconds: float) -> str:
@@ -22,7 +23,7 @@ def _human(seconds: float) -> str:
 def sla_badge_context(ticket: Any, now: datetime | None = None) -> dict[str, Any]:
     """What the badge shows: state ok|at_risk|breached|none, text, due instant."""
     due = getattr(ticket, "sla_due_at", None)
-    if due is None or getattr(ticket, "status", None) not in ("new", "open", "pending", "on_hold"):
+    if due is None or getattr(ticket, "status", None) not in SLA_STATUSES:
         return {"sla_state": "none", "sla_text": "", "sla_due": None}
     delta = (due - (now or timezone.now())).total_seconds()
     if delta <= 0:

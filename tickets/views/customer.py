@@ -17,6 +17,7 @@ from helpdesk.lib.exceptions import ApplicationError
 from tickets import selectors, services
 from tickets.forms import PortalTicketForm, ReplyForm
 from tickets.models import Message, Ticket
+from tickets.views.list_rows import portal_rows_html
 from tickets.workflow import InvalidTransition
 
 PAGE_SIZE = 25
@@ -32,8 +33,9 @@ def customer_ticket_list(request: HttpRequest) -> HttpResponse:
     """My requests: own, CC'd and organisation-shared tickets."""
     if _is_staff(request):
         return redirect("tickets:agent-ticket-list")
-    page = selectors.ticket_page_for_customer(user=request.user, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
-    return render(request, "tickets/customer/ticket_list.html", {"page": page})
+    page = selectors.ticket_rows_page_for_customer(user=request.user, cursor=request.GET.get("cursor"), limit=PAGE_SIZE)
+    rows_html = portal_rows_html(page.items, user_id=request.user.pk)
+    return render(request, "tickets/customer/ticket_list.html", {"page": page, "rows_html": rows_html})
 
 
 @require_http_methods(["GET", "POST"])

@@ -21,15 +21,20 @@ from typing import Any
 
 from django.forms import Form
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.dates import MONTHS_3
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from helpdesk.lib.human import coarse_duration_formatter
 from tickets.models import QueueKind, Ticket
-from tickets.templatetags.sla_tags import sla_badge_context
+from tickets.selectors import PortalRow
+from tickets.templatetags.sla_tags import AT_RISK_S, SLA_STATUSES
 from tickets.templatetags.ticket_tags import PRIORITY_LABELS, status_label
 from tickets.templatetags.workspace_tags import highlight
+from tickets.workflow import customer_status_label
+from tickets.workspace import ListRow
 
 ID_PLACEHOLDER = 2147483647  # reversed once, then replaced by each row's id
 
@@ -50,27 +55,17 @@ def _due(value: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M} {(local.tzname() or '') if local.tzinfo else ''}"
 
 
-def _sla(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    badge = sla_badge_context(ticket, now)
-    due = badge["sla_due"]
-    return {
-        "sla_state": badge["sla_state"],
-        "sla_text": badge["sla_text"],
-        "sla_due": _due(due) if due else "",
-    }
-
-
 def list_rows(
-    tickets: Iterable[Ticket],
+    tickets: Iterable[ListRow | Ticket],
     *,
     terms: list[str],
     selected_ids: set[int],
     results_by_id: Mapping[int, Any],
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """One dict per ticket with what `tickets/agent/ticket_list.html#results`
-    prints. The tickets come with queue, requester and assignee selected
-    (and the requester's organisation when searching)."""
+    """One dict per row with what `tickets/agent/ticket_list.html#results`
+    prints. The rows are `workspace.ListRow`s (tickets, with queue,
+    requester and assignee selected, are converted)."""
     now = now or timezone.now()
     url = reverse("tickets:agent-ticket-detail", args=[ID_PLACEHOLDER])
     placeholder = str(ID_PLACEHOLDER)
@@ -79,35 +74,59 @@ def list_rows(
     months = {m: str(name).title() for m, name in MONTHS_3.items()}
     statuses = {value: str(status_label(value)) for value in Ticket.Status.values}
     priorities = {value: str(label) for value, label in PRIORITY_LABELS.items()}
+    sla = SlaTexts(now)
     rows = []
     for t in tickets:
-        requester = t.requester
-        org = requester.organisation if terms and requester.organisation_id else None
-        organisation = org.name if org is not None else None
-        result = results_by_id.get(t.pk)
+        if isinstance(t, Ticket):
+            t = ListRow.from_ticket(t, organisation=bool(terms))
+        pk = t.pk
+        organisation = t.organisation if terms else None
         updated = _local(t.updated_at)
         rows.append(
             {
-                "pk": t.pk,
-                "url": url.replace(placeholder, str(t.pk)),
+                "pk": pk,
+                "url": url.replace(placeholder, str(pk)),
                 "kind": t.kind,
-                "selected": t.pk in selected_ids,
+                "selected": pk in selected_ids,
                 "subject": _text(t.subject, terms),
-                "result": result,
-                "requester": _text(requester.display_name, terms),
+                "result": results_by_id.get(pk),
+                "requester": _text(t.requester_name, terms),
                 "organisation": _text(organisation, terms) if organisation is not None else "",
                 "status": t.status,
                 "status_label": statuses[t.status] if t.status in statuses else status_label(t.status),
                 "priority": t.priority,
                 "priority_label": priorities.get(t.priority, t.priority),
-                "queue": t.queue.name,
-                "assignee": t.assignee.display_name if t.assignee_id and t.assignee else "",
+                "queue": t.queue_name,
+                "assignee": t.assignee_name,
                 "updated_iso": updated.isoformat(),  # date:"c"
                 "updated": f"{months[updated.month]} {updated.day}, {updated:%H:%M}",  # date:"M j, H:i"
-                **_sla(t, now),
+                **sla.badge(t.status, t.sla_due_at),
             }
         )
     return rows
+
+
+class SlaTexts:
+    """`sla_badge_context` for a page, its sentences and duration formats
+    translated once (tickets/templatetags/sla_tags.py is the reference;
+    tests/workspace/test_render_cost.py compares the two)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.due_in = gettext("due in %(time)s")
+        self.breached = gettext("breached %(time)s ago")
+        self._human = coarse_duration_formatter()  # sla_tags._human, formats translated once
+
+    def badge(self, status: str, due: datetime | None) -> dict[str, Any]:
+        if due is None or status not in SLA_STATUSES:
+            return {"sla_state": "none", "sla_text": "", "sla_due": ""}
+        delta = (due - self.now).total_seconds()
+        if delta <= 0:
+            state, text = "breached", self.breached % {"time": self._human(delta)}
+        else:
+            state = "at_risk" if delta <= AT_RISK_S else "ok"
+            text = self.due_in % {"time": self._human(delta)}
+        return {"sla_state": state, "sla_text": text, "sla_due": _due(due)}
 
 
 def _kind_labels() -> dict[str, str]:
@@ -206,3 +225,38 @@ def form_fragment_key(*, form: Form, queues: Iterable[Any], agents: Iterable[Any
         [(u.pk, u.display_name) for u in agents],
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def portal_rows_html(rows: Iterable[PortalRow], *, user_id: int) -> SafeString:
+    """The `<tr>`s of "My requests" (`tickets/customer/ticket_list.html`), the
+    markup its row loop wrote (two `{% url %}`, the status include, two
+    `date` filters and four `{% translate %}` a row): labels translated once
+    a page, every value escaped (tests/workspace/test_render_cost.py compares
+    the two in three languages)."""
+    e = _escape
+    status, requested_by, updated = e(gettext("Status")), e(gettext("Requested by")), e(gettext("Updated"))
+    you = e(gettext("You"))
+    url = reverse("tickets:customer-ticket-detail", args=[ID_PLACEHOLDER])
+    placeholder = str(ID_PLACEHOLDER)
+    labels: dict[str, str] = {}
+    short = get_format("SHORT_DATETIME_FORMAT")
+    out = []
+    for r in rows:
+        pk = r.pk
+        href = e(url.replace(placeholder, str(pk)))
+        label = labels.get(r.status)
+        if label is None:
+            label = labels[r.status] = e(customer_status_label(r.status))
+        local = _local(r.updated_at)
+        who = you if r.requester_id == user_id else e(r.requester_name)
+        out.append(
+            "\n    <tr data-row>\n"
+            f'      <td class="cell-id"><a href="{href}">#{pk}</a></td>\n'
+            f'      <td class="cell-subject"><a href="{href}">{e(r.subject)}</a></td>\n'
+            f'      <td data-label="{status}"><span class="status status-{e(r.status)}">{label}</span></td>\n'
+            f'      <td data-label="{requested_by}">{who}</td>\n'
+            f'      <td data-label="{updated}"><time datetime="{e(local.isoformat())}">'
+            f"{e(dateformat.format(local, short))}</time></td>\n"
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(out))  # every value above is escaped

@@ -13,7 +13,14 @@ from helpdesk.lib.db_router import use_replica
 from metrics import services
 from metrics.compute import compute
 from metrics.models import TicketMetrics, TicketSegment
-from metrics.present import EXPORT_FIELDS, SEGMENT_EXPORT_FIELDS, row_present, segment_present
+from metrics.present import (
+    EXPORT_FIELDS,
+    SEGMENT_EXPORT_FIELDS,
+    row_present,
+    segment_present,
+    stored_row,
+    stored_segment,
+)
 from tickets.models import Queue, Ticket
 
 # Who and where, as of the export: the final queue and kind, the assignee, the organisation.
@@ -32,7 +39,7 @@ def _segments_of(ids: list[int], ctx: Any) -> dict[int, list[dict[str, Any]]]:
         return {tid: compute(evs, ctx)["segments"] for tid, evs in services.events_by_ticket(ids).items()}
     out: dict[int, list[dict[str, Any]]] = {}
     for seg in TicketSegment.objects.filter(ticket_id__in=ids).order_by("ticket_id", "idx").values():
-        out.setdefault(seg["ticket_id"], []).append({**seg, **seg.pop("data")})
+        out.setdefault(seg["ticket_id"], []).append(stored_segment(seg))
     return out
 
 
@@ -95,14 +102,7 @@ class Command(BaseCommand):
             else:
                 rows = {}
                 for m in TicketMetrics.objects.filter(ticket_id__in=ids):
-                    rows[m.ticket_id] = dict(
-                        m.data,
-                        excluded=m.excluded,
-                        excluded_reason=m.excluded_reason or None,
-                        queue_id=m.queue_id,
-                        kind=m.kind,
-                        assignee_id=m.assignee_id,
-                    )
+                    rows[m.ticket_id] = dict(stored_row(m), queue_id=m.queue_id, kind=m.kind, assignee_id=m.assignee_id)
             for pk, external_id, organisation in tickets:
                 if pk in rows:
                     raw = rows[pk]

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             "--processes", type=int, default=1, help="Inline bulk rebuild: worker processes (default 1)."
         )
         parser.add_argument(
-            "--rollups-only", action="store_true", help="Only recompute MetricsDaily from the per-ticket rows."
+            "--rollups-only", action="store_true", help="Only recompute the dashboard cells from the per-ticket rows."
         )
         parser.add_argument(
             "--per-ticket",

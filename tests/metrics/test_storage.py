@@ -1,0 +1,86 @@
+"""What the metrics tables store (bench/PERF_SECOND_PASS.md, "Storage, second round"): no
+MetricsDaily, `data` JSON only for values no column holds, and rows written before that
+(every export field in `data`) still read the same."""
+
+import io
+import json
+from datetime import datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from metrics.compute import compute
+from metrics.models import TicketMetrics, TicketSegment
+from metrics.present import DATA_DEFAULTS, EXPORT_FIELDS, SEGMENT_DATA_DEFAULTS, stored_row
+from metrics.services import _jsonable, events_by_ticket, metrics_context, tickets_recompute
+from tests.metrics.jsonl_events import FIXTURES
+from tests.metrics.test_compute import assert_same
+from tickets.models import Ticket
+
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+AS_OF = datetime.fromisoformat(EXPECTED["as_of"])
+
+
+@pytest.fixture
+def loaded(db):
+    call_command("helpdesk_config", "apply", str(FIXTURES / "config.json"), stdout=io.StringIO())
+    call_command("import_tickets", str(FIXTURES / "examples.jsonl"), stdout=io.StringIO(), stderr=io.StringIO())
+    ids = list(Ticket.objects.values_list("pk", flat=True))
+    with transaction.atomic():
+        tickets_recompute(ticket_ids=ids, as_of=AS_OF)
+    return ids
+
+
+def _export() -> dict[str, dict]:
+    out = io.StringIO()
+    call_command("metrics_export", "--format", "jsonl", stdout=out)
+    return {row["external_id"]: row for row in map(json.loads, out.getvalue().splitlines())}
+
+
+def test_metrics_daily_and_the_unused_interval_index_are_gone(db):
+    assert "metrics_metricsdaily" not in connection.introspection.table_names()
+    with connection.cursor() as cur:
+        indexes = connection.introspection.get_constraints(cur, "metrics_ticketstatusinterval")
+    assert not [name for name, info in indexes.items() if info["index"] and info["columns"][:1] == ["started_at"]]
+
+
+def test_data_holds_only_values_no_column_holds(loaded):
+    rows = list(TicketMetrics.objects.all())
+    assert len(rows) == 16
+    for m in rows:
+        assert set(m.data) <= {*DATA_DEFAULTS, "csat_value"}, m.ticket_id
+        assert all(m.data[k] != DATA_DEFAULTS.get(k) for k in m.data)  # defaults are not written
+    assert sum(1 for m in rows if m.data) >= 3  # the lists and per-agent handle times are there
+    for seg in TicketSegment.objects.all():
+        assert set(seg.data) <= set(SEGMENT_DATA_DEFAULTS)
+    with connection.cursor() as cur:
+        cur.execute("SELECT avg(pg_column_size(data)), max(pg_column_size(data)) FROM metrics_ticketmetrics")
+        mean, largest = cur.fetchone()
+    # every export field in `data` took ~1,000 bytes a row (~1,060 on the 20k bench)
+    assert mean < 150 and largest < 300, (mean, largest)
+
+
+def _old_data(row: dict) -> dict:
+    """`data` as written before (every export field, the resolver id, sessions and reply instants)."""
+    data = {name: _jsonable(row.get(name)) for name in EXPORT_FIELDS if name != "resolver"}
+    data["resolver_id"] = row.get("resolver_id")
+    data["work_sessions"] = _jsonable(row.get("work_sessions") or {})
+    data["next_reply_at"] = _jsonable(row.get("next_reply_at") or [])
+    return data
+
+
+def test_rows_written_before_read_the_same(loaded):
+    """Rows of the old layout (no migration rewrites them) export exactly like the new ones and
+    like expected.json; the API reads them the same way (`stored_row`)."""
+    new = _export()
+    ctx = metrics_context(as_of=AS_OF)
+    for tid, evs in events_by_ticket(loaded).items():
+        TicketMetrics.objects.filter(ticket_id=tid).update(data=_old_data(compute(evs, ctx)))
+    assert all(len(m.data) > 60 for m in TicketMetrics.objects.all())
+    old = _export()
+    assert old == new
+    for ext, row in old.items():
+        assert_same(row, EXPECTED["tickets"][ext], ext)
+    m = TicketMetrics.objects.get(ticket_id=Ticket.objects.get(external_id="T-110").pk)
+    assert stored_row(m)["handle_by_agent_s"] == {str(k): v for k, v in m.data["handle_by_agent_s"].items()}
