@@ -24,6 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "helpdesk_writepath_bench"))
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--cprofile", metavar="PREFIX", help="also write PREFIX-create.prof and PREFIX-reply.prof")
+    parser.add_argument("--only", choices=("create", "reply"), help="profile one of the two")
     args = parser.parse_args()
     os.environ.update(
         {
@@ -113,7 +115,13 @@ def main() -> None:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
+    import cProfile
+
     for label, call in (("create", lambda i: create()), ("reply", reply)):
+        if args.only and label != args.only:
+            continue
+        call(0)  # warm up: first-request imports and caches are not per-request cost
+        profiler = cProfile.Profile(time.process_time) if args.cprofile else None  # CPU, not wall
         spent.clear()
         queries.clear()
         totals, counts = [], []
@@ -121,7 +129,11 @@ def main() -> None:
         for i in range(args.repeat):
             with CaptureQueriesContext(connection) as ctx:
                 t0 = time.perf_counter()
+                if profiler is not None:
+                    profiler.enable()
                 resp = call(i)
+                if profiler is not None:
+                    profiler.disable()
                 totals.append(1000 * (time.perf_counter() - t0))
             if resp.status_code != 201:
                 raise SystemExit(f"{label}: {resp.status_code} {resp.content[:300]!r}")
@@ -141,6 +153,12 @@ def main() -> None:
             f"{label}: median {statistics.median(totals):.1f} ms per request, "
             f"{statistics.median(counts):.0f} queries (over {args.repeat})"
         )
+        if profiler is not None:
+            profiler.dump_stats(f"{args.cprofile}-{label}.prof")
+            import pstats
+
+            calls = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+            print(f"{label}: {calls / args.repeat:.0f} Python calls per request (cProfile)")
         for name in sorted(spent, key=lambda n: -statistics.median(spent[n])):
             print(
                 f"  {name:45} median {statistics.median(spent[name]):6.2f} ms  {statistics.median(queries[name]):.0f} q"

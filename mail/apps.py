@@ -14,7 +14,7 @@ class MailConfig(AppConfig):
             NOTIFYING_KINDS,
             notification_enqueue_account,
             notification_enqueue_report,
-            notifications_for_event,
+            notifications_for_new_event,
             sla_escalation_notify,
         )
         from tickets import subscribers
@@ -23,7 +23,7 @@ class MailConfig(AppConfig):
         # (and are then sent) with it or not at all (docs/delivery.md).
         subscribers.subscribe(
             "mail.notifications",
-            notifications_for_event,
+            notifications_for_new_event,
             kinds=NOTIFYING_KINDS,
             phase=subscribers.IN_TRANSACTION,
             order=10,

@@ -88,12 +88,12 @@ def _wake_on_commit() -> None:
 
 
 def _wake() -> None:
-    try:
-        from metrics.tasks import recompute_dirty
+    # Coalesced across writers: one pending wake-up drains every mark
+    # (helpdesk.lib.tasks.enqueue_coalesced); never raises.
+    from helpdesk.lib.tasks import enqueue_coalesced
+    from metrics.tasks import recompute_dirty
 
-        recompute_dirty.apply_async(retry=False)
-    except Exception:
-        logger.warning("metrics wake-up not sent; the sweeper will catch up", exc_info=True)
+    enqueue_coalesced(recompute_dirty)
 
 
 # --- context ------------------------------------------------------------------

@@ -11,8 +11,10 @@ TIME_BUDGET_S = 20
 @shared_task(name="metrics.recompute_dirty", soft_time_limit=50, time_limit=60)
 def recompute_dirty(**kwargs: object) -> int:
     """Drain MetricsDirty in SKIP LOCKED batches. Safe to run many at once."""
+    from helpdesk.lib.tasks import wake_started
     from metrics.services import metrics_dirty_claim_and_recompute
 
+    wake_started(recompute_dirty)  # before the claim: later writers wake us again
     started = time.monotonic()
     total = 0
     while True:

@@ -51,9 +51,13 @@ def _fresh_version() -> int:
 
 
 def _bump(ticket_ids: list[int]) -> None:
+    bump = getattr(cache, "version_bump", None)  # helpdesk.lib.cache: one round trip
     for ticket_id in ticket_ids:
         key = _version_key(ticket_id)
         try:
+            if bump is not None:
+                bump(key, _fresh_version(), VERSION_TTL)
+                continue
             try:
                 cache.incr(key)
             except ValueError:  # missing key

@@ -47,7 +47,12 @@ def _attachments_store(message: Message, files: Sequence[IncomingFile]) -> list[
     return stored
 
 
-def _lock(ticket_id: int) -> Ticket:
+def _lock(ticket_id: int, *, with_requester: bool = False) -> Ticket:
+    """The ticket row, locked; `with_requester` loads its requester in the
+    same statement (not locked) for the notifications a reply plans."""
+    if with_requester:
+        qs = Ticket.objects.select_related("requester").select_for_update(no_key=True, of=("self",))
+        return qs.get(pk=ticket_id)
     return Ticket.objects.select_for_update(no_key=True).get(pk=ticket_id)
 
 
@@ -294,7 +299,7 @@ def message_post(
     """
     role = _message_check(body, attachments, visibility=visibility, role=author_role or actor_role_of(author))
     attachments = attachments_validate(attachments)
-    ticket = _lock(ticket_id)
+    ticket = _lock(ticket_id, with_requester=True)
     at = occurred_at or timezone.now()
     if apply_rules and ticket.status == S.CLOSED:
         if role != "customer":

@@ -75,10 +75,12 @@ def _wake_on_commit() -> None:
 
 
 def _wake() -> None:
-    from helpdesk.lib.tasks import enqueue
+    from helpdesk.lib.tasks import enqueue_coalesced
     from tickets.tasks import sla_refresh_dirty
 
-    enqueue(sla_refresh_dirty)  # never raises: the scan drains what a lost wake-up leaves
+    # Coalesced across writers (one pending wake-up drains every mark); never
+    # raises: the scan drains what a lost wake-up leaves.
+    enqueue_coalesced(sla_refresh_dirty)
 
 
 def _claim(batch: int) -> list[int]:

@@ -33,8 +33,10 @@ def sla_refresh_dirty(**kwargs: object) -> int:
 
     Idempotent: marks are claimed with SKIP LOCKED and deleted with the refresh.
     """
+    from helpdesk.lib.tasks import wake_started
     from tickets.sla_dirty import sla_dirty_drain
 
+    wake_started(sla_refresh_dirty)  # before the claim: later writers wake us again
     return sla_dirty_drain()
 
 

@@ -175,7 +175,28 @@ def _notifies(event: TicketEvent) -> bool:
     return not (event.ticket.is_spam or event.ticket.is_deleted)
 
 
-def notifications_for_event(event: TicketEvent) -> list[Notification]:
+def _recipients(ticket: Ticket, ids: set[int]) -> dict[int, User]:
+    """The users `ids`: the ticket's requester and assignee from the
+    instance when the writing service loaded them, the rest in one query."""
+    found: dict[int, User] = {}
+    for field in (Ticket.requester.field, Ticket.assignee.field):
+        user = field.get_cached_value(ticket, default=None)
+        if user is not None and user.pk in ids:
+            found[user.pk] = user
+    if rest := ids - found.keys():
+        found.update((u.pk, u) for u in User.objects.filter(pk__in=rest))
+    return found
+
+
+def notifications_for_new_event(event: TicketEvent) -> list[Notification]:
+    """The EVENT_RECORDED subscriber (mail.apps): notifications_for_event for
+    an event its recorder has just inserted in this transaction, which no
+    row can reference yet, so without the once-per-recipient read (the
+    notification_once constraint still stands behind it)."""
+    return notifications_for_event(event, new=True)
+
+
+def notifications_for_event(event: TicketEvent, *, new: bool = False) -> list[Notification]:
     """Write the outbox rows an event calls for, in the caller's transaction.
 
     Agent public reply -> requester and CCs; solved -> requester (with CSAT
@@ -193,7 +214,7 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
     plan = _plan(event, ticket)
     if not plan:
         return []
-    users = {u.pk: u for u in User.objects.filter(pk__in={pk for pk, _ in plan})}
+    users = _recipients(ticket, {pk for pk, _ in plan})
     disabled = _disabled(list(users), {kind for _, kind in plan})
     rows = []
     at_send = render_at_send()
@@ -213,8 +234,9 @@ def notifications_for_event(event: TicketEvent) -> list[Notification]:
         return []
     # Once per (event, recipient, kind): a second call for the same event
     # (a retried caller) writes nothing new; the constraint backs this up.
-    done = set(Notification.objects.filter(event=event).values_list("recipient_id", "kind"))
-    rows = [r for r in rows if (r.recipient_id, r.kind) not in done]
+    if not new:
+        done = set(Notification.objects.filter(event=event).values_list("recipient_id", "kind"))
+        rows = [r for r in rows if (r.recipient_id, r.kind) not in done]
     created = Notification.objects.bulk_create(rows)
     ids = [n.pk for n in created]
     if ids:

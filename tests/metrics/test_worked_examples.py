@@ -169,11 +169,13 @@ def test_e9_backlog_snapshots(loaded):
 
 
 def _day_cells(metric: str, first: date, last: date, *, dim: str = "", key: int = 0) -> dict:
-    """Σ n, sum_s, num, den of the dashboard's day cells (stat rows) over local days [first, last]."""
-    cells = DashboardRollup.objects.filter(dim=dim, key=key, metric=metric, span="d", start__range=(first, last))
-    if dim == "":
-        cells = cells.filter(kind=rollup.ALL_KINDS)  # the whole tickets, not their segments by kind
-    agg = cells.filter(bin=rollup.STAT).aggregate(n=Sum("n"), sum_s=Sum("sum_s"), num=Sum("num"), den=Sum("den"))
+    """Σ n, sum_s, num, den of the dashboard's day cells over local days [first, last]: a queue's
+    cells (dim 'q'), or the whole tickets (dim ''), which day cells hold as the queue cells plus
+    the kind and whole-ticket differences (docs/metrics.md#rollup-cell-shape). A duration's
+    cells are its bins (each with count and sum), a count's its one row: all bins are summed."""
+    cells = DashboardRollup.objects.filter(metric=metric, span="d", start__range=(first, last))
+    cells = cells.filter(dim__in=("", "q")) if dim == "" else cells.filter(dim=dim, key=key)
+    agg = cells.aggregate(n=Sum("n"), sum_s=Sum("sum_s"), num=Sum("num"), den=Sum("den"))
     return {k: (v or 0) for k, v in agg.items()}
 
 

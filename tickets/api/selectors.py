@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import ForeignKey, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.http import Http404
 
 from accounts.models import User
 from helpdesk.lib.db_router import data_as_of
 from tickets import selectors
-from tickets.models import Message, Queue, RequestType, Ticket, TicketEvent
+from tickets.models import Attachment, Message, Queue, RequestType, Ticket, TicketEvent
 
 
 def _customer_visibility_q(user: Any) -> Q:
@@ -69,6 +70,20 @@ def ticket_get_for_api(*, user: Any, ticket_id: Any) -> Ticket:
     return ticket_for_output(ticket_id=ticket.pk)
 
 
+def ticket_id_for_user(*, user: Any, ticket_id: Any) -> int:
+    """`tickets.selectors.ticket_get_for_user`'s check (Http404, never 403)
+    selecting the id alone, for commands that need no ticket row."""
+    visible = selectors.ticket_list_for_user(user=user, include_hidden=True)
+    try:
+        found = visible.filter(pk=ticket_id).values_list("pk", flat=True)[:1]
+        pk = next(iter(found), None)
+    except (ValueError, TypeError, OverflowError):
+        pk = None
+    if pk is None:
+        raise Http404("No such ticket.")
+    return int(pk)
+
+
 def ticket_for_output(*, ticket_id: int) -> Ticket:
     """A ticket with what TicketOutputSerializer reads. No access check:
     only for a ticket the caller has just been allowed to act on."""
@@ -77,6 +92,35 @@ def ticket_for_output(*, ticket_id: int) -> Ticket:
         .prefetch_related("tags")
         .get(pk=ticket_id)
     )
+
+
+def _loaded(ticket: Ticket, name: str) -> bool:
+    field = Ticket._meta.get_field(name)
+    return isinstance(field, ForeignKey) and field.is_cached(ticket)
+
+
+def ticket_for_output_from(ticket: Ticket) -> Ticket:
+    """`ticket` itself when the serializer's relations are loaded on it (the
+    create's own instance, which routing left as it was), with its tags read
+    (one query); else ticket_for_output. No access check.
+
+    With the SLA refresh inline the transaction wrote due instants the
+    instance lacks: read again then (tickets.sla_dirty)."""
+    from tickets.sla_dirty import INLINE, sla_refresh_mode
+
+    relations = ["queue", "requester", "request_type"] + (["assignee"] if ticket.assignee_id else [])
+    if sla_refresh_mode() == INLINE or not all(_loaded(ticket, name) for name in relations):
+        return ticket_for_output(ticket_id=ticket.pk)
+    prefetch_related_objects([ticket], "tags")
+    return ticket
+
+
+def message_for_output_from(message: Message) -> Message:
+    """A message the caller has just written without attachments (a JSON
+    body), ready for MessageOutputSerializer: no query when the service's
+    instance holds its author. No access check: the caller wrote it."""
+    prefetch_related_objects([message], "author", Prefetch("attachments", queryset=Attachment.objects.none()))
+    return message
 
 
 def events_settle_seconds() -> float:
