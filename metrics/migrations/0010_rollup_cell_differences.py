@@ -2,7 +2,7 @@
 cell is its histogram bin with count and sum (no n / sum row), and dims '' / 'a' hold only the
 differences of kinds and whole tickets to the queue cells. The table's columns are unchanged;
 existing cells are rebuilt from the per-ticket rows (TicketMetrics, status intervals, segments),
-set-based on PostgreSQL (55 s for 20k tickets at load 12, bench/PERF_SECOND_PASS.md §5), in this
+set-based on PostgreSQL (55 s for 20k tickets at load 12, bench/PERF_SECOND_PASS.md §7), in this
 migration's transaction. An empty table (new install, or never computed) is left alone.
 """
 
