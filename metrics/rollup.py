@@ -737,35 +737,60 @@ GROUP BY 1, 2, 3, 4, 5, 6
 
 # Dims '' and 'a' store differences (`_nest`): a kind's rows minus the queue rows of that kind,
 # the whole tickets' (ALL_KINDS) minus the kinds'. Summed over all tickets at once: the same
-# cells as the per-ticket differences, since every term is additive.
+# cells as the per-ticket differences, since every term is additive. {net}: the table made,
+# {base}: the base rows (a temp table, or the unlogged stage of a parallel rebuild).
 _NET_SQL = """
-CREATE TEMP TABLE _dash_net ON COMMIT DROP AS
+CREATE {kind} {net} AS
 SELECT day, kind, NULL::bigint AS q, ag, metric, bin, SUM(n) AS n, SUM(s) AS s, SUM(num) AS num, SUM(den) AS den
 FROM (
-  SELECT day, kind, ag, metric, bin, n, s, num, den FROM _dash_base WHERE q IS NULL
+  SELECT day, kind, ag, metric, bin, n, s, num, den FROM {base} WHERE q IS NULL
   UNION ALL
-  SELECT day, %(all)s, ag, metric, bin, -n, -s, -num, -den FROM _dash_base WHERE q IS NULL AND kind <> %(all)s
+  SELECT day, %(all)s, ag, metric, bin, -n, -s, -num, -den FROM {base} WHERE q IS NULL AND kind <> %(all)s
   UNION ALL
-  SELECT day, kind, ag, metric, bin, -n, -s, -num, -den FROM _dash_base WHERE q IS NOT NULL
+  SELECT day, kind, ag, metric, bin, -n, -s, -num, -den FROM {base} WHERE q IS NOT NULL
 ) x
 GROUP BY 1, 2, 4, 5, 6
 """
 # Week and month cells of dims '' / 'a': each kind whole (its segments), ALL_KINDS the difference.
-_WHOLE_KINDS = f"""(SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_net
+_WHOLE_KINDS = f"""(SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM {{net}}
                     WHERE kind = '{ALL_KINDS}'
                     UNION ALL
-                    SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM _dash_base
+                    SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM {{base}}
                     WHERE q IS NULL AND kind <> '{ALL_KINDS}') AS x"""  # noqa: S608 - fixed identifiers only
 # A cell is kept when a count or its sum differs from zero (`_EPS`: see `_nest`).
 _NONZERO = f"SUM(n) <> 0 OR SUM(num) <> 0 OR SUM(den) <> 0 OR abs(SUM(s)) >= {_EPS}"
+_CELL_COLUMNS = "dim, key, span, start, metric, kind, bin, n, sum_s, num, den"
+_MOVE_SQL = "INSERT INTO metrics_dashboardrollup ({c}) SELECT {c} FROM {stage}"
 _INSERT_SQL = f"""
-INSERT INTO metrics_dashboardrollup (dim, key, span, start, metric, kind, bin, n, sum_s, num, den)
+INSERT INTO {{target}} ({_CELL_COLUMNS})
 SELECT {{dim}}, {{key}}, {{span}}, {{start}}, metric, kind, bin, SUM(n), SUM(s), SUM(num), SUM(den)
 FROM {{source}} {{where}}
 GROUP BY 2, 4, 5, 6, 7
 HAVING {_NONZERO}
 """  # noqa: S608 - fixed identifiers only
 _WEEK = "(day - (EXTRACT(ISODOW FROM day)::int - 1))"
+_REBUILD_DIMS = (
+    ("''", "0", "WHERE q IS NULL"),
+    ("'q'", "q", "WHERE q IS NOT NULL"),
+    ("'a'", "ag", "WHERE q IS NULL AND ag IS NOT NULL"),
+    ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
+)
+_SPANS = (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date"))
+
+
+def _span_inserts(target: str, base: str, net: str, dims: tuple[str, ...]) -> list[str]:
+    """The cell inserts of `dims` (dim literals) x day / week / month from the base and net rows.
+    Dims '' / 'a': differences in day cells, whole kinds in week / month cells (`expand`)."""
+    out = []
+    for dim, key, where in _REBUILD_DIMS:
+        if dim not in dims:
+            continue
+        for span, start in _SPANS:
+            whole_kinds = _WHOLE_KINDS.format(net=net, base=base)
+            source = base if dim.startswith("'q") else net if span == "'d'" else whole_kinds
+            out.append(_INSERT_SQL.format(target=target, dim=dim, key=key, span=span, start=start, source=source,
+                                          where=where))  # fmt: skip
+    return out
 
 
 # The set-based rebuild groups the per-ticket rows one ticket-id range at a time: the cells are
@@ -776,21 +801,30 @@ _WEEK = "(day - (EXTRACT(ISODOW FROM day)::int - 1))"
 REBUILD_CHUNK = 25000  # tickets per chunk
 REBUILD_WORK_MEM = "64MB"  # per sort / hash of a chunk (x hash_mem_multiplier for hashes)
 _STAGE = "metrics_dashboardrollup_rebuild"  # unlogged: the base rows of a parallel rebuild
-_SESSION = (f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'", "SET LOCAL jit = off")  # jit: compiling cost more
+_STAGE_NET = _STAGE + "_net"  # unlogged: its net rows (`_NET_SQL`)
+_STAGE_CELLS = _STAGE + "_cells"  # unlogged: its cells, moved into the cell table at the end
+_MOVE_SQL = _MOVE_SQL.format(c=_CELL_COLUMNS, stage=_STAGE_CELLS)
+# jit: compiling cost more than it saved; no parallel workers: on the rebuild's own connections
+# they only compete for the same cores (and would change the float sums' order between runs).
+_SESSION = (
+    f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'",
+    "SET LOCAL jit = off",
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+)
 
 
 def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
     """Recompute every DashboardRollup cell (call inside a transaction). Returns the cells.
 
-    `workers` > 1: the chunks' base rows are computed on that many extra connections, which read
-    committed rows only (the bulk rebuild's case; not for rows written in this transaction)."""
+    `workers` > 1: the chunks' base rows and then the cells are computed on that many extra
+    connections, which read committed rows only (the bulk rebuild's case; not for rows written
+    in this transaction); this connection only moves the finished cells into the table."""
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
     _zone_store(zone)  # the cells are rebuilt in the current reporting zone
     if connection.vendor != "postgresql":
         return _rebuild_python(zone)
-    total = 0
     params: dict[str, Any] = {"zone": zone.key, "edges": list(EDGES), "all": ALL_KINDS, "lo": 0, "hi": 0}
     with connection.cursor() as cur:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
@@ -803,68 +837,78 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
         step = max(chunk, 1)
         chunks = [{**params, "lo": a, "hi": a + step} for a in range(lo, hi + 1, step)] if lo is not None else []
         if workers > 1 and len(chunks) > 1:
-            _base_parallel(chunks, params, workers)
-            cur.execute(f"CREATE TEMP TABLE _dash_base ON COMMIT DROP AS SELECT * FROM {_STAGE}")  # noqa: S608
-            cur.execute(f"DROP TABLE {_STAGE}")
-        else:
-            cur.execute(f"CREATE TEMP TABLE _dash_base ON COMMIT DROP AS {_BASE_SELECT} WITH NO DATA", params)
-            for chunk_params in chunks:
-                cur.execute(f"INSERT INTO _dash_base {_BASE_SELECT}", chunk_params)
-        cur.execute(_NET_SQL, {"all": ALL_KINDS})  # this and the inserts below sum: chunks add up
-        for dim, key, where in (
-            ("''", "0", "WHERE q IS NULL"),
-            ("'q'", "q", "WHERE q IS NOT NULL"),
-            ("'a'", "ag", "WHERE q IS NULL AND ag IS NOT NULL"),
-            ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
-        ):
-            for span, start in (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date")):
-                # dims '' / 'a': differences in day cells, whole kinds in week / month cells (`expand`)
-                source = "_dash_base" if dim.startswith("'q") else "_dash_net" if span == "'d'" else _WHOLE_KINDS
-                sql = _INSERT_SQL.format(dim=dim, key=key, span=span, start=start, source=source, where=where)
-                cur.execute(sql)
-                total += cur.rowcount
+            _cells_parallel(chunks, params, workers)
+            cur.execute(_MOVE_SQL)
+            total = cur.rowcount
+            cur.execute(f"DROP TABLE {_STAGE}, {_STAGE_NET}, {_STAGE_CELLS}")
+            return total
+        total = 0
+        cur.execute(f"CREATE TEMP TABLE _dash_base ON COMMIT DROP AS {_BASE_SELECT} WITH NO DATA", params)
+        for chunk_params in chunks:
+            cur.execute(f"INSERT INTO _dash_base {_BASE_SELECT}", chunk_params)
+        cur.execute("ANALYZE _dash_base")  # a temp table has no statistics: the span plans need them
+        cur.execute(_NET_SQL.format(kind="TEMP TABLE", net="_dash_net ON COMMIT DROP", base="_dash_base"),
+                    {"all": ALL_KINDS})  # fmt: skip
+        cur.execute("ANALYZE _dash_net")
+        for sql in _span_inserts("metrics_dashboardrollup", "_dash_base", "_dash_net", ("''", "'q'", "'a'", "'qa'")):
+            cur.execute(sql)  # this and the net rows sum: the chunks add up
+            total += cur.rowcount
         cur.execute("DROP TABLE _dash_net")
         cur.execute("DROP TABLE _dash_base")
     return total
 
 
-def _base_parallel(chunks: list[dict[str, Any]], params: dict[str, Any], workers: int) -> None:
-    """Fill the unlogged stage table with the chunks' base rows, `workers` threads each on its
-    own connection (autocommit). The caller's EXCLUSIVE lock on the cells is held meanwhile, so
-    a concurrent recompute cannot commit a cell delta the stage rows would miss."""
+def _cells_parallel(chunks: list[dict[str, Any]], params: dict[str, Any], workers: int) -> None:
+    """Fill the unlogged stage tables, `workers` threads each on its own connection
+    (autocommit): first the chunks' base rows, then the cells (the net rows and the dims ''
+    / 'a' in one sequence, each insert of dims 'q' / 'qa' on its own), so that the caller's
+    connection only moves the cells. The caller's EXCLUSIVE lock on the cells is held
+    meanwhile, so a concurrent recompute cannot commit a cell delta the stage rows would miss."""
+    setup = [
+        f"DROP TABLE IF EXISTS {_STAGE}, {_STAGE_NET}, {_STAGE_CELLS}",  # left by an interrupted rebuild
+        f"CREATE UNLOGGED TABLE {_STAGE} AS {_BASE_SELECT} WITH NO DATA",
+        f"CREATE UNLOGGED TABLE {_STAGE_CELLS} AS SELECT {_CELL_COLUMNS} FROM metrics_dashboardrollup WITH NO DATA",  # noqa: S608
+    ]
+    _run_threads([[(sql, params) for sql in setup]], 1)  # the tables exist (committed) first
+    _run_threads([[(f"INSERT INTO {_STAGE} {_BASE_SELECT}", chunk_params)] for chunk_params in chunks], workers)
+    _run_threads([[(f"ANALYZE {_STAGE}", None)]], 1)  # the span plans need statistics
+    net = _NET_SQL.format(kind="UNLOGGED TABLE", net=_STAGE_NET, base=_STAGE)
+    whole = [(net, {"all": ALL_KINDS}), (f"ANALYZE {_STAGE_NET}", None)]
+    whole += [(sql, None) for sql in _span_inserts(_STAGE_CELLS, _STAGE, _STAGE_NET, ("''", "'a'"))]
+    queued = [[(sql, None)] for sql in _span_inserts(_STAGE_CELLS, _STAGE, _STAGE_NET, ("'q'", "'qa'"))]
+    _run_threads([whole, *queued], workers)  # the longest sequence first
+
+
+def _run_threads(jobs: list[list[tuple[str, Any]]], workers: int) -> None:
+    """Run `jobs` (each a sequence of statements, one transaction) on `workers` threads, each
+    with its own connection; the first error is re-raised."""
     import queue
     import threading
 
-    todo: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-    for chunk_params in chunks:
-        todo.put(chunk_params)
+    todo: queue.SimpleQueue[list[tuple[str, Any]]] = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
     errors: list[BaseException] = []
 
-    def run(create: bool) -> None:
+    def run() -> None:
         try:
             with connection.cursor() as cur:  # this thread's own connection
-                if create:
-                    cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")  # left by an interrupted rebuild
-                    cur.execute(f"CREATE UNLOGGED TABLE {_STAGE} AS {_BASE_SELECT} WITH NO DATA", params)
-                    return
                 while not errors:
                     try:
-                        chunk_params = todo.get_nowait()
+                        job = todo.get_nowait()
                     except queue.Empty:
                         return
                     with transaction.atomic():
                         for statement in _SESSION:
                             cur.execute(statement)
-                        cur.execute(f"INSERT INTO {_STAGE} {_BASE_SELECT}", chunk_params)
+                        for sql, sql_params in job:
+                            cur.execute(sql, sql_params)
         except BaseException as exc:  # re-raised by the caller
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(True,))]  # the table exists (committed) first
-    threads[0].start()
-    threads[0].join()
-    threads = [threading.Thread(target=run, args=(False,)) for _ in range(workers)] if not errors else []
+    threads = [threading.Thread(target=run) for _ in range(min(workers, len(jobs)))]
     for t in threads:
         t.start()
     for t in threads:

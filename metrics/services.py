@@ -432,6 +432,23 @@ def _copy_field(value: Any) -> str:
     return text
 
 
+_NULL = "\\N"
+# Per-type COPY encoders that need no escaping (C-level callables: no Python frame per value).
+_PLAIN_ENCODERS: dict[type, Any] = {
+    int: int.__repr__,
+    float: float.__repr__,
+    bool: {True: "t", False: "f"}.__getitem__,
+    datetime: datetime.isoformat,
+}
+
+
+def _copy_line(values: Sequence[Any]) -> str:
+    """One COPY text line; the same text as joining `_copy_field` of each value, with the
+    common types (None, numbers, instants) encoded without a Python call each."""
+    get = _PLAIN_ENCODERS.get
+    return "\t".join([_NULL if v is None else (get(type(v)) or _copy_field)(v) for v in values]) + "\n"
+
+
 def _copy_rows(cur: Any, table: str, columns: str, lines: list[str]) -> None:
     import io
 
@@ -467,7 +484,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
     cur.execute("DELETE FROM metrics_metricsdirty WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])
     cur.execute(_EVENTS_SQL, [lo, hi])
     rows = cur.fetchall()
-    now = _copy_field(timezone.now())
+    now = timezone.now()
     loads = _json_loads
     metric_lines: list[str] = []
     handle_lines: list[str] = []
@@ -487,9 +504,8 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
         values = _metrics_values(row)
         values["ticket_id"] = tid
         tickets += 1
-        metric_lines.append(
-            "\t".join(now if name == "computed_at" else _copy_field(values[name]) for name in _TM_NAMES) + "\n"
-        )
+        values["computed_at"] = now
+        metric_lines.append(_copy_line([values[name] for name in _TM_NAMES]))
         prefix = f"{tid}\t"
         for agent, secs in (row.get("handle_by_agent_s") or {}).items():
             sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]
@@ -498,9 +514,9 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
             interval_lines.append(f"{prefix}{_copy_field(st)}\t{_copy_field(s)}\t{_copy_field(e)}\n")
         for seg in row["segments"]:
             seg_values = segment_values(seg)
-            segment_lines.append(prefix + "\t".join(_copy_field(seg_values[n]) for n in _SEG_NAMES[1:]) + "\n")
+            segment_lines.append(prefix + _copy_line([seg_values[n] for n in _SEG_NAMES[1:]]))
         reply_lines.extend(_next_reply_lines(tid, values, row))
-        fact_lines.extend(survey_facts.copy_lines(survey_facts.survey_facts_of(tid, evs), _copy_field))
+        fact_lines.extend(_copy_line(values) for values in survey_facts.survey_fact_values(tid, evs))
     for table in _PER_TICKET_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE ticket_id >= %s AND ticket_id < %s", [lo, hi])  # noqa: S608
     _copy_rows(cur, "metrics_ticketmetrics", _TM_COLUMNS, metric_lines)
@@ -530,7 +546,7 @@ def _next_reply_lines(tid: int, values: dict[str, Any], row: dict[str, Any]) -> 
     for at, cal, bus, agent in runs:
         rec = {"ticket_id": tid, "replied_at": at, "next_reply_cal_s": cal, "next_reply_bus_s": bus, "agent_id": agent}
         rec.update(ticket)
-        lines.append("\t".join(_copy_field(rec[name]) for name in _NR_NAMES) + "\n")
+        lines.append(_copy_line([rec[name] for name in _NR_NAMES]))
     return lines
 
 
@@ -608,7 +624,8 @@ def metrics_bulk_rebuild(
     import time as _time
 
     bounds = metrics_id_bounds()
-    stats = {"tickets": 0, "events": 0, "py_cpu_s": 0.0, "pg_cpu_s": 0.0}
+    stats = {"tickets": 0, "events": 0, "py_cpu_s": 0.0, "pg_cpu_s": 0.0, "tickets_s": 0.0, "indexes_s": 0.0}
+    stats["cells_s"] = stats["rollup_cells"] = 0
     if bounds is None:
         return stats
     as_of = as_of or timezone.now()
@@ -620,15 +637,20 @@ def metrics_bulk_rebuild(
             cur.execute("SET max_parallel_maintenance_workers = 0")
     dropped = _bulk_indexes_drop() if reset else []
     pg_parent = _backend_cpu() - pg0
+    w0 = _time.monotonic()
     try:
         _bulk_run(jobs, processes, stats, progress)
     finally:
+        w1 = _time.monotonic()
         pg0 = _backend_cpu()  # a new connection after a fork
         _bulk_indexes_create(dropped)
         if reset:
             with connection.cursor() as cur:
                 cur.execute("RESET max_parallel_maintenance_workers")
+    w2 = _time.monotonic()
     stats["rollup_cells"] = metrics_rollups_rebuild(workers=processes)
+    # wall seconds per phase: where a rebuild waits (bench/METRICS.md)
+    stats["tickets_s"], stats["indexes_s"], stats["cells_s"] = w1 - w0, w2 - w1, _time.monotonic() - w2
     stats["py_cpu_s"] += _time.process_time() - t0
     stats["pg_cpu_s"] += pg_parent + _backend_cpu() - pg0
     return stats

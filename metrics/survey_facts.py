@@ -58,24 +58,29 @@ def _score(value: Any) -> int | None:
     return min(max(int(value), _BIGINT[0]), _BIGINT[1])
 
 
-def _answer(tid: int, r: Response) -> SurveyFact:
-    return SurveyFact(
-        ticket_id=tid,
-        event_id=r.event_id or 0,  # always set by the walk
-        survey=r.survey,
-        offer=False,
-        at=r.at,
-        side=r.side if r.side is None else str(r.side),
-        queue_id=_int_or_none(r.queue_id),
-        customer_id=_int_or_none(r.customer_id),
-        score=_score(r.value),
-        satisfied=csat_satisfied(r) if r.survey == "csat" else None,
+FactValues = tuple[Any, ...]  # one fact's values in COPY_COLUMNS order
+
+
+def _answer(tid: int, r: Response) -> FactValues:
+    return (
+        tid,
+        r.event_id or 0,  # always set by the walk
+        r.survey,
+        False,
+        r.at,
+        r.side if r.side is None else str(r.side),
+        _int_or_none(r.queue_id),
+        _int_or_none(r.customer_id),
+        _score(r.value),
+        csat_satisfied(r) if r.survey == "csat" else None,
+        False,
     )
 
 
-def survey_facts_of(tid: int, evs: Sequence[Ev]) -> list[SurveyFact]:
-    """The facts of one ticket from all its events (any order): none if it has no survey event or
-    is excluded."""
+def survey_fact_values(tid: int, evs: Sequence[Ev]) -> list[FactValues]:
+    """The facts of one ticket from all its events (any order), as value tuples in COPY_COLUMNS
+    order (the bulk rebuild COPYs them without building model instances): none if it has no survey
+    event or is excluded."""
     if not any(e.kind in SURVEY_EVENT_KINDS for e in evs):
         return []
     ordered = sorted(evs, key=lambda e: (e.occurred_at, e.id))
@@ -84,36 +89,23 @@ def survey_facts_of(tid: int, evs: Sequence[Ev]) -> list[SurveyFact]:
     t = ticket_surveys(tid, rows)
     if t.excluded:
         return []
-    out = []
+    out: list[FactValues] = []
     for survey in TICKET_SURVEYS:
         offer = t.offers.get(survey)
         if offer is not None:
             at, side, queue_id = offer
-            out.append(
-                SurveyFact(
-                    ticket_id=tid,
-                    event_id=t.offer_ids[survey],
-                    survey=survey,
-                    offer=True,
-                    at=at,
-                    side=side if side is None else str(side),
-                    queue_id=_int_or_none(queue_id),
-                    answered=survey in t.latest,
-                )
-            )
+            side = side if side is None else str(side)
+            out.append((tid, t.offer_ids[survey], survey, True, at, side, _int_or_none(queue_id), None, None, None,
+                        survey in t.latest))  # fmt: skip
         if survey in t.latest:
             out.append(_answer(tid, t.latest[survey]))
     out.extend(_answer(tid, r) for r in t.nps)
     return out
 
 
-def copy_lines(facts: Iterable[SurveyFact], field: Any) -> list[str]:
-    """COPY text lines of `facts` (the bulk rebuild's writer; `field` formats one value)."""
-    lines = []
-    for f in facts:
-        values = [getattr(f, c) for c in COPY_COLUMNS]
-        lines.append("\t".join(field(v) for v in values) + "\n")
-    return lines
+def survey_facts_of(tid: int, evs: Sequence[Ev]) -> list[SurveyFact]:
+    """`survey_fact_values` as (unsaved) model instances, for the per-ticket write path."""
+    return [SurveyFact(**dict(zip(COPY_COLUMNS, values, strict=True))) for values in survey_fact_values(tid, evs)]
 
 
 def survey_facts_load(*, window: Window, surveys: Iterable[str] = ("csat", "ces", "nps")) -> list[SurveyTicket]:

@@ -89,7 +89,8 @@ class Command(BaseCommand):
                 f"recomputed {stats['tickets']} tickets ({stats['events']} events) inline in {elapsed:.1f} s"
                 f" = {stats['events'] / max(elapsed, 1e-9):,.0f} events/s with {opts['processes']} process(es);"
                 f" CPU python {stats['py_cpu_s']:.1f} s, postgres {stats['pg_cpu_s']:.1f} s;"
-                f" {stats['rollup_cells']} rollup cells"
+                f" {stats['rollup_cells']} rollup cells; phases: tickets {stats['tickets_s']:.1f} s,"
+                f" indexes {stats['indexes_s']:.1f} s, cells {stats['cells_s']:.1f} s"
             )
         )
 
