@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from import_bench import PY, ROOT, BackendCPU, psql  # noqa: E402
+from import_bench import PY, ROOT, BackendCPU, psql
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--as-of", help="fixed evaluation instant (ISO 8601), to compare two trees' rows")
     parser.add_argument("--tree", default=str(ROOT), help="code tree whose manage.py runs")
     args = parser.parse_args()
     db = os.environ.get("BENCH_DB", "helpdesk_bench")
@@ -41,6 +42,8 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     cmd = [PY, "manage.py", "metrics_rebuild", "--reset", "--inline", "--processes", str(args.processes)]
+    if args.as_of:
+        cmd += ["--as-of", args.as_of]
     out = subprocess.run(cmd, cwd=args.tree, env=env, check=True, capture_output=True, text=True).stdout
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -48,7 +51,7 @@ def main() -> None:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     cells = int(psql(db, "SELECT count(*) FROM metrics_dashboardrollup"))
     events = int(psql(db, "SELECT count(*) FROM tickets_ticketevent"))
-    load = "load {:.2f} -> {:.2f}".format(load_before[0], os.getloadavg()[0])
+    load = f"load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}"
     print(out.strip().splitlines()[-1])
     print(
         f"BENCH rebuild ({args.tree}): {seconds:.1f} s wall = {events / seconds:,.0f} events/s, {cells:,} cells; "
