@@ -679,7 +679,8 @@ def _bulk_run(jobs: list, processes: int, stats: dict[str, float], progress: Any
                 add(result)
 
 
-_BULK_KEEP_INDEXES = ("tsi_ticket", "tah_ticket_agent")  # the bulk path's own DELETEs use them
+# the bulk path's own DELETEs use them
+_BULK_KEEP_INDEXES = ("tsi_ticket", "tah_ticket_agent", "tnr_ticket", "sf_ticket")
 
 
 def _bulk_indexes_drop() -> list[str]:
@@ -694,7 +695,7 @@ def _bulk_indexes_drop() -> list[str]:
             "SELECT i.indexname, i.indexdef FROM pg_indexes i"
             " WHERE i.schemaname = current_schema()"
             " AND i.tablename IN ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle',"
-            " 'metrics_ticketsegment')"
+            " 'metrics_ticketsegment', 'metrics_ticketnextreply', 'metrics_surveyfact')"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
             " AND i.indexname <> ALL(%s)",
             [list(_BULK_KEEP_INDEXES)],

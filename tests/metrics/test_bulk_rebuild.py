@@ -160,6 +160,7 @@ def test_rebuild_command_with_two_processes_equals_expected():
     _load_fixture()
     indexes_before = _index_definitions()
     assert "tm_first_reply" in indexes_before and "tsi_unsolved_end" in indexes_before
+    assert "tnr_replied" in indexes_before and "sf_survey_at" in indexes_before
     out = io.StringIO()
     call_command(
         "metrics_rebuild",
@@ -216,6 +217,7 @@ def _index_definitions():
     with connection.cursor() as cur:
         cur.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
-            " ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle')"
+            " ('metrics_ticketmetrics', 'metrics_ticketstatusinterval', 'metrics_ticketagenthandle',"
+            " 'metrics_ticketsegment', 'metrics_ticketnextreply', 'metrics_surveyfact')"
         )
         return dict(cur.fetchall())
