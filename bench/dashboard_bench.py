@@ -236,7 +236,11 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
         "  load (1-min avg before / after)"
     )
     for days in days_list:
-        filters = (("none", {}), ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")}), ("kind", {"kind": "support"}))
+        filters = (
+            ("none", {}),
+            ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")}),
+            ("kind", {"kind": "support"}),
+        )
         for label, extra in filters:
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
             page, build = [], []

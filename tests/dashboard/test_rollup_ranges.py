@@ -111,3 +111,40 @@ def test_next_reply_cells_follow_retract_and_apply(db):
         rollup._rebuild_python(reporting_zone())
     assert _cells() == incremental
 
+
+def test_csat_comments_equal_the_portable_path_under_filters(db):
+    """The comments' LATERAL walk (metrics/dashboard/comments.py) lists the same ratings as the
+    Python path: newest first, only a ticket's latest rating, with queue / kind / agent filters."""
+    from metrics.dashboard.comments import csat_comments
+    from tickets import services as ticket_services
+
+    rnd = random.Random(41)
+    queues = [QueueFactory(), QueueFactory(kind="service")]
+    agents = [AgentFactory(), AgentFactory()]
+    with transaction.atomic():
+        for i in range(24):
+            at = BASE + timedelta(hours=7 * i)
+            t = ticket_make(queue=rnd.choice(queues), requester=CustomerFactory(), occurred_at=at)
+            agent = rnd.choice(agents)
+            ticket_services.ticket_assign(ticket_id=t.pk, assignee=agent, actor=agent, occurred_at=at)
+            ticket_services.ticket_transition(ticket_id=t.pk, target="solved", actor=agent, occurred_at=at)
+            for k in range(rnd.randint(1, 3)):  # a later rating replaces the earlier one
+                comment = rnd.choice(["", f"comment {i}.{k}"])
+                ticket_services.survey_respond(
+                    ticket_id=t.pk, survey="csat", value=rnd.randint(1, 5), comment=comment,
+                    occurred_at=at + timedelta(hours=1 + k),
+                )  # fmt: skip
+        services.tickets_recompute(
+            ticket_ids=list(Ticket.objects.values_list("pk", flat=True)), as_of=BASE + timedelta(days=30)
+        )
+    period = dashboard.Period(date(2025, 9, 20), date(2025, 10, 1), reporting_zone())
+    filters = [{}, {"kind": "service"}, {"queue_id": queues[0].pk}, {"agent_id": agents[1].pk}]
+    listed = 0
+    for extra in filters:
+        scope = dashboard.Scope(period=period, **extra)
+        sql = csat_comments(scope=scope, limit=5)
+        with dashboard.portable():
+            py = csat_comments(scope=scope, limit=5)
+        assert sql == py, extra
+        listed += len(sql)
+    assert listed > 8
