@@ -244,6 +244,23 @@ class TicketCreateInputSerializer(serializers.Serializer):
     )
 
 
+class TicketCreateManyInputSerializer(serializers.Serializer):
+    # tickets.bulk.MAX_TICKETS: a batch is one transaction, kept short.
+    tickets = TicketCreateInputSerializer(
+        many=True, allow_empty=False, max_length=100, help_text="1-100 tickets, each as `POST /tickets/` takes."
+    )
+
+
+class TicketCreatedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request.")
+    id = serializers.IntegerField(help_text="The new ticket's id.")
+
+
+class TicketCreateManyOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = TicketCreatedItemSerializer(many=True)
+
+
 class MessagePostInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=MAX_BODY)
     body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)
