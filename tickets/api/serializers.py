@@ -251,6 +251,12 @@ class TicketCreateManyInputSerializer(serializers.Serializer):
     )
 
 
+class TicketCreateManyShapeSerializer(serializers.Serializer):
+    """The batch's shape; each item is then checked on its own (errors by index)."""
+
+    tickets = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=100)
+
+
 class TicketCreatedItemSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the item in the request.")
     id = serializers.IntegerField(help_text="The new ticket's id.")

@@ -199,21 +199,30 @@ class TicketViewSet(viewsets.GenericViewSet):
     def create_many(self, request: Request) -> Response:
         """Create up to 100 tickets in one transaction (docs/api-bulk.md).
         Each item is what `POST /tickets/` takes, with the same checks; any
-        bad item is a 400 whose `details.tickets` lists one error object per
-        item (empty for the good ones), and nothing is written. The answer
-        lists each new ticket's id in item order."""
-        data = _input(s.TicketCreateManyInputSerializer, request.data)
+        bad item makes a 400 whose `details.tickets` maps each bad item's
+        index to its field errors, and nothing is written. The answer lists
+        each new ticket's id in item order."""
+        data = _input(s.TicketCreateManyShapeSerializer, request.data)
         user = signed_in(request)
         checks = _CreateChecks(user)
-        checked = [checks.check(item) for item in data["tickets"]]
-        if any(errors for _, errors in checked):
-            raise exceptions.ValidationError({"tickets": [errors for _, errors in checked]})
+        items: list[dict[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for index, raw in enumerate(data["tickets"]):
+            item = s.TicketCreateInputSerializer(data=raw)
+            if not item.is_valid():
+                errors[str(index)] = item.errors
+                continue
+            kwargs, refused = checks.check(dict(item.validated_data))
+            if refused:
+                errors[str(index)] = refused
+            items.append(kwargs)
+        if errors:
+            raise exceptions.ValidationError({"tickets": errors})
         try:
-            tickets = bulk.tickets_create_many(items=[kwargs for kwargs, _ in checked], actor=user)
+            tickets = bulk.tickets_create_many(items=items, actor=user)
         except bulk.ItemRefused as exc:
-            per_item: list[dict[str, list[str]]] = [{} for _ in checked]
-            per_item[exc.index] = {exc.error.code: [exc.error.message]}
-            raise exceptions.ValidationError({"tickets": per_item}) from None
+            refusal = {exc.error.code: [exc.error.message]}
+            raise exceptions.ValidationError({"tickets": {str(exc.index): refusal}}) from None
         body = {"count": len(tickets), "results": [{"index": i, "id": t.pk} for i, t in enumerate(tickets)]}
         return Response(s.TicketCreateManyOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
