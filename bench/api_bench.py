@@ -197,8 +197,9 @@ def load(args: argparse.Namespace) -> None:
                 path = paths[(n + i * args.concurrency) % len(paths)]
                 body = json.dumps({"body": f"Bench reply {n}-{i}"})
             elif scenario.get("bulk"):  # create-many: `bulk` tickets per request
+                rt = scenario["request_type"]
                 items = [
-                    {"subject": f"Bulk {n}-{i}-{j}", "body": "Load test ticket", "request_type": scenario["request_type"]}
+                    {"subject": f"Bulk {n}-{i}-{j}", "body": "Load test ticket", "request_type": rt}
                     for j in range(scenario["bulk"])
                 ]
                 body = json.dumps({"tickets": items})

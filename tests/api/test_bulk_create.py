@@ -95,9 +95,7 @@ def test_a_bad_batch_is_a_400_never_a_500(desk, api_client_for, customer, payloa
     assert Ticket.objects.count() == before
 
 
-def test_agents_only_in_their_queues_and_for_existing_requesters(
-    desk, api_client_for, agent, customer, service_queue
-):
+def test_agents_only_in_their_queues_and_for_existing_requesters(desk, api_client_for, agent, customer, service_queue):
     items = [
         {"subject": "mine", "queue": desk.slug, "requester_email": customer.email, "tags": ["Vip"]},
         {"subject": "not my queue", "queue": service_queue.slug},
@@ -219,7 +217,7 @@ def test_two_concurrent_batches_over_http(live_server, settings):
 
     def post(key: str, n: int) -> None:
         items = [{"subject": f"T{n}-{i}", "body": "x", "request_type": "bulk-rr"} for i in range(25)]
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - the test server's http URL
             live_server.url + URL,
             data=json.dumps({"tickets": items}).encode(),
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
