@@ -25,6 +25,25 @@ def notification_send(notification_id: int, **kwargs: object) -> None:
     notification_deliver(notification_id=notification_id)
 
 
+@shared_task(name="mail.notifications_send_many", soft_time_limit=50, time_limit=60)
+def notifications_send_many(notification_ids: list[int], **kwargs: object) -> None:
+    """Deliver the rows one transaction wrote (a bulk create's
+    acknowledgements). A row whose send fails is handed to notification_send,
+    which retries it with backoff; a row that is gone is skipped."""
+    from helpdesk.lib.tasks import enqueue
+    from mail.models import Notification
+    from mail.services import notification_deliver
+
+    for pk in notification_ids:
+        try:
+            notification_deliver(notification_id=pk)
+        except Notification.DoesNotExist:
+            continue
+        except Exception:  # the row holds the error; its own task retries it
+            logger.warning("notification %s failed in a batch; retried on its own", pk, exc_info=True)
+            enqueue(notification_send, notification_id=pk)
+
+
 @shared_task(name="mail.notifications_sweep", soft_time_limit=50, time_limit=60)
 def notifications_sweep(**kwargs: object) -> int:
     """Re-enqueue pending notifications whose on-commit enqueue was lost or
