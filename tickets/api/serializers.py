@@ -245,9 +245,14 @@ class TicketCreateInputSerializer(serializers.Serializer):
 
 
 class TicketCreateManyInputSerializer(serializers.Serializer):
+    """The request as documented (the view checks the shape, then each item)."""
+
     # tickets.bulk.MAX_TICKETS: a batch is one transaction, kept short.
-    tickets = TicketCreateInputSerializer(
-        many=True, allow_empty=False, max_length=100, help_text="1-100 tickets, each as `POST /tickets/` takes."
+    tickets = serializers.ListField(
+        child=TicketCreateInputSerializer(),
+        min_length=1,
+        max_length=100,
+        help_text="1-100 tickets, each as `POST /tickets/` takes.",
     )
 
 
