@@ -134,9 +134,9 @@ def _chunks(conn: imaplib.IMAP4, uids: list[int]) -> Iterator[list[int]]:
     sizes: dict[int, int] = {}
     for line in data:
         text = (line if isinstance(line, bytes) else b"").decode("ascii", "replace")
-        uid, size = re.search(r"UID (\d+)", text), re.search(r"RFC822\.SIZE (\d+)", text)
-        if uid and size:
-            sizes[int(uid.group(1))] = int(size.group(1))
+        uid_match, size_match = re.search(r"UID (\d+)", text), re.search(r"RFC822\.SIZE (\d+)", text)
+        if uid_match and size_match:
+            sizes[int(uid_match.group(1))] = int(size_match.group(1))
     chunk: list[int] = []
     total = 0
     for uid in uids:
