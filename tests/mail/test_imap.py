@@ -223,3 +223,40 @@ def test_a_known_message_id_with_other_content_is_flagged_in_a_batch(mail_settin
     )
     assert [r.same_message_id_as_id for r in rows] == [earlier.pk, None]
     assert [r.status for r in rows] == ["received", "received"]
+
+
+def test_the_next_poll_is_queued_ahead_of_the_batch_in_groups(mail_settings, queue):
+    """On a real broker: a full batch queues the next poll first (it runs
+    while the batch is processed, not after it), then the batch's
+    processing, HELPDESK_INBOUND_TASK_BATCH messages to a task, in order."""
+    import base64
+    import json
+
+    import redis
+
+    from mail.tasks import mailbox_poll
+    from tests.processes import broker_at, redis_server_running
+
+    mail_settings.HELPDESK_IMAP_BATCH = 7
+    mail_settings.HELPDESK_INBOUND_TASK_BATCH = 3
+    messages = {uid: mime(subject=f"Queued {uid}") for uid in range(1, 10)}
+    with FakeImap(messages, password="imap-pw") as server, redis_server_running() as broker:
+        mailbox = Mailbox.objects.create(
+            name="m", host="127.0.0.1", port=server.port, use_ssl=False, username="support", queue=queue
+        )
+        services.mailbox_set_password(mailbox=mailbox, password="imap-pw")
+        with broker_at(broker.url()):
+            assert mailbox_poll.apply(kwargs={"mailbox_id": mailbox.pk}).get() == 7
+        queued = []
+        for item in reversed(redis.Redis.from_url(broker.url()).lrange("mail", 0, -1)):  # oldest first
+            message = json.loads(item)
+            _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+            queued.append((message["headers"]["task"], kwargs))
+    ids = list(InboundMessage.objects.order_by("id").values_list("pk", flat=True))
+    assert len(ids) == 7 and set(InboundMessage.objects.values_list("status", flat=True)) == {"received"}
+    assert queued == [
+        ("mail.mailbox_poll", {"mailbox_id": mailbox.pk}),
+        ("mail.inbound_process", {"inbound_id": ids[0], "more_ids": ids[1:3]}),
+        ("mail.inbound_process", {"inbound_id": ids[3], "more_ids": ids[4:6]}),
+        ("mail.inbound_process", {"inbound_id": ids[6]}),
+    ]
