@@ -2,7 +2,8 @@
 
 Every API call looked its token up by digest (one query joining the user).
 A verified token is remembered here for HELPDESK_API_TOKEN_CACHE_SECONDS
-(default 10), keyed by the digest: within that window a revocation or a
+(default 0: off, so a revocation anywhere is refused at once; an operator
+who trades that for one query per call opts in), keyed by the digest: within that window a revocation or a
 deactivated account made in another process is still accepted by this one;
 the process that revokes or saves the user forgets at once. Each request
 gets fresh model instances (nothing one request caches on `request.user`
@@ -28,7 +29,7 @@ _USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
 
 
 def ttl_seconds() -> float:
-    return float(getattr(settings, "HELPDESK_API_TOKEN_CACHE_SECONDS", 10))
+    return float(getattr(settings, "HELPDESK_API_TOKEN_CACHE_SECONDS", 0))
 
 
 def token_recall(token_hash: str) -> ApiToken | None:

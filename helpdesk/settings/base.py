@@ -384,7 +384,7 @@ CACHES = {
 
 # A verified API token is remembered per process this long (0: never): a
 # revocation made elsewhere takes effect within it (apikeys.token_cache).
-HELPDESK_API_TOKEN_CACHE_SECONDS = env.float("HELPDESK_API_TOKEN_CACHE_SECONDS", default=10)
+HELPDESK_API_TOKEN_CACHE_SECONDS = env.float("HELPDESK_API_TOKEN_CACHE_SECONDS", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
