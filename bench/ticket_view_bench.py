@@ -120,9 +120,19 @@ def forget_rendered() -> None:
     cache.clear()
 
 
-def run_set(client: Client, ids: list[int], n: int, warmup: int, *, cold: bool = False) -> dict[str, Any]:
+def run_set(
+    client: Client, ids: list[int], n: int, warmup: int, *, cold: bool = False, first: bool = False
+) -> dict[str, Any]:
+    """`first`: each ticket once, after `warmup` views of other tickets
+    (the worker has rendered pages before, not this ticket's)."""
     walls, sqls, cpus, counts = [], [], [], []
     by_shape: dict[str, list[float]] = defaultdict(list)
+    if first:
+        others = [pk for pk in ticket_sets_cache["spread"] if pk not in ids][:warmup]
+        for pk in others:
+            client.get(f"/agent/tickets/{pk}/", secure=True)
+        warmup, n = 0, len(ids)
+    calls = 0
     for i in range(n + warmup):
         url = f"/agent/tickets/{ids[i % len(ids)]}/"
         if cold:
@@ -142,7 +152,17 @@ def run_set(client: Client, ids: list[int], n: int, warmup: int, *, cold: bool =
         counts.append(len(timer.request))
         for sql, ms in timer.request:
             by_shape[NUMBERS.sub("?", sql)[:160]].append(ms)
-    return {"wall": walls, "sql": sqls, "cpu": cpus, "count": counts, "shapes": by_shape}
+    if not first:  # Python calls per request (cProfile's count: deterministic, unlike times)
+        prof = cProfile.Profile()
+        for i in range(10):
+            prof.enable()
+            client.get(f"/agent/tickets/{ids[i % len(ids)]}/", secure=True)
+            prof.disable()
+        calls = round(pstats.Stats(prof).total_calls / 10)  # type: ignore[attr-defined]
+    return {"wall": walls, "sql": sqls, "cpu": cpus, "count": counts, "shapes": by_shape, "calls": calls}
+
+
+ticket_sets_cache: dict[str, list[int]] = {}
 
 
 def main() -> None:
@@ -155,6 +175,9 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--first", action="store_true", help="each ticket viewed once, after views of other tickets (compare.py's case)"
+    )
     parser.add_argument(
         "--cold", action="store_true", help="forget rendered fragments and bodies before each request (a first view)"
     )
@@ -169,11 +192,12 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     sets = ticket_sets(user, args.seed)
+    ticket_sets_cache.update(ticket_sets(user, args.seed + 1))
     print(
         f"database {connection.settings_dict['NAME']}: {Ticket.objects.count():,} tickets, "
         f"{TicketEvent.objects.count():,} events; user {user.email}; load {os.getloadavg()[0]:.2f}"
     )
-    heads = ("wall p50/p95", "SQL p50/p95", "CPU p50/p95", "stmts", "events/ticket")
+    heads = ("wall p50/p95", "SQL p50/p95", "CPU p50/p95", "stmts", "events/ticket", "calls/req")
     print(f"{'set':8} " + " ".join(f"{h:>15}" for h in heads))
     for name in args.sets.split(","):
         ids = sets[name]
@@ -189,13 +213,13 @@ def main() -> None:
                 prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(40)
             continue
-        r = run_set(client, ids, args.n, args.warmup or len(ids), cold=args.cold)
+        r = run_set(client, ids, args.n, args.warmup or len(ids), cold=args.cold, first=args.first)
         events = statistics.median(TicketEvent.objects.filter(ticket_id=pk).count() for pk in ids[: min(len(ids), 20)])
         print(
             f"{name:8} {statistics.median(r['wall']):7.1f}/{pct(r['wall'], 0.95):<7.1f}"
             f"{statistics.median(r['sql']):7.1f}/{pct(r['sql'], 0.95):<7.1f}"
             f"{statistics.median(r['cpu']):7.1f}/{pct(r['cpu'], 0.95):<7.1f}"
-            f"{max(r['count']):6} {events:12.0f}",
+            f"{max(r['count']):6} {events:12.0f} {r['calls']:10,}",
             flush=True,
         )
         if args.statements:
