@@ -183,10 +183,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
-    if args.user:
-        user = User.objects.get(email=args.user)
-    else:
-        user = User.objects.filter(role="agent", is_active=True, queues__isnull=False).distinct().order_by("pk").first()
+    staff = User.objects.filter(role="agent", is_active=True, queues__isnull=False).distinct().order_by("pk")
+    user = User.objects.filter(email=args.user).first() if args.user else staff.first()
     if user is None:
         raise SystemExit("needs an agent in a queue")
     client = Client()
