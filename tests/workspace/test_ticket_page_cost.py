@@ -182,10 +182,14 @@ def test_cached_bodies_are_the_sanitised_rendering(body_format):
 def test_first_view_of_a_ticket_reuses_the_select_fields(client, queue, agent, customer, monkeypatch):
     """The properties panel is cached per field by value and choices: a
     ticket seen for the first time, with the status, priority, assignee and
-    queue of one seen before, renders no field template, and its panel is
-    the one an uncached render gives."""
+    queue of one seen before but its own tags, renders only its tags field
+    (the whole panel before), and its panel is the one an uncached render
+    gives."""
+    from tickets.models import Tag
+
     first = ticket_make(queue=queue, requester=customer, subject="First")
     second = ticket_make(queue=queue, requester=customer, subject="Second")
+    second.tags.add(Tag.objects.create(name="vip-7f3a"))
     client.force_login(agent)
     client.get(f"/agent/tickets/{first.pk}/")
     includes: Counter = Counter()
@@ -197,7 +201,7 @@ def test_first_view_of_a_ticket_reuses_the_select_fields(client, queue, agent, c
 
     monkeypatch.setattr(loader_tags.IncludeNode, "render", counting)
     cached = client.get(f"/agent/tickets/{second.pk}/").content.decode()
-    assert includes["components/field.html"] == 0, includes
+    assert includes["components/field.html"] == 1, includes  # tags
     monkeypatch.undo()
     from django.core.cache import cache
 
@@ -215,6 +219,7 @@ def test_first_view_of_a_ticket_reuses_the_select_fields(client, queue, agent, c
 
     assert panel(cached) == panel(fresh)
     assert 'name="prop-status"' in cached and 'name="initial-prop-status"' in cached
+    assert 'value="vip-7f3a"' in cached
 
 
 @pytest.mark.django_db
