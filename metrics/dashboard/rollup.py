@@ -120,7 +120,7 @@ def _sides(kind: str) -> tuple[str, ...]:
 def _agent_keys(agent: int) -> list[int]:
     """The agent's cell keys: its 'a' key and its 'qa' key in every queue (queue 0 = none, whose
     'qa' key is the agent id itself). Queues with tickets cannot be deleted (Ticket.queue is
-    PROTECT), so every queue a segment names is here."""
+    PROTECT) and the product deletes none (docs/metrics.md "Filters and the cells")."""
     from tickets.models import Queue
 
     queues = [0, *Queue.objects.values_list("pk", flat=True)]
