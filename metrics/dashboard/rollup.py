@@ -97,7 +97,7 @@ def _dim_sql(dim: tuple[str, int], *, agents: bool = False, span: str = "'d'") -
         # key per queue, so index probes rather than every agent's cells); weeks / months: 'a' alone.
         # An 'a' key is an agent id (< 2^32), so the 'qa' keys never match an 'a' cell.
         sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['a', 'qa'] ELSE ARRAY['a'] END::varchar[])"
-        return f"{sql} AND r.key = ANY(%s)", [_agent_keys(dim[1])]
+        return f"{sql} AND r.key = ANY({_AGENT_KEYS_SQL})", [dim[1], dim[1]]
     coarse, fine = ("a", "qa") if agents else ("", "q")
     sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['{coarse}', '{fine}'] ELSE ARRAY['{coarse}'] END::varchar[])"
     return sql, []
@@ -117,14 +117,11 @@ def _sides(kind: str) -> tuple[str, ...]:
     return (kind, "all") if kind in KINDS else ("all",)
 
 
-def _agent_keys(agent: int) -> list[int]:
-    """The agent's cell keys: its 'a' key and its 'qa' key in every queue (queue 0 = none, whose
-    'qa' key is the agent id itself). Queues with tickets cannot be deleted (Ticket.queue is
-    PROTECT) and the product deletes none (docs/metrics.md "Filters and the cells")."""
-    from tickets.models import Queue
-
-    queues = [0, *Queue.objects.values_list("pk", flat=True)]
-    return sorted({agent, *(metric_rollup.qa_key(q, agent) for q in queues)})
+# The agent's cell keys (%s twice: the agent): its 'a' key and its 'qa' key in every queue, queue 0
+# (none) included, whose 'qa' key is the agent id itself (metrics.rollup.qa_key). An InitPlan
+# evaluated once per statement, so the index is probed per key. Queues with tickets cannot be
+# deleted (Ticket.queue is PROTECT) and the product deletes none (docs/metrics.md "Filters and the cells").
+_AGENT_KEYS_SQL = "ARRAY(SELECT (q.id::bigint << 32) | %s::bigint FROM tickets_queue q UNION ALL SELECT %s::bigint)"
 
 
 def created_count(scope: Scope) -> int:
