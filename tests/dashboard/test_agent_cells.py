@@ -5,6 +5,8 @@ kinds) and are reassigned between agents, with the cells kept by retract-and-app
 only, weeks and months stale), after the fold, and after the set-based rebuild.
 """
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -42,7 +44,8 @@ def _history(seed):
         at = clock[t.pk] = clock[t.pk] + timedelta(seconds=rnd.randint(600, 20 * 3600))
         with transaction.atomic():
             if rnd.random() < 0.15 and t.status != "closed":
-                ticket_services.ticket_assign(ticket_id=t.pk, assignee=rnd.choice(agents), actor=agents[0], occurred_at=at)
+                assignee = rnd.choice(agents)
+                ticket_services.ticket_assign(ticket_id=t.pk, assignee=assignee, actor=agents[0], occurred_at=at)
             else:
                 random_action(rnd, t, rnd.choice(agents), at, spam_p=0.05, late_hours=10, queues=queues)
             services.tickets_recompute(ticket_ids=[t.pk], as_of=at + timedelta(hours=step % 5))
@@ -91,7 +94,7 @@ def _compare(settings, scopes):
     return compared
 
 
-def test_agent_filter_from_cells_equals_the_exact_path_after_moves_and_reassignments(db, settings):
+def test_agent_filter_from_cells_equals_the_exact_path_after_moves_and_reassignments(db, settings, client):
     queues, agents = _history(31)
     moved = {t for t, n in _segments_per_ticket().items() if n > 1}
     assert len(moved) >= 5  # tickets that moved between queues (corrections in dims 'a')
@@ -106,6 +109,53 @@ def test_agent_filter_from_cells_equals_the_exact_path_after_moves_and_reassignm
     services.metrics_rollups_rebuild()
     assert _compare(settings, scopes) == compared
     assert compared > 60  # real numbers, not empty pages
+    _pages_agree(settings, client, agents[1])
+
+
+def _csv(response):
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return list(csv.reader(io.StringIO(body.decode())))
+
+
+def _pages_agree(settings, client, agent):
+    """The agent's own page as CSV (tiles, trend) from the cells equals the exact one (counts, ratios,
+    means; medians and p90 within one bin), and each tile's drill-down lists as many tickets."""
+    client.force_login(agent)
+    query = {"range": "custom", "start": "2025-10-01", "end": "2025-12-31"}
+    pages = {}
+    for exact_max in (10**9, -1):
+        settings.DASHBOARD_EXACT_MAX_TICKETS = exact_max
+        pages[exact_max] = {
+            t: _csv(client.get("/agent/my-stats/", {**query, "format": "csv", "table": t})) for t in ("tiles", "trend")
+        }
+        assert ("estimated from histograms" in client.get("/agent/my-stats/", query).content.decode()) == (
+            exact_max < 0
+        )
+    exact, cells = pages[10**9], pages[-1]
+    header = exact["tiles"][0]
+    estimated = {header.index("median_s"), header.index("p90_s"), header.index("max_s")}
+    rows = [r for r in exact["tiles"][1:] if r[0] != "awaiting_first_reply"]
+    assert len(rows) > 30
+    for e, c in zip(exact["tiles"][1:], cells["tiles"][1:], strict=True):
+        if e[0] in ("awaiting_first_reply", "backlog"):
+            continue  # live ages
+        for i, (a, b) in enumerate(zip(e, c, strict=True)):
+            if i in estimated and a and b:
+                assert abs(float(a) - float(b)) <= (rollup.RATIO - 1) * float(a) + 1e-6, (e, c)
+            elif a and b and i >= 3:
+                assert float(a) == pytest.approx(float(b), rel=1e-9, abs=1e-6), (header[i], e, c)
+            else:
+                assert a == b, (header[i], e, c)
+    trend_header = exact["trend"][0]
+    counts = [trend_header.index(k) for k in ("created", "resolved", "frt_n", "csat_responses", "csat_satisfied")]
+    assert [[r[i] for i in counts] for r in exact["trend"]] == [[r[i] for i in counts] for r in cells["trend"]]
+    frt_n = next(int(r[3]) for r in exact["tiles"] if r[:3] == ["frt", "all", "cur"])
+    created_n = next(int(r[3]) for r in exact["tiles"] if r[:3] == ["created", "all", "cur"])
+    assert frt_n + created_n > 0
+    for metric, n in (("frt", frt_n), ("created", created_n)):
+        drill = _csv(client.get("/agent/my-stats/drill/", {**query, "metric": metric, "format": "csv"}))
+        assert len(drill) - 1 == n, metric
 
 
 def _segments_per_ticket():
