@@ -283,7 +283,9 @@ def _filter_cases(names: tuple[str, ...]) -> list[tuple[str, dict[str, str], str
         "priority": {"priority": os.environ.get("BENCH_PRIORITY") or psql(_BUSIEST.format(col="priority"))},
         "channel": {"channel": os.environ.get("BENCH_CHANNEL") or psql(_BUSIEST.format(col="channel"))},
     }
-    cases = [(n, values[n], "/manager/dashboard/", None) for n in names if n != "my-stats"]
+    cases: list[tuple[str, dict[str, str], str, int | None]] = [
+        (n, values[n], "/manager/dashboard/", None) for n in names if n != "my-stats"
+    ]
     if "my-stats" in names:
         cases.append(("my-stats", {}, "/agent/my-stats/", agent))
     return cases

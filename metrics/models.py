@@ -43,7 +43,7 @@ _AGENT_COHORT_KEYS = (
 
 def _agent_indexes(prefix: str, *, segment: bool) -> list[models.Index]:
     """(agent, instant) partial indexes; TicketMetrics also for the first escalation (not per segment)."""
-    keys = _AGENT_COHORT_KEYS
+    keys: tuple[tuple[str, str, str], ...] = _AGENT_COHORT_KEYS
     if not segment:
         keys = (*keys, ("ag_first_esc", "assignee_id", "first_escalated_at"))
     out = []
