@@ -2,7 +2,8 @@
 
 Used by `metrics.dashboard.build` when the period is large (more tickets created in it
 than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
-queue and kind. Counts, sums, means and ratios equal the exact per-ticket path;
+queue and kind; with an agent filter, for the cohorts the agent cells hold (`cell_cohorts`,
+docs/metrics.md "Filters and the cells"). Counts, sums, means and ratios equal the exact per-ticket path;
 medians and p90 are interpolated from merged histograms (metrics.rollup). The
 result has the shape of the exact path's (`CohortResult` per cohort), so the
 page, CSV and e-mail code is shared. Drill-downs always list exact per-ticket
