@@ -200,7 +200,9 @@ def _pct(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365), filters: tuple[str, ...] = ("none", "queue")) -> None:
+def run(
+    repeat: int, days_list: tuple[int, ...] = (30, 90, 365), filters: tuple[str, ...] = ("none", "queue", "kind")
+) -> None:
     """Uncached: every request builds the page from the database (the dashboard has no cache)."""
     os.environ.update(_env())
     import django
@@ -244,6 +246,7 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365), filters: tuple[
                 period=dashboard.Period(today - timedelta(days=days - 1), today, zone),
                 bucket="week" if days > 62 else "day",
                 queue_id=int(extra["queue"]) if "queue" in extra else None,
+                kind=extra.get("kind"),
                 agent_id=int(extra["agent"]) if "agent" in extra else who,
                 priority=extra.get("priority"),
                 channel=extra.get("channel"),
@@ -272,13 +275,14 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365), filters: tuple[
 
 
 def _filter_cases(names: tuple[str, ...]) -> list[tuple[str, dict[str, str], str, int | None]]:
-    """(label, query filters, page, personal agent) per requested filter: none, queue, agent,
+    """(label, query filters, page, personal agent) per requested filter: none, queue, kind, agent,
     priority, channel (the busiest agent / most common value of the data), my-stats (that agent's
     own page, logged in as them)."""
     agent = int(os.environ.get("BENCH_AGENT") or psql(_BUSIEST.format(col="resolver_id")) or 0)
     values = {
         "none": {},
         "queue": {"queue": os.environ.get("BENCH_QUEUE", "3")},
+        "kind": {"kind": "support"},
         "agent": {"agent": str(agent)},
         "priority": {"priority": os.environ.get("BENCH_PRIORITY") or psql(_BUSIEST.format(col="priority"))},
         "channel": {"channel": os.environ.get("BENCH_CHANNEL") or psql(_BUSIEST.format(col="channel"))},
@@ -304,7 +308,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--days", default="30,90,365", help="comma-separated range lengths")
     parser.add_argument(
-        "--filters", default="none,queue", help="comma-separated: none, queue, agent, priority, channel, my-stats"
+        "--filters",
+        default="none,queue,kind",
+        help="comma-separated: none, queue, kind, agent, priority, channel, my-stats",
     )
     args = parser.parse_args()
     if args.mode == "setup":

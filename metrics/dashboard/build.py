@@ -99,8 +99,7 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     if cells:
         with rollup_cells.hash_grouping():
             results = rollup_cells.cohort_results(scope, cells)
-        # Per-reply cohorts have no rollup cells, an agent filter's other cohorts no agent
-        # cells: exact (docs/metrics.md "Filters and the cells").
+        # An agent filter's cohorts without agent cells: exact (docs/metrics.md "Filters and the cells").
         results.update({cohort: _cohort_result(cohort, scope) for cohort in COHORTS if cohort not in results})
         return _dashboard_fill(dash, results)
     return _dashboard_fill(dash, {cohort: _cohort_result(cohort, scope) for cohort in COHORTS})

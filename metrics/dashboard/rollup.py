@@ -332,8 +332,11 @@ def _agent_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
         cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last, stale)]
         table = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
         wanted = [m for m in table if m in metrics]
-        for key, *rest in _agent_fetch(scope, cells, wanted, dim):
-            agents.add(key & 0xFFFFFFFF, "all", *rest)
+        for key, metric, b, n, s, num, den in _agent_fetch(scope, cells, wanted, dim):
+            # A cell retracted to zero stays stored: it must not list its agent (the exact path
+            # lists an agent only for the tickets attributed to them).
+            if n or num or den or abs(s or 0.0) >= metric_rollup._EPS:
+                agents.add(key & 0xFFFFFFFF, "all", metric, b, n, s, num, den)
     return agents
 
 

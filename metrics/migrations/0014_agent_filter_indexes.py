@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0012_drop_metricsdaily"),
+        ("metrics", "0013_rollup_next_reply_cells"),
     ]
 
     operations = [
