@@ -308,10 +308,13 @@ def test_portal_list_template_work_is_flat_in_the_rows(client, queue, customer, 
 @pytest.mark.django_db
 @pytest.mark.parametrize("sort", ["updated", "created", "priority", "sla"])
 def test_list_page_rows_are_the_ticket_page_rows(queue, agent, sort):
-    """`workspace_list_page` (values) walks the same pages as
-    `workspace_ticket_page` (model instances) and shows the same values,
-    across pages, tickets without an SLA due time and a search."""
-    from tickets.workspace import ListRow, workspace_list_page, workspace_ticket_page
+    """`workspace_ticket_page` with `fetch_list_rows` (values) walks the same
+    pages as with its default `fetch_tickets` (model instances) and shows the
+    same values, across pages, tickets without an SLA due time and a search."""
+    from tickets.workspace import ListRow, fetch_list_rows, workspace_ticket_page
+
+    def workspace_list_page(**kwargs):
+        return workspace_ticket_page(**kwargs, fetch=fetch_list_rows)
 
     org = OrganisationFactory(name="Loginworks")
     requester = CustomerFactory(name="", email="nameless@example.com", organisation=org)

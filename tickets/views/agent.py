@@ -139,7 +139,7 @@ def _ticket_list_response(
     state = _list_state(request, query)
     params, saved, queues, view, sort = (state[k] for k in ("params", "saved", "queues", "view", "sort"))
     filters = state["filters"]
-    page = workspace.workspace_list_page(
+    page = workspace.workspace_ticket_page(
         user=request.user,
         view=view,
         filters=filters,
@@ -148,6 +148,7 @@ def _ticket_list_response(
         cursor=params.get("cursor"),
         limit=PAGE_SIZE,
         queue_ids=state["qids"],
+        fetch=workspace.fetch_list_rows,
     )
     nav = params.copy()
     nav.pop("cursor", None)
