@@ -126,3 +126,22 @@ def test_login_page_offers_single_sign_on_when_configured(settings):
     assert b"Sign in with Acme SSO" in Client().get("/accounts/login/?next=/portal/").content
     settings.OIDC_ISSUER = ""
     assert b"Acme SSO" not in Client().get("/accounts/login/").content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accounts/signup/", {"name": "Typed Name", "email": "not-an-address", "password1": "x", "password2": "y"}),
+        ("/accounts/password-reset/", {"email": "not-an-address"}),
+        ("/accounts/magic-link/", {"email": "not-an-address"}),
+    ],
+)
+def test_other_signed_out_forms_show_their_errors_to_their_sender_only(path, data):
+    """The kept fields of an unbound form never stand in for a bound one."""
+    client = Client()
+    client.get(path)
+    failed = client.post(path, data).content
+    assert b"not-an-address" in failed and b'class="errors' in failed
+    after = Client().get(path).content
+    assert b"not-an-address" not in after and b'class="errors' not in after and b'id="id_email"' in after
