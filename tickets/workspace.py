@@ -222,7 +222,7 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     (cached by Django) queue list. See docs/workspace-list.md."""
     now = now or timezone.now()
     if queues is None:
-        queues = list(selectors.queue_list_for_user(user=user))
+        queues = selectors.queue_rows_for_user(user=user)
     queues = sorted(queues, key=lambda q: (q.kind, q.name))
     qids = [q.pk for q in queues]
     totals = dict.fromkeys(COUNT_NAMES, 0)

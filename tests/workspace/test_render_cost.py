@@ -577,3 +577,36 @@ def test_list_rail_renders_no_node_per_view_or_queue(client, queue, service_queu
         assert response.status_code == 200 and response.content.count(b'class="ws-view') >= 11
         assert seen["tickets/agent/ticket_list.html"] <= RAIL_PAGE_NODES[url], seen.most_common(8)
         monkeypatch.undo()
+
+
+@pytest.mark.django_db
+def test_written_out_queue_and_agent_reads_are_the_orms(queue, service_queue, agent, customer):
+    """`queue_rows_for_user` and `agent_list_for_queues` read what the ORM
+    queries they replace read: the same queues in the same order for every
+    role (inactive queues left out), the same active staff members by name
+    then e-mail (customers, inactive staff and duplicates left out)."""
+    from accounts.models import User
+    from tickets import selectors
+    from tickets.models import Queue
+
+    closed = Queue.objects.create(name="Aardvark (closed)", slug="closed", kind="support", is_active=False)
+    other = Queue.objects.create(name="Zebra", slug="zebra", kind="service")
+    manager = User.objects.create_user(email="boss@acme.test", password="pw", role="manager")
+    gone = User.objects.create_user(email="gone@acme.test", password="pw", role="agent", is_active=False)
+    twin = User.objects.create_user(email="a-twin@acme.test", password="pw", role="agent", name=agent.name)
+    for q in (queue, service_queue, closed):
+        q.members.add(agent, gone, customer, twin)
+    other.members.add(manager)
+    for user in (agent, manager, customer, gone, twin):
+        expected = list(selectors.queue_list_for_user(user=user))
+        assert selectors.queue_rows_for_user(user=user) == expected, user.email
+    all_ids = list(Queue.objects.values_list("pk", flat=True))
+    for qids in ([], [queue.pk], [queue.pk, service_queue.pk, closed.pk], all_ids):
+        orm = (
+            User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
+            .distinct()
+            .order_by("name", "email")
+        )
+        got = selectors.agent_list_for_queues(qids)
+        assert [(u.pk, u.name, u.email) for u in got] == [(u.pk, u.name, u.email) for u in orm], qids
+        assert all(u.display_name for u in got)
