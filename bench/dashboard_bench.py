@@ -236,13 +236,19 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
         "  load (1-min avg before / after)"
     )
     for days in days_list:
-        for label, extra in (("none", {}), ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")})):
+        filters = (
+            ("none", {}),
+            ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")}),
+            ("kind", {"kind": "support"}),
+        )
+        for label, extra in filters:
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
             page, build = [], []
             scope = dashboard.Scope(
                 period=dashboard.Period(today - timedelta(days=days - 1), today, zone),
                 bucket="week" if days > 62 else "day",
-                queue_id=int(extra["queue"]) if extra else None,
+                queue_id=int(extra["queue"]) if "queue" in extra else None,
+                kind=extra.get("kind"),
             )
             load_before = os.getloadavg()[0]
             for i in range(repeat + 2):

@@ -28,7 +28,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from metrics import rollup  # noqa: E402
-from metrics.models import TicketMetrics, TicketSegment, TicketStatusInterval  # noqa: E402
+from metrics.models import TicketMetrics, TicketNextReply, TicketSegment, TicketStatusInterval  # noqa: E402
 
 
 def _sample(n: int) -> list[int]:
@@ -58,6 +58,9 @@ def cells(n: int) -> None:
     segments = defaultdict(list)
     for s in TicketSegment.objects.filter(ticket_id__in=ids).order_by("ticket_id", "idx"):
         segments[s.ticket_id].append(s)
+    replies = defaultdict(list)  # next-reply runs: cells of their own (metrics.rollup.NEXT_REPLY)
+    for r in TicketNextReply.objects.filter(ticket_id__in=ids):
+        replies[r.ticket_id].append(r)
     before, after, per_ticket_after = 0, 0, []
     by_dim: Counter = Counter()
     by_group: Counter = Counter()
@@ -66,7 +69,7 @@ def cells(n: int) -> None:
     by_moved: Counter = Counter()
     moved = 0
     for tid in ids:
-        base = rollup.base(rows[tid], intervals[tid], zone, segments=segments[tid])
+        base = rollup.base(rows[tid], intervals[tid], zone, segments=segments[tid], next_replies=replies[tid])
         full = rollup.expand(base)
         days = rollup.expand(base, days_only=True)
         before += len(full)

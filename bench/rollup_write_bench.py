@@ -33,7 +33,7 @@ IDS = list(Ticket.objects.order_by("pk").values_list("pk", flat=True)[:4000])
 REAL_BASE = rollup.base
 
 
-def _no_rollup(m, intervals, zone, out=None, sign=1, segments=()):
+def _no_rollup(m, intervals, zone, out=None, sign=1, segments=(), next_replies=()):
     return out
 
 

@@ -109,6 +109,11 @@ for _clock in ("cal", "bus"):
     DURATIONS[f"time_to_escalation_{_clock}_s"] = ("first_escalated_at", "assignee_id", None, False)
 DURATIONS["handle_s"] = ("last_resolved_at", "resolver_id", None, True)
 
+# Next reply times (M2): one value per answered run (metrics.TicketNextReply), at the reply
+# instant, whole tickets at their current kind and queue (as the exact path reads them), no agent
+# cells. A long range reads these bins instead of sorting every reply of the period.
+NEXT_REPLY = ("next_reply_cal_s", "next_reply_bus_s")
+
 # Count metrics per cohort: metric -> (instant, agent, agent dim). Slots: see `_count_values`.
 COUNTS: dict[str, tuple[str, str, bool]] = {
     "c:first_res": ("first_resolved_at", "resolver_id", False),
@@ -313,7 +318,13 @@ def _pieces(interval: Any, segments: list[Any]) -> list[tuple[datetime, datetime
 
 
 def base(
-    m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1, segments: list[Any] = ()
+    m: Any,
+    intervals: list[Any],
+    zone: ZoneInfo,
+    out: Delta | None = None,
+    sign: int = 1,
+    segments: list[Any] = (),
+    next_replies: list[Any] = (),
 ) -> Delta:
     """A ticket's contribution at its own grain: (local day, kind, queue, metric, bin, agent
     or None when the metric has no agent cells) -> [n, sum_s, num, den]. A queue id (0 = none):
@@ -344,8 +355,23 @@ def base(
         for queue in (None, m.queue_id or 0):
             _row_cells(_WholeOnly(m), adder(m.kind or "", queue))
     _backlog_cells(m, intervals, list(segments), whole, adder)
+    _next_reply_cells(next_replies, whole, adder)
     _nest(own, out, sign)
     return out
+
+
+def _next_reply_cells(next_replies: list[Any], whole: Any, adder: Any) -> None:
+    """A ticket's next-reply runs (TicketNextReply rows) in the bins of both clocks. The exact
+    path reads them by the row's own kind and queue (the ticket's current ones), so the whole,
+    kind and queue cells get the same values: `_nest` leaves the queue cells alone."""
+    for r in next_replies:
+        if r.excluded:
+            continue
+        adds = (whole, adder(r.kind or "", None), adder(r.kind or "", r.queue_id or 0))
+        for col in NEXT_REPLY:
+            value = float(getattr(r, col))
+            for add in adds:
+                add(r.replied_at, col, bin_of(value), None, False, (1, value, 0, 0))
 
 
 # A correction below this (seconds, with every count zero) is the rounding of two sums of the
@@ -430,10 +456,17 @@ def expand(base_delta: Delta, out: Delta | None = None, *, days_only: bool = Fal
 
 
 def contributions(
-    m: Any, intervals: list[Any], zone: ZoneInfo, out: Delta | None = None, sign: int = 1, segments: list[Any] = ()
+    m: Any,
+    intervals: list[Any],
+    zone: ZoneInfo,
+    out: Delta | None = None,
+    sign: int = 1,
+    segments: list[Any] = (),
+    next_replies: list[Any] = (),
 ) -> Delta:
-    """Add (sign=1) or retract (sign=-1) a TicketMetrics row, its status intervals and segments."""
-    return expand(base(m, intervals, zone, sign=sign, segments=segments), out)
+    """Add (sign=1) or retract (sign=-1) a TicketMetrics row, its status intervals, segments and
+    next-reply runs."""
+    return expand(base(m, intervals, zone, sign=sign, segments=segments, next_replies=next_replies), out)
 
 
 _UPSERT = """
@@ -506,7 +539,7 @@ def stale_spans() -> frozenset[tuple[str, date]]:
 # Every metric name a cell can have, so the fold's reads and deletes are index ranges of
 # dashboard_rollup_cell (dim, metric, span, start, ...) rather than a scan of the table.
 _DIMS = ("", "a", "q", "qa")
-_METRICS = (*DURATIONS, *COUNTS, "bl_open", "bl_in", "bl_out")
+_METRICS = (*DURATIONS, *NEXT_REPLY, *COUNTS, "bl_open", "bl_in", "bl_out")
 
 # PostgreSQL: one index range of dashboard_rollup_cell per (dim, metric, marked span), so a fold
 # costs the marked spans' cells, never a scan of the table (OFFSET 0: the LATERAL subquery is not
@@ -731,6 +764,14 @@ FROM (
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, s.started_at, m.created_at), 'bl_in'),
                              (LEAST(i.ended_at, s.ended_at), 'bl_out')) AS v(at, metric)
   WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL AND {_in_chunk("i")}
+  UNION ALL
+  SELECT r.replied_at, k.kind, k.q, NULL, v.metric, width_bucket(v.val, %(edges)s::float8[]), 1, v.val, 0, 0
+  FROM metrics_ticketnextreply r
+  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint), (COALESCE(r.kind, ''), NULL::bigint),
+                             (COALESCE(r.kind, ''), COALESCE(r.queue_id, 0))) AS k(kind, q)
+  CROSS JOIN LATERAL (VALUES ('next_reply_cal_s', r.next_reply_cal_s),
+                             ('next_reply_bus_s', r.next_reply_bus_s)) AS v(metric, val)
+  WHERE NOT r.excluded AND {_in_chunk("r")}
 ) c
 GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - fixed identifiers only
@@ -878,6 +919,7 @@ def _rebuild_python(zone: ZoneInfo) -> int:
         DashboardRollup,
         DashboardRollupStale,
         TicketMetrics,
+        TicketNextReply,
         TicketSegment,
         TicketStatusInterval,
     )
@@ -889,8 +931,14 @@ def _rebuild_python(zone: ZoneInfo) -> int:
     segments: dict[int, list[Any]] = defaultdict(list)
     for seg in TicketSegment.objects.order_by("ticket_id", "idx").iterator(chunk_size=5000):
         segments[seg.ticket_id].append(seg)
+    replies: dict[int, list[Any]] = defaultdict(list)
+    for r in TicketNextReply.objects.iterator(chunk_size=5000):
+        replies[r.ticket_id].append(r)
     for m in TicketMetrics.objects.iterator(chunk_size=2000):
-        contributions(m, intervals.get(m.ticket_id, []), zone, total, segments=segments.get(m.ticket_id, []))
+        tid = m.ticket_id
+        contributions(
+            m, intervals.get(tid, []), zone, total, segments=segments.get(tid, []), next_replies=replies.get(tid, [])
+        )
     DashboardRollup.objects.all().delete()
     DashboardRollupStale.objects.all().delete()
     return apply(total)

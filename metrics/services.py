@@ -196,12 +196,21 @@ def tickets_recompute(
     old_segments: dict[int, list[TicketSegment]] = defaultdict(list)
     for seg in TicketSegment.objects.filter(ticket_id__in=list(old)).order_by("ticket_id", "idx"):
         old_segments[seg.ticket_id].append(seg)
+    old_replies: dict[int, list[TicketNextReply]] = defaultdict(list)
+    for r in TicketNextReply.objects.filter(ticket_id__in=list(old)):
+        old_replies[r.ticket_id].append(r)
     acc = _Recompute(cells_zone=rollup.cells_zone())
     events = events_by_ticket(ids)
     for tid in ids:
         if tid in old:
             rollup.base(
-                old[tid], old_intervals.get(tid, []), acc.cells_zone, acc.dash, sign=-1, segments=old_segments[tid]
+                old[tid],
+                old_intervals.get(tid, []),
+                acc.cells_zone,
+                acc.dash,
+                sign=-1,
+                segments=old_segments[tid],
+                next_replies=old_replies[tid],
             )
         evs = events.get(tid)
         if not evs or not any(e.kind == "ticket.created" for e in evs):
@@ -238,8 +247,9 @@ class _Recompute:
         self.intervals.extend(ticket_intervals)
         segments = [TicketSegment(ticket_id=tid, **segment_values(seg)) for seg in row["segments"]]
         self.segments.extend(segments)
-        self.next_replies.extend(next_reply_rows(tid, m, row))
-        rollup.base(m, ticket_intervals, self.cells_zone, self.dash, segments=segments)
+        replies = next_reply_rows(tid, m, row)
+        self.next_replies.extend(replies)
+        rollup.base(m, ticket_intervals, self.cells_zone, self.dash, segments=segments, next_replies=replies)
 
 
 def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[TicketNextReply]:

@@ -84,9 +84,11 @@ def message_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
 
     Customers get public messages only, whatever the path.
     """
-    merged_ids = list(Ticket.objects.filter(merged_into=ticket).values_list("pk", flat=True))
+    # The ticket and those merged into it, in the same statement (a
+    # sub-select on the primary key and the partial `merged_into` index).
+    ticket_ids = Ticket.objects.filter(Q(pk=ticket.pk) | Q(merged_into=ticket.pk)).values("pk")
     qs = (
-        Message.objects.filter(ticket_id__in=[ticket.pk, *merged_ids])
+        Message.objects.filter(ticket_id__in=ticket_ids)
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("created_at", "id")
@@ -111,6 +113,18 @@ def event_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[TicketEvent]
     if not user_may_see_internal(user=user):
         qs = qs.filter(kind__in=CUSTOMER_EVENT_KINDS).exclude(visibility=Message.Visibility.INTERNAL)
     return qs
+
+
+def linked_ticket_ids(*, ticket_id: int) -> list[int]:
+    """Ids of the tickets linked to `ticket_id`, whoever may see them: no
+    access control, callers filter through ticket_list_for_user."""
+    from django.db import connections, router
+
+    through = Ticket.related.through
+    table = through._meta.db_table
+    with connections[router.db_for_read(through)].cursor() as cursor:
+        cursor.execute(f'SELECT "to_ticket_id" FROM "{table}" WHERE "from_ticket_id" = %s', [ticket_id])  # noqa: S608 (table name from the model)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10) -> QuerySet[Ticket]:
@@ -341,6 +355,9 @@ class Timeline:
     entries: list[TimelineEntry]
     people: dict[int, str]  # user id -> display name, for event sentences
     queues: dict[int, str]  # queue id -> name
+    # The newest event id among those read (staff: the ticket's newest event,
+    # the live page's marker, read with what it marks: docs/live-updates.md).
+    last_event_id: int = 0
 
 
 def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
@@ -351,7 +368,8 @@ def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
     above); staff see everything, internal notes included.
     """
     messages = list(message_list_for_ticket(user=user, ticket=ticket))
-    events = [e for e in event_list_for_ticket(user=user, ticket=ticket) if e.kind != TicketEvent.Kind.MESSAGE]
+    read = list(event_list_for_ticket(user=user, ticket=ticket))
+    events = [e for e in read if e.kind != TicketEvent.Kind.MESSAGE]
     entries = [TimelineEntry(at=m.created_at, message=m) for m in messages]
     entries += [TimelineEntry(at=e.occurred_at, event=e) for e in events]
     # Events before messages at the same instant: "created" precedes the
@@ -364,16 +382,25 @@ def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
             person_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
         elif e.kind == TicketEvent.Kind.QUEUE:
             queue_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
-    return Timeline(entries=entries, people=user_names_by_id(ids=person_ids), queues=queue_names_by_id(ids=queue_ids))
+    return Timeline(
+        entries=entries,
+        people=user_names_by_id(ids=person_ids),
+        queues=queue_names_by_id(ids=queue_ids),
+        last_event_id=max((e.pk for e in read), default=0),
+    )
 
 
 def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
     """Who `user` may assign the ticket to: the queue's members, plus
     themselves (a manager may take a ticket outside their queues)."""
-    members = Q(queues=ticket.queue)
+    # `id IN (members UNION me)`: PostgreSQL reads the few ids, then each
+    # user by primary key. The join form (`queues = q OR id = me`, DISTINCT)
+    # scanned every user (customers included: 2.6 ms, 737 buffers at 100k
+    # tickets, growing with the customers; bench/TICKET_PAGE.md).
+    ids = QueueMembership.objects.filter(queue_id=ticket.queue_id).values("user_id")
     if getattr(user, "is_staff_role", False):
-        members |= Q(pk=user.pk)
-    return User.objects.filter(members, is_active=True, role__in=User.STAFF_ROLES).distinct().order_by("name", "email")
+        ids = ids.union(User.objects.filter(pk=user.pk).values("pk"))
+    return User.objects.filter(pk__in=ids, is_active=True, role__in=User.STAFF_ROLES).order_by("name", "email")
 
 
 # Columns of TicketEvent the metrics engine reads (metrics.compute.Ev).

@@ -383,6 +383,10 @@ CACHES = {
     )
 }
 
+# A verified API token is remembered per process this long (0: never): a
+# revocation made elsewhere takes effect within it (apikeys.token_cache).
+HELPDESK_API_TOKEN_CACHE_SECONDS = env.float("HELPDESK_API_TOKEN_CACHE_SECONDS", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its header makes anonymous calls 401, not 403.

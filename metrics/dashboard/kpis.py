@@ -491,8 +491,10 @@ def cohort_table(cohort: str) -> str:
     return COHORTS[cohort].get("table", "metrics_ticketmetrics")
 
 
-# Cohorts computed exactly from their rows on every path, also when the other tiles come from rollup cells.
-EXACT_COHORTS = ("next_reply",)
+# Cohorts computed exactly from their rows on every path, also when the other tiles come from rollup
+# cells: none since next replies have histogram cells (metrics.rollup.NEXT_REPLY; before, a long
+# range sorted every reply of both periods, O(replies), bench/DASHBOARD.md "Third round").
+EXACT_COHORTS: tuple[str, ...] = ()
 
 # Histogram edges in seconds (width_bucket): <1h, 1–4h, 4–8h, 8–24h, 1–2d, 2–3d, 3–7d, ≥7d
 HIST_EDGES = (3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400)

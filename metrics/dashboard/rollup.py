@@ -276,8 +276,11 @@ def _agent_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
     if scope.with_agents:
         cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last, stale)]
         metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
-        for key, *rest in _agent_fetch(scope, cells, metrics, dim):
-            agents.add(key & 0xFFFFFFFF, "all", *rest)
+        for key, metric, b, n, s, num, den in _agent_fetch(scope, cells, metrics, dim):
+            # A cell retracted to zero stays stored: it must not list its agent (the exact path
+            # lists an agent only for the tickets attributed to them).
+            if n or num or den or abs(s or 0.0) >= metric_rollup._EPS:
+                agents.add(key & 0xFFFFFFFF, "all", metric, b, n, s, num, den)
     return agents
 
 

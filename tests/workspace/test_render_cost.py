@@ -10,10 +10,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.template import Context, Template, base
+from django.template import Context, Template
 from django.utils import timezone, translation
 
 from tests.factories import CustomerFactory, OrganisationFactory, ticket_make
+from tests.workspace.costs import compiled_statements, count_nodes
 from tickets.forms import AgentReplyForm, AssignForm, TicketPropertiesForm
 from tickets.models import Ticket
 from tickets.views.fragments import form_fields_fragment
@@ -85,20 +86,6 @@ def test_rows_html_is_the_markup_the_template_wrote(queue, agent, language, term
         assert "<mark>Login</mark>" in ours
 
 
-def _count_nodes(monkeypatch) -> Counter:
-    """Template nodes rendered, by template name (Django's own Node method
-    wrapped: nothing of ours is replaced)."""
-    seen: Counter = Counter()
-    original = base.Node.render_annotated
-
-    def counting(self, context):
-        seen[getattr(getattr(self, "origin", None), "template_name", None) or "?"] += 1
-        return original(self, context)
-
-    monkeypatch.setattr(base.Node, "render_annotated", counting)
-    return seen
-
-
 def _bulk(queue, n, requester):
     now = timezone.now()
     Ticket.objects.bulk_create(
@@ -126,7 +113,7 @@ def test_list_template_work_is_flat_in_the_rows(client, queue, agent, monkeypatc
     client.force_login(agent)
     _bulk(queue, 5, requester)
     client.get("/agent/tickets/?view=all")  # warm the form fragments
-    seen = _count_nodes(monkeypatch)
+    seen = count_nodes(monkeypatch)
     response = client.get("/agent/tickets/?view=all")
     few = sum(seen.values())
     assert response.content.count(b"<tr data-row") == 5
@@ -295,7 +282,7 @@ def test_portal_list_template_work_is_flat_in_the_rows(client, queue, customer, 
         ticket_make(queue=queue, requester=customer, subject=f"Mine {i}")
     client.force_login(customer)
     client.get("/portal/")
-    seen = _count_nodes(monkeypatch)
+    seen = count_nodes(monkeypatch)
     assert client.get("/portal/").content.count(b"<tr data-row") == 2
     few = sum(seen.values())
     for i in range(23):
@@ -356,22 +343,6 @@ def test_sla_texts_are_the_badge_texts(language):
                 assert bool(got["sla_due"]) == (expected["sla_due"] is not None)
 
 
-def _compiled_statements(monkeypatch) -> list[str]:
-    """Statements the ORM compiled (Django's own compiler wrapped)."""
-    from django.db.models.sql import compiler
-
-    compiled: list[str] = []
-    original = compiler.SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        sql, params = original(self, *args, **kwargs)
-        compiled.append(sql)
-        return sql, params
-
-    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
-    return compiled
-
-
 @pytest.mark.django_db
 def test_agent_pages_render_the_chrome_once_per_process(client, queue, agent, customer, monkeypatch):
     """The menu (20 `{% url %}`), the head links, the brand, the language
@@ -381,7 +352,7 @@ def test_agent_pages_render_the_chrome_once_per_process(client, queue, agent, cu
     client.force_login(agent)
     for url in ("/agent/tickets/?view=all", f"/agent/tickets/{ticket.pk}/"):
         client.get(url)
-        seen = _count_nodes(monkeypatch)
+        seen = count_nodes(monkeypatch)
         response = client.get(url)
         assert response.status_code == 200 and b"My stats" in response.content
         chrome = seen["layouts/agent.html"] + seen["components/language_switcher.html"]
@@ -400,7 +371,7 @@ def test_list_page_compiles_few_orm_statements(client, queue, agent, monkeypatch
     _bulk(queue, 5, requester)
     client.force_login(agent)
     client.get("/agent/tickets/?view=all")
-    compiled = _compiled_statements(monkeypatch)
+    compiled = compiled_statements(monkeypatch)
     assert client.get("/agent/tickets/?view=all").status_code == 200
     assert len(compiled) <= 6, compiled
     assert not [s for s in compiled if "otp_totp" in s or "helpdesksetting" in s.lower()]
@@ -513,7 +484,7 @@ def test_ticket_page_checks_held_mail_without_the_visibility_subquery(client, qu
     client.force_login(agent)
     url = f"/agent/tickets/{ticket.pk}/"
     client.get(url)
-    compiled = _compiled_statements(monkeypatch)
+    compiled = compiled_statements(monkeypatch)
     assert client.get(url).status_code == 200
     held = [s for s in compiled if "mail_inboundmessage" in s]
     assert len(held) == 1 and "tickets_ticket" not in held[0], held
