@@ -543,7 +543,7 @@ def test_list_rail_renders_no_node_per_view_or_queue(client, queue, service_queu
     client.force_login(agent)
     for url in ("/agent/tickets/?view=all", "/agent/counts/?view=mine"):
         client.get(url)
-        seen = _count_nodes(monkeypatch)
+        seen = count_nodes(monkeypatch)
         response = client.get(url)
         assert response.status_code == 200 and response.content.count(b'class="ws-view') >= 11
         assert seen["tickets/agent/ticket_list.html"] <= RAIL_PAGE_NODES[url], seen.most_common(8)
