@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -156,6 +157,48 @@ def queue_list_for_user(*, user: Any) -> QuerySet[Queue]:
     if user.role == User.Role.AGENT:
         return Queue.objects.filter(is_active=True, members=user)
     return Queue.objects.none()
+
+
+def queue_rows_for_user(*, user: Any) -> list[Queue]:
+    """`queue_list_for_user`'s queues, the statement written out: the agent
+    list and its 30-s counts poll read them every time, and compiling the
+    ORM query cost more CPU than running it (~0.5 ms). Same rule, rows and
+    order (tests/workspace/test_render_cost.py compares the two)."""
+    if not (user.is_manager_role or user.role == User.Role.AGENT):
+        return []
+    qn = connection.ops.quote_name
+    table = qn(Queue._meta.db_table)
+    sql = f"SELECT {table}.* FROM {table}"  # noqa: S608 (names from the models; values are parameters)
+    params: list[Any] = []
+    if not user.is_manager_role:
+        members = qn(QueueMembership._meta.db_table)
+        sql += f" INNER JOIN {members} ON {members}.{qn('queue_id')} = {table}.{qn('id')}"
+        sql += f" WHERE {members}.{qn('user_id')} = %s AND {table}.{qn('is_active')} = %s"
+        params += [user.pk, True]
+    else:
+        sql += f" WHERE {table}.{qn('is_active')} = %s"
+        params.append(True)
+    return list(Queue.objects.raw(f"{sql} ORDER BY {table}.{qn('name')} ASC", params))
+
+
+def agent_list_for_queues(queue_ids: list[int]) -> list[User]:
+    """The active staff who are members of any of `queue_ids` (the list's
+    assignee choices), by name then e-mail, with pk, name and e-mail only;
+    written out like `queue_rows_for_user` (read on every list page)."""
+    if not queue_ids:
+        return []
+    qn = connection.ops.quote_name
+    roles = [str(role) for role in User.STAFF_ROLES]
+    users, members = qn(User._meta.db_table), qn(QueueMembership._meta.db_table)
+    # Names from the models; every value is a parameter.
+    sql = (
+        f"SELECT DISTINCT {users}.{qn('id')}, {users}.{qn('name')}, {users}.{qn('email')} FROM {users}"  # noqa: S608
+        f" INNER JOIN {members} ON {members}.{qn('user_id')} = {users}.{qn('id')}"
+        f" WHERE {members}.{qn('queue_id')} IN ({', '.join(['%s'] * len(queue_ids))})"
+        f" AND {users}.{qn('is_active')} = %s AND {users}.{qn('role')} IN ({', '.join(['%s'] * len(roles))})"
+        f" ORDER BY {users}.{qn('name')} ASC, {users}.{qn('email')} ASC"
+    )
+    return list(User.objects.raw(sql, [*queue_ids, True, *roles]))
 
 
 # --- Pages (keyset pagination) -------------------------------------------

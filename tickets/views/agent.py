@@ -43,14 +43,7 @@ PAGE_SIZE = 50
 
 
 def _agents_for(qids: list[int]) -> Any:
-    from accounts.models import User
-
-    return (
-        User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
-        .distinct()
-        .order_by("name", "email")
-        .only("pk", "name", "email")
-    )
+    return selectors.agent_list_for_queues(qids)
 
 
 def _list_params(request: HttpRequest, query: QueryDict) -> Any:
@@ -105,9 +98,9 @@ def _list_state(request: HttpRequest, query: QueryDict) -> dict[str, Any]:
     """The list's parameters parsed the one way the page, the count and the
     bulk "all matching" share."""
     params, saved = _list_params(request, query)
-    queues = list(selectors.queue_list_for_user(user=request.user))
+    queues = selectors.queue_rows_for_user(user=request.user)
     qids = [q.pk for q in queues]
-    agents = list(_agents_for(qids))
+    agents = _agents_for(qids)
     form = WorkspaceFilterForm(params, queues=queues, agents=agents)
     values = form.values()
     return {
@@ -139,7 +132,7 @@ def _ticket_list_response(
     state = _list_state(request, query)
     params, saved, queues, view, sort = (state[k] for k in ("params", "saved", "queues", "view", "sort"))
     filters = state["filters"]
-    page = workspace.workspace_list_page(
+    page = workspace.workspace_ticket_page(
         user=request.user,
         view=view,
         filters=filters,
@@ -148,6 +141,7 @@ def _ticket_list_response(
         cursor=params.get("cursor"),
         limit=PAGE_SIZE,
         queue_ids=state["qids"],
+        fetch=workspace.fetch_list_rows,
     )
     nav = params.copy()
     nav.pop("cursor", None)
