@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apikeys import selectors, services
+from apikeys import selectors, services, token_cache
 
 KEYWORDS = (b"token", b"bearer")
 
@@ -30,10 +30,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = auth[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token header."), code="invalid_token") from None
-        token = selectors.api_token_get_active(token_hash=services.token_hash(key))
+        digest = services.token_hash(key)
+        # Remembered for a few seconds per process (apikeys.token_cache).
+        token = token_cache.token_recall(digest)
+        remembered = token is not None
         if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."), code="invalid_token")
-        services.api_token_touch(token=token)
+            token = selectors.api_token_get_active(token_hash=digest)
+            if token is None:
+                raise exceptions.AuthenticationFailed(_("Invalid or revoked token."), code="invalid_token")
+        touched = services.api_token_touch(token=token)
+        if not remembered:
+            token_cache.token_remember(token)
+        elif touched:
+            token_cache.token_forget(digest)  # once a minute the database is asked again
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -56,16 +56,21 @@ def api_token_revoke(*, user: User, token_id: int | str) -> ApiToken:
         raise NotFound("No such token.") from None
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     del updated
+    from apikeys.token_cache import tokens_forget
+
+    tokens_forget()  # this process at once; the others within their TTL (apikeys.token_cache)
     try:
         return ApiToken.objects.get(pk=token_id, user=user)
     except ApiToken.DoesNotExist:
         raise NotFound("No such token.") from None
 
 
-def api_token_touch(*, token: ApiToken) -> None:
-    """Record use, at most once per LAST_USED_RESOLUTION (compare-and-set)."""
+def api_token_touch(*, token: ApiToken) -> bool:
+    """Record use, at most once per LAST_USED_RESOLUTION (compare-and-set);
+    True when the stored time was due."""
     now = timezone.now()
     if token.last_used_at and now - token.last_used_at < LAST_USED_RESOLUTION:
-        return
+        return False
     ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gte=now - LAST_USED_RESOLUTION).update(last_used_at=now)
     token.last_used_at = now
+    return True

@@ -196,6 +196,13 @@ def load(args: argparse.Namespace) -> None:
                 paths = scenario["paths"]
                 path = paths[(n + i * args.concurrency) % len(paths)]
                 body = json.dumps({"body": f"Bench reply {n}-{i}"})
+            elif scenario.get("bulk"):  # create-many: `bulk` tickets per request
+                rt = scenario["request_type"]
+                items = [
+                    {"subject": f"Bulk {n}-{i}-{j}", "body": "Load test ticket", "request_type": rt}
+                    for j in range(scenario["bulk"])
+                ]
+                body = json.dumps({"tickets": items})
             elif scenario["method"] == "POST":
                 body = json.dumps(
                     {"subject": f"Bench {n}-{i}", "body": "Load test ticket", "request_type": scenario["request_type"]}
@@ -256,8 +263,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument(
-        "--only", choices=("all", "read", "write"), default="all", help="write: create and reply only (issue 22)"
+        "--only",
+        choices=("all", "read", "write", "bulk"),
+        default="all",
+        help="write: create and reply only (issue 22); bulk: create-many only",
     )
+    parser.add_argument("--bulk-size", type=int, default=50, help="tickets per create-many request")
     parser.add_argument("--worker", action="store_true", help="run a Celery worker beside the web workers")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -291,12 +302,22 @@ def main() -> None:
             ("create, customer (request type)", "POST", "/api/v1/tickets/", info["customer"]),
             ("reply, agent of the queue (public)", "POST", "reply", info["agent"]),
         ]
-        scenarios = {"all": scenarios + writes, "read": scenarios, "write": writes}[args.only]
+        bulk = [(f"create-many, customer ({args.bulk_size} per request)", "POST", "bulk", info["customer"])]
+        scenarios = {"all": scenarios + writes, "read": scenarios, "write": writes, "bulk": bulk}[args.only]
         print(f"{'scenario':45} {'req':>7} {'err':>5} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for name, method, path, token in scenarios:
             paths = [f"/api/v1/tickets/{tid}/reply/" for tid in info["reply_to"]] if path == "reply" else []
+            size = args.bulk_size if path == "bulk" else 0
+            path = "/api/v1/tickets/create-many/" if path == "bulk" else path
             spec = json.dumps(
-                {"method": method, "path": path, "paths": paths, "token": token, "request_type": info["request_type"]}
+                {
+                    "method": method,
+                    "path": path,
+                    "paths": paths,
+                    "token": token,
+                    "request_type": info["request_type"],
+                    "bulk": size,
+                }
             )
             out = subprocess.run(
                 [
@@ -322,7 +343,9 @@ def main() -> None:
                 f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f}  load {os.getloadavg()[0]:.1f}{codes}",
                 flush=True,
             )
-        if args.only == "write":
+            if size:
+                print(f"{'':45} = {r['rps'] * size:.1f} tickets/s ({size} per request)", flush=True)
+        if args.only in ("write", "bulk"):
             print(backlog(args.db), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)

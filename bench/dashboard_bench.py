@@ -200,7 +200,9 @@ def _pct(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
+def run(
+    repeat: int, days_list: tuple[int, ...] = (30, 90, 365), filters: tuple[str, ...] = ("none", "queue", "kind")
+) -> None:
     """Uncached: every request builds the page from the database (the dashboard has no cache)."""
     os.environ.update(_env())
     import django
@@ -233,41 +235,70 @@ def run(repeat: int, days_list: tuple[int, ...] = (30, 90, 365)) -> None:
     print(f"database {DB}: {rows} ticket metrics rows; reporting zone {zone}; {repeat} runs each (after 2 warm-ups)")
     print(
         f"{'range':>6} {'filter':>8} {'bucket':>6} {'page p50':>9} {'page p95':>9} {'build p95':>10} {'queries':>8}"
-        "  load (1-min avg before / after)"
+        f" {'py cpu':>8}  load (1-min avg before / after)"
     )
+    cases = _filter_cases(filters)
     for days in days_list:
-        filters = (
-            ("none", {}),
-            ("queue", {"queue": os.environ.get("BENCH_QUEUE", "3")}),
-            ("kind", {"kind": "support"}),
-        )
-        for label, extra in filters:
+        for label, extra, path, who in cases:
             params = {"range": "custom", "start": str(today - timedelta(days=days - 1)), "end": str(today), **extra}
-            page, build = [], []
+            page, build, cpu = [], [], []
             scope = dashboard.Scope(
                 period=dashboard.Period(today - timedelta(days=days - 1), today, zone),
                 bucket="week" if days > 62 else "day",
                 queue_id=int(extra["queue"]) if "queue" in extra else None,
                 kind=extra.get("kind"),
+                agent_id=int(extra["agent"]) if "agent" in extra else who,
+                priority=extra.get("priority"),
+                channel=extra.get("channel"),
+                with_agents=who is None,
             )
+            client.force_login(manager if who is None else User.objects.get(pk=who))
             load_before = os.getloadavg()[0]
             for i in range(repeat + 2):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 with CaptureQueriesContext(connection) as ctx:
-                    r = client.get("/manager/dashboard/", params)
-                t1 = time.perf_counter()
+                    r = client.get(path, params)
+                t1, c1 = time.perf_counter(), time.process_time()
                 if r.status_code != 200:
-                    raise SystemExit(f"dashboard answered {r.status_code}")
+                    raise SystemExit(f"{path} answered {r.status_code}")
                 dashboard.dashboard_build(scope=scope)
                 t2 = time.perf_counter()
                 if i >= 2:
                     page.append((t1 - t0) * 1000)
                     build.append((t2 - t1) * 1000)
+                    cpu.append((c1 - c0) * 1000)
             print(
                 f"{days:>5}d {label:>8} {scope.bucket:>6} {statistics.median(page):>7.0f}ms {_pct(page, 0.95):>7.0f}ms"
-                f" {_pct(build, 0.95):>8.0f}ms {len(ctx.captured_queries):>8}"
+                f" {_pct(build, 0.95):>8.0f}ms {len(ctx.captured_queries):>8} {statistics.median(cpu):>6.0f}ms"
                 f"  {load_before:.2f} / {os.getloadavg()[0]:.2f}"
             )
+
+
+def _filter_cases(names: tuple[str, ...]) -> list[tuple[str, dict[str, str], str, int | None]]:
+    """(label, query filters, page, personal agent) per requested filter: none, queue, kind, agent,
+    priority, channel (the busiest agent / most common value of the data), my-stats (that agent's
+    own page, logged in as them)."""
+    agent = int(os.environ.get("BENCH_AGENT") or psql(_BUSIEST.format(col="resolver_id")) or 0)
+    values = {
+        "none": {},
+        "queue": {"queue": os.environ.get("BENCH_QUEUE", "3")},
+        "kind": {"kind": "support"},
+        "agent": {"agent": str(agent)},
+        "priority": {"priority": os.environ.get("BENCH_PRIORITY") or psql(_BUSIEST.format(col="priority"))},
+        "channel": {"channel": os.environ.get("BENCH_CHANNEL") or psql(_BUSIEST.format(col="channel"))},
+    }
+    cases: list[tuple[str, dict[str, str], str, int | None]] = [
+        (n, values[n], "/manager/dashboard/", None) for n in names if n != "my-stats"
+    ]
+    if "my-stats" in names:
+        cases.append(("my-stats", {}, "/agent/my-stats/", agent))
+    return cases
+
+
+_BUSIEST = (
+    "SELECT {col} FROM metrics_ticketmetrics WHERE {col} IS NOT NULL AND NOT excluded"
+    " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+)
 
 
 def main() -> None:
@@ -276,6 +307,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--days", default="30,90,365", help="comma-separated range lengths")
+    parser.add_argument(
+        "--filters",
+        default="none,queue,kind",
+        help="comma-separated: none, queue, kind, agent, priority, channel, my-stats",
+    )
     args = parser.parse_args()
     if args.mode == "setup":
         setup(args.tickets)
@@ -285,7 +321,7 @@ def main() -> None:
         print(f"dashboard rollup rebuild {time.monotonic() - t0:.1f} s")
         psql("VACUUM ANALYZE metrics_dashboardrollup")
     else:
-        run(args.repeat, tuple(int(d) for d in args.days.split(",")))
+        run(args.repeat, tuple(int(d) for d in args.days.split(",")), tuple(args.filters.split(",")))
 
 
 if __name__ == "__main__":

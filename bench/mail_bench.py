@@ -43,7 +43,6 @@ import json
 import os
 import pstats
 import random
-import re
 import socketserver
 import subprocess
 import sys
@@ -273,15 +272,21 @@ class ImapServer:
                             uids = " ".join(str(u) for u in sorted(imap.messages) if u not in imap.seen)
                         out(f"* SEARCH {uids}".rstrip().encode() + f"\r\n{tag} OK done\r\n".encode())
                     elif cmd.startswith("UID FETCH"):
-                        uid = int(re.search(r"UID FETCH (\d+)", cmd).group(1))  # type: ignore[union-attr]
-                        body = imap.messages[uid]
-                        out(f"* 1 FETCH (UID {uid} BODY[] {{{len(body)}}}\r\n".encode() + body + b")\r\n")
+                        uids = [int(u) for u in cmd.split()[2].split(",")]
+                        for n, uid in enumerate(uids, 1):
+                            body = imap.messages[uid]
+                            if "RFC822.SIZE" in cmd:
+                                out(f"* {n} FETCH (UID {uid} RFC822.SIZE {len(body)})\r\n".encode())
+                            else:
+                                out(f"* {n} FETCH (UID {uid} BODY[] {{{len(body)}}}\r\n".encode() + body + b")\r\n")
                         out(f"{tag} OK done\r\n".encode())
                     elif cmd.startswith("UID STORE"):
-                        uid = int(re.search(r"UID STORE (\d+)", cmd).group(1))  # type: ignore[union-attr]
+                        uids = [int(u) for u in cmd.split()[2].split(",")]
                         with imap.lock:
-                            imap.seen.add(uid)
-                        out(f"* 1 FETCH (FLAGS (\\Seen) UID {uid})\r\n{tag} OK done\r\n".encode())
+                            imap.seen.update(uids)
+                        for n, uid in enumerate(uids, 1):
+                            out(f"* {n} FETCH (FLAGS (\\Seen) UID {uid})\r\n".encode())
+                        out(f"{tag} OK done\r\n".encode())
                     elif cmd.startswith("LOGOUT"):
                         out(f"* BYE\r\n{tag} OK bye\r\n".encode())
                         if imap.on_logout is not None:

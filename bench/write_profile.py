@@ -25,7 +25,8 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get("BENCH_DB", "helpdesk_writepath_bench"))
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--cprofile", metavar="PREFIX", help="also write PREFIX-create.prof and PREFIX-reply.prof")
-    parser.add_argument("--only", choices=("create", "reply"), help="profile one of the two")
+    parser.add_argument("--only", choices=("create", "reply", "bulk"), help="profile one of them")
+    parser.add_argument("--bulk-size", type=int, default=50, help="tickets per create-many request (bulk)")
     args = parser.parse_args()
     os.environ.update(
         {
@@ -99,6 +100,15 @@ def main() -> None:
             "/api/v1/tickets/", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {ctok}"
         )
 
+    def create_many() -> Any:
+        items = [{"subject": "Profile", "body": "Profile ticket", "request_type": rt.slug}] * args.bulk_size
+        return client.post(
+            "/api/v1/tickets/create-many/",
+            json.dumps({"tickets": items}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {ctok}",
+        )
+
     def reply(i: int) -> Any:
         return client.post(
             f"/api/v1/tickets/{open_ids[i % len(open_ids)]}/reply/",
@@ -117,8 +127,9 @@ def main() -> None:
 
     import cProfile
 
-    for label, call in (("create", lambda i: create()), ("reply", reply)):
-        if args.only and label != args.only:
+    runs = (("create", lambda i: create()), ("reply", reply), ("bulk", lambda i: create_many()))
+    for label, call in runs:
+        if (args.only or "create reply") != label and label not in (args.only or "create reply").split():
             continue
         call(0)  # warm up: first-request imports and caches are not per-request cost
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None  # CPU, not wall
@@ -149,6 +160,8 @@ def main() -> None:
             f"{label}: CPU per request: {py_ms:.1f} ms Python + {pg_ms:.1f} ms PostgreSQL backend "
             f"= {py_ms + pg_ms:.1f} ms (load-independent-ish; 2 cores => at most {2000 / (py_ms + pg_ms):.0f}/s)"
         )
+        if label == "bulk":
+            print(f"bulk: {(py_ms + pg_ms) / args.bulk_size:.2f} ms CPU per ticket ({args.bulk_size} per request)")
         print(
             f"{label}: median {statistics.median(totals):.1f} ms per request, "
             f"{statistics.median(counts):.0f} queries (over {args.repeat})"

@@ -48,7 +48,13 @@ DEFAULTS: dict[str, Any] = {
     # died mid-send) is retried; above the send task's 30 s time limit.
     "HELPDESK_NOTIFY_ATTEMPT_TIMEOUT": 120,
     "HELPDESK_IMAP_BATCH": 50,
+    # Mail fetched by one IMAP command (a poll fetches its batch in runs of
+    # at most this many bytes; a larger message comes alone).
+    "HELPDESK_IMAP_FETCH_BYTES": 8 * 1024 * 1024,
     "HELPDESK_IMAP_TIMEOUT": 30,
+    # Inbound messages of one IMAP poll processed per worker task (each in
+    # its own transaction): fewer tasks, the same parallelism for a batch.
+    "HELPDESK_INBOUND_TASK_BATCH": 5,
 }
 
 

@@ -29,6 +29,31 @@ def _dur() -> models.FloatField:
 # Filter columns of the dashboard, carried by every cohort index.
 _FILTER_INCLUDE = ("kind", "queue_id", "priority", "channel")
 
+# (index suffix, attributed agent, cohort instant) of the cohorts an agent filter reads exactly
+# (no agent cells: metrics.dashboard.rollup.AGENT_CELL_COHORTS). The key leads with the agent,
+# so the range is that agent's rows of the period, whatever the other agents' volume.
+_AGENT_COHORT_KEYS = (
+    ("ag_first_res", "resolver_id", "first_resolved_at"),
+    ("ag_last_res", "resolver_id", "last_resolved_at"),
+    ("ag_offered", "resolver_id", "csat_offered_at"),
+    ("ag_sla_fr", "assignee_id", "sla_first_reply_outcome_at"),
+    ("ag_sla_res", "assignee_id", "sla_resolution_outcome_at"),
+)
+
+
+def _agent_indexes(prefix: str, *, segment: bool) -> list[models.Index]:
+    """(agent, instant) partial indexes; TicketMetrics also for the first escalation (not per segment)."""
+    keys: tuple[tuple[str, str, str], ...] = _AGENT_COHORT_KEYS
+    if not segment:
+        keys = (*keys, ("ag_first_esc", "assignee_id", "first_escalated_at"))
+    out = []
+    for suffix, agent, instant in keys:
+        cond = models.Q(**{f"{instant}__isnull": False})
+        if not segment:
+            cond &= models.Q(excluded=False)
+        out.append(models.Index(fields=[agent, instant], name=f"{prefix}_{suffix}", condition=cond))
+    return out
+
 
 class TicketMetrics(models.Model):
     """One row per ticket: every M1-M14 value, cohort instants, attribution, flags.
@@ -250,6 +275,7 @@ class TicketMetrics(models.Model):
                 name="tm_sla_next_breach",
                 condition=models.Q(sla_next_breach_at__isnull=False),
             ),
+            *_agent_indexes("tm", segment=False),
         ]
 
     def __str__(self) -> str:
@@ -500,6 +526,9 @@ class TicketSegment(models.Model):
                 name="tseg_sla_res",
                 condition=models.Q(sla_resolution_outcome_at__isnull=False),
             ),
+            # An agent filter on the cohorts without agent cells (docs/metrics.md "Filters and the
+            # cells"): the agent's segments in the period, not every segment of the period.
+            *_agent_indexes("tseg", segment=True),
         ]
 
     def __str__(self) -> str:

@@ -51,6 +51,13 @@ def _fresh_version() -> int:
 
 
 def _bump(ticket_ids: list[int]) -> None:
+    bump_many = getattr(cache, "versions_bump", None)  # helpdesk.lib.cache: one round trip for all
+    if bump_many is not None and len(ticket_ids) > 1:
+        try:
+            bump_many([_version_key(t) for t in ticket_ids], [_fresh_version() for _ in ticket_ids], VERSION_TTL)
+        except Exception:
+            log.debug("live version bump skipped", exc_info=True)  # as below: pages poll the database
+        return
     bump = getattr(cache, "version_bump", None)  # helpdesk.lib.cache: one round trip
     for ticket_id in ticket_ids:
         key = _version_key(ticket_id)

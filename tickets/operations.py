@@ -363,7 +363,12 @@ def ticket_unlink_for_user(*, actor: User, ticket: Ticket, other_id: Any, field:
 def related_list_for_user(*, actor: User, ticket: Ticket) -> list[Ticket]:
     """Linked tickets the actor may see (a link to an unseen ticket is not
     shown, not even its number)."""
-    linked = Ticket.related.through.objects.filter(from_ticket_id=ticket.pk).values("to_ticket_id")
+    # Most tickets have no link: ask that first (one plain statement) and
+    # build the access-filtered read only when there is something to show
+    # (its ORM compile cost a ticket page ~2.5 ms of CPU for an empty card).
+    linked = selectors.linked_ticket_ids(ticket_id=ticket.pk)
+    if not linked:
+        return []
     qs = selectors.ticket_list_for_user(user=actor, include_hidden=True).filter(pk__in=linked)
     return list(qs.order_by("pk"))
 

@@ -6,6 +6,9 @@ services, so each one is an event; each matching rule adds a
 `routing.matched` event and each automatic assignment states its reason.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import Count
@@ -56,6 +59,32 @@ def routing_rule_matches(rule: RoutingRule, *, ticket: Ticket, body: str) -> boo
     return all(ok for _, ok in routing_rule_explain(rule, ticket=ticket, body=body))
 
 
+# The active rules, read once for a whole routing_rules_held() block.
+_held: ContextVar[list[RoutingRule] | None] = ContextVar("tickets_routing_rules_held", default=None)
+
+
+def _rules_active() -> list[RoutingRule]:
+    held = _held.get()
+    if held is not None:
+        return held
+    return list(RoutingRule.objects.filter(is_active=True).select_related("set_queue").order_by("position", "id"))
+
+
+@contextmanager
+def routing_rules_held() -> Iterator[None]:
+    """Route every ticket created in the block with the rules read once at
+    its start (a bulk create, one transaction: the rules it sees are one
+    snapshot either way)."""
+    if _held.get() is not None:
+        yield
+        return
+    token = _held.set(_rules_active())
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
     """Apply matching routing rules in order, then the queue's auto-assignment.
 
@@ -65,8 +94,7 @@ def ticket_route_on_create(*, ticket: Ticket, body: str) -> Ticket:
     from tickets import services
 
     at = ticket.created_at
-    rules = list(RoutingRule.objects.filter(is_active=True).select_related("set_queue").order_by("position", "id"))
-    for rule in rules:
+    for rule in _rules_active():
         if not routing_rule_matches(rule, ticket=ticket, body=body):
             continue
         applied: dict[str, Any] = {}

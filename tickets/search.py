@@ -8,7 +8,9 @@ note can neither match nor be shown. Other databases: icontains.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -40,13 +42,41 @@ _REFRESH_BY_IDS = "".join([_REFRESH_SELECT, "WHERE t.id = ANY(%s)", _REFRESH_UPS
 _REFRESH_BY_RANGE = "".join([_REFRESH_SELECT, "WHERE t.id >= %s AND t.id < %s", _REFRESH_UPSERT])
 
 
+# Ticket ids whose documents are rewritten at the end of a
+# search_refresh_batched() block; None outside one.
+_batched: ContextVar[set[int] | None] = ContextVar("tickets_search_batched", default=None)
+
+
+@contextmanager
+def search_refresh_batched() -> Iterator[None]:
+    """Rewrite the documents of every ticket written in the block with one
+    statement at its end (a bulk create: one statement, not one per ticket).
+    Use inside the writing transaction; if the block raises, nothing runs
+    (the transaction rolls back anyway). Nested blocks join the outermost."""
+    if _batched.get() is not None:
+        yield
+        return
+    pending: set[int] = set()
+    token = _batched.set(pending)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    ticket_search_refresh(ticket_ids=sorted(pending))
+
+
 def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> None:
     """Rewrite the search documents of these tickets (one statement).
 
     Called by the services in their transaction after a ticket or message is
-    written; a no-op outside PostgreSQL.
+    written; a no-op outside PostgreSQL. Inside search_refresh_batched() the
+    ids are only collected.
     """
     ids = [int(i) for i in ticket_ids]
+    pending = _batched.get()
+    if pending is not None:
+        pending.update(ids)
+        return
     if not ids or connection.vendor != "postgresql":
         return
     with connection.cursor() as cur:

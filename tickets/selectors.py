@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from tickets.models import Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
+from tickets.models import Message, Queue, QueueKind, QueueMembership, RequestType, Ticket, TicketEvent
 
 
 def ticket_visibility_q(*, user: User) -> Q | None:
@@ -83,9 +84,11 @@ def message_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
 
     Customers get public messages only, whatever the path.
     """
-    merged_ids = list(Ticket.objects.filter(merged_into=ticket).values_list("pk", flat=True))
+    # The ticket and those merged into it, in the same statement (a
+    # sub-select on the primary key and the partial `merged_into` index).
+    ticket_ids = Ticket.objects.filter(Q(pk=ticket.pk) | Q(merged_into=ticket.pk)).values("pk")
     qs = (
-        Message.objects.filter(ticket_id__in=[ticket.pk, *merged_ids])
+        Message.objects.filter(ticket_id__in=ticket_ids)
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("created_at", "id")
@@ -110,6 +113,18 @@ def event_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[TicketEvent]
     if not user_may_see_internal(user=user):
         qs = qs.filter(kind__in=CUSTOMER_EVENT_KINDS).exclude(visibility=Message.Visibility.INTERNAL)
     return qs
+
+
+def linked_ticket_ids(*, ticket_id: int) -> list[int]:
+    """Ids of the tickets linked to `ticket_id`, whoever may see them: no
+    access control, callers filter through ticket_list_for_user."""
+    from django.db import connections, router
+
+    through = Ticket.related.through
+    table = through._meta.db_table
+    with connections[router.db_for_read(through)].cursor() as cursor:
+        cursor.execute(f'SELECT "to_ticket_id" FROM "{table}" WHERE "from_ticket_id" = %s', [ticket_id])  # noqa: S608 (table name from the model)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10) -> QuerySet[Ticket]:
@@ -142,6 +157,48 @@ def queue_list_for_user(*, user: Any) -> QuerySet[Queue]:
     if user.role == User.Role.AGENT:
         return Queue.objects.filter(is_active=True, members=user)
     return Queue.objects.none()
+
+
+def queue_rows_for_user(*, user: Any) -> list[Queue]:
+    """`queue_list_for_user`'s queues, the statement written out: the agent
+    list and its 30-s counts poll read them every time, and compiling the
+    ORM query cost more CPU than running it (~0.5 ms). Same rule, rows and
+    order (tests/workspace/test_render_cost.py compares the two)."""
+    if not (user.is_manager_role or user.role == User.Role.AGENT):
+        return []
+    qn = connection.ops.quote_name
+    table = qn(Queue._meta.db_table)
+    sql = f"SELECT {table}.* FROM {table}"  # noqa: S608 (names from the models; values are parameters)
+    params: list[Any] = []
+    if not user.is_manager_role:
+        members = qn(QueueMembership._meta.db_table)
+        sql += f" INNER JOIN {members} ON {members}.{qn('queue_id')} = {table}.{qn('id')}"
+        sql += f" WHERE {members}.{qn('user_id')} = %s AND {table}.{qn('is_active')} = %s"
+        params += [user.pk, True]
+    else:
+        sql += f" WHERE {table}.{qn('is_active')} = %s"
+        params.append(True)
+    return list(Queue.objects.raw(f"{sql} ORDER BY {table}.{qn('name')} ASC", params))
+
+
+def agent_list_for_queues(queue_ids: list[int]) -> list[User]:
+    """The active staff who are members of any of `queue_ids` (the list's
+    assignee choices), by name then e-mail, with pk, name and e-mail only;
+    written out like `queue_rows_for_user` (read on every list page)."""
+    if not queue_ids:
+        return []
+    qn = connection.ops.quote_name
+    roles = [str(role) for role in User.STAFF_ROLES]
+    users, members = qn(User._meta.db_table), qn(QueueMembership._meta.db_table)
+    # Names from the models; every value is a parameter.
+    sql = (
+        f"SELECT DISTINCT {users}.{qn('id')}, {users}.{qn('name')}, {users}.{qn('email')} FROM {users}"  # noqa: S608
+        f" INNER JOIN {members} ON {members}.{qn('user_id')} = {users}.{qn('id')}"
+        f" WHERE {members}.{qn('queue_id')} IN ({', '.join(['%s'] * len(queue_ids))})"
+        f" AND {users}.{qn('is_active')} = %s AND {users}.{qn('role')} IN ({', '.join(['%s'] * len(roles))})"
+        f" ORDER BY {users}.{qn('name')} ASC, {users}.{qn('email')} ASC"
+    )
+    return list(User.objects.raw(sql, [*queue_ids, True, *roles]))
 
 
 # --- Pages (keyset pagination) -------------------------------------------
@@ -298,6 +355,9 @@ class Timeline:
     entries: list[TimelineEntry]
     people: dict[int, str]  # user id -> display name, for event sentences
     queues: dict[int, str]  # queue id -> name
+    # The newest event id among those read (staff: the ticket's newest event,
+    # the live page's marker, read with what it marks: docs/live-updates.md).
+    last_event_id: int = 0
 
 
 def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
@@ -308,7 +368,8 @@ def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
     above); staff see everything, internal notes included.
     """
     messages = list(message_list_for_ticket(user=user, ticket=ticket))
-    events = [e for e in event_list_for_ticket(user=user, ticket=ticket) if e.kind != TicketEvent.Kind.MESSAGE]
+    read = list(event_list_for_ticket(user=user, ticket=ticket))
+    events = [e for e in read if e.kind != TicketEvent.Kind.MESSAGE]
     entries = [TimelineEntry(at=m.created_at, message=m) for m in messages]
     entries += [TimelineEntry(at=e.occurred_at, event=e) for e in events]
     # Events before messages at the same instant: "created" precedes the
@@ -321,16 +382,25 @@ def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
             person_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
         elif e.kind == TicketEvent.Kind.QUEUE:
             queue_ids.update(v for v in (e.data.get("from"), e.data.get("to")) if isinstance(v, int))
-    return Timeline(entries=entries, people=user_names_by_id(ids=person_ids), queues=queue_names_by_id(ids=queue_ids))
+    return Timeline(
+        entries=entries,
+        people=user_names_by_id(ids=person_ids),
+        queues=queue_names_by_id(ids=queue_ids),
+        last_event_id=max((e.pk for e in read), default=0),
+    )
 
 
 def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
     """Who `user` may assign the ticket to: the queue's members, plus
     themselves (a manager may take a ticket outside their queues)."""
-    members = Q(queues=ticket.queue)
+    # `id IN (members UNION me)`: PostgreSQL reads the few ids, then each
+    # user by primary key. The join form (`queues = q OR id = me`, DISTINCT)
+    # scanned every user (customers included: 2.6 ms, 737 buffers at 100k
+    # tickets, growing with the customers; bench/TICKET_PAGE.md).
+    ids = QueueMembership.objects.filter(queue_id=ticket.queue_id).values("user_id")
     if getattr(user, "is_staff_role", False):
-        members |= Q(pk=user.pk)
-    return User.objects.filter(members, is_active=True, role__in=User.STAFF_ROLES).distinct().order_by("name", "email")
+        ids = ids.union(User.objects.filter(pk=user.pk).values("pk"))
+    return User.objects.filter(pk__in=ids, is_active=True, role__in=User.STAFF_ROLES).order_by("name", "email")
 
 
 # Columns of TicketEvent the metrics engine reads (metrics.compute.Ev).

@@ -16,6 +16,7 @@ from accounts.models import User
 from helpdesk.lib.exceptions import ApplicationError, Conflict, NotFound
 from tickets import policy, workflow
 from tickets.attachments import AttachmentRejected, IncomingFile, attachments_validate
+from tickets.bulk import atomic_batched
 from tickets.events import actor_role_of, event_record, events_batched
 from tickets.models import Attachment, Message, Queue, Tag, Ticket, TicketEvent
 
@@ -69,7 +70,7 @@ def _tags_get_or_create(names: Iterable[str]) -> list[Tag]:
     return list(Tag.objects.filter(name__in=clean))
 
 
-@transaction.atomic
+@atomic_batched
 def ticket_create(
     *,
     subject: str,

@@ -48,6 +48,7 @@ class AgentTimeline:
     people: dict[int, str]
     queues: dict[int, str]
     hidden_events: int  # events left out by the "messages only" filter
+    last_event_id: int = 0  # Timeline.last_event_id
 
 
 def _session_bounds(event: TicketEvent) -> tuple[datetime, datetime]:
@@ -66,7 +67,13 @@ def timeline_for_agent(*, timeline: Timeline, messages_only: bool = False) -> Ag
     entries: list[TimelineEntry] = timeline.entries
     if messages_only:
         kept = [AgentTimelineEntry(at=e.at, message=e.message) for e in entries if e.message is not None]
-        return AgentTimeline(kept, timeline.people, timeline.queues, hidden_events=len(entries) - len(kept))
+        return AgentTimeline(
+            kept,
+            timeline.people,
+            timeline.queues,
+            hidden_events=len(entries) - len(kept),
+            last_event_id=timeline.last_event_id,
+        )
     open_visits: dict[Any, Visit] = {}
     visits: list[Visit] = []
     others: list[AgentTimelineEntry] = []
@@ -88,4 +95,6 @@ def timeline_for_agent(*, timeline: Timeline, messages_only: bool = False) -> Ag
         visit.event_ids.append(ev.pk)
     folded = others + [AgentTimelineEntry(at=v.ended_at, visit=v) for v in visits]
     folded.sort(key=lambda x: x.at)  # stable: equal instants keep their order
-    return AgentTimeline(folded, timeline.people, timeline.queues, hidden_events=0)
+    return AgentTimeline(
+        folded, timeline.people, timeline.queues, hidden_events=0, last_event_id=timeline.last_event_id
+    )

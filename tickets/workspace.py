@@ -16,7 +16,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -221,7 +222,7 @@ def workspace_counts(*, user: Any, queues: list[Queue] | None = None, now: datet
     (cached by Django) queue list. See docs/workspace-list.md."""
     now = now or timezone.now()
     if queues is None:
-        queues = list(selectors.queue_list_for_user(user=user))
+        queues = selectors.queue_rows_for_user(user=user)
     queues = sorted(queues, key=lambda q: (q.kind, q.name))
     qids = [q.pk for q in queues]
     totals = dict.fromkeys(COUNT_NAMES, 0)
@@ -298,7 +299,7 @@ def filters_q(filters: Mapping[str, Any], *, user: Any) -> Q:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Any]  # Ticket, or ListRow for workspace_list_page
+    items: list[Any]  # what the fetch read: Ticket, or ListRow (fetch_list_rows)
     next_cursor: str | None
     sort: str
 
@@ -382,25 +383,6 @@ def keyset_page(
     return Page(items=items, next_cursor=next_cursor, sort=sort.key)
 
 
-def workspace_ticket_page(
-    *,
-    user: Any,
-    view: str = "all",
-    filters: Mapping[str, Any] | None = None,
-    search: str = "",
-    sort: str = DEFAULT_SORT,
-    cursor: str | None = None,
-    limit: int = 50,
-    now: datetime | None = None,
-    queue_ids: list[int] | None = None,
-) -> Page:
-    """A page of the workspace list: built-in view AND filters AND search."""
-    if not getattr(user, "is_staff_role", False):
-        return Page(items=[], next_cursor=None, sort=sort)
-    qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
-    return keyset_page(_list_columns(qs), sort_key=sort, cursor=cursor, limit=limit)
-
-
 @dataclass(slots=True)
 class ListRow:
     """What a list row shows (tickets/views/list_rows.py) and the sort keys
@@ -464,54 +446,30 @@ ROW_VALUES = (
 )
 
 
-def _list_rows(searching: bool) -> Callable[[QuerySet[Ticket]], list[ListRow]]:
+def fetch_list_rows(qs: QuerySet[Ticket], *, searching: bool) -> list[ListRow]:
+    """The page as ListRows (what the HTML list shows): the row's columns read
+    as values, no model instances (docs/workspace-list.md, "Rendering cost
+    of the list")."""
     names = (*ROW_VALUES, "requester__organisation__name") if searching else ROW_VALUES
-
-    def fetch(qs: QuerySet[Ticket]) -> list[ListRow]:
-        return [
-            ListRow(
-                pk=v[0],
-                subject=v[1],
-                kind=v[2],
-                status=v[3],
-                priority=v[4],
-                sla_due_at=v[5],
-                updated_at=v[6],
-                created_at=v[7],
-                priority_rank=v[8],
-                queue_name=v[9],
-                requester_name=v[10] or v[11],
-                assignee_id=v[12],
-                assignee_name=(v[13] or v[14] or "") if v[12] is not None else "",
-                organisation=v[15] if searching else None,
-            )
-            for v in qs.values_list(*names)
-        ]
-
-    return fetch
-
-
-def workspace_list_page(
-    *,
-    user: Any,
-    view: str = "all",
-    filters: Mapping[str, Any] | None = None,
-    search: str = "",
-    sort: str = DEFAULT_SORT,
-    cursor: str | None = None,
-    limit: int = 50,
-    now: datetime | None = None,
-    queue_ids: list[int] | None = None,
-) -> Page:
-    """`workspace_ticket_page` as ListRows (what the HTML list shows): the same
-    statement's joins and order, the row's columns read as values, no model
-    instances (docs/workspace-list.md, "Rendering cost of the list")."""
-    if not getattr(user, "is_staff_role", False):
-        return Page(items=[], next_cursor=None, sort=sort)
-    qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
-    related = qs.query.select_related
-    searching = isinstance(related, dict) and "organisation" in related.get("requester", {})
-    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit, fetch=_list_rows(searching))
+    return [
+        ListRow(
+            pk=v[0],
+            subject=v[1],
+            kind=v[2],
+            status=v[3],
+            priority=v[4],
+            sla_due_at=v[5],
+            updated_at=v[6],
+            created_at=v[7],
+            priority_rank=v[8],
+            queue_name=v[9],
+            requester_name=v[10] or v[11],
+            assignee_id=v[12],
+            assignee_name=(v[13] or v[14] or "") if v[12] is not None else "",
+            organisation=v[15] if searching else None,
+        )
+        for v in qs.values_list(*names)
+    ]
 
 
 # What a list row shows (tickets/views/list_rows.py) and the sort keys of the
@@ -539,10 +497,40 @@ LIST_COLUMNS = (
 )
 
 
-def _list_columns(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+def fetch_tickets(qs: QuerySet[Ticket], *, searching: bool) -> list[Ticket]:
+    """The page as tickets (with queue, requester and assignee), the list's
+    columns only."""
+    return list(qs.only(*LIST_COLUMNS, *(("requester__organisation__name",) if searching else ())))
+
+
+class PageFetch(Protocol):
+    def __call__(self, qs: QuerySet[Ticket], *, searching: bool) -> list[Any]: ...
+
+
+def workspace_ticket_page(
+    *,
+    user: Any,
+    view: str = "all",
+    filters: Mapping[str, Any] | None = None,
+    search: str = "",
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+    queue_ids: list[int] | None = None,
+    fetch: PageFetch = fetch_tickets,
+) -> Page:
+    """A page of the workspace list: built-in view AND filters AND search.
+    `fetch` reads the page from the sliced statement: `fetch_tickets` (model
+    instances, the default) or `fetch_list_rows` (ListRows, the HTML list);
+    both read the same statement's joins, filters and order. `searching`
+    tells it the requester's organisation is joined (a search shows it)."""
+    if not getattr(user, "is_staff_role", False):
+        return Page(items=[], next_cursor=None, sort=sort)
+    qs = workspace_matching_qs(user=user, view=view, filters=filters, search=search, now=now, queue_ids=queue_ids)
     related = qs.query.select_related
     searching = isinstance(related, dict) and "organisation" in related.get("requester", {})
-    return qs.only(*LIST_COLUMNS, *(("requester__organisation__name",) if searching else ()))
+    return keyset_page(qs, sort_key=sort, cursor=cursor, limit=limit, fetch=partial(fetch, searching=searching))
 
 
 def workspace_matching_qs(

@@ -66,6 +66,14 @@ class _Client(RedisCacheClient):
         pipe.incr(key)
         return int(pipe.execute()[1])
 
+    def versions_bump(self, keys: list[str], fresh: list[int], timeout: float | None) -> None:
+        """version_bump for many keys in one round trip (a bulk write)."""
+        pipe = self.get_client(keys[0], write=True).pipeline(transaction=False)
+        for key, value in zip(keys, fresh, strict=True):
+            pipe.set(key, value, ex=None if timeout is None else int(timeout), nx=True)
+            pipe.incr(key)
+        pipe.execute()
+
 
 _METHODS = (
     "add",
@@ -80,6 +88,7 @@ _METHODS = (
     "delete_many",
     "clear",
     "version_bump",
+    "versions_bump",
 )
 for _name in _METHODS:
     setattr(_Client, _name, _guarded(getattr(_Client, _name)))
@@ -97,6 +106,13 @@ class ResilientRedisCache(RedisCache):
         key = self.make_and_validate_key(key)
         client = cast(_Client, self._cache)
         return int(client.version_bump(key, fresh, self.get_backend_timeout(timeout)))
+
+    def versions_bump(self, keys: list[str], fresh: list[int], timeout: int | None) -> None:
+        """version_bump of every key, one round trip (not atomic across keys)."""
+        if not keys:
+            return
+        full = [self.make_and_validate_key(key) for key in keys]
+        cast(_Client, self._cache).versions_bump(full, fresh, self.get_backend_timeout(timeout))
 
 
 def redis_cache_config(url: str, *, timeout: float) -> dict[str, Any]:

@@ -62,7 +62,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files need no policy; every page and API answer gets one.
-    "csp.middleware.CSPMiddleware",
+    # django-csp, with the common case's header kept per process (helpdesk/lib/csp.py).
+    "helpdesk.lib.csp.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Read-your-writes with read replicas (a no-op without them): docs/scaling.md.
     "helpdesk.lib.db_router.ReadYourWritesMiddleware",
@@ -381,6 +382,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# A verified API token is remembered per process this long (0: never): a
+# revocation made elsewhere takes effect within it (apikeys.token_cache).
+HELPDESK_API_TOKEN_CACHE_SECONDS = env.float("HELPDESK_API_TOKEN_CACHE_SECONDS", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -15,6 +15,7 @@ from mail.services.inbound import (
     inbound_receive,
     inbound_replay,
     inbound_store,
+    inbound_store_many,
     sender_may_reply,
     thread_find,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "inbound_release",
     "inbound_replay",
     "inbound_store",
+    "inbound_store_many",
     "mailbox_password",
     "mailbox_poll",
     "mailbox_set_password",

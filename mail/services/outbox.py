@@ -238,10 +238,36 @@ def notifications_for_event(event: TicketEvent, *, new: bool = False) -> list[No
         done = set(Notification.objects.filter(event=event).values_list("recipient_id", "kind"))
         rows = [r for r in rows if (r.recipient_id, r.kind) not in done]
     created = Notification.objects.bulk_create(rows)
-    ids = [n.pk for n in created]
-    if ids:
-        transaction.on_commit(lambda: notifications_enqueue(ids))
+    _enqueue_on_commit([n.pk for n in created])
     return created
+
+
+class _SendsOnCommit:
+    """The notification ids one transaction wrote, enqueued together once
+    it commits (a bulk create writes one per ticket: one publish, not 100)."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        notifications_enqueue(self.ids)
+
+
+def _enqueue_on_commit(ids: list[int]) -> None:
+    """Join the transaction's pending enqueue, or register one. An id of a
+    row a rolled-back savepoint took back may stay in the list: its task
+    finds no row and does nothing."""
+    if not ids:
+        return
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for entry in conn.run_on_commit:
+            if isinstance(entry[1], _SendsOnCommit):
+                entry[1].ids.extend(ids)
+                return
+    sends = _SendsOnCommit()
+    sends.ids.extend(ids)
+    transaction.on_commit(sends)
 
 
 def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence[Any], on: str, target: Any) -> int:
@@ -428,6 +454,12 @@ def notifications_enqueue(ids: list[int]) -> None:
     sweeper re-enqueues rows still pending)."""
     from mail import tasks
 
+    if len(ids) > 1:  # one message for the lot; the task gives each its own retries
+        try:
+            tasks.notifications_send_many.apply_async(kwargs={"notification_ids": list(ids)})
+        except Exception:
+            logger.warning("%s notifications not enqueued (broker down?); the sweeper will retry", len(ids))
+        return
     for pk in ids:
         try:
             tasks.notification_send.apply_async(kwargs={"notification_id": pk})  # queue: helpdesk/celery.py

@@ -17,7 +17,6 @@ from metrics.dashboard.db import CohortResult, _use_sql
 from metrics.dashboard.kpis import (
     COHORTS,
     DURATION_KPIS,
-    EXACT_COHORTS,
     HIST_KPIS,
     HIST_LABELS,
     KINDS,
@@ -95,13 +94,14 @@ def _dashboard_build(*, scope: Scope) -> Dashboard:
     if scope.kind in KINDS:
         dash.sides = (scope.kind,)
 
-    dash.approx = rollup_cells.use_rollup(scope)
-    if dash.approx:
+    cells = rollup_cells.cell_cohorts(scope)
+    dash.approx = bool(cells)
+    if cells:
         with rollup_cells.hash_grouping():
-            results = rollup_cells.cohort_results(scope)
-            # Per-reply cohorts have no rollup cells: exact on every path (one index range, docs/metrics.md).
-            results.update({cohort: _cohort_result(cohort, scope) for cohort in EXACT_COHORTS})
-            return _dashboard_fill(dash, results)
+            results = rollup_cells.cohort_results(scope, cells)
+        # An agent filter's cohorts without agent cells: exact (docs/metrics.md "Filters and the cells").
+        results.update({cohort: _cohort_result(cohort, scope) for cohort in COHORTS if cohort not in results})
+        return _dashboard_fill(dash, results)
     return _dashboard_fill(dash, {cohort: _cohort_result(cohort, scope) for cohort in COHORTS})
 
 
@@ -160,7 +160,9 @@ def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashbo
     }
     if scope.with_agents:
         dash.agents = _agent_rows(merged.agents, scope)
-    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=dash.approx)
+    # No backlog cells per agent: an agent-filtered backlog is exact.
+    backlog_cells = dash.approx and rollup_cells.eligible(scope)
+    dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=backlog_cells)
     dash.comments = csat_comments(scope=scope)
     dash.tiles.update(survey_tiles(scope))  # exact on both paths (few rows)
     dash.tiles.update(awaiting_tiles(scope, dash.as_of))  # live, from the tickets (one index range per queue)

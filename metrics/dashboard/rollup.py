@@ -2,7 +2,8 @@
 
 Used by `metrics.dashboard.build` when the period is large (more tickets created in it
 than DASHBOARD_EXACT_MAX_TICKETS) and filtered by nothing finer than
-queue and kind. Counts, sums, means and ratios equal the exact per-ticket path;
+queue and kind; with an agent filter, for the cohorts the agent cells hold (`cell_cohorts`,
+docs/metrics.md "Filters and the cells"). Counts, sums, means and ratios equal the exact per-ticket path;
 medians and p90 are interpolated from merged histograms (metrics.rollup). The
 result has the shape of the exact path's (`CohortResult` per cohort), so the
 page, CSV and e-mail code is shared. Drill-downs always list exact per-ticket
@@ -56,12 +57,30 @@ _SLOT = {"n": 0, "s": 1, "num": 2, "den": 3}
 
 
 def _dim(scope: Scope) -> tuple[str, int]:
-    return ("q", int(scope.queue_id)) if scope.queue_id not in (None, "") else ("", 0)
+    """The cells of the scope: one queue ('q'), one agent ('a'), one agent within one queue
+    ('qa'), or every queue ('')."""
+    queue = int(scope.queue_id) if scope.queue_id not in (None, "") else None
+    if scope.agent_id is not None:
+        return ("a", int(scope.agent_id)) if queue is None else ("qa", metric_rollup.qa_key(queue, scope.agent_id))
+    return ("q", queue) if queue is not None else ("", 0)
 
 
 def eligible(scope: Scope) -> bool:
     """Rollup cells hold (queue or all) x kind: finer filters need the per-ticket rows."""
     return all(getattr(scope, k) in (None, "") for k in ("agent_id", "priority", "channel"))
+
+
+# The cohorts whose every number the agent cells hold (metrics.rollup DURATIONS / COUNTS with
+# agent cells): FRT, CSAT, created. The others (resolutions, SLA, escalations, offered) have
+# no agent cells, so an agent-filtered page reads them exactly (docs/metrics.md "Filters and
+# the cells").
+AGENT_CELL_COHORTS = ("frt", "csat", "created")
+
+
+def agent_eligible(scope: Scope) -> bool:
+    """An agent filter (alone or with queue / kind): its FRT, CSAT and created cohorts from the
+    agent cells."""
+    return scope.agent_id is not None and all(getattr(scope, k) in (None, "") for k in ("priority", "channel"))
 
 
 def _dim_sql(dim: tuple[str, int], *, agents: bool = False, span: str = "'d'") -> tuple[str, list[Any]]:
@@ -72,6 +91,14 @@ def _dim_sql(dim: tuple[str, int], *, agents: bool = False, span: str = "'d'") -
     '' / 'a' hold whole kinds (docs/metrics.md#rollup-cell-shape)."""
     if dim[0] == "q":
         return ("r.dim = 'qa'", []) if agents else ("r.dim = 'q' AND r.key = %s", [dim[1]])
+    if dim[0] == "qa":
+        return "r.dim = 'qa' AND r.key = %s", [dim[1]]
+    if dim[0] == "a":
+        # Day cells: the agent's differences (dim 'a') and its cells within every queue ('qa', one
+        # key per queue, so index probes rather than every agent's cells); weeks / months: 'a' alone.
+        # An 'a' key is an agent id (< 2^32), so the 'qa' keys never match an 'a' cell.
+        sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['a', 'qa'] ELSE ARRAY['a'] END::varchar[])"
+        return f"{sql} AND r.key = ANY({_AGENT_KEYS_SQL})", [dim[1], dim[1]]
     coarse, fine = ("a", "qa") if agents else ("", "q")
     sql = f"r.dim = ANY(CASE WHEN {span} = 'd' THEN ARRAY['{coarse}', '{fine}'] ELSE ARRAY['{coarse}'] END::varchar[])"
     return sql, []
@@ -91,6 +118,13 @@ def _sides(kind: str) -> tuple[str, ...]:
     return (kind, "all") if kind in KINDS else ("all",)
 
 
+# The agent's cell keys (%s twice: the agent): its 'a' key and its 'qa' key in every queue, queue 0
+# (none) included, whose 'qa' key is the agent id itself (metrics.rollup.qa_key). An InitPlan
+# evaluated once per statement, so the index is probed per key. Queues with tickets cannot be
+# deleted (Ticket.queue is PROTECT) and the product deletes none (docs/metrics.md "Filters and the cells").
+_AGENT_KEYS_SQL = "ARRAY(SELECT (q.id::bigint << 32) | %s::bigint FROM tickets_queue q UNION ALL SELECT %s::bigint)"
+
+
 def created_count(scope: Scope) -> int:
     """Tickets created in the current period (from the day cells), to choose the path."""
     dsql, dparams = _dim_sql(_dim(scope))
@@ -104,12 +138,31 @@ def created_count(scope: Scope) -> int:
 def use_rollup(scope: Scope) -> bool:
     """Rollup cells when the exact path would read many rows: it scans the period's whole
     index range and filters queue / kind afterwards, so the unfiltered count decides."""
-    if not _use_sql() or not eligible(scope):
+    return eligible(scope) and _large(scope)
+
+
+def use_agent_cells(scope: Scope) -> bool:
+    """The agent filter's FRT / CSAT / created cohorts from the agent cells, by the same rule."""
+    return agent_eligible(scope) and _large(scope)
+
+
+def _large(scope: Scope) -> bool:
+    if not _use_sql():
         return False
-    if created_count(replace(scope, queue_id=None, kind=None)) <= settings.DASHBOARD_EXACT_MAX_TICKETS:
+    unfiltered = replace(scope, queue_id=None, kind=None, agent_id=None)
+    if created_count(unfiltered) <= settings.DASHBOARD_EXACT_MAX_TICKETS:
         return False
     # Cells still in an earlier reporting zone (until `metrics_rebuild`): the exact path is right.
     return metric_rollup.zone_matches()
+
+
+def cell_cohorts(scope: Scope) -> tuple[str, ...]:
+    """The cohorts this scope reads from the cells (none: every cohort exact)."""
+    if use_rollup(scope):
+        return tuple(c for c in COHORTS if c not in EXACT_COHORTS)
+    if use_agent_cells(scope):
+        return AGENT_CELL_COHORTS
+    return ()
 
 
 def _month_end(d: date) -> date:
@@ -154,9 +207,10 @@ def _cover_values(cells: list[tuple[str, str | None, str, date]]) -> tuple[str, 
     return sql, params
 
 
-def _metrics_for(scope: Scope) -> list[str]:
-    durations = [_duration_column(k, scope.clock) for k, s in DURATION_KPIS.items() if s["cohort"] not in EXACT_COHORTS]
-    return [*durations, *(m for m, _ in _COUNT_ALIASES.values())]
+def _metrics_for(scope: Scope, cohorts: tuple[str, ...]) -> list[str]:
+    """The cell metrics of `cohorts`: their durations (at the scope's clock) and counts."""
+    durations = [_duration_column(k, scope.clock) for k, s in DURATION_KPIS.items() if s["cohort"] in cohorts]
+    return [*durations, *(m for c, (m, _) in _COUNT_ALIASES.items() if c in cohorts)]
 
 
 def _fetch(
@@ -244,19 +298,19 @@ def hash_grouping() -> Iterator[None]:
         _run_plain("SET LOCAL enable_sort = on")
 
 
-def _tile_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
+def _tile_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]], metrics: list[str]) -> _Acc:
     """Both periods' tile cells, per side."""
     period, prev = scope.period, scope.period.previous
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last, stale)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last, stale)]
     acc = _Acc()
-    for g, kind, *rest in _fetch(scope, tiles, _metrics_for(scope), 'c.part COLLATE "C"', dim):
+    for g, kind, *rest in _fetch(scope, tiles, metrics, 'c.part COLLATE "C"', dim):
         for side in _sides(kind):
             acc.add(g, side, *rest)
     return acc
 
 
-def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
+def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]], metrics: list[str]) -> _Acc:
     """Each trend bucket's days inside the period."""
     period = scope.period
     trend_cells = []
@@ -266,17 +320,19 @@ def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
         trend_cells += [("cur", b, s, st) for s, st in cover(lo, hi, stale)]
     frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
-    for r in _fetch(scope, trend_cells, [frt_col, "c:created", "c:last_res", "c:csat"], "c.grp", dim, by_kind=False):
+    wanted = [m for m in (frt_col, "c:created", "c:last_res", "c:csat") if m in metrics]
+    for r in _fetch(scope, trend_cells, wanted, "c.grp", dim, by_kind=False):
         trend.add(r[0], "all", *r[2:])
     return trend
 
 
-def _agent_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]]) -> _Acc:
+def _agent_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, date]], metrics: list[str]) -> _Acc:
     agents = _Acc()
     if scope.with_agents:
         cells = [("cur", None, s, st) for s, st in cover(scope.period.first, scope.period.last, stale)]
-        metrics = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
-        for key, metric, b, n, s, num, den in _agent_fetch(scope, cells, metrics, dim):
+        table = [_duration_column("frt", scope.clock), "handle_s", "c:last_res", "c:csat", "c:created"]
+        wanted = [m for m in table if m in metrics]
+        for key, metric, b, n, s, num, den in _agent_fetch(scope, cells, wanted, dim):
             # A cell retracted to zero stays stored: it must not list its agent (the exact path
             # lists an agent only for the tickets attributed to them).
             if n or num or den or abs(s or 0.0) >= metric_rollup._EPS:
@@ -303,21 +359,23 @@ def _cohort_result(cohort: str, scope: Scope, acc: _Acc, trend: _Acc, agents: _A
     return res
 
 
-def cohort_results(scope: Scope) -> dict[str, CohortResult]:
-    """Every cohort's tiles (both periods), trend buckets, agents and histogram."""
+def cohort_results(scope: Scope, cohorts: tuple[str, ...] | None = None) -> dict[str, CohortResult]:
+    """Every cohort's (or `cohorts`') tiles (both periods), trend buckets, agents and histogram."""
+    cohorts = cohorts or tuple(c for c in COHORTS if c not in EXACT_COHORTS)
     dim = _dim(scope)
     stale = metric_rollup.stale_spans()  # weeks / months to read from their days
-    acc, trend, agents = _tile_acc(scope, dim, stale), _trend_acc(scope, dim, stale), _agent_acc(scope, dim, stale)
-    return {
-        cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in COHORTS if cohort not in EXACT_COHORTS
-    }
+    metrics = _metrics_for(scope, cohorts)
+    acc = _tile_acc(scope, dim, stale, metrics)
+    trend, agents = _trend_acc(scope, dim, stale, metrics), _agent_acc(scope, dim, stale, metrics)
+    return {cohort: _cohort_result(cohort, scope, acc, trend, agents) for cohort in cohorts}
 
 
 def _agent_fetch(scope: Scope, cells: list, metrics: list[str], dim: tuple[str, int]) -> list[tuple]:
-    """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa')."""
+    """Agent cells (dim 'a'), or with a queue filter the agents' cells within it (dim 'qa');
+    with an agent filter that agent's cells alone (`_dim_sql`)."""
     queue = dim[1] if dim[0] == "q" else None
     values, params = _cover_values(cells)
-    dsql, dparams = _dim_sql(dim, agents=True, span="c.span")
+    dsql, dparams = _dim_sql(dim, agents=dim[0] in ("", "q"), span="c.span")
     ksql, kparams = _kind_sql(scope)
     if queue is not None:
         ksql += " AND r.key >= %s AND r.key < %s"

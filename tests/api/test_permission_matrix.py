@@ -67,6 +67,7 @@ MANAGER_ONLY = (401, 403, 403, 403, 403, 200)
 EXPECT: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:ticket-list", "GET"): AUTHED,
     ("api:ticket-list", "POST"): (401, 201, 201, 201, 201, 201),
+    ("api:ticket-create-many", "POST"): (401, 201, 201, 201, 201, 201),
     ("api:ticket-detail", "GET"): OWN_TICKET_READ,
     ("api:ticket-messages", "GET"): OWN_TICKET_READ,
     ("api:ticket-reply", "POST"): (401, 201, 404, 201, 404, 201),
@@ -230,6 +231,8 @@ def _request(endpoint, world, user, client):
         pk = token_services.api_token_create(user=world["users"]["customer"], name="ci").token.pk
     if name == "api:ticket-list" and endpoint.method == "POST":
         payload = {"subject": "New one", "body": "Details", "request_type": "broken"}
+    elif name == "api:ticket-create-many":
+        payload = {"tickets": [{"subject": "New one", "body": "Details", "request_type": "broken"}]}
     elif name in ("api:ticket-reply", "api:ticket-note"):
         payload = {"body": "Hello"}
     elif name == "api:ticket-transition":

@@ -420,3 +420,51 @@ def test_answer_to_a_report_is_not_threaded_onto_a_ticket(ticket, agent, manager
         source="http",
     )
     assert both.ticket_id == ticket.pk and both.threaded_by == "header"
+
+
+# --- one message for a transaction's rows (a bulk create, docs/delivery.md) ------------------
+
+
+class FirstFailsBackend:
+    """The first send of a test fails (SMTP down), the next ones go to the locmem outbox."""
+
+    calls = 0
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        from django.core import mail as django_mail
+
+        FirstFailsBackend.calls += 1
+        if FirstFailsBackend.calls == 1:
+            raise smtplib.SMTPConnectError(421, "down")
+        django_mail.outbox.extend(messages)
+        return len(messages)
+
+
+def test_send_many_delivers_each_and_hands_a_failure_to_its_own_task(ticket, agent, customer, settings):
+    """A failing row does not stop the others; it stays pending with its
+    attempt recorded (its own task, or the sweeper, retries it); a row that
+    is gone is skipped. With the broker down the hand-off is logged, not raised."""
+    from django.core import mail as django_mail
+
+    from helpdesk.celery import app
+    from mail.tasks import notifications_send_many
+
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="first")
+    ticket_services.message_post(ticket_id=ticket.pk, author=agent, body="second")
+    rows = list(Notification.objects.filter(ticket=ticket).order_by("pk"))
+    assert len(rows) == 2
+    django_mail.outbox.clear()
+    FirstFailsBackend.calls = 0
+    settings.EMAIL_BACKEND = "tests.mail.test_outbox.FirstFailsBackend"
+    old = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    try:
+        notifications_send_many(notification_ids=[rows[0].pk, 999_999_999, rows[1].pk])
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = old
+    first, second = (Notification.objects.get(pk=r.pk) for r in rows)
+    assert first.status == "pending" and first.attempts == 1 and "SMTPConnectError" in first.last_error
+    assert second.status == "sent" and len(django_mail.outbox) == 1

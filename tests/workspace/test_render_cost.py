@@ -10,10 +10,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.template import Context, Template, base
+from django.template import Context, Template
 from django.utils import timezone, translation
 
 from tests.factories import CustomerFactory, OrganisationFactory, ticket_make
+from tests.workspace.costs import compiled_statements, count_nodes
 from tickets.forms import AgentReplyForm, AssignForm, TicketPropertiesForm
 from tickets.models import Ticket
 from tickets.views.fragments import form_fields_fragment
@@ -85,20 +86,6 @@ def test_rows_html_is_the_markup_the_template_wrote(queue, agent, language, term
         assert "<mark>Login</mark>" in ours
 
 
-def _count_nodes(monkeypatch) -> Counter:
-    """Template nodes rendered, by template name (Django's own Node method
-    wrapped: nothing of ours is replaced)."""
-    seen: Counter = Counter()
-    original = base.Node.render_annotated
-
-    def counting(self, context):
-        seen[getattr(getattr(self, "origin", None), "template_name", None) or "?"] += 1
-        return original(self, context)
-
-    monkeypatch.setattr(base.Node, "render_annotated", counting)
-    return seen
-
-
 def _bulk(queue, n, requester):
     now = timezone.now()
     Ticket.objects.bulk_create(
@@ -126,7 +113,7 @@ def test_list_template_work_is_flat_in_the_rows(client, queue, agent, monkeypatc
     client.force_login(agent)
     _bulk(queue, 5, requester)
     client.get("/agent/tickets/?view=all")  # warm the form fragments
-    seen = _count_nodes(monkeypatch)
+    seen = count_nodes(monkeypatch)
     response = client.get("/agent/tickets/?view=all")
     few = sum(seen.values())
     assert response.content.count(b"<tr data-row") == 5
@@ -295,7 +282,7 @@ def test_portal_list_template_work_is_flat_in_the_rows(client, queue, customer, 
         ticket_make(queue=queue, requester=customer, subject=f"Mine {i}")
     client.force_login(customer)
     client.get("/portal/")
-    seen = _count_nodes(monkeypatch)
+    seen = count_nodes(monkeypatch)
     assert client.get("/portal/").content.count(b"<tr data-row") == 2
     few = sum(seen.values())
     for i in range(23):
@@ -308,10 +295,13 @@ def test_portal_list_template_work_is_flat_in_the_rows(client, queue, customer, 
 @pytest.mark.django_db
 @pytest.mark.parametrize("sort", ["updated", "created", "priority", "sla"])
 def test_list_page_rows_are_the_ticket_page_rows(queue, agent, sort):
-    """`workspace_list_page` (values) walks the same pages as
-    `workspace_ticket_page` (model instances) and shows the same values,
-    across pages, tickets without an SLA due time and a search."""
-    from tickets.workspace import ListRow, workspace_list_page, workspace_ticket_page
+    """`workspace_ticket_page` with `fetch_list_rows` (values) walks the same
+    pages as with its default `fetch_tickets` (model instances) and shows the
+    same values, across pages, tickets without an SLA due time and a search."""
+    from tickets.workspace import ListRow, fetch_list_rows, workspace_ticket_page
+
+    def workspace_list_page(**kwargs):
+        return workspace_ticket_page(**kwargs, fetch=fetch_list_rows)
 
     org = OrganisationFactory(name="Loginworks")
     requester = CustomerFactory(name="", email="nameless@example.com", organisation=org)
@@ -353,22 +343,6 @@ def test_sla_texts_are_the_badge_texts(language):
                 assert bool(got["sla_due"]) == (expected["sla_due"] is not None)
 
 
-def _compiled_statements(monkeypatch) -> list[str]:
-    """Statements the ORM compiled (Django's own compiler wrapped)."""
-    from django.db.models.sql import compiler
-
-    compiled: list[str] = []
-    original = compiler.SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        sql, params = original(self, *args, **kwargs)
-        compiled.append(sql)
-        return sql, params
-
-    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
-    return compiled
-
-
 @pytest.mark.django_db
 def test_agent_pages_render_the_chrome_once_per_process(client, queue, agent, customer, monkeypatch):
     """The menu (20 `{% url %}`), the head links, the brand, the language
@@ -378,7 +352,7 @@ def test_agent_pages_render_the_chrome_once_per_process(client, queue, agent, cu
     client.force_login(agent)
     for url in ("/agent/tickets/?view=all", f"/agent/tickets/{ticket.pk}/"):
         client.get(url)
-        seen = _count_nodes(monkeypatch)
+        seen = count_nodes(monkeypatch)
         response = client.get(url)
         assert response.status_code == 200 and b"My stats" in response.content
         chrome = seen["layouts/agent.html"] + seen["components/language_switcher.html"]
@@ -397,7 +371,7 @@ def test_list_page_compiles_few_orm_statements(client, queue, agent, monkeypatch
     _bulk(queue, 5, requester)
     client.force_login(agent)
     client.get("/agent/tickets/?view=all")
-    compiled = _compiled_statements(monkeypatch)
+    compiled = compiled_statements(monkeypatch)
     assert client.get("/agent/tickets/?view=all").status_code == 200
     assert len(compiled) <= 6, compiled
     assert not [s for s in compiled if "otp_totp" in s or "helpdesksetting" in s.lower()]
@@ -510,7 +484,100 @@ def test_ticket_page_checks_held_mail_without_the_visibility_subquery(client, qu
     client.force_login(agent)
     url = f"/agent/tickets/{ticket.pk}/"
     client.get(url)
-    compiled = _compiled_statements(monkeypatch)
+    compiled = compiled_statements(monkeypatch)
     assert client.get(url).status_code == 200
     held = [s for s in compiled if "mail_inboundmessage" in s]
     assert len(held) == 1 and "tickets_ticket" not in held[0], held
+
+
+# Nodes of tickets/agent/ticket_list.html on a repeated list page and a
+# counts poll, 2 queues (143 and 91 before the rail was written in Python).
+RAIL_PAGE_NODES = {"/agent/tickets/?view=all": 70, "/agent/counts/?view=mine": 10}
+
+# The rail's loops in tickets/agent/ticket_list.html before they were written
+# in Python (tickets/views/list_rows.py:rail_views_html, rail_queues_html).
+TEMPLATE_RAIL = """{% load i18n workspace_tags %}{% for key, label, n in counts.rail %}{# (view, label, count): tickets/workspace.py:WorkspaceCounts.rail #}
+          <li><a href="?view={{ key }}" class="ws-view{% if view == key %} is-current{% endif %}" data-view="{{ key }}">{{ label }}
+            {% if key != "all" %}<span class="count" data-count="{{ key }}">{{ n }}</span>{% endif %}{% if key == "awaiting_first_reply" and counts.awaiting_oldest %} <span class="muted ws-oldest" data-oldest-age="{{ counts.awaiting_oldest_age_s|floatformat:0 }}" title="{% translate 'Oldest waiting since' %} {{ counts.awaiting_oldest|date:'Y-m-d H:i' }}">{% translate "oldest" %} {{ counts.awaiting_oldest|timesince:counts.now }}</span>{% endif %}</a></li>
+        {% endfor %}|{% for q in counts.queues %}
+          <li><a href="?view={{ q.view }}" class="ws-view kind-{{ q.kind }}{% if view == q.view %} is-current{% endif %}"><span class="kind-dot kind-{{ q.kind }}" title="{{ q.kind|kind_label }}"></span>{{ q.name }} <span class="kind-label">{{ q.kind|kind_label }}</span> <span class="count">{{ q.open }}</span></a></li>
+        {% empty %}<li class="muted">{% translate "No queues." %}</li>
+        {% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["en", "de", "es"])
+@pytest.mark.parametrize("view", ["mine", "all", "awaiting_first_reply", "queue:7", "", None])
+@pytest.mark.parametrize("oldest_h", [None, 0.4, 50.5])
+def test_rail_html_is_the_markup_the_template_wrote(settings, language, view, oldest_h):
+    """The rail written in Python is byte for byte the template's loops: every
+    view's label and count, the current view, the "oldest" note (its age,
+    local time and `timesince`), the queues with kind labels, the empty case."""
+    from tickets.views.list_rows import rail_queues_html, rail_views_html
+    from tickets.workspace import COUNT_NAMES, WorkspaceCounts
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    now = timezone.now()
+    views = {name: i * 7 for i, name in enumerate(COUNT_NAMES)}
+    queues = [
+        {"id": 7, "view": "queue:7", "name": 'Billing & "Refunds" <EU>', "kind": "service", "open": 12},
+        {"id": 9, "view": "queue:9", "name": "Support", "kind": "support", "open": 0},
+    ]
+    for qs in (queues, []):
+        counts = WorkspaceCounts(
+            views=views,
+            queues=qs,
+            awaiting_oldest=now - timedelta(hours=oldest_h) if oldest_h is not None else None,
+            now=now,
+        )
+        with translation.override(language):
+            old_views, old_queues = Template(TEMPLATE_RAIL).render(Context({"counts": counts, "view": view})).split("|")
+            assert str(rail_views_html(counts, view=view)) == old_views
+            assert str(rail_queues_html(counts, view=view)) == old_queues
+
+
+@pytest.mark.django_db
+def test_list_rail_renders_no_node_per_view_or_queue(client, queue, service_queue, agent, monkeypatch):
+    """The rail (9 views and the agent's queues, redrawn by the 30-s poll too)
+    is two tags, not a dozen nodes per view and per queue."""
+    service_queue.members.add(agent)
+    client.force_login(agent)
+    for url in ("/agent/tickets/?view=all", "/agent/counts/?view=mine"):
+        client.get(url)
+        seen = count_nodes(monkeypatch)
+        response = client.get(url)
+        assert response.status_code == 200 and response.content.count(b'class="ws-view') >= 11
+        assert seen["tickets/agent/ticket_list.html"] <= RAIL_PAGE_NODES[url], seen.most_common(8)
+        monkeypatch.undo()
+
+
+@pytest.mark.django_db
+def test_written_out_queue_and_agent_reads_are_the_orms(queue, service_queue, agent, customer):
+    """`queue_rows_for_user` and `agent_list_for_queues` read what the ORM
+    queries they replace read: the same queues in the same order for every
+    role (inactive queues left out), the same active staff members by name
+    then e-mail (customers, inactive staff and duplicates left out)."""
+    from accounts.models import User
+    from tickets import selectors
+    from tickets.models import Queue
+
+    closed = Queue.objects.create(name="Aardvark (closed)", slug="closed", kind="support", is_active=False)
+    other = Queue.objects.create(name="Zebra", slug="zebra", kind="service")
+    manager = User.objects.create_user(email="boss@acme.test", password="pw", role="manager")
+    gone = User.objects.create_user(email="gone@acme.test", password="pw", role="agent", is_active=False)
+    twin = User.objects.create_user(email="a-twin@acme.test", password="pw", role="agent", name=agent.name)
+    for q in (queue, service_queue, closed):
+        q.members.add(agent, gone, customer, twin)
+    other.members.add(manager)
+    for user in (agent, manager, customer, gone, twin):
+        expected = list(selectors.queue_list_for_user(user=user))
+        assert selectors.queue_rows_for_user(user=user) == expected, user.email
+    all_ids = list(Queue.objects.values_list("pk", flat=True))
+    for qids in ([], [queue.pk], [queue.pk, service_queue.pk, closed.pk], all_ids):
+        orm = (
+            User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
+            .distinct()
+            .order_by("name", "email")
+        )
+        got = selectors.agent_list_for_queues(qids)
+        assert [(u.pk, u.name, u.email) for u in got] == [(u.pk, u.name, u.email) for u in orm], qids
+        assert all(u.display_name for u in got)

@@ -4,7 +4,7 @@ Kept beside the API so the shared selectors module stays as it is; every
 queryset here starts from `ticket_list_for_user` / `ticket_visibility_q`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.http import Http404
 from accounts.models import User
 from helpdesk.lib.db_router import data_as_of
 from tickets import selectors
-from tickets.models import Attachment, Message, Queue, RequestType, Ticket, TicketEvent
+from tickets.models import Attachment, Message, Queue, RequestType, Tag, Ticket, TicketEvent
 
 
 def _customer_visibility_q(user: Any) -> Q:
@@ -99,10 +99,12 @@ def _loaded(ticket: Ticket, name: str) -> bool:
     return isinstance(field, ForeignKey) and field.is_cached(ticket)
 
 
-def ticket_for_output_from(ticket: Ticket) -> Ticket:
+def ticket_for_output_from(ticket: Ticket, *, tags: Sequence[str] | None = None) -> Ticket:
     """`ticket` itself when the serializer's relations are loaded on it (the
     create's own instance, which routing left as it was), with its tags read
-    (one query); else ticket_for_output. No access check.
+    (one query; none when the create was given no `tags`, the instance
+    being the one routing left untouched); else ticket_for_output. No
+    access check.
 
     With the SLA refresh inline the transaction wrote due instants the
     instance lacks: read again then (tickets.sla_dirty)."""
@@ -111,7 +113,8 @@ def ticket_for_output_from(ticket: Ticket) -> Ticket:
     relations = ["queue", "requester", "request_type"] + (["assignee"] if ticket.assignee_id else [])
     if sla_refresh_mode() == INLINE or not all(_loaded(ticket, name) for name in relations):
         return ticket_for_output(ticket_id=ticket.pk)
-    prefetch_related_objects([ticket], "tags")
+    no_tags = tags is not None and not tags
+    prefetch_related_objects([ticket], Prefetch("tags", queryset=Tag.objects.none()) if no_tags else "tags")
     return ticket
 
 

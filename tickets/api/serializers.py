@@ -244,6 +244,34 @@ class TicketCreateInputSerializer(serializers.Serializer):
     )
 
 
+class TicketCreateManyInputSerializer(serializers.Serializer):
+    """The request as documented (the view checks the shape, then each item)."""
+
+    # tickets.bulk.MAX_TICKETS: a batch is one transaction, kept short.
+    tickets = serializers.ListField(
+        child=TicketCreateInputSerializer(),
+        min_length=1,
+        max_length=100,
+        help_text="1-100 tickets, each as `POST /tickets/` takes.",
+    )
+
+
+class TicketCreateManyShapeSerializer(serializers.Serializer):
+    """The batch's shape; each item is then checked on its own (errors by index)."""
+
+    tickets = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=100)
+
+
+class TicketCreatedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request.")
+    id = serializers.IntegerField(help_text="The new ticket's id.")
+
+
+class TicketCreateManyOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = TicketCreatedItemSerializer(many=True)
+
+
 class MessagePostInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=MAX_BODY)
     body_format = serializers.ChoiceField(choices=INPUT_BODY_FORMATS, default=Message.Format.MARKDOWN)

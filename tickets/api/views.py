@@ -25,7 +25,7 @@ from helpdesk.lib.access import require_staff
 from helpdesk.lib.api import ErrorSerializer, IdCursorPagination
 from helpdesk.lib.db_router import replica_reads
 from helpdesk.lib.exceptions import Conflict
-from tickets import operations, policy, selectors, services
+from tickets import bulk, operations, policy, selectors, services
 from tickets.api import selectors as api_selectors
 from tickets.api import serializers as s
 from tickets.attachments import attachment_file_response
@@ -54,6 +54,84 @@ def _form_value(request: Request, name: str, default: str) -> Any:
     """A field of a form or JSON object body (an upload is never a JSON list)."""
     data = request.data
     return data.get(name, default) if hasattr(data, "get") else default
+
+
+class _CreateChecks:
+    """A create's checks for one caller (who may set what, which queue and
+    requester), with each lookup made once per slug or address: a bulk
+    create names the same few many times."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self._request_types: dict[str, RequestType | None] = {}
+        self._queues: dict[str, Queue | None] = {}
+        self._requesters: dict[str, Any] = {}
+
+    def _request_type(self, slug: str) -> RequestType | None:
+        if slug not in self._request_types:
+            self._request_types[slug] = api_selectors.request_type_get_active(slug=slug)
+        return self._request_types[slug]
+
+    def _queue(self, slug: str) -> Queue | None:
+        """The active queue if the caller works in it (managers: any)."""
+        if slug not in self._queues:
+            queue = api_selectors.queue_get_active(slug=slug)
+            if queue is not None and not api_selectors.queue_is_workable_by(user=self.user, queue=queue):
+                queue = None
+            self._queues[slug] = queue
+        return self._queues[slug]
+
+    def _requester(self, email: str) -> Any:
+        key = email.strip().lower()
+        if key not in self._requesters:
+            self._requesters[key] = api_selectors.user_get_active_by_email(email=email)
+        return self._requesters[key]
+
+    def check(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """(ticket_create's keyword arguments but the actor, errors by field)."""
+        user = self.user
+        errors: dict[str, list[str]] = {}
+        if not user.is_staff_role:
+            for field in ("requester_email", "priority", "tags", "queue"):
+                if field in data:
+                    errors[field] = [_("Only agents can set this.")]
+            if "request_type" not in data:
+                errors["request_type"] = [_("Choose a request type.")]
+        queue: Queue | None = None
+        request_type: RequestType | None = None
+        if "request_type" in data:
+            request_type = self._request_type(data["request_type"])
+            if request_type is None:
+                errors["request_type"] = [_("No such request type.")]
+            else:
+                queue = request_type.queue
+        if "queue" in data and user.is_staff_role:
+            queue = self._queue(data["queue"])
+            if queue is None:
+                errors["queue"] = [_("No such queue among yours.")]
+        if queue is None and not errors:
+            errors["queue"] = [_("Give a request type or a queue.")]
+        requester = user
+        if "requester_email" in data and user.is_staff_role:
+            found = self._requester(data["requester_email"])
+            if found is None:
+                errors["requester_email"] = [_("No active user with this email.")]
+            else:
+                requester = found
+        if errors or queue is None:
+            return {}, errors or {"queue": [_("Give a request type or a queue.")]}
+        kwargs = {
+            "subject": data["subject"],
+            "body": data["body"],
+            "body_format": data["body_format"],
+            "queue": queue,
+            "request_type": request_type,
+            "requester": requester,
+            "channel": Ticket.Channel.API,
+            "priority": data.get("priority", Ticket.Priority.NORMAL),
+            "tags": data.get("tags", ()),
+        }
+        return kwargs, {}
 
 
 class MessageCursorPagination(IdCursorPagination):
@@ -103,53 +181,50 @@ class TicketViewSet(viewsets.GenericViewSet):
         a queue of theirs and a requester (on their behalf)."""
         data = _input(s.TicketCreateInputSerializer, request.data)
         user = signed_in(request)
-        errors: dict[str, list[str]] = {}
-        if not user.is_staff_role:
-            for field in ("requester_email", "priority", "tags", "queue"):
-                if field in data:
-                    errors[field] = [_("Only agents can set this.")]
-            if "request_type" not in data:
-                errors["request_type"] = [_("Choose a request type.")]
-        queue: Queue | None = None
-        request_type: RequestType | None = None
-        if "request_type" in data:
-            request_type = api_selectors.request_type_get_active(slug=data["request_type"])
-            if request_type is None:
-                errors["request_type"] = [_("No such request type.")]
-            else:
-                queue = request_type.queue
-        if "queue" in data and user.is_staff_role:
-            queue = api_selectors.queue_get_active(slug=data["queue"])
-            if queue is None or not api_selectors.queue_is_workable_by(user=user, queue=queue):
-                errors["queue"] = [_("No such queue among yours.")]
-        if queue is None and not errors:
-            errors["queue"] = [_("Give a request type or a queue.")]
-        requester = user
-        if "requester_email" in data and user.is_staff_role:
-            found = api_selectors.user_get_active_by_email(email=data["requester_email"])
-            if found is None:
-                errors["requester_email"] = [_("No active user with this email.")]
-            else:
-                requester = found
-        if errors or queue is None:
-            raise exceptions.ValidationError(errors or {"queue": [_("Give a request type or a queue.")]})
-        ticket = services.ticket_create(
-            subject=data["subject"],
-            body=data["body"],
-            body_format=data["body_format"],
-            queue=queue,
-            request_type=request_type,
-            requester=requester,
-            actor=user,
-            channel=Ticket.Channel.API,
-            priority=data.get("priority", Ticket.Priority.NORMAL),
-            tags=data.get("tags", ()),
-        )
+        kwargs, errors = _CreateChecks(user).check(data)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        ticket = services.ticket_create(**kwargs, actor=user)
         # The creator may see what they created (own request, own queue or
         # a manager): no access query, and the rows in hand when routing left
         # the ticket as created (else one fetch of what the serializer reads).
-        ticket = api_selectors.ticket_for_output_from(ticket)
+        ticket = api_selectors.ticket_for_output_from(ticket, tags=kwargs["tags"])
         return Response(s.TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.TicketCreateManyInputSerializer,
+        responses={201: s.TicketCreateManyOutputSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="create-many", url_name="create-many")
+    def create_many(self, request: Request) -> Response:
+        """Create up to 100 tickets in one transaction (docs/api-bulk.md).
+        Each item is what `POST /tickets/` takes, with the same checks; any
+        bad item makes a 400 whose `details.tickets` maps each bad item's
+        index to its field errors, and nothing is written. The answer lists
+        each new ticket's id in item order."""
+        data = _input(s.TicketCreateManyShapeSerializer, request.data)
+        user = signed_in(request)
+        checks = _CreateChecks(user)
+        items: list[dict[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for index, raw in enumerate(data["tickets"]):
+            item = s.TicketCreateInputSerializer(data=raw)
+            if not item.is_valid():
+                errors[str(index)] = item.errors
+                continue
+            kwargs, refused = checks.check(dict(item.validated_data))
+            if refused:
+                errors[str(index)] = refused
+            items.append(kwargs)
+        if errors:
+            raise exceptions.ValidationError({"tickets": errors})
+        try:
+            tickets = bulk.tickets_create_many(items=items, actor=user)
+        except bulk.ItemRefused as exc:
+            refusal = {exc.error.code: [exc.error.message]}
+            raise exceptions.ValidationError({"tickets": {str(exc.index): refusal}}) from None
+        body = {"count": len(tickets), "results": [{"index": i, "id": t.pk} for i, t in enumerate(tickets)]}
+        return Response(s.TicketCreateManyOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
     # --- Commands ------------------------------------------------------
 

@@ -91,12 +91,22 @@ def fail_soft_cache(parser: template.base.Parser, token: template.base.Token) ->
 
 
 class MemoNode(template.Node):
-    def __init__(self, nodelist: template.NodeList, name: str, vary_on: list[template.base.FilterExpression]):
+    def __init__(
+        self,
+        nodelist: template.NodeList,
+        name: str,
+        vary_on: list[template.base.FilterExpression],
+        skip: template.base.FilterExpression | None = None,
+    ):
         self.nodelist = nodelist
         self.name = name
         self.vary_on = vary_on
+        self.skip = skip
 
     def render(self, context: Any) -> str:
+        if self.skip is not None and self.skip.resolve(context):
+            # e.g. a bound form: its values and errors are in no key.
+            return str(self.nodelist.render(context))
         key = (
             "memo",
             self.name,
@@ -117,10 +127,16 @@ def memo(parser: template.base.Parser, token: template.base.Token) -> MemoNode:
     """`{% memo "name" var1 var2 %}...{% endmemo %}`: the enclosed markup,
     rendered once per process for each (language, script prefix, URLconf,
     var1, var2, ...). Everything inside must depend on nothing else: no
-    CSRF token, no request path, no user field that is not a vary value."""
+    CSRF token, no request path, no user field that is not a vary value.
+    A last `skip=expr` renders the markup afresh, unkept, whenever `expr`
+    is true (`skip=form.is_bound`: an unbound form's fields are the same
+    for everyone, a bound one shows what was typed and its errors)."""
     bits = token.split_contents()
     if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
         raise template.TemplateSyntaxError("{% memo %} takes a quoted name, then the values it varies on")
+    skip = None
+    if bits[-1].startswith("skip="):
+        skip = parser.compile_filter(bits.pop()[len("skip=") :])
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
-    return MemoNode(nodelist, bits[1][1:-1], [parser.compile_filter(b) for b in bits[2:]])
+    return MemoNode(nodelist, bits[1][1:-1], [parser.compile_filter(b) for b in bits[2:]], skip)

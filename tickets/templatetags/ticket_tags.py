@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
-from helpdesk.lib.markdown import render_body
+from helpdesk.lib.markdown import render_body_cached
 from tickets.models import Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
@@ -22,8 +22,9 @@ PRIORITY_LABELS = dict(Ticket.Priority.choices)
 
 @register.filter
 def message_html(message: Any) -> SafeString:
-    """A message body rendered by its format and sanitised (nh3 allow-list)."""
-    return render_body(message.body, message.body_format)
+    """A message body rendered by its format and sanitised (nh3 allow-list);
+    kept per process by content (helpdesk.lib.markdown.RenderedBodies)."""
+    return render_body_cached(message.body, message.body_format)
 
 
 def _actor(event: TicketEvent) -> str:

@@ -34,3 +34,19 @@ def kind_label(kind: Any) -> str:
     from tickets.models import QueueKind
 
     return str(QueueKind(kind).label) if kind in QueueKind.values else str(kind or "")
+
+
+@register.simple_tag
+def rail_views(counts: Any, view: Any) -> SafeString:
+    """The rail's built-in views, written in Python (tickets/views/list_rows.py)."""
+    from tickets.views.list_rows import rail_views_html
+
+    return rail_views_html(counts, view=view)
+
+
+@register.simple_tag
+def rail_queues(counts: Any, view: Any) -> SafeString:
+    """The rail's queues, written in Python (tickets/views/list_rows.py)."""
+    from tickets.views.list_rows import rail_queues_html
+
+    return rail_queues_html(counts, view=view)

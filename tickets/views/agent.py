@@ -35,7 +35,7 @@ from tickets.forms import (
 from tickets.models import Message, Ticket
 from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
-from tickets.views.fragments import form_fields_fragment
+from tickets.views.fragments import form_field_fragments, form_fields_fragment
 from tickets.views.list_rows import form_fragment_key, list_rows, rows_html
 from tickets.workflow import InvalidTransition
 
@@ -43,14 +43,7 @@ PAGE_SIZE = 50
 
 
 def _agents_for(qids: list[int]) -> Any:
-    from accounts.models import User
-
-    return (
-        User.objects.filter(queues__in=qids, is_active=True, role__in=User.STAFF_ROLES)
-        .distinct()
-        .order_by("name", "email")
-        .only("pk", "name", "email")
-    )
+    return selectors.agent_list_for_queues(qids)
 
 
 def _list_params(request: HttpRequest, query: QueryDict) -> Any:
@@ -105,9 +98,9 @@ def _list_state(request: HttpRequest, query: QueryDict) -> dict[str, Any]:
     """The list's parameters parsed the one way the page, the count and the
     bulk "all matching" share."""
     params, saved = _list_params(request, query)
-    queues = list(selectors.queue_list_for_user(user=request.user))
+    queues = selectors.queue_rows_for_user(user=request.user)
     qids = [q.pk for q in queues]
-    agents = list(_agents_for(qids))
+    agents = _agents_for(qids)
     form = WorkspaceFilterForm(params, queues=queues, agents=agents)
     values = form.values()
     return {
@@ -139,7 +132,7 @@ def _ticket_list_response(
     state = _list_state(request, query)
     params, saved, queues, view, sort = (state[k] for k in ("params", "saved", "queues", "view", "sort"))
     filters = state["filters"]
-    page = workspace.workspace_list_page(
+    page = workspace.workspace_ticket_page(
         user=request.user,
         view=view,
         filters=filters,
@@ -148,6 +141,7 @@ def _ticket_list_response(
         cursor=params.get("cursor"),
         limit=PAGE_SIZE,
         queue_ids=state["qids"],
+        fetch=workspace.fetch_list_rows,
     )
     nav = params.copy()
     nav.pop("cursor", None)
@@ -359,9 +353,6 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
     """The ticket page, with any bound (erroring) form passed in `forms`."""
     user = request.user
     _focus_first_error(forms)
-    # Read before the timeline: an event committed in between is shown but
-    # counts as unseen, so the collision check errs towards warning.
-    live_last_event = live.last_event_id(ticket_id=ticket.pk)
     macro_list = list(macros.macro_list_for_ticket(ticket=ticket, agent=user))
     reply_form = forms.get("reply_form")
     macro_id = request.GET.get("macro", "")
@@ -382,9 +373,10 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         reply_form = AgentReplyForm(initial=initial)
     chosen_macro = next((m for m in macro_list if str(m.pk) == str(reply_form["macro"].value() or "")), None)
     sla_fresh([ticket])  # due instants computed on read while a refresh is pending (tickets/sla_dirty.py)
+    page = ticket_page_context(request, ticket, forms)
     context = {
         "ticket": ticket,
-        **ticket_page_context(request, ticket, forms),
+        **page,
         "tags": list(ticket.tags.all()),
         "other_tickets": list(selectors.ticket_requester_other_tickets(user=user, ticket=ticket)),
         "reply_form": reply_form,
@@ -399,14 +391,16 @@ def _detail(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms:
         "kb_enabled": _kb_available(),
         "heartbeat_seconds": workspace_services.HEARTBEAT_SECONDS,
         "htmx_available": htmx_available(),
-        "live_last_event": live_last_event,
+        # The newest event, read with the timeline (one statement): what the
+        # page shows is exactly what counts as seen by the collision check.
+        "live_last_event": page["timeline"].last_event_id,
         "collision": forms.get("collision") or [],
     }
     # Rendered fields cached by their inputs (tickets/views/fragments.py).
     context["reply_fields"] = form_fields_fragment(reply_form)
     context["time_fields"] = form_fields_fragment(context["time_form"])
     context["link_fields"] = form_fields_fragment(context["link_form"])
-    context["props_fields"] = form_fields_fragment(context["props_form"])
+    context["props_fields"] = form_field_fragments(context["props_form"])
     return render(request, "tickets/agent/ticket_detail.html", context, status=status)
 
 

@@ -42,3 +42,23 @@ def form_fields_fragment(form: Form) -> tuple[str, int]:
         parts.append((name, _plain(form[name].value()), _plain(choices)))
     key = hashlib.sha256(repr(parts).encode()).hexdigest()
     return key, TIMEOUT if cacheable else 0
+
+
+def form_field_fragments(form: Form) -> dict[str, tuple[str, int]]:
+    """{field name: (key, timeout)} of a `{% cache %}` around each field's
+    include, for a form whose values change from ticket to ticket (the
+    properties panel): a field's key is a digest of what `form_fields_fragment`
+    puts in the form's, for that field alone, so a ticket seen for the
+    first time still finds its status, priority, assignee and queue selects
+    rendered for another ticket with the same value and choices (a select is
+    most of the panel's markup and ~40 template includes). Same rules:
+    never cached when bound or when the choices are queried on render."""
+    head: list[Any] = [get_language(), type(form).__module__, type(form).__qualname__, form.prefix, form.is_bound]
+    fragments: dict[str, tuple[str, int]] = {}
+    for name, field in form.fields.items():
+        choices = getattr(field, "choices", None)
+        cacheable = not form.is_bound and (choices is None or isinstance(choices, list))
+        parts = [*head, name, _plain(form[name].value()), _plain(choices)]
+        key = hashlib.sha256(repr(parts).encode()).hexdigest()
+        fragments[name] = (key, TIMEOUT if cacheable else 0)
+    return fragments

@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from django.forms import Form
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat, timesince_filter
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.dates import MONTHS_3
@@ -258,5 +260,54 @@ def portal_rows_html(rows: Iterable[PortalRow], *, user_id: int) -> SafeString:
             f'      <td data-label="{updated}"><time datetime="{e(local.isoformat())}">'
             f"{e(dateformat.format(local, short))}</time></td>\n"
             "    </tr>\n  "
+        )
+    return mark_safe("".join(out))  # every value above is escaped
+
+
+def rail_views_html(counts: Any, *, view: Any) -> SafeString:
+    """The built-in views of the list's rail (`tickets/agent/ticket_list.html#counts`),
+    the markup its loop wrote (a dozen nodes a view, ~110 a page, redrawn by
+    every 30-s poll): labels in the active language, values escaped, the
+    "oldest" note through the template's own filters
+    (tests/workspace/test_render_cost.py compares the two)."""
+    e = _escape
+    current = "" if view is None else str(view)
+    oldest = ""
+    if counts.awaiting_oldest:
+        since = date_filter(_local(counts.awaiting_oldest), "Y-m-d H:i")  # as the template: local time
+        oldest = (
+            f' <span class="muted ws-oldest" data-oldest-age="{e(floatformat(counts.awaiting_oldest_age_s, 0))}"'
+            f' title="{e(gettext("Oldest waiting since"))} {e(since)}">'
+            f"{e(gettext('oldest'))} {e(timesince_filter(counts.awaiting_oldest, counts.now))}</span>"
+        )
+    out = []
+    for key, label, n in counts.rail:
+        k = e(key)
+        count = f'<span class="count" data-count="{k}">{e(n)}</span>' if key != "all" else ""
+        out.append(
+            f'\n          <li><a href="?view={k}" class="ws-view{" is-current" if current == key else ""}"'
+            f' data-view="{k}">{e(label)}\n            {count}'
+            f"{oldest if key == 'awaiting_first_reply' else ''}</a></li>\n        "
+        )
+    return mark_safe("".join(out))  # every value above is escaped
+
+
+def rail_queues_html(counts: Any, *, view: Any) -> SafeString:
+    """The rail's queues with their open counts, the markup of the template's
+    loop (its `{% empty %}` included)."""
+    e = _escape
+    current = "" if view is None else str(view)
+    if not counts.queues:
+        return mark_safe(f'<li class="muted">{e(gettext("No queues."))}</li>\n        ')
+    kinds = {value: e(text) for value, text in _kind_labels().items()}
+    out = []
+    for q in counts.queues:
+        kind = e(q["kind"])
+        label = kinds.get(q["kind"], kind)
+        out.append(
+            f'\n          <li><a href="?view={e(q["view"])}" class="ws-view kind-{kind}'
+            f'{" is-current" if current == q["view"] else ""}"><span class="kind-dot kind-{kind}"'
+            f' title="{label}"></span>{e(q["name"])} <span class="kind-label">{label}</span>'
+            f' <span class="count">{e(q["open"])}</span></a></li>\n        '
         )
     return mark_safe("".join(out))  # every value above is escaped

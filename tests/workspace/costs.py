@@ -1,0 +1,35 @@
+"""Load-independent cost probes shared by the rendering-cost tests: they wrap
+Django's own methods (nothing of ours is replaced) and count."""
+
+from collections import Counter
+
+from django.template import base
+
+
+def count_nodes(monkeypatch) -> Counter:
+    """Template nodes rendered, by template name."""
+    seen: Counter = Counter()
+    original = base.Node.render_annotated
+
+    def counting(self, context):
+        seen[getattr(getattr(self, "origin", None), "template_name", None) or "?"] += 1
+        return original(self, context)
+
+    monkeypatch.setattr(base.Node, "render_annotated", counting)
+    return seen
+
+
+def compiled_statements(monkeypatch) -> list[str]:
+    """Statements the ORM compiled (Django's own compiler wrapped)."""
+    from django.db.models.sql import compiler
+
+    compiled: list[str] = []
+    original = compiler.SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        sql, params = original(self, *args, **kwargs)
+        compiled.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
+    return compiled
