@@ -9,34 +9,20 @@ pages"."""
 import cProfile
 import pstats
 import re
-from collections import Counter
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.template import base
 from django.test import Client
 
 from accounts.models import User
+from tests.workspace.costs import count_nodes
 
 # Python calls of one repeated anonymous GET /accounts/login/ through the
 # test client under pytest (cProfile's count, deterministic): 10,210 before
 # the page's fixed markup was kept and the CSP header built once, 5,609 after.
 CALLS_LOGIN = 7_000
 SIGNED_OUT = ["/accounts/login/", "/accounts/password-reset/", "/accounts/magic-link/", "/accounts/signup/"]
-
-
-def _count_nodes(monkeypatch) -> Counter:
-    """Template nodes rendered, by template name (Django's own method wrapped)."""
-    seen: Counter = Counter()
-    original = base.Node.render_annotated
-
-    def counting(self, context):
-        seen[getattr(getattr(self, "origin", None), "template_name", None) or "?"] += 1
-        return original(self, context)
-
-    monkeypatch.setattr(base.Node, "render_annotated", counting)
-    return seen
 
 
 def _token(html: bytes) -> str:
@@ -71,7 +57,7 @@ def test_repeated_login_page_renders_few_template_nodes(monkeypatch):
     the language form are kept per language: a repeated sign-in page renders
     the CSRF token, `next` and a handful of tags (it rendered ~100 nodes)."""
     Client().get("/accounts/login/")
-    seen = _count_nodes(monkeypatch)
+    seen = count_nodes(monkeypatch)
     response = Client().get("/accounts/login/?next=/portal/")
     assert response.status_code == 200 and b'name="next" value="/portal/"' in response.content
     assert seen["components/field.html"] == 0
