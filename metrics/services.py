@@ -11,7 +11,7 @@ retract-and-apply), all in one transaction: a crash rolls the claim back.
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -252,16 +252,21 @@ class _Recompute:
         rollup.base(m, ticket_intervals, self.cells_zone, self.dash, segments=segments, next_replies=replies)
 
 
-def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[TicketNextReply]:
-    """The answered next-reply runs of one ticket (docs/metrics.md#next-reply-time-aggregates), with
-    the ticket's filter columns."""
-    runs = zip(
+def _next_reply_runs(row: dict[str, Any]) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """(answered at, calendar s, business s, agent id) of each answered next-reply run."""
+    return zip(
         row.get("next_reply_at") or [],
         row.get("next_reply_cal_s") or [],
         row.get("next_reply_bus_s") or [],
         row.get("next_reply_agent_id") or [],
         strict=True,
     )
+
+
+def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[TicketNextReply]:
+    """The answered next-reply runs of one ticket (docs/metrics.md#next-reply-time-aggregates), with
+    the ticket's filter columns."""
+    runs = _next_reply_runs(row)
     return [
         TicketNextReply(
             ticket_id=tid,
@@ -544,13 +549,7 @@ _NR_TICKET_COLUMNS = ("excluded", "queue_id", "kind", "priority", "channel")
 def _next_reply_lines(tid: int, values: dict[str, Any], row: dict[str, Any]) -> list[str]:
     """COPY lines of `next_reply_rows` (the answered next-reply runs of one ticket), built from
     the values directly: a model instance per ticket and run was a tenth of the rebuild's Python."""
-    runs = zip(
-        row.get("next_reply_at") or [],
-        row.get("next_reply_cal_s") or [],
-        row.get("next_reply_bus_s") or [],
-        row.get("next_reply_agent_id") or [],
-        strict=True,
-    )
+    runs = _next_reply_runs(row)
     ticket = {name: values[name] for name in _NR_TICKET_COLUMNS}
     lines = []
     for at, cal, bus, agent in runs:

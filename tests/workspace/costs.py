@@ -3,7 +3,7 @@ Django's own methods (nothing of ours is replaced) and count."""
 
 from collections import Counter
 
-from django.template import base
+from django.template import base, loader_tags
 
 
 def count_nodes(monkeypatch) -> Counter:
@@ -16,6 +16,19 @@ def count_nodes(monkeypatch) -> Counter:
         return original(self, context)
 
     monkeypatch.setattr(base.Node, "render_annotated", counting)
+    return seen
+
+
+def count_includes(monkeypatch) -> Counter:
+    """`{% include %}`s rendered, by the included template's name."""
+    seen: Counter = Counter()
+    original = loader_tags.IncludeNode.render
+
+    def counting(self, context):
+        seen[str(self.template.var)] += 1
+        return original(self, context)
+
+    monkeypatch.setattr(loader_tags.IncludeNode, "render", counting)
     return seen
 
 

@@ -5,7 +5,6 @@ rows' markup equal to what the template loop wrote, fragment keys that
 cover language, values, choices and boundness. docs/workspace-list.md,
 "Rendering cost of the list"."""
 
-from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -14,7 +13,7 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 
 from tests.factories import CustomerFactory, OrganisationFactory, ticket_make
-from tests.workspace.costs import compiled_statements, count_nodes
+from tests.workspace.costs import compiled_statements, count_includes, count_nodes
 from tickets.forms import AgentReplyForm, AssignForm, TicketPropertiesForm
 from tickets.models import Ticket
 from tickets.views.fragments import form_fields_fragment
@@ -130,20 +129,12 @@ def test_list_template_work_is_flat_in_the_rows(client, queue, agent, monkeypatc
 def test_a_repeated_ticket_view_renders_no_form_field_templates(client, queue, agent, customer, monkeypatch):
     """The properties, reply, time and link fields come from the fragment
     cache on the second view of an unchanged ticket, and the page is the same."""
-    from django.template import loader_tags
 
     ticket = ticket_make(queue=queue, requester=customer, subject="Cached fields")
     client.force_login(agent)
     url = f"/agent/tickets/{ticket.pk}/"
     first = client.get(url).content.decode()
-    includes: Counter = Counter()
-    original = loader_tags.IncludeNode.render
-
-    def counting(self, context):
-        includes[str(self.template.var)] += 1
-        return original(self, context)
-
-    monkeypatch.setattr(loader_tags.IncludeNode, "render", counting)
+    includes = count_includes(monkeypatch)
     second = client.get(url).content.decode()
     assert includes["components/field.html"] == 0, includes
     import re

@@ -5,19 +5,17 @@ process, the select fields of a ticket seen for the first time taken from
 the fragment cache, the linked-tickets card and the assignee choices read
 without their costly forms. Each of these failed before that round."""
 
-from collections import Counter
 from datetime import timedelta
 
 import markdown
 import pytest
 from django.db import connection
-from django.template import loader_tags
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from helpdesk.lib.markdown import render_body
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
-from tests.workspace.costs import compiled_statements
+from tests.workspace.costs import compiled_statements, count_includes
 from tickets import selectors, services
 from tickets.models import Message, Ticket
 
@@ -192,14 +190,7 @@ def test_first_view_of_a_ticket_reuses_the_select_fields(client, queue, agent, c
     second.tags.add(Tag.objects.create(name="vip-7f3a"))
     client.force_login(agent)
     client.get(f"/agent/tickets/{first.pk}/")
-    includes: Counter = Counter()
-    original = loader_tags.IncludeNode.render
-
-    def counting(self, context):
-        includes[str(self.template.var)] += 1
-        return original(self, context)
-
-    monkeypatch.setattr(loader_tags.IncludeNode, "render", counting)
+    includes = count_includes(monkeypatch)
     cached = client.get(f"/agent/tickets/{second.pk}/").content.decode()
     assert includes["components/field.html"] == 1, includes  # tags
     monkeypatch.undo()
