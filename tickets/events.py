@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from helpdesk.lib.batching import ids_collected
 from tickets import subscribers
 from tickets.models import Ticket, TicketEvent
 
@@ -71,17 +72,11 @@ def events_batched() -> Iterator[None]:
 
     # Outside a transaction each service commits on its own: nothing to
     # batch (a held-back mark could be lost).
-    if _batched.get() is not None or not connection.in_atomic_block:
+    if not connection.in_atomic_block:
         yield
         return
-    pending: set[int] = set()
-    token = _batched.set(pending)
-    try:
+    with ids_collected(_batched, events_committed):
         yield
-    finally:
-        _batched.reset(token)
-    if pending:
-        events_committed(sorted(pending))
 
 
 def events_committed(ticket_ids: Iterable[int]) -> None:

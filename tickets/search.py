@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet
 
+from helpdesk.lib.batching import ids_collected
 from tickets.models import Message, Ticket
 
 SEARCH_CONFIG = "english"  # must match _REFRESH_SELECT
@@ -53,16 +54,8 @@ def search_refresh_batched() -> Iterator[None]:
     statement at its end (a bulk create: one statement, not one per ticket).
     Use inside the writing transaction; if the block raises, nothing runs
     (the transaction rolls back anyway). Nested blocks join the outermost."""
-    if _batched.get() is not None:
+    with ids_collected(_batched, lambda ids: ticket_search_refresh(ticket_ids=ids)):
         yield
-        return
-    pending: set[int] = set()
-    token = _batched.set(pending)
-    try:
-        yield
-    finally:
-        _batched.reset(token)
-    ticket_search_refresh(ticket_ids=sorted(pending))
 
 
 def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> None:
