@@ -42,6 +42,7 @@ def event_record(
         visibility=visibility,
         is_automated=is_automated,
     )
+    _hold(ticket.pk, event)
     events_committed([ticket.pk])
     # Then the per-event subscribers, in this same transaction: the
     # notifications outbox (mail) and outbound webhooks' outbox (webhooks).
@@ -53,6 +54,31 @@ def event_record(
 # Ticket ids whose side work (events_committed) is held back while an
 # events_batched() block runs; None outside one.
 _batched: ContextVar[set[int] | None] = ContextVar("tickets_events_batched", default=None)
+# The events recorded in the outermost events_batched() block, by ticket,
+# until its side work has run (events_in_hand), with the block's savepoint
+# depth. A ticket whose events were recorded in a deeper savepoint maps to
+# None: a rolled-back savepoint may have taken one of them back.
+_in_hand: ContextVar[tuple[int, dict[int, list[TicketEvent] | None]] | None] = ContextVar(
+    "tickets_events_in_hand", default=None
+)
+
+
+def _savepoint_depth() -> int:
+    from django.db import connection
+
+    return len(connection.savepoint_ids)
+
+
+def _hold(ticket_id: int, event: TicketEvent) -> None:
+    held = _in_hand.get()
+    if held is None:
+        return
+    depth, by_ticket = held
+    events = by_ticket.setdefault(ticket_id, [])
+    if events is None or _savepoint_depth() != depth:
+        by_ticket[ticket_id] = None
+    else:
+        events.append(event)
 
 
 @contextmanager
@@ -72,11 +98,27 @@ def events_batched() -> Iterator[None]:
 
     # Outside a transaction each service commits on its own: nothing to
     # batch (a held-back mark could be lost).
-    if not connection.in_atomic_block:
-        yield
+    if not connection.in_atomic_block or _in_hand.get() is not None:
+        yield  # nothing to batch, or joining the outermost block
         return
-    with ids_collected(_batched, events_committed):
-        yield
+    token = _in_hand.set((_savepoint_depth(), {}))
+    try:
+        with ids_collected(_batched, events_committed):
+            yield
+    finally:
+        _in_hand.reset(token)
+
+
+def events_in_hand(ticket_id: int) -> list[TicketEvent] | None:
+    """The whole event history of a ticket created in the running
+    events_batched() block, in log order, from the rows its recorder holds:
+    None for any other ticket (its history is in the table). For the side
+    work of a new ticket, which then reads nothing back (docs/architecture.md)."""
+    held = _in_hand.get()
+    events = held[1].get(ticket_id) if held is not None else None
+    if not events or not any(e.kind == TicketEvent.Kind.CREATED for e in events):
+        return None
+    return sorted(events, key=lambda e: (e.occurred_at, e.pk))
 
 
 def events_committed(ticket_ids: Iterable[int]) -> None:

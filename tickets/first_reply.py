@@ -49,10 +49,26 @@ def tickets_first_reply_refresh(*, ticket_ids: Iterable[int], now: datetime | No
     changed = 0
     for i in range(0, len(ids), REFRESH_BATCH):
         chunk = ids[i : i + REFRESH_BATCH]
-        events = clock_events_by_ticket(chunk)
+        events = _events_in_hand(chunk)
+        if missing := [tid for tid in chunk if tid not in events]:
+            events.update(clock_events_by_ticket(missing))
         values = {tid: awaiting_since(events.get(tid, []), now) for tid in chunk}
         changed += _store(values)
     return changed
+
+
+def _events_in_hand(ticket_ids: list[int]) -> dict[int, list[Ev]]:
+    """The clock events of the tickets created in the running write, from the
+    rows their recorder holds (tickets.events.events_in_hand): a new ticket's
+    clock needs no read of its history."""
+    from tickets.events import events_in_hand
+
+    out: dict[int, list[Ev]] = {}
+    for tid in ticket_ids:
+        held = events_in_hand(tid)
+        if held is not None:
+            out[tid] = [Ev.from_model(e) for e in held]
+    return out
 
 
 def _store(values: dict[int, datetime | None]) -> int:
