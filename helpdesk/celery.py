@@ -89,6 +89,7 @@ TASK_ROUTES = {
     "mail.mailboxes_poll": QUEUE_MAIL,
     "mail.notification_send": QUEUE_OUTBOX,
     "mail.notifications_send_many": QUEUE_OUTBOX,
+    "mail.notifications_drain": QUEUE_OUTBOX,
     "mail.notifications_sweep": QUEUE_OUTBOX,
     "webhooks.deliver": QUEUE_OUTBOX,
     "webhooks.sweep": QUEUE_OUTBOX,

@@ -30,6 +30,33 @@ def notifications_send_many(notification_ids: list[int], **kwargs: object) -> No
     """Deliver the rows one transaction wrote (a bulk create's
     acknowledgements). A row whose send fails is handed to notification_send,
     which retries it with backoff; a row that is gone is skipped."""
+    _deliver_each(notification_ids)
+
+
+# Rows one drain run sends at most; a full batch wakes the drain again.
+DRAIN_BATCH = 200
+
+
+@shared_task(name="mail.notifications_drain", soft_time_limit=50, time_limit=60)
+def notifications_drain(**kwargs: object) -> int:
+    """Send every pending notification that is due (woken, coalesced, by the
+    commits that wrote rows: docs/delivery.md, "One wake-up for many
+    writes"). A row in flight is left to its attempt; a failed row goes to
+    notification_send, which retries it with backoff."""
+    from helpdesk.lib.tasks import enqueue_coalesced, wake_started
+    from mail.services.outbox import notifications_ready_ids
+
+    wake_started(notifications_drain)  # before the claim: later writers wake us again
+    ids = notifications_ready_ids(limit=DRAIN_BATCH)
+    _deliver_each(ids)
+    if len(ids) == DRAIN_BATCH:
+        enqueue_coalesced(notifications_drain)
+    return len(ids)
+
+
+def _deliver_each(notification_ids: list[int]) -> None:
+    """Deliver each row in turn; a failed one is handed to notification_send
+    (its own retries with backoff), a row that is gone is skipped."""
     from helpdesk.lib.tasks import enqueue
     from mail.models import Notification
     from mail.services import notification_deliver

@@ -242,32 +242,27 @@ def notifications_for_event(event: TicketEvent, *, new: bool = False) -> list[No
     return created
 
 
-class _SendsOnCommit:
-    """The notification ids one transaction wrote, enqueued together once
-    it commits (a bulk create writes one per ticket: one publish, not 100)."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-
-    def __call__(self) -> None:
-        notifications_enqueue(self.ids)
-
-
 def _enqueue_on_commit(ids: list[int]) -> None:
-    """Join the transaction's pending enqueue, or register one. An id of a
-    row a rolled-back savepoint took back may stay in the list: its task
-    finds no row and does nothing."""
+    """Wake the notifications drain once this transaction commits (once per
+    transaction, however many rows it wrote). The rows are the truth: the
+    drain sends every pending row that is due (docs/delivery.md, "One
+    wake-up for many writes")."""
     if not ids:
         return
     conn = transaction.get_connection()
-    if conn.in_atomic_block:
-        for entry in conn.run_on_commit:
-            if isinstance(entry[1], _SendsOnCommit):
-                entry[1].ids.extend(ids)
-                return
-    sends = _SendsOnCommit()
-    sends.ids.extend(ids)
-    transaction.on_commit(sends)
+    if conn.in_atomic_block and any(entry[1] is notifications_wake for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(notifications_wake)
+
+
+def notifications_wake() -> None:
+    """One coalesced wake-up of the drain (one Redis SET NX for every write
+    of a burst but the first, instead of a broker publish per write); never
+    raises: the sweeper re-enqueues what a lost wake-up leaves."""
+    from helpdesk.lib.tasks import enqueue_coalesced
+    from mail.tasks import notifications_drain
+
+    enqueue_coalesced(notifications_drain)
 
 
 def sla_escalation_notify(*, event: TicketEvent, ticket: Ticket, users: Sequence[Any], on: str, target: Any) -> int:
@@ -590,13 +585,22 @@ def notifications_due_ids(*, limit: int = 500) -> list[int]:
     HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES, due for their next attempt and not
     in flight (an attempt with no outcome after
     HELPDESK_NOTIFY_ATTEMPT_TIMEOUT was cut short by a crash: due again)."""
+    cutoff = timezone.now() - timedelta(minutes=mail_setting("HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES"))
+    return notifications_ready_ids(limit=limit, created_before=cutoff)
+
+
+def notifications_ready_ids(*, limit: int = 500, created_before: Any = None) -> list[int]:
+    """Pending rows due for their (next) attempt and not in flight, oldest
+    first: what the drain sends (all of them) and the sweeper re-enqueues
+    (those written before `created_before`)."""
     now = timezone.now()
-    cutoff = now - timedelta(minutes=mail_setting("HELPDESK_NOTIFY_SWEEP_AFTER_MINUTES"))
     from django.db.models import Q
 
+    rows = Notification.objects.filter(status=NS.PENDING)
+    if created_before is not None:
+        rows = rows.filter(created_at__lt=created_before)
     return list(
-        Notification.objects.filter(status=NS.PENDING, created_at__lt=cutoff)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lte=now - _attempt_timeout()))
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
