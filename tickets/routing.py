@@ -160,7 +160,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
     members = list(
         User.objects.filter(queues=queue, is_active=True, is_away=False, role__in=User.STAFF_ROLES)
         .order_by("pk")
-        .only("pk", "capacity", "email", "name")
+        .only("pk", "capacity", "email", "name", "role")  # role: the notification's staff check
     )
     if not members:
         return ticket
@@ -183,7 +183,6 @@ def ticket_auto_assign(*, ticket: Ticket) -> Ticket:
         state.last_assignee = chosen
         state.save(update_fields=["last_assignee"])
         reason = f"round-robin of {len(available)} available, {cap(chosen)} open"
-    # At the ticket's creation instant, as the rest of routing.
-    return services.ticket_assign(
-        ticket_id=ticket.pk, assignee=chosen, actor=None, reason=reason, occurred_at=ticket.created_at
-    )
+    # At the ticket's creation instant, as the rest of routing; on the
+    # instance in hand (created in this transaction: nothing to lock or read).
+    return services.ticket_assign_new(ticket=ticket, assignee=chosen, reason=reason)

@@ -431,7 +431,24 @@ def ticket_assign(
         raise Conflict(gettext("This ticket is closed; it can no longer be changed."), code="ticket_closed")
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
-    at = occurred_at or timezone.now()
+    return _assign_on(ticket, assignee, actor=actor, reason=reason, at=occurred_at or timezone.now())
+
+
+def ticket_assign_new(*, ticket: Ticket, assignee: User, reason: str) -> Ticket:
+    """ticket_assign for a ticket its caller inserted in the running
+    transaction (routing's auto-assignment at creation): on the instance in
+    hand, at its creation instant, with no savepoint, lock or re-read (no
+    other transaction can see the row yet). The same row change and event."""
+    if not assignee.is_staff_role:
+        raise ApplicationError(gettext("Only agents can be assigned tickets."), code="invalid_assignee")
+    if ticket.status == S.CLOSED:
+        raise Conflict(gettext("This ticket is closed; it can no longer be changed."), code="ticket_closed")
+    if ticket.assignee_id == assignee.pk:
+        return ticket
+    return _assign_on(ticket, assignee, actor=None, reason=reason, at=ticket.created_at)
+
+
+def _assign_on(ticket: Ticket, assignee: User | None, *, actor: User | None, reason: str, at: datetime) -> Ticket:
     source = ticket.assignee_id
     ticket.assignee = assignee
     _touch(ticket, at, ["assignee"])
