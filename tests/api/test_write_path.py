@@ -38,6 +38,7 @@ def test_create_query_budget(write_path, api_client_for, customer, django_assert
     # tags alone are read), and the acknowledgement's recipient is the
     # requester in hand with no once-per-event read for a new event: 16.
     # Third round: an untagged create's answer reads no tags: 15.
+    # Fourth round: the new ticket's first-reply clock from the events in hand: 14.
     with django_assert_max_num_queries(14):
         response = client.post(
             reverse("api:ticket-list"), {"subject": "Hi", "body": "It broke.", "request_type": "broken"}, format="json"
