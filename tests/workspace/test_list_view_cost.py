@@ -1,8 +1,8 @@
-"""The agent list's Python time, fourth round (issue #22): a repeated list
+"""The agent list's Python time (issue #22, session 9): a repeated list
 page builds no bulk form (its fields come from the kept fragment, its hidden
 `query` is written in Python), reads the rail's saved views without the ORM
 compiler and builds the agent's queryset once; every written-out piece is
-compared with what it replaces. docs/workspace-list.md, "Fifth round"."""
+compared with what it replaces. docs/workspace-list.md, "Fifth round (issue #22, session 9)"."""
 
 import cProfile
 import pstats
