@@ -136,3 +136,19 @@ def test_list_head_follows_the_language_at_once(client, queue, agent):
     User.objects.filter(pk=agent.pk).update(language="de")
     page = client.get("/agent/tickets/?view=all").content.decode()
     assert "<th>Anfragender</th>" in page and "<th>Requester</th>" not in page
+
+
+@pytest.mark.django_db
+def test_bulk_fragment_key_of_the_class_is_the_unbound_forms(queue, agent):
+    """The bulk bar's fragment key computed from the class (no form built) is
+    the unbound form's key, and never a bound form's."""
+    from tickets import selectors
+    from tickets.views.list_rows import form_fragment_key
+
+    queues = selectors.queue_rows_for_user(user=agent)
+    agents = selectors.agent_list_for_queues([q.pk for q in queues])
+    unbound = BulkForm(agents=agents, queues=queues, initial={"query": "view=all"})
+    bound = BulkForm({"action": "assign"}, agents=agents, queues=queues)
+    key = form_fragment_key(form=BulkForm, queues=queues, agents=agents)
+    assert key == form_fragment_key(form=unbound, queues=queues, agents=agents)
+    assert key != form_fragment_key(form=bound, queues=queues, agents=agents)
