@@ -47,9 +47,11 @@ def user_by_pk(user_id: Any) -> User | None:
 
 
 class SessionUserBackend(ModelBackend):
-    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
         return None  # passwords are ModelBackend's (listed after this one)
 
-    def get_user(self, user_id: Any) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: Any) -> User | None:
         user = user_by_pk(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None

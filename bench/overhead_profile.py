@@ -13,7 +13,9 @@ page). Per kind: the median and p95 of the process CPU time of one request
 (ms; it does not grow with the queueing for a core that wall times suffer
 on a loaded machine), the statements per request and Python calls
 (cProfile's count, deterministic). `--profile KIND` prints the cProfile of
-200 requests of that kind grouped by module, then the top functions.
+200 requests of that kind grouped by module, then the top functions;
+`--parts` times the session, user and API token reads alone, the ORM way
+and the written-out way, back to back.
 """
 
 import argparse
@@ -155,13 +157,64 @@ def main() -> None:
     parser.add_argument("--profile")
     parser.add_argument("--queries")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--parts", action="store_true", help="the three per-request reads alone")
     args = parser.parse_args()
-    if args.queries:
+    if args.parts:
+        parts(args.n)
+    elif args.queries:
         show_queries(args.queries)
     elif args.profile:
         profile(args.profile, args.top)
     else:
         measure(args.n, args.only)
+
+
+def parts(n: int) -> None:
+    """CPU per call (median, µs) of the three per-request reads, Django's
+    ORM way and the written-out way, back to back in one process."""
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+
+    from accounts.backends import SessionUserBackend
+    from accounts.sessions import SessionStore
+    from apikeys.models import ApiToken
+
+    agent = User.objects.filter(role="agent", is_active=True).order_by("pk").first()
+    if agent is None:
+        raise SystemExit("the database needs an active agent")
+    store = DjangoStore()
+    store["x"] = 1
+    store.save()
+    key = store.session_key
+    token = ApiToken.objects.filter(revoked_at__isnull=True).order_by("pk").first()
+    digest = token.token_hash if token else ""
+
+    def orm_token() -> object:
+        return (
+            ApiToken.objects.select_related("user")
+            .filter(token_hash=digest, revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+
+    from apikeys.selectors import api_token_get_active
+
+    cases = {
+        "session, Django's ORM": lambda: DjangoStore(key).load(),
+        "session, written out": lambda: SessionStore(key).load(),
+        "user, ModelBackend": lambda: ModelBackend().get_user(agent.pk),
+        "user, SessionUserBackend": lambda: SessionUserBackend().get_user(agent.pk),
+        "API token, ORM": orm_token,
+        "API token, written out": lambda: api_token_get_active(token_hash=digest),
+    }
+    print(f"load: {Path('/proc/loadavg').read_text().split()[:3]}")
+    for name, fn in cases.items():
+        samples = []
+        for _ in range(n):
+            t0 = time.process_time()
+            fn()
+            samples.append((time.process_time() - t0) * 1e6)
+        print(f"  {name:28} {statistics.median(samples):8.0f} µs")
+    store.delete()
 
 
 if __name__ == "__main__":
