@@ -276,6 +276,14 @@ class TicketMetrics(models.Model):
                 condition=models.Q(sla_next_breach_at__isnull=False),
             ),
             *_agent_indexes("tm", segment=False),
+            # An agent-filtered backlog's candidates (the agent's tickets unresolved at some instant of
+            # the period): the agent's rows, not a scan of every ticket (docs/metrics.md "Filters and the cells").
+            models.Index(
+                fields=["assignee_id", "last_resolved_at"],
+                include=["created_at"],
+                name="tm_ag_backlog",
+                condition=models.Q(excluded=False),
+            ),
         ]
 
     def __str__(self) -> str:

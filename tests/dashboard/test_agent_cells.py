@@ -175,3 +175,48 @@ def test_agent_cells_path_is_chosen_only_for_what_the_cells_hold(examples, setti
     assert dashboard_rollup.cell_cohorts(dashboard.Scope(period=whole, channel="email")) == ()
     settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
     assert dashboard_rollup.cell_cohorts(dashboard.Scope(period=whole, agent_id=1)) == ()
+
+
+def _statements(build):
+    """(sql, params) of every statement `build()` runs (Django's execute wrapper)."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        build()
+    return seen
+
+
+def test_agent_backlog_reads_the_agents_rows_through_tm_ag_backlog(db):
+    """The backlog with an agent filter finds its candidate tickets (unresolved at some instant of
+    the period) by the agent-leading index, not by a scan of every ticket's row (bench/DASHBOARD.md
+    "Fourth round (session 9)"); the counts are the same with and without it."""
+    from metrics.dashboard import backlog
+
+    _, agents = _history(7)
+    zone = reporting_zone()
+    scope = dashboard.Scope(
+        period=dashboard.Period(date(2025, 10, 1), date(2025, 12, 31), zone), agent_id=agents[0].pk, with_agents=False
+    )
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    stmts = [
+        s
+        for s in _statements(lambda: backlog.backlog_series(scope=scope, now=now))
+        if "metrics_ticketstatusinterval" in s[0]
+    ]
+    assert len(stmts) == 2  # the counts per snapshot and the last snapshot's summary
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: make the planner show its index
+        for sql, params in stmts:
+            cur.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            assert "tm_ag_backlog" in plan, plan
+    series, _ = backlog.backlog_series(scope=scope, now=now)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP INDEX tm_ag_backlog")
+        assert backlog.backlog_series(scope=scope, now=now)[0] == series
+        transaction.set_rollback(True)
+    assert sum(r["backlog"] for r in series) > 0
