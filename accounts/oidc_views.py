@@ -12,11 +12,12 @@ from django.views.decorators.cache import never_cache
 from joserfc.errors import JoseError
 
 from accounts import oidc, two_factor
+from accounts.backends import SESSION_BACKEND
 from helpdesk.lib.redirects import safe_next_url
 
 log = logging.getLogger(__name__)
 NEXT_KEY = "oidc_next"
-_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_BACKEND = SESSION_BACKEND  # the user is loaded per request by this one
 
 
 def _config_or_404() -> oidc.OidcConfig:

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.backends import SESSION_BACKEND
 from accounts.forms import (
     EmailChangeForm,
     LoginForm,
@@ -33,7 +34,7 @@ from accounts.models import User
 from helpdesk.lib.redirects import safe_next_path, safe_next_url
 from helpdesk.lib.throttle import Throttle, client_ip
 
-_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_BACKEND = SESSION_BACKEND  # the user is loaded per request by this one
 
 
 def _home_for(user: object) -> str:
@@ -61,7 +62,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(_safe_next(request) or _home_for(request.user))
     form = LoginForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid() and form.user is not None:
-        login(request, form.user)
+        login(request, form.user, backend=_BACKEND)
         return redirect(_safe_next(request) or _home_for(form.user))
     context = {"form": form, "next": _safe_next(request) or "", "oidc_provider_name": _oidc_provider_name()}
     return render(request, "accounts/login.html", context)

@@ -49,14 +49,29 @@ def call_site() -> str:
         if ("/metrics/" in name or "/tickets/" in name) and not name.endswith(("dashboard/db.py", "wrapper.py")):
             if frame.name in ("_run", "_tuples", "_rows", "_run_plain"):
                 continue
-            return f"{Path(name).parent.name}/{Path(name).name}:{frame.name}{label}"
+            return f"{Path(name).parent.name}/{Path(name).name}:{frame.name}{label}{_cohort_label(frame.name)}"
     return "?"
+
+
+def _cohort_label(function: str) -> str:
+    """`[cohort]` for a per-cohort statement (one site per cohort, not their sum)."""
+    if function != "_cohort_result_sql":
+        return ""
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return f"[{frame.f_locals.get('cohort')}]"
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", default="30,90,365")
-    parser.add_argument("--filter", default="none,queue,kind", help="comma-separated: none, queue, kind")
+    parser.add_argument(
+        "--filter", default="none,queue,kind", help="comma-separated: none, queue, kind, agent, my (My stats' scope)"
+    )
+    parser.add_argument("--agent", default=os.environ.get("BENCH_AGENT", ""), help="agent id (default: the busiest)")
     parser.add_argument("--queue", default=os.environ.get("BENCH_QUEUE", ""))
     parser.add_argument("--kind", default="support")
     parser.add_argument("--repeat", type=int, default=10)
@@ -80,6 +95,12 @@ def main() -> None:
         if not args.queue:  # the busiest queue
             cur.execute("SELECT queue_id FROM metrics_ticketmetrics GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
             args.queue = str(cur.fetchone()[0])
+        if not args.agent:  # the busiest resolver
+            cur.execute(
+                "SELECT resolver_id FROM metrics_ticketmetrics WHERE resolver_id IS NOT NULL"
+                " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            )
+            args.agent = str(cur.fetchone()[0])
     print(f"database {DB}; zone {zone}; {args.repeat} runs after 1 warm-up; load {os.getloadavg()[0]:.2f}")
 
     for days in (int(d) for d in args.days.split(",")):
@@ -89,6 +110,9 @@ def main() -> None:
                 extra["queue_id"] = int(args.queue)
             elif flt == "kind":
                 extra["kind"] = args.kind
+            elif flt in ("agent", "my"):
+                extra["agent_id"] = int(args.agent)
+                extra["with_agents"] = flt == "agent"
             scope = dashboard.Scope(
                 period=dashboard.Period(today - timedelta(days=days - 1), today, zone),
                 bucket="week" if days > 62 else "day",

@@ -41,6 +41,19 @@ _AGENT_COHORT_KEYS = (
 )
 
 
+# Segment columns an agent-filtered cohort statement reads besides agent and instant
+# (metrics.dashboard.sql_cohorts._segment_rows): with them INCLUDEd the segment read is an
+# index-only scan instead of one heap page per segment (bench/DASHBOARD.md "Fourth round (session 9)").
+# The last resolution is left out: it reads ~20 columns and joins the ticket rows anyway.
+_SEGMENT_ROW_INCLUDE = ("ticket_id", "kind", "last_res_here", *_FILTER_INCLUDE[1:])
+_AGENT_SEGMENT_INCLUDE = {
+    "ag_first_res": ("reopens", "first_resolution_cal_s", "first_resolution_bus_s"),
+    "ag_offered": ("csat_at",),
+    "ag_sla_fr": ("sla_first_reply_outcome",),
+    "ag_sla_res": ("sla_resolution_outcome",),
+}
+
+
 def _agent_indexes(prefix: str, *, segment: bool) -> list[models.Index]:
     """(agent, instant) partial indexes; TicketMetrics also for the first escalation (not per segment)."""
     keys: tuple[tuple[str, str, str], ...] = _AGENT_COHORT_KEYS
@@ -51,7 +64,12 @@ def _agent_indexes(prefix: str, *, segment: bool) -> list[models.Index]:
         cond = models.Q(**{f"{instant}__isnull": False})
         if not segment:
             cond &= models.Q(excluded=False)
-        out.append(models.Index(fields=[agent, instant], name=f"{prefix}_{suffix}", condition=cond))
+        include = (*_SEGMENT_ROW_INCLUDE, *_AGENT_SEGMENT_INCLUDE[suffix]) if suffix in _AGENT_SEGMENT_INCLUDE else ()
+        out.append(
+            models.Index(
+                fields=[agent, instant], name=f"{prefix}_{suffix}", condition=cond, include=include if segment else ()
+            )
+        )
     return out
 
 
@@ -276,6 +294,14 @@ class TicketMetrics(models.Model):
                 condition=models.Q(sla_next_breach_at__isnull=False),
             ),
             *_agent_indexes("tm", segment=False),
+            # An agent-filtered backlog's candidates (the agent's tickets unresolved at some instant of
+            # the period): the agent's rows, not a scan of every ticket (docs/metrics.md "Filters and the cells").
+            models.Index(
+                fields=["assignee_id", "last_resolved_at"],
+                include=["created_at"],
+                name="tm_ag_backlog",
+                condition=models.Q(excluded=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -157,6 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# The first loads a session's user per request without the ORM's compile and checks no
+# password; the second signs people in (accounts/backends.py, docs/accounts.md).
+AUTHENTICATION_BACKENDS = ["accounts.backends.SessionUserBackend", "django.contrib.auth.backends.ModelBackend"]
 # Staff sign-in (docs/sign-in.md). Roles that must use a second factor: the
 # environment sets a floor the Settings page can only add to.
 HELPDESK_2FA_REQUIRED_ROLES = env.list("HELPDESK_2FA_REQUIRED_ROLES", default=["manager", "admin"])
@@ -246,6 +249,9 @@ AUDITLOG_STORE_JSON_CHANGES = True
 # Above this many tickets created in a dashboard period, long-range medians / p90 come from the
 # rollup histograms instead of exact per-ticket percentiles (README "Decisions").
 DASHBOARD_EXACT_MAX_TICKETS = env.int("HELPDESK_DASHBOARD_EXACT_MAX_TICKETS", default=10_000)
+
+# Django's database sessions, read without the ORM's compile (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 
 # Security: production is DJANGO_DEBUG=false plus these defaults.
 SESSION_COOKIE_HTTPONLY = True

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from metrics import dashboard, rollup, services
 from metrics.dashboard import rollup as dashboard_rollup
-from metrics.models import TicketSegment
+from metrics.models import TicketMetrics, TicketSegment
 from metrics.services import reporting_zone
 from tests.dashboard.test_rollup import _close, _comparable
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
@@ -175,3 +175,70 @@ def test_agent_cells_path_is_chosen_only_for_what_the_cells_hold(examples, setti
     assert dashboard_rollup.cell_cohorts(dashboard.Scope(period=whole, channel="email")) == ()
     settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
     assert dashboard_rollup.cell_cohorts(dashboard.Scope(period=whole, agent_id=1)) == ()
+
+
+def _statements(build):
+    """(sql, params) of every statement `build()` runs (Django's execute wrapper)."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        build()
+    return seen
+
+
+def _plan(cur, sql, params):
+    cur.execute("EXPLAIN " + sql, params)
+    return "\n".join(r[0] for r in cur.fetchall())
+
+
+# cohort -> (segment instant, its covering agent index): the segment read is index-only.
+_COVERED = {
+    "first_res": ("first_resolved_at", "tseg_ag_first_res"),
+    "offered": ("csat_offered_at", "tseg_ag_offered"),
+    "sla_fr": ("sla_first_reply_outcome_at", "tseg_ag_sla_fr"),
+    "sla_res": ("sla_resolution_outcome_at", "tseg_ag_sla_res"),
+}
+
+
+def test_agent_filter_reads_its_rows_through_the_agent_indexes(db, settings):
+    """With an agent filter the backlog finds its candidate tickets (unresolved at some instant of
+    the period) by the agent-leading tm_ag_backlog, not by a scan of every ticket's row, and four
+    exact cohorts read the agent's segments index-only from covering indexes (bench/DASHBOARD.md
+    "Fourth round (session 9)"); the page is the same with and without those indexes."""
+    from metrics.dashboard import backlog
+
+    _history(31)
+    resolvers = [a for a in TicketMetrics.objects.values_list("resolver_id", flat=True) if a]
+    agent = max(set(resolvers), key=resolvers.count)  # the busiest resolver
+    zone = reporting_zone()
+    scope = dashboard.Scope(
+        period=dashboard.Period(date(2025, 10, 1), date(2025, 12, 31), zone), agent_id=agent, with_agents=False
+    )
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    settings.DASHBOARD_EXACT_MAX_TICKETS = 10**9
+    stmts = _statements(lambda: dashboard.dashboard_build(scope=scope))
+    backlog_stmts = [
+        s for s in _statements(lambda: backlog.backlog_series(scope=scope, now=now)) if "statusinterval" in s[0]
+    ]
+    assert len(backlog_stmts) == 2  # the counts per snapshot and the last snapshot's summary
+    with transaction.atomic(), connection.cursor() as cur:
+        # a handful of rows: make the planner show what it can use
+        cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+        for sql, params in backlog_stmts:
+            assert "tm_ag_backlog" in _plan(cur, sql, params)
+        for instant, index in _COVERED.values():
+            sql, params = next(s for s in stmts if f"s.{instant} >= %s" in s[0])
+            assert f"Index Only Scan using {index} " in _plan(cur, sql, params), index
+    page = _timeless(dashboard.dashboard_build(scope=scope))
+    series, _ = backlog.backlog_series(scope=scope, now=now)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP INDEX tm_ag_backlog, " + ", ".join(index for _, index in _COVERED.values()))
+        assert _timeless(dashboard.dashboard_build(scope=scope)) == page
+        assert backlog.backlog_series(scope=scope, now=now)[0] == series
+        transaction.set_rollback(True)
+    assert sum(r["backlog"] for r in series) > 0
+    assert page["tiles"]["first_resolution"]["all"]["cur"]["n"] > 0
