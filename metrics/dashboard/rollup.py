@@ -262,6 +262,22 @@ class _Acc:
         if b != metric_rollup.STAT:
             self.hist[key][b] += n
 
+    def add_rows(self, rows: list[tuple], side: str | None = None) -> None:
+        """`add` for every fetched (group, kind, metric, bin, n, sum, num, den) row, to its kind's
+        side and "all" (or to `side` alone), in the same order: the same sums. Inlined: a 90-day
+        page adds ~7,000 cells, and the method calls were most of `_tile_acc`'s Python time."""
+        stat, hist, stat_bin = self.stat, self.hist, metric_rollup.STAT
+        for g, kind, metric, b, n, s, num, den in rows:
+            for sd in (side,) if side else _sides(kind):
+                key = (g, sd, metric)
+                cell = stat[key]
+                cell[0] += n
+                cell[1] += s or 0.0
+                cell[2] += num
+                cell[3] += den
+                if b != stat_bin:
+                    hist[key][b] += n
+
     def row(self, group: Any, side: str, cohort: str, clock: str, pct: bool = True) -> dict[str, Any]:
         """The aliases of `_cohort_aggregates` for one cell."""
         out: dict[str, Any] = {}
@@ -304,9 +320,7 @@ def _tile_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, da
     tiles = [("cur", None, s, st) for s, st in cover(period.first, period.last, stale)]
     tiles += [("prev", None, s, st) for s, st in cover(prev.first, prev.last, stale)]
     acc = _Acc()
-    for g, kind, *rest in _fetch(scope, tiles, metrics, 'c.part COLLATE "C"', dim):
-        for side in _sides(kind):
-            acc.add(g, side, *rest)
+    acc.add_rows(_fetch(scope, tiles, metrics, 'c.part COLLATE "C"', dim))
     return acc
 
 
@@ -321,8 +335,7 @@ def _trend_acc(scope: Scope, dim: tuple[str, int], stale: frozenset[tuple[str, d
     frt_col = _duration_column("frt", scope.clock)
     trend = _Acc()
     wanted = [m for m in (frt_col, "c:created", "c:last_res", "c:csat") if m in metrics]
-    for r in _fetch(scope, trend_cells, wanted, "c.grp", dim, by_kind=False):
-        trend.add(r[0], "all", *r[2:])
+    trend.add_rows(_fetch(scope, trend_cells, wanted, "c.grp", dim, by_kind=False), side="all")
     return trend
 
 

@@ -323,3 +323,47 @@ def test_agent_filter_lists_names(boss, examples):
     agent = User.objects.filter(role="agent").exclude(name="").first()
     html = boss.get(DASH, WEEK).content.decode()
     assert f'<option value="{agent.pk}">{agent.name}</option>' in html
+
+
+def test_duration_tiles_render_from_rows_of_dicts(boss, examples):
+    """Each duration tile is handed to the template as rows (median, mean, p90) of cells in column
+    order, so the template reads dict keys only: an index lookup (`s.0`) costs Django a failed key
+    lookup, two exceptions and a dir() per cell, ~900 per page (bench/DASHBOARD.md, fourth round).
+    The rendered numbers are the tiles' own."""
+    r = boss.get(DASH, WHOLE)
+    dash, cards = r.context["dash"], r.context["cards"]
+    values = _values(r.content.decode())
+    durations = [c for c in cards if c["kind"] == "duration"]
+    assert durations
+    for card in durations:
+        assert [row["stat"] for row in card["rows"]] == ["median", "mean", "p90"]
+        for row in card["rows"]:
+            assert [c["side"] for c in row["cells"]] == list(dash.sides)
+            for cell, col in zip(row["cells"], card["cols"], strict=True):
+                want = dash.tiles[card["kpi"]][cell["side"]]["cur"][f"{row['stat']}_s"]
+                assert isinstance(cell, dict) and cell["value"] == want and cell["href"] == col["href"]
+                shown = values[(card["kpi"], cell["side"], row["stat"])]
+                assert shown == (None if want is None else pytest.approx(want, abs=1e-6))
+
+
+def test_drill_links_equal_urlencode_of_every_parameter():
+    """The page encodes each (metric, side, period) head once; a link is still exactly the
+    urlencode() of the filters and every parameter in order."""
+    from django.utils.http import urlencode
+
+    from metrics.views import Links
+
+    for filters in ({}, {"range": "custom", "start": "2025-10-01", "queue": "3", "priority": "high & low"}):
+        link = Links("/manager/dashboard/drill/", filters)
+        for args, extra in (
+            (("frt",), {}),
+            (("frt", "support", "prev"), {"bucket_day": "2025-10-01"}),
+            (("frt", "support", "prev"), {"hist": 3, "agent_row": None}),
+            (("csat", "all", "cur"), {"agent_row": 7}),
+        ):
+            metric, side, period = (*args, "all", "cur") if len(args) == 1 else args
+            params: dict = {"metric": metric, "side": side, "period": period}
+            params.update({k: v for k, v in extra.items() if v is not None})
+            head = f"/manager/dashboard/drill/?{urlencode(filters)}&" if filters else "/manager/dashboard/drill/?"
+            assert link(*args, **extra) == head + urlencode(params)
+            assert link(*args, **extra) == head + urlencode(params)  # the cached head again

@@ -46,3 +46,18 @@ def compiled_statements(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
     return compiled
+
+
+def forms_built(monkeypatch) -> Counter:
+    """Forms constructed, by class name (Django's `BaseForm.__init__` wrapped)."""
+    from django.forms import forms
+
+    seen: Counter = Counter()
+    original = forms.BaseForm.__init__
+
+    def counting(self, *args, **kwargs):
+        seen[type(self).__name__] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(forms.BaseForm, "__init__", counting)
+    return seen

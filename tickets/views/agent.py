@@ -37,7 +37,7 @@ from tickets.models import Message, Ticket
 from tickets.sla_dirty import sla_fresh
 from tickets.views.common import staff_required
 from tickets.views.fragments import form_field_fragments, form_fields_fragment
-from tickets.views.list_rows import form_fragment_key, list_rows, rows_html
+from tickets.views.list_rows import form_fragment_key, list_rows, rows_html, unbound_bulk_form
 from tickets.workflow import InvalidTransition
 
 PAGE_SIZE = 50
@@ -161,8 +161,13 @@ def _ticket_list_response(
     results_by_id = {r.ticket_id: r for r in (bulk_outcome or {}).get("results", [])}
     selected_ids = set(bulk_form.selected_ids()) if bulk_form is not None else set()
     terms = search.search_terms(state["search"])
+    bulk_bound = bulk_form is not None and bulk_form.is_bound
     if bulk_form is None:
-        bulk_form = BulkForm(agents=state["agents"], queues=queues, initial={"query": nav.urlencode()})
+        # Built only if its fields' fragment is not kept (list_rows.unbound_bulk_form):
+        # the page itself shows just its hidden `query`, written here.
+        bulk_form, bulk_query = unbound_bulk_form(agents=state["agents"], queues=queues, query=nav.urlencode())
+    else:
+        bulk_query = bulk_form["query"]
     rows = list_rows(page.items, terms=terms, selected_ids=selected_ids, results_by_id=results_by_id)
     context = {
         "form": state["form"],
@@ -176,7 +181,7 @@ def _ticket_list_response(
         "first_url": first_url,
         "counts": workspace.workspace_counts(user=request.user, queues=queues),
         "view_labels": workspace.VIEW_LABELS,
-        "saved_views": list(workspace.saved_view_list_for_user(user=request.user)),
+        "saved_views": workspace.saved_view_rows_for_user(user=request.user),
         "saved": saved,
         "save_form": SavedViewForm(),
         "filters_json": json.dumps(filters_for_save),
@@ -184,8 +189,12 @@ def _ticket_list_response(
         # Rendered form fields cached by their inputs (list_rows.form_fragment_key);
         # a bound bulk form (errors, kept selection) is rendered every time.
         "filter_fields_key": form_fragment_key(form=state["form"], queues=queues, agents=state["agents"]),
-        "bulk_fields_key": form_fragment_key(form=bulk_form, queues=queues, agents=state["agents"]),
-        "bulk_fields_timeout": 0 if bulk_form.is_bound else 600,
+        "bulk_fields_key": form_fragment_key(
+            form=bulk_form if bulk_bound else BulkForm, queues=queues, agents=state["agents"]
+        ),
+        "bulk_fields_timeout": 0 if bulk_bound else 600,
+        "bulk_bound": bulk_bound,
+        "bulk_query": bulk_query,
         "bulk_next": bulk_next,
         "bulk_outcome": bulk_outcome,
         "selected_ids": selected_ids,
@@ -216,7 +225,7 @@ def agent_counts(request: HttpRequest) -> HttpResponse:
         "counts": workspace.workspace_counts(user=request.user),
         "view_labels": workspace.VIEW_LABELS,
         "view": request.GET.get("view", ""),
-        "saved_views": list(workspace.saved_view_list_for_user(user=request.user)),
+        "saved_views": workspace.saved_view_rows_for_user(user=request.user),
     }
     return render(request, "tickets/agent/ticket_list.html#counts", context)
 

@@ -13,19 +13,22 @@ already escaped piece by piece by `highlight`). Why and figures:
 docs/workspace-list.md, "Rendering cost of the list".
 """
 
+import functools
 import hashlib
 import html
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.forms import Form
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import floatformat, timesince_filter
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
@@ -47,13 +50,17 @@ def _text(value: Any, mark: Callable[[Any], SafeString] | None) -> SafeString | 
     return mark(value) if mark is not None else ("" if value is None else str(value))
 
 
-def _local(value: datetime) -> datetime:
-    return timezone.localtime(value) if timezone.is_aware(value) else value
+def _local(value: datetime, tz: Any = None) -> datetime:
+    """`timezone.localtime` (in `tz`, the current zone read once a page by the
+    callers: reading it is a context-variable lookup, ~100 a page); naive as it is."""
+    if value.utcoffset() is None:
+        return value
+    return value.astimezone(timezone.get_current_timezone() if tz is None else tz)
 
 
-def _due(value: datetime) -> str:
+def _due(value: datetime, tz: Any = None) -> str:
     """`date:"Y-m-d H:i e"` (e: the zone's abbreviation, empty when naive)."""
-    local = _local(value)
+    local = _local(value, tz)
     return f"{local:%Y-%m-%d %H:%M} {(local.tzname() or '') if local.tzinfo else ''}"
 
 
@@ -71,20 +78,17 @@ def list_rows(
     now = now or timezone.now()
     url = reverse("tickets:agent-ticket-detail", args=[ID_PLACEHOLDER])
     placeholder = str(ID_PLACEHOLDER)
-    # Labels in the active language, looked up once a page (not per row):
-    # `date:"M"` is the capitalised three-letter month.
-    months = {m: str(name).title() for m, name in MONTHS_3.items()}
-    statuses = {value: str(status_label(value)) for value in Ticket.Status.values}
-    priorities = {value: str(label) for value, label in PRIORITY_LABELS.items()}
+    months, statuses, priorities = _row_labels(get_language())
     sla = SlaTexts(now)
     mark = highlighter(terms) if terms else None
+    tz = timezone.get_current_timezone()
     rows = []
     for t in tickets:
         if isinstance(t, Ticket):
             t = ListRow.from_ticket(t, organisation=bool(terms))
         pk = t.pk
         organisation = t.organisation if terms else None
-        updated = _local(t.updated_at)
+        updated = _local(t.updated_at, tz)
         rows.append(
             {
                 "pk": pk,
@@ -119,6 +123,7 @@ class SlaTexts:
         self.due_in = gettext("due in %(time)s")
         self.breached = gettext("breached %(time)s ago")
         self._human = coarse_duration_formatter()  # sla_tags._human, formats translated once
+        self._tz = timezone.get_current_timezone()
 
     def badge(self, status: str, due: datetime | None) -> dict[str, Any]:
         if due is None or status not in SLA_STATUSES:
@@ -129,20 +134,45 @@ class SlaTexts:
         else:
             state = "at_risk" if delta <= AT_RISK_S else "ok"
             text = self.due_in % {"time": self._human(delta)}
-        return {"sla_state": state, "sla_text": text, "sla_due": _due(due)}
+        return {"sla_state": state, "sla_text": text, "sla_due": _due(due, self._tz)}
 
 
 def _kind_labels() -> dict[str, str]:
     return {value: str(label) for value, label in QueueKind.choices}
 
 
+@functools.lru_cache(maxsize=32)
+def _row_labels(language: str | None) -> tuple[dict[int, str], dict[str, str], dict[str, str]]:
+    """Months (`date:"M"`: capitalised, three letters), status and priority
+    labels in `language`: the same for every page in it, so translated once
+    per process and language (~30 lazy strings a page before)."""
+    with translation.override(language):
+        return (
+            {m: str(name).title() for m, name in MONTHS_3.items()},
+            {value: str(status_label(value)) for value in Ticket.Status.values},
+            {value: str(label) for value, label in PRIORITY_LABELS.items()},
+        )
+
+
+# Settings a test overrides (languages, locale paths) change the translations.
+setting_changed.connect(lambda **_: _row_labels.cache_clear(), dispatch_uid="list_rows_labels_clear", weak=False)
+
+
 def _escape(value: Any) -> str:
-    """`conditional_escape` without its per-call overhead (~1,000 calls a
+    """`conditional_escape` without its per-call overhead (~700 calls a
     page): markup-safe values (`highlight`) as they are, the rest through
-    `html.escape`, as `django.utils.html.escape` does."""
-    if hasattr(value, "__html__"):
+    `html.escape`, as `django.utils.html.escape` does; a text with none of
+    the five characters is its own escape (the common case, and 2.5x cheaper
+    to test than to escape)."""
+    if type(value) is str:
+        text = value
+    elif hasattr(value, "__html__"):
         return str(value.__html__())
-    return html.escape(str(value))
+    else:
+        text = str(value)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text)
+    return text
 
 
 def rows_html(rows: Iterable[Mapping[str, Any]]) -> SafeString:
@@ -204,7 +234,7 @@ def rows_html(rows: Iterable[Mapping[str, Any]]) -> SafeString:
     return mark_safe("".join(out))  # every value above is escaped
 
 
-def form_fragment_key(*, form: Form, queues: Iterable[Any], agents: Iterable[Any]) -> str:
+def form_fragment_key(*, form: Form | type[Form], queues: Iterable[Any], agents: Iterable[Any]) -> str:
     """The `{% cache %}` key of a list form's rendered fields.
 
     The HTML of the filter form and the bulk bar is a function of the
@@ -213,21 +243,47 @@ def form_fragment_key(*, form: Form, queues: Iterable[Any], agents: Iterable[Any
     key is a digest of exactly those: two users share an entry only when
     they would be shown the same markup. Nothing derived from other
     permissions is inside these fragments. See docs/workspace-list.md.
+    A form class stands for its unbound form (the same key, without
+    building the form).
     """
-    data = form.data
-    submitted = (
-        [(name, data.getlist(name) if hasattr(data, "getlist") else data.get(name)) for name in form.fields]
-        if form.is_bound
-        else None
-    )
+    if isinstance(form, type):
+        name, submitted = form.__name__, None
+    else:
+        data = form.data
+        name = type(form).__name__
+        submitted = (
+            [(field, data.getlist(field) if hasattr(data, "getlist") else data.get(field)) for field in form.fields]
+            if form.is_bound
+            else None
+        )
     parts = (
         get_language(),
-        type(form).__name__,
+        name,
         submitted,
         [(q.pk, q.name, q.kind) for q in queues],
         [(u.pk, u.display_name) for u in agents],
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def hidden_input_html(*, name: str, value: str, id_: str) -> SafeString:
+    """What Django's `HiddenInput` renders for a text value (its two widget
+    templates): no `value` when empty, as `Widget.format_value` does."""
+    shown = f' value="{html.escape(value)}"' if value != "" else ""
+    return mark_safe(f'<input type="hidden" name="{html.escape(name)}"{shown} id="{html.escape(id_)}">')
+
+
+def unbound_bulk_form(*, agents: Any, queues: Any, query: str) -> tuple[Any, SafeString]:
+    """The list's unbound bulk form, built on first use, and the markup of
+    its hidden `query` field. Every other field is inside the kept fragment
+    (`{% cache %}`, keyed by `form_fragment_key(form=BulkForm, ...)`), so on
+    a repeated page the form (a deep copy of 12 fields, choices from the
+    agents and queues) and its widget templates are never needed; the test
+    compares the markup with the form's own (tests/workspace/test_list_view_cost.py)."""
+    from tickets.forms import BulkForm
+
+    form = SimpleLazyObject(lambda: BulkForm(agents=agents, queues=queues, initial={"query": query}))
+    return form, hidden_input_html(name="query", value=query, id_="bulk_query")
 
 
 def portal_rows_html(rows: Iterable[PortalRow], *, user_id: int) -> SafeString:
@@ -243,6 +299,7 @@ def portal_rows_html(rows: Iterable[PortalRow], *, user_id: int) -> SafeString:
     placeholder = str(ID_PLACEHOLDER)
     labels: dict[str, str] = {}
     short = get_format("SHORT_DATETIME_FORMAT")
+    tz = timezone.get_current_timezone()
     out = []
     for r in rows:
         pk = r.pk
@@ -250,7 +307,7 @@ def portal_rows_html(rows: Iterable[PortalRow], *, user_id: int) -> SafeString:
         label = labels.get(r.status)
         if label is None:
             label = labels[r.status] = e(customer_status_label(r.status))
-        local = _local(r.updated_at)
+        local = _local(r.updated_at, tz)
         who = you if r.requester_id == user_id else e(r.requester_name)
         out.append(
             "\n    <tr data-row>\n"
