@@ -100,6 +100,9 @@ def cases(who: dict[str, User]) -> list[tuple[str, list[str], User]]:
         ("agent-all", ["/agent/tickets/?view=all"], who["agent"]),
         ("manager-all", ["/agent/tickets/?view=all"], who["manager"]),
         ("agent-unassigned", ["/agent/tickets/?view=unassigned"], who["agent"]),
+        # bench/peer/compare.py's search-common and search-rare (the rare word is planted by compare.py)
+        ("agent-search-common", ["/agent/tickets/?view=all&q=error"], who["agent"]),
+        ("agent-search-rare", ["/agent/tickets/?view=all&q=quokka"], who["agent"]),
         ("agent-ticket", ticket_urls(who["agent"]), who["agent"]),
         ("manager-ticket", ticket_urls(who["manager"]), who["manager"]),
         ("customer-few", ["/portal/"], who["customer-few"]),

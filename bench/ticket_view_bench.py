@@ -11,7 +11,9 @@ bench/peer/compare.py signs in) or `--user EMAIL`:
           ids compare.py's "ticket-page" row times on both products);
   spread  50 tickets of the agent's queues at random places of the table;
   long    the 20 tickets of the agent's queues with the longest histories
-          (most events, messages included).
+          (most events, messages included);
+  busy    20 tickets of the 5 requesters with the most tickets (the
+          "Other requests from ..." card).
 
 For each set: p50/p95 of the whole response (wall), of the SQL inside it
 (every statement timed by a `connection.execute_wrapper`), of the process
@@ -102,7 +104,20 @@ def ticket_sets(user: User, seed: int) -> dict[str, list[int]]:
         .order_by("-n", "ticket_id")
         .values_list("ticket_id", flat=True)[:20]
     )
-    return {"newest": newest, "spread": spread, "long": long}
+    # The "Other requests from ..." card: tickets of the requesters with the
+    # most tickets (their card had to find 10 visible ones among them).
+    busy_requesters = list(
+        Ticket.objects.values("requester_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "requester_id")
+        .values_list("requester_id", flat=True)[:5]
+    )
+    busy = list(
+        visible.filter(requester_id__in=busy_requesters, queue__in=queues)
+        .order_by("-id")
+        .values_list("pk", flat=True)[:20]
+    )
+    return {"newest": newest, "spread": spread, "long": long, "busy": busy}
 
 
 def forget_rendered() -> None:
@@ -169,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=0, help="untimed requests per set (default: one per ticket)")
-    parser.add_argument("--sets", default="newest,spread,long")
+    parser.add_argument("--sets", default="newest,spread,long,busy")
     parser.add_argument("--user", default="", help="e-mail of the staff user (default: compare.py's agent)")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--statements", action="store_true")

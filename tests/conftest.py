@@ -6,6 +6,7 @@ from contextlib import suppress
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from helpdesk.celery import QUEUES
 from tests.factories import AgentFactory, CustomerFactory, ManagerFactory, QueueFactory
@@ -20,6 +21,14 @@ def _require_postgresql(request):
     """The suite is meant for PostgreSQL; fail loudly rather than pass on SQLite."""
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         assert connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL (make test does)"
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A page request activates the user's language for the thread and nothing
+    switches it back; without this a German page leaks into the next test."""
+    yield
+    translation.deactivate()
 
 
 _BUSY_BACKENDS = """

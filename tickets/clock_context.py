@@ -20,18 +20,7 @@ _context_cache: dict[str, Any] = {"key": None}
 
 def clock_context(*, as_of: datetime | None = None) -> Context:
     """Calendars and SLA policies per queue (cached until a row changes)."""
-    from django.db.models import Count, Max
-
-    from tickets.models import Calendar, Queue, QueueCalendarChange, SLAPolicy
-
-    key = (
-        Queue.objects.count(),
-        # A version write also saves its calendar row; the count catches versions written alone.
-        tuple(Calendar.objects.aggregate(m=Max("updated_at"), v=Count("versions"), x=Max("versions__pk")).values()),
-        SLAPolicy.objects.aggregate(m=Max("updated_at"))["m"],
-        tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
-        tuple(QueueCalendarChange.objects.aggregate(n=Count("pk"), x=Max("pk")).values()),
-    )
+    key = _context_key()
     if _context_cache["key"] != key:
         _context_cache.update(key=key, **_context_build())
     return Context(
@@ -40,6 +29,48 @@ def clock_context(*, as_of: datetime | None = None) -> Context:
         sla_policies=_context_cache["policies"],
         unusable=_context_cache["unusable"],
     )
+
+
+def _context_key() -> tuple[Any, ...]:
+    """What the cached context is built from: changes whenever a queue, its
+    calendar or policy assignment, a calendar (a version write also saves its
+    calendar row; the version count and newest id catch versions written
+    alone), a policy or a calendar assignment changes, or one is added or
+    deleted. One statement on PostgreSQL: the key is read on every use (the
+    ticket page's SLA problem check, every SLA refresh), and five ORM
+    statements cost ~2 ms of compiling and round trips (bench/TICKET_PAGE.md,
+    "Fourth round")."""
+    from django.db import connection
+    from django.db.models import Count, Max
+
+    from tickets.models import Calendar, CalendarVersion, Queue, QueueCalendarChange, SLAPolicy
+
+    if connection.vendor != "postgresql":
+        return (
+            Queue.objects.count(),
+            tuple(Calendar.objects.aggregate(m=Max("updated_at"), n=Count("pk")).values()),
+            tuple(CalendarVersion.objects.aggregate(n=Count("pk"), x=Max("pk")).values()),
+            tuple(SLAPolicy.objects.aggregate(m=Max("updated_at"), n=Count("pk")).values()),
+            tuple(Queue.objects.order_by("pk").values_list("pk", "calendar_id", "sla_policy_id")),
+            tuple(QueueCalendarChange.objects.aggregate(n=Count("pk"), x=Max("pk")).values()),
+        )
+    qn = connection.ops.quote_name
+    queue, calendar, version, policy, change = (
+        qn(m._meta.db_table) for m in (Queue, Calendar, CalendarVersion, SLAPolicy, QueueCalendarChange)
+    )
+    # Table names from the models; no values. concat() writes NULL as '', so
+    # "1:2:" (calendar 2, no policy) and "1::2" (policy 2) differ.
+    sql = (
+        "SELECT"  # noqa: S608
+        f" (SELECT string_agg(concat(id, ':', calendar_id, ':', sla_policy_id), ',' ORDER BY id) FROM {queue}),"
+        f" (SELECT max(updated_at) FROM {calendar}), (SELECT count(*) FROM {calendar}),"
+        f" (SELECT count(*) FROM {version}), (SELECT max(id) FROM {version}),"
+        f" (SELECT max(updated_at) FROM {policy}), (SELECT count(*) FROM {policy}),"
+        f" (SELECT count(*) FROM {change}), (SELECT max(id) FROM {change})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
 
 
 def _context_build() -> dict[str, Any]:

@@ -341,6 +341,13 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=["new", "open", "pending", "on_hold"]),
             ),
             models.Index(fields=["requester", "-updated_at", "-id"], name="ticket_requester_upd"),
+            # The ticket page's "Other requests from ..." card: the newest visible
+            # tickets of a requester per queue (selectors.ticket_requester_other_tickets).
+            models.Index(
+                fields=["requester", "queue", "-created_at", "-id"],
+                name="ticket_requester_queue_created",
+                condition=models.Q(is_spam=False, is_deleted=False),
+            ),
             # Auto-close sweep: solved tickets by solve time.
             models.Index(
                 fields=["solved_at", "id"], name="ticket_solved_autoclose", condition=models.Q(status="solved")

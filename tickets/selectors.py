@@ -127,13 +127,47 @@ def linked_ticket_ids(*, ticket_id: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10) -> QuerySet[Ticket]:
-    return (
-        ticket_list_for_user(user=user)
-        .filter(requester_id=ticket.requester_id)
-        .exclude(pk=ticket.pk)
-        .order_by("-created_at")[:limit]
+def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10) -> list[Ticket]:
+    """The requester's `limit` newest other tickets that staff `user` may
+    see (the ticket page's "Other requests from ..." card): id, subject,
+    status and created_at only.
+
+    Read per queue (agents: their member queues, as ticket_visibility_q;
+    managers: every queue), each the newest `limit` of the requester in that
+    queue from the partial index `ticket_requester_queue_created`, then
+    merged. PostgreSQL reads at most `limit` + 1 visible rows per queue,
+    however many tickets the requester has elsewhere: walking the requester's
+    tickets newest first through the queue filter read every one of them
+    when the agent's queues held none (bench/TICKET_PAGE.md, "Fourth round").
+    """
+    if not (user.is_manager_role or user.role == User.Role.AGENT):
+        return []  # staff pages only; customers never reach the card
+    if connection.vendor != "postgresql":
+        return list(
+            ticket_list_for_user(user=user)
+            .filter(requester_id=ticket.requester_id)
+            .exclude(pk=ticket.pk)
+            .order_by("-created_at", "-id")
+            .only("pk", "subject", "status", "created_at")[:limit]
+        )
+    qn = connection.ops.quote_name
+    tickets = qn(Ticket._meta.db_table)
+    if user.is_manager_role:
+        queues = f"SELECT {qn('id')} AS {qn('queue_id')} FROM {qn(Queue._meta.db_table)}"  # noqa: S608
+        params: list[Any] = []
+    else:
+        queues = f"SELECT {qn('queue_id')} FROM {qn(QueueMembership._meta.db_table)} WHERE {qn('user_id')} = %s"  # noqa: S608
+        params = [user.pk]
+    # Names from the models; every value is a parameter.
+    sql = (
+        f"SELECT t.{qn('id')}, t.{qn('subject')}, t.{qn('status')}, t.{qn('created_at')} FROM ({queues}) q"  # noqa: S608
+        f" CROSS JOIN LATERAL (SELECT {qn('id')}, {qn('subject')}, {qn('status')}, {qn('created_at')}"
+        f" FROM {tickets} WHERE {qn('requester_id')} = %s AND {qn('queue_id')} = q.{qn('queue_id')}"
+        f" AND NOT {qn('is_spam')} AND NOT {qn('is_deleted')} AND {qn('id')} <> %s"
+        f" ORDER BY {qn('created_at')} DESC, {qn('id')} DESC LIMIT %s) t"
+        f" ORDER BY t.{qn('created_at')} DESC, t.{qn('id')} DESC LIMIT %s"
     )
+    return list(Ticket.objects.raw(sql, [*params, ticket.requester_id, ticket.pk, limit, limit]))
 
 
 def attachment_get_for_user(*, user: Any, attachment_id: int | str) -> Any:

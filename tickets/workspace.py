@@ -621,7 +621,10 @@ def recent_search_add(session: Any, query: str) -> None:
     query = query.strip()[:200]
     if not query:
         return
-    recent = [q for q in session.get(RECENT_SEARCHES_KEY, []) if q.lower() != query.lower()]
+    current = session.get(RECENT_SEARCHES_KEY, [])
+    if current[:1] == [query]:
+        return  # already first (the next page, another sort): no session write
+    recent = [q for q in current if q.lower() != query.lower()]
     session[RECENT_SEARCHES_KEY] = [query, *recent][:RECENT_SEARCHES_MAX]
 
 

@@ -266,3 +266,117 @@ def test_assignee_choices_are_read_by_member_ids(queue, service_queue, agent, ma
     sql = str(choices.query).upper()
     assert "SELECT DISTINCT" not in sql and " UNION " in sql and not re.search(r"\bJOIN\b", sql), sql
     assert CustomerFactory() not in choices
+
+
+def _copies(ticket: Ticket, n: int, **fields) -> list[Ticket]:
+    """`n` plain rows like `ticket` (no events: the card reads the table
+    only), one minute apart going back, with `fields` changed."""
+    base = {f.attname: getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields if not f.primary_key}
+    rows = [
+        Ticket(**{**base, "external_id": None, "created_at": ticket.created_at - timedelta(minutes=i + 1), **fields})
+        for i in range(n)
+    ]
+    return Ticket.objects.bulk_create(rows)
+
+
+def _card_rows_read(user, ticket: Ticket) -> int:
+    """Rows PostgreSQL read from the tickets table for the card (returned
+    or filtered out, over every loop), from EXPLAIN ANALYZE of its
+    statement; sequential scans off, as on a large table."""
+    with CaptureQueriesContext(connection) as ctx:
+        list(selectors.ticket_requester_other_tickets(user=user, ticket=ticket))
+    (sql,) = [q["sql"] for q in ctx.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    def rows(node) -> int:
+        own = 0
+        if node.get("Relation Name") == "tickets_ticket":
+            kept = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+            own = kept * node.get("Actual Loops", 1)
+        return own + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows(plan)
+
+
+@pytest.mark.django_db
+def test_other_requests_card_reads_rows_bounded_by_its_length(queue, service_queue, agent, customer):
+    """ "Other requests from ...": the agent sees the requester's 3 tickets
+    of their queue, listed newest first; the 80 the requester has in a queue
+    the agent does not work in (and spam/deleted ones) are never read, so a
+    requester with thousands of tickets elsewhere costs what one with a few
+    does. Before, the statement walked every ticket of the requester newest
+    first through the queue filter (83 rows read here)."""
+    ticket = ticket_make(queue=queue, requester=customer)
+    mine = _copies(ticket, 3)
+    few = _card_rows_read(agent, ticket)
+    _copies(ticket, 80, queue_id=service_queue.pk, kind=service_queue.kind, created_at=ticket.created_at)
+    _copies(ticket, 5, is_spam=True)
+    _copies(ticket, 5, is_deleted=True)
+    many = _card_rows_read(agent, ticket)
+    assert many == few <= 10 + 1, (few, many)
+    listed = selectors.ticket_requester_other_tickets(user=agent, ticket=ticket)
+    assert [t.pk for t in listed] == [t.pk for t in mine]
+
+
+@pytest.mark.django_db
+def test_other_requests_card_lists_what_the_access_rule_allows(client, queue, service_queue, agent, manager, customer):
+    """The card is the requester's newest visible tickets but this one, at
+    most 10, as the access rule (selectors.ticket_list_for_user) decides:
+    an agent's queues only, every queue for a manager, never spam or
+    deleted ones; ties on the creation instant newest id first; another
+    requester's tickets never."""
+    ticket = ticket_make(queue=queue, requester=customer)
+    _copies(ticket, 6)
+    _copies(ticket, 6, queue_id=service_queue.pk, kind=service_queue.kind)
+    _copies(ticket, 2, is_spam=True)
+    _copies(ticket, 2, is_deleted=True, created_at=ticket.created_at)
+    _copies(ticket, 3, created_at=ticket.created_at)  # ties with the ticket itself
+    _copies(ticket, 2, requester_id=CustomerFactory().pk)
+    for user in (agent, manager):
+        expected = list(
+            selectors.ticket_list_for_user(user=user)
+            .filter(requester_id=customer.pk)
+            .exclude(pk=ticket.pk)
+            .order_by("-created_at", "-id")
+            .values_list("pk", "subject", "status")[:10]
+        )
+        listed = selectors.ticket_requester_other_tickets(user=user, ticket=ticket)
+        assert [(t.pk, t.subject, t.status) for t in listed] == expected and len(expected) == (
+            9 if user == agent else 10
+        )
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    card = page[page.index("Other requests from") :]
+    assert card.count("<li>") >= 9 and f"/agent/tickets/{ticket.pk}/" not in card[: card.index("</section>")]
+
+
+@pytest.mark.django_db
+def test_sla_problem_check_reads_one_statement_and_sees_changes_at_once(client, manager, customer):
+    """A ticket without due instants in a queue with a policy asks the
+    clock context whether the SLA is computable: its cache key is one
+    statement (five before), and a calendar version written behind the
+    services' back, or removed again, shows on the next view."""
+    from tickets.models import Calendar, CalendarVersion, SLAPolicy
+
+    nine_five = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = Calendar.objects.create(name="Office", timezone="Europe/Paris", hours=nine_five)
+    policy = SLAPolicy.objects.create(
+        name="Gold", pause_statuses=["pending"], targets={"normal": {"first_response": 3600, "business_hours": True}}
+    )
+    queue = QueueFactory(kind="support", calendar=calendar, sla_policy=policy)
+    ticket = ticket_make(queue=queue, requester=customer)
+    Ticket.objects.filter(pk=ticket.pk).update(status="solved", sla_due_at=None)
+    client.force_login(manager)
+    statements = _view_statements(client, ticket)
+    clock_tables = ("tickets_calendar", "tickets_slapolicy", "tickets_queuecalendarchange")
+    assert len([s for s in statements if any(f'"{t}"' in s for t in clock_tables)]) == 1, statements
+    url = f"/agent/tickets/{ticket.pk}/"
+    assert "SLA not computable" not in client.get(url).content.decode()
+    never_open = {"timezone": "Europe/Paris", "hours": {}, "holidays": [], "overrides": []}
+    version = CalendarVersion.objects.create(calendar=calendar, effective_from=None, **never_open)
+    assert "SLA not computable" in client.get(url).content.decode()
+    version.delete()
+    assert "SLA not computable" not in client.get(url).content.decode()

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -82,16 +83,21 @@ def agent_ticket_list(request: HttpRequest) -> HttpResponse:
 @replica_reads
 def agent_match_count(request: HttpRequest) -> HttpResponse:
     """How many tickets the list (same parameters) holds: the number behind
-    "all N matching" in the bulk bar, asked for only when needed."""
+    "all N matching" in the bulk bar, asked for only when needed. Counted up
+    to what one bulk submit applies to, then "5,000+": an exact count of a
+    common word read every hit (docs/workspace-list.md, "Search")."""
     state = _list_state(request, request.GET)
-    count = workspace.workspace_matching_qs(
+    qs = workspace.workspace_matching_qs(
         user=request.user,
         view=state["view"],
         filters=state["filters"],
         search=state["search"],
         queue_ids=state["qids"],
-    ).count()
-    return HttpResponse(str(count), content_type="text/plain; charset=utf-8")
+    )
+    cap = workspace_services.BULK_MATCHING_MAX
+    count = qs[: cap + 1].count()
+    text = str(count) if count <= cap else number_format(cap, force_grouping=True) + "+"
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
 def _list_state(request: HttpRequest, query: QueryDict) -> dict[str, Any]:

@@ -16,7 +16,7 @@ docs/workspace-list.md, "Rendering cost of the list".
 import functools
 import hashlib
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,17 +37,17 @@ from tickets.models import QueueKind, Ticket
 from tickets.selectors import PortalRow
 from tickets.templatetags.sla_tags import AT_RISK_S, SLA_STATUSES
 from tickets.templatetags.ticket_tags import PRIORITY_LABELS, status_label
-from tickets.templatetags.workspace_tags import highlight
+from tickets.templatetags.workspace_tags import highlighter
 from tickets.workflow import customer_status_label
 from tickets.workspace import ListRow
 
 ID_PLACEHOLDER = 2147483647  # reversed once, then replaced by each row's id
 
 
-def _text(value: Any, terms: list[str]) -> SafeString | str:
+def _text(value: Any, mark: Callable[[Any], SafeString] | None) -> SafeString | str:
     """Highlighted (and escaped) when searching; the plain value otherwise,
     left to the template's autoescape."""
-    return highlight(value, terms) if terms else ("" if value is None else str(value))
+    return mark(value) if mark is not None else ("" if value is None else str(value))
 
 
 def _local(value: datetime, tz: Any = None) -> datetime:
@@ -80,6 +80,7 @@ def list_rows(
     placeholder = str(ID_PLACEHOLDER)
     months, statuses, priorities = _row_labels(get_language())
     sla = SlaTexts(now)
+    mark = highlighter(terms) if terms else None
     tz = timezone.get_current_timezone()
     rows = []
     for t in tickets:
@@ -94,10 +95,10 @@ def list_rows(
                 "url": url.replace(placeholder, str(pk)),
                 "kind": t.kind,
                 "selected": pk in selected_ids,
-                "subject": _text(t.subject, terms),
+                "subject": _text(t.subject, mark),
                 "result": results_by_id.get(pk),
-                "requester": _text(t.requester_name, terms),
-                "organisation": _text(organisation, terms) if organisation is not None else "",
+                "requester": _text(t.requester_name, mark),
+                "organisation": _text(organisation, mark) if organisation is not None else "",
                 "status": t.status,
                 "status_label": statuses[t.status] if t.status in statuses else status_label(t.status),
                 "priority": t.priority,
