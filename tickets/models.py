@@ -330,6 +330,13 @@ class Ticket(models.Model):
                     is_deleted=False,
                 ),
             ),
+            # Auto-assignment's open load per candidate agent (routing._open_load):
+            # index-only, reading only the candidates' entries.
+            models.Index(
+                fields=["assignee"],
+                name="ticket_open_assignee_load",
+                condition=models.Q(status__in=["new", "open", "pending", "on_hold"], is_spam=False, is_deleted=False),
+            ),
             models.Index(
                 fields=["queue", "-updated_at", "-id"],
                 name="ticket_open_unassigned_upd",

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import AgentFactory, CustomerFactory, QueueFactory, ticket_make
 from tickets import services
@@ -77,6 +78,32 @@ def test_least_loaded_with_capacity_and_reason():
     # Everyone at capacity: the ticket stays unassigned.
     q2, (_full,) = _queue_with(Queue.AutoAssign.LEAST_LOADED, 0)
     assert ticket_make(queue=q2).assignee_id is None
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM cannot run in a transaction
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plans: PostgreSQL")
+def test_least_loaded_count_reads_only_its_partial_index():
+    """The open-load count of the candidates is an index-only scan of
+    `ticket_open_assignee_load` (its predicate is the count's WHERE), not a
+    scan of every open ticket nor a heap read per ticket (bench/API.md)."""
+    q, (_a, b) = _queue_with(Queue.AutoAssign.LEAST_LOADED, None, None)
+    ticket_make(queue=q)  # to a: the second goes to b
+    other = QueueFactory()
+    for _ in range(40):  # open tickets of other agents, which the count need not read
+        ticket_make(queue=other)
+    with connection.cursor() as cur:  # as autovacuum would: pages all-visible, statistics
+        cur.execute("VACUUM ANALYZE tickets_ticket")
+    with CaptureQueriesContext(connection) as ctx:
+        assert ticket_make(queue=q).assignee_id == b.pk
+    (count,) = [x["sql"] for x in ctx.captured_queries if "COUNT(" in x["sql"] and "assignee_id" in x["sql"]]
+    with connection.cursor() as cur:
+        # Test tables are tiny: forbid the sequential scan to see which index the planner can use.
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("EXPLAIN " + count)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        cur.execute("RESET enable_seqscan")
+    assert "Index Only Scan using ticket_open_assignee_load" in plan, plan
+    assert "Heap Scan" not in plan and "Seq Scan" not in plan, plan
 
 
 @pytest.mark.django_db(transaction=True)
