@@ -31,6 +31,21 @@ def _default_language_after_each_test():
     translation.deactivate()
 
 
+@pytest.fixture
+def published():
+    """Names of the Celery tasks published during the test."""
+    from celery.signals import before_task_publish
+
+    names: list[str] = []
+
+    def record(sender=None, **kwargs):
+        names.append(sender)
+
+    before_task_publish.connect(record, weak=False)
+    yield names
+    before_task_publish.disconnect(record)
+
+
 _BUSY_BACKENDS = """
     SELECT count(*) FROM pg_stat_activity
     WHERE datname = current_database() AND pid <> pg_backend_pid()

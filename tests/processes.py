@@ -167,6 +167,24 @@ def broker_at(url: str) -> Iterator[object]:
         _reset_broker_pools(app)
 
 
+@contextmanager
+def redis_cache_and_broker(settings: object) -> Iterator[None]:
+    """The shared Redis cache as in production, and tasks published to the same
+    Redis rather than run eagerly (the wake-up tests count what is published)."""
+    from django.core.cache import cache
+
+    from helpdesk.lib.breaker import cache_breaker
+    from helpdesk.lib.cache import redis_cache_config
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    settings.CACHES = {"default": redis_cache_config(url, timeout=0.5)}  # type: ignore[attr-defined]
+    cache_breaker.reset()
+    cache.clear()
+    with broker_at(url):
+        yield
+    cache.clear()
+
+
 def send_task(redis_url: str, name: str, **kwargs: object) -> None:
     """Publish a task by name to the given broker (not the test settings' one)."""
     with broker_at(redis_url) as app:

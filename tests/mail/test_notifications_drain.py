@@ -3,33 +3,16 @@ docs/delivery.md, "One wake-up for many writes"): a write's outbox rows are
 still written in its transaction, the broker publish per row is gone, and the
 drain sends every row once."""
 
-import os
-
 import pytest
-from celery.signals import before_task_publish
 from django.core import mail
 
-from helpdesk.lib.breaker import cache_breaker
-from helpdesk.lib.cache import redis_cache_config
 from mail.models import Notification
 from tests.factories import ticket_make
-from tests.processes import broker_at
+from tests.processes import redis_cache_and_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DRAIN = "mail.notifications_drain"
-
-
-@pytest.fixture
-def published():
-    names: list[str] = []
-
-    def record(sender=None, **kwargs):
-        names.append(sender)
-
-    before_task_publish.connect(record, weak=False)
-    yield names
-    before_task_publish.disconnect(record)
 
 
 @pytest.fixture
@@ -42,15 +25,8 @@ def acknowledging(settings, queue):
 
 @pytest.fixture
 def redis_cache(settings):
-    from django.core.cache import cache
-
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-    settings.CACHES = {"default": redis_cache_config(url, timeout=0.5)}
-    cache_breaker.reset()
-    cache.clear()
-    with broker_at(url):  # published, not run eagerly
+    with redis_cache_and_broker(settings):
         yield
-    cache.clear()
 
 
 def _portal_create(queue, customer):

@@ -9,14 +9,13 @@ import os
 import socket
 
 import pytest
-from celery.signals import before_task_publish
 
 from helpdesk.lib.breaker import cache_breaker
 from helpdesk.lib.cache import redis_cache_config
 from metrics.models import MetricsDirty
 from metrics.tasks import recompute_dirty
 from tests.factories import ticket_make
-from tests.processes import broker_at
+from tests.processes import broker_at, redis_cache_and_broker
 from tickets.models import SLADirty
 from tickets.tasks import sla_refresh_dirty
 
@@ -26,34 +25,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WAKES = (recompute_dirty.name, sla_refresh_dirty.name)
 
 
-@pytest.fixture
-def published():
-    """Names of the tasks published to the broker during the test."""
-    names: list[str] = []
-
-    def record(sender=None, **kwargs):
-        names.append(sender)
-
-    before_task_publish.connect(record, weak=False)
-    yield names
-    before_task_publish.disconnect(record)
-
-
 def _redis_url() -> str:
     return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def redis_cache(settings):
-    from django.core.cache import cache
-
-    settings.CACHES = {"default": redis_cache_config(_redis_url(), timeout=0.5)}
     settings.HELPDESK_SLA_REFRESH = "worker"
-    cache_breaker.reset()
-    cache.clear()
-    with broker_at(_redis_url()):  # published, not run eagerly
+    with redis_cache_and_broker(settings):
         yield
-    cache.clear()
 
 
 def _write(queue, customer):
