@@ -123,6 +123,19 @@ def _list_state(request: HttpRequest, query: QueryDict) -> dict[str, Any]:
     }
 
 
+def _page_links(params: QueryDict, next_cursor: str | None) -> tuple[QueryDict, str | None, str | None]:
+    """The list's parameters without its cursor, and the next and first pages' links."""
+    nav = params.copy()
+    nav.pop("cursor", None)
+    next_url = None
+    if next_cursor:
+        nav_next = nav.copy()
+        nav_next["cursor"] = next_cursor
+        next_url = "?" + nav_next.urlencode()
+    first_url = "?" + nav.urlencode() if params.get("cursor") else None
+    return nav, next_url, first_url
+
+
 def _ticket_list_response(
     request: HttpRequest,
     query: QueryDict,
@@ -149,14 +162,7 @@ def _ticket_list_response(
         queue_ids=state["qids"],
         fetch=workspace.fetch_list_rows,
     )
-    nav = params.copy()
-    nav.pop("cursor", None)
-    next_url = None
-    if page.next_cursor:
-        nav_next = nav.copy()
-        nav_next["cursor"] = page.next_cursor
-        next_url = "?" + nav_next.urlencode()
-    first_url = "?" + nav.urlencode() if params.get("cursor") else None
+    nav, next_url, first_url = _page_links(params, page.next_cursor)
     filters_for_save = {k: params.get(k) for k in ("q", "view", *WorkspaceFilterForm.FILTER_FIELDS) if params.get(k)}
     results_by_id = {r.ticket_id: r for r in (bulk_outcome or {}).get("results", [])}
     selected_ids = set(bulk_form.selected_ids()) if bulk_form is not None else set()
