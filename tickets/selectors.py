@@ -148,6 +148,7 @@ def ticket_requester_other_tickets(*, user: Any, ticket: Ticket, limit: int = 10
             .filter(requester_id=ticket.requester_id)
             .exclude(pk=ticket.pk)
             .order_by("-created_at", "-id")
+            .select_related(None)  # the list's joins: only() drops their columns
             .only("pk", "subject", "status", "created_at")[:limit]
         )
     qn = connection.ops.quote_name
