@@ -20,6 +20,7 @@ from django.db import connections, router
 from django.http import HttpRequest
 
 from accounts.models import User
+from helpdesk.lib.rows import instance_from_row
 
 # The dotted path the sign-in views store in the session (settings.AUTHENTICATION_BACKENDS).
 SESSION_BACKEND = "accounts.backends.SessionUserBackend"
@@ -38,12 +39,8 @@ def user_by_pk(user_id: Any) -> User | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for i, field in enumerate(_FIELDS):
-        decode = getattr(field, "from_db_value", None)
-        if decode is not None and values[i] is not None:
-            values[i] = decode(values[i], None, connections[db])
-    return User.from_db(db, [f.attname for f in _FIELDS], values)
+    user: User = instance_from_row(User, db, list(row))
+    return user
 
 
 class SessionUserBackend(ModelBackend):

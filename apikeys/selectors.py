@@ -1,30 +1,16 @@
 """Reads of API tokens."""
 
-from typing import Any
-
 from django.db import connections, router
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from apikeys.models import ApiToken
+from helpdesk.lib.rows import columns, instance_from_row
 
 
 def api_token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
     """The user's own tokens, newest first (revoked ones included)."""
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
-
-
-def _columns(model: type[Model], alias: str) -> str:
-    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
-
-
-def _instance(model: type[Model], db: str, values: list[Any]) -> Any:
-    fields = model._meta.concrete_fields
-    for i, field in enumerate(fields):
-        decode = getattr(field, "from_db_value", None)
-        if decode is not None and values[i] is not None:
-            values[i] = decode(values[i], None, connections[db])
-    return model.from_db(db, [f.attname for f in fields], values)
 
 
 def api_token_get_active(*, token_hash: str) -> ApiToken | None:
@@ -37,7 +23,7 @@ def api_token_get_active(*, token_hash: str) -> ApiToken | None:
     row, the same conditions; both instances are built as the ORM would."""
     db = router.db_for_read(ApiToken)
     sql = (
-        f"SELECT {_columns(ApiToken, 't')}, {_columns(User, 'u')} "  # noqa: S608 - names from the models
+        f"SELECT {columns(ApiToken, 't')}, {columns(User, 'u')} "  # noqa: S608 - names from the models
         f'FROM "{ApiToken._meta.db_table}" t INNER JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
         'WHERE t."token_hash" = %s AND t."revoked_at" IS NULL AND u."is_active" ORDER BY t."id" LIMIT 1'
     )
@@ -47,6 +33,6 @@ def api_token_get_active(*, token_hash: str) -> ApiToken | None:
     if row is None:
         return None
     split = len(ApiToken._meta.concrete_fields)
-    token: ApiToken = _instance(ApiToken, db, list(row[:split]))
-    token.user = _instance(User, db, list(row[split:]))
+    token: ApiToken = instance_from_row(ApiToken, db, list(row[:split]))
+    token.user = instance_from_row(User, db, list(row[split:]))
     return token
