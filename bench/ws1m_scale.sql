@@ -23,8 +23,8 @@ SELECT t.id + k*:n, t.subject, kind, status, priority, channel, NULL, '', is_spa
   sla_due_at - k*interval '3 hours', sla_next_check_at, assignee_id, follow_up_of_id + k*:n, merged_into_id + k*:n,
   organisation_id, queue_id, request_type_id, requester_id
 FROM tickets_ticket t CROSS JOIN generate_series(1, :copies) k WHERE t.id <= :n;
-INSERT INTO tickets_ticketsearch (ticket_id, public_doc, internal_doc)
-SELECT ticket_id + k*:n, public_doc, internal_doc FROM tickets_ticketsearch s CROSS JOIN generate_series(1, :copies) k
+INSERT INTO tickets_ticketsearch (ticket_id, queue_id, public_doc, internal_doc)
+SELECT ticket_id + k*:n, queue_id, public_doc, internal_doc FROM tickets_ticketsearch s CROSS JOIN generate_series(1, :copies) k
 WHERE s.ticket_id <= :n;
 INSERT INTO tickets_ticket_tags (ticket_id, tag_id)
 SELECT ticket_id + k*:n, tag_id FROM tickets_ticket_tags x CROSS JOIN generate_series(1, :copies) k WHERE x.ticket_id <= :n;
