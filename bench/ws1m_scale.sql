@@ -16,15 +16,17 @@ SELECT :'part' = 'tickets' AS do_tickets, :'part' = 'messages' AS do_messages, :
 \if :do_tickets
 INSERT INTO tickets_ticket (id,subject,kind,status,priority,channel,external_id,import_digest,is_spam,is_deleted,
   created_at,updated_at,status_changed_at,solved_at,first_response_due_at,next_reply_due_at,resolution_due_at,sla_due_at,
-  sla_next_check_at,assignee_id,follow_up_of_id,merged_into_id,organisation_id,queue_id,request_type_id,requester_id)
+  sla_next_check_at,assignee_id,follow_up_of_id,merged_into_id,organisation_id,queue_id,request_type_id,requester_id,
+  awaiting_first_reply_since)
 SELECT t.id + k*:n, t.subject, kind, status, priority, channel, NULL, '', is_spam, is_deleted,
   created_at - k*interval '3 hours', updated_at - k*interval '3 hours', status_changed_at - k*interval '3 hours',
   solved_at - k*interval '3 hours', first_response_due_at, next_reply_due_at, resolution_due_at,
   sla_due_at - k*interval '3 hours', sla_next_check_at, assignee_id, follow_up_of_id + k*:n, merged_into_id + k*:n,
-  organisation_id, queue_id, request_type_id, requester_id
+  organisation_id, queue_id, request_type_id, requester_id,
+  awaiting_first_reply_since - k*interval '3 hours'
 FROM tickets_ticket t CROSS JOIN generate_series(1, :copies) k WHERE t.id <= :n;
-INSERT INTO tickets_ticketsearch (ticket_id, public_doc, internal_doc)
-SELECT ticket_id + k*:n, public_doc, internal_doc FROM tickets_ticketsearch s CROSS JOIN generate_series(1, :copies) k
+INSERT INTO tickets_ticketsearch (ticket_id, queue_id, public_doc, internal_doc)
+SELECT ticket_id + k*:n, queue_id, public_doc, internal_doc FROM tickets_ticketsearch s CROSS JOIN generate_series(1, :copies) k
 WHERE s.ticket_id <= :n;
 INSERT INTO tickets_ticket_tags (ticket_id, tag_id)
 SELECT ticket_id + k*:n, tag_id FROM tickets_ticket_tags x CROSS JOIN generate_series(1, :copies) k WHERE x.ticket_id <= :n;

@@ -8,6 +8,7 @@ on PostgreSQL; search then falls back to `icontains` elsewhere.
 
 from typing import Any
 
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
@@ -28,6 +29,33 @@ class PostgresOnlyRemoveIndex(RemoveIndex):
         else:
             # SQLite may have recreated it as a plain index during a table
             # rebuild (the rebuild copies every index of the model state).
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class PostgresOnlyAddIndexConcurrently(AddIndexConcurrently):
+    """CREATE INDEX CONCURRENTLY on PostgreSQL (writers go on while it
+    builds; the migration must be atomic = False); nothing elsewhere."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class PostgresOnlyRemoveIndexConcurrently(RemoveIndexConcurrently):
+    """DROP INDEX CONCURRENTLY on PostgreSQL; elsewhere as PostgresOnlyRemoveIndex."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
             schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:

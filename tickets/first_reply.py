@@ -13,7 +13,9 @@ that predicate: a count and the oldest start are an index-only range per queue.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,9 @@ from tickets.clock_context import clock_events_by_ticket
 from tickets.models import Ticket
 
 REFRESH_BATCH = 500
+
+# Tickets whose value the running writer stored itself (first_reply_stored).
+_stored: ContextVar[frozenset[int]] = ContextVar("tickets_first_reply_stored", default=frozenset())
 
 
 def awaiting_since(events: list[Ev], as_of: datetime) -> datetime | None:
@@ -96,9 +101,23 @@ def _store(values: dict[int, datetime | None]) -> int:
         return int(cur.rowcount)
 
 
+@contextmanager
+def first_reply_stored(ticket_ids: Iterable[int]) -> Iterator[None]:
+    """In the block, the refresh skips these tickets: their writer stored
+    `awaiting_since` of their whole history itself, with their rows (the
+    import's new tickets, docs/import.md), so reading it back would only
+    compute the same value again."""
+    token = _stored.set(_stored.get() | frozenset(ticket_ids))
+    try:
+        yield
+    finally:
+        _stored.reset(token)
+
+
 def first_reply_refresh_subscriber(ticket_ids: list[int]) -> None:
     """tickets.subscribers TICKETS_CHANGED handler (tickets.apps)."""
-    tickets_first_reply_refresh(ticket_ids=ticket_ids)
+    stored = _stored.get()
+    tickets_first_reply_refresh(ticket_ids=[t for t in ticket_ids if t not in stored] if stored else ticket_ids)
 
 
 # --- reads ---------------------------------------------------------------------

@@ -675,16 +675,25 @@ class TicketSearch(models.Model):
     only. Searches by people who may not see internal notes never touch
     `internal_doc`. PostgreSQL only (GIN indexes); SQLite falls back to
     icontains over the rows themselves.
+
+    `queue`: a copy of the ticket's queue, kept by the database (tickets
+    0023: filled on insert, follows every change of the ticket's queue), so
+    an agent's search reads only the hits in their queues from the
+    (queue, document) GIN indexes (btree_gin). A search by everyone's tickets
+    uses the same indexes on the document alone.
     """
 
     ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="search")
+    queue = models.ForeignKey(
+        Queue, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, related_name="+"
+    )
     public_doc = SearchVectorField(null=True)
     internal_doc = SearchVectorField(null=True)
 
     class Meta:
         indexes = [
-            GinIndex(fields=["public_doc"], name="ticket_search_public_gin"),
-            GinIndex(fields=["internal_doc"], name="ticket_search_internal_gin"),
+            GinIndex(fields=["queue", "public_doc"], name="ticket_search_queue_public"),
+            GinIndex(fields=["queue", "internal_doc"], name="ticket_search_queue_internal"),
         ]
 
 

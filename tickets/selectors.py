@@ -39,6 +39,15 @@ def ticket_visibility_q(*, user: User) -> Q | None:
     return q
 
 
+def ticket_visible_queue_ids(*, user: User) -> list[int] | None:
+    """The queues that bound what `user` sees: an agent's queues (those of
+    ticket_visibility_q, as a list); None when what they see is not bounded
+    by queue (managers: everything; customers: by requester)."""
+    if user.is_authenticated and user.is_active and not user.is_manager_role and user.role == User.Role.AGENT:
+        return list(Queue.objects.filter(members=user).values_list("pk", flat=True))
+    return None
+
+
 # A customer's CC'd tickets are read first (a customer has few): `requester =
 # X OR id = ANY(...)` lets PostgreSQL OR two indexes, where the subquery form
 # is estimated at half the table and walks the whole `ORDER BY` index

@@ -548,13 +548,18 @@ def workspace_matching_qs(
     if not getattr(user, "is_staff_role", False):
         return Ticket.objects.none()
     now = now or timezone.now()
+    if getattr(user, "role", None) == User.Role.AGENT and queue_ids is None:
+        queue_ids = visible_queue_ids(user=user)
     qs = workspace_base_qs(user=user, queue_ids=queue_ids).filter(view_q(view, user=user, now=now))
     if filters:
         qs = qs.filter(filters_q(filters, user=user))
     if search.strip():
         from tickets.search import ticket_search_q
 
-        sq = ticket_search_q(user=user, query=search)
+        # An agent's hits are read in their queues only (the list's own
+        # restriction); managers' in every queue.
+        in_queues = queue_ids if getattr(user, "role", None) == User.Role.AGENT else None
+        sq = ticket_search_q(user=user, query=search, queue_ids=in_queues)
         if sq is not None:
             # The rows then show the requester's organisation (highlighted).
             qs = qs.filter(sq).select_related("requester__organisation")

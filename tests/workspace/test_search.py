@@ -95,7 +95,7 @@ def test_staff_search_uses_the_gin_index(tickets, agent):
         cur.execute("EXPLAIN " + sql, params)
         plan = "\n".join(r[0] for r in cur.fetchall())
         cur.execute("SET enable_seqscan = on")
-    assert "ticket_search_public_gin" in plan and "ticket_search_internal_gin" in plan, plan
+    assert "ticket_search_queue_public" in plan and "ticket_search_queue_internal" in plan, plan
 
 
 @pytest.mark.django_db
@@ -142,7 +142,8 @@ def test_search_statement_size_does_not_grow_with_the_hits(queue, agent, custome
     few_len, few_page = _longest_statement(agent, "kettle")
     many_len, many_page = _longest_statement(agent, "toaster")
     assert len(few_page) == 10 and len(many_page) == 25
-    assert abs(many_len - few_len) < 50, (few_len, many_len)
+    # The few-hits form also names the agent's queues (their hits only).
+    assert abs(many_len - few_len) < 100, (few_len, many_len)
     whole = workspace_ticket_page(user=agent, limit=2_100).items
     assert many_page == [t.pk for t in whole if t.pk in set(many)][:25]
 

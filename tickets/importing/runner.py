@@ -22,7 +22,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from tickets import sla_services, workflow
+from tickets import first_reply, sla_services, workflow
+from tickets.clock import Ev
 from tickets.events import events_committed
 from tickets.importing.parse import LineError, ParsedLine, parse_line
 from tickets.importing.replay import STAFF, Context, QueueInfo, Replayed, UserInfo, replay
@@ -107,6 +108,7 @@ class _Prepared:
     updates: list[tuple[dict[str, Any], set[int]]]
     dirty: list[int]
     sla_quiet: list[int]
+    first_reply_stored: list[int]
 
 
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
@@ -417,6 +419,7 @@ class Importer:
         """Everything but the database work (runs in the parsing thread)."""
         tags = self.tags
         new = [res for item, res in results if not item.existing]
+        self._first_reply_fill(new)
         rows = self.writer.prepare(
             tickets=[r.ticket for r in new],
             ticket_tags=[(r.ticket["id"], tags[name]) for r in new for name in sorted(r.tags)],
@@ -429,7 +432,22 @@ class Importer:
             updates=[(res.ticket, {tags[n] for n in res.tags}) for item, res in results if item.existing],
             dirty=[res.ticket["id"] for _, res in results if res.events],
             sla_quiet=self._sla_quiet(results),
+            first_reply_stored=[r.ticket["id"] for r in new],
         )
+
+    @staticmethod
+    def _first_reply_fill(new: list[Replayed]) -> None:
+        """`awaiting_first_reply_since` of new tickets, from the events about
+        to be written (their whole history), as tickets.first_reply's refresh
+        would read them back: Ev ids in COPY order, the order the identity
+        column numbers them in. The refresh then skips these tickets."""
+        now = timezone.now()
+        for res in new:
+            evs = [
+                Ev(pos, kind, at, actor, role, vis, auto, data)
+                for pos, (_, _, kind, actor, role, at, vis, auto, data, _) in enumerate(res.events)
+            ]
+            res.ticket["awaiting_first_reply_since"] = first_reply.awaiting_since(evs, now)
 
     def _write_prepared(self, p: _Prepared) -> None:
         w = self.writer
@@ -445,7 +463,7 @@ class Importer:
             if p.dirty:
                 # The SLA refresh (events_committed) reloads and recomputes each
                 # ticket's history; skip it for new tickets it cannot change.
-                with sla_services._defer(p.sla_quiet):
+                with sla_services._defer(p.sla_quiet), first_reply.first_reply_stored(p.first_reply_stored):
                     events_committed(p.dirty)
                 # Imported tickets are searchable at once, like those the
                 # services write (one set-based statement per batch).
