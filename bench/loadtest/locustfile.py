@@ -43,7 +43,7 @@ class Agent(_SessionUser):
 
     def on_start(self) -> None:
         super().on_start()
-        response = self.client.get("/api/v1/tickets/?limit=50", name="api list (session)")
+        response = self.client.get("/api/v1/tickets/?page_size=50", name="api list (session)")
         if response.ok:
             self.ticket_ids = [row["id"] for row in response.json().get("results", [])]
 
@@ -117,7 +117,7 @@ class ApiClient(HttpUser):
 
     @task(5)
     def list_tickets(self) -> None:
-        self.client.get("/api/v1/tickets/?limit=25", name="api list")
+        self.client.get("/api/v1/tickets/?page_size=25", name="api list")
 
     @task(1)
     def create(self) -> None:
