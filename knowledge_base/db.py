@@ -8,59 +8,66 @@ on PostgreSQL; search then falls back to `icontains` elsewhere.
 
 from typing import Any
 
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.contrib.postgres.operations import (
+    AddIndexConcurrently,
+    BtreeGinExtension,
+    RemoveIndexConcurrently,
+    TrigramExtension,
+)
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
-class PostgresOnlyAddIndex(AddIndex):
+class _OnPostgres:
+    """Run the operation's schema change on PostgreSQL only, both ways."""
+
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-class PostgresOnlyRemoveIndex(RemoveIndex):
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            super().database_forwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
         else:
-            # SQLite may have recreated it as a plain index during a table
-            # rebuild (the rebuild copies every index of the model state).
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
+            self.elsewhere(schema_editor)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            super().database_backwards(app_label, schema_editor, from_state, to_state)  # type: ignore[misc]
+
+    def elsewhere(self, schema_editor: Any) -> None:
+        """Forwards on any other database: nothing."""
 
 
-class PostgresOnlyAddIndexConcurrently(AddIndexConcurrently):
+class _DropElsewhere(_OnPostgres):
+    name: str
+
+    def elsewhere(self, schema_editor: Any) -> None:
+        # SQLite may have recreated it as a plain index during a table
+        # rebuild (the rebuild copies every index of the model state).
+        schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
+
+
+class PostgresOnlyAddIndex(_OnPostgres, AddIndex):
+    pass
+
+
+class PostgresOnlyRemoveIndex(_DropElsewhere, RemoveIndex):
+    pass
+
+
+class PostgresOnlyAddIndexConcurrently(_OnPostgres, AddIndexConcurrently):
     """CREATE INDEX CONCURRENTLY on PostgreSQL (writers go on while it
     builds; the migration must be atomic = False); nothing elsewhere."""
 
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-class PostgresOnlyRemoveIndexConcurrently(RemoveIndexConcurrently):
+class PostgresOnlyRemoveIndexConcurrently(_DropElsewhere, RemoveIndexConcurrently):
     """DROP INDEX CONCURRENTLY on PostgreSQL; elsewhere as PostgresOnlyRemoveIndex."""
 
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(self.name)}")
 
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+# Django's extension operations skip other databases going forwards but not
+# backwards (they query pg_extension): a rollback on SQLite failed.
+class PostgresOnlyTrigramExtension(_OnPostgres, TrigramExtension):
+    pass
+
+
+class PostgresOnlyBtreeGinExtension(_OnPostgres, BtreeGinExtension):
+    pass
 
 
 # The weighted document of one article (title A > tags B > body C), as one

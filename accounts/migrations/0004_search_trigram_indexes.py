@@ -4,10 +4,9 @@ scan of every person. PostgreSQL only (SQLite keeps the state, not the index).""
 
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-from knowledge_base.db import PostgresOnlyAddIndex
+from knowledge_base.db import PostgresOnlyAddIndex, PostgresOnlyTrigramExtension
 
 
 def _trgm(column: str, name: str) -> django.contrib.postgres.indexes.GinIndex:
@@ -24,7 +23,7 @@ class Migration(migrations.Migration):
 
     operations = [
         # No-op outside PostgreSQL; IF NOT EXISTS (knowledge_base 0001 may have made it).
-        TrigramExtension(),
+        PostgresOnlyTrigramExtension(),
         PostgresOnlyAddIndex(model_name="organisation", index=_trgm("name", "organisation_name_upper_trgm")),
         PostgresOnlyAddIndex(model_name="user", index=_trgm("name", "user_name_upper_trgm")),
         PostgresOnlyAddIndex(model_name="user", index=_trgm("email", "user_email_upper_trgm")),

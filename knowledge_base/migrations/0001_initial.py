@@ -5,10 +5,9 @@ import django.contrib.postgres.search
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from knowledge_base.db import PostgresOnlyAddIndex
+from knowledge_base.db import PostgresOnlyAddIndex, PostgresOnlyTrigramExtension
 
 
 class Migration(migrations.Migration):
@@ -20,8 +19,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # No-op outside PostgreSQL (Django checks the vendor).
-        TrigramExtension(),
+        # No-op outside PostgreSQL, both ways (knowledge_base/db.py).
+        PostgresOnlyTrigramExtension(),
         migrations.CreateModel(
             name="ArticleTag",
             fields=[

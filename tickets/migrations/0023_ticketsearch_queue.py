@@ -12,8 +12,9 @@ SQLite has no search rows (its search reads the tickets with icontains).
 """
 
 import django.db.models.deletion
-from django.contrib.postgres.operations import BtreeGinExtension
 from django.db import migrations, models
+
+from knowledge_base.db import PostgresOnlyBtreeGinExtension
 
 PG_FORWARD = """
 CREATE OR REPLACE FUNCTION tickets_search_queue_fill() RETURNS trigger AS $$
@@ -61,7 +62,7 @@ class Migration(migrations.Migration):
 
     operations = [
         # No-op outside PostgreSQL; IF NOT EXISTS. A trusted extension.
-        BtreeGinExtension(),
+        PostgresOnlyBtreeGinExtension(),
         # Nullable, no default: a catalogue change, no table rewrite.
         migrations.AddField(
             model_name="ticketsearch",
