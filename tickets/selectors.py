@@ -32,7 +32,7 @@ def ticket_visibility_q(*, user: User) -> Q | None:
     if user.is_manager_role:
         return None
     if user.role == User.Role.AGENT:
-        return Q(queue__in=Queue.objects.filter(members=user).values("pk"))
+        return Q(queue__in=_member_queue_ids(user))
     q = Q(requester=user) | _cc_q(user)
     if user.organisation_id and user.organisation and user.organisation.shares_tickets:
         q |= Q(organisation_id=user.organisation_id)
@@ -44,8 +44,13 @@ def ticket_visible_queue_ids(*, user: User) -> list[int] | None:
     ticket_visibility_q, as a list); None when what they see is not bounded
     by queue (managers: everything; customers: by requester)."""
     if user.is_authenticated and user.is_active and not user.is_manager_role and user.role == User.Role.AGENT:
-        return list(Queue.objects.filter(members=user).values_list("pk", flat=True))
+        return list(_member_queue_ids(user))
     return None
+
+
+def _member_queue_ids(user: User) -> QuerySet[Queue, int]:
+    """The queues an agent sees tickets in (both functions above)."""
+    return Queue.objects.filter(members=user).values_list("pk", flat=True)
 
 
 # A customer's CC'd tickets are read first (a customer has few): `requester =
