@@ -72,12 +72,9 @@ class _Client(RedisCacheClient):
         pipeline of two commands a key, whose packing cost ~0.1 ms a key of
         client CPU (the import bumps 1,000 tickets a batch: bench/IMPORT.md)."""
         client = self.get_client(keys[0], write=True)
-        scripts: dict[int, Any] = self.__dict__.setdefault("_bump_scripts", {})
-        script = scripts.get(id(client))
-        if script is None:
-            script = scripts[id(client)] = client.register_script(_VERSIONS_BUMP_LUA)
         ttl = 0 if timeout is None else int(timeout)
-        script(keys=keys, args=[ttl, *fresh], client=client)
+        # A Script object per call: one SHA1 of a short script a batch; it runs by EVALSHA.
+        client.register_script(_VERSIONS_BUMP_LUA)(keys=keys, args=[ttl, *fresh], client=client)
 
 
 # versions_bump: per key SET key fresh [EX ttl] NX, then INCR key (ttl 0: no expiry).
