@@ -174,7 +174,7 @@ def _ticket_rows(src: _Source, lo: Any, hi: Any) -> tuple[str, list[Any]]:
     instant and agent every segment copies from its ticket (the last resolution), the ticket rows
     are the same range of `metrics_ticketmetrics` (one covering index range, hashed) instead of a
     primary-key probe per segment: My stats read ~3 buffers per segment and period there
-    (bench/DASHBOARD.md "Sixth round")."""
+    (docs/metrics.md "Filters and the cells")."""
     join = ticket_join(src.cols)
     if not join or src.inst not in _TICKET_WIDE or src.agent not in _TICKET_WIDE:
         return join, []

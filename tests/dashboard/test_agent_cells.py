@@ -248,7 +248,7 @@ def test_last_resolution_joins_the_ticket_rows_of_its_range_not_one_per_segment(
     """The last-resolution cohort's segments take their tickets' escalated / not-escalated
     resolution times from the ticket rows of the same range (every segment carries its ticket's
     last resolution and resolver), not by a primary-key probe per segment: My stats 30 days,
-    30,927 -> 8,094 buffers for that statement at 100k (bench/DASHBOARD.md "Sixth round"). The
+    30,927 -> 8,094 buffers for that statement at 100k (docs/metrics.md "Filters and the cells"). The
     numbers equal the portable path's, with and without an agent, queue or kind filter."""
     queues, agents = _history(32)
     zone = reporting_zone()
