@@ -860,6 +860,7 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
     `workers` > 1: the chunks' base rows and then the cells are computed on that many extra
     connections, which read committed rows only (the bulk rebuild's case; not for rows written
     in this transaction); this connection only moves the finished cells into the table."""
+    from metrics import ces_days
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
@@ -871,6 +872,7 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
+        ces_days.ces_days_rebuild(cur, zone)  # the CES day cells, from the facts in the same zone
         for statement in _SESSION:
             cur.execute(statement)
         cur.execute("SELECT min(ticket_id), max(ticket_id) FROM metrics_ticketmetrics")

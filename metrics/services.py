@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics import rollup, survey_facts
+from metrics import ces_days, rollup, survey_facts
 from metrics.compute import compute
 from metrics.models import (
     MetricsDirty,
@@ -305,9 +305,11 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
     TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
     TicketNextReply.objects.filter(ticket_id__in=ids).delete()
     TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
+    ces = ces_days.ces_days_delta(ces_days.ces_facts_load(ids), acc.survey_facts, acc.cells_zone)
     SurveyFact.objects.filter(ticket_id__in=ids).delete()
     SurveyFact.objects.bulk_create(acc.survey_facts, batch_size=2000)
     rollup.apply_days(acc.dash)  # the base delta is zero where nothing changed; weeks / months: rollup.fold
+    ces_days.ces_days_apply(ces)  # after the rollup cells: a rebuild holds their lock (docs/surveys.md)
 
 
 def metrics_dirty_claim_and_recompute(*, batch: int = CLAIM_BATCH) -> int:
@@ -378,6 +380,7 @@ def metrics_reset() -> None:
         "metrics_surveyfact",
         "metrics_dashboardrollup",
         "metrics_dashboardrollupstale",
+        "metrics_cesday",
     )
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
