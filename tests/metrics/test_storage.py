@@ -98,9 +98,12 @@ def test_the_cells_grain_is_their_primary_key_and_reads_stay_index_only(loaded):
     with connection.cursor() as cur:
         cur.execute(
             "SELECT attname FROM pg_attribute WHERE attrelid = 'metrics_dashboardrollup'::regclass"
-            " AND attnum > 0 AND NOT attisdropped"
+            " AND attnum > 0"
         )
-        assert "id" not in {name for (name,) in cur.fetchall()}
+        # A new database's table is created without `id`, not with a dropped one (that would
+        # keep a null bitmap in every row and cost the 8 bytes back).
+        names = {name for (name,) in cur.fetchall()}
+        assert "id" not in names and not [n for n in names if "dropped" in n]
         cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'metrics_dashboardrollup'")
         indexes = dict(cur.fetchall())
     assert list(indexes) == ["dashboard_rollup_cell"]
