@@ -97,8 +97,7 @@ def test_the_cells_grain_is_their_primary_key_and_reads_stay_index_only(loaded):
 
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = 'metrics_dashboardrollup'::regclass"
-            " AND attnum > 0"
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'metrics_dashboardrollup'::regclass AND attnum > 0"
         )
         # A new database's table is created without `id`, not with a dropped one (that would
         # keep a null bitmap in every row and cost the 8 bytes back).
