@@ -161,7 +161,7 @@ _RELATIONSHIP_SQL = """
                WHEN 'boolean' THEN (e.data->>'value')::boolean::int END
       FROM (
         -- The window's ticketless events on event_ticket_occurred (ticket_id IS NULL): OFFSET 0 keeps
-        -- the kind test outside, else the planner takes event_kind_occurred and reads every ticket's
+        -- the kind test outside, else the planner takes event_kind_time and reads every ticket's
         -- NPS answer from the heap to drop it.
         SELECT * FROM tickets_ticketevent
         WHERE ticket_id IS NULL AND occurred_at >= %(start)s AND occurred_at < %(end)s OFFSET 0

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.lib.markdown import render_body
+from tickets.importing import fingerprint
 from tickets.models import Attachment, Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
@@ -193,7 +194,7 @@ class EventOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_data(self, event: TicketEvent) -> dict[str, Any]:
         if self.context.get("staff"):
-            return dict(event.data)
+            return fingerprint.data_out(event.kind, event.occurred_at, event.data)
         keys = CUSTOMER_EVENT_DATA_KEYS.get(event.kind, ())
         return {k: event.data[k] for k in keys if k in event.data}
 
