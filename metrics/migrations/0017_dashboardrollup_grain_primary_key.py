@@ -102,7 +102,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("metrics", "0015_agent_filter_backlog_covering_indexes"),
+        ("metrics", "0016_ces_day_cells"),
     ]
 
     operations = [
