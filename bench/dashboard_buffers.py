@@ -5,6 +5,7 @@ and EXPLAIN execution time summed over every SELECT of one `dashboard_build` (be
     DATABASE_URL=... DJANGO_SETTINGS_MODULE=helpdesk.settings.test DJANGO_SECRET_KEY=x \\
       .venv/bin/python bench/dashboard_buffers.py 30:my:1 90:agent:1 30:priority:high
     NOIDX=1 ...   # the same with the agent indexes (tm_ag_*, tseg_ag_*) dropped inside a rolled-back transaction
+    PER=1 ...     # and one line per SELECT: buffers, rows out of the plan's top, largest node row count, ms, call site
 
 Each argument is days:filter:value with filter = none | queue | kind | agent | my (the agent's own
 page) | priority | channel.
@@ -40,15 +41,35 @@ def _scope(spec: str) -> Any:
     return dashboard.Scope(period=period, bucket="week" if days > 62 else "day", **kw)
 
 
+def _site() -> str:
+    """The dashboard function that issued the statement (innermost frame under metrics/ or tickets/)."""
+    import traceback
+
+    for frame in reversed(traceback.extract_stack()):
+        if ("/metrics/" in frame.filename or "/tickets/" in frame.filename) and "/bench/" not in frame.filename:
+            return f"{Path(frame.filename).name}:{frame.name}"
+    return "?"
+
+
+def _blocks(node: dict[str, Any]) -> int:
+    return int(node.get("Shared Hit Blocks", 0) + node.get("Shared Read Blocks", 0))
+
+
+def _widest(node: dict[str, Any]) -> int:
+    """The largest actual row count of any node (rows x loops): what the statement walked."""
+    own = int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1))
+    return max([own, *(_widest(c) for c in node.get("Plans", []))])
+
+
 def measure(spec: str) -> str:
     from django.db import connection, transaction
 
     from metrics import dashboard
 
-    stmts: list[tuple[str, Any]] = []
+    stmts: list[tuple[str, Any, str]] = []
 
     def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        stmts.append((sql, params))
+        stmts.append((sql, params, _site()))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
@@ -62,7 +83,8 @@ def measure(spec: str) -> str:
                 " WHERE indexrelname LIKE 'tm_ag_%' OR indexrelname LIKE 'tseg_ag_%'"
             )
             cur.execute("DROP INDEX " + cur.fetchone()[0])
-        for sql, params in stmts:
+        per = []
+        for sql, params, site in stmts:
             if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(")):
                 continue
             cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
@@ -70,7 +92,13 @@ def measure(spec: str) -> str:
             blocks += plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get("Shared Read Blocks", 0)
             ms += plan["Execution Time"]
             n += 1
+            per.append(
+                f"  {_blocks(plan['Plan']):>7} buf {plan['Plan'].get('Actual Rows', 0):>7} rows"
+                f" {_widest(plan['Plan']):>8} max node rows {plan['Execution Time']:>7.1f} ms  {site}"
+            )
         transaction.set_rollback(True)
+    if os.environ.get("PER"):
+        print("\n".join(per))
     return f"{spec}: {n} SELECTs, {blocks} buffers, EXPLAIN execution sum {ms:.0f} ms (load {os.getloadavg()[0]:.1f})"
 
 

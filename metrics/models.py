@@ -395,6 +395,12 @@ class DashboardRollup(models.Model):
     `DashboardRollupStale`), rebuilt set-based by `metrics_rollups_rebuild`.
     """
 
+    # The grain is the primary key (no surrogate id: 8 bytes a cell plus a 19 MB per 100k index no
+    # query used; docs/database-size.md). Key after start: a cover cell of the agent dimension is
+    # one index range over every agent; the backlog prefix sum is one range of ('bl_in', 'd',
+    # start < X). On PostgreSQL the key's index also carries n / sum_s / num / den (INCLUDE, set
+    # by metrics/migrations/0016), so the dashboard's cell reads are index-only scans.
+    pk = models.CompositePrimaryKey("dim", "metric", "span", "start", "key", "kind", "bin")
     dim = models.CharField(max_length=2, blank=True)
     key = models.BigIntegerField(default=0)
     span = models.CharField(max_length=1)
@@ -407,17 +413,6 @@ class DashboardRollup(models.Model):
     sum_s = models.FloatField(default=0)
     num = models.IntegerField(default=0)
     den = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                # key after start: a cover cell of the agent dimension is one index range
-                # over every agent; the backlog prefix sum is one range of ('bl_in', 'd', start < X).
-                fields=["dim", "metric", "span", "start", "key", "kind", "bin"],
-                include=["n", "sum_s", "num", "den"],
-                name="dashboard_rollup_cell",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.dim}{self.key} {self.span}{self.start} {self.metric}[{self.bin}]"
@@ -441,6 +436,33 @@ class DashboardRollupStale(models.Model):
 
     def __str__(self) -> str:
         return f"{self.span}{self.start}"
+
+
+class CesDay(models.Model):
+    """The CES survey facts (`SurveyFact`, survey "ces") summed per local day, offer or answer,
+    side and queue: the dashboard's CES tile on the rollup path sums a range of days here
+    instead of every fact of both periods (docs/surveys.md "CES day cells").
+
+    Days are in the rollup cells' zone (`metrics.rollup.cells_zone`); read only while it is the
+    reporting zone. Kept by the recompute (the difference of the tickets' old and new CES facts,
+    `metrics.ces_days`) and rebuilt from the facts with the rollup cells (`metrics.rollup.rebuild`).
+    A few hundred rows per 100k tickets (days x queues x sides x 2), PostgreSQL only."""
+
+    day = models.DateField()
+    offer = models.BooleanField()  # True: first offers; False: answers
+    side = models.CharField(max_length=32)  # the fact's side if a kind (support / service), else ""
+    queue_id = models.BigIntegerField()  # the fact's queue, 0 for none
+    rows = models.BigIntegerField(default=0)  # facts
+    n = models.BigIntegerField(default=0)  # answers with an integer score
+    easy = models.BigIntegerField(default=0)  # answers scoring >= 5
+    total = models.DecimalField(max_digits=40, decimal_places=0, default=0)  # sum of the scores
+    answered = models.BigIntegerField(default=0)  # offers answered at some time
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "offer", "side", "queue_id"], name="ces_day_key")]
+
+    def __str__(self) -> str:
+        return f"ces {self.day} {'offers' if self.offer else 'answers'} {self.side or '-'} q{self.queue_id}"
 
 
 class TicketSegment(models.Model):

@@ -547,7 +547,7 @@ _METRICS = (*DURATIONS, *NEXT_REPLY, *COUNTS, "bl_open", "bl_in", "bl_out")
 _FOLD_RANGES = """
   FROM metrics_dashboardrollupstale s
   CROSS JOIN (VALUES {dims}) AS d(dim) CROSS JOIN (VALUES {metrics}) AS m(metric)
-  CROSS JOIN LATERAL (SELECT r.* FROM metrics_dashboardrollup r
+  CROSS JOIN LATERAL (SELECT r.ctid AS cell, r.* FROM metrics_dashboardrollup r
                       WHERE r.dim = d.dim AND r.metric = m.metric AND r.span = {span}
                         AND r.start >= s.start AND r.start <= {last} OFFSET 0) AS r"""
 # A day cell of a queue (of an agent in a queue) also adds to the week / month cell of dim ''
@@ -564,11 +564,13 @@ WHERE t.dim IS NOT NULL
 GROUP BY t.dim, t.key, s.span, s.start, r.metric, r.kind, r.bin
 HAVING SUM(r.n) <> 0 OR SUM(r.num) <> 0 OR SUM(r.den) <> 0 OR abs(SUM(r.sum_s)) >= 1e-6
 """
+# The cells to replace are addressed by row address (ctid / rowid: the cells have no surrogate
+# id, docs/database-size.md); stable here because the fold holds the table's EXCLUSIVE lock.
 _FOLD_DELETE = {
-    "postgresql": "DELETE FROM metrics_dashboardrollup WHERE id = ANY(ARRAY(SELECT r.id {ranges}))",
+    "postgresql": "DELETE FROM metrics_dashboardrollup WHERE ctid = ANY(ARRAY(SELECT r.cell {ranges}))",
     # SQLite (the embedded default, small): no LATERAL; plain joins.
-    "sqlite": """DELETE FROM metrics_dashboardrollup WHERE id IN (
-  SELECT r.id FROM metrics_dashboardrollupstale s
+    "sqlite": """DELETE FROM metrics_dashboardrollup WHERE rowid IN (
+  SELECT r.rowid FROM metrics_dashboardrollupstale s
   JOIN metrics_dashboardrollup r ON r.span = s.span AND r.start = s.start)""",
 }
 _FOLD_INSERT = {
@@ -845,6 +847,7 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
     `workers` > 1: the chunks' base rows and then the cells are computed on that many extra
     connections, which read committed rows only (the bulk rebuild's case; not for rows written
     in this transaction); this connection only moves the finished cells into the table."""
+    from metrics import ces_days
     from metrics.services import reporting_zone
 
     zone = reporting_zone()
@@ -856,6 +859,7 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
         cur.execute("LOCK TABLE metrics_dashboardrollup IN EXCLUSIVE MODE")
         cur.execute("DELETE FROM metrics_dashboardrollup")
         cur.execute("DELETE FROM metrics_dashboardrollupstale")  # every span rebuilt below
+        ces_days.ces_days_rebuild(cur, zone)  # the CES day cells, from the facts in the same zone
         for statement in _SESSION:
             cur.execute(statement)
         cur.execute("SELECT min(ticket_id), max(ticket_id) FROM metrics_ticketmetrics")

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from metrics import rollup, survey_facts
+from metrics import ces_days, rollup, survey_facts
 from metrics.compute import compute
 from metrics.models import (
     MetricsDirty,
@@ -284,6 +285,22 @@ def next_reply_rows(tid: int, m: TicketMetrics, row: dict[str, Any]) -> list[Tic
     ]
 
 
+def _delete_rows_of(model: type[Model], ids: list[int]) -> None:
+    """`model.objects.filter(ticket_id__in=ids).delete()` written out: the
+    derived tables have no dependants and no signals, so the ORM's delete
+    was already one DELETE, but compiling it (and its collector) five times
+    a recompute was a fixed cost of every write's recompute
+    (docs/delivery.md, "Delivery written out")."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        with connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {table} WHERE ticket_id IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                chunk,
+            )
+
+
 def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recompute) -> None:
     kept = {m.ticket_id for m in acc.new_rows}
     gone = [tid for tid in old if tid not in kept]
@@ -297,17 +314,19 @@ def _recompute_store(ids: list[int], old: dict[int, TicketMetrics], acc: _Recomp
             update_fields=[f.name for f in TicketMetrics._meta.concrete_fields if f.name != "ticket_id"],
             batch_size=1000,
         )
-    TicketAgentHandle.objects.filter(ticket_id__in=ids).delete()
+    _delete_rows_of(TicketAgentHandle, ids)
     TicketAgentHandle.objects.bulk_create(acc.handles, batch_size=2000)
-    TicketStatusInterval.objects.filter(ticket_id__in=ids).delete()
+    _delete_rows_of(TicketStatusInterval, ids)
     TicketStatusInterval.objects.bulk_create(acc.intervals, batch_size=5000)
-    TicketSegment.objects.filter(ticket_id__in=ids).delete()
+    _delete_rows_of(TicketSegment, ids)
     TicketSegment.objects.bulk_create(acc.segments, batch_size=2000)
-    TicketNextReply.objects.filter(ticket_id__in=ids).delete()
+    _delete_rows_of(TicketNextReply, ids)
     TicketNextReply.objects.bulk_create(acc.next_replies, batch_size=5000)
-    SurveyFact.objects.filter(ticket_id__in=ids).delete()
+    ces = ces_days.ces_days_delta(ces_days.ces_facts_load(ids), acc.survey_facts, acc.cells_zone)
+    _delete_rows_of(SurveyFact, ids)
     SurveyFact.objects.bulk_create(acc.survey_facts, batch_size=2000)
     rollup.apply_days(acc.dash)  # the base delta is zero where nothing changed; weeks / months: rollup.fold
+    ces_days.ces_days_apply(ces)  # after the rollup cells: a rebuild holds their lock (docs/surveys.md)
 
 
 def metrics_dirty_claim_and_recompute(*, batch: int = CLAIM_BATCH) -> int:
@@ -378,6 +397,7 @@ def metrics_reset() -> None:
         "metrics_surveyfact",
         "metrics_dashboardrollup",
         "metrics_dashboardrollupstale",
+        "metrics_cesday",
     )
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":

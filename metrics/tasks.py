@@ -12,7 +12,7 @@ TIME_BUDGET_S = 20
 def recompute_dirty(**kwargs: object) -> int:
     """Drain MetricsDirty in SKIP LOCKED batches. Safe to run many at once."""
     from helpdesk.lib.tasks import wake_started
-    from metrics.services import metrics_dirty_claim_and_recompute
+    from metrics.services import CLAIM_BATCH, metrics_dirty_claim_and_recompute
 
     wake_started(recompute_dirty)  # before the claim: later writers wake us again
     started = time.monotonic()
@@ -20,7 +20,11 @@ def recompute_dirty(**kwargs: object) -> int:
     while True:
         n = metrics_dirty_claim_and_recompute()
         total += n
-        if n == 0:
+        # A short batch took every mark committed before the claim; a mark
+        # committed after it woke a new run (the flag was cleared above), and
+        # one skipped as locked is another run's or its writer's, which wakes
+        # one on commit: no empty claim to end on (docs/delivery.md).
+        if n < CLAIM_BATCH:
             return total
         if time.monotonic() - started > TIME_BUDGET_S:
             from helpdesk.lib.tasks import enqueue

@@ -2,6 +2,7 @@
 attachment limits are checked by services.attachments_validate so every
 path (portal, agent, email, API) enforces the same ones."""
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
@@ -393,6 +394,17 @@ def _split_list(value: str) -> list[str]:
     return [p.strip() for p in value.replace("\n", ",").replace(";", ",").split(",") if p.strip()]
 
 
+@dataclass(frozen=True)
+class PropertiesRows:
+    """What an unbound properties panel shows besides the ticket's own
+    columns: (id, label) choices of its assignee and queue selects, in
+    order, and the CCs' addresses in address order."""
+
+    assignees: list[tuple[int, str]]
+    queues: list[tuple[int, str]]
+    cc_emails: list[str]
+
+
 class TicketPropertiesForm(forms.Form):
     """The consolidated properties panel: every field is sent; the service
     writes only what differs. Access rules are the policy's (errors come
@@ -420,15 +432,30 @@ class TicketPropertiesForm(forms.Form):
         help_text=_("E-mail addresses of people with an account, comma-separated."),
     )
 
-    def __init__(self, *args: Any, ticket: Ticket, members: QuerySet[User], queues: QuerySet[Any], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        ticket: Ticket,
+        members: QuerySet[User] | None = None,
+        queues: QuerySet[Any] | None = None,
+        rows: PropertiesRows | None = None,
+        **kwargs: Any,
+    ):
+        """`members` and `queues`: the policy's choices (validation, and the
+        unbound panel's selects). `rows` instead: an unbound panel's choices
+        and CCs as read by the caller (statements written out,
+        tickets.views.agent_ticket.properties_form)."""
         if (not args or args[0] is None) and kwargs.get("data") is None and "initial" not in kwargs:
+            emails = (
+                rows.cc_emails if rows is not None else ticket.ccs.order_by("email").values_list("email", flat=True)
+            )
             kwargs["initial"] = {
                 "status": ticket.status,
                 "priority": ticket.priority,
                 "assignee": ticket.assignee_id,
                 "queue": ticket.queue_id,
                 "tags": ", ".join(sorted(t.name for t in ticket.tags.all())),  # prefetch-friendly
-                "ccs": ", ".join(ticket.ccs.order_by("email").values_list("email", flat=True)),
+                "ccs": ", ".join(emails),
             }
         super().__init__(*args, **kwargs)
         # The panel posts the values it was rendered with (hidden
@@ -437,10 +464,22 @@ class TicketPropertiesForm(forms.Form):
         # (`changed_fields`).
         for name in self.PROPERTIES:
             self.fields[name].show_hidden_initial = True
+        if rows is not None:
+            # Shown, never validated (an unbound form is never valid): the
+            # choices as read by the caller, no queryset built.
+            if self.is_bound:
+                raise ValueError("rows are for an unbound panel; a posted one validates against the querysets")
+            for name, read in (("assignee", rows.assignees), ("queue", rows.queues)):
+                field = self.fields[name]
+                empty = [("", field.empty_label)] if field.empty_label is not None else []
+                field.choices = [*empty, *read]
+            return
         # The choices are the policy's (tickets.policy); the service asks it
         # again, so a crafted value is refused either way.
         from django.db.models import Q
 
+        if members is None or queues is None:
+            raise TypeError("the panel needs the policy's members and queues, or rows")
         self.fields["assignee"].queryset = members
         self.fields["queue"].queryset = Queue.objects.filter(
             Q(pk__in=queues.values("pk")) | Q(pk=ticket.queue_id)

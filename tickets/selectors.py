@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -409,15 +409,117 @@ class Timeline:
     last_event_id: int = 0
 
 
+Hydrator = tuple[str, int, Callable[[tuple[Any, ...], str], Any]]
+_HYDRATORS: dict[str, Hydrator] = {}
+
+
+def _hydrator(model: type[Any]) -> Hydrator:
+    """(column list, width, (row, db alias) -> instance) for `model`'s
+    concrete fields: what the ORM's select does for a model (its converters
+    applied, e.g. a JSONField's decoding), without compiling a statement.
+    Made once per model and process."""
+    label = model._meta.label
+    if label not in _HYDRATORS:
+        _HYDRATORS[label] = _hydrator_make(model)
+    return _HYDRATORS[label]
+
+
+def _hydrator_make(model: type[Any]) -> Hydrator:
+    fields = model._meta.concrete_fields
+    table = model._meta.db_table
+    columns = ", ".join(f"{connection.ops.quote_name(table)}.{connection.ops.quote_name(f.column)}" for f in fields)
+    # Field converters only (the database backend adds none for these
+    # columns on PostgreSQL or SQLite; tests compare with the ORM's read).
+    converters = [(i, f.get_db_converters(connection), f.get_col(table)) for i, f in enumerate(fields)]
+    converters = [c for c in converters if c[1]]
+    attnames = [f.attname for f in fields]
+
+    def build(values: tuple[Any, ...], db: str) -> Any:
+        if converters:
+            row = list(values)
+            for i, funcs, col in converters:
+                for func in funcs:
+                    row[i] = func(row[i], col, connections[db])
+            values = tuple(row)
+        return model.from_db(db, attnames, values)
+
+    return columns, len(fields), build
+
+
+def _read_with_user(model: type[Any], fk: str, where: str, params: list[Any], order: str) -> list[Any]:
+    """`model` rows with their `fk` user joined, as `select_related(fk)`
+    reads them (LEFT OUTER JOIN: the user may be null), the statement
+    written out, on the connection the ORM would read from; `where` and
+    `order` name the model's table."""
+    columns, width, build = _hydrator(model)
+    user_columns, _, build_user = _hydrator(User)
+    qn = connection.ops.quote_name
+    table, users = qn(model._meta.db_table), qn(User._meta.db_table)
+    field = model._meta.get_field(fk)
+    sql = (
+        f"SELECT {columns}, {user_columns} FROM {table} LEFT OUTER JOIN {users}"  # noqa: S608 (names from the models)
+        f" ON ({table}.{qn(field.column)} = {users}.{qn('id')}) WHERE {where} ORDER BY {order}"
+    )
+    db = router.db_for_read(model)
+    out = []
+    for row in rows_read(sql, params, db=db):
+        obj = build(row[:width], db)
+        field.set_cached_value(obj, build_user(row[width:], db) if row[width] is not None else None)
+        out.append(obj)
+    return out
+
+
+def timeline_messages(*, user: Any, ticket: Ticket) -> list[Message]:
+    """`message_list_for_ticket` read (author and attachments included),
+    the statement written out: the ticket page reads it on every view and
+    compiling it cost more CPU than running it (docs/workspace-ticket-page.md,
+    "Sixth round"). Same rule: customers get public messages only.
+    tests/workspace/test_ticket_page_reads.py compares the two."""
+    from django.db.models import prefetch_related_objects
+
+    qn = connection.ops.quote_name
+    table, tickets = qn(Message._meta.db_table), qn(Ticket._meta.db_table)
+    where = (
+        f"{table}.{qn('ticket_id')} IN (SELECT {qn('id')} FROM {tickets}"  # noqa: S608 (names from the models)
+        f" WHERE ({qn('id')} = %s OR {qn('merged_into_id')} = %s))"
+    )
+    params: list[Any] = [ticket.pk, ticket.pk]
+    if not user_may_see_internal(user=user):
+        where += f" AND {table}.{qn('visibility')} = %s"
+        params.append(str(Message.Visibility.PUBLIC))
+    order = f"{table}.{qn('created_at')} ASC, {table}.{qn('id')} ASC"
+    messages = _read_with_user(Message, "author", where, params, order)
+    prefetch_related_objects(messages, "attachments")
+    return messages
+
+
+def timeline_events(*, user: Any, ticket: Ticket) -> list[TicketEvent]:
+    """`event_list_for_ticket` read (actor included), the statement written
+    out like `timeline_messages`. Same rule: customers get the safe kinds
+    and no internal event."""
+    qn = connection.ops.quote_name
+    table = qn(TicketEvent._meta.db_table)
+    where = f"{table}.{qn('ticket_id')} = %s"
+    params: list[Any] = [ticket.pk]
+    if not user_may_see_internal(user=user):
+        kinds = [str(kind) for kind in CUSTOMER_EVENT_KINDS]
+        where += f" AND {table}.{qn('kind')} IN ({', '.join(['%s'] * len(kinds))})"
+        where += f" AND NOT ({table}.{qn('visibility')} = %s)"
+        params += [*kinds, str(Message.Visibility.INTERNAL)]
+    order = f"{table}.{qn('occurred_at')} ASC, {table}.{qn('id')} ASC"
+    return _read_with_user(TicketEvent, "actor", where, params, order)
+
+
 def ticket_timeline_for_user(*, user: Any, ticket: Ticket) -> Timeline:
     """Messages and events of the ticket in time order, as `user` may see them.
 
     Message events are folded into their message. Customers get public
     messages and the customer-safe event kinds only (see the two selectors
-    above); staff see everything, internal notes included.
+    above, read by `timeline_messages` and `timeline_events`); staff see
+    everything, internal notes included.
     """
-    messages = list(message_list_for_ticket(user=user, ticket=ticket))
-    read = list(event_list_for_ticket(user=user, ticket=ticket))
+    messages = timeline_messages(user=user, ticket=ticket)
+    read = timeline_events(user=user, ticket=ticket)
     events = [e for e in read if e.kind != TicketEvent.Kind.MESSAGE]
     entries = [TimelineEntry(at=m.created_at, message=m) for m in messages]
     entries += [TimelineEntry(at=e.occurred_at, event=e) for e in events]
@@ -450,6 +552,49 @@ def assignee_list_for_ticket(*, user: Any, ticket: Ticket) -> QuerySet[User]:
     if getattr(user, "is_staff_role", False):
         ids = ids.union(User.objects.filter(pk=user.pk).values("pk"))
     return User.objects.filter(pk__in=ids, is_active=True, role__in=User.STAFF_ROLES).order_by("name", "email")
+
+
+def rows_read(sql: str, params: list[Any], *, db: str | None = None) -> list[tuple[Any, ...]]:
+    """A written-out read, on the connection the ORM reads from (a replica
+    inside `use_replica()`, docs/scaling.md) unless `db` names one."""
+    with connections[db or router.db_for_read(Ticket)].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+
+def assignee_choice_rows(*, user: Any, ticket: Ticket) -> list[tuple[int, str]]:
+    """`assignee_list_for_ticket` as (id, display name) pairs, the statement
+    written out: the properties panel's assignee select, read on every view
+    of the ticket page (compiling the ORM statement and building the users
+    cost ~1 ms of CPU; docs/workspace-ticket-page.md, "Sixth round"). Same
+    people, same order (tests/workspace/test_ticket_page_reads.py compares
+    the two); the panel's validation still asks the queryset."""
+    qn = connection.ops.quote_name
+    users, members = qn(User._meta.db_table), qn(QueueMembership._meta.db_table)
+    ids = f"SELECT {qn('user_id')} FROM {members} WHERE {qn('queue_id')} = %s"  # noqa: S608 (names from the models)
+    params: list[Any] = [ticket.queue_id]
+    if getattr(user, "is_staff_role", False):
+        ids += " UNION SELECT %s"
+        params.append(user.pk)
+    roles = [str(role) for role in User.STAFF_ROLES]
+    sql = (
+        f"SELECT {qn('id')}, {qn('name')}, {qn('email')} FROM {users}"  # noqa: S608 (names from the models)
+        f" WHERE {qn('id')} IN ({ids}) AND {qn('is_active')} AND {qn('role')} IN ({', '.join(['%s'] * len(roles))})"
+        f" ORDER BY {qn('name')} ASC, {qn('email')} ASC"
+    )
+    return [(pk, name or email) for pk, name, email in rows_read(sql, [*params, *roles])]
+
+
+def ticket_cc_emails(*, ticket_id: int) -> list[str]:
+    """The CCs' addresses in address order (the properties panel's CC field)."""
+    qn = connection.ops.quote_name
+    users, ccs = qn(User._meta.db_table), qn(Ticket.ccs.through._meta.db_table)
+    sql = (
+        f"SELECT u.{qn('email')} FROM {users} u INNER JOIN {ccs} c ON c.{qn('user_id')} = u.{qn('id')}"  # noqa: S608
+        f" WHERE c.{qn('ticket_id')} = %s ORDER BY u.{qn('email')} ASC"
+    )
+    return [row[0] for row in rows_read(sql, [ticket_id])]
 
 
 # Columns of TicketEvent the metrics engine reads (metrics.compute.Ev).

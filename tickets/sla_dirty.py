@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tickets.models import SLADirty, Ticket
@@ -83,11 +83,36 @@ def _wake() -> None:
     enqueue_coalesced(sla_refresh_dirty)
 
 
+# _claim's three reads and its delete as one statement (docs/delivery.md,
+# "Delivery written out"): the marks (SKIP LOCKED: another run's), their
+# tickets (SKIP LOCKED: a writer's, whose mark stays), the marks of those
+# tickets and of deleted tickets deleted.
+_CLAIM_SQL = """
+WITH marked AS (
+  SELECT ticket_id FROM tickets_sladirty ORDER BY ticket_id LIMIT %s FOR UPDATE SKIP LOCKED
+), locked AS (
+  SELECT t.id FROM tickets_ticket t WHERE t.id IN (SELECT ticket_id FROM marked)
+  ORDER BY t.id FOR NO KEY UPDATE SKIP LOCKED
+), done AS (
+  DELETE FROM tickets_sladirty d WHERE d.ticket_id IN (
+    SELECT id FROM locked
+    UNION ALL
+    SELECT m.ticket_id FROM marked m WHERE NOT EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.id = m.ticket_id)
+  )
+)
+SELECT id FROM locked ORDER BY id
+"""
+
+
 def _claim(batch: int) -> list[int]:
     """Claim up to `batch` marks whose tickets are not locked by a writer
     (inside the caller's transaction); the marks are deleted, the tickets
     locked until the caller commits. A mark whose ticket is being written
     stays for the next run (that writer may be about to mark it again)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(_CLAIM_SQL, [batch])
+            return [row[0] for row in cur.fetchall()]
     marked = list(
         SLADirty.objects.select_for_update(skip_locked=True)
         .order_by("ticket_id")

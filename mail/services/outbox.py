@@ -20,6 +20,7 @@ from helpdesk.lib import providers
 from helpdesk.lib.markdown import render_body
 from mail.conf import mail_domain, mail_setting, reply_address
 from mail.models import Notification, NotificationPreference, ReplyToken
+from mail.services import delivery
 from tickets.models import Message, SLAMark, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
@@ -52,15 +53,23 @@ def reply_token_for(*, ticket_id: int) -> str:
 
 def reply_to_address(*, ticket: Ticket) -> str:
     """support+<token>@domain, on the queue's own address when it has one."""
-    base = ticket.queue.inbound_email or reply_address()
+    return _plus_address(ticket.queue.inbound_email, reply_token_for(ticket_id=ticket.pk))
+
+
+def _plus_address(queue_address: str, token: str) -> str:
+    base = queue_address or reply_address()
     local, _, domain = base.rpartition("@")
-    return f"{local}+{reply_token_for(ticket_id=ticket.pk)}@{domain}"
+    return f"{local}+{token}@{domain}"
 
 
 def message_id_for(notification: Notification) -> str:
     """<notification-id.ticket-id@domain> (<notification-id.kind@domain>
     for a ticketless row), stable across retries."""
-    return f"<{notification.pk}.{notification.ticket_id or notification.kind}@{mail_domain()}>"
+    return _message_id(notification.pk, notification.ticket_id or notification.kind)
+
+
+def _message_id(pk: int, ref: object) -> str:
+    return f"<{pk}.{ref}@{mail_domain()}>"
 
 
 def thread_root_id(*, ticket_id: int) -> str:
@@ -395,34 +404,76 @@ def _subject(ticket: Ticket) -> str:
     return f"[#{ticket.pk}] {ticket.subject}"[:998]
 
 
-def _render_pending(n: Notification) -> None:
+def _render_pending(n: Notification, claimed: delivery.Claimed) -> None:
     """Render a row written without its text (at its first attempt, under
-    the row lock): the event's message and author, the ticket as it is now."""
-    event = TicketEvent.objects.select_related("actor").get(pk=n.event_id)
-    ticket = Ticket.objects.select_related("queue").get(pk=n.ticket_id)
-    n.subject, n.body, n.body_html = _render(kind=n.kind, event=event, ticket=ticket, recipient=n.recipient)
+    the row lock): the event's message and author, the ticket as it is now,
+    all read by the claim's statement."""
+    if claimed.event is None:
+        raise TicketEvent.DoesNotExist(f"event {n.event_id} of notification {n.pk}")
+    if n.ticket is None:
+        raise Ticket.DoesNotExist(f"ticket {n.ticket_id} of notification {n.pk}")
+    n.subject, n.body, n.body_html = _render(
+        kind=n.kind,
+        event=claimed.event,
+        ticket=n.ticket,
+        recipient=n.recipient,
+        message=claimed.message,
+        attachment_count=claimed.attachment_count,
+    )
     n.render_pending = False
 
 
-def _render(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
+# `message` not given: _render_in_language reads it.
+_READ: Any = object()
+
+
+def _render(
+    *,
+    kind: str,
+    event: TicketEvent,
+    ticket: Ticket,
+    recipient: User,
+    message: Message | None = _READ,
+    attachment_count: int | None = None,
+) -> tuple[str, str, str]:
     """Subject, text and HTML body in the recipient's language, whoever
-    triggered the event (docs/languages.md, E-mails)."""
+    triggered the event (docs/languages.md, E-mails). `message` and
+    `attachment_count`, when the caller has read them, save their queries."""
     with translation.override(recipient_language(recipient)):
-        return _render_in_language(kind=kind, event=event, ticket=ticket, recipient=recipient)
+        return _render_in_language(
+            kind=kind,
+            event=event,
+            ticket=ticket,
+            recipient=recipient,
+            message=message,
+            attachment_count=attachment_count,
+        )
 
 
-def _render_in_language(*, kind: str, event: TicketEvent, ticket: Ticket, recipient: User) -> tuple[str, str, str]:
+def _render_in_language(
+    *,
+    kind: str,
+    event: TicketEvent,
+    ticket: Ticket,
+    recipient: User,
+    message: Message | None,
+    attachment_count: int | None,
+) -> tuple[str, str, str]:
     from mail.services.csat import csat_url
 
-    message = None
-    if kind in (NK.AGENT_REPLY, NK.CUSTOMER_REPLY, NK.RECEIVED) and event.data.get("message_id"):
-        message = Message.objects.filter(pk=event.data["message_id"]).first()
+    if message is _READ:
+        message = None
+        if kind in delivery.MESSAGE_KINDS and event.data.get("message_id"):
+            message = Message.objects.filter(pk=event.data["message_id"]).first()
+    if attachment_count is None:
+        attachment_count = message.attachments.count() if message is not None and kind == NK.AGENT_REPLY else 0
     customer = kind in CUSTOMER_KINDS
     context = {
         "kind": kind,
         "ticket": ticket,
         "recipient": recipient,
         "message": message,
+        "attachment_count": attachment_count,
         "message_html": render_body(message.body, message.body_format) if message else "",
         "author": event.actor.display_name if event.actor_id and event.actor else "",
         "ticket_url": _url("tickets:customer-ticket-detail", ticket.pk)
@@ -463,16 +514,20 @@ def notifications_enqueue(ids: list[int]) -> None:
             return
 
 
-def _email_for(n: Notification) -> EmailMultiAlternatives:
+def _email_for(n: Notification, thread: tuple[str, str] | None = None) -> EmailMultiAlternatives:
+    """The e-mail of a claimed row. `thread` is (thread root, reply
+    address) when the claim read them; else they are read here."""
     headers = {"Message-ID": n.message_id, "X-Helpdesk-Loop": mail_domain()}
     reply_to: list[str] = []
     if n.ticket_id is not None:
         headers["X-Helpdesk-Ticket"] = str(n.ticket_id)
-        root = thread_root_id(ticket_id=n.ticket_id)
+        if thread is None:
+            thread = thread_root_id(ticket_id=n.ticket_id), reply_to_address(ticket=n.ticket)
+        root, reply = thread
         if root and root != n.message_id:
             headers["In-Reply-To"] = root
             headers["References"] = root
-        reply_to = [reply_to_address(ticket=n.ticket)]
+        reply_to = [reply]
     # A ticketless row (the weekly report) has no thread and no reply token:
     # an answer to it is ordinary inbound mail.
     if n.kind != NK.AGENT_REPLY:
@@ -510,55 +565,67 @@ def notification_deliver(*, notification_id: int) -> str:
     claimed = _attempt_claim(notification_id)
     if isinstance(claimed, str):
         return claimed
-    n, attempt = claimed
+    n, attempt, thread = claimed
     try:
-        _email_for(n).send(fail_silently=False)
+        _email_for(n, thread).send(fail_silently=False)
     except Exception as exc:
         _attempt_failed(n.pk, attempt, exc)
         raise
-    return _attempt_succeeded(n.pk)
+    return _attempt_succeeded(n)
 
 
 def _attempt_timeout() -> timedelta:
     return timedelta(seconds=mail_setting("HELPDESK_NOTIFY_ATTEMPT_TIMEOUT"))
 
 
-def _attempt_claim(notification_id: int) -> str | tuple[Notification, int]:
-    """Record the attempt (committed before the send): the row and its
-    attempt number, else its status (or "in_flight") if there is nothing to
-    send."""
+def _attempt_claim(notification_id: int) -> str | tuple[Notification, int, tuple[str, str] | None]:
+    """Record the attempt (committed before the send): the row, its attempt
+    number and its thread (root, reply address; None for a ticketless row),
+    else its status (or "in_flight") if there is nothing to send. Two
+    statements, three when the ticket has no reply token yet
+    (docs/delivery.md, "Delivery written out")."""
     now = timezone.now()
     with transaction.atomic():
-        # of=("self",): lock the row only; the ticket join is an outer join
-        # (ticketless rows), which PostgreSQL cannot lock.
-        n = (
-            Notification.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("ticket__queue")
-            .get(pk=notification_id)
-        )
+        # Locks the row only (FOR NO KEY UPDATE OF n): the joins are outer
+        # joins (ticketless rows), which PostgreSQL cannot lock.
+        claimed = delivery.claim_read(notification_id)
+        n = claimed.notification
         if n.status != NS.PENDING:
             return n.status
         if n.attempt_started_at is not None and n.attempt_started_at > now - _attempt_timeout():
             return "in_flight"  # another worker is sending it (or died; retried after the timeout)
-        fields = ["message_id", "attempts", "attempt_started_at"]
-        if n.render_pending:
-            _render_pending(n)
-            fields += ["subject", "body", "body_html", "render_pending"]
+        rendered = n.render_pending
+        if rendered:
+            _render_pending(n, claimed)
         if not n.message_id:
             n.message_id = message_id_for(n)
         n.attempts += 1
         n.attempt_started_at = now
-        n.save(update_fields=fields)
-        return n, n.attempts
+        delivery.claim_write(n, rendered=rendered)
+        return n, n.attempts, _thread(n, claimed)
 
 
-def _attempt_succeeded(pk: int) -> str:
+def _thread(n: Notification, claimed: delivery.Claimed) -> tuple[str, str] | None:
+    """thread_root_id and reply_to_address from what the claim read (the
+    token is created here, under the claim, for a ticket's first e-mail)."""
+    if n.ticket is None:
+        return None
+    root = claimed.description_message_id
+    if not root and claimed.first_id is not None:
+        root = claimed.first_message_id or _message_id(claimed.first_id, n.ticket_id)
+    token = claimed.reply_token or delivery.reply_token_create(ticket_id=n.ticket.pk, token=secrets.token_hex(12))
+    return root, _plus_address(n.ticket.queue.inbound_email, token)
+
+
+def _attempt_succeeded(n: Notification) -> str:
+    """Record the success: one UPDATE … WHERE status = 'pending' (a row
+    something else decided meanwhile keeps its status, as under the lock
+    before), and the survey offer in the same transaction."""
+    now = timezone.now()
     with transaction.atomic():
-        n = Notification.objects.select_for_update(no_key=True).get(pk=pk)
-        if n.status != NS.PENDING:
-            return n.status
-        n.status, n.sent_at, n.last_error, n.attempt_started_at = NS.SENT, timezone.now(), "", None
-        n.save(update_fields=["status", "sent_at", "last_error", "attempt_started_at"])
+        if not delivery.mark_sent(n.pk, at=now):
+            return delivery.status_of(n.pk)
+        n.status, n.sent_at, n.last_error, n.attempt_started_at = NS.SENT, now, "", None
         # A sent "solved" or NPS e-mail is a survey's offer (surveys records it).
         sent = providers.provider(providers.NOTIFICATION_SENT)
         if sent is not None:

@@ -164,7 +164,7 @@ def _dashboard_fill(dash: Dashboard, results: dict[str, CohortResult]) -> Dashbo
     backlog_cells = dash.approx and rollup_cells.eligible(scope)
     dash.backlog_trend, dash.backlog = backlog_series(scope=scope, now=dash.as_of, rollup=backlog_cells)
     dash.comments = csat_comments(scope=scope)
-    dash.tiles.update(survey_tiles(scope))  # exact on both paths (few rows)
+    dash.tiles.update(survey_tiles(scope, ces_days=backlog_cells))  # CES from day cells on the rollup path
     dash.tiles.update(awaiting_tiles(scope, dash.as_of))  # live, from the tickets (one index range per queue)
     return dash
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.lib.db_router import read_connection
+from metrics.ces_days import ces_day_rows
 from metrics.dashboard.db import _use_sql
 from metrics.dashboard.kpis import PERIODS, SIDES, Kpi, kpis_of
 from metrics.dashboard.period import Scope
@@ -85,13 +86,16 @@ def _side_values(
     return {s: aggregate_ces(tally.rows[s]["ces"], tally.offered[s]["ces"], tally.responded[s]["ces"]) for s in SIDES}
 
 
-def survey_tiles(scope: Scope) -> dict[str, dict[str, dict[str, Any]]]:
-    """kpi -> side -> period -> value for the survey KPIs of the registry ({} when filtered)."""
+def survey_tiles(scope: Scope, *, ces_days: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+    """kpi -> side -> period -> value for the survey KPIs of the registry ({} when filtered).
+
+    `ces_days` (the rollup path, whose cells are in the reporting zone): CES from the day cells
+    (`metrics.ces_days`: O(days), the same numbers), NPS from the facts either way."""
     if not survey_filterable(scope):
         return {}
     windows = _windows(scope)
     if _use_sql():
-        return _survey_tiles_sql(windows, _queue(scope))
+        return _survey_tiles_sql(windows, _queue(scope), scope if ces_days else None)
     both = Window(windows["prev"].start, windows["cur"].end)
     tickets = survey_facts_load(window=both, surveys=TILE_SURVEYS)
     relationship = relationship_nps_load(window=both)
@@ -157,7 +161,7 @@ _RELATIONSHIP_SQL = """
                WHEN 'boolean' THEN (e.data->>'value')::boolean::int END
       FROM (
         -- The window's ticketless events on event_ticket_occurred (ticket_id IS NULL): OFFSET 0 keeps
-        -- the kind test outside, else the planner takes event_kind_occurred and reads every ticket's
+        -- the kind test outside, else the planner takes event_kind_time and reads every ticket's
         -- NPS answer from the heap to drop it.
         SELECT * FROM tickets_ticketevent
         WHERE ticket_id IS NULL AND occurred_at >= %(start)s AND occurred_at < %(end)s OFFSET 0
@@ -175,11 +179,21 @@ def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _survey_tiles_sql(windows: dict[str, Window], queue: int | None) -> dict[str, dict[str, dict[str, Any]]]:
+def _ces_statement(params: dict[str, Any], where: str, days: Scope | None) -> tuple[str, dict[str, Any]]:
+    """The CES statement: over the facts of both periods, or over the day cells of `days`' periods."""
+    if days is None:
+        return _CES_SQL.format(queue=where), params
+    period = days.period
+    return ces_day_rows(period.previous.first, period.first, period.last, params["q"])
+
+
+def _survey_tiles_sql(
+    windows: dict[str, Window], queue: int | None, days: Scope | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
     params = {"start": windows["prev"].start, "cur": windows["cur"].start, "end": windows["cur"].end, "q": queue}
     where = "" if queue is None else "AND f.queue_id = %(q)s"
     ces = {(p, s): {"n": 0, "easy": 0, "total": 0, "offered": 0, "responded": 0} for p in PERIODS for s in SIDES}
-    for row in _rows(_CES_SQL.format(queue=where), params):
+    for row in _rows(*_ces_statement(params, where, days)):
         for side in {row["side"], "all"} & set(SIDES):
             for p in PERIODS:
                 cell = ces[(p, side)]

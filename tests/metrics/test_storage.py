@@ -84,3 +84,59 @@ def test_rows_written_before_read_the_same(loaded):
         assert_same(row, EXPECTED["tickets"][ext], ext)
     m = TicketMetrics.objects.get(ticket_id=Ticket.objects.get(external_id="T-110").pk)
     assert stored_row(m)["handle_by_agent_s"] == {str(k): v for k, v in m.data["handle_by_agent_s"].items()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="catalogue and plans: PostgreSQL")
+def test_the_cells_grain_is_their_primary_key_and_reads_stay_index_only(loaded):
+    """docs/database-size.md: no surrogate `id` on the dashboard cells (its index served no query).
+    The grain's key is the primary key and still carries the values (INCLUDE), so a cover range
+    of day cells is an index-only scan of it; the fold (which deleted cells by `id`) still
+    turns marked day cells into the week and month cells a rebuild writes."""
+    from metrics import rollup
+    from metrics.models import DashboardRollup
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'metrics_dashboardrollup'::regclass AND attnum > 0"
+        )
+        # A new database's table is created without `id`, not with a dropped one (that would
+        # keep a null bitmap in every row and cost the 8 bytes back).
+        names = {name for (name,) in cur.fetchall()}
+        assert "id" not in names and not [n for n in names if "dropped" in n]
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'metrics_dashboardrollup'")
+        indexes = dict(cur.fetchall())
+    assert list(indexes) == ["dashboard_rollup_cell"]
+    assert "(dim, metric, span, start, key, kind, bin) INCLUDE (n, sum_s, num, den)" in indexes["dashboard_rollup_cell"]
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'metrics_dashboardrollup'::regclass AND contype = 'p'"
+        )
+        assert cur.fetchone()[0] == "dashboard_rollup_cell"
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SET LOCAL enable_bitmapscan = off")
+        cur.execute(
+            "EXPLAIN SELECT key, kind, bin, n, sum_s FROM metrics_dashboardrollup"
+            " WHERE dim = 'q' AND metric = 'frt_cal_s' AND span = 'd' AND start >= '2025-01-01'"
+        )
+        assert "Index Only Scan using dashboard_rollup_cell" in "\n".join(r[0] for r in cur.fetchall())
+
+    def cells() -> set[tuple]:
+        fields = ("dim", "key", "span", "start", "metric", "kind", "bin", "n", "sum_s", "num", "den")
+        return {
+            (*c[:8], round(c[8], 6), *c[9:]) for c in DashboardRollup.objects.exclude(span="d").values_list(*fields)
+        }
+
+    with transaction.atomic():
+        rollup.rebuild()
+        rebuilt = cells()
+        assert rebuilt
+        DashboardRollup.objects.exclude(span="d").update(n=0, sum_s=0, num=0, den=0)
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO metrics_dashboardrollupstale (span, start, last)"
+                " SELECT DISTINCT span, start, CASE span WHEN 'w' THEN start + 6"
+                " ELSE (start + interval '1 month' - interval '1 day')::date END"
+                " FROM metrics_dashboardrollup WHERE span <> 'd'"
+            )
+        assert rollup.fold() > 0
+        assert cells() == rebuilt

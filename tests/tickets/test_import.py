@@ -10,6 +10,8 @@ from django.core.management import call_command
 
 from accounts.models import User
 from metrics.models import MetricsDirty
+from tickets.api.serializers import EventOutputSerializer
+from tickets.importing import fingerprint
 from tickets.models import Message, Queue, Ticket, TicketEvent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metrics_examples"
@@ -169,9 +171,53 @@ def test_changed_line_appends_only_new_events(examples, tmp_path):
     assert TicketEvent.objects.count() == total_before + 2
     assert ticket.status == "open" and ticket.solved_at is None and ticket.subject == "Renamed subject"
     reopen = ticket.events.filter(kind=K.STATUS).order_by("-occurred_at", "-id").first()
-    assert reopen.data == {"from": "solved", "to": "open", "import_fp": reopen.data["import_fp"]}
+    assert reopen.data == {"from": "solved", "to": "open", "imp": ""}
     out, _ = run_import(write_lines(tmp_path, [changed], "again.jsonl"))
     assert "1 unchanged" in out and TicketEvent.objects.count() == total_before + 2
+
+
+def _same_instant_messages(ext):
+    author = {"email": f"{ext.lower()}@example.com", "role": "customer"}
+    msg = {"at": "2025-11-04T10:00:00.123456+00:00", "type": "message", "author": author, "visibility": "public"}
+    return line(ext, events=[{**msg, "body": "One"}, {**msg, "body": "Two"}])
+
+
+def test_the_fingerprint_keeps_only_what_the_row_does_not_spell(configured, tmp_path):
+    """docs/database-size.md: an imported row stores its fingerprint's rest ("" or "#n") under
+    `imp`; kind and instant spell the rest. The API shows the whole fingerprint as before, and a
+    re-import of the line recognises every row."""
+    run_import(write_lines(tmp_path, [_same_instant_messages("FP-1")]))
+    ticket = Ticket.objects.get(external_id="FP-1")
+    events = list(ticket.events.order_by("occurred_at", "id"))
+    assert all("import_fp" not in e.data for e in events)
+    assert [(e.kind, e.data["imp"]) for e in events] == [(K.CREATED, ""), (K.MESSAGE, ""), (K.MESSAGE, "#1")]
+    staff = EventOutputSerializer(events, many=True, context={"staff": True}).data
+    ms = int(events[1].occurred_at.timestamp() * 1000)
+    assert [e["data"]["import_fp"] for e in staff] == ["created", f"message@{ms}", f"message@{ms}#1"]
+    assert all("imp" not in e["data"] for e in staff)
+    out, _ = run_import(write_lines(tmp_path, [_same_instant_messages("FP-1")], "again.jsonl"))
+    assert "1 unchanged" in out and ticket.events.count() == 3
+
+
+def test_rows_imported_with_the_whole_fingerprint_are_still_recognised(configured, tmp_path, monkeypatch):
+    """Rows written before (the whole fingerprint under `import_fp`, as main wrote them) read the
+    same: a changed line appends only its new event."""
+
+    def whole(data, kind, at, fp):
+        data["import_fp"] = fp
+
+    monkeypatch.setattr(fingerprint, "store", whole)  # the previous layout, for the first import only
+    first = _same_instant_messages("FP-2")
+    run_import(write_lines(tmp_path, [first]))
+    ticket = Ticket.objects.get(external_id="FP-2")
+    assert all("import_fp" in e.data for e in ticket.events.all())
+    monkeypatch.undo()
+    changed = json.loads(json.dumps(first))
+    changed["events"].append({"at": "2025-11-05T10:00:00+00:00", "type": "status", "to": "open"})
+    out, _ = run_import(write_lines(tmp_path, [changed], "changed.jsonl"))
+    assert "1 updated" in out
+    assert ticket.events.count() == 4
+    assert ticket.events.get(kind=K.STATUS).data == {"from": "new", "to": "open", "imp": ""}
 
 
 def test_bad_lines_are_reported_with_line_numbers_and_good_lines_go_in(configured, tmp_path):

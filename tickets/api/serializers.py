@@ -2,14 +2,21 @@
 `<Entity><Action>InputSerializer` for input, never shared (STYLE 2.3).
 Input serializers only parse; the services decide."""
 
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from helpdesk.lib.markdown import render_body
+from tickets.api.selectors import TICKET_OUTPUT_VALUES
+from tickets.importing import fingerprint
 from tickets.models import Attachment, Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
 
@@ -97,32 +104,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         """The declared fields, written out by hand: DRF's per-field path
         cost ~0.5 ms a row, most of a 50-row list page (bench/API.md).
         Equality with the generic path is asserted by a test."""
-        dt = _DATETIME.to_representation
-        queue = ticket.queue
-        assignee = ticket.assignee
-        optional = ("solved_at", "first_response_due_at", "next_reply_due_at", "resolution_due_at")
-        return {
-            "id": ticket.pk,
-            "number": ticket.pk,
-            "subject": ticket.subject,
-            "queue": {"id": queue.pk, "slug": queue.slug, "name": queue.name, "kind": queue.kind},
-            "kind": ticket.kind,
-            "status": ticket.status,
-            "customer_status": customer_status_label(ticket.status),
-            "priority": ticket.priority,
-            "channel": ticket.channel,
-            "requester": {"id": ticket.requester_id, "name": ticket.requester.display_name},
-            "assignee": {"id": assignee.pk, "name": assignee.display_name} if assignee else None,
-            "organisation_id": ticket.organisation_id,
-            "request_type": ticket.request_type.slug if ticket.request_type_id and ticket.request_type else None,
-            "tags": self.get_tags(ticket),
-            "merged_into_id": ticket.merged_into_id,
-            "follow_up_of_id": ticket.follow_up_of_id,
-            "created_at": dt(ticket.created_at),
-            "updated_at": dt(ticket.updated_at),
-            "status_changed_at": dt(ticket.status_changed_at),
-            **{name: (dt(v) if (v := getattr(ticket, name)) is not None else None) for name in optional},
-        }
+        return ticket_rows_output([ticket_row(ticket)], {ticket.pk: self.get_tags(ticket)})[0]
 
     def generic_representation(self, ticket: Ticket) -> dict[str, Any]:
         """DRF's own rendering of the declared fields (for the test)."""
@@ -130,6 +112,100 @@ class TicketOutputSerializer(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()
+
+_INSTANTS = (
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "solved_at",
+    "first_response_due_at",
+    "next_reply_due_at",
+    "resolution_due_at",
+)
+
+
+def ticket_row(ticket: Ticket) -> dict[str, Any]:
+    """A loaded ticket (queue, requester, assignee, request type) as the
+    mapping `TICKET_OUTPUT_VALUES` reads from the database."""
+    queue, requester, assignee = ticket.queue, ticket.requester, ticket.assignee
+    request_type = ticket.request_type if ticket.request_type_id else None
+    return {
+        **{name: getattr(ticket, name) for name in TICKET_OUTPUT_VALUES if "__" not in name},
+        "queue__slug": queue.slug,
+        "queue__name": queue.name,
+        "queue__kind": queue.kind,
+        "requester__name": requester.name,
+        "requester__email": requester.email,
+        "assignee__name": assignee.name if assignee else None,
+        "assignee__email": assignee.email if assignee else None,
+        "request_type__slug": request_type.slug if request_type else None,
+    }
+
+
+def _instant_text() -> Callable[[datetime | None], Any]:
+    """DRF's DateTimeField.to_representation with the current time zone
+    and the format read once, not per value (same text: ISO 8601 in the
+    active zone, "+00:00" written "Z"); DRF's own for anything else."""
+    zone = timezone.get_current_timezone() if settings.USE_TZ else None
+    fast = zone is not None and str(api_settings.DATETIME_FORMAT).lower() == ISO_8601
+
+    def text(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if not fast or value.tzinfo is None:
+            return _DATETIME.to_representation(value)
+        out = value.astimezone(zone).isoformat()
+        return out[:-6] + "Z" if out.endswith("+00:00") else out
+
+    return text
+
+
+def ticket_rows_output(rows: Iterable[Mapping[str, Any]], tags: Mapping[int, list[str]]) -> list[dict[str, Any]]:
+    """TicketOutputSerializer's answer for each row of `TICKET_OUTPUT_VALUES`
+    (the list reads the page as values: no model instance a row), `tags`
+    being each ticket's tag names, sorted. The time zone, the date format
+    and the customer status labels (in the active language) are looked up
+    once for all rows."""
+    dt = _instant_text()
+    labels: dict[str, str] = {}
+    out = []
+    for row in rows:
+        status, assignee_id = row["status"], row["assignee_id"]
+        label = labels.get(status)
+        if label is None:
+            label = labels[status] = customer_status_label(status)
+        item = {
+            "id": row["id"],
+            "number": row["id"],
+            "subject": row["subject"],
+            "queue": {
+                "id": row["queue_id"],
+                "slug": row["queue__slug"],
+                "name": row["queue__name"],
+                "kind": row["queue__kind"],
+            },
+            "kind": row["kind"],
+            "status": status,
+            "customer_status": label,
+            "priority": row["priority"],
+            "channel": row["channel"],
+            # User.display_name: the name, else the address.
+            "requester": {"id": row["requester_id"], "name": row["requester__name"] or row["requester__email"]},
+            "assignee": (
+                {"id": assignee_id, "name": row["assignee__name"] or row["assignee__email"]}
+                if assignee_id is not None
+                else None
+            ),
+            "organisation_id": row["organisation_id"],
+            "request_type": row["request_type__slug"],
+            "tags": tags.get(row["id"], []),
+            "merged_into_id": row["merged_into_id"],
+            "follow_up_of_id": row["follow_up_of_id"],
+        }
+        for name in _INSTANTS:
+            item[name] = dt(row[name])
+        out.append(item)
+    return out
 
 
 class AttachmentOutputSerializer(serializers.ModelSerializer):
@@ -193,7 +269,7 @@ class EventOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_data(self, event: TicketEvent) -> dict[str, Any]:
         if self.context.get("staff"):
-            return dict(event.data)
+            return fingerprint.data_out(event.kind, event.occurred_at, event.data)
         keys = CUSTOMER_EVENT_DATA_KEYS.get(event.kind, ())
         return {k: event.data[k] for k in keys if k in event.data}
 

@@ -134,6 +134,9 @@ class _CreateChecks:
         return kwargs, {}
 
 
+_LIST_FILTERS = frozenset(s.TicketListFilterInputSerializer().fields)
+
+
 class MessageCursorPagination(IdCursorPagination):
     ordering = "id"
 
@@ -144,11 +147,15 @@ class TicketViewSet(viewsets.GenericViewSet):
     serializer_class = s.TicketOutputSerializer
     pagination_class = IdCursorPagination
 
-    def get_queryset(self) -> QuerySet[Ticket]:
+    def get_queryset(self) -> QuerySet[Ticket, dict[str, Any]]:
+        """The list's rows as values (docs/api.md, "The ticket list")."""
         if getattr(self, "swagger_fake_view", False):
-            return Ticket.objects.none()
-        filters = _input(s.TicketListFilterInputSerializer, self.request.query_params)
-        return api_selectors.ticket_list_filtered(user=self.request.user, filters=filters)
+            empty: QuerySet[Ticket, dict[str, Any]] = Ticket.objects.none().values(*api_selectors.TICKET_OUTPUT_VALUES)
+            return empty
+        params = self.request.query_params
+        # No filter given (a plain page): nothing to parse, the same {}.
+        filters = _input(s.TicketListFilterInputSerializer, params) if _LIST_FILTERS.intersection(params) else {}
+        return api_selectors.ticket_list_values(user=self.request.user, filters=filters)
 
     def _ticket(self) -> Ticket:
         return api_selectors.ticket_get_for_api(user=self.request.user, ticket_id=self.kwargs["pk"])
@@ -167,8 +174,9 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[s.TicketListFilterInputSerializer], responses=s.TicketOutputSerializer(many=True))
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.TicketOutputSerializer(page, many=True).data)
+        rows = self.paginate_queryset(self.get_queryset()) or []
+        tags = api_selectors.ticket_tag_names(ticket_ids=[row["id"] for row in rows])
+        return self.get_paginated_response(s.ticket_rows_output(rows, tags))
 
     @extend_schema(responses=s.TicketOutputSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:

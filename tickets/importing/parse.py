@@ -144,7 +144,7 @@ def _str_list(value: Any, path: str, errors: list[str]) -> list[str]:
 
 
 def event_fingerprint(ev: "ParsedEvent", seen: dict[str, int]) -> str:
-    """Identity of an event within its line (stored as data["import_fp"]).
+    """Identity of an event within its line (stored by tickets.importing.fingerprint).
 
     Type + instant (UTC ms) + order among events of that type at that
     instant: stable when a line is re-exported with other offsets or key

@@ -7,8 +7,8 @@ a closed ticket, only staff can be assignees, merge rules). A refused event
 is reported and skipped; the rest of the line goes in.
 
 Rows match what the services write for the same action: the same kinds,
-columns and data keys, plus data["import_fp"] (the event's fingerprint in its
-line, so a changed line appends only what is new).
+columns and data keys, plus the event's fingerprint in its line
+(tickets.importing.fingerprint), so a changed line appends only what is new.
 """
 
 from collections.abc import Callable
@@ -17,13 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from tickets import workflow
+from tickets.importing import fingerprint
+from tickets.importing.fingerprint import CREATED_FP
 from tickets.importing.parse import ParsedEvent, ParsedLine, Person
 from tickets.models import TicketEvent
 
 K = TicketEvent.Kind
 STAFF = frozenset({"agent", "manager", "admin"})
 SURVEY_KIND = {"csat": K.CSAT, "ces": K.CES, "nps": K.NPS}
-CREATED_FP = "created"
 
 
 @dataclass(slots=True)
@@ -146,7 +147,7 @@ class _Replay:
         visibility: str = "",
         automated: bool = False,
     ) -> None:
-        data["import_fp"] = fp
+        fingerprint.store(data, kind, at, fp)
         self.out.events.append(
             (None, self.ticket_id, kind, actor_id, role, at, visibility, automated, data, self.ctx.recorded_at)
         )

@@ -25,6 +25,7 @@ from accounts.models import User
 from tickets import first_reply, sla_services, workflow
 from tickets.clock import Ev
 from tickets.events import events_committed
+from tickets.importing import fingerprint
 from tickets.importing.parse import LineError, ParsedLine, parse_line
 from tickets.importing.replay import STAFF, Context, QueueInfo, Replayed, UserInfo, replay
 from tickets.importing.writer import IdPool, Prepared, Writer
@@ -341,9 +342,11 @@ class Importer:
         fps: dict[int, set[str]] = {}
         changed_ids = [pks[id(i)] for i in todo if i.existing]
         if changed_ids:
-            for tid, fp in TicketEvent.objects.filter(ticket_id__in=changed_ids).values_list(
-                "ticket_id", "data__import_fp"
-            ):
+            rows = TicketEvent.objects.filter(ticket_id__in=changed_ids).values_list(
+                "ticket_id", "kind", "occurred_at", f"data__{fingerprint.FULL_KEY}", f"data__{fingerprint.REST_KEY}"
+            )
+            for tid, kind, at, full, rest in rows:
+                fp = fingerprint.read(kind, at, full, rest)
                 if fp:
                     fps.setdefault(tid, set()).add(fp)
 

@@ -185,6 +185,33 @@ def event_sentence(event: TicketEvent, timeline: Any, customer: bool = False) ->
     return format_html("{}: {}", say.who, event.get_kind_display())
 
 
+@register.simple_tag(takes_context=True)
+def agent_timeline(context: Any) -> SafeString:
+    """The agent timeline (`tickets/agent/_timeline.html`), written in
+    Python: tickets.views.timeline_html."""
+    from tickets.views.timeline_html import agent_timeline_html  # it imports this module
+
+    return agent_timeline_html(
+        ticket=context["ticket"],
+        timeline=context["timeline"],
+        show=context.get("timeline_show", ""),
+        is_closed=bool(context.get("is_closed")),
+        oob=bool(context.get("oob")),
+        csrf_token=context.get("csrf_token"),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def ticket_timeline(context: Any) -> SafeString:
+    """The portal's timeline (`components/timeline.html`), written in
+    Python: tickets.views.timeline_html."""
+    from tickets.views.timeline_html import timeline_html  # it imports this module
+
+    return timeline_html(
+        ticket=context["ticket"], timeline=context["timeline"], customer_view=bool(context.get("customer_view"))
+    )
+
+
 @register.filter
 def status_label(value: str) -> str:
     return _agent_status(value)

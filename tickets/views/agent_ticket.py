@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.lib.exceptions import ApplicationError
 from tickets import operations, policy, selectors, timeline
-from tickets.forms import LinkForm, SplitForm, TicketPropertiesForm
+from tickets.forms import LinkForm, PropertiesRows, SplitForm, TicketPropertiesForm
 from tickets.models import Ticket
 from tickets.views.common import staff_required
 
@@ -38,6 +38,16 @@ def timeline_for(*, user: Any, ticket: Ticket, show: str) -> Any:
 
 
 def properties_form(*, user: Any, ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
+    """The properties panel. Unbound (shown), its choices and CCs are read
+    by statements written out (same rows as the policy's querysets, which
+    still validate a post): docs/workspace-ticket-page.md, "Sixth round"."""
+    if data is None:
+        rows = PropertiesRows(
+            assignees=selectors.assignee_choice_rows(user=user, ticket=ticket),
+            queues=policy.queue_choice_rows(actor=user, ticket=ticket),
+            cc_emails=selectors.ticket_cc_emails(ticket_id=ticket.pk),
+        )
+        return TicketPropertiesForm(ticket=ticket, rows=rows)
     return TicketPropertiesForm(
         data,
         ticket=ticket,
