@@ -114,6 +114,10 @@ def _escalation_fields(row: dict[str, Any], tl: Timeline, d: Derived, clock: Clo
         row[f"resolution_not_escalated_{clk}_s"] = None if escalated else value
 
 
+_STATUS_KEYS_BY_FIELD = [(f"{name}_cal_s", f"{name}_bus_s") for name in STATUS_FIELDS]
+_STATUS_KEYS = [key for pair in _STATUS_KEYS_BY_FIELD for key in pair]
+
+
 def _status_time_fields(row: dict[str, Any], tl: Timeline, d: Derived, clock: Clock) -> None:
     """M5-M8 time in status within [created, last resolution) or up to as_of."""
     window_end = d.last_resolved if d.last_resolved is not None else tl.as_of
@@ -124,10 +128,13 @@ def _status_time_fields(row: dict[str, Any], tl: Timeline, d: Derived, clock: Cl
         if hi > lo:
             per_cat_cal[st] = per_cat_cal.get(st, 0.0) + (hi - lo)
             per_cat_bus[st] = per_cat_bus.get(st, 0.0) + clock.bus(lo, hi)
-    measured = not tl.created_resolved
-    for name, cats in STATUS_FIELDS.items():
-        row[f"{name}_cal_s"] = sum(per_cat_cal.get(c, 0.0) for c in cats) if measured else None
-        row[f"{name}_bus_s"] = sum(per_cat_bus.get(c, 0.0) for c in cats) if measured else None
+    if tl.created_resolved:  # not measured
+        row.update(dict.fromkeys(_STATUS_KEYS))
+        return
+    # Every category of STATUS_FIELDS is a key of both dicts: map() sums in the same order as a loop.
+    for (cal_key, bus_key), cats in zip(_STATUS_KEYS_BY_FIELD, STATUS_FIELDS.values(), strict=True):
+        row[cal_key] = sum(map(per_cat_cal.__getitem__, cats))
+        row[bus_key] = sum(map(per_cat_bus.__getitem__, cats))
 
 
 def _reopen_fields(row: dict[str, Any], tl: Timeline) -> None:

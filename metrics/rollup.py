@@ -702,23 +702,26 @@ def _group_select(key: str) -> str:
     group = "s.kind" if key == "kind" else "s.queue_id"
     select = ", ".join(cols)
     join = ticket_join(_ROW_COLUMNS)
-    sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {select} FROM metrics_ticketsegment s {join}"  # noqa: S608
+    parent = "%(all)s::varchar" if key == "kind" else kind_sql  # `_nest`: the family it is a part of
+    sql = f"SELECT {kind_sql} AS kind_key, {queue} AS q, {parent} AS parent, {select}"
+    sql += f" FROM metrics_ticketsegment s {join}"
     moved_in = f"x.idx > 0 AND {_in_chunk('x')}"
     moved = f"s.ticket_id IN (SELECT x.ticket_id FROM metrics_ticketsegment x WHERE {moved_in})"  # noqa: S608
     return f"{sql} WHERE {moved} AND {_in_chunk('s')} GROUP BY s.ticket_id, {group}"
 
 
-# Whole tickets (kind ALL_KINDS) and, for a ticket that never moved (its one segment holds every
-# value of the whole ticket), its kind's and queue's rows too, without grouping its segment.
+# A ticket that moved: its whole row (kind ALL_KINDS; its kind and queue groups come from the
+# segments). A ticket that never moved: its one segment holds every value of the whole ticket,
+# so its whole, kind and queue rows are equal and their differences (`_nest`) zero: only the
+# queue row is stored, at the ticket's kind and queue, without grouping its segment.
 _WHOLE_COLUMNS = ", ".join("TRUE AS last_res_here" if c == "last_res_here" else f"t.{c}" for c in _ROW_COLUMNS)
-_WHOLE_SELECT = f"SELECT k.kind_key, k.q, {_WHOLE_COLUMNS} FROM metrics_ticketmetrics t"  # noqa: S608
+_WHOLE_SELECT = f"SELECT k.kind_key, k.q, NULL::varchar AS parent, {_WHOLE_COLUMNS} FROM metrics_ticketmetrics t"  # noqa: S608
 _WHOLE_SELECT += """
   CROSS JOIN LATERAL (SELECT NOT EXISTS (SELECT 1 FROM metrics_ticketsegment x
                                          WHERE x.ticket_id = t.ticket_id AND x.idx > 0) AS single) AS one
-  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint, TRUE),
-                             (COALESCE(t.kind, ''), NULL::bigint, one.single),
-                             (COALESCE(t.kind, ''), COALESCE(t.queue_id, 0), one.single)) AS k(kind_key, q, keep)
-  WHERE NOT t.excluded AND k.keep AND t.ticket_id >= %(lo)s AND t.ticket_id < %(hi)s"""
+  CROSS JOIN LATERAL (VALUES (CASE WHEN one.single THEN COALESCE(t.kind, '') ELSE %(all)s::varchar END,
+                              CASE WHEN one.single THEN COALESCE(t.queue_id, 0) END)) AS k(kind_key, q)
+  WHERE NOT t.excluded AND t.ticket_id >= %(lo)s AND t.ticket_id < %(hi)s"""
 
 # The first-escalation cells of a kind and queue: escalated tickets (they moved) whole, at their
 # current kind and queue, every other column NULL (`_WholeOnly`).
@@ -727,7 +730,9 @@ _ESC_COLUMNS = ", ".join(
     f"t.{c}" if c in _ESC_KEEP else ("FALSE AS last_res_here" if c == "last_res_here" else f"NULL AS {c}")
     for c in _ROW_COLUMNS
 )
-_ESC_SELECT = f"""SELECT COALESCE(t.kind, ''), k.q, {_ESC_COLUMNS} FROM metrics_ticketmetrics t
+_ESC_SELECT = f"""SELECT COALESCE(t.kind, ''), k.q,
+    CASE WHEN k.q IS NULL THEN %(all)s::varchar ELSE COALESCE(t.kind, '') END, {_ESC_COLUMNS}
+  FROM metrics_ticketmetrics t
   CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(t.queue_id, 0))) AS k(q)
   WHERE NOT t.excluded AND t.first_escalated_at IS NOT NULL
     AND EXISTS (SELECT 1 FROM metrics_ticketsegment x WHERE x.ticket_id = t.ticket_id)
@@ -737,17 +742,16 @@ _BASE_SELECT = f"""
 SELECT (c.at AT TIME ZONE %(zone)s)::date AS day, c.kind, c.q, c.ag, c.metric, c.bin,
        SUM(c.n) AS n, SUM(c.s) AS s, SUM(c.num) AS num, SUM(c.den) AS den
 FROM (
-  SELECT v.at, m.kind_key AS kind, m.q,
-         CASE WHEN v.to_agent THEN COALESCE(v.agent, 0) END AS ag, v.metric, v.bin, v.n, v.s, v.num, v.den
+  SELECT v.at, g.kind, g.q, CASE WHEN v.to_agent THEN COALESCE(v.agent, 0) END AS ag, v.metric, v.bin,
+         g.f * v.n AS n, g.f * v.s AS s, g.f * v.num AS num, g.f * v.den AS den
   FROM ({_WHOLE_SELECT} UNION ALL {_group_select("kind")} UNION ALL {_group_select("queue")}
         UNION ALL {_ESC_SELECT}) m
+  CROSS JOIN LATERAL (VALUES (m.kind_key, m.q, 1), (m.parent, NULL::bigint, -1)) AS g(kind, q, f)
   CROSS JOIN LATERAL (VALUES {_values_sql()}) AS v(at, metric, bin, agent, to_agent, n, s, num, den)
-  WHERE v.at IS NOT NULL
+  WHERE v.at IS NOT NULL AND g.kind IS NOT NULL
   UNION ALL
-  SELECT m.created_at, k.kind, k.q, NULL, 'bl_open', -1, 1, 0.0, (m.status <> 'pending')::int, 0
+  SELECT m.created_at, m.kind, COALESCE(m.queue_id, 0), NULL, 'bl_open', -1, 1, 0.0, (m.status <> 'pending')::int, 0
   FROM metrics_ticketmetrics m
-  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint), (m.kind, NULL::bigint),
-                             (m.kind, COALESCE(m.queue_id, 0))) AS k(kind, q)
   WHERE NOT m.excluded AND m.status IN {_UNSOLVED_SQL} AND {_in_chunk("m")}
   UNION ALL
   SELECT v.at, %(all)s, NULL::bigint, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
@@ -756,50 +760,29 @@ FROM (
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, m.created_at), 'bl_in'), (i.ended_at, 'bl_out')) AS v(at, metric)
   WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL AND {_in_chunk("i")}
   UNION ALL
-  SELECT v.at, COALESCE(s.kind, ''), k.q, NULL, v.metric, -1, 1, 0.0, (i.status <> 'pending')::int, 0
+  SELECT v.at, k.kind, k.q, NULL, v.metric, -1, k.f, 0.0, k.f * (i.status <> 'pending')::int, 0
   FROM metrics_ticketstatusinterval i
   JOIN metrics_ticketmetrics m ON m.ticket_id = i.ticket_id
   JOIN metrics_ticketsegment s ON s.ticket_id = i.ticket_id
    AND (s.ended_at IS NULL OR (s.ended_at > i.started_at AND s.ended_at > s.started_at))
    AND (i.ended_at IS NULL OR i.ended_at > s.started_at)
-  CROSS JOIN LATERAL (VALUES (NULL::bigint), (COALESCE(s.queue_id, 0))) AS k(q)
+  CROSS JOIN LATERAL (VALUES (COALESCE(s.kind, ''), COALESCE(s.queue_id, 0), 1),
+                             (%(all)s::varchar, NULL::bigint, -1)) AS k(kind, q, f)
   CROSS JOIN LATERAL (VALUES (GREATEST(i.started_at, s.started_at, m.created_at), 'bl_in'),
                              (LEAST(i.ended_at, s.ended_at), 'bl_out')) AS v(at, metric)
   WHERE NOT m.excluded AND i.status IN {_UNSOLVED_SQL} AND v.at IS NOT NULL AND {_in_chunk("i")}
   UNION ALL
-  SELECT r.replied_at, k.kind, k.q, NULL, v.metric, width_bucket(v.val, %(edges)s::float8[]), 1, v.val, 0, 0
+  SELECT r.replied_at, COALESCE(r.kind, ''), COALESCE(r.queue_id, 0), NULL, v.metric,
+         width_bucket(v.val, %(edges)s::float8[]), 1, v.val, 0, 0
   FROM metrics_ticketnextreply r
-  CROSS JOIN LATERAL (VALUES (%(all)s::varchar, NULL::bigint), (COALESCE(r.kind, ''), NULL::bigint),
-                             (COALESCE(r.kind, ''), COALESCE(r.queue_id, 0))) AS k(kind, q)
   CROSS JOIN LATERAL (VALUES ('next_reply_cal_s', r.next_reply_cal_s),
                              ('next_reply_bus_s', r.next_reply_bus_s)) AS v(metric, val)
   WHERE NOT r.excluded AND {_in_chunk("r")}
 ) c
 GROUP BY 1, 2, 3, 4, 5, 6
+HAVING SUM(c.n) <> 0 OR SUM(c.num) <> 0 OR SUM(c.den) <> 0 OR SUM(c.s) <> 0
 """  # noqa: S608 - fixed identifiers only
 
-# Dims '' and 'a' store differences (`_nest`): a kind's rows minus the queue rows of that kind,
-# the whole tickets' (ALL_KINDS) minus the kinds'. Summed over all tickets at once: the same
-# cells as the per-ticket differences, since every term is additive. {net}: the table made,
-# {base}: the base rows (a temp table, or the unlogged stage of a parallel rebuild).
-_NET_SQL = """
-CREATE {kind} {net} AS
-SELECT day, kind, NULL::bigint AS q, ag, metric, bin, SUM(n) AS n, SUM(s) AS s, SUM(num) AS num, SUM(den) AS den
-FROM (
-  SELECT day, kind, ag, metric, bin, n, s, num, den FROM {base} WHERE q IS NULL
-  UNION ALL
-  SELECT day, %(all)s, ag, metric, bin, -n, -s, -num, -den FROM {base} WHERE q IS NULL AND kind <> %(all)s
-  UNION ALL
-  SELECT day, kind, ag, metric, bin, -n, -s, -num, -den FROM {base} WHERE q IS NOT NULL
-) x
-GROUP BY 1, 2, 4, 5, 6
-"""
-# Week and month cells of dims '' / 'a': each kind whole (its segments), ALL_KINDS the difference.
-_WHOLE_KINDS = f"""(SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM {{net}}
-                    WHERE kind = '{ALL_KINDS}'
-                    UNION ALL
-                    SELECT day, kind, q, ag, metric, bin, n, s, num, den FROM {{base}}
-                    WHERE q IS NULL AND kind <> '{ALL_KINDS}') AS x"""  # noqa: S608 - fixed identifiers only
 # A cell is kept when a count or its sum differs from zero (`_EPS`: see `_nest`).
 _NONZERO = f"SUM(n) <> 0 OR SUM(num) <> 0 OR SUM(den) <> 0 OR abs(SUM(s)) >= {_EPS}"
 _CELL_COLUMNS = "dim, key, span, start, metric, kind, bin, n, sum_s, num, den"
@@ -818,21 +801,24 @@ _REBUILD_DIMS = (
     ("'a'", "ag", "WHERE q IS NULL AND ag IS NOT NULL"),
     ("'qa'", "(q::bigint << 32) | ag", "WHERE q IS NOT NULL AND ag IS NOT NULL"),
 )
+_SPAN_ALL_ROWS = {"''": "", "'a'": "WHERE ag IS NOT NULL"}  # week / month cells of dims '' / 'a'
 _SPANS = (("'d'", "day"), ("'w'", _WEEK), ("'m'", "date_trunc('month', day)::date"))
 
 
-def _span_inserts(target: str, base: str, net: str, dims: tuple[str, ...]) -> list[str]:
-    """The cell inserts of `dims` (dim literals) x day / week / month from the base and net rows.
-    Dims '' / 'a': differences in day cells, whole kinds in week / month cells (`expand`)."""
+def _span_inserts(target: str, base: str, dims: tuple[str, ...]) -> list[str]:
+    """The cell inserts of `dims` (dim literals) x day / week / month from the base rows, which
+    are already nested (`_nest`): rows of a queue (q set) are whole, rows of a kind or of
+    ALL_KINDS (q NULL) are differences. Dims 'q' / 'qa' read the queue rows; the day cells of
+    dims '' / 'a' the differences, their week and month cells every row, so there a kind's
+    cells are whole (`expand`)."""
     out = []
     for dim, key, where in _REBUILD_DIMS:
         if dim not in dims:
             continue
         for span, start in _SPANS:
-            whole_kinds = _WHOLE_KINDS.format(net=net, base=base)
-            source = base if dim.startswith("'q") else net if span == "'d'" else whole_kinds
-            out.append(_INSERT_SQL.format(target=target, dim=dim, key=key, span=span, start=start, source=source,
-                                          where=where))  # fmt: skip
+            cond = where if dim.startswith("'q") or span == "'d'" else _SPAN_ALL_ROWS[dim]
+            out.append(_INSERT_SQL.format(target=target, dim=dim, key=key, span=span, start=start, source=base,
+                                          where=cond))  # fmt: skip
     return out
 
 
@@ -844,7 +830,6 @@ def _span_inserts(target: str, base: str, net: str, dims: tuple[str, ...]) -> li
 REBUILD_CHUNK = 25000  # tickets per chunk
 REBUILD_WORK_MEM = "64MB"  # per sort / hash of a chunk (x hash_mem_multiplier for hashes)
 _STAGE = "metrics_dashboardrollup_rebuild"  # unlogged: the base rows of a parallel rebuild
-_STAGE_NET = _STAGE + "_net"  # unlogged: its net rows (`_NET_SQL`)
 _STAGE_CELLS = _STAGE + "_cells"  # unlogged: its cells, moved into the cell table at the end
 _MOVE_SQL = _MOVE_SQL.format(c=_CELL_COLUMNS, stage=_STAGE_CELLS)
 # jit: compiling cost more than it saved; no parallel workers: on the rebuild's own connections
@@ -885,43 +870,36 @@ def rebuild(*, chunk: int = REBUILD_CHUNK, workers: int = 1) -> int:
             _cells_parallel(chunks, params, workers)
             cur.execute(_MOVE_SQL)
             total = cur.rowcount
-            cur.execute(f"DROP TABLE {_STAGE}, {_STAGE_NET}, {_STAGE_CELLS}")
+            cur.execute(f"DROP TABLE {_STAGE}, {_STAGE_CELLS}")
             return total
         total = 0
         cur.execute(f"CREATE TEMP TABLE _dash_base ON COMMIT DROP AS {_BASE_SELECT} WITH NO DATA", params)
         for chunk_params in chunks:
             cur.execute(f"INSERT INTO _dash_base {_BASE_SELECT}", chunk_params)
         cur.execute("ANALYZE _dash_base")  # a temp table has no statistics: the span plans need them
-        cur.execute(_NET_SQL.format(kind="TEMP TABLE", net="_dash_net ON COMMIT DROP", base="_dash_base"),
-                    {"all": ALL_KINDS})  # fmt: skip
-        cur.execute("ANALYZE _dash_net")
-        for sql in _span_inserts("metrics_dashboardrollup", "_dash_base", "_dash_net", ("''", "'q'", "'a'", "'qa'")):
-            cur.execute(sql)  # this and the net rows sum: the chunks add up
+        for sql in _span_inserts("metrics_dashboardrollup", "_dash_base", ("''", "'q'", "'a'", "'qa'")):
+            cur.execute(sql)  # this sums the base rows: the chunks add up
             total += cur.rowcount
-        cur.execute("DROP TABLE _dash_net")
         cur.execute("DROP TABLE _dash_base")
     return total
 
 
 def _cells_parallel(chunks: list[dict[str, Any]], params: dict[str, Any], workers: int) -> None:
     """Fill the unlogged stage tables, `workers` threads each on its own connection
-    (autocommit): first the chunks' base rows, then the cells (the net rows and the dims ''
-    / 'a' in one sequence, each insert of dims 'q' / 'qa' on its own), so that the caller's
-    connection only moves the cells. The caller's EXCLUSIVE lock on the cells is held
+    (autocommit): first the chunks' base rows, then the cells (each span insert on its own),
+    so that the caller's connection only moves the cells. The caller's EXCLUSIVE lock on the cells is held
     meanwhile, so a concurrent recompute cannot commit a cell delta the stage rows would miss."""
     setup = [
-        f"DROP TABLE IF EXISTS {_STAGE}, {_STAGE_NET}, {_STAGE_CELLS}",  # left by an interrupted rebuild
+        # left by an interrupted rebuild (`_net`: an earlier version's)
+        f"DROP TABLE IF EXISTS {_STAGE}, {_STAGE}_net, {_STAGE_CELLS}",
         f"CREATE UNLOGGED TABLE {_STAGE} AS {_BASE_SELECT} WITH NO DATA",
         f"CREATE UNLOGGED TABLE {_STAGE_CELLS} AS SELECT {_CELL_COLUMNS} FROM metrics_dashboardrollup WITH NO DATA",  # noqa: S608
     ]
     _run_threads([[(sql, params) for sql in setup]], 1)  # the tables exist (committed) first
     _run_threads([[(f"INSERT INTO {_STAGE} {_BASE_SELECT}", chunk_params)] for chunk_params in chunks], workers)
     _run_threads([[(f"ANALYZE {_STAGE}", None)]], 1)  # the span plans need statistics
-    net = _NET_SQL.format(kind="UNLOGGED TABLE", net=_STAGE_NET, base=_STAGE)
-    whole = [(net, {"all": ALL_KINDS}), (f"ANALYZE {_STAGE_NET}", None)]
-    whole += [(sql, None) for sql in _span_inserts(_STAGE_CELLS, _STAGE, _STAGE_NET, ("''", "'a'"))]
-    queued = [[(sql, None)] for sql in _span_inserts(_STAGE_CELLS, _STAGE, _STAGE_NET, ("'q'", "'qa'"))]
-    _run_threads([whole, *queued], workers)  # the longest sequence first
+    inserts = _span_inserts(_STAGE_CELLS, _STAGE, ("''", "'q'", "'a'", "'qa'"))
+    _run_threads([[(sql, None)] for sql in inserts], workers)
 
 
 def _run_threads(jobs: list[list[tuple[str, Any]]], workers: int) -> None:

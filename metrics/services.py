@@ -147,7 +147,7 @@ def metrics_row_build(ticket_id: int, row: dict[str, Any]) -> TicketMetrics:
 
 def _metrics_values(row: dict[str, Any]) -> dict[str, Any]:
     """TicketMetrics field values (all but ticket_id and computed_at) of a compute() row."""
-    values = {name: row.get(name) for name in _MODEL_FIELDS}
+    values = dict(zip(_MODEL_FIELDS, map(row.get, _MODEL_FIELDS), strict=True))  # no Python frame a field
     values["status"] = row["status_at_as_of"]
     for name in ("excluded_reason", "kind", "priority", "channel", "sla_first_reply_outcome", "sla_resolution_outcome"):
         values[name] = values.get(name) or ""
@@ -540,7 +540,7 @@ def _bulk_rebuild_batch(cur: Any, lo: int, hi: int, ctx: Context) -> tuple[int, 
         values["ticket_id"] = tid
         tickets += 1
         values["computed_at"] = now
-        metric_lines.append(_copy_line([values[name] for name in _TM_NAMES]))
+        metric_lines.append(_copy_line(list(map(values.__getitem__, _TM_NAMES))))
         prefix = f"{tid}\t"
         for agent, secs in (row.get("handle_by_agent_s") or {}).items():
             sessions = [[s, e] for s, e in row["work_sessions"].get(agent, [])]

@@ -197,12 +197,23 @@ class BusinessCalendar:
         return self._cum[i] + min(max(ts - s, 0.0), e - s)
 
     def seconds_ts(self, a: float, b: float) -> float:
-        """bus(a, b) on POSIX seconds; 0 when b <= a."""
+        """bus(a, b) on POSIX seconds; 0 when b <= a. `cum(b) - cum(a)`, inlined: the metrics
+        rebuild calls it for every business-time value (docs/metrics.md#rebuilding-the-dashboard-cells)."""
         if b <= a:
             return 0.0
         self._ensure(a)
         self._ensure(b)
-        return self.cum(b) - self.cum(a)
+        starts, ends, cum = self._starts, self._ends, self._cum
+        i = bisect.bisect_right(starts, b) - 1
+        if i < 0:
+            return 0.0  # b before every open hour: so is a (cum(b) - cum(a) == 0.0 - 0.0)
+        s, e = starts[i], ends[i]
+        cum_b = cum[i] + min(max(b - s, 0.0), e - s)
+        i = bisect.bisect_right(starts, a, 0, i + 1) - 1
+        if i < 0:
+            return cum_b
+        s, e = starts[i], ends[i]
+        return cum_b - (cum[i] + min(max(a - s, 0.0), e - s))
 
     def closes_for_good(self) -> bool:
         """No weekly hours: after its last one-off hours the calendar is never

@@ -52,3 +52,31 @@ def test_chunks_on_two_connections_give_the_cells_of_one_chunk():
     # the bulk rebuild passes its process count on
     services.metrics_rollups_rebuild(workers=2)
     assert _cells() == one
+
+
+def _base_rows(lo, hi):
+    """The base rows (day, kind, q, agent, metric, bin, sums) the rebuild groups for ids in [lo, hi)."""
+    from metrics.services import reporting_zone
+
+    params = {"zone": reporting_zone().key, "edges": list(rollup.EDGES), "all": rollup.ALL_KINDS, "lo": lo, "hi": hi}
+    with connection.cursor() as cur:
+        cur.execute(rollup._BASE_SELECT, params)
+        return cur.fetchall()
+
+
+def test_a_ticket_that_never_moved_groups_only_its_queue_rows(db):
+    """The base rows are already nested (`rollup._nest`): a ticket that never moved has equal whole,
+    kind and queue rows, so only its queue rows (q set) are grouped, not the same values three times
+    (docs/metrics.md#rebuilding-the-dashboard-cells); a ticket that moved has difference rows."""
+    _escalated_history()
+    moved = set(TicketSegment.objects.filter(idx__gt=0).values_list("ticket_id", flat=True))
+    differences = 0
+    for tid in TicketMetrics.objects.filter(excluded=False).values_list("ticket_id", flat=True):
+        rows = _base_rows(tid, tid + 1)
+        assert rows, tid
+        whole_or_kind = [r for r in rows if r[2] is None]
+        if tid in moved:  # within one kind its differences can all be zero
+            differences += len(whole_or_kind)
+        else:
+            assert whole_or_kind == [], tid
+    assert differences > 0
