@@ -2,10 +2,11 @@
 round): each statement the first list page of `?view=all&q=WORD` sends, with
 EXPLAIN (ANALYZE, BUFFERS): buffers (hit + read), execution ms, and the
 search-table nodes (which index, rows). Then the whole page call, median of
---n runs (wall and CPU ms). Read only.
+--n runs (wall and CPU ms). Read only. `--plan hits|walk` forces one of the
+two plans whatever the hit count (docs/workspace-list.md, the threshold).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench_X DJANGO_SECRET_KEY=x \\
-        .venv/bin/python bench/search_plans.py --user agent@example.com --words refund,invoice [--n 20]
+        .venv/bin/python bench/search_plans.py --user agent@example.com --words refund,invoice [--n 20] [--plan walk]
 """
 
 import argparse
@@ -28,6 +29,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from tickets import search  # noqa: E402
 from tickets.workspace import workspace_ticket_page  # noqa: E402
 
 
@@ -59,7 +61,11 @@ def main() -> None:
     parser.add_argument("--user", default="agent@example.com")
     parser.add_argument("--words", default="refund,invoice,error,quokka")
     parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--plan", choices=["hits", "walk"], help="force a plan (default: the threshold's)")
     args = parser.parse_args()
+    if args.plan:
+        search.FEW_MATCHES = 10**9 if args.plan == "hits" else 0
+        search.FEW_MATCHES_PER_TICKET_ROOT = 0
     user = User.objects.get(email=args.user)
     for word in args.words.split(","):
         workspace_ticket_page(user=user, search=word, limit=50)  # warm

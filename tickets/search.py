@@ -7,7 +7,9 @@ someone who may not see internal notes never reads `internal_doc`, so a
 note can neither match nor be shown. Other databases: icontains.
 """
 
+import math
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -88,6 +90,35 @@ def ticket_search_reindex_range(*, start_id: int, end_id: int) -> None:
 
 
 FEW_MATCHES = 1_000
+# The few-hits plan reads every hit (~9 buffers each); the walk reads about
+# 51 × tickets / hits rows of the list. They cost the same near
+# sqrt(12 × tickets) hits: measured 1,100-1,350 at 100k tickets, 2,000-4,000
+# at 1M (docs/workspace-list.md). FEW_MATCHES is the floor.
+FEW_MATCHES_PER_TICKET_ROOT = 12
+_ESTIMATE_SECONDS = 600.0
+_estimate: dict[str, float] = {}
+
+
+def few_matches() -> int:
+    """The most hits in the user's queues still read by the few-hits plan."""
+    return max(FEW_MATCHES, math.isqrt(FEW_MATCHES_PER_TICKET_ROOT * _ticket_estimate()))
+
+
+def _ticket_estimate() -> int:
+    """PostgreSQL's row estimate of the ticket table (kept by ANALYZE), read
+    at most every ten minutes per process: no count on the search path."""
+    now = time.monotonic()
+    if now - _estimate.get("at", -_ESTIMATE_SECONDS) >= _ESTIMATE_SECONDS:
+        with connection.cursor() as cur:
+            cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'tickets_ticket'::regclass")
+            row = cur.fetchone()
+        _estimate.update(at=now, rows=max(float(row[0]) if row else 0.0, 0.0))
+    return int(_estimate["rows"])
+
+
+def few_matches_forget() -> None:
+    """Read the estimate again on the next search (tests, after a bulk load)."""
+    _estimate.clear()
 
 
 class _IdInArray(Func):
@@ -197,7 +228,7 @@ def _text_q(*, user: Any, query: str, queue_ids: Sequence[int] | None) -> Q:
                 return Q(pk__in=[])
             mine = matches.filter(_IdInArray(F("queue_id"), _BigintArray(list(queue_ids))))
         # Adaptive plan (docs/workspace-list.md), the statement never grows
-        # with the hits. Up to FEW_MATCHES hits in the user's queues (counted
+        # with the hits. Up to few_matches() hits in the user's queues (counted
         # from the (queue, document) indexes): `id = ANY(ARRAY(subquery))`,
         # an InitPlan run once (GIN bitmap, primary-key probes, top-N sort).
         # More: a semi-join on every queue's hits, which the planner
@@ -207,7 +238,8 @@ def _text_q(*, user: Any, query: str, queue_ids: Sequence[int] | None) -> Q:
         # and a word that belongs to a queue ("refund": 3,725 hits in
         # billing, estimated 818) was then joined whole and sorted (27,827
         # buffers at 100k instead of the walk's 2,051).
-        if mine[: FEW_MATCHES + 1].count() <= FEW_MATCHES:
+        few = few_matches()
+        if mine[: few + 1].count() <= few:
             return Q(_IdInArray(F("pk"), ArraySubquery(mine)))
         return Q(pk__in=matches)
     visible = [Message.Visibility.PUBLIC, Message.Visibility.INTERNAL] if staff else [Message.Visibility.PUBLIC]

@@ -310,6 +310,41 @@ def test_the_plan_is_chosen_on_the_hits_in_the_agents_queues(queue, service_queu
     assert " = ANY(ARRAY(SELECT " in sql, sql
 
 
+@pytest.fixture
+def estimate_reset():
+    search.few_matches_forget()
+    yield
+    search.few_matches_forget()
+
+
+def _pretend_tickets(n):
+    """The planner's row estimate of the ticket table, as ANALYZE would leave
+    it on a desk of n tickets (rolled back with the test's transaction)."""
+    with connection.cursor() as cur:
+        cur.execute("UPDATE pg_class SET reltuples = %s WHERE oid = 'tickets_ticket'::regclass", [n])
+    search.few_matches_forget()
+
+
+@pytest.mark.django_db
+def test_the_few_hits_threshold_grows_with_the_desk(queue, agent, customer, estimate_reset):
+    """1,200 hits in the agent's queue: on a small desk over the 1,000 floor,
+    so the walk; on a desk of a million tickets (estimate) under
+    sqrt(12 × 1M) = 3,464, so the hits are read (at 1M a word with 2,052
+    hits in one queue took 46k buffers by the walk, 18k read directly:
+    docs/workspace-list.md)."""
+    now = timezone.now()
+    _bulk(n=1_200, queue=queue, requester=customer, subject="Webhook retries", start=now)
+    _pretend_tickets(5_000)
+    assert search.few_matches() == 1_000
+    sql, page = _page_statement(agent, "webhook")
+    assert " = ANY(ARRAY(SELECT " not in sql, sql
+    _pretend_tickets(1_000_000)
+    assert search.few_matches() == 3_464
+    sql, page_at_1m = _page_statement(agent, "webhook")
+    assert " = ANY(ARRAY(SELECT " in sql, sql
+    assert page_at_1m == page
+
+
 # --- the same tickets as before, on random data ----------------------------------------
 
 WORDS = ["refund", "invoice", "printer", "password", "toner", "shipping", "login", "quokka"]
