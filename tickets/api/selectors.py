@@ -63,6 +63,17 @@ def ticket_list_filtered(*, user: Any, filters: Mapping[str, Any]) -> QuerySet[T
     return qs
 
 
+# The ticket's instants, in output order (the serializer's fields end with them).
+TICKET_INSTANTS = (
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "solved_at",
+    "first_response_due_at",
+    "next_reply_due_at",
+    "resolution_due_at",
+)
+
 # What TicketOutputSerializer reads, as `.values()` names: the list reads
 # its page as rows, not model instances (docs/api.md, "The ticket list").
 TICKET_OUTPUT_VALUES = (
@@ -86,13 +97,7 @@ TICKET_OUTPUT_VALUES = (
     "request_type__slug",
     "merged_into_id",
     "follow_up_of_id",
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "solved_at",
-    "first_response_due_at",
-    "next_reply_due_at",
-    "resolution_due_at",
+    *TICKET_INSTANTS,
 )
 
 

@@ -15,7 +15,7 @@ from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
 from helpdesk.lib.markdown import render_body
-from tickets.api.selectors import TICKET_OUTPUT_VALUES
+from tickets.api.selectors import TICKET_INSTANTS, TICKET_OUTPUT_VALUES
 from tickets.importing import fingerprint
 from tickets.models import Attachment, Message, Queue, QueueKind, RequestType, Ticket, TicketEvent
 from tickets.workflow import customer_status_label
@@ -82,13 +82,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "tags",
             "merged_into_id",
             "follow_up_of_id",
-            "created_at",
-            "updated_at",
-            "status_changed_at",
-            "solved_at",
-            "first_response_due_at",
-            "next_reply_due_at",
-            "resolution_due_at",
+            *TICKET_INSTANTS,
         ]
         read_only_fields = fields
 
@@ -112,16 +106,6 @@ class TicketOutputSerializer(serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()
-
-_INSTANTS = (
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "solved_at",
-    "first_response_due_at",
-    "next_reply_due_at",
-    "resolution_due_at",
-)
 
 
 def ticket_row(ticket: Ticket) -> dict[str, Any]:
@@ -202,7 +186,7 @@ def ticket_rows_output(rows: Iterable[Mapping[str, Any]], tags: Mapping[int, lis
             "merged_into_id": row["merged_into_id"],
             "follow_up_of_id": row["follow_up_of_id"],
         }
-        for name in _INSTANTS:
+        for name in TICKET_INSTANTS:
             item[name] = dt(row[name])
         out.append(item)
     return out
